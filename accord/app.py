@@ -1,0 +1,88 @@
+"""The ASGI application. ``create_app`` wires routers, handlers and static files; the
+engine and session factory are created in the lifespan (or handed in by tests), never at
+import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord import __version__
+from accord.config import Settings, get_settings
+from accord.govern.access.api import router as access_router
+from accord.govern.audit.api import router as audit_router
+from accord.govern.workspaces.api import router as workspace_router
+from accord.health import router as health_router
+from accord.kit import handlers
+from accord.kit.db import create_db_engine, create_session_factory
+from accord.web.auth import LoginRequired, login_url
+from accord.web.pages import router as pages_router
+from accord.web.settings_pages import router as settings_router
+from accord.web.templating import STATIC_DIR, create_templates
+
+API_DESCRIPTION = """
+Accord's HTTP API. Authenticate with an API token: `Authorization: Bearer acc_...`.
+Errors are `application/problem+json` bodies with `status`, a stable `code`, a `detail`
+message and the `field` at fault.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = None
+        if getattr(app.state, "engine", None) is None:
+            settings.ensure_data_dir()
+            owned = create_db_engine(
+                settings.resolved_database_url, pool_size=settings.db_pool_size
+            )
+            app.state.engine = owned
+            app.state.session_factory = create_session_factory(owned)
+        try:
+            yield
+        finally:
+            if owned is not None:
+                owned.dispose()
+
+    app = FastAPI(
+        title="Accord",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory or (
+        create_session_factory(engine) if engine is not None else None
+    )
+    app.state.templates = create_templates()
+
+    handlers.install(app)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": login_url(exc.next_path)})
+        return RedirectResponse(login_url(exc.next_path), status_code=303)
+
+    app.include_router(health_router)
+    app.include_router(workspace_router)
+    app.include_router(access_router)
+    app.include_router(audit_router)
+    app.include_router(pages_router)
+    app.include_router(settings_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app

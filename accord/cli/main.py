@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated
+
+import typer
+
+from accord.cli.context import settings, unit_of_work
+from accord.govern.access import service as access
+from accord.govern.access.service import Principal
+from accord.govern.workspaces import service as workspaces
+from accord.kit import migrate
+
+app = typer.Typer(
+    help="Accord: collect, resolve, profile, analyze and engage your customers.",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+user_app = typer.Typer(help="Console users.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PORT")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the API and the console."""
+    import uvicorn
+
+    s = settings()
+    typer.echo(f"Accord console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
+    uvicorn.run(
+        "accord.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=s.log_level,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    s = settings()
+    migrate.upgrade(s.resolved_database_url)
+    heads = migrate.current_heads(s.resolved_database_url)
+    typer.echo(f"database at {', '.join(heads)} ({s.resolved_database_url.split(':', 1)[0]})")
+
+
+@workspace_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Argument(help="The business's name.")],
+    region: Annotated[str, typer.Option(help="Default phone region (ISO country).")] = "US",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Create a workspace with a write key and a full-scope API token."""
+    with unit_of_work(settings()) as session:
+        p = workspaces.create_workspace(session, name, default_region=region, timezone=timezone)
+        out = {
+            "workspace_id": str(p.workspace.id),
+            "name": p.workspace.name,
+            "slug": p.workspace.slug,
+            "write_key": p.write_key,
+            "api_token": p.api_token,
+        }
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        for k, v in out.items():
+            typer.echo(f"{k}: {v}")
+        typer.echo("The API token is shown only now; Accord keeps a hash of it.")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Argument(help="The user's email (their sign-in).")],
+    role: Annotated[str, typer.Option(help="admin, agent or analyst.")],
+    workspace: Annotated[uuid.UUID, typer.Option(help="Workspace id.")],
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(envvar="ACCORD_NEW_USER_PASSWORD", help="Generated when omitted."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object.")] = False,
+) -> None:
+    """Add a user to a workspace (creating the account if the email is new)."""
+    with unit_of_work(settings()) as session:
+        workspaces.get_workspace(session, workspace)
+        membership, generated = access.add_member(
+            session,
+            workspace_id=workspace,
+            email=email,
+            role=role,
+            name=name,
+            password=password,
+            actor=Principal.cli(workspace),
+        )
+        out = {
+            "user_id": str(membership.user_id),
+            "email": membership.user.email,
+            "role": membership.role,
+            "workspace_id": str(workspace),
+        }
+        if generated:
+            out["password"] = generated
+    if as_json:
+        typer.echo(json.dumps(out))
+    else:
+        for k, v in out.items():
+            typer.echo(f"{k}: {v}")
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo workspace, its admin and sample data; print how to sign in."""
+    from accord.demo import service as demo_service
+
+    s = settings()
+    saved = demo_service.load_credentials(s)
+    with unit_of_work(s) as session:
+        info = demo_service.ensure_demo(session, saved)
+    demo_service.save_credentials(s, info)
+    state = "created" if info.created else "already set up"
+    typer.echo(f"Demo workspace {state}: {info.workspace_id}")
+    typer.echo(f"  Console:   {s.base_url}/")
+    typer.echo(f"  Sign in:   {info.admin_email} / {info.admin_password}")
+    typer.echo(f"  Write key: {info.write_key}")
+    if info.api_token:
+        typer.echo(f"  API token: {info.api_token}")
+
+
+if __name__ == "__main__":
+    app()

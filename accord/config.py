@@ -1,0 +1,91 @@
+"""The one typed settings object. Every setting is read from the environment with the
+``ACCORD_`` prefix (or a ``.env`` file); nothing here touches the disk at import time."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ACCORD_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        default=Path(".accord"),
+        description="Directory for the embedded database, the generated secret key and uploads.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL. Default: a SQLite file `accord.db` in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/dbname",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL for fan-out and jobs across API workers (optional).",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs cookies and CSRF tokens. Generated and kept in the data directory "
+        "on first run when not set.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public URL of the console, used in links the CLI prints.",
+    )
+    session_days: int = Field(default=14, description="Lifetime of a console login session.")
+    secure_cookies: bool = Field(
+        default=False, description="Mark console cookies Secure (set when served over HTTPS)."
+    )
+    login_max_failures: int = Field(
+        default=5, description="Failed logins per email within the window before throttling."
+    )
+    login_max_failures_per_ip: int = Field(
+        default=30, description="Failed logins per client address within the window."
+    )
+    login_window_minutes: int = Field(default=15, description="Login throttling window.")
+    db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
+    log_level: str = Field(default="info", description="Log level of the server.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'accord.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    def ensure_data_dir(self) -> Path:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The configured secret key, or the one generated and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.ensure_data_dir() / SECRET_KEY_FILE
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker generated it first
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key)
+        return key
+
+
+def get_settings() -> Settings:
+    return Settings()

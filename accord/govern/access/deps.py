@@ -1,0 +1,46 @@
+"""Authentication dependencies for the HTTP API.
+
+``/api/v1`` takes API tokens only (``Authorization: Bearer acc_...``); the collection
+endpoints take write keys (see ``write_key_principal``). The console uses its own
+session cookie (``accord.web.auth``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from accord.govern.access import service as access
+from accord.govern.access.scopes import Scope
+from accord.govern.access.service import Principal
+from accord.kit.deps import DbSession
+from accord.kit.errors import unauthorized
+
+bearer = HTTPBearer(auto_error=False, description="An API token: `Bearer acc_...`")
+
+
+def api_principal(
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise unauthorized("Send an API token in the Authorization header: Bearer acc_...")
+    return access.authenticate_token(session, credentials.credentials)
+
+
+def require(*scopes: Scope) -> Callable[..., Principal]:
+    """Dependency factory: the calling token must hold every scope given."""
+
+    def dependency(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+        principal.require(*scopes)
+        return principal
+
+    dependency.__name__ = "require_" + "_".join(s.value.replace(":", "_") for s in scopes)
+    return dependency
+
+
+WorkspaceAdmin = Annotated[Principal, Depends(require(Scope.WORKSPACE_ADMIN))]
+WorkspaceReader = Annotated[Principal, Depends(require(Scope.WORKSPACE_READ))]
+AuditReader = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]

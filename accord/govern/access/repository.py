@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.orm import contains_eager
+
+from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, UserSession
+from accord.kit.repository import Repository
+
+
+class UserRepository(Repository):
+    def get(self, user_id: uuid.UUID) -> User | None:
+        return self.session.get(User, user_id)
+
+    def get_by_email(self, email: str) -> User | None:
+        return self.session.scalars(select(User).where(User.email == email)).first()
+
+    def add(self, user: User) -> User:
+        self.session.add(user)
+        self.session.flush()
+        return user
+
+
+class MembershipRepository(Repository):
+    def _with_user(self) -> Select[Membership]:
+        return select(Membership).join(Membership.user).options(contains_eager(Membership.user))
+
+    def get(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
+        stmt = self._with_user().where(
+            Membership.workspace_id == workspace_id, Membership.user_id == user_id
+        )
+        return self.session.scalars(stmt).first()
+
+    def in_workspace(self, workspace_id: uuid.UUID) -> list[Membership]:
+        stmt = self._with_user().where(Membership.workspace_id == workspace_id).order_by(User.email)
+        return list(self.session.scalars(stmt))
+
+    def for_user(self, user_id: uuid.UUID) -> list[Membership]:
+        stmt = select(Membership).where(Membership.user_id == user_id)
+        return list(self.session.scalars(stmt))
+
+    def count_admins(self, workspace_id: uuid.UUID) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(Membership)
+            .join(User, User.id == Membership.user_id)
+            .where(
+                Membership.workspace_id == workspace_id,
+                Membership.role == "admin",
+                User.is_active.is_(True),
+            )
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    def add(self, membership: Membership) -> Membership:
+        self.session.add(membership)
+        self.session.flush()
+        return membership
+
+    def delete(self, membership: Membership) -> None:
+        self.session.delete(membership)
+        self.session.flush()
+
+
+class ApiKeyRepository(Repository):
+    def get_active_by_hash(self, key_hash: str) -> ApiKey | None:
+        stmt = select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        return self.session.scalars(stmt).first()
+
+    def get(self, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+        stmt = select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.id == key_id)
+        return self.session.scalars(stmt).first()
+
+    def in_workspace(
+        self, workspace_id: uuid.UUID, *, include_revoked: bool = False
+    ) -> list[ApiKey]:
+        stmt = select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+        if not include_revoked:
+            stmt = stmt.where(ApiKey.revoked_at.is_(None))
+        return list(self.session.scalars(stmt.order_by(ApiKey.created_at, ApiKey.id)))
+
+    def add(self, key: ApiKey) -> ApiKey:
+        self.session.add(key)
+        self.session.flush()
+        return key
+
+
+class UserSessionRepository(Repository):
+    def get_by_hash(self, token_hash: str) -> UserSession | None:
+        stmt = select(UserSession).where(UserSession.token_hash == token_hash)
+        return self.session.scalars(stmt).first()
+
+    def add(self, user_session: UserSession) -> UserSession:
+        self.session.add(user_session)
+        self.session.flush()
+        return user_session
+
+    def delete(self, user_session: UserSession) -> None:
+        self.session.delete(user_session)
+        self.session.flush()
+
+    def delete_for_user(self, user_id: uuid.UUID) -> None:
+        self.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+    def delete_expired(self, now: datetime) -> int:
+        result = self.session.execute(delete(UserSession).where(UserSession.expires_at < now))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class LoginAttemptRepository(Repository):
+    def add(self, attempt: LoginAttempt) -> None:
+        self.session.add(attempt)
+        self.session.flush()
+
+    def failures_since(
+        self, *, since: datetime, email: str | None = None, ip: str | None = None
+    ) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(LoginAttempt.success.is_(False), LoginAttempt.created_at >= since)
+        )
+        if email is not None:
+            stmt = stmt.where(LoginAttempt.email == email)
+        if ip is not None:
+            stmt = stmt.where(LoginAttempt.ip == ip)
+        return int(self.session.scalar(stmt) or 0)
+
+    def oldest_failure_since(self, *, since: datetime, email: str) -> datetime | None:
+        stmt = select(func.min(LoginAttempt.created_at)).where(
+            LoginAttempt.success.is_(False),
+            LoginAttempt.created_at >= since,
+            LoginAttempt.email == email,
+        )
+        return self.session.scalar(stmt)

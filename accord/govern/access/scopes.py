@@ -1,0 +1,62 @@
+"""Scopes an API token may carry, and the scopes each console role grants.
+
+A write key carries no scope: it may only send data in through the collection endpoints.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+    ANALYST = "analyst"
+
+
+class Scope(StrEnum):
+    WORKSPACE_READ = "workspace:read"
+    WORKSPACE_ADMIN = "workspace:admin"
+    PROFILES_READ = "profiles:read"
+    PROFILES_WRITE = "profiles:write"
+    EVENTS_WRITE = "events:write"
+    CONVERSATIONS_READ = "conversations:read"
+    CONVERSATIONS_WRITE = "conversations:write"
+    ANALYTICS_READ = "analytics:read"
+    AUDIT_READ = "audit:read"
+
+
+SCOPE_DESCRIPTIONS: dict[Scope, str] = {
+    Scope.WORKSPACE_READ: "Read the workspace and its members",
+    Scope.WORKSPACE_ADMIN: "Manage the workspace, its users and its keys",
+    Scope.PROFILES_READ: "Read customer profiles, events and exports",
+    Scope.PROFILES_WRITE: "Change, merge, split and erase customer profiles",
+    Scope.EVENTS_WRITE: "Send events and imports on the server side",
+    Scope.CONVERSATIONS_READ: "Read conversations in the inbox",
+    Scope.CONVERSATIONS_WRITE: "Reply to, assign and change conversations",
+    Scope.ANALYTICS_READ: "Read segments, metrics and reports",
+    Scope.AUDIT_READ: "Read the audit log",
+}
+
+ALL_SCOPES: frozenset[Scope] = frozenset(Scope)
+
+ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
+    Role.ADMIN: ALL_SCOPES,
+    Role.AGENT: frozenset(
+        {
+            Scope.WORKSPACE_READ,
+            Scope.PROFILES_READ,
+            Scope.PROFILES_WRITE,
+            Scope.CONVERSATIONS_READ,
+            Scope.CONVERSATIONS_WRITE,
+        }
+    ),
+    Role.ANALYST: frozenset(
+        {
+            Scope.WORKSPACE_READ,
+            Scope.PROFILES_READ,
+            Scope.ANALYTICS_READ,
+            Scope.CONVERSATIONS_READ,
+        }
+    ),
+}

@@ -1,0 +1,54 @@
+"""Secrets: argon2 for passwords, SHA-256 lookup hashes for high-entropy tokens, HMAC for
+CSRF tokens. Plain secrets are shown once and never stored."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+_hasher = PasswordHasher()
+MIN_PASSWORD_LENGTH = 10
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified against when the email is unknown, so a wrong email costs as much as a wrong
+    # password and response time does not reveal which accounts exist.
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def random_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def lookup_hash(token: str) -> str:
+    """Deterministic hash for looking up a high-entropy token by index."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign(secret_key: str, value: str) -> str:
+    return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

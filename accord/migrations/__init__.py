@@ -1,0 +1,1 @@
+"""Alembic migrations. Run them with ``accord db upgrade``."""

@@ -1,0 +1,184 @@
+"""Console shell: sign-in, sign-out, the areas and the workspace switcher."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from accord.govern.access import service as access
+from accord.govern.access.service import ConsoleIdentity
+from accord.govern.workspaces import service as workspaces
+from accord.govern.workspaces.repository import WorkspaceRepository
+from accord.kit.deps import AppSettings, DbSession
+from accord.kit.errors import AccordError
+from accord.kit.security import constant_time_equals
+from accord.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Console,
+    ConsoleUser,
+    new_login_csrf,
+)
+
+router = APIRouter(include_in_schema=False)
+
+AREAS = [
+    ("customers", "Customers", "Every person, resolved across channels"),
+    ("inbox", "Inbox", "Conversations on every channel"),
+    ("analytics", "Analytics", "Segments, value and service metrics"),
+    ("settings", "Settings", "Users, keys and the workspace"),
+]
+
+
+def safe_next(next_path: str | None) -> str:
+    """Only same-site relative paths are followed after sign-in."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith("//"):
+        return "/"
+    if "\\" in next_path or next_path.startswith("/login"):
+        return "/"
+    return next_path
+
+
+def page(
+    request: Request,
+    session: DbSession,
+    console: Console,
+    template: str,
+    area: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render a console page with the layout's context (user, workspace, switcher)."""
+    identity: ConsoleIdentity = console.identity
+    repo = WorkspaceRepository.from_session(session)
+    workspace = repo.get(identity.membership.workspace_id)
+    others = repo.list_by_ids(access.workspaces_of(session, identity.user.id))
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "console": console,
+            "user": identity.user,
+            "role": console.role.value,
+            "workspace": workspace,
+            "workspaces": others,
+            "areas": AREAS,
+            "area": area,
+            "csrf_token": console.csrf_token,
+            **context,
+        },
+        status_code=status_code,
+    )
+    return response
+
+
+def _login_form(
+    request: Request, *, next_path: str, error: AccordError | None = None, email: str = ""
+) -> Response:
+    token = new_login_csrf()
+    status = error.status if error else 200
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(
+        request,
+        "login.html",
+        {"csrf_token": token, "next": next_path, "error": error, "email": email},
+        status_code=status,
+        headers=error.headers if error else None,
+    )
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return _login_form(request, next_path=safe_next(next))
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    session: DbSession,
+    settings: AppSettings,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    next_path = safe_next(next)
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not constant_time_equals(cookie, csrf_token):
+        error = AccordError(
+            "The sign-in form expired; please try again", code="csrf_failed", status=403
+        )
+        return _login_form(request, next_path=next_path, error=error, email=email)
+    ip = request.client.host if request.client else "unknown"
+    try:
+        _, token = access.login(
+            session,
+            settings,
+            email=email,
+            password=password,
+            ip=ip,
+            user_agent=request.headers.get("user-agent"),
+        )
+    except AccordError as error:
+        if error.code == "invalid_credentials":
+            access.record_login_failure(session, email=email, ip=ip)
+        return _login_form(request, next_path=next_path, error=error, email=email)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+        max_age=settings.session_days * 86400,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession, console: ConsoleUser) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        access.logout(session, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home(console: ConsoleUser) -> Response:
+    return RedirectResponse("/customers", status_code=303)
+
+
+@router.get("/customers")
+def customers(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+    keys = [k for k in access.list_keys(session, console.principal.workspace_id) if k.write_key]
+    return page(request, session, console, "customers.html", "customers", write_keys=keys)
+
+
+@router.get("/inbox")
+def inbox(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+    return page(request, session, console, "inbox.html", "inbox")
+
+
+@router.get("/analytics")
+def analytics(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+    return page(request, session, console, "analytics.html", "analytics")
+
+
+@router.post("/workspace/switch")
+def switch_workspace(
+    session: DbSession,
+    console: ConsoleUser,
+    workspace_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    access.switch_workspace(session, console.identity, workspace_id)
+    workspaces.get_workspace(session, workspace_id)
+    return RedirectResponse("/", status_code=303)
