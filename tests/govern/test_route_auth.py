@@ -1,0 +1,90 @@
+"""Walks every route of the app: each one refuses a missing or wrong credential, a write
+key cannot use the API, and only an explicit list of routes is public."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from starlette.routing import Mount
+
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from tests.helpers import bearer, iter_routes
+
+PUBLIC = {
+    ("GET", "/health"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+}
+PUBLIC_MOUNTS = {"/static"}
+
+
+def routes(app: FastAPI) -> list[tuple[str, str]]:
+    out = []
+    for path, methods, route in iter_routes(app):
+        if isinstance(route, Mount):
+            assert path in PUBLIC_MOUNTS, f"unexpected mount {path}"
+            continue
+        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+            out.append((method, path))
+    return out
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+
+
+def test_every_route_is_known_public_or_protected(app: FastAPI) -> None:
+    all_routes = routes(app)
+    assert len(all_routes) > 20
+    for method, path in all_routes:
+        if (method, path) in PUBLIC:
+            continue
+        assert path.startswith(("/api/v1/", "/settings", "/customers", "/inbox", "/analytics",
+                                "/workspace/", "/logout", "/")), path
+
+
+@pytest.mark.parametrize("credential", ["none", "wrong", "write_key"])
+def test_protected_routes_refuse_bad_credentials(
+    app: FastAPI, client: TestClient, workspace: ProvisionedWorkspace, credential: str
+) -> None:
+    headers = {
+        "none": {},
+        "wrong": bearer("acc_" + "x" * 40),
+        "write_key": bearer(workspace.write_key),
+    }[credential]
+    checked = 0
+    for method, path in routes(app):
+        if (method, path) in PUBLIC:
+            continue
+        response = client.request(method, concrete(path), headers=headers, follow_redirects=False)
+        checked += 1
+        if path.startswith("/api/"):
+            expected = 403 if credential == "write_key" else 401
+            assert response.status_code == expected, (method, path, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+        else:
+            # Console pages: no valid session -> redirect to sign-in, never the page itself.
+            assert response.status_code == 303, (method, path, response.status_code)
+            assert response.headers["location"].startswith("/login")
+    assert checked > 15
+
+
+def test_api_routes_each_declare_a_scope(app: FastAPI) -> None:
+    """Every API route depends on a scope check, so none can be reached by any token."""
+    checked = 0
+    for path, _, route in iter_routes(app):
+        if path.startswith("/api/"):
+            assert isinstance(route, APIRoute), path
+            names = {d.call.__name__ for d in route.dependant.dependencies if d.call}
+            assert any(n.startswith("require_") for n in names), path
+            checked += 1
+    assert checked >= 10

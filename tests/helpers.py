@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import FastAPI, routing
+from fastapi.testclient import TestClient
+from starlette.routing import BaseRoute
+from sqlalchemy.orm import Session
+
+from accord.govern.access import service as access
+from accord.govern.access.repository import UserRepository
+from accord.govern.access.service import Principal
+from accord.govern.workspaces import service as workspaces
+from accord.govern.workspaces.service import ProvisionedWorkspace
+
+PASSWORD = "correct horse battery"
+
+
+def provision(session: Session, name: str = "Acme") -> ProvisionedWorkspace:
+    p = workspaces.create_workspace(session, name)
+    session.commit()
+    return p
+
+
+def bearer(token: str) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def add_user(
+    session: Session, ws: ProvisionedWorkspace, email: str, role: str = "admin"
+) -> None:
+    exists = UserRepository.from_session(session).get_by_email(email) is not None
+    access.add_member(
+        session,
+        workspace_id=ws.workspace.id,
+        email=email,
+        role=role,
+        password=None if exists else PASSWORD,
+        actor=Principal.cli(ws.workspace.id),
+    )
+    session.commit()
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def console_login(client: TestClient, email: str, password: str = PASSWORD) -> str:
+    """Sign in through the login form; returns the session CSRF token of the console."""
+    page = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_from(page.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    home = client.get("/customers")
+    assert home.status_code == 200
+    return csrf_from(home.text)
+
+
+def iter_routes(app: FastAPI) -> list[tuple[str, set[str], BaseRoute]]:
+    """Every route the app serves (included routers expanded): path, methods, route."""
+    iterate = getattr(routing, "iter_route_contexts", None)
+    contexts = iterate(app.routes) if iterate is not None else app.routes
+    out = []
+    for c in contexts:
+        original = getattr(c, "original_route", c)
+        out.append((str(c.path), set(getattr(c, "methods", None) or ()), original))
+    return out
