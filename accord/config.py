@@ -34,8 +34,8 @@ class Settings(BaseSettings):
     )
     secret_key: str | None = Field(
         default=None,
-        description="Signs cookies and CSRF tokens. Generated and kept in the data directory "
-        "on first run when not set.",
+        description="Keys the HMAC of the console's CSRF tokens. Generated and kept in the data "
+        "directory on first run when not set; set it when several hosts share a database.",
     )
     base_url: str = Field(
         default="http://127.0.0.1:8000",

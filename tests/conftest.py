@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -60,24 +61,39 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, migrated database for this backend and worker."""
+@contextmanager
+def new_database(backend: str, tmp: Path, *, migrated: bool = True) -> Iterator[str]:
+    """A new empty database on ``backend``, dropped afterwards."""
     if backend == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "accord.db"
-        url = f"sqlite:///{path}"
-        migrate.upgrade(url)
+        url = f"sqlite:///{tmp / f'accord-{uuid.uuid4().hex[:8]}.db'}"
+        if migrated:
+            migrate.upgrade(url)
         yield url
         return
     url, admin = _create_postgres_database()
     try:
-        migrate.upgrade(url)
+        if migrated:
+            migrate.upgrade(url)
         yield url
     finally:
         name = url.rsplit("/", 1)[1]
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The migrated database this backend's tests share (each test rolls back)."""
+    with new_database(backend, tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_db_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A database of its own, for tests that commit for real (CLI, migrations)."""
+    with new_database(backend, tmp_path, migrated=False) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

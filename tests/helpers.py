@@ -5,8 +5,8 @@ from typing import Any
 
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
-from starlette.routing import BaseRoute
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from accord.govern.access import service as access
 from accord.govern.access.repository import UserRepository
@@ -27,9 +27,7 @@ def bearer(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def add_user(
-    session: Session, ws: ProvisionedWorkspace, email: str, role: str = "admin"
-) -> None:
+def add_user(session: Session, ws: ProvisionedWorkspace, email: str, role: str = "admin") -> None:
     exists = UserRepository.from_session(session).get_by_email(email) is not None
     access.add_member(
         session,

@@ -93,7 +93,9 @@ def test_duplicate_member_conflicts(client: TestClient, workspace: ProvisionedWo
     auth = bearer(workspace.api_token)
     payload = {"email": "dup@example.com", "role": "agent"}
     assert client.post("/api/v1/users", json=payload, headers=auth).status_code == 201
-    assert_problem(client.post("/api/v1/users", json=payload, headers=auth), 409, "conflict", "email")
+    assert_problem(
+        client.post("/api/v1/users", json=payload, headers=auth), 409, "conflict", "email"
+    )
 
 
 def test_last_admin_cannot_be_demoted_or_removed(
@@ -108,7 +110,9 @@ def test_last_admin_cannot_be_demoted_or_removed(
         "last_admin",
         "role",
     )
-    assert_problem(client.delete(f"/api/v1/users/{boss['user_id']}", headers=auth), 409, "last_admin")
+    assert_problem(
+        client.delete(f"/api/v1/users/{boss['user_id']}", headers=auth), 409, "last_admin"
+    )
 
 
 def test_scoped_token_is_limited_to_its_scopes(
@@ -126,7 +130,9 @@ def test_scoped_token_is_limited_to_its_scopes(
     assert client.get("/api/v1/workspace", headers=reader).json()["name"] == "Acme"
     assert_problem(client.get("/api/v1/keys", headers=reader), 403, "insufficient_scope")
     assert_problem(
-        client.post("/api/v1/users", json={"email": "x@example.com", "role": "agent"}, headers=reader),
+        client.post(
+            "/api/v1/users", json={"email": "x@example.com", "role": "agent"}, headers=reader
+        ),
         403,
         "insufficient_scope",
     )
@@ -135,7 +141,9 @@ def test_scoped_token_is_limited_to_its_scopes(
 
 def test_revoked_token_is_refused(client: TestClient, workspace: ProvisionedWorkspace) -> None:
     auth = bearer(workspace.api_token)
-    created = client.post("/api/v1/keys", json={"kind": "token", "name": "temp"}, headers=auth).json()
+    created = client.post(
+        "/api/v1/keys", json={"kind": "token", "name": "temp"}, headers=auth
+    ).json()
     temp = bearer(created["secret"])
     assert client.get("/api/v1/workspace", headers=temp).status_code == 200
     assert client.delete(f"/api/v1/keys/{created['id']}", headers=auth).status_code == 204

@@ -48,8 +48,18 @@ def test_every_route_is_known_public_or_protected(app: FastAPI) -> None:
     for method, path in all_routes:
         if (method, path) in PUBLIC:
             continue
-        assert path.startswith(("/api/v1/", "/settings", "/customers", "/inbox", "/analytics",
-                                "/workspace/", "/logout", "/")), path
+        assert path.startswith(
+            (
+                "/api/v1/",
+                "/settings",
+                "/customers",
+                "/inbox",
+                "/analytics",
+                "/workspace/",
+                "/logout",
+                "/",
+            )
+        ), path
 
 
 @pytest.mark.parametrize("credential", ["none", "wrong", "write_key"])

@@ -61,7 +61,11 @@ def test_login_is_throttled_after_repeated_failures(
         form = client.get("/login")
         bad = client.post(
             "/login",
-            data={"email": "ada@example.com", "password": "wrong", "csrf_token": csrf_from(form.text)},
+            data={
+                "email": "ada@example.com",
+                "password": "wrong",
+                "csrf_token": csrf_from(form.text),
+            },
         )
         assert bad.status_code == 401
     form = client.get("/login")
@@ -79,14 +83,21 @@ def test_next_is_only_followed_on_this_site(
     client: TestClient, session: Session, workspace: ProvisionedWorkspace
 ) -> None:
     add_user(session, workspace, "ada@example.com")
-    for target, expected in (("/settings/keys", "/settings/keys"), ("//evil.test/x", "/"),
-                             ("https://evil.test", "/")):
+    for target, expected in (
+        ("/settings/keys", "/settings/keys"),
+        ("//evil.test/x", "/"),
+        ("https://evil.test", "/"),
+    ):
         client.cookies.clear()
         form = client.get(f"/login?next={target}")
         response = client.post(
             "/login",
-            data={"email": "ada@example.com", "password": PASSWORD,
-                  "csrf_token": csrf_from(form.text), "next": target},
+            data={
+                "email": "ada@example.com",
+                "password": PASSWORD,
+                "csrf_token": csrf_from(form.text),
+                "next": target,
+            },
             follow_redirects=False,
         )
         assert response.headers["location"] == expected
@@ -103,8 +114,12 @@ def test_posts_without_the_session_csrf_token_are_refused(
     assert refused.headers["content-type"].startswith("text/html")
     accepted = client.post(
         "/settings/keys",
-        data={"kind": "token", "name": "CRM sync", "scopes": ["profiles:read", "events:write"],
-              "csrf_token": csrf},
+        data={
+            "kind": "token",
+            "name": "CRM sync",
+            "scopes": ["profiles:read", "events:write"],
+            "csrf_token": csrf,
+        },
     )
     assert accepted.status_code == 200
     assert "CRM sync" in accepted.text
@@ -161,12 +176,14 @@ def test_console_shows_only_the_users_workspaces(
     assert "Initech" not in page
     # Switching into a workspace the user is not a member of is refused.
     refused = client.post(
-        "/workspace/switch", data={"workspace_id": str(third.workspace.id), "csrf_token": csrf},
+        "/workspace/switch",
+        data={"workspace_id": str(third.workspace.id), "csrf_token": csrf},
         headers=HTML,
     )
     assert refused.status_code == 404
     switched = client.post(
-        "/workspace/switch", data={"workspace_id": str(other.workspace.id), "csrf_token": csrf},
+        "/workspace/switch",
+        data={"workspace_id": str(other.workspace.id), "csrf_token": csrf},
     )
     assert switched.status_code == 200
     # As an analyst in Globex, settings are closed.

@@ -1,8 +1,7 @@
 """Authentication dependencies for the HTTP API.
 
-``/api/v1`` takes API tokens only (``Authorization: Bearer acc_...``); the collection
-endpoints take write keys (see ``write_key_principal``). The console uses its own
-session cookie (``accord.web.auth``)."""
+``/api/v1`` takes API tokens only (``Authorization: Bearer acc_...``); a write key sent
+there is refused. The console uses its own session cookie (``accord.web.auth``)."""
 
 from __future__ import annotations
 

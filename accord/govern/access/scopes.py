@@ -1,6 +1,7 @@
 """Scopes an API token may carry, and the scopes each console role grants.
 
-A write key carries no scope: it may only send data in through the collection endpoints.
+A write key carries only ``events:write`` and is refused by every ``/api/v1`` route: it may
+only send data in through the collection endpoints.
 """
 
 from __future__ import annotations

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from accord.app import create_app
+from accord.cli.main import app as cli
+from accord.config import Settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_env(fresh_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("ACCORD_DATABASE_URL", fresh_db_url)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    result = runner.invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    return Settings()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_workspace_and_user_commands(cli_env: Settings) -> None:
+    out = json.loads(invoke("workspace", "create", "Acme Stores", "--json"))
+    assert out["slug"] == "acme-stores"
+    assert out["write_key"].startswith("wk_")
+    assert out["api_token"].startswith("acc_")
+    user = json.loads(
+        invoke(
+            "user",
+            "create",
+            "Lead@Acme.test",
+            "--role",
+            "agent",
+            "--workspace",
+            out["workspace_id"],
+            "--json",
+        )
+    )
+    assert user["email"] == "lead@acme.test"
+    assert user["role"] == "agent"
+    assert len(user["password"]) >= 12
+
+    # What the CLI printed works against the API.
+    with TestClient(create_app(cli_env)) as client:
+        auth = {"Authorization": f"Bearer {out['api_token']}"}
+        members = client.get("/api/v1/users", headers=auth).json()["data"]
+        assert [m["email"] for m in members] == ["lead@acme.test"]
+
+
+def test_cli_errors_are_clear(cli_env: Settings) -> None:
+    out = json.loads(invoke("workspace", "create", "Acme", "--json"))
+    bad = runner.invoke(
+        cli, ["user", "create", "x@acme.test", "--role", "boss", "--workspace", out["workspace_id"]]
+    )
+    assert bad.exit_code == 2
+    assert "Unknown role 'boss'" in bad.output
+    assert "[invalid]" in bad.output
+    missing = runner.invoke(
+        cli,
+        [
+            "user",
+            "create",
+            "x@acme.test",
+            "--role",
+            "agent",
+            "--workspace",
+            "00000000-0000-0000-0000-000000000000",
+        ],
+    )
+    assert missing.exit_code == 2
+    assert "Workspace not found" in missing.output
+
+
+def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
+    first = invoke("demo")
+    second = invoke("demo")
+    assert "created" in first
+    assert "already set up" in second
+    login = next(line for line in second.splitlines() if "Sign in:" in line)
+    email, password = login.split("Sign in:")[1].strip().split(" / ")
+    assert login in first  # the same credentials both times
+    creds = json.loads((cli_env.data_dir / "demo-credentials.json").read_text())
+    assert creds["admin_password"] == password
+    with TestClient(create_app(cli_env)) as client:
+        page = client.get("/login")
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        response = client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
+        assert response.status_code == 200
+        assert "Demo Outfitters" in response.text

@@ -1,0 +1,120 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright (never a
+downloaded browser). Screenshots land in test-artifacts/ for a person to look at."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from accord.app import create_app
+from accord.config import Settings
+from accord.demo import service as demo_service
+from accord.kit import migrate
+from accord.kit.db import create_db_engine, create_session_factory, transaction
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, demo_service.DemoInfo]]:
+    data_dir = tmp_path_factory.mktemp("browser")
+    settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'accord.db'}")
+    migrate.upgrade(settings.resolved_database_url)
+    engine = create_db_engine(settings.resolved_database_url)
+    with transaction(create_session_factory(engine)) as session:
+        info = demo_service.ensure_demo(session, {})
+    engine.dispose()
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", info
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def test_sign_in_and_manage_keys(live_server, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, info = live_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+
+    page.goto(f"{base}/settings/keys")
+    expect(page).to_have_url(f"{base}/login?next=/settings/keys")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", "wrong password")
+    page.click("button[type=submit]")
+    expect(page.locator(".alert.error")).to_contain_text("not correct")
+    page.screenshot(path=str(ARTIFACTS / "login-error.png"))
+
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/settings/keys")
+    expect(page.locator("h1")).to_have_text("Settings")
+    expect(page.locator("#write-keys")).to_contain_text(info.write_key)
+
+    page.fill("input[name=name]", "Warehouse sync")
+    page.check("input[value='profiles:read']")
+    page.click("text=Create key")
+    secret = page.locator("#new-secret")
+    expect(secret).to_contain_text("acc_")
+    expect(page.locator("#tokens")).to_contain_text("Warehouse sync")
+    page.screenshot(path=str(ARTIFACTS / "settings-keys.png"), full_page=True)
+
+    page.click("nav.sidebar >> text=Customers")
+    expect(page).to_have_url(f"{base}/customers")
+    expect(page.locator(".snippet")).to_contain_text(info.write_key)
+    expect(page.locator(".sidebar")).to_contain_text("Demo Outfitters")
+    page.screenshot(path=str(ARTIFACTS / "console-customers.png"), full_page=True)
+
+    page.click("text=Sign out")
+    expect(page).to_have_url(f"{base}/login")
+    context.close()
