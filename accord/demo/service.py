@@ -21,6 +21,11 @@ from accord.kit.security import random_token
 DEMO_SLUG = "demo-outfitters"
 DEMO_NAME = "Demo Outfitters"
 DEMO_ADMIN = "admin@demo.accord.test"
+DEMO_TEAM = [
+    ("maya.lopez@demo.accord.test", "Maya Lopez", "agent"),
+    ("sam.okafor@demo.accord.test", "Sam Okafor", "agent"),
+    ("priya.nair@demo.accord.test", "Priya Nair", "analyst"),
+]
 CREDENTIALS_FILE = "demo-credentials.json"
 
 
@@ -85,6 +90,13 @@ def ensure_demo(session: Session, saved: dict[str, str]) -> DemoInfo:
             )
         else:
             access.set_password(session, user, password)
+
+    users = UserRepository.from_session(session)
+    for email, name, role in DEMO_TEAM:
+        if users.get_by_email(email) is None:
+            access.add_member(
+                session, workspace_id=workspace.id, email=email, role=role, name=name, actor=actor
+            )
 
     write_keys = [
         k

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.govern.access import service as access
 from accord.govern.access.service import ConsoleIdentity
-from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError
@@ -180,5 +179,4 @@ def switch_workspace(
     workspace_id: Annotated[uuid.UUID, Form()],
 ) -> Response:
     access.switch_workspace(session, console.identity, workspace_id)
-    workspaces.get_workspace(session, workspace_id)
     return RedirectResponse("/", status_code=303)

@@ -1,0 +1,62 @@
+"""One transaction per request: committed before the response is sent, and rolled back
+entirely when the request fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accord.app import create_app
+from accord.config import Settings
+from accord.govern.access.models import User
+from accord.govern.access.service import Principal
+from accord.govern.workspaces import service as workspaces
+from accord.kit import migrate
+from accord.kit.db import create_db_engine, create_session_factory, transaction
+from accord.kit.deps import DbSession
+from accord.kit.errors import invalid
+
+
+def test_commit_before_response_and_rollback_on_error(fresh_db_url: str, tmp_path: Path) -> None:
+    migrate.upgrade(fresh_db_url)
+    engine = create_db_engine(fresh_db_url)
+    factory = create_session_factory(engine)
+    with transaction(factory) as session:
+        provisioned = workspaces.create_workspace(session, "Acme")
+    settings = Settings(data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 40)
+    app = create_app(settings)
+
+    def write_then_fail(session: DbSession) -> None:
+        from accord.govern.access import service as access
+
+        access.add_member(
+            session,
+            workspace_id=provisioned.workspace.id,
+            email="half@example.com",
+            role="agent",
+            actor=Principal.cli(provisioned.workspace.id),
+        )
+        raise invalid("refused after writing", field="x")
+
+    app.add_api_route("/api/v1/test-fail", write_then_fail, methods=["POST"])
+
+    def users(s: Session, email: str) -> int:
+        return int(s.scalar(select(func.count()).select_from(User).where(User.email == email)) or 0)
+
+    with TestClient(app) as client:
+        auth = {"Authorization": f"Bearer {provisioned.api_token}"}
+        created = client.post(
+            "/api/v1/users", json={"email": "kept@example.com", "role": "agent"}, headers=auth
+        )
+        assert created.status_code == 201
+        # Visible at once to another connection: committed before the 201 went out.
+        with factory() as other:
+            assert users(other, "kept@example.com") == 1
+        failed = client.post("/api/v1/test-fail")
+        assert failed.status_code == 422
+        with factory() as other:
+            assert users(other, "half@example.com") == 0
+    engine.dispose()
