@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
+from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
 from accord.govern.access.api import router as access_router
 from accord.govern.audit.api import router as audit_router
@@ -21,6 +22,8 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory
+from accord.profile.api import router as profile_router
+from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
 from accord.web.pages import router as pages_router
 from accord.web.settings_pages import router as settings_router
@@ -51,9 +54,17 @@ def create_app(
             )
             app.state.engine = owned
             app.state.session_factory = create_session_factory(owned)
+        worker = None
+        if settings.resolve_worker:
+            worker = ResolverWorker(app.state.session_factory)
+            worker.start()
+            app.state.resolver = worker
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
+                app.state.resolver = None
             if owned is not None:
                 owned.dispose()
 
@@ -69,6 +80,8 @@ def create_app(
         create_session_factory(engine) if engine is not None else None
     )
     app.state.templates = create_templates()
+    app.state.resolver = None
+    app.state.write_key_cache = {}
 
     handlers.install(app)
 
@@ -82,6 +95,8 @@ def create_app(
     app.include_router(workspace_router)
     app.include_router(access_router)
     app.include_router(audit_router)
+    app.include_router(tracking_router)
+    app.include_router(profile_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

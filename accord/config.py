@@ -54,6 +54,17 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, description="Login throttling window.")
     db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level of the server.")
+    resolve_worker: bool = Field(
+        default=True,
+        description="Run the resolver thread in each API process (resolves accepted events "
+        "onto profiles within moments).",
+    )
+    resolve_inline: bool = Field(
+        default=False,
+        description="Also resolve within the tracking request, after the events are "
+        "committed, so the answer comes once profiles reflect them (slower; for tests "
+        "and read-your-writes set-ups).",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -124,7 +124,12 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret_key="test-secret-key-" + "x" * 32)
+    return Settings(
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-" + "x" * 32,
+        resolve_worker=False,
+        resolve_inline=True,
+    )
 
 
 @pytest.fixture

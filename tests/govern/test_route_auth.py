@@ -23,6 +23,7 @@ PUBLIC = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    ("OPTIONS", "/v1/{path:path}"),  # CORS preflight of the tracking API
 }
 PUBLIC_MOUNTS = {"/static"}
 
@@ -33,7 +34,7 @@ def routes(app: FastAPI) -> list[tuple[str, str]]:
         if isinstance(route, Mount):
             assert path in PUBLIC_MOUNTS, f"unexpected mount {path}"
             continue
-        for method in sorted(methods - {"HEAD", "OPTIONS"}):
+        for method in sorted(methods - {"HEAD"}):
             out.append((method, path))
     return out
 
@@ -77,7 +78,13 @@ def test_protected_routes_refuse_bad_credentials(
             continue
         response = client.request(method, concrete(path), headers=headers, follow_redirects=False)
         checked += 1
-        if path.startswith("/api/"):
+        if path.startswith("/v1/"):
+            # The tracking API takes write keys (and only them).
+            if credential == "write_key":
+                continue
+            assert response.status_code == 401, (method, path, response.text)
+            assert response.headers["content-type"].startswith("application/problem+json")
+        elif path.startswith("/api/"):
             expected = 403 if credential == "write_key" else 401
             assert response.status_code == expected, (method, path, response.text)
             assert response.headers["content-type"].startswith("application/problem+json")

@@ -1,0 +1,265 @@
+"""The tracking API, compatible with Segment's HTTP Tracking API: ``/v1/identify``,
+``track``, ``page``, ``screen``, ``group``, ``alias`` and ``batch``. Authenticated by a
+write key (HTTP Basic user name, a Bearer header or ``writeKey`` in the body); gzip
+bodies; CORS for browsers. ``{"success": true}`` is sent only after the events are
+committed; resolution onto profiles follows within moments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import time
+import uuid
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from accord.collect import service
+from accord.collect.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
+from accord.govern.access import service as access
+from accord.govern.workspaces.models import Workspace
+from accord.kit.db import transaction
+from accord.kit.errors import AccordError, FieldError, unauthorized
+from accord.kit.time import utcnow
+
+router = APIRouter(prefix="/v1", tags=["tracking"])
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
+WRITE_KEY_CACHE_SECONDS = 10.0
+# Decompressed bodies may not exceed the batch limit by more than JSON framing.
+MAX_BODY = MAX_BATCH_BYTES + 16 * 1024
+
+
+def _too_large(limit: int, what: str, field: str = "body") -> AccordError:
+    return AccordError(
+        f"The {what} is larger than {limit // 1024} KB",
+        code=f"{what.split()[0]}_too_large",
+        status=413,
+        field=field,
+    )
+
+
+async def _read_json(request: Request, limit: int, what: str) -> Any:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit * 4:  # compressed or not, far beyond any legitimate body
+            raise _too_large(limit, what)
+    encoding = request.headers.get("content-encoding", "").lower()
+    raw = bytes(body)
+    if encoding == "gzip":
+        try:
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            raw = decompressor.decompress(raw, limit + 1)
+            if len(raw) > limit or decompressor.unconsumed_tail:
+                raise _too_large(limit, what)
+        except (zlib.error, gzip.BadGzipFile, EOFError):
+            raise AccordError(
+                "The body is not valid gzip", code="invalid_gzip", status=400, field="body"
+            ) from None
+    elif encoding not in ("", "identity"):
+        raise AccordError(
+            f"Content-Encoding {encoding!r} is not supported; use gzip",
+            code="unsupported_encoding",
+            status=415,
+            field="Content-Encoding",
+        )
+    if len(raw) > limit:
+        raise _too_large(limit, what)
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise AccordError(
+            "The request body is not valid JSON", code="invalid_json", status=400, field="body"
+        ) from None
+
+
+def _header_write_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic" and value:
+        try:
+            user = base64.b64decode(value.strip(), validate=True).decode().split(":", 1)[0]
+        except (binascii.Error, UnicodeDecodeError):
+            raise unauthorized("The Authorization header is not valid HTTP Basic") from None
+        return user or None
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def _body_write_key(body: Any) -> str:
+    if isinstance(body, dict) and isinstance(body.get("writeKey"), str) and body["writeKey"]:
+        return str(body["writeKey"])
+    raise unauthorized("Send the write key as the HTTP Basic user name (or writeKey in the body)")
+
+
+@dataclass(frozen=True)
+class Sender:
+    workspace_id: uuid.UUID
+    source: str
+    region: str
+
+
+def _authenticate(request: Request, write_key: str) -> Sender:
+    """The write key's workspace, remembered for a few seconds per process (a revoked
+    write key stops working within ``WRITE_KEY_CACHE_SECONDS``)."""
+    cache: dict[str, tuple[float, Sender]] = request.app.state.write_key_cache
+    now = time.monotonic()
+    hit = cache.get(write_key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    with transaction(request.app.state.session_factory) as session:
+        principal = access.authenticate_write_key(session, write_key)
+        workspace = session.get(Workspace, principal.workspace_id)
+        sender = Sender(
+            workspace_id=principal.workspace_id,
+            source=principal.label,
+            region=workspace.default_region if workspace else "US",
+        )
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[write_key] = (now + WRITE_KEY_CACHE_SECONDS, sender)
+    return sender
+
+
+def _store(request: Request, sender: Sender, body: Any, kind: str) -> service.Accepted:
+    received_at = utcnow()
+    ip = request.client.host if request.client else None
+    with transaction(request.app.state.session_factory) as session:
+        if kind == "batch":
+            if not isinstance(body, dict) or not isinstance(body.get("batch"), list):
+                raise AccordError(
+                    "A batch body is an object with a `batch` array",
+                    code="invalid_batch",
+                    status=400,
+                    field="batch",
+                )
+            defaults = {k: v for k, v in body.items() if k in ("context", "integrations", "sentAt")}
+            return service.accept(
+                session,
+                workspace_id=sender.workspace_id,
+                source=sender.source,
+                region=sender.region,
+                messages=body["batch"],
+                received_at=received_at,
+                defaults=defaults,
+                ip=ip,
+            )
+        return service.accept(
+            session,
+            workspace_id=sender.workspace_id,
+            source=sender.source,
+            region=sender.region,
+            messages=[body],
+            received_at=received_at,
+            forced_type=kind,
+            field_prefix="",
+            ip=ip,
+        )
+
+
+def _answer(request: Request, result: service.Accepted) -> Response:
+    if result.stored or result.duplicates:
+        resolver = getattr(request.app.state, "resolver", None)
+        if resolver is not None:
+            resolver.kick()
+    if result.errors:
+        first: FieldError = result.errors[0]
+        error = AccordError(
+            f"{len(result.errors)} of {result.received} messages were rejected "
+            f"({first.field}: {first.message}); the other {result.received - len(result.errors)}"
+            " were accepted",
+            code="invalid_messages" if result.received > 1 else first.code,
+            status=400,
+            field=first.field,
+            errors=result.errors,
+        )
+        body = error.problem(instance=request.url.path)
+        body["accepted"] = result.stored + result.duplicates
+        return JSONResponse(
+            body, status_code=400, media_type="application/problem+json", headers=CORS_HEADERS
+        )
+    return JSONResponse({"success": True}, headers=CORS_HEADERS)
+
+
+async def _handle(request: Request, kind: str) -> Response:
+    limit = MAX_BATCH_BYTES if kind == "batch" else MAX_MESSAGE_BYTES
+    what = "batch" if kind == "batch" else "message"
+    try:
+        key = _header_write_key(request)
+        sender = await run_in_threadpool(_authenticate, request, key) if key else None
+        try:
+            body = await _read_json(request, limit, what)
+        except AccordError:
+            if sender is None:  # no key in a header, and no body to find one in
+                raise unauthorized("Send the write key as the HTTP Basic user name") from None
+            raise
+        if sender is None:
+            sender = await run_in_threadpool(_authenticate, request, _body_write_key(body))
+        result = await run_in_threadpool(_store, request, sender, body, kind)
+    except AccordError as error:
+        error.headers = {**error.headers, **CORS_HEADERS}
+        raise
+    if request.app.state.settings.resolve_inline:
+        from accord.resolve.worker import drain
+
+        await run_in_threadpool(drain, request.app.state.session_factory)
+    return _answer(request, result)
+
+
+@router.options("/{path:path}", include_in_schema=False)
+async def preflight(path: str) -> Response:
+    return Response(status_code=204, headers=CORS_HEADERS)
+
+
+@router.post("/identify", summary="Identify: who the user is, and their traits")
+async def identify(request: Request) -> Response:
+    return await _handle(request, "identify")
+
+
+@router.post("/track", summary="Track: something the user did")
+async def track(request: Request) -> Response:
+    return await _handle(request, "track")
+
+
+@router.post("/page", summary="Page: a web page view")
+async def page(request: Request) -> Response:
+    return await _handle(request, "page")
+
+
+@router.post("/screen", summary="Screen: an app screen view")
+async def screen(request: Request) -> Response:
+    return await _handle(request, "screen")
+
+
+@router.post("/group", summary="Group: the user belongs to an account")
+async def group(request: Request) -> Response:
+    return await _handle(request, "group")
+
+
+@router.post("/alias", summary="Alias: two ids are the same user")
+async def alias(request: Request) -> Response:
+    return await _handle(request, "alias")
+
+
+@router.post("/batch", summary="Batch: up to 500 KB of messages of any type")
+async def batch(request: Request) -> Response:
+    return await _handle(request, "batch")
+
+
+@router.post("/import", include_in_schema=False)
+async def import_(request: Request) -> Response:
+    """The path some libraries use for historical batches; same as /v1/batch."""
+    return await _handle(request, "batch")

@@ -1,0 +1,34 @@
+"""The little SQL that differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_ignore(
+    session: Session, table: Any, rows: Sequence[dict[str, Any]], conflict: Sequence[str]
+) -> int:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING; returns how many rows were inserted."""
+    if not rows:
+        return 0
+    name = session.get_bind().dialect.name
+    module: Any = postgresql if name == "postgresql" else sqlite
+    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
+    result = session.execute(stmt)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:
+    """Serialize one kind of work per workspace across processes. PostgreSQL takes a
+    transaction-level advisory lock; SQLite transactions already begin IMMEDIATE."""
+    if session.get_bind().dialect.name == "postgresql":
+        mixed = (workspace_id.int >> 64) ^ (workspace_id.int & 0xFFFFFFFFFFFFFFFF)
+        key = (mixed ^ zlib.crc32(purpose.encode())) & 0x7FFFFFFFFFFFFFFF
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

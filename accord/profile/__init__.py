@@ -1,0 +1,1 @@
+"""Profile: the holistic customer profile, its golden record, values and timeline."""

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from accord.govern.access.deps import require
+from accord.govern.access.scopes import Scope
+from accord.govern.access.service import Principal
+from accord.govern.workspaces.service import get_workspace
+from accord.kit.deps import DbSession
+from accord.kit.errors import invalid
+from accord.kit.schemas import DataList
+from accord.profile import queries
+from accord.profile.repository import ProfileRepository
+from accord.profile.schemas import (
+    MergeRead,
+    OrderRead,
+    ProfileRead,
+    ProfileSummary,
+    SplitRequest,
+    Timeline,
+)
+from accord.resolve import service as resolve
+from accord.resolve.repository import MergeRepository
+
+router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
+Reader = Annotated[Principal, Depends(require(Scope.PROFILES_READ))]
+Writer = Annotated[Principal, Depends(require(Scope.PROFILES_WRITE))]
+
+
+@router.get("", response_model=DataList[ProfileSummary], summary="Search people")
+def search_profiles(
+    session: DbSession,
+    principal: Reader,
+    q: Annotated[
+        str | None, Query(description="Name, email or phone prefix", max_length=200)
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DataList[ProfileSummary]:
+    rows = ProfileRepository.from_session(session).search(
+        principal.workspace_id, q, limit=limit, offset=offset
+    )
+    return DataList(data=[queries.summary(p) for p in rows])
+
+
+@router.get("/lookup", response_model=ProfileRead, summary="Find a person by an identifier")
+def lookup_profile(
+    session: DbSession,
+    principal: Reader,
+    email: str | None = None,
+    phone: str | None = None,
+    user_id: str | None = None,
+    anonymous_id: str | None = None,
+    identifier: Annotated[str | None, Query(description="TYPE:VALUE")] = None,
+) -> ProfileRead:
+    region = get_workspace(session, principal.workspace_id).default_region
+    type_name, value = queries.parse_lookup(
+        email=email,
+        phone=phone,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        identifier=identifier,
+        region=region,
+    )
+    return queries.full(session, queries.lookup(session, principal.workspace_id, type_name, value))
+
+
+@router.get("/{profile_id}", response_model=ProfileRead, summary="A person's profile")
+def get_profile(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> ProfileRead:
+    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    return queries.full(session, profile, requested=profile_id)
+
+
+@router.get("/{profile_id}/timeline", response_model=Timeline, summary="Everything they did")
+def get_timeline(
+    session: DbSession,
+    principal: Reader,
+    profile_id: uuid.UUID,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+    type: Annotated[list[str] | None, Query(description="identify, track, page...")] = None,
+    channel: Annotated[list[str] | None, Query(description="web, app, store...")] = None,
+    name: Annotated[str | None, Query(description="Event name, e.g. Order Completed")] = None,
+) -> Timeline:
+    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    return queries.timeline(
+        session, profile, limit=limit, cursor=cursor, types=type, channels=channel, name=name
+    )
+
+
+@router.get("/{profile_id}/orders", response_model=DataList[OrderRead], summary="Their orders")
+def get_orders(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> DataList[OrderRead]:
+    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    return DataList(data=queries.orders(session, profile))
+
+
+def _merge_read(m: object) -> MergeRead:
+    return MergeRead.model_validate(m, from_attributes=True)
+
+
+@router.get("/{profile_id}/merges", response_model=DataList[MergeRead], summary="Merge history")
+def get_merges(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> DataList[MergeRead]:
+    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    merges = MergeRepository.from_session(session).for_profile(principal.workspace_id, profile.id)
+    return DataList(data=[_merge_read(m) for m in merges])
+
+
+@router.post("/{profile_id}/split", response_model=MergeRead, summary="Undo a merge")
+def split_profile(
+    session: DbSession, principal: Writer, profile_id: uuid.UUID, body: SplitRequest | None = None
+) -> MergeRead:
+    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    merges = [
+        m
+        for m in MergeRepository.from_session(session).for_profile(
+            principal.workspace_id, profile.id
+        )
+        if m.undone_at is None and m.survivor_id == profile.id
+    ]
+    merge_id = body.merge_id if body and body.merge_id else (merges[0].id if merges else None)
+    if merge_id is None or merge_id not in {m.id for m in merges}:
+        raise invalid("This profile has no such merge to undo", field="merge_id", code="no_merge")
+    merge = resolve.split(session, principal.workspace_id, merge_id, actor=principal.label)
+    return _merge_read(merge)

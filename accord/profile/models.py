@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accord.kit.db import Base, IdMixin, TimestampMixin
+
+
+class Profile(IdMixin, TimestampMixin, Base):
+    """One person. ``traits`` is the golden record with the provenance of each value;
+    ``stats`` the computed values. Both are derived from the person's events, so a merge
+    loses nothing and a split recomputes each side exactly."""
+
+    __tablename__ = "profiles"
+    __table_args__ = (
+        Index(None, "workspace_id", "email"),
+        Index(None, "workspace_id", "phone"),
+        Index(None, "workspace_id", "search_name"),
+        Index(None, "workspace_id", "last_seen_at"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("profiles.id", ondelete="SET NULL")
+    )
+    contested: Mapped[bool] = mapped_column(Boolean, default=False)
+    traits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    search_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(255))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    first_seen_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    order_count: Mapped[int] = mapped_column(default=0)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    updated_at: Mapped[datetime | None]
+
+
+class Order(IdMixin, TimestampMixin, Base):
+    """An order with its line items; refunds and returns reduce ``refunded``."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "order_id"),
+        Index(None, "profile_id", "placed_at"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(120))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    profile_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("profiles.id", ondelete="SET NULL")
+    )
+    placed_at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(32))
+    store: Mapped[str | None] = mapped_column(String(120))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    refunded: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(20), default="placed")
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+
+from accord.collect.models import Event
+from accord.kit.repository import Repository
+from accord.profile.models import Order, Profile
+
+
+class ProfileRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> Profile | None:
+        stmt = select(Profile).where(Profile.workspace_id == workspace_id, Profile.id == profile_id)
+        return self.session.scalars(stmt).first()
+
+    def by_ids(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Profile]:
+        if not ids:
+            return {}
+        return {p.id: p for p in self.session.scalars(select(Profile).where(Profile.id.in_(ids)))}
+
+    def add(self, profile: Profile) -> Profile:
+        self.session.add(profile)
+        self.session.flush()
+        return profile
+
+    def _live(self, workspace_id: uuid.UUID) -> Select[Profile]:
+        return select(Profile).where(
+            Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None)
+        )
+
+    def search(
+        self, workspace_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+    ) -> list[Profile]:
+        stmt = self._live(workspace_id)
+        if query:
+            q = query.strip().lower()
+            stmt = stmt.where(
+                or_(
+                    Profile.search_name.startswith(q, autoescape=True),
+                    Profile.email.startswith(q, autoescape=True),
+                    Profile.phone.startswith(q, autoescape=True),
+                    Profile.search_name.contains(" " + q, autoescape=True),
+                )
+            )
+        stmt = stmt.order_by(Profile.last_seen_at.desc().nulls_last(), Profile.id)
+        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+
+    def count(self, workspace_id: uuid.UUID) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(Profile)
+            .where(Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None))
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    def all_live(self, workspace_id: uuid.UUID, *, batch: int = 1000) -> Any:
+        last: uuid.UUID | None = None
+        while True:
+            stmt = self._live(workspace_id).order_by(Profile.id).limit(batch)
+            if last is not None:
+                stmt = stmt.where(Profile.id > last)
+            rows = list(self.session.scalars(stmt))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].id
+
+
+class ProfileEventRepository(Repository):
+    def contributions(
+        self, profile_id: uuid.UUID
+    ) -> list[tuple[dict[str, Any], str, datetime, str]]:
+        stmt = (
+            select(Event.traits, Event.source, Event.timestamp, Event.message_id)
+            .where(Event.profile_id == profile_id, Event.traits.is_not(None))
+            .order_by(Event.timestamp, Event.message_id)
+        )
+        return [(t or {}, s, ts, m) for t, s, ts, m in self.session.execute(stmt)]
+
+    def channel_stats(self, profile_id: uuid.UUID) -> list[tuple[str, int, datetime, datetime]]:
+        stmt = (
+            select(
+                Event.channel, func.count(), func.min(Event.timestamp), func.max(Event.timestamp)
+            )
+            .where(Event.profile_id == profile_id)
+            .group_by(Event.channel)
+        )
+        return [(c, int(n), lo, hi) for c, n, lo, hi in self.session.execute(stmt)]
+
+    def timeline(
+        self,
+        profile_id: uuid.UUID,
+        *,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None = None,
+        types: list[str] | None = None,
+        channels: list[str] | None = None,
+        name: str | None = None,
+    ) -> list[Event]:
+        stmt = select(Event).where(Event.profile_id == profile_id)
+        if before is not None:
+            ts, eid = before
+            stmt = stmt.where(or_(Event.timestamp < ts, (Event.timestamp == ts) & (Event.id < eid)))
+        if types:
+            stmt = stmt.where(Event.type.in_(types))
+        if channels:
+            stmt = stmt.where(Event.channel.in_(channels))
+        if name:
+            stmt = stmt.where(Event.name == name)
+        stmt = stmt.order_by(Event.timestamp.desc(), Event.id.desc()).limit(limit)
+        return list(self.session.scalars(stmt))
+
+
+class OrderRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, order_id: str) -> Order | None:
+        stmt = select(Order).where(Order.workspace_id == workspace_id, Order.order_id == order_id)
+        return self.session.scalars(stmt).first()
+
+    def add(self, order: Order) -> Order:
+        self.session.add(order)
+        self.session.flush()
+        return order
+
+    def totals(self, profile_id: uuid.UUID) -> tuple[int, Decimal, datetime | None]:
+        stmt = select(
+            func.count(),
+            func.coalesce(func.sum(Order.total - Order.refunded), 0),
+            func.max(Order.placed_at),
+        ).where(Order.profile_id == profile_id, Order.status != "cancelled")
+        n, revenue, last = self.session.execute(stmt).one()
+        return int(n), Decimal(str(revenue or 0)), last
+
+    def recent(self, profile_id: uuid.UUID, limit: int = 10) -> list[Order]:
+        stmt = (
+            select(Order)
+            .where(Order.profile_id == profile_id)
+            .order_by(Order.placed_at.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))

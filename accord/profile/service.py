@@ -1,0 +1,195 @@
+"""Keeping each person's golden record and computed values current, and reading them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from accord.collect.models import Event
+from accord.kit.time import utcnow
+from accord.profile import golden
+from accord.profile.models import Order, Profile
+from accord.profile.repository import OrderRepository, ProfileEventRepository
+
+# Channels a customer reaches the business on; "api" and "import" are plumbing.
+CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social")
+ORDER_PLACED = {"order completed", "order placed", "checkout completed", "store purchase"}
+ORDER_REFUNDED = {"order refunded", "order returned", "product returned", "refund issued"}
+ORDER_CANCELLED = {"order cancelled", "order canceled"}
+
+
+@dataclass(frozen=True)
+class ProfileContext:
+    """What profile rules need to know about the workspace."""
+
+    source_priority: Mapping[str, int]
+    currency: str = "USD"
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> ProfileContext:
+        profile = dict((settings or {}).get("profile") or {})
+        return cls(
+            source_priority={
+                str(k): int(v) for k, v in (profile.get("source_priority") or {}).items()
+            }
+        )
+
+
+def _money(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value)).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _refresh_display(profile: Profile) -> None:
+    g = profile.traits
+    name = golden.display_name(g)
+    email = golden.value(g, "email")
+    phone = golden.value(g, "phone")
+    profile.display_name = name
+    profile.search_name = name.lower() if name else None
+    profile.email = str(email).strip().lower() if email else profile.email
+    profile.phone = str(phone).strip() if phone else profile.phone
+
+
+def _preferred_channel(channels: Mapping[str, int]) -> str | None:
+    inbound = {c: n for c, n in channels.items() if c in CUSTOMER_CHANNELS and n > 0}
+    if not inbound:
+        return None
+    return sorted(inbound.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+
+
+def _set_order_stats(session: Session, profile: Profile) -> None:
+    count, revenue, last = OrderRepository.from_session(session).totals(profile.id)
+    profile.order_count = count
+    profile.revenue = revenue
+    stats = dict(profile.stats)
+    stats["last_order_at"] = last.isoformat() if last else None
+    stats["average_order_value"] = (
+        str((revenue / count).quantize(Decimal("0.01"))) if count else None
+    )
+    profile.stats = stats
+
+
+def order_event_kind(event: Event) -> str | None:
+    if event.type != "track" or not event.name:
+        return None
+    name = event.name.strip().lower()
+    if name in ORDER_PLACED:
+        return "placed"
+    if name in ORDER_REFUNDED:
+        return "refunded"
+    if name in ORDER_CANCELLED:
+        return "cancelled"
+    return None
+
+
+def record_order(session: Session, event: Event, ctx: ProfileContext) -> Order | None:
+    """Orders, refunds and cancellations (Segment's e-commerce spec names)."""
+    kind = order_event_kind(event)
+    props = event.properties or {}
+    order_id = props.get("order_id") or props.get("orderId")
+    if kind is None or not order_id:
+        return None
+    orders = OrderRepository.from_session(session)
+    order = orders.get(event.workspace_id, str(order_id))
+    if kind == "placed":
+        if order is not None:
+            return order
+        raw_products = props.get("products")
+        products: list[Any] = raw_products if isinstance(raw_products, list) else []
+        total = _money(props.get("total"))
+        if total is None:
+            total = _money(props.get("revenue"))
+        if total is None:
+            total = sum(
+                (
+                    (_money(p.get("price")) or Decimal(0)) * int(p.get("quantity") or 1)
+                    for p in products
+                    if isinstance(p, dict)
+                ),
+                Decimal(0),
+            )
+        return orders.add(
+            Order(
+                workspace_id=event.workspace_id,
+                order_id=str(order_id),
+                event_id=event.id,
+                profile_id=event.profile_id,
+                placed_at=event.timestamp,
+                channel=event.channel,
+                store=str(props["store"]) if props.get("store") else None,
+                currency=str(props.get("currency") or ctx.currency)[:3].upper(),
+                total=total,
+                items=[p for p in products if isinstance(p, dict)],
+            )
+        )
+    if order is None:
+        return None
+    if kind == "cancelled":
+        order.status = "cancelled"
+    else:
+        amount = _money(props.get("total")) or _money(props.get("amount")) or order.total
+        order.refunded = min(order.total, order.refunded + amount)
+        order.status = "refunded" if order.refunded >= order.total else "partially_refunded"
+    session.flush()
+    return order
+
+
+def apply_event(session: Session, profile: Profile, event: Event, ctx: ProfileContext) -> None:
+    """Fold one newly resolved event into its person (the common, incremental path)."""
+    if event.traits:
+        traits = dict(profile.traits)
+        contribution = golden.Contribution(
+            event.traits, event.source, event.timestamp, event.message_id
+        )
+        if golden.apply(traits, contribution, ctx.source_priority):
+            profile.traits = traits
+            _refresh_display(profile)
+    stats = dict(profile.stats)
+    channels = dict(stats.get("channels") or {})
+    channels[event.channel] = int(channels.get(event.channel, 0)) + 1
+    stats["channels"] = channels
+    stats["event_count"] = int(stats.get("event_count", 0)) + 1
+    stats["preferred_channel"] = _preferred_channel(channels)
+    profile.stats = stats
+    if profile.first_seen_at is None or event.timestamp < profile.first_seen_at:
+        profile.first_seen_at = event.timestamp
+    if profile.last_seen_at is None or event.timestamp > profile.last_seen_at:
+        profile.last_seen_at = event.timestamp
+    if record_order(session, event, ctx) is not None:
+        _set_order_stats(session, profile)
+    profile.updated_at = utcnow()
+
+
+def recompute(session: Session, profile: Profile, ctx: ProfileContext) -> None:
+    """Rebuild the golden record and every computed value from the person's events."""
+    events = ProfileEventRepository.from_session(session)
+    profile.traits = golden.compute(
+        (golden.Contribution(t, s, ts, m) for t, s, ts, m in events.contributions(profile.id)),
+        ctx.source_priority,
+    )
+    rows = events.channel_stats(profile.id)
+    channels = {c: n for c, n, _, _ in rows}
+    firsts: list[datetime] = [lo for _, _, lo, _ in rows]
+    lasts: list[datetime] = [hi for _, _, _, hi in rows]
+    profile.first_seen_at = min(firsts) if firsts else None
+    profile.last_seen_at = max(lasts) if lasts else None
+    profile.stats = {
+        "channels": channels,
+        "event_count": sum(channels.values()),
+        "preferred_channel": _preferred_channel(channels),
+    }
+    profile.email = None
+    profile.phone = None
+    _refresh_display(profile)
+    _set_order_stats(session, profile)
+    profile.updated_at = utcnow()

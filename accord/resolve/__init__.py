@@ -1,0 +1,1 @@
+"""Resolve: typed identifiers, the identity graph, merges and splits."""

@@ -1,0 +1,144 @@
+"""Identifier types, their normalization, and the per-workspace identity rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+
+from accord.resolve.graph import Rules, TypeRule
+
+USER_ID = "user_id"
+ANONYMOUS_ID = "anonymous_id"
+EMAIL = "email"
+PHONE = "phone"
+DEVICE_ID = "device_id"
+LOYALTY_CARD = "loyalty_card"
+SOCIAL = "social"
+
+# Weak identifiers name a browser or a device, not a person: seen with too many people,
+# they stop linking (a shared family tablet, a store kiosk).
+WEAK_TYPES = frozenset({ANONYMOUS_ID, DEVICE_ID})
+
+DEFAULT_TYPES: dict[str, TypeRule] = {
+    USER_ID: TypeRule(USER_ID, priority=100, unique=True, limit=1),
+    EMAIL: TypeRule(EMAIL, priority=80, limit=5),
+    LOYALTY_CARD: TypeRule(LOYALTY_CARD, priority=75, limit=3),
+    PHONE: TypeRule(PHONE, priority=70, limit=5),
+    SOCIAL: TypeRule(SOCIAL, priority=60, limit=10),
+    DEVICE_ID: TypeRule(DEVICE_ID, priority=30, limit=20),
+    ANONYMOUS_ID: TypeRule(ANONYMOUS_ID, priority=10),
+}
+EXTERNAL_PRIORITY = 50
+
+DEFAULT_BLOCKED: dict[str, frozenset[str]] = {
+    EMAIL: frozenset(
+        {
+            "test@test.com",
+            "test@example.com",
+            "email@example.com",
+            "noreply@example.com",
+            "no-reply@example.com",
+            "none@none.com",
+            "a@a.com",
+            "null@null.com",
+        }
+    ),
+    PHONE: frozenset({"+10000000000", "+11111111111", "+12345678900", "+19999999999"}),
+    USER_ID: frozenset({"undefined", "null", "none", "0", "-1", "anonymous", "guest", "nan"}),
+    ANONYMOUS_ID: frozenset({"undefined", "null", "none", "0", "nan", ""}),
+    DEVICE_ID: frozenset(
+        {"undefined", "null", "0", "00000000-0000-0000-0000-000000000000", "unknown"}
+    ),
+}
+DEFAULT_SHARED_DEVICE_THRESHOLD = 3
+
+TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SOCIAL_SHAPE = re.compile(r"^([a-z][a-z0-9_.-]{0,30}):@?([^\s]{1,200})$")
+MAX_VALUE = 255
+
+
+class InvalidIdentifier(ValueError):
+    """A value that cannot name anyone (a malformed email, an impossible phone number)."""
+
+
+def normalize(type_name: str, raw: Any, *, region: str = "US") -> str:
+    """The canonical form of an identifier value, or InvalidIdentifier."""
+    if raw is None or isinstance(raw, (dict, list, bool)):
+        raise InvalidIdentifier(f"{type_name} must be a string or a number")
+    value = str(raw).strip()
+    if not value:
+        raise InvalidIdentifier(f"{type_name} is empty")
+    if type_name == EMAIL:
+        value = value.lower()
+        if not EMAIL_SHAPE.match(value):
+            raise InvalidIdentifier(f"{raw!r} is not an email address")
+    elif type_name == PHONE:
+        try:
+            number = phonenumbers.parse(value, region.upper() or None)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidIdentifier(f"{raw!r} is not a phone number") from exc
+        if not phonenumbers.is_possible_number(number):
+            raise InvalidIdentifier(f"{raw!r} is not a possible phone number")
+        value = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    elif type_name == SOCIAL:
+        match = SOCIAL_SHAPE.match(value.lower())
+        if not match:
+            raise InvalidIdentifier(f"{raw!r} is not platform:handle")
+        value = f"{match.group(1)}:{match.group(2)}"
+    if len(value) > MAX_VALUE:
+        raise InvalidIdentifier(f"{type_name} is longer than {MAX_VALUE} characters")
+    return value
+
+
+def check_type_name(name: str) -> str:
+    name = name.strip().lower()
+    if not TYPE_NAME.match(name):
+        raise InvalidIdentifier(
+            f"{name!r} is not an identifier type (lower-case letters, digits, underscores)"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    """A workspace's identity rules: defaults overlaid with ``settings["identity"]``."""
+
+    graph: Rules
+    blocked: Mapping[str, frozenset[str]]
+    shared_device_threshold: int
+    region: str
+
+    def priority(self, type_name: str) -> int:
+        return self.graph.rule(type_name).priority
+
+    def is_blocked(self, type_name: str, value: str) -> bool:
+        return value.lower() in self.blocked.get(type_name, frozenset())
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None, region: str) -> IdentityRules:
+        identity = dict((settings or {}).get("identity") or {})
+        types = dict(DEFAULT_TYPES)
+        for name, spec in (identity.get("types") or {}).items():
+            base = types.get(name) or TypeRule(name, priority=EXTERNAL_PRIORITY)
+            types[name] = TypeRule(
+                name,
+                priority=int(spec.get("priority", base.priority)),
+                unique=bool(spec.get("unique", base.unique)),
+                limit=spec.get("limit", base.limit),
+            )
+        blocked = {k: set(v) for k, v in DEFAULT_BLOCKED.items()}
+        for name, values in (identity.get("blocked") or {}).items():
+            blocked.setdefault(name, set()).update(str(v).lower() for v in values)
+        return cls(
+            graph=Rules(types=types),
+            blocked={k: frozenset(v) for k, v in blocked.items()},
+            shared_device_threshold=int(
+                identity.get("shared_device_threshold", DEFAULT_SHARED_DEVICE_THRESHOLD)
+            ),
+            region=region,
+        )

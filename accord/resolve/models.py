@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accord.kit.db import Base, IdMixin, TimestampMixin
+
+
+class Identifier(IdMixin, TimestampMixin, Base):
+    """A typed, normalized value that points at a person. Unique per workspace: two
+    requests introducing the same new value can never create two of it."""
+
+    __tablename__ = "identifiers"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "type", "value"),
+        Index(None, "profile_id"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(255))
+    profile_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("profiles.id", ondelete="SET NULL")
+    )
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(120))
+    first_event_id: Mapped[uuid.UUID | None]
+    last_seen_at: Mapped[datetime]
+
+
+class IdentityLink(IdMixin, TimestampMixin, Base):
+    """Two identifiers seen together in one event: an edge of the identity graph."""
+
+    __tablename__ = "identity_links"
+    __table_args__ = (UniqueConstraint("workspace_id", "a_id", "b_id"), Index(None, "b_id"))
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    a_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identifiers.id", ondelete="CASCADE"))
+    b_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identifiers.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID | None]
+    message_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class Merge(IdMixin, TimestampMixin, Base):
+    """One profile absorbed into another, with its evidence; undone by a split."""
+
+    __tablename__ = "merges"
+    __table_args__ = (Index(None, "workspace_id", "survivor_id"), Index(None, "absorbed_id"))
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    absorbed_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(40))  # shared_identifier, conflict_reassignment...
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    survivor_identifiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    absorbed_identifiers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    undone_at: Mapped[datetime | None]
+    undone_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Separation(IdMixin, TimestampMixin, Base):
+    """Two sets of identifiers that must not be one person (a merge someone undid)."""
+
+    __tablename__ = "separations"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    merge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("merges.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(200))
+
+
+class SeparationMember(IdMixin, Base):
+    __tablename__ = "separation_members"
+    __table_args__ = (Index(None, "identifier_id"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    separation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("separations.id", ondelete="CASCADE"), index=True
+    )
+    identifier_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("identifiers.id", ondelete="CASCADE")
+    )
+    side: Mapped[str] = mapped_column(String(1))  # "a" or "b"

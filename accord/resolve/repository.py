@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, tuple_, update
+
+from accord.collect.models import Event
+from accord.kit.dialect import insert_ignore
+from accord.kit.ids import new_id
+from accord.kit.repository import Repository
+from accord.profile.models import Order, Profile
+from accord.resolve.models import (
+    Identifier,
+    IdentityLink,
+    Merge,
+    Separation,
+    SeparationMember,
+)
+
+CHUNK = 500
+
+
+def chunks(items: list[uuid.UUID], size: int = CHUNK) -> Iterable[list[uuid.UUID]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class IdentifierRepository(Repository):
+    def find(
+        self, workspace_id: uuid.UUID, pairs: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], Identifier]:
+        if not pairs:
+            return {}
+        stmt = select(Identifier).where(
+            Identifier.workspace_id == workspace_id,
+            tuple_(Identifier.type, Identifier.value).in_(list(pairs)),
+        )
+        found = {(i.type, i.value): i for i in self.session.scalars(stmt)}
+        return {p: found[p] for p in pairs if p in found}
+
+    def insert_missing(
+        self,
+        workspace_id: uuid.UUID,
+        pairs: Collection[tuple[str, str]],
+        *,
+        source: str,
+        event_id: uuid.UUID,
+        seen_at: datetime,
+    ) -> None:
+        rows = [
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "type": t,
+                "value": v,
+                "profile_id": None,
+                "blocked": False,
+                "source": source,
+                "first_event_id": event_id,
+                "last_seen_at": seen_at,
+                "created_at": seen_at,
+            }
+            for t, v in pairs
+        ]
+        insert_ignore(self.session, Identifier.__table__, rows, ["workspace_id", "type", "value"])
+
+    def by_ids(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Identifier]:
+        out: dict[uuid.UUID, Identifier] = {}
+        for chunk in chunks(list(ids)):
+            for ident in self.session.scalars(select(Identifier).where(Identifier.id.in_(chunk))):
+                out[ident.id] = ident
+        return out
+
+    def of_profile(self, profile_id: uuid.UUID) -> list[Identifier]:
+        stmt = (
+            select(Identifier)
+            .where(Identifier.profile_id == profile_id)
+            .order_by(Identifier.type, Identifier.value)
+        )
+        return list(self.session.scalars(stmt))
+
+    def type_counts(self, profile_id: uuid.UUID) -> dict[str, int]:
+        stmt = (
+            select(Identifier.type, func.count())
+            .where(Identifier.profile_id == profile_id)
+            .group_by(Identifier.type)
+        )
+        return {t: int(n) for t, n in self.session.execute(stmt)}
+
+    def assign(self, ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
+        for chunk in chunks(ids):
+            self.session.execute(
+                update(Identifier).where(Identifier.id.in_(chunk)).values(profile_id=profile_id)
+            )
+
+    def user_ids_linked_to(self, identifier_id: uuid.UUID) -> int:
+        """Distinct user_id identifiers linked directly to this one."""
+        a = select(IdentityLink.b_id.label("other")).where(IdentityLink.a_id == identifier_id)
+        b = select(IdentityLink.a_id.label("other")).where(IdentityLink.b_id == identifier_id)
+        others = a.union(b).subquery()
+        stmt = (
+            select(func.count())
+            .select_from(Identifier)
+            .where(Identifier.id.in_(select(others.c.other)), Identifier.type == "user_id")
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+
+class LinkRepository(Repository):
+    def insert_missing(
+        self,
+        workspace_id: uuid.UUID,
+        pairs: list[tuple[uuid.UUID, uuid.UUID]],
+        *,
+        event_id: uuid.UUID,
+        message_id: str,
+        at: datetime,
+    ) -> int:
+        rows = [
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "a_id": a,
+                "b_id": b,
+                "event_id": event_id,
+                "message_id": message_id,
+                "created_at": at,
+            }
+            for a, b in pairs
+        ]
+        return insert_ignore(
+            self.session, IdentityLink.__table__, rows, ["workspace_id", "a_id", "b_id"]
+        )
+
+    def neighbours(self, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> list[IdentityLink]:
+        out: list[IdentityLink] = []
+        for chunk in chunks(ids):
+            stmt = select(IdentityLink).where(
+                IdentityLink.workspace_id == workspace_id,
+                or_(IdentityLink.a_id.in_(chunk), IdentityLink.b_id.in_(chunk)),
+            )
+            out.extend(self.session.scalars(stmt))
+        return out
+
+
+class SeparationRepository(Repository):
+    def touching(
+        self, ids: list[uuid.UUID]
+    ) -> list[tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]]:
+        sep_ids: set[uuid.UUID] = set()
+        for chunk in chunks(ids):
+            stmt = select(SeparationMember.separation_id).where(
+                SeparationMember.identifier_id.in_(chunk)
+            )
+            sep_ids.update(self.session.scalars(stmt))
+        if not sep_ids:
+            return []
+        sides: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
+        members = (
+            select(SeparationMember)
+            .where(SeparationMember.separation_id.in_(sep_ids))
+            .order_by(SeparationMember.separation_id)
+        )
+        for m in self.session.scalars(members):
+            sides.setdefault(m.separation_id, {"a": set(), "b": set()})[m.side].add(m.identifier_id)
+        return [(frozenset(s["a"]), frozenset(s["b"])) for _, s in sorted(sides.items())]
+
+    def add(
+        self,
+        workspace_id: uuid.UUID,
+        merge_id: uuid.UUID | None,
+        side_a: Iterable[uuid.UUID],
+        side_b: Iterable[uuid.UUID],
+        reason: str,
+    ) -> Separation:
+        sep = Separation(workspace_id=workspace_id, merge_id=merge_id, reason=reason)
+        self.session.add(sep)
+        self.session.flush()
+        for side, ids in (("a", side_a), ("b", side_b)):
+            for identifier_id in ids:
+                self.session.add(
+                    SeparationMember(
+                        workspace_id=workspace_id,
+                        separation_id=sep.id,
+                        identifier_id=identifier_id,
+                        side=side,
+                    )
+                )
+        self.session.flush()
+        return sep
+
+
+class MergeRepository(Repository):
+    def add(self, merge: Merge) -> Merge:
+        self.session.add(merge)
+        self.session.flush()
+        return merge
+
+    def get(self, workspace_id: uuid.UUID, merge_id: uuid.UUID) -> Merge | None:
+        stmt = select(Merge).where(Merge.workspace_id == workspace_id, Merge.id == merge_id)
+        return self.session.scalars(stmt).first()
+
+    def for_profile(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> list[Merge]:
+        stmt = (
+            select(Merge)
+            .where(
+                Merge.workspace_id == workspace_id,
+                or_(Merge.survivor_id == profile_id, Merge.absorbed_id == profile_id),
+            )
+            .order_by(Merge.created_at.desc(), Merge.id.desc())
+        )
+        return list(self.session.scalars(stmt))
+
+
+class MoveRepository(Repository):
+    """Moves what hangs off identifiers (events, orders) to the identifiers' person."""
+
+    def move_events(self, identifier_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
+        for chunk in chunks(identifier_ids):
+            event_ids = select(Event.id).where(Event.primary_identifier_id.in_(chunk))
+            self.session.execute(
+                update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id)
+            )
+            self.session.execute(
+                update(Event)
+                .where(Event.primary_identifier_id.in_(chunk))
+                .values(profile_id=profile_id)
+            )
+
+    def redirect_tombstones(self, old: uuid.UUID, new: uuid.UUID) -> None:
+        self.session.execute(
+            update(Profile).where(Profile.merged_into_id == old).values(merged_into_id=new)
+        )

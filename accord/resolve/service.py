@@ -1,0 +1,521 @@
+"""Real-time deterministic identity resolution.
+
+Each pending event is resolved in order: its identifiers are created (unique per
+workspace, so concurrent arrivals cannot make two of one), the links it makes are
+recorded, and its person is found. The common case (known identifiers of one person, or
+all-new ones) is a fast path. Anything else recomputes the canonical partition of the
+connected part of the identity graph (``graph.partition``) and applies the difference:
+identifiers, their events and orders move, absorbed profiles become tombstones pointing
+at their survivor, and each merge is recorded with its evidence so it can be split.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.collect.messages import ALIAS_PREVIOUS
+from accord.collect.models import Event
+from accord.govern.workspaces.models import Workspace
+from accord.kit.dialect import lock_workspace
+from accord.kit.errors import conflict, not_found
+from accord.kit.time import utcnow
+from accord.profile import service as profiles
+from accord.profile.models import Profile
+from accord.profile.repository import ProfileRepository
+from accord.profile.service import ProfileContext
+from accord.resolve import graph
+from accord.resolve import identifiers as ids
+from accord.resolve.identifiers import IdentityRules
+from accord.resolve.models import Identifier, Merge
+from accord.resolve.repository import (
+    IdentifierRepository,
+    LinkRepository,
+    MergeRepository,
+    MoveRepository,
+    SeparationRepository,
+)
+
+log = logging.getLogger("accord.resolve")
+MAX_COMPONENT = 5000
+
+
+@dataclass
+class WorkspaceContext:
+    workspace_id: uuid.UUID
+    rules: IdentityRules
+    profile: ProfileContext
+
+    @classmethod
+    def load(cls, session: Session, workspace_id: uuid.UUID) -> WorkspaceContext:
+        ws = session.get(Workspace, workspace_id)
+        if ws is None:
+            raise not_found("Workspace")
+        return cls(
+            workspace_id=workspace_id,
+            rules=IdentityRules.from_settings(ws.settings, ws.default_region),
+            profile=ProfileContext.from_settings(ws.settings),
+        )
+
+
+@dataclass
+class Outcome:
+    """What resolving changed, for callers that report it."""
+
+    created: list[uuid.UUID] = field(default_factory=list)
+    merges: list[Merge] = field(default_factory=list)
+    touched: set[uuid.UUID] = field(default_factory=set)
+
+
+# --- identifiers of an event -------------------------------------------------------------
+
+
+def _pairs(session: Session, ctx: WorkspaceContext, event: Event) -> list[tuple[str, str]]:
+    """The event's identifiers; an alias's previousId is a user id if one is known by
+    that value, otherwise an anonymous id."""
+    out: list[tuple[str, str]] = []
+    for type_name, value in event.identifiers:
+        if type_name == ALIAS_PREVIOUS:
+            known = IdentifierRepository.from_session(session).find(
+                ctx.workspace_id, [(ids.USER_ID, value)]
+            )
+            type_name = ids.USER_ID if known else ids.ANONYMOUS_ID
+        if (type_name, value) not in out:
+            out.append((type_name, value))
+    return out
+
+
+def _ensure_identifiers(
+    session: Session, ctx: WorkspaceContext, event: Event, pairs: list[tuple[str, str]]
+) -> tuple[list[Identifier], set[uuid.UUID]]:
+    repo = IdentifierRepository.from_session(session)
+    existing = repo.find(ctx.workspace_id, pairs)
+    missing = [p for p in pairs if p not in existing]
+    new_ids: set[uuid.UUID] = set()
+    if missing:
+        repo.insert_missing(
+            ctx.workspace_id, missing, source=event.source, event_id=event.id, seen_at=utcnow()
+        )
+        found = repo.find(ctx.workspace_id, missing)
+        existing.update(found)
+        new_ids = {found[p].id for p in missing if p in found}
+        for p in missing:
+            ident = existing[p]
+            if ctx.rules.is_blocked(ident.type, ident.value):
+                ident.blocked = True
+    rows = [existing[p] for p in pairs]
+    for ident in rows:
+        if event.timestamp > ident.last_seen_at:
+            ident.last_seen_at = event.timestamp
+    return rows, new_ids
+
+
+def _link(session: Session, ctx: WorkspaceContext, event: Event, rows: list[Identifier]) -> int:
+    active = [r for r in rows if not r.blocked]
+    if len(active) < 2:
+        return 0
+    hub = active[0]
+    pairs = []
+    for other in active[1:]:
+        a, b = sorted((hub.id, other.id))
+        pairs.append((a, b))
+    return LinkRepository.from_session(session).insert_missing(
+        ctx.workspace_id, pairs, event_id=event.id, message_id=event.message_id, at=utcnow()
+    )
+
+
+def _block_shared_devices(
+    session: Session, ctx: WorkspaceContext, rows: list[Identifier]
+) -> list[Identifier]:
+    """A browser or device seen with too many user ids is shared: it stops linking."""
+    if not any(r.type == ids.USER_ID for r in rows):
+        return []
+    repo = IdentifierRepository.from_session(session)
+    blocked = []
+    for r in rows:
+        if (
+            r.type in ids.WEAK_TYPES
+            and not r.blocked
+            and repo.user_ids_linked_to(r.id) >= ctx.rules.shared_device_threshold
+        ):
+            r.blocked = True
+            blocked.append(r)
+    return blocked
+
+
+def _primary(rows: list[Identifier], rules: IdentityRules) -> Identifier | None:
+    active = [r for r in rows if not r.blocked]
+    if not active:
+        return None
+    return sorted(active, key=lambda r: (-rules.priority(r.type), r.type, r.value))[0]
+
+
+# --- the fast path ------------------------------------------------------------------------
+
+
+def _fits(ctx: WorkspaceContext, counts: Counter[str], new: list[Identifier]) -> bool:
+    counts = Counter(counts)
+    for ident in new:
+        rule = ctx.rules.graph.rule(ident.type)
+        counts[ident.type] += 1
+        if rule.unique and counts[ident.type] > 1:
+            return False
+        if rule.limit is not None and counts[ident.type] > rule.limit:
+            return False
+    return True
+
+
+def _fast_path(
+    session: Session,
+    ctx: WorkspaceContext,
+    rows: list[Identifier],
+    outcome: Outcome,
+    new_links: int,
+) -> bool:
+    active = [r for r in rows if not r.blocked]
+    held = {r.profile_id for r in active if r.profile_id is not None}
+    unassigned = [r for r in active if r.profile_id is None]
+    profiles_repo = ProfileRepository.from_session(session)
+    if not held:
+        if not _fits(ctx, Counter(), unassigned):
+            return False
+        profile = profiles_repo.add(Profile(workspace_id=ctx.workspace_id, traits={}, stats={}))
+        outcome.created.append(profile.id)
+        IdentifierRepository.from_session(session).assign([r.id for r in unassigned], profile.id)
+        for r in unassigned:
+            r.profile_id = profile.id
+        return True
+    if len(held) > 1:
+        return False
+    (profile_id,) = held
+    held_profile = session.get(Profile, profile_id)
+    if held_profile is None or (held_profile.contested and (new_links or unassigned)):
+        return False
+    if unassigned:
+        counts = Counter(IdentifierRepository.from_session(session).type_counts(profile_id))
+        if not _fits(ctx, counts, unassigned):
+            return False
+        IdentifierRepository.from_session(session).assign([r.id for r in unassigned], profile_id)
+        for r in unassigned:
+            r.profile_id = profile_id
+    return True
+
+
+# --- the canonical path -------------------------------------------------------------------
+
+
+@dataclass
+class Component:
+    nodes: dict[uuid.UUID, Identifier]
+    edges: list[tuple[uuid.UUID, uuid.UUID, str | None]]
+
+
+def _load_component(
+    session: Session, ctx: WorkspaceContext, start: Iterable[Identifier], through: set[uuid.UUID]
+) -> Component:
+    """The connected part of the graph around ``start``; blocked identifiers are not
+    crossed, except those in ``through`` (just blocked: their old links are re-examined)."""
+    nodes: dict[uuid.UUID, Identifier] = {i.id: i for i in start}
+    links = LinkRepository.from_session(session)
+    idents = IdentifierRepository.from_session(session)
+    edges: dict[tuple[uuid.UUID, uuid.UUID], str | None] = {}
+    frontier = [i.id for i in nodes.values() if not i.blocked or i.id in through]
+    while frontier and len(nodes) < MAX_COMPONENT:
+        found = links.neighbours(ctx.workspace_id, frontier)
+        fresh: set[uuid.UUID] = set()
+        for link in found:
+            edges[(link.a_id, link.b_id)] = link.message_id
+            for n in (link.a_id, link.b_id):
+                if n not in nodes:
+                    fresh.add(n)
+        loaded = idents.by_ids(fresh)
+        nodes.update(loaded)
+        frontier = [n for n, i in loaded.items() if not i.blocked]
+    if len(nodes) >= MAX_COMPONENT:
+        log.warning("identity component of %s nodes truncated", len(nodes))
+    return Component(nodes=nodes, edges=[(a, b, m) for (a, b), m in edges.items()])
+
+
+def _choose_profiles(
+    groups: list[set[uuid.UUID]],
+    nodes: dict[uuid.UUID, Identifier],
+    profile_rows: dict[uuid.UUID, Profile],
+    hints: dict[uuid.UUID, uuid.UUID],
+) -> list[uuid.UUID | None]:
+    """Which existing profile each group keeps: a hinted one (a split restores the
+    absorbed profile), else the one holding most of the group, else the oldest."""
+    order = sorted(range(len(groups)), key=lambda i: (-len(groups[i]), min(map(str, groups[i]))))
+    taken: set[uuid.UUID] = set()
+    chosen: list[uuid.UUID | None] = [None] * len(groups)
+    for i in order:
+        group = groups[i]
+        hinted = Counter(hints[n] for n in group if n in hints)
+        held = Counter(nodes[n].profile_id for n in group if nodes[n].profile_id in profile_rows)
+        candidates = [p for p, _ in hinted.most_common()] + sorted(
+            (p for p in held if p is not None),
+            key=lambda p: (-held[p], profile_rows[p].created_at, str(p)),
+        )
+        for p in candidates:
+            if p not in taken:
+                chosen[i] = p
+                taken.add(p)
+                break
+    return chosen
+
+
+def _evidence(
+    comp: Component, moved: set[uuid.UUID], group: set[uuid.UUID], trigger: Event | None
+) -> dict[str, object]:
+    for a, b, message_id in comp.edges:
+        if (a in moved and b in group - moved) or (b in moved and a in group - moved):
+            x, y = comp.nodes[a], comp.nodes[b]
+            return {
+                "identifiers": [f"{x.type}:{x.value}", f"{y.type}:{y.value}"],
+                "link_message_id": message_id,
+                "event_message_id": trigger.message_id if trigger else None,
+            }
+    return {"event_message_id": trigger.message_id if trigger else None}
+
+
+def repartition(
+    session: Session,
+    ctx: WorkspaceContext,
+    start: Iterable[Identifier],
+    outcome: Outcome,
+    *,
+    trigger: Event | None = None,
+    through: set[uuid.UUID] | None = None,
+    hints: dict[uuid.UUID, uuid.UUID] | None = None,
+    actor: str = "resolver",
+) -> None:
+    """Recompute the people of the connected part around ``start`` and apply the change."""
+    comp = _load_component(session, ctx, start, through or set())
+    active = {k: v for k, v in comp.nodes.items() if not v.blocked}
+    node_map = {k: graph.Node(v.type, v.value) for k, v in active.items()}
+    separations = SeparationRepository.from_session(session).touching(list(active))
+    groups = graph.partition(
+        node_map,
+        [(a, b) for a, b, _ in comp.edges],
+        ctx.rules.graph,
+        separations=separations,
+    )
+    before = {k: v.profile_id for k, v in comp.nodes.items()}
+    profile_rows = ProfileRepository.from_session(session).by_ids(
+        [p for p in set(before.values()) | set((hints or {}).values()) if p is not None]
+    )
+    chosen = _choose_profiles(groups, comp.nodes, profile_rows, hints or {})
+    idents = IdentifierRepository.from_session(session)
+    moves = MoveRepository.from_session(session)
+    changed: set[uuid.UUID] = set()
+    contested = len(groups) > len(
+        graph.connected_components(list(active), [(a, b) for a, b, _ in comp.edges])
+    )
+    target_of: dict[uuid.UUID, uuid.UUID] = {}
+    for group, profile_id in zip(groups, chosen, strict=True):
+        if profile_id is None:
+            profile = ProfileRepository.from_session(session).add(
+                Profile(workspace_id=ctx.workspace_id, traits={}, stats={})
+            )
+            profile_rows[profile.id] = profile
+            outcome.created.append(profile.id)
+            profile_id = profile.id
+        profile = profile_rows[profile_id]
+        if profile.merged_into_id is not None:
+            profile.merged_into_id = None  # revived by a split
+            changed.add(profile_id)
+        profile.contested = contested
+        moved = [n for n in group if before.get(n) != profile_id]
+        for n in group:
+            target_of[n] = profile_id
+        if moved:
+            idents.assign(moved, profile_id)
+            moves.move_events(moved, profile_id)
+            for n in moved:
+                comp.nodes[n].profile_id = profile_id
+            changed.add(profile_id)
+            changed.update(p for n in moved if (p := before.get(n)) is not None)
+    # Blocked identifiers belong to nobody; their own events are unattributed.
+    newly_free = [k for k, v in comp.nodes.items() if v.blocked and v.profile_id is not None]
+    if newly_free:
+        idents.assign(newly_free, None)
+        moves.move_events(newly_free, None)
+        changed.update(p for k in newly_free if (p := before.get(k)) is not None)
+        for k in newly_free:
+            comp.nodes[k].profile_id = None
+    _record_merges(
+        session, ctx, comp, groups, before, target_of, profile_rows, trigger, outcome, actor
+    )
+    for profile_id in changed:
+        changed_profile = profile_rows.get(profile_id) or session.get(Profile, profile_id)
+        if changed_profile is not None and changed_profile.merged_into_id is None:
+            profiles.recompute(session, changed_profile, ctx.profile)
+            _fill_contact(session, changed_profile)
+    outcome.touched.update(changed)
+
+
+def _record_merges(
+    session: Session,
+    ctx: WorkspaceContext,
+    comp: Component,
+    groups: list[set[uuid.UUID]],
+    before: dict[uuid.UUID, uuid.UUID | None],
+    target_of: dict[uuid.UUID, uuid.UUID],
+    profile_rows: dict[uuid.UUID, Profile],
+    trigger: Event | None,
+    outcome: Outcome,
+    actor: str,
+) -> None:
+    held_before: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for n, p in before.items():
+        if p is not None:
+            held_before[p].add(n)
+    still_holding = set(target_of.values())
+    group_of = {n: g for g in groups for n in g}
+    repo = MergeRepository.from_session(session)
+    for old, old_nodes in held_before.items():
+        destinations = Counter(target_of[n] for n in old_nodes if n in target_of)
+        for dest, _ in destinations.most_common():
+            if dest == old:
+                continue
+            moved = {n for n in old_nodes if target_of.get(n) == dest}
+            group = group_of[next(iter(moved))]
+            absorbed_whole = old not in still_holding
+            merge = repo.add(
+                Merge(
+                    workspace_id=ctx.workspace_id,
+                    survivor_id=dest,
+                    absorbed_id=old,
+                    rule="shared_identifier" if absorbed_whole else "conflict_reassignment",
+                    evidence={**_evidence(comp, moved, group, trigger), "by": actor},
+                    survivor_identifiers=sorted(str(n) for n in group - moved),
+                    absorbed_identifiers=sorted(str(n) for n in moved),
+                )
+            )
+            outcome.merges.append(merge)
+        if old not in still_holding and destinations:
+            survivor = destinations.most_common(1)[0][0]
+            old_profile = profile_rows.get(old)
+            if old_profile is not None and old_profile.merged_into_id is None:
+                old_profile.merged_into_id = survivor
+                MoveRepository.from_session(session).redirect_tombstones(old, survivor)
+
+
+def _fill_contact(session: Session, profile: Profile) -> None:
+    """Email and phone for search fall back to the person's identifiers."""
+    if profile.email and profile.phone:
+        return
+    for ident in IdentifierRepository.from_session(session).of_profile(profile.id):
+        if ident.type == ids.EMAIL and not profile.email:
+            profile.email = ident.value
+        elif ident.type == ids.PHONE and not profile.phone:
+            profile.phone = ident.value
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, batch: Outcome) -> None:
+    outcome = Outcome()
+    pairs = _pairs(session, ctx, event)
+    rows, _new = _ensure_identifiers(session, ctx, event, pairs)
+    new_links = _link(session, ctx, event, rows)
+    newly_blocked = _block_shared_devices(session, ctx, rows) if new_links else []
+    done = (
+        not newly_blocked
+        and (new_links == 0 or _all_unheld_or_one(rows))
+        and _fast_path(session, ctx, rows, outcome, new_links)
+    )
+    if not done:
+        repartition(
+            session, ctx, rows, outcome, trigger=event, through={r.id for r in newly_blocked}
+        )
+    primary = _primary(rows, ctx.rules)
+    event.primary_identifier_id = primary.id if primary else None
+    event.profile_id = primary.profile_id if primary else None
+    event.status = "resolved" if primary else "unattributed"
+    if event.profile_id is not None:
+        profile = session.get(Profile, event.profile_id)
+        if profile is not None:
+            if event.profile_id in outcome.touched:
+                profiles.record_order(session, event, ctx.profile)
+                profiles.recompute(session, profile, ctx.profile)
+            else:
+                profiles.apply_event(session, profile, event, ctx.profile)
+            _fill_contact(session, profile)
+    session.flush()
+    batch.created.extend(outcome.created)
+    batch.merges.extend(outcome.merges)
+    batch.touched.update(outcome.touched)
+
+
+def _all_unheld_or_one(rows: list[Identifier]) -> bool:
+    """New links only matter to the partition when they join identifiers already held by
+    a person to others (held or new); links among new identifiers or into one person
+    are the fast path's business."""
+    held = {r.profile_id for r in rows if not r.blocked and r.profile_id is not None}
+    return len(held) <= 1
+
+
+def pending_workspaces(session: Session, limit: int = 50) -> list[uuid.UUID]:
+    stmt = select(Event.workspace_id).where(Event.status == "pending").distinct().limit(limit)
+    return list(session.scalars(stmt))
+
+
+def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 500) -> int:
+    """Resolve up to ``limit`` pending events of one workspace, oldest first. The caller
+    commits. Serialized per workspace, so resolution never races with itself."""
+    lock_workspace(session, workspace_id, "resolve")
+    stmt = (
+        select(Event)
+        .where(Event.workspace_id == workspace_id, Event.status == "pending")
+        .order_by(Event.id)
+        .limit(limit)
+    )
+    events = list(session.scalars(stmt))
+    if not events:
+        return 0
+    ctx = WorkspaceContext.load(session, workspace_id)
+    outcome = Outcome()
+    for event in events:
+        resolve_event(session, ctx, event, outcome)
+    return len(events)
+
+
+# --- split --------------------------------------------------------------------------------
+
+
+def split(session: Session, workspace_id: uuid.UUID, merge_id: uuid.UUID, actor: str) -> Merge:
+    """Undo a merge: the absorbed side's identifiers, events and orders return to their own
+    profile, both golden records are recomputed, and the two are kept apart from now on."""
+    lock_workspace(session, workspace_id, "resolve")
+    merges = MergeRepository.from_session(session)
+    merge = merges.get(workspace_id, merge_id)
+    if merge is None:
+        raise not_found("Merge", field="merge_id")
+    if merge.undone_at is not None:
+        raise conflict("This merge was already split", field="merge_id", code="already_split")
+    ctx = WorkspaceContext.load(session, workspace_id)
+    idents = IdentifierRepository.from_session(session)
+    survivor_side = [uuid.UUID(s) for s in merge.survivor_identifiers]
+    absorbed_side = [uuid.UUID(s) for s in merge.absorbed_identifiers]
+    rows = idents.by_ids(survivor_side + absorbed_side)
+    SeparationRepository.from_session(session).add(
+        workspace_id,
+        merge.id,
+        [i for i in survivor_side if i in rows],
+        [i for i in absorbed_side if i in rows],
+        reason=f"split by {actor}",
+    )
+    hints = {i: merge.absorbed_id for i in absorbed_side if i in rows}
+    hints.update({i: merge.survivor_id for i in survivor_side if i in rows})
+    repartition(session, ctx, rows.values(), Outcome(), hints=hints, actor=actor)
+    merge.undone_at = utcnow()
+    merge.undone_by = actor
+    session.flush()
+    return merge

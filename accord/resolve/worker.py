@@ -1,0 +1,66 @@
+"""The resolver worker: a thread in each API process that resolves pending events soon
+after they are accepted (woken at once by the ingest endpoint, and every half second in
+case another process accepted them). Several processes share the work safely: each
+workspace's resolution is serialized by a database lock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.kit.db import transaction
+from accord.resolve import service
+
+log = logging.getLogger("accord.resolve.worker")
+
+
+def drain(factory: sessionmaker[Session], *, batch: int = 500) -> int:
+    """Resolve everything pending now, one committed batch at a time; returns the count."""
+    total = 0
+    while True:
+        with factory() as session:
+            workspaces = service.pending_workspaces(session)
+        if not workspaces:
+            return total
+        progressed = 0
+        for workspace_id in workspaces:
+            with transaction(factory) as session:
+                progressed += service.resolve_pending(session, workspace_id, limit=batch)
+        total += progressed
+        if progressed == 0:
+            return total
+
+
+class ResolverWorker:
+    def __init__(self, factory: sessionmaker[Session], *, interval: float = 0.5) -> None:
+        self.factory = factory
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="accord-resolver", daemon=True)
+        self._thread.start()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            try:
+                drain(self.factory)
+            except Exception:  # keep the worker alive; the events stay pending
+                log.exception("resolving pending events failed; retrying")
+                time.sleep(self.interval)
