@@ -149,11 +149,20 @@ def _block_shared_devices(
     return blocked
 
 
+SENDER_ORDER = {ids.USER_ID: 0, ids.ANONYMOUS_ID: 1}
+
+
 def _primary(rows: list[Identifier], rules: IdentityRules) -> Identifier | None:
+    """The identifier an event belongs with: who sent it (its userId, else its
+    anonymousId), else the strongest identifier it carries. After a split, an event goes
+    back with its sender, so each side is restored as it was."""
     active = [r for r in rows if not r.blocked]
     if not active:
         return None
-    return sorted(active, key=lambda r: (-rules.priority(r.type), r.type, r.value))[0]
+    return sorted(
+        active,
+        key=lambda r: (SENDER_ORDER.get(r.type, 2), -rules.priority(r.type), r.type, r.value),
+    )[0]
 
 
 # --- the fast path ------------------------------------------------------------------------
