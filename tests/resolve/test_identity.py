@@ -62,13 +62,22 @@ def idents(profile: dict[str, Any]) -> set[str]:
     return {f"{i['type']}:{i['value']}" for i in profile["identifiers"]}
 
 
-def test_anonymous_visitor_becomes_known(client: TestClient, workspace: ProvisionedWorkspace) -> None:
+def test_anonymous_visitor_becomes_known(
+    client: TestClient, workspace: ProvisionedWorkspace
+) -> None:
     api = Api(client, workspace)
     api.send("page", anonymousId="anon-1", name="Home", timestamp="2026-05-01T10:00:00Z")
-    api.send("track", anonymousId="anon-1", event="Product Viewed", timestamp="2026-05-01T10:01:00Z")
+    api.send(
+        "track", anonymousId="anon-1", event="Product Viewed", timestamp="2026-05-01T10:01:00Z"
+    )
     anonymous = api.profile(anonymous_id="anon-1")
-    api.send("identify", anonymousId="anon-1", userId="u-42",
-             traits={"email": "kim@example.com", "firstName": "Kim"}, timestamp="2026-05-01T10:05:00Z")
+    api.send(
+        "identify",
+        anonymousId="anon-1",
+        userId="u-42",
+        traits={"email": "kim@example.com", "firstName": "Kim"},
+        timestamp="2026-05-01T10:05:00Z",
+    )
     known = api.profile(user_id="u-42")
     assert known["id"] == anonymous["id"]
     assert idents(known) == {"anonymous_id:anon-1", "user_id:u-42", "email:kim@example.com"}
@@ -81,22 +90,40 @@ def test_known_profiles_merge_on_a_shared_identifier_and_split_back(
 ) -> None:
     api = Api(client, workspace)
     # Online: an app user with an email.
-    api.send("identify", userId="u-1", traits={"email": "lee@example.com", "firstName": "Lee",
-             "address": {"city": "Austin"}}, timestamp="2026-03-01T09:00:00Z")
-    api.send("track", userId="u-1", event="Order Completed", timestamp="2026-03-02T09:00:00Z",
-             properties={"order_id": "W-1", "total": 120.5, "products": [{"sku": "A", "price": 120.5}]})
+    api.send(
+        "identify",
+        userId="u-1",
+        traits={"email": "lee@example.com", "firstName": "Lee", "address": {"city": "Austin"}},
+        timestamp="2026-03-01T09:00:00Z",
+    )
+    api.send(
+        "track",
+        userId="u-1",
+        event="Order Completed",
+        timestamp="2026-03-02T09:00:00Z",
+        properties={"order_id": "W-1", "total": 120.5, "products": [{"sku": "A", "price": 120.5}]},
+    )
     # The call center knows a phone and a different city, later.
-    api.send("identify", anonymousId="call-77", traits={"phone": "(512) 555-0134",
-             "address": {"city": "Dallas"}, "lastName": "Park"},
-             context={"channel": "call_center"}, timestamp="2026-03-05T12:00:00Z")
+    api.send(
+        "identify",
+        anonymousId="call-77",
+        traits={"phone": "(512) 555-0134", "address": {"city": "Dallas"}, "lastName": "Park"},
+        context={"channel": "call_center"},
+        timestamp="2026-03-05T12:00:00Z",
+    )
     online, call = api.profile(user_id="u-1"), api.profile(phone="+1 512-555-0134")
     assert online["id"] != call["id"]
     before_online = (online["traits"], idents(online), len(api.timeline(online["id"])))
     before_call = (call["traits"], idents(call), len(api.timeline(call["id"])))
 
     # The customer gives their email to the call center: one person.
-    api.send("identify", anonymousId="call-77", traits={"email": "LEE@example.com"},
-             context={"channel": "call_center"}, timestamp="2026-03-06T12:00:00Z")
+    api.send(
+        "identify",
+        anonymousId="call-77",
+        traits={"email": "LEE@example.com"},
+        context={"channel": "call_center"},
+        timestamp="2026-03-06T12:00:00Z",
+    )
     merged = api.profile(email="lee@example.com")
     assert api.profile(phone="5125550134")["id"] == merged["id"]
     assert merged["traits"]["firstName"] == "Lee"
@@ -126,8 +153,12 @@ def test_known_profiles_merge_on_a_shared_identifier_and_split_back(
     assert restored_call["computed"]["order_count"] == 0
     # The email that joined them stays with the side that brought it (the call), and the
     # split is remembered: the same evidence again does not re-merge.
-    api.send("identify", anonymousId="call-77", traits={"email": "lee@example.com"},
-             timestamp="2026-03-07T12:00:00Z")
+    api.send(
+        "identify",
+        anonymousId="call-77",
+        traits={"email": "lee@example.com"},
+        timestamp="2026-03-07T12:00:00Z",
+    )
     assert api.profile(user_id="u-1")["id"] != api.profile(phone="+15125550134")["id"]
 
 
@@ -179,7 +210,9 @@ def test_limit_per_type(
 def test_phone_formats_are_one_person(client: TestClient, workspace: ProvisionedWorkspace) -> None:
     api = Api(client, workspace)
     api.send("identify", anonymousId="a", traits={"phone": "(415) 555-0100"})
-    api.send("identify", anonymousId="b", traits={"phone": "+1 415.555.0100", "email": "x@example.com"})
+    api.send(
+        "identify", anonymousId="b", traits={"phone": "+1 415.555.0100", "email": "x@example.com"}
+    )
     api.send("identify", anonymousId="c", traits={"phone": "4155550100"})
     assert len({api.profile(anonymous_id=x)["id"] for x in "abc"}) == 1
 
@@ -192,7 +225,9 @@ def test_alias_links_previous_id(client: TestClient, workspace: ProvisionedWorks
 
 
 def test_merge_records_are_per_workspace(
-    client: TestClient, session: Session, workspace: ProvisionedWorkspace,
+    client: TestClient,
+    session: Session,
+    workspace: ProvisionedWorkspace,
     other_workspace: ProvisionedWorkspace,
 ) -> None:
     a, b = Api(client, workspace), Api(client, other_workspace)
@@ -201,8 +236,11 @@ def test_merge_records_are_per_workspace(
     pa, pb = a.profile(user_id="same"), b.profile(user_id="same")
     assert pa["id"] != pb["id"]
     # Workspace A's token cannot see B's person by id, lookup, timeline or merges.
-    for path in (f"/api/v1/profiles/{pb['id']}", f"/api/v1/profiles/{pb['id']}/timeline",
-                 f"/api/v1/profiles/{pb['id']}/merges"):
+    for path in (
+        f"/api/v1/profiles/{pb['id']}",
+        f"/api/v1/profiles/{pb['id']}/timeline",
+        f"/api/v1/profiles/{pb['id']}/merges",
+    ):
         assert client.get(path, headers=a.read).status_code == 404
     response = client.post(f"/api/v1/profiles/{pb['id']}/split", json={}, headers=a.read)
     assert response.status_code == 404

@@ -4,20 +4,17 @@ downloaded browser). Screenshots land in test-artifacts/ for a person to look at
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from accord.app import create_app
 from accord.config import Settings
 from accord.demo import service as demo_service
 from accord.kit import migrate
 from accord.kit.db import create_db_engine, create_session_factory, transaction
+from tests.helpers import live_server
 
 pytestmark = pytest.mark.browser
 
@@ -34,14 +31,8 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def live_server(
+def served_demo(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[str, demo_service.DemoInfo]]:
     data_dir = tmp_path_factory.mktemp("browser")
@@ -51,19 +42,8 @@ def live_server(
     with transaction(create_session_factory(engine)) as session:
         info = demo_service.ensure_demo(session, {})
     engine.dispose()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", info
-    server.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(settings)) as base:
+        yield base, info
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +58,10 @@ def browser() -> Iterator[object]:
         b.close()
 
 
-def test_sign_in_and_manage_keys(live_server, browser) -> None:  # type: ignore[no-untyped-def]
+def test_sign_in_and_manage_keys(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
-    base, info = live_server
+    base, info = served_demo
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
