@@ -25,6 +25,7 @@ from accord.kit.db import create_db_engine, create_session_factory
 from accord.profile.api import router as profile_router
 from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
+from accord.web.customer_pages import router as customer_router
 from accord.web.pages import router as pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
@@ -99,5 +100,6 @@ def create_app(
     app.include_router(profile_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
+    app.include_router(customer_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -156,12 +156,6 @@ def home(console: ConsoleUser) -> Response:
     return RedirectResponse("/customers", status_code=303)
 
 
-@router.get("/customers")
-def customers(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
-    keys = [k for k in access.list_keys(session, console.principal.workspace_id) if k.write_key]
-    return page(request, session, console, "customers.html", "customers", write_keys=keys)
-
-
 @router.get("/inbox")
 def inbox(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
     return page(request, session, console, "inbox.html", "inbox")

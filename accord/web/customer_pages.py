@@ -1,0 +1,116 @@
+"""Customers: the searchable list and the Customer 360 page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from accord.govern.access import service as access
+from accord.govern.access.scopes import Scope
+from accord.kit.deps import DbSession
+from accord.kit.errors import forbidden
+from accord.profile import queries
+from accord.profile.repository import ProfileRepository
+from accord.resolve import service as resolve
+from accord.resolve.repository import MergeRepository
+from accord.web.auth import ConsoleUser
+from accord.web.pages import page
+
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+TIMELINE_PAGE = 25
+
+
+@router.get("/customers")
+def customers(
+    request: Request, session: DbSession, console: ConsoleUser, q: str | None = None, p: int = 1
+) -> HTMLResponse:
+    console.principal.require(Scope.PROFILES_READ)
+    workspace_id = console.principal.workspace_id
+    repo = ProfileRepository.from_session(session)
+    page_no = max(p, 1)
+    rows = repo.search(workspace_id, q, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
+    keys = [k for k in access.list_keys(session, workspace_id) if k.write_key]
+    return page(
+        request,
+        session,
+        console,
+        "customers.html",
+        "customers",
+        profiles=rows[:PAGE_SIZE],
+        more=len(rows) > PAGE_SIZE,
+        page_no=page_no,
+        q=q or "",
+        total=repo.count(workspace_id),
+        write_keys=keys,
+    )
+
+
+@router.get("/customers/{profile_id}")
+def customer(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    profile_id: uuid.UUID,
+    cursor: str | None = None,
+    channel: str | None = None,
+) -> Response:
+    console.principal.require(Scope.PROFILES_READ)
+    workspace_id = console.principal.workspace_id
+    profile = queries.live_profile(session, workspace_id, profile_id)
+    if profile.id != profile_id:
+        return RedirectResponse(f"/customers/{profile.id}", status_code=303)
+    timeline = queries.timeline(
+        session,
+        profile,
+        limit=TIMELINE_PAGE,
+        cursor=cursor,
+        types=None,
+        channels=[channel] if channel else None,
+        name=None,
+    )
+    if request.headers.get("hx-request") and cursor:
+        templates = request.app.state.templates
+        response: HTMLResponse = templates.TemplateResponse(
+            request,
+            "customer_timeline.html",
+            {"timeline": timeline, "profile": profile, "channel": channel},
+        )
+        return response
+    view = queries.full(session, profile)
+    merges = MergeRepository.from_session(session).for_profile(workspace_id, profile.id)
+    return page(
+        request,
+        session,
+        console,
+        "customer.html",
+        "customers",
+        profile=profile,
+        view=view,
+        timeline=timeline,
+        channel=channel,
+        orders=queries.orders(session, profile, limit=10),
+        merges=merges,
+        can_split=console.principal.has(Scope.PROFILES_WRITE),
+    )
+
+
+@router.post("/customers/{profile_id}/split")
+def split(
+    session: DbSession,
+    console: ConsoleUser,
+    profile_id: uuid.UUID,
+    merge_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    if not console.principal.has(Scope.PROFILES_WRITE):
+        raise forbidden("Your role cannot split profiles", code="insufficient_scope")
+    workspace_id = console.principal.workspace_id
+    profile = queries.live_profile(session, workspace_id, profile_id)
+    merge = MergeRepository.from_session(session).get(workspace_id, merge_id)
+    if merge is None or merge.survivor_id != profile.id:
+        raise forbidden("That merge is not this customer's to undo", code="not_this_merge")
+    resolve.split(session, workspace_id, merge_id, actor=console.principal.label)
+    return RedirectResponse(f"/customers/{profile.id}", status_code=303)

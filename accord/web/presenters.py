@@ -1,0 +1,37 @@
+"""How customer data reads on console pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+CHANNELS: dict[str, tuple[str, str]] = {
+    "web": ("◍", "Web"),
+    "app": ("▣", "App"),
+    "store": ("⌂", "Store"),
+    "call_center": ("☏", "Call center"),
+    "email": ("✉", "Email"),
+    "chat": ("✎", "Chat"),
+    "social": ("#", "Social"),
+    "api": ("⇄", "API"),
+    "import": ("⇩", "Import"),
+}
+
+
+def describe(item: Any) -> str:
+    """One line that says what happened, for the timeline."""
+    props = item.properties or {}
+    if item.type == "page":
+        return f"Viewed {item.name or props.get('title') or props.get('path') or 'a page'}"
+    if item.type == "screen":
+        return f"Opened screen {item.name or ''}".strip()
+    if item.type == "identify":
+        keys = ", ".join(sorted((item.traits or {}).keys())[:6])
+        return f"Identified ({keys})" if keys else "Identified"
+    if item.type == "alias":
+        return "Linked a previous id"
+    if item.type == "group":
+        return f"Joined account {item.name}"
+    total = props.get("total") or props.get("revenue")
+    if total is not None:
+        return f"{item.name} · {props.get('currency', 'USD')} {total}"
+    return str(item.name)
