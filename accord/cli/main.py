@@ -120,15 +120,29 @@ def user_create(
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    customers: Annotated[
+        int, typer.Option(help="Customers of the demo retailer to generate.", min=0)
+    ] = 1500,
+) -> None:
     """Create the demo workspace, its admin and sample data; print how to sign in."""
     from accord.demo import service as demo_service
+    from accord.demo.load import already_loaded
+    from accord.kit.db import create_db_engine, create_session_factory
 
     s = settings()
     saved = demo_service.load_credentials(s)
     with unit_of_work(s) as session:
         info = demo_service.ensure_demo(session, saved)
     demo_service.save_credentials(s, info)
+    engine = create_db_engine(s.resolved_database_url)
+    factory = create_session_factory(engine)
+    workspace_id = uuid.UUID(info.workspace_id)
+    with factory() as session:
+        loaded = already_loaded(session, workspace_id)
+    if customers and not loaded:
+        load_with_progress(factory, workspace_id, customers)
+    engine.dispose()
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")
@@ -136,6 +150,31 @@ def demo() -> None:
     typer.echo(f"  Write key: {info.write_key}")
     if info.api_token:
         typer.echo(f"  API token: {info.api_token}")
+
+
+def load_with_progress(factory: object, workspace_id: uuid.UUID, customers: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from accord.demo.load import load_retail
+    from accord.demo.retail import Retail
+
+    total = sum(1 for _ in Retail(customers).messages())
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns) as progress:
+        sent = progress.add_task("Sending demo events", total=total)
+        resolved = progress.add_task("Resolving onto profiles", total=total)
+        load_retail(
+            factory,  # type: ignore[arg-type]
+            workspace_id,
+            customers,
+            on_sent=lambda n: progress.advance(sent, n),
+            on_resolved=lambda n: progress.advance(resolved, n),
+        )
 
 
 if __name__ == "__main__":

@@ -3,16 +3,36 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 
+_lock = threading.Lock()
+_last = 0
+_RAND_BITS = 62
 
-def new_id() -> uuid.UUID:
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+
+def _layout(millis: int, counter: int, rand: int) -> int:
     value = (millis & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76  # version 7
-    value |= (rand >> 68) << 64 & (0xFFF << 64)
+    value |= (counter & 0xFFF) << 64
     value |= 0b10 << 62  # RFC 4122 variant
-    value |= rand & ((1 << 62) - 1)
+    value |= rand & ((1 << _RAND_BITS) - 1)
+    return value
+
+
+def new_id() -> uuid.UUID:
+    """Time-ordered and, within one process, strictly increasing: rows inserted one
+    after another sort in that order (events are resolved in the order they came)."""
+    global _last
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(8), "big")
+    value = _layout(millis, rand >> 52, rand)
+    with _lock:
+        if value <= _last:
+            # Same millisecond: step the low bits; carry into the counter and time.
+            value = _last + 1
+            if (value >> 62) & 0b11 != 0b10:  # the random field overflowed: skip ahead
+                value = _layout(_last >> 80, ((_last >> 64) & 0xFFF) + 1, 0)
+        _last = value
     return uuid.UUID(int=value)

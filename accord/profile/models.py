@@ -49,6 +49,7 @@ class Order(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "order_id"),
         Index(None, "profile_id", "placed_at"),
+        Index(None, "event_id"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

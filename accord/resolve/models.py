@@ -36,7 +36,10 @@ class IdentityLink(IdMixin, TimestampMixin, Base):
     """Two identifiers seen together in one event: an edge of the identity graph."""
 
     __tablename__ = "identity_links"
-    __table_args__ = (UniqueConstraint("workspace_id", "a_id", "b_id"), Index(None, "b_id"))
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "a_id", "b_id"),
+        Index(None, "workspace_id", "b_id"),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     a_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identifiers.id", ondelete="CASCADE"))

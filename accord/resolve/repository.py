@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import func, or_, select, tuple_, update
+from sqlalchemy import func, or_, select, union_all, update
 
 from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore
@@ -33,10 +33,20 @@ class IdentifierRepository(Repository):
     ) -> dict[tuple[str, str], Identifier]:
         if not pairs:
             return {}
-        stmt = select(Identifier).where(
-            Identifier.workspace_id == workspace_id,
-            tuple_(Identifier.type, Identifier.value).in_(list(pairs)),
-        )
+        by_type: dict[str, set[str]] = {}
+        for t, v in pairs:
+            by_type.setdefault(t, set()).add(v)
+        # One IN list per type, so both databases use the whole (workspace, type, value)
+        # index rather than its workspace prefix.
+        parts = [
+            select(Identifier).where(
+                Identifier.workspace_id == workspace_id,
+                Identifier.type == t,
+                Identifier.value.in_(sorted(vs)),
+            )
+            for t, vs in sorted(by_type.items())
+        ]
+        stmt = parts[0] if len(parts) == 1 else select(Identifier).from_statement(union_all(*parts))
         found = {(i.type, i.value): i for i in self.session.scalars(stmt)}
         return {p: found[p] for p in pairs if p in found}
 
@@ -92,7 +102,8 @@ class IdentifierRepository(Repository):
     def assign(self, ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
         for chunk in chunks(ids):
             self.session.execute(
-                update(Identifier).where(Identifier.id.in_(chunk)).values(profile_id=profile_id)
+                update(Identifier).where(Identifier.id.in_(chunk)).values(profile_id=profile_id),
+                execution_options={"synchronize_session": False},
             )
 
     def user_ids_linked_to(self, identifier_id: uuid.UUID) -> int:
@@ -137,11 +148,11 @@ class LinkRepository(Repository):
     def neighbours(self, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> list[IdentityLink]:
         out: list[IdentityLink] = []
         for chunk in chunks(ids):
-            stmt = select(IdentityLink).where(
-                IdentityLink.workspace_id == workspace_id,
-                or_(IdentityLink.a_id.in_(chunk), IdentityLink.b_id.in_(chunk)),
-            )
-            out.extend(self.session.scalars(stmt))
+            for column in (IdentityLink.a_id, IdentityLink.b_id):
+                stmt = select(IdentityLink).where(
+                    IdentityLink.workspace_id == workspace_id, column.in_(chunk)
+                )
+                out.extend(self.session.scalars(stmt))
         return out
 
 
@@ -221,12 +232,27 @@ class MoveRepository(Repository):
         for chunk in chunks(identifier_ids):
             event_ids = select(Event.id).where(Event.primary_identifier_id.in_(chunk))
             self.session.execute(
-                update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id)
+                update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id),
+                execution_options={"synchronize_session": False},
             )
             self.session.execute(
                 update(Event)
                 .where(Event.primary_identifier_id.in_(chunk))
-                .values(profile_id=profile_id)
+                .values(profile_id=profile_id),
+                execution_options={"synchronize_session": "fetch"},
+            )
+
+    def events_of(self, identifier_ids: list[uuid.UUID]) -> list[Event]:
+        out: list[Event] = []
+        for chunk in chunks(identifier_ids):
+            stmt = select(Event).where(Event.primary_identifier_id.in_(chunk))
+            out.extend(self.session.scalars(stmt))
+        return out
+
+    def move_orders(self, event_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
+        for chunk in chunks(event_ids):
+            self.session.execute(
+                update(Order).where(Order.event_id.in_(chunk)).values(profile_id=profile_id)
             )
 
     def redirect_tombstones(self, old: uuid.UUID, new: uuid.UUID) -> None:

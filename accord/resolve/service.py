@@ -16,6 +16,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,6 +45,7 @@ from accord.resolve.repository import (
 
 log = logging.getLogger("accord.resolve")
 MAX_COMPONENT = 5000
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 @dataclass
@@ -51,6 +53,7 @@ class WorkspaceContext:
     workspace_id: uuid.UUID
     rules: IdentityRules
     profile: ProfileContext
+    known_links: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, workspace_id: uuid.UUID) -> WorkspaceContext:
@@ -111,7 +114,7 @@ def _ensure_identifiers(
                 ident.blocked = True
     rows = [existing[p] for p in pairs]
     for ident in rows:
-        if event.timestamp > ident.last_seen_at:
+        if event.timestamp - ident.last_seen_at > LAST_SEEN_RESOLUTION:
             ident.last_seen_at = event.timestamp
     return rows, new_ids
 
@@ -124,7 +127,11 @@ def _link(session: Session, ctx: WorkspaceContext, event: Event, rows: list[Iden
     pairs = []
     for other in active[1:]:
         a, b = sorted((hub.id, other.id))
-        pairs.append((a, b))
+        if (a, b) not in ctx.known_links:
+            pairs.append((a, b))
+    if not pairs:
+        return 0
+    ctx.known_links.update(pairs)
     return LinkRepository.from_session(session).insert_missing(
         ctx.workspace_id, pairs, event_id=event.id, message_id=event.message_id, at=utcnow()
     )
@@ -349,14 +356,15 @@ def repartition(
                 comp.nodes[n].profile_id = profile_id
             changed.add(profile_id)
             changed.update(p for n in moved if (p := before.get(n)) is not None)
-    # Blocked identifiers belong to nobody; their own events are unattributed.
+    # Blocked identifiers belong to nobody: their events go with the event's next
+    # identifier, or stay unattributed when it has none.
     newly_free = [k for k, v in comp.nodes.items() if v.blocked and v.profile_id is not None]
     if newly_free:
         idents.assign(newly_free, None)
-        moves.move_events(newly_free, None)
         changed.update(p for k in newly_free if (p := before.get(k)) is not None)
         for k in newly_free:
             comp.nodes[k].profile_id = None
+        changed.update(_rehome_events(session, ctx, newly_free))
     _record_merges(
         session, ctx, comp, groups, before, target_of, profile_rows, trigger, outcome, actor
     )
@@ -366,6 +374,25 @@ def repartition(
             profiles.recompute(session, changed_profile, ctx.profile)
             _fill_contact(session, changed_profile)
     outcome.touched.update(changed)
+
+
+def _rehome_events(
+    session: Session, ctx: WorkspaceContext, blocked: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Events whose primary identifier was just blocked get their next one."""
+    idents = IdentifierRepository.from_session(session)
+    receiving: set[uuid.UUID] = set()
+    for event in MoveRepository.from_session(session).events_of(blocked):
+        rows = list(idents.find(ctx.workspace_id, _pairs(session, ctx, event)).values())
+        primary = _primary(rows, ctx.rules)
+        event.primary_identifier_id = primary.id if primary else None
+        event.profile_id = primary.profile_id if primary else None
+        event.status = "resolved" if event.profile_id else "unattributed"
+        MoveRepository.from_session(session).move_orders([event.id], event.profile_id)
+        if event.profile_id is not None:
+            receiving.add(event.profile_id)
+    session.flush()
+    return receiving
 
 
 def _record_merges(
@@ -456,8 +483,8 @@ def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, batch: 
                 profiles.recompute(session, profile, ctx.profile)
             else:
                 profiles.apply_event(session, profile, event, ctx.profile)
-            _fill_contact(session, profile)
-    session.flush()
+            if _new or outcome.touched:
+                _fill_contact(session, profile)
     batch.created.extend(outcome.created)
     batch.merges.extend(outcome.merges)
     batch.touched.update(outcome.touched)

@@ -4,6 +4,7 @@ downloaded browser). Screenshots land in test-artifacts/ for a person to look at
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from accord.app import create_app
 from accord.config import Settings
 from accord.demo import service as demo_service
+from accord.demo.load import load_retail
 from accord.kit import migrate
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from tests.helpers import live_server
@@ -39,8 +41,10 @@ def served_demo(
     settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'accord.db'}")
     migrate.upgrade(settings.resolved_database_url)
     engine = create_db_engine(settings.resolved_database_url)
-    with transaction(create_session_factory(engine)) as session:
+    factory = create_session_factory(engine)
+    with transaction(factory) as session:
         info = demo_service.ensure_demo(session, {})
+    load_retail(factory, uuid.UUID(info.workspace_id), customers=40)
     engine.dispose()
     with live_server(create_app(settings)) as base:
         yield base, info
@@ -91,10 +95,47 @@ def test_sign_in_and_manage_keys(served_demo, browser) -> None:  # type: ignore[
 
     page.click("nav.sidebar >> text=Customers")
     expect(page).to_have_url(f"{base}/customers")
-    expect(page.locator(".snippet")).to_contain_text(info.write_key)
     expect(page.locator(".sidebar")).to_contain_text("Demo Outfitters")
+    rows = page.locator("#customers tbody tr")
+    expect(rows.first).to_be_visible()
+    assert rows.count() > 40
     page.screenshot(path=str(ARTIFACTS / "console-customers.png"), full_page=True)
 
     page.click("text=Sign out")
     expect(page).to_have_url(f"{base}/login")
+    context.close()
+
+
+def test_customer_360_shows_one_person_across_channels(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login?next=/customers")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+    page.fill("input[name=q]", "maria gon")
+    page.press("input[name=q]", "Enter")
+    expect(page.locator("#customers tbody tr")).to_have_count(1)
+    page.click("#customers >> text=Maria Gonzalez")
+    expect(page.locator("#customer-name")).to_have_text("Maria Gonzalez")
+    # Web browsing, a store purchase by loyalty card and a call, as one person.
+    chips = page.locator(".chips")
+    for label in ("Web", "Store", "Call center"):
+        expect(chips).to_contain_text(label)
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("Call Completed")
+    expect(timeline).to_contain_text("Viewed /checkout")
+    expect(page.locator("#orders")).to_contain_text("Portland Pearl District")
+    expect(page.locator("#identifiers")).to_contain_text("loyalty_card")
+    expect(page.locator("#identifiers")).to_contain_text("+15035550142")
+    expect(page.locator("#merges li")).not_to_have_count(0)
+    expect(page.locator("#figures")).to_contain_text("Orders")
+    page.screenshot(path=str(ARTIFACTS / "customer-360.png"), full_page=True)
+
+    # Filter the timeline to the store.
+    page.click(".chips >> text=Store")
+    expect(page.locator("#timeline .tl-item")).to_have_count(1)
     context.close()

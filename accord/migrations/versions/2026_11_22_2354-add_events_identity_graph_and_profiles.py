@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 23:32:20.494222
+Create Date: 2026-11-22 23:54:32.410951
 """
 
 from collections.abc import Sequence
@@ -233,7 +233,11 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("identity_links", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_identity_links_b_id"), ["b_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_identity_links_workspace_id_b_id"),
+            ["workspace_id", "b_id"],
+            unique=False,
+        )
 
     op.create_table(
         "separations",
@@ -293,6 +297,7 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_orders_event_id"), ["event_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_orders_profile_id_placed_at"), ["profile_id", "placed_at"], unique=False
         )
@@ -344,11 +349,12 @@ def downgrade() -> None:
     op.drop_table("separation_members")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_profile_id_placed_at"))
+        batch_op.drop_index(batch_op.f("ix_orders_event_id"))
 
     op.drop_table("orders")
     op.drop_table("separations")
     with op.batch_alter_table("identity_links", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_identity_links_b_id"))
+        batch_op.drop_index(batch_op.f("ix_identity_links_workspace_id_b_id"))
 
     op.drop_table("identity_links")
     with op.batch_alter_table("events", schema=None) as batch_op:

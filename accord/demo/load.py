@@ -1,0 +1,59 @@
+"""Loading the retailer's data into the demo workspace, with progress."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.collect import service as collect
+from accord.collect.models import Event
+from accord.demo import retail
+from accord.kit.db import transaction
+from accord.kit.time import utcnow
+from accord.resolve import service as resolve
+
+SOURCE = "write_key:Demo site"
+
+
+def already_loaded(session: Session, workspace_id: uuid.UUID) -> bool:
+    stmt = select(Event.id).where(
+        Event.workspace_id == workspace_id, Event.message_id.like("demo-%")
+    )
+    return session.scalars(stmt.limit(1)).first() is not None
+
+
+def load_retail(
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    customers: int,
+    *,
+    on_sent: Callable[[int], None] | None = None,
+    on_resolved: Callable[[int], None] | None = None,
+) -> int:
+    """Send the messages through the tracking service, then resolve them all."""
+
+    def send(batch: list[dict[str, Any]]) -> None:
+        with transaction(factory) as session:
+            result = collect.accept(
+                session,
+                workspace_id=workspace_id,
+                source=SOURCE,
+                region="US",
+                messages=batch,
+                received_at=utcnow(),
+            )
+            if result.errors:
+                raise RuntimeError(f"demo data rejected: {result.errors[0]}")
+
+    count = retail.load(send, customers, progress=on_sent)
+    while True:
+        with transaction(factory) as session:
+            done = resolve.resolve_pending(session, workspace_id, limit=500)
+        if done == 0:
+            return count
+        if on_resolved:
+            on_resolved(done)

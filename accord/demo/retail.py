@@ -1,0 +1,432 @@
+"""A seeded, realistic dataset for the demo workspace: an outdoor-gear retailer whose
+customers turn up on the web, in the app, in stores, on the phone and in email with
+messy, overlapping identifiers. Everything enters through the tracking API's service
+(``collect.service.accept``), exactly as a client's messages would, so resolution,
+profiles and every later capability work on it unchanged. Deterministic: the same seed
+gives the same messages (and messageIds), so loading twice adds nothing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+FIRST = [
+    "Maria",
+    "James",
+    "Aisha",
+    "Wei",
+    "Sofia",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Ava",
+    "Mateo",
+    "Isabella",
+    "Kenji",
+    "Priya",
+    "Omar",
+    "Chloe",
+    "Daniel",
+    "Grace",
+    "Samuel",
+    "Zoe",
+    "Hannah",
+    "Leo",
+    "Nora",
+    "Elena",
+    "Jack",
+    "Amara",
+    "Ravi",
+    "Fatima",
+    "Diego",
+    "Lucy",
+    "Ben",
+    "Yuki",
+    "Carlos",
+    "Ines",
+    "Tom",
+    "Sara",
+    "Kofi",
+]
+LAST = [
+    "Gonzalez",
+    "Smith",
+    "Khan",
+    "Chen",
+    "Rossi",
+    "Murphy",
+    "Johnson",
+    "Garcia",
+    "Brown",
+    "Silva",
+    "Miller",
+    "Davis",
+    "Martinez",
+    "Nguyen",
+    "Lopez",
+    "Tanaka",
+    "Patel",
+    "Haddad",
+    "Martin",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Moore",
+    "Taylor",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+]
+NICK = {"James": "Jim", "Daniel": "Dan", "Samuel": "Sam", "Elena": "Lena", "Thomas": "Tom"}
+CITIES = [
+    ("Portland", "OR", "97205", "503"),
+    ("Seattle", "WA", "98101", "206"),
+    ("Denver", "CO", "80202", "303"),
+    ("Austin", "TX", "78701", "512"),
+    ("Boston", "MA", "02108", "617"),
+    ("Chicago", "IL", "60601", "312"),
+    ("Boulder", "CO", "80302", "720"),
+    ("Salt Lake City", "UT", "84101", "801"),
+]
+STREETS = ["Oak St", "Pine Ave", "Maple Dr", "Cedar Ln", "Elm St", "Birch Rd", "Lake Blvd"]
+STORES = {
+    "Portland": "Portland Pearl District",
+    "Seattle": "Seattle Capitol Hill",
+    "Denver": "Denver Union Station",
+    "Boulder": "Denver Union Station",
+    "Austin": "Austin South Congress",
+}
+PRODUCTS = [
+    ("TENT-2P", "Ridgeline 2-Person Tent", "Camping", 249.00),
+    ("BAG-20F", "Summit 20°F Sleeping Bag", "Camping", 179.00),
+    ("JKT-RAIN", "Stormshell Rain Jacket", "Apparel", 129.00),
+    ("BOOT-HK", "Trailhead Hiking Boots", "Footwear", 159.00),
+    ("PACK-45", "Traverse 45L Backpack", "Packs", 189.00),
+    ("STOVE-1", "Flare Backpacking Stove", "Camping", 59.00),
+    ("LAMP-HD", "Beacon Headlamp", "Accessories", 39.00),
+    ("BOTL-1L", "Insulated Bottle 1L", "Accessories", 32.00),
+    ("FLC-MID", "Midlayer Fleece", "Apparel", 89.00),
+    ("SOCK-3", "Merino Socks 3-pack", "Footwear", 29.00),
+]
+PAGES = ["/", "/camping", "/apparel", "/footwear", "/sale", "/stores", "/help/returns"]
+CALL_REASONS = ["order status", "return request", "product question", "delivery late"]
+
+
+def _phone_formats(area: str, number: str) -> list[str]:
+    local = f"{number[:3]}-{number[3:]}"
+    return [
+        f"({area}) {local}",
+        f"+1 {area} {number[:3]} {number[3:]}",
+        f"{area}.{number[:3]}.{number[3:]}",
+        f"1{area}{number}",
+        f"{area}{number}",
+    ]
+
+
+class Retail:
+    """Builds the messages of one fictional retailer's customers."""
+
+    def __init__(self, customers: int, seed: int = 7, now: datetime | None = None) -> None:
+        self.customers = customers
+        self.rng = random.Random(seed)
+        self.now = (now or datetime.now(UTC)).replace(microsecond=0)
+        self._mid = 0
+
+    def _id(self, prefix: str) -> str:
+        self._mid += 1
+        return f"demo-{prefix}-{self._mid:07d}"
+
+    def _when(self, days_ago_max: int = 365, after: datetime | None = None) -> datetime:
+        if after is not None:
+            span = max(int((self.now - after).total_seconds()), 60)
+            return after + timedelta(seconds=self.rng.randint(30, span))
+        return self.now - timedelta(
+            days=self.rng.randint(1, days_ago_max), minutes=self.rng.randint(0, 1440)
+        )
+
+    def _msg(self, kind: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, "messageId": self._id(kind), "timestamp": at.isoformat(), **fields}
+
+    def _basket(self) -> list[dict[str, Any]]:
+        items = self.rng.sample(PRODUCTS, self.rng.randint(1, 3))
+        return [
+            {
+                "product_id": sku,
+                "sku": sku,
+                "name": name,
+                "category": cat,
+                "price": price,
+                "quantity": self.rng.choice([1, 1, 1, 2]),
+            }
+            for sku, name, cat, price in items
+        ]
+
+    def _order(
+        self,
+        who: dict[str, Any],
+        at: datetime,
+        channel: str,
+        store: str | None,
+        context: dict[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        basket = self._basket()
+        total = round(sum(p["price"] * p["quantity"] for p in basket), 2)
+        order_id = self._id("order").replace("demo-order-", "DO-")
+        props: dict[str, Any] = {
+            "order_id": order_id,
+            "total": total,
+            "currency": "USD",
+            "products": basket,
+        }
+        if store:
+            props["store"] = store
+        ctx = {"channel": channel, **(context or {})}
+        out = [
+            self._msg("track", at, event="Order Completed", properties=props, context=ctx, **who)
+        ]
+        if self.rng.random() < 0.08:
+            back = at + timedelta(days=self.rng.randint(3, 20))
+            if back < self.now:
+                out.append(
+                    self._msg(
+                        "track",
+                        back,
+                        event="Order Refunded",
+                        context=ctx,
+                        properties={"order_id": order_id, "total": basket[0]["price"]},
+                        **who,
+                    )
+                )
+        return out
+
+    def person(self, n: int) -> Iterator[dict[str, Any]]:
+        rng = self.rng
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        city, state, postcode, area = rng.choice(CITIES)
+        number = f"555{rng.randint(0, 9999):04d}"
+        phone = _phone_formats(area, number)
+        email = f"{first}.{last}{n}@example.com".lower()
+        user_id = f"cust-{n:05d}"
+        anon = f"anon-{n:05d}-{rng.randint(1000, 9999)}"
+        street = f"{rng.randint(10, 9999)} {rng.choice(STREETS)}"
+        traits = {
+            "firstName": first,
+            "lastName": last,
+            "email": email,
+            "phone": rng.choice(phone),
+            "address": {"street": street, "city": city, "state": state, "postalCode": postcode},
+            "birthday": (
+                f"{rng.randint(1950, 2004)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            ),
+        }
+        web = {
+            "library": {"name": "analytics.js", "version": "5.2.0"},
+            "userAgent": "Mozilla/5.0",
+            "ip": f"198.51.100.{rng.randint(1, 254)}",
+        }
+        # Browsing as an anonymous visitor, some from a campaign.
+        start = self._when(330)
+        campaign = rng.random() < 0.35
+        for _ in range(rng.randint(1, 6)):
+            path = rng.choice(PAGES)
+            ctx = {**web, "page": {"path": path, "url": f"https://demo-outfitters.example{path}"}}
+            if campaign:
+                ctx["campaign"] = {
+                    "source": rng.choice(["newsletter", "google", "instagram"]),
+                    "medium": rng.choice(["email", "cpc", "social"]),
+                    "name": "spring-trail",
+                }
+            start = self._when(after=start) if rng.random() < 0.5 else start + timedelta(minutes=2)
+            yield self._msg(
+                "page", start, anonymousId=anon, name=path, context=ctx, properties={"path": path}
+            )
+        kind = rng.random()
+        if kind < 0.62:
+            # Signs up online, later shops on the web and in the app.
+            signed = start + timedelta(minutes=rng.randint(1, 30))
+            if rng.random() < 0.15:
+                traits["twitter"] = f"@{first.lower()}{last.lower()}{n}"
+            if rng.random() < 0.3:
+                traits["loyaltyCard"] = f"LC{n:07d}"
+            yield self._msg(
+                "identify", signed, anonymousId=anon, userId=user_id, traits=traits, context=web
+            )
+            for _ in range(rng.randint(0, 3)):
+                at = self._when(after=signed)
+                yield from self._order({"userId": user_id}, at, "web", None, web)
+            if rng.random() < 0.4:
+                device = {"id": f"dev-{n:05d}", "type": rng.choice(["ios", "android"])}
+                app_ctx = {"library": {"name": f"analytics-{device['type']}"}, "device": device}
+                at = self._when(after=signed)
+                yield self._msg("screen", at, userId=user_id, name="Home", context=app_ctx)
+                if rng.random() < 0.5:
+                    yield from self._order(
+                        {"userId": user_id}, self._when(after=at), "app", None, app_ctx
+                    )
+                if rng.random() < 0.25:  # a second email, given in the app
+                    second = f"{(NICK.get(first) or first).lower()}{n}@mail.example"
+                    yield self._msg(
+                        "identify",
+                        self._when(after=at),
+                        userId=user_id,
+                        traits={"email": second},
+                        context=app_ctx,
+                    )
+            if "loyaltyCard" in traits and city in STORES:
+                at = self._when(after=signed)
+                yield from self._order(
+                    {"anonymousId": f"pos-{n:05d}"},
+                    at,
+                    "store",
+                    STORES[city],
+                    {"identifiers": {"loyalty_card": traits["loyaltyCard"]}},
+                )
+        elif kind < 0.80 and city in STORES:
+            # Store-only: known by name and postcode (and the till's own customer number).
+            pos = {
+                "identifiers": {"pos_customer": f"P{n:06d}"},
+                "traits": {
+                    "firstName": first,
+                    "lastName": last,
+                    "address": {"postalCode": postcode, "city": city},
+                },
+            }
+            at = self._when(300)
+            yield self._msg(
+                "identify",
+                at,
+                anonymousId=f"pos-{n:05d}",
+                traits={
+                    "firstName": first,
+                    "lastName": last,
+                    "address": {"postalCode": postcode, "city": city},
+                },
+                context={"channel": "store", **pos},
+            )
+            yield from self._order({"anonymousId": f"pos-{n:05d}"}, at, "store", STORES[city], pos)
+        if rng.random() < 0.25:
+            # A call to the contact center, known by the caller's number.
+            at = self._when(200)
+            caller = rng.choice(phone)
+            yield self._msg(
+                "track",
+                at,
+                anonymousId=f"call-{n:05d}",
+                event="Call Completed",
+                properties={
+                    "reason": rng.choice(CALL_REASONS),
+                    "duration_seconds": rng.randint(60, 900),
+                },
+                context={"channel": "call_center", "traits": {"phone": caller}},
+            )
+        if kind < 0.62 and rng.random() < 0.5:
+            for event in ("Email Opened", "Email Link Clicked")[: rng.randint(1, 2)]:
+                yield self._msg(
+                    "track",
+                    self._when(120),
+                    event=event,
+                    anonymousId=f"esp-{n:05d}",
+                    context={"channel": "email", "traits": {"email": email}},
+                    properties={"campaign": "spring-trail"},
+                )
+
+    def showcase(self) -> Iterator[dict[str, Any]]:
+        """One customer whose web, store and call-center history is one person."""
+        web = {"library": {"name": "analytics.js"}, "userAgent": "Mozilla/5.0"}
+        t0 = self.now - timedelta(days=40)
+        anon = "anon-showcase-maria"
+        for i, path in enumerate(["/", "/camping", "/camping/tents", "/checkout"]):
+            yield self._msg(
+                "page",
+                t0 + timedelta(minutes=3 * i),
+                anonymousId=anon,
+                name=path,
+                context={**web, "page": {"path": path}},
+                properties={"path": path},
+            )
+        yield self._msg(
+            "identify",
+            t0 + timedelta(minutes=15),
+            anonymousId=anon,
+            userId="cust-maria",
+            context=web,
+            traits={
+                "firstName": "Maria",
+                "lastName": "Gonzalez",
+                "email": "maria.gonzalez@example.com",
+                "phone": "(503) 555-0142",
+                "loyaltyCard": "LC-MARIA-01",
+                "address": {
+                    "street": "1200 NW Everett St",
+                    "city": "Portland",
+                    "state": "OR",
+                    "postalCode": "97209",
+                },
+            },
+        )
+        yield from self._order(
+            {"userId": "cust-maria"}, t0 + timedelta(minutes=18), "web", None, web
+        )
+        yield from self._order(
+            {"anonymousId": "pos-maria"},
+            t0 + timedelta(days=12),
+            "store",
+            "Portland Pearl District",
+            {"identifiers": {"loyalty_card": "LC-MARIA-01"}},
+        )
+        yield self._msg(
+            "track",
+            t0 + timedelta(days=14),
+            anonymousId="call-maria",
+            event="Call Completed",
+            properties={"reason": "return request", "duration_seconds": 412},
+            context={"channel": "call_center", "traits": {"phone": "503.555.0142"}},
+        )
+
+    def messages(self) -> Iterator[dict[str, Any]]:
+        yield from self.showcase()
+        for n in range(1, self.customers + 1):
+            yield from self.person(n)
+
+
+def load(
+    send: Callable[[list[dict[str, Any]]], None],
+    customers: int,
+    *,
+    seed: int = 7,
+    batch: int = 200,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Feed the retailer's messages to ``send`` in batches; returns how many."""
+    count = 0
+    chunk: list[dict[str, Any]] = []
+    for msg in Retail(customers, seed).messages():
+        chunk.append(msg)
+        if len(chunk) >= batch:
+            send(chunk)
+            count += len(chunk)
+            if progress:
+                progress(len(chunk))
+            chunk = []
+    if chunk:
+        send(chunk)
+        count += len(chunk)
+        if progress:
+            progress(len(chunk))
+    return count
