@@ -82,8 +82,8 @@ def test_cli_errors_are_clear(cli_env: Settings) -> None:
 
 
 def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
-    first = invoke("demo")
-    second = invoke("demo")
+    first = invoke("demo", "--customers", "25")
+    second = invoke("demo", "--customers", "25")
     assert "created" in first
     assert "already set up" in second
     login = next(line for line in second.splitlines() if "Sign in:" in line)
@@ -99,3 +99,4 @@ def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
         )
         assert response.status_code == 200
         assert "Demo Outfitters" in response.text
+        assert "Maria Gonzalez" in client.get("/customers?q=maria").text

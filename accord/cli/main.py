@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from accord.cli.context import settings, unit_of_work
+from accord.cli.data import export_app, import_command
 from accord.govern.access import service as access
 from accord.govern.access.service import Principal
 from accord.govern.workspaces import service as workspaces
@@ -22,6 +23,8 @@ user_app = typer.Typer(help="Console users.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
+app.add_typer(export_app, name="export")
+app.command("import")(import_command)
 
 
 @app.command()

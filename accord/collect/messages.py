@@ -201,6 +201,7 @@ def parse_message(
     region: str,
     forced_type: str | None = None,
     defaults: dict[str, Any] | None = None,
+    require_sender: bool = True,
 ) -> Incoming:
     if not isinstance(msg, dict):
         raise Invalid(field or "body", "a message must be a JSON object", "invalid_type")
@@ -228,7 +229,7 @@ def parse_message(
             raise Invalid(f"{prefix}previousId", "alias needs a previousId", "required")
         if not user_id:
             raise Invalid(f"{prefix}userId", "alias needs a userId", "required")
-    elif not user_id and not anonymous_id:
+    elif require_sender and not user_id and not anonymous_id:
         raise Invalid(f"{prefix}userId", "a message needs a userId or an anonymousId", "required")
     context = _dict_field(msg, "context", f"{prefix}context") or {}
     traits_raw = _dict_field(msg, "traits", f"{prefix}traits")

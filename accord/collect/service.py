@@ -60,6 +60,7 @@ def accept(
     field_prefix: str = "batch",
     defaults: dict[str, Any] | None = None,
     ip: str | None = None,
+    require_sender: bool = True,
 ) -> Accepted:
     result = Accepted(received=len(messages))
     rows: list[dict[str, Any]] = []
@@ -74,6 +75,7 @@ def accept(
                 region=region,
                 forced_type=forced_type,
                 defaults=defaults,
+                require_sender=require_sender,
             )
         except Invalid as exc:
             result.errors.append(exc.error)

@@ -20,9 +20,14 @@ def insert_ignore(
         return 0
     name = session.get_bind().dialect.name
     module: Any = postgresql if name == "postgresql" else sqlite
-    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing(index_elements=conflict)
-    result = session.execute(stmt)
-    return int(getattr(result, "rowcount", 0) or 0)
+    stmt = (
+        module.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c.id)
+    )
+    # Counted from RETURNING: drivers disagree on rowcount for ON CONFLICT inserts.
+    return len(session.execute(stmt).all())
 
 
 def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:

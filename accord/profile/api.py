@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from collections.abc import Iterator
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 
 from accord.govern.access.deps import require
 from accord.govern.access.scopes import Scope
@@ -12,7 +14,7 @@ from accord.govern.workspaces.service import get_workspace
 from accord.kit.deps import DbSession
 from accord.kit.errors import invalid
 from accord.kit.schemas import DataList
-from accord.profile import queries
+from accord.profile import export, queries
 from accord.profile.repository import ProfileRepository
 from accord.profile.schemas import (
     MergeRead,
@@ -44,6 +46,33 @@ def search_profiles(
         principal.workspace_id, q, limit=limit, offset=offset
     )
     return DataList(data=[queries.summary(p) for p in rows])
+
+
+@router.get(
+    "/export",
+    summary="Export every person (JSON lines or CSV)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+)
+def export_profiles(
+    request: Request,
+    principal: Reader,
+    format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
+) -> StreamingResponse:
+    factory = request.app.state.session_factory
+
+    def body() -> Iterator[str]:
+        # Its own read session: the stream outlives the request's transaction.
+        with factory() as session:
+            yield from export.stream(session, principal.workspace_id, format)
+
+    media = "application/x-ndjson" if format == "jsonl" else "text/csv"
+    filename = f"profiles.{format}"
+    return StreamingResponse(
+        body(),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @router.get("/lookup", response_model=ProfileRead, summary="Find a person by an identifier")

@@ -1,0 +1,148 @@
+"""``accord import`` and ``accord export``: files in and out of a workspace."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from sqlalchemy.orm import Session
+
+from accord.cli.context import settings, unit_of_work
+from accord.collect import imports
+from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.repository import WorkspaceRepository
+from accord.kit.db import create_db_engine, create_session_factory, transaction
+from accord.kit.errors import AccordError
+from accord.profile import export as profile_export
+from accord.resolve import service as resolve
+
+export_app = typer.Typer(help="Export data from a workspace.", no_args_is_help=True)
+
+WorkspaceOpt = Annotated[
+    str, typer.Option("--workspace", "-w", envvar="ACCORD_WORKSPACE", help="Workspace id or slug.")
+]
+
+
+def find_workspace(session: Session, ref: str) -> Workspace:
+    repo = WorkspaceRepository.from_session(session)
+    try:
+        found = repo.get(uuid.UUID(ref))
+    except ValueError:
+        found = repo.get_by_slug(ref)
+    if found is None:
+        raise AccordError(f"No workspace {ref!r}", code="not_found", status=404, field="workspace")
+    return found
+
+
+def _columns() -> tuple[object, ...]:
+    return (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+
+
+def import_command(
+    kind: Annotated[str, typer.Argument(help="contacts, orders, events or overlay")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSONL")],
+    workspace: WorkspaceOpt,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="column=identifier:TYPE, column=trait:NAME, column=property:NAME, "
+            "column=timestamp, column=event or column=skip (repeatable)",
+        ),
+    ] = None,
+    mapping_file: Annotated[
+        Path | None, typer.Option(help="JSON object of column -> target.", exists=True)
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or jsonl")] = None,
+    channel: Annotated[str | None, typer.Option(help="Channel of the rows (store...).")] = None,
+    report_file: Annotated[
+        Path | None, typer.Option("--report", help="Write the full report as JSON here.")
+    ] = None,
+) -> None:
+    """Import contacts, orders, events or a third-party overlay from CSV or JSONL."""
+    if kind not in imports.KINDS:
+        typer.secho(f"error: kind is one of {', '.join(imports.KINDS)}", fg="red", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    try:
+        mapping = imports.Mapping.parse(map_ or [], mapping_file)
+    except AccordError as error:
+        typer.secho(f"error: {error.message} [{error.code}]", fg="red", err=True)
+        raise typer.Exit(2) from None
+    with unit_of_work(s) as session:
+        ws = find_workspace(session, workspace)
+        workspace_id = ws.id
+    total = sum(1 for _ in imports.read_rows(file, fmt))
+    engine = create_db_engine(s.resolved_database_url)
+    factory = create_session_factory(engine)
+    try:
+        with Progress(*_columns(), transient=False) as progress:  # type: ignore[arg-type]
+            read = progress.add_task(f"Importing {file.name}", total=total)
+            with unit_of_work(s) as session:
+                report = imports.run_import(
+                    session,
+                    workspace_id=workspace_id,
+                    kind=kind,
+                    rows=imports.read_rows(file, fmt),
+                    mapping=mapping,
+                    source=f"import:{kind}:{file.name}",
+                    channel=channel,
+                    progress=lambda n: progress.advance(read, n),
+                    on_batch=session.commit,
+                )
+            resolving = progress.add_task("Resolving onto profiles", total=report.loaded)
+            while True:
+                with transaction(factory) as session:
+                    done = resolve.resolve_pending(session, workspace_id, limit=500)
+                if not done:
+                    break
+                progress.advance(resolving, done)
+    finally:
+        engine.dispose()
+    typer.echo(
+        f"{report.rows} rows: {report.loaded} loaded, {report.duplicates} already imported, "
+        f"{len(report.errors)} rejected"
+        + (f", {report.unmatched} matched nobody (overlay)" if kind == "overlay" else "")
+    )
+    if report.declared_types:
+        typer.echo(f"declared identifier types: {', '.join(report.declared_types)}")
+    for err in report.errors[:50]:
+        typer.echo(f"  line {err.line}: {err.field}: {err.reason}", err=True)
+    if len(report.errors) > 50:
+        typer.echo(f"  ... and {len(report.errors) - 50} more (see --report)", err=True)
+    if report_file:
+        report_file.write_text(json.dumps(report.as_dict(), indent=2))
+
+
+@export_app.command("profiles")
+def export_profiles(
+    workspace: WorkspaceOpt,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv")] = "jsonl",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Every person with identifiers, traits and computed values."""
+    if fmt not in profile_export.FORMATS:
+        typer.secho("error: --format is jsonl or csv", fg="red", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    with unit_of_work(s) as session:
+        ws = find_workspace(session, workspace)
+        out = output.open("w", newline="") if output else sys.stdout
+        try:
+            for chunk in profile_export.stream(session, ws.id, fmt):
+                out.write(chunk)
+        finally:
+            if output:
+                out.close()
