@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from accord.cli.bench import bench_app
 from accord.cli.context import settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.govern.access import service as access
@@ -24,6 +25,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
+app.add_typer(bench_app, name="bench")
 app.command("import")(import_command)
 
 

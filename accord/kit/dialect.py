@@ -21,13 +21,11 @@ def insert_ignore(
     name = session.get_bind().dialect.name
     module: Any = postgresql if name == "postgresql" else sqlite
     stmt = (
-        module.insert(table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=conflict)
-        .returning(table.c.id)
+        module.insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.id)
     )
-    # Counted from RETURNING: drivers disagree on rowcount for ON CONFLICT inserts.
-    return len(session.execute(stmt).all())
+    # One cached statement run over all rows (batched by SQLAlchemy's "insertmanyvalues");
+    # counted from RETURNING, as drivers disagree on rowcount for ON CONFLICT inserts.
+    return len(session.execute(stmt, list(rows)).all())
 
 
 def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:

@@ -26,6 +26,7 @@ from accord.collect.models import Event
 from accord.govern.workspaces.models import Workspace
 from accord.kit.dialect import lock_workspace
 from accord.kit.errors import conflict, not_found
+from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile import service as profiles
 from accord.profile.models import Profile
@@ -33,6 +34,7 @@ from accord.profile.repository import ProfileRepository
 from accord.profile.service import ProfileContext
 from accord.resolve import graph
 from accord.resolve import identifiers as ids
+from accord.resolve.batch import BatchCache
 from accord.resolve.identifiers import IdentityRules
 from accord.resolve.models import Identifier, Merge
 from accord.resolve.repository import (
@@ -53,7 +55,6 @@ class WorkspaceContext:
     workspace_id: uuid.UUID
     rules: IdentityRules
     profile: ProfileContext
-    known_links: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
 
     @classmethod
     def load(cls, session: Session, workspace_id: uuid.UUID) -> WorkspaceContext:
@@ -94,63 +95,36 @@ def _pairs(session: Session, ctx: WorkspaceContext, event: Event) -> list[tuple[
     return out
 
 
-def _ensure_identifiers(
-    session: Session, ctx: WorkspaceContext, event: Event, pairs: list[tuple[str, str]]
-) -> tuple[list[Identifier], set[uuid.UUID]]:
-    repo = IdentifierRepository.from_session(session)
-    existing = repo.find(ctx.workspace_id, pairs)
-    missing = [p for p in pairs if p not in existing]
-    new_ids: set[uuid.UUID] = set()
-    if missing:
-        repo.insert_missing(
-            ctx.workspace_id, missing, source=event.source, event_id=event.id, seen_at=utcnow()
-        )
-        found = repo.find(ctx.workspace_id, missing)
-        existing.update(found)
-        new_ids = {found[p].id for p in missing if p in found}
-        for p in missing:
-            ident = existing[p]
-            if ctx.rules.is_blocked(ident.type, ident.value):
-                ident.blocked = True
-    rows = [existing[p] for p in pairs]
+def _identifiers(
+    session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache
+) -> list[Identifier]:
+    rows = [cache.identifier(session, ctx, event, p) for p in _pairs(session, ctx, event)]
     for ident in rows:
         if event.timestamp - ident.last_seen_at > LAST_SEEN_RESOLUTION:
             ident.last_seen_at = event.timestamp
-    return rows, new_ids
+    return rows
 
 
-def _link(session: Session, ctx: WorkspaceContext, event: Event, rows: list[Identifier]) -> int:
+def _link(ctx: WorkspaceContext, event: Event, rows: list[Identifier], cache: BatchCache) -> int:
     active = [r for r in rows if not r.blocked]
     if len(active) < 2:
         return 0
     hub = active[0]
-    pairs = []
-    for other in active[1:]:
-        a, b = sorted((hub.id, other.id))
-        if (a, b) not in ctx.known_links:
-            pairs.append((a, b))
-    if not pairs:
-        return 0
-    ctx.known_links.update(pairs)
-    return LinkRepository.from_session(session).insert_missing(
-        ctx.workspace_id, pairs, event_id=event.id, message_id=event.message_id, at=utcnow()
-    )
+    return sum(cache.add_link(ctx, hub.id, other.id, event) for other in active[1:])
 
 
 def _block_shared_devices(
-    session: Session, ctx: WorkspaceContext, rows: list[Identifier]
+    session: Session, ctx: WorkspaceContext, rows: list[Identifier], cache: BatchCache
 ) -> list[Identifier]:
     """A browser or device seen with too many user ids is shared: it stops linking."""
-    if not any(r.type == ids.USER_ID for r in rows):
+    weak = [r for r in rows if r.type in ids.WEAK_TYPES and not r.blocked]
+    if not weak or not any(r.type == ids.USER_ID for r in rows):
         return []
+    cache.flush_links(session)
     repo = IdentifierRepository.from_session(session)
     blocked = []
-    for r in rows:
-        if (
-            r.type in ids.WEAK_TYPES
-            and not r.blocked
-            and repo.user_ids_linked_to(r.id) >= ctx.rules.shared_device_threshold
-        ):
+    for r in weak:
+        if repo.user_ids_linked_to(r.id) >= ctx.rules.shared_device_threshold:
             r.blocked = True
             blocked.append(r)
     return blocked
@@ -193,19 +167,20 @@ def _fast_path(
     rows: list[Identifier],
     outcome: Outcome,
     new_links: int,
+    cache: BatchCache,
 ) -> bool:
     active = [r for r in rows if not r.blocked]
     held = {r.profile_id for r in active if r.profile_id is not None}
     unassigned = [r for r in active if r.profile_id is None]
-    profiles_repo = ProfileRepository.from_session(session)
     if not held:
         if not _fits(ctx, Counter(), unassigned):
             return False
-        profile = profiles_repo.add(Profile(workspace_id=ctx.workspace_id, traits={}, stats={}))
+        profile = Profile(id=new_id(), workspace_id=ctx.workspace_id, traits={}, stats={})
+        session.add(profile)
+        session.flush()  # rows that point at it may be written before it otherwise
         outcome.created.append(profile.id)
-        IdentifierRepository.from_session(session).assign([r.id for r in unassigned], profile.id)
-        for r in unassigned:
-            r.profile_id = profile.id
+        cache.counts[profile.id] = Counter()
+        _attach(profile, unassigned, cache)
         return True
     if len(held) > 1:
         return False
@@ -214,13 +189,21 @@ def _fast_path(
     if held_profile is None or (held_profile.contested and (new_links or unassigned)):
         return False
     if unassigned:
-        counts = Counter(IdentifierRepository.from_session(session).type_counts(profile_id))
-        if not _fits(ctx, counts, unassigned):
+        if not _fits(ctx, cache.type_counts(session, profile_id), unassigned):
             return False
-        IdentifierRepository.from_session(session).assign([r.id for r in unassigned], profile_id)
-        for r in unassigned:
-            r.profile_id = profile_id
+        _attach(held_profile, unassigned, cache)
     return True
+
+
+def _attach(profile: Profile, rows: list[Identifier], cache: BatchCache) -> None:
+    counts = cache.counts.setdefault(profile.id, Counter())
+    for r in rows:
+        r.profile_id = profile.id
+        counts[r.type] += 1
+        if r.type == ids.EMAIL and not profile.email:
+            profile.email = r.value
+        elif r.type == ids.PHONE and not profile.phone:
+            profile.phone = r.value
 
 
 # --- the canonical path -------------------------------------------------------------------
@@ -456,21 +439,25 @@ def _fill_contact(session: Session, profile: Profile) -> None:
 # --- entry points -------------------------------------------------------------------------
 
 
-def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, batch: Outcome) -> None:
+def resolve_event(
+    session: Session, ctx: WorkspaceContext, event: Event, batch: Outcome, cache: BatchCache
+) -> None:
     outcome = Outcome()
-    pairs = _pairs(session, ctx, event)
-    rows, _new = _ensure_identifiers(session, ctx, event, pairs)
-    new_links = _link(session, ctx, event, rows)
-    newly_blocked = _block_shared_devices(session, ctx, rows) if new_links else []
+    rows = _identifiers(session, ctx, event, cache)
+    new_links = _link(ctx, event, rows, cache)
+    newly_blocked = _block_shared_devices(session, ctx, rows, cache) if new_links else []
     done = (
         not newly_blocked
         and (new_links == 0 or _all_unheld_or_one(rows))
-        and _fast_path(session, ctx, rows, outcome, new_links)
+        and _fast_path(session, ctx, rows, outcome, new_links, cache)
     )
     if not done:
+        cache.flush_links(session)
+        session.flush()
         repartition(
             session, ctx, rows, outcome, trigger=event, through={r.id for r in newly_blocked}
         )
+        cache.forget(outcome.touched)
     primary = _primary(rows, ctx.rules)
     event.primary_identifier_id = primary.id if primary else None
     event.profile_id = primary.profile_id if primary else None
@@ -481,10 +468,9 @@ def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, batch: 
             if event.profile_id in outcome.touched:
                 profiles.record_order(session, event, ctx.profile)
                 profiles.recompute(session, profile, ctx.profile)
+                _fill_contact(session, profile)
             else:
                 profiles.apply_event(session, profile, event, ctx.profile)
-            if _new or outcome.touched:
-                _fill_contact(session, profile)
     batch.created.extend(outcome.created)
     batch.merges.extend(outcome.merges)
     batch.touched.update(outcome.touched)
@@ -518,8 +504,11 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
         return 0
     ctx = WorkspaceContext.load(session, workspace_id)
     outcome = Outcome()
+    cache = BatchCache.prepare(session, ctx, events)
     for event in events:
-        resolve_event(session, ctx, event, outcome)
+        resolve_event(session, ctx, event, outcome, cache)
+    cache.flush_links(session)
+    session.flush()
     return len(events)
 
 

@@ -17,8 +17,9 @@ from accord.resolve import service
 log = logging.getLogger("accord.resolve.worker")
 
 
-def drain(factory: sessionmaker[Session], *, batch: int = 500) -> int:
-    """Resolve everything pending now, one committed batch at a time; returns the count."""
+def drain(factory: sessionmaker[Session], *, batch: int = 100) -> int:
+    """Resolve everything pending now, one committed batch at a time; returns the count.
+    Batches stay small so the write lock (SQLite) is released often for ingest."""
     total = 0
     while True:
         with factory() as session:

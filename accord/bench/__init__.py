@@ -1,0 +1,1 @@
+"""Benchmarks: ``accord bench ingest`` and ``accord bench lookup`` print their figures."""

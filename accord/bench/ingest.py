@@ -1,0 +1,181 @@
+"""Ingest benchmark: events/s and request latency through ``/v1/batch`` on a server of its
+own, the raw insert rate of the same rows written straight into the database (the limit),
+and how fast and how far behind resolution onto profiles follows."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.bench.common import percentile, server, tree_rss_mb
+from accord.collect.messages import parse_message
+from accord.collect.models import Event
+from accord.collect.repository import EventRepository
+from accord.collect.service import to_row
+from accord.govern.workspaces import service as workspaces
+from accord.kit.db import transaction
+
+
+@dataclass
+class IngestResult:
+    backend: str
+    events: int
+    concurrency: int
+    batch_size: int
+    seconds: float
+    accepted_per_s: float
+    p50_ms: float
+    p99_ms: float
+    resolved_per_s: float
+    resolve_lag_s: float
+    raw_insert_per_s: float
+    server_rss_mb: float
+
+    def lines(self) -> list[str]:
+        share = 100 * self.accepted_per_s / self.raw_insert_per_s if self.raw_insert_per_s else 0
+        return [
+            f"backend            {self.backend}",
+            f"events             {self.events} in batches of {self.batch_size}, "
+            f"{self.concurrency} concurrent clients",
+            f"accepted           {self.accepted_per_s:,.0f} events/s "
+            f"({self.seconds:.1f} s; {share:.0f}% of the raw insert limit)",
+            f"request latency    p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms",
+            f"raw insert limit   {self.raw_insert_per_s:,.0f} rows/s",
+            f"resolved           {self.resolved_per_s:,.0f} events/s onto profiles",
+            f"resolution lag     {self.resolve_lag_s:.1f} s after the last accept",
+            f"server memory      {self.server_rss_mb:,.0f} MB peak (all workers)",
+        ]
+
+
+def messages(n: int, seed: int = 11) -> list[dict[str, Any]]:
+    """A mix like a shop's: page views, tracks, identifies, over a pool of people."""
+    rng = random.Random(seed)
+    people = max(n // 20, 10)
+    run = uuid.uuid4().hex[:8]
+    out = []
+    for i in range(n):
+        person = rng.randrange(people)
+        anon = f"bench-anon-{run}-{person}"
+        r = rng.random()
+        msg: dict[str, Any] = {"messageId": f"bench-{run}-{i}", "anonymousId": anon}
+        if r < 0.6:
+            msg.update(type="page", name="/products", properties={"path": "/products"})
+        elif r < 0.9:
+            msg.update(type="track", event="Product Viewed", properties={"sku": f"S{i % 97}"})
+        else:
+            msg.update(
+                type="identify",
+                userId=f"bench-user-{run}-{person}",
+                traits={"email": f"p{person}-{run}@bench.example", "firstName": "Bench"},
+            )
+        out.append(msg)
+    return out
+
+
+def raw_insert_rate(factory: sessionmaker[Session], msgs: list[dict[str, Any]]) -> float:
+    """Rows/s written straight into ``events`` (same rows, same batching), then removed."""
+    with transaction(factory) as session:
+        ws = workspaces.create_workspace(session, f"bench-raw-{uuid.uuid4().hex[:6]}").workspace
+        workspace_id = ws.id
+    now = datetime.now(UTC)
+    rows = [
+        to_row(
+            workspace_id,
+            "bench",
+            parse_message(m, field="", received_at=now, region="US", forced_type=None),
+        )
+        for m in msgs
+    ]
+    start = time.perf_counter()
+    for i in range(0, len(rows), 100):
+        with transaction(factory) as session:
+            EventRepository.from_session(session).insert_new(rows[i : i + 100])
+    elapsed = time.perf_counter() - start
+    with transaction(factory) as session:
+        session.execute(delete(Event).where(Event.workspace_id == workspace_id))
+    return len(rows) / elapsed
+
+
+def pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
+    with factory() as session:
+        stmt = (
+            select(func.count())
+            .select_from(Event)
+            .where(Event.workspace_id == workspace_id, Event.status == "pending")
+        )
+        return int(session.scalar(stmt) or 0)
+
+
+def run(
+    factory: sessionmaker[Session],
+    database_url: str,
+    data_dir: Path,
+    *,
+    events: int,
+    concurrency: int,
+    batch_size: int,
+    workers: int,
+    progress: Any = None,
+) -> IngestResult:
+    with transaction(factory) as session:
+        provisioned = workspaces.create_workspace(session, f"bench-{uuid.uuid4().hex[:6]}")
+    workspace_id = provisioned.workspace.id
+    msgs = messages(events)
+    batches = [msgs[i : i + batch_size] for i in range(0, len(msgs), batch_size)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    peak = 0.0
+    with server(database_url, data_dir, workers) as (url, pid):
+        client = httpx.Client(auth=(provisioned.write_key, ""), timeout=60)
+
+        def send(batch: list[dict[str, Any]]) -> None:
+            t0 = time.perf_counter()
+            response = client.post(f"{url}/v1/batch", json={"batch": batch})
+            elapsed = time.perf_counter() - t0
+            if response.status_code != 200:
+                raise RuntimeError(f"batch refused: {response.status_code} {response.text[:200]}")
+            with lock:
+                latencies.append(elapsed * 1000)
+            if progress:
+                progress(len(batch))
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            futures = [pool.submit(send, b) for b in batches]
+            for f in futures:
+                f.result()
+                peak = max(peak, tree_rss_mb(pid)) if len(latencies) % 20 == 0 else peak
+        accepted_at = time.perf_counter()
+        seconds = accepted_at - start
+        while pending(factory, workspace_id) > 0:
+            peak = max(peak, tree_rss_mb(pid))
+            time.sleep(0.2)
+        resolved_at = time.perf_counter()
+        peak = max(peak, tree_rss_mb(pid))
+        client.close()
+    raw = raw_insert_rate(factory, messages(min(events, 20000), seed=12))
+    return IngestResult(
+        backend=database_url.split(":", 1)[0].split("+")[0],
+        events=events,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        seconds=seconds,
+        accepted_per_s=events / seconds,
+        p50_ms=percentile(latencies, 50),
+        p99_ms=percentile(latencies, 99),
+        resolved_per_s=events / (resolved_at - start),
+        resolve_lag_s=resolved_at - accepted_at,
+        raw_insert_per_s=raw,
+        server_rss_mb=peak,
+    )

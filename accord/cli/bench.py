@@ -1,0 +1,83 @@
+"""``accord bench``: benchmarks that print their figures."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+from accord.cli.context import settings
+from accord.kit.db import create_db_engine, create_session_factory
+
+bench_app = typer.Typer(help="Benchmarks (they print their figures).", no_args_is_help=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    )
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    events: Annotated[int, typer.Option(help="Events to send.", min=100)] = 20000,
+    concurrency: Annotated[int, typer.Option(help="Concurrent clients.", min=1)] = 8,
+    batch_size: Annotated[int, typer.Option(help="Messages per /v1/batch request.")] = 100,
+    workers: Annotated[int, typer.Option(help="Server worker processes.")] = 2,
+) -> None:
+    """Events/s and latency through /v1/batch, the raw insert limit, and resolution."""
+    from accord.bench import ingest
+
+    s = settings()
+    engine = create_db_engine(s.resolved_database_url)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Sending", total=events)
+            result = ingest.run(
+                create_session_factory(engine),
+                s.resolved_database_url,
+                s.data_dir,
+                events=events,
+                concurrency=concurrency,
+                batch_size=batch_size,
+                workers=workers,
+                progress=lambda n: progress.advance(task, n),
+            )
+    finally:
+        engine.dispose()
+    for line in result.lines():
+        typer.echo(line)
+
+
+@bench_app.command("lookup")
+def bench_lookup(
+    profiles: Annotated[int, typer.Option(help="Profiles to load.", min=100)] = 100_000,
+    events: Annotated[int, typer.Option(help="Events to load.", min=100)] = 1_000_000,
+    samples: Annotated[int, typer.Option(help="Requests to time.", min=10)] = 500,
+) -> None:
+    """p50/p99 of lookup by email and of the 360 view on a large workspace."""
+    from accord.bench import lookup
+
+    s = settings()
+    engine = create_db_engine(s.resolved_database_url)
+    try:
+        with _progress() as progress:
+            task = progress.add_task("Seeding profiles and events", total=profiles)
+            result = lookup.run(
+                create_session_factory(engine),
+                s.resolved_database_url,
+                s.data_dir,
+                profiles=profiles,
+                events=events,
+                samples=samples,
+                progress=lambda n: progress.advance(task, n),
+            )
+    finally:
+        engine.dispose()
+    for line in result.lines():
+        typer.echo(line)
