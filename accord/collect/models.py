@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.kit.db import Base, IdMixin
+
+if TYPE_CHECKING:
+    from accord.profile.models import Profile
+    from accord.resolve.models import Identifier
 
 
 class Event(IdMixin, Base):
@@ -44,3 +48,6 @@ class Event(IdMixin, Base):
     primary_identifier_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("identifiers.id", ondelete="SET NULL")
     )
+    # Never loaded through; they order the unit of work (people and identifiers first).
+    profile: Mapped[Profile | None] = relationship(lazy="raise")
+    primary_identifier: Mapped[Identifier | None] = relationship(lazy="raise")

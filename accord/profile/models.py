@@ -3,12 +3,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
+
+if TYPE_CHECKING:
+    from accord.collect.models import Event
 
 
 class Profile(IdMixin, TimestampMixin, Base):
@@ -66,3 +69,6 @@ class Order(IdMixin, TimestampMixin, Base):
     refunded: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal("0"))
     status: Mapped[str] = mapped_column(String(20), default="placed")
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Never loaded through; they order the unit of work (the person and event first).
+    profile: Mapped[Profile | None] = relationship(lazy="raise")
+    event: Mapped[Event] = relationship(lazy="raise")

@@ -17,6 +17,7 @@ from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
+from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
 from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
@@ -32,6 +33,12 @@ class BatchCache:
     links: set[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=set)
     pending_links: list[dict[str, Any]] = field(default_factory=list)
     counts: dict[uuid.UUID, Counter[str]] = field(default_factory=dict)
+    # People created in this batch and not yet flushed (the identity map does not hold
+    # pending objects, so Session.get would miss them).
+    new_profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
+
+    def profile(self, session: Session, profile_id: uuid.UUID) -> Profile | None:
+        return self.new_profiles.get(profile_id) or session.get(Profile, profile_id)
 
     @classmethod
     def prepare(cls, session: Session, ctx: WorkspaceContext, events: list[Event]) -> BatchCache:

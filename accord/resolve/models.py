@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
+
+if TYPE_CHECKING:
+    from accord.profile.models import Profile
 
 
 class Identifier(IdMixin, TimestampMixin, Base):
@@ -28,6 +31,9 @@ class Identifier(IdMixin, TimestampMixin, Base):
     )
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(120))
+    # Never loaded through (lazy="raise"); it tells the unit of work that a new person
+    # is inserted before the identifiers that point at it.
+    profile: Mapped[Profile | None] = relationship(lazy="raise", viewonly=False)
     first_event_id: Mapped[uuid.UUID | None]
     last_seen_at: Mapped[datetime]
 

@@ -177,7 +177,7 @@ def _fast_path(
             return False
         profile = Profile(id=new_id(), workspace_id=ctx.workspace_id, traits={}, stats={})
         session.add(profile)
-        session.flush()  # rows that point at it may be written before it otherwise
+        cache.new_profiles[profile.id] = profile
         outcome.created.append(profile.id)
         cache.counts[profile.id] = Counter()
         _attach(profile, unassigned, cache)
@@ -185,7 +185,7 @@ def _fast_path(
     if len(held) > 1:
         return False
     (profile_id,) = held
-    held_profile = session.get(Profile, profile_id)
+    held_profile = cache.profile(session, profile_id)
     if held_profile is None or (held_profile.contested and (new_links or unassigned)):
         return False
     if unassigned:
@@ -454,6 +454,7 @@ def resolve_event(
     if not done:
         cache.flush_links(session)
         session.flush()
+        cache.new_profiles.clear()
         repartition(
             session, ctx, rows, outcome, trigger=event, through={r.id for r in newly_blocked}
         )
@@ -463,7 +464,7 @@ def resolve_event(
     event.profile_id = primary.profile_id if primary else None
     event.status = "resolved" if primary else "unattributed"
     if event.profile_id is not None:
-        profile = session.get(Profile, event.profile_id)
+        profile = cache.profile(session, event.profile_id)
         if profile is not None:
             if event.profile_id in outcome.touched:
                 profiles.record_order(session, event, ctx.profile)
@@ -505,8 +506,11 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
     ctx = WorkspaceContext.load(session, workspace_id)
     outcome = Outcome()
     cache = BatchCache.prepare(session, ctx, events)
-    for event in events:
-        resolve_event(session, ctx, event, outcome, cache)
+    # Writes gather in the session and go out together; the paths that query what this
+    # batch changed flush first.
+    with session.no_autoflush:
+        for event in events:
+            resolve_event(session, ctx, event, outcome, cache)
     cache.flush_links(session)
     session.flush()
     return len(events)
