@@ -87,7 +87,7 @@ def run(session: Session, name: str, messages: list[dict[str, Any]]) -> frozense
 
 
 @settings(
-    max_examples=400,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
