@@ -83,8 +83,11 @@ def messages(n: int, seed: int = 11) -> list[dict[str, Any]]:
     return out
 
 
-def raw_insert_rate(factory: sessionmaker[Session], msgs: list[dict[str, Any]]) -> float:
-    """Rows/s written straight into ``events`` (same rows, same batching), then removed."""
+def raw_insert_rate(
+    factory: sessionmaker[Session], msgs: list[dict[str, Any]], concurrency: int, batch_size: int
+) -> float:
+    """Rows/s written straight into ``events`` with the same rows, batches and
+    concurrency as the API run (no HTTP, no validation), then removed."""
     with transaction(factory) as session:
         ws = workspaces.create_workspace(session, f"bench-raw-{uuid.uuid4().hex[:6]}").workspace
         workspace_id = ws.id
@@ -97,10 +100,14 @@ def raw_insert_rate(factory: sessionmaker[Session], msgs: list[dict[str, Any]]) 
         )
         for m in msgs
     ]
-    start = time.perf_counter()
-    for i in range(0, len(rows), 100):
+
+    def insert(chunk: list[dict[str, Any]]) -> None:
         with transaction(factory) as session:
-            EventRepository.from_session(session).insert_new(rows[i : i + 100])
+            EventRepository.from_session(session).insert_new(chunk)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(insert, [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]))
     elapsed = time.perf_counter() - start
     with transaction(factory) as session:
         session.execute(delete(Event).where(Event.workspace_id == workspace_id))
@@ -164,7 +171,7 @@ def run(
         resolved_at = time.perf_counter()
         peak = max(peak, tree_rss_mb(pid))
         client.close()
-    raw = raw_insert_rate(factory, messages(min(events, 20000), seed=12))
+    raw = raw_insert_rate(factory, messages(min(events, 20000), seed=12), concurrency, batch_size)
     return IngestResult(
         backend=database_url.split(":", 1)[0].split("+")[0],
         events=events,
