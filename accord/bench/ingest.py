@@ -41,6 +41,8 @@ class IngestResult:
     resolve_lag_s: float
     raw_insert_per_s: float
     server_rss_mb: float
+    fresh_p50_ms: float
+    fresh_max_ms: float
 
     def lines(self) -> list[str]:
         share = 100 * self.accepted_per_s / self.raw_insert_per_s if self.raw_insert_per_s else 0
@@ -54,6 +56,8 @@ class IngestResult:
             f"raw insert limit   {self.raw_insert_per_s:,.0f} rows/s",
             f"resolved           {self.resolved_per_s:,.0f} events/s onto profiles",
             f"resolution lag     {self.resolve_lag_s:.1f} s after the last accept",
+            f"freshness          p50 {self.fresh_p50_ms:.0f} ms, max {self.fresh_max_ms:.0f} ms "
+            "from a single event's 200 to its profile (normal load)",
             f"server memory      {self.server_rss_mb:,.0f} MB peak (all workers)",
         ]
 
@@ -114,6 +118,44 @@ def raw_insert_rate(
     return len(rows) / elapsed
 
 
+def freshness(
+    client: httpx.Client,
+    url: str,
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    samples: int = 20,
+) -> list[float]:
+    """Milliseconds from a lone event's acknowledgement until its person reflects it."""
+    out = []
+    run = uuid.uuid4().hex[:8]
+    for i in range(samples):
+        message_id = f"fresh-{run}-{i}"
+        client.post(
+            f"{url}/v1/identify",
+            json={
+                "messageId": message_id,
+                "userId": f"fresh-{run}-{i}",
+                "traits": {"email": f"fresh{i}-{run}@bench.example"},
+            },
+        ).raise_for_status()
+        acked = time.perf_counter()
+        while True:
+            with factory() as session:
+                status = session.scalar(
+                    select(Event.status).where(
+                        Event.workspace_id == workspace_id, Event.message_id == message_id
+                    )
+                )
+            if status == "resolved":
+                break
+            if time.perf_counter() - acked > 30:
+                raise RuntimeError("an event was not resolved within 30 s")
+            time.sleep(0.005)
+        out.append((time.perf_counter() - acked) * 1000)
+        time.sleep(0.1)
+    return out
+
+
 def pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
     with factory() as session:
         stmt = (
@@ -170,6 +212,7 @@ def run(
             time.sleep(0.2)
         resolved_at = time.perf_counter()
         peak = max(peak, tree_rss_mb(pid))
+        fresh = freshness(client, url, factory, workspace_id)
         client.close()
     raw = raw_insert_rate(factory, messages(min(events, 20000), seed=12), concurrency, batch_size)
     return IngestResult(
@@ -185,4 +228,6 @@ def run(
         resolve_lag_s=resolved_at - accepted_at,
         raw_insert_per_s=raw,
         server_rss_mb=peak,
+        fresh_p50_ms=percentile(fresh, 50),
+        fresh_max_ms=max(fresh),
     )

@@ -134,7 +134,9 @@ def _authenticate(request: Request, write_key: str) -> Sender:
     return sender
 
 
-def _store(request: Request, sender: Sender, body: Any, kind: str) -> service.Accepted:
+def _store(
+    request: Request, sender: Sender, body: Any, kind: str, body_bytes: int
+) -> service.Accepted:
     received_at = utcnow()
     ip = request.client.host if request.client else None
     with transaction(request.app.state.session_factory) as session:
@@ -156,6 +158,7 @@ def _store(request: Request, sender: Sender, body: Any, kind: str) -> service.Ac
                 received_at=received_at,
                 defaults=defaults,
                 ip=ip,
+                small_body=body_bytes <= MAX_MESSAGE_BYTES,
             )
         return service.accept(
             session,
@@ -167,6 +170,7 @@ def _store(request: Request, sender: Sender, body: Any, kind: str) -> service.Ac
             forced_type=kind,
             field_prefix="",
             ip=ip,
+            small_body=body_bytes <= MAX_MESSAGE_BYTES,
         )
 
 
@@ -208,7 +212,10 @@ async def _handle(request: Request, kind: str) -> Response:
             raise
         if sender is None:
             sender = await run_in_threadpool(_authenticate, request, _body_write_key(body))
-        result = await run_in_threadpool(_store, request, sender, body, kind)
+        size = int(request.headers.get("content-length") or 0)
+        if request.headers.get("content-encoding", "").lower() == "gzip" or not size:
+            size = MAX_BATCH_BYTES  # unknown once inflated: measure each message
+        result = await run_in_threadpool(_store, request, sender, body, kind, size)
     except AccordError as error:
         error.headers = {**error.headers, **CORS_HEADERS}
         raise

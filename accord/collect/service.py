@@ -61,6 +61,7 @@ def accept(
     defaults: dict[str, Any] | None = None,
     ip: str | None = None,
     require_sender: bool = True,
+    small_body: bool = False,
 ) -> Accepted:
     result = Accepted(received=len(messages))
     rows: list[dict[str, Any]] = []
@@ -76,6 +77,7 @@ def accept(
                 forced_type=forced_type,
                 defaults=defaults,
                 require_sender=require_sender,
+                small_body=small_body,
             )
         except Invalid as exc:
             result.errors.append(exc.error)
