@@ -24,8 +24,8 @@ from accord.app import create_app
 from accord.config import Settings
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit import migrate
-from accord.kit.db import create_db_engine
-from tests.helpers import provision
+from accord.kit.db import create_db_engine, create_session_factory
+from tests.helpers import Committed, provision
 
 PG_ADMIN_URL = os.environ.get(
     "ACCORD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -151,3 +151,11 @@ def workspace(session: Session) -> ProvisionedWorkspace:
 @pytest.fixture
 def other_workspace(session: Session) -> ProvisionedWorkspace:
     return provision(session, "Globex")
+
+
+@pytest.fixture
+def committed(fresh_db_url: str, tmp_path: Path) -> Iterator[Committed]:
+    migrate.upgrade(fresh_db_url)
+    eng = create_db_engine(fresh_db_url)
+    yield Committed(fresh_db_url, create_session_factory(eng), tmp_path)
+    eng.dispose()

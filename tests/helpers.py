@@ -6,19 +6,23 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, routing
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.routing import BaseRoute
 
+from accord.config import Settings
 from accord.govern.access import service as access
 from accord.govern.access.repository import UserRepository
 from accord.govern.access.service import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.db import transaction
 
 PASSWORD = "correct horse battery"
 
@@ -99,3 +103,21 @@ def live_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@dataclass
+class Committed:
+    """A migrated database of its own whose writes really commit (servers, CLI, races)."""
+
+    url: str
+    factory: sessionmaker[Session]
+    data_dir: Path
+
+    def workspace(self, name: str) -> ProvisionedWorkspace:
+        with transaction(self.factory) as session:
+            return workspaces.create_workspace(session, name)
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings(
+            data_dir=self.data_dir, database_url=self.url, secret_key="k" * 40, **overrides
+        )

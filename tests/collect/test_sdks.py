@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,28 +11,14 @@ from rudderstack.analytics.client import Client as RudderClient
 from segment.analytics.client import Client as SegmentClient
 
 from accord.app import create_app
-from accord.config import Settings
-from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit import migrate
-from accord.kit.db import create_db_engine, create_session_factory, transaction
-from tests.helpers import bearer, live_server
+from tests.helpers import Committed, bearer, live_server
 
 
 @pytest.fixture
-def served(fresh_db_url: str, tmp_path: Path) -> Iterator[tuple[str, ProvisionedWorkspace]]:
-    migrate.upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
-    with transaction(create_session_factory(engine)) as session:
-        ws = workspaces.create_workspace(session, "SDK Co")
-    engine.dispose()
-    settings = Settings(
-        data_dir=tmp_path,
-        database_url=fresh_db_url,
-        secret_key="k" * 40,
-        resolve_worker=False,
-        resolve_inline=True,
-    )
+def served(committed: Committed) -> Iterator[tuple[str, ProvisionedWorkspace]]:
+    ws = committed.workspace("SDK Co")
+    settings = committed.settings(resolve_worker=False, resolve_inline=True)
     with live_server(create_app(settings)) as base:
         yield base, ws
 

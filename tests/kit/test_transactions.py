@@ -3,31 +3,22 @@ entirely when the request fails."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accord.app import create_app
-from accord.config import Settings
 from accord.govern.access.models import User
 from accord.govern.access.service import Principal
-from accord.govern.workspaces import service as workspaces
-from accord.kit import migrate
-from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.deps import DbSession
 from accord.kit.errors import invalid
+from tests.helpers import Committed
 
 
-def test_commit_before_response_and_rollback_on_error(fresh_db_url: str, tmp_path: Path) -> None:
-    migrate.upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
-    factory = create_session_factory(engine)
-    with transaction(factory) as session:
-        provisioned = workspaces.create_workspace(session, "Acme")
-    settings = Settings(data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 40)
-    app = create_app(settings)
+def test_commit_before_response_and_rollback_on_error(committed: Committed) -> None:
+    factory = committed.factory
+    provisioned = committed.workspace("Acme")
+    app = create_app(committed.settings())
 
     def write_then_fail(session: DbSession) -> None:
         from accord.govern.access import service as access
@@ -59,4 +50,3 @@ def test_commit_before_response_and_rollback_on_error(fresh_db_url: str, tmp_pat
         assert failed.status_code == 422
         with factory() as other:
             assert users(other, "half@example.com") == 0
-    engine.dispose()

@@ -5,28 +5,20 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 
 from accord.app import create_app
 from accord.collect.models import Event
-from accord.config import Settings
-from accord.govern.workspaces import service as workspaces
-from accord.kit import migrate
-from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.resolve.models import Identifier
-from tests.helpers import live_server
+from tests.helpers import Committed, live_server
 
 
-def test_same_new_identifier_at_once_is_one_person(fresh_db_url: str, tmp_path: Path) -> None:
-    migrate.upgrade(fresh_db_url)
-    engine = create_db_engine(fresh_db_url)
-    factory = create_session_factory(engine)
-    with transaction(factory) as session:
-        ws = workspaces.create_workspace(session, "Race Co")
-    settings = Settings(data_dir=tmp_path, database_url=fresh_db_url, secret_key="k" * 40)
+def test_same_new_identifier_at_once_is_one_person(committed: Committed) -> None:
+    factory = committed.factory
+    ws = committed.workspace("Race Co")
+    settings = committed.settings()
     rounds, per_round = 6, 12
     with live_server(create_app(settings)) as one, live_server(create_app(settings)) as two:
 
@@ -70,4 +62,3 @@ def test_same_new_identifier_at_once_is_one_person(fresh_db_url: str, tmp_path: 
                 )
             ).all()
             assert set(browsers) == {email_row.profile_id}
-    engine.dispose()
