@@ -33,5 +33,9 @@ def describe(item: Any) -> str:
         return f"Joined account {item.name}"
     total = props.get("total") or props.get("revenue")
     if total is not None:
-        return f"{item.name} · {props.get('currency', 'USD')} {total}"
+        try:
+            amount = f"{float(total):,.2f}"
+        except (TypeError, ValueError):
+            amount = str(total)
+        return f"{item.name} · {props.get('currency', 'USD')} {amount}"
     return str(item.name)
