@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.kit.db import Base, IdMixin
@@ -21,7 +21,14 @@ class Event(IdMixin, Base):
     __tablename__ = "events"
     __table_args__ = (
         UniqueConstraint("workspace_id", "message_id"),
-        Index(None, "workspace_id", "status", "id"),
+        # Only the events still to resolve: small, whatever the size of the table.
+        Index(
+            "ix_events_pending",
+            "workspace_id",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index(None, "profile_id", "timestamp"),
         Index(None, "primary_identifier_id"),
     )

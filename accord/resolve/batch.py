@@ -36,9 +36,16 @@ class BatchCache:
     # People created in this batch and not yet flushed (the identity map does not hold
     # pending objects, so Session.get would miss them).
     new_profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
+    # Strong references: the session's identity map is weak and would drop them.
+    profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
 
     def profile(self, session: Session, profile_id: uuid.UUID) -> Profile | None:
-        return self.new_profiles.get(profile_id) or session.get(Profile, profile_id)
+        found = self.new_profiles.get(profile_id) or self.profiles.get(profile_id)
+        if found is None:
+            found = session.get(Profile, profile_id)
+            if found is not None:
+                self.profiles[profile_id] = found
+        return found
 
     @classmethod
     def prepare(cls, session: Session, ctx: WorkspaceContext, events: list[Event]) -> BatchCache:
@@ -80,7 +87,7 @@ class BatchCache:
             for i in range(0, len(missing), 400):
                 cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
         held = list({i.profile_id for i in cache.idents.values() if i.profile_id})
-        ProfileRepository.from_session(session).by_ids(held)  # into the identity map
+        cache.profiles = ProfileRepository.from_session(session).by_ids(held)
         known = [i.id for i in cache.idents.values()]
         for chunk in chunks(known):
             stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(

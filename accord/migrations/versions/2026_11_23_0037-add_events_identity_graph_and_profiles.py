@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 23:54:32.410951
+Create Date: 2026-11-23 00:37:02.339098
 """
 
 from collections.abc import Sequence
@@ -189,15 +189,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_events_pending",
+            ["workspace_id", "id"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
+        batch_op.create_index(
             batch_op.f("ix_events_primary_identifier_id"), ["primary_identifier_id"], unique=False
         )
         batch_op.create_index(
             batch_op.f("ix_events_profile_id_timestamp"), ["profile_id", "timestamp"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_events_workspace_id_status_id"),
-            ["workspace_id", "status", "id"],
-            unique=False,
         )
 
     op.create_table(
@@ -358,9 +360,13 @@ def downgrade() -> None:
 
     op.drop_table("identity_links")
     with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_events_workspace_id_status_id"))
         batch_op.drop_index(batch_op.f("ix_events_profile_id_timestamp"))
         batch_op.drop_index(batch_op.f("ix_events_primary_identifier_id"))
+        batch_op.drop_index(
+            "ix_events_pending",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
 
     op.drop_table("events")
     with op.batch_alter_table("merges", schema=None) as batch_op:
