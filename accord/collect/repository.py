@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore
 from accord.kit.repository import Repository
@@ -11,9 +9,3 @@ class EventRepository(Repository):
     def insert_new(self, rows: list[dict[str, object]]) -> int:
         """Insert events, skipping any whose messageId the workspace already has."""
         return insert_ignore(self.session, Event.__table__, rows, ["workspace_id", "message_id"])
-
-    def get_by_message_id(self, workspace_id: object, message_id: str) -> Event | None:
-        stmt = select(Event).where(
-            Event.workspace_id == workspace_id, Event.message_id == message_id
-        )
-        return self.session.scalars(stmt).first()

@@ -15,7 +15,6 @@ from accord.kit.deps import DbSession
 from accord.kit.errors import invalid
 from accord.kit.schemas import DataList
 from accord.profile import export, queries
-from accord.profile.repository import ProfileRepository
 from accord.profile.schemas import (
     MergeRead,
     OrderRead,
@@ -42,9 +41,7 @@ def search_profiles(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DataList[ProfileSummary]:
-    rows = ProfileRepository.from_session(session).search(
-        principal.workspace_id, q, limit=limit, offset=offset
-    )
+    rows = queries.search(session, principal.workspace_id, q, limit=limit, offset=offset)
     return DataList(data=[queries.summary(p) for p in rows])
 
 

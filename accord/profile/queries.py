@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.govern.workspaces.models import Workspace
 from accord.kit.errors import invalid, not_found
 from accord.profile.models import Profile
 from accord.profile.repository import OrderRepository, ProfileEventRepository, ProfileRepository
@@ -39,6 +40,18 @@ def live_profile(session: Session, workspace_id: uuid.UUID, profile_id: uuid.UUI
     if profile is None:
         raise not_found("Profile", field="profile_id")
     return profile
+
+
+def search(
+    session: Session, workspace_id: uuid.UUID, q: str | None, *, limit: int, offset: int
+) -> list[Profile]:
+    """People by name, email or phone prefix (a phone typed without its country code
+    matches the workspace's own)."""
+    workspace = session.get(Workspace, workspace_id)
+    region = workspace.default_region if workspace else "US"
+    return ProfileRepository.from_session(session).search(
+        workspace_id, q, limit=limit, offset=offset, country_code=ids.calling_code(region)
+    )
 
 
 def summary(p: Profile) -> ProfileSummary:

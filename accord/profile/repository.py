@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -33,19 +34,29 @@ class ProfileRepository(Repository):
         )
 
     def search(
-        self, workspace_id: uuid.UUID, query: str | None, *, limit: int, offset: int
+        self,
+        workspace_id: uuid.UUID,
+        query: str | None,
+        *,
+        limit: int,
+        offset: int,
+        country_code: int | None = None,
     ) -> list[Profile]:
         stmt = self._live(workspace_id)
         if query:
             q = query.strip().lower()
-            stmt = stmt.where(
-                or_(
-                    Profile.search_name.startswith(q, autoescape=True),
-                    Profile.email.startswith(q, autoescape=True),
-                    Profile.phone.startswith(q, autoescape=True),
-                    Profile.search_name.contains(" " + q, autoescape=True),
-                )
-            )
+            matches = [
+                Profile.search_name.startswith(q, autoescape=True),
+                Profile.email.startswith(q, autoescape=True),
+                Profile.search_name.contains(" " + q, autoescape=True),
+            ]
+            digits = re.sub(r"\D", "", q)
+            if len(digits) >= 3 and re.fullmatch(r"[\d\s()+.\-]+", q):
+                # Phones are stored in E.164: match the digits with or without a country code.
+                matches.append(Profile.phone.startswith("+" + digits))
+                if country_code:
+                    matches.append(Profile.phone.startswith(f"+{country_code}{digits}"))
+            stmt = stmt.where(or_(*matches))
         stmt = stmt.order_by(Profile.last_seen_at.desc().nulls_last(), Profile.id)
         return list(self.session.scalars(stmt.limit(limit).offset(offset)))
 

@@ -15,6 +15,7 @@ from accord.kit.time import utcnow
 from accord.profile import golden
 from accord.profile.models import Order, Profile
 from accord.profile.repository import OrderRepository, ProfileEventRepository
+from accord.resolve import identifiers as ids
 
 # Channels a customer reaches the business on; "api" and "import" are plumbing.
 CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social")
@@ -29,14 +30,18 @@ class ProfileContext:
 
     source_priority: Mapping[str, int]
     currency: str = "USD"
+    region: str = "US"
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None) -> ProfileContext:
+    def from_settings(
+        cls, settings: Mapping[str, Any] | None, region: str = "US"
+    ) -> ProfileContext:
         profile = dict((settings or {}).get("profile") or {})
         return cls(
             source_priority={
                 str(k): int(v) for k, v in (profile.get("source_priority") or {}).items()
-            }
+            },
+            region=region,
         )
 
 
@@ -49,7 +54,8 @@ def _money(value: Any) -> Decimal | None:
         return None
 
 
-def _refresh_display(profile: Profile) -> None:
+def _refresh_display(profile: Profile, region: str) -> None:
+    """The columns the console lists and searches: name, email, and phone in E.164."""
     g = profile.traits
     name = golden.display_name(g)
     email = golden.value(g, "email")
@@ -57,7 +63,11 @@ def _refresh_display(profile: Profile) -> None:
     profile.display_name = name
     profile.search_name = name.lower() if name else None
     profile.email = str(email).strip().lower() if email else profile.email
-    profile.phone = str(phone).strip() if phone else profile.phone
+    if phone:
+        try:
+            profile.phone = ids.normalize(ids.PHONE, phone, region=region)
+        except ids.InvalidIdentifier:
+            profile.phone = profile.phone or str(phone).strip()[:32]
 
 
 def _preferred_channel(channels: Mapping[str, int]) -> str | None:
@@ -153,7 +163,7 @@ def apply_event(session: Session, profile: Profile, event: Event, ctx: ProfileCo
         )
         if golden.apply(traits, contribution, ctx.source_priority):
             profile.traits = traits
-            _refresh_display(profile)
+            _refresh_display(profile, ctx.region)
     stats = dict(profile.stats)
     channels = dict(stats.get("channels") or {})
     channels[event.channel] = int(channels.get(event.channel, 0)) + 1
@@ -190,6 +200,6 @@ def recompute(session: Session, profile: Profile, ctx: ProfileContext) -> None:
     }
     profile.email = None
     profile.phone = None
-    _refresh_display(profile)
+    _refresh_display(profile, ctx.region)
     _set_order_stats(session, profile)
     profile.updated_at = utcnow()

@@ -95,6 +95,12 @@ def normalize(type_name: str, raw: Any, *, region: str = "US") -> str:
     return value
 
 
+def calling_code(region: str) -> int | None:
+    """The international calling code of a region (1 for US), or None if unknown."""
+    code = phonenumbers.country_code_for_region(region.upper())
+    return int(code) or None
+
+
 def check_type_name(name: str) -> str:
     name = name.strip().lower()
     if not TYPE_NAME.match(name):

@@ -120,31 +120,6 @@ class IdentifierRepository(Repository):
 
 
 class LinkRepository(Repository):
-    def insert_missing(
-        self,
-        workspace_id: uuid.UUID,
-        pairs: list[tuple[uuid.UUID, uuid.UUID]],
-        *,
-        event_id: uuid.UUID,
-        message_id: str,
-        at: datetime,
-    ) -> int:
-        rows = [
-            {
-                "id": new_id(),
-                "workspace_id": workspace_id,
-                "a_id": a,
-                "b_id": b,
-                "event_id": event_id,
-                "message_id": message_id,
-                "created_at": at,
-            }
-            for a, b in pairs
-        ]
-        return insert_ignore(
-            self.session, IdentityLink.__table__, rows, ["workspace_id", "a_id", "b_id"]
-        )
-
     def neighbours(self, workspace_id: uuid.UUID, ids: list[uuid.UUID]) -> list[IdentityLink]:
         out: list[IdentityLink] = []
         for chunk in chunks(ids):

@@ -64,7 +64,7 @@ class WorkspaceContext:
         return cls(
             workspace_id=workspace_id,
             rules=IdentityRules.from_settings(ws.settings, ws.default_region),
-            profile=ProfileContext.from_settings(ws.settings),
+            profile=ProfileContext.from_settings(ws.settings, ws.default_region),
         )
 
 

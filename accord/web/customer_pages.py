@@ -32,7 +32,9 @@ def customers(
     workspace_id = console.principal.workspace_id
     repo = ProfileRepository.from_session(session)
     page_no = max(p, 1)
-    rows = repo.search(workspace_id, q, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE)
+    rows = queries.search(
+        session, workspace_id, q, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE
+    )
     keys = [k for k in access.list_keys(session, workspace_id) if k.write_key]
     return page(
         request,
