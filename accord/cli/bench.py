@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Protocol
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from sqlalchemy.orm import Session, sessionmaker
 
 from accord.cli.context import settings
 from accord.kit.db import create_db_engine, create_session_factory
@@ -13,14 +16,36 @@ from accord.kit.db import create_db_engine, create_session_factory
 bench_app = typer.Typer(help="Benchmarks (they print their figures).", no_args_is_help=True)
 
 
-def _progress() -> Progress:
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-    )
+class Result(Protocol):
+    def lines(self) -> list[str]: ...
+
+
+Runner = Callable[[sessionmaker[Session], str, Path, Callable[[int], None]], Result]
+
+
+def _run(description: str, total: int, runner: Runner) -> None:
+    """Run a benchmark on the configured database with a progress bar; print its figures."""
+    s = settings()
+    engine = create_db_engine(s.resolved_database_url)
+    try:
+        columns: tuple[Any, ...] = (
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, transient=True) as progress:
+            task = progress.add_task(description, total=total)
+            result = runner(
+                create_session_factory(engine),
+                s.resolved_database_url,
+                s.data_dir,
+                lambda n: progress.advance(task, n),
+            )
+    finally:
+        engine.dispose()
+    for line in result.lines():
+        typer.echo(line)
 
 
 @bench_app.command("ingest")
@@ -33,25 +58,20 @@ def bench_ingest(
     """Events/s and latency through /v1/batch, the raw insert limit, and resolution."""
     from accord.bench import ingest
 
-    s = settings()
-    engine = create_db_engine(s.resolved_database_url)
-    try:
-        with _progress() as progress:
-            task = progress.add_task("Sending", total=events)
-            result = ingest.run(
-                create_session_factory(engine),
-                s.resolved_database_url,
-                s.data_dir,
-                events=events,
-                concurrency=concurrency,
-                batch_size=batch_size,
-                workers=workers,
-                progress=lambda n: progress.advance(task, n),
-            )
-    finally:
-        engine.dispose()
-    for line in result.lines():
-        typer.echo(line)
+    _run(
+        "Sending",
+        events,
+        lambda factory, url, data_dir, progress: ingest.run(
+            factory,
+            url,
+            data_dir,
+            events=events,
+            concurrency=concurrency,
+            batch_size=batch_size,
+            workers=workers,
+            progress=progress,
+        ),
+    )
 
 
 @bench_app.command("lookup")
@@ -63,21 +83,16 @@ def bench_lookup(
     """p50/p99 of lookup by email and of the 360 view on a large workspace."""
     from accord.bench import lookup
 
-    s = settings()
-    engine = create_db_engine(s.resolved_database_url)
-    try:
-        with _progress() as progress:
-            task = progress.add_task("Seeding profiles and events", total=profiles)
-            result = lookup.run(
-                create_session_factory(engine),
-                s.resolved_database_url,
-                s.data_dir,
-                profiles=profiles,
-                events=events,
-                samples=samples,
-                progress=lambda n: progress.advance(task, n),
-            )
-    finally:
-        engine.dispose()
-    for line in result.lines():
-        typer.echo(line)
+    _run(
+        "Seeding profiles and events",
+        profiles,
+        lambda factory, url, data_dir, progress: lookup.run(
+            factory,
+            url,
+            data_dir,
+            profiles=profiles,
+            events=events,
+            samples=samples,
+            progress=progress,
+        ),
+    )

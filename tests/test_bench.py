@@ -1,0 +1,48 @@
+"""The benchmarks run and print every figure (small sizes; no timing is asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from accord.cli.main import app as cli
+from accord.kit import migrate
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'bench.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("ACCORD_DATABASE_URL", url)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_ingest_prints_its_figures() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "ingest", "--events", "300", "--concurrency", "2", "--workers", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    for label in (
+        "accepted",
+        "request latency",
+        "raw insert limit",
+        "resolved",
+        "resolution lag",
+        "freshness",
+        "server memory",
+    ):
+        assert label in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_lookup_prints_its_figures() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "lookup", "--profiles", "200", "--events", "1000", "--samples", "20"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "200 profiles, 1,000 events" in result.output
+    assert "lookup by email" in result.output
+    assert "360 view" in result.output
