@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -68,27 +68,25 @@ class WorkspaceContext:
         )
 
 
-@dataclass
-class Outcome:
-    """What resolving changed, for callers that report it."""
-
-    created: list[uuid.UUID] = field(default_factory=list)
-    merges: list[Merge] = field(default_factory=list)
-    touched: set[uuid.UUID] = field(default_factory=set)
-
-
 # --- identifiers of an event -------------------------------------------------------------
 
 
-def _pairs(session: Session, ctx: WorkspaceContext, event: Event) -> list[tuple[str, str]]:
+def _pairs(
+    session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache | None = None
+) -> list[tuple[str, str]]:
     """The event's identifiers; an alias's previousId is a user id if one is known by
-    that value, otherwise an anonymous id."""
+    that value, otherwise an anonymous id. A batch has already looked both up."""
     out: list[tuple[str, str]] = []
     for type_name, value in event.identifiers:
         if type_name == ALIAS_PREVIOUS:
-            known = IdentifierRepository.from_session(session).find(
-                ctx.workspace_id, [(ids.USER_ID, value)]
-            )
+            if cache is not None:
+                known = (ids.USER_ID, value) in cache.idents
+            else:
+                known = bool(
+                    IdentifierRepository.from_session(session).find(
+                        ctx.workspace_id, [(ids.USER_ID, value)]
+                    )
+                )
             type_name = ids.USER_ID if known else ids.ANONYMOUS_ID
         if (type_name, value) not in out:
             out.append((type_name, value))
@@ -98,7 +96,7 @@ def _pairs(session: Session, ctx: WorkspaceContext, event: Event) -> list[tuple[
 def _identifiers(
     session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache
 ) -> list[Identifier]:
-    rows = [cache.identifier(session, ctx, event, p) for p in _pairs(session, ctx, event)]
+    rows = [cache.identifier(session, ctx, event, p) for p in _pairs(session, ctx, event, cache)]
     for ident in rows:
         if event.timestamp - ident.last_seen_at > LAST_SEEN_RESOLUTION:
             ident.last_seen_at = event.timestamp
@@ -165,7 +163,6 @@ def _fast_path(
     session: Session,
     ctx: WorkspaceContext,
     rows: list[Identifier],
-    outcome: Outcome,
     new_links: int,
     cache: BatchCache,
 ) -> bool:
@@ -178,7 +175,6 @@ def _fast_path(
         profile = Profile(id=new_id(), workspace_id=ctx.workspace_id, traits={}, stats={})
         session.add(profile)
         cache.new_profiles[profile.id] = profile
-        outcome.created.append(profile.id)
         cache.counts[profile.id] = Counter()
         _attach(profile, unassigned, cache)
         return True
@@ -286,24 +282,20 @@ def repartition(
     session: Session,
     ctx: WorkspaceContext,
     start: Iterable[Identifier],
-    outcome: Outcome,
     *,
     trigger: Event | None = None,
     through: set[uuid.UUID] | None = None,
     hints: dict[uuid.UUID, uuid.UUID] | None = None,
     actor: str = "resolver",
-) -> None:
-    """Recompute the people of the connected part around ``start`` and apply the change."""
+) -> set[uuid.UUID]:
+    """Recompute the people of the connected part around ``start`` and apply the change;
+    returns the profiles whose identifiers changed (each recomputed)."""
     comp = _load_component(session, ctx, start, through or set())
     active = {k: v for k, v in comp.nodes.items() if not v.blocked}
     node_map = {k: graph.Node(v.type, v.value) for k, v in active.items()}
+    edges = [(a, b) for a, b, _ in comp.edges]
     separations = SeparationRepository.from_session(session).touching(list(active))
-    groups = graph.partition(
-        node_map,
-        [(a, b) for a, b, _ in comp.edges],
-        ctx.rules.graph,
-        separations=separations,
-    )
+    groups = graph.partition(node_map, edges, ctx.rules.graph, separations=separations)
     before = {k: v.profile_id for k, v in comp.nodes.items()}
     profile_rows = ProfileRepository.from_session(session).by_ids(
         [p for p in set(before.values()) | set((hints or {}).values()) if p is not None]
@@ -312,9 +304,7 @@ def repartition(
     idents = IdentifierRepository.from_session(session)
     moves = MoveRepository.from_session(session)
     changed: set[uuid.UUID] = set()
-    contested = len(groups) > len(
-        graph.connected_components(list(active), [(a, b) for a, b, _ in comp.edges])
-    )
+    contested = len(groups) > len(graph.connected_components(list(active), edges))
     target_of: dict[uuid.UUID, uuid.UUID] = {}
     for group, profile_id in zip(groups, chosen, strict=True):
         if profile_id is None:
@@ -322,7 +312,6 @@ def repartition(
                 Profile(workspace_id=ctx.workspace_id, traits={}, stats={})
             )
             profile_rows[profile.id] = profile
-            outcome.created.append(profile.id)
             profile_id = profile.id
         profile = profile_rows[profile_id]
         if profile.merged_into_id is not None:
@@ -348,15 +337,13 @@ def repartition(
         for k in newly_free:
             comp.nodes[k].profile_id = None
         changed.update(_rehome_events(session, ctx, newly_free))
-    _record_merges(
-        session, ctx, comp, groups, before, target_of, profile_rows, trigger, outcome, actor
-    )
+    _record_merges(session, ctx, comp, groups, before, target_of, profile_rows, trigger, actor)
     for profile_id in changed:
         changed_profile = profile_rows.get(profile_id) or session.get(Profile, profile_id)
         if changed_profile is not None and changed_profile.merged_into_id is None:
             profiles.recompute(session, changed_profile, ctx.profile)
             _fill_contact(session, changed_profile)
-    outcome.touched.update(changed)
+    return changed
 
 
 def _rehome_events(
@@ -387,7 +374,6 @@ def _record_merges(
     target_of: dict[uuid.UUID, uuid.UUID],
     profile_rows: dict[uuid.UUID, Profile],
     trigger: Event | None,
-    outcome: Outcome,
     actor: str,
 ) -> None:
     held_before: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
@@ -405,7 +391,7 @@ def _record_merges(
             moved = {n for n in old_nodes if target_of.get(n) == dest}
             group = group_of[next(iter(moved))]
             absorbed_whole = old not in still_holding
-            merge = repo.add(
+            repo.add(
                 Merge(
                     workspace_id=ctx.workspace_id,
                     survivor_id=dest,
@@ -416,7 +402,6 @@ def _record_merges(
                     absorbed_identifiers=sorted(str(n) for n in moved),
                 )
             )
-            outcome.merges.append(merge)
         if old not in still_holding and destinations:
             survivor = destinations.most_common(1)[0][0]
             old_profile = profile_rows.get(old)
@@ -439,26 +424,24 @@ def _fill_contact(session: Session, profile: Profile) -> None:
 # --- entry points -------------------------------------------------------------------------
 
 
-def resolve_event(
-    session: Session, ctx: WorkspaceContext, event: Event, batch: Outcome, cache: BatchCache
-) -> None:
-    outcome = Outcome()
+def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache) -> None:
+    touched: set[uuid.UUID] = set()
     rows = _identifiers(session, ctx, event, cache)
     new_links = _link(ctx, event, rows, cache)
     newly_blocked = _block_shared_devices(session, ctx, rows, cache) if new_links else []
     done = (
         not newly_blocked
         and (new_links == 0 or _all_unheld_or_one(rows))
-        and _fast_path(session, ctx, rows, outcome, new_links, cache)
+        and _fast_path(session, ctx, rows, new_links, cache)
     )
     if not done:
         cache.flush_links(session)
         session.flush()
         cache.new_profiles.clear()
-        repartition(
-            session, ctx, rows, outcome, trigger=event, through={r.id for r in newly_blocked}
+        touched = repartition(
+            session, ctx, rows, trigger=event, through={r.id for r in newly_blocked}
         )
-        cache.forget(outcome.touched)
+        cache.forget(touched)
     primary = _primary(rows, ctx.rules)
     event.primary_identifier_id = primary.id if primary else None
     event.profile_id = primary.profile_id if primary else None
@@ -466,15 +449,12 @@ def resolve_event(
     if event.profile_id is not None:
         profile = cache.profile(session, event.profile_id)
         if profile is not None:
-            if event.profile_id in outcome.touched:
+            if event.profile_id in touched:
                 profiles.record_order(session, event, ctx.profile)
                 profiles.recompute(session, profile, ctx.profile)
                 _fill_contact(session, profile)
             else:
                 profiles.apply_event(session, profile, event, ctx.profile)
-    batch.created.extend(outcome.created)
-    batch.merges.extend(outcome.merges)
-    batch.touched.update(outcome.touched)
 
 
 def _all_unheld_or_one(rows: list[Identifier]) -> bool:
@@ -504,13 +484,12 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
     if not events:
         return 0
     ctx = WorkspaceContext.load(session, workspace_id)
-    outcome = Outcome()
     cache = BatchCache.prepare(session, ctx, events)
     # Writes gather in the session and go out together; the paths that query what this
     # batch changed flush first.
     with session.no_autoflush:
         for event in events:
-            resolve_event(session, ctx, event, outcome, cache)
+            resolve_event(session, ctx, event, cache)
     cache.flush_links(session)
     session.flush()
     return len(events)
@@ -543,7 +522,7 @@ def split(session: Session, workspace_id: uuid.UUID, merge_id: uuid.UUID, actor:
     )
     hints = {i: merge.absorbed_id for i in absorbed_side if i in rows}
     hints.update({i: merge.survivor_id for i in survivor_side if i in rows})
-    repartition(session, ctx, rows.values(), Outcome(), hints=hints, actor=actor)
+    repartition(session, ctx, rows.values(), hints=hints, actor=actor)
     merge.undone_at = utcnow()
     merge.undone_by = actor
     session.flush()
