@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Protocol
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.cli.context import settings
+from accord.cli.context import progress_bar, settings
 from accord.kit.db import create_db_engine, create_session_factory
 
 bench_app = typer.Typer(help="Benchmarks (they print their figures).", no_args_is_help=True)
@@ -28,13 +27,7 @@ def _run(description: str, total: int, runner: Runner) -> None:
     s = settings()
     engine = create_db_engine(s.resolved_database_url)
     try:
-        columns: tuple[Any, ...] = (
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        )
-        with Progress(*columns, transient=True) as progress:
+        with progress_bar(transient=True) as progress:
             task = progress.add_task(description, total=total)
             result = runner(
                 create_session_factory(engine),

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
 from accord.config import Settings, get_settings
@@ -32,3 +33,14 @@ def unit_of_work(s: Settings) -> Iterator[Session]:
         raise typer.Exit(2) from None
     finally:
         engine.dispose()
+
+
+def progress_bar(*, transient: bool = False) -> Progress:
+    """The progress display of every long command: what, a bar, n of total, time taken."""
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=transient,
+    )

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
-from accord.cli.context import settings, unit_of_work
+from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.collect import imports
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
@@ -37,15 +36,6 @@ def find_workspace(session: Session, ref: str) -> Workspace:
     if found is None:
         raise AccordError(f"No workspace {ref!r}", code="not_found", status=404, field="workspace")
     return found
-
-
-def _columns() -> tuple[object, ...]:
-    return (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
 
 
 def import_command(
@@ -86,7 +76,7 @@ def import_command(
     engine = create_db_engine(s.resolved_database_url)
     factory = create_session_factory(engine)
     try:
-        with Progress(*_columns(), transient=False) as progress:  # type: ignore[arg-type]
+        with progress_bar() as progress:
             read = progress.add_task(f"Importing {file.name}", total=total)
             with unit_of_work(s) as session:
                 report = imports.run_import(

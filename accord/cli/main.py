@@ -5,9 +5,10 @@ import uuid
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from accord.cli.bench import bench_app
-from accord.cli.context import settings, unit_of_work
+from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.govern.access import service as access
 from accord.govern.access.service import Principal
@@ -157,24 +158,18 @@ def demo(
         typer.echo(f"  API token: {info.api_token}")
 
 
-def load_with_progress(factory: object, workspace_id: uuid.UUID, customers: int) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
+def load_with_progress(
+    factory: sessionmaker[Session], workspace_id: uuid.UUID, customers: int
+) -> None:
     from accord.demo.load import load_retail
     from accord.demo.retail import Retail
 
     total = sum(1 for _ in Retail(customers).messages())
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns) as progress:
+    with progress_bar() as progress:
         sent = progress.add_task("Sending demo events", total=total)
         resolved = progress.add_task("Resolving onto profiles", total=total)
         load_retail(
-            factory,  # type: ignore[arg-type]
+            factory,
             workspace_id,
             customers,
             on_sent=lambda n: progress.advance(sent, n),
