@@ -14,18 +14,26 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
+from accord.channels.api import router as channels_router
+from accord.channels.email import Outbox
+from accord.channels.inbound import ImapPoller, InboundHandler
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
 from accord.govern.access.api import router as access_router
 from accord.govern.audit.api import router as audit_router
 from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
+from accord.inbox.admin_api import router as inbox_admin_router
+from accord.inbox.api import router as inbox_router
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory
+from accord.kit.live import Broker
 from accord.profile.api import router as profile_router
 from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
+from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
+from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.pages import router as pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
@@ -55,6 +63,27 @@ def create_app(
             )
             app.state.engine = owned
             app.state.session_factory = create_session_factory(owned)
+        broker = Broker(settings.redis_url)
+        await broker.start()
+        app.state.broker = broker
+        outbox = Outbox(app.state.session_factory, settings.resolved_secret_key, broker.publish)
+        if settings.outbox_worker:
+            outbox.start()
+            app.state.outbox = outbox
+        poller = None
+        if settings.imap_poll_seconds > 0:
+            poller = ImapPoller(
+                InboundHandler(
+                    app.state.session_factory,
+                    secret_key=settings.resolved_secret_key,
+                    base_url=settings.base_url,
+                    data_dir=settings.ensure_data_dir(),
+                    publish=broker.publish,
+                    kick_outbox=outbox.kick,
+                ),
+                interval=settings.imap_poll_seconds,
+            )
+            poller.start()
         worker = None
         if settings.resolve_worker:
             worker = ResolverWorker(app.state.session_factory)
@@ -63,6 +92,12 @@ def create_app(
         try:
             yield
         finally:
+            if poller is not None:
+                poller.stop()
+            if settings.outbox_worker:
+                outbox.stop()
+                app.state.outbox = None
+            await broker.stop()
             if worker is not None:
                 worker.stop()
                 app.state.resolver = None
@@ -82,6 +117,8 @@ def create_app(
     )
     app.state.templates = create_templates()
     app.state.resolver = None
+    app.state.broker = None
+    app.state.outbox = None
     app.state.write_key_cache = {}
 
     handlers.install(app)
@@ -98,8 +135,13 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(tracking_router)
     app.include_router(profile_router)
+    app.include_router(inbox_router)
+    app.include_router(inbox_admin_router)
+    app.include_router(channels_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.include_router(customer_router)
+    app.include_router(inbox_pages_router)
+    app.include_router(csat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

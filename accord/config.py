@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     )
     base_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Public URL of the console, used in links the CLI prints.",
+        description="Public URL of the console, used in links the CLI prints and in "
+        "links sent to customers (satisfaction surveys).",
     )
     session_days: int = Field(default=14, description="Lifetime of a console login session.")
     secure_cookies: bool = Field(
@@ -64,6 +65,16 @@ class Settings(BaseSettings):
         description="Also resolve within the tracking request, after the events are "
         "committed, so the answer comes once profiles reflect them (slower; for tests "
         "and read-your-writes set-ups).",
+    )
+    outbox_worker: bool = Field(
+        default=True,
+        description="Run the outbox thread in each API process: it sends queued email "
+        "replies and surveys through the workspace's relay, retrying with back-off.",
+    )
+    imap_poll_seconds: float = Field(
+        default=60.0,
+        description="How often the API process polls workspaces' IMAP mailboxes (0 turns "
+        "polling off).",
     )
 
     @cached_property

@@ -4,6 +4,17 @@ from accord.collect.models import Event
 from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, UserSession
 from accord.govern.audit.models import AuditEvent
 from accord.govern.workspaces.models import Workspace
+from accord.inbox.models import (
+    AgentState,
+    Attachment,
+    CannedResponse,
+    Conversation,
+    ConversationEvent,
+    Message,
+    SlaPolicy,
+    Team,
+    TeamMember,
+)
 from accord.kit.db import Base
 from accord.profile.models import Order, Profile
 from accord.resolve.models import (
@@ -15,19 +26,28 @@ from accord.resolve.models import (
 )
 
 __all__ = [
+    "AgentState",
     "ApiKey",
+    "Attachment",
     "AuditEvent",
     "Base",
+    "CannedResponse",
+    "Conversation",
+    "ConversationEvent",
     "Event",
     "Identifier",
     "IdentityLink",
     "LoginAttempt",
     "Membership",
     "Merge",
+    "Message",
     "Order",
     "Profile",
     "Separation",
     "SeparationMember",
+    "SlaPolicy",
+    "Team",
+    "TeamMember",
     "User",
     "UserSession",
     "Workspace",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.app import create_app
 from accord.config import Settings
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit import migrate
+from accord.kit import migrate, signals
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.helpers import Committed, provision
 
@@ -111,6 +111,7 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
     factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    signals.install(factory)
     yield factory
     outer.rollback()
     connection.close()

@@ -17,6 +17,7 @@ from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, 
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from accord.kit import signals
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 
@@ -101,7 +102,9 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
 
 
 def create_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    signals.install(factory)
+    return factory
 
 
 @contextmanager

@@ -527,3 +527,18 @@ def split(session: Session, workspace_id: uuid.UUID, merge_id: uuid.UUID, actor:
     merge.undone_by = actor
     session.flush()
     return merge
+
+
+def resolve_now(session: Session, workspace_id: uuid.UUID, event: Event) -> uuid.UUID | None:
+    """Resolve one pending event straight away (an inbound message needs its person
+    before it can join a conversation); returns the person. The caller commits."""
+    if event.status != "pending":
+        return event.profile_id
+    lock_workspace(session, workspace_id, "resolve")
+    ctx = WorkspaceContext.load(session, workspace_id)
+    cache = BatchCache.prepare(session, ctx, [event])
+    with session.no_autoflush:
+        resolve_event(session, ctx, event, cache)
+    cache.flush_links(session)
+    session.flush()
+    return event.profile_id

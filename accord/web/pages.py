@@ -156,11 +156,6 @@ def home(console: ConsoleUser) -> Response:
     return RedirectResponse("/customers", status_code=303)
 
 
-@router.get("/inbox")
-def inbox(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
-    return page(request, session, console, "inbox.html", "inbox")
-
-
 @router.get("/analytics")
 def analytics(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
     return page(request, session, console, "analytics.html", "analytics")

@@ -1,0 +1,257 @@
+"""Email in and out. Inbound mail (from the SMTP listener or IMAP polling) becomes an
+inbound message of the sender's conversation; delivery reports mark the address as
+bounced on the person. Outbound replies wait in the outbox (messages with delivery
+``queued``) and a worker sends them through the workspace's relay after commit."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.channels import mailbox, mime
+from accord.collect import service as collect
+from accord.inbox.context import SYSTEM, InboxContext
+from accord.inbox.intake import Inbound, NewAttachment, Received, receive
+from accord.inbox.models import Conversation, Message
+from accord.inbox.people import Contact
+from accord.inbox.repository import MessageRepository
+from accord.kit.db import transaction
+from accord.kit.time import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+BATCH = 50
+
+
+def receive_email(
+    session: Session, ctx: InboxContext, raw: bytes, data_dir: Path | None
+) -> Received | None:
+    parsed = mime.parse(raw)
+    if parsed.bounce_for:
+        mark_bounced(session, ctx, parsed.bounce_for, parsed.bounced_message_id)
+        return None
+    if not parsed.from_address:
+        log.warning("inbound email without a sender dropped")
+        return None
+    return receive(
+        session,
+        ctx,
+        Inbound(
+            channel="email",
+            contact=Contact(email=parsed.from_address, name=parsed.from_name),
+            body=parsed.text,
+            subject=parsed.subject or None,
+            html=parsed.html,
+            quoted=parsed.quoted,
+            external_id=parsed.message_id,
+            references=parsed.references,
+            at=parsed.date,
+            attachments=[
+                NewAttachment(a.filename, a.content_type, a.data) for a in parsed.attachments
+            ],
+            meta={"auto_submitted": True} if parsed.auto_submitted else {},
+        ),
+        data_dir,
+    )
+
+
+def mark_bounced(
+    session: Session, ctx: InboxContext, addresses: list[str], original_id: str | None
+) -> None:
+    """The person behind each address is marked ``emailBounced`` (replies stop going to
+    it) and the message that bounced shows it."""
+    now = utcnow()
+    collect.accept(
+        session,
+        workspace_id=ctx.workspace_id,
+        source="inbox:bounce",
+        region=ctx.workspace.default_region,
+        messages=[
+            {
+                "type": "identify",
+                "traits": {"email": address, "emailBounced": True},
+                "context": {"channel": "email"},
+                "timestamp": now.isoformat(),
+                "messageId": f"bounce-{original_id or now.isoformat()}-{address}",
+            }
+            for address in addresses
+        ],
+        received_at=now,
+        field_prefix="",
+        require_sender=False,
+    )
+    if original_id:
+        for message in MessageRepository.from_session(session).by_external_ids(
+            ctx.workspace_id, [original_id]
+        ):
+            message.delivery = "bounced"
+            message.delivery_error = f"bounced: {', '.join(addresses)}"
+            conversation = session.get(Conversation, message.conversation_id)
+            if conversation is not None:
+                ctx.log(session, conversation, "bounced", SYSTEM, channel="email")
+                ctx.changed(session, conversation, "delivery")
+
+
+# --- outbox --------------------------------------------------------------------------------
+
+
+def _send(box: mailbox.Mailbox, email: Any, to: str) -> None:
+    relay = box.relay
+    if relay is None:
+        raise RuntimeError("no outbound relay is configured for this workspace")
+    if relay.security == "tls":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            relay.host, relay.port, timeout=30, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(relay.host, relay.port, timeout=30)
+    with client:
+        if relay.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+        if relay.username and relay.password:
+            client.login(relay.username, relay.password)
+        client.send_message(email, from_addr=box.address, to_addrs=[to])
+
+
+def _references(session: Session, message: Message) -> list[str]:
+    thread = MessageRepository.from_session(session).thread(message.conversation_id)
+    return [
+        m.external_id
+        for m in thread
+        if m.channel == "email" and m.external_id and m.id != message.id
+    ]
+
+
+def deliver_one(
+    factory: sessionmaker[Session],
+    message_id: uuid.UUID,
+    secret_key: str,
+    publish: Callable[[uuid.UUID, dict[str, Any]], None],
+) -> str:
+    """Claim, send and mark one queued email; returns its delivery state."""
+    with transaction(factory) as session:
+        if not MessageRepository.from_session(session).claim(message_id):
+            return "taken"
+    with transaction(factory) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        conversation = session.get(Conversation, message.conversation_id)
+        from accord.govern.workspaces.models import Workspace
+
+        workspace = session.get(Workspace, message.workspace_id)
+        box = mailbox.of(workspace, secret_key) if workspace else None
+        attempts = int((message.meta or {}).get("attempts", 0)) + 1
+        try:
+            if box is None:
+                raise RuntimeError("no support mailbox is configured for this workspace")
+            external_id = message.external_id or mime.new_message_id(box.domain)
+            email = mime.build(
+                from_address=box.address,
+                from_name=box.name
+                if not message.author_name
+                else f"{message.author_name} ({box.name})",
+                to=message.address or "",
+                subject=message.subject or "(no subject)",
+                body=message.body,
+                message_id=external_id,
+                in_reply_to=message.in_reply_to,
+                references=_references(session, message),
+                at=message.created_at,
+                automatic=(message.meta or {}).get("kind") == "csat_survey",
+            )
+            _send(box, email, message.address or "")
+            message.external_id = external_id
+            message.delivery = "sent"
+            message.delivery_error = None
+            message.meta = {
+                **(message.meta or {}),
+                "attempts": attempts,
+                "sent_at": utcnow().isoformat(),
+            }
+        except (OSError, smtplib.SMTPException, RuntimeError) as exc:
+            permanent = isinstance(exc, RuntimeError | smtplib.SMTPRecipientsRefused)
+            retry = not permanent and attempts < MAX_ATTEMPTS
+            message.delivery = "queued" if retry else "failed"
+            message.delivery_error = str(exc)[:500]
+            wait = timedelta(seconds=30 * 2**attempts)
+            message.meta = {
+                **(message.meta or {}),
+                "attempts": attempts,
+                "retry_at": (utcnow() + wait).isoformat() if retry else None,
+            }
+            log.warning("email %s not sent (attempt %s): %s", message_id, attempts, exc)
+        state = message.delivery
+        workspace_id = message.workspace_id
+        payload = {
+            "type": "conversation",
+            "what": "delivery",
+            "id": str(conversation.id) if conversation else None,
+        }
+    publish(workspace_id, payload)
+    return state
+
+
+def due(message: Message) -> bool:
+    retry_at = (message.meta or {}).get("retry_at")
+    return not retry_at or retry_at <= utcnow().isoformat()
+
+
+class Outbox:
+    """A thread that sends queued email: woken after each commit that queued one, and
+    every few seconds for retries."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        secret_key: str,
+        publish: Callable[[uuid.UUID, dict[str, Any]], None],
+        interval: float = 5.0,
+    ) -> None:
+        self.factory = factory
+        self.secret_key = secret_key
+        self.publish = publish
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="accord-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def drain(self) -> int:
+        with transaction(self.factory) as session:
+            ids = [m.id for m in MessageRepository.from_session(session).queued(BATCH) if due(m)]
+        for message_id in ids:
+            deliver_one(self.factory, message_id, self.secret_key, self.publish)
+        return len(ids)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                while self.drain() == BATCH:
+                    pass
+            except Exception:
+                log.exception("outbox failed; retrying")

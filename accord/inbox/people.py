@@ -1,0 +1,138 @@
+"""Who wrote: an inbound message is a touchpoint like any other. It is recorded as an
+event through the collection service and resolved by the identity graph straight away,
+so the conversation it joins belongs to the same person as every other channel."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.collect import service as collect
+from accord.collect.models import Event
+from accord.govern.workspaces.models import Workspace
+from accord.resolve import service as resolve
+
+# The inbox's channels and the touchpoint channel each is recorded under.
+EVENT_CHANNEL = {
+    "email": "email",
+    "web": "web",
+    "phone": "call_center",
+    "chat": "chat",
+    "social": "social",
+}
+
+
+@dataclass
+class Contact:
+    """What an inbound message says about its sender."""
+
+    email: str | None = None
+    phone: str | None = None
+    name: str | None = None
+    user_id: str | None = None
+    anonymous_id: str | None = None
+    social: dict[str, str] = field(default_factory=dict)  # platform -> handle
+
+    @property
+    def traits(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.email:
+            out["email"] = self.email
+        if self.phone:
+            out["phone"] = self.phone
+        out.update(self.social)
+        return out
+
+    def display(self) -> str | None:
+        if self.name:
+            return self.name
+        if self.email:
+            return self.email
+        if self.phone:
+            return self.phone
+        for platform, handle in self.social.items():
+            return f"{platform}:{handle}"
+        return None
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def _event(session: Session, workspace_id: uuid.UUID, message_id: str) -> Event | None:
+    stmt = select(Event).where(Event.workspace_id == workspace_id, Event.message_id == message_id)
+    return session.scalars(stmt).first()
+
+
+def record_touchpoint(
+    session: Session,
+    workspace: Workspace,
+    *,
+    channel: str,
+    contact: Contact,
+    event_name: str,
+    properties: dict[str, Any],
+    at: datetime,
+    key: str,
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """Record the message as an event of its sender and resolve it now; returns the
+    person and the event. ``key`` makes a redelivered message the same event."""
+    context: dict[str, Any] = {"channel": EVENT_CHANNEL.get(channel, channel)}
+    if contact.traits:
+        context["traits"] = contact.traits
+    sender: dict[str, Any] = {}
+    if contact.user_id:
+        sender["userId"] = contact.user_id
+    if contact.anonymous_id:
+        sender["anonymousId"] = contact.anonymous_id
+    messages: list[dict[str, Any]] = []
+    if contact.name:
+        traits = {**contact.traits, "name": contact.name}
+        messages.append(
+            {
+                "type": "identify",
+                "messageId": f"inbox-id-{_key(key)}",
+                "traits": traits,
+                "timestamp": at.isoformat(),
+                "context": {"channel": context["channel"]},
+                **sender,
+            }
+        )
+    track_id = f"inbox-{_key(key)}"
+    messages.append(
+        {
+            "type": "track",
+            "event": event_name,
+            "messageId": track_id,
+            "properties": properties,
+            "timestamp": at.isoformat(),
+            "context": context,
+            **sender,
+        }
+    )
+    collect.accept(
+        session,
+        workspace_id=workspace.id,
+        source=f"inbox:{channel}",
+        region=workspace.default_region,
+        messages=messages,
+        received_at=at,
+        field_prefix="",
+        require_sender=False,
+    )
+    session.flush()
+    profile_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = None
+    for m in messages:
+        event = _event(session, workspace.id, str(m["messageId"]))
+        if event is None:
+            continue
+        profile_id = resolve.resolve_now(session, workspace.id, event) or profile_id
+        event_id = event.id
+    return profile_id, event_id

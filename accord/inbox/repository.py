@@ -1,0 +1,324 @@
+"""SQL of the inbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, or_, select, update
+
+from accord.inbox.models import (
+    AgentState,
+    Attachment,
+    CannedResponse,
+    Conversation,
+    ConversationEvent,
+    Message,
+    SlaPolicy,
+    Team,
+    TeamMember,
+)
+from accord.kit.repository import Repository
+from accord.profile.models import Profile
+
+ACTIVE = ("open", "pending", "snoozed")
+
+
+@dataclass
+class InboxFilter:
+    view: str = "all"  # mine | unassigned | team | all
+    user_id: uuid.UUID | None = None
+    team_ids: Collection[uuid.UUID] = ()
+    status: str | None = "open"  # a status, "active" or None for any
+    channel: str | None = None
+    priority: str | None = None
+    sla: str | None = None  # breached | due_soon
+    profile_ids: Collection[uuid.UUID] = ()
+    q: str | None = None
+
+
+class ConversationRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation | None:
+        row = self.session.get(Conversation, conversation_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def by_number(self, workspace_id: uuid.UUID, number: int) -> Conversation | None:
+        stmt = select(Conversation).where(
+            Conversation.workspace_id == workspace_id, Conversation.number == number
+        )
+        return self.session.scalars(stmt).first()
+
+    def next_number(self, workspace_id: uuid.UUID) -> int:
+        stmt = select(func.max(Conversation.number)).where(
+            Conversation.workspace_id == workspace_id
+        )
+        return int(self.session.scalar(stmt) or 0) + 1
+
+    def person_ids(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> list[uuid.UUID]:
+        """The person and every profile merged into them (tombstones point straight at
+        the survivor)."""
+        stmt = select(Profile.id).where(
+            Profile.workspace_id == workspace_id, Profile.merged_into_id == profile_id
+        )
+        return [profile_id, *self.session.scalars(stmt)]
+
+    def of_person(
+        self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID], limit: int = 50
+    ) -> list[Conversation]:
+        stmt = (
+            select(Conversation)
+            .where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.profile_id.in_(list(profile_ids)),
+            )
+            .order_by(Conversation.last_message_at.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def _filtered(self, workspace_id: uuid.UUID, f: InboxFilter) -> Select[Conversation]:
+        stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
+        if f.view == "mine":
+            stmt = stmt.where(Conversation.assignee_id == f.user_id)
+        elif f.view == "unassigned":
+            stmt = stmt.where(Conversation.assignee_id.is_(None))
+        elif f.view == "team":
+            stmt = stmt.where(Conversation.team_id.in_(list(f.team_ids)))
+        if f.status == "active":
+            stmt = stmt.where(Conversation.status.in_(ACTIVE))
+        elif f.status:
+            stmt = stmt.where(Conversation.status == f.status)
+        if f.channel:
+            stmt = stmt.where(Conversation.last_channel == f.channel)
+        if f.priority:
+            stmt = stmt.where(Conversation.priority == f.priority)
+        if f.profile_ids:
+            stmt = stmt.where(Conversation.profile_id.in_(list(f.profile_ids)))
+        if f.q:
+            like = f"%{f.q.strip().lower()}%"
+            stmt = stmt.where(
+                or_(
+                    func.lower(Conversation.subject).like(like),
+                    func.lower(Conversation.contact_name).like(like),
+                    func.lower(Conversation.preview).like(like),
+                )
+            )
+        return stmt
+
+    def inbox(
+        self,
+        workspace_id: uuid.UUID,
+        f: InboxFilter,
+        *,
+        now: datetime,
+        soon: datetime,
+        limit: int,
+        before: tuple[datetime, uuid.UUID] | None = None,
+    ) -> list[Conversation]:
+        stmt = self._filtered(workspace_id, f)
+        if f.sla == "breached":
+            stmt = stmt.where(_due_before(now))
+        elif f.sla == "due_soon":
+            stmt = stmt.where(_due_before(soon), ~_due_before(now))
+        if before is not None:
+            at, cid = before
+            stmt = stmt.where(
+                or_(
+                    Conversation.last_message_at < at,
+                    (Conversation.last_message_at == at) & (Conversation.id < cid),
+                )
+            )
+        stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+        return list(self.session.scalars(stmt.limit(limit)))
+
+    def counts(self, workspace_id: uuid.UUID, user_id: uuid.UUID | None) -> dict[str, int]:
+        base = select(func.count()).select_from(Conversation)
+        active = base.where(
+            Conversation.workspace_id == workspace_id, Conversation.status == "open"
+        )
+        return {
+            "mine": int(
+                self.session.scalar(active.where(Conversation.assignee_id == user_id)) or 0
+            ),
+            "unassigned": int(
+                self.session.scalar(active.where(Conversation.assignee_id.is_(None))) or 0
+            ),
+            "all": int(self.session.scalar(active) or 0),
+        }
+
+    def open_load(
+        self, workspace_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, int]:
+        if not user_ids:
+            return {}
+        stmt = (
+            select(Conversation.assignee_id, func.count())
+            .where(
+                Conversation.workspace_id == workspace_id,
+                Conversation.assignee_id.in_(list(user_ids)),
+                Conversation.status.in_(("open", "pending")),
+            )
+            .group_by(Conversation.assignee_id)
+        )
+        return {uid: int(n) for uid, n in self.session.execute(stmt) if uid is not None}
+
+    def due_snoozes(self, now: datetime, limit: int = 200) -> list[Conversation]:
+        stmt = (
+            select(Conversation)
+            .where(Conversation.status == "snoozed", Conversation.snoozed_until <= now)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def for_export(
+        self, workspace_id: uuid.UUID, since: datetime | None, until: datetime | None
+    ) -> Select[Conversation]:
+        stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
+        if since is not None:
+            stmt = stmt.where(Conversation.created_at >= since)
+        if until is not None:
+            stmt = stmt.where(Conversation.created_at < until)
+        return stmt.order_by(Conversation.created_at, Conversation.id)
+
+
+def _due_before(moment: datetime):  # type: ignore[no-untyped-def]
+    """An unmet SLA target due before ``moment``."""
+    waiting_first = Conversation.first_response_at.is_(None) & (
+        Conversation.first_response_due_at < moment
+    )
+    waiting_next = Conversation.waiting_since.is_not(None) & (
+        Conversation.next_response_due_at < moment
+    )
+    unresolved = Conversation.status.in_(ACTIVE) & (Conversation.resolution_due_at < moment)
+    return Conversation.status.in_(ACTIVE) & or_(waiting_first, waiting_next, unresolved)
+
+
+class MessageRepository(Repository):
+    def thread(self, conversation_id: uuid.UUID, limit: int = 500) -> list[Message]:
+        stmt = (
+            select(Message)
+            .where(Message.conversation_id == conversation_id)
+            .order_by(Message.created_at, Message.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def by_external_ids(
+        self, workspace_id: uuid.UUID, external_ids: Collection[str]
+    ) -> list[Message]:
+        if not external_ids:
+            return []
+        stmt = select(Message).where(
+            Message.workspace_id == workspace_id, Message.external_id.in_(list(external_ids))
+        )
+        return list(self.session.scalars(stmt))
+
+    def last_inbound(
+        self, conversation_id: uuid.UUID, channel: str | None = None
+    ) -> Message | None:
+        stmt = select(Message).where(
+            Message.conversation_id == conversation_id, Message.direction == "in"
+        )
+        if channel:
+            stmt = stmt.where(Message.channel == channel)
+        return self.session.scalars(stmt.order_by(Message.created_at.desc()).limit(1)).first()
+
+    def queued(self, limit: int = 50) -> list[Message]:
+        stmt = (
+            select(Message)
+            .where(Message.delivery == "queued")
+            .order_by(Message.created_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def claim(self, message_id: uuid.UUID) -> bool:
+        """Take a queued message for sending; only one sender wins."""
+        result = self.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.delivery == "queued")
+            .values(delivery="sending")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def attachments(self, message_ids: Collection[uuid.UUID]) -> list[Attachment]:
+        if not message_ids:
+            return []
+        stmt = select(Attachment).where(Attachment.message_id.in_(list(message_ids)))
+        return list(self.session.scalars(stmt.order_by(Attachment.created_at)))
+
+
+class EventLogRepository(Repository):
+    def of(self, conversation_id: uuid.UUID) -> list[ConversationEvent]:
+        stmt = (
+            select(ConversationEvent)
+            .where(ConversationEvent.conversation_id == conversation_id)
+            .order_by(ConversationEvent.at, ConversationEvent.id)
+        )
+        return list(self.session.scalars(stmt))
+
+    def of_many(self, conversation_ids: Collection[uuid.UUID]) -> list[ConversationEvent]:
+        if not conversation_ids:
+            return []
+        stmt = (
+            select(ConversationEvent)
+            .where(ConversationEvent.conversation_id.in_(list(conversation_ids)))
+            .order_by(ConversationEvent.at, ConversationEvent.id)
+        )
+        return list(self.session.scalars(stmt))
+
+
+class TeamRepository(Repository):
+    def all(self, workspace_id: uuid.UUID) -> list[Team]:
+        stmt = select(Team).where(Team.workspace_id == workspace_id).order_by(Team.name)
+        return list(self.session.scalars(stmt))
+
+    def get(self, workspace_id: uuid.UUID, team_id: uuid.UUID) -> Team | None:
+        row = self.session.get(Team, team_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def members(self, team_id: uuid.UUID) -> list[TeamMember]:
+        stmt = select(TeamMember).where(TeamMember.team_id == team_id)
+        return list(self.session.scalars(stmt.order_by(TeamMember.created_at)))
+
+    def teams_of(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> list[uuid.UUID]:
+        stmt = select(TeamMember.team_id).where(
+            TeamMember.workspace_id == workspace_id, TeamMember.user_id == user_id
+        )
+        return list(self.session.scalars(stmt))
+
+    def member(self, team_id: uuid.UUID, user_id: uuid.UUID) -> TeamMember | None:
+        stmt = select(TeamMember).where(
+            TeamMember.team_id == team_id, TeamMember.user_id == user_id
+        )
+        return self.session.scalars(stmt).first()
+
+    def agent_states(self, workspace_id: uuid.UUID) -> dict[uuid.UUID, AgentState]:
+        stmt = select(AgentState).where(AgentState.workspace_id == workspace_id)
+        return {a.user_id: a for a in self.session.scalars(stmt)}
+
+    def agent_state(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> AgentState:
+        stmt = select(AgentState).where(
+            AgentState.workspace_id == workspace_id, AgentState.user_id == user_id
+        )
+        state = self.session.scalars(stmt).first()
+        if state is None:
+            state = AgentState(workspace_id=workspace_id, user_id=user_id, skills=[])
+            self.session.add(state)
+        return state
+
+    def policies(self, workspace_id: uuid.UUID) -> list[SlaPolicy]:
+        stmt = select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id)
+        return list(self.session.scalars(stmt.order_by(SlaPolicy.created_at)))
+
+
+class CannedRepository(Repository):
+    def all(self, workspace_id: uuid.UUID) -> list[CannedResponse]:
+        stmt = select(CannedResponse).where(CannedResponse.workspace_id == workspace_id)
+        return list(self.session.scalars(stmt.order_by(CannedResponse.shortcut)))
+
+    def get(self, workspace_id: uuid.UUID, canned_id: uuid.UUID) -> CannedResponse | None:
+        row = self.session.get(CannedResponse, canned_id)
+        return row if row is not None and row.workspace_id == workspace_id else None

@@ -1,0 +1,394 @@
+"""What agents do to a conversation: reply on any channel the customer can be reached
+on, leave internal notes, assign, transfer, change status, priority and tags. Each
+action is an event in the conversation's log."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from accord.govern.access.repository import MembershipRepository
+from accord.inbox import routing
+from accord.inbox.context import SYSTEM, Actor, InboxContext
+from accord.inbox.csat import request_survey
+from accord.inbox.intake import mark_answered, preview_of
+from accord.inbox.models import CannedResponse, Conversation, Message, Team
+from accord.inbox.repository import ConversationRepository, MessageRepository, TeamRepository
+from accord.inbox.rules import PRIORITIES, STATUSES
+from accord.kit.errors import conflict, invalid, not_found
+from accord.kit.time import utcnow
+from accord.profile.models import Profile
+from accord.profile.queries import live_profile
+from accord.profile.repository import OrderRepository
+from accord.resolve import identifiers as ids
+from accord.resolve.repository import IdentifierRepository
+
+REPLY_CHANNELS = ("email", "phone", "chat", "social")
+
+
+def get(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
+    row = ConversationRepository.from_session(session).get(workspace_id, conversation_id)
+    if row is None:
+        raise not_found("Conversation", field="conversation_id")
+    return row
+
+
+def person_of(session: Session, conversation: Conversation) -> Profile | None:
+    if conversation.profile_id is None:
+        return None
+    return live_profile(session, conversation.workspace_id, conversation.profile_id)
+
+
+@dataclass
+class Reach:
+    """Where the customer can be answered, and the address on each channel."""
+
+    addresses: dict[str, str]
+    default: str | None
+    blocked: dict[str, str]
+
+
+def reach(session: Session, conversation: Conversation, person: Profile | None) -> Reach:
+    addresses: dict[str, str] = {}
+    blocked: dict[str, str] = {}
+    messages = MessageRepository.from_session(session)
+    last_email = messages.last_inbound(conversation.id, "email")
+    if last_email is not None and last_email.address:
+        addresses["email"] = last_email.address
+    if person is not None:
+        for ident in IdentifierRepository.from_session(session).of_profile(person.id):
+            if ident.type == ids.EMAIL:
+                addresses.setdefault("email", ident.value)
+            elif ident.type == ids.PHONE:
+                addresses.setdefault("phone", ident.value)
+            elif ident.type == ids.SOCIAL:
+                addresses.setdefault("social", ident.value)
+        traits = person.traits or {}
+        if _trait(traits, "emailBounced"):
+            blocked["email"] = "the customer's email address bounced"
+        if _trait(traits, "doNotContact"):
+            for channel in REPLY_CHANNELS:
+                blocked[channel] = "the customer asked not to be contacted"
+    last_in = messages.last_inbound(conversation.id)
+    if last_in is not None and last_in.channel == "chat":
+        addresses["chat"] = "chat"
+    for channel in blocked:
+        addresses.pop(channel, None)
+    last = last_in.channel if last_in is not None else conversation.last_channel
+    preferred = {"web": "email"}.get(last, last)
+    default = preferred if preferred in addresses else next(iter(addresses), None)
+    return Reach(addresses, default, blocked)
+
+
+def _trait(traits: dict[str, Any], name: str) -> Any:
+    value = traits.get(name)
+    return value.get("value") if isinstance(value, dict) else value
+
+
+def reply(
+    session: Session,
+    ctx: InboxContext,
+    conversation: Conversation,
+    actor: Actor,
+    body: str,
+    *,
+    channel: str | None = None,
+    status: str | None = None,
+) -> Message:
+    """Answer the customer. Email goes out through the outbox after commit; on the phone
+    a reply is a logged call back; chat and social are delivered by their channels."""
+    body = body.strip()
+    if not body:
+        raise invalid("A reply needs a body", field="body")
+    person = person_of(session, conversation)
+    where = reach(session, conversation, person)
+    channel = channel or where.default
+    if channel is None:
+        raise invalid(
+            "The customer cannot be reached on any channel (no email, phone or chat)",
+            field="channel",
+            code="unreachable",
+        )
+    if channel in where.blocked:
+        raise conflict(
+            f"Cannot send by {channel}: {where.blocked[channel]}",
+            field="channel",
+            code="no_consent",
+        )
+    if channel not in where.addresses:
+        raise invalid(
+            f"The customer has no {channel} address; reachable: "
+            + (", ".join(where.addresses) or "none"),
+            field="channel",
+            code="unreachable",
+        )
+    now = utcnow()
+    last_email = MessageRepository.from_session(session).last_inbound(conversation.id, "email")
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        direction="out",
+        channel=channel,
+        author_id=actor.user_id,
+        author_name=actor.name,
+        address=where.addresses[channel],
+        subject=_reply_subject(conversation.subject) if channel == "email" else None,
+        body=body,
+        in_reply_to=last_email.external_id if last_email is not None else None,
+        delivery="queued" if channel == "email" else "sent",
+        meta={},
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    if channel == "email":
+        ctx.queue_outbound(session)
+    mark_answered(session, ctx, conversation, actor, channel, now)
+    conversation.last_channel = channel
+    conversation.last_message_at = now
+    conversation.preview = preview_of(body)
+    conversation.message_count += 1
+    conversation.updated_at = now
+    ctx.log(
+        session,
+        conversation,
+        "message_out",
+        actor,
+        channel=channel,
+        data={"message": str(message.id)},
+    )
+    if status:
+        set_status(session, ctx, conversation, status, actor)
+    ctx.changed(session, conversation, "message")
+    return message
+
+
+def _reply_subject(subject: str) -> str:
+    subject = subject or "Your message"
+    return subject if subject.lower().startswith("re:") else f"Re: {subject}"
+
+
+def note(
+    session: Session, ctx: InboxContext, conversation: Conversation, actor: Actor, body: str
+) -> Message:
+    body = body.strip()
+    if not body:
+        raise invalid("A note needs a body", field="body")
+    message = Message(
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        direction="note",
+        channel="note",
+        author_id=actor.user_id,
+        author_name=actor.name,
+        body=body,
+        meta={},
+        created_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    ctx.log(session, conversation, "note", actor, data={"message": str(message.id)})
+    conversation.updated_at = utcnow()
+    ctx.changed(session, conversation, "note")
+    return message
+
+
+def _member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    if MembershipRepository.from_session(session).get(workspace_id, user_id) is None:
+        raise invalid("That user is not a member of this workspace", field="assignee_id")
+
+
+def assign(
+    session: Session,
+    ctx: InboxContext,
+    conversation: Conversation,
+    user_id: uuid.UUID | None,
+    actor: Actor,
+) -> None:
+    if user_id == conversation.assignee_id:
+        return
+    if user_id is not None:
+        _member(session, conversation.workspace_id, user_id)
+    before = conversation.assignee_id
+    conversation.assignee_id = user_id
+    conversation.updated_at = utcnow()
+    ctx.log(
+        session,
+        conversation,
+        "assigned" if user_id else "unassigned",
+        actor,
+        data={"from": str(before) if before else None, "to": str(user_id) if user_id else None},
+    )
+    ctx.changed(session, conversation, "assigned")
+
+
+def transfer(
+    session: Session,
+    ctx: InboxContext,
+    conversation: Conversation,
+    actor: Actor,
+    *,
+    team_id: uuid.UUID | None = None,
+    user_id: uuid.UUID | None = None,
+    note_text: str | None = None,
+) -> None:
+    """Hand the conversation to another team or agent, with an internal note the receiver
+    reads first. A transfer to a team without a named agent is routed within the team."""
+    if team_id is None and user_id is None:
+        raise invalid("Transfer to a team or an agent", field="team_id")
+    before_team, before_agent = conversation.team_id, conversation.assignee_id
+    team: Team | None = None
+    if team_id is not None:
+        team = TeamRepository.from_session(session).get(conversation.workspace_id, team_id)
+        if team is None:
+            raise not_found("Team", field="team_id")
+        conversation.team_id = team.id
+    if note_text and note_text.strip():
+        note(session, ctx, conversation, actor, note_text)
+    if user_id is None and team is not None:
+        exclude = [before_agent] if before_agent else []
+        user_id = routing.choose_agent(session, team, utcnow(), exclude=exclude)
+    if user_id is not None:
+        _member(session, conversation.workspace_id, user_id)
+    conversation.assignee_id = user_id
+    conversation.updated_at = utcnow()
+    ctx.log(
+        session,
+        conversation,
+        "transferred",
+        actor,
+        data={
+            "from_team": str(before_team) if before_team else None,
+            "to_team": str(conversation.team_id) if conversation.team_id else None,
+            "from": str(before_agent) if before_agent else None,
+            "to": str(user_id) if user_id else None,
+            "note": (note_text or "").strip() or None,
+        },
+    )
+    routing.apply_sla(session, conversation, conversation.created_at)
+    ctx.changed(session, conversation, "transferred")
+
+
+def set_status(
+    session: Session,
+    ctx: InboxContext,
+    conversation: Conversation,
+    status: str,
+    actor: Actor,
+    *,
+    snooze_until: datetime | None = None,
+) -> None:
+    if status not in STATUSES:
+        raise invalid(f"Status must be one of {', '.join(STATUSES)}", field="status")
+    if status == "snoozed" and snooze_until is None:
+        raise invalid("Snoozing needs a time to wake up", field="snooze_until")
+    if status == conversation.status and status != "snoozed":
+        return
+    before = conversation.status
+    now = utcnow()
+    conversation.status = status
+    conversation.snoozed_until = snooze_until if status == "snoozed" else None
+    conversation.updated_at = now
+    if status == "resolved":
+        conversation.resolved_at = now
+        conversation.waiting_since = None
+        routing.restart_next_response(session, conversation)
+        ctx.log(session, conversation, "resolved", actor, data={"from": before})
+        request_survey(session, ctx, conversation)
+    elif before == "resolved":
+        conversation.resolved_at = None
+        conversation.reopen_count += 1
+        ctx.log(session, conversation, "reopened", actor, data={"to": status})
+        routing.apply_sla(session, conversation, now)
+    else:
+        data: dict[str, Any] = {"from": before, "to": status}
+        if snooze_until is not None:
+            data["until"] = snooze_until.isoformat()
+        ctx.log(session, conversation, "status_changed", actor, data=data)
+    ctx.changed(session, conversation, "status")
+
+
+def set_priority(
+    session: Session, ctx: InboxContext, conversation: Conversation, priority: str, actor: Actor
+) -> None:
+    if priority not in PRIORITIES:
+        raise invalid(f"Priority must be one of {', '.join(PRIORITIES)}", field="priority")
+    if priority == conversation.priority:
+        return
+    before = conversation.priority
+    conversation.priority = priority
+    ctx.log(session, conversation, "priority_changed", actor, data={"from": before, "to": priority})
+    routing.apply_sla(session, conversation, conversation.created_at)
+    ctx.changed(session, conversation, "priority")
+
+
+def set_tags(
+    session: Session, ctx: InboxContext, conversation: Conversation, tags: list[str], actor: Actor
+) -> None:
+    clean = list(dict.fromkeys(t.strip().lower()[:40] for t in tags if t.strip()))
+    if clean == conversation.tags:
+        return
+    ctx.log(session, conversation, "tagged", actor, data={"from": conversation.tags, "to": clean})
+    conversation.tags = clean
+    ctx.changed(session, conversation, "tags")
+
+
+def wake_snoozed(session: Session, ctx_for: Any, now: datetime | None = None) -> int:
+    """Snoozed conversations whose time has come are open again."""
+    now = now or utcnow()
+    woken = 0
+    for conversation in ConversationRepository.from_session(session).due_snoozes(now):
+        ctx: InboxContext = ctx_for(conversation.workspace_id)
+        conversation.status = "open"
+        conversation.snoozed_until = None
+        ctx.log(
+            session,
+            conversation,
+            "status_changed",
+            SYSTEM,
+            data={"from": "snoozed", "to": "open", "why": "snooze ended"},
+        )
+        ctx.changed(session, conversation, "status")
+        woken += 1
+    return woken
+
+
+PLACEHOLDERS = ("first_name", "last_name", "name", "email", "last_order", "agent_name", "number")
+
+
+def render_canned(
+    session: Session, canned: CannedResponse, conversation: Conversation, agent_name: str
+) -> str:
+    """Fill ``{{first_name}}``, ``{{last_order}}`` and the rest from the customer."""
+    person = person_of(session, conversation)
+    traits = person.traits if person else {}
+    values = {
+        "first_name": _first_name(person, traits),
+        "last_name": _trait(traits, "lastName") or "",
+        "name": (person.display_name if person else conversation.contact_name) or "",
+        "email": (person.email if person else "") or "",
+        "agent_name": agent_name,
+        "number": str(conversation.number),
+        "last_order": "",
+    }
+    if person is not None:
+        orders = OrderRepository.from_session(session).recent(person.id, limit=1)
+        if orders:
+            o = orders[0]
+            values["last_order"] = f"order {o.order_id} ({o.currency} {o.total:.2f})"
+    text = canned.body
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", str(value or "")).replace(
+            "{{ " + key + " }}", str(value or "")
+        )
+    return text
+
+
+def _first_name(person: Profile | None, traits: dict[str, Any]) -> str:
+    if person is None:
+        return ""
+    return str(_trait(traits, "firstName") or (person.display_name or "").split(" ")[0])

@@ -1,0 +1,368 @@
+"""The agent console: inbox views with filters, the conversation page (the whole thread
+across channels, the composer, the customer 360 sidebar), live updates over server-sent
+events, and attachments served only inside their workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+
+from accord.govern.access import service as access
+from accord.govern.access.scopes import Scope
+from accord.inbox import routing, service
+from accord.inbox.context import Actor
+from accord.inbox.deps import inbox_context
+from accord.inbox.intake import attachment_path
+from accord.inbox.models import Attachment, Conversation
+from accord.inbox.repository import (
+    CannedRepository,
+    ConversationRepository,
+    EventLogRepository,
+    InboxFilter,
+    MessageRepository,
+    TeamRepository,
+)
+from accord.inbox.rules import CHANNELS, PRIORITIES, STATUSES
+from accord.kit.deps import DbSession
+from accord.kit.errors import AccordError, not_found
+from accord.kit.time import utcnow
+from accord.profile.repository import OrderRepository
+from accord.resolve.repository import IdentifierRepository
+from accord.web.auth import ConsoleUser
+from accord.web.pages import page
+
+router = APIRouter(include_in_schema=False)
+PAGE = 50
+KEEPALIVE = 15.0
+
+
+def _actor(console: ConsoleUser) -> Actor:
+    user = console.identity.user
+    return Actor(user.id, user.name or user.email)
+
+
+def _conversation(session: DbSession, console: ConsoleUser, number: int) -> Conversation:
+    row = ConversationRepository.from_session(session).by_number(
+        console.principal.workspace_id, number
+    )
+    if row is None:
+        raise not_found("Conversation", field="number")
+    return row
+
+
+@router.get("/inbox")
+def inbox(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    view: str = "mine",
+    status: str = "open",
+    channel: str = "",
+    priority: str = "",
+    sla: str = "",
+    q: str = "",
+) -> HTMLResponse:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    workspace_id = console.principal.workspace_id
+    user_id = console.identity.user.id
+    view = view if view in ("mine", "unassigned", "team", "all") else "mine"
+    f = InboxFilter(
+        view=view,
+        user_id=user_id,
+        team_ids=TeamRepository.from_session(session).teams_of(workspace_id, user_id),
+        status=status if status in (*STATUSES, "active") else None,
+        channel=channel or None,
+        priority=priority or None,
+        sla=sla if sla in ("breached", "due_soon") else None,
+        q=q or None,
+    )
+    now = utcnow()
+    repo = ConversationRepository.from_session(session)
+    rows = repo.inbox(workspace_id, f, now=now, soon=now + routing.DUE_SOON, limit=PAGE)
+    members = {
+        m.user_id: m.user.name or m.user.email for m in access.list_members(session, workspace_id)
+    }
+    context: dict[str, Any] = {
+        "conversations": [(c, routing.sla_state(c, now)) for c in rows],
+        "members": members,
+        "now": now,
+    }
+    if (
+        request.headers.get("hx-request")
+        and request.headers.get("hx-target") == "conversation-list"
+    ):
+        templates = request.app.state.templates
+        response: HTMLResponse = templates.TemplateResponse(request, "inbox_list.html", context)
+        return response
+    return page(
+        request,
+        session,
+        console,
+        "inbox.html",
+        "inbox",
+        view=view,
+        status=status,
+        channel=channel,
+        priority=priority,
+        sla=sla,
+        q=q,
+        counts=repo.counts(workspace_id, user_id),
+        channels=CHANNELS,
+        priorities=PRIORITIES,
+        statuses=STATUSES,
+        **context,
+    )
+
+
+@router.get("/inbox/events")
+async def live_events(request: Request, console: ConsoleUser) -> StreamingResponse:
+    """Server-sent events: one line per change to a conversation of this workspace."""
+    broker = request.app.state.broker
+    workspace_id = console.principal.workspace_id
+
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 3000\n\n"
+        if broker is None:
+            return
+        updates = broker.subscribe(workspace_id).__aiter__()
+        while True:
+            if await request.is_disconnected():
+                break
+            try:
+                item = await asyncio.wait_for(updates.__anext__(), KEEPALIVE)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            yield f"event: conversation\ndata: {json.dumps(item)}\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )
+
+
+@router.get("/inbox/{number}")
+def conversation_page(
+    request: Request, session: DbSession, console: ConsoleUser, number: int, error: str = ""
+) -> HTMLResponse:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    workspace_id = console.principal.workspace_id
+    conversation = _conversation(session, console, number)
+    messages = MessageRepository.from_session(session)
+    thread = messages.thread(conversation.id)
+    files: dict[uuid.UUID, list[Attachment]] = {}
+    for a in messages.attachments([m.id for m in thread]):
+        files.setdefault(a.message_id, []).append(a)
+    person = service.person_of(session, conversation)
+    where = service.reach(session, conversation, person)
+    history: list[Conversation] = []
+    identifiers: list[Any] = []
+    orders: list[Any] = []
+    if person is not None:
+        repo = ConversationRepository.from_session(session)
+        history = [
+            c
+            for c in repo.of_person(workspace_id, repo.person_ids(workspace_id, person.id), 10)
+            if c.id != conversation.id
+        ]
+        identifiers = IdentifierRepository.from_session(session).of_profile(person.id)
+        orders = OrderRepository.from_session(session).recent(person.id, limit=5)
+    members = access.list_members(session, workspace_id)
+    now = utcnow()
+    context: dict[str, Any] = {
+        "c": conversation,
+        "thread": thread,
+        "files": files,
+        "events": EventLogRepository.from_session(session).of(conversation.id),
+        "person": person,
+        "reach": where,
+        "history": history,
+        "identifiers": identifiers,
+        "orders": orders,
+        "members": {m.user_id: m.user.name or m.user.email for m in members},
+        "teams": TeamRepository.from_session(session).all(workspace_id),
+        "canned": CannedRepository.from_session(session).all(workspace_id),
+        "sla": routing.sla_state(conversation, now),
+        "statuses": STATUSES,
+        "priorities": PRIORITIES,
+        "error": error,
+        "now": now,
+    }
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "thread":
+        templates = request.app.state.templates
+        response: HTMLResponse = templates.TemplateResponse(
+            request, "conversation_thread.html", context
+        )
+        return response
+    return page(request, session, console, "conversation.html", "inbox", **context)
+
+
+def _back(number: int, error: AccordError | None = None) -> Response:
+    url = f"/inbox/{number}"
+    if error is not None:
+        from urllib.parse import quote
+
+        url += f"?error={quote(error.message)}"
+    return RedirectResponse(url, status_code=303)
+
+
+@router.post("/inbox/{number}/reply")
+def post_reply(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    body: Annotated[str, Form()],
+    kind: Annotated[str, Form()] = "reply",
+    channel: Annotated[str, Form()] = "",
+    then: Annotated[str, Form()] = "",
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    conversation = _conversation(session, console, number)
+    ctx = inbox_context(request, session, console.principal.workspace_id)
+    try:
+        with session.begin_nested():
+            if kind == "note":
+                service.note(session, ctx, conversation, _actor(console), body)
+            else:
+                service.reply(
+                    session,
+                    ctx,
+                    conversation,
+                    _actor(console),
+                    body,
+                    channel=channel or None,
+                    status=then or None,
+                )
+    except AccordError as exc:
+        return _back(number, exc)
+    return _back(number)
+
+
+@router.post("/inbox/{number}/status")
+def post_status(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    status: Annotated[str, Form()],
+    snooze_hours: Annotated[float, Form()] = 4.0,
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    conversation = _conversation(session, console, number)
+    ctx = inbox_context(request, session, console.principal.workspace_id)
+    until = utcnow() + timedelta(hours=snooze_hours) if status == "snoozed" else None
+    try:
+        with session.begin_nested():
+            service.set_status(
+                session, ctx, conversation, status, _actor(console), snooze_until=until
+            )
+    except AccordError as exc:
+        return _back(number, exc)
+    return _back(number)
+
+
+@router.post("/inbox/{number}/assign")
+def post_assign(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    assignee: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "",
+    tags: Annotated[str, Form()] = "",
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    conversation = _conversation(session, console, number)
+    ctx = inbox_context(request, session, console.principal.workspace_id)
+    actor = _actor(console)
+    try:
+        with session.begin_nested():
+            if assignee:
+                target = console.identity.user.id if assignee == "me" else uuid.UUID(assignee)
+                service.assign(session, ctx, conversation, target, actor)
+            if priority:
+                service.set_priority(session, ctx, conversation, priority, actor)
+            if tags:
+                service.set_tags(session, ctx, conversation, tags.split(","), actor)
+    except (AccordError, ValueError) as exc:
+        return _back(number, exc if isinstance(exc, AccordError) else AccordError(str(exc)))
+    return _back(number)
+
+
+@router.post("/inbox/{number}/transfer")
+def post_transfer(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    team_id: Annotated[str, Form()] = "",
+    assignee_id: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    conversation = _conversation(session, console, number)
+    ctx = inbox_context(request, session, console.principal.workspace_id)
+    try:
+        with session.begin_nested():
+            service.transfer(
+                session,
+                ctx,
+                conversation,
+                _actor(console),
+                team_id=uuid.UUID(team_id) if team_id else None,
+                user_id=uuid.UUID(assignee_id) if assignee_id else None,
+                note_text=note,
+            )
+    except AccordError as exc:
+        return _back(number, exc)
+    return _back(number)
+
+
+@router.get("/inbox/{number}/canned/{canned_id}")
+def canned_text(
+    session: DbSession, console: ConsoleUser, number: int, canned_id: uuid.UUID
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    conversation = _conversation(session, console, number)
+    canned = CannedRepository.from_session(session).get(console.principal.workspace_id, canned_id)
+    if canned is None:
+        raise not_found("Canned response", field="canned_id")
+    user = console.identity.user
+    text = service.render_canned(session, canned, conversation, user.name or user.email)
+    return Response(text, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/attachments/{attachment_id}")
+def attachment(
+    request: Request, session: DbSession, console: ConsoleUser, attachment_id: uuid.UUID
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    row = session.get(Attachment, attachment_id)
+    if row is None or row.workspace_id != console.principal.workspace_id:
+        raise not_found("Attachment", field="attachment_id")
+    path = attachment_path(request.app.state.settings.ensure_data_dir(), row.sha256)
+    if not path.exists():
+        raise not_found("Attachment file", field="attachment_id")
+    return FileResponse(
+        path,
+        media_type="application/octet-stream"
+        if row.content_type.startswith(("text/html", "image/svg"))
+        else row.content_type,
+        filename=row.filename,
+        headers={"x-content-type-options": "nosniff", "content-security-policy": "sandbox"},
+    )
