@@ -91,9 +91,12 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
         assert r.status_code == 201, r.text
         number = r.json()["conversation"]
         conv = api.get("/api/v1/conversations", params={"q": "tent pole"}).json()["data"][0]
-        assert conv["number"] == number and conv["channel"] == "web"
-        assert conv["assignee_id"] == ana and conv["team_id"] == support
-        assert conv["first_response_due_at"] is not None and conv["sla"] in ("ok", "due_soon")
+        assert conv["number"] == number
+        assert conv["channel"] == "web"
+        assert conv["assignee_id"] == ana
+        assert conv["team_id"] == support
+        assert conv["first_response_due_at"] is not None
+        assert conv["sla"] in ("ok", "due_soon")
         cid, person = conv["id"], conv["profile_id"]
         assert person is not None
 
@@ -103,7 +106,8 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
             json={"body": "Sorry to hear that, Dana! Which pole is it?", "agent_id": ana},
         )
         assert r.status_code == 201, r.text
-        assert r.json()["channel"] == "email" and r.json()["address"] == "dana.reyes@example.com"
+        assert r.json()["channel"] == "email"
+        assert r.json()["address"] == "dana.reyes@example.com"
         sent = smtp_sink.wait_for(1)[0]
         assert sent["To"] == "dana.reyes@example.com"
         assert sent["Subject"] == "Re: Tent pole snapped on first trip"
@@ -165,7 +169,8 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
 
         # 4. Dana calls. The screen pop knows her by a number typed another way.
         pop = api.get("/api/v1/contact-center/lookup", params={"phone": "(415) 555-0134"}).json()
-        assert pop["known"] and pop["profile_id"] == person
+        assert pop["known"]
+        assert pop["profile_id"] == person
         assert [c["number"] for c in pop["open_conversations"]] == [number]
         assert f"#{number}" in pop["likely_reason"]
         assert pop["route"]["agent_id"] == ana
@@ -181,7 +186,8 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
             },
         )
         assert r.status_code == 201, r.text
-        assert r.json()["conversation"]["id"] == cid and not r.json()["created"]
+        assert r.json()["conversation"]["id"] == cid
+        assert not r.json()["created"]
 
         # 5. Ana transfers to Ben with a note; Ben sees the whole story.
         r = api.post(
@@ -195,11 +201,13 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
         assert channels == ["web", "email", "email", "phone", "note"]
         assert detail["messages"][-1]["body"] == "Parts team: ship pole P-2 to her."
         transfer = next(e for e in detail["events"] if e["kind"] == "transferred")
-        assert transfer["data"]["from"] == ana and transfer["data"]["to"] == ben
+        assert transfer["data"]["from"] == ana
+        assert transfer["data"]["to"] == ben
 
         # 6. Ben resolves; the survey goes out; Dana answers it.
         r = api.patch(f"/api/v1/conversations/{cid}", json={"status": "resolved", "agent_id": ben})
-        assert r.status_code == 200 and r.json()["status"] == "resolved"
+        assert r.status_code == 200
+        assert r.json()["status"] == "resolved"
         survey = smtp_sink.wait_for(2)[1]
         assert survey["To"] == "dana.reyes@example.com"
         text = survey.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -207,7 +215,8 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
         assert link is not None
         path = urlsplit(link.group(1))
         page = httpx.get(f"{base}{path.path}?{path.query}")
-        assert page.status_code == 200 and "How did we do?" in page.text
+        assert page.status_code == 200
+        assert "How did we do?" in page.text
         token = re.search(r'name="t" value="([^"]+)"', page.text)
         assert token is not None
         # A forged token is refused.
@@ -217,9 +226,11 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
             f"{base}{path.path}",
             data={"t": token.group(1), "score": "5", "comment": "Fast and friendly"},
         )
-        assert done.status_code == 200 and "Thank you" in done.text
+        assert done.status_code == 200
+        assert "Thank you" in done.text
         final = api.get(f"/api/v1/conversations/{cid}").json()
-        assert final["csat_score"] == 5 and final["csat_comment"] == "Fast and friendly"
+        assert final["csat_score"] == 5
+        assert final["csat_comment"] == "Fast and friendly"
         kinds = [e["kind"] for e in final["events"]]
         for kind in ("created", "assigned", "first_response", "transferred", "resolved", "csat"):
             assert kind in kinds
@@ -230,7 +241,8 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
 
         metrics = api.get("/api/v1/inbox/metrics", params={"group_by": "agent"}).json()
         ben_row = next(g for g in metrics["groups"] if g["key"] == ben)
-        assert ben_row["csat_average"] == 5.0 and ben_row["resolved"] == 1
+        assert ben_row["csat_average"] == 5.0
+        assert ben_row["resolved"] == 1
         assert ben_row["first_response_p50_seconds"] is not None
         csv_text = api.get("/api/v1/conversations/export.csv").text
         assert csv_text.splitlines()[0].startswith("number,id,created_at")
