@@ -88,10 +88,13 @@ async def contact_form(request: Request, session: DbSession) -> Response:
         try:
             fields = await request.json()
         except ValueError:
-            raise invalid("The body is not JSON", field="body", code="malformed_json") from None
-        if not isinstance(fields, dict):
-            raise invalid("The body must be a JSON object", field="body")
-    principal = access.authenticate_write_key(session, _write_key(request, fields))
+            fields = None
+    # Credentials are checked before the body's own problems are reported.
+    principal = access.authenticate_write_key(
+        session, _write_key(request, fields if isinstance(fields, dict) else {})
+    )
+    if not isinstance(fields, dict):
+        raise invalid("The body must be a JSON object", field="body", code="malformed_json")
     try:
         form_data = ContactForm.model_validate(fields)
     except ValidationError as exc:

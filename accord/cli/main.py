@@ -52,6 +52,38 @@ def serve(
     )
 
 
+@app.command("smtp")
+def smtp(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 2525,
+) -> None:
+    """Receive email for every workspace's support addresses (SMTP listener)."""
+    import time
+
+    from accord.channels.inbound import InboundHandler, smtp_controller
+    from accord.kit.db import create_db_engine, create_session_factory
+
+    s = settings()
+    engine = create_db_engine(s.resolved_database_url)
+    handler = InboundHandler(
+        create_session_factory(engine),
+        secret_key=s.resolved_secret_key,
+        base_url=s.base_url,
+        data_dir=s.ensure_data_dir(),
+    )
+    controller = smtp_controller(handler, host, port)
+    controller.start()
+    typer.echo(f"Accord SMTP listener on {host}:{port} (Ctrl+C stops)")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+        engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""

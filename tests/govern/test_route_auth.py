@@ -24,6 +24,9 @@ PUBLIC = {
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
     ("OPTIONS", "/v1/{path:path}"),  # CORS preflight of the tracking API
+    # The customer's satisfaction survey: reached by a signed link, refused without it.
+    ("GET", "/csat/{conversation_id}"),
+    ("POST", "/csat/{conversation_id}"),
 }
 PUBLIC_MOUNTS = {"/static"}
 

@@ -1,0 +1,1 @@
+"""Engage: the omnichannel inbox — conversations, routing, SLA, CSAT and service metrics."""
