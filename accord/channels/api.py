@@ -72,7 +72,7 @@ async def contact_form(request: Request, session: DbSession) -> Response:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         form = await request.form()
-        fields: dict[str, Any] = {}
+        fields: Any = {}
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 data = await value.read()
