@@ -181,6 +181,15 @@ def demo(
     if customers and not loaded:
         load_with_progress(factory, workspace_id, customers)
     engine.dispose()
+    if customers:
+        from accord.demo.conversations import load_conversations
+
+        with unit_of_work(s) as session:
+            made = load_conversations(
+                session, workspace_id, secret_key=s.resolved_secret_key, base_url=s.base_url
+            )
+        if made:
+            typer.echo(f"Demo inbox: {made} conversations across web, email, phone, chat, social")
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")

@@ -98,6 +98,7 @@ def reply(
     *,
     channel: str | None = None,
     status: str | None = None,
+    at: datetime | None = None,
 ) -> Message:
     """Answer the customer. Email goes out through the outbox after commit; on the phone
     a reply is a logged call back; chat and social are delivered by their channels."""
@@ -126,7 +127,7 @@ def reply(
             field="channel",
             code="unreachable",
         )
-    now = utcnow()
+    now = at or utcnow()
     last_email = MessageRepository.from_session(session).last_inbound(conversation.id, "email")
     message = Message(
         workspace_id=conversation.workspace_id,
@@ -160,9 +161,10 @@ def reply(
         actor,
         channel=channel,
         data={"message": str(message.id)},
+        at=now,
     )
     if status:
-        set_status(session, ctx, conversation, status, actor)
+        set_status(session, ctx, conversation, status, actor, at=now)
     ctx.changed(session, conversation, "message")
     return message
 
@@ -173,7 +175,12 @@ def _reply_subject(subject: str) -> str:
 
 
 def note(
-    session: Session, ctx: InboxContext, conversation: Conversation, actor: Actor, body: str
+    session: Session,
+    ctx: InboxContext,
+    conversation: Conversation,
+    actor: Actor,
+    body: str,
+    at: datetime | None = None,
 ) -> Message:
     body = body.strip()
     if not body:
@@ -187,11 +194,11 @@ def note(
         author_name=actor.name,
         body=body,
         meta={},
-        created_at=utcnow(),
+        created_at=at or utcnow(),
     )
     session.add(message)
     session.flush()
-    ctx.log(session, conversation, "note", actor, data={"message": str(message.id)})
+    ctx.log(session, conversation, "note", actor, data={"message": str(message.id)}, at=at)
     conversation.updated_at = utcnow()
     ctx.changed(session, conversation, "note")
     return message
@@ -281,6 +288,7 @@ def set_status(
     actor: Actor,
     *,
     snooze_until: datetime | None = None,
+    at: datetime | None = None,
 ) -> None:
     if status not in STATUSES:
         raise invalid(f"Status must be one of {', '.join(STATUSES)}", field="status")
@@ -289,7 +297,7 @@ def set_status(
     if status == conversation.status and status != "snoozed":
         return
     before = conversation.status
-    now = utcnow()
+    now = at or utcnow()
     conversation.status = status
     conversation.snoozed_until = snooze_until if status == "snoozed" else None
     conversation.updated_at = now
@@ -297,7 +305,7 @@ def set_status(
         conversation.resolved_at = now
         conversation.waiting_since = None
         routing.restart_next_response(session, conversation)
-        ctx.log(session, conversation, "resolved", actor, data={"from": before})
+        ctx.log(session, conversation, "resolved", actor, data={"from": before}, at=now)
         request_survey(session, ctx, conversation)
     elif before == "resolved":
         conversation.resolved_at = None

@@ -13,6 +13,7 @@ import pytest
 from accord.app import create_app
 from accord.config import Settings
 from accord.demo import service as demo_service
+from accord.demo.conversations import load_conversations
 from accord.demo.load import load_retail
 from accord.kit import migrate
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -45,6 +46,15 @@ def served_demo(
     with transaction(factory) as session:
         info = demo_service.ensure_demo(session, {})
     load_retail(factory, uuid.UUID(info.workspace_id), customers=40)
+    with transaction(factory) as session:
+        made = load_conversations(
+            session,
+            uuid.UUID(info.workspace_id),
+            secret_key=settings.resolved_secret_key,
+            base_url=settings.base_url,
+            count=24,
+        )
+    assert made == 24
     engine.dispose()
     with live_server(create_app(settings)) as base:
         yield base, info
@@ -139,3 +149,55 @@ def test_customer_360_shows_one_person_across_channels(served_demo, browser) -> 
     page.click(".chips >> text=Store")
     expect(page.locator("#timeline .tl-item")).to_have_count(1)
     context.close()
+
+
+def test_inbox_and_conversation_page(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    """The agent's inbox: views, SLA marks, a live update without reloading, and the
+    conversation page with its cross-channel thread, composer and customer sidebar."""
+    import httpx
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login?next=/inbox?view=all")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(f"{base}/inbox?view=all")
+    rows = page.locator("#conversations tbody tr.row-link")
+    expect(rows.first).to_be_visible()
+    before = rows.count()
+    assert before > 5
+
+    # A customer writes in while the agent watches: the list updates by itself.
+    response = httpx.post(
+        f"{base}/api/v1/messages",
+        headers={"Authorization": f"Bearer {info.api_token}"},
+        json={
+            "channel": "chat",
+            "contact": {"email": "walk.in@example.com", "name": "Robin Walker"},
+            "body": "Hi! Do you have the Ridgeline 2 tent in green?",
+            "subject": "Ridgeline 2 in green?",
+        },
+    )
+    assert response.status_code == 201, response.text
+    expect(page.locator("#conversations")).to_contain_text("Robin Walker", timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "inbox.png"), full_page=True)
+
+    page.locator("#conversations a", has_text="Robin Walker").click()
+    expect(page.locator("#conversation-title")).to_contain_text("Ridgeline 2 in green?")
+    expect(page.locator("#customer-sidebar")).to_contain_text("walk.in@example.com")
+    page.fill("#reply-body", "Yes, we have it in green in Portland and online.")
+    page.click("#send-button")
+    expect(page.locator("#messages")).to_contain_text("we have it in green")
+    expect(page.locator("#assignee")).not_to_contain_text("nobody")
+
+    # An internal note with the keyboard: n focuses the note, Ctrl+Enter sends.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("n")
+    page.keyboard.type("Offered the green one; follow up if no order by Friday.")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#messages .dir-note")).to_contain_text("follow up if no order")
+    page.screenshot(path=str(ARTIFACTS / "conversation.png"), full_page=True)
