@@ -46,3 +46,14 @@ def test_bench_lookup_prints_its_figures() -> None:
     assert "200 profiles, 1,000 events" in result.output
     assert "lookup by email" in result.output
     assert "360 view" in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_inbox_prints_its_figures() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "inbox", "--conversations", "120", "--messages", "600", "--samples", "14"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "120 conversations, 600 messages" in result.output
+    assert "inbox view" in result.output
+    assert "conversation page" in result.output

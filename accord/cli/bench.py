@@ -89,3 +89,27 @@ def bench_lookup(
             progress=progress,
         ),
     )
+
+
+@bench_app.command("inbox")
+def bench_inbox(
+    conversations: Annotated[int, typer.Option(help="Conversations to load.", min=10)] = 100_000,
+    messages: Annotated[int, typer.Option(help="Messages to load.", min=10)] = 1_000_000,
+    samples: Annotated[int, typer.Option(help="Requests of each kind to time.", min=10)] = 500,
+) -> None:
+    """p50/p99 of the inbox view and the conversation page on a large inbox."""
+    from accord.bench import inbox
+
+    _run(
+        "Seeding conversations and messages",
+        conversations,
+        lambda factory, url, data_dir, progress: inbox.run(
+            factory,
+            url,
+            data_dir,
+            conversations=conversations,
+            messages=messages,
+            samples=samples,
+            progress=progress,
+        ),
+    )
