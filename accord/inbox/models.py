@@ -83,11 +83,27 @@ class Conversation(IdMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
-        Index(None, "workspace_id", "status", "last_message_at"),
-        Index(None, "workspace_id", "assignee_id", "status", "last_message_at"),
-        Index(None, "workspace_id", "team_id", "status", "last_message_at"),
+        # Each ends with (last_message_at, id): the inbox's order, so a page is read off
+        # the index without sorting.
+        Index("ix_conversations_status_order", "workspace_id", "status", "last_message_at", "id"),
+        Index(
+            "ix_conversations_assignee_order",
+            "workspace_id",
+            "assignee_id",
+            "status",
+            "last_message_at",
+            "id",
+        ),
+        Index(
+            "ix_conversations_team_order",
+            "workspace_id",
+            "team_id",
+            "status",
+            "last_message_at",
+            "id",
+        ),
         Index(None, "workspace_id", "profile_id", "last_message_at"),
-        Index(None, "workspace_id", "last_message_at"),
+        Index("ix_conversations_order", "workspace_id", "last_message_at", "id"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -24,6 +24,7 @@ from accord.kit.repository import Repository
 from accord.profile.models import Profile
 
 ACTIVE = ("open", "pending", "snoozed")
+COUNT_CAP = 1000
 
 
 @dataclass
@@ -78,7 +79,9 @@ class ConversationRepository(Repository):
         )
         return list(self.session.scalars(stmt))
 
-    def _filtered(self, workspace_id: uuid.UUID, f: InboxFilter) -> Select[Conversation]:
+    def _filtered(
+        self, workspace_id: uuid.UUID, f: InboxFilter, status: str | None
+    ) -> Select[Conversation]:
         stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
         if f.view == "mine":
             stmt = stmt.where(Conversation.assignee_id == f.user_id)
@@ -86,10 +89,8 @@ class ConversationRepository(Repository):
             stmt = stmt.where(Conversation.assignee_id.is_(None))
         elif f.view == "team":
             stmt = stmt.where(Conversation.team_id.in_(list(f.team_ids)))
-        if f.status == "active":
-            stmt = stmt.where(Conversation.status.in_(ACTIVE))
-        elif f.status:
-            stmt = stmt.where(Conversation.status == f.status)
+        if status:
+            stmt = stmt.where(Conversation.status == status)
         if f.channel:
             stmt = stmt.where(Conversation.last_channel == f.channel)
         if f.priority:
@@ -117,21 +118,30 @@ class ConversationRepository(Repository):
         limit: int,
         before: tuple[datetime, uuid.UUID] | None = None,
     ) -> list[Conversation]:
-        stmt = self._filtered(workspace_id, f)
-        if f.sla == "breached":
-            stmt = stmt.where(_due_before(now))
-        elif f.sla == "due_soon":
-            stmt = stmt.where(_due_before(soon), ~_due_before(now))
-        if before is not None:
-            at, cid = before
-            stmt = stmt.where(
-                or_(
-                    Conversation.last_message_at < at,
-                    (Conversation.last_message_at == at) & (Conversation.id < cid),
+        # One ordered index scan per status (an IN list would sort every match), the
+        # pages merged here.
+        statuses: list[str | None] = list(ACTIVE) if f.status == "active" else [f.status]
+        if f.sla and f.status in (None, "active"):
+            statuses = list(ACTIVE)
+        rows: list[Conversation] = []
+        for status in statuses:
+            stmt = self._filtered(workspace_id, f, status)
+            if f.sla == "breached":
+                stmt = stmt.where(_due_before(now))
+            elif f.sla == "due_soon":
+                stmt = stmt.where(_due_before(soon), ~_due_before(now))
+            if before is not None:
+                at, cid = before
+                stmt = stmt.where(
+                    or_(
+                        Conversation.last_message_at < at,
+                        (Conversation.last_message_at == at) & (Conversation.id < cid),
+                    )
                 )
-            )
-        stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-        return list(self.session.scalars(stmt.limit(limit)))
+            stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+            rows.extend(self.session.scalars(stmt.limit(limit)))
+        rows.sort(key=lambda c: (c.last_message_at, c.id), reverse=True)
+        return rows[:limit]
 
     def counts(self, workspace_id: uuid.UUID, user_id: uuid.UUID | None) -> dict[str, int]:
         base = select(func.count()).select_from(Conversation)

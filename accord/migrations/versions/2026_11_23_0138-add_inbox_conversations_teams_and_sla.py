@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 01:22:39.565622
+Create Date: 2026-11-23 01:38:47.499417
 """
 
 from collections.abc import Sequence
@@ -221,28 +221,26 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_conversations_workspace_id_assignee_id_status_last_message_at"),
-            ["workspace_id", "assignee_id", "status", "last_message_at"],
+            "ix_conversations_assignee_order",
+            ["workspace_id", "assignee_id", "status", "last_message_at", "id"],
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_conversations_workspace_id_last_message_at"),
-            ["workspace_id", "last_message_at"],
+            "ix_conversations_order", ["workspace_id", "last_message_at", "id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_conversations_status_order",
+            ["workspace_id", "status", "last_message_at", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_conversations_team_order",
+            ["workspace_id", "team_id", "status", "last_message_at", "id"],
             unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_conversations_workspace_id_profile_id_last_message_at"),
             ["workspace_id", "profile_id", "last_message_at"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_conversations_workspace_id_status_last_message_at"),
-            ["workspace_id", "status", "last_message_at"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_conversations_workspace_id_team_id_status_last_message_at"),
-            ["workspace_id", "team_id", "status", "last_message_at"],
             unique=False,
         )
 
@@ -385,15 +383,11 @@ def downgrade() -> None:
 
     op.drop_table("conversation_events")
     with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_index(
-            batch_op.f("ix_conversations_workspace_id_team_id_status_last_message_at")
-        )
-        batch_op.drop_index(batch_op.f("ix_conversations_workspace_id_status_last_message_at"))
         batch_op.drop_index(batch_op.f("ix_conversations_workspace_id_profile_id_last_message_at"))
-        batch_op.drop_index(batch_op.f("ix_conversations_workspace_id_last_message_at"))
-        batch_op.drop_index(
-            batch_op.f("ix_conversations_workspace_id_assignee_id_status_last_message_at")
-        )
+        batch_op.drop_index("ix_conversations_team_order")
+        batch_op.drop_index("ix_conversations_status_order")
+        batch_op.drop_index("ix_conversations_order")
+        batch_op.drop_index("ix_conversations_assignee_order")
 
     op.drop_table("conversations")
     with op.batch_alter_table("team_members", schema=None) as batch_op:
