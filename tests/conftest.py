@@ -130,6 +130,9 @@ def settings(tmp_path: Path) -> Settings:
         secret_key="test-secret-key-" + "x" * 32,
         resolve_worker=False,
         resolve_inline=True,
+        # Tests share one connection per test: no background threads may use it.
+        outbox_worker=False,
+        imap_poll_seconds=0,
     )
 
 
