@@ -25,6 +25,7 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
+from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory
 from accord.kit.live import Broker
@@ -67,8 +68,15 @@ def create_app(
         await broker.start()
         app.state.broker = broker
         outbox = Outbox(app.state.session_factory, settings.resolved_secret_key, broker.publish)
+        inbox_worker = InboxWorker(
+            app.state.session_factory,
+            secret_key=settings.resolved_secret_key,
+            base_url=settings.base_url,
+            publish=broker.publish,
+        )
         if settings.outbox_worker:
             outbox.start()
+            inbox_worker.start()
             app.state.outbox = outbox
         poller = None
         if settings.imap_poll_seconds > 0:
@@ -95,6 +103,7 @@ def create_app(
             if poller is not None:
                 poller.stop()
             if settings.outbox_worker:
+                inbox_worker.stop()
                 outbox.stop()
                 app.state.outbox = None
             await broker.stop()

@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     )
     outbox_worker: bool = Field(
         default=True,
-        description="Run the outbox thread in each API process: it sends queued email "
-        "replies and surveys through the workspace's relay, retrying with back-off.",
+        description="Run the inbox's background threads in each API process: the outbox "
+        "(sends queued email replies and surveys through the workspace's relay, retrying "
+        "with back-off) and the job that wakes snoozed conversations.",
     )
     imap_poll_seconds: float = Field(
         default=60.0,
