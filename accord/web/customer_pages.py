@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
+from accord.inbox.repository import ConversationRepository
 from accord.kit.deps import DbSession
 from accord.kit.errors import forbidden
 from accord.profile import queries
@@ -84,6 +85,12 @@ def customer(
         return response
     view = queries.full(session, profile)
     merges = MergeRepository.from_session(session).for_profile(workspace_id, profile.id)
+    conversations = []
+    if console.principal.has(Scope.CONVERSATIONS_READ):
+        repo = ConversationRepository.from_session(session)
+        conversations = repo.of_person(
+            workspace_id, repo.person_ids(workspace_id, profile.id), limit=20
+        )
     return page(
         request,
         session,
@@ -96,6 +103,7 @@ def customer(
         channel=channel,
         orders=queries.orders(session, profile, limit=10),
         merges=merges,
+        conversations=conversations,
         can_split=console.principal.has(Scope.PROFILES_WRITE),
     )
 
