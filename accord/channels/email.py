@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import mailbox, mime
 from accord.collect import service as collect
+from accord.collect.repository import EventRepository
 from accord.inbox.context import SYSTEM, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment, Received, receive
 from accord.inbox.models import Conversation, Message
@@ -26,6 +27,7 @@ from accord.inbox.people import Contact
 from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
+from accord.resolve import service as resolve
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -70,25 +72,34 @@ def mark_bounced(
     """The person behind each address is marked ``emailBounced`` (replies stop going to
     it) and the message that bounced shows it."""
     now = utcnow()
+    messages = [
+        {
+            "type": "identify",
+            "traits": {"email": address, "emailBounced": True},
+            "context": {"channel": "email"},
+            "timestamp": now.isoformat(),
+            "messageId": f"bounce-{original_id or now.isoformat()}-{address}",
+        }
+        for address in addresses
+    ]
     collect.accept(
         session,
         workspace_id=ctx.workspace_id,
         source="inbox:bounce",
         region=ctx.workspace.default_region,
-        messages=[
-            {
-                "type": "identify",
-                "traits": {"email": address, "emailBounced": True},
-                "context": {"channel": "email"},
-                "timestamp": now.isoformat(),
-                "messageId": f"bounce-{original_id or now.isoformat()}-{address}",
-            }
-            for address in addresses
-        ],
+        messages=messages,
         received_at=now,
         field_prefix="",
         require_sender=False,
     )
+    session.flush()
+    # The person reflects the bounce at once, so the next reply is refused.
+    for m in messages:
+        event = EventRepository.from_session(session).by_message_id(
+            ctx.workspace_id, str(m["messageId"])
+        )
+        if event is not None:
+            resolve.resolve_now(session, ctx.workspace_id, event)
     if original_id:
         for message in MessageRepository.from_session(session).by_external_ids(
             ctx.workspace_id, [original_id]

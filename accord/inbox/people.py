@@ -10,11 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.collect import service as collect
-from accord.collect.models import Event
+from accord.collect.repository import EventRepository
 from accord.govern.workspaces.models import Workspace
 from accord.resolve import service as resolve
 
@@ -63,11 +62,6 @@ class Contact:
 
 def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def _event(session: Session, workspace_id: uuid.UUID, message_id: str) -> Event | None:
-    stmt = select(Event).where(Event.workspace_id == workspace_id, Event.message_id == message_id)
-    return session.scalars(stmt).first()
 
 
 def record_touchpoint(
@@ -130,7 +124,9 @@ def record_touchpoint(
     profile_id: uuid.UUID | None = None
     event_id: uuid.UUID | None = None
     for m in messages:
-        event = _event(session, workspace.id, str(m["messageId"]))
+        event = EventRepository.from_session(session).by_message_id(
+            workspace.id, str(m["messageId"])
+        )
         if event is None:
             continue
         profile_id = resolve.resolve_now(session, workspace.id, event) or profile_id

@@ -4,6 +4,7 @@ consent at send, merges moving conversations with the person, isolation and erro
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -263,3 +264,43 @@ def test_snoozed_conversations_wake_up(
     session.commit()
     assert woken == 1
     assert client.get(f"/api/v1/conversations/{cid}", headers=auth).json()["status"] == "open"
+
+
+def test_a_bounce_marks_the_person_and_stops_email(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace, settings: Any
+) -> None:
+    from accord.channels.email import receive_email
+
+    auth = bearer(workspace.api_token)
+    client.put("/api/v1/mailbox", headers=auth, json={"address": "help@acme-support.com"})
+    cid = _message(client, workspace, contact={"email": "gone@example.com"})["conversation"]["id"]
+    reply = client.post(f"/api/v1/conversations/{cid}/replies", headers=auth, json={"body": "Hi!"})
+    assert reply.status_code == 201
+    message_id = "<r-1@acme-support.com>"
+    from accord.inbox.models import Message
+
+    row = session.get(Message, uuid.UUID(reply.json()["id"]))
+    assert row is not None
+    row.external_id = message_id
+    row.delivery = "sent"
+    dsn = (
+        "From: MAILER-DAEMON@mx.example.com\r\nTo: help@acme-support.com\r\n"
+        "Subject: Undelivered\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
+        "--r\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Final-Recipient: rfc822; gone@example.com\r\nAction: failed\r\n"
+        "--r\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {message_id}\r\n--r--\r\n"
+    ).encode()
+    ctx = InboxContext.load(session, workspace.workspace.id, secret_key="k", base_url="http://x")
+    assert receive_email(session, ctx, dsn, None) is None
+    session.commit()
+    detail = client.get(f"/api/v1/conversations/{cid}", headers=auth).json()
+    assert detail["messages"][-1]["delivery"] == "bounced"
+    again = client.post(
+        f"/api/v1/conversations/{cid}/replies",
+        headers=auth,
+        json={"body": "Hello?", "channel": "email"},
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "no_consent"
