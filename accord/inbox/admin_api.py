@@ -7,19 +7,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy.exc import IntegrityError
 
 from accord.govern.access.deps import WorkspaceAdmin, require
-from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.scopes import Scope
 from accord.govern.access.service import Principal
 from accord.govern.audit import service as audit
-from accord.govern.workspaces.service import get_workspace
-from accord.inbox import service
-from accord.inbox.hours import InvalidSchedule, Schedule
-from accord.inbox.models import CannedResponse, SlaPolicy, Team, TeamMember
+from accord.inbox import service, setup
+from accord.inbox.models import Team
 from accord.inbox.repository import CannedRepository, TeamRepository
-from accord.inbox.rules import validate_inbox_settings
 from accord.inbox.schemas import (
     AgentIn,
     AgentRead,
@@ -32,7 +27,7 @@ from accord.inbox.schemas import (
     TeamRead,
 )
 from accord.kit.deps import DbSession
-from accord.kit.errors import AccordError, FieldError, conflict, invalid, not_found
+from accord.kit.errors import AccordError, not_found
 from accord.kit.schemas import DataList
 
 router = APIRouter(prefix="/api/v1", tags=["inbox settings"])
@@ -52,13 +47,6 @@ def _team_read(session: DbSession, team: Team) -> TeamRead:
     )
 
 
-def _check_members(session: DbSession, workspace_id: uuid.UUID, users: list[uuid.UUID]) -> None:
-    repo = MembershipRepository.from_session(session)
-    for i, user_id in enumerate(users):
-        if repo.get(workspace_id, user_id) is None:
-            raise invalid("Not a member of this workspace", field=f"members[{i}]")
-
-
 @router.get("/teams", response_model=DataList[TeamRead], summary="Teams")
 def list_teams(session: DbSession, principal: Reader) -> DataList[TeamRead]:
     teams = TeamRepository.from_session(session).all(principal.workspace_id)
@@ -67,27 +55,7 @@ def list_teams(session: DbSession, principal: Reader) -> DataList[TeamRead]:
 
 @router.post("/teams", response_model=TeamRead, status_code=201, summary="Create a team")
 def create_team(session: DbSession, principal: WorkspaceAdmin, body: TeamIn) -> TeamRead:
-    try:
-        Schedule.parse(body.business_hours)
-    except InvalidSchedule as exc:
-        raise invalid(str(exc), field="business_hours") from exc
-    _check_members(session, principal.workspace_id, body.members)
-    team = Team(
-        workspace_id=principal.workspace_id,
-        name=body.name,
-        routing=body.routing,
-        business_hours=body.business_hours,
-        is_priority_queue=body.is_priority_queue,
-    )
-    try:
-        with session.begin_nested():
-            session.add(team)
-            session.flush()
-    except IntegrityError:
-        raise conflict("A team with this name exists", field="name", code="duplicate") from None
-    for user_id in dict.fromkeys(body.members):
-        session.add(TeamMember(workspace_id=team.workspace_id, team_id=team.id, user_id=user_id))
-    session.flush()
+    team = setup.save_team(session, principal.workspace_id, **body.model_dump())
     audit.record(session, principal, "team.created", target=str(team.id), data={"name": team.name})
     return _team_read(session, team)
 
@@ -96,27 +64,7 @@ def create_team(session: DbSession, principal: WorkspaceAdmin, body: TeamIn) -> 
 def update_team(
     session: DbSession, principal: WorkspaceAdmin, team_id: uuid.UUID, body: TeamIn
 ) -> TeamRead:
-    repo = TeamRepository.from_session(session)
-    team = repo.get(principal.workspace_id, team_id)
-    if team is None:
-        raise not_found("Team", field="team_id")
-    try:
-        Schedule.parse(body.business_hours)
-    except InvalidSchedule as exc:
-        raise invalid(str(exc), field="business_hours") from exc
-    _check_members(session, principal.workspace_id, body.members)
-    team.name, team.routing = body.name, body.routing
-    team.business_hours, team.is_priority_queue = body.business_hours, body.is_priority_queue
-    current = {m.user_id: m for m in repo.members(team.id)}
-    for user_id, member in current.items():
-        if user_id not in body.members:
-            session.delete(member)
-    for user_id in dict.fromkeys(body.members):
-        if user_id not in current:
-            session.add(
-                TeamMember(workspace_id=team.workspace_id, team_id=team.id, user_id=user_id)
-            )
-    session.flush()
+    team = setup.save_team(session, principal.workspace_id, team_id=team_id, **body.model_dump())
     audit.record(session, principal, "team.updated", target=str(team.id))
     return _team_read(session, team)
 
@@ -127,15 +75,14 @@ def update_agent(
 ) -> AgentRead:
     if principal.user_id not in (None, user_id) and not principal.has(Scope.WORKSPACE_ADMIN):
         raise AccordError("Only admins change other agents", "forbidden", 403, "user_id")
-    _check_members(session, principal.workspace_id, [user_id])
-    state = TeamRepository.from_session(session).agent_state(principal.workspace_id, user_id)
-    if body.available is not None:
-        state.available = body.available
-    if body.capacity is not None:
-        state.capacity = body.capacity
-    if body.skills is not None:
-        state.skills = sorted({s.strip().lower() for s in body.skills if s.strip()})
-    session.flush()
+    state = setup.set_agent(
+        session,
+        principal.workspace_id,
+        user_id,
+        available=body.available,
+        capacity=body.capacity,
+        skills=body.skills,
+    )
     return AgentRead.model_validate(state)
 
 
@@ -151,16 +98,7 @@ def list_policies(session: DbSession, principal: Reader) -> DataList[SlaPolicyRe
 def create_policy(
     session: DbSession, principal: WorkspaceAdmin, body: SlaPolicyIn
 ) -> SlaPolicyRead:
-    if (
-        body.team_id
-        and TeamRepository.from_session(session).get(principal.workspace_id, body.team_id) is None
-    ):
-        raise not_found("Team", field="team_id")
-    if not (body.first_response_minutes or body.next_response_minutes or body.resolution_minutes):
-        raise invalid("Set at least one target", field="first_response_minutes")
-    policy = SlaPolicy(workspace_id=principal.workspace_id, **body.model_dump())
-    session.add(policy)
-    session.flush()
+    policy = setup.add_policy(session, principal.workspace_id, **body.model_dump())
     audit.record(session, principal, "sla_policy.created", target=str(policy.id))
     return SlaPolicyRead.model_validate(policy)
 
@@ -175,13 +113,7 @@ def list_canned(session: DbSession, principal: Reader) -> DataList[CannedRead]:
     "/canned-responses", response_model=CannedRead, status_code=201, summary="Add a canned response"
 )
 def create_canned(session: DbSession, principal: Writer, body: CannedIn) -> CannedRead:
-    row = CannedResponse(workspace_id=principal.workspace_id, **body.model_dump())
-    try:
-        with session.begin_nested():
-            session.add(row)
-            session.flush()
-    except IntegrityError:
-        raise conflict("That shortcut is taken", field="shortcut", code="duplicate") from None
+    row = setup.add_canned(session, principal.workspace_id, **body.model_dump())
     return CannedRead.model_validate(row)
 
 
@@ -206,11 +138,6 @@ def render_canned(
 def put_inbox_settings(
     session: DbSession, principal: WorkspaceAdmin, body: dict[str, Any]
 ) -> dict[str, Any]:
-    problems = validate_inbox_settings(body)
-    if problems:
-        errors = [FieldError(f, "invalid", m) for f, m in problems]
-        raise AccordError(errors[0].message, "invalid", 400, errors[0].field, errors)
-    workspace = get_workspace(session, principal.workspace_id)
-    workspace.settings = {**(workspace.settings or {}), "inbox": body}
+    setup.set_inbox_settings(session, principal.workspace_id, body)
     audit.record(session, principal, "inbox.settings_updated")
     return body

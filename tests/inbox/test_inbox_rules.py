@@ -102,7 +102,7 @@ def test_least_loaded_and_vip_priority_queue(
         headers=auth,
         json={"vip_rules": [{"field": "revenue", "op": "~"}]},
     )
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert bad.json()["field"] == "vip_rules[0].op"
 
 
