@@ -35,6 +35,7 @@ from accord.web.auth import LoginRequired, login_url
 from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
 from accord.web.inbox_pages import router as inbox_pages_router
+from accord.web.inbox_settings_pages import router as inbox_settings_router
 from accord.web.pages import router as pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(settings_router)
     app.include_router(customer_router)
     app.include_router(inbox_pages_router)
+    app.include_router(inbox_settings_router)
     app.include_router(csat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -201,3 +201,43 @@ def test_inbox_and_conversation_page(served_demo, browser) -> None:  # type: ign
     page.keyboard.press("Control+Enter")
     expect(page.locator("#messages .dir-note")).to_contain_text("follow up if no order")
     page.screenshot(path=str(ARTIFACTS / "conversation.png"), full_page=True)
+
+
+def test_inbox_settings_add_a_team_with_business_hours(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login?next=/settings/inbox")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+    expect(page.locator("#teams")).to_contain_text("Support")
+    form = page.locator("#teams form")
+    form.locator("input[name=name]").fill("Returns desk")
+    form.locator("select[name=routing]").select_option("least_loaded")
+    form.locator("select[name=members]").select_option(index=0)
+    form.locator("input[name=hours]").check()
+    form.locator("input[name=timezone]").fill("Europe/Lisbon")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#teams table")).to_contain_text("Returns desk")
+    expect(page.locator("#teams table")).to_contain_text("Europe/Lisbon")
+    # A bad time zone is refused with the field named, and nothing is saved.
+    form = page.locator("#teams form")
+    form.locator("input[name=name]").fill("Night shift")
+    form.locator("input[name=hours]").check()
+    form.locator("input[name=timezone]").fill("Mars/Olympus")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(".alert.error")).to_contain_text("time zone")
+    expect(page.locator("#teams table")).not_to_contain_text("Night shift")
+    # An agent's capacity and skills.
+    row = page.locator("#agents tr", has_text="Maya Lopez")
+    row.locator("input[name=capacity]").fill("7")
+    row.locator("input[name=skills]").fill("Returns, Spanish")
+    row.locator("button[type=submit]").click()
+    row = page.locator("#agents tr", has_text="Maya Lopez")
+    expect(row.locator("input[name=capacity]")).to_have_value("7")
+    expect(row.locator("input[name=skills]")).to_have_value("returns, spanish")
+    page.screenshot(path=str(ARTIFACTS / "inbox-settings.png"), full_page=True)

@@ -1,0 +1,258 @@
+"""Settings → Inbox: the support mailbox, teams and business hours, agents' availability,
+capacity and skills, SLA policies, canned responses and the inbox rules."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from accord.channels import mailbox
+from accord.govern.access import service as access
+from accord.govern.audit import service as audit
+from accord.govern.workspaces.service import get_workspace
+from accord.inbox import setup
+from accord.inbox.repository import CannedRepository, TeamRepository
+from accord.inbox.rules import PRIORITIES
+from accord.kit.deps import DbSession
+from accord.kit.errors import AccordError, invalid
+from accord.web.auth import ConsoleAdmin
+from accord.web.pages import page
+
+router = APIRouter(prefix="/settings/inbox", include_in_schema=False)
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+EMAIL = TypeAdapter(EmailStr)
+
+
+def _page(
+    request: Request, session: DbSession, console: ConsoleAdmin, error: AccordError | None = None
+) -> HTMLResponse:
+    workspace_id = console.principal.workspace_id
+    workspace = get_workspace(session, workspace_id)
+    teams = TeamRepository.from_session(session)
+    members = access.list_members(session, workspace_id)
+    team_rows = [(t, {m.user_id for m in teams.members(t.id)}) for t in teams.all(workspace_id)]
+    return page(
+        request,
+        session,
+        console,
+        "settings/inbox.html",
+        "settings",
+        status_code=error.status if error else 200,
+        tab="inbox",
+        error=error,
+        box=mailbox.public_form(dict((workspace.settings or {}).get("email") or {})),
+        rules=dict((workspace.settings or {}).get("inbox") or {}),
+        teams=team_rows,
+        members=members,
+        states=teams.agent_states(workspace_id),
+        policies=teams.policies(workspace_id),
+        canned=CannedRepository.from_session(session).all(workspace_id),
+        priorities=PRIORITIES,
+        days=DAYS,
+    )
+
+
+def _done() -> Response:
+    return RedirectResponse("/settings/inbox", status_code=303)
+
+
+def _attempt(request: Request, session: DbSession, console: ConsoleAdmin, action: Any) -> Response:
+    try:
+        with session.begin_nested():
+            action()
+    except AccordError as exc:
+        return _page(request, session, console, exc)
+    return _done()
+
+
+@router.get("")
+def inbox_settings(request: Request, session: DbSession, console: ConsoleAdmin) -> HTMLResponse:
+    return _page(request, session, console)
+
+
+@router.post("/mailbox")
+def save_mailbox(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    address: Annotated[str, Form()],
+    name: Annotated[str, Form()] = "",
+    relay_host: Annotated[str, Form()] = "",
+    relay_port: Annotated[int, Form()] = 587,
+    relay_username: Annotated[str, Form()] = "",
+    relay_password: Annotated[str, Form()] = "",
+    relay_security: Annotated[str, Form()] = "starttls",
+) -> Response:
+    def action() -> None:
+        try:
+            clean = str(EMAIL.validate_python(address.strip()))
+        except ValidationError:
+            raise invalid("Enter the support email address", field="address") from None
+        if relay_security not in ("none", "starttls", "tls"):
+            raise invalid("Choose none, STARTTLS or TLS", field="relay_security")
+        raw: dict[str, Any] = {"address": clean.lower(), "name": name.strip() or None}
+        if relay_host.strip():
+            raw["relay"] = {
+                "host": relay_host.strip(),
+                "port": relay_port,
+                "username": relay_username.strip() or None,
+                "password": relay_password or None,
+                "security": relay_security,
+            }
+        workspace = get_workspace(session, console.principal.workspace_id)
+        settings = dict(workspace.settings or {})
+        previous = dict(settings.get("email") or {})
+        secret = request.app.state.settings.resolved_secret_key
+        settings["email"] = mailbox.stored_form(
+            {k: v for k, v in raw.items() if v is not None}, secret, previous
+        )
+        workspace.settings = settings
+        audit.record(session, console.principal, "mailbox.updated", data={"address": clean})
+
+    return _attempt(request, session, console, action)
+
+
+@router.post("/teams")
+async def save_team(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
+    form = await request.form()
+
+    def action() -> None:
+        hours: dict[str, Any] = {}
+        if form.get("hours") == "on":
+            days = [d for d in DAYS if form.get(f"day_{d}") == "on"]
+            span = [str(form.get("start") or "09:00"), str(form.get("end") or "17:00")]
+            hours = {
+                "timezone": str(form.get("timezone") or "UTC"),
+                "days": dict.fromkeys(days, span),
+            }
+        try:
+            members = [uuid.UUID(str(v)) for v in form.getlist("members")]
+            team_id = uuid.UUID(str(form["team_id"])) if form.get("team_id") else None
+        except ValueError:
+            raise invalid("Choose members from the list", field="members") from None
+        team = setup.save_team(
+            session,
+            console.principal.workspace_id,
+            name=str(form.get("name") or "").strip() or "Support",
+            routing=str(form.get("routing") or "round_robin"),
+            business_hours=hours,
+            is_priority_queue=form.get("priority_queue") == "on",
+            members=members,
+            team_id=team_id,
+        )
+        audit.record(session, console.principal, "team.saved", target=str(team.id))
+
+    return _attempt(request, session, console, action)
+
+
+@router.post("/agents/{user_id}")
+def save_agent(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    user_id: uuid.UUID,
+    capacity: Annotated[int, Form()],
+    skills: Annotated[str, Form()] = "",
+    available: Annotated[str, Form()] = "",
+) -> Response:
+    return _attempt(
+        request,
+        session,
+        console,
+        lambda: setup.set_agent(
+            session,
+            console.principal.workspace_id,
+            user_id,
+            available=available == "on",
+            capacity=capacity,
+            skills=skills.split(","),
+        ),
+    )
+
+
+@router.post("/sla")
+def save_policy(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    name: Annotated[str, Form()],
+    team_id: Annotated[str, Form()] = "",
+    priority: Annotated[str, Form()] = "",
+    first_response_minutes: Annotated[int | None, Form()] = None,
+    next_response_minutes: Annotated[int | None, Form()] = None,
+    resolution_minutes: Annotated[int | None, Form()] = None,
+    business_hours: Annotated[str, Form()] = "",
+) -> Response:
+    def action() -> None:
+        if priority and priority not in PRIORITIES:
+            raise invalid("Choose a priority", field="priority")
+        setup.add_policy(
+            session,
+            console.principal.workspace_id,
+            name=name.strip() or "SLA",
+            team_id=uuid.UUID(team_id) if team_id else None,
+            priority=priority or None,
+            first_response_minutes=first_response_minutes or None,
+            next_response_minutes=next_response_minutes or None,
+            resolution_minutes=resolution_minutes or None,
+            business_hours=business_hours == "on",
+        )
+
+    return _attempt(request, session, console, action)
+
+
+@router.post("/canned")
+def save_canned(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    shortcut: Annotated[str, Form()],
+    title: Annotated[str, Form()],
+    body: Annotated[str, Form()],
+) -> Response:
+    def action() -> None:
+        short = shortcut.strip().lower().lstrip("/")
+        if not short or not short.replace("-", "").replace("_", "").isalnum():
+            raise invalid("Use letters, digits, - and _", field="shortcut")
+        setup.add_canned(
+            session,
+            console.principal.workspace_id,
+            shortcut=short,
+            title=title.strip() or short,
+            body=body,
+        )
+
+    return _attempt(request, session, console, action)
+
+
+@router.post("/rules")
+def save_rules(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    reopen_window_hours: Annotated[float, Form()] = 168,
+    default_team: Annotated[str, Form()] = "",
+    vip_revenue: Annotated[str, Form()] = "",
+    csat: Annotated[str, Form()] = "",
+) -> Response:
+    def action() -> None:
+        workspace = get_workspace(session, console.principal.workspace_id)
+        raw = dict((workspace.settings or {}).get("inbox") or {})
+        raw["reopen_window_hours"] = reopen_window_hours
+        raw["default_team"] = default_team or None
+        raw["csat"] = csat == "on"
+        others = [r for r in raw.get("vip_rules") or [] if r.get("field") != "revenue"]
+        if vip_revenue.strip():
+            try:
+                threshold = float(vip_revenue)
+            except ValueError:
+                raise invalid("A revenue amount, e.g. 1500", field="vip_revenue") from None
+            others.append({"field": "revenue", "op": ">=", "value": threshold})
+        raw["vip_rules"] = others
+        setup.set_inbox_settings(session, console.principal.workspace_id, raw)
+
+    return _attempt(request, session, console, action)
