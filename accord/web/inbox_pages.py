@@ -20,13 +20,16 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
+from accord.channels.contact_center import describe_call, screen_pop
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
-from accord.inbox import routing, service
+from accord.govern.workspaces.service import get_workspace
+from accord.inbox import intake, routing, service, setup
 from accord.inbox.context import Actor
 from accord.inbox.deps import inbox_context
-from accord.inbox.intake import attachment_path
+from accord.inbox.intake import Inbound, attachment_path
 from accord.inbox.models import Attachment, Conversation
+from accord.inbox.people import Contact
 from accord.inbox.repository import (
     CannedRepository,
     ConversationRepository,
@@ -120,6 +123,7 @@ def inbox(
         sla=sla,
         q=q,
         counts=repo.counts(workspace_id, user_id),
+        available=TeamRepository.from_session(session).agent_states(workspace_id).get(user_id),
         channels=CHANNELS,
         priorities=PRIORITIES,
         statuses=STATUSES,
@@ -153,6 +157,92 @@ async def live_events(request: Request, console: ConsoleUser) -> StreamingRespon
         media_type="text/event-stream",
         headers={"cache-control": "no-store", "x-accel-buffering": "no"},
     )
+
+
+@router.post("/inbox/availability")
+def post_availability(
+    session: DbSession,
+    console: ConsoleUser,
+    available: Annotated[str, Form()] = "",
+) -> Response:
+    """An agent goes away (no new conversations routed to them) or comes back."""
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    setup.set_agent(
+        session,
+        console.principal.workspace_id,
+        console.identity.user.id,
+        available=available == "on",
+    )
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/inbox/phone")
+def phone_page(
+    request: Request, session: DbSession, console: ConsoleUser, number: str = "", error: str = ""
+) -> HTMLResponse:
+    """The screen pop for an agent taking a call: who is calling, what is open, why they
+    are probably calling and where the call should go; and the form that logs it."""
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    pop = None
+    problem = error or None
+    if number.strip():
+        try:
+            pop = screen_pop(
+                session, get_workspace(session, console.principal.workspace_id), number
+            )
+        except AccordError as exc:
+            problem = exc.message
+    members = access.list_members(session, console.principal.workspace_id)
+    return page(
+        request,
+        session,
+        console,
+        "phone.html",
+        "inbox",
+        number=number,
+        pop=pop,
+        error=problem,
+        members={m.user_id: m.user.name or m.user.email for m in members},
+    )
+
+
+@router.post("/inbox/phone/call")
+def log_call(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    phone: Annotated[str, Form()],
+    direction: Annotated[str, Form()] = "in",
+    minutes: Annotated[float, Form()] = 0,
+    disposition: Annotated[str, Form()] = "",
+    notes: Annotated[str, Form()] = "",
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    ctx = inbox_context(request, session, console.principal.workspace_id)
+    seconds = max(int(minutes * 60), 0)
+    try:
+        with session.begin_nested():
+            got = intake.receive(
+                session,
+                ctx,
+                Inbound(
+                    channel="phone",
+                    contact=Contact(phone=phone),
+                    body=describe_call(direction, seconds, disposition or None, notes or None),
+                    subject="Phone call" if direction == "in" else "Call back",
+                    direction="in" if direction == "in" else "out",
+                    author=_actor(console) if direction != "in" else None,
+                    meta={"duration_seconds": seconds, "disposition": disposition or None},
+                    properties={"direction": direction, "duration_seconds": seconds},
+                ),
+            )
+    except AccordError as exc:
+        from urllib.parse import quote
+
+        return RedirectResponse(
+            f"/inbox/phone?number={quote(phone)}&error={quote(exc.message)}", status_code=303
+        )
+    return RedirectResponse(f"/inbox/{got.conversation.number}", status_code=303)
 
 
 @router.get("/inbox/{number}")

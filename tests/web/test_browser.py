@@ -241,3 +241,46 @@ def test_inbox_settings_add_a_team_with_business_hours(served_demo, browser) -> 
     expect(row.locator("input[name=capacity]")).to_have_value("7")
     expect(row.locator("input[name=skills]")).to_have_value("returns, spanish")
     page.screenshot(path=str(ARTIFACTS / "inbox-settings.png"), full_page=True)
+
+
+def test_phone_screen_pop_and_logging_a_call(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    r = httpx.post(
+        f"{base}/api/v1/messages",
+        headers={"Authorization": f"Bearer {info.api_token}"},
+        json={
+            "channel": "email",
+            "contact": {
+                "email": "casey.rowe@example.com",
+                "phone": "+1 503 555 0199",
+                "name": "Casey Rowe",
+            },
+            "subject": "Stove arrived dented",
+            "body": "My camping stove arrived dented. Can you replace it?",
+        },
+    )
+    assert r.status_code == 201, r.text
+    number = r.json()["conversation"]["number"]
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login?next=/inbox/phone")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+    page.fill("input[name=number]", "(503) 555-0199")
+    page.click("#lookup-form button")
+    pop = page.locator("#screen-pop")
+    expect(pop).to_contain_text("Casey Rowe")
+    expect(page.locator("#likely-reason")).to_contain_text(f"#{number}")
+    expect(page.locator("#route")).to_contain_text("has conversation")
+    page.screenshot(path=str(ARTIFACTS / "phone-screen-pop.png"), full_page=True)
+    form = page.locator("#call-form")
+    form.locator("input[name=minutes]").fill("4")
+    form.locator("input[name=disposition]").fill("replacement agreed")
+    form.locator("input[name=notes]").fill("Ship a new stove to her home address.")
+    form.locator("button[type=submit]").click()
+    expect(page).to_have_url(f"{base}/inbox/{number}")
+    expect(page.locator("#messages")).to_contain_text("Inbound call · 4m 00s · replacement agreed")
