@@ -247,3 +247,59 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
         csv_text = api.get("/api/v1/conversations/export.csv").text
         assert csv_text.splitlines()[0].startswith("number,id,created_at")
         assert f"\n{number}," in csv_text
+
+
+def test_imap_polling_stores_unseen_mail_and_flags_it_seen(committed: Committed) -> None:
+    from accord.channels import mailbox
+    from accord.channels.inbound import poll_imap
+    from accord.govern.workspaces.models import Workspace
+    from tests.inbox.imap_server import ImapServer, Mailbox
+
+    ws = committed.workspace("Imap Outfitters")
+    box = Mailbox(user="support", password="s3cret")
+    first = box.add(
+        b"From: Lee Park <lee@example.com>\r\nTo: support@imap-outfitters.com\r\n"
+        b"Subject: Gift card balance\r\nMessage-ID: <lee-1@example.com>\r\n\r\n"
+        b"How much is left on my gift card?\r\n"
+    )
+    settings = committed.settings()
+    with ImapServer(box) as server:
+        with transaction(committed.factory) as session:
+            workspace = session.get(Workspace, ws.workspace.id)
+            assert workspace is not None
+            raw = {
+                "address": "support@imap-outfitters.com",
+                "imap": {
+                    "host": "127.0.0.1",
+                    "port": server.port,
+                    "username": "support",
+                    "password": "s3cret",
+                },
+            }
+            workspace.settings = {
+                **workspace.settings,
+                "email": mailbox.stored_form(raw, settings.resolved_secret_key, {}),
+            }
+        assert "s3cret" not in str(workspace.settings)
+        handler = InboundHandler(
+            committed.factory,
+            secret_key=settings.resolved_secret_key,
+            base_url="http://127.0.0.1",
+            data_dir=committed.data_dir,
+        )
+        assert poll_imap(handler, ws.workspace.id) == 1
+        assert box.seen(first)
+        # Nothing new: a second poll stores nothing.
+        assert poll_imap(handler, ws.workspace.id) == 0
+    with transaction(committed.factory) as session:
+        from sqlalchemy import select
+
+        from accord.inbox.models import Conversation, Message
+
+        conv = session.scalars(
+            select(Conversation).where(Conversation.workspace_id == ws.workspace.id)
+        ).one()
+        assert conv.subject == "Gift card balance"
+        assert conv.contact_name == "Lee Park"
+        body = session.scalars(select(Message.body).where(Message.conversation_id == conv.id)).one()
+        assert body == "How much is left on my gift card?"
