@@ -41,6 +41,8 @@ class InboxResult:
     inbox_p99: float
     page_p50: float
     page_p99: float
+    counts_p50: float
+    counts_p99: float
     samples: int
     server_rss_mb: float
 
@@ -53,6 +55,8 @@ class InboxResult:
             f"({self.samples} requests, views and filters in turn)",
             f"conversation page  p50 {self.page_p50:.1f} ms, p99 {self.page_p99:.1f} ms "
             f"({self.samples} requests)",
+            f"view tab counts    p50 {self.counts_p50:.1f} ms, p99 {self.counts_p99:.1f} ms "
+            "(fetched after the list)",
             f"server memory      {self.server_rss_mb:,.0f} MB",
         ]
 
@@ -212,6 +216,7 @@ def run(
     ]
     inbox_ms: list[float] = []
     page_ms: list[float] = []
+    counts_ms: list[float] = []
     with server(database_url, data_dir, 1) as (url, pid):
         client = httpx.Client(timeout=60)
         _sign_in(client, url, f"agent0-{suffix}@bench.example")
@@ -221,6 +226,10 @@ def run(
             t = time.perf_counter()
             r = client.get(f"{url}{views[i % len(views)]}")
             inbox_ms.append((time.perf_counter() - t) * 1000)
+            assert r.status_code == 200, r.text[:500]
+            t = time.perf_counter()
+            r = client.get(f"{url}/inbox/counts")
+            counts_ms.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, r.text[:500]
             number = rng.randint(1, conversations)
             t = time.perf_counter()
@@ -239,6 +248,8 @@ def run(
         inbox_p99=percentile(inbox_ms, 99),
         page_p50=percentile(page_ms, 50),
         page_p99=percentile(page_ms, 99),
+        counts_p50=percentile(counts_ms, 50),
+        counts_p99=percentile(counts_ms, 99),
         samples=samples,
         server_rss_mb=rss,
     )

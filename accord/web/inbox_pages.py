@@ -122,13 +122,28 @@ def inbox(
         priority=priority,
         sla=sla,
         q=q,
-        counts=repo.counts(workspace_id, user_id),
         available=TeamRepository.from_session(session).agent_states(workspace_id).get(user_id),
         channels=CHANNELS,
         priorities=PRIORITIES,
         statuses=STATUSES,
         **context,
     )
+
+
+@router.get("/inbox/counts")
+def inbox_counts(
+    request: Request, session: DbSession, console: ConsoleUser, view: str = "mine"
+) -> HTMLResponse:
+    """The views' tab badges, fetched after the list so the list is not kept waiting."""
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    counts = ConversationRepository.from_session(session).counts(
+        console.principal.workspace_id, console.identity.user.id
+    )
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, "inbox_tabs.html", {"counts": counts, "view": view, "status": "open"}
+    )
+    return response
 
 
 @router.get("/inbox/events")

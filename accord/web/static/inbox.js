@@ -18,6 +18,7 @@
       clearTimeout(pending);
       pending = setTimeout(function () {
         refresh("conversation-list");
+        refresh("inbox-tabs");
         var conv = document.querySelector("[data-conversation]");
         if (conv && conv.getAttribute("data-conversation") === data.id) refresh("thread");
       }, 150);
