@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -25,7 +25,7 @@ from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox import intake, routing, service, setup
-from accord.inbox.context import Actor
+from accord.inbox.context import Actor, InboxContext
 from accord.inbox.deps import inbox_context
 from accord.inbox.intake import Inbound, attachment_path
 from accord.inbox.models import Attachment, Conversation
@@ -325,6 +325,28 @@ def _back(number: int, error: AccordError | None = None) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def _act(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    action: Callable[[Conversation, InboxContext, Actor], None],
+) -> Response:
+    """Run one agent action on a conversation in a savepoint; back to its page, with the
+    error shown when the action is refused."""
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    conversation = _conversation(session, console, number)
+    ctx = inbox_context(request, session, console.principal.workspace_id)
+    try:
+        with session.begin_nested():
+            action(conversation, ctx, _actor(console))
+    except AccordError as exc:
+        return _back(number, exc)
+    except ValueError as exc:
+        return _back(number, AccordError(str(exc)))
+    return _back(number)
+
+
 @router.post("/inbox/{number}/reply")
 def post_reply(
     request: Request,
@@ -336,26 +358,21 @@ def post_reply(
     channel: Annotated[str, Form()] = "",
     then: Annotated[str, Form()] = "",
 ) -> Response:
-    console.principal.require(Scope.CONVERSATIONS_WRITE)
-    conversation = _conversation(session, console, number)
-    ctx = inbox_context(request, session, console.principal.workspace_id)
-    try:
-        with session.begin_nested():
-            if kind == "note":
-                service.note(session, ctx, conversation, _actor(console), body)
-            else:
-                service.reply(
-                    session,
-                    ctx,
-                    conversation,
-                    _actor(console),
-                    body,
-                    channel=channel or None,
-                    status=then or None,
-                )
-    except AccordError as exc:
-        return _back(number, exc)
-    return _back(number)
+    def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
+        if kind == "note":
+            service.note(session, ctx, conversation, actor, body)
+        else:
+            service.reply(
+                session,
+                ctx,
+                conversation,
+                actor,
+                body,
+                channel=channel or None,
+                status=then or None,
+            )
+
+    return _act(request, session, console, number, action)
 
 
 @router.post("/inbox/{number}/status")
@@ -367,18 +384,12 @@ def post_status(
     status: Annotated[str, Form()],
     snooze_hours: Annotated[float, Form()] = 4.0,
 ) -> Response:
-    console.principal.require(Scope.CONVERSATIONS_WRITE)
-    conversation = _conversation(session, console, number)
-    ctx = inbox_context(request, session, console.principal.workspace_id)
     until = utcnow() + timedelta(hours=snooze_hours) if status == "snoozed" else None
-    try:
-        with session.begin_nested():
-            service.set_status(
-                session, ctx, conversation, status, _actor(console), snooze_until=until
-            )
-    except AccordError as exc:
-        return _back(number, exc)
-    return _back(number)
+
+    def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
+        service.set_status(session, ctx, conversation, status, actor, snooze_until=until)
+
+    return _act(request, session, console, number, action)
 
 
 @router.post("/inbox/{number}/assign")
@@ -391,22 +402,16 @@ def post_assign(
     priority: Annotated[str, Form()] = "",
     tags: Annotated[str, Form()] = "",
 ) -> Response:
-    console.principal.require(Scope.CONVERSATIONS_WRITE)
-    conversation = _conversation(session, console, number)
-    ctx = inbox_context(request, session, console.principal.workspace_id)
-    actor = _actor(console)
-    try:
-        with session.begin_nested():
-            if assignee:
-                target = console.identity.user.id if assignee == "me" else uuid.UUID(assignee)
-                service.assign(session, ctx, conversation, target, actor)
-            if priority:
-                service.set_priority(session, ctx, conversation, priority, actor)
-            if tags:
-                service.set_tags(session, ctx, conversation, tags.split(","), actor)
-    except (AccordError, ValueError) as exc:
-        return _back(number, exc if isinstance(exc, AccordError) else AccordError(str(exc)))
-    return _back(number)
+    def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
+        if assignee:
+            target = console.identity.user.id if assignee == "me" else uuid.UUID(assignee)
+            service.assign(session, ctx, conversation, target, actor)
+        if priority:
+            service.set_priority(session, ctx, conversation, priority, actor)
+        if tags:
+            service.set_tags(session, ctx, conversation, tags.split(","), actor)
+
+    return _act(request, session, console, number, action)
 
 
 @router.post("/inbox/{number}/transfer")
@@ -419,23 +424,18 @@ def post_transfer(
     assignee_id: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
-    console.principal.require(Scope.CONVERSATIONS_WRITE)
-    conversation = _conversation(session, console, number)
-    ctx = inbox_context(request, session, console.principal.workspace_id)
-    try:
-        with session.begin_nested():
-            service.transfer(
-                session,
-                ctx,
-                conversation,
-                _actor(console),
-                team_id=uuid.UUID(team_id) if team_id else None,
-                user_id=uuid.UUID(assignee_id) if assignee_id else None,
-                note_text=note,
-            )
-    except AccordError as exc:
-        return _back(number, exc)
-    return _back(number)
+    def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
+        service.transfer(
+            session,
+            ctx,
+            conversation,
+            actor,
+            team_id=uuid.UUID(team_id) if team_id else None,
+            user_id=uuid.UUID(assignee_id) if assignee_id else None,
+            note_text=note,
+        )
+
+    return _act(request, session, console, number, action)
 
 
 @router.get("/inbox/{number}/canned/{canned_id}")
