@@ -284,3 +284,46 @@ def test_phone_screen_pop_and_logging_a_call(served_demo, browser) -> None:  # t
     form.locator("button[type=submit]").click()
     expect(page).to_have_url(f"{base}/inbox/{number}")
     expect(page.locator("#messages")).to_contain_text("Inbound call · 4m 00s · replacement agreed")
+
+
+def test_embedded_contact_form_on_another_site(served_demo, browser, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A shop's own page (another origin) embeds the form with one script tag; the
+    submission crosses origins (CORS) and opens a conversation in the inbox."""
+    import functools
+    import http.server
+    import threading
+
+    import httpx
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    (tmp_path / "contact.html").write_text(
+        "<!doctype html><html><head><title>Northwind - Contact</title></head><body>"
+        "<h1>Contact us</h1><div id='accord-contact'></div>"
+        f"<script src='{base}/static/accord-form.js' data-write-key='{info.write_key}'></script>"
+        "</body></html>"
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    try:
+        page = browser.new_context().new_page()
+        page.goto(f"http://127.0.0.1:{site.server_address[1]}/contact.html")
+        form = page.locator("#accord-contact form")
+        form.locator("input[name=name]").fill("Jordan Miles")
+        form.locator("input[name=email]").fill("jordan.miles@example.com")
+        form.locator("input[name=subject]").fill("Bulk order for a scout troop")
+        form.locator("textarea[name=message]").fill("Do you offer discounts on 20 sleeping bags?")
+        form.locator("button[type=submit]").click()
+        expect(form.locator("[role=status]")).to_contain_text("Thank you")
+        page.screenshot(path=str(ARTIFACTS / "embedded-form.png"))
+    finally:
+        site.shutdown()
+    found = httpx.get(
+        f"{base}/api/v1/conversations",
+        headers={"Authorization": f"Bearer {info.api_token}"},
+        params={"q": "scout troop"},
+    ).json()["data"]
+    assert len(found) == 1
+    assert found[0]["channel"] == "web"
+    assert found[0]["contact_name"] == "Jordan Miles"

@@ -10,7 +10,7 @@
   if (!target || !key) return;
   var host = target.attachShadow ? target.attachShadow({ mode: "open" }) : target;
   host.innerHTML =
-    '<style>form{display:grid;gap:.5rem;font:14px system-ui,sans-serif;max-width:28rem}' +
+    '<style>form{display:grid;gap:.5rem;font:14px system-ui,sans-serif;max-width:28rem}label{display:grid;gap:.2rem}' +
     'input,textarea{font:inherit;padding:.4rem;border:1px solid #bbb;border-radius:4px}' +
     'button{padding:.5rem;border:0;border-radius:4px;background:#2f6fed;color:#fff;font:inherit}' +
     '.err{color:#a1110a}.ok{color:#17663a}</style>' +
