@@ -327,3 +327,22 @@ def test_embedded_contact_form_on_another_site(served_demo, browser, tmp_path) -
     assert len(found) == 1
     assert found[0]["channel"] == "web"
     assert found[0]["contact_name"] == "Jordan Miles"
+
+
+def test_service_analytics_chart(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
+    page.goto(f"{base}/login?next=/analytics")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+    expect(page.locator("#service-figures")).to_contain_text("First-contact resolution")
+    expect(page.locator("#by-agent")).to_contain_text("Maya Lopez")
+    expect(page.locator("#by-channel svg rect").first).to_be_visible()
+    with page.expect_download() as download:
+        page.click("text=Download one row per conversation")
+    header = Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
+    assert header.startswith("number,id,created_at")
+    page.screenshot(path=str(ARTIFACTS / "analytics-service.png"), full_page=True)
