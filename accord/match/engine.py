@@ -1,0 +1,365 @@
+"""Splink as the engine: a Fellegi-Sunter model trained on the workspace's own records
+(u by random sampling, m by guarded EM, the prior from deterministic rules) and the
+scored candidate pairs it predicts. DuckDB by default; the same settings run on Apache
+Spark (``engine="spark"``) for data beyond one machine."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from accord.match import comparisons
+from accord.match.features import present as present_columns
+
+log = logging.getLogger("accord.match.engine")
+Engine = Literal["duckdb", "spark"]
+MIN_RECORDS_FOR_U = 200  # below this, u comes from the priors too
+MIN_RECORDS_FOR_EM = 1000  # below this, m comes from the priors
+EM_MAX_PAIRS = 2_000_000
+U_MAX_PAIRS = 5_000_000
+GUARD_LOW, GUARD_HIGH = 0.01, 0.99
+DEFAULT_PRIOR_MATCHES_PER_RECORD = 0.5
+M_FLOOR = 0.001
+
+
+@dataclass
+class Level:
+    label: str
+    gamma: int
+    m: float | None
+    u: float | None
+
+    @property
+    def weight(self) -> float | None:
+        if not self.m or not self.u:
+            return None
+        return math.log2(self.m / self.u)
+
+
+@dataclass
+class TrainingRule:
+    rule: str
+    pairs_lambda: float | None
+    accepted: bool
+    reason: str
+
+
+@dataclass
+class Scored:
+    left: str
+    right: str
+    weight: float
+    probability: float
+    gammas: dict[str, int]
+    weights: dict[str, float]
+
+
+@dataclass
+class Result:
+    pairs: list[Scored]
+    model: dict[str, Any]
+    levels: dict[str, list[Level]]
+    training: list[TrainingRule]
+    trained: bool
+    phases: dict[str, float] = field(default_factory=dict)
+    records: int = 0
+
+
+def _silence_splink() -> None:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _settings(specs: list[comparisons.Spec], present: set[str], n: int) -> dict[str, Any]:
+    from splink import SettingsCreator
+
+    creator = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[s.comparison() for s in specs],
+        blocking_rules_to_generate_predictions=comparisons.prediction_rules(present),
+        probability_two_random_records_match=min(
+            0.5, DEFAULT_PRIOR_MATCHES_PER_RECORD / max(n - 1, 1)
+        ),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+    dialect = "duckdb"
+    settings: dict[str, Any] = creator.create_settings_dict(dialect)
+    for spec, comp in zip(specs, settings["comparisons"], strict=True):
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        for lv, (label, m) in zip(levels, spec.levels, strict=True):
+            lv["m_probability"] = m
+            lv["label_for_charts"] = label
+    return settings
+
+
+def _prior_u(settings: dict[str, Any]) -> None:
+    """u values for a workspace too small to sample: random pairs rarely agree."""
+    for comp in settings["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        agree = [0.01 / (2**i) for i in range(len(levels) - 1)]
+        for lv, u in zip(levels, [*agree, 1 - sum(agree)], strict=True):
+            lv["u_probability"] = u
+
+
+def levels_of(model: dict[str, Any]) -> dict[str, list[Level]]:
+    """Each comparison's non-null levels with their gamma value, m and u."""
+    out: dict[str, list[Level]] = {}
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        n = len(levels)
+        out[comp["output_column_name"]] = [
+            Level(
+                label=lv.get("label_for_charts", ""),
+                gamma=n - 1 - i,
+                m=lv.get("m_probability"),
+                u=lv.get("u_probability"),
+            )
+            for i, lv in enumerate(levels)
+        ]
+    return out
+
+
+def _trained_names(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    out = set()
+    for b, a in zip(before["comparisons"], after["comparisons"], strict=True):
+        mb = [lv.get("m_probability") for lv in b["comparison_levels"]]
+        ma = [lv.get("m_probability") for lv in a["comparison_levels"]]
+        if mb != ma:
+            out.add(a["output_column_name"])
+    return out
+
+
+def _signs_hold(model: dict[str, Any], names: set[str]) -> str | None:
+    """A model that learned persons: agreeing is evidence for, disagreeing against."""
+    for name, levels in levels_of(model).items():
+        if name not in names:
+            continue
+        top, other = levels[0].weight, levels[-1].weight
+        if top is not None and top <= 0:
+            return f"agreement on {name} came out as evidence against"
+        if other is not None and other >= 0:
+            return f"disagreement on {name} came out as evidence for"
+    return None
+
+
+@contextmanager
+def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
+    """A Splink database API: DuckDB in memory, or the given (or a local) Spark session."""
+    if engine == "duckdb":
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")
+        try:
+            yield DuckDBAPI(connection=con)
+        finally:
+            con.close()
+        return
+    from splink import SparkAPI
+
+    owned = spark is None
+    session = spark if spark is not None else local_spark()
+    try:
+        yield SparkAPI(spark_session=session)
+    finally:
+        if owned:
+            session.stop()
+
+
+def local_spark(master: str = "local[2]", memory: str = "4g") -> Any:
+    """A local Spark session with Splink's similarity functions and a checkpoint dir."""
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    session = (
+        SparkSession.builder.master(master)
+        .appName("accord-resolve")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.shuffle.partitions", "8")
+        .config("spark.default.parallelism", "8")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="accord-spark-"))
+    return session
+
+
+def _register(db_api: Any, table: pa.Table, engine: Engine, name: str) -> Any:
+    if engine == "spark":
+        frame = db_api.spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table))
+        return db_api.register(frame, table_name=name)
+    return db_api.register(table, table_name=name)
+
+
+def _spark_schema(table: pa.Table) -> Any:
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    return StructType([StructField(n, StringType(), True) for n in table.column_names])
+
+
+def train(
+    db_api: Any, sdf: Any, table: pa.Table, *, model: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[TrainingRule], bool]:
+    """The workspace's model: given, or trained here (guarded, with safe fallbacks)."""
+    from splink import Linker
+
+    if model is not None:
+        return model, [], True
+    present = present_columns(table)
+    specs = comparisons.specs_for(present)
+    n = table.num_rows
+    settings = _settings(specs, present, n)
+    if n < MIN_RECORDS_FOR_U:
+        _prior_u(settings)
+        return settings, [], False
+    linker = Linker(sdf, settings, log_level=logging.WARNING)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=min(U_MAX_PAIRS, n * (n - 1) / 2), seed=7
+    )
+    rules = comparisons.deterministic_rules(present)
+    if rules:
+        try:
+            linker.training.estimate_probability_two_random_records_match(rules, recall=0.7)
+        except Exception as exc:  # no deterministic matches at all: keep the default
+            log.info("prior left at its default: %s", exc)
+    base = linker.misc.save_model_to_json()
+    if n < MIN_RECORDS_FOR_EM:
+        return base, [], False
+    trained: dict[str, list[list[float | None]]] = {}
+    report: list[TrainingRule] = []
+    for rule in comparisons.training_rules(present):
+        sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
+        session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.WARNING)
+        try:
+            session = session_linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True
+            )
+        except Exception as exc:  # an empty block, or EM that cannot run on it
+            report.append(TrainingRule(sql, None, False, f"could not train: {exc}"))
+            continue
+        share = float(session.core_model_settings.probability_two_random_records_match)
+        after = session_linker.misc.save_model_to_json()
+        names = _trained_names(base, after)
+        if not GUARD_LOW <= share <= GUARD_HIGH:
+            report.append(
+                TrainingRule(sql, share, False, f"matches are {share:.1%} of its pairs")
+            )
+            continue
+        wrong = _signs_hold(after, names)
+        if wrong:
+            report.append(TrainingRule(sql, share, False, wrong))
+            continue
+        report.append(TrainingRule(sql, share, True, "ok"))
+        for comp in after["comparisons"]:
+            if comp["output_column_name"] in names:
+                trained.setdefault(comp["output_column_name"], []).append(
+                    [lv.get("m_probability") for lv in comp["comparison_levels"]]
+                )
+    final = copy.deepcopy(base)
+    for comp in final["comparisons"]:
+        runs = trained.get(comp["output_column_name"])
+        if not runs:
+            continue
+        for i, lv in enumerate(comp["comparison_levels"]):
+            values = [r[i] for r in runs if r[i] is not None]
+            if values and not lv.get("is_null_level") and not lv.get("fix_m_probability"):
+                # A level EM never saw keeps a small, not a vanishing, m.
+                lv["m_probability"] = max(sum(values) / len(values), M_FLOOR)
+    return final, report, bool(trained)
+
+
+def predict(
+    linker: Any, model: dict[str, Any], floor_weight: float
+) -> list[Scored]:
+    """Pairs at or above ``floor_weight``, and household pairs (different first names
+    that share an address, phone or email) whatever their weight."""
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    frame = linker.inference.predict(threshold_match_weight=None, warning_mode="never")
+    top = {name: len(levels) - 1 for name, levels in levels_of(model).items()}
+    household = [
+        f"gamma_{n} = {top[n]}" for n in ("street", "phone", "email", "place") if n in top
+    ]
+    condition = f"match_weight >= {floor_weight}"
+    if "first_name" in top and household:
+        condition += f" OR (gamma_first_name = 0 AND ({' OR '.join(household)}))"
+    available = {c.unquote().name for c in frame.columns}
+    weight_sql = [
+        f"mw_{n} + mw_tf_adj_{n} AS mw_{n}" if f"mw_tf_adj_{n}" in available else f"mw_{n}"
+        for n in names
+    ]
+    cols = ", ".join(
+        ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+        + [f"gamma_{n}" for n in names]
+        + weight_sql
+    )
+    selected = frame.query_sql(f"SELECT {cols} FROM {{this}} WHERE {condition}")
+    data = selected.as_pyarrow_table().to_pydict()
+    out = []
+    for i in range(len(data["unique_id_l"])):
+        out.append(
+            Scored(
+                left=data["unique_id_l"][i],
+                right=data["unique_id_r"][i],
+                weight=float(data["match_weight"][i]),
+                probability=float(data["match_probability"][i]),
+                gammas={n: int(data[f"gamma_{n}"][i]) for n in names},
+                weights={n: round(float(data[f"mw_{n}"][i] or 0.0), 2) for n in names},
+            )
+        )
+    return out
+
+
+def run(
+    table: pa.Table,
+    *,
+    engine: Engine = "duckdb",
+    spark: Any = None,
+    model: dict[str, Any] | None = None,
+    floor_weight: float = 0.0,
+    on_phase: Callable[[str], None] | None = None,
+) -> Result:
+    """Train (unless ``model`` is given) and predict over ``table``."""
+    from splink import Linker
+
+    _silence_splink()
+    phases: dict[str, float] = {}
+    with backend(engine, spark) as db_api:
+        t = time.perf_counter()
+        if on_phase:
+            on_phase("loading records")
+        sdf = _register(db_api, table, engine, "accord_records")
+        phases["load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if on_phase:
+            on_phase("training the model")
+        settings, report, trained = train(db_api, sdf, table, model=model)
+        phases["train"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if on_phase:
+            on_phase("scoring candidate pairs")
+        linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.WARNING)
+        pairs = predict(linker, settings, floor_weight)
+        phases["predict"] = time.perf_counter() - t
+    return Result(
+        pairs=pairs,
+        model=settings,
+        levels=levels_of(settings),
+        training=report,
+        trained=trained,
+        phases=phases,
+        records=table.num_rows,
+    )
