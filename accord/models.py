@@ -5,6 +5,7 @@ from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, 
 from accord.govern.audit.models import AuditEvent
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import Base
+from accord.match.models import MatchCandidate, MatchRun
 from accord.profile.models import Order, Profile
 from accord.resolve.models import (
     Identifier,
@@ -22,6 +23,8 @@ __all__ = [
     "Identifier",
     "IdentityLink",
     "LoginAttempt",
+    "MatchCandidate",
+    "MatchRun",
     "Membership",
     "Merge",
     "Order",

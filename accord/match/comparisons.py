@@ -249,10 +249,10 @@ def training_rules(present: set[str]) -> list[BlockingRuleCreator]:
     if "dob" in present:
         rules.append(block_on("dob"))
     rules.append(block_on("first_formal", "last_name"))
-    if "email" in present:
-        rules.append(block_on("email"))
-    if "phone" in present:
-        rules.append(block_on("phone"))
+    if "dob" not in present:
+        for column in ("email", "phone"):
+            if column in present:
+                rules.append(block_on(column))
     return rules
 
 
