@@ -72,6 +72,53 @@ class Result:
     trained: bool
     phases: dict[str, float] = field(default_factory=dict)
     records: int = 0
+    tf: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+TF_COLUMNS = ("first_name", "last_name", "postcode")
+TF_KEEP = 5000
+
+
+def weight_of(probability: float) -> float:
+    """The match weight (log2 odds) of a match probability."""
+    return math.log2(probability / (1 - probability))
+
+
+def term_frequencies(table: pa.Table, keep: int = TF_KEEP) -> dict[str, dict[str, float]]:
+    """The share of records holding each of the most common values of the columns with
+    term-frequency adjustment, kept with the model to score new records alike."""
+    import pyarrow.compute as pc
+
+    out: dict[str, dict[str, float]] = {}
+    for name in TF_COLUMNS:
+        column = table.column(name)
+        filled = len(column) - column.null_count
+        if not filled:
+            continue
+        counts = pc.value_counts(column.drop_null()).to_pylist()
+        counts.sort(key=lambda c: -c["counts"])
+        out[name] = {c["values"]: c["counts"] / filled for c in counts[:keep]}
+        out[name][""] = 1 / filled  # any value not kept: seen about once
+    return out
+
+
+def _register_tf(db_api: Any, linker: Any, tf: dict[str, dict[str, float]], table: pa.Table, engine: Engine) -> None:
+    """Term frequencies of the whole workspace for the few values in ``table``."""
+    for name, freqs in tf.items():
+        if name not in table.column_names:
+            continue
+        rare = freqs.get("", 1e-6)
+        values = sorted({v for v in table.column(name).to_pylist() if v})
+        if not values:
+            continue
+        lookup = pa.table(
+            {
+                name: pa.array(values, type=pa.string()),
+                f"tf_{name}": pa.array([freqs.get(v, rare) for v in values], type=pa.float64()),
+            }
+        )
+        registered = _register(db_api, lookup, engine, f"accord_tf_{name}")
+        linker.table_management.register_term_frequency_lookup(registered, name)
 
 
 def _silence_splink() -> None:
@@ -170,7 +217,7 @@ def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
     from splink import SparkAPI
 
     owned = spark is None
-    session = spark if spark is not None else local_spark()
+    session = spark if spark is not None else spark_session()
     try:
         yield SparkAPI(spark_session=session)
     finally:
@@ -178,8 +225,9 @@ def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
             session.stop()
 
 
-def local_spark(master: str = "local[2]", memory: str = "4g") -> Any:
-    """A local Spark session with Splink's similarity functions and a checkpoint dir."""
+def spark_session(master: str = "local[2]", memory: str = "4g") -> Any:
+    """A Spark session (local[N] or a cluster URL) with Splink's similarity functions and a
+    checkpoint directory."""
     from pyspark.sql import SparkSession
     from splink.backends.spark import similarity_jar_location
 
@@ -206,9 +254,14 @@ def _register(db_api: Any, table: pa.Table, engine: Engine, name: str) -> Any:
 
 
 def _spark_schema(table: pa.Table) -> Any:
-    from pyspark.sql.types import StringType, StructField, StructType
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
-    return StructType([StructField(n, StringType(), True) for n in table.column_names])
+    return StructType(
+        [
+            StructField(f.name, DoubleType() if pa.types.is_floating(f.type) else StringType(), True)
+            for f in table.schema
+        ]
+    )
 
 
 def train(
@@ -226,7 +279,7 @@ def train(
     if n < MIN_RECORDS_FOR_U:
         _prior_u(settings)
         return settings, [], False
-    linker = Linker(sdf, settings, log_level=logging.WARNING)
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
     linker.training.estimate_u_using_random_sampling(
         max_pairs=min(U_MAX_PAIRS, n * (n - 1) / 2), seed=7
     )
@@ -237,13 +290,16 @@ def train(
         except Exception as exc:  # no deterministic matches at all: keep the default
             log.info("prior left at its default: %s", exc)
     base = linker.misc.save_model_to_json()
+    prior = base.get("probability_two_random_records_match") or 0.0
+    if not 0 < prior < 1:  # no sure matches to count: expect a few per record
+        base["probability_two_random_records_match"] = settings["probability_two_random_records_match"]
     if n < MIN_RECORDS_FOR_EM:
         return base, [], False
     trained: dict[str, list[list[float | None]]] = {}
     report: list[TrainingRule] = []
     for rule in comparisons.training_rules(present):
         sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
-        session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.WARNING)
+        session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.ERROR)
         try:
             session = session_linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True
@@ -331,6 +387,7 @@ def run(
     model: dict[str, Any] | None = None,
     floor_weight: float = 0.0,
     on_phase: Callable[[str], None] | None = None,
+    tf: dict[str, dict[str, float]] | None = None,
 ) -> Result:
     """Train (unless ``model`` is given) and predict over ``table``."""
     from splink import Linker
@@ -351,7 +408,9 @@ def run(
         t = time.perf_counter()
         if on_phase:
             on_phase("scoring candidate pairs")
-        linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.WARNING)
+        linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
+        if tf:
+            _register_tf(db_api, linker, tf, table, engine)
         pairs = predict(linker, settings, floor_weight)
         phases["predict"] = time.perf_counter() - t
     return Result(
@@ -362,4 +421,5 @@ def run(
         trained=trained,
         phases=phases,
         records=table.num_rows,
+        tf=tf if tf else term_frequencies(table),
     )
