@@ -22,10 +22,13 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory
+from accord.match.api import router as match_router
+from accord.match.tasks import MatchWorker
 from accord.profile.api import router as profile_router
 from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
 from accord.web.customer_pages import router as customer_router
+from accord.web.match_pages import router as match_pages_router
 from accord.web.pages import router as pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
@@ -60,9 +63,17 @@ def create_app(
             worker = ResolverWorker(app.state.session_factory)
             worker.start()
             app.state.resolver = worker
+        matcher = None
+        if settings.match_worker:
+            matcher = MatchWorker(app.state.session_factory, settings)
+            matcher.start()
+            app.state.matcher = matcher
         try:
             yield
         finally:
+            if matcher is not None:
+                matcher.stop()
+                app.state.matcher = None
             if worker is not None:
                 worker.stop()
                 app.state.resolver = None
@@ -82,6 +93,7 @@ def create_app(
     )
     app.state.templates = create_templates()
     app.state.resolver = None
+    app.state.matcher = None
     app.state.write_key_cache = {}
 
     handlers.install(app)
@@ -98,8 +110,10 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(tracking_router)
     app.include_router(profile_router)
+    app.include_router(match_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.include_router(customer_router)
+    app.include_router(match_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -67,14 +67,14 @@ class Settings(BaseSettings):
     )
 
     match_auto_merge: float = Field(
-        default=0.99,
+        default=0.9,
         ge=0,
         le=1,
         description="Match probability at or above which probabilistic matching merges two "
         "people automatically (a workspace may override it in settings.match.auto_merge).",
     )
     match_review: float = Field(
-        default=0.8,
+        default=0.5,
         ge=0,
         le=1,
         description="Match probability at or above which a pair goes to the possible-duplicates "

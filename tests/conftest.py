@@ -129,6 +129,7 @@ def settings(tmp_path: Path) -> Settings:
         secret_key="test-secret-key-" + "x" * 32,
         resolve_worker=False,
         resolve_inline=True,
+        match_worker=False,
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from accord.match import engine, evaluate, features, synth
-from accord.match.decide import Thresholds, decide
+from accord.match.decide import Thresholds, decide, person_conflict
 
 BANDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.01)
 
@@ -110,10 +110,15 @@ def run_population(
     truth = population.person
     predicted = [decisions.clusters.get(rid, rid) for rid in ids]
     scores = evaluate.score(predicted, truth)
-    same = [truth[index[p.left]] == truth[index[p.right]] for p in result.pairs]
+    # Precision by match probability over the pairs the thresholds decide on (not those
+    # that person-level disagreement already rules out): what the defaults come from.
+    eligible = [
+        p for p in result.pairs if person_conflict(p) is None and p.gammas.get("dob") != 0
+    ]
+    same = [truth[index[p.left]] == truth[index[p.right]] for p in eligible]
     bands = []
     for lo, hi in zip(BANDS, BANDS[1:], strict=False):
-        inside = [s for p, s in zip(result.pairs, same, strict=True) if lo <= p.probability < hi]
+        inside = [s for p, s in zip(eligible, same, strict=True) if lo <= p.probability < hi]
         if inside:
             bands.append((lo, hi, len(inside), sum(inside) / len(inside)))
     reviews = decisions.reviews

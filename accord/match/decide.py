@@ -29,8 +29,8 @@ HOUSEHOLD_FIELDS = ("street", "phone", "email")
 
 @dataclass(frozen=True)
 class Thresholds:
-    auto_merge: float = 0.99
-    review: float = 0.80
+    auto_merge: float = 0.9
+    review: float = 0.5
 
 
 @dataclass
