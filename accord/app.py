@@ -113,7 +113,7 @@ def create_app(
     app.include_router(match_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
+    app.include_router(match_pages_router)  # before /customers/{profile_id}
     app.include_router(customer_router)
-    app.include_router(match_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

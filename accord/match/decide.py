@@ -5,7 +5,8 @@ Rules, in order:
 1. Person-level disagreement outweighs household-level agreement. Two records whose first
    names clearly differ (no nickname, typo, swap or initial explains it) are two people,
    whatever they share: surname, address, phone and email are household-level. Such a
-   pair that shares an address, phone or email is a household link.
+   pair that shares an address, phone or email is a household link. When their dates of
+   birth agree exactly (twins, or a badly typed first name) a strong pair goes to review.
 2. A clearly different date of birth (not a typo or a day/month swap) never merges
    automatically, not even through a third record that matches both (a father and son
    of one name at one address); a strong pair goes to review.
@@ -104,7 +105,9 @@ def decide(
             conflicts[pair.left].add(pair.right)
             conflicts[pair.right].add(pair.left)
         if reason is not None:
-            if shares_household(pair, top):
+            if pair.gammas.get("dob") == top.get("dob", -2) and pair.probability >= thresholds.review:
+                maybe.append(pair)  # twins, or a badly typed first name: a person decides
+            elif shares_household(pair, top):
                 out.households.append(pair)
             continue
         if pair.probability >= thresholds.auto_merge and pair.gammas.get("dob") != 0:

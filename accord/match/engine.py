@@ -126,7 +126,9 @@ def _silence_splink() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def _settings(specs: list[comparisons.Spec], present: set[str], n: int) -> dict[str, Any]:
+def _settings(
+    specs: list[comparisons.Spec], present: set[str], n: int, dialect: str = "duckdb"
+) -> dict[str, Any]:
     from splink import SettingsCreator
 
     creator = SettingsCreator(
@@ -140,7 +142,6 @@ def _settings(specs: list[comparisons.Spec], present: set[str], n: int) -> dict[
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=True,
     )
-    dialect = "duckdb"
     settings: dict[str, Any] = creator.create_settings_dict(dialect)
     for spec, comp in zip(specs, settings["comparisons"], strict=True):
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
@@ -236,8 +237,8 @@ def spark_session(master: str = "local[2]", memory: str = "4g") -> Any:
         .appName("accord-resolve")
         .config("spark.jars", similarity_jar_location())
         .config("spark.driver.memory", memory)
-        .config("spark.sql.shuffle.partitions", "8")
-        .config("spark.default.parallelism", "8")
+        .config("spark.sql.shuffle.partitions", "4" if master.startswith("local") else "200")
+        .config("spark.sql.adaptive.enabled", "true")
         .config("spark.ui.enabled", "false")
         .getOrCreate()
     )
@@ -264,18 +265,50 @@ def _spark_schema(table: pa.Table) -> Any:
     )
 
 
-def train(
-    db_api: Any, sdf: Any, table: pa.Table, *, model: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], list[TrainingRule], bool]:
-    """The workspace's model: given, or trained here (guarded, with safe fallbacks)."""
-    from splink import Linker
+def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """A stored model's Splink settings for a backend: the comparisons and blocking
+    rules are built anew in its SQL dialect and the trained parameters carried over."""
+    present = set(model["present"])
+    trained = model["settings"]
+    fresh = _settings(comparisons.specs_for(present), present, 2, dialect)
+    fresh["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    by_name = {c["output_column_name"]: c for c in trained["comparisons"]}
+    for comp in fresh["comparisons"]:
+        old = by_name.get(comp["output_column_name"])
+        if old is None:
+            continue
+        for level, before in zip(comp["comparison_levels"], old["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability"):
+                if before.get(key) is not None:
+                    level[key] = before[key]
+    return fresh
 
+
+def train(
+    db_api: Any,
+    sdf: Any,
+    table: pa.Table,
+    *,
+    model: dict[str, Any] | None = None,
+    dialect: str = "duckdb",
+) -> tuple[dict[str, Any], list[TrainingRule], bool]:
+    """The workspace's model (``{"present": columns, "settings": Splink settings}``):
+    given, or trained here (guarded, with safe fallbacks)."""
     if model is not None:
         return model, [], True
     present = present_columns(table)
+    settings, report, trained = _train(db_api, sdf, table, present, dialect)
+    return {"present": sorted(present), "settings": settings}, report, trained
+
+
+def _train(
+    db_api: Any, sdf: Any, table: pa.Table, present: set[str], dialect: str
+) -> tuple[dict[str, Any], list[TrainingRule], bool]:
+    from splink import Linker
+
     specs = comparisons.specs_for(present)
     n = table.num_rows
-    settings = _settings(specs, present, n)
+    settings = _settings(specs, present, n, dialect)
     if n < MIN_RECORDS_FOR_U:
         _prior_u(settings)
         return settings, [], False
@@ -298,7 +331,7 @@ def train(
     trained: dict[str, list[list[float | None]]] = {}
     report: list[TrainingRule] = []
     for rule in comparisons.training_rules(present):
-        sql = rule.get_blocking_rule("duckdb").blocking_rule_sql
+        sql = rule.get_blocking_rule(dialect).blocking_rule_sql
         session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.ERROR)
         try:
             session = session_linker.training.estimate_parameters_using_expectation_maximisation(
@@ -403,11 +436,12 @@ def run(
         t = time.perf_counter()
         if on_phase:
             on_phase("training the model")
-        settings, report, trained = train(db_api, sdf, table, model=model)
+        stored, report, trained = train(db_api, sdf, table, model=model, dialect=engine)
         phases["train"] = time.perf_counter() - t
         t = time.perf_counter()
         if on_phase:
             on_phase("scoring candidate pairs")
+        settings = in_dialect(stored, engine)
         linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
         if tf:
             _register_tf(db_api, linker, tf, table, engine)
@@ -415,7 +449,7 @@ def run(
         phases["predict"] = time.perf_counter() - t
     return Result(
         pairs=pairs,
-        model=settings,
+        model=stored,
         levels=levels_of(settings),
         training=report,
         trained=trained,
