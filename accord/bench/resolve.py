@@ -96,9 +96,7 @@ def run_population(
     phases["prepare"] = time.perf_counter() - t
     if progress:
         progress(1)
-    result = engine.run(
-        table, engine=engine_name, floor_weight=engine.weight_of(min(BANDS))
-    )
+    result = engine.run(table, engine=engine_name, floor_weight=engine.weight_of(min(BANDS)))
     phases.update(result.phases)
     if progress:
         progress(1)
@@ -112,9 +110,7 @@ def run_population(
     scores = evaluate.score(predicted, truth)
     # Precision by match probability over the pairs the thresholds decide on (not those
     # that person-level disagreement already rules out): what the defaults come from.
-    eligible = [
-        p for p in result.pairs if person_conflict(p) is None and p.gammas.get("dob") != 0
-    ]
+    eligible = [p for p in result.pairs if person_conflict(p) is None and p.gammas.get("dob") != 0]
     same = [truth[index[p.left]] == truth[index[p.right]] for p in eligible]
     bands = []
     for lo, hi in zip(BANDS, BANDS[1:], strict=False):

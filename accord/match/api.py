@@ -39,9 +39,7 @@ def start_run(
 ) -> JSONResponse:
     body = body or RunRequest()
     settings = request.app.state.settings
-    run = service.start_run(
-        session, principal.workspace_id, engine_name=body.engine, trigger="api"
-    )
+    run = service.start_run(session, principal.workspace_id, engine_name=body.engine, trigger="api")
     if not body.wait:
         matcher = getattr(request.app.state, "matcher", None)
         session.commit()

@@ -178,7 +178,12 @@ SPECS: tuple[Spec, ...] = (
     Spec(
         "dob",
         ("dob",),
-        (("exact", 0.92), ("day and month swapped", 0.02), ("one digit off", 0.04), ("different", 0.02)),
+        (
+            ("exact", 0.92),
+            ("day and month swapped", 0.02),
+            ("one digit off", 0.04),
+            ("different", 0.02),
+        ),
         _dob,
     ),
     Spec(

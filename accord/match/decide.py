@@ -82,9 +82,9 @@ def person_conflict(pair: Scored) -> str | None:
 
 
 def shares_household(pair: Scored, top: dict[str, int]) -> bool:
-    return any(
-        name in top and pair.gammas.get(name) == top[name] for name in HOUSEHOLD_FIELDS
-    ) or (pair.gammas.get("place") == top.get("place") and pair.gammas.get("street", -1) > 0)
+    return any(name in top and pair.gammas.get(name) == top[name] for name in HOUSEHOLD_FIELDS) or (
+        pair.gammas.get("place") == top.get("place") and pair.gammas.get("street", -1) > 0
+    )
 
 
 def decide(
@@ -105,7 +105,10 @@ def decide(
             conflicts[pair.left].add(pair.right)
             conflicts[pair.right].add(pair.left)
         if reason is not None:
-            if pair.gammas.get("dob") == top.get("dob", -2) and pair.probability >= thresholds.review:
+            if (
+                pair.gammas.get("dob") == top.get("dob", -2)
+                and pair.probability >= thresholds.review
+            ):
                 maybe.append(pair)  # twins, or a badly typed first name: a person decides
             elif shares_household(pair, top):
                 out.households.append(pair)

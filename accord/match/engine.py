@@ -102,7 +102,9 @@ def term_frequencies(table: pa.Table, keep: int = TF_KEEP) -> dict[str, dict[str
     return out
 
 
-def _register_tf(db_api: Any, linker: Any, tf: dict[str, dict[str, float]], table: pa.Table, engine: Engine) -> None:
+def _register_tf(
+    db_api: Any, linker: Any, tf: dict[str, dict[str, float]], table: pa.Table, engine: Engine
+) -> None:
     """Term frequencies of the whole workspace for the few values in ``table``."""
     for name, freqs in tf.items():
         if name not in table.column_names:
@@ -127,7 +129,11 @@ def _silence_splink() -> None:
 
 
 def _settings(
-    specs: list[comparisons.Spec], present: set[str], n: int, dialect: str = "duckdb"
+    specs: list[comparisons.Spec],
+    present: set[str],
+    n: int,
+    dialect: str = "duckdb",
+    term_frequencies: bool = True,
 ) -> dict[str, Any]:
     from splink import SettingsCreator
 
@@ -148,6 +154,9 @@ def _settings(
         for lv, (label, m) in zip(levels, spec.levels, strict=True):
             lv["m_probability"] = m
             lv["label_for_charts"] = label
+            if not term_frequencies:  # a handful of records says nothing of how common
+                lv.pop("tf_adjustment_column", None)
+                lv.pop("tf_adjustment_weight", None)
     return settings
 
 
@@ -259,7 +268,9 @@ def _spark_schema(table: pa.Table) -> Any:
 
     return StructType(
         [
-            StructField(f.name, DoubleType() if pa.types.is_floating(f.type) else StringType(), True)
+            StructField(
+                f.name, DoubleType() if pa.types.is_floating(f.type) else StringType(), True
+            )
             for f in table.schema
         ]
     )
@@ -270,7 +281,13 @@ def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
     rules are built anew in its SQL dialect and the trained parameters carried over."""
     present = set(model["present"])
     trained = model["settings"]
-    fresh = _settings(comparisons.specs_for(present), present, 2, dialect)
+    fresh = _settings(
+        comparisons.specs_for(present),
+        present,
+        2,
+        dialect,
+        term_frequencies=bool(model.get("term_frequencies", True)),
+    )
     fresh["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
     by_name = {c["output_column_name"]: c for c in trained["comparisons"]}
     for comp in fresh["comparisons"]:
@@ -298,7 +315,12 @@ def train(
         return model, [], True
     present = present_columns(table)
     settings, report, trained = _train(db_api, sdf, table, present, dialect)
-    return {"present": sorted(present), "settings": settings}, report, trained
+    use_tf = table.num_rows >= MIN_RECORDS_FOR_U
+    return (
+        {"present": sorted(present), "term_frequencies": use_tf, "settings": settings},
+        report,
+        trained,
+    )
 
 
 def _train(
@@ -308,7 +330,7 @@ def _train(
 
     specs = comparisons.specs_for(present)
     n = table.num_rows
-    settings = _settings(specs, present, n, dialect)
+    settings = _settings(specs, present, n, dialect, term_frequencies=n >= MIN_RECORDS_FOR_U)
     if n < MIN_RECORDS_FOR_U:
         _prior_u(settings)
         return settings, [], False
@@ -325,7 +347,9 @@ def _train(
     base = linker.misc.save_model_to_json()
     prior = base.get("probability_two_random_records_match") or 0.0
     if not 0 < prior < 1:  # no sure matches to count: expect a few per record
-        base["probability_two_random_records_match"] = settings["probability_two_random_records_match"]
+        base["probability_two_random_records_match"] = settings[
+            "probability_two_random_records_match"
+        ]
     if n < MIN_RECORDS_FOR_EM:
         return base, [], False
     trained: dict[str, list[list[float | None]]] = {}
@@ -344,9 +368,7 @@ def _train(
         after = session_linker.misc.save_model_to_json()
         names = _trained_names(base, after)
         if not GUARD_LOW <= share <= GUARD_HIGH:
-            report.append(
-                TrainingRule(sql, share, False, f"matches are {share:.1%} of its pairs")
-            )
+            report.append(TrainingRule(sql, share, False, f"matches are {share:.1%} of its pairs"))
             continue
         wrong = _signs_hold(after, names)
         if wrong:
@@ -371,17 +393,13 @@ def _train(
     return final, report, bool(trained)
 
 
-def predict(
-    linker: Any, model: dict[str, Any], floor_weight: float
-) -> list[Scored]:
+def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Scored]:
     """Pairs at or above ``floor_weight``, and household pairs (different first names
     that share an address, phone or email) whatever their weight."""
     names = [c["output_column_name"] for c in model["comparisons"]]
     frame = linker.inference.predict(threshold_match_weight=None, warning_mode="never")
     top = {name: len(levels) - 1 for name, levels in levels_of(model).items()}
-    household = [
-        f"gamma_{n} = {top[n]}" for n in ("street", "phone", "email", "place") if n in top
-    ]
+    household = [f"gamma_{n} = {top[n]}" for n in ("street", "phone", "email", "place") if n in top]
     condition = f"match_weight >= {floor_weight}"
     if "first_name" in top and household:
         condition += f" OR (gamma_first_name = 0 AND ({' OR '.join(household)}))"

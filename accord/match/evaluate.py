@@ -42,9 +42,7 @@ def score(predicted: Sequence[Hashable], truth: Sequence[Hashable]) -> Scores:
     true_pairs = sum(_pairs(n) for n in true_sizes.values())
     precision = correct / pred_pairs if pred_pairs else 1.0
     recall = correct / true_pairs if true_pairs else 1.0
-    exact = sum(
-        1 for (p, t), n in both.items() if n == pred_sizes[p] and n == true_sizes[t]
-    )
+    exact = sum(1 for (p, t), n in both.items() if n == pred_sizes[p] and n == true_sizes[t])
     c_precision = exact / len(pred_sizes) if pred_sizes else 1.0
     c_recall = exact / len(true_sizes) if true_sizes else 1.0
     return Scores(

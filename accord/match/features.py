@@ -99,7 +99,9 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     return pa.table({c: pa.array(v, type=pa.string()) for c, v in cols.items()})
 
 
-def from_traits(profile_id: str, traits: Mapping[str, Any], email: str | None, phone: str | None) -> dict[str, Any]:
+def from_traits(
+    profile_id: str, traits: Mapping[str, Any], email: str | None, phone: str | None
+) -> dict[str, Any]:
     """A profile's golden record as a raw matching row."""
     row: dict[str, Any] = {"unique_id": profile_id}
     for field, trait in TRAIT_OF.items():

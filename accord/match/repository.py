@@ -101,9 +101,11 @@ class CandidateRepository(Repository):
         )
         if status:
             stmt = stmt.where(MatchCandidate.status == status)
-        stmt = stmt.order_by(
-            MatchCandidate.match_probability.desc(), MatchCandidate.id
-        ).limit(limit).offset(offset)
+        stmt = (
+            stmt.order_by(MatchCandidate.match_probability.desc(), MatchCandidate.id)
+            .limit(limit)
+            .offset(offset)
+        )
         return list(self.session.scalars(stmt))
 
     def count(self, workspace_id: uuid.UUID, kind: str, status: str) -> int:
@@ -118,11 +120,15 @@ class CandidateRepository(Repository):
         )
         return int(self.session.scalar(stmt) or 0)
 
-    def of_profile(self, workspace_id: uuid.UUID, profile_id: uuid.UUID, kind: str) -> list[MatchCandidate]:
+    def of_profile(
+        self, workspace_id: uuid.UUID, profile_id: uuid.UUID, kind: str
+    ) -> list[MatchCandidate]:
         stmt = select(MatchCandidate).where(
             MatchCandidate.workspace_id == workspace_id,
             MatchCandidate.kind == kind,
-            or_(MatchCandidate.profile_a_id == profile_id, MatchCandidate.profile_b_id == profile_id),
+            or_(
+                MatchCandidate.profile_a_id == profile_id, MatchCandidate.profile_b_id == profile_id
+            ),
         )
         return list(self.session.scalars(stmt))
 

@@ -256,7 +256,9 @@ def merge_people(
     )
     made: list[Merge] = []
     proof = {**proof, "identifiers": [f"{ia.type}:{ia.value}", f"{ib.type}:{ib.value}"]}
-    resolve.repartition(session, ctx, [ia, ib], actor=actor, rule=RULE, evidence=proof, recorded=made)
+    resolve.repartition(
+        session, ctx, [ia, ib], actor=actor, rule=RULE, evidence=proof, recorded=made
+    )
     session.flush()
     return next((m for m in made if m.rule == RULE), made[0] if made else None)
 
@@ -317,7 +319,9 @@ def apply(
     apart = Apart(session, workspace_id, ids)
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
     decisions: Decisions = decide(result.pairs, thresholds, top, apart)
-    summary = Summary(records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked))
+    summary = Summary(
+        records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
+    )
     for pair in decisions.merges:
         a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
         if a is None or b is None or a.id == b.id:
@@ -358,7 +362,9 @@ def _pending(session: Session, workspace_id: uuid.UUID, candidate_id: uuid.UUID)
         raise not_found("Possible duplicate", field="candidate_id")
     if candidate.status != "pending":
         raise conflict(
-            f"This pair was already {candidate.status}", field="candidate_id", code="already_decided"
+            f"This pair was already {candidate.status}",
+            field="candidate_id",
+            code="already_decided",
         )
     return candidate
 
@@ -375,7 +381,9 @@ def accept(
     if a.id != b.id:
         why = Apart(session, workspace_id, [str(a.id), str(b.id)])([str(a.id)], [str(b.id)])
         if why:
-            raise conflict(f"These people must stay apart: {why}", field="candidate_id", code="kept_apart")
+            raise conflict(
+                f"These people must stay apart: {why}", field="candidate_id", code="kept_apart"
+            )
         proof = {**candidate.evidence, "accepted_by": actor}
         merge = merge_people(session, workspace_id, a, b, proof, actor)
         candidate.merge_id = merge.id if merge else None
@@ -450,7 +458,12 @@ def finish_run(
         "phases": {k: round(v, 3) for k, v in result.phases.items()},
         "trained": result.trained,
         "training": [
-            {"rule": t.rule, "share_of_matches": t.pairs_lambda, "used": t.accepted, "reason": t.reason}
+            {
+                "rule": t.rule,
+                "share_of_matches": t.pairs_lambda,
+                "used": t.accepted,
+                "reason": t.reason,
+            }
             for t in result.training
         ],
         "blocked": summary.blocked,

@@ -281,12 +281,12 @@ class Generator:
             last=last,
             dob=given.get("dob") or self._dob(),
             address=given.get("address") or self._address(),
-            email=given["email"] if "email" in given else (
-                self._email(first, last) if self.rng.random() < 0.85 else None
-            ),
-            phone=given["phone"] if "phone" in given else (
-                self._phone() if self.rng.random() < 0.85 else None
-            ),
+            email=given["email"]
+            if "email" in given
+            else (self._email(first, last) if self.rng.random() < 0.85 else None),
+            phone=given["phone"]
+            if "phone" in given
+            else (self._phone() if self.rng.random() < 0.85 else None),
         )
 
     def _household(self, first_pid: int, hid: int) -> list[Person]:
@@ -294,7 +294,9 @@ class Generator:
         last = self._last()
         address = self._address()
         landline = self._phone() if rng.random() < 0.5 else None
-        family_email = f"{last}family{hid % 997}@{rng.choice(DOMAINS)}" if rng.random() < 0.2 else None
+        family_email = (
+            f"{last}family{hid % 997}@{rng.choice(DOMAINS)}" if rng.random() < 0.2 else None
+        )
         adults = 2 if rng.random() < 0.75 else 1
         kids = rng.choice([0, 1, 1, 2, 2, 3])
         people: list[Person] = []
@@ -421,8 +423,10 @@ class Generator:
         suffix = rest[-1]
         if suffix in SPELLED:
             rest[-1] = SPELLED[suffix]
-        return " ".join([number, *rest]).upper() if self.rng.random() < 0.3 else " ".join(
-            [number, *rest]
+        return (
+            " ".join([number, *rest]).upper()
+            if self.rng.random() < 0.3
+            else " ".join([number, *rest])
         )
 
     def generate(self, records: int) -> Population:

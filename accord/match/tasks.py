@@ -43,9 +43,7 @@ def run_workspace(
     """One full run: read, train and score without a transaction, apply in one."""
     with transaction(factory) as session:
         if run_id is None:
-            run = service.start_run(
-                session, workspace_id, engine_name=engine_name, trigger=trigger
-            )
+            run = service.start_run(session, workspace_id, engine_name=engine_name, trigger=trigger)
             run_id = run.id
         else:
             found = MatchRunRepository.from_session(session).get(workspace_id, run_id)
@@ -71,7 +69,13 @@ def run_workspace(
             on_phase("applying decisions")
         with transaction(factory) as session:
             summary = service.apply(
-                session, workspace_id, result, snap.thresholds, snap.rows, run_id=run_id, actor=actor
+                session,
+                workspace_id,
+                result,
+                snap.thresholds,
+                snap.rows,
+                run_id=run_id,
+                actor=actor,
             )
             row = session.get(MatchRun, run_id)
             assert row is not None
@@ -95,7 +99,10 @@ def incremental_pass(
             return None
         marks = [
             m
-            for m in (repo.last_started(workspace_id, "incremental"), repo.last_started(workspace_id, "full"))
+            for m in (
+                repo.last_started(workspace_id, "incremental"),
+                repo.last_started(workspace_id, "full"),
+            )
             if m is not None
         ]
     since = max(marks) if marks else None
@@ -161,7 +168,10 @@ class MatchWorker:
 
     def step(self) -> None:
         with self.factory() as session:
-            queued = [(r.id, r.workspace_id, r.engine) for r in MatchRunRepository.from_session(session).queued()]
+            queued = [
+                (r.id, r.workspace_id, r.engine)
+                for r in MatchRunRepository.from_session(session).queued()
+            ]
         for run_id, workspace_id, engine_name in queued:
             run_workspace(
                 self.factory,

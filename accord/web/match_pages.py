@@ -48,7 +48,9 @@ def duplicates(
         candidates=rows[:PAGE_SIZE],
         more=len(rows) > PAGE_SIZE,
         page_no=page_no,
-        pending=CandidateRepository.from_session(session).count(workspace_id, "duplicate", "pending"),
+        pending=CandidateRepository.from_session(session).count(
+            workspace_id, "duplicate", "pending"
+        ),
         field_labels=FIELD_LABELS,
         can_decide=console.principal.has(Scope.PROFILES_WRITE),
     )
@@ -82,5 +84,7 @@ def households(request: Request, session: DbSession, console: ConsoleUser) -> HT
         "customers",
         tab="households",
         households=queries.households(session, workspace_id),
-        pending=CandidateRepository.from_session(session).count(workspace_id, "duplicate", "pending"),
+        pending=CandidateRepository.from_session(session).count(
+            workspace_id, "duplicate", "pending"
+        ),
     )

@@ -12,7 +12,9 @@ SAME = {"first_name": 7, "last_name": 5, "dob": 3, "street": 2, "place": 4, "ema
 
 
 def pair(left: str, right: str, p: float, **gammas: int) -> Scored:
-    return Scored(left, right, weight=p * 40 - 20, probability=p, gammas={**SAME, **gammas}, weights={})
+    return Scored(
+        left, right, weight=p * 40 - 20, probability=p, gammas={**SAME, **gammas}, weights={}
+    )
 
 
 def test_sure_pairs_merge_and_chain_into_one_person() -> None:

@@ -84,7 +84,9 @@ def test_em_guard_rejects_a_training_block_that_is_almost_all_matches() -> None:
     refused = [t for t in rules.values() if not t.accepted]
     assert refused, rules
     assert any("email" in t.rule or "phone" in t.rule for t in refused)
-    assert all(t.pairs_lambda is None or t.pairs_lambda > 0.99 or "came out" in t.reason for t in refused)
+    assert all(
+        t.pairs_lambda is None or t.pairs_lambda > 0.99 or "came out" in t.reason for t in refused
+    )
 
 
 def test_a_small_workspace_falls_back_to_prior_parameters() -> None:
@@ -92,7 +94,9 @@ def test_a_small_workspace_falls_back_to_prior_parameters() -> None:
     result = engine.run(table_of(population), floor_weight=0.0)
     assert not result.trained and result.training == []
     d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
-    scores = score([d.clusters.get(r, r) for r in population.columns["record_id"]], population.person)
+    scores = score(
+        [d.clusters.get(r, r) for r in population.columns["record_id"]], population.person
+    )
     assert scores.precision > 0.9
 
 
@@ -105,8 +109,12 @@ def test_the_same_model_runs_on_a_local_spark_session(
     table = table_of(small)
     on_duckdb = engine.run(table, model=trained.model, floor_weight=0.0)
     on_spark = engine.run(table, engine="spark", model=trained.model, floor_weight=0.0)
-    key = {(min(p.left, p.right), max(p.left, p.right)): round(p.weight, 3) for p in on_duckdb.pairs}
-    spark_key = {(min(p.left, p.right), max(p.left, p.right)): round(p.weight, 3) for p in on_spark.pairs}
+    key = {
+        (min(p.left, p.right), max(p.left, p.right)): round(p.weight, 3) for p in on_duckdb.pairs
+    }
+    spark_key = {
+        (min(p.left, p.right), max(p.left, p.right)): round(p.weight, 3) for p in on_spark.pairs
+    }
     assert len(key) > 50
     assert key.keys() == spark_key.keys()
     assert all(abs(key[k] - spark_key[k]) < 0.01 for k in key)
