@@ -5,6 +5,7 @@ memory of the process (DuckDB runs inside it)."""
 
 from __future__ import annotations
 
+import itertools
 import resource
 import time
 from collections.abc import Callable
@@ -113,7 +114,7 @@ def run_population(
     eligible = [p for p in result.pairs if person_conflict(p) is None and p.gammas.get("dob") != 0]
     same = [truth[index[p.left]] == truth[index[p.right]] for p in eligible]
     bands = []
-    for lo, hi in zip(BANDS, BANDS[1:], strict=False):
+    for lo, hi in itertools.pairwise(BANDS):
         inside = [s for p, s in zip(eligible, same, strict=True) if lo <= p.probability < hi]
         if inside:
             bands.append((lo, hi, len(inside), sum(inside) / len(inside)))

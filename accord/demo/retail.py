@@ -496,19 +496,19 @@ class Retail:
                 # A walk-in purchase paid at the till: known only by name and postcode,
                 # sometimes a nickname, under the till's own customer number.
                 given = NICK[first] if first in NICK and rng.random() < 0.3 else first
-                walk_in = {"firstName": given, "lastName": last}
+                walk_in: dict[str, Any] = {"firstName": given, "lastName": last}
                 walk_in["address"] = {"postalCode": postcode, "city": city}
-                pos = {"identifiers": {"pos_customer": f"W{n:06d}"}}
+                till: dict[str, Any] = {"identifiers": {"pos_customer": f"W{n:06d}"}}
                 at = self._when(after=signed)
                 yield self._msg(
                     "identify",
                     at,
                     anonymousId=f"pos-{n:05d}",
                     traits=walk_in,
-                    context={"channel": "store", **pos},
+                    context={"channel": "store", **till},
                 )
                 yield from self._order(
-                    {"anonymousId": f"pos-{n:05d}"}, at, "store", STORES[city], pos
+                    {"anonymousId": f"pos-{n:05d}"}, at, "store", STORES[city], till
                 )
         elif kind < 0.80 and city in STORES:
             # Store-only: known by name and postcode (and the till's own customer number).

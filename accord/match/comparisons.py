@@ -12,6 +12,7 @@ from typing import Any
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import block_on
+from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
@@ -223,9 +224,9 @@ def specs_for(present: set[str]) -> list[Spec]:
     return [s for s in SPECS if any(c in present for c in s.needs)]
 
 
-def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | str]:
+def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | dict[str, Any]]:
     """Candidate pairs: records that could be one person despite errors."""
-    rules: list[BlockingRuleCreator | str] = []
+    rules: list[BlockingRuleCreator | dict[str, Any]] = []
     if "email" in present:
         rules.append(block_on("email"))
     if "phone" in present:
@@ -241,7 +242,7 @@ def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | str]:
         rules.append(block_on("first_formal", "last_name", "city"))
     if "street" in present:
         rules.append(block_on("street"))
-    rules.append("l.first_name = r.last_name AND l.last_name = r.first_name")
+    rules.append(CustomRule("l.first_name = r.last_name AND l.last_name = r.first_name", "duckdb"))
     if not ({"dob", "postcode", "city", "email", "phone"} & present):
         rules.append(block_on("first_formal", "last_name"))
     return rules
@@ -261,9 +262,9 @@ def training_rules(present: set[str]) -> list[BlockingRuleCreator]:
     return rules
 
 
-def deterministic_rules(present: set[str]) -> list[BlockingRuleCreator]:
+def deterministic_rules(present: set[str]) -> list[str | BlockingRuleCreator]:
     """Rules that admit almost no false positives, to estimate the prior."""
-    rules: list[BlockingRuleCreator] = []
+    rules: list[str | BlockingRuleCreator] = []
     if "dob" in present:
         rules.append(block_on("first_name", "last_name", "dob"))
     if "email" in present:

@@ -229,7 +229,7 @@ def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
     owned = spark is None
     session = spark if spark is not None else spark_session()
     try:
-        yield SparkAPI(spark_session=session)
+        yield SparkAPI(spark_session=session)  # type: ignore[no-untyped-call]
     finally:
         if owned:
             session.stop()
@@ -386,7 +386,7 @@ def _train(
         if not runs:
             continue
         for i, lv in enumerate(comp["comparison_levels"]):
-            values = [r[i] for r in runs if r[i] is not None]
+            values = [float(r[i] or 0.0) for r in runs if r[i] is not None]
             if values and not lv.get("is_null_level") and not lv.get("fix_m_probability"):
                 # A level EM never saw keeps a small, not a vanishing, m.
                 lv["m_probability"] = max(sum(values) / len(values), M_FLOOR)
@@ -413,7 +413,8 @@ def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Sco
         + [f"gamma_{n}" for n in names]
         + weight_sql
     )
-    selected = frame.query_sql(f"SELECT {cols} FROM {{this}} WHERE {condition}")
+    # Column names and numbers of our own making, no input.
+    selected = frame.query_sql(f"SELECT {cols} FROM {{this}} WHERE {condition}")  # noqa: S608
     data = selected.as_pyarrow_table().to_pydict()
     out = []
     for i in range(len(data["unique_id_l"])):

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.config import Settings
+from accord.govern.workspaces.models import Workspace
 from accord.match import engine, features, service
 from accord.match.repository import MatchInputRepository, MatchRunRepository
 
@@ -59,7 +60,7 @@ def match_new(
         rows.setdefault(str(pid), features.from_traits(str(pid), traits, email, phone))
     if len(rows) < 2:
         return service.Summary(records=len(fresh))
-    thresholds = service.thresholds_for(settings, session.get(service.Workspace, workspace_id))
+    thresholds = service.thresholds_for(settings, session.get(Workspace, workspace_id))
     result = engine.run(
         features.prepare(rows.values()),
         model=trained.model,

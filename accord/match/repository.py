@@ -214,8 +214,8 @@ class MatchInputRepository(Repository):
             sep_ids.update(self.session.scalars(stmt))
         sides: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
         for chunk in chunks(sorted(sep_ids)):
-            stmt = select(SeparationMember).where(SeparationMember.separation_id.in_(chunk))
-            for m in self.session.scalars(stmt):
+            members = select(SeparationMember).where(SeparationMember.separation_id.in_(chunk))
+            for m in self.session.scalars(members):
                 sides.setdefault(m.separation_id, {"a": set(), "b": set()})[m.side].add(
                     m.identifier_id
                 )

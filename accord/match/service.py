@@ -31,7 +31,6 @@ from accord.match.decide import Decisions, Thresholds, decide
 from accord.match.models import MatchCandidate, MatchRun
 from accord.match.repository import CandidateRepository, MatchInputRepository
 from accord.profile.models import Profile
-from accord.profile.repository import ProfileRepository
 from accord.resolve import service as resolve
 from accord.resolve.models import Identifier, IdentityLink, Merge
 from accord.resolve.repository import SeparationRepository

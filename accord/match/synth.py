@@ -19,7 +19,7 @@ from typing import Any
 
 from accord.match.names import FORMAL_NICKNAMES
 
-MALE = (
+MALE = (  # noqa: SIM905 (a long word list reads best as text)
     "james john robert michael william david richard joseph thomas charles christopher "
     "daniel matthew anthony mark donald steven paul andrew joshua kenneth kevin brian "
     "george timothy ronald edward jason jeffrey ryan jacob gary nicholas eric jonathan "
@@ -30,7 +30,7 @@ MALE = (
     "juan albert willie elijah wayne randy vincent mason roy ralph bobby russell bradley "
     "philip eugene liam lucas mateo omar ravi kenji wei diego carlos kofi leo theodore"
 ).split()
-FEMALE = (
+FEMALE = (  # noqa: SIM905 (a long word list reads best as text)
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen lisa nancy "
     "betty sandra margaret ashley kimberly emily donna michelle carol amanda melissa "
     "deborah stephanie dorothy rebecca sharon laura cynthia amy kathleen angela shirley "
@@ -42,7 +42,7 @@ FEMALE = (
     "charlotte natalie theresa diana brittany doris kayla alexis lori marie mia chloe "
     "zoe aisha priya fatima yuki ines amara elena nora lucy sofia ava"
 ).split()
-SURNAMES = (
+SURNAMES = (  # noqa: SIM905 (a long word list reads best as text)
     "smith johnson williams brown jones garcia miller davis rodriguez martinez "
     "hernandez lopez gonzalez wilson anderson thomas taylor moore jackson martin lee "
     "perez thompson white harris sanchez clark ramirez lewis robinson walker young "
@@ -102,7 +102,7 @@ SURNAMES = (
     "villa abbott allison tapia gates chase sosa sweeney farrell wyatt dalton horn "
     "barron phelps yu dickerson heath foley atkins mathews bonilla acevedo benitez"
 ).split()
-STREETS = (
+STREETS = (  # noqa: SIM905 (a long word list reads best as text)
     "oak pine maple cedar elm birch walnut chestnut willow spruce aspen hickory poplar "
     "magnolia sycamore juniper laurel holly cypress alder park lake hill river forest "
     "meadow valley spring sunset highland ridge summit prospect church mill main market "
@@ -114,7 +114,7 @@ STREETS = (
 SUFFIXES = ["St", "Ave", "Rd", "Dr", "Ln", "Blvd", "Ct", "Pl", "Way", "Ter"]
 SPELLED = {"St": "Street", "Ave": "Avenue", "Rd": "Road", "Dr": "Drive", "Ln": "Lane"}
 DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "icloud.com", "aol.com", "mail.com"]
-CITY_SYLLABLES = (
+CITY_SYLLABLES = (  # noqa: SIM905 (a long word list reads best as text)
     "spring field river dale green wood ash ford lake port mount fair view glen brook "
     "haven bridge ville ton burg west east north south oak elm cedar stone mill bay"
 ).split()
@@ -208,7 +208,8 @@ class Population:
 
     def rows(self) -> list[dict[str, Any]]:
         names = list(self.columns)
-        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values())]
+        columns = list(self.columns.values())
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 class Generator:
@@ -257,7 +258,8 @@ class Generator:
         return street, city, f"{zip3}{self.rng.randint(0, 99):02d}"
 
     def _phone(self) -> str:
-        return f"{self.rng.randint(201, 989)}{self.rng.randint(200, 999)}{self.rng.randint(0, 9999):04d}"
+        rng = self.rng
+        return f"{rng.randint(201, 989)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
 
     def _email(self, first: str, last: str) -> str:
         self._email_seq += 1
@@ -398,9 +400,9 @@ class Generator:
         out: dict[str, Any] = {}
         for name in FIELDS:
             value = values[name] if name in keep else None
-            if value is not None and name not in ("first_name", "last_name"):
-                if rng.random() < n.missing:
-                    value = None
+            named = name in ("first_name", "last_name")
+            if value is not None and not named and rng.random() < n.missing:
+                value = None
             out[name] = value
         out["source"] = "online" if first_record else source
         return out

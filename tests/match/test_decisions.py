@@ -34,7 +34,8 @@ def test_family_at_one_address_is_a_household_not_a_person() -> None:
     # household-level fields does not make them one person.
     mother_daughter = pair("mum", "kid", 0.9999, first_name=0, dob=0)
     d = decide([mother_daughter], Thresholds(0.9, 0.5), TOP)
-    assert d.merges == [] and d.reviews == []
+    assert d.merges == []
+    assert d.reviews == []
     assert [(p.left, p.right) for p in d.households] == [("mum", "kid")]
 
 
@@ -72,8 +73,11 @@ def test_pairwise_and_cluster_scores() -> None:
     assert score(truth, truth).f1 == 1.0
     s = score(["a", "a", "b", "c", "c", "c"], truth)
     # predicted pairs: (0,1), (3,4), (3,5), (4,5); true: (0,1), (0,2), (1,2), (3,4)
-    assert s.correct_pairs == 2 and s.predicted_pairs == 4 and s.true_pairs == 4
-    assert s.precision == 0.5 and s.recall == 0.5
+    assert s.correct_pairs == 2
+    assert s.predicted_pairs == 4
+    assert s.true_pairs == 4
+    assert s.precision == 0.5
+    assert s.recall == 0.5
     assert s.cluster_precision == 0.0  # no predicted cluster is exactly a person
     assert round(score(["a", "a", "a", "c", "d", "d"], truth).cluster_f1, 3) == 0.333
 
@@ -81,8 +85,10 @@ def test_pairwise_and_cluster_scores() -> None:
 def test_generator_is_deterministic_with_known_truth_and_households() -> None:
     a = synth.generate(2000, "households", seed=3)
     b = synth.generate(2000, "households", seed=3)
-    assert a.columns == b.columns and a.person == b.person
-    assert len(a) == 2000 and a.households > 50
+    assert a.columns == b.columns
+    assert a.person == b.person
+    assert len(a) == 2000
+    assert a.households > 50
     rows = a.rows()
     by_household: dict[int, set[str]] = {}
     for row, household in zip(rows, a.household, strict=True):

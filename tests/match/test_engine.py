@@ -41,7 +41,8 @@ def test_duckdb_run_finds_people_and_keeps_households_apart(
     index = {rid: i for i, rid in enumerate(ids)}
     d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
     scores = score([d.clusters.get(r, r) for r in ids], population.person)
-    assert scores.precision > 0.95 and scores.recall > 0.85, scores
+    assert scores.precision > 0.95, scores
+    assert scores.recall > 0.85, scores
     # Household links join different people of one family, and no merge joins two
     # family members with different first names.
     assert len(d.households) > 100
@@ -92,7 +93,8 @@ def test_em_guard_rejects_a_training_block_that_is_almost_all_matches() -> None:
 def test_a_small_workspace_falls_back_to_prior_parameters() -> None:
     population = synth.generate(60, "easy", seed=2)
     result = engine.run(table_of(population), floor_weight=0.0)
-    assert not result.trained and result.training == []
+    assert not result.trained
+    assert result.training == []
     d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
     scores = score(
         [d.clusters.get(r, r) for r in population.columns["record_id"]], population.person
@@ -104,7 +106,7 @@ def test_a_small_workspace_falls_back_to_prior_parameters() -> None:
 def test_the_same_model_runs_on_a_local_spark_session(
     households: tuple[synth.Population, engine.Result],
 ) -> None:
-    population, trained = households
+    _population, trained = households
     small = synth.generate(400, "households", seed=11)
     table = table_of(small)
     on_duckdb = engine.run(table, model=trained.model, floor_weight=0.0)

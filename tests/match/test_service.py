@@ -100,8 +100,10 @@ def test_a_walk_in_merges_into_the_online_profile_and_a_split_restores_it(
     assert {"anonymous_id:pos-1", "user_id:u-ana"} <= idents(ana)
     merge = next(m for m in api.merges(ana["id"]) if m["rule"] == "probabilistic")
     fields = merge["evidence"]["fields"]
-    assert fields["first_name"]["level"] == "exact" and fields["first_name"]["weight"] > 0
-    assert fields["place"]["a"] and fields["place"]["b"]
+    assert fields["first_name"]["level"] == "exact"
+    assert fields["first_name"]["weight"] > 0
+    assert fields["place"]["a"]
+    assert fields["place"]["b"]
     assert merge["evidence"]["match_probability"] >= settings.match_auto_merge
 
     api.split(ana["id"], merge["id"])
@@ -109,7 +111,8 @@ def test_a_walk_in_merges_into_the_online_profile_and_a_split_restores_it(
     assert api.profile(anonymous_id="pos-1")["id"] == before["id"]
     # The undone merge is remembered: the next run neither merges nor proposes it.
     again = resolve_now(session, workspace.workspace.id, settings)
-    assert again.merged == 0 and again.proposed == 0
+    assert again.merged == 0
+    assert again.proposed == 0
     assert "anonymous_id:pos-1" not in idents(api.profile(user_id="u-ana"))
 
 
@@ -123,7 +126,9 @@ def test_two_user_ids_are_never_merged(
     for i, traits in enumerate(OTHERS):
         person(api, traits, userId=f"u-{i}")
     summary = resolve_now(session, workspace.workspace.id, settings)
-    assert summary.merged == 0 and summary.proposed == 0 and summary.blocked >= 1
+    assert summary.merged == 0
+    assert summary.proposed == 0
+    assert summary.blocked >= 1
     assert api.profile(user_id="u-first")["id"] != api.profile(user_id="u-second")["id"]
 
 
@@ -139,7 +144,9 @@ def test_a_family_is_linked_as_a_household_not_merged(
     for i, traits in enumerate(OTHERS):
         person(api, traits, userId=f"u-{i}")
     summary = resolve_now(session, workspace.workspace.id, settings)
-    assert summary.merged == 0 and summary.proposed == 0 and summary.households == 3
+    assert summary.merged == 0
+    assert summary.proposed == 0
+    assert summary.households == 3
     ids = {api.profile(anonymous_id=f"home-{i}")["id"] for i in range(3)}
     assert len(ids) == 3
     households = client.get("/api/v1/resolve/households", headers=bearer(workspace.api_token))
@@ -163,7 +170,8 @@ def test_review_accept_merges_and_a_rejection_is_remembered(
     person(api, OTHERS[1] | {"firstName": "Chloé"}, anonymousId="crm-7")
     _set_thresholds(session, workspace.workspace.id, auto_merge=1.0, review=0.5)
     summary = resolve_now(session, workspace.workspace.id, settings)
-    assert summary.merged == 0 and summary.proposed == 2
+    assert summary.merged == 0
+    assert summary.proposed == 2
     headers = bearer(workspace.api_token)
     listed = client.get("/api/v1/resolve/candidates", headers=headers).json()["data"]
     assert len(listed) == 2
@@ -177,16 +185,20 @@ def test_review_accept_merges_and_a_rejection_is_remembered(
 
     accepted = client.post(f"/api/v1/resolve/candidates/{ana_pair['id']}/accept", headers=headers)
     assert accepted.status_code == 200, accepted.text
-    assert accepted.json()["status"] == "accepted" and accepted.json()["merge_id"]
+    assert accepted.json()["status"] == "accepted"
+    assert accepted.json()["merge_id"]
     assert "anonymous_id:pos-1" in idents(api.profile(user_id="u-ana"))
 
     rejected = client.post(f"/api/v1/resolve/candidates/{other['id']}/reject", headers=headers)
-    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    assert rejected.status_code == 200
+    assert rejected.json()["status"] == "rejected"
     twice = client.post(f"/api/v1/resolve/candidates/{other['id']}/reject", headers=headers)
-    assert twice.status_code == 409 and twice.json()["code"] == "already_decided"
+    assert twice.status_code == 409
+    assert twice.json()["code"] == "already_decided"
 
     again = resolve_now(session, workspace.workspace.id, settings)
-    assert again.proposed == 0 and again.merged == 0
+    assert again.proposed == 0
+    assert again.merged == 0
     pending = session.scalars(
         select(MatchCandidate).where(MatchCandidate.status == "pending")
     ).all()
@@ -219,15 +231,19 @@ def test_runs_are_started_by_api_with_their_scope_and_stay_in_their_workspace(
     )
     session.commit()
     refused = client.post(url, json={"wait": True}, headers=bearer(reader))
-    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"
 
     done = client.post(url, json={"wait": True}, headers=bearer(workspace.api_token))
     assert done.status_code == 200, done.text
     run = done.json()
-    assert run["status"] == "done" and run["merged"] == 1 and run["records"] == 5
+    assert run["status"] == "done"
+    assert run["merged"] == 1
+    assert run["records"] == 5
     assert run["report"]["phases"]["predict"] >= 0
     queued = client.post(url, json={}, headers=bearer(workspace.api_token))
-    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    assert queued.status_code == 202
+    assert queued.json()["status"] == "queued"
 
     mine = client.get(f"{url}/{run['id']}", headers=bearer(workspace.api_token))
     assert mine.status_code == 200
@@ -276,5 +292,7 @@ def test_a_new_record_is_matched_in_seconds_without_a_full_run(
     walk_in(api, 9, "Ana", "Lopez", "97205", "Portland")
     summary = incremental.match_new(session, workspace.workspace.id, settings, since=since)
     session.commit()
-    assert summary is not None and summary.records == 1 and summary.merged == 1
+    assert summary is not None
+    assert summary.records == 1
+    assert summary.merged == 1
     assert "anonymous_id:pos-9" in idents(api.profile(user_id="u-ana"))
