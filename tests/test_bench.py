@@ -46,3 +46,21 @@ def test_bench_lookup_prints_its_figures() -> None:
     assert "200 profiles, 1,000 events" in result.output
     assert "lookup by email" in result.output
     assert "360 view" in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_resolve_prints_its_figures() -> None:
+    result = CliRunner().invoke(cli, ["bench", "resolve", "--records", "1500"])
+    assert result.exit_code == 0, result.output
+    for label in (
+        "population         easy: 1,500 records",
+        "population         households: 1,500 records",
+        "pairwise         precision",
+        "cluster F1",
+        "seconds          generate",
+        "train",
+        "predict",
+        "precision by p",
+        "peak memory",
+    ):
+        assert label in result.output, label
