@@ -355,7 +355,11 @@ def apply(
 # --- the review queue -------------------------------------------------------------------
 
 
-def _pending(session: Session, workspace_id: uuid.UUID, candidate_id: uuid.UUID) -> MatchCandidate:
+def _pending(
+    session: Session, workspace_id: uuid.UUID, candidate_id: uuid.UUID
+) -> tuple[MatchCandidate, Profile | None, Profile | None]:
+    """The undecided proposal (under the resolve lock) and its two people as they are now."""
+    lock_workspace(session, workspace_id, "resolve")
     candidate = CandidateRepository.from_session(session).get(workspace_id, candidate_id)
     if candidate is None or candidate.kind != "duplicate":
         raise not_found("Possible duplicate", field="candidate_id")
@@ -365,6 +369,17 @@ def _pending(session: Session, workspace_id: uuid.UUID, candidate_id: uuid.UUID)
             field="candidate_id",
             code="already_decided",
         )
+    a, b = _live(session, candidate.profile_a_id), _live(session, candidate.profile_b_id)
+    return candidate, a, b
+
+
+def _decided(
+    session: Session, candidate: MatchCandidate, status: str, actor: str
+) -> MatchCandidate:
+    candidate.status = status
+    candidate.decided_at = utcnow()
+    candidate.decided_by = actor
+    session.flush()
     return candidate
 
 
@@ -372,9 +387,7 @@ def accept(
     session: Session, workspace_id: uuid.UUID, candidate_id: uuid.UUID, actor: str
 ) -> MatchCandidate:
     """An agent confirms the pair is one person: merged like an automatic match."""
-    lock_workspace(session, workspace_id, "resolve")
-    candidate = _pending(session, workspace_id, candidate_id)
-    a, b = _live(session, candidate.profile_a_id), _live(session, candidate.profile_b_id)
+    candidate, a, b = _pending(session, workspace_id, candidate_id)
     if a is None or b is None:
         raise not_found("Profile", field="candidate_id")
     if a.id != b.id:
@@ -386,11 +399,7 @@ def accept(
         proof = {**candidate.evidence, "accepted_by": actor}
         merge = merge_people(session, workspace_id, a, b, proof, actor)
         candidate.merge_id = merge.id if merge else None
-    candidate.status = "accepted"
-    candidate.decided_at = utcnow()
-    candidate.decided_by = actor
-    session.flush()
-    return candidate
+    return _decided(session, candidate, "accepted", actor)
 
 
 def reject(
@@ -398,9 +407,7 @@ def reject(
 ) -> MatchCandidate:
     """An agent says the pair are two people: remembered as a separation of their
     identifiers, so neither matching nor a shared identifier joins them later."""
-    lock_workspace(session, workspace_id, "resolve")
-    candidate = _pending(session, workspace_id, candidate_id)
-    a, b = _live(session, candidate.profile_a_id), _live(session, candidate.profile_b_id)
+    candidate, a, b = _pending(session, workspace_id, candidate_id)
     if a is not None and b is not None and a.id != b.id:
         repo = MatchInputRepository.from_session(session)
         SeparationRepository.from_session(session).add(
@@ -410,11 +417,7 @@ def reject(
             [i.id for i in repo.identifiers([b.id])],
             reason=f"not the same person (rejected by {actor})"[:200],
         )
-    candidate.status = "rejected"
-    candidate.decided_at = utcnow()
-    candidate.decided_by = actor
-    session.flush()
-    return candidate
+    return _decided(session, candidate, "rejected", actor)
 
 
 # --- runs -------------------------------------------------------------------------------

@@ -5,8 +5,6 @@ matches new and changed people every ``ACCORD_MATCH_INCREMENTAL_SECONDS``."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -19,13 +17,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.config import Settings
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import transaction
+from accord.kit.threads import PeriodicWorker
 from accord.kit.time import utcnow
 from accord.match import engine, service
 from accord.match.incremental import match_new
 from accord.match.models import MatchRun
 from accord.match.repository import MatchRunRepository
-
-log = logging.getLogger("accord.match.tasks")
 
 
 def run_workspace(
@@ -130,33 +127,19 @@ def _workspaces(factory: sessionmaker[Session]) -> list[uuid.UUID]:
         return list(session.scalars(select(Workspace.id).order_by(Workspace.id)))
 
 
-class MatchWorker:
+class MatchWorker(PeriodicWorker):
     """The matching thread of an API process."""
+
+    name = "matcher"
 
     def __init__(
         self, factory: sessionmaker[Session], settings: Settings, *, tick: float = 1.0
     ) -> None:
+        super().__init__(interval=tick)
         self.factory = factory
         self.settings = settings
-        self.tick = tick
         self.started = utcnow()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_incremental = 0.0
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-matcher", daemon=True)
-        self._thread.start()
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
 
     def _due(self, workspace_id: uuid.UUID, now: datetime) -> bool:
         minutes = self.settings.match_interval_minutes
@@ -189,15 +172,3 @@ class MatchWorker:
             self._last_incremental = time.monotonic()
             for workspace_id in _workspaces(self.factory):
                 incremental_pass(self.factory, workspace_id, self.settings)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.tick)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.step()
-            except Exception:  # keep the thread alive; the next tick retries
-                log.exception("matching failed; retrying")
-                time.sleep(self.tick)
