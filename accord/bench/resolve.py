@@ -30,6 +30,11 @@ class PopulationResult:
     household_links: int
     review_precision: float
     band_precision: list[tuple[float, float, int, float]] = field(default_factory=list)
+
+    @property
+    def resolve_seconds(self) -> float:
+        return sum(v for k, v in self.phases.items() if k != "generate")
+
     training: list[engine.TrainingRule] = field(default_factory=list)
 
 
@@ -58,7 +63,7 @@ class ResolveResult:
                 f"({r.review_precision:.0%} of them true), {r.household_links:,} household links",
                 "  seconds          "
                 + ", ".join(f"{k} {v:.1f}" for k, v in r.phases.items())
-                + f" (total {sum(r.phases.values()):.1f})",
+                + f"; resolving (all but generate) {r.resolve_seconds:.1f}",
                 "  precision by p   "
                 + ", ".join(
                     f"[{lo:g},{min(hi, 1):g}) {p:.3f} of {n:,}" for lo, hi, n, p in r.band_precision
@@ -94,6 +99,8 @@ def run_population(
     cols = {k: v for k, v in population.columns.items() if k in features.RAW_FIELDS}
     rows = ({"unique_id": ids[i], **{k: v[i] for k, v in cols.items()}} for i in range(len(ids)))
     table = features.prepare(rows)
+    population.columns = {"record_id": ids}  # the raw fields are not needed any more
+    del cols, rows
     phases["prepare"] = time.perf_counter() - t
     if progress:
         progress(1)

@@ -237,12 +237,14 @@ def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | dict[str, 
     if "postcode" in present:
         rules.append(block_on("first_formal", "postcode"))
         rules.append(block_on("last_name", "postcode"))
-        rules.append(block_on("first_sound", "last_sound", "zip3"))
     elif "city" in present:
         rules.append(block_on("first_formal", "last_name", "city"))
     if "street" in present:
         rules.append(block_on("street"))
-    rules.append(CustomRule("l.first_name = r.last_name AND l.last_name = r.first_name", "duckdb"))
+    swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
+    near: list[str] = [c for c in ("zip3", "dob", "city") if c in present][:2] or ["first_formal"]
+    for column in near:
+        rules.append(CustomRule(f"{swapped} AND l.{column} = r.{column}", "duckdb"))
     if not ({"dob", "postcode", "city", "email", "phone"} & present):
         rules.append(block_on("first_formal", "last_name"))
     return rules
@@ -254,6 +256,8 @@ def training_rules(present: set[str]) -> list[BlockingRuleCreator]:
     rules: list[BlockingRuleCreator] = []
     if "dob" in present:
         rules.append(block_on("dob"))
+    if "zip3" in present:  # on a large population same name alone is mostly strangers
+        rules.append(block_on("first_formal", "last_name", "zip3"))
     rules.append(block_on("first_formal", "last_name"))
     if "dob" not in present:
         for column in ("email", "phone"):

@@ -10,7 +10,7 @@ import logging
 import math
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,6 +29,8 @@ U_MAX_PAIRS = 5_000_000
 GUARD_LOW, GUARD_HIGH = 0.01, 0.99
 DEFAULT_PRIOR_MATCHES_PER_RECORD = 0.5
 M_FLOOR = 0.001
+DUCKDB_MEMORY = "3GB"
+MAX_TRAINING_RULES = 2
 
 
 @dataclass
@@ -53,14 +55,38 @@ class TrainingRule:
     reason: str
 
 
-@dataclass
+class Fields(Mapping[str, Any]):
+    """One value per comparison, stored as a tuple with the names shared by every pair
+    of a run: millions of scored pairs stay small."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: tuple[Any, ...]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._index[key]]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._index.get(key)
+        return default if i is None else self._values[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+@dataclass(slots=True)
 class Scored:
     left: str
     right: str
     weight: float
     probability: float
-    gammas: dict[str, int]
-    weights: dict[str, float]
+    gammas: Mapping[str, int]
+    weights: Mapping[str, float]
 
 
 @dataclass
@@ -219,6 +245,9 @@ def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
 
         con = duckdb.connect()
         con.execute("SET preserve_insertion_order = false")
+        # Spill to disk rather than grow past a few GB on large workspaces.
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/accord-duckdb'")
         try:
             yield DuckDBAPI(connection=con)
         finally:
@@ -375,6 +404,8 @@ def _train(
             report.append(TrainingRule(sql, share, False, wrong))
             continue
         report.append(TrainingRule(sql, share, True, "ok"))
+        if sum(t.accepted for t in report) >= MAX_TRAINING_RULES:
+            break
         for comp in after["comparisons"]:
             if comp["output_column_name"] in names:
                 trained.setdefault(comp["output_column_name"], []).append(
@@ -415,20 +446,33 @@ def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Sco
     )
     # Column names and numbers of our own making, no input.
     selected = frame.query_sql(f"SELECT {cols} FROM {{this}} WHERE {condition}")  # noqa: S608
-    data = selected.as_pyarrow_table().to_pydict()
-    out = []
-    for i in range(len(data["unique_id_l"])):
-        out.append(
-            Scored(
-                left=data["unique_id_l"][i],
-                right=data["unique_id_r"][i],
-                weight=float(data["match_weight"][i]),
-                probability=float(data["match_probability"][i]),
-                gammas={n: int(data[f"gamma_{n}"][i]) for n in names},
-                weights={n: round(float(data[f"mw_{n}"][i] or 0.0), 2) for n in names},
-            )
+    arrow = selected.as_pyarrow_table()
+    selected.drop_table_from_database_and_remove_from_cache()
+    frame.drop_table_from_database_and_remove_from_cache()
+    index = {n: i for i, n in enumerate(names)}
+    lefts = arrow.column("unique_id_l").to_pylist()
+    rights = arrow.column("unique_id_r").to_pylist()
+    mws = arrow.column("match_weight").to_pylist()
+    probs = arrow.column("match_probability").to_pylist()
+    gammas = list(zip(*(arrow.column(f"gamma_{n}").to_pylist() for n in names), strict=True))
+    weights = list(
+        zip(
+            *([round(w or 0.0, 2) for w in arrow.column(f"mw_{n}").to_pylist()] for n in names),
+            strict=True,
         )
-    return out
+    )
+    del arrow
+    return [
+        Scored(
+            lefts[i],
+            rights[i],
+            float(mws[i]),
+            float(probs[i]),
+            Fields(index, gammas[i]),
+            Fields(index, weights[i]),
+        )
+        for i in range(len(lefts))
+    ]
 
 
 def run(

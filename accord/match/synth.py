@@ -270,7 +270,7 @@ class Generator:
             local = f"{first[0]}{last}"
         else:
             local = f"{first}{last[:3]}"
-        return f"{local}{self._email_seq % 997}@{self.rng.choice(DOMAINS)}"
+        return f"{local}{self._email_seq}@{self.rng.choice(DOMAINS)}"
 
     def _person(self, pid: int, household: int | None = None, **given: Any) -> Person:
         female = self.rng.random() < 0.5
