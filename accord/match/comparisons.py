@@ -6,6 +6,7 @@ apart from person-level ones (first name, date of birth), which the decisions us
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,27 @@ from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
 PERSON_LEVEL = ("first_name", "dob")
-HOUSEHOLD_LEVEL = ("last_name", "street", "place", "phone", "email")
+HOUSEHOLD_LEVEL = ("last_name", "address", "phone", "email")
+# The levels that say two records share a home: the top three of the address comparison
+# (same street and postcode, same street, similar street in the same postcode) and an
+# exact phone or email.
+HOUSEHOLD_DEPTH = {"address": 3, "phone": 1, "email": 1}
+
+
+def shares_household(gammas: Mapping[str, int], top: Mapping[str, int]) -> bool:
+    return any(
+        name in top and gammas.get(name, -1) > top[name] - depth
+        for name, depth in HOUSEHOLD_DEPTH.items()
+    )
+
+
+def household_sql(top: Mapping[str, int]) -> str | None:
+    parts = [
+        f"gamma_{name} > {top[name] - depth}"
+        for name, depth in HOUSEHOLD_DEPTH.items()
+        if name in top
+    ]
+    return " OR ".join(parts) if parts else None
 
 
 @dataclass(frozen=True)
@@ -89,31 +110,29 @@ def _dob() -> ComparisonCreator:
                 base_dialect_str="duckdb",
             ),
             cll.DamerauLevenshteinLevel("dob", 1),
+            cll.DamerauLevenshteinLevel("dob", 2),
             cll.ElseLevel(),
         ],
     )
 
 
-def _street() -> ComparisonCreator:
+def _address() -> ComparisonCreator:
+    """Street, postcode and city as one comparison: they move together, so a mover's
+    new address counts against a match once, not three times."""
+    nothing = " AND ".join(f"{c}_{{side}} IS NULL" for c in ("street", "postcode", "city"))
     return cl.CustomComparison(
-        output_column_name="street",
+        output_column_name="address",
         comparison_levels=[
-            cll.NullLevel("street"),
-            cll.ExactMatchLevel("street"),
-            cll.JaroWinklerLevel("street", 0.9),
-            cll.ElseLevel(),
-        ],
-    )
-
-
-def _place() -> ComparisonCreator:
-    return cl.CustomComparison(
-        output_column_name="place",
-        comparison_levels=[
-            cll.And(
-                cll.Or(cll.NullLevel("postcode"), cll.NullLevel("zip3")),
-                cll.NullLevel("city"),
+            cll.CustomLevel(
+                f"({nothing.format(side='l')}) OR ({nothing.format(side='r')})",
+                label_for_charts="missing",
+                base_dialect_str="duckdb",
             ).configure(is_null_level=True),
+            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode")).configure(
+                label_for_charts="same street and postcode"
+            ),
+            cll.ExactMatchLevel("street"),
+            cll.And(cll.JaroWinklerLevel("street", 0.9), cll.ExactMatchLevel("postcode")),
             cll.ExactMatchLevel("postcode").configure(tf_adjustment_column="postcode"),
             cll.And(cll.ExactMatchLevel("city"), cll.ExactMatchLevel("zip3")),
             cll.ExactMatchLevel("city"),
@@ -180,30 +199,28 @@ SPECS: tuple[Spec, ...] = (
         "dob",
         ("dob",),
         (
-            ("exact", 0.92),
+            ("exact", 0.9),
             ("day and month swapped", 0.02),
-            ("one digit off", 0.04),
+            ("one digit off", 0.05),
+            ("two digits off", 0.01),
             ("different", 0.02),
         ),
         _dob,
     ),
     Spec(
-        "street",
-        ("street",),
-        (("exact", 0.75), ("similar", 0.1), ("different", 0.15)),
-        _street,
-    ),
-    Spec(
-        "place",
-        ("postcode", "city"),
+        "address",
+        ("street", "postcode", "city"),
         (
-            ("same postcode", 0.8),
-            ("same city and area", 0.04),
-            ("same city", 0.03),
-            ("same area", 0.02),
-            ("different", 0.11),
+            ("same street and postcode", 0.7),
+            ("same street", 0.05),
+            ("similar street, same postcode", 0.05),
+            ("same postcode", 0.03),
+            ("same city and area", 0.02),
+            ("same city", 0.02),
+            ("same area", 0.01),
+            ("different", 0.12),
         ),
-        _place,
+        _address,
     ),
     Spec(
         "email",
@@ -242,7 +259,7 @@ def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | dict[str, 
     if "street" in present:
         rules.append(block_on("street"))
     swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
-    near: list[str] = [c for c in ("zip3", "dob", "city") if c in present][:2] or ["first_formal"]
+    near = [str(c) for c in ("zip3", "dob", "city") if c in present][:2] or ["first_formal"]
     for column in near:
         rules.append(CustomRule(f"{swapped} AND l.{column} = r.{column}", "duckdb"))
     if not ({"dob", "postcode", "city", "email", "phone"} & present):

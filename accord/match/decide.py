@@ -23,9 +23,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from accord.match.comparisons import shares_household
 from accord.match.engine import Scored
-
-HOUSEHOLD_FIELDS = ("street", "phone", "email")
 
 
 @dataclass(frozen=True)
@@ -81,12 +80,6 @@ def person_conflict(pair: Scored) -> str | None:
     return None
 
 
-def shares_household(pair: Scored, top: dict[str, int]) -> bool:
-    return any(name in top and pair.gammas.get(name) == top[name] for name in HOUSEHOLD_FIELDS) or (
-        pair.gammas.get("place") == top.get("place") and pair.gammas.get("street", -1) > 0
-    )
-
-
 def decide(
     pairs: Iterable[Scored],
     thresholds: Thresholds,
@@ -110,7 +103,7 @@ def decide(
                 and pair.probability >= thresholds.review
             ):
                 maybe.append(pair)  # twins, or a badly typed first name: a person decides
-            elif shares_household(pair, top):
+            elif shares_household(pair.gammas, top):
                 out.households.append(pair)
             continue
         if pair.probability >= thresholds.auto_merge and pair.gammas.get("dob") != 0:

@@ -430,10 +430,10 @@ def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Sco
     names = [c["output_column_name"] for c in model["comparisons"]]
     frame = linker.inference.predict(threshold_match_weight=None, warning_mode="never")
     top = {name: len(levels) - 1 for name, levels in levels_of(model).items()}
-    household = [f"gamma_{n} = {top[n]}" for n in ("street", "phone", "email", "place") if n in top]
+    household = comparisons.household_sql(top)
     condition = f"match_weight >= {floor_weight}"
     if "first_name" in top and household:
-        condition += f" OR (gamma_first_name = 0 AND ({' OR '.join(household)}))"
+        condition += f" OR (gamma_first_name = 0 AND ({household}))"
     available = {c.unquote().name for c in frame.columns}
     weight_sql = [
         f"mw_{n} + mw_tf_adj_{n} AS mw_{n}" if f"mw_tf_adj_{n}" in available else f"mw_{n}"

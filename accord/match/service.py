@@ -41,8 +41,7 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "first_name": ("first_name",),
     "last_name": ("last_name",),
     "dob": ("dob",),
-    "street": ("street",),
-    "place": ("postcode", "city"),
+    "address": ("street", "postcode", "city"),
     "email": ("email",),
     "phone": ("phone",),
 }

@@ -21,8 +21,7 @@ FIELD_LABELS = {
     "first_name": "First name",
     "last_name": "Last name",
     "dob": "Date of birth",
-    "street": "Street",
-    "place": "Postcode, city",
+    "address": "Address",
     "email": "Email",
     "phone": "Phone",
 }

@@ -7,8 +7,8 @@ from accord.match.decide import Thresholds, decide
 from accord.match.engine import Scored
 from accord.match.evaluate import score
 
-TOP = {"first_name": 7, "last_name": 5, "dob": 3, "street": 2, "place": 4, "email": 2, "phone": 2}
-SAME = {"first_name": 7, "last_name": 5, "dob": 3, "street": 2, "place": 4, "email": -1, "phone": 2}
+TOP = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": 2, "phone": 2}
+SAME = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": -1, "phone": 2}
 
 
 def pair(left: str, right: str, p: float, **gammas: int) -> Scored:

@@ -102,8 +102,8 @@ def test_a_walk_in_merges_into_the_online_profile_and_a_split_restores_it(
     fields = merge["evidence"]["fields"]
     assert fields["first_name"]["level"] == "exact"
     assert fields["first_name"]["weight"] > 0
-    assert fields["place"]["a"]
-    assert fields["place"]["b"]
+    assert fields["address"]["a"]
+    assert fields["address"]["b"]
     assert merge["evidence"]["match_probability"] >= settings.match_auto_merge
 
     api.split(ana["id"], merge["id"])
