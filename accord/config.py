@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     )
 
     match_auto_merge: float = Field(
-        default=0.9,
+        default=0.8,
         ge=0,
         le=1,
         description="Match probability at or above which probabilistic matching merges two "

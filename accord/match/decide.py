@@ -29,7 +29,7 @@ from accord.match.engine import Scored
 
 @dataclass(frozen=True)
 class Thresholds:
-    auto_merge: float = 0.9
+    auto_merge: float = 0.8
     review: float = 0.5
 
 

@@ -52,8 +52,10 @@ def run_workspace(
     try:
         if on_phase:
             on_phase("reading people")
+        started = time.perf_counter()
         with factory() as session:
             snap = service.snapshot(session, workspace_id, settings)
+        read = time.perf_counter() - started
         owned = None
         if engine_name == "spark" and spark is None:
             owned = spark = engine.spark_session(settings.spark_master)
@@ -64,6 +66,7 @@ def run_workspace(
                 owned.stop()
         if on_phase:
             on_phase("applying decisions")
+        started = time.perf_counter()
         with transaction(factory) as session:
             summary = service.apply(
                 session,
@@ -74,6 +77,8 @@ def run_workspace(
                 run_id=run_id,
                 actor=actor,
             )
+            result.phases = {"read": read, **result.phases}
+            result.phases["apply"] = time.perf_counter() - started
             row = session.get(MatchRun, run_id)
             assert row is not None
             service.finish_run(row, result, summary)
