@@ -133,6 +133,10 @@ def _address() -> ComparisonCreator:
             ),
             cll.ExactMatchLevel("street"),
             cll.And(cll.JaroWinklerLevel("street", 0.9), cll.ExactMatchLevel("postcode")),
+            cll.And(
+                cll.Or(cll.NullLevel("street"), cll.NullLevel("postcode")),
+                cll.ExactMatchLevel("postcode"),
+            ).configure(tf_adjustment_column="postcode"),
             cll.ExactMatchLevel("postcode").configure(tf_adjustment_column="postcode"),
             cll.And(cll.ExactMatchLevel("city"), cll.ExactMatchLevel("zip3")),
             cll.ExactMatchLevel("city"),
@@ -211,14 +215,15 @@ SPECS: tuple[Spec, ...] = (
         "address",
         ("street", "postcode", "city"),
         (
-            ("same street and postcode", 0.7),
-            ("same street", 0.05),
-            ("similar street, same postcode", 0.05),
-            ("same postcode", 0.03),
+            ("same street and postcode", 0.55),
+            ("same street", 0.04),
+            ("similar street, same postcode", 0.04),
+            ("same postcode, no street to compare", 0.25),
+            ("same postcode, another street", 0.01),
             ("same city and area", 0.02),
             ("same city", 0.02),
             ("same area", 0.01),
-            ("different", 0.12),
+            ("different", 0.06),
         ),
         _address,
     ),
@@ -235,6 +240,26 @@ SPECS: tuple[Spec, ...] = (
         _phone,
     ),
 )
+
+
+def prior_m(spec: Spec, filled: Mapping[str, float]) -> list[float]:
+    """A comparison's prior m probabilities. For the address they follow how often the
+    street is filled in: when few records have one, agreeing on the postcode alone is
+    what a match usually looks like. (Only workspaces too small or too sparse to train
+    use priors; EM replaces them otherwise.)"""
+    m = [p for _, p in spec.levels]
+    if spec.name != "address" or "street" not in filled:
+        return m
+    both = filled["street"] ** 2  # both records of a pair have a street
+    postcode = 0.85  # a match shares the postcode, with or without a street
+    scale = postcode * both / (m[0] + m[2]) if m[0] + m[2] else 1.0
+    out = list(m)
+    out[0], out[2] = m[0] * scale, m[2] * scale
+    out[3] = max(postcode * (1 - both), 0.01)  # same postcode, no street to compare
+    rest = 1 - sum(out[:3]) - out[3]
+    tail = sum(m[4:])
+    out[4:] = [p * rest / tail for p in m[4:]]
+    return out
 
 
 def specs_for(present: set[str]) -> list[Spec]:

@@ -160,6 +160,7 @@ def _settings(
     n: int,
     dialect: str = "duckdb",
     term_frequencies: bool = True,
+    filled: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     from splink import SettingsCreator
 
@@ -177,7 +178,8 @@ def _settings(
     settings: dict[str, Any] = creator.create_settings_dict(dialect)
     for spec, comp in zip(specs, settings["comparisons"], strict=True):
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        for lv, (label, m) in zip(levels, spec.levels, strict=True):
+        priors = comparisons.prior_m(spec, filled or {})
+        for lv, (label, _), m in zip(levels, spec.levels, priors, strict=True):
             lv["m_probability"] = m
             lv["label_for_charts"] = label
             if not term_frequencies:  # a handful of records says nothing of how common
@@ -359,7 +361,10 @@ def _train(
 
     specs = comparisons.specs_for(present)
     n = table.num_rows
-    settings = _settings(specs, present, n, dialect, term_frequencies=n >= MIN_RECORDS_FOR_U)
+    filled = {c: 1 - table.column(c).null_count / max(n, 1) for c in table.column_names}
+    settings = _settings(
+        specs, present, n, dialect, term_frequencies=n >= MIN_RECORDS_FOR_U, filled=filled
+    )
     if n < MIN_RECORDS_FOR_U:
         _prior_u(settings)
         return settings, [], False
