@@ -29,6 +29,8 @@ from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory
 from accord.kit.live import Broker
+from accord.match.api import router as match_router
+from accord.match.tasks import MatchWorker
 from accord.profile.api import router as profile_router
 from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
@@ -36,6 +38,7 @@ from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
 from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.inbox_settings_pages import router as inbox_settings_router
+from accord.web.match_pages import router as match_pages_router
 from accord.web.pages import router as pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
@@ -98,6 +101,11 @@ def create_app(
             worker = ResolverWorker(app.state.session_factory)
             worker.start()
             app.state.resolver = worker
+        matcher = None
+        if settings.match_worker:
+            matcher = MatchWorker(app.state.session_factory, settings)
+            matcher.start()
+            app.state.matcher = matcher
         try:
             yield
         finally:
@@ -108,6 +116,9 @@ def create_app(
                 outbox.stop()
                 app.state.outbox = None
             await broker.stop()
+            if matcher is not None:
+                matcher.stop()
+                app.state.matcher = None
             if worker is not None:
                 worker.stop()
                 app.state.resolver = None
@@ -129,6 +140,7 @@ def create_app(
     app.state.resolver = None
     app.state.broker = None
     app.state.outbox = None
+    app.state.matcher = None
     app.state.write_key_cache = {}
 
     handlers.install(app)
@@ -148,8 +160,10 @@ def create_app(
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
     app.include_router(channels_router)
+    app.include_router(match_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
+    app.include_router(match_pages_router)  # before /customers/{profile_id}
     app.include_router(customer_router)
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)

@@ -78,6 +78,42 @@ class Settings(BaseSettings):
         "polling off).",
     )
 
+    match_auto_merge: float = Field(
+        default=0.8,
+        ge=0,
+        le=1,
+        description="Match probability at or above which probabilistic matching merges two "
+        "people automatically (a workspace may override it in settings.match.auto_merge).",
+    )
+    match_review: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Match probability at or above which a pair goes to the possible-duplicates "
+        "review queue (settings.match.review overrides it per workspace).",
+    )
+    match_worker: bool = Field(
+        default=True,
+        description="Run the matching thread in each API process: queued runs, scheduled "
+        "runs and near-real-time matching of new profiles.",
+    )
+    match_interval_minutes: int = Field(
+        default=1440,
+        ge=0,
+        description="Minutes between scheduled full matching runs of a workspace (0: never).",
+    )
+    match_incremental_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds between passes that match new and changed profiles against "
+        "the existing ones with the last trained model (0: off).",
+    )
+    spark_master: str = Field(
+        default="local[2]",
+        description="Spark master for `accord resolve --engine spark`: local[N] or a "
+        "cluster URL such as spark://host:7077.",
+    )
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

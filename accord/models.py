@@ -16,6 +16,7 @@ from accord.inbox.models import (
     TeamMember,
 )
 from accord.kit.db import Base
+from accord.match.models import MatchCandidate, MatchRun
 from accord.profile.models import Order, Profile
 from accord.resolve.models import (
     Identifier,
@@ -38,6 +39,8 @@ __all__ = [
     "Identifier",
     "IdentityLink",
     "LoginAttempt",
+    "MatchCandidate",
+    "MatchRun",
     "Membership",
     "Merge",
     "Message",

@@ -133,6 +133,7 @@ def settings(tmp_path: Path) -> Settings:
         # Tests share one connection per test: no background threads may use it.
         outbox_worker=False,
         imap_poll_seconds=0,
+        match_worker=False,
     )
 
 

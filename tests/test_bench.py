@@ -57,3 +57,21 @@ def test_bench_inbox_prints_its_figures() -> None:
     assert "120 conversations, 600 messages" in result.output
     assert "inbox view" in result.output
     assert "conversation page" in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_resolve_prints_its_figures() -> None:
+    result = CliRunner().invoke(cli, ["bench", "resolve", "--records", "1500"])
+    assert result.exit_code == 0, result.output
+    for label in (
+        "population         easy: 1,500 records",
+        "population         households: 1,500 records",
+        "pairwise         precision",
+        "cluster F1",
+        "seconds          generate",
+        "train",
+        "predict",
+        "precision by p",
+        "peak memory",
+    ):
+        assert label in result.output, label

@@ -113,3 +113,39 @@ def bench_inbox(
             progress=progress,
         ),
     )
+
+
+@bench_app.command("resolve")
+def bench_resolve(
+    records: Annotated[int, typer.Option(help="Records in each population.", min=100)] = 100_000,
+    population: Annotated[
+        str, typer.Option(help="Comma-separated: easy, households.")
+    ] = "easy,households",
+    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 1,
+) -> None:
+    """Pairwise and cluster F1, seconds per phase and peak memory of probabilistic
+    matching on generated populations with known truth (no database involved)."""
+    from accord.bench import resolve
+    from accord.match import synth
+    from accord.match.decide import Thresholds
+
+    kinds = [k.strip() for k in population.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in synth.POPULATIONS]
+    if unknown or engine not in ("duckdb", "spark"):
+        typer.secho(f"error: unknown population or engine {unknown or engine}", fg="red", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    thresholds = Thresholds(auto_merge=s.match_auto_merge, review=s.match_review)
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("Generating, training, scoring", total=3 * len(kinds))
+        result = resolve.run(
+            records,
+            kinds,
+            thresholds,
+            engine_name="spark" if engine == "spark" else "duckdb",
+            seed=seed,
+            progress=lambda n: progress.advance(task, n),
+        )
+    for line in result.lines():
+        typer.echo(line)

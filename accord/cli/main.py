@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.cli.bench import bench_app
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
+from accord.cli.match import resolve_command
 from accord.govern.access import service as access
 from accord.govern.access.service import Principal
 from accord.govern.workspaces import service as workspaces
@@ -28,6 +29,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(bench_app, name="bench")
 app.command("import")(import_command)
+app.command("resolve")(resolve_command)
 
 
 @app.command()

@@ -287,9 +287,14 @@ def repartition(
     through: set[uuid.UUID] | None = None,
     hints: dict[uuid.UUID, uuid.UUID] | None = None,
     actor: str = "resolver",
+    rule: str | None = None,
+    evidence: dict[str, object] | None = None,
+    recorded: list[Merge] | None = None,
 ) -> set[uuid.UUID]:
     """Recompute the people of the connected part around ``start`` and apply the change;
-    returns the profiles whose identifiers changed (each recomputed)."""
+    returns the profiles whose identifiers changed (each recomputed). A merge made by
+    another rule (a probabilistic match) names it, with its own evidence; the merges
+    recorded are appended to ``recorded``."""
     comp = _load_component(session, ctx, start, through or set())
     active = {k: v for k, v in comp.nodes.items() if not v.blocked}
     node_map = {k: graph.Node(v.type, v.value) for k, v in active.items()}
@@ -337,7 +342,11 @@ def repartition(
         for k in newly_free:
             comp.nodes[k].profile_id = None
         changed.update(_rehome_events(session, ctx, newly_free))
-    _record_merges(session, ctx, comp, groups, before, target_of, profile_rows, trigger, actor)
+    merges = _record_merges(
+        session, ctx, comp, groups, before, target_of, profile_rows, trigger, actor, rule, evidence
+    )
+    if recorded is not None:
+        recorded.extend(merges)
     for profile_id in changed:
         changed_profile = profile_rows.get(profile_id) or session.get(Profile, profile_id)
         if changed_profile is not None and changed_profile.merged_into_id is None:
@@ -375,7 +384,9 @@ def _record_merges(
     profile_rows: dict[uuid.UUID, Profile],
     trigger: Event | None,
     actor: str,
-) -> None:
+    rule: str | None = None,
+    evidence: dict[str, object] | None = None,
+) -> list[Merge]:
     held_before: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
     for n, p in before.items():
         if p is not None:
@@ -383,6 +394,7 @@ def _record_merges(
     still_holding = set(target_of.values())
     group_of = {n: g for g in groups for n in g}
     repo = MergeRepository.from_session(session)
+    made: list[Merge] = []
     for old, old_nodes in held_before.items():
         destinations = Counter(target_of[n] for n in old_nodes if n in target_of)
         for dest, _ in destinations.most_common():
@@ -391,15 +403,22 @@ def _record_merges(
             moved = {n for n in old_nodes if target_of.get(n) == dest}
             group = group_of[next(iter(moved))]
             absorbed_whole = old not in still_holding
-            repo.add(
-                Merge(
-                    workspace_id=ctx.workspace_id,
-                    survivor_id=dest,
-                    absorbed_id=old,
-                    rule="shared_identifier" if absorbed_whole else "conflict_reassignment",
-                    evidence={**_evidence(comp, moved, group, trigger), "by": actor},
-                    survivor_identifiers=sorted(str(n) for n in group - moved),
-                    absorbed_identifiers=sorted(str(n) for n in moved),
+            default_rule = "shared_identifier" if absorbed_whole else "conflict_reassignment"
+            made.append(
+                repo.add(
+                    Merge(
+                        workspace_id=ctx.workspace_id,
+                        survivor_id=dest,
+                        absorbed_id=old,
+                        rule=rule if rule and absorbed_whole else default_rule,
+                        evidence={
+                            **_evidence(comp, moved, group, trigger),
+                            **(evidence if rule and absorbed_whole and evidence else {}),
+                            "by": actor,
+                        },
+                        survivor_identifiers=sorted(str(n) for n in group - moved),
+                        absorbed_identifiers=sorted(str(n) for n in moved),
+                    )
                 )
             )
         if old not in still_holding and destinations:
@@ -408,6 +427,7 @@ def _record_merges(
             if old_profile is not None and old_profile.merged_into_id is None:
                 old_profile.merged_into_id = survivor
                 MoveRepository.from_session(session).redirect_tombstones(old, survivor)
+    return made
 
 
 def _fill_contact(session: Session, profile: Profile) -> None:

@@ -6,12 +6,11 @@ workspace's resolution is serialized by a database lock."""
 from __future__ import annotations
 
 import logging
-import threading
-import time
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.kit.db import transaction
+from accord.kit.threads import PeriodicWorker
 from accord.resolve import service
 
 log = logging.getLogger("accord.resolve.worker")
@@ -35,33 +34,12 @@ def drain(factory: sessionmaker[Session], *, batch: int = 100) -> int:
             return total
 
 
-class ResolverWorker:
+class ResolverWorker(PeriodicWorker):
+    name = "resolver"
+
     def __init__(self, factory: sessionmaker[Session], *, interval: float = 0.5) -> None:
+        super().__init__(interval=interval)
         self.factory = factory
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-resolver", daemon=True)
-        self._thread.start()
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            try:
-                drain(self.factory)
-            except Exception:  # keep the worker alive; the events stay pending
-                log.exception("resolving pending events failed; retrying")
-                time.sleep(self.interval)
+    def step(self) -> None:
+        drain(self.factory)

@@ -25,6 +25,7 @@ class Scope(StrEnum):
     CONVERSATIONS_WRITE = "conversations:write"
     ANALYTICS_READ = "analytics:read"
     AUDIT_READ = "audit:read"
+    RESOLVE_RUN = "resolve:run"
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
@@ -37,6 +38,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Reply to, assign and change conversations",
     Scope.ANALYTICS_READ: "Read segments, metrics and reports",
     Scope.AUDIT_READ: "Read the audit log",
+    Scope.RESOLVE_RUN: "Start probabilistic identity resolution runs",
 }
 
 ALL_SCOPES: frozenset[Scope] = frozenset(Scope)

@@ -1,0 +1,72 @@
+"""``accord resolve``: probabilistic identity resolution of a workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from accord.cli.context import progress_bar, settings, unit_of_work
+from accord.cli.data import WorkspaceOpt, find_workspace
+from accord.kit.db import create_db_engine, create_session_factory
+
+Engine = Literal["duckdb", "spark"]
+PHASES = [
+    "reading people",
+    "loading records",
+    "training the model",
+    "scoring candidate pairs",
+    "applying decisions",
+]
+
+
+def resolve_command(
+    workspace: WorkspaceOpt,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (one machine) or spark (ACCORD_SPARK_MASTER).")
+    ] = "duckdb",
+) -> None:
+    """Find the same person across records that share no key (Splink), merge the sure
+    pairs, queue the borderline ones for review and link households."""
+    from accord.match.tasks import run_workspace
+
+    if engine not in ("duckdb", "spark"):
+        typer.secho("error: --engine is duckdb or spark (engine) [invalid]", fg="red", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    with unit_of_work(s) as session:
+        ws = find_workspace(session, workspace)
+        workspace_id, name = ws.id, ws.name
+    db = create_db_engine(s.resolved_database_url)
+    try:
+        factory = create_session_factory(db)
+        with progress_bar() as progress:
+            task = progress.add_task(f"Resolving {name}", total=len(PHASES))
+
+            def on_phase(phase: str) -> None:
+                done = PHASES.index(phase) if phase in PHASES else 0
+                progress.update(task, completed=done, description=f"Resolving {name}: {phase}")
+
+            chosen: Engine = "spark" if engine == "spark" else "duckdb"
+            run = run_workspace(
+                factory, workspace_id, s, engine_name=chosen, trigger="cli", on_phase=on_phase
+            )
+            progress.update(task, completed=len(PHASES), description=f"Resolved {name}")
+    finally:
+        db.dispose()
+    report = run.report or {}
+    typer.echo(f"run {run.id} ({run.engine}): {run.status}")
+    typer.echo(f"  people compared      {run.records:,}")
+    typer.echo(f"  pairs scored         {run.pairs:,}")
+    typer.echo(f"  merged               {run.merged:,}")
+    typer.echo(f"  proposed for review  {run.proposed:,}")
+    typer.echo(f"  household links      {run.households:,}")
+    kept = report.get("blocked") or 0
+    if kept:
+        typer.echo(f"  kept apart           {kept:,} (different user ids, undone or rejected)")
+    phases = report.get("phases") or {}
+    if phases:
+        typer.echo("  seconds              " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
+    for rule in report.get("training") or []:
+        used = "used" if rule["used"] else "not used"
+        typer.echo(f"  training on {rule['rule']}: {used} ({rule['reason']})")

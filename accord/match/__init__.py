@@ -1,0 +1,1 @@
+"""Probabilistic identity resolution: one person from records that share no key."""

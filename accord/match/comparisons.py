@@ -1,0 +1,322 @@
+"""The Fellegi-Sunter comparisons and blocking rules, built from the fields a workspace
+has. Each comparison lists its levels from the most to the least specific; every level
+has a prior m probability used when the workspace is too small to train (or a training
+rule is rejected). Household-level fields (surname, address, phone, email) are kept
+apart from person-level ones (first name, date of birth), which the decisions use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import block_on
+from splink.blocking_rule_library import CustomRule
+from splink.internals.blocking_rule_creator import BlockingRuleCreator
+from splink.internals.comparison_creator import ComparisonCreator
+
+PERSON_LEVEL = ("first_name", "dob")
+HOUSEHOLD_LEVEL = ("last_name", "address", "phone", "email")
+# The levels that say two records share a home: the top three of the address comparison
+# (same street and postcode, same street, similar street in the same postcode) and an
+# exact phone or email.
+HOUSEHOLD_DEPTH = {"address": 3, "phone": 1, "email": 1}
+
+
+def shares_household(gammas: Mapping[str, int], top: Mapping[str, int]) -> bool:
+    return any(
+        name in top and gammas.get(name, -1) > top[name] - depth
+        for name, depth in HOUSEHOLD_DEPTH.items()
+    )
+
+
+def household_sql(top: Mapping[str, int]) -> str | None:
+    parts = [
+        f"gamma_{name} > {top[name] - depth}"
+        for name, depth in HOUSEHOLD_DEPTH.items()
+        if name in top
+    ]
+    return " OR ".join(parts) if parts else None
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str  # output column name (gamma_<name>, mw_<name>)
+    needs: tuple[str, ...]  # any of these columns present enables it
+    levels: tuple[tuple[str, float], ...]  # (label, prior m) from most specific to else
+    build: Any
+
+    def comparison(self) -> ComparisonCreator:
+        built: ComparisonCreator = self.build()
+        return built
+
+
+def _first_name() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="first_name",
+        comparison_levels=[
+            cll.NullLevel("first_name"),
+            cll.ExactMatchLevel("first_name").configure(tf_adjustment_column="first_name"),
+            cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True),
+            cll.ExactMatchLevel("first_formal"),
+            cll.JaroWinklerLevel("first_name", 0.92),
+            cll.JaroWinklerLevel("first_name", 0.85),
+            cll.ExactMatchLevel("first_sound"),
+            cll.CustomLevel(
+                "(length(first_name_l) = 1 OR length(first_name_r) = 1) AND "
+                "substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1)",
+                label_for_charts="Initial",
+                base_dialect_str="duckdb",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _last_name() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="last_name",
+        comparison_levels=[
+            cll.NullLevel("last_name"),
+            cll.ExactMatchLevel("last_name").configure(tf_adjustment_column="last_name"),
+            # Counted once, by the first name comparison.
+            cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True).configure(
+                m_probability=0.01,
+                u_probability=0.01,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
+            cll.JaroWinklerLevel("last_name", 0.92),
+            cll.JaroWinklerLevel("last_name", 0.85),
+            cll.ExactMatchLevel("last_sound"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _dob() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob"),
+            cll.CustomLevel(
+                "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND "
+                "substr(dob_l, 6, 2) = substr(dob_r, 9, 2) AND "
+                "substr(dob_l, 9, 2) = substr(dob_r, 6, 2)",
+                label_for_charts="Day and month swapped",
+                base_dialect_str="duckdb",
+            ),
+            cll.DamerauLevenshteinLevel("dob", 1),
+            cll.DamerauLevenshteinLevel("dob", 2),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _address() -> ComparisonCreator:
+    """Street, postcode and city as one comparison: they move together, so a mover's
+    new address counts against a match once, not three times."""
+    nothing = " AND ".join(f"{c}_{{side}} IS NULL" for c in ("street", "postcode", "city"))
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.CustomLevel(
+                f"({nothing.format(side='l')}) OR ({nothing.format(side='r')})",
+                label_for_charts="missing",
+                base_dialect_str="duckdb",
+            ).configure(is_null_level=True),
+            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode")).configure(
+                label_for_charts="same street and postcode"
+            ),
+            cll.ExactMatchLevel("street"),
+            cll.And(cll.JaroWinklerLevel("street", 0.9), cll.ExactMatchLevel("postcode")),
+            cll.And(
+                cll.Or(cll.NullLevel("street"), cll.NullLevel("postcode")),
+                cll.ExactMatchLevel("postcode"),
+            ).configure(tf_adjustment_column="postcode"),
+            cll.ExactMatchLevel("postcode").configure(tf_adjustment_column="postcode"),
+            cll.And(cll.ExactMatchLevel("city"), cll.ExactMatchLevel("zip3")),
+            cll.ExactMatchLevel("city"),
+            cll.ExactMatchLevel("zip3"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _email() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="email",
+        comparison_levels=[
+            cll.NullLevel("email"),
+            cll.ExactMatchLevel("email"),
+            cll.ExactMatchLevel("email_user"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _phone() -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="phone",
+        comparison_levels=[
+            cll.NullLevel("phone"),
+            cll.ExactMatchLevel("phone"),
+            cll.DamerauLevenshteinLevel("phone", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec(
+        "first_name",
+        ("first_name",),
+        (
+            ("exact", 0.80),
+            ("names swapped", 0.01),
+            ("nickname", 0.06),
+            ("very similar", 0.05),
+            ("similar", 0.03),
+            ("sounds alike", 0.02),
+            ("initial", 0.01),
+            ("different", 0.02),
+        ),
+        _first_name,
+    ),
+    Spec(
+        "last_name",
+        ("last_name",),
+        (
+            ("exact", 0.85),
+            ("names swapped", 0.01),
+            ("very similar", 0.06),
+            ("similar", 0.03),
+            ("sounds alike", 0.02),
+            ("different", 0.03),
+        ),
+        _last_name,
+    ),
+    Spec(
+        "dob",
+        ("dob",),
+        (
+            ("exact", 0.9),
+            ("day and month swapped", 0.02),
+            ("one digit off", 0.05),
+            ("two digits off", 0.01),
+            ("different", 0.02),
+        ),
+        _dob,
+    ),
+    Spec(
+        "address",
+        ("street", "postcode", "city"),
+        (
+            ("same street and postcode", 0.55),
+            ("same street", 0.04),
+            ("similar street, same postcode", 0.04),
+            ("same postcode, no street to compare", 0.25),
+            ("same postcode, another street", 0.01),
+            ("same city and area", 0.02),
+            ("same city", 0.02),
+            ("same area", 0.01),
+            ("different", 0.06),
+        ),
+        _address,
+    ),
+    Spec(
+        "email",
+        ("email",),
+        (("exact", 0.8), ("same user", 0.05), ("different", 0.15)),
+        _email,
+    ),
+    Spec(
+        "phone",
+        ("phone",),
+        (("exact", 0.8), ("one digit off", 0.03), ("different", 0.17)),
+        _phone,
+    ),
+)
+
+
+def prior_m(spec: Spec, filled: Mapping[str, float]) -> list[float]:
+    """A comparison's prior m probabilities. For the address they follow how often the
+    street is filled in: when few records have one, agreeing on the postcode alone is
+    what a match usually looks like. (Only workspaces too small or too sparse to train
+    use priors; EM replaces them otherwise.)"""
+    m = [p for _, p in spec.levels]
+    if spec.name != "address" or "street" not in filled:
+        return m
+    both = filled["street"] ** 2  # both records of a pair have a street
+    postcode = 0.85  # a match shares the postcode, with or without a street
+    scale = postcode * both / (m[0] + m[2]) if m[0] + m[2] else 1.0
+    out = list(m)
+    out[0], out[2] = m[0] * scale, m[2] * scale
+    out[3] = max(postcode * (1 - both), 0.01)  # same postcode, no street to compare
+    rest = 1 - sum(out[:3]) - out[3]
+    tail = sum(m[4:])
+    out[4:] = [p * rest / tail for p in m[4:]]
+    return out
+
+
+def specs_for(present: set[str]) -> list[Spec]:
+    return [s for s in SPECS if any(c in present for c in s.needs)]
+
+
+def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | dict[str, Any]]:
+    """Candidate pairs: records that could be one person despite errors."""
+    rules: list[BlockingRuleCreator | dict[str, Any]] = []
+    if "email" in present:
+        rules.append(block_on("email"))
+    if "phone" in present:
+        rules.append(block_on("phone"))
+    if "dob" in present:
+        rules.append(block_on("last_sound", "dob"))
+        rules.append(block_on("first_sound", "dob"))
+    if "postcode" in present:
+        rules.append(block_on("first_formal", "postcode"))
+        rules.append(block_on("last_name", "postcode"))
+    elif "city" in present:
+        rules.append(block_on("first_formal", "last_name", "city"))
+    if "street" in present:
+        rules.append(block_on("street"))
+    swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
+    near = [str(c) for c in ("zip3", "dob", "city") if c in present][:2] or ["first_formal"]
+    for column in near:
+        rules.append(CustomRule(f"{swapped} AND l.{column} = r.{column}", "duckdb"))
+    if not ({"dob", "postcode", "city", "email", "phone"} & present):
+        rules.append(block_on("first_formal", "last_name"))
+    return rules
+
+
+def training_rules(present: set[str]) -> list[BlockingRuleCreator]:
+    """EM training blocks, each leaving other comparisons free to be learned. Their
+    pairs must hold a real mix of matches and non-matches (checked after training)."""
+    rules: list[BlockingRuleCreator] = []
+    if "dob" in present:
+        rules.append(block_on("dob"))
+    if "zip3" in present:  # on a large population same name alone is mostly strangers
+        rules.append(block_on("first_formal", "last_name", "zip3"))
+    rules.append(block_on("first_formal", "last_name"))
+    if "dob" not in present:
+        for column in ("email", "phone"):
+            if column in present:
+                rules.append(block_on(column))
+    return rules
+
+
+def deterministic_rules(present: set[str]) -> list[str | BlockingRuleCreator]:
+    """Rules that admit almost no false positives, to estimate the prior."""
+    rules: list[str | BlockingRuleCreator] = []
+    if "dob" in present:
+        rules.append(block_on("first_name", "last_name", "dob"))
+    if "email" in present:
+        rules.append(block_on("first_name", "email"))
+    if "phone" in present:
+        rules.append(block_on("first_name", "phone"))
+    if not rules and "postcode" in present:
+        rules.append(block_on("first_name", "last_name", "postcode"))
+    return rules

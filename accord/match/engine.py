@@ -1,0 +1,527 @@
+"""Splink as the engine: a Fellegi-Sunter model trained on the workspace's own records
+(u by random sampling, m by guarded EM, the prior from deterministic rules) and the
+scored candidate pairs it predicts. DuckDB by default; the same settings run on Apache
+Spark (``engine="spark"``) for data beyond one machine."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from accord.match import comparisons
+from accord.match.features import present as present_columns
+
+log = logging.getLogger("accord.match.engine")
+Engine = Literal["duckdb", "spark"]
+MIN_RECORDS_FOR_U = 200  # below this, u comes from the priors too
+MIN_RECORDS_FOR_EM = 1000  # below this, m comes from the priors
+EM_MAX_PAIRS = 2_000_000
+U_MAX_PAIRS = 5_000_000
+GUARD_LOW, GUARD_HIGH = 0.01, 0.99
+DEFAULT_PRIOR_MATCHES_PER_RECORD = 0.5
+M_FLOOR = 0.001
+DUCKDB_MEMORY = "3GB"
+MAX_TRAINING_RULES = 2
+
+
+@dataclass
+class Level:
+    label: str
+    gamma: int
+    m: float | None
+    u: float | None
+
+    @property
+    def weight(self) -> float | None:
+        if not self.m or not self.u:
+            return None
+        return math.log2(self.m / self.u)
+
+
+@dataclass
+class TrainingRule:
+    rule: str
+    pairs_lambda: float | None
+    accepted: bool
+    reason: str
+
+
+class Fields(Mapping[str, Any]):
+    """One value per comparison, stored as a tuple with the names shared by every pair
+    of a run: millions of scored pairs stay small."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: tuple[Any, ...]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._index[key]]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._index.get(key)
+        return default if i is None else self._values[i]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+@dataclass(slots=True)
+class Scored:
+    left: str
+    right: str
+    weight: float
+    probability: float
+    gammas: Mapping[str, int]
+    weights: Mapping[str, float]
+
+
+@dataclass
+class Result:
+    pairs: list[Scored]
+    model: dict[str, Any]
+    levels: dict[str, list[Level]]
+    training: list[TrainingRule]
+    trained: bool
+    phases: dict[str, float] = field(default_factory=dict)
+    records: int = 0
+    tf: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+TF_COLUMNS = ("first_name", "last_name", "postcode")
+TF_KEEP = 5000
+
+
+def weight_of(probability: float) -> float:
+    """The match weight (log2 odds) of a match probability."""
+    return math.log2(probability / (1 - probability))
+
+
+def term_frequencies(table: pa.Table, keep: int = TF_KEEP) -> dict[str, dict[str, float]]:
+    """The share of records holding each of the most common values of the columns with
+    term-frequency adjustment, kept with the model to score new records alike."""
+    import pyarrow.compute as pc
+
+    out: dict[str, dict[str, float]] = {}
+    for name in TF_COLUMNS:
+        column = table.column(name)
+        filled = len(column) - column.null_count
+        if not filled:
+            continue
+        counts = pc.value_counts(column.drop_null()).to_pylist()
+        counts.sort(key=lambda c: -c["counts"])
+        out[name] = {c["values"]: c["counts"] / filled for c in counts[:keep]}
+        out[name][""] = 1 / filled  # any value not kept: seen about once
+    return out
+
+
+def _register_tf(
+    db_api: Any, linker: Any, tf: dict[str, dict[str, float]], table: pa.Table, engine: Engine
+) -> None:
+    """Term frequencies of the whole workspace for the few values in ``table``."""
+    for name, freqs in tf.items():
+        if name not in table.column_names:
+            continue
+        rare = freqs.get("", 1e-6)
+        values = sorted({v for v in table.column(name).to_pylist() if v})
+        if not values:
+            continue
+        lookup = pa.table(
+            {
+                name: pa.array(values, type=pa.string()),
+                f"tf_{name}": pa.array([freqs.get(v, rare) for v in values], type=pa.float64()),
+            }
+        )
+        registered = _register(db_api, lookup, engine, f"accord_tf_{name}")
+        linker.table_management.register_term_frequency_lookup(registered, name)
+
+
+def _silence_splink() -> None:
+    for name in ("splink", "py4j"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _settings(
+    specs: list[comparisons.Spec],
+    present: set[str],
+    n: int,
+    dialect: str = "duckdb",
+    term_frequencies: bool = True,
+    filled: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    from splink import SettingsCreator
+
+    creator = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[s.comparison() for s in specs],
+        blocking_rules_to_generate_predictions=comparisons.prediction_rules(present),
+        probability_two_random_records_match=min(
+            0.5, DEFAULT_PRIOR_MATCHES_PER_RECORD / max(n - 1, 1)
+        ),
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+    settings: dict[str, Any] = creator.create_settings_dict(dialect)
+    for spec, comp in zip(specs, settings["comparisons"], strict=True):
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        priors = comparisons.prior_m(spec, filled or {})
+        for lv, (label, _), m in zip(levels, spec.levels, priors, strict=True):
+            lv["m_probability"] = m
+            lv["label_for_charts"] = label
+            if not term_frequencies:  # a handful of records says nothing of how common
+                lv.pop("tf_adjustment_column", None)
+                lv.pop("tf_adjustment_weight", None)
+    return settings
+
+
+def _prior_u(settings: dict[str, Any]) -> None:
+    """u values for a workspace too small to sample: random pairs rarely agree."""
+    for comp in settings["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        agree = [0.01 / (2**i) for i in range(len(levels) - 1)]
+        for lv, u in zip(levels, [*agree, 1 - sum(agree)], strict=True):
+            lv["u_probability"] = u
+
+
+def levels_of(model: dict[str, Any]) -> dict[str, list[Level]]:
+    """Each comparison's non-null levels with their gamma value, m and u."""
+    out: dict[str, list[Level]] = {}
+    for comp in model["comparisons"]:
+        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
+        n = len(levels)
+        out[comp["output_column_name"]] = [
+            Level(
+                label=lv.get("label_for_charts", ""),
+                gamma=n - 1 - i,
+                m=lv.get("m_probability"),
+                u=lv.get("u_probability"),
+            )
+            for i, lv in enumerate(levels)
+        ]
+    return out
+
+
+def _trained_names(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
+    out = set()
+    for b, a in zip(before["comparisons"], after["comparisons"], strict=True):
+        mb = [lv.get("m_probability") for lv in b["comparison_levels"]]
+        ma = [lv.get("m_probability") for lv in a["comparison_levels"]]
+        if mb != ma:
+            out.add(a["output_column_name"])
+    return out
+
+
+def _signs_hold(model: dict[str, Any], names: set[str]) -> str | None:
+    """A model that learned persons: agreeing is evidence for, disagreeing against."""
+    for name, levels in levels_of(model).items():
+        if name not in names:
+            continue
+        top, other = levels[0].weight, levels[-1].weight
+        if top is not None and top <= 0:
+            return f"agreement on {name} came out as evidence against"
+        if other is not None and other >= 0:
+            return f"disagreement on {name} came out as evidence for"
+    return None
+
+
+@contextmanager
+def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
+    """A Splink database API: DuckDB in memory, or the given (or a local) Spark session."""
+    if engine == "duckdb":
+        import duckdb
+        from splink import DuckDBAPI
+
+        con = duckdb.connect()
+        con.execute("SET preserve_insertion_order = false")
+        # Spill to disk rather than grow past a few GB on large workspaces.
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/accord-duckdb'")
+        try:
+            yield DuckDBAPI(connection=con)
+        finally:
+            con.close()
+        return
+    from splink import SparkAPI
+
+    owned = spark is None
+    session = spark if spark is not None else spark_session()
+    try:
+        yield SparkAPI(spark_session=session)  # type: ignore[no-untyped-call]
+    finally:
+        if owned:
+            session.stop()
+
+
+def spark_session(master: str = "local[2]", memory: str = "4g") -> Any:
+    """A Spark session (local[N] or a cluster URL) with Splink's similarity functions and a
+    checkpoint directory."""
+    from pyspark.sql import SparkSession
+    from splink.backends.spark import similarity_jar_location
+
+    session = (
+        SparkSession.builder.master(master)
+        .appName("accord-resolve")
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.shuffle.partitions", "4" if master.startswith("local") else "200")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="accord-spark-"))
+    return session
+
+
+def _register(db_api: Any, table: pa.Table, engine: Engine, name: str) -> Any:
+    if engine == "spark":
+        frame = db_api.spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table))
+        return db_api.register(frame, table_name=name)
+    return db_api.register(table, table_name=name)
+
+
+def _spark_schema(table: pa.Table) -> Any:
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    return StructType(
+        [
+            StructField(
+                f.name, DoubleType() if pa.types.is_floating(f.type) else StringType(), True
+            )
+            for f in table.schema
+        ]
+    )
+
+
+def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """A stored model's Splink settings for a backend: the comparisons and blocking
+    rules are built anew in its SQL dialect and the trained parameters carried over."""
+    present = set(model["present"])
+    trained = model["settings"]
+    fresh = _settings(
+        comparisons.specs_for(present),
+        present,
+        2,
+        dialect,
+        term_frequencies=bool(model.get("term_frequencies", True)),
+    )
+    fresh["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    by_name = {c["output_column_name"]: c for c in trained["comparisons"]}
+    for comp in fresh["comparisons"]:
+        old = by_name.get(comp["output_column_name"])
+        if old is None:
+            continue
+        for level, before in zip(comp["comparison_levels"], old["comparison_levels"], strict=True):
+            for key in ("m_probability", "u_probability"):
+                if before.get(key) is not None:
+                    level[key] = before[key]
+    return fresh
+
+
+def train(
+    db_api: Any,
+    sdf: Any,
+    table: pa.Table,
+    *,
+    model: dict[str, Any] | None = None,
+    dialect: str = "duckdb",
+) -> tuple[dict[str, Any], list[TrainingRule], bool]:
+    """The workspace's model (``{"present": columns, "settings": Splink settings}``):
+    given, or trained here (guarded, with safe fallbacks)."""
+    if model is not None:
+        return model, [], True
+    present = present_columns(table)
+    settings, report, trained = _train(db_api, sdf, table, present, dialect)
+    use_tf = table.num_rows >= MIN_RECORDS_FOR_U
+    return (
+        {"present": sorted(present), "term_frequencies": use_tf, "settings": settings},
+        report,
+        trained,
+    )
+
+
+def _train(
+    db_api: Any, sdf: Any, table: pa.Table, present: set[str], dialect: str
+) -> tuple[dict[str, Any], list[TrainingRule], bool]:
+    from splink import Linker
+
+    specs = comparisons.specs_for(present)
+    n = table.num_rows
+    filled = {c: 1 - table.column(c).null_count / max(n, 1) for c in table.column_names}
+    settings = _settings(
+        specs, present, n, dialect, term_frequencies=n >= MIN_RECORDS_FOR_U, filled=filled
+    )
+    if n < MIN_RECORDS_FOR_U:
+        _prior_u(settings)
+        return settings, [], False
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    linker.training.estimate_u_using_random_sampling(
+        max_pairs=min(U_MAX_PAIRS, n * (n - 1) / 2), seed=7
+    )
+    rules = comparisons.deterministic_rules(present)
+    if rules:
+        try:
+            linker.training.estimate_probability_two_random_records_match(rules, recall=0.7)
+        except Exception as exc:  # no deterministic matches at all: keep the default
+            log.info("prior left at its default: %s", exc)
+    base = linker.misc.save_model_to_json()
+    prior = base.get("probability_two_random_records_match") or 0.0
+    if not 0 < prior < 1:  # no sure matches to count: expect a few per record
+        base["probability_two_random_records_match"] = settings[
+            "probability_two_random_records_match"
+        ]
+    if n < MIN_RECORDS_FOR_EM:
+        return base, [], False
+    trained: dict[str, list[list[float | None]]] = {}
+    report: list[TrainingRule] = []
+    for rule in comparisons.training_rules(present):
+        sql = rule.get_blocking_rule(dialect).blocking_rule_sql
+        session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.ERROR)
+        try:
+            session = session_linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True
+            )
+        except Exception as exc:  # an empty block, or EM that cannot run on it
+            report.append(TrainingRule(sql, None, False, f"could not train: {exc}"))
+            continue
+        share = float(session.core_model_settings.probability_two_random_records_match)
+        after = session_linker.misc.save_model_to_json()
+        names = _trained_names(base, after)
+        if not GUARD_LOW <= share <= GUARD_HIGH:
+            report.append(TrainingRule(sql, share, False, f"matches are {share:.1%} of its pairs"))
+            continue
+        wrong = _signs_hold(after, names)
+        if wrong:
+            report.append(TrainingRule(sql, share, False, wrong))
+            continue
+        report.append(TrainingRule(sql, share, True, "ok"))
+        if sum(t.accepted for t in report) >= MAX_TRAINING_RULES:
+            break
+        for comp in after["comparisons"]:
+            if comp["output_column_name"] in names:
+                trained.setdefault(comp["output_column_name"], []).append(
+                    [lv.get("m_probability") for lv in comp["comparison_levels"]]
+                )
+    final = copy.deepcopy(base)
+    for comp in final["comparisons"]:
+        runs = trained.get(comp["output_column_name"])
+        if not runs:
+            continue
+        for i, lv in enumerate(comp["comparison_levels"]):
+            values = [float(r[i] or 0.0) for r in runs if r[i] is not None]
+            if values and not lv.get("is_null_level") and not lv.get("fix_m_probability"):
+                # A level EM never saw keeps a small, not a vanishing, m.
+                lv["m_probability"] = max(sum(values) / len(values), M_FLOOR)
+    return final, report, bool(trained)
+
+
+def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Scored]:
+    """Pairs at or above ``floor_weight``, and household pairs (different first names
+    that share an address, phone or email) whatever their weight."""
+    names = [c["output_column_name"] for c in model["comparisons"]]
+    frame = linker.inference.predict(threshold_match_weight=None, warning_mode="never")
+    top = {name: len(levels) - 1 for name, levels in levels_of(model).items()}
+    household = comparisons.household_sql(top)
+    condition = f"match_weight >= {floor_weight}"
+    if "first_name" in top and household:
+        condition += f" OR (gamma_first_name = 0 AND ({household}))"
+    available = {c.unquote().name for c in frame.columns}
+    weight_sql = [
+        f"mw_{n} + mw_tf_adj_{n} AS mw_{n}" if f"mw_tf_adj_{n}" in available else f"mw_{n}"
+        for n in names
+    ]
+    cols = ", ".join(
+        ["unique_id_l", "unique_id_r", "match_weight", "match_probability"]
+        + [f"gamma_{n}" for n in names]
+        + weight_sql
+    )
+    # Column names and numbers of our own making, no input.
+    selected = frame.query_sql(f"SELECT {cols} FROM {{this}} WHERE {condition}")  # noqa: S608
+    arrow = selected.as_pyarrow_table()
+    selected.drop_table_from_database_and_remove_from_cache()
+    frame.drop_table_from_database_and_remove_from_cache()
+    index = {n: i for i, n in enumerate(names)}
+    lefts = arrow.column("unique_id_l").to_pylist()
+    rights = arrow.column("unique_id_r").to_pylist()
+    mws = arrow.column("match_weight").to_pylist()
+    probs = arrow.column("match_probability").to_pylist()
+    gammas = list(zip(*(arrow.column(f"gamma_{n}").to_pylist() for n in names), strict=True))
+    weights = list(
+        zip(
+            *([round(w or 0.0, 2) for w in arrow.column(f"mw_{n}").to_pylist()] for n in names),
+            strict=True,
+        )
+    )
+    del arrow
+    return [
+        Scored(
+            lefts[i],
+            rights[i],
+            float(mws[i]),
+            float(probs[i]),
+            Fields(index, gammas[i]),
+            Fields(index, weights[i]),
+        )
+        for i in range(len(lefts))
+    ]
+
+
+def run(
+    table: pa.Table,
+    *,
+    engine: Engine = "duckdb",
+    spark: Any = None,
+    model: dict[str, Any] | None = None,
+    floor_weight: float = 0.0,
+    on_phase: Callable[[str], None] | None = None,
+    tf: dict[str, dict[str, float]] | None = None,
+) -> Result:
+    """Train (unless ``model`` is given) and predict over ``table``."""
+    from splink import Linker
+
+    _silence_splink()
+    phases: dict[str, float] = {}
+    with backend(engine, spark) as db_api:
+        t = time.perf_counter()
+        if on_phase:
+            on_phase("loading records")
+        sdf = _register(db_api, table, engine, "accord_records")
+        phases["load"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if on_phase:
+            on_phase("training the model")
+        stored, report, trained = train(db_api, sdf, table, model=model, dialect=engine)
+        phases["train"] = time.perf_counter() - t
+        t = time.perf_counter()
+        if on_phase:
+            on_phase("scoring candidate pairs")
+        settings = in_dialect(stored, engine)
+        linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
+        if tf:
+            _register_tf(db_api, linker, tf, table, engine)
+        pairs = predict(linker, settings, floor_weight)
+        phases["predict"] = time.perf_counter() - t
+    return Result(
+        pairs=pairs,
+        model=stored,
+        levels=levels_of(settings),
+        training=report,
+        trained=trained,
+        phases=phases,
+        records=table.num_rows,
+        tf=tf if tf else term_frequencies(table),
+    )

@@ -1,0 +1,130 @@
+"""Records made comparable: raw person fields (from a profile's golden record or a
+generated population) cleaned, with the derived columns the comparisons and blocking
+rules use (formal first name, phonetic codes, ZIP area, email user, phone tail)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+import jellyfish
+import pyarrow as pa
+
+from accord.match import names
+
+RAW_FIELDS = ("first_name", "last_name", "dob", "street", "city", "postcode", "email", "phone")
+COLUMNS = (
+    "unique_id",
+    "first_name",
+    "last_name",
+    "first_formal",
+    "first_sound",
+    "last_sound",
+    "dob",
+    "street",
+    "city",
+    "postcode",
+    "zip3",
+    "email",
+    "email_user",
+    "phone",
+)
+# The profile trait each raw field is read from.
+TRAIT_OF = {
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "dob": "birthday",
+    "street": "address.street",
+    "city": "address.city",
+    "postcode": "address.postalCode",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+@lru_cache(maxsize=200_000)
+def _name(value: str) -> str | None:
+    return names.clean_name(value)
+
+
+@lru_cache(maxsize=200_000)
+def _sound(value: str) -> str | None:
+    code = jellyfish.metaphone(value.replace(" ", ""))
+    return code or None
+
+
+def _cached(fn: Callable[[object], str | None]) -> Callable[[object], str | None]:
+    cache: dict[object, str | None] = {}
+
+    def run(value: object) -> str | None:
+        if value is None:
+            return None
+        if value not in cache:
+            if len(cache) > 500_000:
+                cache.clear()
+            cache[value] = fn(value)
+        return cache[value]
+
+    return run
+
+
+def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
+    """Rows with ``unique_id`` and RAW_FIELDS -> the comparison table."""
+    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    street = _cached(names.clean_street)
+    city = _cached(names.clean_city)
+    postcode = _cached(names.clean_postcode)
+    dob = _cached(names.clean_date)
+    phone = _cached(names.clean_phone)
+    for row in rows:
+        first = _name(str(row["first_name"])) if row.get("first_name") else None
+        last = _name(str(row["last_name"])) if row.get("last_name") else None
+        email = names.clean_email(row.get("email"))
+        zipcode = postcode(row.get("postcode"))
+        cols["unique_id"].append(str(row["unique_id"]))
+        cols["first_name"].append(first)
+        cols["last_name"].append(last)
+        cols["first_formal"].append(names.formal_name(first))
+        cols["first_sound"].append(_sound(first) if first else None)
+        cols["last_sound"].append(_sound(last) if last else None)
+        cols["dob"].append(dob(row.get("dob")))
+        cols["street"].append(street(row.get("street")))
+        cols["city"].append(city(row.get("city")))
+        cols["postcode"].append(zipcode)
+        cols["zip3"].append(zipcode[:3] if zipcode and len(zipcode) >= 3 else None)
+        cols["email"].append(email)
+        cols["email_user"].append(email.split("@", 1)[0] if email else None)
+        cols["phone"].append(phone(row.get("phone")))
+    return pa.table({c: pa.array(v, type=pa.string()) for c, v in cols.items()})
+
+
+def from_traits(
+    profile_id: str, traits: Mapping[str, Any], email: str | None, phone: str | None
+) -> dict[str, Any]:
+    """A profile's golden record as a raw matching row."""
+    row: dict[str, Any] = {"unique_id": profile_id}
+    for field, trait in TRAIT_OF.items():
+        entry = traits.get(trait)
+        row[field] = entry.get("value") if isinstance(entry, Mapping) else None
+    if not row.get("first_name") and not row.get("last_name"):
+        full = traits.get("name")
+        value = full.get("value") if isinstance(full, Mapping) else None
+        if isinstance(value, str) and value.strip():
+            parts = value.strip().split()
+            row["first_name"] = parts[0]
+            row["last_name"] = " ".join(parts[1:]) or None
+    row["email"] = row.get("email") or email
+    row["phone"] = phone or row.get("phone")
+    return row
+
+
+def present(table: pa.Table, minimum: float = 0.01) -> set[str]:
+    """The columns filled in often enough to compare on."""
+    n = max(table.num_rows, 1)
+    out = set()
+    for name in COLUMNS:
+        filled = n - table.column(name).null_count
+        if filled >= 2 and filled / n >= minimum:
+            out.add(name)
+    return out

@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from accord.kit.repository import Repository
+from accord.match.models import MatchCandidate, MatchRun
+from accord.profile.models import Profile
+from accord.resolve.models import Identifier, SeparationMember
+from accord.resolve.repository import chunks
+
+
+class MatchRunRepository(Repository):
+    def add(self, run: MatchRun) -> MatchRun:
+        self.session.add(run)
+        self.session.flush()
+        return run
+
+    def get(self, workspace_id: uuid.UUID, run_id: uuid.UUID) -> MatchRun | None:
+        stmt = select(MatchRun).where(MatchRun.workspace_id == workspace_id, MatchRun.id == run_id)
+        return self.session.scalars(stmt).first()
+
+    def recent(self, workspace_id: uuid.UUID, limit: int = 20) -> list[MatchRun]:
+        stmt = (
+            select(MatchRun)
+            .where(MatchRun.workspace_id == workspace_id)
+            .order_by(MatchRun.created_at.desc(), MatchRun.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def latest_model(self, workspace_id: uuid.UUID) -> MatchRun | None:
+        """The last finished full run: its model scores new records."""
+        stmt = (
+            select(MatchRun)
+            .where(
+                MatchRun.workspace_id == workspace_id,
+                MatchRun.kind == "full",
+                MatchRun.status == "done",
+                MatchRun.model.is_not(None),
+            )
+            .order_by(MatchRun.created_at.desc(), MatchRun.id.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
+    def last_started(self, workspace_id: uuid.UUID, kind: str) -> datetime | None:
+        stmt = select(func.max(MatchRun.started_at)).where(
+            MatchRun.workspace_id == workspace_id, MatchRun.kind == kind
+        )
+        return self.session.scalar(stmt)
+
+    def queued(self, limit: int = 10) -> list[MatchRun]:
+        stmt = (
+            select(MatchRun)
+            .where(MatchRun.status == "queued")
+            .order_by(MatchRun.created_at)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+
+class CandidateRepository(Repository):
+    def add(self, candidate: MatchCandidate) -> MatchCandidate:
+        self.session.add(candidate)
+        self.session.flush()
+        return candidate
+
+    def get(self, workspace_id: uuid.UUID, candidate_id: uuid.UUID) -> MatchCandidate | None:
+        stmt = select(MatchCandidate).where(
+            MatchCandidate.workspace_id == workspace_id, MatchCandidate.id == candidate_id
+        )
+        return self.session.scalars(stmt).first()
+
+    def find(
+        self, workspace_id: uuid.UUID, kind: str, a: uuid.UUID, b: uuid.UUID
+    ) -> MatchCandidate | None:
+        stmt = select(MatchCandidate).where(
+            MatchCandidate.workspace_id == workspace_id,
+            MatchCandidate.kind == kind,
+            MatchCandidate.profile_a_id == a,
+            MatchCandidate.profile_b_id == b,
+        )
+        return self.session.scalars(stmt).first()
+
+    def listing(
+        self,
+        workspace_id: uuid.UUID,
+        kind: str,
+        status: str | None,
+        *,
+        limit: int,
+        offset: int = 0,
+    ) -> list[MatchCandidate]:
+        stmt = select(MatchCandidate).where(
+            MatchCandidate.workspace_id == workspace_id, MatchCandidate.kind == kind
+        )
+        if status:
+            stmt = stmt.where(MatchCandidate.status == status)
+        stmt = (
+            stmt.order_by(MatchCandidate.match_probability.desc(), MatchCandidate.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(self.session.scalars(stmt))
+
+    def count(self, workspace_id: uuid.UUID, kind: str, status: str) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(MatchCandidate)
+            .where(
+                MatchCandidate.workspace_id == workspace_id,
+                MatchCandidate.kind == kind,
+                MatchCandidate.status == status,
+            )
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    def of_profile(
+        self, workspace_id: uuid.UUID, profile_id: uuid.UUID, kind: str
+    ) -> list[MatchCandidate]:
+        stmt = select(MatchCandidate).where(
+            MatchCandidate.workspace_id == workspace_id,
+            MatchCandidate.kind == kind,
+            or_(
+                MatchCandidate.profile_a_id == profile_id, MatchCandidate.profile_b_id == profile_id
+            ),
+        )
+        return list(self.session.scalars(stmt))
+
+
+class MatchInputRepository(Repository):
+    """What matching reads: named people, their identifiers and separations."""
+
+    def named_profiles(
+        self, workspace_id: uuid.UUID, *, since: datetime | None = None, batch: int = 5000
+    ) -> Iterator[tuple[uuid.UUID, dict[str, Any], str | None, str | None]]:
+        last: uuid.UUID | None = None
+        while True:
+            stmt = (
+                select(Profile.id, Profile.traits, Profile.email, Profile.phone)
+                .where(
+                    Profile.workspace_id == workspace_id,
+                    Profile.merged_into_id.is_(None),
+                    Profile.search_name.is_not(None),
+                )
+                .order_by(Profile.id)
+                .limit(batch)
+            )
+            if since is not None:
+                stmt = stmt.where(Profile.updated_at >= since)
+            if last is not None:
+                stmt = stmt.where(Profile.id > last)
+            rows = list(self.session.execute(stmt))
+            if not rows:
+                return
+            for pid, traits, email, phone in rows:
+                yield pid, traits or {}, email, phone
+            last = rows[-1][0]
+
+    def similar_profiles(
+        self,
+        workspace_id: uuid.UUID,
+        *,
+        names: Collection[str],
+        emails: Collection[str],
+        phones: Collection[str],
+        limit: int = 2000,
+    ) -> list[tuple[uuid.UUID, dict[str, Any], str | None, str | None]]:
+        """Live people sharing a full name (either order), an email or a phone: the
+        indexed lookups behind matching one new record."""
+        conditions = []
+        if names:
+            conditions.append(Profile.search_name.in_(sorted(names)))
+        if emails:
+            conditions.append(Profile.email.in_(sorted(emails)))
+        if phones:
+            conditions.append(Profile.phone.in_(sorted(phones)))
+        if not conditions:
+            return []
+        stmt = (
+            select(Profile.id, Profile.traits, Profile.email, Profile.phone)
+            .where(
+                Profile.workspace_id == workspace_id,
+                Profile.merged_into_id.is_(None),
+                or_(*conditions),
+            )
+            .limit(limit)
+        )
+        return [(p, t or {}, e, ph) for p, t, e, ph in self.session.execute(stmt)]
+
+    def identifiers(self, profile_ids: Collection[uuid.UUID]) -> list[Identifier]:
+        out: list[Identifier] = []
+        for chunk in chunks(list(profile_ids)):
+            stmt = select(Identifier).where(
+                Identifier.profile_id.in_(chunk), Identifier.blocked.is_(False)
+            )
+            out.extend(self.session.scalars(stmt))
+        return out
+
+    def separation_sides(
+        self, identifier_ids: Collection[uuid.UUID]
+    ) -> list[tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]]:
+        """Separations touching these identifiers, as their two sides."""
+        sep_ids: set[uuid.UUID] = set()
+        for chunk in chunks(list(identifier_ids)):
+            stmt = select(SeparationMember.separation_id).where(
+                SeparationMember.identifier_id.in_(chunk)
+            )
+            sep_ids.update(self.session.scalars(stmt))
+        sides: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
+        for chunk in chunks(sorted(sep_ids)):
+            members = select(SeparationMember).where(SeparationMember.separation_id.in_(chunk))
+            for m in self.session.scalars(members):
+                sides.setdefault(m.separation_id, {"a": set(), "b": set()})[m.side].add(
+                    m.identifier_id
+                )
+        return [(frozenset(s["a"]), frozenset(s["b"])) for s in sides.values()]

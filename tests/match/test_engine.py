@@ -1,0 +1,122 @@
+"""Splink runs on generated populations with known truth: DuckDB (and a small local
+Spark session), the EM training guard, the fallback for small workspaces, and
+households that share everything but the person."""
+
+from __future__ import annotations
+
+import shutil
+
+import pyarrow as pa
+import pytest
+
+from accord.match import engine, features, synth
+from accord.match.decide import Thresholds, decide
+from accord.match.evaluate import score
+
+
+def table_of(population: synth.Population) -> pa.Table:
+    ids = population.columns["record_id"]
+    return features.prepare(
+        {"unique_id": rid, **{f: population.columns[f][i] for f in features.RAW_FIELDS}}
+        for i, rid in enumerate(ids)
+    )
+
+
+def top_of(result: engine.Result) -> dict[str, int]:
+    return {name: len(levels) - 1 for name, levels in result.levels.items()}
+
+
+@pytest.fixture(scope="module")
+def households() -> tuple[synth.Population, engine.Result]:
+    population = synth.generate(4000, "households", seed=11)
+    return population, engine.run(table_of(population), floor_weight=engine.weight_of(0.5))
+
+
+def test_duckdb_run_finds_people_and_keeps_households_apart(
+    households: tuple[synth.Population, engine.Result],
+) -> None:
+    population, result = households
+    assert result.trained
+    ids = population.columns["record_id"]
+    index = {rid: i for i, rid in enumerate(ids)}
+    d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
+    scores = score([d.clusters.get(r, r) for r in ids], population.person)
+    assert scores.precision > 0.95, scores
+    assert scores.recall > 0.85, scores
+    # Household links join different people of one family, and no merge joins two
+    # family members with different first names.
+    assert len(d.households) > 100
+    family = [
+        population.household[index[p.left]] is not None
+        and population.household[index[p.left]] == population.household[index[p.right]]
+        for p in d.households
+    ]
+    assert sum(family) / len(family) > 0.99
+    relatives_merged = [
+        p
+        for p in d.merges
+        if population.person[index[p.left]] != population.person[index[p.right]]
+        and population.household[index[p.left]] is not None
+    ]
+    assert len(relatives_merged) / len(d.merges) < 0.02
+
+
+def test_the_model_learns_persons_and_explains_each_pair(
+    households: tuple[synth.Population, engine.Result],
+) -> None:
+    _, result = households
+    for name in ("first_name", "last_name", "dob"):
+        levels = result.levels[name]
+        assert (levels[0].weight or 0) > 0, name  # agreeing is evidence for
+        assert (levels[-1].weight or 0) < 0, name  # disagreeing against
+    sure = max(result.pairs, key=lambda p: p.probability)
+    assert set(sure.weights) == set(result.levels)
+    assert abs(sum(sure.weights.values()) - sure.weight) < 25  # plus the prior
+    assert [t.accepted for t in result.training]
+
+
+def test_em_guard_rejects_a_training_block_that_is_almost_all_matches() -> None:
+    # Without dates of birth, EM would also train on "same email" and "same phone":
+    # nearly every pair there is one person, so those blocks are refused.
+    population = synth.generate(3000, "easy", seed=5)
+    population.columns["dob"] = [None] * len(population)
+    result = engine.run(table_of(population), floor_weight=0.0)
+    rules = {t.rule: t for t in result.training}
+    refused = [t for t in rules.values() if not t.accepted]
+    assert refused, rules
+    assert any("email" in t.rule or "phone" in t.rule for t in refused)
+    assert all(
+        t.pairs_lambda is None or t.pairs_lambda > 0.99 or "came out" in t.reason for t in refused
+    )
+
+
+def test_a_small_workspace_falls_back_to_prior_parameters() -> None:
+    population = synth.generate(60, "easy", seed=2)
+    result = engine.run(table_of(population), floor_weight=0.0)
+    assert not result.trained
+    assert result.training == []
+    d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
+    scores = score(
+        [d.clusters.get(r, r) for r in population.columns["record_id"]], population.person
+    )
+    assert scores.precision > 0.9
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs Java")
+def test_the_same_model_runs_on_a_local_spark_session(
+    households: tuple[synth.Population, engine.Result],
+) -> None:
+    _population, trained = households
+    small = synth.generate(400, "households", seed=11)
+    table = table_of(small)
+    on_duckdb = engine.run(table, model=trained.model, floor_weight=0.0)
+    on_spark = engine.run(table, engine="spark", model=trained.model, floor_weight=0.0)
+    key = {
+        (min(p.left, p.right), max(p.left, p.right)): round(p.weight, 3) for p in on_duckdb.pairs
+    }
+    spark_key = {
+        (min(p.left, p.right), max(p.left, p.right)): round(p.weight, 3) for p in on_spark.pairs
+    }
+    assert len(key) > 50
+    assert key.keys() == spark_key.keys()
+    assert all(abs(key[k] - spark_key[k]) < 0.01 for k in key)
