@@ -339,8 +339,13 @@ def apply(
             a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
             if a is None or b is None or a.id == b.id:
                 continue
-            if kind == "duplicate" and apart([str(a.id)], [str(b.id)]):
-                continue
+            if kind == "duplicate":
+                merged_since = {str(a.id), str(b.id)} != {pair.left, pair.right}
+                check = (
+                    Apart(session, workspace_id, [str(a.id), str(b.id)]) if merged_since else apart
+                )
+                if check([str(a.id)], [str(b.id)]):
+                    continue
             proof = evidence(pair, result.levels, rows, run_id)
             if _propose(session, workspace_id, kind, a, b, pair, proof, run_id):
                 if kind == "duplicate":
