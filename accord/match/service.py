@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -76,6 +77,7 @@ class Summary:
     households: int = 0
     blocked: int = 0
     merges: list[Merge] = field(default_factory=list)
+    until: datetime | None = None  # an incremental pass that stopped at its limit
 
 
 def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
