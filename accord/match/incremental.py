@@ -41,13 +41,15 @@ def match_new(
     if trained is None or trained.model is None:
         return None
     repo = MatchInputRepository.from_session(session)
-    fresh: dict[str, dict[str, Any]] = {}
-    for pid, traits, email, phone in repo.named_profiles(workspace_id, since=since):
-        fresh[str(pid)] = features.from_traits(str(pid), traits, email, phone)
-        if len(fresh) >= limit:
-            break
+    changed = repo.changed_profiles(workspace_id, since, limit)
+    fresh = {
+        str(pid): features.from_traits(str(pid), traits, email, phone)
+        for pid, traits, email, phone, _ in changed
+    }
     if not fresh:
         return service.Summary()
+    # More changed than one pass takes: the next pass goes on from the last one taken.
+    until = changed[-1][4] if len(changed) >= limit else None
     names: set[str] = set()
     emails = {r["email"] for r in fresh.values() if r.get("email")}
     phones = {r["phone"] for r in fresh.values() if r.get("phone")}
@@ -59,7 +61,7 @@ def match_new(
     ):
         rows.setdefault(str(pid), features.from_traits(str(pid), traits, email, phone))
     if len(rows) < 2:
-        return service.Summary(records=len(fresh))
+        return service.Summary(records=len(fresh), until=until)
     thresholds = service.thresholds_for(settings, session.get(Workspace, workspace_id))
     result = engine.run(
         features.prepare(rows.values()),
@@ -72,4 +74,5 @@ def match_new(
         session, workspace_id, result, thresholds, rows, run_id=None, actor=actor
     )
     summary.records = len(fresh)
+    summary.until = until
     return summary

@@ -137,7 +137,7 @@ class MatchInputRepository(Repository):
     """What matching reads: named people, their identifiers and separations."""
 
     def named_profiles(
-        self, workspace_id: uuid.UUID, *, since: datetime | None = None, batch: int = 5000
+        self, workspace_id: uuid.UUID, *, batch: int = 5000
     ) -> Iterator[tuple[uuid.UUID, dict[str, Any], str | None, str | None]]:
         last: uuid.UUID | None = None
         while True:
@@ -151,8 +151,6 @@ class MatchInputRepository(Repository):
                 .order_by(Profile.id)
                 .limit(batch)
             )
-            if since is not None:
-                stmt = stmt.where(Profile.updated_at >= since)
             if last is not None:
                 stmt = stmt.where(Profile.id > last)
             rows = list(self.session.execute(stmt))
@@ -161,6 +159,24 @@ class MatchInputRepository(Repository):
             for pid, traits, email, phone in rows:
                 yield pid, traits or {}, email, phone
             last = rows[-1][0]
+
+    def changed_profiles(
+        self, workspace_id: uuid.UUID, since: datetime | None, limit: int
+    ) -> list[tuple[uuid.UUID, dict[str, Any], str | None, str | None, datetime | None]]:
+        """Named, live people changed since ``since``, oldest change first."""
+        stmt = (
+            select(Profile.id, Profile.traits, Profile.email, Profile.phone, Profile.updated_at)
+            .where(
+                Profile.workspace_id == workspace_id,
+                Profile.merged_into_id.is_(None),
+                Profile.search_name.is_not(None),
+            )
+            .order_by(Profile.updated_at, Profile.id)
+            .limit(limit)
+        )
+        if since is not None:
+            stmt = stmt.where(Profile.updated_at >= since)
+        return [(p, t or {}, e, ph, at) for p, t, e, ph, at in self.session.execute(stmt)]
 
     def similar_profiles(
         self,

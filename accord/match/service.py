@@ -15,6 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -76,6 +77,7 @@ class Summary:
     households: int = 0
     blocked: int = 0
     merges: list[Merge] = field(default_factory=list)
+    until: datetime | None = None  # an incremental pass that stopped at its limit
 
 
 def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
@@ -339,8 +341,13 @@ def apply(
             a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
             if a is None or b is None or a.id == b.id:
                 continue
-            if kind == "duplicate" and apart([str(a.id)], [str(b.id)]):
-                continue
+            if kind == "duplicate":
+                merged_since = {str(a.id), str(b.id)} != {pair.left, pair.right}
+                check = (
+                    Apart(session, workspace_id, [str(a.id), str(b.id)]) if merged_since else apart
+                )
+                if check([str(a.id)], [str(b.id)]):
+                    continue
             proof = evidence(pair, result.levels, rows, run_id)
             if _propose(session, workspace_id, kind, a, b, pair, proof, run_id):
                 if kind == "duplicate":

@@ -117,7 +117,8 @@ def incremental_pass(
             session, workspace_id, engine_name="duckdb", trigger="new records", kind="incremental"
         )
         run.status = "done"
-        run.started_at = started
+        # An incremental run's start is the watermark of the next pass.
+        run.started_at = summary.until or started
         run.finished_at = utcnow()
         run.records = summary.records
         run.pairs = summary.pairs

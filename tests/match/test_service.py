@@ -296,3 +296,27 @@ def test_a_new_record_is_matched_in_seconds_without_a_full_run(
     assert summary.records == 1
     assert summary.merged == 1
     assert "anonymous_id:pos-9" in idents(api.profile(user_id="u-ana"))
+
+
+def test_an_incremental_pass_with_more_changes_than_it_takes_goes_on_from_there(
+    client: TestClient, workspace: ProvisionedWorkspace, session: Session, settings: Settings
+) -> None:
+    api = Api(client, workspace)
+    person(api, ANA, userId="u-ana")
+    for i, traits in enumerate(OTHERS):
+        person(api, traits, userId=f"u-{i}")
+    client.post("/api/v1/resolve/runs", json={"wait": True}, headers=bearer(workspace.api_token))
+    since = utcnow()
+    walk_in(api, 21, "Ana", "Lopez", "97205", "Portland")
+    walk_in(api, 22, "Ben", "Okafor", "80202", "Denver")
+    first = incremental.match_new(session, workspace.workspace.id, settings, since=since, limit=1)
+    session.commit()
+    assert first is not None
+    assert first.records == 1
+    assert first.until is not None
+    rest = incremental.match_new(session, workspace.workspace.id, settings, since=first.until)
+    session.commit()
+    assert rest is not None
+    assert rest.until is None
+    assert "anonymous_id:pos-21" in idents(api.profile(user_id="u-ana"))
+    assert "anonymous_id:pos-22" in idents(api.profile(user_id="u-0"))
