@@ -17,6 +17,8 @@ from accord import __version__
 from accord.channels.api import router as channels_router
 from accord.channels.email import Outbox
 from accord.channels.inbound import ImapPoller, InboundHandler
+from accord.chat.api import router as chat_router
+from accord.chat.hub import Hub
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
 from accord.govern.access.api import router as access_router
@@ -68,6 +70,9 @@ def create_app(
         broker = Broker(settings.redis_url)
         await broker.start()
         app.state.broker = broker
+        hub = Hub(app.state.session_factory)
+        broker.add_listener(hub.on_update)
+        app.state.chat_hub = hub
         outbox = Outbox(app.state.session_factory, settings.resolved_secret_key, broker.publish)
         inbox_worker = InboxWorker(
             app.state.session_factory,
@@ -107,6 +112,8 @@ def create_app(
                 inbox_worker.stop()
                 outbox.stop()
                 app.state.outbox = None
+            await hub.stop()
+            app.state.chat_hub = None
             await broker.stop()
             if worker is not None:
                 worker.stop()
@@ -129,6 +136,7 @@ def create_app(
     app.state.resolver = None
     app.state.broker = None
     app.state.outbox = None
+    app.state.chat_hub = None
     app.state.write_key_cache = {}
 
     handlers.install(app)
@@ -148,6 +156,7 @@ def create_app(
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
     app.include_router(channels_router)
+    app.include_router(chat_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.include_router(customer_router)

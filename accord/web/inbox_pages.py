@@ -150,7 +150,8 @@ async def live_events(request: Request, console: ConsoleUser) -> StreamingRespon
             except TimeoutError:
                 yield ": keep-alive\n\n"
                 continue
-            yield f"event: conversation\ndata: {json.dumps(item)}\n\n"
+            kind = "chat" if item.get("type") == "chat" else "conversation"
+            yield f"event: {kind}\ndata: {json.dumps(item)}\n\n"
 
     return StreamingResponse(
         stream(),
