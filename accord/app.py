@@ -21,6 +21,7 @@ from accord.chat.api import router as chat_router
 from accord.chat.hub import Hub
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
+from accord.demo.site import site_router
 from accord.govern.access.api import router as access_router
 from accord.govern.audit.api import router as audit_router
 from accord.govern.workspaces.api import router as workspace_router
@@ -29,11 +30,12 @@ from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
 from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
-from accord.kit.db import create_db_engine, create_session_factory
+from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.live import Broker
 from accord.profile.api import router as profile_router
 from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
+from accord.web.chat_pages import router as chat_pages_router
 from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
 from accord.web.inbox_pages import router as inbox_pages_router
@@ -47,6 +49,13 @@ Accord's HTTP API. Authenticate with an API token: `Authorization: Bearer acc_..
 Errors are `application/problem+json` bodies with `status`, a stable `code`, a `detail`
 message and the `field` at fault.
 """
+
+
+def _demo_write_key(request: Request) -> str | None:
+    from accord.demo.service import demo_write_key
+
+    with transaction(request.app.state.session_factory) as session:
+        return demo_write_key(session)
 
 
 def create_app(
@@ -160,8 +169,10 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.include_router(customer_router)
+    app.include_router(chat_pages_router)  # before /inbox/{number}
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
+    app.include_router(site_router(_demo_write_key))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,7 +1,8 @@
 // Accord chat widget. One tag on any page:
 // <script src="https://accord.example.com/static/accord-chat.js" data-write-key="wk_..." async></script>
 // API: accord.open(), accord.close(), accord.identify(userId, traits), accord.track(event, props),
-// accord.page(), accord.trigger(name). Cart value: accord.track("Cart Updated", {cart_total: 129.5}).
+// accord.page(), accord.trigger(name), accord.push([name, ...args]) (queues before the script loads).
+// Cart value: accord.track("Cart Updated", {cart_total: 129.5}).
 (function () {
   "use strict";
   if (window.accord && window.accord.loaded) return;
@@ -292,14 +293,16 @@
         wsSend({ type: "cart", value: cart, currency: state.cart.currency });
       }
     },
-    trigger: function (name) { wsSend({ type: "event", event: "custom", name: String(name) }); }
+    trigger: function (name) { wsSend({ type: "event", event: "custom", name: String(name) }); },
+    // accord.push(["track", ...]) works before the script loads (a plain array) and after.
+    push: function (call) { if (call && api[call[0]]) api[call[0]].apply(api, call.slice(1)); }
   };
   window.accord = api;
   function boot() {
     document.body.appendChild(host);
     send("page", { name: document.title });
     start();
-    queued.forEach(function (call) { if (call && api[call[0]]) api[call[0]].apply(api, call.slice(1)); });
+    queued.forEach(api.push);
   }
   if (document.body) boot(); else document.addEventListener("DOMContentLoaded", boot);
   setInterval(function () { wsSend({ type: "ping" }); }, 20000);
