@@ -225,13 +225,15 @@ def file_url(visitor: ChatVisitor, attachment: Attachment, token: str) -> str:
 def message_payload(
     m: Message, files: list[Attachment], visitor: ChatVisitor, token: str
 ) -> dict[str, Any]:
+    meta = m.meta or {}
     return {
-        "id": str(m.id),
+        # A proactive message keeps the id the widget first showed it under.
+        "id": str(meta.get("show") or m.id),
         "direction": m.direction,
         "author": m.author_name if m.direction == "out" else None,
         "body": m.body,
         "at": m.created_at.isoformat(),
-        "proactive": bool((m.meta or {}).get("proactive")),
+        "proactive": bool(meta.get("proactive")),
         "files": [
             {
                 "id": str(a.id),
@@ -360,7 +362,7 @@ def send(
                     author_name=message.get("author") or "Support",
                     body=message["body"],
                     delivery="sent",
-                    meta={"proactive": str(show.trigger_id)},
+                    meta={"proactive": str(show.trigger_id), "show": str(show.id)},
                     created_at=show.at,
                 )
             )

@@ -40,7 +40,7 @@
   host.id = "accord-chat";
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   var CSS = ":host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}" +
-    ".launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;font-size:24px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
+    ".launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;display:grid;place-items:center;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483000}" +
     ".teaser{position:fixed;right:20px;bottom:88px;max-width:300px;background:#fff;color:#111;border-radius:12px;padding:12px 14px;box-shadow:0 6px 24px rgba(0,0,0,.2);z-index:2147483000;cursor:pointer;border:0;text-align:left}" +
     ".panel{position:fixed;right:20px;bottom:88px;width:360px;max-width:calc(100vw - 40px);height:520px;max-height:calc(100vh - 110px);background:#fff;color:#111;border-radius:14px;box-shadow:0 10px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;z-index:2147483000}" +
     "[hidden]{display:none!important}header{background:var(--c);color:#fff;padding:12px 14px;display:flex;align-items:center;gap:8px}header h2{margin:0;font-size:16px;flex:1;color:#fff}" +
@@ -52,14 +52,14 @@
     "form{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb;align-items:flex-end}form.stack{flex-direction:column;align-items:stretch}" +
     "textarea,input{flex:1;border:1px solid #c8ccd4;border-radius:8px;padding:8px;resize:none;color:#111;background:#fff}" +
     "button.send,button.pri{background:var(--c);color:#fff;border:0;border-radius:8px;padding:8px 12px;cursor:pointer}" +
-    ".icon{background:#f1f2f6;border:0;border-radius:8px;padding:8px;cursor:pointer}" +
+    ".icon{background:#f1f2f6;border:0;border-radius:8px;padding:8px;cursor:pointer;color:#333;display:grid;place-items:center}" +
     ".typing{font-size:12px;color:#555;padding:0 14px 4px;min-height:16px}.rate{display:flex;gap:4px;justify-content:center}" +
     ".rate button{border:1px solid #c8ccd4;background:#fff;border-radius:8px;padding:6px 10px;cursor:pointer}.err{color:#a1110a;font-size:12px;padding:0 12px}" +
     ":focus-visible{outline:3px solid #f59e0b;outline-offset:2px}.card{border:1px solid #e5e7eb;border-radius:10px;padding:10px;align-self:stretch}";
   root.innerHTML = "<style>" + CSS + "</style>" +
     '<button class="teaser" part="teaser" hidden></button>' +
     '<section class="panel" role="dialog" aria-modal="false" aria-labelledby="ac-title" hidden>' +
-    '<header><h2 id="ac-title">Chat</h2><button type="button" class="tx">Email transcript</button><button type="button" class="close" aria-label="Close chat">✕</button></header>' +
+    '<header><h2 id="ac-title">Chat</h2><button type="button" class="tx">Email transcript</button><button type="button" class="close" aria-label="Close chat">Close</button></header>' +
     '<ol class="log" role="log" aria-live="polite" aria-label="Messages"></ol>' +
     '<div class="typing" aria-live="polite"></div><div class="err" role="alert"></div>' +
     '<form class="stack pre" hidden aria-label="Before we start"><p class="note">Before we start, who are we talking to?</p>' +
@@ -72,11 +72,11 @@
     '<textarea name="message" rows="3" aria-label="Your message" placeholder="Your message" required></textarea>' +
     '<button class="pri" type="submit">Send message</button></form>' +
     '<form class="stack txf" hidden aria-label="Email the transcript"><input name="email" type="email" aria-label="Email for the transcript" placeholder="Your email" required><button class="pri" type="submit">Send transcript</button></form>' +
-    '<form class="compose" aria-label="Write a message"><button type="button" class="icon attach" aria-label="Attach a file">📎</button>' +
+    '<form class="compose" aria-label="Write a message"><button type="button" class="icon attach" aria-label="Attach a file"><svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button>' +
     '<input type="file" class="file" hidden aria-hidden="true" tabindex="-1">' +
     '<textarea name="body" rows="1" aria-label="Your message" placeholder="Write a message…"></textarea>' +
     '<button class="send" type="submit">Send</button></form></section>' +
-    '<button class="launch" type="button" aria-label="Open chat" aria-expanded="false">💬</button>';
+    '<button class="launch" type="button" aria-label="Open chat" aria-expanded="false"><svg width="26" height="26" viewBox="0 0 24 24" aria-hidden="true" fill="currentColor"><path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg></button>';
   function $(s) { return root.querySelector(s); }
   var panel = $(".panel"), log = $(".log"), launch = $(".launch"), teaser = $(".teaser");
   var compose = $(".compose"), body = compose.querySelector("textarea"), typingEl = $(".typing"), errEl = $(".err");
@@ -92,10 +92,14 @@
     var li = el("li", "m " + (m.direction === "in" ? "in" : "out"));
     li.setAttribute("data-id", m.id);
     if (m.direction === "out") li.appendChild(el("span", "who", m.author || "Support"));
-    li.appendChild(document.createTextNode(m.body || ""));
-    (m.files || []).forEach(function (f) {
-      var a = el("a", null, "📎 " + f.name); a.href = BASE + f.url + "&key=" + encodeURIComponent(KEY);
-      a.target = "_blank"; a.rel = "noopener"; li.appendChild(document.createElement("br")); li.appendChild(a);
+    var files = m.files || [], text = m.body || "";
+    if (files.length && text === files.map(function (f) { return f.name; }).join(", ")) text = "";
+    if (text) li.appendChild(document.createTextNode(text));
+    files.forEach(function (f, i) {
+      var a = el("a", null, "File: " + f.name + " (" + Math.max(1, Math.round(f.size / 1024)) + " KB)"); a.href = BASE + f.url + "&key=" + encodeURIComponent(KEY);
+      a.target = "_blank"; a.rel = "noopener";
+      if (text || i) li.appendChild(document.createElement("br"));
+      li.appendChild(a);
     });
     log.appendChild(li);
     if (m.direction === "in") state.lastIn = m.at;
@@ -117,7 +121,6 @@
     ws.onopen = function () {
       state.retry = 500;
       if (state.ident) wsSend({ type: "identify", userId: userId, traits: state.ident });
-      sendPage();
     };
     ws.onmessage = function (ev) { var d; try { d = JSON.parse(ev.data); } catch (e) { return; } handle(d); };
     ws.onclose = function (ev) {
@@ -168,7 +171,7 @@
       var c = d.conversation || {};
       state.status = c.status || null; state.agentRead = c.agent_read_at || null; seen();
       if (c.status === "resolved" && !c.rated) askRating();
-      forms();
+      forms(); sendPage();
     } else if (d.type === "message") { addMessage(d.message); typingEl.textContent = ""; }
     else if (d.type === "proactive") { addMessage(d.message); tease(d.message); }
     else if (d.type === "article") {
