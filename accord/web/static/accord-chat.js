@@ -189,10 +189,17 @@
     else if (d.type === "error") { error(d.message); }
   }
   function forms() {
-    var h = state.hello || {}, hasChat = log.querySelector(".m");
-    off.hidden = !!(h.agents_available || hasChat);
-    pre.hidden = !(h.settings && h.settings.prechat && !hasChat && !saved.prechat && h.agents_available);
+    var h = state.hello, hasChat = log.querySelector(".m");
+    var inside = root.activeElement;
+    off.hidden = !h || !!(h.agents_available || hasChat);
+    pre.hidden = !(h && h.settings && h.settings.prechat && !hasChat && !saved.prechat && h.agents_available);
     compose.hidden = !off.hidden || !pre.hidden;
+    if (state.open && inside && inside.closest("form") && inside.closest("form").hidden) focusForm();
+  }
+  function focusForm() {
+    var first = [pre, off, compose].filter(function (f) { return !f.hidden; })[0];
+    var field = first && first.querySelector("input:not([type=file]),textarea");
+    if (field) field.focus();
   }
   function tease(m) {
     if (state.open) return;
@@ -213,16 +220,13 @@
   function markRead() { if (state.open && document.visibilityState === "visible") wsSend({ type: "read" }); }
   function openPanel() {
     state.open = true; panel.hidden = false; teaser.hidden = true; launch.setAttribute("aria-expanded", "true");
-    launch.setAttribute("aria-label", "Close chat"); forms(); markRead();
-    var first = [pre, off, compose].filter(function (f) { return !f.hidden; })[0];
-    var field = first && first.querySelector("input:not([type=file]),textarea");
-    if (field) field.focus(); scroll();
+    launch.setAttribute("aria-label", "Close chat"); forms(); markRead(); focusForm(); scroll();
   }
   function closePanel() { state.open = false; panel.hidden = true; launch.setAttribute("aria-expanded", "false"); launch.setAttribute("aria-label", "Open chat"); launch.focus(); }
   launch.onclick = function () { state.open ? closePanel() : openPanel(); };
   teaser.onclick = openPanel;
   $(".close").onclick = closePanel;
-  panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") closePanel(); });
+  root.addEventListener("keydown", function (ev) { if (ev.key === "Escape" && state.open) closePanel(); });
   document.addEventListener("visibilitychange", markRead);
 
   var typingOn = false, typingStop = null;
