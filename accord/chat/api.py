@@ -295,6 +295,7 @@ def act(
                 service.set_cart(visitor, data["cart"], data.get("currency"))
             ctx.tell(session, {"what": "visitor", "visitor": str(visitor.id)})
             out.push = _proactive(triggers.fire(session, ctx, visitor, rules.Event("page_view")))
+            out.push.append({"type": "page_ack"})
         elif kind == "event":
             event = rules.Event(
                 str(data.get("event") or ""),
@@ -303,6 +304,7 @@ def act(
             )
             visitor.last_seen_at = now
             out.push = _proactive(triggers.fire(session, ctx, visitor, event))
+            out.push.append({"type": "event_ack", "event": event.kind})
         elif kind == "cart":
             service.set_cart(visitor, data.get("value"), data.get("currency"))
             ctx.tell(session, {"what": "visitor", "visitor": str(visitor.id)})

@@ -340,6 +340,7 @@ def send(
             attachments=files,
             meta={"visitor": str(visitor.id), "page": visitor.current_url},
             properties={"page": visitor.current_url} if visitor.current_url else {},
+            conversation_id=visitor.conversation_id,
         ),
         ctx.data_dir,
     )
@@ -499,6 +500,7 @@ def leave_message(
             subject="Message left on the chat",
             tags=["offline"],
             meta={"visitor": str(visitor.id), "offline": True, "page": visitor.current_url},
+            conversation_id=visitor.conversation_id,
         ),
         ctx.data_dir,
     )
