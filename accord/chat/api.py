@@ -320,7 +320,12 @@ def act(
             )
             out.join = message.conversation_id
             out.push.append(
-                {"type": "ack", "client_id": data.get("client_id"), "id": str(message.id)}
+                {
+                    "type": "ack",
+                    "client_id": data.get("client_id"),
+                    "id": str(message.id),
+                    "conversation_id": str(message.conversation_id),
+                }
             )
         elif kind == "read":
             service.read_by_visitor(session, ctx, visitor)

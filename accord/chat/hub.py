@@ -109,7 +109,11 @@ class Hub:
             cid = _uuid(payload.get("id"))
             if cid is None or cid not in self.by_conversation:
                 return
-            self.deliver_soon(cid)
+            message = payload.get("message")
+            if isinstance(message, dict) and not message.get("files"):
+                self._push_now(cid, message)
+            elif payload.get("what") != "status":
+                self.deliver_soon(cid)
             if payload.get("what") == "status":
                 for conn in list(self.by_conversation.get(cid, ())):
                     conn.push({"type": "status", "status": payload.get("status")})
@@ -133,6 +137,25 @@ class Hub:
             vid = _uuid(payload.get("visitor"))
             for conn in list(self.by_visitor.get(vid, ())) if vid else []:
                 conn.push(payload.get("payload") or {})
+
+    def _push_now(self, conversation_id: uuid.UUID, message: dict[str, Any]) -> None:
+        """A chat message that came with the update: pushed without reading the
+        database (an agent's answer to every socket of the conversation; a visitor's own
+        message to that visitor's other tabs)."""
+        mid = _uuid(message.get("id"))
+        if mid is None:
+            return
+        out = {k: v for k, v in message.items() if k not in ("visitor", "files")}
+        out["files"] = []
+        for conn in list(self.by_conversation.get(conversation_id, ())):
+            if mid in conn.seen:
+                continue
+            if message.get("direction") != "out" and message.get("visitor") != str(conn.visitor_id):
+                continue
+            conn.seen.add(mid)
+            conn.push({"type": "message", "message": out})
+            if self.on_deliver is not None:
+                self.on_deliver(conversation_id, 1)
 
     def deliver_soon(self, conversation_id: uuid.UUID) -> None:
         """Read and push new messages; several changes in a row cost one more read."""
@@ -187,13 +210,14 @@ class Hub:
                 continue
             me = str(visitor.id)
             for m in loaded.messages:
-                if m.id in conn.seen:
+                shown_as = _uuid((m.meta or {}).get("show")) or m.id
+                if shown_as in conn.seen:
                     continue
                 if visitor.conversation_since and m.created_at < visitor.conversation_since:
                     continue
                 if m.direction != "out" and (m.meta or {}).get("visitor") != me:
                     continue
-                conn.seen.add(m.id)
+                conn.seen.add(shown_as)
                 conn.push(
                     {
                         "type": "message",

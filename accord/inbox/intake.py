@@ -335,7 +335,13 @@ def receive(
         data={"message": str(message.id)},
         at=at,
     )
-    ctx.changed(session, conversation, "created" if created else "message")
+    ctx.changed(
+        session,
+        conversation,
+        "created" if created else "message",
+        message,
+        files=len(inbound.attachments) if data_dir is not None else 0,
+    )
     return Received(conversation, message, created=created, reopened=reopened)
 
 

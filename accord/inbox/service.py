@@ -170,7 +170,7 @@ def reply(
     )
     if status:
         set_status(session, ctx, conversation, status, actor, at=now)
-    ctx.changed(session, conversation, "message")
+    ctx.changed(session, conversation, "message", message)
     return message
 
 
