@@ -8,6 +8,7 @@ Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from accord.app import create_app
+from accord.chat.repository import TriggerRepository
 from accord.config import Settings
 from accord.demo.site import site_router
 from accord.govern.access.models import User
@@ -222,6 +224,12 @@ def test_proactive_chat_agent_reply_and_return_visit(served: Served, browser: An
     report = api(s, "GET", f"/api/v1/chat/triggers/{trigger_id}/report").json()
     assert report["shown"] == 1
     assert report["accepted"] == 1
+    # The trigger and its report in Settings > Chat.
+    ap.goto(f"{s.accord}/settings/chat")
+    row = ap.locator(".triggers tr", has_text="Checkout help")
+    expect(row).to_contain_text("time on page 3 s")
+    expect(row).to_contain_text("glob */checkout*")
+    ap.screenshot(path=str(ARTIFACTS / "chat-settings-triggers.png"), full_page=True)
     visitor.close()
     agent.close()
 
@@ -274,3 +282,56 @@ def test_offline_message_is_answered_by_email(served: Served, browser: Any) -> N
     assert "we ship to Canada" in email.get_body().get_content()  # type: ignore[union-attr]
     agent.close()
     context.close()
+
+
+def test_the_demo_shop_carries_the_widget(
+    tmp_path_factory: pytest.TempPathFactory, browser: Any
+) -> None:
+    """What `make demo` serves at /demo: the shop's pages with the widget, reporting to
+    the demo workspace, whose checkout trigger invites the visitor."""
+    from playwright.sync_api import expect
+
+    from accord.demo import service as demo_service
+    from accord.demo.chat import DEMO_TRIGGERS, ensure_triggers
+    from accord.kit.db import transaction
+
+    tmp = tmp_path_factory.mktemp("demo-shop")
+    with new_database("sqlite", tmp) as url:
+        engine = create_db_engine(url)
+        factory = create_session_factory(engine)
+        with transaction(factory) as session:
+            info = demo_service.ensure_demo(session, {})
+            workspace_id = uuid.UUID(info.workspace_id)
+            assert ensure_triggers(session, workspace_id) == len(DEMO_TRIGGERS)
+        with transaction(factory) as session:
+            assert ensure_triggers(session, workspace_id) == 0
+            # A short linger, so the test need not wait for the demo's 15 seconds.
+            [checkout] = [
+                t
+                for t in TriggerRepository.from_session(session).all(workspace_id)
+                if t.name == "Checkout help"
+            ]
+            checkout.event_value = "2"
+        settings = Settings(
+            data_dir=tmp / "data",
+            database_url=url,
+            resolve_worker=False,
+            resolve_inline=True,
+            outbox_worker=False,
+            imap_poll_seconds=0,
+        )
+        with live_server(create_app(settings)) as base:
+            context = browser.new_context(viewport={"width": 1280, "height": 800})
+            page = context.new_page()
+            page.goto(f"{base}/demo/")
+            expect(page.locator("h1")).to_contain_text("Gear for every trail")
+            page.goto(f"{base}/demo/tents")
+            page.click("#add-to-cart")
+            page.goto(f"{base}/demo/checkout")
+            expect(page.locator(".teaser")).to_contain_text("Need a hand", timeout=15_000)
+            page.screenshot(path=str(ARTIFACTS / "demo-shop-invitation.png"))
+            page.click(".launch")
+            expect(page.locator(".panel")).to_be_visible()
+            expect(page.locator(".log")).to_contain_text("Maya from Support")
+            context.close()
+        engine.dispose()
