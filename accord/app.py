@@ -17,8 +17,11 @@ from accord import __version__
 from accord.channels.api import router as channels_router
 from accord.channels.email import Outbox
 from accord.channels.inbound import ImapPoller, InboundHandler
+from accord.chat.api import router as chat_router
+from accord.chat.hub import Hub
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
+from accord.demo.site import site_router
 from accord.govern.access.api import router as access_router
 from accord.govern.audit.api import router as audit_router
 from accord.govern.workspaces.api import router as workspace_router
@@ -27,13 +30,14 @@ from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
 from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
-from accord.kit.db import create_db_engine, create_session_factory
+from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.live import Broker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.profile.api import router as profile_router
 from accord.resolve.worker import ResolverWorker
 from accord.web.auth import LoginRequired, login_url
+from accord.web.chat_pages import router as chat_pages_router
 from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
 from accord.web.inbox_pages import router as inbox_pages_router
@@ -48,6 +52,13 @@ Accord's HTTP API. Authenticate with an API token: `Authorization: Bearer acc_..
 Errors are `application/problem+json` bodies with `status`, a stable `code`, a `detail`
 message and the `field` at fault.
 """
+
+
+def _demo_write_key(request: Request) -> str | None:
+    from accord.demo.service import demo_write_key
+
+    with transaction(request.app.state.session_factory) as session:
+        return demo_write_key(session)
 
 
 def create_app(
@@ -71,6 +82,9 @@ def create_app(
         broker = Broker(settings.redis_url)
         await broker.start()
         app.state.broker = broker
+        hub = Hub(app.state.session_factory)
+        broker.add_listener(hub.on_update)
+        app.state.chat_hub = hub
         outbox = Outbox(app.state.session_factory, settings.resolved_secret_key, broker.publish)
         inbox_worker = InboxWorker(
             app.state.session_factory,
@@ -115,6 +129,8 @@ def create_app(
                 inbox_worker.stop()
                 outbox.stop()
                 app.state.outbox = None
+            await hub.stop()
+            app.state.chat_hub = None
             await broker.stop()
             if matcher is not None:
                 matcher.stop()
@@ -141,6 +157,7 @@ def create_app(
     app.state.broker = None
     app.state.outbox = None
     app.state.matcher = None
+    app.state.chat_hub = None
     app.state.write_key_cache = {}
 
     handlers.install(app)
@@ -161,12 +178,15 @@ def create_app(
     app.include_router(inbox_admin_router)
     app.include_router(channels_router)
     app.include_router(match_router)
+    app.include_router(chat_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.include_router(match_pages_router)  # before /customers/{profile_id}
     app.include_router(customer_router)
+    app.include_router(chat_pages_router)  # before /inbox/{number}
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
+    app.include_router(site_router(_demo_write_key))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
         description="How often the API process polls workspaces' IMAP mailboxes (0 turns "
         "polling off).",
     )
+    chat_max_upload_mb: float = Field(
+        default=10.0,
+        description="Largest file a chat visitor may send, in MB (images, PDF, text).",
+    )
+    chat_online_seconds: int = Field(
+        default=60,
+        description="A visitor whose widget was heard from within this many seconds is on "
+        "the site now (the live visitors panel).",
+    )
 
     match_auto_merge: float = Field(
         default=0.8,

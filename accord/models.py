@@ -1,5 +1,6 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
+from accord.chat.models import ChatTrigger, ChatTriggerShow, ChatVisitor
 from accord.collect.models import Event
 from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, UserSession
 from accord.govern.audit.models import AuditEvent
@@ -33,6 +34,9 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CannedResponse",
+    "ChatTrigger",
+    "ChatTriggerShow",
+    "ChatVisitor",
     "Conversation",
     "ConversationEvent",
     "Event",

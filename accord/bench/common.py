@@ -58,7 +58,9 @@ def tree_rss_mb(pid: int) -> float:
 
 
 @contextmanager
-def server(database_url: str, data_dir: Path, workers: int) -> Iterator[tuple[str, int]]:
+def server(
+    database_url: str, data_dir: Path, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """``accord serve`` in a subprocess on a free loopback port; yields (url, pid)."""
     port = free_port()
     env = {
@@ -66,6 +68,7 @@ def server(database_url: str, data_dir: Path, workers: int) -> Iterator[tuple[st
         "ACCORD_DATABASE_URL": database_url,
         "ACCORD_DATA_DIR": str(data_dir),
         "ACCORD_LOG_LEVEL": "warning",
+        **(extra_env or {}),
     }
     proc = subprocess.Popen(  # noqa: S603 (our own CLI)
         [

@@ -149,3 +149,34 @@ def bench_resolve(
         )
     for line in result.lines():
         typer.echo(line)
+
+
+@bench_app.command("chat")
+def bench_chat(
+    clients: Annotated[int, typer.Option(help="Visitor WebSockets held open.", min=1)] = 1000,
+    rounds: Annotated[int, typer.Option(help="Agent replies per visitor.", min=1)] = 2,
+    workers: Annotated[int, typer.Option(help="Server worker processes.", min=1)] = 2,
+    rate: Annotated[float, typer.Option(help="Agent replies per second, in all.")] = 100.0,
+) -> None:
+    """Delivery p50/p99 of chat messages with N visitors connected and agents answering."""
+    from accord.bench import chat
+
+    redis_url = settings().redis_url
+    if workers > 1 and not redis_url:
+        typer.echo("error: several workers fan out through Redis: set ACCORD_REDIS_URL", err=True)
+        raise typer.Exit(2)
+    _run(
+        "Connecting visitors",
+        clients,
+        lambda factory, url, data_dir, progress: chat.run(
+            factory,
+            url,
+            data_dir,
+            clients=clients,
+            rounds=rounds,
+            workers=workers,
+            rate=rate,
+            redis_url=redis_url,
+            progress=progress,
+        ),
+    )

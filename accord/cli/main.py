@@ -192,11 +192,16 @@ def demo(
             )
         if made:
             typer.echo(f"Demo inbox: {made} conversations across web, email, phone, chat, social")
+    from accord.demo.chat import ensure_triggers
+
+    with unit_of_work(s) as session:
+        ensure_triggers(session, workspace_id)
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")
     typer.echo(f"  Sign in:   {info.admin_email} / {info.admin_password}")
     typer.echo(f"  Write key: {info.write_key}")
+    typer.echo(f"  Demo shop: {s.base_url}/demo/ (the chat widget; Inbox > Live visitors)")
     if info.api_token:
         typer.echo(f"  API token: {info.api_token}")
 

@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import HTTPConnection
 
 from accord.collect import service
 from accord.collect.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
@@ -112,7 +113,7 @@ class Sender:
     region: str
 
 
-def _authenticate(request: Request, write_key: str) -> Sender:
+def authenticate_sender(request: HTTPConnection, write_key: str) -> Sender:
     """The write key's workspace, remembered for a few seconds per process (a revoked
     write key stops working within ``WRITE_KEY_CACHE_SECONDS``)."""
     cache: dict[str, tuple[float, Sender]] = request.app.state.write_key_cache
@@ -203,7 +204,7 @@ async def _handle(request: Request, kind: str) -> Response:
     what = "batch" if kind == "batch" else "message"
     try:
         key = _header_write_key(request)
-        sender = await run_in_threadpool(_authenticate, request, key) if key else None
+        sender = await run_in_threadpool(authenticate_sender, request, key) if key else None
         try:
             body = await _read_json(request, limit, what)
         except AccordError:
@@ -211,7 +212,7 @@ async def _handle(request: Request, kind: str) -> Response:
                 raise unauthorized("Send the write key as the HTTP Basic user name") from None
             raise
         if sender is None:
-            sender = await run_in_threadpool(_authenticate, request, _body_write_key(body))
+            sender = await run_in_threadpool(authenticate_sender, request, _body_write_key(body))
         size = int(request.headers.get("content-length") or 0)
         if request.headers.get("content-encoding", "").lower() == "gzip" or not size:
             size = MAX_BATCH_BYTES  # unknown once inflated: measure each message

@@ -117,3 +117,14 @@ def ensure_demo(session: Session, saved: dict[str, str]) -> DemoInfo:
         api_token=api_token,
         created=created,
     )
+
+
+def demo_write_key(session: Session) -> str | None:
+    """The demo workspace's write key, for the demo shop's pages (None before `accord demo`)."""
+    workspace = WorkspaceRepository.from_session(session).get_by_slug(DEMO_SLUG)
+    if workspace is None:
+        return None
+    for key in ApiKeyRepository.from_session(session).in_workspace(workspace.id):
+        if key.kind == "write" and key.write_key and key.revoked_at is None:
+            return key.write_key
+    return None

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.models import Workspace
-from accord.inbox.models import Conversation, ConversationEvent
+from accord.inbox.models import Conversation, ConversationEvent, Message
 from accord.inbox.rules import InboxSettings
 from accord.kit.errors import not_found
 from accord.kit.signals import after_commit
@@ -93,9 +93,17 @@ class InboxContext:
         session.add(row)
         return row
 
-    def changed(self, session: Session, conversation: Conversation, what: str) -> None:
-        """Tell open consoles about the change once it is committed."""
-        payload = {
+    def changed(
+        self,
+        session: Session,
+        conversation: Conversation,
+        what: str,
+        message: Message | None = None,
+        files: int = 0,
+    ) -> None:
+        """Tell open consoles (and chat sockets) about the change once it is committed. A
+        chat message travels along, so sockets on any worker can deliver it at once."""
+        payload: dict[str, Any] = {
             "type": "conversation",
             "what": what,
             "id": str(conversation.id),
@@ -103,6 +111,18 @@ class InboxContext:
             "status": conversation.status,
             "assignee_id": str(conversation.assignee_id) if conversation.assignee_id else None,
         }
+        if message is not None and message.channel == "chat" and message.direction != "note":
+            meta = message.meta or {}
+            payload["message"] = {
+                "id": str(meta.get("show") or message.id),
+                "direction": message.direction,
+                "author": message.author_name if message.direction == "out" else None,
+                "body": message.body,
+                "at": message.created_at.isoformat(),
+                "proactive": bool(meta.get("proactive")),
+                "visitor": meta.get("visitor"),
+                "files": files,
+            }
         workspace_id = conversation.workspace_id
         publish = self.publish
         after_commit(session, lambda: publish(workspace_id, payload))

@@ -63,6 +63,9 @@ class Inbound:
     tags: list[str] = field(default_factory=list)
     direction: str = "in"  # an outbound call is logged as "out"
     author: Actor | None = None
+    # The conversation the channel already has open with this sender (a chat visitor's);
+    # it wins over the person's other conversations while within the reopen window.
+    conversation_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -245,7 +248,15 @@ def receive(
         key=key,
     )
     person = _person(session, ctx.workspace_id, profile_id)
-    conversation = find_conversation(session, ctx, person, inbound, now)
+    conversation = None
+    if inbound.conversation_id is not None:
+        hinted = ConversationRepository.from_session(session).get(
+            ctx.workspace_id, inbound.conversation_id
+        )
+        if hinted is not None and _within_window(ctx, hinted, now):
+            conversation = hinted
+    if conversation is None:
+        conversation = find_conversation(session, ctx, person, inbound, now)
     created = conversation is None
     reopened = False
     if conversation is None:
@@ -324,7 +335,13 @@ def receive(
         data={"message": str(message.id)},
         at=at,
     )
-    ctx.changed(session, conversation, "created" if created else "message")
+    ctx.changed(
+        session,
+        conversation,
+        "created" if created else "message",
+        message,
+        files=len(inbound.attachments) if data_dir is not None else 0,
+    )
     return Received(conversation, message, created=created, reopened=reopened)
 
 

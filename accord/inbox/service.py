@@ -74,12 +74,17 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
             for channel in REPLY_CHANNELS:
                 blocked[channel] = "the customer asked not to be contacted"
     last_in = messages.last_inbound(conversation.id)
-    if last_in is not None and last_in.channel == "chat":
+    # A live chat is answered on the chat; a message left while nobody was online
+    # (offline) is answered by email.
+    offline = last_in is not None and bool((last_in.meta or {}).get("offline"))
+    if last_in is not None and last_in.channel == "chat" and not offline:
         addresses["chat"] = "chat"
+    elif last_in is None and conversation.channel == "chat":
+        addresses["chat"] = "chat"  # a chat an agent started with a visitor
     for channel in blocked:
         addresses.pop(channel, None)
     last = last_in.channel if last_in is not None else conversation.last_channel
-    preferred = {"web": "email"}.get(last, last)
+    preferred = "email" if offline else {"web": "email"}.get(last, last)
     default = preferred if preferred in addresses else next(iter(addresses), None)
     return Reach(addresses, default, blocked)
 
@@ -165,7 +170,7 @@ def reply(
     )
     if status:
         set_status(session, ctx, conversation, status, actor, at=now)
-    ctx.changed(session, conversation, "message")
+    ctx.changed(session, conversation, "message", message)
     return message
 
 

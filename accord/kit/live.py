@@ -1,7 +1,8 @@
-"""Live updates for the console: a per-process broker that fans a workspace's updates
-out to its open event streams (server-sent events). Publishing is thread-safe (it is
-called from request threads after commit); with ``ACCORD_REDIS_URL`` set, updates travel
-through Redis pub/sub so every API worker's streams see them."""
+"""Live updates: a per-process broker that fans a workspace's updates out to its open
+event streams (the console's server-sent events) and to listeners (the chat hub, which
+delivers to visitors' WebSockets). Publishing is thread-safe (it is called from request
+threads after commit); with ``ACCORD_REDIS_URL`` set, updates travel through Redis pub/sub
+so every API worker's streams, sockets and listeners see them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class Broker:
         self._redis_url = redis_url
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
+        self._callbacks: list[Callable[[uuid.UUID, dict[str, Any]], None]] = []
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -79,23 +81,47 @@ class Broker:
             return
         loop.call_soon_threadsafe(self._fanout, workspace_id, payload)
 
+    @property
+    def shared(self) -> bool:
+        """True when updates travel through Redis (every worker sees every update)."""
+        return self._redis is not None
+
+    def add_listener(self, fn: Callable[[uuid.UUID, dict[str, Any]], None]) -> None:
+        """Call ``fn(workspace_id, payload)`` on the event loop for every update of every
+        workspace this process hears of."""
+        self._callbacks.append(fn)
+
     def _fanout(self, workspace_id: uuid.UUID, payload: dict[str, Any]) -> None:
         with self._lock:
             queues = list(self._subs.get(workspace_id, ()))
         for queue in queues:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(payload)
+        for fn in self._callbacks:
+            try:
+                fn(workspace_id, payload)
+            except Exception:
+                log.exception("live update listener failed")
 
-    async def subscribe(self, workspace_id: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
+    def open(self, workspace_id: uuid.UUID) -> asyncio.Queue[dict[str, Any]]:
+        """Start receiving the workspace's updates now (before a stream sends its first
+        byte, so nothing published after the client sees the stream open is missed)."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         with self._lock:
             self._subs.setdefault(workspace_id, set()).add(queue)
+        return queue
+
+    def close(self, workspace_id: uuid.UUID, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        with self._lock:
+            self._subs.get(workspace_id, set()).discard(queue)
+
+    async def subscribe(self, workspace_id: uuid.UUID) -> AsyncIterator[dict[str, Any]]:
+        queue = self.open(workspace_id)
         try:
             while True:
                 yield await queue.get()
         finally:
-            with self._lock:
-                self._subs.get(workspace_id, set()).discard(queue)
+            self.close(workspace_id, queue)
 
     def subscribers(self, workspace_id: uuid.UUID) -> int:
         with self._lock:

@@ -152,20 +152,24 @@ async def live_events(request: Request, console: ConsoleUser) -> StreamingRespon
     broker = request.app.state.broker
     workspace_id = console.principal.workspace_id
 
+    queue = broker.open(workspace_id) if broker is not None else None
+
     async def stream() -> AsyncIterator[str]:
-        yield "retry: 3000\n\n"
-        if broker is None:
-            return
-        updates = broker.subscribe(workspace_id).__aiter__()
-        while True:
-            if await request.is_disconnected():
-                break
-            try:
-                item = await asyncio.wait_for(updates.__anext__(), KEEPALIVE)
-            except TimeoutError:
-                yield ": keep-alive\n\n"
-                continue
-            yield f"event: conversation\ndata: {json.dumps(item)}\n\n"
+        try:
+            yield "retry: 3000\n\n"
+            if queue is None:
+                return
+            while not await request.is_disconnected():
+                try:
+                    item = await asyncio.wait_for(queue.get(), KEEPALIVE)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                kind = "chat" if item.get("type") == "chat" else "conversation"
+                yield f"event: {kind}\ndata: {json.dumps(item)}\n\n"
+        finally:
+            if queue is not None:
+                broker.close(workspace_id, queue)
 
     return StreamingResponse(
         stream(),

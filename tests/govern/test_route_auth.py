@@ -27,6 +27,10 @@ PUBLIC = {
     # The customer's satisfaction survey: reached by a signed link, refused without it.
     ("GET", "/csat/{conversation_id}"),
     ("POST", "/csat/{conversation_id}"),
+    # The demo shop: a stand-in for a customer's website, with the chat widget and the
+    # demo workspace's (public) write key; not found until `accord demo` has run.
+    ("GET", "/demo/"),
+    ("GET", "/demo/{name}"),
 }
 PUBLIC_MOUNTS = {"/static"}
 

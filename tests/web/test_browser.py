@@ -170,6 +170,8 @@ def test_inbox_and_conversation_page(served_demo, browser) -> None:  # type: ign
     expect(rows.first).to_be_visible()
     before = rows.count()
     assert before > 5
+    # The live stream is open before anything is sent.
+    page.wait_for_function("window.accordEvents && window.accordEvents.readyState === 1")
 
     # A customer writes in while the agent watches: the list updates by itself.
     response = httpx.post(

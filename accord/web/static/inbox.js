@@ -12,6 +12,7 @@
   var pending = null;
   if (window.EventSource) {
     var source = new EventSource("/inbox/events");
+    window.accordEvents = source;
     source.addEventListener("conversation", function (ev) {
       var data = {};
       try { data = JSON.parse(ev.data); } catch (e) { return; }

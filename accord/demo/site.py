@@ -1,0 +1,57 @@
+"""The demo shop: a few pages of the fictional retailer with Accord's chat widget on
+each, served by ``make demo`` under ``/demo`` (and, in the tests, as a site of its own on
+another origin). It stands in for a customer's website."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from accord.kit.errors import not_found
+
+PAGES = {"": "home", "tents": "tents", "checkout": "checkout", "account": "account"}
+PRODUCTS = [
+    ("Ridgeline 2 tent", "249.00"),
+    ("Summit 20 sleeping bag", "189.00"),
+    ("Trailhead boots", "159.00"),
+]
+
+
+def site_router(
+    write_key: Callable[[Request], str | None], *, prefix: str = "/demo", accord_base: str = ""
+) -> APIRouter:
+    """Pages of the demo shop; ``write_key(request)`` names the workspace it reports to."""
+    router = APIRouter(prefix=prefix, include_in_schema=False)
+
+    def render(request: Request, name: str) -> HTMLResponse:
+        key = write_key(request)
+        if key is None:
+            raise not_found("Demo shop (run `accord demo` first)")
+        templates = request.app.state.templates
+        response: HTMLResponse = templates.TemplateResponse(
+            request,
+            "demo/site.html",
+            {
+                "page": PAGES[name],
+                "title": PAGES[name].title(),
+                "write_key": key,
+                "accord_base": accord_base,
+                "prefix": prefix,
+                "products": PRODUCTS,
+            },
+        )
+        return response
+
+    @router.get("/")
+    def home(request: Request) -> HTMLResponse:
+        return render(request, "")
+
+    @router.get("/{name}")
+    def other(request: Request, name: str) -> HTMLResponse:
+        if name not in PAGES:
+            raise not_found("Page")
+        return render(request, name)
+
+    return router

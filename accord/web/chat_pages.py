@@ -1,0 +1,296 @@
+"""Live chat in the console: the live visitors panel (who is on the site now, where, for
+how long, from where, their cart, whether they are a known customer) with a button to
+start a chat; the chat panel of a conversation (the visitor's pages and cart, typing and
+read receipts); and Settings > Chat (the widget and the proactive triggers with their
+reports)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from accord.chat import rules, service, triggers
+from accord.chat.api import chat_context, online_visitors
+from accord.chat.repository import TriggerRepository, VisitorRepository
+from accord.chat.schemas import ChatSettings
+from accord.govern.access.scopes import Scope
+from accord.govern.access.service import Principal
+from accord.govern.audit import service as audit
+from accord.govern.workspaces.service import get_workspace
+from accord.inbox.context import Actor
+from accord.inbox.models import Conversation
+from accord.inbox.repository import ConversationRepository
+from accord.kit.deps import DbSession
+from accord.kit.errors import AccordError, not_found
+from accord.kit.time import utcnow
+from accord.web.auth import ConsoleAdmin, ConsoleUser
+from accord.web.pages import page
+
+router = APIRouter(include_in_schema=False)
+CONDITION_ROWS = 4
+
+
+def _actor(console: ConsoleUser) -> Actor:
+    user = console.identity.user
+    return Actor(user.id, user.name or user.email)
+
+
+def _conversation(session: DbSession, principal: Principal, number: int) -> Conversation:
+    row = ConversationRepository.from_session(session).by_number(principal.workspace_id, number)
+    if row is None:
+        raise not_found("Conversation", field="number")
+    return row
+
+
+@router.get("/inbox/visitors")
+def visitors_page(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    visitors = online_visitors(request, session, console.principal.workspace_id)
+    context: dict[str, Any] = {"visitors": visitors, "now": utcnow()}
+    if request.headers.get("hx-request") and request.headers.get("hx-target") == "visitor-list":
+        templates = request.app.state.templates
+        response: HTMLResponse = templates.TemplateResponse(request, "visitors_list.html", context)
+        return response
+    return page(request, session, console, "visitors.html", "inbox", **context)
+
+
+@router.get("/inbox/by-id/{conversation_id}")
+def conversation_by_id(
+    session: DbSession, console: ConsoleUser, conversation_id: uuid.UUID
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    row = ConversationRepository.from_session(session).get(
+        console.principal.workspace_id, conversation_id
+    )
+    if row is None:
+        raise not_found("Conversation", field="conversation_id")
+    return RedirectResponse(f"/inbox/{row.number}", status_code=303)
+
+
+@router.post("/inbox/visitors/{visitor_id}/chat")
+def start_chat(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    visitor_id: uuid.UUID,
+    body: Annotated[str, Form()] = "",
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    workspace_id = console.principal.workspace_id
+    visitor = VisitorRepository.from_session(session).get(workspace_id, visitor_id)
+    if visitor is None:
+        raise not_found("Visitor", field="visitor_id")
+    ctx = chat_context(request, session, workspace_id)
+    conversation = service.start_chat(session, ctx, visitor, _actor(console), body)
+    return RedirectResponse(f"/inbox/{conversation.number}", status_code=303)
+
+
+@router.get("/inbox/{number}/chat")
+def chat_panel(
+    request: Request, session: DbSession, console: ConsoleUser, number: int
+) -> HTMLResponse:
+    """The sidebar of a chat conversation: its visitors, where they are and what they
+    have in their cart, and whether they read the last answer."""
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    conversation = _conversation(session, console.principal, number)
+    repo = VisitorRepository.from_session(session)
+    visitors = repo.of_conversation(conversation.id)
+    online_after = utcnow().timestamp() - request.app.state.settings.chat_online_seconds
+    profiles = repo.profiles_of(conversation.workspace_id, {v.anonymous_id for v in visitors})
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        "chat_panel.html",
+        {
+            "c": conversation,
+            "visitors": visitors,
+            "profiles": profiles,
+            "online_after": online_after,
+            "now": utcnow(),
+        },
+    )
+    return response
+
+
+@router.post("/inbox/{number}/typing")
+def agent_typing(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    on: Annotated[str, Form()] = "",
+) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_WRITE)
+    conversation = _conversation(session, console.principal, number)
+    broker = request.app.state.broker
+    if broker is not None:
+        user = console.identity.user
+        broker.publish(
+            conversation.workspace_id,
+            {
+                "type": "chat",
+                "what": "typing",
+                "by": "agent",
+                "conversation": str(conversation.id),
+                "name": (user.name or user.email).split(" ")[0],
+                "on": on in ("1", "on", "true"),
+            },
+        )
+    return Response(status_code=204)
+
+
+@router.post("/inbox/{number}/read")
+def agent_read(request: Request, session: DbSession, console: ConsoleUser, number: int) -> Response:
+    console.principal.require(Scope.CONVERSATIONS_READ)
+    conversation = _conversation(session, console.principal, number)
+    ctx = chat_context(request, session, conversation.workspace_id)
+    service.read_by_agent(session, ctx, conversation)
+    return Response(status_code=204)
+
+
+# --- Settings > Chat ---------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    error: AccordError | None = None,
+    editing: uuid.UUID | None = None,
+) -> HTMLResponse:
+    workspace_id = console.principal.workspace_id
+    workspace = get_workspace(session, workspace_id)
+    rows = TriggerRepository.from_session(session).all(workspace_id)
+    reports = {t.id: triggers.report(session, workspace_id, t) for t in rows}
+    keys = [k for k in _write_keys(session, workspace_id) if k]
+    return page(
+        request,
+        session,
+        console,
+        "settings/chat.html",
+        "settings",
+        status_code=error.status if error else 200,
+        tab="chat",
+        error=error,
+        chat=ChatSettings.of(workspace),
+        triggers=rows,
+        reports=reports,
+        editing=next((t for t in rows if t.id == editing), None),
+        events=rules.EVENTS,
+        facts=rules.FACTS,
+        ops=rules.OPS,
+        rows=CONDITION_ROWS,
+        write_key=keys[0] if keys else None,
+        base_url=request.app.state.settings.base_url,
+    )
+
+
+def _write_keys(session: DbSession, workspace_id: uuid.UUID) -> list[str | None]:
+    from accord.govern.access import service as access
+
+    return [k.write_key for k in access.list_keys(session, workspace_id) if k.kind == "write"]
+
+
+@router.get("/settings/chat")
+def chat_settings(
+    request: Request, session: DbSession, console: ConsoleAdmin, edit: str = ""
+) -> HTMLResponse:
+    try:
+        editing = uuid.UUID(edit) if edit else None
+    except ValueError:
+        editing = None
+    return _settings_page(request, session, console, editing=editing)
+
+
+@router.post("/settings/chat")
+async def save_chat_settings(
+    request: Request, session: DbSession, console: ConsoleAdmin
+) -> Response:
+    form = await request.form()
+    try:
+        with session.begin_nested():
+            value = ChatSettings.model_validate(
+                {
+                    "title": str(form.get("title") or "Chat with us"),
+                    "greeting": str(form.get("greeting") or ""),
+                    "prechat": form.get("prechat") == "on",
+                    "color": str(form.get("color") or "#4f46e5"),
+                }
+            )
+            workspace = get_workspace(session, console.principal.workspace_id)
+            workspace.settings = {**(workspace.settings or {}), "chat": value.model_dump()}
+            audit.record(session, console.principal, "chat_settings.updated")
+    except ValueError as exc:
+        error = AccordError(str(exc).splitlines()[0], code="invalid", status=422)
+        return _settings_page(request, session, console, error)
+    return RedirectResponse("/settings/chat", status_code=303)
+
+
+def trigger_form(form: Any) -> dict[str, Any]:
+    """The trigger editor's fields as the service takes them."""
+    conditions = []
+    for i in range(CONDITION_ROWS):
+        fact = str(form.get(f"fact_{i}") or "").strip()
+        if not fact:
+            continue
+        conditions.append(
+            {
+                "fact": fact,
+                "op": str(form.get(f"op_{i}") or ""),
+                "value": str(form.get(f"value_{i}") or ""),
+            }
+        )
+    return {
+        "name": form.get("name"),
+        "enabled": form.get("enabled") == "on",
+        "event": form.get("event"),
+        "event_value": form.get("event_value") or "",
+        "match": form.get("match") or "all",
+        "conditions": conditions,
+        "action": {
+            "kind": form.get("action_kind"),
+            "body": form.get("action_body") or None,
+            "author": form.get("action_author") or None,
+            "title": form.get("action_title") or None,
+            "url": form.get("action_url") or None,
+        },
+        "max_per_visitor": form.get("max_per_visitor") or 1,
+        "cap_hours": form.get("cap_hours") or 24,
+        "holdout_percent": form.get("holdout_percent") or 0,
+        "convert_days": form.get("convert_days") or 7,
+        "position": form.get("position") or 0,
+    }
+
+
+@router.post("/settings/chat/triggers")
+async def save_trigger(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
+    form = await request.form()
+    raw_id = str(form.get("trigger_id") or "")
+    try:
+        trigger_id = uuid.UUID(raw_id) if raw_id else None
+    except ValueError:
+        trigger_id = None
+    try:
+        with session.begin_nested():
+            trigger = triggers.save(
+                session, console.principal.workspace_id, trigger_form(form), trigger_id
+            )
+            audit.record(
+                session,
+                console.principal,
+                "chat_trigger.updated" if trigger_id else "chat_trigger.created",
+                target=trigger.name,
+            )
+    except AccordError as error:
+        return _settings_page(request, session, console, error, editing=trigger_id)
+    return RedirectResponse("/settings/chat#triggers", status_code=303)
+
+
+@router.post("/settings/chat/triggers/{trigger_id}/delete")
+def delete_trigger(session: DbSession, console: ConsoleAdmin, trigger_id: uuid.UUID) -> Response:
+    triggers.delete(session, console.principal.workspace_id, trigger_id)
+    audit.record(session, console.principal, "chat_trigger.deleted", target=str(trigger_id))
+    return RedirectResponse("/settings/chat#triggers", status_code=303)
