@@ -29,6 +29,7 @@ from accord.kit.db import transaction
 
 PASSWORD = "bench-chat-password"  # noqa: S105 (a throwaway bench account)
 CONNECT_CONCURRENCY = 50
+OPEN_CONCURRENCY = 6
 
 
 @dataclass
@@ -154,9 +155,12 @@ async def _drive(
     result.connect_seconds = time.perf_counter() - t0
     result.connected = len(visitors)
 
-    # Every visitor writes in: one conversation each.
+    # Every visitor writes in: one conversation each. New conversations of a workspace
+    # are numbered one at a time (a workspace lock), so a few at once.
+    opening = asyncio.Semaphore(OPEN_CONCURRENCY)
+
     async def first_message(v: Visitor) -> None:
-        async with gate:
+        async with opening:
             acks[v.index] = asyncio.get_running_loop().create_future()
             await v.ws.send(
                 json.dumps({"type": "message", "body": f"Question {v.index}", "client_id": "q0"})
