@@ -15,6 +15,7 @@ import resource
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ class ChatResult:
     reply_rate: float
     to_visitor: list[float] = field(default_factory=list)
     to_agent: list[float] = field(default_factory=list)
+    fanout_ms: list[float] = field(default_factory=list)
     lost: int = 0
     server_rss_mb: float = 0.0
 
@@ -55,6 +57,9 @@ class ChatResult:
             f"agent -> visitor   p50 {percentile(self.to_visitor, 50):.1f} ms, "
             f"p99 {percentile(self.to_visitor, 99):.1f} ms "
             f"({len(self.to_visitor):,} replies at {self.reply_rate:.0f}/s, {self.lost} lost)",
+            f"  of which fan-out p50 {percentile(self.fanout_ms, 50):.1f} ms, "
+            f"p99 {percentile(self.fanout_ms, 99):.1f} ms (from the reply's time of writing, "
+            "through commit and Redis, to the visitor's socket)",
             f"visitor -> agent   p50 {percentile(self.to_agent, 50):.1f} ms, "
             f"p99 {percentile(self.to_agent, 99):.1f} ms "
             f"({len(self.to_agent):,} messages to the console's live stream)",
@@ -125,6 +130,8 @@ async def _drive(
                 sent = v.waiting.pop(item["message"]["body"], None)
                 if sent is not None:
                     result.to_visitor.append((time.perf_counter() - sent) * 1000)
+                    stored = datetime.fromisoformat(item["message"]["at"]).timestamp()
+                    result.fanout_ms.append((time.time() - stored) * 1000)
 
     async def open_visitor(i: int) -> None:
         async with gate:
