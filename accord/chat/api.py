@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
 Reader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
 Analyst = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
-HEARTBEAT_WRITE = timedelta(seconds=20)
+HEARTBEAT_WRITE = 30.0  # seconds between two heartbeat writes of one socket
 
 
 def chat_context(conn: HTTPConnection, session: Session, workspace_id: uuid.UUID) -> ChatContext:
@@ -127,6 +128,14 @@ def _hello(session: Session, ctx: ChatContext, visitor: ChatVisitor, token: str)
     summary="Start or resume a widget's chat session (write key); returns the visitor token",
 )
 async def chat_session(request: Request) -> Response:
+    try:
+        return await _chat_session(request)
+    except AccordError as error:  # a browser on another site must be able to read it
+        error.headers = {**error.headers, **CORS_HEADERS}
+        raise
+
+
+async def _chat_session(request: Request) -> Response:
     try:
         fields = await request.json()
     except ValueError:
@@ -275,15 +284,14 @@ def act(
     kind = data.get("type")
     out = Outcome()
     with transaction(ws.app.state.session_factory) as session:
+        if kind == "ping":  # the heartbeat: one UPDATE, nothing read
+            VisitorRepository.from_session(session).touch(workspace_id, visitor_id, utcnow())
+            return out
         visitor = VisitorRepository.from_session(session).get(workspace_id, visitor_id)
         if visitor is None:
             raise unauthorized("The visitor is gone")
         ctx = chat_context(ws, session, workspace_id)
         now = utcnow()
-        if kind == "ping":
-            if now - visitor.last_seen_at >= HEARTBEAT_WRITE:
-                visitor.last_seen_at = now
-            return out
         if kind == "page":
             service.page_view(
                 visitor,
@@ -391,6 +399,7 @@ async def chat_socket(ws: WebSocket) -> None:
     conn.push(hello)
     writer = asyncio.create_task(_write(ws, conn))
     broker = ws.app.state.broker
+    last_touch = time.monotonic()
     try:
         while not conn.closed:
             try:
@@ -400,6 +409,10 @@ async def chat_socket(ws: WebSocket) -> None:
                 continue
             if not isinstance(data, dict):
                 continue
+            if data.get("type") == "ping":
+                if time.monotonic() - last_touch < HEARTBEAT_WRITE:
+                    continue
+                last_touch = time.monotonic()
             if data.get("type") == "typing":
                 broker.publish(
                     sender.workspace_id,

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from accord.chat.models import ChatTrigger, ChatTriggerShow, ChatVisitor
 from accord.govern.access.models import Membership
@@ -21,6 +21,13 @@ class VisitorRepository(Repository):
     def get(self, workspace_id: uuid.UUID, visitor_id: uuid.UUID) -> ChatVisitor | None:
         row = self.session.get(ChatVisitor, visitor_id)
         return row if row is not None and row.workspace_id == workspace_id else None
+
+    def touch(self, workspace_id: uuid.UUID, visitor_id: uuid.UUID, now: datetime) -> None:
+        self.session.execute(
+            update(ChatVisitor)
+            .where(ChatVisitor.workspace_id == workspace_id, ChatVisitor.id == visitor_id)
+            .values(last_seen_at=now)
+        )
 
     def online(
         self, workspace_id: uuid.UUID, since: datetime, limit: int = 200

@@ -509,18 +509,23 @@ def leave_message(
     return got.conversation
 
 
+def _chat_of(session: Session, ctx: ChatContext, visitor: ChatVisitor) -> Conversation:
+    found = None
+    if visitor.conversation_id is not None:
+        found = ConversationRepository.from_session(session).get(
+            ctx.workspace_id, visitor.conversation_id
+        )
+    if found is None:
+        raise invalid("There is no chat yet", field="conversation")
+    return found
+
+
 def transcript(session: Session, ctx: ChatContext, visitor: ChatVisitor, email: str) -> Message:
     """The chat so far, by email through the outbox."""
     email = (email or "").strip()
     if "@" not in email or len(email) > 320:
         raise invalid("Give an email address", field="email")
-    if visitor.conversation_id is None:
-        raise invalid("There is no chat yet", field="conversation")
-    conversation = ConversationRepository.from_session(session).get(
-        ctx.workspace_id, visitor.conversation_id
-    )
-    if conversation is None:
-        raise invalid("There is no chat yet", field="conversation")
+    conversation = _chat_of(session, ctx, visitor)
     lines = [f"Your chat with {ctx.inbox.settings.support_name}", ""]
     for m in visible_messages(session, visitor):
         who = (m.author_name or "Support") if m.direction == "out" else "You"
@@ -548,13 +553,7 @@ def transcript(session: Session, ctx: ChatContext, visitor: ChatVisitor, email: 
 def rate(
     session: Session, ctx: ChatContext, visitor: ChatVisitor, score: Any, comment: Any
 ) -> None:
-    if visitor.conversation_id is None:
-        raise invalid("There is no chat to rate", field="conversation")
-    conversation = ConversationRepository.from_session(session).get(
-        ctx.workspace_id, visitor.conversation_id
-    )
-    if conversation is None:
-        raise invalid("There is no chat to rate", field="conversation")
+    conversation = _chat_of(session, ctx, visitor)
     try:
         value = int(score)
     except (TypeError, ValueError):

@@ -19,6 +19,7 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.conftest import new_database
 from tests.helpers import Committed
+from tests.web.test_browser import browser  # noqa: F401 (Chromium, for the browser tests here)
 
 
 @pytest.fixture(scope="module")

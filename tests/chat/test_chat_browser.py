@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +29,7 @@ from accord.web.templating import create_templates
 from tests.conftest import new_database
 from tests.helpers import PASSWORD, add_user, live_server, provision
 from tests.inbox.conftest import Sink
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 AGENT = "maya.lopez@shop.test"
@@ -84,18 +83,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 yield Served(accord, site, ws, agent_id, sink)
         engine.dispose()
     controller.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def api(s: Served, method: str, path: str, **kwargs: Any) -> httpx.Response:
