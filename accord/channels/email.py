@@ -18,16 +18,13 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import mailbox, mime
-from accord.collect import service as collect
-from accord.collect.repository import EventRepository
 from accord.inbox.context import SYSTEM, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment, Received, receive
 from accord.inbox.models import Conversation, Message
-from accord.inbox.people import Contact
+from accord.inbox.people import Contact, accept_now
 from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
-from accord.resolve import service as resolve
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -82,24 +79,8 @@ def mark_bounced(
         }
         for address in addresses
     ]
-    collect.accept(
-        session,
-        workspace_id=ctx.workspace_id,
-        source="inbox:bounce",
-        region=ctx.workspace.default_region,
-        messages=messages,
-        received_at=now,
-        field_prefix="",
-        require_sender=False,
-    )
-    session.flush()
     # The person reflects the bounce at once, so the next reply is refused.
-    for m in messages:
-        event = EventRepository.from_session(session).by_message_id(
-            ctx.workspace_id, str(m["messageId"])
-        )
-        if event is not None:
-            resolve.resolve_now(session, ctx.workspace_id, event)
+    accept_now(session, ctx.workspace, messages, source="inbox:bounce", at=now)
     if original_id:
         for message in MessageRepository.from_session(session).by_external_ids(
             ctx.workspace_id, [original_id]

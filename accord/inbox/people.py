@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.collect import service as collect
+from accord.collect.models import Event
 from accord.collect.repository import EventRepository
 from accord.govern.workspaces.models import Workspace
 from accord.resolve import service as resolve
@@ -110,10 +111,28 @@ def record_touchpoint(
             **sender,
         }
     )
+    profile_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = None
+    for event in accept_now(session, workspace, messages, source=f"inbox:{channel}", at=at):
+        profile_id = event.profile_id or profile_id
+        event_id = event.id
+    return profile_id, event_id
+
+
+def accept_now(
+    session: Session,
+    workspace: Workspace,
+    messages: list[dict[str, Any]],
+    *,
+    source: str,
+    at: datetime,
+) -> list[Event]:
+    """Store messages through the collection service and resolve them at once (a message
+    already stored is found again), so their people reflect them in this transaction."""
     collect.accept(
         session,
         workspace_id=workspace.id,
-        source=f"inbox:{channel}",
+        source=source,
         region=workspace.default_region,
         messages=messages,
         received_at=at,
@@ -121,14 +140,11 @@ def record_touchpoint(
         require_sender=False,
     )
     session.flush()
-    profile_id: uuid.UUID | None = None
-    event_id: uuid.UUID | None = None
+    events = EventRepository.from_session(session)
+    out = []
     for m in messages:
-        event = EventRepository.from_session(session).by_message_id(
-            workspace.id, str(m["messageId"])
-        )
-        if event is None:
-            continue
-        profile_id = resolve.resolve_now(session, workspace.id, event) or profile_id
-        event_id = event.id
-    return profile_id, event_id
+        event = events.by_message_id(workspace.id, str(m["messageId"]))
+        if event is not None:
+            resolve.resolve_now(session, workspace.id, event)
+            out.append(event)
+    return out
