@@ -60,6 +60,14 @@ def served_demo(
         yield base, info
 
 
+def sign_in(page, base: str, info: demo_service.DemoInfo, next_path: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as the demo admin through the login form, landing on ``next_path``."""
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("#email", info.admin_email)
+    page.fill("#password", info.admin_password)
+    page.click("button[type=submit]")
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
@@ -122,10 +130,7 @@ def test_customer_360_shows_one_person_across_channels(served_demo, browser) -> 
     base, info = served_demo
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/login?next=/customers")
-    page.fill("#email", info.admin_email)
-    page.fill("#password", info.admin_password)
-    page.click("button[type=submit]")
+    sign_in(page, base, info, "/customers")
     page.fill("input[name=q]", "maria gon")
     page.press("input[name=q]", "Enter")
     expect(page.locator("#customers tbody tr")).to_have_count(1)
@@ -161,10 +166,7 @@ def test_inbox_and_conversation_page(served_demo, browser) -> None:  # type: ign
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/login?next=/inbox?view=all")
-    page.fill("#email", info.admin_email)
-    page.fill("#password", info.admin_password)
-    page.click("button[type=submit]")
+    sign_in(page, base, info, "/inbox?view=all")
     expect(page).to_have_url(f"{base}/inbox?view=all")
     rows = page.locator("#conversations tbody tr.row-link")
     expect(rows.first).to_be_visible()
@@ -212,10 +214,7 @@ def test_inbox_settings_add_a_team_with_business_hours(served_demo, browser) -> 
     ARTIFACTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/login?next=/settings/inbox")
-    page.fill("#email", info.admin_email)
-    page.fill("#password", info.admin_password)
-    page.click("button[type=submit]")
+    sign_in(page, base, info, "/settings/inbox")
     expect(page.locator("#teams")).to_contain_text("Support")
     form = page.locator("#teams form")
     form.locator("input[name=name]").fill("Returns desk")
@@ -268,10 +267,7 @@ def test_phone_screen_pop_and_logging_a_call(served_demo, browser) -> None:  # t
     number = r.json()["conversation"]["number"]
     context = browser.new_context(viewport={"width": 1360, "height": 900})
     page = context.new_page()
-    page.goto(f"{base}/login?next=/inbox/phone")
-    page.fill("#email", info.admin_email)
-    page.fill("#password", info.admin_password)
-    page.click("button[type=submit]")
+    sign_in(page, base, info, "/inbox/phone")
     page.fill("input[name=number]", "(503) 555-0199")
     page.click("#lookup-form button")
     pop = page.locator("#screen-pop")
@@ -336,10 +332,7 @@ def test_service_analytics_chart(served_demo, browser) -> None:  # type: ignore[
 
     base, info = served_demo
     page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
-    page.goto(f"{base}/login?next=/analytics")
-    page.fill("#email", info.admin_email)
-    page.fill("#password", info.admin_password)
-    page.click("button[type=submit]")
+    sign_in(page, base, info, "/analytics")
     expect(page.locator("#service-figures")).to_contain_text("First-contact resolution")
     expect(page.locator("#by-agent")).to_contain_text("Maya Lopez")
     expect(page.locator("#by-channel svg rect").first).to_be_visible()
