@@ -17,6 +17,7 @@ from accord import __version__
 from accord.channels.api import router as channels_router
 from accord.channels.email import Outbox
 from accord.channels.inbound import ImapPoller, InboundHandler
+from accord.chat.admin_api import router as chat_admin_router
 from accord.chat.api import router as chat_router
 from accord.chat.hub import Hub
 from accord.collect.api import router as tracking_router
@@ -59,6 +60,13 @@ def _demo_write_key(request: Request) -> str | None:
 
     with transaction(request.app.state.session_factory) as session:
         return demo_write_key(session)
+
+
+def _demo_user_hash(request: Request, user_id: str) -> str | None:
+    from accord.demo.service import demo_user_hash
+
+    with transaction(request.app.state.session_factory) as session:
+        return demo_user_hash(session, request.app.state.settings.resolved_secret_key, user_id)
 
 
 def create_app(
@@ -179,6 +187,7 @@ def create_app(
     app.include_router(channels_router)
     app.include_router(match_router)
     app.include_router(chat_router)
+    app.include_router(chat_admin_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
     app.include_router(match_pages_router)  # before /customers/{profile_id}
@@ -187,6 +196,6 @@ def create_app(
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
-    app.include_router(site_router(_demo_write_key))
+    app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

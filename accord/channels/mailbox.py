@@ -5,35 +5,15 @@ are encrypted with a key derived from the server's secret key, never stored in c
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.models import Workspace
-
-
-def _fernet(secret_key: str) -> Fernet:
-    key = hashlib.sha256(f"accord-mailbox:{secret_key}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
-
-
-def encrypt(secret_key: str, value: str) -> str:
-    return _fernet(secret_key).encrypt(value.encode()).decode()
-
-
-def decrypt(secret_key: str, value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return _fernet(secret_key).decrypt(value.encode()).decode()
-    except InvalidToken:
-        return None
+from accord.kit.security import decrypt, encrypt
 
 
 @dataclass

@@ -11,7 +11,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket
@@ -23,31 +22,23 @@ from starlette.datastructures import UploadFile
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from accord.chat import rules, service, triggers
+from accord.chat import identity, rules, service, triggers
 from accord.chat.hub import Connection, Hub
 from accord.chat.models import ChatVisitor
-from accord.chat.repository import TriggerRepository, VisitorRepository
+from accord.chat.repository import VisitorRepository
 from accord.chat.schemas import (
     ChatSettings,
     SessionIn,
-    TriggerIn,
-    TriggerRead,
-    TriggerReport,
-    VisitorRead,
 )
 from accord.chat.service import ChatContext
 from accord.collect.api import CORS_HEADERS, Sender, authenticate_sender
-from accord.govern.access.deps import WorkspaceAdmin, require
+from accord.govern.access.deps import require
 from accord.govern.access.scopes import Scope
 from accord.govern.access.service import Principal
-from accord.govern.audit import service as audit
-from accord.govern.workspaces.service import get_workspace
 from accord.inbox.context import InboxContext
 from accord.inbox.intake import NewAttachment, attachment_path
 from accord.kit.db import transaction
-from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid, not_found, unauthorized
-from accord.kit.schemas import DataList
 from accord.kit.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -317,7 +308,14 @@ def act(
             service.set_cart(visitor, data.get("value"), data.get("currency"))
             ctx.tell(session, {"what": "visitor", "visitor": str(visitor.id)})
         elif kind == "identify":
-            service.identify(visitor, data.get("userId"), data.get("traits"))
+            verified = service.identify(
+                visitor,
+                data.get("userId"),
+                data.get("traits"),
+                user_hash=data.get("userHash"),
+                secret=identity.secret_of(ctx.inbox.workspace, ctx.inbox.secret_key),
+            )
+            out.push.append({"type": "identified", "verified": verified})
         elif kind == "message":
             message = service.send(
                 session,
@@ -463,124 +461,3 @@ async def _write(ws: WebSocket, conn: Connection) -> None:
             await ws.send_json(payload)
     except Exception:  # the socket went away; the reader notices and detaches
         conn.closed = True
-
-
-# --- /api/v1/chat -----------------------------------------------------------------------
-
-
-def visitor_read(v: ChatVisitor, profile_id: uuid.UUID | None) -> VisitorRead:
-    now = utcnow()
-    return VisitorRead(
-        id=v.id,
-        anonymous_id=v.anonymous_id,
-        user_id=v.user_id,
-        name=v.name,
-        email=v.email,
-        current_url=v.current_url,
-        current_title=v.current_title,
-        seconds_on_page=int((now - v.page_started_at).total_seconds()) if v.page_started_at else 0,
-        pages_this_visit=v.visit_pages,
-        pages=v.pages or [],
-        visits=v.visits,
-        returning=v.visits > 1,
-        referrer=v.referrer,
-        utm=v.utm or {},
-        country=v.country,
-        cart_value=v.cart_value,
-        cart_currency=v.cart_currency,
-        profile_id=profile_id,
-        conversation_id=v.conversation_id,
-        last_seen_at=v.last_seen_at,
-    )
-
-
-def online_visitors(
-    request: Request, session: Session, workspace_id: uuid.UUID
-) -> list[VisitorRead]:
-    seconds = request.app.state.settings.chat_online_seconds
-    rows = VisitorRepository.from_session(session).online(
-        workspace_id, utcnow() - timedelta(seconds=seconds)
-    )
-    profiles = VisitorRepository.from_session(session).profiles_of(
-        workspace_id, {v.anonymous_id for v in rows}
-    )
-    return [visitor_read(v, profiles.get(v.anonymous_id)) for v in rows]
-
-
-@router.get(
-    "/api/v1/chat/visitors",
-    response_model=DataList[VisitorRead],
-    summary="Visitors on the site now",
-)
-def list_visitors(request: Request, session: DbSession, principal: Reader) -> DataList[VisitorRead]:
-    return DataList(data=online_visitors(request, session, principal.workspace_id))
-
-
-@router.get(
-    "/api/v1/chat/triggers", response_model=DataList[TriggerRead], summary="Proactive triggers"
-)
-def list_triggers(session: DbSession, principal: Reader) -> DataList[TriggerRead]:
-    rows = TriggerRepository.from_session(session).all(principal.workspace_id)
-    return DataList(data=[TriggerRead.model_validate(t) for t in rows])
-
-
-@router.post(
-    "/api/v1/chat/triggers", response_model=TriggerRead, status_code=201, summary="Add a trigger"
-)
-def create_trigger(session: DbSession, principal: WorkspaceAdmin, body: TriggerIn) -> TriggerRead:
-    trigger = triggers.save(session, principal.workspace_id, body.model_dump(mode="json"))
-    audit.record(session, principal, "chat_trigger.created", target=trigger.name)
-    return TriggerRead.model_validate(trigger)
-
-
-@router.put(
-    "/api/v1/chat/triggers/{trigger_id}", response_model=TriggerRead, summary="Change a trigger"
-)
-def update_trigger(
-    session: DbSession, principal: WorkspaceAdmin, trigger_id: uuid.UUID, body: TriggerIn
-) -> TriggerRead:
-    trigger = triggers.save(
-        session, principal.workspace_id, body.model_dump(mode="json"), trigger_id
-    )
-    audit.record(session, principal, "chat_trigger.updated", target=trigger.name)
-    return TriggerRead.model_validate(trigger)
-
-
-@router.delete("/api/v1/chat/triggers/{trigger_id}", status_code=204, summary="Delete a trigger")
-def delete_trigger(
-    session: DbSession, principal: WorkspaceAdmin, trigger_id: uuid.UUID
-) -> Response:
-    triggers.delete(session, principal.workspace_id, trigger_id)
-    audit.record(session, principal, "chat_trigger.deleted", target=str(trigger_id))
-    return Response(status_code=204)
-
-
-@router.get(
-    "/api/v1/chat/triggers/{trigger_id}/report",
-    response_model=TriggerReport,
-    summary="Shown, accepted, converted and lift against the holdout",
-)
-def trigger_report(session: DbSession, principal: Analyst, trigger_id: uuid.UUID) -> TriggerReport:
-    trigger = TriggerRepository.from_session(session).get(principal.workspace_id, trigger_id)
-    if trigger is None:
-        raise not_found("Trigger", field="trigger_id")
-    return TriggerReport.model_validate(
-        triggers.report(session, principal.workspace_id, trigger).as_dict()
-    )
-
-
-@router.get("/api/v1/chat/settings", response_model=ChatSettings, summary="The widget's settings")
-def get_chat_settings(session: DbSession, principal: Reader) -> ChatSettings:
-    return ChatSettings.of(get_workspace(session, principal.workspace_id))
-
-
-@router.put(
-    "/api/v1/chat/settings", response_model=ChatSettings, summary="Set the widget's settings"
-)
-def put_chat_settings(
-    session: DbSession, principal: WorkspaceAdmin, body: ChatSettings
-) -> ChatSettings:
-    workspace = get_workspace(session, principal.workspace_id)
-    workspace.settings = {**(workspace.settings or {}), "chat": body.model_dump()}
-    audit.record(session, principal, "chat_settings.updated")
-    return body

@@ -54,6 +54,9 @@ class ChatVisitor(IdMixin, TimestampMixin, Base):
     conversation_since: Mapped[datetime | None]
     visitor_read_at: Mapped[datetime | None]
     agent_read_at: Mapped[datetime | None]
+    # Set when the site's server vouched for user_id / email (identity verification);
+    # until then they are what the visitor or page script claimed.
+    verified_at: Mapped[datetime | None]
 
 
 class ChatTrigger(IdMixin, TimestampMixin, Base):

@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session
 
+from accord.chat import identity
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import ChatMessageRepository, TriggerRepository, VisitorRepository
 from accord.inbox import csat, intake
@@ -189,10 +190,20 @@ def set_cart(visitor: ChatVisitor, value: Any, currency: Any = None) -> None:
         visitor.cart_currency = currency.upper()
 
 
-def identify(visitor: ChatVisitor, user_id: Any, traits: Any) -> None:
-    """What the site says about its signed-in user (``accord.identify``)."""
-    if isinstance(user_id, str | int) and str(user_id).strip():
-        visitor.user_id = str(user_id).strip()[:255]
+def identify(
+    visitor: ChatVisitor,
+    user_id: Any,
+    traits: Any,
+    *,
+    user_hash: Any = None,
+    secret: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """What the site (``accord.identify``) or the visitor (the pre-chat form) says about
+    who this is. It is a claim unless ``user_hash`` proves the site's server vouches for
+    it (see :mod:`accord.chat.identity`); returns whether the visitor is verified now."""
+    said_id = str(user_id).strip()[:255] if isinstance(user_id, str | int) else ""
+    said_email = ""
     if isinstance(traits, dict):
         kept = {
             str(k)[:60]: v
@@ -201,17 +212,49 @@ def identify(visitor: ChatVisitor, user_id: Any, traits: Any) -> None:
         }
         visitor.traits = {**(visitor.traits or {}), **kept}
         if isinstance(traits.get("email"), str):
-            visitor.email = traits["email"].strip()[:320] or visitor.email
+            said_email = traits["email"].strip()[:320]
         if isinstance(traits.get("name"), str):
             visitor.name = traits["name"].strip()[:200] or visitor.name
+    if identity.verifies(secret, user_hash, said_id or None, said_email or None):
+        # The hash covers the user id, or the email when there is no id: that is who
+        # the visitor is from now on; anything else said alongside stays a claim.
+        visitor.verified_at = now or utcnow()
+        visitor.user_id = said_id or None
+    elif visitor.verified_at is not None and (
+        (said_id and said_id != visitor.user_id)
+        or (
+            not visitor.user_id
+            and said_email
+            and said_email.lower() != (visitor.email or "").lower()
+        )
+    ):
+        visitor.verified_at = None  # someone else now, and nobody vouched for them
+    if said_id and visitor.verified_at is None:
+        visitor.user_id = said_id
+    if said_email:
+        visitor.email = said_email
+    return visitor.verified_at is not None
 
 
 def contact_of(visitor: ChatVisitor) -> Contact:
+    """The sender of the visitor's messages. Verified: the identifier the site vouched
+    for (the user id, else the email) joins them to their profile and conversations.
+    Otherwise only their browser's anonymous id is linked; the name and email they gave
+    are shown and answered to, never linked."""
+    if visitor.verified_at is not None and visitor.user_id:
+        return Contact(
+            user_id=visitor.user_id,
+            name=visitor.name,
+            anonymous_id=visitor.anonymous_id,
+            said_email=visitor.email,
+        )
+    if visitor.verified_at is not None:
+        return Contact(email=visitor.email, name=visitor.name, anonymous_id=visitor.anonymous_id)
     return Contact(
-        email=visitor.email,
         name=visitor.name,
-        user_id=visitor.user_id,
         anonymous_id=visitor.anonymous_id,
+        said_email=visitor.email,
+        verified=False,
     )
 
 
@@ -338,7 +381,7 @@ def send(
             subject=None,
             external_id=f"chat:{visitor.id}:{client_id}" if client_id else None,
             attachments=files,
-            meta={"visitor": str(visitor.id), "page": visitor.current_url},
+            meta={"visitor": str(visitor.id), "page": visitor.current_url, **_claim(visitor)},
             properties={"page": visitor.current_url} if visitor.current_url else {},
             conversation_id=visitor.conversation_id,
         ),
@@ -388,6 +431,11 @@ def send(
         )
     session.flush()
     return got.message
+
+
+def _claim(visitor: ChatVisitor) -> dict[str, Any]:
+    """Marks a message whose sender nobody vouched for, so agents see it as a claim."""
+    return {} if visitor.verified_at is not None else {"unverified": True}
 
 
 def check_file(ctx: ChatContext, f: NewAttachment) -> None:
@@ -499,7 +547,12 @@ def leave_message(
             body=body[:MAX_BODY],
             subject="Message left on the chat",
             tags=["offline"],
-            meta={"visitor": str(visitor.id), "offline": True, "page": visitor.current_url},
+            meta={
+                "visitor": str(visitor.id),
+                "offline": True,
+                "page": visitor.current_url,
+                **_claim(visitor),
+            },
             conversation_id=visitor.conversation_id,
         ),
         ctx.data_dir,

@@ -192,10 +192,11 @@ def demo(
             )
         if made:
             typer.echo(f"Demo inbox: {made} conversations across web, email, phone, chat, social")
-    from accord.demo.chat import ensure_triggers
+    from accord.demo.chat import ensure_identity, ensure_triggers
 
     with unit_of_work(s) as session:
         ensure_triggers(session, workspace_id)
+        ensure_identity(session, workspace_id, s.resolved_secret_key)
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")

@@ -1,5 +1,6 @@
-"""Live chat for the demo workspace: a proactive trigger on the demo shop's checkout and
-one that tells agents about returning visitors with a full cart."""
+"""Live chat for the demo workspace: a proactive trigger on the demo shop's checkout, one
+that tells agents about returning visitors with a full cart, and identity verification,
+which the demo shop's server side uses to vouch for its signed-in customer."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from accord.chat import triggers
+from accord.chat import identity, triggers
 from accord.chat.repository import TriggerRepository
+from accord.govern.workspaces.service import get_workspace
 
 DEMO_TRIGGERS: list[dict[str, Any]] = [
     {
@@ -64,3 +66,12 @@ def ensure_triggers(session: Session, workspace_id: uuid.UUID) -> int:
     for position, data in enumerate(DEMO_TRIGGERS):
         triggers.save(session, workspace_id, {**data, "position": position})
     return len(DEMO_TRIGGERS)
+
+
+def ensure_identity(session: Session, workspace_id: uuid.UUID, secret_key: str) -> bool:
+    """Turn identity verification on once; returns whether a secret was generated."""
+    workspace = get_workspace(session, workspace_id)
+    if identity.status(workspace)["enabled"]:
+        return False
+    identity.generate(workspace, secret_key)
+    return True

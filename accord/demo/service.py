@@ -128,3 +128,12 @@ def demo_write_key(session: Session) -> str | None:
         if key.kind == "write" and key.write_key and key.revoked_at is None:
             return key.write_key
     return None
+
+
+def demo_user_hash(session: Session, secret_key: str, user_id: str) -> str | None:
+    """What the demo shop's server hands the chat widget for its signed-in customer."""
+    from accord.chat import identity
+
+    workspace = WorkspaceRepository.from_session(session).get_by_slug(DEMO_SLUG)
+    secret = identity.secret_of(workspace, secret_key) if workspace is not None else None
+    return identity.user_hash(secret, user_id) if secret else None

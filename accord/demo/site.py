@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from accord.kit.errors import not_found
 
 PAGES = {"": "home", "tents": "tents", "checkout": "checkout", "account": "account"}
+DEMO_USER = "demo-jamie"
 PRODUCTS = [
     ("Ridgeline 2 tent", "249.00"),
     ("Summit 20 sleeping bag", "189.00"),
@@ -20,9 +21,14 @@ PRODUCTS = [
 
 
 def site_router(
-    write_key: Callable[[Request], str | None], *, prefix: str = "/demo", accord_base: str = ""
+    write_key: Callable[[Request], str | None],
+    *,
+    prefix: str = "/demo",
+    accord_base: str = "",
+    user_hash: Callable[[Request, str], str | None] | None = None,
 ) -> APIRouter:
-    """Pages of the demo shop; ``write_key(request)`` names the workspace it reports to."""
+    """Pages of the demo shop; ``write_key(request)`` names the workspace it reports to and
+    ``user_hash(request, user_id)``, like a real shop's server, vouches for its customer."""
     router = APIRouter(prefix=prefix, include_in_schema=False)
 
     def render(request: Request, name: str) -> HTMLResponse:
@@ -40,6 +46,10 @@ def site_router(
                 "accord_base": accord_base,
                 "prefix": prefix,
                 "products": PRODUCTS,
+                "user_id": DEMO_USER,
+                "user_hash": (
+                    user_hash(request, DEMO_USER) if user_hash and name == "account" else None
+                ),
             },
         )
         return response

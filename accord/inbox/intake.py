@@ -116,7 +116,7 @@ def find_conversation(
     threaded = _threaded(session, ctx, inbound.references)
     if threaded is not None:
         return threaded if _within_window(ctx, threaded, now) else None
-    if person is None:
+    if person is None or not inbound.contact.verified:
         return None
     repo = ConversationRepository.from_session(session)
     mine = repo.of_person(ctx.workspace_id, repo.person_ids(ctx.workspace_id, person.id))
@@ -304,7 +304,7 @@ def receive(
         channel=inbound.channel,
         author_id=inbound.author.user_id if inbound.author else None,
         author_name=inbound.author.name if inbound.author else inbound.contact.display(),
-        address=inbound.contact.email or inbound.contact.phone,
+        address=inbound.contact.email or inbound.contact.said_email or inbound.contact.phone,
         subject=inbound.subject,
         body=inbound.body,
         body_html=inbound.html,

@@ -38,10 +38,18 @@ class Contact:
     user_id: str | None = None
     anonymous_id: str | None = None
     social: dict[str, str] = field(default_factory=dict)  # platform -> handle
+    # False when nothing vouches for who this is (a chat visitor's typed details): only
+    # the anonymous id is linked, and the message never joins anyone else's conversation.
+    verified: bool = True
+    # An address the sender gave to be answered at, shown but never linked to a profile.
+    said_email: str | None = None
 
     @property
     def traits(self) -> dict[str, Any]:
+        """The identifiers this sender links in the identity graph."""
         out: dict[str, Any] = {}
+        if not self.verified:
+            return out
         if self.email:
             out["email"] = self.email
         if self.phone:
@@ -52,8 +60,8 @@ class Contact:
     def display(self) -> str | None:
         if self.name:
             return self.name
-        if self.email:
-            return self.email
+        if self.email or self.said_email:
+            return self.email or self.said_email
         if self.phone:
             return self.phone
         for platform, handle in self.social.items():
@@ -87,7 +95,7 @@ def record_touchpoint(
     if contact.anonymous_id:
         sender["anonymousId"] = contact.anonymous_id
     messages: list[dict[str, Any]] = []
-    if contact.name:
+    if contact.name and contact.verified:
         traits = {**contact.traits, "name": contact.name}
         messages.append(
             {

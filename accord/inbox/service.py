@@ -77,6 +77,13 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
     # A live chat is answered on the chat; a message left while nobody was online
     # (offline) is answered by email.
     offline = last_in is not None and bool((last_in.meta or {}).get("offline"))
+    said = last_in.address if last_in is not None and last_in.channel == "chat" else None
+    if said and "@" in said and "email" not in blocked:
+        # The address a chat visitor gave: the one to answer a message left offline at.
+        if offline:
+            addresses["email"] = said
+        else:
+            addresses.setdefault("email", said)
     if last_in is not None and last_in.channel == "chat" and not offline:
         addresses["chat"] = "chat"
     elif last_in is None and conversation.channel == "chat":

@@ -1,8 +1,10 @@
 """Secrets: argon2 for passwords, SHA-256 lookup hashes for high-entropy tokens, HMAC for
-CSRF tokens. Plain secrets are shown once and never stored."""
+CSRF tokens. Plain secrets are shown once and never stored; the few Accord must use again
+are encrypted (Fernet) with a key derived from the server's secret key."""
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -10,6 +12,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet, InvalidToken
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -52,3 +55,23 @@ def sign(secret_key: str, value: str) -> str:
 
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _fernet(secret_key: str, purpose: str) -> Fernet:
+    key = hashlib.sha256(f"accord-{purpose}:{secret_key}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt(secret_key: str, value: str, purpose: str = "mailbox") -> str:
+    """A secret Accord must use again (a relay password, an identity-verification key),
+    encrypted with a key derived from the server's secret key and what it is for."""
+    return _fernet(secret_key, purpose).encrypt(value.encode()).decode()
+
+
+def decrypt(secret_key: str, value: str | None, purpose: str = "mailbox") -> str | None:
+    if not value:
+        return None
+    try:
+        return _fernet(secret_key, purpose).decrypt(value.encode()).decode()
+    except InvalidToken:
+        return None

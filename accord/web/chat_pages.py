@@ -12,8 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from accord.chat import rules, service, triggers
-from accord.chat.api import chat_context, online_visitors
+from accord.chat import identity, rules, service, triggers
+from accord.chat.admin_api import online_visitors
+from accord.chat.api import chat_context
 from accord.chat.repository import TriggerRepository, VisitorRepository
 from accord.chat.schemas import ChatSettings
 from accord.govern.access.scopes import Scope
@@ -160,6 +161,7 @@ def _settings_page(
     console: ConsoleAdmin,
     error: AccordError | None = None,
     editing: uuid.UUID | None = None,
+    new_secret: str | None = None,
 ) -> HTMLResponse:
     workspace_id = console.principal.workspace_id
     workspace = get_workspace(session, workspace_id)
@@ -185,6 +187,8 @@ def _settings_page(
         rows=CONDITION_ROWS,
         write_key=keys[0] if keys else None,
         base_url=request.app.state.settings.base_url,
+        identity=identity.status(workspace),
+        new_secret=new_secret,
     )
 
 
@@ -227,6 +231,21 @@ async def save_chat_settings(
         error = AccordError(str(exc).splitlines()[0], code="invalid", status=422)
         return _settings_page(request, session, console, error)
     return RedirectResponse("/settings/chat", status_code=303)
+
+
+@router.post("/settings/chat/identity")
+async def chat_identity(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
+    """Generate (rotate) the identity-verification secret, shown once, or turn it off."""
+    form = await request.form()
+    workspace = get_workspace(session, console.principal.workspace_id)
+    if form.get("action") == "off":
+        identity.clear(workspace)
+        audit.record(session, console.principal, "chat_identity.secret_removed")
+        return RedirectResponse("/settings/chat#identity", status_code=303)
+    secret = identity.generate(workspace, request.app.state.settings.resolved_secret_key)
+    audit.record(session, console.principal, "chat_identity.secret_generated")
+    session.flush()
+    return _settings_page(request, session, console, new_secret=secret)
 
 
 def trigger_form(form: Any) -> dict[str, Any]:

@@ -295,6 +295,7 @@ def conversation_page(
     context: dict[str, Any] = {
         "c": conversation,
         "thread": thread,
+        "unverified": any((m.meta or {}).get("unverified") for m in thread if m.direction == "in"),
         "files": files,
         "events": EventLogRepository.from_session(session).of(conversation.id),
         "person": person,

@@ -262,6 +262,10 @@ def test_offline_message_is_answered_by_email(served: Served, browser: Any) -> N
     ap = agent.new_page()
     sign_in(ap, s.accord, f"/inbox/{conversation['number']}")
     expect(ap.locator("#reply-channel")).to_have_value("email")
+    # Robin only typed who she is: the agent is told before sharing anything.
+    expect(ap.locator("#unverified-notice")).to_contain_text("Identity not verified")
+    expect(ap.locator("#messages .badge.unverified")).to_have_text("not verified")
+    ap.screenshot(path=str(ARTIFACTS / "chat-unverified.png"))
     ap.fill("#reply-body", "Yes, we ship to Canada in 5-7 days.")
     ap.click("#send-button")
     expect(ap.locator("#messages")).to_contain_text("we ship to Canada")

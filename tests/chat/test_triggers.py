@@ -204,6 +204,7 @@ def test_conditions_over_visits_cart_and_profile(
         sock.send_json(
             {"type": "identify", "userId": "u-gold", "traits": {"email": "gold@example.com"}}
         )
+        assert sock.receive_json() == {"type": "identified", "verified": False}
         sock.send_json({"type": "cart", "value": 240, "currency": "usd"})
         sock.send_json({"type": "page", "url": "https://shop.example/cart?x=1"})
         article = sock.receive_json()

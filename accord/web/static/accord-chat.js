@@ -1,8 +1,10 @@
 // Accord chat widget. One tag on any page:
 // <script src="https://accord.example.com/static/accord-chat.js" data-write-key="wk_..." async></script>
-// API: accord.open(), accord.close(), accord.identify(userId, traits), accord.track(event, props),
+// API: accord.open(), accord.close(), accord.identify(userId, traits, {userHash}), accord.track(event, props),
 // accord.page(), accord.trigger(name), accord.push([name, ...args]) (queues before the script loads).
 // Cart value: accord.track("Cart Updated", {cart_total: 129.5}).
+// Identity verification: userHash is HMAC-SHA256(identity secret, userId or, without one, email),
+// computed on the site's server; without it what identify() says is a claim.
 (function () {
   "use strict";
   if (window.accord && window.accord.loaded) return;
@@ -120,7 +122,7 @@
     state.ws = ws;
     ws.onopen = function () {
       state.retry = 500;
-      if (state.ident) wsSend({ type: "identify", userId: userId, traits: state.ident });
+      if (state.ident) wsSend({ type: "identify", userId: userId, traits: state.ident, userHash: state.hash });
     };
     ws.onmessage = function (ev) { var d; try { d = JSON.parse(ev.data); } catch (e) { return; } handle(d); };
     ws.onclose = function (ev) {
@@ -285,12 +287,13 @@
     open: openPanel,
     close: closePanel,
     page: function () { send("page", { name: document.title }); sendPage(); },
-    identify: function (id, traits) {
-      if (typeof id === "object") { traits = id; id = null; }
+    identify: function (id, traits, options) {
+      if (id && typeof id === "object") { options = traits; traits = id; id = null; }
       if (id) { userId = String(id); put("ajs_user_id", JSON.stringify(userId)); }
       send("identify", { traits: traits || {} });
       state.ident = traits || {};
-      wsSend({ type: "identify", userId: userId, traits: state.ident });
+      state.hash = (options && options.userHash) || null;
+      wsSend({ type: "identify", userId: userId, traits: state.ident, userHash: state.hash });
     },
     track: function (event, props) {
       send("track", { event: event, properties: props || {} });
