@@ -121,3 +121,21 @@ class Committed:
         return Settings(
             data_dir=self.data_dir, database_url=self.url, secret_key="k" * 40, **overrides
         )
+
+
+@contextmanager
+def count_queries(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements run on ``engine`` inside the block (savepoints not counted)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -8,7 +8,7 @@ import random
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,13 @@ class InboxResult:
     counts_p99: float
     samples: int
     server_rss_mb: float
+    by_view: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
+        views = [
+            f"  {path:<44} p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+            for path, (p50, p99) in self.by_view.items()
+        ]
         return [
             f"backend            {self.backend}",
             f"loaded             {self.conversations:,} conversations, {self.messages:,} messages "
@@ -58,6 +63,8 @@ class InboxResult:
             f"view tab counts    p50 {self.counts_p50:.1f} ms, p99 {self.counts_p99:.1f} ms "
             "(fetched after the list)",
             f"server memory      {self.server_rss_mb:,.0f} MB",
+            "inbox view by view and filter:",
+            *views,
         ]
 
 
@@ -215,6 +222,7 @@ def run(
         "/inbox?view=all&status=resolved",
     ]
     inbox_ms: list[float] = []
+    per_view: dict[str, list[float]] = {path: [] for path in views}
     page_ms: list[float] = []
     counts_ms: list[float] = []
     with server(database_url, data_dir, 1) as (url, pid):
@@ -226,6 +234,7 @@ def run(
             t = time.perf_counter()
             r = client.get(f"{url}{views[i % len(views)]}")
             inbox_ms.append((time.perf_counter() - t) * 1000)
+            per_view[views[i % len(views)]].append(inbox_ms[-1])
             assert r.status_code == 200, r.text[:500]
             t = time.perf_counter()
             r = client.get(f"{url}/inbox/counts")
@@ -252,4 +261,7 @@ def run(
         counts_p99=percentile(counts_ms, 99),
         samples=samples,
         server_rss_mb=rss,
+        by_view={
+            path: (percentile(ms, 50), percentile(ms, 99)) for path, ms in per_view.items() if ms
+        },
     )
