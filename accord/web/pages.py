@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from accord.govern.access import service as access
+from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.scopes import Scope
 from accord.govern.access.service import ConsoleIdentity
-from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.inbox import metrics
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError
@@ -56,9 +56,9 @@ def page(
 ) -> HTMLResponse:
     """Render a console page with the layout's context (user, workspace, switcher)."""
     identity: ConsoleIdentity = console.identity
-    repo = WorkspaceRepository.from_session(session)
-    workspace = repo.get(identity.membership.workspace_id)
-    others = repo.list_by_ids(access.workspaces_of(session, identity.user.id))
+    others = MembershipRepository.from_session(session).workspaces_of(identity.user.id)
+    current = identity.membership.workspace_id
+    workspace = next((w for w in others if w.id == current), None)
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(
         request,

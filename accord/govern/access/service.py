@@ -404,15 +404,13 @@ class ConsoleIdentity:
 
 
 def resolve_console_session(session: Session, token: str) -> ConsoleIdentity | None:
-    sessions = UserSessionRepository.from_session(session)
-    user_session = sessions.get_by_hash(lookup_hash(token))
+    found = UserSessionRepository.from_session(session).with_user(lookup_hash(token))
     now = utcnow()
-    if user_session is None or user_session.expires_at < now:
+    if found is None:
         return None
-    user = UserRepository.from_session(session).get(user_session.user_id)
-    if user is None or not user.is_active:
+    user_session, user, membership = found
+    if user_session.expires_at < now or not user.is_active:
         return None
-    membership = MembershipRepository.from_session(session).get(user_session.workspace_id, user.id)
     if membership is None:
         # Removed from the workspace this session was in: fall back to another, or end it.
         others = MembershipRepository.from_session(session).for_user(user.id)
