@@ -33,6 +33,15 @@ def agent_console(
     return console_login(client, email), user_id
 
 
+def admin_console(client: TestClient, chat_db: Committed, site: ProvisionedWorkspace) -> str:
+    """Signs a new admin of the site into the console; returns the CSRF token."""
+    email = f"admin-{uuid.uuid4().hex[:6]}@shop.example.com"
+    with chat_db.factory() as session:
+        add_user(session, site, email, role="admin")
+        session.commit()
+    return console_login(client, email)
+
+
 def test_live_visitors_per_workspace(
     chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
 ) -> None:

@@ -17,8 +17,8 @@ from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.inbox.models import Message
 from tests.chat.test_chat import socket_url, start, until
-from tests.chat.test_chat_console import agent_console
-from tests.helpers import Committed, add_user, bearer, console_login
+from tests.chat.test_chat_console import admin_console, agent_console
+from tests.helpers import Committed, bearer
 
 KIM = "kim.tran@example.com"
 
@@ -201,11 +201,7 @@ def test_the_identity_secret_is_admin_only_encrypted_and_rotates(
 def test_console_generates_the_secret_once_and_turns_it_off(
     chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
 ) -> None:
-    email = f"admin-{uuid.uuid4().hex[:6]}@shop.example.com"
-    with chat_db.factory() as session:
-        add_user(session, site, email, role="admin")
-        session.commit()
-    csrf = console_login(chat_client, email)
+    csrf = admin_console(chat_client, chat_db, site)
     page = chat_client.get("/settings/chat")
     assert "Turn on: generate a secret" in page.text
     r = chat_client.post("/settings/chat/identity", data={"csrf_token": csrf, "action": "generate"})

@@ -20,7 +20,8 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.inbox.context import InboxContext
 from accord.kit.db import transaction
 from tests.chat.test_chat import socket_url, start
-from tests.helpers import Committed, add_user, bearer, console_login
+from tests.chat.test_chat_console import admin_console
+from tests.helpers import Committed, bearer
 
 # --- the language ---------------------------------------------------------------------------
 
@@ -320,10 +321,7 @@ def test_notify_action_tells_the_consoles(chat_db: Committed, site: ProvisionedW
 def test_console_editor_saves_and_refuses_bad_rules(
     chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
 ) -> None:
-    email = f"admin-{uuid.uuid4().hex[:6]}@shop.example.com"
-    with chat_db.factory() as session:
-        add_user(session, site, email, role="admin")
-    csrf = console_login(chat_client, email)
+    csrf = admin_console(chat_client, chat_db, site)
     form = {
         "csrf_token": csrf,
         "name": "Pricing page linger",
