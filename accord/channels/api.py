@@ -242,11 +242,7 @@ def put_mailbox(
     request: Request, session: DbSession, principal: WorkspaceAdmin, body: MailboxIn
 ) -> dict[str, Any]:
     workspace = get_workspace(session, principal.workspace_id)
-    settings = dict(workspace.settings or {})
-    previous = dict(settings.get("email") or {})
     raw = body.model_dump(mode="json", exclude_none=True)
-    stored = mailbox.stored_form(raw, request.app.state.settings.resolved_secret_key, previous)
-    settings["email"] = stored
-    workspace.settings = settings
+    stored = mailbox.save(session, workspace, raw, request.app.state.settings.resolved_secret_key)
     audit.record(session, principal, "mailbox.updated", data={"address": body.address})
     return mailbox.public_form(stored)

@@ -50,7 +50,7 @@ class InboundHandler:
 
     def _workspace_id(self, recipients: list[str]) -> uuid.UUID | None:
         with transaction(self.factory) as session:
-            workspace = mailbox.workspace_for(session, recipients, self.secret_key)
+            workspace = mailbox.workspace_for(session, recipients)
             return workspace.id if workspace else None
 
     async def handle_RCPT(
@@ -80,7 +80,7 @@ class InboundHandler:
 
     def store(self, raw: bytes, recipients: list[str]) -> bool:
         with transaction(self.factory) as session:
-            workspace = mailbox.workspace_for(session, recipients, self.secret_key)
+            workspace = mailbox.workspace_for(session, recipients)
             if workspace is None:
                 return False
             ctx = self.context(session, workspace)

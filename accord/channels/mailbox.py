@@ -9,10 +9,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.models import Workspace
+from accord.kit.errors import conflict
 from accord.kit.security import decrypt, encrypt
 
 
@@ -97,13 +98,70 @@ def public_form(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def workspace_for(session: Session, recipients: list[str], secret_key: str) -> Workspace | None:
-    """The workspace whose mailbox receives one of ``recipients``."""
-    for workspace in session.scalars(select(Workspace)):
-        box = of(workspace, secret_key)
-        if box is not None and any(box.receives(r) for r in recipients):
-            return workspace
+def _addresses(raw: Any) -> set[str]:
+    """The addresses a stored mailbox document receives mail for, lower-cased."""
+    if not isinstance(raw, dict) or not raw.get("address"):
+        return set()
+    return {str(a).lower() for a in [raw["address"], *(raw.get("inbound_addresses") or [])]}
+
+
+def _mentioning(session: Session, domain: str) -> list[Workspace]:
+    """Workspaces whose settings mention ``domain``: a cheap filter in the database,
+    so routing one message does not read (or decrypt) every workspace's mailbox."""
+    if not domain.isascii():  # stored JSON may escape it: read them all
+        return list(session.scalars(select(Workspace)))
+    pattern = "%@" + domain.replace("\\", "").replace("%", "").replace("_", "\\_") + "%"
+    stmt = select(Workspace).where(cast(Workspace.settings, String).ilike(pattern, escape="\\"))
+    return list(session.scalars(stmt))
+
+
+def _base(recipient: str) -> str:
+    local, _, domain = recipient.strip().lower().partition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def workspace_for(session: Session, recipients: list[str]) -> Workspace | None:
+    """The workspace whose mailbox receives one of ``recipients`` (an address belongs to
+    one workspace at most: :func:`save` refuses a second claim)."""
+    for recipient in recipients:
+        base = _base(recipient)
+        domain = base.rpartition("@")[2]
+        if not domain:
+            continue
+        for workspace in _mentioning(session, domain):
+            if base in _addresses((workspace.settings or {}).get("email")):
+                return workspace
     return None
+
+
+def save(
+    session: Session, workspace: Workspace, raw: dict[str, Any], secret_key: str
+) -> dict[str, Any]:
+    """Store a workspace's mailbox settings (passwords encrypted). An address another
+    workspace receives mail for is refused: mail for it would otherwise be routed to
+    whichever workspace came first."""
+    settings = dict(workspace.settings or {})
+    previous = dict(settings.get("email") or {})
+    raw = {**raw, "address": str(raw["address"]).strip().lower()}
+    if "inbound_addresses" in raw:
+        given = raw["inbound_addresses"]
+        raw["inbound_addresses"] = sorted({str(a).strip().lower() for a in given})
+    elif previous.get("inbound_addresses"):
+        raw["inbound_addresses"] = previous["inbound_addresses"]
+    for address in sorted(_addresses(raw)):
+        for other in _mentioning(session, address.rpartition("@")[2]):
+            theirs = _addresses((other.settings or {}).get("email"))
+            if other.id != workspace.id and address in theirs:
+                field = "address" if address == raw["address"] else "inbound_addresses"
+                raise conflict(
+                    f"{address} already receives mail for another workspace",
+                    field=field,
+                    code="address_taken",
+                )
+    stored = stored_form(raw, secret_key, previous)
+    settings["email"] = stored
+    workspace.settings = settings
+    return stored
 
 
 def workspace_ids_with_imap(session: Session, secret_key: str) -> list[uuid.UUID]:

@@ -104,13 +104,8 @@ def save_mailbox(
                 "security": relay_security,
             }
         workspace = get_workspace(session, console.principal.workspace_id)
-        settings = dict(workspace.settings or {})
-        previous = dict(settings.get("email") or {})
         secret = request.app.state.settings.resolved_secret_key
-        settings["email"] = mailbox.stored_form(
-            {k: v for k, v in raw.items() if v is not None}, secret, previous
-        )
-        workspace.settings = settings
+        mailbox.save(session, workspace, {k: v for k, v in raw.items() if v is not None}, secret)
         audit.record(session, console.principal, "mailbox.updated", data={"address": clean})
 
     return _attempt(request, session, console, action)
