@@ -8,6 +8,7 @@ Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from accord.app import create_app
+from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository
 from accord.config import Settings
 from accord.demo.site import site_router
@@ -304,6 +306,7 @@ def test_the_demo_shop_carries_the_widget(
                 if t.name == "Checkout help"
             ]
             checkout.event_value = "2"
+            checkout.holdout_percent = 0  # the demo holds out 10% of visitors at random
         settings = Settings(
             data_dir=tmp / "data",
             database_url=url,
@@ -319,6 +322,13 @@ def test_the_demo_shop_carries_the_widget(
             expect(page.locator("h1")).to_contain_text("Gear for every trail")
             page.goto(f"{base}/demo/tents")
             page.click("#add-to-cart")
+            # The cart reaches Accord before the visitor moves on to the checkout.
+            for _ in range(100):
+                with factory() as session:
+                    carts = session.scalars(select(ChatVisitor.cart_value)).all()
+                if carts and max(carts) >= 100:
+                    break
+                time.sleep(0.1)
             page.goto(f"{base}/demo/checkout")
             expect(page.locator(".teaser")).to_contain_text("Need a hand", timeout=15_000)
             page.screenshot(path=str(ARTIFACTS / "demo-shop-invitation.png"))
