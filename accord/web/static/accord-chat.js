@@ -84,7 +84,7 @@
   var compose = $(".compose"), body = compose.querySelector("textarea"), typingEl = $(".typing"), errEl = $(".err");
   var pre = $(".pre"), off = $(".off"), txf = $(".txf"), fileInput = $(".file");
 
-  var state = { visitor: saved.visitor || null, token: saved.token || null, ws: null, hello: null, open: false, status: null, lastIn: null, agentRead: null, seen: {}, retry: 500 };
+  var state = { visitor: saved.visitor || null, token: saved.token || null, ws: null, hello: null, open: false, status: null, lastIn: null, agentRead: null, seen: {}, retry: 500, cart: saved.cart || null };
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
   function scroll() { log.scrollTop = log.scrollHeight; }
@@ -299,7 +299,10 @@
       send("track", { event: event, properties: props || {} });
       var cart = cartOf(props);
       if (cart != null) {
+        // Kept across pages: a visitor who adds to the cart and moves on at once still
+        // arrives at the next page with it (it goes with that page's view).
         state.cart = { value: cart, currency: (props && props.currency) || null };
+        saved.cart = state.cart; persist();
         wsSend({ type: "cart", value: cart, currency: state.cart.currency });
       }
     },
