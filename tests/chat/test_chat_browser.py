@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from accord.app import create_app
+from accord.chat import identity
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository
 from accord.config import Settings
@@ -48,6 +49,8 @@ class Served:
     ws: ProvisionedWorkspace
     agent_id: str
     sink: Sink
+    # What the shop's server knows to vouch for its signed-in customer (identity secret).
+    secrets: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +83,17 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         with live_server(create_app(settings)) as accord:
             shop = FastAPI()
             shop.state.templates = create_templates()
-            shop.include_router(site_router(lambda _: ws.write_key, prefix="", accord_base=accord))
+            secrets: dict[str, str] = {}
+
+            def vouch(_: Any, user_id: str) -> str | None:
+                secret = secrets.get("identity")
+                return identity.user_hash(secret, user_id) if secret else None
+
+            shop.include_router(
+                site_router(lambda _: ws.write_key, prefix="", accord_base=accord, user_hash=vouch)
+            )
             with live_server(shop) as site:
-                yield Served(accord, site, ws, agent_id, sink)
+                yield Served(accord, site, ws, agent_id, sink, secrets)
         engine.dispose()
     controller.stop()
 
@@ -337,3 +348,59 @@ def test_the_demo_shop_carries_the_widget(
             expect(page.locator(".log")).to_contain_text("Maya from Support")
             context.close()
         engine.dispose()
+
+
+def test_a_verified_customer_continues_their_conversation_on_chat(
+    served: Served, browser: Any
+) -> None:
+    """The admin turns identity verification on; the shop's server vouches for its
+    signed-in customer, whose chat then joins the conversation she began by email."""
+    from playwright.sync_api import expect
+
+    s = served
+    r = api(
+        s,
+        "POST",
+        "/api/v1/messages",
+        json={
+            "channel": "email",
+            "contact": {"email": "jamie.rivera@example.com", "name": "Jamie Rivera"},
+            "subject": "Tent pole cracked",
+            "body": "One pole of my Ridgeline 2 cracked on the first night.",
+        },
+    )
+    assert r.status_code == 201, r.text
+    number = r.json()["conversation"]["number"]
+    agent = browser.new_context(viewport={"width": 1360, "height": 900})
+    ap = agent.new_page()
+    sign_in(ap, s.accord, "/settings/chat")
+    card = ap.locator("#identity")
+    expect(card).to_contain_text("off")
+    card.get_by_role("button", name="Turn on: generate a secret").click()
+    secret = ap.locator("#identity-secret")
+    expect(secret).to_contain_text("cis_")
+    ap.locator("#identity").scroll_into_view_if_needed()
+    ap.screenshot(path=str(ARTIFACTS / "chat-identity-settings.png"))
+    s.secrets["identity"] = secret.inner_text().strip()
+    try:
+        visitor = browser.new_context(viewport={"width": 1280, "height": 800})
+        vp = visitor.new_page()
+        vp.goto(f"{s.site}/account")
+        expect(vp.locator(".launch")).to_be_visible()
+        vp.click("#sign-in")
+        vp.click(".launch")
+        vp.fill(".compose textarea", "About my cracked tent pole: can you send a new one?")
+        vp.keyboard.press("Enter")
+        expect(vp.locator(".log")).to_contain_text("cracked tent pole")
+        ap.goto(f"{s.accord}/inbox/{number}")
+        thread = ap.locator("#messages")
+        expect(thread).to_contain_text("cracked on the first night")  # by email
+        expect(thread).to_contain_text("can you send a new one?")  # on chat, same issue
+        expect(ap.locator("#unverified-notice")).to_have_count(0)
+        expect(thread.locator(".badge.unverified")).to_have_count(0)
+        ap.screenshot(path=str(ARTIFACTS / "chat-verified-continues.png"))
+        visitor.close()
+    finally:
+        s.secrets.clear()
+        api(s, "DELETE", "/api/v1/chat/identity/secret")
+    agent.close()
