@@ -28,6 +28,7 @@ FACTS = {
     "pages": "pages seen this visit",
     "returning": "true when the visitor came before",
     "identified": "true when the site identified the visitor",
+    "verified": "true when the site's server vouched for who the visitor is",
     "country": "two-letter country code",
     "cart_value": "the value of the cart",
     "hour": "hour of day in the workspace's time zone (0-23)",

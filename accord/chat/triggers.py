@@ -125,6 +125,7 @@ def facts(
         "pages": visitor.visit_pages,
         "returning": visitor.visits > 1,
         "identified": bool(visitor.user_id or visitor.email),
+        "verified": visitor.verified_at is not None,
         "country": visitor.country,
         "cart_value": visitor.cart_value,
         "hour": local.hour,

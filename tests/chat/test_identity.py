@@ -216,3 +216,31 @@ def test_console_generates_the_secret_once_and_turns_it_off(
         "/settings/chat/identity", data={"csrf_token": csrf, "action": "off"}, follow_redirects=True
     )
     assert "Turn on: generate a secret" in r.text
+
+
+def test_a_trigger_can_wait_for_a_verified_visitor(
+    chat_client: TestClient, site: ProvisionedWorkspace
+) -> None:
+    from tests.chat.test_triggers import add_trigger
+
+    auth = bearer(site.api_token)
+    secret = chat_client.post("/api/v1/chat/identity/secret", headers=auth).json()["secret"]
+    add_trigger(
+        chat_client,
+        site,
+        name="Account help for signed-in customers",
+        conditions=[{"fact": "verified", "op": "is", "value": True}],
+        action={"kind": "article", "title": "Your orders", "url": "https://shop.example/orders"},
+    )
+    hello = start(chat_client, site, "anon-account")
+    with chat_client.websocket_connect(socket_url(site, hello)) as sock:
+        sock.receive_json()
+        sock.send_json({"type": "identify", "userId": "u-9", "traits": {}})
+        assert until(sock, "identified")["verified"] is False
+        sock.send_json({"type": "page", "url": "https://shop.example/account"})
+        assert sock.receive_json()["type"] == "page_ack"  # a claim: nothing shown
+        hashed = identity.user_hash(secret, "u-9")
+        sock.send_json({"type": "identify", "userId": "u-9", "userHash": hashed})
+        assert until(sock, "identified")["verified"] is True
+        sock.send_json({"type": "page", "url": "https://shop.example/account/orders"})
+        assert sock.receive_json()["type"] == "article"
