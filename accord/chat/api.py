@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from accord.chat import identity, rules, service, triggers
+from accord.chat import identity, rules, service, triggers, visible
 from accord.chat.hub import Connection, Hub
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import VisitorRepository
@@ -105,8 +105,8 @@ def _hello(session: Session, ctx: ChatContext, visitor: ChatVisitor, token: str)
         "visitor_id": str(visitor.id),
         "token": token,
         "settings": settings.model_dump(),
-        "history": service.history(session, visitor, token),
-        "conversation": service.conversation_state(session, visitor),
+        "history": visible.history(session, visitor, token),
+        "conversation": visible.conversation_state(session, visitor),
         "agents_available": triggers.agents_available(session, ctx.workspace_id),
         "timers": triggers.timers(session, ctx.workspace_id),
         "max_upload_mb": ctx.max_upload_bytes // (1024 * 1024),
@@ -211,7 +211,7 @@ async def chat_file(
         with transaction(request.app.state.session_factory) as session:
             secret = request.app.state.settings.resolved_secret_key
             who = service.authenticate(session, sender.workspace_id, visitor, token, secret)
-            row = service.file_for_visitor(session, who, attachment_id)
+            row = visible.file_for_visitor(session, who, attachment_id)
             return row.sha256, row.content_type, row.filename
 
     digest, content_type, filename = await run_in_threadpool(run)

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import ChatMessageRepository, VisitorRepository
-from accord.chat.service import message_payload
+from accord.chat.visible import message_payload
 from accord.inbox.models import Attachment, Message
 from accord.kit.db import transaction
 
