@@ -308,11 +308,12 @@ def act(
             service.set_cart(visitor, data.get("value"), data.get("currency"))
             ctx.tell(session, {"what": "visitor", "visitor": str(visitor.id)})
         elif kind == "identify":
-            verified = service.identify(
+            verified = identity.identify(
                 visitor,
                 data.get("userId"),
                 data.get("traits"),
                 user_hash=data.get("userHash"),
+                email_hash=data.get("emailHash"),
                 secret=identity.secret_of(ctx.inbox.workspace, ctx.inbox.secret_key),
             )
             out.push.append({"type": "identified", "verified": verified})

@@ -54,9 +54,11 @@ class ChatVisitor(IdMixin, TimestampMixin, Base):
     conversation_since: Mapped[datetime | None]
     visitor_read_at: Mapped[datetime | None]
     agent_read_at: Mapped[datetime | None]
-    # Set when the site's server vouched for user_id / email (identity verification);
-    # until then they are what the visitor or page script claimed.
+    # What the site's server vouched for (identity verification); user_id and email
+    # above are what the visitor or page script said, a claim unless they match these.
     verified_at: Mapped[datetime | None]
+    verified_user_id: Mapped[str | None] = mapped_column(String(255))
+    verified_email: Mapped[str | None] = mapped_column(String(320))
 
 
 class ChatTrigger(IdMixin, TimestampMixin, Base):

@@ -14,14 +14,14 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session
 
-from accord.chat import identity, visible
+from accord.chat import visible
+from accord.chat.identity import contact_of, vouched
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository, VisitorRepository
 from accord.inbox import csat, intake
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment
 from accord.inbox.models import Conversation, Message
-from accord.inbox.people import Contact
 from accord.inbox.repository import ConversationRepository
 from accord.kit.errors import AccordError, invalid, unauthorized
 from accord.kit.security import constant_time_equals, sign
@@ -190,74 +190,6 @@ def set_cart(visitor: ChatVisitor, value: Any, currency: Any = None) -> None:
         visitor.cart_currency = currency.upper()
 
 
-def identify(
-    visitor: ChatVisitor,
-    user_id: Any,
-    traits: Any,
-    *,
-    user_hash: Any = None,
-    secret: str | None = None,
-    now: datetime | None = None,
-) -> bool:
-    """What the site (``accord.identify``) or the visitor (the pre-chat form) says about
-    who this is. It is a claim unless ``user_hash`` proves the site's server vouches for
-    it (see :mod:`accord.chat.identity`); returns whether the visitor is verified now."""
-    said_id = str(user_id).strip()[:255] if isinstance(user_id, str | int) else ""
-    said_email = ""
-    if isinstance(traits, dict):
-        kept = {
-            str(k)[:60]: v
-            for k, v in list(traits.items())[:30]
-            if isinstance(v, str | int | float | bool)
-        }
-        visitor.traits = {**(visitor.traits or {}), **kept}
-        if isinstance(traits.get("email"), str):
-            said_email = traits["email"].strip()[:320]
-        if isinstance(traits.get("name"), str):
-            visitor.name = traits["name"].strip()[:200] or visitor.name
-    if identity.verifies(secret, user_hash, said_id or None, said_email or None):
-        # The hash covers the user id, or the email when there is no id: that is who
-        # the visitor is from now on; anything else said alongside stays a claim.
-        visitor.verified_at = now or utcnow()
-        visitor.user_id = said_id or None
-    elif visitor.verified_at is not None and (
-        (said_id and said_id != visitor.user_id)
-        or (
-            not visitor.user_id
-            and said_email
-            and said_email.lower() != (visitor.email or "").lower()
-        )
-    ):
-        visitor.verified_at = None  # someone else now, and nobody vouched for them
-    if said_id and visitor.verified_at is None:
-        visitor.user_id = said_id
-    if said_email:
-        visitor.email = said_email
-    return visitor.verified_at is not None
-
-
-def contact_of(visitor: ChatVisitor) -> Contact:
-    """The sender of the visitor's messages. Verified: the identifier the site vouched
-    for (the user id, else the email) joins them to their profile and conversations.
-    Otherwise only their browser's anonymous id is linked; the name and email they gave
-    are shown and answered to, never linked."""
-    if visitor.verified_at is not None and visitor.user_id:
-        return Contact(
-            user_id=visitor.user_id,
-            name=visitor.name,
-            anonymous_id=visitor.anonymous_id,
-            said_email=visitor.email,
-        )
-    if visitor.verified_at is not None:
-        return Contact(email=visitor.email, name=visitor.name, anonymous_id=visitor.anonymous_id)
-    return Contact(
-        name=visitor.name,
-        anonymous_id=visitor.anonymous_id,
-        said_email=visitor.email,
-        verified=False,
-    )
-
-
 # --- chatting -----------------------------------------------------------------------------
 
 
@@ -352,8 +284,10 @@ def send(
 
 
 def _claim(visitor: ChatVisitor) -> dict[str, Any]:
-    """Marks a message whose sender nobody vouched for, so agents see it as a claim."""
-    return {} if visitor.verified_at is not None else {"unverified": True}
+    """What the message records of who sent it: the identities vouched for, or a mark
+    that nobody vouched for them, so agents see it as a claim."""
+    sure = vouched(visitor)
+    return {"vouched": sorted(sure)} if sure else {"unverified": True}
 
 
 def check_file(ctx: ChatContext, f: NewAttachment) -> None:

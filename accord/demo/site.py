@@ -13,6 +13,7 @@ from accord.kit.errors import not_found
 
 PAGES = {"": "home", "tents": "tents", "checkout": "checkout", "account": "account"}
 DEMO_USER = "demo-jamie"
+DEMO_EMAIL = "jamie.rivera@example.com"
 PRODUCTS = [
     ("Ridgeline 2 tent", "249.00"),
     ("Summit 20 sleeping bag", "189.00"),
@@ -28,11 +29,16 @@ def site_router(
     user_hash: Callable[[Request, str], str | None] | None = None,
 ) -> APIRouter:
     """Pages of the demo shop; ``write_key(request)`` names the workspace it reports to and
-    ``user_hash(request, user_id)``, like a real shop's server, vouches for its customer."""
+    ``user_hash(request, value)``, like a real shop's server, vouches for its signed-in
+    customer's user id and email."""
     router = APIRouter(prefix=prefix, include_in_schema=False)
 
     def render(request: Request, name: str) -> HTMLResponse:
         key = write_key(request)
+
+        def vouch(value: str) -> str | None:
+            return user_hash(request, value) if user_hash else None
+
         if key is None:
             raise not_found("Demo shop (run `accord demo` first)")
         templates = request.app.state.templates
@@ -47,9 +53,9 @@ def site_router(
                 "prefix": prefix,
                 "products": PRODUCTS,
                 "user_id": DEMO_USER,
-                "user_hash": (
-                    user_hash(request, DEMO_USER) if user_hash and name == "account" else None
-                ),
+                "user_email": DEMO_EMAIL,
+                "user_hash": vouch(DEMO_USER) if name == "account" else None,
+                "email_hash": vouch(DEMO_EMAIL) if name == "account" else None,
             },
         )
         return response

@@ -120,11 +120,29 @@ def find_conversation(
         return None
     repo = ConversationRepository.from_session(session)
     mine = repo.of_person(ctx.workspace_id, repo.person_ids(ctx.workspace_id, person.id))
+    if inbound.contact.vouched is not None:
+        sure = _from_vouched(session, [c.id for c in mine], inbound.contact.vouched)
+        mine = [c for c in mine if c.id in sure]
     active = [c for c in mine if c.status in ACTIVE]
     if active:
         return active[0]
     recent = [c for c in mine if _within_window(ctx, c, now)]
     return recent[0] if recent else None
+
+
+def _from_vouched(
+    session: Session, conversation_ids: list[uuid.UUID], vouched: frozenset[str]
+) -> set[uuid.UUID]:
+    """Of these conversations, those holding an inbound message from a vouched identity:
+    an email address it names, or a chat message vouched for one of the same."""
+    emails = {v.split(":", 1)[1] for v in vouched if v.startswith("email:")}
+    out = set()
+    for cid, address, meta in MessageRepository.from_session(session).inbound_senders(
+        conversation_ids
+    ):
+        if (address or "").lower() in emails or vouched & set((meta or {}).get("vouched") or []):
+            out.add(cid)
+    return out
 
 
 def open_conversation(

@@ -43,6 +43,9 @@ class Contact:
     verified: bool = True
     # An address the sender gave to be answered at, shown but never linked to a profile.
     said_email: str | None = None
+    # Set for a sender whose identities were vouched for (``type:value``): the message
+    # joins only a conversation that already holds a message from one of them.
+    vouched: frozenset[str] | None = None
 
     @property
     def traits(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 
@@ -224,6 +225,17 @@ class MessageRepository(Repository):
             Message.workspace_id == workspace_id, Message.external_id.in_(list(external_ids))
         )
         return list(self.session.scalars(stmt))
+
+    def inbound_senders(
+        self, conversation_ids: list[uuid.UUID]
+    ) -> list[tuple[uuid.UUID, str | None, dict[str, Any]]]:
+        """Who wrote in to these conversations: conversation, address and meta."""
+        if not conversation_ids:
+            return []
+        stmt = select(Message.conversation_id, Message.address, Message.meta).where(
+            Message.conversation_id.in_(conversation_ids), Message.direction == "in"
+        )
+        return [(r[0], r[1], r[2] or {}) for r in self.session.execute(stmt)]
 
     def last_inbound(
         self, conversation_id: uuid.UUID, channel: str | None = None

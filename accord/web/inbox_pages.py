@@ -28,7 +28,7 @@ from accord.inbox import intake, routing, service, setup
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.deps import inbox_context
 from accord.inbox.intake import Inbound, attachment_path
-from accord.inbox.models import Attachment, Conversation
+from accord.inbox.models import Attachment, Conversation, Message
 from accord.inbox.people import Contact
 from accord.inbox.repository import (
     CannedRepository,
@@ -264,6 +264,14 @@ def log_call(
     return RedirectResponse(f"/inbox/{got.conversation.number}", status_code=303)
 
 
+def _chatting_unverified(thread: list[Message]) -> bool:
+    """Whether whoever is chatting now (the latest chat message in) was not vouched for."""
+    for m in reversed(thread):
+        if m.direction == "in" and m.channel == "chat":
+            return bool((m.meta or {}).get("unverified"))
+    return False
+
+
 @router.get("/inbox/{number}")
 def conversation_page(
     request: Request, session: DbSession, console: ConsoleUser, number: int, error: str = ""
@@ -295,7 +303,7 @@ def conversation_page(
     context: dict[str, Any] = {
         "c": conversation,
         "thread": thread,
-        "unverified": any((m.meta or {}).get("unverified") for m in thread if m.direction == "in"),
+        "unverified": _chatting_unverified(thread),
         "files": files,
         "events": EventLogRepository.from_session(session).of(conversation.id),
         "person": person,

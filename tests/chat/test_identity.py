@@ -158,6 +158,53 @@ def test_a_verified_identity_continues_the_persons_conversation(
     assert "someone.else@example.com" not in {i["value"] for i in user["identifiers"]}
 
 
+def test_links_anyone_can_make_do_not_open_a_conversation_to_a_verified_stranger(
+    chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
+) -> None:
+    """The public tracking API lets any browser say "my email is Kim's", which links
+    Kim's address to the caller's own account. Being vouched for as oneself must still
+    not continue Kim's conversation: only a vouched identity that wrote in does."""
+    kims = kims_open_email(chat_client, site)
+    auth = bearer(site.api_token)
+    secret = chat_client.post("/api/v1/chat/identity/secret", headers=auth).json()["secret"]
+    r = chat_client.post(
+        "/v1/identify",
+        json={
+            "writeKey": site.write_key,
+            "anonymousId": "anon-mallory",
+            "userId": "u-mallory",
+            "traits": {"email": KIM},
+        },
+    )
+    assert r.status_code == 200, r.text
+    mallory = profile_of(chat_client, site, user_id="u-mallory")
+    assert KIM in {i["value"] for i in mallory["identifiers"]}  # the graph took the link
+    _, verified, conversation = chat_as(
+        chat_client,
+        site,
+        "anon-mallory",
+        {"userId": "u-mallory", "userHash": identity.user_hash(secret, "u-mallory")},
+        "Any news on my order?",
+    )
+    assert verified is True
+    assert conversation != kims["id"]
+    # Kim herself, vouched for by her email, continues it.
+    _, verified, conversation = chat_as(
+        chat_client,
+        site,
+        "anon-kim-2",
+        {
+            "userId": "u-kim",
+            "traits": {"email": KIM},
+            "userHash": identity.user_hash(secret, "u-kim"),
+            "emailHash": identity.user_hash(secret, KIM),
+        },
+        "It's Kim again",
+    )
+    assert verified is True
+    assert conversation == kims["id"]
+
+
 def test_the_identity_secret_is_admin_only_encrypted_and_rotates(
     chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
 ) -> None:

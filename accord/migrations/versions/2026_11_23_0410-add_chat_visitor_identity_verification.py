@@ -23,8 +23,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("verified_at", accord.kit.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(sa.Column("verified_user_id", sa.String(length=255), nullable=True))
+        batch.add_column(sa.Column("verified_email", sa.String(length=320), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("chat_visitors") as batch:
+        batch.drop_column("verified_email")
+        batch.drop_column("verified_user_id")
         batch.drop_column("verified_at")

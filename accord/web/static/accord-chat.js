@@ -1,10 +1,12 @@
 // Accord chat widget. One tag on any page:
 // <script src="https://accord.example.com/static/accord-chat.js" data-write-key="wk_..." async></script>
-// API: accord.open(), accord.close(), accord.identify(userId, traits, {userHash}), accord.track(event, props),
+// API: accord.open(), accord.close(), accord.identify(userId, traits, {userHash, emailHash}),
+// accord.track(event, props),
 // accord.page(), accord.trigger(name), accord.push([name, ...args]) (queues before the script loads).
 // Cart value: accord.track("Cart Updated", {cart_total: 129.5}).
-// Identity verification: userHash is HMAC-SHA256(identity secret, userId or, without one, email),
-// computed on the site's server; without it what identify() says is a claim.
+// Identity verification: userHash = HMAC-SHA256(identity secret, userId, or the email without
+// one), emailHash = the same of the email, computed on the site's server; without them what
+// identify() says is a claim.
 (function () {
   "use strict";
   if (window.accord && window.accord.loaded) return;
@@ -122,7 +124,7 @@
     state.ws = ws;
     ws.onopen = function () {
       state.retry = 500;
-      if (state.ident) wsSend({ type: "identify", userId: userId, traits: state.ident, userHash: state.hash });
+      if (state.ident) wsSend(identifyMessage());
     };
     ws.onmessage = function (ev) { var d; try { d = JSON.parse(ev.data); } catch (e) { return; } handle(d); };
     ws.onclose = function (ev) {
@@ -271,6 +273,10 @@
     fileInput.value = "";
   };
 
+  function identifyMessage() {
+    var h = state.hashes || {};
+    return { type: "identify", userId: userId, traits: state.ident, userHash: h.userHash || null, emailHash: h.emailHash || null };
+  }
   function persist() { saved.visitor = state.visitor; saved.token = state.token; put("accord_chat", JSON.stringify(saved)); }
   function start() {
     fetch(BASE + "/v1/chat/session", {
@@ -292,8 +298,8 @@
       if (id) { userId = String(id); put("ajs_user_id", JSON.stringify(userId)); }
       send("identify", { traits: traits || {} });
       state.ident = traits || {};
-      state.hash = (options && options.userHash) || null;
-      wsSend({ type: "identify", userId: userId, traits: state.ident, userHash: state.hash });
+      state.hashes = { userHash: (options && options.userHash) || null, emailHash: (options && options.emailHash) || null };
+      wsSend(identifyMessage());
     },
     track: function (event, props) {
       send("track", { event: event, properties: props || {} });
