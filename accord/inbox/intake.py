@@ -120,9 +120,9 @@ def find_conversation(
         return None
     repo = ConversationRepository.from_session(session)
     mine = repo.of_person(ctx.workspace_id, repo.person_ids(ctx.workspace_id, person.id))
-    if inbound.contact.vouched is not None:
-        sure = _from_vouched(session, [c.id for c in mine], inbound.contact.vouched)
-        mine = [c for c in mine if c.id in sure]
+    if mine:
+        joinable = _joinable(session, mine, inbound.contact.vouched)
+        mine = [c for c in mine if c.id in joinable]
     active = [c for c in mine if c.status in ACTIVE]
     if active:
         return active[0]
@@ -130,19 +130,32 @@ def find_conversation(
     return recent[0] if recent else None
 
 
-def _from_vouched(
-    session: Session, conversation_ids: list[uuid.UUID], vouched: frozenset[str]
+def _joinable(
+    session: Session, conversations: list[Conversation], vouched: frozenset[str] | None
 ) -> set[uuid.UUID]:
-    """Of these conversations, those holding an inbound message from a vouched identity:
-    an email address it names, or a chat message vouched for one of the same."""
-    emails = {v.split(":", 1)[1] for v in vouched if v.startswith("email:")}
-    out = set()
+    """Of a person's conversations, those a new message of theirs may join.
+
+    A chat whose visitor nobody vouched for is theirs alone: the person it resolved to
+    may have been claimed through the public tracking API, so another channel's message
+    (and the agents' answers to it) must not land where that visitor reads. A sender
+    vouched for (``vouched``) joins only a conversation holding an inbound message from
+    one of the same identities: an email from that address, or a chat message vouched
+    for the same user or email."""
+    emails = {v.split(":", 1)[1] for v in vouched or () if v.startswith("email:")}
+    trusted: set[uuid.UUID] = set()
+    sure: set[uuid.UUID] = set()
     for cid, address, meta in MessageRepository.from_session(session).inbound_senders(
-        conversation_ids
+        [c.id for c in conversations]
     ):
-        if (address or "").lower() in emails or vouched & set((meta or {}).get("vouched") or []):
-            out.add(cid)
-    return out
+        if not meta.get("unverified"):
+            trusted.add(cid)
+        if vouched and (
+            (address or "").lower() in emails or vouched & set(meta.get("vouched") or [])
+        ):
+            sure.add(cid)
+    if vouched is not None:
+        return sure
+    return {c.id for c in conversations if c.channel != "chat" or c.id in trusted}
 
 
 def open_conversation(

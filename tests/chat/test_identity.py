@@ -205,6 +205,25 @@ def test_links_anyone_can_make_do_not_open_a_conversation_to_a_verified_stranger
     assert conversation == kims["id"]
 
 
+def test_a_customers_email_never_lands_in_a_chat_opened_by_someone_claiming_to_be_her(
+    chat_client: TestClient, site: ProvisionedWorkspace
+) -> None:
+    """Mallory's browser tells the tracking API it is Kim, then chats: the chat resolves
+    to Kim's profile. Kim's own email afterwards opens a conversation of its own, so
+    nothing of it, nor the agents' answers, reaches Mallory's chat."""
+    r = chat_client.post(
+        "/v1/identify",
+        json={"writeKey": site.write_key, "anonymousId": "anon-m2", "traits": {"email": KIM}},
+    )
+    assert r.status_code == 200, r.text
+    _, verified, chat = chat_as(chat_client, site, "anon-m2", {"traits": {}}, "Hi, it's Kim")
+    assert verified is False
+    kims = kims_open_email(chat_client, site)
+    assert kims["id"] != chat
+    # A server-side channel from someone trusted still continues a trusted conversation.
+    assert kims_open_email(chat_client, site)["id"] == kims["id"]
+
+
 def test_the_identity_secret_is_admin_only_encrypted_and_rotates(
     chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
 ) -> None:
