@@ -103,6 +103,16 @@ def api(s: Served, method: str, path: str, **kwargs: Any) -> httpx.Response:
     return httpx.request(method, f"{s.accord}{path}", headers=headers, timeout=20, **kwargs)
 
 
+def wait_for_cart(s: Served, value: float) -> None:
+    """Until a visitor on the site has this cart (the widget reported it)."""
+    for _ in range(100):
+        visitors = api(s, "GET", "/api/v1/chat/visitors").json()["data"]
+        if any(float(v["cart_value"]) == value for v in visitors):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no visitor with a cart of {value}")
+
+
 def sign_in(page: Any, base: str, next_path: str) -> None:
     page.goto(f"{base}/login?next={next_path}")
     page.fill("#email", AGENT)
@@ -144,6 +154,7 @@ def test_proactive_chat_agent_reply_and_return_visit(served: Served, browser: An
     expect(vp.locator(".launch")).to_be_visible()
     vp.goto(f"{s.site}/tents")
     vp.click("#add-to-cart")
+    wait_for_cart(s, 249)  # the widget is connected on this page before the visitor moves on
     vp.goto(f"{s.site}/account")
     expect(vp.locator(".launch")).to_be_visible()
     vp.click("#sign-in")
