@@ -284,17 +284,25 @@ def act(
         ctx = chat_context(ws, session, workspace_id)
         now = utcnow()
         if kind == "page":
+            # A page seen before the socket opened comes later with its time: recorded
+            # in its place, but no trigger fires for a page the visitor has left.
+            earlier = service.replayed_at(visitor, data.get("at"), now) if "at" in data else None
+            if "at" in data and earlier is None:
+                return out  # a late page without a usable time: nothing to place
             service.page_view(
                 visitor,
                 str(data.get("url") or ""),
                 data.get("title") if isinstance(data.get("title"), str) else None,
                 data.get("referrer") if isinstance(data.get("referrer"), str) else None,
+                now=earlier or now,
             )
             if data.get("cart") is not None:
                 service.set_cart(visitor, data["cart"], data.get("currency"))
             ctx.tell(session, {"what": "visitor", "visitor": str(visitor.id)})
-            out.push = _proactive(triggers.fire(session, ctx, visitor, rules.Event("page_view")))
-            out.push.append({"type": "page_ack"})
+            if earlier is None:
+                fired = triggers.fire(session, ctx, visitor, rules.Event("page_view"))
+                out.push = _proactive(fired)
+                out.push.append({"type": "page_ack"})
         elif kind == "event":
             event = rules.Event(
                 str(data.get("event") or ""),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from accord.profile.queries import live_profile
 VISIT_GAP = timedelta(minutes=30)
 PAGES_KEPT = 25
 PROACTIVE_WINDOW = timedelta(hours=2)
+REPLAY_WINDOW = timedelta(minutes=30)  # how far back a page told late may be placed
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_BODY = 5000
 ALLOWED_TYPES = {
@@ -176,6 +177,19 @@ def page_view(
     visitor.current_url = url
     visitor.current_title = (title or "")[:300] or None
     visitor.last_seen_at = now
+
+
+def replayed_at(visitor: ChatVisitor, given: Any, now: datetime) -> datetime | None:
+    """When a page told late was seen, by the browser's clock, kept between the visitor's
+    last known moment (and at most half an hour back) and now; None if it is no time."""
+    try:
+        at = datetime.fromisoformat(str(given).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    floor = max(visitor.last_seen_at, now - REPLAY_WINDOW)
+    return min(max(at, floor), now)
 
 
 def set_cart(visitor: ChatVisitor, value: Any, currency: Any = None) -> None:

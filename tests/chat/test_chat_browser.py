@@ -192,6 +192,8 @@ def test_proactive_chat_agent_reply_and_return_visit(served: Served, browser: An
     expect(panel).to_contain_text("249.00")
     expect(panel).to_contain_text("Checkout")
     expect(panel.locator("#visitor-pages")).to_contain_text("Tents")
+    # Even the home page, left as soon as it loaded (told once the widget connected).
+    expect(panel.locator("#visitor-pages")).to_contain_text("Home")
     thread = ap.locator("#messages")
     expect(thread).to_contain_text("Need a hand with checkout?")
     expect(thread).to_contain_text("Is the Ridgeline waterproof?")

@@ -6,6 +6,7 @@ converted within N days, lift against the holdout)."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -358,3 +359,26 @@ def test_console_editor_saves_and_refuses_bad_rules(
     # The widget is told which timers to watch.
     hello = start(chat_client, site, "anon-timers")
     assert hello["timers"]["time_on_page"] == [20.0]
+
+
+def test_a_page_told_late_is_recorded_in_its_place_and_fires_nothing(
+    chat_client: TestClient, site: ProvisionedWorkspace
+) -> None:
+    """A visitor who leaves a page before the widget's socket opens has it told on the
+    next page, with its time: the live visitors panel lists it, no trigger fires."""
+    add_trigger(chat_client, site, conditions=[{"fact": "path", "op": "glob", "value": "/tents"}])
+    hello = start(chat_client, site, "anon-late")
+    with chat_client.websocket_connect(socket_url(site, hello)) as sock:
+        assert sock.receive_json()["type"] == "hello"
+        earlier = (datetime.now(UTC) - timedelta(seconds=4)).isoformat()
+        sock.send_json(
+            {"type": "page", "url": "https://shop.example/tents", "title": "Tents", "at": earlier}
+        )
+        sock.send_json({"type": "page", "url": "https://shop.example/account", "title": "Account"})
+        assert sock.receive_json() == {"type": "page_ack"}  # only the page the visitor is on
+        sock.send_json({"type": "page", "url": "https://shop.example/x", "at": "not a time"})
+        sock.send_json({"type": "ping"})
+    [v] = chat_client.get("/api/v1/chat/visitors", headers=bearer(site.api_token)).json()["data"]
+    assert [p["title"] for p in v["pages"]] == ["Tents", "Account"]
+    assert v["pages_this_visit"] == 2
+    assert v["current_title"] == "Account"

@@ -136,6 +136,19 @@
   function wsSend(obj) { if (state.ws && state.ws.readyState === 1) { state.ws.send(JSON.stringify(obj)); return true; } return false; }
   function cartOf(props) { return props && (props.cart_total != null ? props.cart_total : props.cartValue); }
 
+  // Pages seen before the socket opened (a visitor who moves on at once) are told later,
+  // with their time, so the live visitors panel misses none of them.
+  function pendingPages() { try { return JSON.parse(sessionStorage.getItem("accord_pages") || "[]") || []; } catch (e) { return []; } }
+  function notePage() {
+    var seenPages = pendingPages().slice(-9);
+    seenPages.push({ url: location.href, title: document.title, referrer: document.referrer, at: new Date().toISOString() });
+    try { sessionStorage.setItem("accord_pages", JSON.stringify(seenPages)); } catch (e) { /* private mode */ }
+  }
+  function replayPages() {
+    var earlier = pendingPages().slice(0, -1);
+    earlier.forEach(function (p) { wsSend({ type: "page", url: p.url, title: p.title, referrer: p.referrer, at: p.at }); });
+    try { sessionStorage.setItem("accord_pages", "[]"); } catch (e) { /* private mode */ }
+  }
   var timers = [];
   function sendPage() {
     timers.forEach(clearTimeout); timers = [];
@@ -175,7 +188,7 @@
       var c = d.conversation || {};
       state.status = c.status || null; state.agentRead = c.agent_read_at || null; seen();
       if (c.status === "resolved" && !c.rated) askRating();
-      forms(); sendPage();
+      forms(); replayPages(); sendPage();
     } else if (d.type === "message") { addMessage(d.message); typingEl.textContent = ""; }
     else if (d.type === "proactive") { addMessage(d.message); tease(d.message); }
     else if (d.type === "article") {
@@ -319,6 +332,7 @@
   window.accord = api;
   function boot() {
     document.body.appendChild(host);
+    notePage();
     send("page", { name: document.title });
     start();
     queued.forEach(api.push);
