@@ -86,7 +86,7 @@
   var compose = $(".compose"), body = compose.querySelector("textarea"), typingEl = $(".typing"), errEl = $(".err");
   var pre = $(".pre"), off = $(".off"), txf = $(".txf"), fileInput = $(".file");
 
-  var state = { visitor: saved.visitor || null, token: saved.token || null, ws: null, hello: null, open: false, status: null, lastIn: null, agentRead: null, seen: {}, retry: 500, cart: saved.cart || null };
+  var state = { visitor: saved.visitor || null, token: saved.token || null, ws: null, hello: null, open: false, status: null, lastIn: null, agentRead: null, seen: {}, retry: 500, cart: saved.cart || null, outbox: [] };
 
   function el(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
   function scroll() { log.scrollTop = log.scrollHeight; }
@@ -189,6 +189,7 @@
       state.status = c.status || null; state.agentRead = c.agent_read_at || null; seen();
       if (c.status === "resolved" && !c.rated) askRating();
       forms(); replayPages(); sendPage();
+      state.outbox.splice(0).forEach(function (m) { if (!wsSend(m)) state.outbox.push(m); });
     } else if (d.type === "message") { addMessage(d.message); typingEl.textContent = ""; }
     else if (d.type === "proactive") { addMessage(d.message); tease(d.message); }
     else if (d.type === "article") {
@@ -256,7 +257,10 @@
   compose.onsubmit = function (ev) {
     ev.preventDefault();
     var text = body.value.trim(); if (!text) return;
-    if (!wsSend({ type: "message", body: text, client_id: uuid() })) { error("Reconnecting… please try again in a moment."); return; }
+    var message = { type: "message", body: text, client_id: uuid() };
+    // Not connected yet (or reconnecting): it goes as soon as the socket is open; its
+    // client id makes a second sending of it the same message.
+    if (!wsSend(message)) { state.outbox.push(message); error("Sending as soon as we are connected…"); }
     body.value = ""; typingOn = false; clearTimeout(typingStop); wsSend({ type: "typing", on: false });
   };
   pre.onsubmit = function (ev) {
