@@ -9,8 +9,24 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from accord.collect.models import Event
+from accord.kit.dialect import update_by_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
+
+# The columns that resolution derives from a person's events.
+COMPUTED = (
+    "traits",
+    "stats",
+    "display_name",
+    "search_name",
+    "email",
+    "phone",
+    "first_seen_at",
+    "last_seen_at",
+    "order_count",
+    "revenue",
+    "updated_at",
+)
 
 
 class ProfileRepository(Repository):
@@ -27,6 +43,10 @@ class ProfileRepository(Repository):
         self.session.add(profile)
         self.session.flush()
         return profile
+
+    def write_computed(self, rows: list[dict[str, Any]]) -> None:
+        """Several people's computed values (``COMPUTED``, by id) in one statement."""
+        update_by_id(self.session, Profile.__table__, rows)
 
     def _live(self, workspace_id: uuid.UUID) -> Select[Profile]:
         return select(Profile).where(

@@ -1,6 +1,8 @@
 """What one resolver batch keeps in memory so the common case costs no queries per event:
 every identifier the batch's events carry (looked up, and the new ones inserted, in one
-go), the links already known between them, and identifier counts per person."""
+go), the links already known between them, identifier counts per person, how many user
+ids each browser or device is linked to, and the outcome of each resolved event, written
+for all of them at once."""
 
 from __future__ import annotations
 
@@ -9,16 +11,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event
+from accord.collect.repository import EventRepository
 from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
-from accord.profile.repository import ProfileRepository
+from accord.profile.repository import COMPUTED, ProfileRepository
 from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository, chunks
@@ -38,6 +42,10 @@ class BatchCache:
     new_profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
     # Strong references: the session's identity map is weak and would drop them.
     profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
+    # Browser and device identifiers: the user ids linked to each (a shared one blocks).
+    user_links: dict[uuid.UUID, int] = field(default_factory=dict)
+    # Resolved events not yet written: id, person, primary identifier and status.
+    settled: list[dict[str, Any]] = field(default_factory=list)
 
     def profile(self, session: Session, profile_id: uuid.UUID) -> Profile | None:
         found = self.new_profiles.get(profile_id) or self.profiles.get(profile_id)
@@ -88,6 +96,16 @@ class BatchCache:
                 cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
         held = list({i.profile_id for i in cache.idents.values() if i.profile_id})
         cache.profiles = ProfileRepository.from_session(session).by_ids(held)
+        # The identifier counts of the people that new identifiers may join (type limits).
+        new = set(missing)
+        joining = {
+            ident.profile_id
+            for event in events
+            if any(tuple(pair) in new for pair in event.identifiers)
+            for pair in event.identifiers
+            if (ident := cache.idents.get((pair[0], pair[1]))) is not None and ident.profile_id
+        }
+        cache.counts.update(repo.type_counts_of(list(joining)))
         known = [i.id for i in cache.idents.values()]
         for chunk in chunks(known):
             stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
@@ -96,6 +114,8 @@ class BatchCache:
                 IdentityLink.b_id.in_(known),
             )
             cache.links.update((a, b) for a, b in session.execute(stmt))
+        weak = [i.id for i in cache.idents.values() if i.type in ids.WEAK_TYPES and not i.blocked]
+        cache.user_links = repo.user_ids_linked_to_each(ctx.workspace_id, weak)
         return cache
 
     def identifier(
@@ -116,11 +136,14 @@ class BatchCache:
             self.idents[pair] = found
         return found
 
-    def add_link(self, ctx: WorkspaceContext, a: uuid.UUID, b: uuid.UUID, event: Event) -> bool:
-        key = (a, b) if a < b else (b, a)
+    def add_link(self, ctx: WorkspaceContext, a: Identifier, b: Identifier, event: Event) -> bool:
+        key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
         if key in self.links:
             return False
         self.links.add(key)
+        for weak, other in ((a, b), (b, a)):
+            if other.type == ids.USER_ID and weak.id in self.user_links:
+                self.user_links[weak.id] += 1
         self.pending_links.append(
             {
                 "id": new_id(),
@@ -143,6 +166,75 @@ class BatchCache:
                 ["workspace_id", "a_id", "b_id"],
             )
             self.pending_links = []
+
+    def user_ids_linked(self, session: Session, ctx: WorkspaceContext, ident: Identifier) -> int:
+        """The distinct user ids linked directly to ``ident``, this batch's links included."""
+        if ident.id not in self.user_links:  # not known when the batch began
+            self.flush_links(session)
+            self.user_links.update(
+                IdentifierRepository.from_session(session).user_ids_linked_to_each(
+                    ctx.workspace_id, [ident.id]
+                )
+            )
+        return self.user_links[ident.id]
+
+    def settle(
+        self,
+        event: Event,
+        primary_identifier_id: uuid.UUID | None,
+        profile_id: uuid.UUID | None,
+        status: str,
+    ) -> None:
+        """Record an event's outcome. A stored event's row is written with the batch's
+        others by ``flush_events`` (the object is left as if already written); any other
+        goes out with the session's flush."""
+        if not inspect(event).persistent:
+            event.primary_identifier_id = primary_identifier_id
+            event.profile_id = profile_id
+            event.status = status
+            return
+        set_committed_value(event, "primary_identifier_id", primary_identifier_id)
+        set_committed_value(event, "profile_id", profile_id)
+        set_committed_value(event, "status", status)
+        self.settled.append(
+            {
+                "id": event.id,
+                "primary_identifier_id": primary_identifier_id,
+                "profile_id": profile_id,
+                "status": status,
+            }
+        )
+
+    def flush_events(self, session: Session) -> None:
+        """Write the settled events; after ``session.flush()``, which inserts the people
+        they point at."""
+        if self.settled:
+            EventRepository.from_session(session).settle(self.settled)
+            self.settled = []
+
+    def flush_profiles(self, session: Session) -> None:
+        """Write the computed values of the stored people this batch changed, all at once
+        (the objects are then as if flushed; anything else changed goes with the flush)."""
+        changed = [
+            p for p in self.profiles.values() if (state := inspect(p)).persistent and state.modified
+        ]
+        if not changed:
+            return
+        ProfileRepository.from_session(session).write_computed(
+            [{"id": p.id, **{c: getattr(p, c) for c in COMPUTED}} for p in changed]
+        )
+        for p in changed:
+            for c in COMPUTED:
+                set_committed_value(p, c, getattr(p, c))
+
+    def write(self, session: Session) -> None:
+        """Everything the batch holds back, in an order the foreign keys accept: people's
+        values, links, then the session's flush (new people, identifiers), then events."""
+        with session.no_autoflush:
+            self.flush_profiles(session)
+            self.flush_links(session)
+            session.flush()
+            self.flush_events(session)
 
     def type_counts(self, session: Session, profile_id: uuid.UUID) -> Counter[str]:
         if profile_id not in self.counts:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import insert_ignore
+from accord.kit.dialect import insert_ignore, update_by_id
 from accord.kit.ids import new_id
 
 
@@ -91,3 +91,28 @@ def test_insert_ignore_skips_conflicts_and_counts_inserted(
         select(func.count()).select_from(Event).where(Event.workspace_id == workspace.workspace.id)
     )
     assert count == 8
+
+
+def test_update_by_id_sets_each_rows_columns(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    rows = [row(workspace, f"m{i}") for i in range(4)]
+    insert_ignore(session, Event.__table__, rows, ["workspace_id", "message_id"])
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    changes = [
+        {"id": rows[0]["id"], "status": "resolved", "traits": {"a": 1}, "timestamp": at},
+        {"id": rows[2]["id"], "status": "unattributed", "traits": None, "timestamp": at},
+    ]
+    update_by_id(session, Event.__table__, changes)
+    update_by_id(session, Event.__table__, [])
+    session.expire_all()
+    stored = {
+        e.id: e
+        for e in session.scalars(select(Event).where(Event.workspace_id == workspace.workspace.id))
+    }
+    assert (stored[rows[0]["id"]].status, stored[rows[0]["id"]].traits) == ("resolved", {"a": 1})
+    assert stored[rows[2]["id"]].status == "unattributed"
+    assert stored[rows[2]["id"]].timestamp == at
+    for untouched in (rows[1], rows[3]):
+        assert stored[untouched["id"]].status == "pending"
+        assert stored[untouched["id"]].timestamp == untouched["timestamp"]
