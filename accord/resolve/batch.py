@@ -46,6 +46,10 @@ class BatchCache:
     user_links: dict[uuid.UUID, int] = field(default_factory=dict)
     # Resolved events not yet written: id, person, primary identifier and status.
     settled: list[dict[str, Any]] = field(default_factory=list)
+    # Each event's place in the batch, and the place of the event that brought each
+    # identifier the batch created: resolving in a batch sees what one at a time would.
+    position: dict[uuid.UUID, int] = field(default_factory=dict)
+    born: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def profile(self, session: Session, profile_id: uuid.UUID) -> Profile | None:
         found = self.new_profiles.get(profile_id) or self.profiles.get(profile_id)
@@ -57,24 +61,22 @@ class BatchCache:
 
     @classmethod
     def prepare(cls, session: Session, ctx: WorkspaceContext, events: list[Event]) -> BatchCache:
-        cache = cls()
-        first: dict[tuple[str, str], Event] = {}
+        cache = cls(position={e.id: i for i, e in enumerate(events)})
+        first: dict[tuple[str, str], Event] = {}  # the first event carrying each one
+        candidates: set[tuple[str, str]] = set()  # what an alias's previousId may be
         for event in events:
             for type_name, value in event.identifiers:
                 if type_name == ALIAS_PREVIOUS:
-                    for t in (ids.USER_ID, ids.ANONYMOUS_ID):
-                        first.setdefault((t, value), event)
+                    candidates.update((t, value) for t in (ids.USER_ID, ids.ANONYMOUS_ID))
                 else:
                     first.setdefault((type_name, value), event)
         repo = IdentifierRepository.from_session(session)
-        pairs = list(first)
+        pairs = list(first.keys() | candidates)
         for i in range(0, len(pairs), 400):
             cache.idents.update(repo.find(ctx.workspace_id, pairs[i : i + 400]))
         now = utcnow()
         # Alias candidates are only created when resolved (we do not know the type yet).
-        missing = [
-            p for p, e in first.items() if p not in cache.idents and [p[0], p[1]] in e.identifiers
-        ]
+        missing = [p for p in first if p not in cache.idents]
         if missing:
             rows = [
                 {
@@ -92,6 +94,7 @@ class BatchCache:
                 for t, v in missing
             ]
             insert_ignore(session, Identifier.__table__, rows, ["workspace_id", "type", "value"])
+            cache.born = {p: cache.position[first[p].id] for p in missing}
             for i in range(0, len(missing), 400):
                 cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
         held = list({i.profile_id for i in cache.idents.values() if i.profile_id})
@@ -114,9 +117,26 @@ class BatchCache:
                 IdentityLink.b_id.in_(known),
             )
             cache.links.update((a, b) for a, b in session.execute(stmt))
-        weak = [i.id for i in cache.idents.values() if i.type in ids.WEAK_TYPES and not i.blocked]
-        cache.user_links = repo.user_ids_linked_to_each(ctx.workspace_id, weak)
+        # Browsers and devices seen with a user id in this batch: only they can be blocked.
+        weak: set[uuid.UUID] = set()
+        for event in events:
+            if not any(t in (ids.USER_ID, ALIAS_PREVIOUS) for t, _ in event.identifiers):
+                continue
+            for t, v in event.identifiers:
+                t = ids.ANONYMOUS_ID if t == ALIAS_PREVIOUS else t
+                ident = cache.idents.get((t, v))
+                if t in ids.WEAK_TYPES and ident is not None and not ident.blocked:
+                    weak.add(ident.id)
+        cache.user_links = repo.user_ids_linked_to_each(ctx.workspace_id, sorted(weak))
         return cache
+
+    def known_at(self, event: Event, pair: tuple[str, str]) -> bool:
+        """Whether the identifier existed when ``event`` came: before the batch, or brought
+        by this event or an earlier one."""
+        if pair not in self.idents:
+            return False
+        born = self.born.get(pair)
+        return born is None or born <= self.position.get(event.id, len(self.position))
 
     def identifier(
         self, session: Session, ctx: WorkspaceContext, event: Event, pair: tuple[str, str]
@@ -224,8 +244,10 @@ class BatchCache:
             [{"id": p.id, **{c: getattr(p, c) for c in COMPUTED}} for p in changed]
         )
         for p in changed:
+            written = inspect(p).committed_state  # the attributes changed since loaded
             for c in COMPUTED:
-                set_committed_value(p, c, getattr(p, c))
+                if c in written:
+                    set_committed_value(p, c, getattr(p, c))
 
     def write(self, session: Session) -> None:
         """Everything the batch holds back, in an order the foreign keys accept: people's

@@ -80,7 +80,7 @@ def _pairs(
     for type_name, value in event.identifiers:
         if type_name == ALIAS_PREVIOUS:
             if cache is not None:
-                known = (ids.USER_ID, value) in cache.idents
+                known = cache.known_at(event, (ids.USER_ID, value))
             else:
                 known = bool(
                     IdentifierRepository.from_session(session).find(
