@@ -19,7 +19,7 @@ log = logging.getLogger("accord.resolve.worker")
 # Events per committed batch. On SQLite, batches stay small so the one write lock is
 # released often for ingest; PostgreSQL accepts beside a running batch, and a larger one
 # spreads each batch's fixed cost (lock, look-ups, one write per table) over more events.
-BATCH = {"sqlite": 100, "postgresql": 500}
+BATCH = {"sqlite": 100, "postgresql": 2000}
 
 
 def drain(factory: sessionmaker[Session], *, batch: int | None = None) -> int:
