@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event
@@ -498,7 +498,6 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
     lock_workspace(session, workspace_id, "resolve")
     stmt = (
         select(Event)
-        .options(defer(Event.context))  # resolution does not read it
         .where(Event.workspace_id == workspace_id, Event.status == "pending")
         .order_by(Event.id)
         .limit(limit)
