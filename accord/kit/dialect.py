@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Table, bindparam, text, update
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -145,6 +145,16 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
         plain=tuple(plain),
     )
     return found
+
+
+def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter, so the
+    statement's text stays the same whatever the number of values (a long IN list is
+    parsed anew by the driver on every execution)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
 
 
 def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:

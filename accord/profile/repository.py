@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from accord.collect.models import Event
-from accord.kit.dialect import update_by_id
+from accord.kit.dialect import one_of, update_by_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
 
@@ -37,7 +37,8 @@ class ProfileRepository(Repository):
     def by_ids(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Profile]:
         if not ids:
             return {}
-        return {p.id: p for p in self.session.scalars(select(Profile).where(Profile.id.in_(ids)))}
+        stmt = select(Profile).where(one_of(self.session, Profile.id, ids))
+        return {p.id: p for p in self.session.scalars(stmt)}
 
     def add(self, profile: Profile) -> Profile:
         self.session.add(profile)

@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event
 from accord.collect.repository import EventRepository
-from accord.kit.dialect import insert_ignore
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
@@ -113,8 +113,8 @@ class BatchCache:
         for chunk in chunks(known):
             stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
                 IdentityLink.workspace_id == ctx.workspace_id,
-                IdentityLink.a_id.in_(chunk),
-                IdentityLink.b_id.in_(known),
+                one_of(session, IdentityLink.a_id, chunk),
+                one_of(session, IdentityLink.b_id, known),
             )
             cache.links.update((a, b) for a, b in session.execute(stmt))
         # Browsers and devices seen with a user id in this batch: only they can be blocked.

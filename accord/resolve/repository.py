@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, union_all, update
 
 from accord.collect.models import Event
-from accord.kit.dialect import insert_ignore
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
@@ -43,7 +43,7 @@ class IdentifierRepository(Repository):
             select(Identifier).where(
                 Identifier.workspace_id == workspace_id,
                 Identifier.type == t,
-                Identifier.value.in_(sorted(vs)),
+                one_of(self.session, Identifier.value, sorted(vs)),
             )
             for t, vs in sorted(by_type.items())
         ]
@@ -106,7 +106,7 @@ class IdentifierRepository(Repository):
         for chunk in chunks(profile_ids):
             stmt = (
                 select(Identifier.profile_id, Identifier.type, func.count())
-                .where(Identifier.profile_id.in_(chunk))
+                .where(one_of(self.session, Identifier.profile_id, chunk))
                 .group_by(Identifier.profile_id, Identifier.type)
             )
             for profile_id, type_name, n in self.session.execute(stmt):
@@ -129,10 +129,12 @@ class IdentifierRepository(Repository):
         for chunk in chunks(identifier_ids):
             ends = union_all(
                 select(IdentityLink.a_id.label("node"), IdentityLink.b_id.label("other")).where(
-                    IdentityLink.workspace_id == workspace_id, IdentityLink.a_id.in_(chunk)
+                    IdentityLink.workspace_id == workspace_id,
+                    one_of(self.session, IdentityLink.a_id, chunk),
                 ),
                 select(IdentityLink.b_id.label("node"), IdentityLink.a_id.label("other")).where(
-                    IdentityLink.workspace_id == workspace_id, IdentityLink.b_id.in_(chunk)
+                    IdentityLink.workspace_id == workspace_id,
+                    one_of(self.session, IdentityLink.b_id, chunk),
                 ),
             ).subquery()
             stmt = (
