@@ -31,6 +31,7 @@ def test_bench_ingest_prints_its_figures() -> None:
         "raw insert limit",
         "resolved",
         "resolution lag",
+        "resolver alone",
         "freshness",
         "server memory",
     ):

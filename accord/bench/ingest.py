@@ -1,6 +1,7 @@
 """Ingest benchmark: events/s and request latency through ``/v1/batch`` on a server of its
 own, the raw insert rate of the same rows written straight into the database (the limit),
-and how fast and how far behind resolution onto profiles follows."""
+how fast and how far behind resolution onto profiles follows, and the resolver's own rate
+and CPU per event with nothing else running."""
 
 from __future__ import annotations
 
@@ -19,12 +20,14 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.bench.common import percentile, server, tree_rss_mb
+from accord.collect import service as collect
 from accord.collect.messages import parse_message
 from accord.collect.models import Event
 from accord.collect.repository import EventRepository
 from accord.collect.service import to_row
 from accord.govern.workspaces import service as workspaces
 from accord.kit.db import transaction
+from accord.resolve.worker import drain
 
 
 @dataclass
@@ -40,6 +43,8 @@ class IngestResult:
     resolved_per_s: float
     resolve_lag_s: float
     raw_insert_per_s: float
+    resolver_alone_per_s: float
+    resolver_cpu_us: float
     server_rss_mb: float
     fresh_p50_ms: float
     fresh_max_ms: float
@@ -56,6 +61,8 @@ class IngestResult:
             f"raw insert limit   {self.raw_insert_per_s:,.0f} rows/s",
             f"resolved           {self.resolved_per_s:,.0f} events/s onto profiles",
             f"resolution lag     {self.resolve_lag_s:.1f} s after the last accept",
+            f"resolver alone     {self.resolver_alone_per_s:,.0f} events/s, "
+            f"{self.resolver_cpu_us:.0f} us of CPU per event (one thread, nothing else running)",
             f"freshness          p50 {self.fresh_p50_ms:.0f} ms, max {self.fresh_max_ms:.0f} ms "
             "from a single event's 200 to its profile (normal load)",
             f"server memory      {self.server_rss_mb:,.0f} MB peak (all workers)",
@@ -116,6 +123,32 @@ def raw_insert_rate(
     with transaction(factory) as session:
         session.execute(delete(Event).where(Event.workspace_id == workspace_id))
     return len(rows) / elapsed
+
+
+def resolver_alone(
+    factory: sessionmaker[Session], msgs: list[dict[str, Any]]
+) -> tuple[float, float]:
+    """Events/s and CPU microseconds per event of resolution by itself: the events are
+    accepted straight into a workspace of their own (no HTTP), then resolved by one
+    thread, as the resolver worker does, with no server running."""
+    with transaction(factory) as session:
+        ws = workspaces.create_workspace(session, f"bench-resolve-{uuid.uuid4().hex[:6]}").workspace
+        workspace_id = ws.id
+    now = datetime.now(UTC)
+    for i in range(0, len(msgs), 100):
+        with transaction(factory) as session:
+            collect.accept(
+                session,
+                workspace_id=workspace_id,
+                source="bench",
+                region="US",
+                messages=msgs[i : i + 100],
+                received_at=now,
+            )
+    start, cpu = time.perf_counter(), time.thread_time()
+    done = drain(factory)
+    elapsed, used = time.perf_counter() - start, time.thread_time() - cpu
+    return done / elapsed, used / max(done, 1) * 1e6
 
 
 def freshness(
@@ -215,6 +248,7 @@ def run(
         fresh = freshness(client, url, factory, workspace_id)
         client.close()
     raw = raw_insert_rate(factory, messages(min(events, 20000), seed=12), concurrency, batch_size)
+    alone, cpu_us = resolver_alone(factory, messages(min(events, 20000), seed=13))
     return IngestResult(
         backend=database_url.split(":", 1)[0].split("+")[0],
         events=events,
@@ -227,6 +261,8 @@ def run(
         resolved_per_s=events / (resolved_at - start),
         resolve_lag_s=resolved_at - accepted_at,
         raw_insert_per_s=raw,
+        resolver_alone_per_s=alone,
+        resolver_cpu_us=cpu_us,
         server_rss_mb=peak,
         fresh_p50_ms=percentile(fresh, 50),
         fresh_max_ms=max(fresh),

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def insert_ignore(
@@ -18,14 +24,137 @@ def insert_ignore(
     """INSERT ... ON CONFLICT (conflict) DO NOTHING; returns how many rows were inserted."""
     if not rows:
         return 0
-    name = session.get_bind().dialect.name
-    module: Any = postgresql if name == "postgresql" else sqlite
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        plan = _plan(dialect, table, tuple(rows[0]))
+        payload = plan.payload(rows, dialect)
+        if payload is not None:
+            quote = dialect.identifier_preparer.quote
+            sql = (
+                f"INSERT INTO {plan.table} ({', '.join(map(quote, plan.names))}) "  # noqa: S608
+                f"SELECT {', '.join(plan.selected)} FROM {plan.source} "
+                f"ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING RETURNING id"
+            )
+            return len(session.execute(text(sql), {"rows": payload}).all())
+    module: Any = postgresql if dialect.name == "postgresql" else sqlite
     stmt = (
         module.insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.id)
     )
     # One cached statement run over all rows (batched by SQLAlchemy's "insertmanyvalues");
     # counted from RETURNING, as drivers disagree on rowcount for ON CONFLICT inserts.
     return len(session.execute(stmt, list(rows)).all())
+
+
+def update_by_id(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Set each row's columns where ``id`` matches: one statement for all the rows on
+    PostgreSQL (UPDATE ... FROM the rows), one prepared statement run over them on SQLite.
+    Every row names the same columns."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    names = tuple(rows[0])
+    if dialect.name == "postgresql":
+        plan = _plan(dialect, table, names)
+        payload = plan.payload(rows, dialect)
+        if payload is not None:
+            quote = dialect.identifier_preparer.quote
+            sets = ", ".join(
+                f"{quote(n)} = {sel}"
+                for n, sel in zip(names, plan.selected, strict=True)
+                if n != "id"
+            )
+            sql = (
+                f"UPDATE {plan.table} SET {sets} FROM {plan.source} "  # noqa: S608
+                f"WHERE {plan.table}.id = r.id"
+            )
+            session.connection().execute(text(sql), {"rows": payload})
+            return
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("v_id"))
+        .values({n: bindparam(f"v_{n}") for n in names if n != "id"})
+    )
+    params = [{f"v_{n}": v for n, v in row.items()} for row in rows]
+    session.connection().execute(stmt, params)
+
+
+@dataclass(frozen=True)
+class _JsonRows:
+    """How rows of one table and columns travel to PostgreSQL as one JSON document:
+    ``json_to_recordset`` turns it back into typed rows. The statement's text is the same
+    whatever the number of rows, where a multi-row VALUES list is built and parsed anew
+    in the driver for every batch (which costs more than the write itself)."""
+
+    table: str
+    names: tuple[str, ...]
+    selected: tuple[str, ...]  # per column, the expression that reads it from ``r``
+    source: str
+    plain: tuple[tuple[str, TypeDecorator[Any] | None], ...]  # columns that are not JSON
+
+    def payload(self, rows: Sequence[dict[str, Any]], dialect: Dialect) -> str | None:
+        """The rows as JSON; None when they hold a NUL character, which PostgreSQL's JSON
+        functions refuse (a json column stores it as given, so the caller binds them)."""
+        docs = []
+        for row in rows:
+            doc = dict(row)
+            for name, decorator in self.plain:
+                value = doc[name]
+                if decorator is not None:
+                    value = decorator.process_bind_param(value, dialect)
+                if isinstance(value, uuid.UUID | Decimal):
+                    value = str(value)
+                elif isinstance(value, datetime | date):
+                    value = value.isoformat()
+                doc[name] = value
+            docs.append(doc)
+        out = json.dumps(docs)
+        return None if "\\u0000" in out else out
+
+
+_plans: dict[tuple[str, tuple[str, ...]], _JsonRows] = {}
+
+
+def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
+    found = _plans.get((table.name, names))
+    if found is not None:
+        return found
+    quote = dialect.identifier_preparer.quote
+    plain: list[tuple[str, TypeDecorator[Any] | None]] = []
+    columns = []
+    selected = []
+    for name in names:
+        column_type: TypeEngine[Any] = table.c[name].type
+        decorator = column_type if isinstance(column_type, TypeDecorator) else None
+        if decorator is not None:
+            column_type = decorator.impl_instance
+        columns.append(f"{quote(name)} {column_type.compile(dialect=dialect)}")
+        if isinstance(column_type, JSON):
+            # As the JSON type binds it, None is JSON null unless none_as_null, and
+            # json_to_recordset reads a JSON null as SQL NULL.
+            keep = column_type.none_as_null
+            selected.append(f"r.{quote(name)}" if keep else f"COALESCE(r.{quote(name)}, 'null')")
+        else:
+            selected.append(f"r.{quote(name)}")
+            plain.append((name, decorator))
+    # Names and types come from the table's metadata, quoted; the rows are a parameter.
+    found = _plans[(table.name, names)] = _JsonRows(
+        table=dialect.identifier_preparer.format_table(table),
+        names=names,
+        selected=tuple(selected),
+        source=f"json_to_recordset(CAST(:rows AS json)) AS r({', '.join(columns)})",
+        plain=tuple(plain),
+    )
+    return found
+
+
+def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter, so the
+    statement's text stays the same whatever the number of values (a long IN list is
+    parsed anew by the driver on every execution)."""
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
+        return column == any_(array)  # type: ignore[no-any-return]
+    return column.in_(list(values))  # type: ignore[no-any-return]
 
 
 def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:

@@ -9,8 +9,24 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 
 from accord.collect.models import Event
+from accord.kit.dialect import one_of, update_by_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
+
+# The columns that resolution derives from a person's events.
+COMPUTED = (
+    "traits",
+    "stats",
+    "display_name",
+    "search_name",
+    "email",
+    "phone",
+    "first_seen_at",
+    "last_seen_at",
+    "order_count",
+    "revenue",
+    "updated_at",
+)
 
 
 class ProfileRepository(Repository):
@@ -21,12 +37,17 @@ class ProfileRepository(Repository):
     def by_ids(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Profile]:
         if not ids:
             return {}
-        return {p.id: p for p in self.session.scalars(select(Profile).where(Profile.id.in_(ids)))}
+        stmt = select(Profile).where(one_of(self.session, Profile.id, ids))
+        return {p.id: p for p in self.session.scalars(stmt)}
 
     def add(self, profile: Profile) -> Profile:
         self.session.add(profile)
         self.session.flush()
         return profile
+
+    def write_computed(self, rows: list[dict[str, Any]]) -> None:
+        """Several people's computed values (``COMPUTED``, by id) in one statement."""
+        update_by_id(self.session, Profile.__table__, rows)
 
     def _live(self, workspace_id: uuid.UUID) -> Select[Profile]:
         return select(Profile).where(

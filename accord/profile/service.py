@@ -151,6 +151,12 @@ def record_order(session: Session, event: Event, ctx: ProfileContext) -> Order |
         order.refunded = min(order.total, order.refunded + amount)
         order.status = "refunded" if order.refunded >= order.total else "partially_refunded"
     session.flush()
+    if order.profile_id is not None and order.profile_id != event.profile_id:
+        # Refunded or cancelled from another person's event: the buyer's figures change.
+        buyer = session.get(Profile, order.profile_id)
+        if buyer is not None:
+            _set_order_stats(session, buyer)
+            buyer.updated_at = utcnow()
     return order
 
 

@@ -1,6 +1,8 @@
 """What one resolver batch keeps in memory so the common case costs no queries per event:
 every identifier the batch's events carry (looked up, and the new ones inserted, in one
-go), the links already known between them, and identifier counts per person."""
+go), the links already known between them, identifier counts per person, how many user
+ids each browser or device is linked to, and the outcome of each resolved event, written
+for all of them at once."""
 
 from __future__ import annotations
 
@@ -9,16 +11,18 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event
-from accord.kit.dialect import insert_ignore
+from accord.collect.repository import EventRepository
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
-from accord.profile.repository import ProfileRepository
+from accord.profile.repository import COMPUTED, ProfileRepository
 from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository, chunks
@@ -38,6 +42,14 @@ class BatchCache:
     new_profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
     # Strong references: the session's identity map is weak and would drop them.
     profiles: dict[uuid.UUID, Profile] = field(default_factory=dict)
+    # Browser and device identifiers: the user ids linked to each (a shared one blocks).
+    user_links: dict[uuid.UUID, int] = field(default_factory=dict)
+    # Resolved events not yet written: id, person, primary identifier and status.
+    settled: list[dict[str, Any]] = field(default_factory=list)
+    # Each event's place in the batch, and the place of the event that brought each
+    # identifier the batch created: resolving in a batch sees what one at a time would.
+    position: dict[uuid.UUID, int] = field(default_factory=dict)
+    born: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def profile(self, session: Session, profile_id: uuid.UUID) -> Profile | None:
         found = self.new_profiles.get(profile_id) or self.profiles.get(profile_id)
@@ -49,24 +61,22 @@ class BatchCache:
 
     @classmethod
     def prepare(cls, session: Session, ctx: WorkspaceContext, events: list[Event]) -> BatchCache:
-        cache = cls()
-        first: dict[tuple[str, str], Event] = {}
+        cache = cls(position={e.id: i for i, e in enumerate(events)})
+        first: dict[tuple[str, str], Event] = {}  # the first event carrying each one
+        candidates: set[tuple[str, str]] = set()  # what an alias's previousId may be
         for event in events:
             for type_name, value in event.identifiers:
                 if type_name == ALIAS_PREVIOUS:
-                    for t in (ids.USER_ID, ids.ANONYMOUS_ID):
-                        first.setdefault((t, value), event)
+                    candidates.update((t, value) for t in (ids.USER_ID, ids.ANONYMOUS_ID))
                 else:
                     first.setdefault((type_name, value), event)
         repo = IdentifierRepository.from_session(session)
-        pairs = list(first)
+        pairs = list(first.keys() | candidates)
         for i in range(0, len(pairs), 400):
             cache.idents.update(repo.find(ctx.workspace_id, pairs[i : i + 400]))
         now = utcnow()
         # Alias candidates are only created when resolved (we do not know the type yet).
-        missing = [
-            p for p, e in first.items() if p not in cache.idents and [p[0], p[1]] in e.identifiers
-        ]
+        missing = [p for p in first if p not in cache.idents]
         if missing:
             rows = [
                 {
@@ -84,19 +94,49 @@ class BatchCache:
                 for t, v in missing
             ]
             insert_ignore(session, Identifier.__table__, rows, ["workspace_id", "type", "value"])
+            cache.born = {p: cache.position[first[p].id] for p in missing}
             for i in range(0, len(missing), 400):
                 cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
         held = list({i.profile_id for i in cache.idents.values() if i.profile_id})
         cache.profiles = ProfileRepository.from_session(session).by_ids(held)
+        # The identifier counts of the people that new identifiers may join (type limits).
+        new = set(missing)
+        joining = {
+            ident.profile_id
+            for event in events
+            if any(tuple(pair) in new for pair in event.identifiers)
+            for pair in event.identifiers
+            if (ident := cache.idents.get((pair[0], pair[1]))) is not None and ident.profile_id
+        }
+        cache.counts.update(repo.type_counts_of(list(joining)))
         known = [i.id for i in cache.idents.values()]
         for chunk in chunks(known):
             stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
                 IdentityLink.workspace_id == ctx.workspace_id,
-                IdentityLink.a_id.in_(chunk),
-                IdentityLink.b_id.in_(known),
+                one_of(session, IdentityLink.a_id, chunk),
+                one_of(session, IdentityLink.b_id, known),
             )
             cache.links.update((a, b) for a, b in session.execute(stmt))
+        # Browsers and devices seen with a user id in this batch: only they can be blocked.
+        weak: set[uuid.UUID] = set()
+        for event in events:
+            if not any(t in (ids.USER_ID, ALIAS_PREVIOUS) for t, _ in event.identifiers):
+                continue
+            for t, v in event.identifiers:
+                t = ids.ANONYMOUS_ID if t == ALIAS_PREVIOUS else t
+                ident = cache.idents.get((t, v))
+                if t in ids.WEAK_TYPES and ident is not None and not ident.blocked:
+                    weak.add(ident.id)
+        cache.user_links = repo.user_ids_linked_to_each(ctx.workspace_id, sorted(weak))
         return cache
+
+    def known_at(self, event: Event, pair: tuple[str, str]) -> bool:
+        """Whether the identifier existed when ``event`` came: before the batch, or brought
+        by this event or an earlier one."""
+        if pair not in self.idents:
+            return False
+        born = self.born.get(pair)
+        return born is None or born <= self.position.get(event.id, len(self.position))
 
     def identifier(
         self, session: Session, ctx: WorkspaceContext, event: Event, pair: tuple[str, str]
@@ -116,11 +156,14 @@ class BatchCache:
             self.idents[pair] = found
         return found
 
-    def add_link(self, ctx: WorkspaceContext, a: uuid.UUID, b: uuid.UUID, event: Event) -> bool:
-        key = (a, b) if a < b else (b, a)
+    def add_link(self, ctx: WorkspaceContext, a: Identifier, b: Identifier, event: Event) -> bool:
+        key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
         if key in self.links:
             return False
         self.links.add(key)
+        for weak, other in ((a, b), (b, a)):
+            if other.type == ids.USER_ID and weak.id in self.user_links:
+                self.user_links[weak.id] += 1
         self.pending_links.append(
             {
                 "id": new_id(),
@@ -143,6 +186,77 @@ class BatchCache:
                 ["workspace_id", "a_id", "b_id"],
             )
             self.pending_links = []
+
+    def user_ids_linked(self, session: Session, ctx: WorkspaceContext, ident: Identifier) -> int:
+        """The distinct user ids linked directly to ``ident``, this batch's links included."""
+        if ident.id not in self.user_links:  # not known when the batch began
+            self.flush_links(session)
+            self.user_links.update(
+                IdentifierRepository.from_session(session).user_ids_linked_to_each(
+                    ctx.workspace_id, [ident.id]
+                )
+            )
+        return self.user_links[ident.id]
+
+    def settle(
+        self,
+        event: Event,
+        primary_identifier_id: uuid.UUID | None,
+        profile_id: uuid.UUID | None,
+        status: str,
+    ) -> None:
+        """Record an event's outcome. A stored event's row is written with the batch's
+        others by ``flush_events`` (the object is left as if already written); any other
+        goes out with the session's flush."""
+        if not inspect(event).persistent:
+            event.primary_identifier_id = primary_identifier_id
+            event.profile_id = profile_id
+            event.status = status
+            return
+        set_committed_value(event, "primary_identifier_id", primary_identifier_id)
+        set_committed_value(event, "profile_id", profile_id)
+        set_committed_value(event, "status", status)
+        self.settled.append(
+            {
+                "id": event.id,
+                "primary_identifier_id": primary_identifier_id,
+                "profile_id": profile_id,
+                "status": status,
+            }
+        )
+
+    def flush_events(self, session: Session) -> None:
+        """Write the settled events; after ``session.flush()``, which inserts the people
+        they point at."""
+        if self.settled:
+            EventRepository.from_session(session).settle(self.settled)
+            self.settled = []
+
+    def flush_profiles(self, session: Session) -> None:
+        """Write the computed values of the stored people this batch changed, all at once
+        (the objects are then as if flushed; anything else changed goes with the flush)."""
+        changed = [
+            p for p in self.profiles.values() if (state := inspect(p)).persistent and state.modified
+        ]
+        if not changed:
+            return
+        ProfileRepository.from_session(session).write_computed(
+            [{"id": p.id, **{c: getattr(p, c) for c in COMPUTED}} for p in changed]
+        )
+        for p in changed:
+            written = inspect(p).committed_state  # the attributes changed since loaded
+            for c in COMPUTED:
+                if c in written:
+                    set_committed_value(p, c, getattr(p, c))
+
+    def write(self, session: Session) -> None:
+        """Everything the batch holds back, in an order the foreign keys accept: people's
+        values, links, then the session's flush (new people, identifiers), then events."""
+        with session.no_autoflush:
+            self.flush_profiles(session)
+            self.flush_links(session)
+            session.flush()
+            self.flush_events(session)
 
     def type_counts(self, session: Session, profile_id: uuid.UUID) -> Counter[str]:
         if profile_id not in self.counts:

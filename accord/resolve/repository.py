@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, union_all, update
 
 from accord.collect.models import Event
-from accord.kit.dialect import insert_ignore
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
@@ -42,7 +43,7 @@ class IdentifierRepository(Repository):
             select(Identifier).where(
                 Identifier.workspace_id == workspace_id,
                 Identifier.type == t,
-                Identifier.value.in_(sorted(vs)),
+                one_of(self.session, Identifier.value, sorted(vs)),
             )
             for t, vs in sorted(by_type.items())
         ]
@@ -99,6 +100,20 @@ class IdentifierRepository(Repository):
         )
         return {t: int(n) for t, n in self.session.execute(stmt)}
 
+    def type_counts_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, Counter[str]]:
+        """``type_counts`` of several people at once."""
+        out: dict[uuid.UUID, Counter[str]] = {p: Counter() for p in profile_ids}
+        for chunk in chunks(profile_ids):
+            stmt = (
+                select(Identifier.profile_id, Identifier.type, func.count())
+                .where(one_of(self.session, Identifier.profile_id, chunk))
+                .group_by(Identifier.profile_id, Identifier.type)
+            )
+            for profile_id, type_name, n in self.session.execute(stmt):
+                if profile_id is not None:
+                    out[profile_id][type_name] = int(n)
+        return out
+
     def assign(self, ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
         for chunk in chunks(ids):
             self.session.execute(
@@ -106,17 +121,30 @@ class IdentifierRepository(Repository):
                 execution_options={"synchronize_session": False},
             )
 
-    def user_ids_linked_to(self, identifier_id: uuid.UUID) -> int:
-        """Distinct user_id identifiers linked directly to this one."""
-        a = select(IdentityLink.b_id.label("other")).where(IdentityLink.a_id == identifier_id)
-        b = select(IdentityLink.a_id.label("other")).where(IdentityLink.b_id == identifier_id)
-        others = a.union(b).subquery()
-        stmt = (
-            select(func.count())
-            .select_from(Identifier)
-            .where(Identifier.id.in_(select(others.c.other)), Identifier.type == "user_id")
-        )
-        return int(self.session.scalar(stmt) or 0)
+    def user_ids_linked_to_each(
+        self, workspace_id: uuid.UUID, identifier_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, int]:
+        """For each identifier, the distinct user_id identifiers linked directly to it."""
+        out = dict.fromkeys(identifier_ids, 0)
+        for chunk in chunks(identifier_ids):
+            ends = union_all(
+                select(IdentityLink.a_id.label("node"), IdentityLink.b_id.label("other")).where(
+                    IdentityLink.workspace_id == workspace_id,
+                    one_of(self.session, IdentityLink.a_id, chunk),
+                ),
+                select(IdentityLink.b_id.label("node"), IdentityLink.a_id.label("other")).where(
+                    IdentityLink.workspace_id == workspace_id,
+                    one_of(self.session, IdentityLink.b_id, chunk),
+                ),
+            ).subquery()
+            stmt = (
+                select(ends.c.node, func.count(func.distinct(ends.c.other)))
+                .join(Identifier, Identifier.id == ends.c.other)
+                .where(Identifier.type == "user_id")
+                .group_by(ends.c.node)
+            )
+            out.update((node, int(n)) for node, n in self.session.execute(stmt))
+        return out
 
 
 class LinkRepository(Repository):

@@ -80,7 +80,7 @@ def _pairs(
     for type_name, value in event.identifiers:
         if type_name == ALIAS_PREVIOUS:
             if cache is not None:
-                known = (ids.USER_ID, value) in cache.idents
+                known = cache.known_at(event, (ids.USER_ID, value))
             else:
                 known = bool(
                     IdentifierRepository.from_session(session).find(
@@ -108,7 +108,7 @@ def _link(ctx: WorkspaceContext, event: Event, rows: list[Identifier], cache: Ba
     if len(active) < 2:
         return 0
     hub = active[0]
-    return sum(cache.add_link(ctx, hub.id, other.id, event) for other in active[1:])
+    return sum(cache.add_link(ctx, hub, other, event) for other in active[1:])
 
 
 def _block_shared_devices(
@@ -118,11 +118,9 @@ def _block_shared_devices(
     weak = [r for r in rows if r.type in ids.WEAK_TYPES and not r.blocked]
     if not weak or not any(r.type == ids.USER_ID for r in rows):
         return []
-    cache.flush_links(session)
-    repo = IdentifierRepository.from_session(session)
     blocked = []
     for r in weak:
-        if repo.user_ids_linked_to(r.id) >= ctx.rules.shared_device_threshold:
+        if cache.user_ids_linked(session, ctx, r) >= ctx.rules.shared_device_threshold:
             r.blocked = True
             blocked.append(r)
     return blocked
@@ -455,21 +453,25 @@ def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, cache: 
         and _fast_path(session, ctx, rows, new_links, cache)
     )
     if not done:
-        cache.flush_links(session)
-        session.flush()
+        cache.write(session)
         cache.new_profiles.clear()
         touched = repartition(
             session, ctx, rows, trigger=event, through={r.id for r in newly_blocked}
         )
         cache.forget(touched)
     primary = _primary(rows, ctx.rules)
-    event.primary_identifier_id = primary.id if primary else None
-    event.profile_id = primary.profile_id if primary else None
-    event.status = "resolved" if primary else "unattributed"
+    cache.settle(
+        event,
+        primary.id if primary else None,
+        primary.profile_id if primary else None,
+        "resolved" if primary else "unattributed",
+    )
     if event.profile_id is not None:
         profile = cache.profile(session, event.profile_id)
         if profile is not None:
             if event.profile_id in touched:
+                # The person is recomputed from stored events: this one's row first.
+                cache.write(session)
                 profiles.record_order(session, event, ctx.profile)
                 profiles.recompute(session, profile, ctx.profile)
                 _fill_contact(session, profile)
@@ -510,8 +512,7 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
     with session.no_autoflush:
         for event in events:
             resolve_event(session, ctx, event, cache)
-    cache.flush_links(session)
-    session.flush()
+    cache.write(session)
     return len(events)
 
 
@@ -559,6 +560,5 @@ def resolve_now(session: Session, workspace_id: uuid.UUID, event: Event) -> uuid
     cache = BatchCache.prepare(session, ctx, [event])
     with session.no_autoflush:
         resolve_event(session, ctx, event, cache)
-    cache.flush_links(session)
-    session.flush()
+    cache.write(session)
     return event.profile_id

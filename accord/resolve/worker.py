@@ -16,9 +16,17 @@ from accord.resolve import service
 log = logging.getLogger("accord.resolve.worker")
 
 
-def drain(factory: sessionmaker[Session], *, batch: int = 100) -> int:
-    """Resolve everything pending now, one committed batch at a time; returns the count.
-    Batches stay small so the write lock (SQLite) is released often for ingest."""
+# Events per committed batch. On SQLite, batches stay small so the one write lock is
+# released often for ingest; PostgreSQL accepts beside a running batch, and a larger one
+# spreads each batch's fixed cost (lock, look-ups, one write per table) over more events.
+BATCH = {"sqlite": 100, "postgresql": 2000}
+
+
+def drain(factory: sessionmaker[Session], *, batch: int | None = None) -> int:
+    """Resolve everything pending now, one committed batch at a time; returns the count."""
+    if batch is None:
+        bind = factory.kw.get("bind")
+        batch = BATCH.get(bind.dialect.name if bind is not None else "", 100)
     total = 0
     while True:
         with factory() as session:

@@ -1,0 +1,118 @@
+"""insert_ignore stores rows exactly as the ORM would, on both databases: the PostgreSQL
+path sends a batch as one JSON document, so every column type has to come back as given."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accord.collect.models import Event
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.dialect import insert_ignore, update_by_id
+from accord.kit.ids import new_id
+
+
+def row(workspace: ProvisionedWorkspace, message_id: str, **over: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": new_id(),
+        "workspace_id": workspace.workspace.id,
+        "message_id": message_id,
+        "type": "track",
+        "name": None,
+        "user_id": None,
+        "anonymous_id": "anon-1",
+        "channel": "web",
+        "source": "test",
+        "identifiers": [["anonymous_id", "anon-1"]],
+        "traits": None,
+        "properties": {"nested": {"list": [1, 2.5, None, True]}, "text": 'quote " and \\'},
+        "context": {},
+        "timestamp": datetime(2026, 5, 1, 10, 0, 0, 123456, tzinfo=UTC),
+        "sent_at": None,
+        "received_at": datetime(2026, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+        "status": "pending",
+        "profile_id": None,
+        "primary_identifier_id": None,
+    }
+    return {**base, **over}
+
+
+def test_insert_ignore_round_trips_every_column(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    rows = [
+        row(workspace, "m1"),
+        row(
+            workspace,
+            "m2",
+            name="Ünïcode ✓ 名前",
+            traits={"firstName": "Zoë", "emoji": "🙂", "empty": "", "none": None},
+            context={"ip": "127.0.0.1", "library": {"name": "x", "version": "1"}},
+            sent_at=datetime(2026, 5, 1, 9, 59, tzinfo=UTC),
+        ),
+        # A NUL character inside JSON: PostgreSQL's JSON functions refuse it, a json
+        # column keeps it.
+        row(workspace, "m3", properties={"raw": "a\u0000b"}),
+    ]
+    conflict = ["workspace_id", "message_id"]
+    assert insert_ignore(session, Event.__table__, rows[:2], conflict) == 2
+    assert insert_ignore(session, Event.__table__, rows[2:], conflict) == 1
+    session.expire_all()
+    stored = {
+        e.message_id: e
+        for e in session.scalars(select(Event).where(Event.workspace_id == workspace.workspace.id))
+    }
+    assert set(stored) == {"m1", "m2", "m3"}
+    for given in rows:
+        event = stored[given["message_id"]]
+        for name, value in given.items():
+            assert getattr(event, name) == value, name
+    # None in a JSON column is JSON null (the JSON type's default), as the ORM stores it.
+    nulls = session.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(Event.workspace_id == workspace.workspace.id, Event.traits.is_(None))
+    )
+    assert nulls == 0
+
+
+def test_insert_ignore_skips_conflicts_and_counts_inserted(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    first = [row(workspace, f"m{i}") for i in range(5)]
+    assert insert_ignore(session, Event.__table__, first, ["workspace_id", "message_id"]) == 5
+    again = [row(workspace, f"m{i}") for i in range(3, 8)]
+    assert insert_ignore(session, Event.__table__, again, ["workspace_id", "message_id"]) == 3
+    assert insert_ignore(session, Event.__table__, [], ["workspace_id", "message_id"]) == 0
+    count = session.scalar(
+        select(func.count()).select_from(Event).where(Event.workspace_id == workspace.workspace.id)
+    )
+    assert count == 8
+
+
+def test_update_by_id_sets_each_rows_columns(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    rows = [row(workspace, f"m{i}") for i in range(4)]
+    insert_ignore(session, Event.__table__, rows, ["workspace_id", "message_id"])
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    changes = [
+        {"id": rows[0]["id"], "status": "resolved", "traits": {"a": 1}, "timestamp": at},
+        {"id": rows[2]["id"], "status": "unattributed", "traits": None, "timestamp": at},
+    ]
+    update_by_id(session, Event.__table__, changes)
+    update_by_id(session, Event.__table__, [])
+    session.expire_all()
+    stored = {
+        e.id: e
+        for e in session.scalars(select(Event).where(Event.workspace_id == workspace.workspace.id))
+    }
+    assert (stored[rows[0]["id"]].status, stored[rows[0]["id"]].traits) == ("resolved", {"a": 1})
+    assert stored[rows[2]["id"]].status == "unattributed"
+    assert stored[rows[2]["id"]].timestamp == at
+    for untouched in (rows[1], rows[3]):
+        assert stored[untouched["id"]].status == "pending"
+        assert stored[untouched["id"]].timestamp == untouched["timestamp"]
