@@ -245,7 +245,9 @@ async def chat_identity(request: Request, session: DbSession, console: ConsoleAd
     secret = identity.generate(workspace, request.app.state.settings.resolved_secret_key)
     audit.record(session, console.principal, "chat_identity.secret_generated")
     session.flush()
-    return _settings_page(request, session, console, new_secret=secret)
+    response = _settings_page(request, session, console, new_secret=secret)
+    response.headers["Cache-Control"] = "no-store"  # the secret is not kept anywhere
+    return response
 
 
 def trigger_form(form: Any) -> dict[str, Any]:

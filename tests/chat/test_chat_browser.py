@@ -395,6 +395,10 @@ def test_a_verified_customer_continues_their_conversation_on_chat(
     ap.locator("#identity").scroll_into_view_if_needed()
     ap.screenshot(path=str(ARTIFACTS / "chat-identity-settings.png"))
     s.secrets["identity"] = secret.inner_text().strip()
+    assert ap.url.endswith("/settings/chat#identity")  # a reload reads, it does not rotate
+    ap.reload()
+    expect(ap.locator("#identity-secret")).to_have_count(0)
+    expect(card).to_contain_text("Rotate secret")
     try:
         visitor = browser.new_context(viewport={"width": 1280, "height": 800})
         vp = visitor.new_page()

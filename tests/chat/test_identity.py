@@ -272,6 +272,7 @@ def test_console_generates_the_secret_once_and_turns_it_off(
     assert "Turn on: generate a secret" in page.text
     r = chat_client.post("/settings/chat/identity", data={"csrf_token": csrf, "action": "generate"})
     assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
     assert 'id="identity-secret"' in r.text
     shown = r.text.split('id="identity-secret">')[1].split("<")[0]
     assert shown.startswith("cis_")
