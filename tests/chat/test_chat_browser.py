@@ -290,6 +290,9 @@ def test_offline_message_is_answered_by_email(served: Served, browser: Any) -> N
     expect(ap.locator("#reply-channel")).to_have_value("email")
     # Robin only typed who she is: the agent is told before sharing anything.
     expect(ap.locator("#unverified-notice")).to_contain_text("Identity not verified")
+    expect(ap.locator("#chat-panel .visitor-identity")).to_contain_text(
+        "not verified says Robin Okafor · robin.okafor@example.com"
+    )
     expect(ap.locator("#messages .badge.unverified")).to_have_text("not verified")
     ap.screenshot(path=str(ARTIFACTS / "chat-unverified.png"))
     ap.fill("#reply-body", "Yes, we ship to Canada in 5-7 days.")
@@ -414,6 +417,8 @@ def test_a_verified_customer_continues_their_conversation_on_chat(
         expect(thread).to_contain_text("cracked on the first night")  # by email
         expect(thread).to_contain_text("can you send a new one?")  # on chat, same issue
         expect(ap.locator("#unverified-notice")).to_have_count(0)
+        panel = ap.locator("#chat-panel .chat-visitor", has_text="Account")
+        expect(panel.locator(".visitor-identity")).to_contain_text("verified demo-jamie")
         mine = thread.locator("li", has_text="can you send a new one?")
         expect(mine.locator(".badge.unverified")).to_have_count(0)
         ap.screenshot(path=str(ARTIFACTS / "chat-verified-continues.png"))
