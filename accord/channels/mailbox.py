@@ -165,8 +165,10 @@ def save(
 
 
 def workspace_ids_with_imap(session: Session, secret_key: str) -> list[uuid.UUID]:
+    """Workspaces with an IMAP account to poll; only settings that mention one are read."""
+    mentioning = cast(Workspace.settings, String).like('%"imap"%')
     return [
         w.id
-        for w in session.scalars(select(Workspace))
+        for w in session.scalars(select(Workspace).where(mentioning))
         if (box := of(w, secret_key)) is not None and box.imap is not None
     ]

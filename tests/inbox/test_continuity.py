@@ -263,6 +263,14 @@ def test_imap_polling_stores_unseen_mail_and_flags_it_seen(committed: Committed)
         b"How much is left on my gift card?\r\n"
     )
     settings = committed.settings()
+    other = committed.workspace("No IMAP Outfitters")
+    with transaction(committed.factory) as session:
+        mailbox.save(
+            session,
+            session.get(Workspace, other.workspace.id),  # type: ignore[arg-type]
+            {"address": "help@no-imap-outfitters.com"},
+            settings.resolved_secret_key,
+        )
     with ImapServer(box) as server:
         with transaction(committed.factory) as session:
             workspace = session.get(Workspace, ws.workspace.id)
@@ -281,6 +289,10 @@ def test_imap_polling_stores_unseen_mail_and_flags_it_seen(committed: Committed)
                 "email": mailbox.stored_form(raw, settings.resolved_secret_key, {}),
             }
         assert "s3cret" not in str(workspace.settings)
+        with transaction(committed.factory) as session:
+            polled = mailbox.workspace_ids_with_imap(session, settings.resolved_secret_key)
+        assert ws.workspace.id in polled  # the poller's list of mailboxes to read
+        assert other.workspace.id not in polled  # a mailbox without IMAP
         handler = InboundHandler(
             committed.factory,
             secret_key=settings.resolved_secret_key,
