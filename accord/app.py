@@ -20,6 +20,7 @@ from accord.channels.inbound import ImapPoller, InboundHandler
 from accord.chat.admin_api import router as chat_admin_router
 from accord.chat.api import router as chat_router
 from accord.chat.hub import Hub
+from accord.collect.api import forget_revoked
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
 from accord.demo.site import site_router
@@ -92,6 +93,7 @@ def create_app(
         app.state.broker = broker
         hub = Hub(app.state.session_factory)
         broker.add_listener(hub.on_update)
+        broker.add_listener(forget_revoked(app.state.write_key_cache))
         app.state.chat_hub = hub
         outbox = Outbox(app.state.session_factory, settings.resolved_secret_key, broker.publish)
         inbox_worker = InboxWorker(

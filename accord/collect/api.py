@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +115,9 @@ class Sender:
 
 
 def authenticate_sender(request: HTTPConnection, write_key: str) -> Sender:
-    """The write key's workspace, remembered for a few seconds per process (a revoked
-    write key stops working within ``WRITE_KEY_CACHE_SECONDS``)."""
+    """The write key's workspace, remembered for a few seconds per process. A revoked
+    write key stops at once on every worker that hears the live update (all of them with
+    Redis), and within ``WRITE_KEY_CACHE_SECONDS`` on any that did not."""
     cache: dict[str, tuple[float, Sender]] = request.app.state.write_key_cache
     now = time.monotonic()
     hit = cache.get(write_key)
@@ -133,6 +135,21 @@ def authenticate_sender(request: HTTPConnection, write_key: str) -> Sender:
         cache.clear()
     cache[write_key] = (now + WRITE_KEY_CACHE_SECONDS, sender)
     return sender
+
+
+def forget_revoked(
+    cache: dict[str, tuple[float, Sender]],
+) -> Callable[[uuid.UUID, dict[str, Any]], None]:
+    """A live-update listener: when a write key of a workspace is revoked, this worker
+    forgets the workspace's remembered keys at once instead of when they expire."""
+
+    def listener(workspace_id: uuid.UUID, payload: dict[str, Any]) -> None:
+        if payload.get("type") != access.KEYS_REVOKED:
+            return
+        for key in [k for k, (_, s) in list(cache.items()) if s.workspace_id == workspace_id]:
+            cache.pop(key, None)
+
+    return listener
 
 
 def _store(

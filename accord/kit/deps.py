@@ -3,11 +3,13 @@ response is sent (``scope="function"``), rolled back on any error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
 
 from accord.config import Settings
 
@@ -15,6 +17,12 @@ from accord.config import Settings
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def publisher(conn: HTTPConnection) -> Callable[[uuid.UUID, dict[str, Any]], None] | None:
+    """The live broker's publish (every worker hears it through Redis when configured)."""
+    broker = getattr(conn.app.state, "broker", None)
+    return broker.publish if broker is not None else None
 
 
 def get_db(request: Request) -> Iterator[Session]:

@@ -165,6 +165,8 @@ async def live_events(request: Request, console: ConsoleUser) -> StreamingRespon
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
+                if item.get("type") == access.KEYS_REVOKED:
+                    continue  # for the workers, not the console
                 kind = "chat" if item.get("type") == "chat" else "conversation"
                 yield f"event: {kind}\ndata: {json.dumps(item)}\n\n"
         finally:

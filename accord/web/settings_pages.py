@@ -13,7 +13,7 @@ from accord.govern.access import service as access
 from accord.govern.access.scopes import SCOPE_DESCRIPTIONS, Role, Scope
 from accord.govern.audit import service as audit
 from accord.govern.workspaces import service as workspaces
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, publisher
 from accord.kit.errors import AccordError
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
@@ -177,7 +177,11 @@ def revoke_key(
     request: Request, session: DbSession, console: ConsoleAdmin, key_id: uuid.UUID
 ) -> Response:
     access.revoke_key(
-        session, workspace_id=console.principal.workspace_id, key_id=key_id, actor=console.principal
+        session,
+        workspace_id=console.principal.workspace_id,
+        key_id=key_id,
+        actor=console.principal,
+        publish=publisher(request),
     )
     return RedirectResponse("/settings/keys", status_code=303)
 

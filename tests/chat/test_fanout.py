@@ -140,3 +140,29 @@ def test_chat_crosses_workers_through_redis(
     assert ("chat", "typing", "visitor") in kinds
     assert ("conversation", "message", None) in kinds
     agent.close()
+
+
+def test_a_revoked_write_key_stops_on_every_worker_at_once(
+    chat_db: Committed, two_workers: tuple[str, str]
+) -> None:
+    """Workers remember a write key for a few seconds; revoking it on one worker tells
+    the others through Redis, so none of them keeps accepting it until that expires."""
+    import time
+
+    one, two = two_workers
+    ws = chat_db.workspace(f"Keys {uuid.uuid4().hex[:6]}")
+    auth = {"Authorization": f"Bearer {ws.api_token}"}
+    r = httpx.post(f"{one}/api/v1/keys", headers=auth, json={"kind": "write", "name": "shop"})
+    assert r.status_code == 201, r.text
+    key, key_id = r.json()["secret"], r.json()["id"]
+    event = {"writeKey": key, "anonymousId": "a-1", "event": "Viewed"}
+    assert httpx.post(f"{two}/v1/track", json=event).status_code == 200  # now remembered
+    assert httpx.delete(f"{one}/api/v1/keys/{key_id}", headers=auth).status_code == 204
+    # Well inside the 10 s a remembered key lives: the other worker heard of it.
+    deadline = time.monotonic() + 3
+    while httpx.post(f"{two}/v1/track", json=event).status_code == 200:
+        assert time.monotonic() < deadline, "the second worker still accepts the revoked key"
+        time.sleep(0.05)
+    r = httpx.post(f"{two}/v1/track", json=event)
+    assert r.status_code == 401
+    assert r.json()["code"] == "unauthorized"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from accord.govern.access import service as access
 from accord.govern.access.deps import WorkspaceAdmin, WorkspaceReader
@@ -15,7 +15,7 @@ from accord.govern.access.schemas import (
     MemberRead,
     MemberUpdate,
 )
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, publisher
 from accord.kit.schemas import DataList
 
 router = APIRouter(prefix="/api/v1", tags=["access"])
@@ -88,6 +88,14 @@ def create_key(session: DbSession, principal: WorkspaceAdmin, body: KeyCreate) -
 
 
 @router.delete("/keys/{key_id}", status_code=204, summary="Revoke a key")
-def revoke_key(session: DbSession, principal: WorkspaceAdmin, key_id: uuid.UUID) -> Response:
-    access.revoke_key(session, workspace_id=principal.workspace_id, key_id=key_id, actor=principal)
+def revoke_key(
+    request: Request, session: DbSession, principal: WorkspaceAdmin, key_id: uuid.UUID
+) -> Response:
+    access.revoke_key(
+        session,
+        workspace_id=principal.workspace_id,
+        key_id=key_id,
+        actor=principal,
+        publish=publisher(request),
+    )
     return Response(status_code=204)

@@ -6,9 +6,10 @@ Services flush and never commit; the caller owns the transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from accord.kit.security import (
     random_token,
     verify_password,
 )
+from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
 
 WRITE_KEY_PREFIX = "wk_"
@@ -260,8 +262,15 @@ def list_keys(session: Session, workspace_id: uuid.UUID) -> list[ApiKey]:
 
 
 def revoke_key(
-    session: Session, *, workspace_id: uuid.UUID, key_id: uuid.UUID, actor: Principal
+    session: Session,
+    *,
+    workspace_id: uuid.UUID,
+    key_id: uuid.UUID,
+    actor: Principal,
+    publish: Callable[[uuid.UUID, dict[str, Any]], None] | None = None,
 ) -> ApiKey:
+    """Revoke a key. ``publish`` (the live broker's) tells every worker after commit, so
+    none keeps accepting a write key it remembered."""
     key = ApiKeyRepository.from_session(session).get(workspace_id, key_id)
     if key is None or key.revoked_at is not None:
         raise not_found("Key", field="key_id")
@@ -270,7 +279,12 @@ def revoke_key(
     key.revoked_at = utcnow()
     session.flush()
     audit.record(session, actor, "key.revoked", target=f"{key.kind}:{key.name}")
+    if publish is not None and key.kind == "write":
+        after_commit(session, lambda: publish(workspace_id, {"type": KEYS_REVOKED}))
     return key
+
+
+KEYS_REVOKED = "keys_revoked"  # the live update that makes workers forget cached write keys
 
 
 def _touch(key: ApiKey) -> None:
