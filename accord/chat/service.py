@@ -222,8 +222,9 @@ def send(
     client_id: str | None = None,
     files: list[NewAttachment] | None = None,
 ) -> Message:
-    """The visitor writes: an inbound chat message in the inbox, joining the person's
-    conversation (the identity graph decides) or opening one. A proactive message the
+    """The visitor writes: an inbound chat message in the inbox, continuing the visitor's
+    chat, else (only when vouched for) the person's open conversation, else opening one
+    (see :mod:`accord.chat.identity`). A proactive message the
     visitor is answering goes into the thread first, as its agent wrote it."""
     body = (body or "").strip()
     files = files or []
