@@ -99,9 +99,11 @@ def identify(
     if said_email:
         visitor.email = said_email
     id_ok = bool(said_id) and verifies(secret, user_hash, said_id)
-    email_ok = bool(said_email) and (
-        verifies(secret, email_hash, said_email)
-        or (not said_id and verifies(secret, user_hash, said_email))
+    # An email's hash counts whether the site hashed it as given or lower-cased.
+    emails = {said_email, said_email.lower()} if said_email else set()
+    email_ok = any(
+        verifies(secret, email_hash, e) or (not said_id and verifies(secret, user_hash, e))
+        for e in emails
     )
     if id_ok or email_ok:
         visitor.verified_at = now or utcnow()

@@ -126,12 +126,16 @@ def test_a_verified_identity_continues_the_persons_conversation(
     )
     assert verified is False
     assert conversation != kims["id"]
-    # The site's server vouches for Kim (by email, as she has no user id here).
+    # The site's server vouches for Kim (by email, as she has no user id here); the page
+    # shows her address as she typed it at sign-up, the server hashed it lower-cased.
     _, verified, conversation = chat_as(
         chat_client,
         site,
         "anon-kim",
-        {"traits": {"email": KIM, "name": "Kim Tran"}, "userHash": identity.user_hash(secret, KIM)},
+        {
+            "traits": {"email": "Kim.Tran@Example.com", "name": "Kim Tran"},
+            "userHash": identity.user_hash(secret, KIM),
+        },
         "Any news on 1042?",
     )
     assert verified is True
