@@ -1,6 +1,7 @@
 """Work that must wait for a commit: services register callables on the session (a job
-to kick, an update to publish) and they run only once the transaction has committed; a
-rollback drops them."""
+to kick, an update to publish) and they run only once the transaction has committed. A
+rollback drops them: the whole transaction's on a rollback, only those registered inside
+a savepoint when just that savepoint is rolled back."""
 
 from __future__ import annotations
 
@@ -9,29 +10,46 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 log = logging.getLogger(__name__)
 KEY = "accord_after_commit"
 
 
 def after_commit(session: Session, fn: Callable[[], None]) -> None:
-    session.info.setdefault(KEY, []).append(fn)
+    within = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(KEY, []).append((within, fn))
 
 
 def _run(session: Session) -> None:
-    for fn in session.info.pop(KEY, []):
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint was released: the transaction itself has not committed yet
+    for _, fn in session.info.pop(KEY, []):
         try:
             fn()
         except Exception:
             log.exception("after-commit hook failed")
 
 
-def _drop(session: Session, *_: Any) -> None:
-    session.info.pop(KEY, None)
+def _inside(tx: SessionTransaction | None, savepoint: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is savepoint:
+            return True
+        tx = tx.parent
+    return False
+
+
+def _rolled_back(session: Session, previous: SessionTransaction, *_: Any) -> None:
+    hooks = session.info.get(KEY)
+    if not hooks:
+        return
+    if not previous.nested:
+        session.info.pop(KEY, None)
+        return
+    session.info[KEY] = [(tx, fn) for tx, fn in hooks if not _inside(tx, previous)]
 
 
 def install(factory: sessionmaker[Session]) -> None:
     if not event.contains(factory, "after_commit", _run):
         event.listen(factory, "after_commit", _run)
-        event.listen(factory, "after_rollback", _drop)
+        event.listen(factory, "after_soft_rollback", _rolled_back)

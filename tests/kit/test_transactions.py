@@ -50,3 +50,32 @@ def test_commit_before_response_and_rollback_on_error(committed: Committed) -> N
         assert failed.status_code == 422
         with factory() as other:
             assert users(other, "half@example.com") == 0
+
+
+def test_after_commit_work_survives_a_rolled_back_savepoint(committed: Committed) -> None:
+    """A savepoint rolled back (a refused form field, say) drops only what was queued
+    inside it; a rollback of the whole transaction drops everything."""
+    from accord.kit.signals import after_commit
+
+    ran: list[str] = []
+    with committed.factory() as session:
+        session.connection()
+        after_commit(session, lambda: ran.append("before"))
+        try:
+            with session.begin_nested():
+                after_commit(session, lambda: ran.append("inside"))
+                raise ValueError("refused")
+        except ValueError:
+            pass
+        with session.begin_nested():
+            after_commit(session, lambda: ran.append("kept savepoint"))
+        after_commit(session, lambda: ran.append("after"))
+        assert ran == []
+        session.commit()
+    assert ran == ["before", "kept savepoint", "after"]
+    with committed.factory() as session:
+        session.connection()
+        after_commit(session, lambda: ran.append("never"))
+        session.rollback()
+        session.commit()
+    assert "never" not in ran
