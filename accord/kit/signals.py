@@ -50,6 +50,10 @@ def _rolled_back(session: Session, previous: SessionTransaction, *_: Any) -> Non
 
 
 def install(factory: sessionmaker[Session]) -> None:
-    if not event.contains(factory, "after_commit", _run):
-        event.listen(factory, "after_commit", _run)
-        event.listen(factory, "after_soft_rollback", _rolled_back)
+    # Marked on the factory itself rather than asked of SQLAlchemy's event registry,
+    # which keys listeners by id() of their target.
+    if getattr(factory, "_accord_signals", False):
+        return
+    event.listen(factory, "after_commit", _run)
+    event.listen(factory, "after_soft_rollback", _rolled_back)
+    factory._accord_signals = True  # type: ignore[attr-defined]
