@@ -35,7 +35,7 @@ from accord.collect.api import CORS_HEADERS, Sender, authenticate_sender
 from accord.govern.access.deps import require
 from accord.govern.access.scopes import Scope
 from accord.govern.access.service import Principal
-from accord.inbox.context import InboxContext
+from accord.inbox.deps import inbox_context
 from accord.inbox.intake import NewAttachment, attachment_path
 from accord.kit.db import transaction
 from accord.kit.errors import AccordError, invalid, not_found, unauthorized
@@ -49,18 +49,8 @@ HEARTBEAT_WRITE = 30.0  # seconds between two heartbeat writes of one socket
 
 
 def chat_context(conn: HTTPConnection, session: Session, workspace_id: uuid.UUID) -> ChatContext:
-    state = conn.app.state
-    settings = state.settings
-    broker = getattr(state, "broker", None)
-    outbox = getattr(state, "outbox", None)
-    inbox = InboxContext.load(
-        session,
-        workspace_id,
-        secret_key=settings.resolved_secret_key,
-        base_url=settings.base_url,
-        publish=broker.publish if broker is not None else None,
-        kick_outbox=outbox.kick if outbox is not None else None,
-    )
+    settings = conn.app.state.settings
+    inbox = inbox_context(conn, session, workspace_id)
     return ChatContext(
         inbox=inbox,
         data_dir=settings.ensure_data_dir(),

@@ -4,27 +4,29 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from accord.govern.access.models import User
 from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.service import Principal
 from accord.inbox.context import Actor, InboxContext
+from accord.kit.deps import publisher
 from accord.kit.errors import invalid
 
 
-def inbox_context(request: Request, session: Session, workspace_id: uuid.UUID) -> InboxContext:
-    state = request.app.state
+def inbox_context(conn: HTTPConnection, session: Session, workspace_id: uuid.UUID) -> InboxContext:
+    """The workspace's inbox, wired to this process's live broker and outbox (a request or
+    a WebSocket alike)."""
+    state = conn.app.state
     settings = state.settings
-    broker = getattr(state, "broker", None)
     outbox = getattr(state, "outbox", None)
     return InboxContext.load(
         session,
         workspace_id,
         secret_key=settings.resolved_secret_key,
         base_url=settings.base_url,
-        publish=broker.publish if broker is not None else None,
+        publish=publisher(conn),
         kick_outbox=outbox.kick if outbox is not None else None,
     )
 
