@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,3 +59,53 @@ class Event(IdMixin, Base):
     # Never loaded through; they order the unit of work (people and identifiers first).
     profile: Mapped[Profile | None] = relationship(lazy="raise")
     primary_identifier: Mapped[Identifier | None] = relationship(lazy="raise")
+
+
+class EventFacts(Protocol):
+    """What resolution and the profile read of an event: a stored ``Event``, or a
+    ``PendingEvent`` read as a plain row."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def workspace_id(self) -> uuid.UUID: ...
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def identifiers(self) -> list[list[str]]: ...
+    @property
+    def traits(self) -> dict[str, Any] | None: ...
+    @property
+    def properties(self) -> dict[str, Any] | None: ...
+    @property
+    def timestamp(self) -> datetime: ...
+    @property
+    def profile_id(self) -> uuid.UUID | None: ...
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """A pending event as the resolver reads it: only the columns resolution uses, as a
+    plain row (building thousands of mapped objects a batch costs more than resolving
+    them). ``properties`` is read for track events only, the ones that may be orders."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    message_id: str
+    type: str
+    name: str | None
+    channel: str
+    source: str
+    identifiers: list[list[str]]
+    traits: dict[str, Any] | None
+    properties: dict[str, Any] | None
+    timestamp: datetime
+    profile_id: uuid.UUID | None = None

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, case, select, type_coerce
 
-from accord.collect.models import Event
+from accord.collect.models import Event, PendingEvent
 from accord.kit.dialect import insert_ignore, update_by_id
 from accord.kit.repository import Repository
 
@@ -18,6 +18,28 @@ class EventRepository(Repository):
     def settle(self, rows: list[dict[str, Any]]) -> None:
         """Write resolved events' person, primary identifier and status, all at once."""
         update_by_id(self.session, Event.__table__, rows)
+
+    def pending(self, workspace_id: uuid.UUID, limit: int) -> list[PendingEvent]:
+        """The workspace's oldest pending events, as plain rows."""
+        stmt = (
+            select(
+                Event.id,
+                Event.workspace_id,
+                Event.message_id,
+                Event.type,
+                Event.name,
+                Event.channel,
+                Event.source,
+                Event.identifiers,
+                Event.traits,
+                type_coerce(case((Event.type == "track", Event.properties)), JSON),
+                Event.timestamp,
+            )
+            .where(Event.workspace_id == workspace_id, Event.status == "pending")
+            .order_by(Event.id)
+            .limit(limit)
+        )
+        return [PendingEvent(*row) for row in self.session.execute(stmt)]
 
     def by_message_id(self, workspace_id: uuid.UUID, message_id: str) -> Event | None:
         stmt = select(Event).where(

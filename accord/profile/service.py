@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from accord.collect.models import Event
+from accord.collect.models import EventFacts
 from accord.kit.time import utcnow
 from accord.profile import golden
 from accord.profile.models import Order, Profile
@@ -89,7 +90,7 @@ def _set_order_stats(session: Session, profile: Profile) -> None:
     profile.stats = stats
 
 
-def order_event_kind(event: Event) -> str | None:
+def order_event_kind(event: EventFacts) -> str | None:
     if event.type != "track" or not event.name:
         return None
     name = event.name.strip().lower()
@@ -102,7 +103,7 @@ def order_event_kind(event: Event) -> str | None:
     return None
 
 
-def record_order(session: Session, event: Event, ctx: ProfileContext) -> Order | None:
+def record_order(session: Session, event: EventFacts, ctx: ProfileContext) -> Order | None:
     """Orders, refunds and cancellations (Segment's e-commerce spec names)."""
     kind = order_event_kind(event)
     props = event.properties or {}
@@ -160,30 +161,60 @@ def record_order(session: Session, event: Event, ctx: ProfileContext) -> Order |
     return order
 
 
-def apply_event(session: Session, profile: Profile, event: Event, ctx: ProfileContext) -> None:
-    """Fold one newly resolved event into its person (the common, incremental path)."""
-    if event.traits:
-        traits = dict(profile.traits)
-        contribution = golden.Contribution(
-            event.traits, event.source, event.timestamp, event.message_id
-        )
-        if golden.apply(traits, contribution, ctx.source_priority):
+@dataclass
+class Fold:
+    """What newly resolved events add to one person, kept until the batch writes: the
+    count per channel, first and last seen, the best value of each trait. Folding is
+    free of order, so applying a fold equals applying its events one at a time."""
+
+    events: int = 0
+    channels: Counter[str] = field(default_factory=Counter)
+    first: datetime | None = None
+    last: datetime | None = None
+    traits: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, event: EventFacts, ctx: ProfileContext) -> None:
+        self.events += 1
+        self.channels[event.channel] += 1
+        at = event.timestamp
+        if self.first is None or at < self.first:
+            self.first = at
+        if self.last is None or at > self.last:
+            self.last = at
+        if event.traits:
+            contribution = golden.Contribution(event.traits, event.source, at, event.message_id)
+            golden.apply(self.traits, contribution, ctx.source_priority)
+
+
+def apply_fold(profile: Profile, fold: Fold, ctx: ProfileContext) -> None:
+    """Fold newly resolved events into their person (the common, incremental path)."""
+    if fold.traits:
+        traits = golden.combine(profile.traits, fold.traits, ctx.source_priority)
+        if traits != profile.traits:
             profile.traits = traits
             _refresh_display(profile, ctx.region)
     stats = dict(profile.stats)
     channels = dict(stats.get("channels") or {})
-    channels[event.channel] = int(channels.get(event.channel, 0)) + 1
+    for channel, n in fold.channels.items():
+        channels[channel] = int(channels.get(channel, 0)) + n
     stats["channels"] = channels
-    stats["event_count"] = int(stats.get("event_count", 0)) + 1
+    stats["event_count"] = int(stats.get("event_count", 0)) + fold.events
     stats["preferred_channel"] = _preferred_channel(channels)
     profile.stats = stats
-    if profile.first_seen_at is None or event.timestamp < profile.first_seen_at:
-        profile.first_seen_at = event.timestamp
-    if profile.last_seen_at is None or event.timestamp > profile.last_seen_at:
-        profile.last_seen_at = event.timestamp
-    if record_order(session, event, ctx) is not None:
-        _set_order_stats(session, profile)
+    if fold.first is not None and (
+        profile.first_seen_at is None or fold.first < profile.first_seen_at
+    ):
+        profile.first_seen_at = fold.first
+    if fold.last is not None and (profile.last_seen_at is None or fold.last > profile.last_seen_at):
+        profile.last_seen_at = fold.last
     profile.updated_at = utcnow()
+
+
+def apply_order(session: Session, profile: Profile, event: EventFacts, ctx: ProfileContext) -> None:
+    """An order, refund or cancellation event updates its person's order figures."""
+    if order_event_kind(event) is not None and record_order(session, event, ctx) is not None:
+        _set_order_stats(session, profile)
+        profile.updated_at = utcnow()
 
 
 def recompute(session: Session, profile: Profile, ctx: ProfileContext) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +17,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accord.collect.messages import ALIAS_PREVIOUS
-from accord.collect.models import Event
+from accord.collect.models import Event, EventFacts, PendingEvent
 from accord.collect.repository import EventRepository
 from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.profile.repository import COMPUTED, ProfileRepository
+from accord.profile.service import Fold, ProfileContext, apply_fold
 from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository, chunks
@@ -50,6 +52,9 @@ class BatchCache:
     # identifier the batch created: resolving in a batch sees what one at a time would.
     position: dict[uuid.UUID, int] = field(default_factory=dict)
     born: dict[tuple[str, str], int] = field(default_factory=dict)
+    # What the batch's events add to each person, applied when the batch writes.
+    folds: dict[uuid.UUID, Fold] = field(default_factory=dict)
+    profile_ctx: ProfileContext | None = None
 
     def profile(self, session: Session, profile_id: uuid.UUID) -> Profile | None:
         found = self.new_profiles.get(profile_id) or self.profiles.get(profile_id)
@@ -60,9 +65,11 @@ class BatchCache:
         return found
 
     @classmethod
-    def prepare(cls, session: Session, ctx: WorkspaceContext, events: list[Event]) -> BatchCache:
-        cache = cls(position={e.id: i for i, e in enumerate(events)})
-        first: dict[tuple[str, str], Event] = {}  # the first event carrying each one
+    def prepare(
+        cls, session: Session, ctx: WorkspaceContext, events: Sequence[EventFacts]
+    ) -> BatchCache:
+        cache = cls(position={e.id: i for i, e in enumerate(events)}, profile_ctx=ctx.profile)
+        first: dict[tuple[str, str], EventFacts] = {}  # the first event carrying each one
         candidates: set[tuple[str, str]] = set()  # what an alias's previousId may be
         for event in events:
             for type_name, value in event.identifiers:
@@ -130,7 +137,7 @@ class BatchCache:
         cache.user_links = repo.user_ids_linked_to_each(ctx.workspace_id, sorted(weak))
         return cache
 
-    def known_at(self, event: Event, pair: tuple[str, str]) -> bool:
+    def known_at(self, event: EventFacts, pair: tuple[str, str]) -> bool:
         """Whether the identifier existed when ``event`` came: before the batch, or brought
         by this event or an earlier one."""
         if pair not in self.idents:
@@ -139,7 +146,7 @@ class BatchCache:
         return born is None or born <= self.position.get(event.id, len(self.position))
 
     def identifier(
-        self, session: Session, ctx: WorkspaceContext, event: Event, pair: tuple[str, str]
+        self, session: Session, ctx: WorkspaceContext, event: EventFacts, pair: tuple[str, str]
     ) -> Identifier:
         found = self.idents.get(pair)
         if found is None:  # an alias's previous id, typed only now
@@ -156,7 +163,9 @@ class BatchCache:
             self.idents[pair] = found
         return found
 
-    def add_link(self, ctx: WorkspaceContext, a: Identifier, b: Identifier, event: Event) -> bool:
+    def add_link(
+        self, ctx: WorkspaceContext, a: Identifier, b: Identifier, event: EventFacts
+    ) -> bool:
         key = (a.id, b.id) if a.id < b.id else (b.id, a.id)
         if key in self.links:
             return False
@@ -200,22 +209,25 @@ class BatchCache:
 
     def settle(
         self,
-        event: Event,
+        event: EventFacts,
         primary_identifier_id: uuid.UUID | None,
         profile_id: uuid.UUID | None,
         status: str,
     ) -> None:
         """Record an event's outcome. A stored event's row is written with the batch's
-        others by ``flush_events`` (the object is left as if already written); any other
-        goes out with the session's flush."""
-        if not inspect(event).persistent:
-            event.primary_identifier_id = primary_identifier_id
+        others by ``flush_events`` (a mapped object is left as if already written); a new
+        mapped one goes out with the session's flush."""
+        if isinstance(event, PendingEvent):
             event.profile_id = profile_id
-            event.status = status
-            return
-        set_committed_value(event, "primary_identifier_id", primary_identifier_id)
-        set_committed_value(event, "profile_id", profile_id)
-        set_committed_value(event, "status", status)
+        elif isinstance(event, Event):
+            if not inspect(event).persistent:
+                event.primary_identifier_id = primary_identifier_id
+                event.profile_id = profile_id
+                event.status = status
+                return
+            set_committed_value(event, "primary_identifier_id", primary_identifier_id)
+            set_committed_value(event, "profile_id", profile_id)
+            set_committed_value(event, "status", status)
         self.settled.append(
             {
                 "id": event.id,
@@ -224,6 +236,22 @@ class BatchCache:
                 "status": status,
             }
         )
+
+    def fold(self, profile_id: uuid.UUID, event: EventFacts) -> None:
+        """Count a resolved event on its person when the batch writes."""
+        fold = self.folds.get(profile_id)
+        if fold is None:
+            fold = self.folds[profile_id] = Fold()
+        assert self.profile_ctx is not None
+        fold.add(event, self.profile_ctx)
+
+    def apply_folds(self, session: Session) -> None:
+        assert self.profile_ctx is not None or not self.folds
+        for profile_id, fold in self.folds.items():
+            profile = self.profile(session, profile_id)
+            if profile is not None and self.profile_ctx is not None:
+                apply_fold(profile, fold, self.profile_ctx)
+        self.folds = {}
 
     def flush_events(self, session: Session) -> None:
         """Write the settled events; after ``session.flush()``, which inserts the people
@@ -251,8 +279,10 @@ class BatchCache:
 
     def write(self, session: Session) -> None:
         """Everything the batch holds back, in an order the foreign keys accept: people's
-        values, links, then the session's flush (new people, identifiers), then events."""
+        values (their new events folded in first), links, then the session's flush (new
+        people, identifiers), then events."""
         with session.no_autoflush:
+            self.apply_folds(session)
             self.flush_profiles(session)
             self.flush_links(session)
             session.flush()

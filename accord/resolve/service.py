@@ -22,7 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.collect.messages import ALIAS_PREVIOUS
-from accord.collect.models import Event
+from accord.collect.models import Event, EventFacts
+from accord.collect.repository import EventRepository
 from accord.govern.workspaces.models import Workspace
 from accord.kit.dialect import lock_workspace
 from accord.kit.errors import conflict, not_found
@@ -72,7 +73,7 @@ class WorkspaceContext:
 
 
 def _pairs(
-    session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache | None = None
+    session: Session, ctx: WorkspaceContext, event: EventFacts, cache: BatchCache | None = None
 ) -> list[tuple[str, str]]:
     """The event's identifiers; an alias's previousId is a user id if one is known by
     that value, otherwise an anonymous id. A batch has already looked both up."""
@@ -94,7 +95,7 @@ def _pairs(
 
 
 def _identifiers(
-    session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache
+    session: Session, ctx: WorkspaceContext, event: EventFacts, cache: BatchCache
 ) -> list[Identifier]:
     rows = [cache.identifier(session, ctx, event, p) for p in _pairs(session, ctx, event, cache)]
     for ident in rows:
@@ -103,7 +104,9 @@ def _identifiers(
     return rows
 
 
-def _link(ctx: WorkspaceContext, event: Event, rows: list[Identifier], cache: BatchCache) -> int:
+def _link(
+    ctx: WorkspaceContext, event: EventFacts, rows: list[Identifier], cache: BatchCache
+) -> int:
     active = [r for r in rows if not r.blocked]
     if len(active) < 2:
         return 0
@@ -263,7 +266,7 @@ def _choose_profiles(
 
 
 def _evidence(
-    comp: Component, moved: set[uuid.UUID], group: set[uuid.UUID], trigger: Event | None
+    comp: Component, moved: set[uuid.UUID], group: set[uuid.UUID], trigger: EventFacts | None
 ) -> dict[str, object]:
     for a, b, message_id in comp.edges:
         if (a in moved and b in group - moved) or (b in moved and a in group - moved):
@@ -281,7 +284,7 @@ def repartition(
     ctx: WorkspaceContext,
     start: Iterable[Identifier],
     *,
-    trigger: Event | None = None,
+    trigger: EventFacts | None = None,
     through: set[uuid.UUID] | None = None,
     hints: dict[uuid.UUID, uuid.UUID] | None = None,
     actor: str = "resolver",
@@ -380,7 +383,7 @@ def _record_merges(
     before: dict[uuid.UUID, uuid.UUID | None],
     target_of: dict[uuid.UUID, uuid.UUID],
     profile_rows: dict[uuid.UUID, Profile],
-    trigger: Event | None,
+    trigger: EventFacts | None,
     actor: str,
     rule: str | None = None,
     evidence: dict[str, object] | None = None,
@@ -442,7 +445,9 @@ def _fill_contact(session: Session, profile: Profile) -> None:
 # --- entry points -------------------------------------------------------------------------
 
 
-def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, cache: BatchCache) -> None:
+def resolve_event(
+    session: Session, ctx: WorkspaceContext, event: EventFacts, cache: BatchCache
+) -> None:
     touched: set[uuid.UUID] = set()
     rows = _identifiers(session, ctx, event, cache)
     new_links = _link(ctx, event, rows, cache)
@@ -476,7 +481,8 @@ def resolve_event(session: Session, ctx: WorkspaceContext, event: Event, cache: 
                 profiles.recompute(session, profile, ctx.profile)
                 _fill_contact(session, profile)
             else:
-                profiles.apply_event(session, profile, event, ctx.profile)
+                cache.fold(event.profile_id, event)
+                profiles.apply_order(session, profile, event, ctx.profile)
 
 
 def _all_unheld_or_one(rows: list[Identifier]) -> bool:
@@ -496,13 +502,7 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
     """Resolve up to ``limit`` pending events of one workspace, oldest first. The caller
     commits. Serialized per workspace, so resolution never races with itself."""
     lock_workspace(session, workspace_id, "resolve")
-    stmt = (
-        select(Event)
-        .where(Event.workspace_id == workspace_id, Event.status == "pending")
-        .order_by(Event.id)
-        .limit(limit)
-    )
-    events = list(session.scalars(stmt))
+    events = EventRepository.from_session(session).pending(workspace_id, limit)
     if not events:
         return 0
     ctx = WorkspaceContext.load(session, workspace_id)
