@@ -52,6 +52,8 @@ class BatchCache:
     # identifier the batch created: resolving in a batch sees what one at a time would.
     position: dict[uuid.UUID, int] = field(default_factory=dict)
     born: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Identifiers given to a person by the fast path (id -> person), written at once.
+    assigned: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     # What the batch's events add to each person, applied when the batch writes.
     folds: dict[uuid.UUID, Fold] = field(default_factory=dict)
     profile_ctx: ProfileContext | None = None
@@ -237,6 +239,18 @@ class BatchCache:
             }
         )
 
+    def assign(self, ident: Identifier, profile_id: uuid.UUID) -> None:
+        """Give an identifier to a person; the row is written with the batch's others by
+        ``flush_assigned`` (the object is left as if already written)."""
+        set_committed_value(ident, "profile_id", profile_id)
+        self.assigned[ident.id] = profile_id
+
+    def flush_assigned(self, session: Session) -> None:
+        """After ``session.flush()``, which inserts the new people they point at."""
+        if self.assigned:
+            IdentifierRepository.from_session(session).assign_each(self.assigned)
+            self.assigned = {}
+
     def fold(self, profile_id: uuid.UUID, event: EventFacts) -> None:
         """Count a resolved event on its person when the batch writes."""
         fold = self.folds.get(profile_id)
@@ -280,12 +294,13 @@ class BatchCache:
     def write(self, session: Session) -> None:
         """Everything the batch holds back, in an order the foreign keys accept: people's
         values (their new events folded in first), links, then the session's flush (new
-        people, identifiers), then events."""
+        people, identifiers), identifiers given to people, then events."""
         with session.no_autoflush:
             self.apply_folds(session)
             self.flush_profiles(session)
             self.flush_links(session)
             session.flush()
+            self.flush_assigned(session)
             self.flush_events(session)
 
     def type_counts(self, session: Session, profile_id: uuid.UUID) -> Counter[str]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, union_all, update
 
 from accord.collect.models import Event
-from accord.kit.dialect import insert_ignore, one_of
+from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
@@ -113,6 +113,14 @@ class IdentifierRepository(Repository):
                 if profile_id is not None:
                     out[profile_id][type_name] = int(n)
         return out
+
+    def assign_each(self, owners: dict[uuid.UUID, uuid.UUID]) -> None:
+        """Give each identifier (key) its person (value), in one statement."""
+        update_by_id(
+            self.session,
+            Identifier.__table__,
+            [{"id": i, "profile_id": p} for i, p in owners.items()],
+        )
 
     def assign(self, ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
         for chunk in chunks(ids):

@@ -195,7 +195,7 @@ def _fast_path(
 def _attach(profile: Profile, rows: list[Identifier], cache: BatchCache) -> None:
     counts = cache.counts.setdefault(profile.id, Counter())
     for r in rows:
-        r.profile_id = profile.id
+        cache.assign(r, profile.id)
         counts[r.type] += 1
         if r.type == ids.EMAIL and not profile.email:
             profile.email = r.value
