@@ -55,20 +55,29 @@ def _money(value: Any) -> Decimal | None:
         return None
 
 
-def _refresh_display(profile: Profile, region: str) -> None:
+def _display(
+    traits: Mapping[str, Any], email: str | None, phone: str | None, region: str
+) -> dict[str, Any]:
     """The columns the console lists and searches: name, email, and phone in E.164."""
-    g = profile.traits
-    name = golden.display_name(g)
-    email = golden.value(g, "email")
-    phone = golden.value(g, "phone")
-    profile.display_name = name
-    profile.search_name = name.lower() if name else None
-    profile.email = str(email).strip().lower() if email else profile.email
-    if phone:
+    name = golden.display_name(traits)
+    new_email = golden.value(traits, "email")
+    new_phone = golden.value(traits, "phone")
+    if new_phone:
         try:
-            profile.phone = ids.normalize(ids.PHONE, phone, region=region)
+            phone = ids.normalize(ids.PHONE, new_phone, region=region)
         except ids.InvalidIdentifier:
-            profile.phone = profile.phone or str(phone).strip()[:32]
+            phone = phone or str(new_phone).strip()[:32]
+    return {
+        "display_name": name,
+        "search_name": name.lower() if name else None,
+        "email": str(new_email).strip().lower() if new_email else email,
+        "phone": phone,
+    }
+
+
+def _refresh_display(profile: Profile, region: str) -> None:
+    for key, value in _display(profile.traits, profile.email, profile.phone, region).items():
+        setattr(profile, key, value)
 
 
 def _preferred_channel(channels: Mapping[str, int]) -> str | None:
@@ -186,13 +195,15 @@ class Fold:
             golden.apply(self.traits, contribution, ctx.source_priority)
 
 
-def apply_fold(profile: Profile, fold: Fold, ctx: ProfileContext) -> None:
-    """Fold newly resolved events into their person (the common, incremental path)."""
+def fold_values(profile: Profile, fold: Fold, ctx: ProfileContext) -> dict[str, Any]:
+    """The person's computed values with newly resolved events folded in (the common,
+    incremental path); the caller sets them."""
+    out: dict[str, Any] = {}
     if fold.traits:
         traits = golden.combine(profile.traits, fold.traits, ctx.source_priority)
         if traits != profile.traits:
-            profile.traits = traits
-            _refresh_display(profile, ctx.region)
+            out["traits"] = traits
+            out.update(_display(traits, profile.email, profile.phone, ctx.region))
     stats = dict(profile.stats)
     channels = dict(stats.get("channels") or {})
     for channel, n in fold.channels.items():
@@ -200,14 +211,15 @@ def apply_fold(profile: Profile, fold: Fold, ctx: ProfileContext) -> None:
     stats["channels"] = channels
     stats["event_count"] = int(stats.get("event_count", 0)) + fold.events
     stats["preferred_channel"] = _preferred_channel(channels)
-    profile.stats = stats
+    out["stats"] = stats
     if fold.first is not None and (
         profile.first_seen_at is None or fold.first < profile.first_seen_at
     ):
-        profile.first_seen_at = fold.first
+        out["first_seen_at"] = fold.first
     if fold.last is not None and (profile.last_seen_at is None or fold.last > profile.last_seen_at):
-        profile.last_seen_at = fold.last
-    profile.updated_at = utcnow()
+        out["last_seen_at"] = fold.last
+    out["updated_at"] = utcnow()
+    return out
 
 
 def apply_order(session: Session, profile: Profile, event: EventFacts, ctx: ProfileContext) -> None:

@@ -10,10 +10,11 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accord.collect.messages import ALIAS_PREVIOUS
@@ -24,7 +25,7 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.profile.repository import COMPUTED, ProfileRepository
-from accord.profile.service import Fold, ProfileContext, apply_fold
+from accord.profile.service import Fold, ProfileContext, fold_values
 from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository, chunks
@@ -52,6 +53,10 @@ class BatchCache:
     # identifier the batch created: resolving in a batch sees what one at a time would.
     position: dict[uuid.UUID, int] = field(default_factory=dict)
     born: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Stored people whose computed values were set as if written: written by the batch.
+    rewrite: set[uuid.UUID] = field(default_factory=set)
+    # New people not yet inserted (also in ``new_profiles``).
+    unsaved: list[Profile] = field(default_factory=list)
     # Identifiers given to a person by the fast path (id -> person), written at once.
     assigned: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
     # What the batch's events add to each person, applied when the batch writes.
@@ -239,6 +244,45 @@ class BatchCache:
             }
         )
 
+    def new_profile(self, workspace_id: uuid.UUID) -> Profile:
+        """A new person, inserted with the batch's others by ``insert_new_profiles``."""
+        profile = Profile(
+            id=new_id(),
+            workspace_id=workspace_id,
+            merged_into_id=None,
+            contested=False,
+            traits={},
+            stats={},
+            display_name=None,
+            search_name=None,
+            email=None,
+            phone=None,
+            first_seen_at=None,
+            last_seen_at=None,
+            order_count=0,
+            revenue=Decimal("0"),
+            updated_at=None,
+            created_at=utcnow(),
+        )
+        self.new_profiles[profile.id] = profile
+        self.unsaved.append(profile)
+        return profile
+
+    def insert_new_profiles(self, session: Session) -> None:
+        """Insert the batch's new people in one statement, then hold them in the session
+        as if loaded (an insert each through the unit of work costs more than the rest
+        of their events' resolution)."""
+        if not self.unsaved:
+            return
+        columns = [c.key for c in Profile.__table__.columns]
+        rows = [{c: getattr(p, c) for c in columns} for p in self.unsaved]
+        insert_ignore(session, Profile.__table__, rows, ["id"])
+        for p in self.unsaved:
+            make_transient_to_detached(p)
+            session.add(p)
+            self.profiles[p.id] = p
+        self.unsaved = []
+
     def assign(self, ident: Identifier, profile_id: uuid.UUID) -> None:
         """Give an identifier to a person; the row is written with the batch's others by
         ``flush_assigned`` (the object is left as if already written)."""
@@ -259,12 +303,23 @@ class BatchCache:
         assert self.profile_ctx is not None
         fold.add(event, self.profile_ctx)
 
+    def set_computed(self, profile: Profile, values: dict[str, Any]) -> None:
+        """Set computed values of a person: a stored one's row is written with the batch's
+        others by ``flush_profiles`` (the object is left as if already written)."""
+        if profile.id in self.new_profiles and not inspect(profile).persistent:
+            for key, value in values.items():
+                setattr(profile, key, value)
+            return
+        for key, value in values.items():
+            set_committed_value(profile, key, value)
+        self.rewrite.add(profile.id)
+
     def apply_folds(self, session: Session) -> None:
         assert self.profile_ctx is not None or not self.folds
         for profile_id, fold in self.folds.items():
             profile = self.profile(session, profile_id)
             if profile is not None and self.profile_ctx is not None:
-                apply_fold(profile, fold, self.profile_ctx)
+                self.set_computed(profile, fold_values(profile, fold, self.profile_ctx))
         self.folds = {}
 
     def flush_events(self, session: Session) -> None:
@@ -278,8 +333,11 @@ class BatchCache:
         """Write the computed values of the stored people this batch changed, all at once
         (the objects are then as if flushed; anything else changed goes with the flush)."""
         changed = [
-            p for p in self.profiles.values() if (state := inspect(p)).persistent and state.modified
+            p
+            for p in self.profiles.values()
+            if (state := inspect(p)).persistent and (state.modified or p.id in self.rewrite)
         ]
+        self.rewrite = set()
         if not changed:
             return
         ProfileRepository.from_session(session).write_computed(
@@ -297,6 +355,7 @@ class BatchCache:
         people, identifiers), identifiers given to people, then events."""
         with session.no_autoflush:
             self.apply_folds(session)
+            self.insert_new_profiles(session)
             self.flush_profiles(session)
             self.flush_links(session)
             session.flush()

@@ -27,7 +27,6 @@ from accord.collect.repository import EventRepository
 from accord.govern.workspaces.models import Workspace
 from accord.kit.dialect import lock_workspace
 from accord.kit.errors import conflict, not_found
-from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile import service as profiles
 from accord.profile.models import Profile
@@ -173,9 +172,7 @@ def _fast_path(
     if not held:
         if not _fits(ctx, Counter(), unassigned):
             return False
-        profile = Profile(id=new_id(), workspace_id=ctx.workspace_id, traits={}, stats={})
-        session.add(profile)
-        cache.new_profiles[profile.id] = profile
+        profile = cache.new_profile(ctx.workspace_id)
         cache.counts[profile.id] = Counter()
         _attach(profile, unassigned, cache)
         return True
@@ -198,9 +195,9 @@ def _attach(profile: Profile, rows: list[Identifier], cache: BatchCache) -> None
         cache.assign(r, profile.id)
         counts[r.type] += 1
         if r.type == ids.EMAIL and not profile.email:
-            profile.email = r.value
+            cache.set_computed(profile, {"email": r.value})
         elif r.type == ids.PHONE and not profile.phone:
-            profile.phone = r.value
+            cache.set_computed(profile, {"phone": r.value})
 
 
 # --- the canonical path -------------------------------------------------------------------
@@ -482,7 +479,9 @@ def resolve_event(
                 _fill_contact(session, profile)
             else:
                 cache.fold(event.profile_id, event)
-                profiles.apply_order(session, profile, event, ctx.profile)
+                if profiles.order_event_kind(event) is not None:
+                    cache.insert_new_profiles(session)  # an order points at its buyer
+                    profiles.apply_order(session, profile, event, ctx.profile)
 
 
 def _all_unheld_or_one(rows: list[Identifier]) -> bool:
