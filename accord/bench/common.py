@@ -57,6 +57,64 @@ def tree_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_pids(pid: int) -> list[int]:
+    out, stack = [], [pid]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(_children(current))
+    return out
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (its backends do the database's work)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    out.append(int(entry.name))
+            except OSError:
+                continue
+    return out
+
+
+class CpuMeter:
+    """CPU used by the benchmark itself, the server's processes and PostgreSQL's between
+    ``start`` and ``stop``: where a machine's cores went."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.before: dict[int, float] = {}
+        self.own = 0.0
+        self.used: dict[str, float] = {}
+
+    def _sample(self) -> tuple[dict[int, float], list[int], list[int]]:
+        server, database = tree_pids(self.server_pid), postgres_pids()
+        return {p: cpu_seconds(p) for p in server + database}, server, database
+
+    def start(self) -> None:
+        self.before, _, _ = self._sample()
+        self.own = time.process_time()
+
+    def stop(self) -> None:
+        after, server, database = self._sample()
+        self.used = {
+            "server": sum(after[p] - self.before.get(p, 0.0) for p in server),
+            "postgres": sum(after[p] - self.before.get(p, 0.0) for p in database),
+            "client": time.process_time() - self.own,
+        }
+
+
 @contextmanager
 def server(
     database_url: str, data_dir: Path, workers: int, extra_env: dict[str, str] | None = None

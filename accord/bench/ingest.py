@@ -5,6 +5,8 @@ and CPU per event with nothing else running."""
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import threading
 import time
@@ -19,7 +21,7 @@ import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import percentile, server, tree_rss_mb
+from accord.bench.common import CpuMeter, percentile, server, tree_rss_mb
 from accord.collect import service as collect
 from accord.collect.messages import parse_message
 from accord.collect.models import Event
@@ -48,6 +50,7 @@ class IngestResult:
     server_rss_mb: float
     fresh_p50_ms: float
     fresh_max_ms: float
+    cpu_us: dict[str, float]
 
     def lines(self) -> list[str]:
         share = 100 * self.accepted_per_s / self.raw_insert_per_s if self.raw_insert_per_s else 0
@@ -66,7 +69,16 @@ class IngestResult:
             f"freshness          p50 {self.fresh_p50_ms:.0f} ms, max {self.fresh_max_ms:.0f} ms "
             "from a single event's 200 to its profile (normal load)",
             f"server memory      {self.server_rss_mb:,.0f} MB peak (all workers)",
+            f"cpu per event      server {self.cpu_us.get('server', 0):.0f} us, "
+            f"PostgreSQL {self.cpu_us.get('postgres', 0):.0f} us, "
+            f"this client {self.cpu_us.get('client', 0):.0f} us "
+            "(sending and resolving; the machine's cores at 100% give "
+            f"{self.cores * 1e6 / max(sum(self.cpu_us.values()), 1):,.0f} events/s)",
         ]
+
+    @property
+    def cores(self) -> int:
+        return os.cpu_count() or 1
 
 
 def messages(n: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -214,27 +226,36 @@ def run(
         provisioned = workspaces.create_workspace(session, f"bench-{uuid.uuid4().hex[:6]}")
     workspace_id = provisioned.workspace.id
     msgs = messages(events)
-    batches = [msgs[i : i + batch_size] for i in range(0, len(msgs), batch_size)]
+    # Bodies are encoded before the clock starts, as a load generator does: the client
+    # shares the machine's cores with the server and the database.
+    bodies = [
+        (json.dumps({"batch": msgs[i : i + batch_size]}).encode(), len(msgs[i : i + batch_size]))
+        for i in range(0, len(msgs), batch_size)
+    ]
     latencies: list[float] = []
     lock = threading.Lock()
     peak = 0.0
     with server(database_url, data_dir, workers) as (url, pid):
         client = httpx.Client(auth=(provisioned.write_key, ""), timeout=60)
 
-        def send(batch: list[dict[str, Any]]) -> None:
+        def send(body: bytes, count: int) -> None:
             t0 = time.perf_counter()
-            response = client.post(f"{url}/v1/batch", json={"batch": batch})
+            response = client.post(
+                f"{url}/v1/batch", content=body, headers={"content-type": "application/json"}
+            )
             elapsed = time.perf_counter() - t0
             if response.status_code != 200:
                 raise RuntimeError(f"batch refused: {response.status_code} {response.text[:200]}")
             with lock:
                 latencies.append(elapsed * 1000)
             if progress:
-                progress(len(batch))
+                progress(count)
 
+        meter = CpuMeter(pid)
+        meter.start()
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            futures = [pool.submit(send, b) for b in batches]
+            futures = [pool.submit(send, b, n) for b, n in bodies]
             for f in futures:
                 f.result()
                 peak = max(peak, tree_rss_mb(pid)) if len(latencies) % 20 == 0 else peak
@@ -244,6 +265,7 @@ def run(
             peak = max(peak, tree_rss_mb(pid))
             time.sleep(0.2)
         resolved_at = time.perf_counter()
+        meter.stop()
         peak = max(peak, tree_rss_mb(pid))
         fresh = freshness(client, url, factory, workspace_id)
         client.close()
@@ -266,4 +288,5 @@ def run(
         server_rss_mb=peak,
         fresh_p50_ms=percentile(fresh, 50),
         fresh_max_ms=max(fresh),
+        cpu_us={k: v / events * 1e6 for k, v in meter.used.items()},
     )
