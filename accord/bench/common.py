@@ -44,16 +44,13 @@ def _children(pid: int) -> list[int]:
 def tree_rss_mb(pid: int) -> float:
     """Resident memory of a process and all its descendants, in MB."""
     total = 0
-    stack = [pid]
-    while stack:
-        current = stack.pop()
+    for current in tree_pids(pid):
         try:
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         except OSError:
             continue
-        stack.extend(_children(current))
     return total / 1024
 
 

@@ -224,7 +224,7 @@ def fold_values(profile: Profile, fold: Fold, ctx: ProfileContext) -> dict[str, 
 
 def apply_order(session: Session, profile: Profile, event: EventFacts, ctx: ProfileContext) -> None:
     """An order, refund or cancellation event updates its person's order figures."""
-    if order_event_kind(event) is not None and record_order(session, event, ctx) is not None:
+    if record_order(session, event, ctx) is not None:
         _set_order_stats(session, profile)
         profile.updated_at = utcnow()
 

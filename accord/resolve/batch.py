@@ -306,7 +306,7 @@ class BatchCache:
     def set_computed(self, profile: Profile, values: dict[str, Any]) -> None:
         """Set computed values of a person: a stored one's row is written with the batch's
         others by ``flush_profiles`` (the object is left as if already written)."""
-        if profile.id in self.new_profiles and not inspect(profile).persistent:
+        if not inspect(profile).persistent:  # a new person, inserted with its values
             for key, value in values.items():
                 setattr(profile, key, value)
             return
@@ -315,10 +315,10 @@ class BatchCache:
         self.rewrite.add(profile.id)
 
     def apply_folds(self, session: Session) -> None:
-        assert self.profile_ctx is not None or not self.folds
         for profile_id, fold in self.folds.items():
             profile = self.profile(session, profile_id)
-            if profile is not None and self.profile_ctx is not None:
+            if profile is not None:
+                assert self.profile_ctx is not None  # set by prepare, as folds are
                 self.set_computed(profile, fold_values(profile, fold, self.profile_ctx))
         self.folds = {}
 
