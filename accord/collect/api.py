@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import json
 import time
 import uuid
 import zlib
@@ -26,6 +25,7 @@ from accord.collect import service
 from accord.collect.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
 from accord.govern.access import service as access
 from accord.govern.workspaces.models import Workspace
+from accord.kit import jsonio
 from accord.kit.db import transaction
 from accord.kit.errors import AccordError, FieldError, unauthorized
 from accord.kit.time import utcnow
@@ -80,8 +80,8 @@ async def _read_json(request: Request, limit: int, what: str) -> Any:
     if len(raw) > limit:
         raise _too_large(limit, what)
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return jsonio.loads(raw)
+    except ValueError:
         raise AccordError(
             "The request body is not valid JSON", code="invalid_json", status=400, field="body"
         ) from None
@@ -114,15 +114,21 @@ class Sender:
     region: str
 
 
+def remembered_sender(request: HTTPConnection, write_key: str) -> Sender | None:
+    """The write key's workspace if this process checked the key moments ago."""
+    hit = request.app.state.write_key_cache.get(write_key)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
 def authenticate_sender(request: HTTPConnection, write_key: str) -> Sender:
     """The write key's workspace, remembered for a few seconds per process. A revoked
     write key stops at once on every worker that hears the live update (all of them with
     Redis), and within ``WRITE_KEY_CACHE_SECONDS`` on any that did not."""
     cache: dict[str, tuple[float, Sender]] = request.app.state.write_key_cache
     now = time.monotonic()
-    hit = cache.get(write_key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    remembered = remembered_sender(request, write_key)
+    if remembered is not None:
+        return remembered
     with transaction(request.app.state.session_factory) as session:
         principal = access.authenticate_write_key(session, write_key)
         workspace = session.get(Workspace, principal.workspace_id)
@@ -216,12 +222,18 @@ def _answer(request: Request, result: service.Accepted) -> Response:
     return JSONResponse({"success": True}, headers=CORS_HEADERS)
 
 
+async def _authenticate(request: Request, write_key: str) -> Sender:
+    return await run_in_threadpool(authenticate_sender, request, write_key)
+
+
 async def _handle(request: Request, kind: str) -> Response:
     limit = MAX_BATCH_BYTES if kind == "batch" else MAX_MESSAGE_BYTES
     what = "batch" if kind == "batch" else "message"
     try:
         key = _header_write_key(request)
-        sender = await run_in_threadpool(authenticate_sender, request, key) if key else None
+        sender = None
+        if key:
+            sender = remembered_sender(request, key) or await _authenticate(request, key)
         try:
             body = await _read_json(request, limit, what)
         except AccordError:
@@ -229,7 +241,8 @@ async def _handle(request: Request, kind: str) -> Response:
                 raise unauthorized("Send the write key as the HTTP Basic user name") from None
             raise
         if sender is None:
-            sender = await run_in_threadpool(authenticate_sender, request, _body_write_key(body))
+            body_key = _body_write_key(body)
+            sender = remembered_sender(request, body_key) or await _authenticate(request, body_key)
         size = int(request.headers.get("content-length") or 0)
         if request.headers.get("content-encoding", "").lower() == "gzip" or not size:
             size = MAX_BATCH_BYTES  # unknown once inflated: measure each message

@@ -7,20 +7,17 @@ command or a job) opens the transaction and commits it.
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from accord.kit import signals
+from accord.kit import jsonio, signals
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 
@@ -44,14 +41,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(tz=utcnow().tzinfo)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=utcnow().tzinfo)
-        return value.astimezone(tz=utcnow().tzinfo)
+            return value.replace(tzinfo=UTC)
+        return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -90,21 +87,10 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_LONG_DIGITS = re.compile(r"[0-9]{20}")
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{20}")
-
-
 def json_loads(text: str | bytes) -> Any:
-    """JSON columns as Python values, read with orjson (several times faster than the
-    standard library; resolution reads thousands of documents a batch). A document with
-    a run of 20 digits or more may hold an integer beyond 64 bits, which orjson would
-    read as a float: the standard library reads those exactly."""
-    if isinstance(text, str):
-        if _LONG_DIGITS.search(text) is None:
-            return orjson.loads(text)
-    elif _LONG_DIGITS_BYTES.search(text) is None:
-        return orjson.loads(text)
-    return json.loads(text)
+    """JSON columns as Python values (resolution reads thousands of documents a batch):
+    ``jsonio.loads``, exact as the standard library and several times faster."""
+    return jsonio.loads(text)
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 import zlib
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, text, update
+from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, cast, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeDecorator, TypeEngine
+from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
+
+from accord.kit import jsonio
 
 
 def insert_ignore(
@@ -94,20 +93,17 @@ class _JsonRows:
     def payload(self, rows: Sequence[dict[str, Any]], dialect: Dialect) -> str | None:
         """The rows as JSON; None when they hold a NUL character, which PostgreSQL's JSON
         functions refuse (a json column stores it as given, so the caller binds them)."""
-        docs = []
-        for row in rows:
-            doc = dict(row)
-            for name, decorator in self.plain:
-                value = doc[name]
-                if decorator is not None:
-                    value = decorator.process_bind_param(value, dialect)
-                if isinstance(value, uuid.UUID | Decimal):
-                    value = str(value)
-                elif isinstance(value, datetime | date):
-                    value = value.isoformat()
-                doc[name] = value
-            docs.append(doc)
-        out = json.dumps(docs)
+        convert = [(name, d) for name, d in self.plain if d is not None]
+        docs: Sequence[dict[str, Any]] = rows
+        if convert:
+            docs = []
+            for row in rows:
+                doc = dict(row)
+                for name, decorator in convert:
+                    doc[name] = decorator.process_bind_param(doc[name], dialect)
+                docs.append(doc)
+        # UUIDs, dates, times and decimals become strings that PostgreSQL casts back.
+        out = jsonio.dumps(docs)
         return None if "\\u0000" in out else out
 
 
@@ -150,11 +146,28 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
 def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
     """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter, so the
     statement's text stays the same whatever the number of values (a long IN list is
-    parsed anew by the driver on every execution)."""
+    parsed anew by the driver on every execution). The array travels as one array literal
+    cast by the database: the driver dumps a list of thousands of values one by one."""
     if session.get_bind().dialect.name == "postgresql":
-        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
-        return column == any_(array)  # type: ignore[no-any-return]
+        # Untyped, so the database reads the parameter as the array itself (a constant to
+        # the planner) rather than as text cast again for every row it compares.
+        literal = bindparam(None, pg_array_literal(values), type_=NullType())
+        return column == any_(cast(literal, postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def pg_array_literal(values: Iterable[Any]) -> str:
+    """PostgreSQL's text form of an array: each element double-quoted, with backslashes
+    and double quotes escaped (any value, commas and braces included, reads back as it
+    was). UUIDs and numbers are written as they print."""
+    parts = []
+    for value in values:
+        if isinstance(value, uuid.UUID | int):
+            parts.append(str(value))
+        else:
+            text_value = str(value).replace("\\", "\\\\").replace('"', '\\"')
+            parts.append(f'"{text_value}"')
+    return "{" + ",".join(parts) + "}"
 
 
 def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:

@@ -124,11 +124,12 @@ class BatchCache:
         }
         cache.counts.update(repo.type_counts_of(list(joining)))
         known = [i.id for i in cache.idents.values()]
+        other_known = one_of(session, IdentityLink.b_id, known)  # built once, for each chunk
         for chunk in chunks(known):
             stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
                 IdentityLink.workspace_id == ctx.workspace_id,
                 one_of(session, IdentityLink.a_id, chunk),
-                one_of(session, IdentityLink.b_id, known),
+                other_known,
             )
             cache.links.update((a, b) for a, b in session.execute(stmt))
         # Browsers and devices seen with a user id in this batch: only they can be blocked.

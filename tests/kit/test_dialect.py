@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import insert_ignore, update_by_id
+from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
 
 
@@ -116,3 +116,24 @@ def test_update_by_id_sets_each_rows_columns(
     for untouched in (rows[1], rows[3]):
         assert stored[untouched["id"]].status == "pending"
         assert stored[untouched["id"]].timestamp == untouched["timestamp"]
+
+
+def test_one_of_matches_any_value_exactly(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """Values that mean something in an array literal (commas, braces, quotes, backslashes,
+    spaces, the word NULL) are matched as given; a long list is one parameter."""
+    tricky = ["a,b", "{x}", 'q"uote', "back\\slash", " sp ", "NULL", "é 名前", "", "plain"]
+    rows = [row(workspace, f"one-of-{i}", anonymous_id=v) for i, v in enumerate(tricky)]
+    insert_ignore(session, Event.__table__, rows, ["workspace_id", "message_id"])
+    others = [f"absent-{i}" for i in range(3000)]
+    found = session.scalars(
+        select(Event.anonymous_id).where(
+            Event.workspace_id == workspace.workspace.id,
+            one_of(session, Event.anonymous_id, [*tricky[:-1], *others]),
+        )
+    ).all()
+    assert sorted(found) == sorted(tricky[:-1])
+    ids = [r["id"] for r in rows[:3]]
+    by_id = session.scalars(select(Event.message_id).where(one_of(session, Event.id, ids)))
+    assert sorted(by_id) == ["one-of-0", "one-of-1", "one-of-2"]
