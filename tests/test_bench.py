@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from accord.cli.main import app as cli
@@ -36,6 +37,22 @@ def test_bench_ingest_prints_its_figures() -> None:
         "server memory",
     ):
         assert label in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_ingest_can_measure_accepting_alone(tmp_path: Path) -> None:
+    args = ["ingest", "--events", "200", "--concurrency", "2", "--workers", "1", "--accept-only"]
+    result = CliRunner().invoke(cli, ["bench", *args])
+    assert result.exit_code == 0, result.output
+    assert "accepted" in result.output
+    assert "cpu per event" in result.output
+    assert "not measured (--accept-only" in result.output
+    assert "resolver alone" not in result.output
+    # Nothing of the run is left pending for a later run's resolver.
+    engine = create_engine(f"sqlite:///{tmp_path / 'bench.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 0
+    engine.dispose()
 
 
 @pytest.mark.usefixtures("sqlite_env")

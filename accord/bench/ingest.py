@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,19 +42,20 @@ class IngestResult:
     accepted_per_s: float
     p50_ms: float
     p99_ms: float
-    resolved_per_s: float
-    resolve_lag_s: float
     raw_insert_per_s: float
-    resolver_alone_per_s: float
-    resolver_cpu_us: float
     server_rss_mb: float
-    fresh_p50_ms: float
-    fresh_max_ms: float
     cpu_us: dict[str, float]
+    # None when only accepting was measured (--accept-only).
+    resolved_per_s: float | None = None
+    resolve_lag_s: float | None = None
+    resolver_alone_per_s: float | None = None
+    resolver_cpu_us: float | None = None
+    fresh_p50_ms: float | None = None
+    fresh_max_ms: float | None = None
 
     def lines(self) -> list[str]:
         share = 100 * self.accepted_per_s / self.raw_insert_per_s if self.raw_insert_per_s else 0
-        return [
+        out = [
             f"backend            {self.backend}",
             f"events             {self.events} in batches of {self.batch_size}, "
             f"{self.concurrency} concurrent clients",
@@ -62,19 +63,30 @@ class IngestResult:
             f"({self.seconds:.1f} s; {share:.0f}% of the raw insert limit)",
             f"request latency    p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms",
             f"raw insert limit   {self.raw_insert_per_s:,.0f} rows/s",
-            f"resolved           {self.resolved_per_s:,.0f} events/s onto profiles",
-            f"resolution lag     {self.resolve_lag_s:.1f} s after the last accept",
-            f"resolver alone     {self.resolver_alone_per_s:,.0f} events/s, "
-            f"{self.resolver_cpu_us:.0f} us of CPU per event (one thread, nothing else running)",
-            f"freshness          p50 {self.fresh_p50_ms:.0f} ms, max {self.fresh_max_ms:.0f} ms "
-            "from a single event's 200 to its profile (normal load)",
+        ]
+        if self.resolved_per_s is None:
+            out.append("resolved           not measured (--accept-only: the resolver was off)")
+        else:
+            out += [
+                f"resolved           {self.resolved_per_s:,.0f} events/s onto profiles",
+                f"resolution lag     {self.resolve_lag_s or 0:.1f} s after the last accept",
+                f"resolver alone     {self.resolver_alone_per_s or 0:,.0f} events/s, "
+                f"{self.resolver_cpu_us or 0:.0f} us of CPU per event "
+                "(one thread, nothing else running)",
+                f"freshness          p50 {self.fresh_p50_ms or 0:.0f} ms, "
+                f"max {self.fresh_max_ms or 0:.0f} ms "
+                "from a single event's 200 to its profile (normal load)",
+            ]
+        what = "sending" if self.resolved_per_s is None else "sending and resolving"
+        out += [
             f"server memory      {self.server_rss_mb:,.0f} MB peak (all workers)",
             f"cpu per event      server {self.cpu_us.get('server', 0):.0f} us, "
             f"PostgreSQL {self.cpu_us.get('postgres', 0):.0f} us, "
             f"this client {self.cpu_us.get('client', 0):.0f} us "
-            "(sending and resolving; the machine's cores at 100% give "
+            f"({what}; the machine's cores at 100% give "
             f"{self.cores * 1e6 / max(sum(self.cpu_us.values()), 1):,.0f} events/s)",
         ]
+        return out
 
     @property
     def cores(self) -> int:
@@ -220,6 +232,7 @@ def run(
     concurrency: int,
     batch_size: int,
     workers: int,
+    accept_only: bool = False,
     progress: Any = None,
 ) -> IngestResult:
     with transaction(factory) as session:
@@ -235,7 +248,9 @@ def run(
     latencies: list[float] = []
     lock = threading.Lock()
     peak = 0.0
-    with server(database_url, data_dir, workers) as (url, pid):
+    # Accept only: the server's resolver is off, so what is measured is accepting alone.
+    extra_env = {"ACCORD_RESOLVE_WORKER": "false"} if accept_only else None
+    with server(database_url, data_dir, workers, extra_env) as (url, pid):
         client = httpx.Client(auth=(provisioned.write_key, ""), timeout=60)
 
         def send(body: bytes, count: int) -> None:
@@ -261,17 +276,19 @@ def run(
                 peak = max(peak, tree_rss_mb(pid)) if len(latencies) % 20 == 0 else peak
         accepted_at = time.perf_counter()
         seconds = accepted_at - start
-        while pending(factory, workspace_id) > 0:
+        while not accept_only and pending(factory, workspace_id) > 0:
             peak = max(peak, tree_rss_mb(pid))
             time.sleep(0.2)
         resolved_at = time.perf_counter()
         meter.stop()
         peak = max(peak, tree_rss_mb(pid))
-        fresh = freshness(client, url, factory, workspace_id)
+        fresh = [] if accept_only else freshness(client, url, factory, workspace_id)
         client.close()
+    if accept_only:  # nothing left pending for a later run's resolver to pick up
+        with transaction(factory) as session:
+            session.execute(delete(Event).where(Event.workspace_id == workspace_id))
     raw = raw_insert_rate(factory, messages(min(events, 20000), seed=12), concurrency, batch_size)
-    alone, cpu_us = resolver_alone(factory, messages(min(events, 20000), seed=13))
-    return IngestResult(
+    accepted = IngestResult(
         backend=database_url.split(":", 1)[0].split("+")[0],
         events=events,
         concurrency=concurrency,
@@ -280,13 +297,19 @@ def run(
         accepted_per_s=events / seconds,
         p50_ms=percentile(latencies, 50),
         p99_ms=percentile(latencies, 99),
+        raw_insert_per_s=raw,
+        server_rss_mb=peak,
+        cpu_us={k: v / events * 1e6 for k, v in meter.used.items()},
+    )
+    if accept_only:
+        return accepted
+    alone, alone_cpu_us = resolver_alone(factory, messages(min(events, 20000), seed=13))
+    return replace(
+        accepted,
         resolved_per_s=events / (resolved_at - start),
         resolve_lag_s=resolved_at - accepted_at,
-        raw_insert_per_s=raw,
         resolver_alone_per_s=alone,
-        resolver_cpu_us=cpu_us,
-        server_rss_mb=peak,
+        resolver_cpu_us=alone_cpu_us,
         fresh_p50_ms=percentile(fresh, 50),
         fresh_max_ms=max(fresh),
-        cpu_us={k: v / events * 1e6 for k, v in meter.used.items()},
     )

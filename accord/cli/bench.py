@@ -47,6 +47,14 @@ def bench_ingest(
     concurrency: Annotated[int, typer.Option(help="Concurrent clients.", min=1)] = 8,
     batch_size: Annotated[int, typer.Option(help="Messages per /v1/batch request.")] = 100,
     workers: Annotated[int, typer.Option(help="Server worker processes.")] = 2,
+    accept_only: Annotated[
+        bool,
+        typer.Option(
+            "--accept-only",
+            help="Measure accepting alone: the server's resolver is off and the events "
+            "are removed afterwards.",
+        ),
+    ] = False,
 ) -> None:
     """Events/s and latency through /v1/batch, the raw insert limit, and resolution."""
     from accord.bench import ingest
@@ -62,6 +70,7 @@ def bench_ingest(
             concurrency=concurrency,
             batch_size=batch_size,
             workers=workers,
+            accept_only=accept_only,
             progress=progress,
         ),
     )
