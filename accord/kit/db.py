@@ -87,12 +87,6 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def json_loads(text: str | bytes) -> Any:
-    """JSON columns as Python values (resolution reads thousands of documents a batch):
-    ``jsonio.loads``, exact as the standard library and several times faster."""
-    return jsonio.loads(text)
-
-
 def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     """Build the engine for ``url``. Called at start-up (app lifespan, CLI), never at import."""
     if url.startswith("sqlite"):
@@ -100,7 +94,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 10},
-            json_deserializer=json_loads,
+            json_deserializer=jsonio.loads,  # orjson, exact as the standard library
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -111,7 +105,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        json_deserializer=json_loads,
+        json_deserializer=jsonio.loads,
     )
 
 

@@ -88,18 +88,18 @@ class _JsonRows:
     names: tuple[str, ...]
     selected: tuple[str, ...]  # per column, the expression that reads it from ``r``
     source: str
-    plain: tuple[tuple[str, TypeDecorator[Any] | None], ...]  # columns that are not JSON
+    # Columns whose type converts a value before it is bound (UTC times), and that type.
+    convert: tuple[tuple[str, TypeDecorator[Any]], ...]
 
     def payload(self, rows: Sequence[dict[str, Any]], dialect: Dialect) -> str | None:
         """The rows as JSON; None when they hold a NUL character, which PostgreSQL's JSON
         functions refuse (a json column stores it as given, so the caller binds them)."""
-        convert = [(name, d) for name, d in self.plain if d is not None]
         docs: Sequence[dict[str, Any]] = rows
-        if convert:
+        if self.convert:
             docs = []
             for row in rows:
                 doc = dict(row)
-                for name, decorator in convert:
+                for name, decorator in self.convert:
                     doc[name] = decorator.process_bind_param(doc[name], dialect)
                 docs.append(doc)
         # UUIDs, dates, times and decimals become strings that PostgreSQL casts back.
@@ -115,7 +115,7 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
     if found is not None:
         return found
     quote = dialect.identifier_preparer.quote
-    plain: list[tuple[str, TypeDecorator[Any] | None]] = []
+    convert: list[tuple[str, TypeDecorator[Any]]] = []
     columns = []
     selected = []
     for name in names:
@@ -131,14 +131,15 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
             selected.append(f"r.{quote(name)}" if keep else f"COALESCE(r.{quote(name)}, 'null')")
         else:
             selected.append(f"r.{quote(name)}")
-            plain.append((name, decorator))
+            if decorator is not None:
+                convert.append((name, decorator))
     # Names and types come from the table's metadata, quoted; the rows are a parameter.
     found = _plans[(table.name, names)] = _JsonRows(
         table=dialect.identifier_preparer.format_table(table),
         names=names,
         selected=tuple(selected),
         source=f"json_to_recordset(CAST(:rows AS json)) AS r({', '.join(columns)})",
-        plain=tuple(plain),
+        convert=tuple(convert),
     )
     return found
 

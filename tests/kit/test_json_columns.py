@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, text
 from sqlalchemy.orm import Session
 
-from accord.kit.db import json_loads
+from accord.kit.jsonio import loads as json_loads
 
 
 def test_reads_plain_documents() -> None:
