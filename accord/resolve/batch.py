@@ -365,8 +365,8 @@ class BatchCache:
 
     def type_counts(self, session: Session, profile_id: uuid.UUID) -> Counter[str]:
         if profile_id not in self.counts:
-            self.counts[profile_id] = Counter(
-                IdentifierRepository.from_session(session).type_counts(profile_id)
+            self.counts.update(
+                IdentifierRepository.from_session(session).type_counts_of([profile_id])
             )
         return self.counts[profile_id]
 

@@ -92,16 +92,8 @@ class IdentifierRepository(Repository):
         )
         return list(self.session.scalars(stmt))
 
-    def type_counts(self, profile_id: uuid.UUID) -> dict[str, int]:
-        stmt = (
-            select(Identifier.type, func.count())
-            .where(Identifier.profile_id == profile_id)
-            .group_by(Identifier.type)
-        )
-        return {t: int(n) for t, n in self.session.execute(stmt)}
-
     def type_counts_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, Counter[str]]:
-        """``type_counts`` of several people at once."""
+        """How many identifiers of each type each of these people holds."""
         out: dict[uuid.UUID, Counter[str]] = {p: Counter() for p in profile_ids}
         for chunk in chunks(profile_ids):
             stmt = (
