@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,13 @@ COMPUTED = (
 )
 
 
+@dataclass(slots=True)
+class Counts:
+    stats: dict[str, Any]
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+
+
 class ProfileRepository(Repository):
     def get(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> Profile | None:
         stmt = select(Profile).where(Profile.workspace_id == workspace_id, Profile.id == profile_id)
@@ -39,6 +47,16 @@ class ProfileRepository(Repository):
             return {}
         stmt = select(Profile).where(one_of(self.session, Profile.id, ids))
         return {p.id: p for p in self.session.scalars(stmt)}
+
+    def counts_of(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Counts]:
+        """The event counts and first and last seen of these people (the live ones), as
+        plain rows."""
+        if not ids:
+            return {}
+        stmt = select(Profile.id, Profile.stats, Profile.first_seen_at, Profile.last_seen_at).where(
+            one_of(self.session, Profile.id, ids), Profile.merged_into_id.is_(None)
+        )
+        return {row[0]: Counts(*row[1:]) for row in self.session.execute(stmt)}
 
     def add(self, profile: Profile) -> Profile:
         self.session.add(profile)

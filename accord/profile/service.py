@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -204,6 +204,25 @@ def fold_values(profile: Profile, fold: Fold, ctx: ProfileContext) -> dict[str, 
         if traits != profile.traits:
             out["traits"] = traits
             out.update(_display(traits, profile.email, profile.phone, ctx.region))
+    out.update(count_values(profile, fold))
+    return out
+
+
+class Counted(Protocol):
+    """What counting events on a person reads of it."""
+
+    @property
+    def stats(self) -> dict[str, Any]: ...
+    @property
+    def first_seen_at(self) -> datetime | None: ...
+    @property
+    def last_seen_at(self) -> datetime | None: ...
+
+
+def count_values(profile: Counted, fold: Fold) -> dict[str, Any]:
+    """The person's event counts, channels and first and last seen with a fold's events
+    counted in (its traits aside): ``stats`` and ``updated_at`` always, the times when
+    they move."""
     stats = dict(profile.stats)
     channels = dict(stats.get("channels") or {})
     for channel, n in fold.channels.items():
@@ -211,7 +230,7 @@ def fold_values(profile: Profile, fold: Fold, ctx: ProfileContext) -> dict[str, 
     stats["channels"] = channels
     stats["event_count"] = int(stats.get("event_count", 0)) + fold.events
     stats["preferred_channel"] = _preferred_channel(channels)
-    out["stats"] = stats
+    out: dict[str, Any] = {"stats": stats}
     if fold.first is not None and (
         profile.first_seen_at is None or fold.first < profile.first_seen_at
     ):

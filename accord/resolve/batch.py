@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event, EventFacts, PendingEvent
 from accord.collect.repository import EventRepository
-from accord.kit.dialect import insert_ignore, one_of
+from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
@@ -28,7 +28,7 @@ from accord.profile.repository import COMPUTED, ProfileRepository
 from accord.profile.service import Fold, ProfileContext, fold_values
 from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
-from accord.resolve.repository import IdentifierRepository, chunks
+from accord.resolve.repository import IdentifierRepository
 
 if TYPE_CHECKING:
     from accord.resolve.service import WorkspaceContext
@@ -123,15 +123,7 @@ class BatchCache:
             if (ident := cache.idents.get((pair[0], pair[1]))) is not None and ident.profile_id
         }
         cache.counts.update(repo.type_counts_of(list(joining)))
-        known = [i.id for i in cache.idents.values()]
-        other_known = one_of(session, IdentityLink.b_id, known)  # built once, for each chunk
-        for chunk in chunks(known):
-            stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
-                IdentityLink.workspace_id == ctx.workspace_id,
-                one_of(session, IdentityLink.a_id, chunk),
-                other_known,
-            )
-            cache.links.update((a, b) for a, b in session.execute(stmt))
+        cache.links = repo.links_among(ctx.workspace_id, [i.id for i in cache.idents.values()])
         # Browsers and devices seen with a user id in this batch: only they can be blocked.
         weak: set[uuid.UUID] = set()
         for event in events:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import Any, Protocol, TypeVar
 
 import phonenumbers
 
@@ -22,6 +23,10 @@ SOCIAL = "social"
 # Weak identifiers name a browser or a device, not a person: seen with too many people,
 # they stop linking (a shared family tablet, a store kiosk).
 WEAK_TYPES = frozenset({ANONYMOUS_ID, DEVICE_ID})
+
+# An identifier's last seen time moves when an event comes this much later (writing it on
+# every event would cost a write per event for a figure read at this resolution).
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 DEFAULT_TYPES: dict[str, TypeRule] = {
     USER_ID: TypeRule(USER_ID, priority=100, unique=True, limit=1),
@@ -148,3 +153,31 @@ class IdentityRules:
             ),
             region=region,
         )
+
+
+class _Typed(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+    @property
+    def blocked(self) -> bool: ...
+
+
+T = TypeVar("T", bound=_Typed)
+
+# Who sent an event: its userId, else its anonymousId.
+SENDER_ORDER = {USER_ID: 0, ANONYMOUS_ID: 1}
+
+
+def primary_of(rows: list[T], rules: IdentityRules) -> T | None:
+    """The identifier an event belongs with: who sent it (its userId, else its
+    anonymousId), else the strongest identifier it carries. After a split, an event goes
+    back with its sender, so each side is restored as it was."""
+    active = [r for r in rows if not r.blocked]
+    if not active:
+        return None
+    return min(
+        active,
+        key=lambda r: (SENDER_ORDER.get(r.type, 2), -rules.priority(r.type), r.type, r.value),
+    )

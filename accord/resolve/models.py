@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,18 @@ class Identifier(IdMixin, TimestampMixin, Base):
     profile: Mapped[Profile | None] = relationship(lazy="raise", viewonly=False)
     first_event_id: Mapped[uuid.UUID | None]
     last_seen_at: Mapped[datetime]
+
+
+@dataclass(slots=True)
+class KnownIdentifier:
+    """An identifier as a plain row: what settling an event by known identifiers reads."""
+
+    id: uuid.UUID
+    type: str
+    value: str
+    profile_id: uuid.UUID | None
+    blocked: bool
+    last_seen_at: datetime
 
 
 class IdentityLink(IdMixin, TimestampMixin, Base):

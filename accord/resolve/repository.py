@@ -4,8 +4,9 @@ import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all, update
 
 from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
@@ -15,6 +16,7 @@ from accord.profile.models import Order, Profile
 from accord.resolve.models import (
     Identifier,
     IdentityLink,
+    KnownIdentifier,
     Merge,
     Separation,
     SeparationMember,
@@ -34,22 +36,61 @@ class IdentifierRepository(Repository):
     ) -> dict[tuple[str, str], Identifier]:
         if not pairs:
             return {}
+        stmt = select(Identifier).from_statement(self._by_pairs(workspace_id, pairs, Identifier))
+        found = {(i.type, i.value): i for i in self.session.scalars(stmt)}
+        return {p: found[p] for p in pairs if p in found}
+
+    def find_rows(
+        self, workspace_id: uuid.UUID, pairs: Collection[tuple[str, str]]
+    ) -> dict[tuple[str, str], KnownIdentifier]:
+        """As ``find``, as plain rows (what settling an event by its known identifiers
+        reads, without building a mapped object for each)."""
+        if not pairs:
+            return {}
+        columns = [getattr(Identifier, f) for f in KnownIdentifier.__slots__]
+        rows = self.session.execute(self._by_pairs(workspace_id, pairs, *columns))
+        return {(r.type, r.value): r for r in (KnownIdentifier(*row) for row in rows)}
+
+    def _by_pairs(
+        self, workspace_id: uuid.UUID, pairs: Collection[tuple[str, str]], *columns: Any
+    ) -> Select[Any] | CompoundSelect[Any]:
         by_type: dict[str, set[str]] = {}
         for t, v in pairs:
             by_type.setdefault(t, set()).add(v)
         # One IN list per type, so both databases use the whole (workspace, type, value)
         # index rather than its workspace prefix.
         parts = [
-            select(Identifier).where(
+            select(*columns).where(
                 Identifier.workspace_id == workspace_id,
                 Identifier.type == t,
                 one_of(self.session, Identifier.value, sorted(vs)),
             )
             for t, vs in sorted(by_type.items())
         ]
-        stmt = parts[0] if len(parts) == 1 else select(Identifier).from_statement(union_all(*parts))
-        found = {(i.type, i.value): i for i in self.session.scalars(stmt)}
-        return {p: found[p] for p in pairs if p in found}
+        return parts[0] if len(parts) == 1 else union_all(*parts)
+
+    def links_among(
+        self, workspace_id: uuid.UUID, ids: list[uuid.UUID]
+    ) -> set[tuple[uuid.UUID, uuid.UUID]]:
+        """The links whose two ends are both in ``ids``, as (a, b) with a < b."""
+        out: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        other_end = one_of(self.session, IdentityLink.b_id, ids)  # built once, for each chunk
+        for chunk in chunks(ids):
+            stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
+                IdentityLink.workspace_id == workspace_id,
+                one_of(self.session, IdentityLink.a_id, chunk),
+                other_end,
+            )
+            out.update((a, b) for a, b in self.session.execute(stmt))
+        return out
+
+    def touch(self, seen: dict[uuid.UUID, datetime]) -> None:
+        """Set each identifier's (key) last seen time, in one statement."""
+        update_by_id(
+            self.session,
+            Identifier.__table__,
+            [{"id": i, "last_seen_at": at} for i, at in seen.items()],
+        )
 
     def insert_missing(
         self,

@@ -16,7 +16,6 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +35,7 @@ from accord.resolve import graph
 from accord.resolve import identifiers as ids
 from accord.resolve.batch import BatchCache
 from accord.resolve.identifiers import IdentityRules
+from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, Merge
 from accord.resolve.repository import (
     IdentifierRepository,
@@ -47,7 +47,6 @@ from accord.resolve.repository import (
 
 log = logging.getLogger("accord.resolve")
 MAX_COMPONENT = 5000
-LAST_SEEN_RESOLUTION = timedelta(hours=1)
 
 
 @dataclass
@@ -98,7 +97,7 @@ def _identifiers(
 ) -> list[Identifier]:
     rows = [cache.identifier(session, ctx, event, p) for p in _pairs(session, ctx, event, cache)]
     for ident in rows:
-        if event.timestamp - ident.last_seen_at > LAST_SEEN_RESOLUTION:
+        if event.timestamp - ident.last_seen_at > ids.LAST_SEEN_RESOLUTION:
             ident.last_seen_at = event.timestamp
     return rows
 
@@ -128,22 +127,6 @@ def _block_shared_devices(
     return blocked
 
 
-SENDER_ORDER = {ids.USER_ID: 0, ids.ANONYMOUS_ID: 1}
-
-
-def _primary(rows: list[Identifier], rules: IdentityRules) -> Identifier | None:
-    """The identifier an event belongs with: who sent it (its userId, else its
-    anonymousId), else the strongest identifier it carries. After a split, an event goes
-    back with its sender, so each side is restored as it was."""
-    active = [r for r in rows if not r.blocked]
-    if not active:
-        return None
-    return sorted(
-        active,
-        key=lambda r: (SENDER_ORDER.get(r.type, 2), -rules.priority(r.type), r.type, r.value),
-    )[0]
-
-
 # --- the fast path ------------------------------------------------------------------------
 
 
@@ -167,6 +150,8 @@ def _fast_path(
     cache: BatchCache,
 ) -> bool:
     active = [r for r in rows if not r.blocked]
+    if not active:  # every identifier is blocked: the event belongs to nobody
+        return True
     held = {r.profile_id for r in active if r.profile_id is not None}
     unassigned = [r for r in active if r.profile_id is None]
     if not held:
@@ -361,7 +346,7 @@ def _rehome_events(
     receiving: set[uuid.UUID] = set()
     for event in MoveRepository.from_session(session).events_of(blocked):
         rows = list(idents.find(ctx.workspace_id, _pairs(session, ctx, event)).values())
-        primary = _primary(rows, ctx.rules)
+        primary = ids.primary_of(rows, ctx.rules)
         event.primary_identifier_id = primary.id if primary else None
         event.profile_id = primary.profile_id if primary else None
         event.status = "resolved" if event.profile_id else "unattributed"
@@ -461,7 +446,7 @@ def resolve_event(
             session, ctx, rows, trigger=event, through={r.id for r in newly_blocked}
         )
         cache.forget(touched)
-    primary = _primary(rows, ctx.rules)
+    primary = ids.primary_of(rows, ctx.rules)
     cache.settle(
         event,
         primary.id if primary else None,
@@ -505,11 +490,14 @@ def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 5
     if not events:
         return 0
     ctx = WorkspaceContext.load(session, workspace_id)
-    cache = BatchCache.prepare(session, ctx, events)
+    rest = settle_known(session, ctx, events)
+    if not rest:
+        return len(events)
+    cache = BatchCache.prepare(session, ctx, rest)
     # Writes gather in the session and go out together; the paths that query what this
     # batch changed flush first.
     with session.no_autoflush:
-        for event in events:
+        for event in rest:
             resolve_event(session, ctx, event, cache)
     cache.write(session)
     return len(events)
