@@ -41,6 +41,26 @@ class EventRepository(Repository):
         )
         return [PendingEvent(*row) for row in self.session.execute(stmt)]
 
+    def pending_workspaces(self, limit: int) -> list[uuid.UUID]:
+        """Up to ``limit`` workspaces with events to resolve: one probe of the pending
+        index per workspace found (a DISTINCT would read every pending event, and the
+        resolver asks on every pass, when the backlog is longest)."""
+        out: list[uuid.UUID] = []
+        while len(out) < limit:
+            stmt = (
+                select(Event.workspace_id)
+                .where(Event.status == "pending")
+                .order_by(Event.workspace_id)
+                .limit(1)
+            )
+            if out:
+                stmt = stmt.where(Event.workspace_id > out[-1])
+            found = self.session.scalar(stmt)
+            if found is None:
+                break
+            out.append(found)
+        return out
+
     def by_message_id(self, workspace_id: uuid.UUID, message_id: str) -> Event | None:
         stmt = select(Event).where(
             Event.workspace_id == workspace_id, Event.message_id == message_id

@@ -17,7 +17,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.collect.messages import ALIAS_PREVIOUS
@@ -478,8 +477,7 @@ def _all_unheld_or_one(rows: list[Identifier]) -> bool:
 
 
 def pending_workspaces(session: Session, limit: int = 50) -> list[uuid.UUID]:
-    stmt = select(Event.workspace_id).where(Event.status == "pending").distinct().limit(limit)
-    return list(session.scalars(stmt))
+    return EventRepository.from_session(session).pending_workspaces(limit)
 
 
 def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 500) -> int:

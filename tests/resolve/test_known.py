@@ -184,3 +184,18 @@ def test_an_event_whose_identifiers_are_all_blocked_makes_no_person(session: Ses
     assert status == "unattributed"
     people = session.scalars(select(Profile.id).where(Profile.workspace_id == ws.id)).all()
     assert len(people) == 1  # a1's; none for the kiosk
+
+
+def test_the_resolver_finds_every_workspace_with_pending_events(session: Session) -> None:
+    mine = []
+    for name in ("w1", "w2", "w3", "idle"):
+        ws = workspaces.create_workspace(session, name).workspace
+        if name != "idle":
+            accept(session, ws.id, [msg(1, anonymousId="a1"), msg(2, anonymousId="a2")])
+            mine.append(ws.id)
+    found = resolve.pending_workspaces(session)
+    assert set(mine) <= set(found)
+    assert found == sorted(found)
+    assert len(resolve.pending_workspaces(session, limit=2)) == 2
+    resolve.resolve_pending(session, mine[1])
+    assert mine[1] not in resolve.pending_workspaces(session)
