@@ -58,20 +58,19 @@ def settle_known(
 ) -> list[PendingEvent]:
     """Settle the events that only count on their person (see the module); returns the
     others, in their order, for the full path."""
-    candidates = [e for e in events if _countable(e)]
-    if not candidates:
+    # Each candidate's identifiers, by the event's place in ``events``.
+    pairs = {i: _pairs(e) for i, e in enumerate(events) if _countable(e)}
+    if not pairs:
         return list(events)
     idents = IdentifierRepository.from_session(session)
-    known = idents.find_rows(ctx.workspace_id, {p for e in candidates for p in _pairs(e)})
-    multi = {
-        known[p].id for e in candidates if len(e.identifiers) > 1 for p in _pairs(e) if p in known
-    }
+    known = idents.find_rows(ctx.workspace_id, {p for ps in pairs.values() for p in ps})
+    multi = {known[p].id for ps in pairs.values() if len(ps) > 1 for p in ps if p in known}
     links = idents.links_among(ctx.workspace_id, sorted(multi)) if multi else set()
     held = {i.profile_id for i in known.values() if i.profile_id is not None and not i.blocked}
     people = ProfileRepository.from_session(session).counts_of(sorted(held))
 
-    def owner(event: PendingEvent) -> tuple[list[KnownIdentifier], uuid.UUID] | None:
-        rows = [known.get(p) for p in _pairs(event)]
+    def owner(event_pairs: list[tuple[str, str]]) -> tuple[list[KnownIdentifier], uuid.UUID] | None:
+        rows = [known.get(p) for p in event_pairs]
         if not all(r is not None and not r.blocked for r in rows):
             return None
         found = [r for r in rows if r is not None]
@@ -91,9 +90,8 @@ def settle_known(
     settled: list[dict[str, object]] = []
     folds: dict[uuid.UUID, Fold] = {}
     seen: dict[uuid.UUID, datetime] = {}
-    countable = {id(e) for e in candidates}
-    for event in events:
-        outcome = owner(event) if id(event) in countable else None
+    for i, event in enumerate(events):
+        outcome = owner(pairs[i]) if i in pairs else None
         if outcome is None:
             rest.append(event)
             continue
