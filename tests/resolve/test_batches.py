@@ -24,6 +24,7 @@ from accord.profile import service as profiles
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
 from accord.resolve.models import Identifier
+from tests.resolve.strategies import add_sender
 
 USERS = ["u1", "u2", "u3", "u4"]
 ANONS = ["a1", "a2", "a3", "a4", "a5"]
@@ -48,14 +49,7 @@ def message(draw: Any, n: int) -> dict[str, Any]:
         msg["userId"] = draw(st.sampled_from(USERS))
         msg["previousId"] = draw(st.sampled_from(ANONS + USERS))
         return msg
-    user = draw(st.sampled_from([None, *USERS]))
-    anon = draw(st.sampled_from([None, *ANONS]))
-    if user is None and anon is None:
-        anon = draw(st.sampled_from(ANONS))
-    if user:
-        msg["userId"] = user
-    if anon:
-        msg["anonymousId"] = anon
+    add_sender(draw, msg, USERS, ANONS)
     if kind == "identify":
         traits: dict[str, Any] = {}
         if draw(st.booleans()):

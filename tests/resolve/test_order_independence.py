@@ -17,6 +17,7 @@ from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
 from accord.resolve import service as resolve
 from accord.resolve.models import Identifier
+from tests.resolve.strategies import add_sender
 
 USERS = ["u1", "u2", "u3"]
 ANONS = ["a1", "a2", "a3", "a4"]
@@ -27,14 +28,7 @@ PHONES = ["+14155550101", "+14155550102"]
 @st.composite
 def event(draw: Any, n: int) -> dict[str, Any]:
     msg: dict[str, Any] = {"type": "identify", "messageId": f"m{n}"}
-    user = draw(st.sampled_from([None, *USERS]))
-    anon = draw(st.sampled_from([None, *ANONS]))
-    if user is None and anon is None:
-        anon = draw(st.sampled_from(ANONS))
-    if user:
-        msg["userId"] = user
-    if anon:
-        msg["anonymousId"] = anon
+    add_sender(draw, msg, USERS, ANONS)
     traits = {}
     if draw(st.booleans()):
         traits["email"] = draw(st.sampled_from(EMAILS))
