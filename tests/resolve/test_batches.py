@@ -126,6 +126,45 @@ def snapshot(session: Session, workspace_id: uuid.UUID) -> dict[frozenset[str], 
     return out
 
 
+def broken_references(session: Session, workspace_id: uuid.UUID) -> list[str]:
+    """Events whose person or primary identifier is not what resolution promises (the
+    columns are not foreign keys; resolution keeps them right): an attributed event
+    names a live person of its workspace, and its primary identifier is one that person
+    holds."""
+    people = {
+        p: merged
+        for p, merged in session.execute(
+            select(Profile.id, Profile.merged_into_id).where(Profile.workspace_id == workspace_id)
+        )
+    }
+    holder = dict(
+        session.execute(
+            select(Identifier.id, Identifier.profile_id).where(
+                Identifier.workspace_id == workspace_id
+            )
+        ).all()
+    )
+    out = []
+    for message_id, status, profile_id, primary_id in session.execute(
+        select(Event.message_id, Event.status, Event.profile_id, Event.primary_identifier_id).where(
+            Event.workspace_id == workspace_id
+        )
+    ):
+        if profile_id is None and primary_id is None:
+            if status != "pending" and status != "unattributed":
+                out.append(f"{message_id}: {status} but names no person")
+            continue
+        if profile_id not in people:
+            out.append(f"{message_id}: names a person that is not stored")
+        elif people[profile_id] is not None:
+            out.append(f"{message_id}: names a merged person")
+        if primary_id not in holder:
+            out.append(f"{message_id}: names a primary identifier that is not stored")
+        elif holder[primary_id] != profile_id:
+            out.append(f"{message_id}: its primary identifier belongs to someone else")
+    return out
+
+
 def recomputed(session: Session, workspace_id: uuid.UUID) -> dict[uuid.UUID, tuple[Any, ...]]:
     """Each live person's values as stored, and as recomputed from their events (figures
     never set and figures at zero are the same)."""
@@ -180,6 +219,8 @@ def test_a_batch_resolves_like_one_event_at_a_time(
         assert by_one == by_batch
         for stored, fresh in recomputed(session, many.id).values():
             assert stored == fresh
+        assert broken_references(session, one.id) == []
+        assert broken_references(session, many.id) == []
         nested.rollback()
 
 

@@ -13,6 +13,7 @@ from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.resolve.models import Merge
 from tests.helpers import bearer
+from tests.resolve.test_batches import broken_references
 
 
 class Api:
@@ -86,7 +87,7 @@ def test_anonymous_visitor_becomes_known(
 
 
 def test_known_profiles_merge_on_a_shared_identifier_and_split_back(
-    client: TestClient, workspace: ProvisionedWorkspace
+    client: TestClient, workspace: ProvisionedWorkspace, session: Session
 ) -> None:
     api = Api(client, workspace)
     # Online: an app user with an email.
@@ -138,6 +139,7 @@ def test_known_profiles_merge_on_a_shared_identifier_and_split_back(
     # The absorbed id still finds the person.
     absorbed = merge["absorbed_id"]
     assert api.get(f"/api/v1/profiles/{absorbed}")["id"] == merged["id"]
+    assert broken_references(session, workspace.workspace.id) == []
 
     split = api.split(merged["id"], merge["id"])
     assert split["undone_at"] is not None
@@ -151,6 +153,7 @@ def test_known_profiles_merge_on_a_shared_identifier_and_split_back(
     assert len(api.timeline(restored_online["id"])) == before_online[2]
     assert restored_online["computed"]["order_count"] == 1
     assert restored_call["computed"]["order_count"] == 0
+    assert broken_references(session, workspace.workspace.id) == []
     # The email that joined them stays with the side that brought it (the call), and the
     # split is remembered: the same evidence again does not re-merge.
     api.send(

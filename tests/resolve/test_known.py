@@ -20,7 +20,13 @@ from accord.profile.models import Profile
 from accord.resolve import service as resolve
 from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, IdentityLink
-from tests.resolve.test_batches import accept, messages, recomputed, snapshot
+from tests.resolve.test_batches import (
+    accept,
+    broken_references,
+    messages,
+    recomputed,
+    snapshot,
+)
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -169,6 +175,7 @@ def test_settling_known_events_ahead_changes_nothing(
         assert with_known == full
         for stored, fresh in recomputed(session, ahead).values():
             assert stored == fresh
+        assert broken_references(session, ahead) == []
         nested.rollback()
 
 

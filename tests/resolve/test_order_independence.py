@@ -18,6 +18,7 @@ from accord.govern.workspaces import service as workspaces
 from accord.resolve import service as resolve
 from accord.resolve.models import Identifier
 from tests.resolve.strategies import add_sender
+from tests.resolve.test_batches import broken_references
 
 USERS = ["u1", "u2", "u3"]
 ANONS = ["a1", "a2", "a3", "a4"]
@@ -77,6 +78,7 @@ def run(session: Session, name: str, messages: list[dict[str, Any]]) -> frozense
             field_prefix="",
         )
         resolve.resolve_pending(session, ws.id)
+    assert broken_references(session, ws.id) == []
     return people(session, ws.id)
 
 
