@@ -57,8 +57,28 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", description="Log level of the server.")
     resolve_worker: bool = Field(
         default=True,
-        description="Run the resolver thread in each API process (resolves accepted events "
-        "onto profiles within moments).",
+        description="Resolve accepted events onto profiles in the background, within "
+        "moments: under `accord serve` in a process of its own (see "
+        "`ACCORD_RESOLVE_PROCESS`), else a thread in the API process.",
+    )
+    resolve_process: bool = Field(
+        default=True,
+        description="`accord serve` runs the resolver as a process of its own, at a lower CPU "
+        "priority, beside its API workers (which then run no resolver thread). A burst is "
+        "accepted at full speed and resolution catches up with the CPU left.",
+    )
+    resolver_nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="How much the resolver process yields the CPU to the API (Unix nice "
+        "value, 0 to 19; 0 runs it at the same priority).",
+    )
+    resolve_poll_seconds: float = Field(
+        default=0.05,
+        gt=0,
+        description="How often the resolver process looks for newly accepted events when "
+        "it has nothing to do (one index probe a look).",
     )
     resolve_inline: bool = Field(
         default=False,

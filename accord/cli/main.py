@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from accord.cli.bench import bench_app
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.cli.match import resolve_command
+from accord.cli.worker import worker_app
 from accord.govern.access import service as access
 from accord.govern.access.service import Principal
 from accord.govern.workspaces import service as workspaces
@@ -28,6 +30,7 @@ app.add_typer(workspace_app, name="workspace")
 app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(bench_app, name="bench")
+app.add_typer(worker_app, name="worker")
 app.command("import")(import_command)
 app.command("resolve")(resolve_command)
 
@@ -41,17 +44,28 @@ def serve(
     """Serve the API and the console."""
     import uvicorn
 
+    from accord.resolve.process import Supervisor
+
     s = settings()
+    resolver = None
+    if s.resolve_worker and s.resolve_process:
+        resolver = Supervisor()
+        resolver.start()
+        os.environ["ACCORD_RESOLVE_WORKER"] = "false"  # the API workers leave it to the process
     typer.echo(f"Accord console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
-    uvicorn.run(
-        "accord.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=s.log_level,
-        proxy_headers=True,
-    )
+    try:
+        uvicorn.run(
+            "accord.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=s.log_level,
+            proxy_headers=True,
+        )
+    finally:
+        if resolver is not None:
+            resolver.stop()
 
 
 @app.command("smtp")
