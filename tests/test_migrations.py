@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -53,29 +51,27 @@ def test_rebuilding_a_table_keeps_the_rows_that_point_at_it(fresh_db_url: str) -
     enforced, the drop would delete the rows that point at it (an order's event)."""
     from alembic import command
 
-    from accord.collect import service as collect
     from accord.govern.workspaces import service as workspaces
     from accord.kit.db import create_session_factory, transaction
     from accord.resolve import service as resolve
+    from tests.resolve.test_batches import accept
 
     migrate.upgrade(fresh_db_url)
     engine = create_db_engine(fresh_db_url)
     try:
         with transaction(create_session_factory(engine)) as session:
             ws = workspaces.create_workspace(session, "rebuilt").workspace
-            collect.accept(
+            order = {"order_id": "O-1", "total": 10}
+            accept(
                 session,
-                workspace_id=ws.id,
-                source="test",
-                region="US",
-                received_at=datetime(2026, 3, 1, tzinfo=UTC),
-                messages=[
+                ws.id,
+                [
                     {
                         "type": "track",
                         "userId": "u1",
-                        "messageId": "order",
+                        "messageId": "o",
                         "event": "Order Completed",
-                        "properties": {"order_id": "O-1", "total": 10},
+                        "properties": order,
                     }
                 ],
             )

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.collect import service as collect
 from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
 from accord.kit.db import transaction
 from accord.resolve import process
+from tests.resolve.test_batches import accept
 
 
 def test_the_loop_resolves_what_is_pending_and_stops_when_told(
@@ -21,13 +20,10 @@ def test_the_loop_resolves_what_is_pending_and_stops_when_told(
 ) -> None:
     with transaction(session_factory) as session:
         ws = workspaces.create_workspace(session, "process").workspace
-        collect.accept(
+        accept(
             session,
-            workspace_id=ws.id,
-            source="test",
-            region="US",
-            received_at=datetime(2026, 4, 1, tzinfo=UTC),
-            messages=[
+            ws.id,
+            [
                 {"type": "page", "anonymousId": f"a{i % 3}", "messageId": f"m{i}", "name": "Home"}
                 for i in range(7)
             ],
