@@ -42,7 +42,7 @@ def run(
     total = 0
     while not stop.is_set() and alive():
         try:
-            done = drain(factory)
+            done = drain(factory, stop=stop)
         except Exception:
             log.exception("resolving failed; retrying")
             done = 0

@@ -6,6 +6,7 @@ workspace's resolution is serialized by a database lock."""
 from __future__ import annotations
 
 import logging
+import threading
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,8 +23,14 @@ log = logging.getLogger("accord.resolve.worker")
 BATCH = {"sqlite": 100, "postgresql": 2000}
 
 
-def drain(factory: sessionmaker[Session], *, batch: int | None = None) -> int:
-    """Resolve everything pending now, one committed batch at a time; returns the count."""
+def drain(
+    factory: sessionmaker[Session],
+    *,
+    batch: int | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Resolve everything pending now, one committed batch at a time, until nothing is
+    left or ``stop`` is set (checked between batches); returns the count."""
     if batch is None:
         bind = factory.kw.get("bind")
         batch = BATCH.get(bind.dialect.name if bind is not None else "", 100)
@@ -35,6 +42,8 @@ def drain(factory: sessionmaker[Session], *, batch: int | None = None) -> int:
             return total
         progressed = 0
         for workspace_id in workspaces:
+            if stop is not None and stop.is_set():
+                return total + progressed
             with transaction(factory) as session:
                 progressed += service.resolve_pending(session, workspace_id, limit=batch)
         total += progressed

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -10,8 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
+from accord.kit import migrate
 from accord.kit.db import transaction
 from accord.resolve import process
+from accord.resolve.worker import drain
 from tests.resolve.test_batches import accept
 
 
@@ -56,7 +62,7 @@ def test_a_failing_pass_is_retried(
     calls: list[int] = []
     stop = threading.Event()
 
-    def flaky(factory: object) -> int:
+    def flaky(factory: object, **kwargs: object) -> int:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("database went away")
@@ -66,3 +72,38 @@ def test_a_failing_pass_is_retried(
     monkeypatch.setattr(process, "drain", flaky)
     process.run(session_factory, stop, poll=0.01)
     assert len(calls) == 2
+
+
+def test_a_stop_ends_a_drain_between_batches(session_factory: sessionmaker[Session]) -> None:
+    with transaction(session_factory) as session:
+        ws = workspaces.create_workspace(session, "long backlog").workspace
+        accept(session, ws.id, [{"type": "page", "anonymousId": f"a{i}"} for i in range(5)])
+    stop = threading.Event()
+    stop.set()
+    assert drain(session_factory, stop=stop) == 0
+    assert drain(session_factory, batch=2) == 5
+
+
+def test_the_server_keeps_a_resolver_process_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("ACCORD_DATABASE_URL", url)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    supervisor = process.Supervisor(restart_after=0.1)
+    supervisor.start()
+    try:
+        first = supervisor.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while supervisor.pid in (None, first) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert supervisor.pid not in (None, first)  # started again
+        second = supervisor.pid
+    finally:
+        supervisor.stop()
+    assert second is not None
+    with pytest.raises(ProcessLookupError):  # stopped with the server, and reaped
+        os.kill(second, 0)
