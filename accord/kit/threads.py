@@ -25,6 +25,11 @@ class PeriodicWorker:
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
 
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once ``stop()`` is called: a long step checks it to end early."""
+        return self._stop
+
     def kick(self) -> None:
         self._wake.set()
 

@@ -18,7 +18,7 @@ from types import FrameType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.resolve.worker import drain
+from accord.resolve.worker import ResolverWorker
 
 log = logging.getLogger("accord.resolve.process")
 
@@ -35,22 +35,17 @@ def run(
     *,
     poll: float,
     alive: Callable[[], bool] = lambda: True,
-) -> int:
-    """Resolve pending events until ``stop`` is set or ``alive()`` turns false: everything
-    pending at once, then a look every ``poll`` seconds (one index probe). A failed pass
-    is logged and retried (the events stay pending). Returns how many were resolved."""
-    total = 0
-    while not stop.is_set() and alive():
-        try:
-            done = drain(factory, stop=stop)
-        except Exception:
-            log.exception("resolving failed; retrying")
-            done = 0
-            stop.wait(1.0)
-        total += done
-        if done == 0:
-            stop.wait(poll)
-    return total
+) -> None:
+    """Run the resolver worker (every ``poll`` seconds when idle; a failed pass is logged
+    and retried) until ``stop`` is set or ``alive()`` turns false, then end it after the
+    batch under way."""
+    worker = ResolverWorker(factory, interval=poll)
+    worker.start()
+    try:
+        while alive() and not stop.wait(0.2):
+            pass
+    finally:
+        worker.stop()
 
 
 def stop_on_signals(stop: threading.Event) -> None:

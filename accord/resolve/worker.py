@@ -59,4 +59,4 @@ class ResolverWorker(PeriodicWorker):
         self.factory = factory
 
     def step(self) -> None:
-        drain(self.factory)
+        drain(self.factory, stop=self.stopping)
