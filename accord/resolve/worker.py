@@ -1,7 +1,9 @@
-"""The resolver worker: a thread in each API process that resolves pending events soon
-after they are accepted (woken at once by the ingest endpoint, and every half second in
-case another process accepted them). Several processes share the work safely: each
-workspace's resolution is serialized by a database lock."""
+"""The resolver worker: a thread that resolves pending events soon after they are
+accepted. Under ``accord serve`` it runs in a process of its own (``resolve/process.py``),
+looking for new events every ``ACCORD_RESOLVE_POLL_SECONDS``; elsewhere it is a thread in
+the API process, woken at once by the ingest endpoint and every half second in case
+another process accepted them. Several share the work safely: each workspace's resolution
+is serialized by a database lock."""
 
 from __future__ import annotations
 
