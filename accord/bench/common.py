@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,16 +29,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def _children(pid: int) -> list[int]:
-    out = []
+def _parents() -> dict[int, int]:
+    """Every process's parent, from one pass over /proc."""
+    out = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(stat[1]) == pid:
-                out.append(int(entry.name))
+            out[int(entry.name)] = int(stat[1])
     return out
 
 
@@ -64,12 +65,43 @@ def cpu_seconds(pid: int) -> float:
 
 
 def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for child, parent in _parents().items():
+        children.setdefault(parent, []).append(child)
     out, stack = [], [pid]
     while stack:
         current = stack.pop()
         out.append(current)
-        stack.extend(_children(current))
+        stack.extend(children.get(current, ()))
     return out
+
+
+class PeakMemory:
+    """The peak resident memory of a process tree, sampled by a thread of its own a few
+    times a second (the sending threads never stop to read /proc)."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-memory", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.peak = max(self.peak, tree_rss_mb(self.pid))
+            if self._stop.wait(self.interval):
+                return
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, tree_rss_mb(self.pid))
 
 
 def postgres_pids() -> list[int]:

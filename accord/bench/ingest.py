@@ -5,6 +5,8 @@ and CPU per event with nothing else running."""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import json
 import os
 import random
@@ -16,12 +18,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import CpuMeter, percentile, server, tree_rss_mb
+from accord.bench.common import CpuMeter, PeakMemory, percentile, server
 from accord.collect import service as collect
 from accord.collect.messages import parse_message
 from accord.collect.models import Event
@@ -91,6 +94,53 @@ class IngestResult:
     @property
     def cores(self) -> int:
         return os.cpu_count() or 1
+
+
+class Connections:
+    """The load generator's HTTP client: one keep-alive connection per sending thread,
+    from the standard library. It shares the machine's cores with the server and the
+    database, so it spends as little CPU per request as it can (a full-featured client
+    costs several times more)."""
+
+    def __init__(self, url: str, write_key: str) -> None:
+        parsed = urlsplit(url)
+        self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 80
+        token = base64.b64encode(f"{write_key}:".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+        self._local = threading.local()
+        self._opened: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        conn: http.client.HTTPConnection | None = getattr(self._local, "conn", None)
+        if conn is None or fresh:
+            if conn is not None:
+                conn.close()
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+            self._local.conn = conn
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST a body; a kept-alive connection the server closed meanwhile is opened
+        again and the body sent once more (the server deduplicates by messageId)."""
+        for attempt in range(2):
+            conn = self._connection(fresh=attempt > 0)
+            try:
+                conn.request("POST", path, body=body, headers=self.headers)
+                response = conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
 
 
 def messages(n: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -247,41 +297,38 @@ def run(
     ]
     latencies: list[float] = []
     lock = threading.Lock()
-    peak = 0.0
     # Accept only: the server's resolver is off, so what is measured is accepting alone.
     extra_env = {"ACCORD_RESOLVE_WORKER": "false"} if accept_only else None
     with server(database_url, data_dir, workers, extra_env) as (url, pid):
-        client = httpx.Client(auth=(provisioned.write_key, ""), timeout=60)
+        connections = Connections(url, provisioned.write_key)
 
         def send(body: bytes, count: int) -> None:
             t0 = time.perf_counter()
-            response = client.post(
-                f"{url}/v1/batch", content=body, headers={"content-type": "application/json"}
-            )
+            status, answer = connections.post("/v1/batch", body)
             elapsed = time.perf_counter() - t0
-            if response.status_code != 200:
-                raise RuntimeError(f"batch refused: {response.status_code} {response.text[:200]}")
+            if status != 200:
+                raise RuntimeError(f"batch refused: {status} {answer[:200]!r}")
             with lock:
                 latencies.append(elapsed * 1000)
             if progress:
                 progress(count)
 
         meter = CpuMeter(pid)
-        meter.start()
-        start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            futures = [pool.submit(send, b, n) for b, n in bodies]
-            for f in futures:
-                f.result()
-                peak = max(peak, tree_rss_mb(pid)) if len(latencies) % 20 == 0 else peak
-        accepted_at = time.perf_counter()
-        seconds = accepted_at - start
-        while not accept_only and pending(factory, workspace_id) > 0:
-            peak = max(peak, tree_rss_mb(pid))
-            time.sleep(0.2)
-        resolved_at = time.perf_counter()
-        meter.stop()
-        peak = max(peak, tree_rss_mb(pid))
+        with PeakMemory(pid) as memory:
+            meter.start()
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                for future in [pool.submit(send, b, n) for b, n in bodies]:
+                    future.result()
+            accepted_at = time.perf_counter()
+            seconds = accepted_at - start
+            while not accept_only and pending(factory, workspace_id) > 0:
+                time.sleep(0.2)
+            resolved_at = time.perf_counter()
+            meter.stop()
+        connections.close()
+        peak = memory.peak
+        client = httpx.Client(auth=(provisioned.write_key, ""), timeout=60)
         fresh = [] if accept_only else freshness(client, url, factory, workspace_id)
         client.close()
     if accept_only:  # nothing left pending for a later run's resolver to pick up
