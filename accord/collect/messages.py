@@ -3,7 +3,6 @@ clock-skew correction, channel, traits and the identifiers the message carries."
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from dataclasses import dataclass
@@ -119,12 +118,6 @@ def channel_of(msg_type: str, msg: dict[str, Any], context: dict[str, Any]) -> s
     return "api"
 
 
-def _add(out: list[list[str]], seen: set[tuple[str, str]], type_name: str, value: str) -> None:
-    if (type_name, value) not in seen:
-        seen.add((type_name, value))
-        out.append([type_name, value])
-
-
 def extract_identifiers(
     msg_type: str,
     user_id: str | None,
@@ -140,15 +133,24 @@ def extract_identifiers(
     seen: set[tuple[str, str]] = set()
 
     def add(type_name: str, raw: Any) -> None:
-        with contextlib.suppress(InvalidIdentifier):
-            _add(out, seen, type_name, ids.normalize(type_name, raw, region=region))
+        try:
+            value = ids.normalize(type_name, raw, region=region)
+        except InvalidIdentifier:
+            return
+        if (type_name, value) not in seen:
+            seen.add((type_name, value))
+            out.append([type_name, value])
 
     if user_id:
         add(ids.USER_ID, user_id)
     if previous_id:
         add(ALIAS_PREVIOUS, previous_id)
-    context_traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
-    for source in (traits, normalize_traits(context_traits)):
+    context_traits = context.get("traits")
+    for source in (traits, context_traits):
+        if not source or not isinstance(source, dict):
+            continue
+        if source is context_traits:
+            source = normalize_traits(source)
         if source.get("email"):
             add(ids.EMAIL, source["email"])
         if source.get("phone"):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from accord.collect.messages import Incoming, Invalid, parse_message
 from accord.collect.repository import EventRepository
 from accord.kit.errors import FieldError
-from accord.kit.ids import new_id
+from accord.kit.ids import new_id, new_ids
 
 
 @dataclass
@@ -24,9 +24,11 @@ class Accepted:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def to_row(workspace_id: uuid.UUID, source: str, m: Incoming) -> dict[str, Any]:
+def to_row(
+    workspace_id: uuid.UUID, source: str, m: Incoming, id: uuid.UUID | None = None
+) -> dict[str, Any]:
     return {
-        "id": new_id(),
+        "id": id or new_id(),
         "workspace_id": workspace_id,
         "message_id": m.message_id,
         "type": m.type,
@@ -64,7 +66,7 @@ def accept(
     small_body: bool = False,
 ) -> Accepted:
     result = Accepted(received=len(messages))
-    rows: list[dict[str, Any]] = []
+    good: list[Incoming] = []
     seen: set[str] = set()
     for i, raw in enumerate(messages):
         path = f"{field_prefix}[{i}]" if field_prefix else ""
@@ -88,7 +90,11 @@ def accept(
             result.duplicates += 1
             continue
         seen.add(incoming.message_id)
-        rows.append(to_row(workspace_id, source, incoming))
+        good.append(incoming)
+    rows = [
+        to_row(workspace_id, source, incoming, id)
+        for incoming, id in zip(good, new_ids(len(good)), strict=True)
+    ]
     stored = EventRepository.from_session(session).insert_new(rows)
     result.stored = stored
     result.duplicates += len(rows) - stored

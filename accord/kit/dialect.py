@@ -6,6 +6,7 @@ import uuid
 import zlib
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, cast, text, update
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from accord.kit import jsonio
+from accord.kit.db import UTCDateTime
 
 
 def insert_ignore(
@@ -90,12 +92,14 @@ class _JsonRows:
     source: str
     # Columns whose type converts a value before it is bound (UTC times), and that type.
     convert: tuple[tuple[str, TypeDecorator[Any]], ...]
+    # Every conversion is UTCDateTime's, which leaves a time already in UTC as it is.
+    utc_only: bool = False
 
     def payload(self, rows: Sequence[dict[str, Any]], dialect: Dialect) -> str | None:
         """The rows as JSON; None when they hold a NUL character, which PostgreSQL's JSON
         functions refuse (a json column stores it as given, so the caller binds them)."""
         docs: Sequence[dict[str, Any]] = rows
-        if self.convert:
+        if self.convert and not self._already_converted(rows):
             docs = []
             for row in rows:
                 doc = dict(row)
@@ -105,6 +109,18 @@ class _JsonRows:
         # UUIDs, dates, times and decimals become strings that PostgreSQL casts back.
         out = jsonio.dumps(docs)
         return None if "\\u0000" in out else out
+
+    def _already_converted(self, rows: Sequence[dict[str, Any]]) -> bool:
+        """Whether the conversions would leave every row as it is (each time already in
+        UTC): the rows then go without a copy each."""
+        if not self.utc_only:
+            return False
+        names = [name for name, _ in self.convert]
+        return all(
+            row[name] is None or getattr(row[name], "tzinfo", None) is UTC
+            for row in rows
+            for name in names
+        )
 
 
 _plans: dict[tuple[str, tuple[str, ...]], _JsonRows] = {}
@@ -140,6 +156,7 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
         selected=tuple(selected),
         source=f"json_to_recordset(CAST(:rows AS json)) AS r({', '.join(columns)})",
         convert=tuple(convert),
+        utc_only=all(isinstance(decorator, UTCDateTime) for _, decorator in convert),
     )
     return found
 

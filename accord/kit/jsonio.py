@@ -4,26 +4,25 @@ standard library, the standard library where it would not."""
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
-_LONG_DIGITS = re.compile(r"[0-9]{20}")
-_LONG_DIGITS_BYTES = re.compile(rb"[0-9]{20}")
+# Every byte as "0" if it is a digit, a space if not: a run of digits shows as zeros.
+_DIGITS = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+# The shortest integer orjson would not read exactly: -9223372036854775809 (below -2**63).
+_LONG_RUN = b"0" * 19
 
 
 def loads(text: str | bytes) -> Any:
     """Parse a JSON document, several times faster than the standard library. A document
-    with a run of 20 digits or more may hold an integer beyond 64 bits, which orjson would
+    with a run of 19 digits or more may hold an integer beyond 64 bits, which orjson would
     read as a float, and one orjson refuses (NaN, Infinity, a lone surrogate escape) may
     still be read by the standard library: both go to it, so the result is always the
     standard library's."""
-    long_digits = (
-        _LONG_DIGITS.search(text) if isinstance(text, str) else _LONG_DIGITS_BYTES.search(text)
-    )
-    if long_digits is None:
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if _LONG_RUN not in raw.translate(_DIGITS):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -77,6 +78,31 @@ def test_insert_ignore_round_trips_every_column(
         .where(Event.workspace_id == workspace.workspace.id, Event.traits.is_(None))
     )
     assert nulls == 0
+
+
+def test_times_in_utc_or_in_another_zone_are_stored_as_the_same_instant(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """Rows whose times are all in UTC go as they are; one time in another zone makes the
+    batch converted; a time without a zone is refused, as the ORM refuses it."""
+    at = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    plus_two = at.astimezone(timezone(timedelta(hours=2)))
+    conflict = ["workspace_id", "message_id"]
+    all_utc = [row(workspace, f"utc-{i}", received_at=at, sent_at=None) for i in range(3)]
+    mixed = [row(workspace, "utc-3", received_at=at), row(workspace, "zoned", sent_at=plus_two)]
+    assert insert_ignore(session, Event.__table__, all_utc, conflict) == 3
+    assert insert_ignore(session, Event.__table__, mixed, conflict) == 2
+    session.expire_all()
+    stored = {
+        e.message_id: e
+        for e in session.scalars(select(Event).where(Event.workspace_id == workspace.workspace.id))
+    }
+    assert {e.received_at for m, e in stored.items() if m.startswith("utc-")} == {at}
+    assert stored["zoned"].sent_at == at
+    assert stored["zoned"].sent_at.tzinfo is UTC
+    naive = row(workspace, "naive", received_at=at.replace(tzinfo=None))
+    with pytest.raises(Exception, match="naive datetime"):
+        insert_ignore(session, Event.__table__, [naive], conflict)
 
 
 def test_insert_ignore_skips_conflicts_and_counts_inserted(

@@ -20,6 +20,18 @@ def test_loads_reads_what_the_standard_library_reads() -> None:
     assert jsonio.loads("[Infinity]") == [math.inf]
     assert jsonio.loads('["\\ud800"]') == ["\ud800"]
     assert jsonio.loads("[123456789012345678901234567890]") == [123456789012345678901234567890]
+    # Integers at the edges of 64 bits, in text and in bytes, stay exact integers.
+    for edge in (
+        -9223372036854775808,
+        -9223372036854775809,
+        -9999999999999999999,
+        18446744073709551615,
+        18446744073709551616,
+    ):
+        for doc in (f'{{"n": {edge}}}', f'{{"n": {edge}}}'.encode()):
+            value = jsonio.loads(doc)["n"]
+            assert value == edge
+            assert isinstance(value, int)
 
 
 def test_loads_refuses_what_is_not_json() -> None:
