@@ -37,7 +37,7 @@ from accord.kit.live import Broker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.profile.api import router as profile_router
-from accord.resolve.worker import ResolverWorker
+from accord.resolve.worker import Pacing, ResolverWorker
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
 from accord.web.csat_pages import router as csat_router
@@ -122,7 +122,9 @@ def create_app(
             poller.start()
         worker = None
         if settings.resolve_worker:
-            worker = ResolverWorker(app.state.session_factory)
+            worker = ResolverWorker(
+                app.state.session_factory, pacing=Pacing(settings.resolve_yield_above)
+            )
             worker.start()
             app.state.resolver = worker
         matcher = None

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         description="How often the resolver process looks for newly accepted events when "
         "it has nothing to do (one index probe a look).",
     )
+    resolve_yield_above: int = Field(
+        default=5000,
+        ge=0,
+        description="Events accepted a second above which a burst is under way: the resolver "
+        "then rests between full batches (four times as long as a batch took, at most 5 s) so "
+        "that accepting keeps the CPU and the database, and catches up once arrivals fall "
+        "below it. 0: the resolver never rests.",
+    )
     resolve_inline: bool = Field(
         default=False,
         description="Also resolve within the tracking request, after the events are "

@@ -40,6 +40,7 @@ def resolve_worker(
             create_session_factory(engine),
             stop,
             poll=s.resolve_poll_seconds,
+            yield_above=s.resolve_yield_above,
             alive=process.parent_alive(exit_with),
         )
     finally:

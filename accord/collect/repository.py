@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, case, select, type_coerce
+from sqlalchemy import JSON, case, func, select, type_coerce
 
 from accord.collect.models import Event, PendingEvent
 from accord.kit.dialect import insert_ignore, update_by_id
@@ -60,6 +60,13 @@ class EventRepository(Repository):
                 break
             out.append(found)
         return out
+
+    def made_since(self, since: uuid.UUID, cap: int) -> int:
+        """How many events, of every workspace, have an id from ``since`` on (ids are
+        time-ordered, so: accepted since then), counted up to ``cap`` along the primary
+        key."""
+        newest = select(Event.id).where(Event.id >= since).limit(cap).subquery()
+        return int(self.session.scalar(select(func.count()).select_from(newest)) or 0)
 
     def by_message_id(self, workspace_id: uuid.UUID, message_id: str) -> Event | None:
         stmt = select(Event).where(

@@ -31,12 +31,17 @@ def insert_ignore(
         payload = plan.payload(rows, dialect)
         if payload is not None:
             quote = dialect.identifier_preparer.quote
+            # Counted in the database: the inserted rows' ids need not travel back. Sent
+            # as the driver's own statement: it has no parameter but the rows.
             sql = (
-                f"INSERT INTO {plan.table} ({', '.join(map(quote, plan.names))}) "  # noqa: S608
-                f"SELECT {', '.join(plan.selected)} FROM {plan.source} "
-                f"ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING RETURNING id"
+                f"WITH inserted AS (INSERT INTO {plan.table} "  # noqa: S608
+                f"({', '.join(map(quote, plan.names))}) "
+                f"SELECT {', '.join(plan.selected)} FROM {plan.driver_source} "
+                f"ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING RETURNING 1) "
+                "SELECT count(*) FROM inserted"
             )
-            return len(session.execute(text(sql), {"rows": payload}).all())
+            counted = session.connection().exec_driver_sql(sql, {"rows": payload}).scalar()
+            return int(counted or 0)
     module: Any = postgresql if dialect.name == "postgresql" else sqlite
     stmt = (
         module.insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.id)
@@ -90,6 +95,7 @@ class _JsonRows:
     names: tuple[str, ...]
     selected: tuple[str, ...]  # per column, the expression that reads it from ``r``
     source: str
+    driver_source: str  # the same, with the parameter as the driver writes it
     # Columns whose type converts a value before it is bound (UTC times), and that type.
     convert: tuple[tuple[str, TypeDecorator[Any]], ...]
     # Every conversion is UTCDateTime's, which leaves a time already in UTC as it is.
@@ -155,6 +161,7 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
         names=names,
         selected=tuple(selected),
         source=f"json_to_recordset(CAST(:rows AS json)) AS r({', '.join(columns)})",
+        driver_source=f"json_to_recordset(CAST(%(rows)s AS json)) AS r({', '.join(columns)})",
         convert=tuple(convert),
         utc_only=all(isinstance(decorator, UTCDateTime) for _, decorator in convert),
     )

@@ -44,6 +44,12 @@ def new_ids(count: int) -> list[uuid.UUID]:
     return [uuid.UUID(int=value) for value in _next_values(count)]
 
 
+def id_at(seconds: float) -> uuid.UUID:
+    """The lowest id made at ``seconds`` (Unix time) or later: a lower bound for a range
+    of rows by when they were made."""
+    return uuid.UUID(int=_layout(int(seconds * 1000), 0, 0))
+
+
 def _next(millis: int) -> int:
     """The next id's value; the caller holds the lock."""
     global _last, _random, _taken

@@ -18,7 +18,7 @@ from types import FrameType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.resolve.worker import ResolverWorker
+from accord.resolve.worker import Pacing, ResolverWorker
 
 log = logging.getLogger("accord.resolve.process")
 
@@ -34,12 +34,13 @@ def run(
     stop: threading.Event,
     *,
     poll: float,
+    yield_above: int = 0,
     alive: Callable[[], bool] = lambda: True,
 ) -> None:
-    """Run the resolver worker (every ``poll`` seconds when idle; a failed pass is logged
-    and retried) until ``stop`` is set or ``alive()`` turns false, then end it after the
-    batch under way."""
-    worker = ResolverWorker(factory, interval=poll)
+    """Run the resolver worker (every ``poll`` seconds when idle, resting during bursts
+    above ``yield_above`` events a second; a failed pass is logged and retried) until
+    ``stop`` is set or ``alive()`` turns false, then end it after the batch under way."""
+    worker = ResolverWorker(factory, interval=poll, pacing=Pacing(yield_above))
     worker.start()
     try:
         while alive() and not stop.wait(0.2):

@@ -3,16 +3,23 @@ accepted. Under ``accord serve`` it runs in a process of its own (``resolve/proc
 looking for new events every ``ACCORD_RESOLVE_POLL_SECONDS``; elsewhere it is a thread in
 the API process, woken at once by the ingest endpoint and every half second in case
 another process accepted them. Several share the work safely: each workspace's resolution
-is serialized by a database lock."""
+is serialized by a database lock.
+
+Accepting comes first: during a burst the worker rests between batches (``Pacing``), so
+the events of a burst are made durable at full speed and resolution catches up after."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.collect.repository import EventRepository
 from accord.kit.db import transaction
+from accord.kit.ids import id_at
 from accord.kit.threads import PeriodicWorker
 from accord.resolve import service
 
@@ -25,17 +32,64 @@ log = logging.getLogger("accord.resolve.worker")
 BATCH = {"sqlite": 100, "postgresql": 2000}
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """When the resolver rests. After a full batch (a backlog is waiting), it counts the
+    events accepted in the last ``window`` seconds, across workspaces; above
+    ``yield_above`` a second a burst is under way, and it rests up to ``rest`` times as
+    long as the batch took (at most ``max_rest`` seconds) before the next, looking again
+    every ``look`` seconds and going back to work as soon as arrivals fall below the
+    threshold. Resolving costs more than
+    accepting, so during a burst it would slow accepting down without keeping up; resting,
+    it still resolves a fifth of the time or more. A small batch (normal load) never
+    rests, so events still reach profiles at once."""
+
+    yield_above: int
+    rest: float = 4.0
+    max_rest: float = 5.0
+    look: float = 0.25
+    window: float = 1.0
+
+    def bursting(self, factory: sessionmaker[Session]) -> bool:
+        """Whether events are being accepted faster than ``yield_above`` a second."""
+        if self.yield_above <= 0:
+            return False
+        threshold = int(self.yield_above * self.window)
+        with factory() as session:
+            arrived = EventRepository.from_session(session).made_since(
+                id_at(time.time() - self.window), cap=threshold + 1
+            )
+        return arrived > threshold
+
+    def rest_after(
+        self, factory: sessionmaker[Session], took: float, stop: threading.Event
+    ) -> float:
+        """Rest after a full batch that took ``took`` seconds, while a burst lasts and
+        ``stop`` is not set; returns the seconds rested."""
+        budget = min(took * self.rest, self.max_rest)
+        rested = 0.0
+        while rested < budget and not stop.is_set() and self.bursting(factory):
+            pause = min(self.look, budget - rested)
+            stop.wait(pause)
+            rested += pause
+        return rested
+
+
 def drain(
     factory: sessionmaker[Session],
     *,
     batch: int | None = None,
     stop: threading.Event | None = None,
+    pacing: Pacing | None = None,
 ) -> int:
     """Resolve everything pending now, one committed batch at a time, until nothing is
-    left or ``stop`` is set (checked between batches); returns the count."""
+    left or ``stop`` is set (checked between batches); returns the count. With
+    ``pacing``, rests between full batches while a burst is being accepted."""
     if batch is None:
         bind = factory.kw.get("bind")
         batch = BATCH.get(bind.dialect.name if bind is not None else "", 100)
+    if stop is None:
+        stop = threading.Event()
     total = 0
     while True:
         with factory() as session:
@@ -44,10 +98,16 @@ def drain(
             return total
         progressed = 0
         for workspace_id in workspaces:
-            if stop is not None and stop.is_set():
+            if stop.is_set():
                 return total + progressed
+            started = time.perf_counter()
             with transaction(factory) as session:
-                progressed += service.resolve_pending(session, workspace_id, limit=batch)
+                done = service.resolve_pending(session, workspace_id, limit=batch)
+            progressed += done
+            if pacing is not None and done == batch:
+                rested = pacing.rest_after(factory, time.perf_counter() - started, stop)
+                if rested:
+                    log.debug("a burst is being accepted: rested %.2f s", rested)
         total += progressed
         if progressed == 0:
             return total
@@ -56,9 +116,16 @@ def drain(
 class ResolverWorker(PeriodicWorker):
     name = "resolver"
 
-    def __init__(self, factory: sessionmaker[Session], *, interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        *,
+        interval: float = 0.5,
+        pacing: Pacing | None = None,
+    ) -> None:
         super().__init__(interval=interval)
         self.factory = factory
+        self.pacing = pacing
 
     def step(self) -> None:
-        drain(self.factory, stop=self.stopping)
+        drain(self.factory, stop=self.stopping, pacing=self.pacing)
