@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.bench.common import CpuMeter, PeakMemory, percentile, server
@@ -263,14 +263,16 @@ def freshness(
     return out
 
 
-def pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
+def any_pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> bool:
+    """Whether the workspace has events left to resolve: one probe of the pending index
+    (counting them, every fifth of a second, would take CPU from the resolver)."""
     with factory() as session:
         stmt = (
-            select(func.count())
-            .select_from(Event)
+            select(Event.id)
             .where(Event.workspace_id == workspace_id, Event.status == "pending")
+            .limit(1)
         )
-        return int(session.scalar(stmt) or 0)
+        return session.scalar(stmt) is not None
 
 
 def run(
@@ -322,7 +324,7 @@ def run(
                     future.result()
             accepted_at = time.perf_counter()
             seconds = accepted_at - start
-            while not accept_only and pending(factory, workspace_id) > 0:
+            while not accept_only and any_pending(factory, workspace_id):
                 time.sleep(0.2)
             resolved_at = time.perf_counter()
             meter.stop()
