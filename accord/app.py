@@ -34,6 +34,7 @@ from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.live import Broker
+from accord.kit.runtime import tune_gc
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.profile.api import router as profile_router
@@ -81,6 +82,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = None
+        tune_gc(settings.gc_threshold)
         if getattr(app.state, "engine", None) is None:
             settings.ensure_data_dir()
             owned = create_db_engine(

@@ -88,6 +88,14 @@ class Settings(BaseSettings):
         "that accepting keeps the CPU and the database, and catches up once arrivals fall "
         "below it. 0: the resolver never rests.",
     )
+    gc_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="Container allocations between two young-generation passes of Python's "
+        "cycle collector in the API workers and the resolver (Python's default is 700, which "
+        "walks every request's parsed messages several times); what a process made at "
+        "start-up is frozen. 0 leaves the collector as Python sets it.",
+    )
     resolve_inline: bool = Field(
         default=False,
         description="Also resolve within the tracking request, after the events are "

@@ -27,6 +27,11 @@ from accord.kit import migrate, signals
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.helpers import Committed, provision
 
+# The test process builds many apps and keeps its collector as Python sets it (freezing
+# at each app's start would keep every earlier test's cycles); servers the tests start
+# inherit this. tests/kit/test_runtime.py tests the tuning itself.
+os.environ.setdefault("ACCORD_GC_THRESHOLD", "0")
+
 PG_ADMIN_URL = os.environ.get(
     "ACCORD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -27,11 +27,13 @@ def resolve_worker(
     """Resolve accepted events onto profiles as they arrive (what `accord serve` runs
     beside its API workers); stops on SIGTERM or Ctrl-C after the batch under way."""
     from accord.kit.db import create_db_engine, create_session_factory
+    from accord.kit.runtime import tune_gc
     from accord.resolve import process
 
     s = settings()
     logging.basicConfig(level=s.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     process.lower_priority(s.resolver_nice if nice is None else nice)
+    tune_gc(s.gc_threshold)
     stop = threading.Event()
     process.stop_on_signals(stop)
     engine = create_db_engine(s.resolved_database_url, pool_size=2)
