@@ -31,12 +31,11 @@ def insert_ignore(
         payload = plan.payload(rows, dialect)
         if payload is not None:
             quote = dialect.identifier_preparer.quote
-            # Counted in the database: the inserted rows' ids need not travel back. Sent
-            # as the driver's own statement: it has no parameter but the rows.
+            # Counted in the database: the inserted rows' ids need not travel back.
             sql = (
                 f"WITH inserted AS (INSERT INTO {plan.table} "  # noqa: S608
                 f"({', '.join(map(quote, plan.names))}) "
-                f"SELECT {', '.join(plan.selected)} FROM {plan.driver_source} "
+                f"SELECT {', '.join(plan.selected)} FROM {plan.source} "
                 f"ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING RETURNING 1) "
                 "SELECT count(*) FROM inserted"
             )
@@ -73,7 +72,7 @@ def update_by_id(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -
                 f"UPDATE {plan.table} SET {sets} FROM {plan.source} "  # noqa: S608
                 f"WHERE {plan.table}.id = r.id"
             )
-            session.connection().execute(text(sql), {"rows": payload})
+            session.connection().exec_driver_sql(sql, {"rows": payload})
             return
     stmt = (
         update(table)
@@ -94,8 +93,9 @@ class _JsonRows:
     table: str
     names: tuple[str, ...]
     selected: tuple[str, ...]  # per column, the expression that reads it from ``r``
+    # Sent as the driver's own statement (its only parameter is the rows), so it is
+    # written with the driver's parameter style.
     source: str
-    driver_source: str  # the same, with the parameter as the driver writes it
     # Columns whose type converts a value before it is bound (UTC times), and that type.
     convert: tuple[tuple[str, TypeDecorator[Any]], ...]
     # Every conversion is UTCDateTime's, which leaves a time already in UTC as it is.
@@ -160,8 +160,7 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _JsonRows:
         table=dialect.identifier_preparer.format_table(table),
         names=names,
         selected=tuple(selected),
-        source=f"json_to_recordset(CAST(:rows AS json)) AS r({', '.join(columns)})",
-        driver_source=f"json_to_recordset(CAST(%(rows)s AS json)) AS r({', '.join(columns)})",
+        source=f"json_to_recordset(CAST(%(rows)s AS json)) AS r({', '.join(columns)})",
         convert=tuple(convert),
         utc_only=all(isinstance(decorator, UTCDateTime) for _, decorator in convert),
     )

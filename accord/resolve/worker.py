@@ -39,10 +39,10 @@ class Pacing:
     ``yield_above`` a second a burst is under way, and it rests up to ``rest`` times as
     long as the batch took (at most ``max_rest`` seconds) before the next, looking again
     every ``look`` seconds and going back to work as soon as arrivals fall below the
-    threshold. Resolving costs more than
-    accepting, so during a burst it would slow accepting down without keeping up; resting,
-    it still resolves a fifth of the time or more. A small batch (normal load) never
-    rests, so events still reach profiles at once."""
+    threshold. Resolving costs more than accepting, so during a burst it would slow
+    accepting down without keeping up; resting, it still resolves a fifth of the time or
+    more. A small batch (normal load) never rests, so events still reach profiles at
+    once."""
 
     yield_above: int
     rest: float = 4.0
