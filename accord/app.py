@@ -20,11 +20,11 @@ from accord.channels.inbound import ImapPoller, InboundHandler
 from accord.chat.admin_api import router as chat_admin_router
 from accord.chat.api import router as chat_router
 from accord.chat.hub import Hub
-from accord.collect.api import forget_revoked
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
 from accord.demo.site import site_router
 from accord.govern.access.api import router as access_router
+from accord.govern.access.writekeys import forget_revoked
 from accord.govern.audit.api import router as audit_router
 from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
@@ -38,7 +38,7 @@ from accord.kit.runtime import tune_gc
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.profile.api import router as profile_router
-from accord.resolve.worker import Pacing, ResolverWorker
+from accord.resolve.worker import Pacing, ResolverWorker, drain
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
 from accord.web.csat_pages import router as csat_router
@@ -129,6 +129,7 @@ def create_app(
             )
             worker.start()
             app.state.resolver = worker
+            app.state.accept_listeners.append(worker.kick)
         matcher = None
         if settings.match_worker:
             matcher = MatchWorker(app.state.session_factory, settings)
@@ -150,6 +151,7 @@ def create_app(
                 matcher.stop()
                 app.state.matcher = None
             if worker is not None:
+                app.state.accept_listeners.remove(worker.kick)
                 worker.stop()
                 app.state.resolver = None
             if owned is not None:
@@ -173,6 +175,10 @@ def create_app(
     app.state.matcher = None
     app.state.chat_hub = None
     app.state.write_key_cache = {}
+    # Called once accepted events are committed (the resolver's wake-up, inline resolution).
+    app.state.accept_listeners = []
+    if settings.resolve_inline:
+        app.state.accept_listeners.append(lambda: drain(app.state.session_factory))
 
     handlers.install(app)
 

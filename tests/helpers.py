@@ -18,8 +18,8 @@ from starlette.routing import BaseRoute
 
 from accord.config import Settings
 from accord.govern.access import service as access
+from accord.govern.access.principal import Principal
 from accord.govern.access.repository import UserRepository
-from accord.govern.access.service import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import transaction

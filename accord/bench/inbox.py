@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.bench.common import percentile, server, tree_rss_mb
 from accord.govern.access import service as access
-from accord.govern.access.service import Principal
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.inbox.models import Conversation, Message, Team, TeamMember
 from accord.kit.db import transaction

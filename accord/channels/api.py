@@ -7,18 +7,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from accord.channels import mailbox
 from accord.channels.contact_center import ScreenPop, describe_call, screen_pop
-from accord.collect.api import CORS_HEADERS
 from accord.govern.access import service as access
-from accord.govern.access.deps import WorkspaceAdmin, require
-from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
+from accord.govern.access.deps import (
+    ConversationsReader,
+    ConversationsWriter,
+    WorkspaceAdmin,
+)
+from accord.govern.access.writekeys import CORS_HEADERS
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox import intake
@@ -31,8 +33,6 @@ from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, FieldError, invalid, unauthorized
 
 router = APIRouter(tags=["channels"])
-Reader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
 MAX_FORM_FILE = 10 * 1024 * 1024
 
 
@@ -161,7 +161,9 @@ class CallIn(BaseModel):
 
 
 @router.post("/api/v1/calls", response_model=Received, status_code=201, summary="Log a phone call")
-def log_call(request: Request, session: DbSession, principal: Writer, body: CallIn) -> Received:
+def log_call(
+    request: Request, session: DbSession, principal: ConversationsWriter, body: CallIn
+) -> Received:
     ctx = inbox_context(request, session, principal.workspace_id)
     actor = (
         actor_of(session, principal, body.agent_id) if body.agent_id or principal.user_id else None
@@ -204,7 +206,7 @@ def log_call(request: Request, session: DbSession, principal: Writer, body: Call
 )
 def lookup_caller(
     session: DbSession,
-    principal: Reader,
+    principal: ConversationsReader,
     phone: Annotated[str, Query(min_length=3, max_length=40)],
 ) -> ScreenPop:
     return screen_pop(session, get_workspace(session, principal.workspace_id), phone)

@@ -13,6 +13,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
+from accord.collect.identifiers import InvalidIdentifier
 from accord.collect.models import Event
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.models import Conversation, Team
@@ -23,8 +25,6 @@ from accord.kit.time import utcnow
 from accord.profile.models import Order, Profile
 from accord.profile.queries import live_profile
 from accord.profile.repository import OrderRepository
-from accord.resolve import identifiers as ids
-from accord.resolve.identifiers import InvalidIdentifier
 from accord.resolve.repository import IdentifierRepository
 
 TROUBLE = ("delay", "late", "failed", "cancel", "refund", "return", "damaged", "missing")

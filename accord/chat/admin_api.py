@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -16,9 +15,7 @@ from accord.chat import identity, triggers
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository, VisitorRepository
 from accord.chat.schemas import ChatSettings, TriggerIn, TriggerRead, TriggerReport, VisitorRead
-from accord.govern.access.deps import WorkspaceAdmin, require
-from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
+from accord.govern.access.deps import AnalyticsReader, ConversationsReader, WorkspaceAdmin
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.deps import DbSession
@@ -27,8 +24,6 @@ from accord.kit.schemas import DataList
 from accord.kit.time import utcnow
 
 router = APIRouter(tags=["chat"])
-Reader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
-Analyst = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
 
 
 def visitor_read(v: ChatVisitor, profile_id: uuid.UUID | None) -> VisitorRead:
@@ -75,14 +70,16 @@ def online_visitors(
     response_model=DataList[VisitorRead],
     summary="Visitors on the site now",
 )
-def list_visitors(request: Request, session: DbSession, principal: Reader) -> DataList[VisitorRead]:
+def list_visitors(
+    request: Request, session: DbSession, principal: ConversationsReader
+) -> DataList[VisitorRead]:
     return DataList(data=online_visitors(request, session, principal.workspace_id))
 
 
 @router.get(
     "/api/v1/chat/triggers", response_model=DataList[TriggerRead], summary="Proactive triggers"
 )
-def list_triggers(session: DbSession, principal: Reader) -> DataList[TriggerRead]:
+def list_triggers(session: DbSession, principal: ConversationsReader) -> DataList[TriggerRead]:
     rows = TriggerRepository.from_session(session).all(principal.workspace_id)
     return DataList(data=[TriggerRead.model_validate(t) for t in rows])
 
@@ -123,7 +120,9 @@ def delete_trigger(
     response_model=TriggerReport,
     summary="Shown, accepted, converted and lift against the holdout",
 )
-def trigger_report(session: DbSession, principal: Analyst, trigger_id: uuid.UUID) -> TriggerReport:
+def trigger_report(
+    session: DbSession, principal: AnalyticsReader, trigger_id: uuid.UUID
+) -> TriggerReport:
     trigger = TriggerRepository.from_session(session).get(principal.workspace_id, trigger_id)
     if trigger is None:
         raise not_found("Trigger", field="trigger_id")
@@ -133,7 +132,7 @@ def trigger_report(session: DbSession, principal: Analyst, trigger_id: uuid.UUID
 
 
 @router.get("/api/v1/chat/settings", response_model=ChatSettings, summary="The widget's settings")
-def get_chat_settings(session: DbSession, principal: Reader) -> ChatSettings:
+def get_chat_settings(session: DbSession, principal: ConversationsReader) -> ChatSettings:
     return ChatSettings.of(get_workspace(session, principal.workspace_id))
 
 

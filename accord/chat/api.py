@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket
+from fastapi import APIRouter, Query, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -31,10 +31,7 @@ from accord.chat.schemas import (
     SessionIn,
 )
 from accord.chat.service import ChatContext
-from accord.collect.api import CORS_HEADERS, Sender, authenticate_sender
-from accord.govern.access.deps import require
-from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
+from accord.govern.access.writekeys import CORS_HEADERS, Sender, authenticate_sender
 from accord.inbox.deps import inbox_context
 from accord.inbox.intake import NewAttachment, attachment_path
 from accord.kit.db import transaction
@@ -43,8 +40,6 @@ from accord.kit.time import utcnow
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["chat"])
-Reader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
-Analyst = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
 HEARTBEAT_WRITE = 30.0  # seconds between two heartbeat writes of one socket
 
 

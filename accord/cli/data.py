@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -89,6 +90,7 @@ def import_command(
                     channel=channel,
                     progress=lambda n: progress.advance(read, n),
                     on_batch=session.commit,
+                    held=partial(resolve.held_identifiers, session),
                 )
             resolving = progress.add_task("Resolving onto profiles", total=report.loaded)
             while True:

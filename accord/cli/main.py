@@ -14,7 +14,7 @@ from accord.cli.data import export_app, import_command
 from accord.cli.match import resolve_command
 from accord.cli.worker import worker_app
 from accord.govern.access import service as access
-from accord.govern.access.service import Principal
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.kit import migrate
 

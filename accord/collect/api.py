@@ -2,29 +2,29 @@
 ``track``, ``page``, ``screen``, ``group``, ``alias`` and ``batch``. Authenticated by a
 write key (HTTP Basic user name, a Bearer header or ``writeKey`` in the body); gzip
 bodies; CORS for browsers. ``{"success": true}`` is sent only after the events are
-committed; resolution onto profiles follows within moments."""
+committed; then each of ``app.state.accept_listeners`` is called (the resolver is woken
+that way), and resolution onto profiles follows within moments."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
-import time
-import uuid
 import zlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
 
 from accord.collect import service
 from accord.collect.messages import MAX_BATCH_BYTES, MAX_MESSAGE_BYTES
-from accord.govern.access import service as access
-from accord.govern.workspaces.models import Workspace
+from accord.govern.access.writekeys import (
+    CORS_HEADERS,
+    Sender,
+    authenticate_sender,
+    body_write_key,
+    header_write_key,
+    remembered_sender,
+)
 from accord.kit import jsonio
 from accord.kit.db import transaction
 from accord.kit.errors import AccordError, FieldError, unauthorized
@@ -32,13 +32,6 @@ from accord.kit.time import utcnow
 
 router = APIRouter(prefix="/v1", tags=["tracking"])
 
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
-    "Access-Control-Max-Age": "86400",
-}
-WRITE_KEY_CACHE_SECONDS = 10.0
 # Decompressed bodies may not exceed the batch limit by more than JSON framing.
 MAX_BODY = MAX_BATCH_BYTES + 16 * 1024
 
@@ -87,77 +80,6 @@ async def _read_json(request: Request, limit: int, what: str) -> Any:
         ) from None
 
 
-def _header_write_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() == "basic" and value:
-        try:
-            user = base64.b64decode(value.strip(), validate=True).decode().split(":", 1)[0]
-        except (binascii.Error, UnicodeDecodeError):
-            raise unauthorized("The Authorization header is not valid HTTP Basic") from None
-        return user or None
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
-
-
-def _body_write_key(body: Any) -> str:
-    if isinstance(body, dict) and isinstance(body.get("writeKey"), str) and body["writeKey"]:
-        return str(body["writeKey"])
-    raise unauthorized("Send the write key as the HTTP Basic user name (or writeKey in the body)")
-
-
-@dataclass(frozen=True)
-class Sender:
-    workspace_id: uuid.UUID
-    source: str
-    region: str
-
-
-def remembered_sender(request: HTTPConnection, write_key: str) -> Sender | None:
-    """The write key's workspace if this process checked the key moments ago."""
-    hit = request.app.state.write_key_cache.get(write_key)
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
-
-
-def authenticate_sender(request: HTTPConnection, write_key: str) -> Sender:
-    """The write key's workspace, remembered for a few seconds per process. A revoked
-    write key stops at once on every worker that hears the live update (all of them with
-    Redis), and within ``WRITE_KEY_CACHE_SECONDS`` on any that did not."""
-    cache: dict[str, tuple[float, Sender]] = request.app.state.write_key_cache
-    now = time.monotonic()
-    remembered = remembered_sender(request, write_key)
-    if remembered is not None:
-        return remembered
-    with transaction(request.app.state.session_factory) as session:
-        principal = access.authenticate_write_key(session, write_key)
-        workspace = session.get(Workspace, principal.workspace_id)
-        sender = Sender(
-            workspace_id=principal.workspace_id,
-            source=principal.label,
-            region=workspace.default_region if workspace else "US",
-        )
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[write_key] = (now + WRITE_KEY_CACHE_SECONDS, sender)
-    return sender
-
-
-def forget_revoked(
-    cache: dict[str, tuple[float, Sender]],
-) -> Callable[[uuid.UUID, dict[str, Any]], None]:
-    """A live-update listener: when a write key of a workspace is revoked, this worker
-    forgets the workspace's remembered keys at once instead of when they expire."""
-
-    def listener(workspace_id: uuid.UUID, payload: dict[str, Any]) -> None:
-        if payload.get("type") != access.KEYS_REVOKED:
-            return
-        for key in [k for k, (_, s) in list(cache.items()) if s.workspace_id == workspace_id]:
-            cache.pop(key, None)
-
-    return listener
-
-
 def _store(
     request: Request, sender: Sender, body: Any, kind: str, body_bytes: int
 ) -> service.Accepted:
@@ -199,10 +121,6 @@ def _store(
 
 
 def _answer(request: Request, result: service.Accepted) -> Response:
-    if result.stored or result.duplicates:
-        resolver = getattr(request.app.state, "resolver", None)
-        if resolver is not None:
-            resolver.kick()
     if result.errors:
         first: FieldError = result.errors[0]
         error = AccordError(
@@ -230,7 +148,7 @@ async def _handle(request: Request, kind: str) -> Response:
     limit = MAX_BATCH_BYTES if kind == "batch" else MAX_MESSAGE_BYTES
     what = "batch" if kind == "batch" else "message"
     try:
-        key = _header_write_key(request)
+        key = header_write_key(request)
         sender = None
         if key:
             sender = remembered_sender(request, key) or await _authenticate(request, key)
@@ -241,7 +159,7 @@ async def _handle(request: Request, kind: str) -> Response:
                 raise unauthorized("Send the write key as the HTTP Basic user name") from None
             raise
         if sender is None:
-            body_key = _body_write_key(body)
+            body_key = body_write_key(body)
             sender = remembered_sender(request, body_key) or await _authenticate(request, body_key)
         size = int(request.headers.get("content-length") or 0)
         if request.headers.get("content-encoding", "").lower() == "gzip" or not size:
@@ -250,10 +168,9 @@ async def _handle(request: Request, kind: str) -> Response:
     except AccordError as error:
         error.headers = {**error.headers, **CORS_HEADERS}
         raise
-    if request.app.state.settings.resolve_inline:
-        from accord.resolve.worker import drain
-
-        await run_in_threadpool(drain, request.app.state.session_factory)
+    if result.stored or result.duplicates:
+        for listener in request.app.state.accept_listeners:
+            await run_in_threadpool(listener)
     return _answer(request, result)
 
 

@@ -18,15 +18,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
 from accord.collect import service as collect
+from accord.collect.identifiers import InvalidIdentifier
 from accord.collect.messages import Invalid
 from accord.collect.traits import canonical_trait
 from accord.govern.workspaces.models import Workspace
 from accord.kit.errors import invalid
 from accord.kit.time import utcnow
-from accord.resolve import identifiers as ids
-from accord.resolve.identifiers import InvalidIdentifier
-from accord.resolve.repository import IdentifierRepository
 
 KINDS = ("contacts", "orders", "events", "overlay")
 IDENTIFIER_COLUMNS = {
@@ -290,8 +289,8 @@ def _declare_types(session: Session, workspace: Workspace, mapping: Mapping) -> 
     declared = []
     for target in mapping.columns.values():
         name = target.name
-        if target.kind == "identifier" and name not in ids.DEFAULT_TYPES and name not in types:
-            types[name] = {"priority": ids.EXTERNAL_PRIORITY, "unique": False}
+        if target.kind == "identifier" and name not in ids.STANDARD_TYPES and name not in types:
+            types[name] = {"unique": False}  # the priority of other types by default
             declared.append(name)
     if declared:
         identity["types"] = types
@@ -301,23 +300,29 @@ def _declare_types(session: Session, workspace: Workspace, mapping: Mapping) -> 
     return declared
 
 
+# Which of the (type, value) pairs given name a person already: resolution answers
+# (collect sits below it and does not read the identity graph itself).
+HeldIdentifiers = Callable[[uuid.UUID, list[tuple[str, str]]], set[tuple[str, str]]]
+
+
 def _overlay_keep(
-    session: Session, workspace_id: uuid.UUID, region: str, msg: dict[str, Any]
+    held: HeldIdentifiers, workspace_id: uuid.UUID, region: str, msg: dict[str, Any]
 ) -> bool:
     """An overlay row enriches a person found by email or phone, and only them: it keeps
     just the identifiers that already exist, and never creates anyone."""
     declared = msg["context"]["identifiers"]
-    known: dict[str, list[str]] = {}
-    repo = IdentifierRepository.from_session(session)
+    wanted: list[tuple[str, str]] = []
     for type_name in (ids.EMAIL, ids.PHONE):
         for raw in declared.get(type_name, []):
             try:
-                value = ids.normalize(type_name, raw, region=region)
+                wanted.append((type_name, ids.normalize(type_name, raw, region=region)))
             except InvalidIdentifier:
                 continue
-            found = repo.find(workspace_id, [(type_name, value)]).get((type_name, value))
-            if found is not None and found.profile_id is not None and not found.blocked:
-                known.setdefault(type_name, []).append(value)
+    found = held(workspace_id, wanted) if wanted else set()
+    known: dict[str, list[str]] = {}
+    for type_name, value in wanted:
+        if (type_name, value) in found:
+            known.setdefault(type_name, []).append(value)
     if not known:
         return False
     msg["context"]["identifiers"] = known
@@ -341,11 +346,14 @@ def run_import(
     batch: int = 500,
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[], None] | None = None,
+    held: HeldIdentifiers | None = None,
 ) -> Report:
     """Load rows into events (the caller resolves them). ``on_batch`` is called after
-    each stored batch so the caller may commit."""
+    each stored batch so the caller may commit. An overlay import needs ``held``."""
     if kind not in KINDS:
         raise invalid(f"kind is one of {', '.join(KINDS)}", field="kind")
+    if kind == "overlay" and held is None:
+        raise ValueError("an overlay import needs the look-up of held identifiers")
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise invalid("No such workspace", field="workspace")
@@ -396,8 +404,8 @@ def run_import(
             except json.JSONDecodeError:
                 report.errors.append(RowError(line, "products", "products is not JSON"))
                 continue
-        if kind == "overlay" and not _overlay_keep(
-            session, workspace_id, workspace.default_region, msg
+        if kind == "overlay" and (
+            held is None or not _overlay_keep(held, workspace_id, workspace.default_region, msg)
         ):
             report.unmatched += 1
             continue

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from accord.collect import identifiers as ids
+from accord.collect.identifiers import InvalidIdentifier
 from accord.collect.traits import normalize_traits
 from accord.kit.errors import FieldError
-from accord.resolve import identifiers as ids
-from accord.resolve.identifiers import InvalidIdentifier
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_MESSAGE_BYTES = 32 * 1024

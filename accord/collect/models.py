@@ -3,16 +3,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin
-
-if TYPE_CHECKING:
-    from accord.profile.models import Profile
-    from accord.resolve.models import Identifier
 
 
 class Event(IdMixin, Base):
@@ -71,13 +67,6 @@ class Event(IdMixin, Base):
     # ``tests/resolve`` checks after merges and splits that each one names a stored row.
     profile_id: Mapped[uuid.UUID | None]
     primary_identifier_id: Mapped[uuid.UUID | None]
-    # Never loaded through; they order the unit of work (people and identifiers first).
-    profile: Mapped[Profile | None] = relationship(
-        lazy="raise", primaryjoin="foreign(Event.profile_id) == Profile.id"
-    )
-    primary_identifier: Mapped[Identifier | None] = relationship(
-        lazy="raise", primaryjoin="foreign(Event.primary_identifier_id) == Identifier.id"
-    )
 
 
 class EventFacts(Protocol):

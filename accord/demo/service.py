@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from accord.config import Settings
 from accord.govern.access import service as access
+from accord.govern.access.principal import Principal
 from accord.govern.access.repository import ApiKeyRepository, UserRepository
-from accord.govern.access.service import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.kit.security import random_token

@@ -4,13 +4,16 @@ skills, SLA policies, canned responses and the inbox rules."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from accord.govern.access.deps import WorkspaceAdmin, require
+from accord.govern.access.deps import (
+    ConversationsReader,
+    ConversationsWriter,
+    WorkspaceAdmin,
+)
 from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
 from accord.govern.audit import service as audit
 from accord.inbox import service, setup
 from accord.inbox.models import Team
@@ -31,8 +34,6 @@ from accord.kit.errors import AccordError, not_found
 from accord.kit.schemas import DataList
 
 router = APIRouter(prefix="/api/v1", tags=["inbox settings"])
-Reader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
 
 
 def _team_read(session: DbSession, team: Team) -> TeamRead:
@@ -48,7 +49,7 @@ def _team_read(session: DbSession, team: Team) -> TeamRead:
 
 
 @router.get("/teams", response_model=DataList[TeamRead], summary="Teams")
-def list_teams(session: DbSession, principal: Reader) -> DataList[TeamRead]:
+def list_teams(session: DbSession, principal: ConversationsReader) -> DataList[TeamRead]:
     teams = TeamRepository.from_session(session).all(principal.workspace_id)
     return DataList(data=[_team_read(session, t) for t in teams])
 
@@ -71,7 +72,7 @@ def update_team(
 
 @router.put("/agents/{user_id}", response_model=AgentRead, summary="Availability, capacity, skills")
 def update_agent(
-    session: DbSession, principal: Writer, user_id: uuid.UUID, body: AgentIn
+    session: DbSession, principal: ConversationsWriter, user_id: uuid.UUID, body: AgentIn
 ) -> AgentRead:
     if principal.user_id not in (None, user_id) and not principal.has(Scope.WORKSPACE_ADMIN):
         raise AccordError("Only admins change other agents", "forbidden", 403, "user_id")
@@ -87,7 +88,7 @@ def update_agent(
 
 
 @router.get("/sla-policies", response_model=DataList[SlaPolicyRead], summary="SLA policies")
-def list_policies(session: DbSession, principal: Reader) -> DataList[SlaPolicyRead]:
+def list_policies(session: DbSession, principal: ConversationsReader) -> DataList[SlaPolicyRead]:
     rows = TeamRepository.from_session(session).policies(principal.workspace_id)
     return DataList(data=[SlaPolicyRead.model_validate(p) for p in rows])
 
@@ -104,7 +105,7 @@ def create_policy(
 
 
 @router.get("/canned-responses", response_model=DataList[CannedRead], summary="Canned responses")
-def list_canned(session: DbSession, principal: Reader) -> DataList[CannedRead]:
+def list_canned(session: DbSession, principal: ConversationsReader) -> DataList[CannedRead]:
     rows = CannedRepository.from_session(session).all(principal.workspace_id)
     return DataList(data=[CannedRead.model_validate(c) for c in rows])
 
@@ -112,7 +113,7 @@ def list_canned(session: DbSession, principal: Reader) -> DataList[CannedRead]:
 @router.post(
     "/canned-responses", response_model=CannedRead, status_code=201, summary="Add a canned response"
 )
-def create_canned(session: DbSession, principal: Writer, body: CannedIn) -> CannedRead:
+def create_canned(session: DbSession, principal: ConversationsWriter, body: CannedIn) -> CannedRead:
     row = setup.add_canned(session, principal.workspace_id, **body.model_dump())
     return CannedRead.model_validate(row)
 
@@ -123,7 +124,10 @@ def create_canned(session: DbSession, principal: Writer, body: CannedIn) -> Cann
     summary="A canned response filled in for this conversation's customer",
 )
 def render_canned(
-    session: DbSession, principal: Reader, conversation_id: uuid.UUID, canned_id: uuid.UUID
+    session: DbSession,
+    principal: ConversationsReader,
+    conversation_id: uuid.UUID,
+    canned_id: uuid.UUID,
 ) -> CannedRendered:
     conversation = service.get(session, principal.workspace_id, conversation_id)
     canned = CannedRepository.from_session(session).get(principal.workspace_id, canned_id)

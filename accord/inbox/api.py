@@ -8,12 +8,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from accord.govern.access.deps import require
-from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
+from accord.govern.access.deps import AnalyticsReader, ConversationsReader, ConversationsWriter
 from accord.inbox import intake, metrics, service
 from accord.inbox.deps import actor_of, inbox_context
 from accord.inbox.intake import Inbound
@@ -45,9 +43,6 @@ from accord.kit.errors import invalid
 from accord.kit.time import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
-Reader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
-Analyst = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
 
 
 def read(conversation: Conversation) -> ConversationRead:
@@ -74,7 +69,7 @@ def _parse_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
 @router.get("/conversations", response_model=ConversationPage, summary="List conversations")
 def list_conversations(
     session: DbSession,
-    principal: Reader,
+    principal: ConversationsReader,
     view: Annotated[str, Query(pattern="^(mine|unassigned|team|all)$")] = "all",
     status: Annotated[str | None, Query(pattern="^(open|pending|snoozed|resolved|active)$")] = None,
     channel: str | None = None,
@@ -120,7 +115,7 @@ def list_conversations(
     summary="Receive a customer's message from any channel",
 )
 def receive_message(
-    request: Request, session: DbSession, principal: Writer, body: InboundIn
+    request: Request, session: DbSession, principal: ConversationsWriter, body: InboundIn
 ) -> Received:
     ctx = inbox_context(request, session, principal.workspace_id)
     contact = Contact(
@@ -166,7 +161,7 @@ def receive_message(
 @router.get("/conversations/export.csv", summary="Export conversations with their metrics (CSV)")
 def export_conversations(
     request: Request,
-    principal: Analyst,
+    principal: AnalyticsReader,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> StreamingResponse:
@@ -182,7 +177,7 @@ def export_conversations(
 @router.get("/inbox/metrics", response_model=metrics.MetricsReport, summary="Service metrics")
 def inbox_metrics(
     session: DbSession,
-    principal: Analyst,
+    principal: AnalyticsReader,
     group_by: Annotated[str, Query(pattern="^(agent|team|channel|all)$")] = "all",
     since: datetime | None = None,
     until: datetime | None = None,
@@ -199,7 +194,7 @@ def inbox_metrics(
     summary="One conversation with its messages and log",
 )
 def get_conversation(
-    session: DbSession, principal: Reader, conversation_id: uuid.UUID
+    session: DbSession, principal: ConversationsReader, conversation_id: uuid.UUID
 ) -> ConversationDetail:
     conversation = service.get(session, principal.workspace_id, conversation_id)
     messages = MessageRepository.from_session(session).thread(conversation.id)
@@ -220,7 +215,7 @@ def get_conversation(
 def reply(
     request: Request,
     session: DbSession,
-    principal: Writer,
+    principal: ConversationsWriter,
     conversation_id: uuid.UUID,
     body: ReplyIn,
 ) -> MessageRead:
@@ -247,7 +242,7 @@ def reply(
 def add_note(
     request: Request,
     session: DbSession,
-    principal: Writer,
+    principal: ConversationsWriter,
     conversation_id: uuid.UUID,
     body: NoteIn,
 ) -> MessageRead:
@@ -267,7 +262,7 @@ def add_note(
 def update_conversation(
     request: Request,
     session: DbSession,
-    principal: Writer,
+    principal: ConversationsWriter,
     conversation_id: uuid.UUID,
     body: ConversationPatch,
 ) -> ConversationRead:
@@ -298,7 +293,7 @@ def update_conversation(
 def transfer(
     request: Request,
     session: DbSession,
-    principal: Writer,
+    principal: ConversationsWriter,
     conversation_id: uuid.UUID,
     body: TransferIn,
 ) -> ConversationRead:

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 
 from accord.govern.access.models import User
+from accord.govern.access.principal import Principal
 from accord.govern.access.repository import MembershipRepository
-from accord.govern.access.service import Principal
 from accord.inbox.context import Actor, InboxContext
 from accord.kit.deps import publisher
 from accord.kit.errors import invalid

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
 from accord.govern.access.repository import MembershipRepository
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
@@ -24,7 +25,6 @@ from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 from accord.profile.repository import OrderRepository
-from accord.resolve import identifiers as ids
 from accord.resolve.repository import IdentifierRepository
 
 REPLY_CHANNELS = ("email", "phone", "chat", "social")

@@ -3,12 +3,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from accord.govern.access.deps import require
-from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
+from accord.govern.access.deps import ProfilesReader, ProfilesWriter, ResolveRunner
+from accord.govern.access.principal import Principal
 from accord.kit.deps import DbSession
 from accord.kit.errors import not_found
 from accord.kit.schemas import DataList
@@ -18,9 +17,6 @@ from accord.match.repository import CandidateRepository, MatchRunRepository
 from accord.match.schemas import CandidateRead, Household, RunRead, RunRequest
 
 router = APIRouter(prefix="/api/v1/resolve", tags=["resolve"])
-Runner = Annotated[Principal, Depends(require(Scope.RESOLVE_RUN))]
-Reader = Annotated[Principal, Depends(require(Scope.PROFILES_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.PROFILES_WRITE))]
 
 
 def _run_read(run: MatchRun) -> RunRead:
@@ -35,7 +31,7 @@ def _run_read(run: MatchRun) -> RunRead:
     responses={200: {"description": "The finished run (wait=true)"}},
 )
 def start_run(
-    request: Request, session: DbSession, principal: Runner, body: RunRequest | None = None
+    request: Request, session: DbSession, principal: ResolveRunner, body: RunRequest | None = None
 ) -> JSONResponse:
     body = body or RunRequest()
     settings = request.app.state.settings
@@ -66,14 +62,14 @@ def start_run(
 
 @router.get("/runs", response_model=DataList[RunRead], summary="Recent matching runs")
 def list_runs(
-    session: DbSession, principal: Reader, limit: Annotated[int, Query(ge=1, le=100)] = 20
+    session: DbSession, principal: ProfilesReader, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> DataList[RunRead]:
     runs = MatchRunRepository.from_session(session).recent(principal.workspace_id, limit)
     return DataList(data=[_run_read(r) for r in runs])
 
 
 @router.get("/runs/{run_id}", response_model=RunRead, summary="One matching run")
-def get_run(session: DbSession, principal: Reader, run_id: uuid.UUID) -> RunRead:
+def get_run(session: DbSession, principal: ProfilesReader, run_id: uuid.UUID) -> RunRead:
     run = MatchRunRepository.from_session(session).get(principal.workspace_id, run_id)
     if run is None:
         raise not_found("Run", field="run_id")
@@ -87,7 +83,7 @@ def get_run(session: DbSession, principal: Reader, run_id: uuid.UUID) -> RunRead
 )
 def list_candidates(
     session: DbSession,
-    principal: Reader,
+    principal: ProfilesReader,
     status: Annotated[
         Literal["pending", "accepted", "rejected"] | None, Query(description="pending by default")
     ] = "pending",
@@ -111,7 +107,7 @@ def _decided(session: DbSession, principal: Principal, candidate_id: uuid.UUID) 
     summary="Accept a possible duplicate: the two are merged",
 )
 def accept_candidate(
-    session: DbSession, principal: Writer, candidate_id: uuid.UUID
+    session: DbSession, principal: ProfilesWriter, candidate_id: uuid.UUID
 ) -> CandidateRead:
     service.accept(session, principal.workspace_id, candidate_id, actor=principal.label)
     return _decided(session, principal, candidate_id)
@@ -123,7 +119,7 @@ def accept_candidate(
     summary="Reject a possible duplicate: never proposed or merged again",
 )
 def reject_candidate(
-    session: DbSession, principal: Writer, candidate_id: uuid.UUID
+    session: DbSession, principal: ProfilesWriter, candidate_id: uuid.UUID
 ) -> CandidateRead:
     service.reject(session, principal.workspace_id, candidate_id, actor=principal.label)
     return _decided(session, principal, candidate_id)
@@ -133,6 +129,6 @@ def reject_candidate(
     "/households", response_model=DataList[Household], summary="People linked as households"
 )
 def list_households(
-    session: DbSession, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    session: DbSession, principal: ProfilesReader, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> DataList[Household]:
     return DataList(data=queries.households(session, principal.workspace_id, limit=limit))

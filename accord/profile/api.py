@@ -4,12 +4,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from accord.govern.access.deps import require
-from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
+from accord.govern.access.deps import ProfilesReader, ProfilesWriter
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.deps import DbSession
 from accord.kit.errors import invalid
@@ -27,14 +25,12 @@ from accord.resolve import service as resolve
 from accord.resolve.repository import MergeRepository
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
-Reader = Annotated[Principal, Depends(require(Scope.PROFILES_READ))]
-Writer = Annotated[Principal, Depends(require(Scope.PROFILES_WRITE))]
 
 
 @router.get("", response_model=DataList[ProfileSummary], summary="Search people")
 def search_profiles(
     session: DbSession,
-    principal: Reader,
+    principal: ProfilesReader,
     q: Annotated[
         str | None, Query(description="Name, email or phone prefix", max_length=200)
     ] = None,
@@ -53,7 +49,7 @@ def search_profiles(
 )
 def export_profiles(
     request: Request,
-    principal: Reader,
+    principal: ProfilesReader,
     format: Annotated[Literal["jsonl", "csv"], Query()] = "jsonl",
 ) -> StreamingResponse:
     factory = request.app.state.session_factory
@@ -75,7 +71,7 @@ def export_profiles(
 @router.get("/lookup", response_model=ProfileRead, summary="Find a person by an identifier")
 def lookup_profile(
     session: DbSession,
-    principal: Reader,
+    principal: ProfilesReader,
     email: str | None = None,
     phone: str | None = None,
     user_id: str | None = None,
@@ -95,7 +91,9 @@ def lookup_profile(
 
 
 @router.get("/{profile_id}", response_model=ProfileRead, summary="A person's profile")
-def get_profile(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> ProfileRead:
+def get_profile(
+    session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
+) -> ProfileRead:
     profile = queries.live_profile(session, principal.workspace_id, profile_id)
     return queries.full(session, profile, requested=profile_id)
 
@@ -103,7 +101,7 @@ def get_profile(session: DbSession, principal: Reader, profile_id: uuid.UUID) ->
 @router.get("/{profile_id}/timeline", response_model=Timeline, summary="Everything they did")
 def get_timeline(
     session: DbSession,
-    principal: Reader,
+    principal: ProfilesReader,
     profile_id: uuid.UUID,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
@@ -118,7 +116,9 @@ def get_timeline(
 
 
 @router.get("/{profile_id}/orders", response_model=DataList[OrderRead], summary="Their orders")
-def get_orders(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> DataList[OrderRead]:
+def get_orders(
+    session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
+) -> DataList[OrderRead]:
     profile = queries.live_profile(session, principal.workspace_id, profile_id)
     return DataList(data=queries.orders(session, profile))
 
@@ -128,7 +128,9 @@ def _merge_read(m: object) -> MergeRead:
 
 
 @router.get("/{profile_id}/merges", response_model=DataList[MergeRead], summary="Merge history")
-def get_merges(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> DataList[MergeRead]:
+def get_merges(
+    session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
+) -> DataList[MergeRead]:
     profile = queries.live_profile(session, principal.workspace_id, profile_id)
     merges = MergeRepository.from_session(session).for_profile(principal.workspace_id, profile.id)
     return DataList(data=[_merge_read(m) for m in merges])
@@ -136,7 +138,10 @@ def get_merges(session: DbSession, principal: Reader, profile_id: uuid.UUID) -> 
 
 @router.post("/{profile_id}/split", response_model=MergeRead, summary="Undo a merge")
 def split_profile(
-    session: DbSession, principal: Writer, profile_id: uuid.UUID, body: SplitRequest | None = None
+    session: DbSession,
+    principal: ProfilesWriter,
+    profile_id: uuid.UUID,
+    body: SplitRequest | None = None,
 ) -> MergeRead:
     profile = queries.live_profile(session, principal.workspace_id, profile_id)
     merges = [

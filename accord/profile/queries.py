@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
+from accord.collect.identifiers import InvalidIdentifier
 from accord.govern.workspaces.models import Workspace
 from accord.kit.errors import invalid, not_found
 from accord.profile.models import Profile
@@ -22,8 +24,6 @@ from accord.profile.schemas import (
     TimelineItem,
     TraitRead,
 )
-from accord.resolve import identifiers as ids
-from accord.resolve.identifiers import InvalidIdentifier
 from accord.resolve.repository import IdentifierRepository
 
 MAX_HOPS = 32

@@ -11,12 +11,12 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
 from accord.collect.models import EventFacts
 from accord.kit.time import utcnow
 from accord.profile import golden
 from accord.profile.models import Order, Profile
 from accord.profile.repository import OrderRepository, ProfileEventRepository
-from accord.resolve import identifiers as ids
 
 # Channels a customer reaches the business on; "api" and "import" are plumbing.
 CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social")

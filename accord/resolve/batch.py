@@ -17,6 +17,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from accord.collect import identifiers as ids
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event, EventFacts, PendingEvent
 from accord.collect.repository import EventRepository
@@ -26,7 +27,6 @@ from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.profile.repository import COMPUTED, ProfileRepository
 from accord.profile.service import Fold, ProfileContext, fold_values
-from accord.resolve import identifiers as ids
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository
 

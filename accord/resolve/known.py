@@ -26,9 +26,9 @@ from accord.collect.models import PendingEvent
 from accord.collect.repository import EventRepository
 from accord.profile.repository import Counts, ProfileRepository
 from accord.profile.service import Fold, count_values, order_event_kind
-from accord.resolve import identifiers as ids
 from accord.resolve.models import KnownIdentifier
 from accord.resolve.repository import IdentifierRepository
+from accord.resolve.rules import LAST_SEEN_RESOLUTION, primary_of
 
 if TYPE_CHECKING:
     from accord.resolve.service import WorkspaceContext
@@ -98,9 +98,9 @@ def settle_known(
         rows, profile_id = outcome
         for r in rows:
             last = seen.get(r.id, r.last_seen_at)
-            if event.timestamp - last > ids.LAST_SEEN_RESOLUTION:
+            if event.timestamp - last > LAST_SEEN_RESOLUTION:
                 seen[r.id] = event.timestamp
-        primary = ids.primary_of(rows, ctx.rules)
+        primary = primary_of(rows, ctx.rules)
         assert primary is not None  # none of them is blocked
         event.profile_id = profile_id
         settled.append(

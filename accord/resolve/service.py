@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event, EventFacts
 from accord.collect.repository import EventRepository
@@ -31,9 +32,7 @@ from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
 from accord.profile.service import ProfileContext
 from accord.resolve import graph
-from accord.resolve import identifiers as ids
 from accord.resolve.batch import BatchCache
-from accord.resolve.identifiers import IdentityRules
 from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, Merge
 from accord.resolve.repository import (
@@ -43,6 +42,7 @@ from accord.resolve.repository import (
     MoveRepository,
     SeparationRepository,
 )
+from accord.resolve.rules import LAST_SEEN_RESOLUTION, IdentityRules, primary_of
 
 log = logging.getLogger("accord.resolve")
 MAX_COMPONENT = 5000
@@ -96,7 +96,7 @@ def _identifiers(
 ) -> list[Identifier]:
     rows = [cache.identifier(session, ctx, event, p) for p in _pairs(session, ctx, event, cache)]
     for ident in rows:
-        if event.timestamp - ident.last_seen_at > ids.LAST_SEEN_RESOLUTION:
+        if event.timestamp - ident.last_seen_at > LAST_SEEN_RESOLUTION:
             ident.last_seen_at = event.timestamp
     return rows
 
@@ -345,7 +345,7 @@ def _rehome_events(
     receiving: set[uuid.UUID] = set()
     for event in MoveRepository.from_session(session).events_of(blocked):
         rows = list(idents.find(ctx.workspace_id, _pairs(session, ctx, event)).values())
-        primary = ids.primary_of(rows, ctx.rules)
+        primary = primary_of(rows, ctx.rules)
         event.primary_identifier_id = primary.id if primary else None
         event.profile_id = primary.profile_id if primary else None
         event.status = "resolved" if event.profile_id else "unattributed"
@@ -445,7 +445,7 @@ def resolve_event(
             session, ctx, rows, trigger=event, through={r.id for r in newly_blocked}
         )
         cache.forget(touched)
-    primary = ids.primary_of(rows, ctx.rules)
+    primary = primary_of(rows, ctx.rules)
     cache.settle(
         event,
         primary.id if primary else None,
@@ -547,3 +547,12 @@ def resolve_now(session: Session, workspace_id: uuid.UUID, event: Event) -> uuid
         resolve_event(session, ctx, event, cache)
     cache.write(session)
     return event.profile_id
+
+
+def held_identifiers(
+    session: Session, workspace_id: uuid.UUID, pairs: list[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Which of these (type, value) pairs belong to a person and are not blocked (what an
+    overlay import may enrich)."""
+    found = IdentifierRepository.from_session(session).find(workspace_id, pairs)
+    return {p for p, i in found.items() if i.profile_id is not None and not i.blocked}

@@ -11,8 +11,9 @@ from fastapi import Depends, Request
 
 from accord.config import Settings
 from accord.govern.access import service as access
+from accord.govern.access.principal import Principal
 from accord.govern.access.scopes import Role
-from accord.govern.access.service import ConsoleIdentity, Principal
+from accord.govern.access.service import ConsoleIdentity
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError, forbidden
 from accord.kit.security import constant_time_equals, lookup_hash, random_token, sign

@@ -17,8 +17,8 @@ from accord.chat.admin_api import online_visitors
 from accord.chat.api import chat_context
 from accord.chat.repository import TriggerRepository, VisitorRepository
 from accord.chat.schemas import ChatSettings
+from accord.govern.access.principal import Principal
 from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox.context import Actor

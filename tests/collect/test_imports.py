@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ def load(
         rows=rows,
         mapping=imports.Mapping.parse(maps or []),
         source=f"import:{kind}:test.csv",
+        held=partial(resolve.held_identifiers, session),
     )
     while resolve.resolve_pending(session, ws.workspace.id):
         pass

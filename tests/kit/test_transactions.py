@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from accord.app import create_app
 from accord.govern.access.models import User
-from accord.govern.access.service import Principal
+from accord.govern.access.principal import Principal
 from accord.kit.deps import DbSession
 from accord.kit.errors import invalid
 from tests.helpers import Committed

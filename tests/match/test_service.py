@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from accord.config import Settings
 from accord.govern.access import service as access
-from accord.govern.access.service import Principal
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.time import utcnow

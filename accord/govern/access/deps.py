@@ -12,8 +12,8 @@ from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from accord.govern.access import service as access
+from accord.govern.access.principal import Principal
 from accord.govern.access.scopes import Scope
-from accord.govern.access.service import Principal
 from accord.kit.deps import DbSession
 from accord.kit.errors import unauthorized
 
@@ -43,3 +43,10 @@ def require(*scopes: Scope) -> Callable[..., Principal]:
 WorkspaceAdmin = Annotated[Principal, Depends(require(Scope.WORKSPACE_ADMIN))]
 WorkspaceReader = Annotated[Principal, Depends(require(Scope.WORKSPACE_READ))]
 AuditReader = Annotated[Principal, Depends(require(Scope.AUDIT_READ))]
+EventsWriter = Annotated[Principal, Depends(require(Scope.EVENTS_WRITE))]
+ProfilesReader = Annotated[Principal, Depends(require(Scope.PROFILES_READ))]
+ProfilesWriter = Annotated[Principal, Depends(require(Scope.PROFILES_WRITE))]
+ConversationsReader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
+ConversationsWriter = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
+AnalyticsReader = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
+ResolveRunner = Annotated[Principal, Depends(require(Scope.RESOLVE_RUN))]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from accord.config import Settings
 from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, UserSession
+from accord.govern.access.principal import Principal
 from accord.govern.access.repository import (
     ApiKeyRepository,
     LoginAttemptRepository,
@@ -40,40 +41,6 @@ WRITE_KEY_PREFIX = "wk_"
 API_TOKEN_PREFIX = "acc_"  # noqa: S105 (a prefix)
 KEY_KINDS = ("write", "token")
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: an API token, a console user or the command line."""
-
-    workspace_id: uuid.UUID
-    kind: str  # "token" | "user" | "write_key" | "cli"
-    label: str
-    scopes: frozenset[str] = field(default_factory=frozenset)
-    user_id: uuid.UUID | None = None
-    key_id: uuid.UUID | None = None
-    role: str | None = None
-
-    def has(self, scope: Scope | str) -> bool:
-        return str(scope) in self.scopes
-
-    def require(self, *scopes: Scope) -> None:
-        missing = [str(s) for s in scopes if not self.has(s)]
-        if missing:
-            raise forbidden(
-                f"This {self.kind_name} lacks the scope {', '.join(missing)}",
-                code="insufficient_scope",
-            )
-
-    @property
-    def kind_name(self) -> str:
-        return {"token": "API token", "user": "user", "write_key": "write key"}.get(
-            self.kind, self.kind
-        )
-
-    @classmethod
-    def cli(cls, workspace_id: uuid.UUID) -> Principal:
-        return cls(workspace_id=workspace_id, kind="cli", label="cli", scopes=frozenset(ALL_SCOPES))
 
 
 def normalize_email(email: str) -> str:

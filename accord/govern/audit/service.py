@@ -11,7 +11,7 @@ from accord.govern.audit.models import AuditEvent
 from accord.govern.audit.repository import AuditRepository
 
 if TYPE_CHECKING:
-    from accord.govern.access.service import Principal
+    from accord.govern.access.principal import Principal
 
 
 def record(

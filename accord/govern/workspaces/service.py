@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from accord.govern.access import service as access
-from accord.govern.access.service import Principal
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.kit.errors import invalid, not_found
