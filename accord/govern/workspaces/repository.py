@@ -28,3 +28,14 @@ class WorkspaceRepository(Repository):
         self.session.add(workspace)
         self.session.flush()
         return workspace
+
+    def lock(self, workspace_id: uuid.UUID) -> Workspace | None:
+        """The workspace row, read afresh and locked until the transaction ends (on
+        PostgreSQL; SQLite serializes writers anyway), for a read-modify-write."""
+        stmt = (
+            select(Workspace)
+            .where(Workspace.id == workspace_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return self.session.scalars(stmt).first()

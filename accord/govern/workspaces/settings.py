@@ -1,0 +1,107 @@
+"""Workspace settings, in typed groups.
+
+``Workspace.settings`` is one JSON object holding one entry per group ("chat", "inbox",
+"email", "identity", "match", ...), plus each group's version under ``"versions"``. A group
+is declared once, by the package that owns it, as a ``SettingsGroup`` with a Pydantic
+model; that package's service is the one place that writes it, through ``write``:
+
+- the value is validated by the model (an invalid one never reaches the database);
+- ``expected_version``, when given, must match the stored version, or the write fails with
+  409 ``settings_version_conflict`` (two admins editing at once do not silently overwrite
+  each other); each write bumps the version;
+- the row is locked and read afresh before it is changed, so writes of two different
+  groups never lose one another;
+- the change is audited (``settings.<group>.update``) with the fields that changed.
+
+Readers call ``read``: a stored value the model no longer accepts falls back to the
+model's defaults rather than failing a page.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from accord.govern.access.principal import Principal
+from accord.govern.audit import service as audit
+from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.repository import WorkspaceRepository
+from accord.kit.errors import AccordError, not_found
+
+log = logging.getLogger(__name__)
+VERSIONS = "versions"
+M = TypeVar("M", bound=BaseModel)
+
+
+class SettingsGroup(Generic[M]):
+    """One named group of a workspace's settings, with its model."""
+
+    def __init__(self, name: str, model: type[M], *, secret_fields: frozenset[str] = frozenset()):
+        if name == VERSIONS:
+            raise ValueError(f"{VERSIONS!r} is reserved")
+        self.name = name
+        self.model = model
+        # Fields whose values are never written to the audit log (passwords, keys).
+        self.secret_fields = secret_fields
+
+    def raw(self, workspace: Workspace) -> dict[str, Any]:
+        value = (workspace.settings or {}).get(self.name)
+        return dict(value) if isinstance(value, dict) else {}
+
+    def read(self, workspace: Workspace) -> M:
+        try:
+            return self.model.model_validate(self.raw(workspace))
+        except ValidationError:
+            log.warning("workspace %s: stored %s settings are invalid", workspace.id, self.name)
+            return self.model()
+
+    def version(self, workspace: Workspace) -> int:
+        versions = (workspace.settings or {}).get(VERSIONS) or {}
+        return int(versions.get(self.name, 0))
+
+    def write(
+        self,
+        session: Session,
+        workspace: Workspace,
+        value: M,
+        *,
+        actor: Principal,
+        expected_version: int | None = None,
+    ) -> M:
+        """Store ``value`` as the group's new settings (see the module's docstring)."""
+        value = self.model.model_validate(value.model_dump())
+        locked = WorkspaceRepository.from_session(session).lock(workspace.id)
+        if locked is None:
+            raise not_found("Workspace", field="workspace_id")
+        current = self.version(locked)
+        if expected_version is not None and expected_version != current:
+            raise AccordError(
+                f"The {self.name} settings were changed by someone else (version {current},"
+                f" not {expected_version}); reload them and try again",
+                code="settings_version_conflict",
+                status=409,
+                field="version",
+            )
+        before = self.raw(locked)
+        after = value.model_dump(mode="json")
+        settings = dict(locked.settings or {})
+        settings[self.name] = after
+        settings[VERSIONS] = {**(settings.get(VERSIONS) or {}), self.name: current + 1}
+        locked.settings = settings
+        changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+        audit.record(
+            session,
+            actor,
+            f"settings.{self.name}.update",
+            target=str(workspace.id),
+            data={
+                "version": current + 1,
+                "changed": changed,
+                "values": {k: after.get(k) for k in changed if k not in self.secret_fields},
+            },
+        )
+        session.flush()
+        return value
