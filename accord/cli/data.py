@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.collect import imports
+from accord.customers import export as profile_export
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.errors import AccordError
-from accord.profile import export as profile_export
 from accord.resolve import service as resolve
 
 export_app = typer.Typer(help="Export data from a workspace.", no_args_is_help=True)

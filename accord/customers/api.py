@@ -7,22 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from accord.customers import export, queries, service
+from accord.customers.schemas import MergeRead, OrderRead, ProfileRead, SplitRequest, Timeline
 from accord.govern.access.deps import ProfilesReader, ProfilesWriter
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.deps import DbSession
-from accord.kit.errors import invalid
 from accord.kit.schemas import DataList
-from accord.profile import export, queries
-from accord.profile.schemas import (
-    MergeRead,
-    OrderRead,
-    ProfileRead,
-    ProfileSummary,
-    SplitRequest,
-    Timeline,
-)
-from accord.resolve import service as resolve
-from accord.resolve.repository import MergeRepository
+from accord.profile.queries import live_profile, summary
+from accord.profile.schemas import ProfileSummary
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
@@ -38,7 +30,7 @@ def search_profiles(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DataList[ProfileSummary]:
     rows = queries.search(session, principal.workspace_id, q, limit=limit, offset=offset)
-    return DataList(data=[queries.summary(p) for p in rows])
+    return DataList(data=[summary(p) for p in rows])
 
 
 @router.get(
@@ -94,7 +86,7 @@ def lookup_profile(
 def get_profile(
     session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
 ) -> ProfileRead:
-    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    profile = live_profile(session, principal.workspace_id, profile_id)
     return queries.full(session, profile, requested=profile_id)
 
 
@@ -109,7 +101,7 @@ def get_timeline(
     channel: Annotated[list[str] | None, Query(description="web, app, store...")] = None,
     name: Annotated[str | None, Query(description="Event name, e.g. Order Completed")] = None,
 ) -> Timeline:
-    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    profile = live_profile(session, principal.workspace_id, profile_id)
     return queries.timeline(
         session, profile, limit=limit, cursor=cursor, types=type, channels=channel, name=name
     )
@@ -119,7 +111,7 @@ def get_timeline(
 def get_orders(
     session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
 ) -> DataList[OrderRead]:
-    profile = queries.live_profile(session, principal.workspace_id, profile_id)
+    profile = live_profile(session, principal.workspace_id, profile_id)
     return DataList(data=queries.orders(session, profile))
 
 
@@ -131,8 +123,8 @@ def _merge_read(m: object) -> MergeRead:
 def get_merges(
     session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
 ) -> DataList[MergeRead]:
-    profile = queries.live_profile(session, principal.workspace_id, profile_id)
-    merges = MergeRepository.from_session(session).for_profile(principal.workspace_id, profile.id)
+    profile = live_profile(session, principal.workspace_id, profile_id)
+    merges = service.merges_of(session, principal.workspace_id, profile.id)
     return DataList(data=[_merge_read(m) for m in merges])
 
 
@@ -143,16 +135,5 @@ def split_profile(
     profile_id: uuid.UUID,
     body: SplitRequest | None = None,
 ) -> MergeRead:
-    profile = queries.live_profile(session, principal.workspace_id, profile_id)
-    merges = [
-        m
-        for m in MergeRepository.from_session(session).for_profile(
-            principal.workspace_id, profile.id
-        )
-        if m.undone_at is None and m.survivor_id == profile.id
-    ]
-    merge_id = body.merge_id if body and body.merge_id else (merges[0].id if merges else None)
-    if merge_id is None or merge_id not in {m.id for m in merges}:
-        raise invalid("This profile has no such merge to undo", field="merge_id", code="no_merge")
-    merge = resolve.split(session, principal.workspace_id, merge_id, actor=principal.label)
+    merge = service.undo_merge(session, principal, profile_id, body.merge_id if body else None)
     return _merge_read(merge)

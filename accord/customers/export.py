@@ -11,12 +11,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
-from accord.resolve.models import Identifier
+from accord.resolve.repository import IdentifierRepository
 
 FORMATS = ("jsonl", "csv")
 CSV_COLUMNS = [
@@ -34,19 +33,6 @@ CSV_COLUMNS = [
     "identifiers",
     "traits",
 ]
-
-
-def _identifiers(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, str]]]:
-    out: dict[uuid.UUID, list[dict[str, str]]] = {i: [] for i in ids}
-    stmt = (
-        select(Identifier.profile_id, Identifier.type, Identifier.value)
-        .where(Identifier.profile_id.in_(ids))
-        .order_by(Identifier.type, Identifier.value)
-    )
-    for profile_id, type_name, value in session.execute(stmt):
-        if profile_id is not None:
-            out[profile_id].append({"type": type_name, "value": value})
-    return out
 
 
 def record(p: Profile, identifiers: list[dict[str, str]]) -> dict[str, Any]:
@@ -84,9 +70,9 @@ def records(
 def _emit(session: Session, chunk: list[Profile]) -> Iterator[dict[str, Any]]:
     if not chunk:
         return
-    idents = _identifiers(session, [p.id for p in chunk])
+    idents = IdentifierRepository.from_session(session).values_of([p.id for p in chunk])
     for p in chunk:
-        yield record(p, idents[p.id])
+        yield record(p, [{"type": t, "value": v} for t, v in idents[p.id]])
 
 
 def csv_row(rec: dict[str, Any]) -> list[Any]:

@@ -7,13 +7,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from accord.govern.access.deps import ProfilesReader, ProfilesWriter, ResolveRunner
-from accord.govern.access.principal import Principal
 from accord.kit.deps import DbSession
-from accord.kit.errors import not_found
 from accord.kit.schemas import DataList
 from accord.match import queries, service
 from accord.match.models import MatchRun
-from accord.match.repository import CandidateRepository, MatchRunRepository
 from accord.match.schemas import CandidateRead, Household, RunRead, RunRequest
 
 router = APIRouter(prefix="/api/v1/resolve", tags=["resolve"])
@@ -34,29 +31,21 @@ def start_run(
     request: Request, session: DbSession, principal: ResolveRunner, body: RunRequest | None = None
 ) -> JSONResponse:
     body = body or RunRequest()
-    settings = request.app.state.settings
-    run = service.start_run(session, principal.workspace_id, engine_name=body.engine, trigger="api")
     if not body.wait:
-        matcher = getattr(request.app.state, "matcher", None)
-        session.commit()
-        if matcher is not None:
-            matcher.kick()
+        run = service.queue_run(
+            session,
+            principal.workspace_id,
+            engine_name=body.engine,
+            wake=request.app.state.matcher.kick if request.app.state.matcher else None,
+        )
         return JSONResponse(_run_read(run).model_dump(mode="json"), status_code=202)
-    run.status = "running"
-    run.started_at = run.created_at
-    snap = service.snapshot(session, principal.workspace_id, settings)
-    result = service.compute(snap, engine_name=body.engine)
-    summary = service.apply(
+    run = service.run_now(
         session,
         principal.workspace_id,
-        result,
-        snap.thresholds,
-        snap.rows,
-        run_id=run.id,
+        request.app.state.settings,
+        engine_name=body.engine,
         actor=principal.label,
     )
-    service.finish_run(run, result, summary)
-    session.flush()
     return JSONResponse(_run_read(run).model_dump(mode="json"), status_code=200)
 
 
@@ -64,16 +53,13 @@ def start_run(
 def list_runs(
     session: DbSession, principal: ProfilesReader, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> DataList[RunRead]:
-    runs = MatchRunRepository.from_session(session).recent(principal.workspace_id, limit)
+    runs = queries.recent_runs(session, principal.workspace_id, limit)
     return DataList(data=[_run_read(r) for r in runs])
 
 
 @router.get("/runs/{run_id}", response_model=RunRead, summary="One matching run")
 def get_run(session: DbSession, principal: ProfilesReader, run_id: uuid.UUID) -> RunRead:
-    run = MatchRunRepository.from_session(session).get(principal.workspace_id, run_id)
-    if run is None:
-        raise not_found("Run", field="run_id")
-    return _run_read(run)
+    return _run_read(queries.run(session, principal.workspace_id, run_id))
 
 
 @router.get(
@@ -95,12 +81,6 @@ def list_candidates(
     )
 
 
-def _decided(session: DbSession, principal: Principal, candidate_id: uuid.UUID) -> CandidateRead:
-    candidate = CandidateRepository.from_session(session).get(principal.workspace_id, candidate_id)
-    assert candidate is not None
-    return queries.candidates_by_id(session, [candidate])[0]
-
-
 @router.post(
     "/candidates/{candidate_id}/accept",
     response_model=CandidateRead,
@@ -110,7 +90,7 @@ def accept_candidate(
     session: DbSession, principal: ProfilesWriter, candidate_id: uuid.UUID
 ) -> CandidateRead:
     service.accept(session, principal.workspace_id, candidate_id, actor=principal.label)
-    return _decided(session, principal, candidate_id)
+    return queries.candidate(session, principal.workspace_id, candidate_id)
 
 
 @router.post(
@@ -122,7 +102,7 @@ def reject_candidate(
     session: DbSession, principal: ProfilesWriter, candidate_id: uuid.UUID
 ) -> CandidateRead:
     service.reject(session, principal.workspace_id, candidate_id, actor=principal.label)
-    return _decided(session, principal, candidate_id)
+    return queries.candidate(session, principal.workspace_id, candidate_id)
 
 
 @router.get(

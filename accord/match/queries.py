@@ -7,9 +7,10 @@ from collections import defaultdict
 
 from sqlalchemy.orm import Session
 
+from accord.kit.errors import not_found
 from accord.match.decide import UnionFind
-from accord.match.models import MatchCandidate
-from accord.match.repository import CandidateRepository
+from accord.match.models import MatchCandidate, MatchRun
+from accord.match.repository import CandidateRepository, MatchRunRepository
 from accord.match.schemas import CandidateRead, FieldEvidence, Household
 from accord.profile import queries as profile_queries
 from accord.profile.models import Profile
@@ -91,3 +92,26 @@ def households(session: Session, workspace_id: uuid.UUID, *, limit: int = 200) -
     ]
     out.sort(key=lambda h: (-len(h.members), h.members[0].display_name or ""))
     return out[:limit]
+
+
+def recent_runs(session: Session, workspace_id: uuid.UUID, limit: int) -> list[MatchRun]:
+    return MatchRunRepository.from_session(session).recent(workspace_id, limit)
+
+
+def run(session: Session, workspace_id: uuid.UUID, run_id: uuid.UUID) -> MatchRun:
+    found = MatchRunRepository.from_session(session).get(workspace_id, run_id)
+    if found is None:
+        raise not_found("Run", field="run_id")
+    return found
+
+
+def candidate(session: Session, workspace_id: uuid.UUID, candidate_id: uuid.UUID) -> CandidateRead:
+    found = CandidateRepository.from_session(session).get(workspace_id, candidate_id)
+    if found is None:
+        raise not_found("Candidate", field="candidate_id")
+    return candidates_by_id(session, [found])[0]
+
+
+def pending_duplicates(session: Session, workspace_id: uuid.UUID) -> int:
+    """How many possible duplicates wait for review."""
+    return CandidateRepository.from_session(session).count(workspace_id, "duplicate", "pending")

@@ -26,6 +26,7 @@ from accord.govern.workspaces.models import Workspace
 from accord.kit.dialect import insert_ignore, lock_workspace
 from accord.kit.errors import conflict, not_found
 from accord.kit.ids import new_id
+from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
 from accord.match import engine, features
 from accord.match.decide import Decisions, Thresholds, decide
@@ -477,3 +478,35 @@ def finish_run(
         "blocked": summary.blocked,
         "tf": result.tf,
     }
+
+
+def queue_run(
+    session: Session, workspace_id: uuid.UUID, *, engine_name: str, wake: Callable[[], None] | None
+) -> MatchRun:
+    """A run queued for the matching worker, which is woken once the run is committed."""
+    run = start_run(session, workspace_id, engine_name=engine_name, trigger="api")
+    if wake is not None:
+        after_commit(session, wake)
+    return run
+
+
+def run_now(
+    session: Session,
+    workspace_id: uuid.UUID,
+    settings: Settings,
+    *,
+    engine_name: engine.Engine,
+    actor: str,
+) -> MatchRun:
+    """A whole run inside the caller's transaction (small workspaces, tests)."""
+    run = start_run(session, workspace_id, engine_name=engine_name, trigger="api")
+    run.status = "running"
+    run.started_at = run.created_at
+    snap = snapshot(session, workspace_id, settings)
+    result = compute(snap, engine_name=engine_name)
+    summary = apply(
+        session, workspace_id, result, snap.thresholds, snap.rows, run_id=run.id, actor=actor
+    )
+    finish_run(run, result, summary)
+    session.flush()
+    return run

@@ -1,1 +1,3 @@
-"""Profile: the holistic customer profile, its golden record, values and timeline."""
+"""The customer profile, written: the golden record (survivorship), computed values and
+orders folded from events, stored for resolution to assign events to. The read side is
+``accord.customers``."""

@@ -133,6 +133,19 @@ class IdentifierRepository(Repository):
         )
         return list(self.session.scalars(stmt))
 
+    def values_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[tuple[str, str]]]:
+        """Each person's identifiers as (type, value), sorted."""
+        out: dict[uuid.UUID, list[tuple[str, str]]] = {i: [] for i in profile_ids}
+        stmt = (
+            select(Identifier.profile_id, Identifier.type, Identifier.value)
+            .where(Identifier.profile_id.in_(profile_ids))
+            .order_by(Identifier.type, Identifier.value)
+        )
+        for profile_id, type_name, value in self.session.execute(stmt):
+            if profile_id is not None:
+                out[profile_id].append((type_name, value))
+        return out
+
     def type_counts_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, Counter[str]]:
         """How many identifiers of each type each of these people holds."""
         out: dict[uuid.UUID, Counter[str]] = {p: Counter() for p in profile_ids}

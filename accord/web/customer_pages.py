@@ -8,15 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from accord.customers import queries, service
+from accord.customers.context import context_of
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
 from accord.inbox.repository import ConversationRepository
 from accord.kit.deps import DbSession
 from accord.kit.errors import forbidden
-from accord.profile import queries
-from accord.profile.repository import ProfileRepository
-from accord.resolve import service as resolve
-from accord.resolve.repository import MergeRepository
+from accord.profile.queries import live_profile
 from accord.web.auth import ConsoleUser
 from accord.web.pages import page
 
@@ -31,7 +30,6 @@ def customers(
 ) -> HTMLResponse:
     console.principal.require(Scope.PROFILES_READ)
     workspace_id = console.principal.workspace_id
-    repo = ProfileRepository.from_session(session)
     page_no = max(p, 1)
     rows = queries.search(
         session, workspace_id, q, limit=PAGE_SIZE + 1, offset=(page_no - 1) * PAGE_SIZE
@@ -47,7 +45,7 @@ def customers(
         more=len(rows) > PAGE_SIZE,
         page_no=page_no,
         q=q or "",
-        total=repo.count(workspace_id),
+        total=queries.count(session, workspace_id),
         write_keys=keys,
     )
 
@@ -63,7 +61,7 @@ def customer(
 ) -> Response:
     console.principal.require(Scope.PROFILES_READ)
     workspace_id = console.principal.workspace_id
-    profile = queries.live_profile(session, workspace_id, profile_id)
+    profile = live_profile(session, workspace_id, profile_id)
     if profile.id != profile_id:
         return RedirectResponse(f"/customers/{profile.id}", status_code=303)
     timeline = queries.timeline(
@@ -83,8 +81,9 @@ def customer(
             {"timeline": timeline, "profile": profile, "channel": channel},
         )
         return response
-    view = queries.full(session, profile)
-    merges = MergeRepository.from_session(session).for_profile(workspace_id, profile.id)
+    ctx = context_of(session, profile, orders=10)
+    view = queries.view(ctx)
+    merges = service.merges_of(session, workspace_id, profile.id)
     conversations = []
     if console.principal.has(Scope.CONVERSATIONS_READ):
         repo = ConversationRepository.from_session(session)
@@ -101,7 +100,7 @@ def customer(
         view=view,
         timeline=timeline,
         channel=channel,
-        orders=queries.orders(session, profile, limit=10),
+        orders=ctx.orders,
         merges=merges,
         conversations=conversations,
         can_split=console.principal.has(Scope.PROFILES_WRITE),
@@ -117,10 +116,6 @@ def split(
 ) -> Response:
     if not console.principal.has(Scope.PROFILES_WRITE):
         raise forbidden("Your role cannot split profiles", code="insufficient_scope")
-    workspace_id = console.principal.workspace_id
-    profile = queries.live_profile(session, workspace_id, profile_id)
-    merge = MergeRepository.from_session(session).get(workspace_id, merge_id)
-    if merge is None or merge.survivor_id != profile.id:
-        raise forbidden("That merge is not this customer's to undo", code="not_this_merge")
-    resolve.split(session, workspace_id, merge_id, actor=console.principal.label)
+    profile = live_profile(session, console.principal.workspace_id, profile_id)
+    service.undo_merge(session, console.principal, profile.id, merge_id)
     return RedirectResponse(f"/customers/{profile.id}", status_code=303)

@@ -11,7 +11,6 @@ from accord.govern.access.scopes import Scope
 from accord.kit.deps import DbSession
 from accord.kit.errors import forbidden
 from accord.match import queries, service
-from accord.match.repository import CandidateRepository
 from accord.web.auth import ConsoleUser
 from accord.web.pages import page
 
@@ -47,9 +46,7 @@ def duplicates(
         candidates=rows[:PAGE_SIZE],
         more=len(rows) > PAGE_SIZE,
         page_no=page_no,
-        pending=CandidateRepository.from_session(session).count(
-            workspace_id, "duplicate", "pending"
-        ),
+        pending=queries.pending_duplicates(session, workspace_id),
         field_labels=FIELD_LABELS,
         can_decide=console.principal.has(Scope.PROFILES_WRITE),
     )
@@ -83,7 +80,5 @@ def households(request: Request, session: DbSession, console: ConsoleUser) -> HT
         "customers",
         tab="households",
         households=queries.households(session, workspace_id),
-        pending=CandidateRepository.from_session(session).count(
-            workspace_id, "duplicate", "pending"
-        ),
+        pending=queries.pending_duplicates(session, workspace_id),
     )
