@@ -4,8 +4,11 @@ import time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,13 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
 from accord.channels.api import router as channels_router
-from accord.channels.email import Outbox
-from accord.channels.inbound import ImapPoller, InboundHandler
+from accord.channels.inbound import InboundHandler
+from accord.channels.tasks import ImapPoller, Outbox
 from accord.chat.admin_api import router as chat_admin_router
 from accord.chat.api import router as chat_router
 from accord.chat.hub import Hub
 from accord.collect.api import router as tracking_router
 from accord.config import Settings, get_settings
+from accord.customers.api import router as profile_router
 from accord.demo.site import site_router
 from accord.govern.access.api import router as access_router
 from accord.govern.access.writekeys import forget_revoked
@@ -35,9 +39,9 @@ from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.live import Broker
 from accord.kit.runtime import tune_gc
+from accord.kit.threads import PeriodicWorker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
-from accord.profile.api import router as profile_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
@@ -71,6 +75,79 @@ def _demo_user_hash(request: Request, user_id: str) -> str | None:
         return demo_user_hash(session, request.app.state.settings.resolved_secret_key, user_id)
 
 
+@dataclass(frozen=True)
+class Background:
+    """A background worker of the app: run when ``when`` is true, published as
+    ``app.state.<state>`` while it runs (where requests find it to kick it) and, with
+    ``on_accept``, woken after accepted events are committed."""
+
+    worker: PeriodicWorker
+    when: bool = True
+    state: str | None = None
+    on_accept: bool = False
+
+
+def background_workers(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    publish: Callable[[uuid.UUID, dict[str, Any]], None],
+) -> list[Background]:
+    """The workers of an API process in the order they start, each with its setting."""
+    secret_key, base_url = settings.resolved_secret_key, settings.base_url
+    outbox = Outbox(factory, secret_key, publish)
+    inbound = InboundHandler(
+        factory,
+        secret_key=secret_key,
+        base_url=base_url,
+        data_dir=settings.data_dir,
+        publish=publish,
+        kick_outbox=outbox.kick,
+    )
+    return [
+        Background(outbox, when=settings.outbox_worker, state="outbox"),
+        Background(
+            InboxWorker(factory, secret_key=secret_key, base_url=base_url, publish=publish),
+            when=settings.outbox_worker,
+        ),
+        Background(
+            ImapPoller(inbound, interval=settings.imap_poll_seconds),
+            when=settings.imap_poll_seconds > 0,
+        ),
+        Background(
+            ResolverWorker(factory, pacing=Pacing(settings.resolve_yield_above)),
+            when=settings.resolve_worker,
+            state="resolver",
+            on_accept=True,
+        ),
+        Background(MatchWorker(factory, settings), when=settings.match_worker, state="matcher"),
+    ]
+
+
+@contextmanager
+def running(app: FastAPI, workers: list[Background]) -> Iterator[None]:
+    """Start the workers that are turned on, in order; on the way out, stop those started
+    in reverse order (each after its step under way ends)."""
+    started: list[Background] = []
+    try:
+        for item in workers:
+            if not item.when:
+                continue
+            item.worker.start()
+            started.append(item)
+            if item.state is not None:
+                setattr(app.state, item.state, item.worker)
+            if item.on_accept:
+                app.state.accept_listeners.append(item.worker.kick)
+        yield
+    finally:
+        for item in reversed(started):
+            if item.on_accept:
+                app.state.accept_listeners.remove(item.worker.kick)
+            if item.state is not None:
+                setattr(app.state, item.state, None)
+            item.worker.stop()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -97,63 +174,15 @@ def create_app(
         broker.add_listener(hub.on_update)
         broker.add_listener(forget_revoked(app.state.write_key_cache))
         app.state.chat_hub = hub
-        outbox = Outbox(app.state.session_factory, settings.resolved_secret_key, broker.publish)
-        inbox_worker = InboxWorker(
-            app.state.session_factory,
-            secret_key=settings.resolved_secret_key,
-            base_url=settings.base_url,
-            publish=broker.publish,
-        )
-        if settings.outbox_worker:
-            outbox.start()
-            inbox_worker.start()
-            app.state.outbox = outbox
-        poller = None
-        if settings.imap_poll_seconds > 0:
-            poller = ImapPoller(
-                InboundHandler(
-                    app.state.session_factory,
-                    secret_key=settings.resolved_secret_key,
-                    base_url=settings.base_url,
-                    data_dir=settings.ensure_data_dir(),
-                    publish=broker.publish,
-                    kick_outbox=outbox.kick,
-                ),
-                interval=settings.imap_poll_seconds,
-            )
-            poller.start()
-        worker = None
-        if settings.resolve_worker:
-            worker = ResolverWorker(
-                app.state.session_factory, pacing=Pacing(settings.resolve_yield_above)
-            )
-            worker.start()
-            app.state.resolver = worker
-            app.state.accept_listeners.append(worker.kick)
-        matcher = None
-        if settings.match_worker:
-            matcher = MatchWorker(app.state.session_factory, settings)
-            matcher.start()
-            app.state.matcher = matcher
         try:
-            yield
+            with running(
+                app, background_workers(settings, app.state.session_factory, broker.publish)
+            ):
+                yield
         finally:
-            if poller is not None:
-                poller.stop()
-            if settings.outbox_worker:
-                inbox_worker.stop()
-                outbox.stop()
-                app.state.outbox = None
             await hub.stop()
             app.state.chat_hub = None
             await broker.stop()
-            if matcher is not None:
-                matcher.stop()
-                app.state.matcher = None
-            if worker is not None:
-                app.state.accept_listeners.remove(worker.kick)
-                worker.stop()
-                app.state.resolver = None
             if owned is not None:
                 owned.dispose()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -195,55 +194,3 @@ def deliver_one(
 def due(message: Message) -> bool:
     retry_at = (message.meta or {}).get("retry_at")
     return not retry_at or retry_at <= utcnow().isoformat()
-
-
-class Outbox:
-    """A thread that sends queued email: woken after each commit that queued one, and
-    every few seconds for retries."""
-
-    def __init__(
-        self,
-        factory: sessionmaker[Session],
-        secret_key: str,
-        publish: Callable[[uuid.UUID, dict[str, Any]], None],
-        interval: float = 5.0,
-    ) -> None:
-        self.factory = factory
-        self.secret_key = secret_key
-        self.publish = publish
-        self.interval = interval
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-outbox", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def kick(self) -> None:
-        self._wake.set()
-
-    def drain(self) -> int:
-        with transaction(self.factory) as session:
-            ids = [m.id for m in MessageRepository.from_session(session).queued(BATCH) if due(m)]
-        for message_id in ids:
-            deliver_one(self.factory, message_id, self.secret_key, self.publish)
-        return len(ids)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stop.is_set():
-                break
-            try:
-                while self.drain() == BATCH:
-                    pass
-            except Exception:
-                log.exception("outbox failed; retrying")

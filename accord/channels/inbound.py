@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import imaplib
 import logging
-import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -137,30 +136,3 @@ def poll_imap(handler: InboundHandler, workspace_id: uuid.UUID) -> int:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             client.logout()
     return stored
-
-
-class ImapPoller:
-    def __init__(self, handler: InboundHandler, interval: float = 60.0) -> None:
-        self.handler = handler
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-imap", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                with transaction(self.handler.factory) as session:
-                    ids = mailbox.workspace_ids_with_imap(session, self.handler.secret_key)
-                for workspace_id in ids:
-                    poll_imap(self.handler, workspace_id)
-            except Exception:
-                log.exception("IMAP polling failed; retrying")

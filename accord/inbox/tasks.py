@@ -3,8 +3,6 @@ time comes (and consoles hear of it)."""
 
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -14,11 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.inbox import service
 from accord.inbox.context import InboxContext
 from accord.kit.db import transaction
+from accord.kit.threads import PeriodicWorker
 
-log = logging.getLogger(__name__)
 
+class InboxWorker(PeriodicWorker):
+    """Every ``interval`` seconds, wakes the snoozed conversations whose time has come."""
 
-class InboxWorker:
+    name = "inbox"
+
     def __init__(
         self,
         factory: sessionmaker[Session],
@@ -28,24 +29,17 @@ class InboxWorker:
         publish: Callable[[uuid.UUID, dict[str, Any]], None],
         interval: float = 30.0,
     ) -> None:
+        super().__init__(interval=interval)
         self.factory = factory
         self.secret_key = secret_key
         self.base_url = base_url
         self.publish = publish
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="accord-inbox", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+    def step(self) -> None:
+        self.run_once()
 
     def run_once(self) -> int:
+        """Wake what is due now; returns how many conversations woke."""
         with transaction(self.factory) as session:
             contexts: dict[uuid.UUID, InboxContext] = {}
 
@@ -61,10 +55,3 @@ class InboxWorker:
                 return contexts[workspace_id]
 
             return service.wake_snoozed(session, ctx_for)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("inbox jobs failed; retrying")

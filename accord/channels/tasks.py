@@ -1,0 +1,76 @@
+"""The channels' background loops in each API process: the outbox, which sends queued
+email after the commit that queued it, and the IMAP poller, which fetches the mail of
+mailboxes hosted elsewhere every ``ACCORD_IMAP_POLL_SECONDS``. Sending and receiving
+themselves live in ``email.py`` and ``inbound.py``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.channels import mailbox
+from accord.channels.email import BATCH, deliver_one, due
+from accord.channels.inbound import InboundHandler, poll_imap
+from accord.inbox.repository import MessageRepository
+from accord.kit.db import transaction
+from accord.kit.threads import PeriodicWorker
+
+
+class Outbox(PeriodicWorker):
+    """Sends queued email: woken (``kick()``) after each commit that queued one, every
+    ``interval`` seconds for retries that came due (``deliver_one`` puts a failed message
+    back in the queue with a growing delay, up to ``email.MAX_ATTEMPTS`` attempts), and
+    once at start for what was queued while no process was sending."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        secret_key: str,
+        publish: Callable[[uuid.UUID, dict[str, Any]], None],
+        interval: float = 5.0,
+    ) -> None:
+        super().__init__(interval=interval, run_at_start=True)
+        self.factory = factory
+        self.secret_key = secret_key
+        self.publish = publish
+
+    def step(self) -> None:
+        # A full batch means more may be waiting: go on until the queue is drained.
+        while self.drain() == BATCH and not self.stopping.is_set():
+            pass
+
+    def drain(self) -> int:
+        """Send one batch of the queued email that is due; returns how many were tried."""
+        with transaction(self.factory) as session:
+            ids = [m.id for m in MessageRepository.from_session(session).queued(BATCH) if due(m)]
+        for message_id in ids:
+            deliver_one(self.factory, message_id, self.secret_key, self.publish)
+        return len(ids)
+
+
+class ImapPoller(PeriodicWorker):
+    """Every ``interval`` seconds, fetches the unseen mail of each workspace that has an
+    IMAP mailbox. One workspace's failure (a wrong password, a server down) is logged and
+    does not hold up the others."""
+
+    name = "imap"
+
+    def __init__(self, handler: InboundHandler, interval: float = 60.0) -> None:
+        super().__init__(interval=interval)
+        self.handler = handler
+
+    def step(self) -> None:
+        with transaction(self.handler.factory) as session:
+            ids = mailbox.workspace_ids_with_imap(session, self.handler.secret_key)
+        for workspace_id in ids:
+            if self.stopping.is_set():
+                return
+            try:
+                poll_imap(self.handler, workspace_id)
+            except Exception:
+                self.log.exception("IMAP polling of workspace %s failed", workspace_id)
