@@ -42,6 +42,7 @@ from accord.kit.runtime import tune_gc
 from accord.kit.threads import PeriodicWorker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
+from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
@@ -226,6 +227,7 @@ def create_app(
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
     app.include_router(channels_router)
+    app.include_router(resolve_router)
     app.include_router(match_router)
     app.include_router(chat_router)
     app.include_router(chat_admin_router)
@@ -237,6 +239,7 @@ def create_app(
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
-    app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
+    if settings.demo_site:
+        app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
         description="A visitor whose widget was heard from within this many seconds is on "
         "the site now (the live visitors panel).",
     )
+    demo_site: bool = Field(
+        default=False,
+        description="Serve the demo shop (a stand-in for a customer's website with the chat "
+        "widget) at /demo; `make demo` and `accord serve --demo-site` turn it on.",
+    )
 
     match_auto_merge: float = Field(
         default=0.8,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,23 @@ def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
         assert response.status_code == 200
         assert "Demo Outfitters" in response.text
         assert "Maria Gonzalez" in client.get("/customers?q=maria").text
+
+
+def test_serve_turns_the_demo_shop_on_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    served: list[str | None] = []
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ACCORD_RESOLVE_WORKER", "false")
+    monkeypatch.delenv("ACCORD_DEMO_SITE", raising=False)
+    monkeypatch.setattr(
+        uvicorn, "run", lambda *a, **kw: served.append(os.environ.get("ACCORD_DEMO_SITE"))
+    )
+    invoke("serve")
+    assert served == [None]
+    assert Settings().demo_site is False
+    invoke("serve", "--demo-site")
+    assert served == [None, "true"]
+    assert Settings().demo_site is True

@@ -40,6 +40,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", envvar="PORT")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    demo_site: Annotated[
+        bool, typer.Option("--demo-site", help="Also serve the demo shop at /demo.")
+    ] = False,
 ) -> None:
     """Serve the API and the console."""
     import uvicorn
@@ -52,6 +55,8 @@ def serve(
         resolver = Supervisor()
         resolver.start()
         os.environ["ACCORD_RESOLVE_WORKER"] = "false"  # the API workers leave it to the process
+    if demo_site:
+        os.environ["ACCORD_DEMO_SITE"] = "true"  # read by each worker's create_app()
     typer.echo(f"Accord console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     try:
         uvicorn.run(
@@ -216,7 +221,10 @@ def demo(
     typer.echo(f"  Console:   {s.base_url}/")
     typer.echo(f"  Sign in:   {info.admin_email} / {info.admin_password}")
     typer.echo(f"  Write key: {info.write_key}")
-    typer.echo(f"  Demo shop: {s.base_url}/demo/ (the chat widget; Inbox > Live visitors)")
+    typer.echo(
+        f"  Demo shop: {s.base_url}/demo/ (the chat widget; Inbox > Live visitors; "
+        "served by `accord serve --demo-site`)"
+    )
     if info.api_token:
         typer.echo(f"  API token: {info.api_token}")
 

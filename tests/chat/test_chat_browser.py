@@ -341,6 +341,7 @@ def test_the_demo_shop_carries_the_widget(
             resolve_inline=True,
             outbox_worker=False,
             imap_poll_seconds=0,
+            demo_site=True,
         )
         with live_server(create_app(settings)) as base:
             context = browser.new_context(viewport={"width": 1280, "height": 800})

@@ -28,7 +28,8 @@ PUBLIC = {
     ("GET", "/csat/{conversation_id}"),
     ("POST", "/csat/{conversation_id}"),
     # The demo shop: a stand-in for a customer's website, with the chat widget and the
-    # demo workspace's (public) write key; not found until `accord demo` has run.
+    # demo workspace's (public) write key; served only with ACCORD_DEMO_SITE, and not
+    # found until `accord demo` has run.
     ("GET", "/demo/"),
     ("GET", "/demo/{name}"),
 }
