@@ -52,3 +52,50 @@ def test_architecture_doc_names_every_package() -> None:
         if rel == "accord" or "migrations/versions" in rel:
             continue
         assert f"{package.parent.name}/" in doc, rel
+
+
+def _top_packages() -> set[str]:
+    return {
+        p.parent.name
+        for p in (ROOT / "accord").glob("*/__init__.py")
+        if p.parent.name not in {"migrations"}
+    }
+
+
+def _table_packages(text: str, heading: str) -> list[str]:
+    """The `accord/<name>` packages named in the first column... of the table under
+    ``heading``, in order."""
+    import re
+
+    section = text.split(heading, 1)[1]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("#"):
+            break
+        if line.startswith("|"):
+            rows.extend(re.findall(r"`accord/([a-z_]+)`", line))
+    return rows
+
+
+def test_readme_package_table_matches_the_tree() -> None:
+    named = _table_packages(README, "## Where things are")
+    assert set(named) == _top_packages(), set(named) ^ _top_packages()
+
+
+def test_architecture_layers_match_the_enforced_order() -> None:
+    """The layer table in docs/architecture.md lists every package, in the order the
+    import contract (pyproject.toml, run by `make check`) enforces."""
+    import tomllib
+
+    doc = (ROOT / "docs" / "architecture.md").read_text()
+    named = _table_packages(doc, "## Layers")
+    assert set(named) == _top_packages(), set(named) ^ _top_packages()
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    contract = config["tool"]["importlinter"]["contracts"][0]
+    enforced = [
+        m.strip().removeprefix("accord.")
+        for layer in reversed(contract["layers"])
+        for m in layer.replace("|", ":").split(":")
+    ]
+    enforced = [m for m in enforced if m in _top_packages()]
+    assert [m for m in named if m in enforced] == enforced

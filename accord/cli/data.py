@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.collect import imports
 from accord.customers import export as profile_export
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.errors import AccordError
 from accord.resolve import service as resolve
+from accord.resolve import settings as identity
 
 export_app = typer.Typer(help="Export data from a workspace.", no_args_is_help=True)
 
@@ -91,6 +93,7 @@ def import_command(
                     progress=lambda n: progress.advance(read, n),
                     on_batch=session.commit,
                     held=partial(resolve.held_identifiers, session),
+                    declare=partial(identity.declare_types, session, Principal.cli(workspace_id)),
                 )
             resolving = progress.add_task("Resolving onto profiles", total=report.loaded)
             while True:

@@ -281,23 +281,15 @@ def _group_orders(
     yield from flush()
 
 
-def _declare_types(session: Session, workspace: Workspace, mapping: Mapping) -> list[str]:
-    """An identifier type first seen in a mapping is declared (not unique per person)."""
-    settings = dict(workspace.settings or {})
-    identity = dict(settings.get("identity") or {})
-    types = dict(identity.get("types") or {})
-    declared = []
-    for target in mapping.columns.values():
-        name = target.name
-        if target.kind == "identifier" and name not in ids.STANDARD_TYPES and name not in types:
-            types[name] = {"unique": False}  # the priority of other types by default
-            declared.append(name)
-    if declared:
-        identity["types"] = types
-        settings["identity"] = identity
-        workspace.settings = settings
-        session.flush()
-    return declared
+def _identifier_types(mapping: Mapping) -> list[str]:
+    """The identifier types a mapping loads that are not standard ones."""
+    names = [t.name for t in mapping.columns.values() if t.kind == "identifier"]
+    return [n for n in dict.fromkeys(names) if n not in ids.STANDARD_TYPES]
+
+
+# Declares identifier types first seen in an import and says which were new; resolution,
+# which owns the identity rules, answers.
+DeclareTypes = Callable[[list[str]], list[str]]
 
 
 # Which of the (type, value) pairs given name a person already: resolution answers
@@ -347,6 +339,7 @@ def run_import(
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[], None] | None = None,
     held: HeldIdentifiers | None = None,
+    declare: DeclareTypes | None = None,
 ) -> Report:
     """Load rows into events (the caller resolves them). ``on_batch`` is called after
     each stored batch so the caller may commit. An overlay import needs ``held``."""
@@ -357,7 +350,8 @@ def run_import(
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise invalid("No such workspace", field="workspace")
-    report = Report(declared_types=_declare_types(session, workspace, mapping))
+    other_types = _identifier_types(mapping)
+    report = Report(declared_types=declare(other_types) if declare and other_types else [])
     default_channel = channel or ("store" if kind == "orders" else "import")
     source_rows = _group_orders(rows) if kind == "orders" else rows
     messages: list[dict[str, Any]] = []

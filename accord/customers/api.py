@@ -2,19 +2,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from accord.customers import export, queries, service
 from accord.customers.schemas import MergeRead, OrderRead, ProfileRead, SplitRequest, Timeline
-from accord.govern.access.deps import ProfilesReader, ProfilesWriter
+from accord.govern.access.deps import (
+    ProfilesReader,
+    ProfilesWriter,
+    WorkspaceAdmin,
+    WorkspaceReader,
+)
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.deps import DbSession
 from accord.kit.schemas import DataList
+from accord.profile import settings as profile_settings
 from accord.profile.queries import live_profile, summary
 from accord.profile.schemas import ProfileSummary
+from accord.profile.settings import ProfileSettingsBody
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
@@ -80,6 +87,25 @@ def lookup_profile(
         region=region,
     )
     return queries.full(session, queries.lookup(session, principal.workspace_id, type_name, value))
+
+
+@router.get(
+    "/survivorship",
+    response_model=ProfileSettingsBody,
+    summary="Golden record source priority",
+)
+def get_survivorship(session: DbSession, principal: WorkspaceReader) -> dict[str, Any]:
+    return profile_settings.current(session, principal.workspace_id)
+
+
+@router.put(
+    "/survivorship", response_model=ProfileSettingsBody, summary="Change the source priority"
+)
+def put_survivorship(
+    session: DbSession, principal: WorkspaceAdmin, body: ProfileSettingsBody
+) -> dict[str, Any]:
+    """Golden records follow it as their people change (``accord resolve`` recomputes)."""
+    return profile_settings.update_versioned(session, principal, body)
 
 
 @router.get("/{profile_id}", response_model=ProfileRead, summary="A person's profile")

@@ -1,17 +1,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from accord.govern.access.deps import ProfilesReader, ProfilesWriter, ResolveRunner
+from accord.govern.access.deps import (
+    ProfilesReader,
+    ProfilesWriter,
+    ResolveRunner,
+    WorkspaceAdmin,
+    WorkspaceReader,
+)
 from accord.kit.deps import DbSession
 from accord.kit.schemas import DataList
 from accord.match import queries, service
+from accord.match import settings as match_settings
 from accord.match.models import MatchRun
 from accord.match.schemas import CandidateRead, Household, RunRead, RunRequest
+from accord.match.settings import MatchSettingsBody
 
 router = APIRouter(prefix="/api/v1/resolve", tags=["resolve"])
 
@@ -112,3 +120,17 @@ def list_households(
     session: DbSession, principal: ProfilesReader, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> DataList[Household]:
     return DataList(data=queries.households(session, principal.workspace_id, limit=limit))
+
+
+@router.get("/thresholds", response_model=MatchSettingsBody, summary="Matching thresholds")
+def get_thresholds(session: DbSession, principal: WorkspaceReader) -> dict[str, Any]:
+    return match_settings.current(session, principal.workspace_id)
+
+
+@router.put("/thresholds", response_model=MatchSettingsBody, summary="Change matching thresholds")
+def put_thresholds(
+    request: Request, session: DbSession, principal: WorkspaceAdmin, body: MatchSettingsBody
+) -> dict[str, Any]:
+    """Unset values fall back to the server's ACCORD_MATCH_AUTO_MERGE and
+    ACCORD_MATCH_REVIEW; the next run uses them."""
+    return match_settings.update_versioned(session, principal, body, request.app.state.settings)

@@ -32,6 +32,7 @@ from accord.match import engine, features
 from accord.match.decide import Decisions, Thresholds, decide
 from accord.match.models import MatchCandidate, MatchRun
 from accord.match.repository import CandidateRepository, MatchInputRepository
+from accord.match.settings import MATCH, MatchSettings
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
 from accord.resolve.models import Identifier, IdentityLink, Merge
@@ -51,10 +52,10 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
 
 def thresholds_for(settings: Settings, workspace: Workspace | None) -> Thresholds:
     """The configured thresholds, overridden by the workspace's ``settings.match``."""
-    own = dict(((workspace.settings if workspace else None) or {}).get("match") or {})
+    own = MATCH.read(workspace) if workspace is not None else MatchSettings()
     return Thresholds(
-        auto_merge=float(own.get("auto_merge", settings.match_auto_merge)),
-        review=float(own.get("review", settings.match_review)),
+        auto_merge=settings.match_auto_merge if own.auto_merge is None else own.auto_merge,
+        review=settings.match_review if own.review is None else own.review,
     )
 
 

@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
 from accord.collect.models import EventFacts
+from accord.govern.workspaces.models import Workspace
 from accord.kit.time import utcnow
 from accord.profile import golden
 from accord.profile.models import Order, Profile
 from accord.profile.repository import OrderRepository, ProfileEventRepository
+from accord.profile.settings import PROFILE
 
 # Channels a customer reaches the business on; "api" and "import" are plumbing.
 CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social")
@@ -34,15 +36,10 @@ class ProfileContext:
     region: str = "US"
 
     @classmethod
-    def from_settings(
-        cls, settings: Mapping[str, Any] | None, region: str = "US"
-    ) -> ProfileContext:
-        profile = dict((settings or {}).get("profile") or {})
+    def of(cls, workspace: Workspace) -> ProfileContext:
         return cls(
-            source_priority={
-                str(k): int(v) for k, v in (profile.get("source_priority") or {}).items()
-            },
-            region=region,
+            source_priority=PROFILE.read(workspace).source_priority,
+            region=workspace.default_region,
         )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from accord.collect.identifiers import (
     ANONYMOUS_ID,
@@ -18,7 +18,9 @@ from accord.collect.identifiers import (
     SOCIAL,
     USER_ID,
 )
+from accord.govern.workspaces.models import Workspace
 from accord.resolve.graph import Rules, TypeRule
+from accord.resolve.settings import IDENTITY
 
 # An identifier's last seen time moves when an event comes this much later (writing it on
 # every event would cost a write per event for a figure read at this resolution).
@@ -55,7 +57,6 @@ DEFAULT_BLOCKED: dict[str, frozenset[str]] = {
         {"undefined", "null", "0", "00000000-0000-0000-0000-000000000000", "unknown"}
     ),
 }
-DEFAULT_SHARED_DEVICE_THRESHOLD = 3
 
 
 @dataclass(frozen=True)
@@ -74,27 +75,25 @@ class IdentityRules:
         return value.lower() in self.blocked.get(type_name, frozenset())
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None, region: str) -> IdentityRules:
-        identity = dict((settings or {}).get("identity") or {})
+    def of(cls, workspace: Workspace) -> IdentityRules:
+        identity = IDENTITY.read(workspace)
         types = dict(DEFAULT_TYPES)
-        for name, spec in (identity.get("types") or {}).items():
+        for name, spec in identity.types.items():
             base = types.get(name) or TypeRule(name, priority=EXTERNAL_PRIORITY)
             types[name] = TypeRule(
                 name,
-                priority=int(spec.get("priority", base.priority)),
-                unique=bool(spec.get("unique", base.unique)),
-                limit=spec.get("limit", base.limit),
+                priority=base.priority if spec.priority is None else spec.priority,
+                unique=base.unique if spec.unique is None else spec.unique,
+                limit=base.limit if spec.limit is None else spec.limit,
             )
         blocked = {k: set(v) for k, v in DEFAULT_BLOCKED.items()}
-        for name, values in (identity.get("blocked") or {}).items():
+        for name, values in identity.blocked.items():
             blocked.setdefault(name, set()).update(str(v).lower() for v in values)
         return cls(
             graph=Rules(types=types),
             blocked={k: frozenset(v) for k, v in blocked.items()},
-            shared_device_threshold=int(
-                identity.get("shared_device_threshold", DEFAULT_SHARED_DEVICE_THRESHOLD)
-            ),
-            region=region,
+            shared_device_threshold=identity.shared_device_threshold,
+            region=workspace.default_region,
         )
 
 

@@ -61,8 +61,8 @@ class WorkspaceContext:
             raise not_found("Workspace")
         return cls(
             workspace_id=workspace_id,
-            rules=IdentityRules.from_settings(ws.settings, ws.default_region),
-            profile=ProfileContext.from_settings(ws.settings, ws.default_region),
+            rules=IdentityRules.of(ws),
+            profile=ProfileContext.of(ws),
         )
 
 

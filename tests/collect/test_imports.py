@@ -14,10 +14,12 @@ from typer.testing import CliRunner
 
 from accord.cli.main import app as cli
 from accord.collect import imports
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
+from accord.resolve import settings as identity
 from tests.helpers import bearer
 
 CONTACTS = """email,First Name,Last Name,phone,zip,loyalty,pos_id,tier
@@ -47,6 +49,9 @@ def load(
         mapping=imports.Mapping.parse(maps or []),
         source=f"import:{kind}:test.csv",
         held=partial(resolve.held_identifiers, session),
+        declare=partial(
+            identity.declare_types, session, Principal.cli(ws.workspace.id), ws.workspace
+        ),
     )
     while resolve.resolve_pending(session, ws.workspace.id):
         pass

@@ -15,6 +15,10 @@ model; that package's service is the one place that writes it, through ``write``
 
 Readers call ``read``: a stored value the model no longer accepts falls back to the
 model's defaults rather than failing a page.
+
+Over the API a group reads as its fields plus ``version`` (``current``), and a ``PUT``
+sends its fields plus, optionally, the ``version`` it read (``write_versioned``): the
+group's API models are its model with a ``Versioned`` field mixed in.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from accord.govern.access.principal import Principal
@@ -34,6 +38,15 @@ from accord.kit.errors import AccordError, not_found
 log = logging.getLogger(__name__)
 VERSIONS = "versions"
 M = TypeVar("M", bound=BaseModel)
+
+
+class Versioned(BaseModel):
+    """Mixed into a group's API models: the version read, or the one a write expects."""
+
+    version: int | None = Field(
+        default=None,
+        description="The settings' version: sent back on a write, it must still be current",
+    )
 
 
 class SettingsGroup(Generic[M]):
@@ -105,3 +118,23 @@ class SettingsGroup(Generic[M]):
         )
         session.flush()
         return value
+
+    def current(self, workspace: Workspace) -> dict[str, Any]:
+        """The group's settings and version, as the API answers them."""
+        return {**self.read(workspace).model_dump(mode="json"), "version": self.version(workspace)}
+
+    def write_versioned(
+        self, session: Session, workspace: Workspace, body: BaseModel, *, actor: Principal
+    ) -> dict[str, Any]:
+        """Write an API body (the group's fields plus an optional ``version``) and answer
+        as ``current``."""
+        fields = body.model_dump(exclude={"version"})
+        expected = getattr(body, "version", None)
+        self.write(
+            session,
+            workspace,
+            self.model.model_validate(fields),
+            actor=actor,
+            expected_version=expected,
+        )
+        return self.current(workspace)

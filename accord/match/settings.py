@@ -1,0 +1,72 @@
+"""A workspace's matching thresholds (group ``match``): the match probability at which
+two people merge on their own, and the one from which a pair goes to review. Unset, the
+server's ``ACCORD_MATCH_AUTO_MERGE`` and ``ACCORD_MATCH_REVIEW`` apply. This module is the
+one place that writes them."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.orm import Session
+
+from accord.config import Settings
+from accord.govern.access.principal import Principal
+from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.service import get_workspace
+from accord.govern.workspaces.settings import SettingsGroup, Versioned
+from accord.kit.errors import invalid
+
+
+class MatchSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    auto_merge: float | None = Field(
+        default=None, gt=0, le=1, description="Merge on their own at or above this"
+    )
+    review: float | None = Field(
+        default=None, gt=0, le=1, description="Propose for review at or above this"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchSettings:
+        both = self.auto_merge is not None and self.review is not None
+        if both and self.review > self.auto_merge:  # type: ignore[operator]
+            raise ValueError("review cannot be above auto_merge")
+        return self
+
+
+MATCH = SettingsGroup("match", MatchSettings)
+
+
+def update(
+    session: Session,
+    actor: Principal,
+    workspace: Workspace,
+    value: MatchSettings,
+    settings: Settings,
+    expected_version: int | None = None,
+) -> MatchSettings:
+    auto = value.auto_merge if value.auto_merge is not None else settings.match_auto_merge
+    review = value.review if value.review is not None else settings.match_review
+    if review > auto:
+        raise invalid(f"review ({review}) cannot be above auto_merge ({auto})", field="review")
+    return MATCH.write(session, workspace, value, actor=actor, expected_version=expected_version)
+
+
+class MatchSettingsBody(MatchSettings, Versioned):
+    """MatchSettings as the API reads and writes them, with their version."""
+
+
+def current(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
+    return MATCH.current(get_workspace(session, workspace_id))
+
+
+def update_versioned(
+    session: Session, actor: Principal, body: MatchSettingsBody, settings: Settings
+) -> dict[str, Any]:
+    workspace = get_workspace(session, actor.workspace_id)
+    value = MatchSettings.model_validate(body.model_dump(exclude={"version"}))
+    update(session, actor, workspace, value, settings, expected_version=body.version)
+    return MATCH.current(workspace)

@@ -1,0 +1,65 @@
+"""How the golden record chooses between sources (group ``profile``): a priority per
+source (a write key's or an import's name), higher first; among sources of one priority
+the latest non-empty value wins. This module is the one place that writes it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm import Session
+
+from accord.govern.access.principal import Principal
+from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.service import get_workspace
+from accord.govern.workspaces.settings import SettingsGroup, Versioned
+
+
+class ProfileSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source_priority: dict[str, int] = Field(
+        default_factory=dict,
+        description="Source name -> priority (-1000 to 1000; unlisted sources are 0)",
+    )
+
+    @field_validator("source_priority")
+    @classmethod
+    def _priorities(cls, value: dict[str, int]) -> dict[str, int]:
+        if len(value) > 500:
+            raise ValueError("at most 500 sources")
+        for source, priority in value.items():
+            if not source.strip() or len(source) > 200 or "\x00" in source:
+                raise ValueError(f"{source[:40]!r} is not a source name")
+            if not -1000 <= priority <= 1000:
+                raise ValueError(f"{source}: the priority is between -1000 and 1000")
+        return value
+
+
+PROFILE = SettingsGroup("profile", ProfileSettings)
+
+
+def update(
+    session: Session,
+    actor: Principal,
+    workspace: Workspace,
+    value: ProfileSettings,
+    expected_version: int | None = None,
+) -> ProfileSettings:
+    return PROFILE.write(session, workspace, value, actor=actor, expected_version=expected_version)
+
+
+class ProfileSettingsBody(ProfileSettings, Versioned):
+    """ProfileSettings as the API reads and writes them, with their version."""
+
+
+def current(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
+    return PROFILE.current(get_workspace(session, workspace_id))
+
+
+def update_versioned(
+    session: Session, actor: Principal, body: ProfileSettingsBody
+) -> dict[str, Any]:
+    workspace = get_workspace(session, actor.workspace_id)
+    return PROFILE.write_versioned(session, workspace, body, actor=actor)
