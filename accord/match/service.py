@@ -35,6 +35,7 @@ from accord.match.repository import CandidateRepository, MatchInputRepository
 from accord.match.settings import MATCH, MatchSettings
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
+from accord.resolve.context import WorkspaceContext
 from accord.resolve.models import Identifier, IdentityLink, Merge
 from accord.resolve.repository import SeparationRepository
 
@@ -131,7 +132,7 @@ class Apart:
     proposal). Groups are of profile ids, as strings."""
 
     def __init__(self, session: Session, workspace_id: uuid.UUID, profile_ids: Iterable[str]):
-        ctx = resolve.WorkspaceContext.load(session, workspace_id)
+        ctx = WorkspaceContext.load(session, workspace_id)
         unique = {name for name, rule in ctx.rules.graph.types.items() if rule.unique}
         repo = MatchInputRepository.from_session(session)
         idents = repo.identifiers([uuid.UUID(p) for p in set(profile_ids)])
@@ -213,7 +214,7 @@ def _live(session: Session, profile_id: uuid.UUID) -> Profile | None:
     return profile
 
 
-def _anchor(session: Session, ctx: resolve.WorkspaceContext, profile: Profile) -> Identifier | None:
+def _anchor(session: Session, ctx: WorkspaceContext, profile: Profile) -> Identifier | None:
     rows = [
         i
         for i in MatchInputRepository.from_session(session).identifiers([profile.id])
@@ -234,7 +235,7 @@ def merge_people(
 ) -> Merge | None:
     """Link one identifier of each person and repartition: the identity graph merges
     them and records the merge with ``proof`` as its evidence."""
-    ctx = resolve.WorkspaceContext.load(session, workspace_id)
+    ctx = WorkspaceContext.load(session, workspace_id)
     ia, ib = _anchor(session, ctx, a), _anchor(session, ctx, b)
     if ia is None or ib is None:
         return None

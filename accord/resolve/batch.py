@@ -31,7 +31,7 @@ from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository
 
 if TYPE_CHECKING:
-    from accord.resolve.service import WorkspaceContext
+    from accord.resolve.context import WorkspaceContext
 
 
 @dataclass

@@ -31,7 +31,7 @@ from accord.resolve.repository import IdentifierRepository
 from accord.resolve.rules import LAST_SEEN_RESOLUTION, primary_of
 
 if TYPE_CHECKING:
-    from accord.resolve.service import WorkspaceContext
+    from accord.resolve.context import WorkspaceContext
 
 
 def _countable(event: PendingEvent) -> bool:

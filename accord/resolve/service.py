@@ -23,16 +23,15 @@ from accord.collect import identifiers as ids
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event, EventFacts
 from accord.collect.repository import EventRepository
-from accord.govern.workspaces.models import Workspace
 from accord.kit.dialect import lock_workspace
 from accord.kit.errors import conflict, not_found
 from accord.kit.time import utcnow
 from accord.profile import service as profiles
 from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
-from accord.profile.service import ProfileContext
 from accord.resolve import graph
 from accord.resolve.batch import BatchCache
+from accord.resolve.context import WorkspaceContext
 from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, Merge
 from accord.resolve.repository import (
@@ -42,28 +41,10 @@ from accord.resolve.repository import (
     MoveRepository,
     SeparationRepository,
 )
-from accord.resolve.rules import LAST_SEEN_RESOLUTION, IdentityRules, primary_of
+from accord.resolve.rules import LAST_SEEN_RESOLUTION, primary_of
 
 log = logging.getLogger("accord.resolve")
 MAX_COMPONENT = 5000
-
-
-@dataclass
-class WorkspaceContext:
-    workspace_id: uuid.UUID
-    rules: IdentityRules
-    profile: ProfileContext
-
-    @classmethod
-    def load(cls, session: Session, workspace_id: uuid.UUID) -> WorkspaceContext:
-        ws = session.get(Workspace, workspace_id)
-        if ws is None:
-            raise not_found("Workspace")
-        return cls(
-            workspace_id=workspace_id,
-            rules=IdentityRules.of(ws),
-            profile=ProfileContext.of(ws),
-        )
 
 
 # --- identifiers of an event -------------------------------------------------------------

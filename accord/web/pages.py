@@ -10,7 +10,6 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from accord.govern.access import service as access
-from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.scopes import Scope
 from accord.govern.access.service import ConsoleIdentity
 from accord.inbox import metrics
@@ -56,7 +55,7 @@ def page(
 ) -> HTMLResponse:
     """Render a console page with the layout's context (user, workspace, switcher)."""
     identity: ConsoleIdentity = console.identity
-    others = MembershipRepository.from_session(session).workspaces_of(identity.user.id)
+    others = access.member_workspaces(session, identity.user.id)
     current = identity.membership.workspace_id
     workspace = next((w for w in others if w.id == current), None)
     templates = request.app.state.templates

@@ -23,6 +23,7 @@ from accord.govern.workspaces import service as workspaces
 from accord.profile import service as profiles
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
+from accord.resolve.context import WorkspaceContext
 from accord.resolve.models import Identifier
 from tests.resolve.strategies import add_sender
 
@@ -173,7 +174,7 @@ def recomputed(session: Session, workspace_id: uuid.UUID) -> dict[uuid.UUID, tup
         stats = {k: v for k, v in p.stats.items() if v not in (None, {}, 0)}
         return (copy.deepcopy(p.traits), stats, *(getattr(p, v) for v in VALUES[2:6]))
 
-    ctx = resolve.WorkspaceContext.load(session, workspace_id)
+    ctx = WorkspaceContext.load(session, workspace_id)
     out = {}
     live = select(Profile).where(
         Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None)

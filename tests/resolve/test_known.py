@@ -18,6 +18,7 @@ from accord.collect.repository import EventRepository
 from accord.govern.workspaces import service as workspaces
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
+from accord.resolve.context import WorkspaceContext
 from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, IdentityLink
 from tests.resolve.test_batches import (
@@ -71,7 +72,7 @@ def test_only_events_that_merely_count_are_settled_ahead(session: Session) -> No
             msg(9, "screen", name="Cart", userId="u1", context={"device": {"id": "d1"}}),
         ],
     )
-    ctx = resolve.WorkspaceContext.load(session, ws.id)
+    ctx = WorkspaceContext.load(session, ws.id)
     pending = EventRepository.from_session(session).pending(ws.id, 100)
     rest = settle_known(session, ctx, pending)
     assert [e.message_id for e in rest] == ["k5", "k6", "k7", "k8", "k9"]

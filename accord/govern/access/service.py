@@ -25,6 +25,7 @@ from accord.govern.access.repository import (
 )
 from accord.govern.access.scopes import ALL_SCOPES, ROLE_SCOPES, Role, Scope
 from accord.govern.audit import service as audit
+from accord.govern.workspaces.models import Workspace
 from accord.kit.errors import AccordError, conflict, forbidden, invalid, not_found, unauthorized
 from accord.kit.security import (
     MIN_PASSWORD_LENGTH,
@@ -418,6 +419,11 @@ def switch_workspace(session: Session, identity: ConsoleIdentity, workspace_id: 
         raise not_found("Workspace", field="workspace_id")
     identity.session.workspace_id = workspace_id
     session.flush()
+
+
+def member_workspaces(session: Session, user_id: uuid.UUID) -> list[Workspace]:
+    """The workspaces a user belongs to, by name (the console's switcher)."""
+    return MembershipRepository.from_session(session).workspaces_of(user_id)
 
 
 def workspaces_of(session: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
