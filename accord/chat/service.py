@@ -21,6 +21,7 @@ from accord.chat.repository import TriggerRepository, VisitorRepository
 from accord.inbox import csat, intake
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment
+from accord.inbox.messages import add_message
 from accord.inbox.models import Conversation, Message
 from accord.inbox.repository import ConversationRepository
 from accord.kit.errors import AccordError, invalid, unauthorized
@@ -87,6 +88,21 @@ def authenticate(
     if visitor is None:
         raise unauthorized("A valid visitor token is required")
     return visitor
+
+
+def present(session: Session, workspace_id: uuid.UUID, visitor_id: uuid.UUID) -> ChatVisitor:
+    """The visitor of an open socket, still there."""
+    visitor = VisitorRepository.from_session(session).get(workspace_id, visitor_id)
+    if visitor is None:
+        raise unauthorized("The visitor is gone")
+    return visitor
+
+
+def heartbeat(
+    session: Session, workspace_id: uuid.UUID, visitor_id: uuid.UUID, now: datetime
+) -> None:
+    """The widget is still open: one UPDATE, nothing read."""
+    VisitorRepository.from_session(session).touch(workspace_id, visitor_id, now)
 
 
 def start(
@@ -262,27 +278,20 @@ def send(
         message = show.message or {}
         if message.get("body") and show is shows[0]:
             first_at = min(first_at, show.at)
-            session.add(
-                Message(
-                    workspace_id=visitor.workspace_id,
-                    conversation_id=conversation.id,
-                    direction="out",
-                    channel="chat",
-                    author_name=message.get("author") or "Support",
-                    body=message["body"],
-                    delivery="sent",
-                    meta={"proactive": str(show.trigger_id), "show": str(show.id)},
-                    created_at=show.at,
-                )
-            )
-            conversation.message_count += 1
-            ctx.inbox.log(
+            add_message(
                 session,
+                ctx.inbox,
                 conversation,
-                "proactive_answered",
-                None,
+                direction="out",
                 channel="chat",
-                data={"trigger": str(show.trigger_id)},
+                body=message["body"],
+                at=show.at,
+                author_name=message.get("author") or "Support",
+                delivery="sent",
+                meta={"proactive": str(show.trigger_id), "show": str(show.id)},
+                event="proactive_answered",
+                event_data={"trigger": str(show.trigger_id)},
+                logged_at=now,
             )
     if visitor.conversation_id != conversation.id:
         visitor.conversation_id = conversation.id
@@ -357,26 +366,20 @@ def start_chat(
             actor=actor,
         )
         session.flush()
-    message = Message(
-        workspace_id=ctx.workspace_id,
-        conversation_id=conversation.id,
+    add_message(
+        session,
+        ctx.inbox,
+        conversation,
         direction="out",
         channel="chat",
-        author_id=actor.user_id,
-        author_name=actor.name,
         body=body,
+        at=now,
+        author=actor,
         delivery="sent",
         meta={"started_by_agent": True},
-        created_at=now,
     )
-    session.add(message)
-    conversation.message_count += 1
-    conversation.last_message_at = now
-    conversation.preview = intake.preview_of(body)
-    conversation.last_channel = "chat"
     if conversation.assignee_id is None and actor.user_id is not None:
         conversation.assignee_id = actor.user_id
-    ctx.inbox.log(session, conversation, "message_out", actor, channel="chat")
     _join(visitor, conversation, now)
     session.flush()
     ctx.tell(
@@ -450,22 +453,22 @@ def transcript(session: Session, ctx: ChatContext, visitor: ChatVisitor, email: 
     for m in visible.visible_messages(session, visitor):
         who = (m.author_name or "Support") if m.direction == "out" else "You"
         lines.append(f"[{m.created_at.strftime('%Y-%m-%d %H:%M')} UTC] {who}: {m.body}")
-    message = Message(
-        workspace_id=ctx.workspace_id,
-        conversation_id=conversation.id,
+    message = add_message(
+        session,
+        ctx.inbox,
+        conversation,
         direction="out",
         channel="email",
+        body="\n".join(lines),
         author_name=ctx.inbox.settings.support_name,
         address=email,
         subject=f"Your chat transcript (conversation #{conversation.number})",
-        body="\n".join(lines),
         delivery="queued",
         meta={"kind": "chat_transcript"},
-        created_at=utcnow(),
+        automated=True,
+        event="transcript_sent",
+        event_data={},
     )
-    session.add(message)
-    ctx.inbox.log(session, conversation, "transcript_sent", None, channel="email")
-    ctx.inbox.queue_outbound(session)
     session.flush()
     return message
 

@@ -9,9 +9,10 @@ import uuid
 from sqlalchemy.orm import Session
 
 from accord.inbox.context import SYSTEM, InboxContext
-from accord.inbox.models import Conversation, Message
-from accord.inbox.repository import MessageRepository
-from accord.kit.errors import forbidden, invalid
+from accord.inbox.messages import add_message
+from accord.inbox.models import Conversation
+from accord.inbox.repository import ConversationRepository, MessageRepository
+from accord.kit.errors import forbidden, invalid, not_found
 from accord.kit.security import constant_time_equals, sign
 from accord.kit.time import utcnow
 from accord.profile.queries import live_profile
@@ -32,6 +33,17 @@ def token(secret_key: str, conversation_id: uuid.UUID) -> str:
 def check_token(secret_key: str, conversation_id: uuid.UUID, given: str) -> None:
     if not constant_time_equals(token(secret_key, conversation_id), given or ""):
         raise forbidden("This survey link is not valid", code="bad_survey_token")
+
+
+def surveyed(
+    session: Session, secret_key: str, conversation_id: uuid.UUID, given: str
+) -> Conversation:
+    """The conversation a survey link names, once its signature is checked."""
+    check_token(secret_key, conversation_id, given)
+    conversation = ConversationRepository.from_session(session).by_id(conversation_id)
+    if conversation is None:
+        raise not_found("Conversation", field="conversation_id")
+    return conversation
 
 
 def survey_url(ctx: InboxContext, conversation: Conversation, score: int | None = None) -> str:
@@ -68,23 +80,23 @@ def request_survey(session: Session, ctx: InboxContext, conversation: Conversati
         "",
         "Thank you for telling us.",
     ]
-    session.add(
-        Message(
-            workspace_id=conversation.workspace_id,
-            conversation_id=conversation.id,
-            direction="out",
-            channel="email",
-            author_name=ctx.settings.support_name,
-            address=address,
-            subject=f"How did we do? (conversation #{conversation.number})",
-            body="\n".join(lines),
-            delivery="queued",
-            meta={"kind": "csat_survey"},
-            created_at=utcnow(),
-        )
+    add_message(
+        session,
+        ctx,
+        conversation,
+        direction="out",
+        channel="email",
+        body="\n".join(lines),
+        author=SYSTEM,
+        author_name=ctx.settings.support_name,
+        address=address,
+        subject=f"How did we do? (conversation #{conversation.number})",
+        delivery="queued",
+        meta={"kind": "csat_survey"},
+        automated=True,
+        event="csat_requested",
+        event_data={},
     )
-    ctx.log(session, conversation, "csat_requested", SYSTEM, channel="email")
-    ctx.queue_outbound(session)
 
 
 def record(

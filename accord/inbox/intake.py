@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
+from accord.inbox.messages import add_message, preview_of
 from accord.inbox.models import Attachment, Conversation, Message
 from accord.inbox.people import Contact, record_touchpoint
 from accord.inbox.repository import ACTIVE, ConversationRepository, MessageRepository
@@ -27,7 +28,6 @@ from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 
-PREVIEW = 160
 EVENT_NAMES = {
     "email": "Email Received",
     "web": "Contact Form Submitted",
@@ -75,11 +75,6 @@ class Received:
     created: bool
     duplicate: bool = False
     reopened: bool = False
-
-
-def preview_of(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= PREVIEW else flat[: PREVIEW - 1] + "…"
 
 
 def _person(
@@ -328,88 +323,29 @@ def receive(
             )
             conversation.status = "open"
             conversation.snoozed_until = None
-    message = Message(
-        workspace_id=ctx.workspace_id,
-        conversation_id=conversation.id,
+    message = add_message(
+        session,
+        ctx,
+        conversation,
         direction=inbound.direction,
         channel=inbound.channel,
-        author_id=inbound.author.user_id if inbound.author else None,
+        body=inbound.body,
+        at=at,
+        author=inbound.author,
         author_name=inbound.author.name if inbound.author else inbound.contact.display(),
         address=inbound.contact.email or inbound.contact.said_email or inbound.contact.phone,
         subject=inbound.subject,
-        body=inbound.body,
-        body_html=inbound.html,
+        html=inbound.html,
         quoted=inbound.quoted,
         external_id=inbound.external_id,
         in_reply_to=inbound.references[0] if inbound.references else None,
         event_id=event_id,
         meta=inbound.meta,
-        created_at=at,
+        answers=True,
+        publish="created" if created else "message",
+        files=len(inbound.attachments) if data_dir is not None else 0,
     )
-    session.add(message)
     session.flush()
     if inbound.attachments and data_dir is not None:
         store_attachments(session, data_dir, message, inbound.attachments)
-    _touch(conversation, message, inbound.body, at)
-    if inbound.direction == "in":
-        if conversation.waiting_since is None:
-            conversation.waiting_since = at
-            routing.restart_next_response(session, conversation)
-    elif inbound.author is not None:
-        mark_answered(session, ctx, conversation, inbound.author, inbound.channel, at)
-    ctx.log(
-        session,
-        conversation,
-        "message_in" if inbound.direction == "in" else "message_out",
-        inbound.author,
-        channel=inbound.channel,
-        data={"message": str(message.id)},
-        at=at,
-    )
-    ctx.changed(
-        session,
-        conversation,
-        "created" if created else "message",
-        message,
-        files=len(inbound.attachments) if data_dir is not None else 0,
-    )
     return Received(conversation, message, created=created, reopened=reopened)
-
-
-def _touch(conversation: Conversation, message: Message, body: str, at: datetime) -> None:
-    conversation.last_channel = message.channel
-    if at >= conversation.last_message_at:
-        conversation.last_message_at = at
-        conversation.preview = preview_of(body)
-    conversation.message_count += 1
-    conversation.updated_at = utcnow()
-
-
-def mark_answered(
-    session: Session,
-    ctx: InboxContext,
-    conversation: Conversation,
-    actor: Actor,
-    channel: str,
-    at: datetime,
-) -> None:
-    """An agent answered: the first-response clock stops (once), the customer is no
-    longer waiting, and an unassigned conversation becomes the agent's."""
-    if actor.user_id is None:
-        return
-    if conversation.first_response_at is None:
-        conversation.first_response_at = at
-        ctx.log(
-            session,
-            conversation,
-            "first_response",
-            actor,
-            channel=channel,
-            data={"seconds": (at - conversation.created_at).total_seconds()},
-            at=at,
-        )
-    if conversation.assignee_id is None:
-        conversation.assignee_id = actor.user_id
-        ctx.log(session, conversation, "assigned", actor, data={"to": str(actor.user_id)}, at=at)
-    conversation.waiting_since = None
-    routing.restart_next_response(session, conversation)

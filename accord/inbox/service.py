@@ -16,7 +16,7 @@ from accord.govern.access.repository import MembershipRepository
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
 from accord.inbox.csat import request_survey
-from accord.inbox.intake import mark_answered, preview_of
+from accord.inbox.messages import add_message
 from accord.inbox.models import CannedResponse, Conversation, Message, Team
 from accord.inbox.repository import ConversationRepository, MessageRepository, TeamRepository
 from accord.inbox.rules import PRIORITIES, STATUSES
@@ -141,39 +141,20 @@ def reply(
         )
     now = at or utcnow()
     last_email = MessageRepository.from_session(session).last_inbound(conversation.id, "email")
-    message = Message(
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
+    message = add_message(
+        session,
+        ctx,
+        conversation,
         direction="out",
         channel=channel,
-        author_id=actor.user_id,
-        author_name=actor.name,
+        body=body,
+        at=now,
+        author=actor,
         address=where.addresses[channel],
         subject=_reply_subject(conversation.subject) if channel == "email" else None,
-        body=body,
         in_reply_to=last_email.external_id if last_email is not None else None,
         delivery="queued" if channel == "email" else "sent",
-        meta={},
-        created_at=now,
-    )
-    session.add(message)
-    session.flush()
-    if channel == "email":
-        ctx.queue_outbound(session)
-    mark_answered(session, ctx, conversation, actor, channel, now)
-    conversation.last_channel = channel
-    conversation.last_message_at = now
-    conversation.preview = preview_of(body)
-    conversation.message_count += 1
-    conversation.updated_at = now
-    ctx.log(
-        session,
-        conversation,
-        "message_out",
-        actor,
-        channel=channel,
-        data={"message": str(message.id)},
-        at=now,
+        answers=True,
     )
     if status:
         set_status(session, ctx, conversation, status, actor, at=now)
@@ -197,23 +178,17 @@ def note(
     body = body.strip()
     if not body:
         raise invalid("A note needs a body", field="body")
-    message = Message(
-        workspace_id=conversation.workspace_id,
-        conversation_id=conversation.id,
+    return add_message(
+        session,
+        ctx,
+        conversation,
         direction="note",
         channel="note",
-        author_id=actor.user_id,
-        author_name=actor.name,
         body=body,
-        meta={},
-        created_at=at or utcnow(),
+        at=at,
+        author=actor,
+        publish="note",
     )
-    session.add(message)
-    session.flush()
-    ctx.log(session, conversation, "note", actor, data={"message": str(message.id)}, at=at)
-    conversation.updated_at = utcnow()
-    ctx.changed(session, conversation, "note")
-    return message
 
 
 def _member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
