@@ -21,7 +21,6 @@ from accord.govern.access.deps import (
     WorkspaceAdmin,
 )
 from accord.govern.access.writekeys import CORS_HEADERS
-from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox import intake
 from accord.inbox.api import read
@@ -231,20 +230,29 @@ class MailboxIn(BaseModel):
     relay: ServerIn | None = None
     imap: ServerIn | None = None
     imap_folder: str = Field("INBOX", max_length=200)
+    version: int | None = Field(
+        None, description="The version read; a change made since is refused with 409"
+    )
 
 
-@router.get("/api/v1/mailbox", summary="The support mailbox (passwords never returned)")
+@router.get(
+    "/api/v1/mailbox", summary="The support mailbox and its version (passwords never returned)"
+)
 def get_mailbox(session: DbSession, principal: WorkspaceAdmin) -> dict[str, Any]:
-    workspace = get_workspace(session, principal.workspace_id)
-    return mailbox.public_form(dict((workspace.settings or {}).get("email") or {}))
+    box, version = mailbox.settings(session, principal.workspace_id)
+    return {**box, "version": version}
 
 
 @router.put("/api/v1/mailbox", summary="Set the support address, SMTP relay and IMAP account")
 def put_mailbox(
     request: Request, session: DbSession, principal: WorkspaceAdmin, body: MailboxIn
 ) -> dict[str, Any]:
-    workspace = get_workspace(session, principal.workspace_id)
-    raw = body.model_dump(mode="json", exclude_none=True)
-    stored = mailbox.save(session, workspace, raw, request.app.state.settings.resolved_secret_key)
-    audit.record(session, principal, "mailbox.updated", data={"address": body.address})
-    return mailbox.public_form(stored)
+    box, version = mailbox.save(
+        session,
+        principal.workspace_id,
+        body.model_dump(mode="json", exclude_none=True, exclude={"version"}),
+        request.app.state.settings.resolved_secret_key,
+        actor=principal,
+        expected_version=body.version,
+    )
+    return {**box, "version": version}

@@ -14,30 +14,28 @@ from accord.govern.access.deps import (
     WorkspaceAdmin,
 )
 from accord.govern.access.scopes import Scope
-from accord.govern.audit import service as audit
-from accord.inbox import service, setup
+from accord.inbox import queries, service, setup
 from accord.inbox.models import Team
-from accord.inbox.repository import CannedRepository, TeamRepository
 from accord.inbox.schemas import (
     AgentIn,
     AgentRead,
     CannedIn,
     CannedRead,
     CannedRendered,
+    InboxSettingsRead,
     SlaPolicyIn,
     SlaPolicyRead,
     TeamIn,
     TeamRead,
 )
 from accord.kit.deps import DbSession
-from accord.kit.errors import AccordError, not_found
+from accord.kit.errors import AccordError, invalid
 from accord.kit.schemas import DataList
 
 router = APIRouter(prefix="/api/v1", tags=["inbox settings"])
 
 
-def _team_read(session: DbSession, team: Team) -> TeamRead:
-    members = [m.user_id for m in TeamRepository.from_session(session).members(team.id)]
+def _team_read(team: Team, members: list[uuid.UUID]) -> TeamRead:
     return TeamRead(
         id=team.id,
         name=team.name,
@@ -50,24 +48,24 @@ def _team_read(session: DbSession, team: Team) -> TeamRead:
 
 @router.get("/teams", response_model=DataList[TeamRead], summary="Teams")
 def list_teams(session: DbSession, principal: ConversationsReader) -> DataList[TeamRead]:
-    teams = TeamRepository.from_session(session).all(principal.workspace_id)
-    return DataList(data=[_team_read(session, t) for t in teams])
+    teams = queries.teams_with_members(session, principal.workspace_id)
+    return DataList(data=[_team_read(t, members) for t, members in teams])
 
 
 @router.post("/teams", response_model=TeamRead, status_code=201, summary="Create a team")
 def create_team(session: DbSession, principal: WorkspaceAdmin, body: TeamIn) -> TeamRead:
-    team = setup.save_team(session, principal.workspace_id, **body.model_dump())
-    audit.record(session, principal, "team.created", target=str(team.id), data={"name": team.name})
-    return _team_read(session, team)
+    team = setup.save_team(session, principal.workspace_id, actor=principal, **body.model_dump())
+    return _team_read(team, queries.team_members(session, team))
 
 
 @router.put("/teams/{team_id}", response_model=TeamRead, summary="Change a team and its members")
 def update_team(
     session: DbSession, principal: WorkspaceAdmin, team_id: uuid.UUID, body: TeamIn
 ) -> TeamRead:
-    team = setup.save_team(session, principal.workspace_id, team_id=team_id, **body.model_dump())
-    audit.record(session, principal, "team.updated", target=str(team.id))
-    return _team_read(session, team)
+    team = setup.save_team(
+        session, principal.workspace_id, team_id=team_id, actor=principal, **body.model_dump()
+    )
+    return _team_read(team, queries.team_members(session, team))
 
 
 @router.put("/agents/{user_id}", response_model=AgentRead, summary="Availability, capacity, skills")
@@ -89,7 +87,7 @@ def update_agent(
 
 @router.get("/sla-policies", response_model=DataList[SlaPolicyRead], summary="SLA policies")
 def list_policies(session: DbSession, principal: ConversationsReader) -> DataList[SlaPolicyRead]:
-    rows = TeamRepository.from_session(session).policies(principal.workspace_id)
+    rows = queries.policies(session, principal.workspace_id)
     return DataList(data=[SlaPolicyRead.model_validate(p) for p in rows])
 
 
@@ -99,14 +97,13 @@ def list_policies(session: DbSession, principal: ConversationsReader) -> DataLis
 def create_policy(
     session: DbSession, principal: WorkspaceAdmin, body: SlaPolicyIn
 ) -> SlaPolicyRead:
-    policy = setup.add_policy(session, principal.workspace_id, **body.model_dump())
-    audit.record(session, principal, "sla_policy.created", target=str(policy.id))
+    policy = setup.add_policy(session, principal.workspace_id, actor=principal, **body.model_dump())
     return SlaPolicyRead.model_validate(policy)
 
 
 @router.get("/canned-responses", response_model=DataList[CannedRead], summary="Canned responses")
 def list_canned(session: DbSession, principal: ConversationsReader) -> DataList[CannedRead]:
-    rows = CannedRepository.from_session(session).all(principal.workspace_id)
+    rows = queries.canned_responses(session, principal.workspace_id)
     return DataList(data=[CannedRead.model_validate(c) for c in rows])
 
 
@@ -130,18 +127,41 @@ def render_canned(
     canned_id: uuid.UUID,
 ) -> CannedRendered:
     conversation = service.get(session, principal.workspace_id, conversation_id)
-    canned = CannedRepository.from_session(session).get(principal.workspace_id, canned_id)
-    if canned is None:
-        raise not_found("Canned response", field="canned_id")
+    canned = queries.canned_response(session, principal.workspace_id, canned_id)
     return CannedRendered(
         body=service.render_canned(session, canned, conversation, principal.label)
     )
 
 
-@router.put("/inbox/settings", summary="Reopen window, channel teams, VIP rules, surveys")
+def _settings_read(value: Any, version: int) -> InboxSettingsRead:
+    return InboxSettingsRead(**value.model_dump(), version=version)
+
+
+@router.get(
+    "/inbox/settings",
+    response_model=InboxSettingsRead,
+    summary="Reopen window, channel teams, VIP rules, surveys, and their version",
+)
+def get_inbox_settings(session: DbSession, principal: WorkspaceAdmin) -> InboxSettingsRead:
+    return _settings_read(*setup.inbox_settings(session, principal.workspace_id))
+
+
+@router.put(
+    "/inbox/settings",
+    response_model=InboxSettingsRead,
+    summary="Set the reopen window, channel teams, VIP rules and surveys",
+    description="Send `version` (from a GET) to refuse the change with 409 "
+    "`settings_version_conflict` when someone else changed them since.",
+)
 def put_inbox_settings(
     session: DbSession, principal: WorkspaceAdmin, body: dict[str, Any]
-) -> dict[str, Any]:
-    setup.set_inbox_settings(session, principal.workspace_id, body)
-    audit.record(session, principal, "inbox.settings_updated")
-    return body
+) -> InboxSettingsRead:
+    raw = dict(body)
+    version = raw.pop("version", None)
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise invalid("The version is a whole number", field="version")
+    return _settings_read(
+        *setup.save_inbox_settings(
+            session, principal.workspace_id, raw, actor=principal, expected_version=version
+        )
+    )

@@ -12,19 +12,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from accord.govern.access.deps import AnalyticsReader, ConversationsReader, ConversationsWriter
-from accord.inbox import intake, metrics, service
+from accord.inbox import intake, metrics, queries, service
 from accord.inbox.deps import actor_of, inbox_context
 from accord.inbox.intake import Inbound
 from accord.inbox.models import Conversation
 from accord.inbox.people import Contact
-from accord.inbox.repository import (
-    ConversationRepository,
-    EventLogRepository,
-    InboxFilter,
-    MessageRepository,
-    TeamRepository,
-)
-from accord.inbox.routing import DUE_SOON, sla_state
+from accord.inbox.routing import sla_state
 from accord.inbox.schemas import (
     ConversationDetail,
     ConversationPage,
@@ -81,26 +74,19 @@ def list_conversations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ConversationPage:
-    workspace_id = principal.workspace_id
-    user_id = principal.user_id or agent_id
-    repo = ConversationRepository.from_session(session)
-    people = repo.person_ids(workspace_id, profile_id) if profile_id else ()
-    f = InboxFilter(
+    rows = queries.list_conversations(
+        session,
+        principal.workspace_id,
+        user_id=principal.user_id or agent_id,
         view=view,
-        user_id=user_id,
-        team_ids=TeamRepository.from_session(session).teams_of(workspace_id, user_id)
-        if user_id
-        else (),
         status=status,
         channel=channel,
         priority=priority,
         sla=sla,
-        profile_ids=people,
+        profile_id=profile_id,
         q=q,
-    )
-    now = utcnow()
-    rows = repo.inbox(
-        workspace_id, f, now=now, soon=now + DUE_SOON, limit=limit + 1, before=_parse_cursor(cursor)
+        limit=limit + 1,
+        before=_parse_cursor(cursor),
     )
     return ConversationPage(
         data=[read(c) for c in rows[:limit]],
@@ -197,8 +183,8 @@ def get_conversation(
     session: DbSession, principal: ConversationsReader, conversation_id: uuid.UUID
 ) -> ConversationDetail:
     conversation = service.get(session, principal.workspace_id, conversation_id)
-    messages = MessageRepository.from_session(session).thread(conversation.id)
-    events = EventLogRepository.from_session(session).of(conversation.id)
+    messages = queries.thread(session, conversation)
+    events = queries.events(session, conversation)
     return ConversationDetail(
         **read(conversation).model_dump(),
         messages=[MessageRead.model_validate(m) for m in messages],

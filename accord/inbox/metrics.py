@@ -9,18 +9,16 @@ import io
 import statistics
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.govern.access.models import User
 from accord.inbox.hours import Schedule
-from accord.inbox.models import Conversation, ConversationEvent, Team
-from accord.inbox.repository import ConversationRepository, EventLogRepository
+from accord.inbox.models import Conversation, ConversationEvent
+from accord.inbox.repository import ConversationRepository, EventLogRepository, TeamRepository
 from accord.kit.db import transaction
 
 CHUNK = 500
@@ -68,10 +66,12 @@ def _rows(
 ) -> Iterator[Row]:
     teams = {
         t.id: Schedule.parse(t.business_hours if business_hours else None)
-        for t in session.scalars(select(Team).where(Team.workspace_id == workspace_id))
+        for t in TeamRepository.from_session(session).all(workspace_id)
     }
     always = Schedule.parse(None)
-    stmt = ConversationRepository.from_session(session).for_export(workspace_id, since, until)
+    conversations = ConversationRepository.from_session(session).for_export(
+        workspace_id, since, until
+    )
     batch: list[Conversation] = []
     logs = EventLogRepository.from_session(session)
 
@@ -83,7 +83,7 @@ def _rows(
             schedule = teams.get(c.team_id, always) if c.team_id else always
             yield measure(c, by_conv[c.id], schedule)
 
-    for conversation in session.scalars(stmt):
+    for conversation in conversations:
         batch.append(conversation)
         if len(batch) >= CHUNK:
             yield from flush(batch)
@@ -159,7 +159,7 @@ def report(
             "all": "all",
         }[group_by]
         groups[key].append(row)
-    labels = _labels(session, workspace_id, group_by)
+    labels = _labels(session, workspace_id, group_by, groups)
     out = [
         _figures(key, labels.get(key or "", key or "(none)"), rows)
         for key, rows in sorted(groups.items(), key=lambda kv: -len(kv[1]))
@@ -169,12 +169,15 @@ def report(
     )
 
 
-def _labels(session: Session, workspace_id: uuid.UUID, group_by: str) -> dict[str, str]:
+def _labels(
+    session: Session, workspace_id: uuid.UUID, group_by: str, keys: Collection[str | None]
+) -> dict[str, str]:
+    teams = TeamRepository.from_session(session)
     if group_by == "agent":
-        return {str(u.id): u.name or u.email for u in session.scalars(select(User))}
+        ids = [uuid.UUID(k) for k in keys if k]
+        return {str(uid): name for uid, name in teams.user_names(ids).items()}
     if group_by == "team":
-        stmt = select(Team).where(Team.workspace_id == workspace_id)
-        return {str(t.id): t.name for t in session.scalars(stmt)}
+        return {str(t.id): t.name for t in teams.all(workspace_id)}
     return {"all": "All conversations"}
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
 
+from accord.govern.access.models import User
 from accord.inbox.models import (
     AgentState,
     Attachment,
@@ -45,6 +46,11 @@ class ConversationRepository(Repository):
     def get(self, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation | None:
         row = self.session.get(Conversation, conversation_id)
         return row if row is not None and row.workspace_id == workspace_id else None
+
+    def by_id(self, conversation_id: uuid.UUID) -> Conversation | None:
+        """Any workspace's conversation: only for a caller that proved its right to it
+        otherwise (a signed survey link)."""
+        return self.session.get(Conversation, conversation_id)
 
     def by_number(self, workspace_id: uuid.UUID, number: int) -> Conversation | None:
         stmt = select(Conversation).where(
@@ -185,13 +191,14 @@ class ConversationRepository(Repository):
 
     def for_export(
         self, workspace_id: uuid.UUID, since: datetime | None, until: datetime | None
-    ) -> Select[Conversation]:
+    ) -> Iterator[Conversation]:
+        """The workspace's conversations created in the span, oldest first, as read."""
         stmt = select(Conversation).where(Conversation.workspace_id == workspace_id)
         if since is not None:
             stmt = stmt.where(Conversation.created_at >= since)
         if until is not None:
             stmt = stmt.where(Conversation.created_at < until)
-        return stmt.order_by(Conversation.created_at, Conversation.id)
+        return iter(self.session.scalars(stmt.order_by(Conversation.created_at, Conversation.id)))
 
 
 def _due_before(moment: datetime):  # type: ignore[no-untyped-def]
@@ -271,6 +278,10 @@ class MessageRepository(Repository):
         stmt = select(Attachment).where(Attachment.message_id.in_(list(message_ids)))
         return list(self.session.scalars(stmt.order_by(Attachment.created_at)))
 
+    def attachment(self, workspace_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment | None:
+        row = self.session.get(Attachment, attachment_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
 
 class EventLogRepository(Repository):
     def of(self, conversation_id: uuid.UUID) -> list[ConversationEvent]:
@@ -334,6 +345,13 @@ class TeamRepository(Repository):
     def policies(self, workspace_id: uuid.UUID) -> list[SlaPolicy]:
         stmt = select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id)
         return list(self.session.scalars(stmt.order_by(SlaPolicy.created_at)))
+
+    def user_names(self, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """How agents are shown: their name, else their email."""
+        if not user_ids:
+            return {}
+        stmt = select(User).where(User.id.in_(list(user_ids)))
+        return {u.id: u.name or u.email for u in self.session.scalars(stmt)}
 
 
 class CannedRepository(Repository):

@@ -1,14 +1,19 @@
-"""A workspace's inbox settings (``workspace.settings["inbox"]``) and the rules they
-hold: the reopen window, which team a channel goes to, and who counts as a VIP."""
+"""A workspace's inbox settings (the settings group ``inbox``) and the rules they hold:
+the reopen window, which team a channel goes to, and who counts as a VIP. They are
+written only by :func:`accord.inbox.setup.save_inbox_settings`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.settings import SettingsGroup
+from accord.kit.errors import AccordError, FieldError
 from accord.profile.models import Profile
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -71,6 +76,35 @@ class Condition:
         return False
 
 
+class VipRule(BaseModel):
+    """A customer matching every rule's condition is a VIP."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(min_length=1, max_length=120, description="revenue, order_count, ...")
+    op: Literal[">=", ">", "<=", "<", "==", "!=", "in", "contains"] = ">="
+    value: Any = None
+
+
+class InboxRules(BaseModel):
+    """``workspace.settings["inbox"]``: the reopen window, which team takes a channel,
+    who is a VIP, surveys and the name the customer sees."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reopen_window_hours: int | float = Field(168, ge=0)
+    default_team: str | None = Field(None, max_length=120)
+    channel_teams: dict[Literal["email", "web", "phone", "chat", "social"], str] = Field(
+        default_factory=dict
+    )
+    vip_rules: list[VipRule] = Field(default_factory=list, max_length=50)
+    csat: bool = True
+    support_name: str | None = Field(None, max_length=200)
+
+
+INBOX = SettingsGroup("inbox", InboxRules)
+
+
 @dataclass
 class InboxSettings:
     reopen_window: timedelta = timedelta(days=7)
@@ -82,37 +116,33 @@ class InboxSettings:
 
     @classmethod
     def of(cls, workspace: Workspace) -> InboxSettings:
-        raw = (workspace.settings or {}).get("inbox") or {}
-        rules = [
-            Condition(str(r["field"]), str(r.get("op", ">=")), r.get("value"))
-            for r in raw.get("vip_rules") or []
-            if isinstance(r, dict) and r.get("field")
-        ]
+        rules = INBOX.read(workspace)
         return cls(
-            reopen_window=timedelta(hours=float(raw.get("reopen_window_hours", 168))),
-            default_team=raw.get("default_team"),
-            channel_teams=dict(raw.get("channel_teams") or {}),
-            vip_rules=rules,
-            csat=bool(raw.get("csat", True)),
-            support_name=str(raw.get("support_name") or workspace.name),
+            reopen_window=timedelta(hours=float(rules.reopen_window_hours)),
+            default_team=rules.default_team,
+            channel_teams={str(k): v for k, v in rules.channel_teams.items()},
+            vip_rules=[Condition(r.field, r.op, r.value) for r in rules.vip_rules],
+            csat=rules.csat,
+            support_name=rules.support_name or workspace.name,
         )
 
     def is_vip(self, profile: Profile | None) -> bool:
         return profile is not None and any(rule.matches(profile) for rule in self.vip_rules)
 
 
-def validate_inbox_settings(raw: dict[str, Any]) -> list[tuple[str, str]]:
-    """Problems with an inbox settings document as ``(field, message)``."""
-    problems: list[tuple[str, str]] = []
-    window = raw.get("reopen_window_hours", 168)
-    if not isinstance(window, int | float) or window < 0:
-        problems.append(("reopen_window_hours", "must be a number of hours, 0 or more"))
-    for i, rule in enumerate(raw.get("vip_rules") or []):
-        if not isinstance(rule, dict) or not rule.get("field"):
-            problems.append((f"vip_rules[{i}].field", "each rule needs a field"))
-        elif rule.get("op", ">=") not in OPS:
-            problems.append((f"vip_rules[{i}].op", f"must be one of {', '.join(OPS)}"))
-    for channel in raw.get("channel_teams") or {}:
-        if channel not in CHANNELS:
-            problems.append((f"channel_teams.{channel}", f"must be one of {', '.join(CHANNELS)}"))
-    return problems
+def field_of(loc: tuple[int | str, ...]) -> str:
+    """A validation error's location as a field name: ``vip_rules[0].op``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "[key]":
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def invalid_settings(exc: ValidationError) -> AccordError:
+    """Settings that do not validate: 422 naming the first field at fault, with all."""
+    errors = [FieldError(field_of(e["loc"]), "invalid", e["msg"]) for e in exc.errors()]
+    first = errors[0]
+    return AccordError(f"{first.field}: {first.message}", "invalid", 422, first.field, errors)

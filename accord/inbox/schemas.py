@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from accord.inbox.rules import InboxRules
+
 Channel = Literal["email", "web", "phone", "chat", "social"]
 Status = Literal["open", "pending", "snoozed", "resolved"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -231,3 +233,10 @@ class CannedRead(CannedIn):
 
 class CannedRendered(BaseModel):
     body: str
+
+
+class InboxSettingsRead(InboxRules):
+    """The inbox rules with their version: send it back with a change to have the change
+    refused if someone else changed them in between."""
+
+    version: int

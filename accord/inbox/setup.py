@@ -6,16 +6,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from accord.govern.access.principal import Principal
 from accord.govern.access.repository import MembershipRepository
+from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox.hours import InvalidSchedule, Schedule
 from accord.inbox.models import AgentState, CannedResponse, SlaPolicy, Team, TeamMember
 from accord.inbox.repository import TeamRepository
-from accord.inbox.rules import validate_inbox_settings
-from accord.kit.errors import AccordError, FieldError, conflict, invalid, not_found
+from accord.inbox.rules import INBOX, InboxRules, invalid_settings
+from accord.kit.errors import conflict, invalid, not_found
 
 
 def check_members(session: Session, workspace_id: uuid.UUID, users: list[uuid.UUID]) -> None:
@@ -41,6 +44,7 @@ def save_team(
     business_hours: dict[str, Any],
     is_priority_queue: bool,
     members: list[uuid.UUID],
+    actor: Principal,
     team_id: uuid.UUID | None = None,
 ) -> Team:
     """Create a team, or change one (its members become exactly ``members``)."""
@@ -69,6 +73,10 @@ def save_team(
     for user_id in dict.fromkeys(members):
         if user_id not in current:
             session.add(TeamMember(workspace_id=workspace_id, team_id=team.id, user_id=user_id))
+    if team_id is None:
+        audit.record(session, actor, "team.created", target=str(team.id), data={"name": team.name})
+    else:
+        audit.record(session, actor, "team.updated", target=str(team.id))
     session.flush()
     return team
 
@@ -96,7 +104,9 @@ def set_agent(
     return state
 
 
-def add_policy(session: Session, workspace_id: uuid.UUID, **fields: Any) -> SlaPolicy:
+def add_policy(
+    session: Session, workspace_id: uuid.UUID, *, actor: Principal, **fields: Any
+) -> SlaPolicy:
     team_id = fields.get("team_id")
     if team_id and TeamRepository.from_session(session).get(workspace_id, team_id) is None:
         raise not_found("Team", field="team_id")
@@ -106,6 +116,7 @@ def add_policy(session: Session, workspace_id: uuid.UUID, **fields: Any) -> SlaP
     policy = SlaPolicy(workspace_id=workspace_id, **fields)
     session.add(policy)
     session.flush()
+    audit.record(session, actor, "sla_policy.created", target=str(policy.id))
     return policy
 
 
@@ -122,10 +133,26 @@ def add_canned(
     return row
 
 
-def set_inbox_settings(session: Session, workspace_id: uuid.UUID, raw: dict[str, Any]) -> None:
-    problems = validate_inbox_settings(raw)
-    if problems:
-        errors = [FieldError(f, "invalid", m) for f, m in problems]
-        raise AccordError(errors[0].message, "invalid", 422, errors[0].field, errors)
+def inbox_settings(session: Session, workspace_id: uuid.UUID) -> tuple[InboxRules, int]:
+    """The workspace's inbox rules and their version."""
     workspace = get_workspace(session, workspace_id)
-    workspace.settings = {**(workspace.settings or {}), "inbox": raw}
+    return INBOX.read(workspace), INBOX.version(workspace)
+
+
+def save_inbox_settings(
+    session: Session,
+    workspace_id: uuid.UUID,
+    raw: dict[str, Any],
+    *,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> tuple[InboxRules, int]:
+    """Replace the inbox rules (the API and the console both come here): validated, at
+    ``expected_version`` when given, audited. Returns them with their new version."""
+    try:
+        value = InboxRules.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_settings(exc) from None
+    workspace = get_workspace(session, workspace_id)
+    stored = INBOX.write(session, workspace, value, actor=actor, expected_version=expected_version)
+    return stored, INBOX.version(workspace)

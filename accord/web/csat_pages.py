@@ -13,7 +13,6 @@ from accord.inbox import csat
 from accord.inbox.deps import inbox_context
 from accord.inbox.models import Conversation
 from accord.kit.deps import DbSession
-from accord.kit.errors import not_found
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,11 +20,8 @@ router = APIRouter(include_in_schema=False)
 def _conversation(
     request: Request, session: DbSession, conversation_id: uuid.UUID, t: str
 ) -> Conversation:
-    csat.check_token(request.app.state.settings.resolved_secret_key, conversation_id, t)
-    conversation = session.get(Conversation, conversation_id)
-    if conversation is None:
-        raise not_found("Conversation", field="conversation_id")
-    return conversation
+    secret_key = request.app.state.settings.resolved_secret_key
+    return csat.surveyed(session, secret_key, conversation_id, t)
 
 
 def _render(

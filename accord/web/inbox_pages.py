@@ -24,26 +24,16 @@ from accord.channels.contact_center import describe_call, screen_pop
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.service import get_workspace
-from accord.inbox import intake, routing, service, setup
+from accord.inbox import intake, queries, routing, service, setup
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.deps import inbox_context
 from accord.inbox.intake import Inbound, attachment_path
-from accord.inbox.models import Attachment, Conversation, Message
+from accord.inbox.models import Conversation, Message
 from accord.inbox.people import Contact
-from accord.inbox.repository import (
-    CannedRepository,
-    ConversationRepository,
-    EventLogRepository,
-    InboxFilter,
-    MessageRepository,
-    TeamRepository,
-)
 from accord.inbox.rules import CHANNELS, PRIORITIES, STATUSES
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, not_found
 from accord.kit.time import utcnow
-from accord.profile.repository import OrderRepository
-from accord.resolve.repository import IdentifierRepository
 from accord.web.auth import ConsoleUser
 from accord.web.pages import page
 
@@ -58,12 +48,7 @@ def _actor(console: ConsoleUser) -> Actor:
 
 
 def _conversation(session: DbSession, console: ConsoleUser, number: int) -> Conversation:
-    row = ConversationRepository.from_session(session).by_number(
-        console.principal.workspace_id, number
-    )
-    if row is None:
-        raise not_found("Conversation", field="number")
-    return row
+    return queries.by_number(session, console.principal.workspace_id, number)
 
 
 @router.get("/inbox")
@@ -82,19 +67,20 @@ def inbox(
     workspace_id = console.principal.workspace_id
     user_id = console.identity.user.id
     view = view if view in ("mine", "unassigned", "team", "all") else "mine"
-    f = InboxFilter(
-        view=view,
+    now = utcnow()
+    rows = queries.list_conversations(
+        session,
+        workspace_id,
         user_id=user_id,
-        team_ids=TeamRepository.from_session(session).teams_of(workspace_id, user_id),
+        view=view,
         status=status if status in (*STATUSES, "active") else None,
         channel=channel or None,
         priority=priority or None,
         sla=sla if sla in ("breached", "due_soon") else None,
         q=q or None,
+        limit=PAGE,
+        now=now,
     )
-    now = utcnow()
-    repo = ConversationRepository.from_session(session)
-    rows = repo.inbox(workspace_id, f, now=now, soon=now + routing.DUE_SOON, limit=PAGE)
     members = {
         m.user_id: m.user.name or m.user.email for m in access.list_members(session, workspace_id)
     }
@@ -122,7 +108,7 @@ def inbox(
         priority=priority,
         sla=sla,
         q=q,
-        available=TeamRepository.from_session(session).agent_states(workspace_id).get(user_id),
+        available=queries.agent_states(session, workspace_id).get(user_id),
         channels=CHANNELS,
         priorities=PRIORITIES,
         statuses=STATUSES,
@@ -136,9 +122,7 @@ def inbox_counts(
 ) -> HTMLResponse:
     """The views' tab badges, fetched after the list so the list is not kept waiting."""
     console.principal.require(Scope.CONVERSATIONS_READ)
-    counts = ConversationRepository.from_session(session).counts(
-        console.principal.workspace_id, console.identity.user.id
-    )
+    counts = queries.counts(session, console.principal.workspace_id, console.identity.user.id)
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(
         request, "inbox_tabs.html", {"counts": counts, "view": view, "status": "open"}
@@ -281,41 +265,23 @@ def conversation_page(
     console.principal.require(Scope.CONVERSATIONS_READ)
     workspace_id = console.principal.workspace_id
     conversation = _conversation(session, console, number)
-    messages = MessageRepository.from_session(session)
-    thread = messages.thread(conversation.id)
-    files: dict[uuid.UUID, list[Attachment]] = {}
-    for a in messages.attachments([m.id for m in thread]):
-        files.setdefault(a.message_id, []).append(a)
-    person = service.person_of(session, conversation)
-    where = service.reach(session, conversation, person)
-    history: list[Conversation] = []
-    identifiers: list[Any] = []
-    orders: list[Any] = []
-    if person is not None:
-        repo = ConversationRepository.from_session(session)
-        history = [
-            c
-            for c in repo.of_person(workspace_id, repo.person_ids(workspace_id, person.id), 10)
-            if c.id != conversation.id
-        ]
-        identifiers = IdentifierRepository.from_session(session).of_profile(person.id)
-        orders = OrderRepository.from_session(session).recent(person.id, limit=5)
+    view = queries.conversation_view(session, conversation)
     members = access.list_members(session, workspace_id)
     now = utcnow()
     context: dict[str, Any] = {
         "c": conversation,
-        "thread": thread,
-        "unverified": _chatting_unverified(thread),
-        "files": files,
-        "events": EventLogRepository.from_session(session).of(conversation.id),
-        "person": person,
-        "reach": where,
-        "history": history,
-        "identifiers": identifiers,
-        "orders": orders,
+        "thread": view.thread,
+        "unverified": _chatting_unverified(view.thread),
+        "files": view.files,
+        "events": view.events,
+        "person": view.person,
+        "reach": view.reach,
+        "history": view.history,
+        "identifiers": view.identifiers,
+        "orders": view.orders,
         "members": {m.user_id: m.user.name or m.user.email for m in members},
-        "teams": TeamRepository.from_session(session).all(workspace_id),
-        "canned": CannedRepository.from_session(session).all(workspace_id),
+        "teams": queries.teams(session, workspace_id),
+        "canned": queries.canned_responses(session, workspace_id),
         "sla": routing.sla_state(conversation, now),
         "statuses": STATUSES,
         "priorities": PRIORITIES,
@@ -459,9 +425,7 @@ def canned_text(
 ) -> Response:
     console.principal.require(Scope.CONVERSATIONS_READ)
     conversation = _conversation(session, console, number)
-    canned = CannedRepository.from_session(session).get(console.principal.workspace_id, canned_id)
-    if canned is None:
-        raise not_found("Canned response", field="canned_id")
+    canned = queries.canned_response(session, console.principal.workspace_id, canned_id)
     user = console.identity.user
     text = service.render_canned(session, canned, conversation, user.name or user.email)
     return Response(text, media_type="text/plain; charset=utf-8")
@@ -472,9 +436,7 @@ def attachment(
     request: Request, session: DbSession, console: ConsoleUser, attachment_id: uuid.UUID
 ) -> Response:
     console.principal.require(Scope.CONVERSATIONS_READ)
-    row = session.get(Attachment, attachment_id)
-    if row is None or row.workspace_id != console.principal.workspace_id:
-        raise not_found("Attachment", field="attachment_id")
+    row = queries.attachment(session, console.principal.workspace_id, attachment_id)
     path = attachment_path(request.app.state.settings.ensure_data_dir(), row.sha256)
     if not path.exists():
         raise not_found("Attachment file", field="attachment_id")

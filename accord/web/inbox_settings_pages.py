@@ -12,10 +12,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from accord.channels import mailbox
 from accord.govern.access import service as access
-from accord.govern.audit import service as audit
-from accord.govern.workspaces.service import get_workspace
-from accord.inbox import setup
-from accord.inbox.repository import CannedRepository, TeamRepository
+from accord.inbox import queries, setup
 from accord.inbox.rules import PRIORITIES
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid
@@ -31,10 +28,10 @@ def _page(
     request: Request, session: DbSession, console: ConsoleAdmin, error: AccordError | None = None
 ) -> HTMLResponse:
     workspace_id = console.principal.workspace_id
-    workspace = get_workspace(session, workspace_id)
-    teams = TeamRepository.from_session(session)
+    box, box_version = mailbox.settings(session, workspace_id)
+    rules, rules_version = setup.inbox_settings(session, workspace_id)
     members = access.list_members(session, workspace_id)
-    team_rows = [(t, {m.user_id for m in teams.members(t.id)}) for t in teams.all(workspace_id)]
+    team_rows = [(t, set(m)) for t, m in queries.teams_with_members(session, workspace_id)]
     return page(
         request,
         session,
@@ -44,13 +41,15 @@ def _page(
         status_code=error.status if error else 200,
         tab="inbox",
         error=error,
-        box=mailbox.public_form(dict((workspace.settings or {}).get("email") or {})),
-        rules=dict((workspace.settings or {}).get("inbox") or {}),
+        box=box,
+        box_version=box_version,
+        rules=rules.model_dump(mode="json"),
+        rules_version=rules_version,
         teams=team_rows,
         members=members,
-        states=teams.agent_states(workspace_id),
-        policies=teams.policies(workspace_id),
-        canned=CannedRepository.from_session(session).all(workspace_id),
+        states=queries.agent_states(session, workspace_id),
+        policies=queries.policies(session, workspace_id),
+        canned=queries.canned_responses(session, workspace_id),
         priorities=PRIORITIES,
         days=DAYS,
     )
@@ -86,6 +85,7 @@ def save_mailbox(
     relay_username: Annotated[str, Form()] = "",
     relay_password: Annotated[str, Form()] = "",
     relay_security: Annotated[str, Form()] = "starttls",
+    version: Annotated[int | None, Form()] = None,
 ) -> Response:
     def action() -> None:
         try:
@@ -103,10 +103,14 @@ def save_mailbox(
                 "password": relay_password or None,
                 "security": relay_security,
             }
-        workspace = get_workspace(session, console.principal.workspace_id)
-        secret = request.app.state.settings.resolved_secret_key
-        mailbox.save(session, workspace, {k: v for k, v in raw.items() if v is not None}, secret)
-        audit.record(session, console.principal, "mailbox.updated", data={"address": clean})
+        mailbox.save(
+            session,
+            console.principal.workspace_id,
+            {k: v for k, v in raw.items() if v is not None},
+            request.app.state.settings.resolved_secret_key,
+            actor=console.principal,
+            expected_version=version,
+        )
 
     return _attempt(request, session, console, action)
 
@@ -129,7 +133,7 @@ async def save_team(request: Request, session: DbSession, console: ConsoleAdmin)
             team_id = uuid.UUID(str(form["team_id"])) if form.get("team_id") else None
         except ValueError:
             raise invalid("Choose members from the list", field="members") from None
-        team = setup.save_team(
+        setup.save_team(
             session,
             console.principal.workspace_id,
             name=str(form.get("name") or "").strip() or "Support",
@@ -138,8 +142,8 @@ async def save_team(request: Request, session: DbSession, console: ConsoleAdmin)
             is_priority_queue=form.get("priority_queue") == "on",
             members=members,
             team_id=team_id,
+            actor=console.principal,
         )
-        audit.record(session, console.principal, "team.saved", target=str(team.id))
 
     return _attempt(request, session, console, action)
 
@@ -195,6 +199,7 @@ def save_policy(
             next_response_minutes=next_response_minutes or None,
             resolution_minutes=resolution_minutes or None,
             business_hours=business_hours == "on",
+            actor=console.principal,
         )
 
     return _attempt(request, session, console, action)
@@ -233,10 +238,11 @@ def save_rules(
     default_team: Annotated[str, Form()] = "",
     vip_revenue: Annotated[str, Form()] = "",
     csat: Annotated[str, Form()] = "",
+    version: Annotated[int | None, Form()] = None,
 ) -> Response:
     def action() -> None:
-        workspace = get_workspace(session, console.principal.workspace_id)
-        raw = dict((workspace.settings or {}).get("inbox") or {})
+        current, _ = setup.inbox_settings(session, console.principal.workspace_id)
+        raw = current.model_dump(mode="json")
         raw["reopen_window_hours"] = reopen_window_hours
         raw["default_team"] = default_team or None
         raw["csat"] = csat == "on"
@@ -248,6 +254,12 @@ def save_rules(
                 raise invalid("A revenue amount, e.g. 1500", field="vip_revenue") from None
             others.append({"field": "revenue", "op": ">=", "value": threshold})
         raw["vip_rules"] = others
-        setup.set_inbox_settings(session, console.principal.workspace_id, raw)
+        setup.save_inbox_settings(
+            session,
+            console.principal.workspace_id,
+            raw,
+            actor=console.principal,
+            expected_version=version,
+        )
 
     return _attempt(request, session, console, action)

@@ -252,6 +252,7 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
 def test_imap_polling_stores_unseen_mail_and_flags_it_seen(committed: Committed) -> None:
     from accord.channels import mailbox
     from accord.channels.inbound import poll_imap
+    from accord.govern.access.principal import Principal
     from accord.govern.workspaces.models import Workspace
     from tests.inbox.imap_server import ImapServer, Mailbox
 
@@ -267,9 +268,10 @@ def test_imap_polling_stores_unseen_mail_and_flags_it_seen(committed: Committed)
     with transaction(committed.factory) as session:
         mailbox.save(
             session,
-            session.get(Workspace, other.workspace.id),  # type: ignore[arg-type]
+            other.workspace.id,
             {"address": "help@no-imap-outfitters.com"},
             settings.resolved_secret_key,
+            actor=Principal.cli(other.workspace.id),
         )
     with ImapServer(box) as server:
         with transaction(committed.factory) as session:
