@@ -4,65 +4,27 @@ their reports, the widget's settings and identity verification."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from accord.chat import identity, triggers
-from accord.chat.models import ChatVisitor
-from accord.chat.repository import TriggerRepository, VisitorRepository
-from accord.chat.schemas import ChatSettings, TriggerIn, TriggerRead, TriggerReport, VisitorRead
+from accord.chat import identity, queries, triggers
+from accord.chat.schemas import (
+    ChatSettingsIn,
+    ChatSettingsRead,
+    TriggerIn,
+    TriggerRead,
+    TriggerReport,
+    VisitorRead,
+)
+from accord.chat.settings import chat_settings, save_chat_settings
 from accord.govern.access.deps import AnalyticsReader, ConversationsReader, WorkspaceAdmin
-from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.deps import DbSession
-from accord.kit.errors import not_found
 from accord.kit.schemas import DataList
-from accord.kit.time import utcnow
 
 router = APIRouter(tags=["chat"])
-
-
-def visitor_read(v: ChatVisitor, profile_id: uuid.UUID | None) -> VisitorRead:
-    now = utcnow()
-    return VisitorRead(
-        id=v.id,
-        anonymous_id=v.anonymous_id,
-        user_id=v.user_id,
-        name=v.name,
-        email=v.email,
-        current_url=v.current_url,
-        current_title=v.current_title,
-        seconds_on_page=int((now - v.page_started_at).total_seconds()) if v.page_started_at else 0,
-        pages_this_visit=v.visit_pages,
-        pages=v.pages or [],
-        visits=v.visits,
-        returning=v.visits > 1,
-        referrer=v.referrer,
-        utm=v.utm or {},
-        country=v.country,
-        cart_value=v.cart_value,
-        cart_currency=v.cart_currency,
-        profile_id=profile_id,
-        conversation_id=v.conversation_id,
-        last_seen_at=v.last_seen_at,
-    )
-
-
-def online_visitors(
-    request: Request, session: Session, workspace_id: uuid.UUID
-) -> list[VisitorRead]:
-    seconds = request.app.state.settings.chat_online_seconds
-    rows = VisitorRepository.from_session(session).online(
-        workspace_id, utcnow() - timedelta(seconds=seconds)
-    )
-    profiles = VisitorRepository.from_session(session).profiles_of(
-        workspace_id, {v.anonymous_id for v in rows}
-    )
-    return [visitor_read(v, profiles.get(v.anonymous_id)) for v in rows]
 
 
 @router.get(
@@ -73,14 +35,15 @@ def online_visitors(
 def list_visitors(
     request: Request, session: DbSession, principal: ConversationsReader
 ) -> DataList[VisitorRead]:
-    return DataList(data=online_visitors(request, session, principal.workspace_id))
+    seconds = request.app.state.settings.chat_online_seconds
+    return DataList(data=queries.online_visitors(session, principal.workspace_id, seconds))
 
 
 @router.get(
     "/api/v1/chat/triggers", response_model=DataList[TriggerRead], summary="Proactive triggers"
 )
 def list_triggers(session: DbSession, principal: ConversationsReader) -> DataList[TriggerRead]:
-    rows = TriggerRepository.from_session(session).all(principal.workspace_id)
+    rows = queries.triggers(session, principal.workspace_id)
     return DataList(data=[TriggerRead.model_validate(t) for t in rows])
 
 
@@ -88,8 +51,9 @@ def list_triggers(session: DbSession, principal: ConversationsReader) -> DataLis
     "/api/v1/chat/triggers", response_model=TriggerRead, status_code=201, summary="Add a trigger"
 )
 def create_trigger(session: DbSession, principal: WorkspaceAdmin, body: TriggerIn) -> TriggerRead:
-    trigger = triggers.save(session, principal.workspace_id, body.model_dump(mode="json"))
-    audit.record(session, principal, "chat_trigger.created", target=trigger.name)
+    trigger = triggers.save(
+        session, principal.workspace_id, body.model_dump(mode="json"), actor=principal
+    )
     return TriggerRead.model_validate(trigger)
 
 
@@ -100,9 +64,8 @@ def update_trigger(
     session: DbSession, principal: WorkspaceAdmin, trigger_id: uuid.UUID, body: TriggerIn
 ) -> TriggerRead:
     trigger = triggers.save(
-        session, principal.workspace_id, body.model_dump(mode="json"), trigger_id
+        session, principal.workspace_id, body.model_dump(mode="json"), trigger_id, actor=principal
     )
-    audit.record(session, principal, "chat_trigger.updated", target=trigger.name)
     return TriggerRead.model_validate(trigger)
 
 
@@ -110,8 +73,7 @@ def update_trigger(
 def delete_trigger(
     session: DbSession, principal: WorkspaceAdmin, trigger_id: uuid.UUID
 ) -> Response:
-    triggers.delete(session, principal.workspace_id, trigger_id)
-    audit.record(session, principal, "chat_trigger.deleted", target=str(trigger_id))
+    triggers.delete(session, principal.workspace_id, trigger_id, actor=principal)
     return Response(status_code=204)
 
 
@@ -123,34 +85,46 @@ def delete_trigger(
 def trigger_report(
     session: DbSession, principal: AnalyticsReader, trigger_id: uuid.UUID
 ) -> TriggerReport:
-    trigger = TriggerRepository.from_session(session).get(principal.workspace_id, trigger_id)
-    if trigger is None:
-        raise not_found("Trigger", field="trigger_id")
+    trigger = queries.trigger(session, principal.workspace_id, trigger_id)
     return TriggerReport.model_validate(
         triggers.report(session, principal.workspace_id, trigger).as_dict()
     )
 
 
-@router.get("/api/v1/chat/settings", response_model=ChatSettings, summary="The widget's settings")
-def get_chat_settings(session: DbSession, principal: ConversationsReader) -> ChatSettings:
-    return ChatSettings.of(get_workspace(session, principal.workspace_id))
+@router.get(
+    "/api/v1/chat/settings",
+    response_model=ChatSettingsRead,
+    summary="The widget's settings and their version",
+)
+def get_chat_settings(session: DbSession, principal: ConversationsReader) -> ChatSettingsRead:
+    value, version = chat_settings(session, principal.workspace_id)
+    return ChatSettingsRead(**value.model_dump(), version=version)
 
 
 @router.put(
-    "/api/v1/chat/settings", response_model=ChatSettings, summary="Set the widget's settings"
+    "/api/v1/chat/settings",
+    response_model=ChatSettingsRead,
+    summary="Set the widget's settings",
+    description="Send `version` (from a GET) to refuse the change with 409 "
+    "`settings_version_conflict` when someone else changed them since.",
 )
 def put_chat_settings(
-    session: DbSession, principal: WorkspaceAdmin, body: ChatSettings
-) -> ChatSettings:
-    workspace = get_workspace(session, principal.workspace_id)
-    workspace.settings = {**(workspace.settings or {}), "chat": body.model_dump()}
-    audit.record(session, principal, "chat_settings.updated")
-    return body
+    session: DbSession, principal: WorkspaceAdmin, body: ChatSettingsIn
+) -> ChatSettingsRead:
+    value, version = save_chat_settings(
+        session,
+        principal.workspace_id,
+        body.model_dump(exclude={"version"}),
+        actor=principal,
+        expected_version=body.version,
+    )
+    return ChatSettingsRead(**value.model_dump(), version=version)
 
 
 class IdentityStatus(BaseModel):
     enabled: bool = Field(description="Whether identities the widget gives can be verified")
     set_at: str | None = Field(None, description="When the current secret was generated")
+    version: int = Field(0, description="The settings' version, bumped by each change")
 
 
 class IdentitySecret(IdentityStatus):
@@ -178,9 +152,13 @@ def get_identity(session: DbSession, principal: WorkspaceAdmin) -> IdentityStatu
 def rotate_identity_secret(
     request: Request, session: DbSession, principal: WorkspaceAdmin
 ) -> IdentitySecret:
+    secret = identity.rotate(
+        session,
+        principal.workspace_id,
+        request.app.state.settings.resolved_secret_key,
+        actor=principal,
+    )
     workspace = get_workspace(session, principal.workspace_id)
-    secret = identity.generate(workspace, request.app.state.settings.resolved_secret_key)
-    audit.record(session, principal, "chat_identity.secret_generated")
     return IdentitySecret(secret=secret, **identity.status(workspace))
 
 
@@ -190,6 +168,5 @@ def rotate_identity_secret(
     summary="Turn identity verification off: every identity the widget gives is a claim",
 )
 def delete_identity_secret(session: DbSession, principal: WorkspaceAdmin) -> Response:
-    identity.clear(get_workspace(session, principal.workspace_id))
-    audit.record(session, principal, "chat_identity.secret_removed")
+    identity.turn_off(session, principal.workspace_id, actor=principal)
     return Response(status_code=204)

@@ -23,13 +23,10 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
 from accord.chat import identity, rules, service, triggers, visible
+from accord.chat import settings as chat_settings
 from accord.chat.hub import Connection, Hub
 from accord.chat.models import ChatVisitor
-from accord.chat.repository import VisitorRepository
-from accord.chat.schemas import (
-    ChatSettings,
-    SessionIn,
-)
+from accord.chat.schemas import SessionIn
 from accord.chat.service import ChatContext
 from accord.govern.access.writekeys import CORS_HEADERS, Sender, authenticate_sender
 from accord.inbox.deps import inbox_context
@@ -84,7 +81,7 @@ def _cors(response: Response) -> Response:
 
 
 def _hello(session: Session, ctx: ChatContext, visitor: ChatVisitor, token: str) -> dict[str, Any]:
-    settings = ChatSettings.of(ctx.inbox.workspace)
+    settings = chat_settings.read(ctx.inbox.workspace)
     return {
         "type": "hello",
         "visitor_id": str(visitor.id),
@@ -261,11 +258,9 @@ def act(
     out = Outcome()
     with transaction(ws.app.state.session_factory) as session:
         if kind == "ping":  # the heartbeat: one UPDATE, nothing read
-            VisitorRepository.from_session(session).touch(workspace_id, visitor_id, utcnow())
+            service.heartbeat(session, workspace_id, visitor_id, utcnow())
             return out
-        visitor = VisitorRepository.from_session(session).get(workspace_id, visitor_id)
-        if visitor is None:
-            raise unauthorized("The visitor is gone")
+        visitor = service.present(session, workspace_id, visitor_id)
         ctx = chat_context(ws, session, workspace_id)
         now = utcnow()
         if kind == "page":

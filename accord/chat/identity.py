@@ -4,25 +4,32 @@ it and answers go to it, but it never joins the visitor to the person's other
 conversations and never links identifiers in the identity graph. Only an identity the
 site's own server vouches for does: an HMAC-SHA256 of the user id (``userHash``; of the
 email when there is no user id) or of the email (``emailHash``), keyed with the
-workspace's identity secret. Even then a chat continues only a conversation that already
-holds a message from a vouched identity (an email from that address, a chat vouched for
-the same user), never one reached through links the public tracking API can make. The
-secret is stored encrypted; it is shown when generated and can be rotated."""
+workspace's identity secret. Even then a chat continues only a conversation that
+already holds a message from a vouched identity (an email from that address, a chat
+vouched for the same user), never one reached through links the public tracking API can
+make. The secret is stored encrypted (the settings group ``chat_identity``, written only
+by :func:`rotate` and :func:`turn_off`); it is shown when generated and can be rotated."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import uuid
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session, object_session
+
 from accord.chat.models import ChatVisitor
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.service import get_workspace
+from accord.govern.workspaces.settings import SettingsGroup
 from accord.inbox.people import Contact
 from accord.kit.security import constant_time_equals, decrypt, encrypt, random_token
 from accord.kit.time import utcnow
 
-SETTING = "chat_identity"
 PURPOSE = "chat-identity"
 
 
@@ -38,32 +45,75 @@ def verifies(secret: str | None, given: Any, value: str | None) -> bool:
     return constant_time_equals(user_hash(secret, value), given.strip().lower())
 
 
-def generate(workspace: Workspace, secret_key: str, now: datetime | None = None) -> str:
-    """A new secret (the old one stops verifying at once); returned in clear once."""
+class IdentitySecret(BaseModel):
+    """The settings group ``chat_identity``: the secret, encrypted, and when it was set."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    secret_encrypted: str | None = None
+    set_at: str | None = None
+
+
+IDENTITY = SettingsGroup(
+    "chat_identity", IdentitySecret, secret_fields=frozenset({"secret_encrypted"})
+)
+
+
+def rotate(
+    session: Session,
+    workspace_id: uuid.UUID,
+    secret_key: str,
+    *,
+    actor: Principal,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A new secret (the old one stops verifying at once), stored encrypted and audited
+    without it; returned in clear, once."""
     secret = "cis_" + random_token(32)
-    workspace.settings = {
-        **(workspace.settings or {}),
-        SETTING: {
-            "secret_encrypted": encrypt(secret_key, secret, PURPOSE),
-            "set_at": (now or utcnow()).isoformat(),
-        },
-    }
+    value = IdentitySecret(
+        secret_encrypted=encrypt(secret_key, secret, PURPOSE),
+        set_at=(now or utcnow()).isoformat(),
+    )
+    workspace = get_workspace(session, workspace_id)
+    IDENTITY.write(session, workspace, value, actor=actor, expected_version=expected_version)
     return secret
 
 
-def clear(workspace: Workspace) -> None:
+def turn_off(
+    session: Session,
+    workspace_id: uuid.UUID,
+    *,
+    actor: Principal,
+    expected_version: int | None = None,
+) -> None:
     """Verification off: every identity the widget gives is a claim."""
-    workspace.settings = {k: v for k, v in (workspace.settings or {}).items() if k != SETTING}
+    workspace = get_workspace(session, workspace_id)
+    IDENTITY.write(
+        session, workspace, IdentitySecret(), actor=actor, expected_version=expected_version
+    )
+
+
+def generate(workspace: Workspace, secret_key: str, now: datetime | None = None) -> str:
+    """:func:`rotate` for a caller that holds the workspace (the demo), as the command
+    line."""
+    session = object_session(workspace)
+    if session is None:
+        raise ValueError("the workspace must belong to a session")
+    return rotate(session, workspace.id, secret_key, actor=Principal.cli(workspace.id), now=now)
 
 
 def secret_of(workspace: Workspace, secret_key: str) -> str | None:
-    raw = (workspace.settings or {}).get(SETTING) or {}
-    return decrypt(secret_key, raw.get("secret_encrypted"), PURPOSE)
+    return decrypt(secret_key, IDENTITY.read(workspace).secret_encrypted, PURPOSE)
 
 
 def status(workspace: Workspace) -> dict[str, Any]:
-    raw = (workspace.settings or {}).get(SETTING) or {}
-    return {"enabled": bool(raw.get("secret_encrypted")), "set_at": raw.get("set_at")}
+    value = IDENTITY.read(workspace)
+    return {
+        "enabled": bool(value.secret_encrypted),
+        "set_at": value.set_at,
+        "version": IDENTITY.version(workspace),
+    }
 
 
 def identify(

@@ -9,11 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from accord.govern.workspaces.models import Workspace
-
 
 class ChatSettings(BaseModel):
-    """``workspace.settings["chat"]``: what the widget looks like and asks."""
+    """The settings group ``chat``: what the widget looks like and asks."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -22,13 +20,15 @@ class ChatSettings(BaseModel):
     prechat: bool = Field(False, description="Ask for name and email before the first message")
     color: str = Field("#4f46e5", pattern=r"^#[0-9a-fA-F]{6}$")
 
-    @classmethod
-    def of(cls, workspace: Workspace) -> ChatSettings:
-        raw = (workspace.settings or {}).get("chat") or {}
-        try:
-            return cls.model_validate(raw)
-        except ValueError:
-            return cls()
+
+class ChatSettingsIn(ChatSettings):
+    version: int | None = Field(
+        None, description="The version read; a change made since is refused with 409"
+    )
+
+
+class ChatSettingsRead(ChatSettings):
+    version: int
 
 
 class SessionIn(BaseModel):

@@ -17,6 +17,8 @@ from accord.chat import rules
 from accord.chat.models import ChatTrigger, ChatTriggerShow, ChatVisitor
 from accord.chat.repository import AgentRepository, TriggerRepository, VisitorRepository
 from accord.chat.service import ChatContext
+from accord.govern.access.principal import Principal
+from accord.govern.audit import service as audit
 from accord.kit.errors import AccordError, invalid, not_found
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
@@ -30,8 +32,11 @@ def save(
     workspace_id: uuid.UUID,
     data: dict[str, Any],
     trigger_id: uuid.UUID | None = None,
+    *,
+    actor: Principal | None = None,
 ) -> ChatTrigger:
-    """Create or change a trigger; it takes effect with the next visitor event."""
+    """Create or change a trigger; it takes effect with the next visitor event. Audited
+    as ``actor`` (without one, as the command line: the demo's set-up)."""
     name = str(data.get("name") or "").strip()
     if not name:
         raise invalid("Name the trigger", field="name")
@@ -80,15 +85,24 @@ def save(
         setattr(trigger, key, value)
     trigger.updated_at = utcnow()
     session.flush()
+    audit.record(
+        session,
+        actor or Principal.cli(workspace_id),
+        "chat_trigger.updated" if trigger_id else "chat_trigger.created",
+        target=trigger.name,
+    )
     return trigger
 
 
-def delete(session: Session, workspace_id: uuid.UUID, trigger_id: uuid.UUID) -> None:
+def delete(
+    session: Session, workspace_id: uuid.UUID, trigger_id: uuid.UUID, *, actor: Principal
+) -> None:
     trigger = TriggerRepository.from_session(session).get(workspace_id, trigger_id)
     if trigger is None:
         raise not_found("Trigger", field="trigger_id")
     session.delete(trigger)
     session.flush()
+    audit.record(session, actor, "chat_trigger.deleted", target=str(trigger_id))
 
 
 def agents_available(session: Session, workspace_id: uuid.UUID) -> bool:

@@ -12,20 +12,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from accord.chat import identity, rules, service, triggers
-from accord.chat.admin_api import online_visitors
+from accord.chat import identity, queries, rules, service, triggers
+from accord.chat import settings as widget
 from accord.chat.api import chat_context
-from accord.chat.repository import TriggerRepository, VisitorRepository
-from accord.chat.schemas import ChatSettings
+from accord.govern.access import service as access
 from accord.govern.access.principal import Principal
 from accord.govern.access.scopes import Scope
-from accord.govern.audit import service as audit
 from accord.govern.workspaces.service import get_workspace
+from accord.inbox import queries as inbox_queries
+from accord.inbox import service as inbox_service
 from accord.inbox.context import Actor
 from accord.inbox.models import Conversation
-from accord.inbox.repository import ConversationRepository
 from accord.kit.deps import DbSession
-from accord.kit.errors import AccordError, not_found
+from accord.kit.errors import AccordError
 from accord.kit.time import utcnow
 from accord.web.auth import ConsoleAdmin, ConsoleUser
 from accord.web.pages import page
@@ -40,16 +39,14 @@ def _actor(console: ConsoleUser) -> Actor:
 
 
 def _conversation(session: DbSession, principal: Principal, number: int) -> Conversation:
-    row = ConversationRepository.from_session(session).by_number(principal.workspace_id, number)
-    if row is None:
-        raise not_found("Conversation", field="number")
-    return row
+    return inbox_queries.by_number(session, principal.workspace_id, number)
 
 
 @router.get("/inbox/visitors")
 def visitors_page(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
     console.principal.require(Scope.CONVERSATIONS_READ)
-    visitors = online_visitors(request, session, console.principal.workspace_id)
+    seconds = request.app.state.settings.chat_online_seconds
+    visitors = queries.online_visitors(session, console.principal.workspace_id, seconds)
     context: dict[str, Any] = {"visitors": visitors, "now": utcnow()}
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "visitor-list":
         templates = request.app.state.templates
@@ -63,11 +60,7 @@ def conversation_by_id(
     session: DbSession, console: ConsoleUser, conversation_id: uuid.UUID
 ) -> Response:
     console.principal.require(Scope.CONVERSATIONS_READ)
-    row = ConversationRepository.from_session(session).get(
-        console.principal.workspace_id, conversation_id
-    )
-    if row is None:
-        raise not_found("Conversation", field="conversation_id")
+    row = inbox_service.get(session, console.principal.workspace_id, conversation_id)
     return RedirectResponse(f"/inbox/{row.number}", status_code=303)
 
 
@@ -81,9 +74,7 @@ def start_chat(
 ) -> Response:
     console.principal.require(Scope.CONVERSATIONS_WRITE)
     workspace_id = console.principal.workspace_id
-    visitor = VisitorRepository.from_session(session).get(workspace_id, visitor_id)
-    if visitor is None:
-        raise not_found("Visitor", field="visitor_id")
+    visitor = queries.visitor(session, workspace_id, visitor_id)
     ctx = chat_context(request, session, workspace_id)
     conversation = service.start_chat(session, ctx, visitor, _actor(console), body)
     return RedirectResponse(f"/inbox/{conversation.number}", status_code=303)
@@ -97,10 +88,8 @@ def chat_panel(
     have in their cart, and whether they read the last answer."""
     console.principal.require(Scope.CONVERSATIONS_READ)
     conversation = _conversation(session, console.principal, number)
-    repo = VisitorRepository.from_session(session)
-    visitors = repo.of_conversation(conversation.id)
+    visitors, profiles = queries.visitors_of(session, conversation.workspace_id, conversation.id)
     online_after = utcnow().timestamp() - request.app.state.settings.chat_online_seconds
-    profiles = repo.profiles_of(conversation.workspace_id, {v.anonymous_id for v in visitors})
     templates = request.app.state.templates
     response: HTMLResponse = templates.TemplateResponse(
         request,
@@ -165,9 +154,10 @@ def _settings_page(
 ) -> HTMLResponse:
     workspace_id = console.principal.workspace_id
     workspace = get_workspace(session, workspace_id)
-    rows = TriggerRepository.from_session(session).all(workspace_id)
+    chat, chat_version = widget.chat_settings(session, workspace_id)
+    rows = queries.triggers(session, workspace_id)
     reports = {t.id: triggers.report(session, workspace_id, t) for t in rows}
-    keys = [k for k in _write_keys(session, workspace_id) if k]
+    keys = [k.write_key for k in access.list_keys(session, workspace_id) if k.kind == "write"]
     return page(
         request,
         session,
@@ -177,7 +167,8 @@ def _settings_page(
         status_code=error.status if error else 200,
         tab="chat",
         error=error,
-        chat=ChatSettings.of(workspace),
+        chat=chat,
+        chat_version=chat_version,
         triggers=rows,
         reports=reports,
         editing=next((t for t in rows if t.id == editing), None),
@@ -190,12 +181,6 @@ def _settings_page(
         identity=identity.status(workspace),
         new_secret=new_secret,
     )
-
-
-def _write_keys(session: DbSession, workspace_id: uuid.UUID) -> list[str | None]:
-    from accord.govern.access import service as access
-
-    return [k.write_key for k in access.list_keys(session, workspace_id) if k.kind == "write"]
 
 
 @router.get("/settings/chat")
@@ -216,19 +201,19 @@ async def save_chat_settings(
     form = await request.form()
     try:
         with session.begin_nested():
-            value = ChatSettings.model_validate(
+            widget.save_chat_settings(
+                session,
+                console.principal.workspace_id,
                 {
                     "title": str(form.get("title") or "Chat with us"),
                     "greeting": str(form.get("greeting") or ""),
                     "prechat": form.get("prechat") == "on",
                     "color": str(form.get("color") or "#4f46e5"),
-                }
+                },
+                actor=console.principal,
+                expected_version=_version(form),
             )
-            workspace = get_workspace(session, console.principal.workspace_id)
-            workspace.settings = {**(workspace.settings or {}), "chat": value.model_dump()}
-            audit.record(session, console.principal, "chat_settings.updated")
-    except ValueError as exc:
-        error = AccordError(str(exc).splitlines()[0], code="invalid", status=422)
+    except AccordError as error:
         return _settings_page(request, session, console, error)
     return RedirectResponse("/settings/chat", status_code=303)
 
@@ -237,17 +222,40 @@ async def save_chat_settings(
 async def chat_identity(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
     """Generate (rotate) the identity-verification secret, shown once, or turn it off."""
     form = await request.form()
-    workspace = get_workspace(session, console.principal.workspace_id)
-    if form.get("action") == "off":
-        identity.clear(workspace)
-        audit.record(session, console.principal, "chat_identity.secret_removed")
+    workspace_id, version = console.principal.workspace_id, _version(form)
+    secret: str | None = None
+    try:
+        with session.begin_nested():
+            if form.get("action") == "off":
+                identity.turn_off(
+                    session, workspace_id, actor=console.principal, expected_version=version
+                )
+            else:
+                secret = identity.rotate(
+                    session,
+                    workspace_id,
+                    request.app.state.settings.resolved_secret_key,
+                    actor=console.principal,
+                    expected_version=version,
+                )
+    except AccordError as error:
+        return _settings_page(request, session, console, error)
+    if secret is None:
         return RedirectResponse("/settings/chat#identity", status_code=303)
-    secret = identity.generate(workspace, request.app.state.settings.resolved_secret_key)
-    audit.record(session, console.principal, "chat_identity.secret_generated")
-    session.flush()
     response = _settings_page(request, session, console, new_secret=secret)
     response.headers["Cache-Control"] = "no-store"  # the secret is not kept anywhere
     return response
+
+
+def _version(form: Any) -> int | None:
+    """The settings version a form was rendered with (none: no check)."""
+    raw = str(form.get("version") or "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise AccordError("The form's version is not valid", "invalid", 422, "version") from None
 
 
 def trigger_form(form: Any) -> dict[str, Any]:
@@ -296,14 +304,12 @@ async def save_trigger(request: Request, session: DbSession, console: ConsoleAdm
         trigger_id = None
     try:
         with session.begin_nested():
-            trigger = triggers.save(
-                session, console.principal.workspace_id, trigger_form(form), trigger_id
-            )
-            audit.record(
+            triggers.save(
                 session,
-                console.principal,
-                "chat_trigger.updated" if trigger_id else "chat_trigger.created",
-                target=trigger.name,
+                console.principal.workspace_id,
+                trigger_form(form),
+                trigger_id,
+                actor=console.principal,
             )
     except AccordError as error:
         return _settings_page(request, session, console, error, editing=trigger_id)
@@ -312,6 +318,5 @@ async def save_trigger(request: Request, session: DbSession, console: ConsoleAdm
 
 @router.post("/settings/chat/triggers/{trigger_id}/delete")
 def delete_trigger(session: DbSession, console: ConsoleAdmin, trigger_id: uuid.UUID) -> Response:
-    triggers.delete(session, console.principal.workspace_id, trigger_id)
-    audit.record(session, console.principal, "chat_trigger.deleted", target=str(trigger_id))
+    triggers.delete(session, console.principal.workspace_id, trigger_id, actor=console.principal)
     return RedirectResponse("/settings/chat#triggers", status_code=303)

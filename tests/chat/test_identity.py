@@ -235,6 +235,7 @@ def test_the_identity_secret_is_admin_only_encrypted_and_rotates(
     assert chat_client.get("/api/v1/chat/identity", headers=auth).json() == {
         "enabled": False,
         "set_at": None,
+        "version": 0,
     }
     first = chat_client.post("/api/v1/chat/identity/secret", headers=auth).json()["secret"]
     status = chat_client.get("/api/v1/chat/identity", headers=auth).json()
