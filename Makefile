@@ -42,6 +42,7 @@ check: venv
 	$(BIN)/ruff check accord tests
 	$(BIN)/ruff format --check accord tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: venv
 	$(BIN)/ruff format accord tests

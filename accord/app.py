@@ -48,6 +48,7 @@ from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
 from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
+from accord.web.identity_settings_pages import router as identity_settings_router
 from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.inbox_settings_pages import router as inbox_settings_router
 from accord.web.match_pages import router as match_pages_router
@@ -233,6 +234,7 @@ def create_app(
     app.include_router(chat_admin_router)
     app.include_router(pages_router)
     app.include_router(settings_router)
+    app.include_router(identity_settings_router)
     app.include_router(match_pages_router)  # before /customers/{profile_id}
     app.include_router(customer_router)
     app.include_router(chat_pages_router)  # before /inbox/{number}
