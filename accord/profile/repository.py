@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
-from accord.kit.dialect import one_of, update_by_id
+from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
 
@@ -62,6 +62,19 @@ class ProfileRepository(Repository):
         self.session.add(profile)
         self.session.flush()
         return profile
+
+    def insert_many(self, profiles: list[Profile]) -> None:
+        """New people in one statement, bypassing the unit of work (the resolver's batch
+        then holds them in the session as if loaded)."""
+        columns = [c.key for c in Profile.__table__.columns]
+        rows = [{c: getattr(p, c) for c in columns} for p in profiles]
+        insert_ignore(self.session, Profile.__table__, rows, ["id"])
+
+    def redirect_tombstones(self, old: uuid.UUID, new: uuid.UUID) -> None:
+        """People merged into ``old`` now point at ``new`` (``old`` was merged too)."""
+        self.session.execute(
+            update(Profile).where(Profile.merged_into_id == old).values(merged_into_id=new)
+        )
 
     def write_computed(self, rows: list[dict[str, Any]]) -> None:
         """Several people's computed values (``COMPUTED``, by id) in one statement."""
@@ -174,6 +187,23 @@ class OrderRepository(Repository):
         self.session.add(order)
         self.session.flush()
         return order
+
+    def move_of_events(self, event_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
+        """The orders these events placed now belong to ``profile_id``."""
+        self.session.execute(
+            update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id)
+        )
+
+    def move_of_identifiers(
+        self, identifier_ids: list[uuid.UUID], profile_id: uuid.UUID | None
+    ) -> None:
+        """The orders of the events whose primary identifier is one of these now belong to
+        ``profile_id``."""
+        event_ids = select(Event.id).where(Event.primary_identifier_id.in_(identifier_ids))
+        self.session.execute(
+            update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id),
+            execution_options={"synchronize_session": False},
+        )
 
     def totals(self, profile_id: uuid.UUID) -> tuple[int, Decimal, datetime | None]:
         stmt = select(

@@ -267,9 +267,7 @@ class BatchCache:
         of their events' resolution)."""
         if not self.unsaved:
             return
-        columns = [c.key for c in Profile.__table__.columns]
-        rows = [{c: getattr(p, c) for c in columns} for p in self.unsaved]
-        insert_ignore(session, Profile.__table__, rows, ["id"])
+        ProfileRepository.from_session(session).insert_many(self.unsaved)
         for p in self.unsaved:
             make_transient_to_detached(p)
             session.add(p)

@@ -12,7 +12,7 @@ from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
-from accord.profile.models import Order, Profile
+from accord.profile.repository import OrderRepository, ProfileRepository
 from accord.resolve.models import (
     Identifier,
     IdentityLink,
@@ -287,11 +287,7 @@ class MoveRepository(Repository):
 
     def move_events(self, identifier_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
         for chunk in chunks(identifier_ids):
-            event_ids = select(Event.id).where(Event.primary_identifier_id.in_(chunk))
-            self.session.execute(
-                update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id),
-                execution_options={"synchronize_session": False},
-            )
+            OrderRepository.from_session(self.session).move_of_identifiers(chunk, profile_id)
             self.session.execute(
                 update(Event)
                 .where(Event.primary_identifier_id.in_(chunk))
@@ -307,12 +303,9 @@ class MoveRepository(Repository):
         return out
 
     def move_orders(self, event_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
+        orders = OrderRepository.from_session(self.session)
         for chunk in chunks(event_ids):
-            self.session.execute(
-                update(Order).where(Order.event_id.in_(chunk)).values(profile_id=profile_id)
-            )
+            orders.move_of_events(chunk, profile_id)
 
     def redirect_tombstones(self, old: uuid.UUID, new: uuid.UUID) -> None:
-        self.session.execute(
-            update(Profile).where(Profile.merged_into_id == old).values(merged_into_id=new)
-        )
+        ProfileRepository.from_session(self.session).redirect_tombstones(old, new)

@@ -49,9 +49,7 @@ def load(
         mapping=imports.Mapping.parse(maps or []),
         source=f"import:{kind}:test.csv",
         held=partial(resolve.held_identifiers, session),
-        declare=partial(
-            identity.declare_types, session, Principal.cli(ws.workspace.id), ws.workspace
-        ),
+        declare=partial(identity.declare_types, session, Principal.cli(ws.workspace.id)),
     )
     while resolve.resolve_pending(session, ws.workspace.id):
         pass
