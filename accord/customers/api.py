@@ -16,8 +16,10 @@ from accord.govern.access.deps import (
     WorkspaceReader,
 )
 from accord.govern.workspaces.service import get_workspace
+from accord.kit.db import read_only
 from accord.kit.deps import DbSession
 from accord.kit.schemas import DataList
+from accord.kit.streams import closing_stream
 from accord.profile import settings as profile_settings
 from accord.profile.queries import live_profile, summary
 from accord.profile.schemas import ProfileSummary
@@ -53,15 +55,15 @@ def export_profiles(
 ) -> StreamingResponse:
     factory = request.app.state.session_factory
 
-    def body() -> Iterator[str]:
-        # Its own read session: the stream outlives the request's transaction.
-        with factory() as session:
+    def chunks() -> Iterator[str]:
+        # Its own read-only unit of work: the stream outlives the request's transaction.
+        with read_only(factory) as session:
             yield from export.stream(session, principal.workspace_id, format)
 
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     filename = f"profiles.{format}"
     return StreamingResponse(
-        body(),
+        closing_stream(chunks()),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

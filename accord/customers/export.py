@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.kit import csvsafe
 from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
 from accord.resolve.repository import IdentifierRepository
@@ -105,7 +106,7 @@ def stream(session: Session, workspace_id: uuid.UUID, fmt: str) -> Iterator[str]
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)
     for n, rec in enumerate(records(session, workspace_id), start=1):
-        writer.writerow(csv_row(rec))
+        writer.writerow(csvsafe.row(csv_row(rec)))
         if n % 200 == 0:
             yield buf.getvalue()
             buf.seek(0)

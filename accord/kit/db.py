@@ -83,10 +83,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = "accord_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
     # IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so a
-    # transaction that reads and then writes never fails on a stale snapshot.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # transaction that reads and then writes never fails on a stale snapshot. A read-only
+    # unit of work (``read_only``) begins deferred: it takes no write lock, so a long read
+    # (an export streamed to a slow client) never holds up the writers.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -158,6 +166,18 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A unit of work that only reads: it takes no write lock (SQLite) and is rolled back
+    at the end, whatever happens."""
+    with factory() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 def short_str(length: int = 255) -> String:
