@@ -94,6 +94,13 @@ def _store(
                     status=400,
                     field="batch",
                 )
+            if not body["batch"]:
+                raise AccordError(
+                    "The batch is empty: send at least one message",
+                    code="empty_batch",
+                    status=400,
+                    field="batch",
+                )
             defaults = {k: v for k, v in body.items() if k in ("context", "integrations", "sentAt")}
             return service.accept(
                 session,

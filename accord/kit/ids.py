@@ -40,7 +40,9 @@ def new_id() -> uuid.UUID:
 def new_ids(count: int) -> list[uuid.UUID]:
     """``count`` ids in increasing order for a batch of rows, made as RFC 9562's
     "monotonic random" method does: the first as ``new_id`` makes it, each next one a
-    random step (1 to 65,536) above the one before."""
+    random step (1 to 65,536) above the one before. None for a count of 0 or less."""
+    if count <= 0:
+        return []
     return [uuid.UUID(int=value) for value in _next_values(count)]
 
 
