@@ -77,9 +77,9 @@ class Condition:
 
 
 class VipRule(BaseModel):
-    """A customer matching every rule's condition is a VIP."""
+    """A customer matching any rule's condition is a VIP."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     field: str = Field(min_length=1, max_length=120, description="revenue, order_count, ...")
     op: Literal[">=", ">", "<=", "<", "==", "!=", "in", "contains"] = ">="
@@ -88,9 +88,10 @@ class VipRule(BaseModel):
 
 class InboxRules(BaseModel):
     """``workspace.settings["inbox"]``: the reopen window, which team takes a channel,
-    who is a VIP, surveys and the name the customer sees."""
+    who is a VIP, surveys and the name the customer sees. What was stored besides these
+    fields (earlier versions kept any key) is ignored on reading."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     reopen_window_hours: int | float = Field(168, ge=0)
     default_team: str | None = Field(None, max_length=120)
@@ -100,6 +101,13 @@ class InboxRules(BaseModel):
     vip_rules: list[VipRule] = Field(default_factory=list, max_length=50)
     csat: bool = True
     support_name: str | None = Field(None, max_length=200)
+
+
+class InboxRulesIn(InboxRules):
+    """Inbox rules as an admin sends them: a field this version does not know is an
+    error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 INBOX = SettingsGroup("inbox", InboxRules)

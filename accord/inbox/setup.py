@@ -17,7 +17,7 @@ from accord.govern.workspaces.service import get_workspace
 from accord.inbox.hours import InvalidSchedule, Schedule
 from accord.inbox.models import AgentState, CannedResponse, SlaPolicy, Team, TeamMember
 from accord.inbox.repository import TeamRepository
-from accord.inbox.rules import INBOX, InboxRules, invalid_settings
+from accord.inbox.rules import INBOX, InboxRules, InboxRulesIn, invalid_settings
 from accord.kit.errors import conflict, invalid, not_found
 
 
@@ -150,7 +150,7 @@ def save_inbox_settings(
     """Replace the inbox rules (the API and the console both come here): validated, at
     ``expected_version`` when given, audited. Returns them with their new version."""
     try:
-        value = InboxRules.model_validate(raw)
+        value = InboxRulesIn.model_validate(raw)
     except ValidationError as exc:
         raise invalid_settings(exc) from None
     workspace = get_workspace(session, workspace_id)

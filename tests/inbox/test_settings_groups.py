@@ -230,3 +230,19 @@ def test_console_forms_carry_the_version(
     assert 'name="version" value="1"' in client.get("/settings/inbox").text
     [entry] = audit_of(client, workspace.api_token, "settings.email.update")
     assert entry["actor"] == "user:admin@acme-support.com"
+
+
+def test_inbox_settings_stored_with_keys_of_their_own_still_read(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    from datetime import timedelta
+
+    from accord.inbox.rules import InboxSettings
+
+    ws = session.get(Workspace, workspace.workspace.id)
+    assert ws is not None
+    ws.settings = {"inbox": {"reopen_window_hours": 24, "default_team": "Desk", "note": "x"}}
+    settings = InboxSettings.of(ws)
+    assert settings.reopen_window == timedelta(hours=24)
+    assert settings.default_team == "Desk"
+    assert settings.support_name == ws.name
