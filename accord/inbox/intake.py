@@ -341,7 +341,7 @@ def receive(
         in_reply_to=inbound.references[0] if inbound.references else None,
         event_id=event_id,
         meta=inbound.meta,
-        answers=True,
+        answers=inbound.direction == "out",  # a call back logged by the agent on it
         publish="created" if created else "message",
         files=len(inbound.attachments) if data_dir is not None else 0,
     )

@@ -76,8 +76,8 @@ def add_message(
     of the exchange. ``answers`` marks an agent's answer to the customer. ``event`` and
     ``event_data`` name the log entry (by default ``message_in``, ``message_out`` or
     ``note`` with the message's id), logged at the message's time unless ``logged_at``
-    says otherwise. ``publish`` is what open consoles are told once
-    committed (None: the caller tells them itself), with ``files`` attached files."""
+    says otherwise. ``publish`` is what open consoles are told once committed (None:
+    the caller tells them itself), with ``files`` attached files."""
     if direction not in DIRECTIONS:
         raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
     at = at or utcnow()
