@@ -96,3 +96,24 @@ def test_handlers_and_pages_do_not_commit() -> None:
             if isinstance(node, ast.Attribute) and node.attr == "commit":
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert offenders == []
+
+
+def test_only_settings_groups_write_workspace_settings() -> None:
+    """Every write of ``Workspace.settings`` goes through a ``SettingsGroup`` (validated,
+    versioned, audited)."""
+    owner = ACCORD / "govern" / "workspaces" / "settings.py"
+    offenders = []
+    for path in sorted(ACCORD.rglob("*.py")):
+        if path == owner or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                if not (isinstance(target, ast.Attribute) and target.attr == "settings"):
+                    continue
+                owner_expr = ast.unparse(target.value)
+                # The app's and a worker's server settings are another thing.
+                if owner_expr == "self" or owner_expr.endswith(".state"):
+                    continue
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []

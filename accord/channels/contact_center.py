@@ -10,22 +10,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
 from accord.collect.identifiers import InvalidIdentifier
 from accord.collect.models import Event
+from accord.customers.context import context_by_identifier
 from accord.govern.workspaces.models import Workspace
+from accord.inbox import queries as inbox_queries
 from accord.inbox.models import Conversation, Team
-from accord.inbox.repository import ACTIVE, ConversationRepository, TeamRepository
+from accord.inbox.queries import conversations_of
+from accord.inbox.repository import ACTIVE
 from accord.inbox.rules import InboxSettings
 from accord.kit.errors import invalid
 from accord.kit.time import utcnow
 from accord.profile.models import Order, Profile
-from accord.profile.queries import live_profile
-from accord.profile.repository import OrderRepository
-from accord.resolve.repository import IdentifierRepository
 
 TROUBLE = ("delay", "late", "failed", "cancel", "refund", "return", "damaged", "missing")
 
@@ -139,12 +138,16 @@ def likely_reason(
 
 def suggest_route(
     session: Session,
+    workspace_id: uuid.UUID,
     settings: InboxSettings,
     profile: Profile | None,
     open_conversations: list[Conversation],
     orders: list[Order],
 ) -> Route:
-    teams = TeamRepository.from_session(session).all(profile.workspace_id) if profile else []
+    """Where a call should go: the team of an open conversation, the priority queue for
+    a VIP, the branch they buy at, else the phone team (or the default team); an unknown
+    caller goes the last way."""
+    teams = inbox_queries.teams(session, workspace_id)
     names = {t.id: t.name for t in teams}
     if open_conversations and open_conversations[0].team_id is not None:
         c = open_conversations[0]
@@ -185,13 +188,8 @@ def screen_pop(session: Session, workspace: Workspace, phone: str) -> ScreenPop:
     except InvalidIdentifier as exc:
         raise invalid(f"{phone!r} is not a phone number", field="phone") from exc
     settings = InboxSettings.of(workspace)
-    found = IdentifierRepository.from_session(session).find(workspace.id, [(ids.PHONE, number)])
-    ident = found.get((ids.PHONE, number))
-    profile = (
-        live_profile(session, workspace.id, ident.profile_id)
-        if ident is not None and ident.profile_id is not None
-        else None
-    )
+    customer = context_by_identifier(session, workspace.id, ids.PHONE, number, orders=5, events=10)
+    profile = customer.profile if customer is not None else None
     now = utcnow()
     if profile is None:
         return ScreenPop(
@@ -208,21 +206,14 @@ def screen_pop(session: Session, workspace: Workspace, phone: str) -> ScreenPop:
             open_conversations=[],
             recent_activity=[],
             likely_reason=None,
-            route=suggest_route(session, settings, None, [], []),
+            route=suggest_route(session, workspace.id, settings, None, [], []),
         )
-    repo = ConversationRepository.from_session(session)
-    mine = repo.of_person(workspace.id, repo.person_ids(workspace.id, profile.id))
+    assert customer is not None
+    mine = conversations_of(session, workspace.id, profile.id)
     active = [c for c in mine if c.status in ACTIVE]
-    orders = OrderRepository.from_session(session).recent(profile.id, limit=5)
-    events = list(
-        session.scalars(
-            select(Event)
-            .where(Event.profile_id == profile.id)
-            .order_by(Event.timestamp.desc())
-            .limit(10)
-        )
-    )
-    traits = {k: v.get("value") for k, v in (profile.traits or {}).items() if isinstance(v, dict)}
+    orders = customer.orders
+    events = customer.recent_events
+    traits = customer.traits
     return ScreenPop(
         phone=number,
         known=True,
@@ -240,5 +231,5 @@ def screen_pop(session: Session, workspace: Workspace, phone: str) -> ScreenPop:
             for e in events
         ],
         likely_reason=likely_reason(now, active, orders, events),
-        route=suggest_route(session, settings, profile, active, orders),
+        route=suggest_route(session, workspace.id, settings, profile, active, orders),
     )

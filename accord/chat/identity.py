@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from accord.chat.models import ChatVisitor
 from accord.govern.access.principal import Principal
@@ -92,15 +92,6 @@ def turn_off(
     IDENTITY.write(
         session, workspace, IdentitySecret(), actor=actor, expected_version=expected_version
     )
-
-
-def generate(workspace: Workspace, secret_key: str, now: datetime | None = None) -> str:
-    """:func:`rotate` for a caller that holds the workspace (the demo), as the command
-    line."""
-    session = object_session(workspace)
-    if session is None:
-        raise ValueError("the workspace must belong to a session")
-    return rotate(session, workspace.id, secret_key, actor=Principal.cli(workspace.id), now=now)
 
 
 def secret_of(workspace: Workspace, secret_key: str) -> str | None:

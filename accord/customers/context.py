@@ -100,3 +100,21 @@ def customer_context(
     return context_of(
         session, live_profile(session, workspace_id, profile_id), orders=orders, events=events
     )
+
+
+def context_by_identifier(
+    session: Session,
+    workspace_id: uuid.UUID,
+    type_name: str,
+    value: str,
+    *,
+    orders: int = 5,
+    events: int = 0,
+) -> CustomerContext | None:
+    """The context of whoever holds this (normalized) identifier, or None when nobody
+    does (an unknown caller)."""
+    found = IdentifierRepository.from_session(session).find(workspace_id, [(type_name, value)])
+    ident = found.get((type_name, value))
+    if ident is None or ident.profile_id is None or ident.blocked:
+        return None
+    return customer_context(session, workspace_id, ident.profile_id, orders=orders, events=events)

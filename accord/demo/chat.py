@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.chat import identity, triggers
 from accord.chat.repository import TriggerRepository
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.service import get_workspace
 
 DEMO_TRIGGERS: list[dict[str, Any]] = [
@@ -64,7 +65,9 @@ def ensure_triggers(session: Session, workspace_id: uuid.UUID) -> int:
     if TriggerRepository.from_session(session).all(workspace_id):
         return 0
     for position, data in enumerate(DEMO_TRIGGERS):
-        triggers.save(session, workspace_id, {**data, "position": position})
+        triggers.save(
+            session, workspace_id, {**data, "position": position}, actor=Principal.cli(workspace_id)
+        )
     return len(DEMO_TRIGGERS)
 
 
@@ -73,5 +76,5 @@ def ensure_identity(session: Session, workspace_id: uuid.UUID, secret_key: str) 
     workspace = get_workspace(session, workspace_id)
     if identity.status(workspace)["enabled"]:
         return False
-    identity.generate(workspace, secret_key)
+    identity.rotate(session, workspace_id, secret_key, actor=Principal.cli(workspace_id))
     return True

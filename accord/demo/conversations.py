@@ -12,13 +12,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accord.channels import mailbox
 from accord.govern.access.models import User
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.inbox import csat, service
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.intake import Inbound, receive
 from accord.inbox.models import CannedResponse, Conversation, SlaPolicy, Team, TeamMember
 from accord.inbox.people import Contact
+from accord.inbox.setup import save_inbox_settings
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 
@@ -51,7 +54,7 @@ def already_loaded(session: Session, workspace_id: uuid.UUID) -> bool:
     return bool(session.scalar(stmt))
 
 
-def _setup(session: Session, workspace: Workspace, agents: list[User]) -> None:
+def _setup(session: Session, workspace: Workspace, agents: list[User], secret_key: str) -> None:
     support = Team(
         workspace_id=workspace.id,
         name="Support",
@@ -102,16 +105,24 @@ def _setup(session: Session, workspace: Workspace, agents: list[User]) -> None:
             ),
         ]
     )
-    workspace.settings = {
-        **(workspace.settings or {}),
-        "inbox": {
+    actor = Principal.cli(workspace.id)
+    save_inbox_settings(
+        session,
+        workspace.id,
+        {
             "default_team": "Support",
             "vip_rules": [{"field": "revenue", "op": ">=", "value": 1500}],
             "reopen_window_hours": 168,
         },
-        "email": {"address": "help@northwind-outdoor.com", "name": "Northwind Support"},
-    }
-    session.flush()
+        actor=actor,
+    )
+    mailbox.save(
+        session,
+        workspace.id,
+        {"address": "help@northwind-outdoor.com", "name": "Northwind Support"},
+        secret_key,
+        actor=actor,
+    )
 
 
 def _contact(profile: Profile, channel: str) -> Contact:
@@ -134,7 +145,7 @@ def load_conversations(
     agents = list(session.scalars(select(User).where(User.email.in_(AGENTS)).order_by(User.email)))
     if not agents:
         return 0
-    _setup(session, workspace, agents)
+    _setup(session, workspace, agents, secret_key)
     ctx = InboxContext.load(session, workspace_id, secret_key=secret_key, base_url=base_url)
     people = list(
         session.scalars(

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.customers.context import context_of
 from accord.inbox import routing
 from accord.inbox.models import (
     AgentState,
@@ -34,8 +35,6 @@ from accord.inbox.service import Reach, person_of, reach
 from accord.kit.errors import not_found
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
-from accord.profile.repository import OrderRepository
-from accord.resolve.repository import IdentifierRepository
 
 
 def by_number(session: Session, workspace_id: uuid.UUID, number: int) -> Conversation:
@@ -126,17 +125,24 @@ def conversation_view(session: Session, conversation: Conversation) -> Conversat
         reach=reach(session, conversation, person),
     )
     if person is not None:
-        workspace_id = conversation.workspace_id
-        repo = ConversationRepository.from_session(session)
         out.history = [
             c
-            for c in repo.of_person(workspace_id, repo.person_ids(workspace_id, person.id), 10)
+            for c in conversations_of(session, conversation.workspace_id, person.id, limit=10)
             if c.id != conversation.id
         ]
-        out.identifiers = IdentifierRepository.from_session(session).of_profile(person.id)
-        out.orders = OrderRepository.from_session(session).recent(person.id, limit=5)
+        customer = context_of(session, person, orders=5)
+        out.identifiers = customer.identifiers
+        out.orders = customer.orders
     out.events = EventLogRepository.from_session(session).of(conversation.id)
     return out
+
+
+def conversations_of(
+    session: Session, workspace_id: uuid.UUID, profile_id: uuid.UUID, *, limit: int = 50
+) -> list[Conversation]:
+    """A person's conversations (those of profiles merged into them too), latest first."""
+    repo = ConversationRepository.from_session(session)
+    return repo.of_person(workspace_id, repo.person_ids(workspace_id, profile_id), limit)
 
 
 def attachment(session: Session, workspace_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment:

@@ -12,7 +12,7 @@ from accord.customers import queries, service
 from accord.customers.context import context_of
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
-from accord.inbox.repository import ConversationRepository
+from accord.inbox import queries as inbox_queries
 from accord.kit.deps import DbSession
 from accord.kit.errors import forbidden
 from accord.profile.queries import live_profile
@@ -86,10 +86,7 @@ def customer(
     merges = service.merges_of(session, workspace_id, profile.id)
     conversations = []
     if console.principal.has(Scope.CONVERSATIONS_READ):
-        repo = ConversationRepository.from_session(session)
-        conversations = repo.of_person(
-            workspace_id, repo.person_ids(workspace_id, profile.id), limit=20
-        )
+        conversations = inbox_queries.conversations_of(session, workspace_id, profile.id, limit=20)
     return page(
         request,
         session,
