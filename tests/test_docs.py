@@ -62,40 +62,44 @@ def _top_packages() -> set[str]:
     }
 
 
-def _table_packages(text: str, heading: str) -> list[str]:
-    """The `accord/<name>` packages named in the first column... of the table under
-    ``heading``, in order."""
+def _table_rows(text: str, heading: str) -> list[list[str]]:
+    """The `accord/<name>` packages named in each row of the first table under
+    ``heading``, row by row."""
     import re
 
     section = text.split(heading, 1)[1]
     rows = []
+    started = False
     for line in section.splitlines()[1:]:
-        if line.startswith("#"):
-            break
         if line.startswith("|"):
-            rows.extend(re.findall(r"`accord/([a-z_]+)`", line))
+            started = True
+            found = re.findall(r"`accord/([a-z_]+)`", line)
+            if found:
+                rows.append(found)
+        elif started or line.startswith("#"):
+            break
     return rows
 
 
 def test_readme_package_table_matches_the_tree() -> None:
-    named = _table_packages(README, "## Where things are")
+    named = [p for row in _table_rows(README, "## Where things are") for p in row]
     assert set(named) == _top_packages(), set(named) ^ _top_packages()
 
 
 def test_architecture_layers_match_the_enforced_order() -> None:
-    """The layer table in docs/architecture.md lists every package, in the order the
-    import contract (pyproject.toml, run by `make check`) enforces."""
+    """The layer table in docs/architecture.md lists every package, row by row in the
+    order the import contract (pyproject.toml, run by `make check`) enforces."""
     import tomllib
 
     doc = (ROOT / "docs" / "architecture.md").read_text()
-    named = _table_packages(doc, "## Layers")
-    assert set(named) == _top_packages(), set(named) ^ _top_packages()
+    rows = [set(row) for row in _table_rows(doc, "## Layers")]
+    named = set().union(*rows)
+    assert named == _top_packages(), named ^ _top_packages()
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     contract = config["tool"]["importlinter"]["contracts"][0]
     enforced = [
-        m.strip().removeprefix("accord.")
+        {m.strip().removeprefix("accord.") for m in layer.replace("|", ":").split(":")}
+        & _top_packages()
         for layer in reversed(contract["layers"])
-        for m in layer.replace("|", ":").split(":")
     ]
-    enforced = [m for m in enforced if m in _top_packages()]
-    assert [m for m in named if m in enforced] == enforced
+    assert rows == [layer for layer in enforced if layer]
