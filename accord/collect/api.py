@@ -25,7 +25,7 @@ from accord.govern.access.writekeys import (
     header_write_key,
     remembered_sender,
 )
-from accord.kit import jsonio
+from accord.kit import jsonio, textcheck
 from accord.kit.db import transaction
 from accord.kit.errors import AccordError, FieldError, unauthorized
 from accord.kit.time import utcnow
@@ -45,7 +45,11 @@ def _too_large(limit: int, what: str, field: str = "body") -> AccordError:
     )
 
 
-async def _read_json(request: Request, limit: int, what: str) -> Any:
+async def _read_json(request: Request, limit: int, what: str) -> tuple[Any, bool]:
+    """The parsed body, and whether its strings must be walked: only when its raw bytes
+    may hold a NUL character or a lone surrogate (``textcheck.suspicious``), or it nested
+    too deep and was trimmed. Values nested deeper than ``textcheck.MAX_DEPTH`` become
+    a marker that validation reports with the field, so the rest of a batch is kept."""
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
@@ -72,16 +76,18 @@ async def _read_json(request: Request, limit: int, what: str) -> Any:
         )
     if len(raw) > limit:
         raise _too_large(limit, what)
+    if textcheck.may_nest_deeper(raw, textcheck.MAX_DEPTH):
+        raw = textcheck.trim_deep(raw, textcheck.MAX_DEPTH)
     try:
-        return jsonio.loads(raw)
-    except ValueError:
+        return jsonio.loads(raw), textcheck.suspicious(raw)
+    except (ValueError, RecursionError):
         raise AccordError(
             "The request body is not valid JSON", code="invalid_json", status=400, field="body"
         ) from None
 
 
 def _store(
-    request: Request, sender: Sender, body: Any, kind: str, body_bytes: int
+    request: Request, sender: Sender, body: Any, kind: str, body_bytes: int, scan: bool
 ) -> service.Accepted:
     received_at = utcnow()
     ip = request.client.host if request.client else None
@@ -112,6 +118,7 @@ def _store(
                 defaults=defaults,
                 ip=ip,
                 small_body=body_bytes <= MAX_MESSAGE_BYTES,
+                scan=scan,
             )
         return service.accept(
             session,
@@ -124,6 +131,7 @@ def _store(
             field_prefix="",
             ip=ip,
             small_body=body_bytes <= MAX_MESSAGE_BYTES,
+            scan=scan,
         )
 
 
@@ -160,7 +168,7 @@ async def _handle(request: Request, kind: str) -> Response:
         if key:
             sender = remembered_sender(request, key) or await _authenticate(request, key)
         try:
-            body = await _read_json(request, limit, what)
+            body, scan = await _read_json(request, limit, what)
         except AccordError:
             if sender is None:  # no key in a header, and no body to find one in
                 raise unauthorized("Send the write key as the HTTP Basic user name") from None
@@ -171,7 +179,7 @@ async def _handle(request: Request, kind: str) -> Response:
         size = int(request.headers.get("content-length") or 0)
         if request.headers.get("content-encoding", "").lower() == "gzip" or not size:
             size = MAX_BATCH_BYTES  # unknown once inflated: measure each message
-        result = await run_in_threadpool(_store, request, sender, body, kind, size)
+        result = await run_in_threadpool(_store, request, sender, body, kind, size, scan)
     except AccordError as error:
         error.headers = {**error.headers, **CORS_HEADERS}
         raise

@@ -24,6 +24,7 @@ from accord.collect.identifiers import InvalidIdentifier
 from accord.collect.messages import Invalid
 from accord.collect.traits import canonical_trait
 from accord.govern.workspaces.models import Workspace
+from accord.kit import textcheck
 from accord.kit.errors import invalid
 from accord.kit.time import utcnow
 
@@ -145,6 +146,15 @@ class Report:
         }
 
 
+def _parse_json(text: str) -> Any:
+    """A JSON value from a file; values nested too deep become a marker that validation
+    reports (the standard library would recurse past its limit)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    if textcheck.may_nest_deeper(raw, textcheck.MAX_DEPTH):
+        raw = textcheck.trim_deep(raw, textcheck.MAX_DEPTH)
+    return json.loads(raw)
+
+
 def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """(line number, row) pairs; a row that cannot be read is yielded as its error text."""
     fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv")
@@ -154,9 +164,12 @@ def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[st
                 if not line.strip():
                     continue
                 try:
-                    row = json.loads(line)
+                    row = _parse_json(line)
                 except json.JSONDecodeError as exc:
                     yield n, f"not valid JSON: {exc.msg}"
+                    continue
+                except (ValueError, RecursionError):
+                    yield n, "not valid JSON"
                     continue
                 yield (n, row) if isinstance(row, dict) else (n, "a line must be a JSON object")
         else:
@@ -394,8 +407,8 @@ def run_import(
             continue
         if kind == "orders" and isinstance(msg.get("properties", {}).get("products"), str):
             try:
-                msg["properties"]["products"] = json.loads(msg["properties"]["products"])
-            except json.JSONDecodeError:
+                msg["properties"]["products"] = _parse_json(msg["properties"]["products"])
+            except (ValueError, RecursionError):
                 report.errors.append(RowError(line, "products", "products is not JSON"))
                 continue
         if kind == "overlay" and (

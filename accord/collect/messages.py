@@ -11,8 +11,10 @@ from typing import Any
 
 from accord.collect import identifiers as ids
 from accord.collect.identifiers import InvalidIdentifier
+from accord.collect.orders import OrderProblem, check_order, order_kind
 from accord.collect.traits import normalize_traits
 from accord.kit.errors import FieldError
+from accord.kit.textcheck import find_bad
 
 TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_MESSAGE_BYTES = 32 * 1024
@@ -21,6 +23,8 @@ ALIAS_PREVIOUS = "alias_previous"
 SOCIAL_TRAITS = ("twitter", "instagram", "facebook", "tiktok", "linkedin", "youtube", "x")
 CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social", "api", "import")
 MAX_FUTURE = timedelta(days=1)
+# Traits the person's display columns are made of, and their sizes (Profile).
+TRAIT_LENGTHS = {"email": 255, "firstName": 200, "lastName": 200, "name": 200}
 
 
 class Invalid(Exception):
@@ -54,15 +58,25 @@ def parse_time(value: Any, field: str) -> datetime | None:
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
+        try:
+            dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
+        except (OverflowError, ValueError, OSError):
+            raise Invalid(field, f"{value!r} is not a time in range", "invalid_time") from None
     elif isinstance(value, str):
         try:
             dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise Invalid(field, f"{value!r} is not an ISO 8601 time", "invalid_time") from None
+            raise Invalid(
+                field, f"{value[:40]!r} is not an ISO 8601 time", "invalid_time"
+            ) from None
     else:
         raise Invalid(field, "must be an ISO 8601 time", "invalid_time")
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    try:
+        return dt.astimezone(UTC)  # in UTC here: year 1 at +05:00 is not a year
+    except OverflowError:
+        raise Invalid(field, f"{value!r} is not a time in range", "invalid_time") from None
 
 
 def corrected_timestamp(
@@ -74,6 +88,19 @@ def corrected_timestamp(
         return received_at
     corrected = received_at - (sent_at - timestamp) if sent_at is not None else timestamp
     return min(corrected, received_at + MAX_FUTURE)
+
+
+def _corrected(
+    timestamp: datetime | None, sent_at: datetime | None, received_at: datetime, prefix: str
+) -> datetime:
+    try:
+        return corrected_timestamp(timestamp, sent_at, received_at)
+    except OverflowError:
+        raise Invalid(
+            f"{prefix}timestamp",
+            "timestamp and sentAt are too far apart to correct for the device's clock",
+            "invalid_time",
+        ) from None
 
 
 def _str_field(msg: dict[str, Any], key: str, field: str, max_len: int = 255) -> str | None:
@@ -188,6 +215,24 @@ def extract_identifiers(
     return out
 
 
+def _check_traits(traits: dict[str, Any], prefix: str) -> None:
+    """Traits the person's columns are made of must fit them (the golden record would
+    keep them, the columns could not)."""
+    for key, length in TRAIT_LENGTHS.items():
+        value = traits.get(key)
+        if value is not None and not isinstance(value, bool) and len(str(value)) > length:
+            raise Invalid(f"{prefix}{key}", f"{key} is longer than {length} characters", "too_long")
+
+
+def _check_order(properties: dict[str, Any] | None, prefix: str) -> None:
+    if not properties:
+        return
+    try:
+        check_order(properties)
+    except OrderProblem as problem:
+        raise Invalid(f"{prefix}properties.{problem.field}", str(problem), problem.code) from None
+
+
 def message_id_for(msg: dict[str, Any]) -> str:
     """A stable id for a message sent without one, so an identical retry is a duplicate."""
     body = {k: v for k, v in msg.items() if k not in ("sentAt", "writeKey")}
@@ -205,7 +250,11 @@ def parse_message(
     defaults: dict[str, Any] | None = None,
     require_sender: bool = True,
     small_body: bool = False,
+    scan: bool = True,
 ) -> Incoming:
+    """Validate one message. ``scan`` walks every string for NUL characters, lone
+    surrogates and values nested too deep; a caller that saw none could be in the raw
+    body (``kit.textcheck.suspicious``) leaves it off."""
     if not isinstance(msg, dict):
         raise Invalid(field or "body", "a message must be a JSON object", "invalid_type")
     prefix = f"{field}." if field else ""
@@ -213,6 +262,8 @@ def parse_message(
         msg = {**defaults, **msg}
         if isinstance(defaults.get("context"), dict) and isinstance(msg.get("context"), dict):
             msg["context"] = {**defaults["context"], **msg["context"]}
+    if scan and (bad := find_bad(msg, field)) is not None:
+        raise Invalid(bad.field or "body", bad.message, bad.code)
     # A body under the message limit cannot hold a message over it: skip the measuring.
     size = 0 if small_body else len(json.dumps(msg, default=str).encode())
     if size > MAX_MESSAGE_BYTES:
@@ -255,8 +306,14 @@ def parse_message(
     )
     message_id = _str_field(msg, "messageId", f"{prefix}messageId", 200) or message_id_for(msg)
     traits = normalize_traits(traits_raw) if msg_type in ("identify", "group") else {}
-    if msg_type == "identify" and isinstance(context.get("traits"), dict):
-        traits = {**normalize_traits(context["traits"]), **traits}
+    if msg_type == "identify":
+        _check_traits(traits, f"{prefix}traits.")
+        if isinstance(context.get("traits"), dict):
+            from_context = normalize_traits(context["traits"])
+            _check_traits(from_context, f"{prefix}context.traits.")
+            traits = {**from_context, **traits}
+    if order_kind(msg_type, name) is not None:
+        _check_order(properties, prefix)
     identifiers = extract_identifiers(
         msg_type,
         user_id,
@@ -284,7 +341,7 @@ def parse_message(
         traits=traits or None,
         properties=properties,
         context=context,
-        timestamp=corrected_timestamp(timestamp, sent_at, received_at),
+        timestamp=_corrected(timestamp, sent_at, received_at, prefix),
         sent_at=sent_at,
         received_at=received_at,
     )

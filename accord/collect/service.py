@@ -64,7 +64,12 @@ def accept(
     ip: str | None = None,
     require_sender: bool = True,
     small_body: bool = False,
+    scan: bool = True,
 ) -> Accepted:
+    """Validate and store messages. ``scan`` walks every string of each message for what
+    no column can hold (NUL characters, lone surrogates) and for nesting too deep; the
+    tracking API turns it off for a body whose raw bytes could hold none of it
+    (``kit.textcheck``), callers without raw bytes keep it on."""
     result = Accepted(received=len(messages))
     good: list[Incoming] = []
     seen: set[str] = set()
@@ -80,6 +85,7 @@ def accept(
                 defaults=defaults,
                 require_sender=require_sender,
                 small_body=small_body,
+                scan=scan,
             )
         except Invalid as exc:
             result.errors.append(exc.error)

@@ -6,13 +6,20 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
 from accord.collect.models import EventFacts
+from accord.collect.orders import (
+    MONEY_LIMIT,
+    fits,
+    money,
+    order_kind,
+    quantity,
+)
 from accord.govern.workspaces.models import Workspace
 from accord.kit.time import utcnow
 from accord.profile import golden
@@ -22,9 +29,12 @@ from accord.profile.settings import PROFILE
 
 # Channels a customer reaches the business on; "api" and "import" are plumbing.
 CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social")
-ORDER_PLACED = {"order completed", "order placed", "checkout completed", "store purchase"}
-ORDER_REFUNDED = {"order refunded", "order returned", "product returned", "refund issued"}
-ORDER_CANCELLED = {"order cancelled", "order canceled"}
+# The display columns' sizes (Profile): the golden record keeps every value whole.
+DISPLAY_NAME_LENGTH = 200
+EMAIL_LENGTH = 255
+PHONE_LENGTH = 32
+# The largest figure a Numeric(14, 2) column holds.
+MONEY_MAX = MONEY_LIMIT - Decimal("0.01")
 
 
 @dataclass(frozen=True)
@@ -44,12 +54,13 @@ class ProfileContext:
 
 
 def _money(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError):
-        return None
+    """A money figure that an order's Numeric(14, 2) columns hold, or None."""
+    amount = money(value)
+    return amount if amount is not None and fits(amount) else None
+
+
+def _clip(text: str | None, length: int) -> str | None:
+    return text[:length] if text is not None and len(text) > length else text
 
 
 def _display(
@@ -63,12 +74,14 @@ def _display(
         try:
             phone = ids.normalize(ids.PHONE, new_phone, region=region)
         except ids.InvalidIdentifier:
-            phone = phone or str(new_phone).strip()[:32]
+            phone = phone or str(new_phone).strip()
+    # Traits are free text: the columns keep what fits, the golden record the whole.
+    name = _clip(name, DISPLAY_NAME_LENGTH)
     return {
         "display_name": name,
-        "search_name": name.lower() if name else None,
-        "email": str(new_email).strip().lower() if new_email else email,
-        "phone": phone,
+        "search_name": _clip(name.lower(), DISPLAY_NAME_LENGTH) if name else None,
+        "email": _clip(str(new_email).strip().lower() if new_email else email, EMAIL_LENGTH),
+        "phone": _clip(phone, PHONE_LENGTH),
     }
 
 
@@ -87,7 +100,8 @@ def _preferred_channel(channels: Mapping[str, int]) -> str | None:
 def _set_order_stats(session: Session, profile: Profile) -> None:
     count, revenue, last = OrderRepository.from_session(session).totals(profile.id)
     profile.order_count = count
-    profile.revenue = revenue
+    # Each order fits its column; so many that their sum would not are counted at the most.
+    profile.revenue = max(min(revenue, MONEY_MAX), -MONEY_MAX)
     stats = dict(profile.stats)
     stats["last_order_at"] = last.isoformat() if last else None
     stats["average_order_value"] = (
@@ -97,16 +111,7 @@ def _set_order_stats(session: Session, profile: Profile) -> None:
 
 
 def order_event_kind(event: EventFacts) -> str | None:
-    if event.type != "track" or not event.name:
-        return None
-    name = event.name.strip().lower()
-    if name in ORDER_PLACED:
-        return "placed"
-    if name in ORDER_REFUNDED:
-        return "refunded"
-    if name in ORDER_CANCELLED:
-        return "cancelled"
-    return None
+    return order_kind(event.type, event.name)
 
 
 def record_order(session: Session, event: EventFacts, ctx: ProfileContext) -> Order | None:
@@ -129,7 +134,7 @@ def record_order(session: Session, event: EventFacts, ctx: ProfileContext) -> Or
         if total is None:
             total = sum(
                 (
-                    (_money(p.get("price")) or Decimal(0)) * int(p.get("quantity") or 1)
+                    (_money(p.get("price")) or Decimal(0)) * quantity(p.get("quantity"))
                     for p in products
                     if isinstance(p, dict)
                 ),
