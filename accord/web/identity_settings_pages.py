@@ -34,7 +34,9 @@ def _identity_page(
     *,
     error: AccordError | None = None,
     saved: str | None = None,
+    draft: dict[str, Any] | None = None,
 ) -> HTMLResponse:
+    """``draft``: what a refused form held, shown again instead of the stored values."""
     workspace = get_workspace(session, console.principal.workspace_id)
     rules = IDENTITY.read(workspace)
     rows: list[dict[str, Any]] = []
@@ -68,6 +70,7 @@ def _identity_page(
         new_rows=range(len(rows), len(rows) + NEW_ROWS),
         identity_version=IDENTITY.version(workspace),
         sources=PROFILE.read(workspace).source_priority,
+        draft=draft or {},
         profile_version=PROFILE.version(workspace),
         match=MATCH.read(workspace),
         match_version=MATCH.version(workspace),
@@ -94,24 +97,34 @@ def _number(form: Any, key: str, kind: type[int] | type[float]) -> Any:
 def _rejected(exc: ValidationError) -> AccordError:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ()))
-    return invalid(f"{where}: {first.get('msg')}" if where else str(first.get("msg")), field=where)
+    message = str(first.get("msg")).removeprefix("Value error, ")
+    return invalid(f"{where}: {message}" if where else message, field=where or None)
 
 
 @router.get("/identity")
-def identity_page(request: Request, session: DbSession, console: ConsoleAdmin) -> HTMLResponse:
-    return _identity_page(request, session, console)
+def identity_page(
+    request: Request, session: DbSession, console: ConsoleAdmin, saved: str | None = None
+) -> HTMLResponse:
+    return _identity_page(request, session, console, saved=saved)
 
 
 def _save(
-    request: Request, session: DbSession, console: ConsoleAdmin, what: str, write: Any
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    what: str,
+    write: Any,
+    form: Any,
 ) -> Response:
+    draft = {f"{what}.{k}": str(v) for k, v in form.items() if k != "csrf_token"}
     try:
         with session.begin_nested():
             write()
     except ValidationError as exc:
-        return _identity_page(request, session, console, error=_rejected(exc))
+        error = _rejected(exc)
+        return _identity_page(request, session, console, error=error, draft=draft)
     except AccordError as error:
-        return _identity_page(request, session, console, error=error)
+        return _identity_page(request, session, console, error=error, draft=draft)
     return RedirectResponse(f"/settings/identity?saved={what}#{what}", status_code=303)
 
 
@@ -146,7 +159,7 @@ async def save_rules(request: Request, session: DbSession, console: ConsoleAdmin
         workspace = get_workspace(session, console.principal.workspace_id)
         identity_settings.update(session, console.principal, workspace, value, _version(form))
 
-    return _save(request, session, console, "rules", write)
+    return _save(request, session, console, "rules", write, form)
 
 
 @router.post("/identity/sources")
@@ -176,7 +189,7 @@ async def save_sources(request: Request, session: DbSession, console: ConsoleAdm
             _version(form),
         )
 
-    return _save(request, session, console, "sources", write)
+    return _save(request, session, console, "sources", write, form)
 
 
 @router.post("/identity/matching")
@@ -197,4 +210,4 @@ async def save_matching(request: Request, session: DbSession, console: ConsoleAd
             _version(form),
         )
 
-    return _save(request, session, console, "matching", write)
+    return _save(request, session, console, "matching", write, form)

@@ -341,3 +341,36 @@ def test_service_analytics_chart(served_demo, browser) -> None:  # type: ignore[
     header = Path(download.value.path()).read_text(encoding="utf-8").splitlines()[0]
     assert header.startswith("number,id,created_at")
     page.screenshot(path=str(ARTIFACTS / "analytics-service.png"), full_page=True)
+
+
+def test_identity_settings(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    sign_in(page, base, info, "/settings/identity")
+    expect(page).to_have_url(f"{base}/settings/identity")
+    expect(page.locator("#identity-types")).to_contain_text("loyalty_card")
+
+    page.fill("input[aria-label='New identifier type']", "pos_customer")
+    page.fill("input[aria-label='New type priority']", "90")
+    page.select_option("select[aria-label='New type unique']", "yes")
+    page.click("text=Save identity rules")
+    expect(page.locator(".alert.success")).to_be_visible()
+    expect(page.locator("#identity-types")).to_contain_text("pos_customer")
+
+    page.fill("textarea[name=sources]", "crm = 10\nweb = -5")
+    page.click("text=Save source priority")
+    expect(page.locator("textarea[name=sources]")).to_have_value("crm = 10\nweb = -5\n")
+
+    page.fill("input[name=auto_merge]", "0.5")
+    page.fill("input[name=review]", "0.7")
+    page.click("text=Save thresholds")
+    expect(page.locator(".alert.error")).to_contain_text("review cannot be above auto_merge")
+    # What the admin typed stays in the form, to correct.
+    expect(page.locator("input[name=auto_merge]")).to_have_value("0.5")
+    expect(page.locator("input[name=review]")).to_have_value("0.7")
+    page.screenshot(path=str(ARTIFACTS / "settings-identity.png"), full_page=True)
+    context.close()
