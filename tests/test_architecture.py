@@ -89,12 +89,16 @@ def test_handlers_and_pages_do_not_use_repositories() -> None:
     assert offenders == []
 
 
-def test_handlers_and_pages_do_not_commit() -> None:
+def test_handlers_and_pages_neither_commit_nor_audit() -> None:
+    """The edge's transaction commits in one place (kit/deps.py), and services record the
+    audit trail of what they change."""
     offenders = []
     for path in _edge_modules():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Attribute) and node.attr == "commit":
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            if isinstance(node, ast.Attribute) and ast.unparse(node) == "audit.record":
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} audits")
     assert offenders == []
 
 
