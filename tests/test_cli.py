@@ -112,6 +112,7 @@ def test_serve_turns_the_demo_shop_on_when_asked(
     monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ACCORD_RESOLVE_WORKER", "false")
     monkeypatch.delenv("ACCORD_DEMO_SITE", raising=False)
+    monkeypatch.delenv("ACCORD_BASE_URL", raising=False)  # serve sets it
     monkeypatch.setattr(
         uvicorn, "run", lambda *a, **kw: served.append(os.environ.get("ACCORD_DEMO_SITE"))
     )
@@ -121,3 +122,20 @@ def test_serve_turns_the_demo_shop_on_when_asked(
     invoke("serve", "--demo-site")
     assert served == [None, "true"]
     assert Settings().demo_site is True
+
+
+def test_serve_links_to_its_own_port_unless_told(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: list[str] = []
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ACCORD_RESOLVE_WORKER", "false")
+    monkeypatch.delenv("ACCORD_BASE_URL", raising=False)
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.append(Settings().base_url))
+    invoke("serve", "--port", "8100")
+    assert seen == ["http://127.0.0.1:8100"]
+    monkeypatch.setenv("ACCORD_BASE_URL", "https://support.example.com")
+    invoke("serve", "--port", "8100")
+    assert seen[-1] == "https://support.example.com"

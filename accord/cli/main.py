@@ -57,6 +57,10 @@ def serve(
         os.environ["ACCORD_RESOLVE_WORKER"] = "false"  # the API workers leave it to the process
     if demo_site:
         os.environ["ACCORD_DEMO_SITE"] = "true"  # read by each worker's create_app()
+    if "ACCORD_BASE_URL" not in os.environ:
+        # Links sent to customers (surveys, the widget snippet) name where this serves.
+        public = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104
+        os.environ["ACCORD_BASE_URL"] = f"http://{public}:{port}"
     typer.echo(f"Accord console: http://{host}:{port}/   API docs: http://{host}:{port}/docs")
     try:
         uvicorn.run(
