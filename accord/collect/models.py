@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin
@@ -25,6 +25,15 @@ class Event(IdMixin, Base):
             "id",
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
+        ),
+        # Events resolution gave up on, for admins to see and retry: few, and never
+        # written by accepting.
+        Index(
+            "ix_events_failed",
+            "workspace_id",
+            "id",
+            postgresql_where=text("status = 'failed'"),
+            sqlite_where=text("status = 'failed'"),
         ),
         # Pending events are not attributed yet: only attributed ones are indexed, so
         # accepting an event writes neither index.
@@ -58,7 +67,10 @@ class Event(IdMixin, Base):
     timestamp: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
+    # pending, resolved, unattributed, or failed: resolution failed on the event alone
+    # (``error`` says why) and its workspace went on without it; an admin may retry it.
     status: Mapped[str] = mapped_column(String(12), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
     # The person and the primary identifier are written only by resolution, which takes
     # them from rows it holds in the same transaction, and people and identifiers are
     # never deleted (a merged person stays, pointing at the survivor). So they are plain

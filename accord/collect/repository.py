@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, case, func, select, type_coerce
+from sqlalchemy import JSON, case, func, select, type_coerce, update
 
 from accord.collect.models import Event, PendingEvent
 from accord.kit.dialect import insert_ignore, update_by_id
@@ -19,8 +19,11 @@ class EventRepository(Repository):
         """Write resolved events' person, primary identifier and status, all at once."""
         update_by_id(self.session, Event.__table__, rows)
 
-    def pending(self, workspace_id: uuid.UUID, limit: int) -> list[PendingEvent]:
-        """The workspace's oldest pending events, as plain rows."""
+    def pending(
+        self, workspace_id: uuid.UUID, limit: int, ids: list[uuid.UUID] | None = None
+    ) -> list[PendingEvent]:
+        """The workspace's oldest pending events, as plain rows (only those of ``ids``
+        when given)."""
         stmt = (
             select(
                 Event.id,
@@ -39,7 +42,65 @@ class EventRepository(Repository):
             .order_by(Event.id)
             .limit(limit)
         )
+        if ids is not None:
+            stmt = stmt.where(Event.id.in_(ids))
         return [PendingEvent(*row) for row in self.session.execute(stmt)]
+
+    def pending_ids(self, workspace_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
+        """The ids of the workspace's oldest pending events."""
+        stmt = (
+            select(Event.id)
+            .where(Event.workspace_id == workspace_id, Event.status == "pending")
+            .order_by(Event.id)
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def mark_failed(self, workspace_id: uuid.UUID, event_id: uuid.UUID, error: str) -> bool:
+        """A pending event that resolution failed on becomes ``failed``, with the error."""
+        result = self.session.execute(
+            update(Event)
+            .where(
+                Event.workspace_id == workspace_id,
+                Event.id == event_id,
+                Event.status == "pending",
+            )
+            .values(status="failed", error=error),
+            execution_options={"synchronize_session": False},
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def failed(self, workspace_id: uuid.UUID, *, limit: int, offset: int) -> list[Event]:
+        """The workspace's failed events, latest first."""
+        stmt = (
+            select(Event)
+            .where(Event.workspace_id == workspace_id, Event.status == "failed")
+            .order_by(Event.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(self.session.scalars(stmt))
+
+    def count_failed(self, workspace_id: uuid.UUID) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(Event)
+            .where(Event.workspace_id == workspace_id, Event.status == "failed")
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    def retry_failed(self, workspace_id: uuid.UUID, ids: list[uuid.UUID] | None) -> int:
+        """Failed events (all of the workspace's, or those of ``ids``) back to pending;
+        returns how many."""
+        stmt = (
+            update(Event)
+            .where(Event.workspace_id == workspace_id, Event.status == "failed")
+            .values(status="pending", error=None)
+        )
+        if ids is not None:
+            stmt = stmt.where(Event.id.in_(ids))
+        result = self.session.execute(stmt, execution_options={"synchronize_session": False})
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def pending_workspaces(self, limit: int) -> list[uuid.UUID]:
         """Up to ``limit`` workspaces with events to resolve: one probe of the pending

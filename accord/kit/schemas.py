@@ -6,6 +6,10 @@ from pydantic import BaseModel
 
 T = TypeVar("T")
 
+# The largest OFFSET both databases take (a 64-bit signed integer): a query parameter
+# beyond it is refused with 422 rather than reaching the driver.
+MAX_OFFSET = 2**63 - 1
+
 
 class DataList(BaseModel, Generic[T]):
     """A list response: ``{"data": [...]}`` leaves room for paging fields."""

@@ -15,7 +15,6 @@ from accord.collect import identifiers as ids
 from accord.collect.models import EventFacts
 from accord.collect.orders import (
     MONEY_LIMIT,
-    fits,
     money,
     order_kind,
     quantity,
@@ -51,12 +50,6 @@ class ProfileContext:
             source_priority=PROFILE.read(workspace).source_priority,
             region=workspace.default_region,
         )
-
-
-def _money(value: Any) -> Decimal | None:
-    """A money figure that an order's Numeric(14, 2) columns hold, or None."""
-    amount = money(value)
-    return amount if amount is not None and fits(amount) else None
 
 
 def _clip(text: str | None, length: int) -> str | None:
@@ -128,13 +121,13 @@ def record_order(session: Session, event: EventFacts, ctx: ProfileContext) -> Or
             return order
         raw_products = props.get("products")
         products: list[Any] = raw_products if isinstance(raw_products, list) else []
-        total = _money(props.get("total"))
+        total = money(props.get("total"))
         if total is None:
-            total = _money(props.get("revenue"))
+            total = money(props.get("revenue"))
         if total is None:
             total = sum(
                 (
-                    (_money(p.get("price")) or Decimal(0)) * quantity(p.get("quantity"))
+                    (money(p.get("price")) or Decimal(0)) * quantity(p.get("quantity"))
                     for p in products
                     if isinstance(p, dict)
                 ),
@@ -159,7 +152,7 @@ def record_order(session: Session, event: EventFacts, ctx: ProfileContext) -> Or
     if kind == "cancelled":
         order.status = "cancelled"
     else:
-        amount = _money(props.get("total")) or _money(props.get("amount")) or order.total
+        amount = money(props.get("total")) or money(props.get("amount")) or order.total
         order.refunded = min(order.total, order.refunded + amount)
         order.status = "refunded" if order.refunded >= order.total else "partially_refunded"
     session.flush()

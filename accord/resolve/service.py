@@ -461,11 +461,18 @@ def pending_workspaces(session: Session, limit: int = 50) -> list[uuid.UUID]:
     return EventRepository.from_session(session).pending_workspaces(limit)
 
 
-def resolve_pending(session: Session, workspace_id: uuid.UUID, *, limit: int = 500) -> int:
-    """Resolve up to ``limit`` pending events of one workspace, oldest first. The caller
+def resolve_pending(
+    session: Session,
+    workspace_id: uuid.UUID,
+    *,
+    limit: int = 500,
+    ids: list[uuid.UUID] | None = None,
+) -> int:
+    """Resolve up to ``limit`` pending events of one workspace, oldest first (only those
+    of ``ids`` when given: the resolver isolating an event that fails). The caller
     commits. Serialized per workspace, so resolution never races with itself."""
     lock_workspace(session, workspace_id, "resolve")
-    events = EventRepository.from_session(session).pending(workspace_id, limit)
+    events = EventRepository.from_session(session).pending(workspace_id, limit, ids)
     if not events:
         return 0
     ctx = WorkspaceContext.load(session, workspace_id)

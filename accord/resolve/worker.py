@@ -6,22 +6,31 @@ another process accepted them. Several share the work safely: each workspace's r
 is serialized by a database lock.
 
 Accepting comes first: during a burst the worker rests between batches (``Pacing``), so
-the events of a burst are made durable at full speed and resolution catches up after."""
+the events of a burst are made durable at full speed and resolution catches up after.
+
+One bad event never stops resolution: a batch that fails on its data is resolved again
+one event at a time, each in a transaction of its own, and an event that fails alone is
+marked ``failed`` with the error (``resolve/failures.py``). A lost connection is no
+event's fault: nothing is marked, the other workspaces are still resolved, and the error
+is raised at the end so the worker tries again after its back-off."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.collect.repository import EventRepository
 from accord.kit.db import transaction
 from accord.kit.ids import id_at
 from accord.kit.threads import PeriodicWorker
-from accord.resolve import service
+from accord.resolve import failures, service
 
 log = logging.getLogger("accord.resolve.worker")
 
@@ -30,6 +39,10 @@ log = logging.getLogger("accord.resolve.worker")
 # released often for ingest; PostgreSQL accepts beside a running batch, and a larger one
 # spreads each batch's fixed cost (lock, look-ups, one write per table) over more events.
 BATCH = {"sqlite": 100, "postgresql": 2000}
+
+# Failures of the connection or the server rather than of the events (the database went
+# away, a lock wait timed out, the pool is exhausted): nothing is marked failed for them.
+CONNECTION_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 
 @dataclass(frozen=True)
@@ -91,18 +104,24 @@ def drain(
     if stop is None:
         stop = threading.Event()
     total = 0
+    # Workspaces whose batch failed on the connection in this pass: left for the next.
+    broken: dict[uuid.UUID, Exception] = {}
     while True:
         with factory() as session:
-            workspaces = service.pending_workspaces(session)
+            workspaces = [w for w in service.pending_workspaces(session) if w not in broken]
         if not workspaces:
-            return total
+            break
         progressed = 0
         for workspace_id in workspaces:
             if stop.is_set():
                 return total + progressed
             started = time.perf_counter()
-            with transaction(factory) as session:
-                done = service.resolve_pending(session, workspace_id, limit=batch)
+            try:
+                done = _resolve_batch(factory, workspace_id, batch, stop)
+            except CONNECTION_ERRORS as error:
+                log.warning("resolving workspace %s failed: %s", workspace_id, error)
+                broken[workspace_id] = error
+                continue
             progressed += done
             if pacing is not None and done == batch:
                 rested = pacing.rest_after(factory, time.perf_counter() - started, stop)
@@ -110,7 +129,59 @@ def drain(
                     log.debug("a burst is being accepted: rested %.2f s", rested)
         total += progressed
         if progressed == 0:
-            return total
+            break
+    if broken:
+        raise next(iter(broken.values()))
+    return total
+
+
+def _resolve_batch(
+    factory: sessionmaker[Session], workspace_id: uuid.UUID, batch: int, stop: threading.Event
+) -> int:
+    """Resolve a batch of the workspace's pending events in one transaction; if it fails
+    on its data, resolve them one at a time instead."""
+    try:
+        with transaction(factory) as session:
+            return service.resolve_pending(session, workspace_id, limit=batch)
+    except CONNECTION_ERRORS:
+        raise
+    except Exception as error:
+        log.warning(
+            "a batch of workspace %s failed (%s); resolving its events one at a time",
+            workspace_id,
+            failures.error_text(error),
+        )
+    return _one_at_a_time(factory, workspace_id, batch, stop)
+
+
+def _one_at_a_time(
+    factory: sessionmaker[Session], workspace_id: uuid.UUID, batch: int, stop: threading.Event
+) -> int:
+    """Resolve the workspace's oldest pending events each in a transaction of its own,
+    in order; one that fails alone is marked failed with its error. Returns how many
+    were settled either way."""
+    with factory() as session:
+        ids = failures.pending_ids(session, workspace_id, batch)
+    done = 0
+    for event_id in ids:
+        if stop.is_set():
+            break
+        try:
+            with transaction(factory) as session:
+                service.resolve_pending(session, workspace_id, limit=1, ids=[event_id])
+        except CONNECTION_ERRORS:
+            raise
+        except Exception as error:
+            log.error(
+                "event %s of workspace %s cannot be resolved; marked failed: %s",
+                event_id,
+                workspace_id,
+                failures.error_text(error),
+            )
+            with transaction(factory) as session:
+                failures.mark_failed(session, workspace_id, event_id, error)
+        done += 1
+    return done
 
 
 class ResolverWorker(PeriodicWorker):

@@ -1,5 +1,6 @@
-"""Settings: an admin manages the workspace's users and keys; everyone sees the audit log
-of what they are allowed to read."""
+"""Settings: an admin manages the workspace's users and keys, sees the events resolution
+failed on and retries them; everyone sees the audit log of what they are allowed to
+read."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from accord.govern.audit import service as audit
 from accord.govern.workspaces import service as workspaces
 from accord.kit.deps import DbSession, publisher
 from accord.kit.errors import AccordError
+from accord.resolve import failures
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
 
@@ -186,9 +188,38 @@ def revoke_key(
     return RedirectResponse("/settings/keys", status_code=303)
 
 
+FAILED_SHOWN = 50
+
+
 @router.get("/workspace")
 def workspace_page(request: Request, session: DbSession, console: ConsoleAdmin) -> HTMLResponse:
-    return page(request, session, console, "settings/workspace.html", "settings", tab="workspace")
+    failed = failures.failed(session, console.principal.workspace_id, limit=FAILED_SHOWN, offset=0)
+    return page(
+        request,
+        session,
+        console,
+        "settings/workspace.html",
+        "settings",
+        tab="workspace",
+        failed=failed,
+    )
+
+
+@router.post("/workspace/failed/retry")
+def retry_failed_events(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    event_id: Annotated[uuid.UUID | None, Form()] = None,
+) -> Response:
+    """Every failed event back to be resolved, or the one named."""
+    failures.retry(
+        session,
+        console.principal,
+        [event_id] if event_id is not None else None,
+        wake=list(request.app.state.accept_listeners),
+    )
+    return RedirectResponse("/settings/workspace#failed-events", status_code=303)
 
 
 @router.post("/workspace")
