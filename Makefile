@@ -23,7 +23,8 @@ chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
 		echo "Installing Debian's chromium package for the browser tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+		APT="$$SUDO apt-get -o DPkg::Lock::Timeout=600"; \
+		$$APT update -qq && DEBIAN_FRONTEND=noninteractive $$APT install -y -qq chromium; \
 	fi
 
 demo: venv

@@ -6,6 +6,7 @@ visitor's typing and message reach the agent's live console stream."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -29,6 +30,8 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
     except redis.RedisError:
+        if os.environ.get("ACCORD_TEST_REDIS", "").lower() == "required":
+            pytest.fail("Redis is required (ACCORD_TEST_REDIS=required) at 127.0.0.1:6379")
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
     return REDIS_URL
 
