@@ -22,7 +22,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from accord.chat import identity, rules, service, triggers, visible
+from accord.chat import identity, rules, service, transcript, triggers, visible
 from accord.chat import settings as chat_settings
 from accord.chat.hub import Connection, Hub
 from accord.chat.models import ChatVisitor
@@ -89,6 +89,8 @@ def _hello(session: Session, ctx: ChatContext, visitor: ChatVisitor, token: str)
         "settings": settings.model_dump(),
         "history": visible.history(session, visitor, token),
         "conversation": visible.conversation_state(session, visitor),
+        # Only a visitor the site vouched for may have the chat emailed (chat.transcript).
+        "verified": bool(identity.vouched(visitor)),
         "agents_available": triggers.agents_available(session, ctx.workspace_id),
         "timers": triggers.timers(session, ctx.workspace_id),
         "max_upload_mb": ctx.max_upload_bytes // (1024 * 1024),
@@ -336,7 +338,7 @@ def act(
             out.join = conversation.id
             out.push.append({"type": "offline_received"})
         elif kind == "transcript":
-            service.transcript(session, ctx, visitor, str(data.get("email") or ""))
+            transcript.send(session, ctx, visitor, str(data.get("email") or ""))
             out.push.append({"type": "transcript_sent"})
         elif kind == "csat":
             service.rate(session, ctx, visitor, data.get("score"), data.get("comment"))

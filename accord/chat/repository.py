@@ -6,12 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 
 from accord.chat.models import ChatTrigger, ChatTriggerShow, ChatVisitor
 from accord.govern.access.models import Membership
-from accord.inbox.models import AgentState, Attachment, Message
+from accord.inbox.models import AgentState, Attachment, ConversationEvent, Message
 from accord.kit.repository import Repository
 from accord.profile.models import Order
 from accord.resolve.models import Identifier
@@ -95,6 +96,26 @@ class ChatMessageRepository(Repository):
     def attachment(self, workspace_id: uuid.UUID, attachment_id: uuid.UUID) -> Attachment | None:
         row = self.session.get(Attachment, attachment_id)
         return row if row is not None and row.workspace_id == workspace_id else None
+
+    def inbound(self, conversation_id: uuid.UUID) -> list[tuple[str, str | None, dict[str, Any]]]:
+        """Who wrote in to the conversation: channel, address and meta of each message."""
+        stmt = select(Message.channel, Message.address, Message.meta).where(
+            Message.conversation_id == conversation_id, Message.direction == "in"
+        )
+        return [(r[0], r[1], r[2] or {}) for r in self.session.execute(stmt)]
+
+    def last_logged(self, conversation_id: uuid.UUID, kind: str) -> datetime | None:
+        """When the conversation's log last recorded ``kind``."""
+        stmt = (
+            select(ConversationEvent.at)
+            .where(
+                ConversationEvent.conversation_id == conversation_id,
+                ConversationEvent.kind == kind,
+            )
+            .order_by(ConversationEvent.at.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
 
 
 class AgentRepository(Repository):

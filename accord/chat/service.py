@@ -1,6 +1,7 @@
 """The visitor's side of live chat: starting a session (a visitor and its token), what
 the visitor browses (pages, visits, referrer and UTM, cart), chatting into the inbox
-(channel ``chat``), files, leave-a-message, transcript, rating and read receipts."""
+(channel ``chat``), files, leave-a-message, rating and read receipts (the transcript is
+:mod:`accord.chat.transcript`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy.orm import Session
 
-from accord.chat import visible
 from accord.chat.identity import contact_of, vouched
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository, VisitorRepository
@@ -432,7 +432,7 @@ def leave_message(
     return got.conversation
 
 
-def _chat_of(session: Session, ctx: ChatContext, visitor: ChatVisitor) -> Conversation:
+def chat_of(session: Session, ctx: ChatContext, visitor: ChatVisitor) -> Conversation:
     found = None
     if visitor.conversation_id is not None:
         found = ConversationRepository.from_session(session).get(
@@ -443,40 +443,10 @@ def _chat_of(session: Session, ctx: ChatContext, visitor: ChatVisitor) -> Conver
     return found
 
 
-def transcript(session: Session, ctx: ChatContext, visitor: ChatVisitor, email: str) -> Message:
-    """The chat so far, by email through the outbox."""
-    email = (email or "").strip()
-    if "@" not in email or len(email) > 320:
-        raise invalid("Give an email address", field="email")
-    conversation = _chat_of(session, ctx, visitor)
-    lines = [f"Your chat with {ctx.inbox.settings.support_name}", ""]
-    for m in visible.visible_messages(session, visitor):
-        who = (m.author_name or "Support") if m.direction == "out" else "You"
-        lines.append(f"[{m.created_at.strftime('%Y-%m-%d %H:%M')} UTC] {who}: {m.body}")
-    message = add_message(
-        session,
-        ctx.inbox,
-        conversation,
-        direction="out",
-        channel="email",
-        body="\n".join(lines),
-        author_name=ctx.inbox.settings.support_name,
-        address=email,
-        subject=f"Your chat transcript (conversation #{conversation.number})",
-        delivery="queued",
-        meta={"kind": "chat_transcript"},
-        automated=True,
-        event="transcript_sent",
-        event_data={},
-    )
-    session.flush()
-    return message
-
-
 def rate(
     session: Session, ctx: ChatContext, visitor: ChatVisitor, score: Any, comment: Any
 ) -> None:
-    conversation = _chat_of(session, ctx, visitor)
+    conversation = chat_of(session, ctx, visitor)
     try:
         value = int(score)
     except (TypeError, ValueError):

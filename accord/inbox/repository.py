@@ -47,6 +47,12 @@ class ConversationRepository(Repository):
         row = self.session.get(Conversation, conversation_id)
         return row if row is not None and row.workspace_id == workspace_id else None
 
+    def lock(self, conversation: Conversation) -> None:
+        """Hold the conversation's row until commit (PostgreSQL; SQLite writes one at a
+        time anyway), so two requests deciding on it take turns."""
+        stmt = select(Conversation.id).where(Conversation.id == conversation.id).with_for_update()
+        self.session.execute(stmt)
+
     def by_id(self, conversation_id: uuid.UUID) -> Conversation | None:
         """Any workspace's conversation: only for a caller that proved its right to it
         otherwise (a signed survey link)."""

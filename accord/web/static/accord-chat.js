@@ -63,7 +63,7 @@
   root.innerHTML = "<style>" + CSS + "</style>" +
     '<button class="teaser" part="teaser" hidden></button>' +
     '<section class="panel" role="dialog" aria-modal="false" aria-labelledby="ac-title" hidden>' +
-    '<header><h2 id="ac-title">Chat</h2><button type="button" class="tx">Email transcript</button><button type="button" class="close" aria-label="Close chat">Close</button></header>' +
+    '<header><h2 id="ac-title">Chat</h2><button type="button" class="tx" hidden>Email transcript</button><button type="button" class="close" aria-label="Close chat">Close</button></header>' +
     '<ol class="log" role="log" aria-live="polite" aria-label="Messages"></ol>' +
     '<div class="typing" aria-live="polite"></div><div class="err" role="alert"></div>' +
     '<form class="stack pre" hidden aria-label="Before we start"><p class="note">Before we start, who are we talking to?</p>' +
@@ -75,7 +75,7 @@
     '<input name="email" type="email" autocomplete="email" aria-label="Your email" placeholder="Your email" required>' +
     '<textarea name="message" rows="3" aria-label="Your message" placeholder="Your message" required></textarea>' +
     '<button class="pri" type="submit">Send message</button></form>' +
-    '<form class="stack txf" hidden aria-label="Email the transcript"><input name="email" type="email" aria-label="Email for the transcript" placeholder="Your email" required><button class="pri" type="submit">Send transcript</button></form>' +
+    '<form class="stack txf" hidden aria-label="Email the transcript"><p class="note">We email the transcript to the address you are signed in with.</p><button class="pri" type="submit">Send transcript</button></form>' +
     '<form class="compose" aria-label="Write a message"><button type="button" class="icon attach" aria-label="Attach a file"><svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2"><path d="M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7"/></svg></button>' +
     '<input type="file" class="file" hidden aria-hidden="true" tabindex="-1">' +
     '<textarea name="body" rows="1" aria-label="Your message" placeholder="Write a message…"></textarea>' +
@@ -180,6 +180,7 @@
   function handle(d) {
     if (d.type === "hello") {
       state.hello = d; state.token = d.token;
+      $(".tx").hidden = !d.verified;
       var s = d.settings || {};
       host.style.setProperty("--c", s.color || "#4f46e5");
       $("#ac-title").textContent = s.title || "Chat";
@@ -202,6 +203,7 @@
     else if (d.type === "status") { state.status = d.status; if (d.status === "resolved") askRating(); }
     else if (d.type === "ack") { error(""); }
     else if (d.type === "offline_received") { off.hidden = true; note("Thank you! We will answer by email."); }
+    else if (d.type === "identified") { $(".tx").hidden = !d.verified; if (!d.verified) txf.hidden = true; }
     else if (d.type === "transcript_sent") { txf.hidden = true; note("The transcript is on its way."); }
     else if (d.type === "rated") { var r = log.querySelector(".rating"); if (r) r.remove(); note("Thank you for rating this chat."); }
     else if (d.type === "error") { error(d.message); }
@@ -273,8 +275,8 @@
     ev.preventDefault();
     wsSend({ type: "offline", name: off.name.value.trim(), email: off.email.value.trim(), message: off.message.value.trim() });
   };
-  $(".tx").onclick = function () { txf.hidden = !txf.hidden; if (!txf.hidden) txf.email.focus(); };
-  txf.onsubmit = function (ev) { ev.preventDefault(); wsSend({ type: "transcript", email: txf.email.value.trim() }); };
+  $(".tx").onclick = function () { txf.hidden = !txf.hidden; if (!txf.hidden) txf.querySelector("button").focus(); };
+  txf.onsubmit = function (ev) { ev.preventDefault(); wsSend({ type: "transcript" }); };
   $(".attach").onclick = function () { fileInput.click(); };
   fileInput.onchange = function () {
     var f = fileInput.files && fileInput.files[0]; if (!f) return;
