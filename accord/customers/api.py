@@ -18,7 +18,7 @@ from accord.govern.access.deps import (
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.db import read_only
 from accord.kit.deps import DbSession
-from accord.kit.schemas import DataList
+from accord.kit.schemas import MAX_OFFSET, DataList
 from accord.kit.streams import closing_stream
 from accord.profile import settings as profile_settings
 from accord.profile.queries import live_profile, summary
@@ -36,7 +36,7 @@ def search_profiles(
         str | None, Query(description="Name, email or phone prefix", max_length=200)
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DataList[ProfileSummary]:
     rows = queries.search(session, principal.workspace_id, q, limit=limit, offset=offset)
     return DataList(data=[summary(p) for p in rows])

@@ -1,6 +1,7 @@
 """Exception handlers: one error, two renderings. API callers get
 ``application/problem+json``; a browser on a console page gets the same error as HTML.
-Unknown errors are logged with an id and never leak internals."""
+Unknown errors are logged with an id and never leak internals. ``install`` also puts the
+API's input guard in front (``kit/guard.py``): text no column can hold is a 422."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from accord.kit.errors import AccordError, FieldError
+from accord.kit.guard import ApiTextGuard
 from accord.kit.ids import new_id
 
 log = logging.getLogger("accord.errors")
@@ -91,6 +93,8 @@ def from_validation(exc: RequestValidationError) -> AccordError:
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(ApiTextGuard)
+
     @app.exception_handler(AccordError)
     async def accord_error(request: Request, exc: AccordError) -> Response:
         return render(request, exc)

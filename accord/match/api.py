@@ -14,7 +14,7 @@ from accord.govern.access.deps import (
     WorkspaceReader,
 )
 from accord.kit.deps import DbSession
-from accord.kit.schemas import DataList
+from accord.kit.schemas import MAX_OFFSET, DataList
 from accord.match import queries, service
 from accord.match import settings as match_settings
 from accord.match.models import MatchRun
@@ -82,7 +82,7 @@ def list_candidates(
         Literal["pending", "accepted", "rejected"] | None, Query(description="pending by default")
     ] = "pending",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> DataList[CandidateRead]:
     return DataList(
         data=queries.candidates(session, principal.workspace_id, status, limit=limit, offset=offset)
