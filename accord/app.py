@@ -37,6 +37,7 @@ from accord.inbox.api import router as inbox_router
 from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
+from accord.kit.headers import SecurityHeaders
 from accord.kit.live import Broker
 from accord.kit.runtime import tune_gc
 from accord.kit.threads import PeriodicWorker
@@ -44,6 +45,7 @@ from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
+from accord.web.api_docs import router as api_docs_router
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
 from accord.web.csat_pages import router as csat_router
@@ -193,6 +195,8 @@ def create_app(
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by web/api_docs.py, with its assets from /static
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -212,6 +216,7 @@ def create_app(
         app.state.accept_listeners.append(lambda: drain(app.state.session_factory))
 
     handlers.install(app)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -220,6 +225,7 @@ def create_app(
         return RedirectResponse(login_url(exc.next_path), status_code=303)
 
     app.include_router(health_router)
+    app.include_router(api_docs_router)
     app.include_router(workspace_router)
     app.include_router(access_router)
     app.include_router(audit_router)

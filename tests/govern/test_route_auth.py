@@ -21,7 +21,6 @@ PUBLIC = {
     ("POST", "/login"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
     ("OPTIONS", "/v1/{path:path}"),  # CORS preflight of the tracking API
     # The customer's satisfaction survey: reached by a signed link, refused without it.

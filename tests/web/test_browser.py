@@ -374,3 +374,39 @@ def test_identity_settings(served_demo, browser) -> None:  # type: ignore[no-unt
     expect(page.locator("input[name=review]")).to_have_value("0.7")
     page.screenshot(path=str(ARTIFACTS / "settings-identity.png"), full_page=True)
     context.close()
+
+
+def test_pages_run_under_the_security_policy_offline(served_demo, browser) -> None:  # type: ignore[no-untyped-def]
+    """Every page works with its Content-Security-Policy and loads nothing from another
+    host: the API reference included (no CDN)."""
+    from playwright.sync_api import expect
+
+    base, info = served_demo
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    violations: list[str] = []
+    elsewhere: list[str] = []
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((base, "data:", "blob:")) else elsewhere.append(r.url),
+    )
+    page.goto(f"{base}/docs")
+    expect(page.locator(".opblock").first).to_be_visible(timeout=20000)
+    expect(page.locator("body")).to_contain_text("/api/v1/profiles")
+    page.screenshot(path=str(ARTIFACTS / "api-docs.png"))
+    page.goto(f"{base}/redoc")
+    expect(page.locator("body")).to_contain_text("Search people", timeout=20000)
+    page.screenshot(path=str(ARTIFACTS / "api-redoc.png"))
+    sign_in(page, base, info, "/settings/chat")
+    expect(page).to_have_url(f"{base}/settings/chat")
+    for path in ("/customers", "/inbox", "/analytics", "/settings/inbox"):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("networkidle")
+    assert violations == []
+    assert elsewhere == []
+    context.close()
