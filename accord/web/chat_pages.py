@@ -49,8 +49,11 @@ def visitors_page(request: Request, session: DbSession, console: ConsoleUser) ->
     visitors = queries.online_visitors(session, console.principal.workspace_id, seconds)
     context: dict[str, Any] = {"visitors": visitors, "now": utcnow()}
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "visitor-list":
+        # The list alone, every few seconds: its forms carry the session's token too.
         templates = request.app.state.templates
-        response: HTMLResponse = templates.TemplateResponse(request, "visitors_list.html", context)
+        response: HTMLResponse = templates.TemplateResponse(
+            request, "visitors_list.html", {**context, "csrf_token": console.csrf_token}
+        )
         return response
     return page(request, session, console, "visitors.html", "inbox", **context)
 
