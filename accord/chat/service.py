@@ -361,7 +361,7 @@ def start_chat(
             channel="chat",
             subject=f"Chat on {urlsplit(visitor.current_url or '').path or 'the site'}",
             person=person,
-            contact_name=visitor.name or visitor.email or "Visitor",
+            contact_name=visitor.name or visitor.email,
             at=now,
             actor=actor,
         )

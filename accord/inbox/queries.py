@@ -5,6 +5,7 @@ Reads only; the writes are in :mod:`accord.inbox.service` and :mod:`accord.inbox
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,6 +78,16 @@ def list_conversations(
     now = now or utcnow()
     return repo.inbox(
         workspace_id, f, now=now, soon=now + routing.DUE_SOON, limit=limit, before=before
+    )
+
+
+def people(
+    session: Session, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID | None]
+) -> dict[uuid.UUID, Profile]:
+    """The person behind each of these profile ids (merged ones followed to their
+    survivor), to name them on a page of conversations or visitors."""
+    return ConversationRepository.from_session(session).people(
+        workspace_id, {p for p in profile_ids if p is not None}
     )
 
 

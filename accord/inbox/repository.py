@@ -78,6 +78,31 @@ class ConversationRepository(Repository):
         )
         return [profile_id, *self.session.scalars(stmt)]
 
+    def people(
+        self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, Profile]:
+        """The person each profile id is now: the profile, or the survivor its tombstone
+        points at. One query."""
+        wanted = list(set(profile_ids))
+        if not wanted:
+            return {}
+        survivors = select(Profile.merged_into_id).where(
+            Profile.workspace_id == workspace_id, Profile.id.in_(wanted)
+        )
+        stmt = select(Profile).where(
+            Profile.workspace_id == workspace_id,
+            or_(Profile.id.in_(wanted), Profile.id.in_(survivors.scalar_subquery())),
+        )
+        rows = {p.id: p for p in self.session.scalars(stmt)}
+        out: dict[uuid.UUID, Profile] = {}
+        for profile_id in wanted:
+            found = rows.get(profile_id)
+            if found is not None and found.merged_into_id is not None:
+                found = rows.get(found.merged_into_id)
+            if found is not None:
+                out[profile_id] = found
+        return out
+
     def of_person(
         self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID], limit: int = 50
     ) -> list[Conversation]:

@@ -46,8 +46,10 @@ def _conversation(session: DbSession, principal: Principal, number: int) -> Conv
 def visitors_page(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
     console.principal.require(Scope.CONVERSATIONS_READ)
     seconds = request.app.state.settings.chat_online_seconds
-    visitors = queries.online_visitors(session, console.principal.workspace_id, seconds)
-    context: dict[str, Any] = {"visitors": visitors, "now": utcnow()}
+    workspace_id = console.principal.workspace_id
+    visitors = queries.online_visitors(session, workspace_id, seconds)
+    people = inbox_queries.people(session, workspace_id, [v.profile_id for v in visitors])
+    context: dict[str, Any] = {"visitors": visitors, "people": people, "now": utcnow()}
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "visitor-list":
         # The list alone, every few seconds: its forms carry the session's token too.
         templates = request.app.state.templates

@@ -86,6 +86,7 @@ def inbox(
     }
     context: dict[str, Any] = {
         "conversations": [(c, routing.sla_state(c, now)) for c in rows],
+        "people": queries.people(session, workspace_id, [c.profile_id for c in rows]),
         "members": members,
         "now": now,
     }

@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
+
+ANONYMOUS = "Anonymous visitor"
+
+
+class Person(Protocol):
+    display_name: str | None
+    email: str | None
+    phone: str | None
+
+
+def person_label(person: Person | None = None, said: str | None = None) -> str:
+    """How a person is named on every page: their name; else the email or phone they are
+    known by; else what the conversation or the visitor says (a name or an address they
+    gave); else "Anonymous visitor"."""
+    if person is not None:
+        for value in (person.display_name, person.email, person.phone):
+            if value:
+                return value
+    return said or ANONYMOUS
+
+
+def is_known(person: Person | None) -> bool:
+    """Whether the person is known by a name, an email or a phone."""
+    return person is not None and bool(person.display_name or person.email or person.phone)
+
 
 CHANNELS: dict[str, tuple[str, str]] = {
     "web": ("◍", "Web"),

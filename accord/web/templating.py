@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi.templating import Jinja2Templates
 
 from accord import __version__
-from accord.web.presenters import CHANNELS, describe
+from accord.web.presenters import CHANNELS, describe, is_known, person_label
 
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
@@ -16,4 +16,6 @@ def create_templates() -> Jinja2Templates:
     templates.env.globals["accord_version"] = __version__
     templates.env.globals["channel_icons"] = CHANNELS
     templates.env.globals["describe"] = describe
+    templates.env.globals["label"] = person_label
+    templates.env.globals["is_known"] = is_known
     return templates

@@ -40,9 +40,9 @@ def test_console_pages_run_a_fixed_number_of_queries(
     console_login(client, AGENT)
     assert client.get("/inbox?view=all").status_code == 200  # warm
     budget = {
-        # session+user+membership, teams, the page of conversations, members, agent
-        # state, the workspace switcher
-        "/inbox?view=all&status=open": 6,
+        # session+user+membership, teams, the page of conversations, the people they
+        # are with (to name them), members, agent state, the workspace switcher
+        "/inbox?view=all&status=open": 7,
         "/inbox/counts": 4,
         "/inbox/1": 17,
     }
