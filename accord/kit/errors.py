@@ -27,6 +27,8 @@ class AccordError(Exception):
     field: str | None = None
     errors: list[FieldError] = dataclasses.field(default_factory=list)
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    # More members of the problem body (the id of what a conflict is with).
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -48,6 +50,7 @@ class AccordError(Exception):
             body["errors"] = [e.as_dict() for e in self.errors]
         if instance:
             body["instance"] = instance
+        body.update({k: v for k, v in self.extra.items() if k not in body})
         return body
 
 

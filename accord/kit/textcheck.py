@@ -144,3 +144,11 @@ def find_bad(value: Any, path: str = "") -> BadText | None:
     """The first string (key or value) in a parsed document that holds a NUL or a lone
     surrogate, or the marker of a value nested too deep; None when there is none."""
     return next(_walk(value, path), None)
+
+
+def printable(text: str, limit: int) -> str:
+    """``text`` as a column can hold it: NUL characters and lone surrogates written as
+    escapes, at most ``limit`` characters."""
+    if _BAD_CHARS.search(text):
+        text = _BAD_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text[:limit]

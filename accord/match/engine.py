@@ -10,6 +10,7 @@ import logging
 import math
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -99,6 +100,9 @@ class Result:
     phases: dict[str, float] = field(default_factory=dict)
     records: int = 0
     tf: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Why nothing was compared (too few people, or no field filled in twice); None when
+    # the model ran.
+    skipped: str | None = None
 
 
 TF_COLUMNS = ("first_name", "last_name", "postcode")
@@ -129,7 +133,13 @@ def term_frequencies(table: pa.Table, keep: int = TF_KEEP) -> dict[str, dict[str
 
 
 def _register_tf(
-    db_api: Any, linker: Any, tf: dict[str, dict[str, float]], table: pa.Table, engine: Engine
+    db_api: Any,
+    linker: Any,
+    tf: dict[str, dict[str, float]],
+    table: pa.Table,
+    engine: Engine,
+    suffix: str,
+    registered: list[Any],
 ) -> None:
     """Term frequencies of the whole workspace for the few values in ``table``."""
     for name, freqs in tf.items():
@@ -145,8 +155,9 @@ def _register_tf(
                 f"tf_{name}": pa.array([freqs.get(v, rare) for v in values], type=pa.float64()),
             }
         )
-        registered = _register(db_api, lookup, engine, f"accord_tf_{name}")
-        linker.table_management.register_term_frequency_lookup(registered, name)
+        frame = _register(db_api, lookup, engine, f"accord_tf_{name}_{suffix}")
+        registered.append(frame)
+        linker.table_management.register_term_frequency_lookup(frame, name)
 
 
 def _silence_splink() -> None:
@@ -480,6 +491,31 @@ def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Sco
     ]
 
 
+def nothing_to_compare(table: pa.Table, model: dict[str, Any] | None) -> str | None:
+    """Why a table cannot be matched (Splink would be handed a model with no comparison
+    or no blocking rule, and fail on the SQL it writes), or None when it can."""
+    if table.num_rows < 2:
+        return "fewer than two named people"
+    present = set(model["present"]) if model is not None else present_columns(table)
+    if not comparisons.specs_for(present) or not comparisons.prediction_rules(present):
+        return "no field to compare is filled in for two people or more"
+    return None
+
+
+def _drop(db_api: Any, registered: list[Any], engine: Engine) -> None:
+    """The tables this run registered leave a Spark session with it, whether it failed or
+    not: the session may outlive the run, and a table left behind would be in the way of
+    the next. (A DuckDB connection is the run's own, closed with it.)"""
+    if engine != "spark":
+        return
+    for frame in reversed(registered):
+        try:
+            db_api.spark.catalog.dropTempView(frame.physical_name)
+            db_api.remove_splinkdataframe_from_cache(frame)
+        except Exception as exc:  # the session may be gone already
+            log.debug("could not drop %s: %s", frame.physical_name, exc)
+
+
 def run(
     table: pa.Table,
     *,
@@ -490,31 +526,51 @@ def run(
     on_phase: Callable[[str], None] | None = None,
     tf: dict[str, dict[str, float]] | None = None,
 ) -> Result:
-    """Train (unless ``model`` is given) and predict over ``table``."""
+    """Train (unless ``model`` is given) and predict over ``table``. A table with nothing
+    to compare gives no pairs and no model (``Result.skipped`` says why)."""
     from splink import Linker
 
+    skipped = nothing_to_compare(table, model)
+    if skipped is not None:
+        return Result(
+            pairs=[],
+            model=model or {},
+            levels=levels_of(model["settings"]) if model else {},
+            training=[],
+            trained=False,
+            records=table.num_rows,
+            tf=tf or {},
+            skipped=skipped,
+        )
     _silence_splink()
     phases: dict[str, float] = {}
+    # Names of this run's own: runs sharing a Spark session never meet.
+    suffix = uuid.uuid4().hex[:12]
+    registered: list[Any] = []
     with backend(engine, spark) as db_api:
-        t = time.perf_counter()
-        if on_phase:
-            on_phase("loading records")
-        sdf = _register(db_api, table, engine, "accord_records")
-        phases["load"] = time.perf_counter() - t
-        t = time.perf_counter()
-        if on_phase:
-            on_phase("training the model")
-        stored, report, trained = train(db_api, sdf, table, model=model, dialect=engine)
-        phases["train"] = time.perf_counter() - t
-        t = time.perf_counter()
-        if on_phase:
-            on_phase("scoring candidate pairs")
-        settings = in_dialect(stored, engine)
-        linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
-        if tf:
-            _register_tf(db_api, linker, tf, table, engine)
-        pairs = predict(linker, settings, floor_weight)
-        phases["predict"] = time.perf_counter() - t
+        try:
+            t = time.perf_counter()
+            if on_phase:
+                on_phase("loading records")
+            sdf = _register(db_api, table, engine, f"accord_records_{suffix}")
+            registered.append(sdf)
+            phases["load"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if on_phase:
+                on_phase("training the model")
+            stored, report, trained = train(db_api, sdf, table, model=model, dialect=engine)
+            phases["train"] = time.perf_counter() - t
+            t = time.perf_counter()
+            if on_phase:
+                on_phase("scoring candidate pairs")
+            settings = in_dialect(stored, engine)
+            linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
+            if tf:
+                _register_tf(db_api, linker, tf, table, engine, suffix, registered)
+            pairs = predict(linker, settings, floor_weight)
+            phases["predict"] = time.perf_counter() - t
+        finally:
+            _drop(db_api, registered, engine)
     return Result(
         pairs=pairs,
         model=stored,

@@ -54,6 +54,19 @@ class MatchRunRepository(Repository):
         )
         return self.session.scalar(stmt)
 
+    def active(self, workspace_id: uuid.UUID) -> list[MatchRun]:
+        """The workspace's full runs that are queued or running."""
+        stmt = (
+            select(MatchRun)
+            .where(
+                MatchRun.workspace_id == workspace_id,
+                MatchRun.kind == "full",
+                MatchRun.status.in_(("queued", "running")),
+            )
+            .order_by(MatchRun.created_at)
+        )
+        return list(self.session.scalars(stmt))
+
     def queued(self, limit: int = 10) -> list[MatchRun]:
         stmt = (
             select(MatchRun)

@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -24,14 +24,19 @@ from sqlalchemy.orm import Session
 from accord.config import Settings
 from accord.govern.workspaces.models import Workspace
 from accord.kit.dialect import insert_ignore, lock_workspace
-from accord.kit.errors import conflict, not_found
+from accord.kit.errors import AccordError, conflict, not_found
 from accord.kit.ids import new_id
 from accord.kit.signals import after_commit
+from accord.kit.textcheck import printable
 from accord.kit.time import utcnow
 from accord.match import engine, features
 from accord.match.decide import Decisions, Thresholds, decide
 from accord.match.models import MatchCandidate, MatchRun
-from accord.match.repository import CandidateRepository, MatchInputRepository
+from accord.match.repository import (
+    CandidateRepository,
+    MatchInputRepository,
+    MatchRunRepository,
+)
 from accord.match.settings import MATCH, MatchSettings
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
@@ -432,10 +437,39 @@ def reject(
 # --- runs -------------------------------------------------------------------------------
 
 
+# A run still queued or running after this long was abandoned (no matching thread took
+# it up, or its process died): it no longer holds the workspace.
+QUEUED_STALE = timedelta(hours=1)
+RUNNING_STALE = timedelta(hours=6)
+
+
+def _hold_run_slot(session: Session, workspace_id: uuid.UUID) -> None:
+    """A workspace has at most one full run queued or running: another is refused with
+    409 ``run_in_progress`` naming it (``run_id``). Abandoned runs are marked failed."""
+    lock_workspace(session, workspace_id, "match-run")
+    now = utcnow()
+    for run in MatchRunRepository.from_session(session).active(workspace_id):
+        since = run.started_at if run.status == "running" else run.created_at
+        limit = RUNNING_STALE if run.status == "running" else QUEUED_STALE
+        if since is not None and now - since > limit:
+            finish_run(run, None, None, error=f"abandoned: still {run.status} after {limit}")
+            continue
+        raise AccordError(
+            f"A matching run of this workspace is already {run.status} ({run.id}); "
+            "wait for it to finish",
+            code="run_in_progress",
+            status=409,
+            extra={"run_id": str(run.id)},
+        )
+    session.flush()
+
+
 def start_run(
     session: Session, workspace_id: uuid.UUID, *, engine_name: str, trigger: str, kind: str = "full"
 ) -> MatchRun:
     _workspace(session, workspace_id)
+    if kind == "full":
+        _hold_run_slot(session, workspace_id)
     run = MatchRun(
         workspace_id=workspace_id,
         kind=kind,
@@ -455,7 +489,7 @@ def finish_run(
     run.finished_at = utcnow()
     if error is not None or result is None or summary is None:
         run.status = "failed"
-        run.error = (error or "failed")[:500]
+        run.error = printable(error or "failed", 500)
         return
     run.status = "done"
     run.records = summary.records
@@ -463,8 +497,8 @@ def finish_run(
     run.merged = summary.merged
     run.proposed = summary.proposed
     run.households = summary.households
-    if run.kind == "full":
-        run.model = result.model
+    if run.kind == "full" and result.model:
+        run.model = result.model  # a run that compared nothing leaves no model to use
     run.report = {
         "phases": {k: round(v, 3) for k, v in result.phases.items()},
         "trained": result.trained,
@@ -480,6 +514,8 @@ def finish_run(
         "blocked": summary.blocked,
         "tf": result.tf,
     }
+    if result.skipped is not None:
+        run.report["skipped"] = result.skipped
 
 
 def queue_run(

@@ -9,20 +9,25 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.config import Settings
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import transaction
+from accord.kit.errors import AccordError
 from accord.kit.threads import PeriodicWorker
 from accord.kit.time import utcnow
 from accord.match import engine, service
 from accord.match.incremental import match_new
 from accord.match.models import MatchRun
 from accord.match.repository import MatchRunRepository
+
+CONNECTION_ERRORS = (OperationalError, InterfaceError, DisconnectionError)
 
 
 def run_workspace(
@@ -155,24 +160,44 @@ class MatchWorker(PeriodicWorker):
             last = MatchRunRepository.from_session(session).last_started(workspace_id, "full")
         return (last or self.started) + timedelta(minutes=minutes) <= now
 
+    def _guarded(self, workspace_id: uuid.UUID, run: Callable[[], object]) -> None:
+        try:
+            run()
+        except AccordError as error:  # another run of the workspace is under way
+            self.log.info("no run of workspace %s now: %s", workspace_id, error.message)
+        except CONNECTION_ERRORS:
+            raise  # the database is away: the worker backs off
+        except Exception:
+            self.log.exception("a matching run of workspace %s failed", workspace_id)
+
     def step(self) -> None:
         with self.factory() as session:
             queued = [
                 (r.id, r.workspace_id, r.engine)
                 for r in MatchRunRepository.from_session(session).queued()
             ]
+        # A run that fails is marked failed and logged; the other workspaces still run.
         for run_id, workspace_id, engine_name in queued:
-            run_workspace(
-                self.factory,
+            self._guarded(
                 workspace_id,
-                self.settings,
-                engine_name="spark" if engine_name == "spark" else "duckdb",
-                run_id=run_id,
+                partial(
+                    run_workspace,
+                    self.factory,
+                    workspace_id,
+                    self.settings,
+                    engine_name="spark" if engine_name == "spark" else "duckdb",
+                    run_id=run_id,
+                ),
             )
         now = utcnow()
         for workspace_id in _workspaces(self.factory):
             if self._due(workspace_id, now):
-                run_workspace(self.factory, workspace_id, self.settings, trigger="schedule")
+                self._guarded(
+                    workspace_id,
+                    partial(
+                        run_workspace, self.factory, workspace_id, self.settings, trigger="schedule"
+                    ),
+                )
         every = self.settings.match_incremental_seconds
         if every > 0 and time.monotonic() - self._last_incremental >= every:
             self._last_incremental = time.monotonic()

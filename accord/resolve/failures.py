@@ -17,7 +17,7 @@ from accord.collect.repository import EventRepository
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.kit.signals import after_commit
-from accord.kit.textcheck import find_bad
+from accord.kit.textcheck import printable
 
 MAX_ERROR = 1000
 # How many ids one retry names at most (and how many are written in the audit log).
@@ -51,10 +51,7 @@ def error_text(error: BaseException) -> str:
         detail = str(error.orig)
     else:
         detail = str(error)
-    text = f"{type(error).__name__}: {detail}".strip()
-    if find_bad(text) is not None:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
-    return text[:MAX_ERROR]
+    return printable(f"{type(error).__name__}: {detail}".strip(), MAX_ERROR)
 
 
 def pending_ids(session: Session, workspace_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
