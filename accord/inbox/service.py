@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
 from accord.govern.access.repository import MembershipRepository
+from accord.govern.access.scopes import Role
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
 from accord.inbox.csat import request_survey
@@ -28,6 +29,13 @@ from accord.profile.repository import OrderRepository
 from accord.resolve.repository import IdentifierRepository
 
 REPLY_CHANNELS = ("email", "phone", "chat", "social")
+# Who may take conversations (be assigned, transferred to, join a team): an analyst
+# reads only.
+TAKERS = frozenset({Role.ADMIN.value, Role.AGENT.value})
+
+
+def can_take(role: str) -> bool:
+    return role in TAKERS
 
 
 def get(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
@@ -192,8 +200,16 @@ def note(
 
 
 def _member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
-    if MembershipRepository.from_session(session).get(workspace_id, user_id) is None:
+    """The user may take conversations of this workspace (an admin or an agent)."""
+    membership = MembershipRepository.from_session(session).get(workspace_id, user_id)
+    if membership is None:
         raise invalid("That user is not a member of this workspace", field="assignee_id")
+    if not can_take(membership.role):
+        raise invalid(
+            "That user cannot take conversations (an analyst reads only)",
+            field="assignee_id",
+            code="cannot_take",
+        )
 
 
 def assign(

@@ -18,14 +18,25 @@ from accord.inbox.hours import InvalidSchedule, Schedule
 from accord.inbox.models import AgentState, CannedResponse, SlaPolicy, Team, TeamMember
 from accord.inbox.repository import TeamRepository
 from accord.inbox.rules import INBOX, InboxRules, InboxRulesIn, invalid_settings
+from accord.inbox.service import can_take
 from accord.kit.errors import conflict, invalid, not_found
 
 
-def check_members(session: Session, workspace_id: uuid.UUID, users: list[uuid.UUID]) -> None:
+def check_members(
+    session: Session, workspace_id: uuid.UUID, users: list[uuid.UUID], field: str = "members"
+) -> None:
+    """Each user is a member who may take conversations (an admin or an agent)."""
     repo = MembershipRepository.from_session(session)
     for i, user_id in enumerate(users):
-        if repo.get(workspace_id, user_id) is None:
-            raise invalid("Not a member of this workspace", field=f"members[{i}]")
+        membership = repo.get(workspace_id, user_id)
+        if membership is None:
+            raise invalid("Not a member of this workspace", field=f"{field}[{i}]")
+        if not can_take(membership.role):
+            raise invalid(
+                "An analyst reads only and cannot take conversations",
+                field=f"{field}[{i}]",
+                code="cannot_take",
+            )
 
 
 def _schedule(business_hours: dict[str, Any]) -> None:

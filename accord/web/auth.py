@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 from accord.config import Settings
 from accord.govern.access import service as access
 from accord.govern.access.principal import Principal
-from accord.govern.access.scopes import Role
+from accord.govern.access.scopes import Role, Scope
 from accord.govern.access.service import ConsoleIdentity
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError, forbidden
@@ -81,6 +81,11 @@ class Console:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+    @property
+    def can_answer(self) -> bool:
+        """Whether the user may answer and change conversations (an analyst reads only)."""
+        return self.principal.has(Scope.CONVERSATIONS_WRITE)
 
 
 def console_session(request: Request, session: DbSession, settings: AppSettings) -> Console:

@@ -49,7 +49,12 @@ def visitors_page(request: Request, session: DbSession, console: ConsoleUser) ->
     workspace_id = console.principal.workspace_id
     visitors = queries.online_visitors(session, workspace_id, seconds)
     people = inbox_queries.people(session, workspace_id, [v.profile_id for v in visitors])
-    context: dict[str, Any] = {"visitors": visitors, "people": people, "now": utcnow()}
+    context: dict[str, Any] = {
+        "visitors": visitors,
+        "people": people,
+        "now": utcnow(),
+        "can_answer": console.can_answer,
+    }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "visitor-list":
         # The list alone, every few seconds: its forms carry the session's token too.
         templates = request.app.state.templates
@@ -141,8 +146,9 @@ def agent_typing(
 def agent_read(request: Request, session: DbSession, console: ConsoleUser, number: int) -> Response:
     console.principal.require(Scope.CONVERSATIONS_READ)
     conversation = _conversation(session, console.principal, number)
-    ctx = chat_context(request, session, conversation.workspace_id)
-    service.read_by_agent(session, ctx, conversation)
+    if console.can_answer:  # an analyst reading is not the visitor's answer being read
+        ctx = chat_context(request, session, conversation.workspace_id)
+        service.read_by_agent(session, ctx, conversation)
     return Response(status_code=204)
 
 

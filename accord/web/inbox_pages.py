@@ -281,6 +281,10 @@ def conversation_page(
         "identifiers": view.identifiers,
         "orders": view.orders,
         "members": {m.user_id: m.user.name or m.user.email for m in members},
+        # Who a conversation may go to: admins and agents (an analyst reads only).
+        "takers": {
+            m.user_id: m.user.name or m.user.email for m in members if service.can_take(m.role)
+        },
         "teams": queries.teams(session, workspace_id),
         "canned": queries.canned_responses(session, workspace_id),
         "sla": routing.sla_state(conversation, now),

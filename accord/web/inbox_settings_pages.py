@@ -12,7 +12,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from accord.channels import mailbox
 from accord.govern.access import service as access
-from accord.inbox import queries, setup
+from accord.inbox import queries, service, setup
 from accord.inbox.rules import PRIORITIES
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid
@@ -31,6 +31,7 @@ def _page(
     box, box_version = mailbox.settings(session, workspace_id)
     rules, rules_version = setup.inbox_settings(session, workspace_id)
     members = access.list_members(session, workspace_id)
+    takers = [m for m in members if service.can_take(m.role)]
     team_rows = [(t, set(m)) for t, m in queries.teams_with_members(session, workspace_id)]
     return page(
         request,
@@ -47,6 +48,7 @@ def _page(
         rules_version=rules_version,
         teams=team_rows,
         members=members,
+        takers=takers,
         states=queries.agent_states(session, workspace_id),
         policies=queries.policies(session, workspace_id),
         canned=queries.canned_responses(session, workspace_id),

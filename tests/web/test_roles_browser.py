@@ -1,0 +1,110 @@
+"""An analyst in a real browser (Debian's Chromium through Playwright): the conversation
+page reads without Reply, Resolve, Transfer, Assign or Settings, and a console form the
+role cannot use answers with the error page, never raw JSON. Screenshots land in
+test-artifacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from accord.app import create_app
+from accord.config import Settings
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.db import create_db_engine, create_session_factory
+from tests.conftest import new_database
+from tests.helpers import PASSWORD, add_user, live_server, provision
+from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
+
+pytestmark = pytest.mark.browser
+ANALYST = "noor.analyst@ridge.test"
+
+
+@dataclass
+class Served:
+    base: str
+    ws: ProvisionedWorkspace
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    tmp = tmp_path_factory.mktemp("roles")
+    with new_database("sqlite", tmp) as url:
+        engine = create_db_engine(url)
+        with create_session_factory(engine)() as session:
+            ws = provision(session, "Ridge Outfitters")
+            add_user(session, ws, ANALYST, role="analyst")
+            add_user(session, ws, "jo.agent@ridge.test", role="agent")
+        settings = Settings(
+            data_dir=tmp / "data",
+            database_url=url,
+            secret_key="roles-browser-" + "k" * 32,
+            resolve_worker=False,
+            resolve_inline=True,
+            outbox_worker=False,
+            imap_poll_seconds=0,
+        )
+        with live_server(create_app(settings)) as base:
+            yield Served(base, ws)
+        engine.dispose()
+
+
+def test_an_analyst_reads_a_conversation(served: Served, browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    s = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    r = httpx.post(
+        f"{s.base}/api/v1/messages",
+        headers={"Authorization": f"Bearer {s.ws.api_token}"},
+        json={
+            "channel": "email",
+            "contact": {"email": "kim.tran@example.com", "name": "Kim Tran"},
+            "subject": "Do the Summit boots run small?",
+            "body": "I wear a 42 in most brands. Which size should I order?",
+        },
+    )
+    assert r.status_code == 201, r.text
+    number = r.json()["conversation"]["number"]
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{s.base}/login?next=/inbox/{number}")
+    page.fill("#email", ANALYST)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#conversation-title")).to_contain_text("Summit boots")
+    expect(page.locator("#messages")).to_contain_text("I wear a 42")
+    expect(page.locator("#read-only")).to_be_visible()
+    for hidden in ("#reply-form", "#resolve-button", "#transfer-form", "text=Assign to me"):
+        expect(page.locator(hidden)).to_have_count(0)
+    expect(page.locator(".sidebar")).not_to_contain_text("Settings")
+    expect(page.locator("#customer-sidebar")).to_contain_text("Kim Tran")
+    page.screenshot(path=str(ARTIFACTS / "analyst-conversation.png"), full_page=True)
+
+    # A form the role cannot use (a page opened before, or made by hand), sent the way
+    # every console form is: the error page, in the console's frame of mind, not JSON.
+    page.evaluate(
+        """(number) => {
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = "/inbox/" + number + "/status";
+            form.id = "stale-form";
+            form.innerHTML = '<input type="hidden" name="status" value="resolved">' +
+                '<button type="submit">Resolve</button>';
+            document.getElementById("main").appendChild(form);
+            htmx.process(form);
+        }""",
+        number,
+    )
+    page.click("#stale-form button")
+    error = page.locator(".error-page")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("403")
+    expect(error).to_contain_text("conversations:write")
+    expect(page.locator("body")).not_to_contain_text('"status":403')
+    page.screenshot(path=str(ARTIFACTS / "analyst-refused-form.png"), full_page=True)
+    context.close()
