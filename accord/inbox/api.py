@@ -33,6 +33,7 @@ from accord.inbox.schemas import (
 )
 from accord.kit.deps import DbSession
 from accord.kit.errors import invalid
+from accord.kit.streams import closing_stream
 from accord.kit.time import utcnow
 
 router = APIRouter(prefix="/api/v1", tags=["inbox"])
@@ -154,7 +155,7 @@ def export_conversations(
     factory = request.app.state.session_factory
     rows = metrics.export_csv(factory, principal.workspace_id, since, until)
     return StreamingResponse(
-        rows,
+        closing_stream(rows),
         media_type="text/csv",
         headers={"content-disposition": 'attachment; filename="conversations.csv"'},
     )

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.inbox.hours import Schedule
 from accord.inbox.models import Conversation, ConversationEvent
 from accord.inbox.repository import ConversationRepository, EventLogRepository, TeamRepository
-from accord.kit.db import transaction
+from accord.kit import csvsafe
+from accord.kit.db import read_only
 
 CHUNK = 500
 
@@ -215,32 +216,36 @@ def export_csv(
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     yield buffer.getvalue()
-    with transaction(factory) as session:
+    with read_only(factory) as session:
         for row in _rows(session, workspace_id, since, until, business_hours=True):
             c = row.conversation
             buffer.seek(0)
             buffer.truncate()
             writer.writerow(
-                [
-                    c.number,
-                    c.id,
-                    c.created_at.isoformat(),
-                    c.channel,
-                    c.last_channel,
-                    c.status,
-                    c.priority,
-                    " ".join(c.tags),
-                    c.team_id or "",
-                    c.assignee_id or "",
-                    c.profile_id or "",
-                    c.message_count,
-                    "" if row.first_response_seconds is None else round(row.first_response_seconds),
-                    "" if row.resolution_seconds is None else round(row.resolution_seconds),
-                    c.resolved_at.isoformat() if c.resolved_at else "",
-                    int(row.reopened),
-                    int(row.fcr),
-                    c.csat_score or "",
-                    c.csat_comment or "",
-                ]
+                csvsafe.row(
+                    [
+                        c.number,
+                        c.id,
+                        c.created_at.isoformat(),
+                        c.channel,
+                        c.last_channel,
+                        c.status,
+                        c.priority,
+                        " ".join(c.tags),
+                        c.team_id or "",
+                        c.assignee_id or "",
+                        c.profile_id or "",
+                        c.message_count,
+                        ""
+                        if row.first_response_seconds is None
+                        else round(row.first_response_seconds),
+                        "" if row.resolution_seconds is None else round(row.resolution_seconds),
+                        c.resolved_at.isoformat() if c.resolved_at else "",
+                        int(row.reopened),
+                        int(row.fcr),
+                        c.csat_score or "",
+                        c.csat_comment or "",
+                    ]
+                )
             )
             yield buffer.getvalue()

@@ -16,6 +16,7 @@ from accord.inbox import metrics
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError
 from accord.kit.security import constant_time_equals
+from accord.kit.streams import closing_stream
 from accord.kit.time import utcnow
 from accord.web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -196,7 +197,7 @@ def analytics_csv(request: Request, console: ConsoleUser, days: int = 30) -> Str
         request.app.state.session_factory, console.principal.workspace_id, since, None
     )
     return StreamingResponse(
-        rows,
+        closing_stream(rows),
         media_type="text/csv",
         headers={"content-disposition": 'attachment; filename="conversations.csv"'},
     )
