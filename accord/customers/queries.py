@@ -140,7 +140,7 @@ def timeline(
     )
     page, more = rows[:limit], len(rows) > limit
     return Timeline(
-        items=[
+        data=[
             TimelineItem(
                 id=e.id,
                 message_id=e.message_id,

@@ -47,7 +47,7 @@ class TimelineItem(BaseModel):
 
 
 class Timeline(BaseModel):
-    items: list[TimelineItem]
+    data: list[TimelineItem] = Field(description="The events, newest first")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page")
 
 

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.collect import service as collect
 from accord.collect.models import Event
 from accord.demo import retail
+from accord.demo.service import demo_write_key
+from accord.govern.access import service as access
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
 from accord.resolve import service as resolve
@@ -34,14 +36,17 @@ def load_retail(
     on_sent: Callable[[int], None] | None = None,
     on_resolved: Callable[[int], None] | None = None,
 ) -> int:
-    """Send the messages through the tracking service, then resolve them all."""
+    """Send the messages through the tracking service with the demo's write key (so the
+    key shows when it was last used, as it would for a real site), then resolve them."""
 
     def send(batch: list[dict[str, Any]]) -> None:
         with transaction(factory) as session:
+            key = demo_write_key(session)
+            source = access.authenticate_write_key(session, key).label if key else SOURCE
             result = collect.accept(
                 session,
                 workspace_id=workspace_id,
-                source=SOURCE,
+                source=source,
                 region="US",
                 messages=batch,
                 received_at=utcnow(),

@@ -35,7 +35,7 @@ def timeline(base: str, ws: ProvisionedWorkspace, profile_id: str) -> list[dict[
     response = httpx.get(
         f"{base}/api/v1/profiles/{profile_id}/timeline", headers=bearer(ws.api_token)
     )
-    return response.json()["items"]  # type: ignore[no-any-return]
+    return response.json()["data"]  # type: ignore[no-any-return]
 
 
 def exercise(client: Any, base: str, ws: ProvisionedWorkspace, errors: list[Any], tag: str) -> None:

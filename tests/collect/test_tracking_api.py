@@ -68,7 +68,7 @@ def test_identify_lands_on_a_profile_with_reserved_traits(
     timeline = client.get(
         f"/api/v1/profiles/{profile['id']}/timeline", headers=bearer(workspace.api_token)
     ).json()
-    context = timeline["items"][0]["context"]
+    context = timeline["data"][0]["context"]
     assert context["ip"] == "203.0.113.9"
     assert context["campaign"]["source"] == "newsletter"
 
@@ -187,7 +187,7 @@ def test_clock_skew_is_corrected(client: TestClient, workspace: ProvisionedWorks
     profile = lookup(client, workspace, user_id="u-skew")
     item = client.get(
         f"/api/v1/profiles/{profile['id']}/timeline", headers=bearer(workspace.api_token)
-    ).json()["items"][0]
+    ).json()["data"][0]
     at = datetime.fromisoformat(item["timestamp"])
     assert abs((at - (now - timedelta(seconds=10))).total_seconds()) < 5
 

@@ -236,7 +236,7 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
             assert kind in kinds
 
         # One person across every channel: the profile's timeline holds them all.
-        timeline = api.get(f"/api/v1/profiles/{person}/timeline").json()["items"]
+        timeline = api.get(f"/api/v1/profiles/{person}/timeline").json()["data"]
         assert {"web", "email", "call_center"} <= {i["channel"] for i in timeline}
 
         metrics = api.get("/api/v1/inbox/metrics", params={"group_by": "agent"}).json()

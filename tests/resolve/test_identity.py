@@ -44,7 +44,7 @@ class Api:
         return response.json()
 
     def timeline(self, profile_id: str) -> list[dict[str, Any]]:
-        return self.get(f"/api/v1/profiles/{profile_id}/timeline", limit=500)["items"]  # type: ignore[no-any-return]
+        return self.get(f"/api/v1/profiles/{profile_id}/timeline", limit=500)["data"]  # type: ignore[no-any-return]
 
     def merges(self, profile_id: str) -> list[dict[str, Any]]:
         return self.get(f"/api/v1/profiles/{profile_id}/merges")["data"]  # type: ignore[no-any-return]
