@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile
 
 from accord.channels import mailbox
-from accord.channels.contact_center import ScreenPop, describe_call, screen_pop
+from accord.channels.contact_center import ScreenPop, screen_pop
 from accord.govern.access import service as access
 from accord.govern.access.deps import (
     ConversationsReader,
@@ -24,6 +24,7 @@ from accord.govern.access.writekeys import CORS_HEADERS
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox import intake
 from accord.inbox.api import read
+from accord.inbox.calls import describe_call
 from accord.inbox.deps import actor_of, inbox_context
 from accord.inbox.intake import Inbound, NewAttachment
 from accord.inbox.people import Contact

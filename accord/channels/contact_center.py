@@ -29,22 +29,6 @@ from accord.profile.models import Order, Profile
 TROUBLE = ("delay", "late", "failed", "cancel", "refund", "return", "damaged", "missing")
 
 
-def describe_call(
-    direction: str,
-    duration: int | None,
-    disposition: str | None,
-    notes: str | None,
-) -> str:
-    kind = "Inbound call" if direction == "in" else "Outbound call"
-    parts = [kind]
-    if duration is not None:
-        parts.append(f"{duration // 60}m {duration % 60:02d}s")
-    if disposition:
-        parts.append(disposition)
-    head = " · ".join(parts)
-    return f"{head}\n{notes.strip()}" if notes and notes.strip() else head
-
-
 class OrderBrief(BaseModel):
     order_id: str
     placed_at: datetime

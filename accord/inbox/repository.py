@@ -285,6 +285,24 @@ class MessageRepository(Repository):
             stmt = stmt.where(Message.channel == channel)
         return self.session.scalars(stmt.order_by(Message.created_at.desc()).limit(1)).first()
 
+    def last_inbound_each(self, conversation_id: uuid.UUID) -> dict[str, Message]:
+        """The latest inbound message on each channel of the conversation, in one query."""
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=Message.channel,
+                order_by=(Message.created_at.desc(), Message.id.desc()),
+            )
+            .label("rank")
+        )
+        latest = (
+            select(Message.id, rank)
+            .where(Message.conversation_id == conversation_id, Message.direction == "in")
+            .subquery()
+        )
+        stmt = select(Message).join(latest, latest.c.id == Message.id).where(latest.c.rank == 1)
+        return {m.channel: m for m in self.session.scalars(stmt)}
+
     def queued(self, limit: int = 50) -> list[Message]:
         stmt = (
             select(Message)

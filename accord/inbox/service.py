@@ -28,7 +28,12 @@ from accord.profile.queries import live_profile
 from accord.profile.repository import OrderRepository
 from accord.resolve.repository import IdentifierRepository
 
-REPLY_CHANNELS = ("email", "phone", "chat", "social")
+# What Accord can deliver a written reply on: email (the outbox and the workspace's relay)
+# and a live chat (the visitor's socket). A phone is answered by calling back (logged, or
+# scheduled as a callback: accord.inbox.calls); nothing sends on social or SMS yet.
+REPLY_CHANNELS = ("email", "chat")
+DO_NOT_CONTACT = "the customer asked not to be contacted (doNotContact)"
+BOUNCED = "the customer's email address bounced (emailBounced)"
 # Who may take conversations (be assigned, transferred to, join a team): an analyst
 # reads only.
 TAKERS = frozenset({Role.ADMIN.value, Role.AGENT.value})
@@ -53,40 +58,49 @@ def person_of(session: Session, conversation: Conversation) -> Profile | None:
 
 @dataclass
 class Reach:
-    """Where the customer can be answered, and the address on each channel."""
+    """Where the customer can be answered: ``addresses`` holds the channels a reply can be
+    delivered on with the address on each, ``blocked`` the channels they have an
+    address on but must not be sent to, and why (consent), and ``phone`` the number to
+    call them back on (None when there is none or they may not be called)."""
 
     addresses: dict[str, str]
     default: str | None
     blocked: dict[str, str]
+    phone: str | None = None
+
+    def refusal(self) -> str | None:
+        """Why no reply can go out, in the customer's terms (None when one can)."""
+        if self.addresses:
+            return None
+        if self.blocked:
+            return "; ".join(dict.fromkeys(self.blocked.values()))
+        return None
 
 
 def reach(session: Session, conversation: Conversation, person: Profile | None) -> Reach:
     addresses: dict[str, str] = {}
     blocked: dict[str, str] = {}
-    messages = MessageRepository.from_session(session)
-    last_email = messages.last_inbound(conversation.id, "email")
+    phone: str | None = None
+    latest = MessageRepository.from_session(session).last_inbound_each(conversation.id)
+    last_email, last_call = latest.get("email"), latest.get("phone")
     if last_email is not None and last_email.address:
         addresses["email"] = last_email.address
+    if last_call is not None and last_call.address:
+        phone = last_call.address
+    traits: dict[str, Any] = {}
     if person is not None:
         for ident in IdentifierRepository.from_session(session).of_profile(person.id):
             if ident.type == ids.EMAIL:
                 addresses.setdefault("email", ident.value)
             elif ident.type == ids.PHONE:
-                addresses.setdefault("phone", ident.value)
-            elif ident.type == ids.SOCIAL:
-                addresses.setdefault("social", ident.value)
+                phone = phone or ident.value
         traits = person.traits or {}
-        if _trait(traits, "emailBounced"):
-            blocked["email"] = "the customer's email address bounced"
-        if _trait(traits, "doNotContact"):
-            for channel in REPLY_CHANNELS:
-                blocked[channel] = "the customer asked not to be contacted"
-    last_in = messages.last_inbound(conversation.id)
+    last_in = max(latest.values(), key=lambda m: (m.created_at, m.id), default=None)
     # A live chat is answered on the chat; a message left while nobody was online
     # (offline) is answered by email.
     offline = last_in is not None and bool((last_in.meta or {}).get("offline"))
     said = last_in.address if last_in is not None and last_in.channel == "chat" else None
-    if said and "@" in said and "email" not in blocked:
+    if said and "@" in said:
         # The address a chat visitor gave: the one to answer a message left offline at.
         if offline:
             addresses["email"] = said
@@ -96,12 +110,20 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
         addresses["chat"] = "chat"
     elif last_in is None and conversation.channel == "chat":
         addresses["chat"] = "chat"  # a chat an agent started with a visitor
+    if _trait(traits, "emailBounced") and "email" in addresses:
+        blocked["email"] = BOUNCED
+    if _trait(traits, "doNotContact"):
+        for channel in addresses:
+            blocked[channel] = DO_NOT_CONTACT
+        if phone:
+            blocked["phone"] = DO_NOT_CONTACT
+            phone = None
     for channel in blocked:
         addresses.pop(channel, None)
     last = last_in.channel if last_in is not None else conversation.last_channel
     preferred = "email" if offline else {"web": "email"}.get(last, last)
     default = preferred if preferred in addresses else next(iter(addresses), None)
-    return Reach(addresses, default, blocked)
+    return Reach(addresses, default, blocked, phone)
 
 
 def _trait(traits: dict[str, Any], name: str) -> Any:
@@ -120,17 +142,34 @@ def reply(
     status: str | None = None,
     at: datetime | None = None,
 ) -> Message:
-    """Answer the customer. Email goes out through the outbox after commit; on the phone
-    a reply is a logged call back; chat and social are delivered by their channels."""
+    """Answer the customer in writing, on a channel Accord delivers: email goes out
+    through the outbox after commit, a chat to the visitor's socket. A phone is answered
+    by calling back (:mod:`accord.inbox.calls`). Refused, saying why, when the customer
+    must not be contacted (``doNotContact``, a bounced address) or cannot be reached."""
     body = body.strip()
     if not body:
         raise invalid("A reply needs a body", field="body")
     person = person_of(session, conversation)
     where = reach(session, conversation, person)
+    if channel is not None and channel not in REPLY_CHANNELS:
+        instead = (
+            "call them back (log the call or schedule a callback)"
+            if channel == "phone"
+            else "answer by email or chat"
+        )
+        raise invalid(
+            f"Accord cannot deliver a reply by {channel}: {instead}",
+            field="channel",
+            code="not_deliverable",
+        )
     channel = channel or where.default
     if channel is None:
+        refusal = where.refusal()
+        if refusal:
+            raise conflict(f"Cannot reply: {refusal}", field="channel", code="no_consent")
         raise invalid(
-            "The customer cannot be reached on any channel (no email, phone or chat)",
+            "The customer has no email address and no open chat to answer on"
+            + ("; call them back (log the call or schedule a callback)" if where.phone else ""),
             field="channel",
             code="unreachable",
         )

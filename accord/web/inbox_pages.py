@@ -8,7 +8,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -20,11 +20,12 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
-from accord.channels.contact_center import describe_call, screen_pop
+from accord.channels.contact_center import screen_pop
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.service import get_workspace
-from accord.inbox import intake, queries, routing, service, setup
+from accord.inbox import calls, intake, queries, routing, service, setup
+from accord.inbox.calls import describe_call
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.deps import inbox_context
 from accord.inbox.intake import Inbound, attachment_path
@@ -32,7 +33,7 @@ from accord.inbox.models import Conversation, Message
 from accord.inbox.people import Contact
 from accord.inbox.rules import CHANNELS, PRIORITIES, STATUSES
 from accord.kit.deps import DbSession
-from accord.kit.errors import AccordError, not_found
+from accord.kit.errors import AccordError, invalid, not_found
 from accord.kit.time import utcnow
 from accord.web.auth import ConsoleUser
 from accord.web.pages import page
@@ -357,6 +358,47 @@ def post_reply(
                 channel=channel or None,
                 status=then or None,
             )
+
+    return _act(request, session, console, number, action)
+
+
+@router.post("/inbox/{number}/call")
+def post_call(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    notes: Annotated[str, Form()] = "",
+    minutes: Annotated[float, Form()] = 0,
+    outcome: Annotated[str, Form()] = "",
+) -> Response:
+    """The agent called the customer back: the call is logged as their answer."""
+
+    def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
+        calls.log_call(
+            session, ctx, conversation, actor, notes=notes, minutes=minutes, outcome=outcome
+        )
+
+    return _act(request, session, console, number, action)
+
+
+@router.post("/inbox/{number}/callback")
+def post_callback(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    number: int,
+    when: Annotated[str, Form()] = "",
+    notes: Annotated[str, Form()] = "",
+) -> Response:
+    """The agent will call the customer back at a time (UTC): a callback task."""
+
+    def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
+        try:
+            at = datetime.fromisoformat(when).replace(tzinfo=UTC)
+        except ValueError:
+            raise invalid("Choose when to call back", field="when") from None
+        calls.schedule_callback(session, ctx, conversation, actor, when=at, notes=notes)
 
     return _act(request, session, console, number, action)
 
