@@ -7,8 +7,9 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
         default=None,
         description="Redis URL for fan-out and jobs across API workers (optional).",
     )
+    rate_limit_scale: float = Field(
+        default=1.0,
+        ge=0,
+        description="Multiplies the public endpoints' rate limits; 0 turns them off.",
+    )
     secret_key: str | None = Field(
         default=None,
         description="Keys the HMAC of the console's CSRF tokens. Generated and kept in the data "
@@ -47,12 +53,30 @@ class Settings(BaseSettings):
         default=False, description="Mark console cookies Secure (set when served over HTTPS)."
     )
     login_max_failures: int = Field(
-        default=5, description="Failed logins per email within the window before throttling."
+        default=5,
+        description="Failed logins of one email from one client address within the window "
+        "before that address is throttled for that email.",
     )
     login_max_failures_per_ip: int = Field(
         default=30, description="Failed logins per client address within the window."
     )
+    login_max_failures_per_account: int = Field(
+        default=100,
+        description="Failed logins of one email from any address within the window before "
+        "the account is throttled (a guess spread over many addresses still stops).",
+    )
     login_window_minutes: int = Field(default=15, description="Login throttling window.")
+    smtp_url: str | None = Field(
+        default=None,
+        description="The relay Accord sends its own email through (password reset links): "
+        "smtp://user:pass@host:587 (STARTTLS), smtps://user:pass@host:465 (TLS) or "
+        "smtp://127.0.0.1:2525 (plain, on loopback). Unset: no email is sent.",
+    )
+    mail_from: str | None = Field(
+        default=None,
+        description="The From address of Accord's own email. Unset: no-reply@ the host of "
+        "the base URL.",
+    )
     db_pool_size: int = Field(default=10, description="Connection pool size (PostgreSQL).")
     log_level: str = Field(default="info", description="Log level of the server.")
     resolve_worker: bool = Field(
@@ -163,6 +187,26 @@ class Settings(BaseSettings):
         description="Spark master for `accord resolve --engine spark`: local[N] or a "
         "cluster URL such as spark://host:7077.",
     )
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError(
+                "use smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]"
+            )
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+        return value
+
+    @property
+    def mail_sender(self) -> str:
+        """The From address of Accord's own email."""
+        if self.mail_from:
+            return self.mail_from
+        return f"no-reply@{urlsplit(self.base_url).hostname or 'localhost'}"
 
     @cached_property
     def resolved_database_url(self) -> str:
