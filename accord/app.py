@@ -39,12 +39,14 @@ from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.headers import SecurityHeaders
 from accord.kit.live import Broker
+from accord.kit.ratelimit import RateLimiter
 from accord.kit.runtime import tune_gc
 from accord.kit.threads import PeriodicWorker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
+from accord.web.account_pages import router as account_router
 from accord.web.api_docs import router as api_docs_router
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
@@ -210,6 +212,7 @@ def create_app(
     app.state.matcher = None
     app.state.chat_hub = None
     app.state.write_key_cache = {}
+    app.state.rate_limiter = RateLimiter(settings.redis_url, settings.rate_limit_scale)
     # Called once accepted events are committed (the resolver's wake-up, inline resolution).
     app.state.accept_listeners = []
     if settings.resolve_inline:
@@ -239,6 +242,7 @@ def create_app(
     app.include_router(chat_router)
     app.include_router(chat_admin_router)
     app.include_router(pages_router)
+    app.include_router(account_router)
     app.include_router(settings_router)
     app.include_router(identity_settings_router)
     app.include_router(match_pages_router)  # before /customers/{profile_id}

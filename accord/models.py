@@ -2,7 +2,14 @@
 
 from accord.chat.models import ChatTrigger, ChatTriggerShow, ChatVisitor
 from accord.collect.models import Event
-from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, UserSession
+from accord.govern.access.models import (
+    ApiKey,
+    LoginAttempt,
+    Membership,
+    PasswordReset,
+    User,
+    UserSession,
+)
 from accord.govern.audit.models import AuditEvent
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.models import (
@@ -49,6 +56,7 @@ __all__ = [
     "Merge",
     "Message",
     "Order",
+    "PasswordReset",
     "Profile",
     "Separation",
     "SeparationMember",

@@ -39,7 +39,7 @@ def test_downgrade_and_upgrade_again(fresh_db_url: str) -> None:
 
 def test_every_customer_table_names_its_workspace() -> None:
     """Tables of tenant data carry workspace_id; the shared ones are listed here."""
-    shared = {"workspaces", "users", "login_attempts"}
+    shared = {"workspaces", "users", "login_attempts", "password_resets"}
     for table in Base.metadata.sorted_tables:
         if table.name in shared:
             continue

@@ -13,6 +13,7 @@ from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.cli.match import resolve_command
 from accord.cli.worker import worker_app
+from accord.govern.access import resets
 from accord.govern.access import service as access
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces import service as workspaces
@@ -180,6 +181,22 @@ def user_create(
     else:
         for k, v in out.items():
             typer.echo(f"{k}: {v}")
+
+
+@user_app.command("reset-link")
+def user_reset_link(
+    email: Annotated[str, typer.Argument(help="The email the user signs in with.")],
+) -> None:
+    """Make a link that sets a new password for a user (works once, within an hour)."""
+    s = settings()
+    with unit_of_work(s) as session:
+        link = resets.issue_reset_link(session, s, email=email)
+    typer.echo(link)
+    typer.echo(
+        "Give this link to its user only: it sets a new password for the account, works "
+        "once, within an hour, and signs every session of the account out.",
+        err=True,
+    )
 
 
 @app.command()

@@ -79,8 +79,19 @@ def page(
     return response
 
 
+LOGIN_NOTICES = {
+    "reset": "Your new password is set and every session of your account was signed out. "
+    "Sign in with the new password.",
+}
+
+
 def _login_form(
-    request: Request, *, next_path: str, error: AccordError | None = None, email: str = ""
+    request: Request,
+    *,
+    next_path: str,
+    error: AccordError | None = None,
+    email: str = "",
+    notice: str | None = None,
 ) -> Response:
     token = new_login_csrf()
     status = error.status if error else 200
@@ -88,7 +99,13 @@ def _login_form(
     response: Response = templates.TemplateResponse(
         request,
         "login.html",
-        {"csrf_token": token, "next": next_path, "error": error, "email": email},
+        {
+            "csrf_token": token,
+            "next": next_path,
+            "error": error,
+            "email": email,
+            "notice": notice,
+        },
         status_code=status,
         headers=error.headers if error else None,
     )
@@ -97,8 +114,9 @@ def _login_form(
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:
-    return _login_form(request, next_path=safe_next(next))
+def login_page(request: Request, next: str | None = None, password: str | None = None) -> Response:
+    notice = LOGIN_NOTICES.get(password or "")
+    return _login_form(request, next_path=safe_next(next), notice=notice)
 
 
 @router.post("/login")

@@ -19,6 +19,9 @@ class User(IdMixin, TimestampMixin, Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None]
+    # Set by a change or a reset: failed sign-ins before it no longer count against the
+    # account.
+    password_changed_at: Mapped[datetime | None]
 
 
 class Membership(IdMixin, TimestampMixin, Base):
@@ -90,3 +93,25 @@ class LoginAttempt(IdMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(320))
     ip: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
+
+
+class PasswordReset(IdMixin, TimestampMixin, Base):
+    """A request for a link to set a new password. Every request taken is kept, whether or
+    not an account has the email, so the limits (per email and per client address) count
+    them alike; one for an account holds the SHA-256 of its single-use token (the plain
+    token is only in the link sent)."""
+
+    __tablename__ = "password_resets"
+    __table_args__ = (
+        Index(None, "email", "created_at"),
+        Index(None, "ip", "created_at"),
+    )
+
+    email: Mapped[str] = mapped_column(String(320))
+    ip: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

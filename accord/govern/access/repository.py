@@ -3,10 +3,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, case, delete, func, or_, select, update
 from sqlalchemy.orm import contains_eager
 
-from accord.govern.access.models import ApiKey, LoginAttempt, Membership, User, UserSession
+from accord.govern.access.models import (
+    ApiKey,
+    LoginAttempt,
+    Membership,
+    PasswordReset,
+    User,
+    UserSession,
+)
 from accord.govern.workspaces.models import Workspace
 from accord.kit.repository import Repository
 
@@ -128,8 +135,16 @@ class UserSessionRepository(Repository):
         self.session.delete(user_session)
         self.session.flush()
 
-    def delete_for_user(self, user_id: uuid.UUID) -> None:
-        self.session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    def delete_for_user(self, user_id: uuid.UUID, *, keep: uuid.UUID | None = None) -> None:
+        """End every session of a user (but ``keep``, the one making the change)."""
+        stmt = delete(UserSession).where(UserSession.user_id == user_id)
+        if keep is not None:
+            stmt = stmt.where(UserSession.id != keep)
+        self.session.execute(stmt)
+
+    def count_for_user(self, user_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id)
+        return int(self.session.scalar(stmt) or 0)
 
     def delete_expired(self, now: datetime) -> int:
         result = self.session.execute(delete(UserSession).where(UserSession.expires_at < now))
@@ -141,24 +156,90 @@ class LoginAttemptRepository(Repository):
         self.session.add(attempt)
         self.session.flush()
 
-    def failures_since(
+    def failure_counts(
+        self, *, email: str, ip: str, since: datetime, account_since: datetime
+    ) -> tuple[int, int, int]:
+        """Failed sign-ins in one query: of ``email`` from ``ip`` and of ``email`` from any
+        address, both since ``account_since``, and from ``ip`` for any email since
+        ``since`` (``account_since`` is never earlier than ``since``)."""
+        of_account = (LoginAttempt.email == email) & (LoginAttempt.created_at >= account_since)
+        from_ip = LoginAttempt.ip == ip
+        stmt = select(
+            func.coalesce(func.sum(case((of_account & from_ip, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((from_ip, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((of_account, 1), else_=0)), 0),
+        ).where(
+            LoginAttempt.success.is_(False),
+            LoginAttempt.created_at >= since,
+            or_(LoginAttempt.email == email, from_ip),
+        )
+        row = self.session.execute(stmt).one()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def oldest_failure_since(
         self, *, since: datetime, email: str | None = None, ip: str | None = None
-    ) -> int:
-        stmt = (
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.success.is_(False), LoginAttempt.created_at >= since)
+    ) -> datetime | None:
+        stmt = select(func.min(LoginAttempt.created_at)).where(
+            LoginAttempt.success.is_(False), LoginAttempt.created_at >= since
         )
         if email is not None:
             stmt = stmt.where(LoginAttempt.email == email)
         if ip is not None:
             stmt = stmt.where(LoginAttempt.ip == ip)
+        return self.session.scalar(stmt)
+
+
+class PasswordResetRepository(Repository):
+    def add(self, reset: PasswordReset) -> PasswordReset:
+        self.session.add(reset)
+        self.session.flush()
+        return reset
+
+    def requests_since(
+        self, *, since: datetime, email: str | None = None, ip: str | None = None
+    ) -> int:
+        stmt = (
+            select(func.count()).select_from(PasswordReset).where(PasswordReset.created_at >= since)
+        )
+        if email is not None:
+            stmt = stmt.where(PasswordReset.email == email)
+        if ip is not None:
+            stmt = stmt.where(PasswordReset.ip == ip)
         return int(self.session.scalar(stmt) or 0)
 
-    def oldest_failure_since(self, *, since: datetime, email: str) -> datetime | None:
-        stmt = select(func.min(LoginAttempt.created_at)).where(
-            LoginAttempt.success.is_(False),
-            LoginAttempt.created_at >= since,
-            LoginAttempt.email == email,
-        )
+    def oldest_request_since(
+        self, *, since: datetime, email: str | None = None, ip: str | None = None
+    ) -> datetime | None:
+        stmt = select(func.min(PasswordReset.created_at)).where(PasswordReset.created_at >= since)
+        if email is not None:
+            stmt = stmt.where(PasswordReset.email == email)
+        if ip is not None:
+            stmt = stmt.where(PasswordReset.ip == ip)
         return self.session.scalar(stmt)
+
+    def by_token_hash(self, token_hash: str) -> tuple[PasswordReset, User] | None:
+        stmt = (
+            select(PasswordReset, User)
+            .join(User, User.id == PasswordReset.user_id)
+            .where(PasswordReset.token_hash == token_hash)
+        )
+        row = self.session.execute(stmt).first()
+        return (row[0], row[1]) if row is not None else None
+
+    def claim(self, reset_id: uuid.UUID, now: datetime) -> bool:
+        """Mark a link used unless it already was: of two requests racing with one link,
+        only one gets True."""
+        result = self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    def end_for_user(self, user_id: uuid.UUID, now: datetime) -> None:
+        """Every link of a user not used yet stops working."""
+        self.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )

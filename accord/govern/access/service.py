@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from accord.govern.access.repository import (
     ApiKeyRepository,
     LoginAttemptRepository,
     MembershipRepository,
+    PasswordResetRepository,
     UserRepository,
     UserSessionRepository,
 )
@@ -177,11 +178,73 @@ def remove_member(
     audit.record(session, actor, "member.removed", target=email)
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    check_password_strength(password)
+def set_password(
+    session: Session,
+    user: User,
+    password: str,
+    *,
+    keep_session: uuid.UUID | None = None,
+    field_name: str = "password",
+) -> None:
+    """Give a user a new password: every session of theirs ends (but ``keep_session``, the
+    one that made the change), every reset link of theirs stops working, and failed
+    sign-ins before now no longer count against the account."""
+    check_password_strength(password, field_name)
+    now = utcnow()
     user.password_hash = hash_password(password)
-    UserSessionRepository.from_session(session).delete_for_user(user.id)
+    user.password_changed_at = now
+    UserSessionRepository.from_session(session).delete_for_user(user.id, keep=keep_session)
+    PasswordResetRepository.from_session(session).end_for_user(user.id, now)
     session.flush()
+
+
+def audit_user(session: Session, user: User, action: str, *, by_cli: bool = False) -> None:
+    """Record what happened to a user's account in each workspace they belong to, as done
+    by the user themselves or, with ``by_cli``, by an admin on the command line."""
+    for membership in MembershipRepository.from_session(session).for_user(user.id):
+        actor = (
+            Principal.cli(membership.workspace_id)
+            if by_cli
+            else Principal(
+                workspace_id=membership.workspace_id,
+                kind="user",
+                label=f"user:{user.email}",
+                user_id=user.id,
+            )
+        )
+        audit.record(session, actor, action, target=user.email)
+
+
+def change_password(
+    session: Session,
+    settings: Settings,
+    identity: ConsoleIdentity,
+    *,
+    current: str,
+    new: str,
+    confirm: str,
+    ip: str,
+) -> None:
+    """A signed-in user changes their own password; their other sessions end.
+
+    A wrong current password is refused with ``wrong_password`` and counts as a failed
+    sign-in (the caller records it, as for ``login``), so a session left open cannot be
+    used to guess the password; the sign-in limits apply."""
+    user = identity.user
+    _throttle(session, settings, user.email, ip, user.password_changed_at)
+    if not verify_password(user.password_hash, current):
+        raise AccordError(
+            "The current password is not correct",
+            code="wrong_password",
+            status=400,
+            field="current_password",
+        )
+    if new != confirm:
+        raise invalid(
+            "The two new passwords are not the same", field="confirm", code="passwords_differ"
+        )
+    set_password(session, user, new, keep_session=identity.session.id, field_name="new_password")
+    audit_user(session, user, "user.password_changed")
 
 
 # --- keys ---------------------------------------------------------------------------------
@@ -298,21 +361,42 @@ def authenticate_write_key(session: Session, write_key: str) -> Principal:
 # --- console sessions ---------------------------------------------------------------------
 
 
-def _throttle(session: Session, settings: Settings, email: str, ip: str) -> None:
+def _throttled(retry: datetime | None, window: timedelta) -> AccordError:
+    seconds = int(((retry or utcnow()) + window - utcnow()).total_seconds()) + 1
+    return AccordError(
+        "Too many failed sign-ins; try again later",
+        code="login_throttled",
+        status=429,
+        headers={"Retry-After": str(max(seconds, 1))},
+    )
+
+
+def _throttle(
+    session: Session,
+    settings: Settings,
+    email: str,
+    ip: str,
+    changed_at: datetime | None = None,
+) -> None:
+    """Refuse a sign-in while failures within the window reach a limit: of this email from
+    this address (so wrong passwords from elsewhere never lock its owner out), from this
+    address for any email, or of this email from any address (a guess spread over many
+    addresses still stops). Failures before the password was last changed or reset
+    (``changed_at``) no longer count against the account."""
     attempts = LoginAttemptRepository.from_session(session)
     window = timedelta(minutes=settings.login_window_minutes)
     since = utcnow() - window
-    if attempts.failures_since(since=since, email=email) >= settings.login_max_failures or (
-        attempts.failures_since(since=since, ip=ip) >= settings.login_max_failures_per_ip
-    ):
-        oldest = attempts.oldest_failure_since(since=since, email=email)
-        retry = int(((oldest or utcnow()) + window - utcnow()).total_seconds()) + 1
-        raise AccordError(
-            "Too many failed sign-ins; try again later",
-            code="login_throttled",
-            status=429,
-            headers={"Retry-After": str(max(retry, 1))},
-        )
+    account_since = max(since, changed_at) if changed_at is not None else since
+    of_pair, of_ip, of_account = attempts.failure_counts(
+        email=email, ip=ip, since=since, account_since=account_since
+    )
+    if of_ip >= settings.login_max_failures_per_ip:
+        raise _throttled(attempts.oldest_failure_since(since=since, ip=ip), window)
+    if of_pair >= settings.login_max_failures:
+        oldest = attempts.oldest_failure_since(since=account_since, email=email, ip=ip)
+        raise _throttled(oldest, window)
+    if of_account >= settings.login_max_failures_per_account:
+        raise _throttled(attempts.oldest_failure_since(since=account_since, email=email), window)
 
 
 def login(
@@ -329,8 +413,8 @@ def login(
     The failed attempt is recorded by the caller in its own transaction (see
     ``record_login_failure``) so that it survives the rollback of this one."""
     email = normalize_email(email)
-    _throttle(session, settings, email, ip)
     user = UserRepository.from_session(session).get_by_email(email)
+    _throttle(session, settings, email, ip, user.password_changed_at if user else None)
     ok = verify_password(user.password_hash if user else None, password)
     memberships = MembershipRepository.from_session(session).for_user(user.id) if user else []
     if user is None or not ok or not user.is_active or not memberships:
