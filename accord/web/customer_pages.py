@@ -58,6 +58,7 @@ def customer(
     profile_id: uuid.UUID,
     cursor: str | None = None,
     channel: str | None = None,
+    undone: str | None = None,
 ) -> Response:
     console.principal.require(Scope.PROFILES_READ)
     workspace_id = console.principal.workspace_id
@@ -83,7 +84,7 @@ def customer(
         return response
     ctx = context_of(session, profile, orders=10)
     view = queries.view(ctx)
-    merges = service.merges_of(session, workspace_id, profile.id)
+    merges = service.history(session, workspace_id, profile.id)
     conversations = []
     if console.principal.has(Scope.CONVERSATIONS_READ):
         conversations = inbox_queries.conversations_of(session, workspace_id, profile.id, limit=20)
@@ -101,6 +102,7 @@ def customer(
         merges=merges,
         conversations=conversations,
         can_split=console.principal.has(Scope.PROFILES_WRITE),
+        undone=next((e for e in merges if str(e.merge.id) == undone), None),
     )
 
 
@@ -114,5 +116,5 @@ def split(
     if not console.principal.has(Scope.PROFILES_WRITE):
         raise forbidden("Your role cannot split profiles", code="insufficient_scope")
     profile = live_profile(session, console.principal.workspace_id, profile_id)
-    service.undo_merge(session, console.principal, profile.id, merge_id)
-    return RedirectResponse(f"/customers/{profile.id}", status_code=303)
+    merge = service.undo_merge(session, console.principal, profile.id, merge_id)
+    return RedirectResponse(f"/customers/{profile.id}?undone={merge.id}", status_code=303)
