@@ -155,6 +155,9 @@ def server(
         "ACCORD_DATABASE_URL": database_url,
         "ACCORD_DATA_DIR": str(data_dir),
         "ACCORD_LOG_LEVEL": "warning",
+        # Every simulated visitor comes from this one address: the public endpoints'
+        # per-address limits would measure themselves.
+        "ACCORD_RATE_LIMIT_SCALE": "0",
         **(extra_env or {}),
     }
     proc = subprocess.Popen(  # noqa: S603 (our own CLI)

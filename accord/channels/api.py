@@ -22,6 +22,7 @@ from accord.govern.access.deps import (
 )
 from accord.govern.access.writekeys import CORS_HEADERS
 from accord.govern.workspaces.service import get_workspace
+from accord.inbox import files as uploads
 from accord.inbox import intake
 from accord.inbox.api import read
 from accord.inbox.calls import describe_call
@@ -31,9 +32,18 @@ from accord.inbox.people import Contact
 from accord.inbox.schemas import Received
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, FieldError, invalid, unauthorized
+from accord.kit.ratelimit import (
+    FORMS_PER_ADDRESS,
+    FORMS_PER_KEY,
+    client_address,
+    limiter_of,
+)
 
 router = APIRouter(tags=["channels"])
 MAX_FORM_FILE = 10 * 1024 * 1024
+MAX_FORM_FILES = 5
+# Larger than this cannot be a form with its files: refused before it is read.
+MAX_FORM_BODY = MAX_FORM_FILES * MAX_FORM_FILE + 256 * 1024
 
 
 class ContactForm(BaseModel):
@@ -68,20 +78,38 @@ def _write_key(request: Request, fields: dict[str, Any]) -> str:
     status_code=201,
 )
 async def contact_form(request: Request, session: DbSession) -> Response:
+    try:
+        return await _contact_form(request, session)
+    except AccordError as error:  # a browser on another site must be able to read it
+        error.headers = {**error.headers, **CORS_HEADERS}
+        raise
+
+
+async def _contact_form(request: Request, session: DbSession) -> Response:
+    limiter = limiter_of(request)
+    limiter.check(FORMS_PER_ADDRESS, client_address(request))
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BODY:
+        raise AccordError(
+            f"A form may carry {MAX_FORM_FILES} files of {MAX_FORM_FILE // 2**20} MB at most",
+            "too_large",
+            413,
+            "body",
+            headers=dict(CORS_HEADERS),
+        )
     files: list[NewAttachment] = []
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form()
+        form = await request.form(max_files=MAX_FORM_FILES, max_fields=50)
         fields: Any = {}
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
-                data = await value.read()
-                if len(data) > MAX_FORM_FILE:
-                    raise AccordError("The file is larger than 10 MB", "too_large", 413, key)
-                if data:
-                    files.append(
-                        NewAttachment(value.filename or "file", value.content_type or "", data)
-                    )
+                data = await value.read(MAX_FORM_FILE + 1)
+                if not data:
+                    continue
+                attachment = NewAttachment(value.filename or "file", value.content_type or "", data)
+                uploads.check_file(attachment, MAX_FORM_FILE, field=key)
+                files.append(attachment)
             else:
                 fields[key] = value
     else:
@@ -93,6 +121,7 @@ async def contact_form(request: Request, session: DbSession) -> Response:
     principal = access.authenticate_write_key(
         session, _write_key(request, fields if isinstance(fields, dict) else {})
     )
+    limiter.check(FORMS_PER_KEY, str(principal.workspace_id))
     if not isinstance(fields, dict):
         raise invalid("The body must be a JSON object", field="body", code="malformed_json")
     try:

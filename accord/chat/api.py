@@ -29,10 +29,19 @@ from accord.chat.models import ChatVisitor
 from accord.chat.schemas import SessionIn
 from accord.chat.service import ChatContext
 from accord.govern.access.writekeys import CORS_HEADERS, Sender, authenticate_sender
+from accord.inbox import files as uploads
 from accord.inbox.deps import inbox_context
 from accord.inbox.intake import NewAttachment, attachment_path
 from accord.kit.db import transaction
 from accord.kit.errors import AccordError, invalid, not_found, unauthorized
+from accord.kit.ratelimit import (
+    CHAT_SESSIONS_PER_ADDRESS,
+    CHAT_SESSIONS_PER_KEY,
+    CHAT_UPLOADS_PER_ADDRESS,
+    CHAT_UPLOADS_PER_VISITOR,
+    client_address,
+    limiter_of,
+)
 from accord.kit.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -94,7 +103,7 @@ def _hello(session: Session, ctx: ChatContext, visitor: ChatVisitor, token: str)
         "agents_available": triggers.agents_available(session, ctx.workspace_id),
         "timers": triggers.timers(session, ctx.workspace_id),
         "max_upload_mb": ctx.max_upload_bytes // (1024 * 1024),
-        "file_types": sorted(service.ALLOWED_TYPES),
+        "file_types": sorted(uploads.ALLOWED_TYPES),
     }
 
 
@@ -111,12 +120,15 @@ async def chat_session(request: Request) -> Response:
 
 
 async def _chat_session(request: Request) -> Response:
+    limiter = limiter_of(request)
+    limiter.check(CHAT_SESSIONS_PER_ADDRESS, client_address(request))
     try:
         fields = await request.json()
     except ValueError:
         fields = None
     fields = fields if isinstance(fields, dict) else {}
     sender = await _sender(request, fields)
+    limiter.check(CHAT_SESSIONS_PER_KEY, str(sender.workspace_id))
     try:
         body = SessionIn.model_validate(fields)
     except ValidationError as exc:
@@ -144,13 +156,29 @@ async def _chat_session(request: Request) -> Response:
 
 @router.post("/v1/chat/files", summary="The visitor sends a file into the chat (write key)")
 async def chat_upload(request: Request) -> Response:
+    try:
+        return await _chat_upload(request)
+    except AccordError as error:  # a browser on another site must be able to read it
+        error.headers = {**error.headers, **CORS_HEADERS}
+        raise
+
+
+async def _chat_upload(request: Request) -> Response:
+    limiter = limiter_of(request)
+    limiter.check(CHAT_UPLOADS_PER_ADDRESS, client_address(request))
+    limit = int(request.app.state.settings.chat_max_upload_mb * 1024 * 1024)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise AccordError(
+            f"A file may be {limit // (1024 * 1024)} MB", "file_too_large", 413, "file"
+        )
     form = await request.form(max_files=1, max_fields=10)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     sender = await _sender(request, fields)
+    limiter.check(CHAT_UPLOADS_PER_VISITOR, f"{sender.workspace_id}:{fields.get('visitor', '')}")
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         raise invalid("Attach a file", field="file")
-    limit = int(request.app.state.settings.chat_max_upload_mb * 1024 * 1024)
     data = await upload.read(limit + 1)
     attachment = NewAttachment(upload.filename or "file", upload.content_type or "", data)
 
@@ -174,11 +202,7 @@ async def chat_upload(request: Request) -> Response:
             )
             return {"id": str(message.id), "conversation_id": str(message.conversation_id)}
 
-    try:
-        answer = await run_in_threadpool(run)
-    except AccordError as error:
-        error.headers = {**error.headers, **CORS_HEADERS}
-        raise
+    answer = await run_in_threadpool(run)
     return _cors(JSONResponse(answer, status_code=201))
 
 

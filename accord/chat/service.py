@@ -19,6 +19,7 @@ from accord.chat.identity import contact_of, vouched
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository, VisitorRepository
 from accord.inbox import csat, intake
+from accord.inbox import files as uploads
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment
 from accord.inbox.messages import add_message
@@ -36,15 +37,6 @@ PROACTIVE_WINDOW = timedelta(hours=2)
 REPLAY_WINDOW = timedelta(minutes=30)  # how far back a page told late may be placed
 UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
 MAX_BODY = 5000
-ALLOWED_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "text/plain",
-    "text/csv",
-}
 
 
 @dataclass
@@ -315,24 +307,7 @@ def _claim(visitor: ChatVisitor) -> dict[str, Any]:
 
 
 def check_file(ctx: ChatContext, f: NewAttachment) -> None:
-    if len(f.data) > ctx.max_upload_bytes:
-        raise AccordError(
-            f"A file may be {ctx.max_upload_bytes // (1024 * 1024)} MB",
-            code="file_too_large",
-            status=413,
-            field="file",
-        )
-    kind = (f.content_type or "").split(";")[0].strip().lower()
-    if kind not in ALLOWED_TYPES:
-        raise AccordError(
-            "Send an image (PNG, JPEG, GIF, WebP), a PDF or a text file",
-            code="file_type_not_allowed",
-            status=415,
-            field="file",
-        )
-    f.content_type = kind
-    if not f.data:
-        raise invalid("The file is empty", field="file")
+    uploads.check_file(f, ctx.max_upload_bytes)
 
 
 def start_chat(

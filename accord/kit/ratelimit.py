@@ -35,6 +35,7 @@ class Limit:
 class RateLimiter:
     def __init__(self, redis_url: str | None = None, scale: float = 1.0) -> None:
         self.scale = scale
+        self.clock = time.time  # tests hold it still, so a window cannot end mid-test
         self._redis_url = redis_url
         self._redis: Any = None
         self._redis_failed_at = 0.0
@@ -74,7 +75,7 @@ class RateLimiter:
         allowed = math.ceil(limit.count * self.scale)
         if self.scale <= 0:
             return
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         window = int(now // limit.seconds)
         if self._count(limit, key, window) <= allowed:
             return
@@ -90,3 +91,25 @@ class RateLimiter:
         if self._redis is not None:
             self._redis.close()
             self._redis = None
+
+
+def client_address(request: Any) -> str:
+    """The address a request came from (behind a trusted proxy, uvicorn has already put
+    the forwarded one here)."""
+    client = getattr(request, "client", None)
+    return client.host if client is not None else "unknown"
+
+
+def limiter_of(request: Any) -> RateLimiter:
+    """The app's limiter (``app.state.rate_limiter``), or one that limits nothing."""
+    found = getattr(request.app.state, "rate_limiter", None)
+    return found if isinstance(found, RateLimiter) else RateLimiter(scale=0)
+
+
+# The public endpoints' limits (per minute), multiplied by ACCORD_RATE_LIMIT_SCALE.
+CHAT_SESSIONS_PER_ADDRESS = Limit("chat-session-address", 30, 60)
+CHAT_SESSIONS_PER_KEY = Limit("chat-session-key", 1000, 60)
+CHAT_UPLOADS_PER_VISITOR = Limit("chat-upload-visitor", 10, 60)
+CHAT_UPLOADS_PER_ADDRESS = Limit("chat-upload-address", 30, 60)
+FORMS_PER_ADDRESS = Limit("form-address", 10, 60)
+FORMS_PER_KEY = Limit("form-key", 300, 60)
