@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.smtp_sink import Sink, smtp_sink
+
+__all__ = ["Sink", "smtp_sink"]
