@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from accord.govern.access.deps import (
     ConversationsReader,
@@ -68,6 +69,24 @@ def update_team(
     return _team_read(team, queries.team_members(session, team))
 
 
+@router.delete(
+    "/teams/{team_id}",
+    status_code=204,
+    summary="Delete a team, its conversations moving to another",
+    description="With open conversations the team is deleted only with `move_to` (the team "
+    "they go to); otherwise 409 `team_has_conversations`. Its SLA policies go with it, and "
+    "inbox rules that named it name `move_to` instead.",
+)
+def delete_team(
+    session: DbSession,
+    principal: WorkspaceAdmin,
+    team_id: uuid.UUID,
+    move_to: uuid.UUID | None = None,
+) -> Response:
+    setup.delete_team(session, principal.workspace_id, team_id, actor=principal, move_to=move_to)
+    return Response(status_code=204)
+
+
 @router.put("/agents/{user_id}", response_model=AgentRead, summary="Availability, capacity, skills")
 def update_agent(
     session: DbSession, principal: ConversationsWriter, user_id: uuid.UUID, body: AgentIn
@@ -101,6 +120,24 @@ def create_policy(
     return SlaPolicyRead.model_validate(policy)
 
 
+@router.put(
+    "/sla-policies/{policy_id}", response_model=SlaPolicyRead, summary="Change an SLA policy"
+)
+def update_policy(
+    session: DbSession, principal: WorkspaceAdmin, policy_id: uuid.UUID, body: SlaPolicyIn
+) -> SlaPolicyRead:
+    policy = setup.update_policy(
+        session, principal.workspace_id, policy_id, actor=principal, **body.model_dump()
+    )
+    return SlaPolicyRead.model_validate(policy)
+
+
+@router.delete("/sla-policies/{policy_id}", status_code=204, summary="Delete an SLA policy")
+def delete_policy(session: DbSession, principal: WorkspaceAdmin, policy_id: uuid.UUID) -> Response:
+    setup.delete_policy(session, principal.workspace_id, policy_id, actor=principal)
+    return Response(status_code=204)
+
+
 @router.get("/canned-responses", response_model=DataList[CannedRead], summary="Canned responses")
 def list_canned(session: DbSession, principal: ConversationsReader) -> DataList[CannedRead]:
     rows = queries.canned_responses(session, principal.workspace_id)
@@ -111,8 +148,28 @@ def list_canned(session: DbSession, principal: ConversationsReader) -> DataList[
     "/canned-responses", response_model=CannedRead, status_code=201, summary="Add a canned response"
 )
 def create_canned(session: DbSession, principal: ConversationsWriter, body: CannedIn) -> CannedRead:
-    row = setup.add_canned(session, principal.workspace_id, **body.model_dump())
+    row = setup.add_canned(session, principal.workspace_id, actor=principal, **body.model_dump())
     return CannedRead.model_validate(row)
+
+
+@router.put(
+    "/canned-responses/{canned_id}", response_model=CannedRead, summary="Change a canned response"
+)
+def update_canned(
+    session: DbSession, principal: ConversationsWriter, canned_id: uuid.UUID, body: CannedIn
+) -> CannedRead:
+    row = setup.update_canned(
+        session, principal.workspace_id, canned_id, actor=principal, **body.model_dump()
+    )
+    return CannedRead.model_validate(row)
+
+
+@router.delete("/canned-responses/{canned_id}", status_code=204, summary="Delete a canned response")
+def delete_canned(
+    session: DbSession, principal: ConversationsWriter, canned_id: uuid.UUID
+) -> Response:
+    setup.delete_canned(session, principal.workspace_id, canned_id, actor=principal)
+    return Response(status_code=204)
 
 
 @router.get(

@@ -212,6 +212,27 @@ class ConversationRepository(Repository):
         )
         return {uid: int(n) for uid, n in self.session.execute(stmt) if uid is not None}
 
+    def open_in_team(self, workspace_id: uuid.UUID, team_id: uuid.UUID) -> int:
+        """How many conversations not yet resolved are with the team."""
+        stmt = select(func.count()).where(
+            Conversation.workspace_id == workspace_id,
+            Conversation.team_id == team_id,
+            Conversation.status.in_(ACTIVE),
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+    def move_team(
+        self, workspace_id: uuid.UUID, team_id: uuid.UUID, to: uuid.UUID | None, now: datetime
+    ) -> int:
+        """Every conversation of the team (resolved ones too) to another team; how many."""
+        result = self.session.execute(
+            update(Conversation)
+            .where(Conversation.workspace_id == workspace_id, Conversation.team_id == team_id)
+            .values(team_id=to, updated_at=now),
+            execution_options={"synchronize_session": "fetch"},
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def due_snoozes(self, now: datetime, limit: int = 200) -> list[Conversation]:
         stmt = (
             select(Conversation)
@@ -393,6 +414,14 @@ class TeamRepository(Repository):
 
     def policies(self, workspace_id: uuid.UUID) -> list[SlaPolicy]:
         stmt = select(SlaPolicy).where(SlaPolicy.workspace_id == workspace_id)
+        return list(self.session.scalars(stmt.order_by(SlaPolicy.created_at)))
+
+    def policy(self, workspace_id: uuid.UUID, policy_id: uuid.UUID) -> SlaPolicy | None:
+        row = self.session.get(SlaPolicy, policy_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def policies_of_team(self, team_id: uuid.UUID) -> list[SlaPolicy]:
+        stmt = select(SlaPolicy).where(SlaPolicy.team_id == team_id)
         return list(self.session.scalars(stmt.order_by(SlaPolicy.created_at)))
 
     def user_names(self, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:

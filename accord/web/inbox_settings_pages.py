@@ -24,15 +24,31 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 EMAIL = TypeAdapter(EmailStr)
 
 
+def _uuid(raw: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
 def _page(
-    request: Request, session: DbSession, console: ConsoleAdmin, error: AccordError | None = None
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    error: AccordError | None = None,
+    editing: dict[str, uuid.UUID | None] | None = None,
 ) -> HTMLResponse:
+    """The page; ``editing`` names the team, policy or canned response whose form is open
+    (``team``, ``policy``, ``canned``)."""
+    editing = editing or {}
     workspace_id = console.principal.workspace_id
     box, box_version = mailbox.settings(session, workspace_id)
     rules, rules_version = setup.inbox_settings(session, workspace_id)
     members = access.list_members(session, workspace_id)
     takers = [m for m in members if service.can_take(m.role)]
     team_rows = [(t, set(m)) for t, m in queries.teams_with_members(session, workspace_id)]
+    policies = queries.policies(session, workspace_id)
+    canned = queries.canned_responses(session, workspace_id)
     return page(
         request,
         session,
@@ -50,29 +66,45 @@ def _page(
         members=members,
         takers=takers,
         states=queries.agent_states(session, workspace_id),
-        policies=queries.policies(session, workspace_id),
-        canned=queries.canned_responses(session, workspace_id),
+        policies=policies,
+        canned=canned,
         priorities=PRIORITIES,
         days=DAYS,
+        edit_team=next((t for t in team_rows if t[0].id == editing.get("team")), None),
+        edit_policy=next((p for p in policies if p.id == editing.get("policy")), None),
+        edit_canned=next((c for c in canned if c.id == editing.get("canned")), None),
     )
 
 
-def _done() -> Response:
-    return RedirectResponse("/settings/inbox", status_code=303)
-
-
-def _attempt(request: Request, session: DbSession, console: ConsoleAdmin, action: Any) -> Response:
+def _attempt(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    action: Any,
+    editing: dict[str, uuid.UUID | None] | None = None,
+    section: str = "",
+) -> Response:
+    """Run one change in a savepoint: back to the page at its section, or the page again
+    with the error and the form as it was."""
     try:
         with session.begin_nested():
             action()
     except AccordError as exc:
-        return _page(request, session, console, exc)
-    return _done()
+        return _page(request, session, console, exc, editing)
+    return RedirectResponse(f"/settings/inbox{section}", status_code=303)
 
 
 @router.get("")
-def inbox_settings(request: Request, session: DbSession, console: ConsoleAdmin) -> HTMLResponse:
-    return _page(request, session, console)
+def inbox_settings(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    edit_team: str = "",
+    edit_policy: str = "",
+    edit_canned: str = "",
+) -> HTMLResponse:
+    editing = {"team": _uuid(edit_team), "policy": _uuid(edit_policy), "canned": _uuid(edit_canned)}
+    return _page(request, session, console, editing=editing)
 
 
 @router.post("/mailbox")
@@ -120,6 +152,7 @@ def save_mailbox(
 @router.post("/teams")
 async def save_team(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
     form = await request.form()
+    team_id = _uuid(form.get("team_id"))
 
     def action() -> None:
         hours: dict[str, Any] = {}
@@ -132,7 +165,6 @@ async def save_team(request: Request, session: DbSession, console: ConsoleAdmin)
             }
         try:
             members = [uuid.UUID(str(v)) for v in form.getlist("members")]
-            team_id = uuid.UUID(str(form["team_id"])) if form.get("team_id") else None
         except ValueError:
             raise invalid("Choose members from the list", field="members") from None
         setup.save_team(
@@ -147,7 +179,32 @@ async def save_team(request: Request, session: DbSession, console: ConsoleAdmin)
             actor=console.principal,
         )
 
-    return _attempt(request, session, console, action)
+    return _attempt(request, session, console, action, {"team": team_id}, "#teams")
+
+
+@router.post("/teams/{team_id}/delete")
+def delete_team(
+    request: Request,
+    session: DbSession,
+    console: ConsoleAdmin,
+    team_id: uuid.UUID,
+    move_to: Annotated[str, Form()] = "",
+) -> Response:
+    """Delete a team; its conversations go to ``move_to`` (refused without one while any
+    is open)."""
+    return _attempt(
+        request,
+        session,
+        console,
+        lambda: setup.delete_team(
+            session,
+            console.principal.workspace_id,
+            team_id,
+            actor=console.principal,
+            move_to=_uuid(move_to),
+        ),
+        section="#teams",
+    )
 
 
 @router.post("/agents/{user_id}")
@@ -181,6 +238,7 @@ def save_policy(
     session: DbSession,
     console: ConsoleAdmin,
     name: Annotated[str, Form()],
+    policy_id: Annotated[str, Form()] = "",
     team_id: Annotated[str, Form()] = "",
     priority: Annotated[str, Form()] = "",
     first_response_minutes: Annotated[int | None, Form()] = None,
@@ -188,23 +246,43 @@ def save_policy(
     resolution_minutes: Annotated[int | None, Form()] = None,
     business_hours: Annotated[str, Form()] = "",
 ) -> Response:
+    """Add a policy, or change the one ``policy_id`` names."""
+    editing = _uuid(policy_id)
+
     def action() -> None:
         if priority and priority not in PRIORITIES:
             raise invalid("Choose a priority", field="priority")
-        setup.add_policy(
-            session,
-            console.principal.workspace_id,
-            name=name.strip() or "SLA",
-            team_id=uuid.UUID(team_id) if team_id else None,
-            priority=priority or None,
-            first_response_minutes=first_response_minutes or None,
-            next_response_minutes=next_response_minutes or None,
-            resolution_minutes=resolution_minutes or None,
-            business_hours=business_hours == "on",
-            actor=console.principal,
-        )
+        fields: dict[str, Any] = {
+            "name": name.strip() or "SLA",
+            "team_id": _uuid(team_id),
+            "priority": priority or None,
+            "first_response_minutes": first_response_minutes or None,
+            "next_response_minutes": next_response_minutes or None,
+            "resolution_minutes": resolution_minutes or None,
+            "business_hours": business_hours == "on",
+        }
+        workspace_id = console.principal.workspace_id
+        if editing is None:
+            setup.add_policy(session, workspace_id, actor=console.principal, **fields)
+        else:
+            setup.update_policy(session, workspace_id, editing, actor=console.principal, **fields)
 
-    return _attempt(request, session, console, action)
+    return _attempt(request, session, console, action, {"policy": editing}, "#sla")
+
+
+@router.post("/sla/{policy_id}/delete")
+def delete_policy(
+    request: Request, session: DbSession, console: ConsoleAdmin, policy_id: uuid.UUID
+) -> Response:
+    return _attempt(
+        request,
+        session,
+        console,
+        lambda: setup.delete_policy(
+            session, console.principal.workspace_id, policy_id, actor=console.principal
+        ),
+        section="#sla",
+    )
 
 
 @router.post("/canned")
@@ -215,20 +293,44 @@ def save_canned(
     shortcut: Annotated[str, Form()],
     title: Annotated[str, Form()],
     body: Annotated[str, Form()],
+    canned_id: Annotated[str, Form()] = "",
 ) -> Response:
-    def action() -> None:
-        short = shortcut.strip().lower().lstrip("/")
-        if not short or not short.replace("-", "").replace("_", "").isalnum():
-            raise invalid("Use letters, digits, - and _", field="shortcut")
-        setup.add_canned(
-            session,
-            console.principal.workspace_id,
-            shortcut=short,
-            title=title.strip() or short,
-            body=body,
-        )
+    """Add a canned response, or change the one ``canned_id`` names."""
+    editing = _uuid(canned_id)
 
-    return _attempt(request, session, console, action)
+    def action() -> None:
+        workspace_id, actor = console.principal.workspace_id, console.principal
+        if editing is None:
+            setup.add_canned(
+                session, workspace_id, shortcut=shortcut, title=title, body=body, actor=actor
+            )
+        else:
+            setup.update_canned(
+                session,
+                workspace_id,
+                editing,
+                shortcut=shortcut,
+                title=title,
+                body=body,
+                actor=actor,
+            )
+
+    return _attempt(request, session, console, action, {"canned": editing}, "#canned")
+
+
+@router.post("/canned/{canned_id}/delete")
+def delete_canned(
+    request: Request, session: DbSession, console: ConsoleAdmin, canned_id: uuid.UUID
+) -> Response:
+    return _attempt(
+        request,
+        session,
+        console,
+        lambda: setup.delete_canned(
+            session, console.principal.workspace_id, canned_id, actor=console.principal
+        ),
+        section="#canned",
+    )
 
 
 @router.post("/rules")

@@ -216,7 +216,7 @@ def test_inbox_settings_add_a_team_with_business_hours(served_demo, browser) -> 
     page = context.new_page()
     sign_in(page, base, info, "/settings/inbox")
     expect(page.locator("#teams")).to_contain_text("Support")
-    form = page.locator("#teams form")
+    form = page.locator("#team-form")
     form.locator("input[name=name]").fill("Returns desk")
     form.locator("select[name=routing]").select_option("least_loaded")
     form.locator("select[name=members]").select_option(index=0)
@@ -226,7 +226,7 @@ def test_inbox_settings_add_a_team_with_business_hours(served_demo, browser) -> 
     expect(page.locator("#teams table")).to_contain_text("Returns desk")
     expect(page.locator("#teams table")).to_contain_text("Europe/Lisbon")
     # A bad time zone is refused with the field named, and nothing is saved.
-    form = page.locator("#teams form")
+    form = page.locator("#team-form")
     form.locator("input[name=name]").fill("Night shift")
     form.locator("input[name=hours]").check()
     form.locator("input[name=timezone]").fill("Mars/Olympus")
