@@ -30,7 +30,6 @@ chromium:
 demo: venv
 	$(BIN)/accord db upgrade
 	ACCORD_BASE_URL=$${ACCORD_BASE_URL:-http://127.0.0.1:$(PORT)} $(BIN)/accord demo
-	$(BIN)/accord resolve --workspace demo-outfitters
 	$(BIN)/accord serve --host 127.0.0.1 --port $(PORT) --demo-site
 
 serve: venv

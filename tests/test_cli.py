@@ -82,11 +82,34 @@ def test_cli_errors_are_clear(cli_env: Settings) -> None:
     assert "Workspace not found" in missing.output
 
 
+def _people_and_merges(s: Settings) -> tuple[int, int]:
+    from sqlalchemy import func, select
+
+    from accord.kit.db import create_db_engine
+    from accord.profile.models import Profile
+    from accord.resolve.models import Merge
+
+    engine = create_db_engine(s.resolved_database_url)
+    try:
+        with engine.connect() as conn:
+            live = conn.scalar(
+                select(func.count()).select_from(Profile).where(Profile.merged_into_id.is_(None))
+            )
+            merges = conn.scalar(select(func.count()).select_from(Merge))
+    finally:
+        engine.dispose()
+    return int(live or 0), int(merges or 0)
+
+
 def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
     first = invoke("demo", "--customers", "25")
+    assert "Probabilistic matching:" in first  # run once, on the data just loaded
+    people_and_merges = _people_and_merges(cli_env)
     second = invoke("demo", "--customers", "25")
     assert "created" in first
     assert "already set up" in second
+    assert "Probabilistic matching:" not in second
+    assert _people_and_merges(cli_env) == people_and_merges
     login = next(line for line in second.splitlines() if "Sign in:" in line)
     email, password = login.split("Sign in:")[1].strip().split(" / ")
     assert login in first  # the same credentials both times

@@ -237,6 +237,16 @@ def demo(
     with unit_of_work(s) as session:
         ensure_triggers(session, workspace_id)
         ensure_identity(session, workspace_id, s.resolved_secret_key)
+    if customers and not loaded:
+        # Walk-ins known only by name and postcode join their online profiles; run once,
+        # on the data just loaded (running `accord demo` again changes nothing).
+        from accord.cli.match import run_with_progress
+
+        run = run_with_progress(s, workspace_id, "Demo Outfitters", "duckdb")
+        typer.echo(
+            f"Probabilistic matching: {run.merged} merged, {run.proposed} for review,"
+            f" {run.households} household links"
+        )
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import uuid
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import WorkspaceOpt, find_workspace
+from accord.config import Settings
 from accord.kit.db import create_db_engine, create_session_factory
+
+if TYPE_CHECKING:
+    from accord.match.models import MatchRun
 
 Engine = Literal["duckdb", "spark"]
 PHASES = [
@@ -20,23 +25,10 @@ PHASES = [
 ]
 
 
-def resolve_command(
-    workspace: WorkspaceOpt,
-    engine: Annotated[
-        str, typer.Option(help="duckdb (one machine) or spark (ACCORD_SPARK_MASTER).")
-    ] = "duckdb",
-) -> None:
-    """Find the same person across records that share no key (Splink), merge the sure
-    pairs, queue the borderline ones for review and link households."""
+def run_with_progress(s: Settings, workspace_id: uuid.UUID, name: str, engine: Engine) -> MatchRun:
+    """One full matching run of a workspace, with a progress bar per phase."""
     from accord.match.tasks import run_workspace
 
-    if engine not in ("duckdb", "spark"):
-        typer.secho("error: --engine is duckdb or spark (engine) [invalid]", fg="red", err=True)
-        raise typer.Exit(2)
-    s = settings()
-    with unit_of_work(s) as session:
-        ws = find_workspace(session, workspace)
-        workspace_id, name = ws.id, ws.name
     db = create_db_engine(s.resolved_database_url)
     try:
         factory = create_session_factory(db)
@@ -47,13 +39,31 @@ def resolve_command(
                 done = PHASES.index(phase) if phase in PHASES else 0
                 progress.update(task, completed=done, description=f"Resolving {name}: {phase}")
 
-            chosen: Engine = "spark" if engine == "spark" else "duckdb"
             run = run_workspace(
-                factory, workspace_id, s, engine_name=chosen, trigger="cli", on_phase=on_phase
+                factory, workspace_id, s, engine_name=engine, trigger="cli", on_phase=on_phase
             )
             progress.update(task, completed=len(PHASES), description=f"Resolved {name}")
     finally:
         db.dispose()
+    return run
+
+
+def resolve_command(
+    workspace: WorkspaceOpt,
+    engine: Annotated[
+        str, typer.Option(help="duckdb (one machine) or spark (ACCORD_SPARK_MASTER).")
+    ] = "duckdb",
+) -> None:
+    """Find the same person across records that share no key (Splink), merge the sure
+    pairs, queue the borderline ones for review and link households."""
+    if engine not in ("duckdb", "spark"):
+        typer.secho("error: --engine is duckdb or spark (engine) [invalid]", fg="red", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    with unit_of_work(s) as session:
+        ws = find_workspace(session, workspace)
+        workspace_id, name = ws.id, ws.name
+    run = run_with_progress(s, workspace_id, name, "spark" if engine == "spark" else "duckdb")
     report = run.report or {}
     typer.echo(f"run {run.id} ({run.engine}): {run.status}")
     typer.echo(f"  people compared      {run.records:,}")
