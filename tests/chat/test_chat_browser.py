@@ -363,6 +363,15 @@ def test_the_demo_shop_carries_the_widget(
             page.click(".launch")
             expect(page.locator(".panel")).to_be_visible()
             expect(page.locator(".log")).to_contain_text("Maya from Support")
+            # Paying empties the cart: the total goes to nothing and cannot be paid twice.
+            expect(page.locator("#cart-total")).to_have_text("Total: $249.00")
+            page.click("#pay")
+            expect(page.locator("#paid")).to_be_visible()
+            expect(page.locator("#cart-total")).to_have_text("Total: $0.00")
+            expect(page.locator("#pay")).to_be_disabled()
+            page.reload()
+            expect(page.locator("#cart-lines")).to_contain_text("Your cart is empty")
+            page.screenshot(path=str(ARTIFACTS / "demo-shop-paid.png"))
             context.close()
         engine.dispose()
 
