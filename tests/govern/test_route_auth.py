@@ -19,6 +19,12 @@ PUBLIC = {
     ("GET", "/health"),
     ("GET", "/login"),
     ("POST", "/login"),
+    # A forgotten password: the form that asks for a link, and the page the link opens
+    # (which refuses a token that is wrong, used or expired).
+    ("GET", "/login/forgot"),
+    ("POST", "/login/forgot"),
+    ("GET", "/login/reset"),
+    ("POST", "/login/reset"),
     ("GET", "/openapi.json"),
     ("GET", "/docs"),
     ("GET", "/redoc"),
@@ -59,6 +65,7 @@ PROTECTED_PREFIXES = (
     "/analytics",
     "/workspace/",
     "/logout",
+    "/account",
     "/attachments/",
 )
 
