@@ -88,7 +88,6 @@ class BatchCache:
         pairs = list(first.keys() | candidates)
         for i in range(0, len(pairs), 400):
             cache.idents.update(repo.find(ctx.workspace_id, pairs[i : i + 400]))
-        now = utcnow()
         # Alias candidates are only created when resolved (we do not know the type yet).
         missing = [p for p in first if p not in cache.idents]
         if missing:
@@ -103,7 +102,9 @@ class BatchCache:
                     "source": first[(t, v)].source,
                     "first_event_id": first[(t, v)].id,
                     "last_seen_at": first[(t, v)].timestamp,
-                    "created_at": now,
+                    # An identifier is first seen when its first event happened, not when
+                    # resolution got to it (so first seen never comes after last seen).
+                    "created_at": first[(t, v)].timestamp,
                 }
                 for t, v in missing
             ]
