@@ -7,3 +7,15 @@ document.addEventListener("change", function (event) {
     field.form.requestSubmit();
   }
 });
+
+// On a phone-width screen the sidebar folds into a bar with a menu button that opens and
+// closes it; it closes again when a page is opened.
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element && event.target.closest(".menu-button");
+  if (!button) return;
+  var open = document.body.classList.toggle("nav-open");
+  button.setAttribute("aria-expanded", open ? "true" : "false");
+});
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail && event.detail.boosted) document.body.classList.remove("nav-open");
+});
