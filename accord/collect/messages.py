@@ -73,6 +73,8 @@ def parse_time(value: Any, field: str) -> datetime | None:
         raise Invalid(field, "must be an ISO 8601 time", "invalid_time")
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
+    if dt.tzinfo is UTC:
+        return dt
     try:
         return dt.astimezone(UTC)  # in UTC here: year 1 at +05:00 is not a year
     except OverflowError:
