@@ -111,6 +111,18 @@ def test_sign_in_and_manage_keys(served_demo, browser) -> None:  # type: ignore[
     expect(page.locator("#tokens")).to_contain_text("Warehouse sync")
     page.screenshot(path=str(ARTIFACTS / "settings-keys.png"), full_page=True)
 
+    # Revoking asks first: dismissed, nothing happens; accepted, the token is gone.
+    token_row = page.locator("#tokens tr", has_text="Warehouse sync")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    token_row.locator("text=Revoke").click()
+    page.wait_for_timeout(300)
+    assert asked and "Revoke Warehouse sync" in asked[0]
+    expect(token_row.locator("text=Revoke")).to_be_visible()
+    page.once("dialog", lambda d: d.accept())
+    token_row.locator("text=Revoke").click()
+    expect(page.locator("#tokens tr", has_text="Warehouse sync")).to_have_count(0)
+
     page.click("nav.sidebar >> text=Customers")
     expect(page).to_have_url(f"{base}/customers")
     expect(page.locator(".sidebar")).to_contain_text("Demo Outfitters")

@@ -19,3 +19,14 @@ document.addEventListener("click", function (event) {
 document.addEventListener("htmx:beforeSwap", function (event) {
   if (event.detail && event.detail.boosted) document.body.classList.remove("nav-open");
 });
+
+// A page that must not be reached again by reloading its URL (the answer to a form that
+// shows a new secret once) names the address to show instead: data-replace-url.
+function replaceUrls() {
+  document.querySelectorAll("[data-replace-url]").forEach(function (marker) {
+    history.replaceState(null, "", marker.getAttribute("data-replace-url"));
+    marker.removeAttribute("data-replace-url");
+  });
+}
+document.addEventListener("DOMContentLoaded", replaceUrls);
+document.addEventListener("htmx:afterSettle", replaceUrls);
