@@ -233,3 +233,56 @@ def test_display_columns_keep_what_fits_and_the_golden_record_the_whole(
     assert profile["display_name"] == f"{first} {last}"[:200]
     assert profile["traits"]["firstName"] == first
     assert profile["traits"]["lastName"] == last
+
+
+def test_imports_always_walk_their_strings(
+    session: Session, workspace: ProvisionedWorkspace, tmp_path: Any
+) -> None:
+    """An import has no raw body to look at: every row is walked. A NUL in a cell, a
+    name too long for the person's columns, or a JSON line nested thousands deep is a
+    row error; the good rows load."""
+    from functools import partial
+
+    from accord.collect import imports
+    from accord.resolve import service as resolve
+
+    def run(kind: str, rows: Any) -> imports.Report:
+        report = imports.run_import(
+            session,
+            workspace_id=workspace.workspace.id,
+            kind=kind,
+            rows=rows,
+            mapping=imports.Mapping.parse([]),
+            source="import:test",
+            held=partial(resolve.held_identifiers, session),
+        )
+        while resolve.resolve_pending(session, workspace.workspace.id):
+            pass
+        session.commit()
+        return report
+
+    csv_rows = [
+        (2, {"email": "ok@example.com", "First Name": "Ann"}),
+        (3, {"email": "nul@example.com", "First Name": "A\x00nn"}),
+        (4, {"email": "long@example.com", "First Name": "A" * 201}),
+    ]
+    report = run("contacts", csv_rows)
+    assert report.loaded == 1
+    assert [(e.line, e.field) for e in report.errors] == [
+        (3, "traits.firstName"),
+        (4, "traits.firstName"),
+    ]
+    jsonl = tmp_path / "events.jsonl"
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    jsonl.write_text(
+        '{"user_id": "j1", "event": "Viewed"}\n'
+        + '{"user_id": "j2", "event": "Viewed", "extra": '
+        + deep
+        + "}\n"
+        + '{"user_id": "j3", "event": "Viewed\\u0000"}\n'
+    )
+    report = run("events", imports.read_rows(jsonl))
+    assert report.loaded == 1
+    assert [e.line for e in report.errors] == [2, 3]
+    pending = session.scalar(select(func.count()).where(Event.status == "pending"))
+    assert pending == 0
