@@ -106,9 +106,14 @@ class BadText:
     message: str
 
 
+def _escaped(text: str) -> str:
+    """NUL characters and lone surrogates written as escapes (``\\u0000``)."""
+    return _BAD_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _shown(key: str) -> str:
-    """A key as it may be shown in a field path: NUL and surrogates escaped."""
-    return _BAD_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", key)
+    """A key as it may be shown in a field path."""
+    return _escaped(key) if _BAD_CHARS.search(key) else key
 
 
 def _join(path: str, key: str) -> str:
@@ -150,5 +155,5 @@ def printable(text: str, limit: int) -> str:
     """``text`` as a column can hold it: NUL characters and lone surrogates written as
     escapes, at most ``limit`` characters."""
     if _BAD_CHARS.search(text):
-        text = _BAD_CHARS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+        text = _escaped(text)
     return text[:limit]
