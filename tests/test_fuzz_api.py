@@ -27,10 +27,6 @@ EXAMPLES = 8
 SKIPPED = {
     # Tested on its own (tests/match/test_run_limits.py): a Spark run starts a JVM.
     ("POST", "/api/v1/resolve/runs"),
-    # The inbox takes SLA minutes beyond what a time can be moved by (an integer out of
-    # range on PostgreSQL; a later call or message then overflows the due time), which
-    # its own package is to bound.
-    ("POST", "/api/v1/sla-policies"),
 }
 QUERY_PROBES = ("a\x00", str(2**63))
 BODY_PROBES = ("a\x00", "\ud800")

@@ -12,6 +12,9 @@ Channel = Literal["email", "web", "phone", "chat", "social"]
 Status = Literal["open", "pending", "snoozed", "resolved"]
 Priority = Literal["low", "normal", "high", "urgent"]
 
+# A clock is at most a year (and a due time must stay a date).
+MAX_SLA_MINUTES = 366 * 24 * 60
+
 
 class ContactIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -210,9 +213,9 @@ class SlaPolicyIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
     team_id: uuid.UUID | None = None
     priority: Priority | None = None
-    first_response_minutes: int | None = Field(None, gt=0)
-    next_response_minutes: int | None = Field(None, gt=0)
-    resolution_minutes: int | None = Field(None, gt=0)
+    first_response_minutes: int | None = Field(None, gt=0, le=MAX_SLA_MINUTES)
+    next_response_minutes: int | None = Field(None, gt=0, le=MAX_SLA_MINUTES)
+    resolution_minutes: int | None = Field(None, gt=0, le=MAX_SLA_MINUTES)
     business_hours: bool = True
 
 

@@ -19,6 +19,7 @@ from accord.inbox.hours import InvalidSchedule, Schedule
 from accord.inbox.models import AgentState, CannedResponse, SlaPolicy, Team, TeamMember
 from accord.inbox.repository import CannedRepository, ConversationRepository, TeamRepository
 from accord.inbox.rules import INBOX, InboxRules, InboxRulesIn, invalid_settings
+from accord.inbox.schemas import MAX_SLA_MINUTES
 from accord.inbox.service import can_take
 from accord.kit.errors import conflict, invalid, not_found
 from accord.kit.time import utcnow
@@ -206,6 +207,10 @@ def _check_policy(session: Session, workspace_id: uuid.UUID, fields: dict[str, A
         raise not_found("Team", field="team_id")
     if not any(fields.get(t) for t in POLICY_TARGETS):
         raise invalid("Set at least one target", field="first_response_minutes")
+    for target in POLICY_TARGETS:
+        minutes = fields.get(target)
+        if minutes is not None and not 0 < minutes <= MAX_SLA_MINUTES:
+            raise invalid(f"{target} is between 1 and {MAX_SLA_MINUTES:,} (a year)", field=target)
 
 
 def add_policy(

@@ -93,7 +93,7 @@ def from_validation(exc: RequestValidationError) -> AccordError:
 
 
 def install(app: FastAPI) -> None:
-    app.add_middleware(ApiTextGuard)
+    app.add_middleware(ApiTextGuard, render=render)
 
     @app.exception_handler(AccordError)
     async def accord_error(request: Request, exc: AccordError) -> Response:

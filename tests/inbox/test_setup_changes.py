@@ -285,3 +285,21 @@ def test_settings_inbox_edits_and_deletes_in_the_console(
     admin = [e for e in audit_of(client, workspace.api_token, "team.deleted")]
     assert admin[0]["actor"].endswith(ADMIN)
     assert uuid.UUID(admin[0]["target"]) == uuid.UUID(team["id"])
+
+
+def test_sla_minutes_are_bounded_on_every_path(
+    client: TestClient, workspace: ProvisionedWorkspace
+) -> None:
+    auth = bearer(workspace.api_token)
+    for field in ("first_response_minutes", "next_response_minutes", "resolution_minutes"):
+        r = client.post(
+            "/api/v1/sla-policies", headers=auth, json={"name": "Huge", field: 137438953473}
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == field
+    ok = client.post(
+        "/api/v1/sla-policies", headers=auth, json={"name": "Year", "resolution_minutes": 525600}
+    )
+    assert ok.status_code in (200, 201), ok.text
+    call = client.post("/api/v1/calls", headers=auth, json={"phone": "+14155550100"})
+    assert call.status_code == 201, call.text

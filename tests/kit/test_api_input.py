@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.guard import bad_query
 from tests.govern.test_access_api import assert_problem
-from tests.helpers import bearer
+from tests.helpers import add_user, bearer, console_login
 
 BEYOND = 2**63
 
@@ -97,3 +98,20 @@ def test_query_strings_are_read_as_starlette_reads_them() -> None:
     assert bad_query(b"a%00=1") is not None
     assert bad_query(b"q=%ED%A0%80") is None  # not UTF-8: read as U+FFFD
     assert bad_query(b"q=plain&limit=5") is None
+
+
+def test_console_pages_refuse_nul_with_their_error_page(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    add_user(session, workspace, "ada@example.com")
+    csrf = console_login(client, "ada@example.com")
+    found = client.get("/customers?q=a%00", headers={"accept": "text/html"})
+    assert found.status_code == 422
+    assert found.headers["content-type"].startswith("text/html")
+    renamed = client.post(
+        "/settings/workspace",
+        data={"csrf_token": csrf, "name": "a\x00b"},
+        headers={"accept": "text/html"},
+    )
+    assert renamed.status_code == 422
+    assert client.get("/customers?q=ada").status_code == 200

@@ -117,7 +117,8 @@ def test_sign_in_and_manage_keys(served_demo, browser) -> None:  # type: ignore[
     page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
     token_row.locator("text=Revoke").click()
     page.wait_for_timeout(300)
-    assert asked and "Revoke Warehouse sync" in asked[0]
+    assert asked
+    assert "Revoke Warehouse sync" in asked[0]
     expect(token_row.locator("text=Revoke")).to_be_visible()
     page.once("dialog", lambda d: d.accept())
     token_row.locator("text=Revoke").click()
