@@ -20,10 +20,9 @@ from accord.kit.db import read_only
 from accord.kit.deps import DbSession
 from accord.kit.schemas import MAX_OFFSET, DataList
 from accord.kit.streams import closing_stream
-from accord.profile import settings as profile_settings
 from accord.profile.queries import live_profile, summary
 from accord.profile.schemas import ProfileSummary
-from accord.profile.settings import ProfileSettingsBody
+from accord.profile.settings import PROFILE, ProfileSettingsBody
 
 router = APIRouter(prefix="/api/v1/profiles", tags=["profiles"])
 
@@ -97,7 +96,7 @@ def lookup_profile(
     summary="Golden record source priority",
 )
 def get_survivorship(session: DbSession, principal: WorkspaceReader) -> dict[str, Any]:
-    return profile_settings.current(session, principal.workspace_id)
+    return PROFILE.current_of(session, principal.workspace_id)
 
 
 @router.put(
@@ -107,7 +106,7 @@ def put_survivorship(
     session: DbSession, principal: WorkspaceAdmin, body: ProfileSettingsBody
 ) -> dict[str, Any]:
     """Golden records follow it as their people change (``accord resolve`` recomputes)."""
-    return profile_settings.update_versioned(session, principal, body)
+    return PROFILE.write_body(session, principal, body)
 
 
 @router.get("/{profile_id}", response_model=ProfileRead, summary="A person's profile")

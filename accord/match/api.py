@@ -19,7 +19,7 @@ from accord.match import queries, service
 from accord.match import settings as match_settings
 from accord.match.models import MatchRun
 from accord.match.schemas import CandidateRead, Household, RunRead, RunRequest
-from accord.match.settings import MatchSettingsBody
+from accord.match.settings import MATCH, MatchSettingsBody
 
 router = APIRouter(prefix="/api/v1/resolve", tags=["resolve"])
 
@@ -124,7 +124,7 @@ def list_households(
 
 @router.get("/thresholds", response_model=MatchSettingsBody, summary="Matching thresholds")
 def get_thresholds(session: DbSession, principal: WorkspaceReader) -> dict[str, Any]:
-    return match_settings.current(session, principal.workspace_id)
+    return MATCH.current_of(session, principal.workspace_id)
 
 
 @router.put("/thresholds", response_model=MatchSettingsBody, summary="Change matching thresholds")

@@ -5,7 +5,6 @@ one place that writes them."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -57,10 +56,6 @@ def update(
 
 class MatchSettingsBody(MatchSettings, Versioned):
     """MatchSettings as the API reads and writes them, with their version."""
-
-
-def current(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
-    return MATCH.current(get_workspace(session, workspace_id))
 
 
 def update_versioned(

@@ -4,15 +4,11 @@ the latest non-empty value wins. This module is the one place that writes it."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
-from accord.govern.workspaces.service import get_workspace
 from accord.govern.workspaces.settings import SettingsGroup, Versioned
 
 
@@ -52,14 +48,3 @@ def update(
 
 class ProfileSettingsBody(ProfileSettings, Versioned):
     """ProfileSettings as the API reads and writes them, with their version."""
-
-
-def current(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
-    return PROFILE.current(get_workspace(session, workspace_id))
-
-
-def update_versioned(
-    session: Session, actor: Principal, body: ProfileSettingsBody
-) -> dict[str, Any]:
-    workspace = get_workspace(session, actor.workspace_id)
-    return PROFILE.write_versioned(session, workspace, body, actor=actor)

@@ -10,16 +10,16 @@ from fastapi import APIRouter, Query, Request
 from accord.govern.access.deps import WorkspaceAdmin, WorkspaceReader
 from accord.kit.deps import DbSession
 from accord.kit.schemas import MAX_OFFSET
-from accord.resolve import failures, settings
+from accord.resolve import failures
 from accord.resolve.schemas import FailedEventPage, FailedEventRead, RetryRequest, RetryResult
-from accord.resolve.settings import IdentitySettingsBody
+from accord.resolve.settings import IDENTITY, IdentitySettingsBody
 
 router = APIRouter(prefix="/api/v1", tags=["resolve"])
 
 
 @router.get("/resolve/rules", response_model=IdentitySettingsBody, summary="The identity rules")
 def get_rules(session: DbSession, principal: WorkspaceReader) -> dict[str, Any]:
-    return settings.current(session, principal.workspace_id)
+    return IDENTITY.current_of(session, principal.workspace_id)
 
 
 @router.put(
@@ -30,7 +30,7 @@ def put_rules(
 ) -> dict[str, Any]:
     """Applies to events resolved from now on; people already resolved keep their links
     until a change touches them."""
-    return settings.update_versioned(session, principal, body)
+    return IDENTITY.write_body(session, principal, body)
 
 
 @router.get(

@@ -6,9 +6,6 @@ device may carry before it is treated as shared. Resolution reads them through
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.orm import Session
 
@@ -93,14 +90,3 @@ def declare_types(session: Session, actor: Principal, names: list[str]) -> list[
 
 class IdentitySettingsBody(IdentitySettings, Versioned):
     """IdentitySettings as the API reads and writes them, with their version."""
-
-
-def current(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
-    return IDENTITY.current(get_workspace(session, workspace_id))
-
-
-def update_versioned(
-    session: Session, actor: Principal, body: IdentitySettingsBody
-) -> dict[str, Any]:
-    workspace = get_workspace(session, actor.workspace_id)
-    return IDENTITY.write_versioned(session, workspace, body, actor=actor)

@@ -6,50 +6,25 @@ CSRF token). Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from accord.app import create_app
-from accord.config import Settings
-from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.db import create_db_engine, create_session_factory
-from tests.conftest import new_database
-from tests.helpers import PASSWORD, add_user, live_server, provision
+from tests.helpers import PASSWORD
+from tests.served import Served as Console
+from tests.served import served_workspace
 from tests.web.test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 AGENT = "sam.okafor@shop.test"
 
 
-@dataclass
-class Console:
-    base: str
-    ws: ProvisionedWorkspace
-
-
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     tmp = tmp_path_factory.mktemp("live-visitors")
-    with new_database("sqlite", tmp) as url:
-        engine = create_db_engine(url)
-        with create_session_factory(engine)() as session:
-            ws = provision(session, "Ridge Outfitters")
-            add_user(session, ws, AGENT, role="agent")
-        settings = Settings(
-            data_dir=tmp / "data",
-            database_url=url,
-            secret_key="live-visitors-" + "k" * 32,
-            resolve_worker=False,
-            resolve_inline=True,
-            outbox_worker=False,
-            imap_poll_seconds=0,
-        )
-        with live_server(create_app(settings)) as base:
-            yield Console(base, ws)
-        engine.dispose()
+    with served_workspace(tmp, "Ridge Outfitters", {AGENT: "agent"}) as served:
+        yield served
 
 
 def visitor_on_site(c: Console, anon: str) -> str:

@@ -7,18 +7,13 @@ Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from accord.app import create_app
-from accord.config import Settings
-from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.db import create_db_engine, create_session_factory
-from tests.conftest import new_database
-from tests.helpers import PASSWORD, add_user, live_server, provision
+from tests.helpers import PASSWORD
+from tests.served import Served, served_workspace
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
@@ -26,33 +21,11 @@ ANALYST = "noor.analyst@ridge.test"
 AGENT = "jo.agent@ridge.test"
 
 
-@dataclass
-class Served:
-    base: str
-    ws: ProvisionedWorkspace
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("roles")
-    with new_database("sqlite", tmp) as url:
-        engine = create_db_engine(url)
-        with create_session_factory(engine)() as session:
-            ws = provision(session, "Ridge Outfitters")
-            add_user(session, ws, ANALYST, role="analyst")
-            add_user(session, ws, AGENT, role="agent")
-        settings = Settings(
-            data_dir=tmp / "data",
-            database_url=url,
-            secret_key="roles-browser-" + "k" * 32,
-            resolve_worker=False,
-            resolve_inline=True,
-            outbox_worker=False,
-            imap_poll_seconds=0,
-        )
-        with live_server(create_app(settings)) as base:
-            yield Served(base, ws)
-        engine.dispose()
+    with served_workspace(tmp, "Ridge Outfitters", {ANALYST: "analyst", AGENT: "agent"}) as served:
+        yield served
 
 
 def test_an_analyst_reads_a_conversation(served: Served, browser: Any) -> None:  # noqa: F811

@@ -7,50 +7,24 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from accord.app import create_app
-from accord.config import Settings
-from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.db import create_db_engine, create_session_factory
-from tests.conftest import new_database
-from tests.helpers import PASSWORD, add_user, live_server, provision
+from tests.helpers import PASSWORD
+from tests.served import Served, served_workspace
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
 AGENT = "jo.agent@ridge.test"
 
 
-@dataclass
-class Served:
-    base: str
-    ws: ProvisionedWorkspace
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("customer")
-    with new_database("sqlite", tmp) as url:
-        engine = create_db_engine(url)
-        with create_session_factory(engine)() as session:
-            ws = provision(session, "Ridge Outfitters")
-            add_user(session, ws, AGENT, role="agent")
-        settings = Settings(
-            data_dir=tmp / "data",
-            database_url=url,
-            secret_key="customer-browser-" + "k" * 32,
-            resolve_worker=False,
-            resolve_inline=True,
-            outbox_worker=False,
-            imap_poll_seconds=0,
-        )
-        with live_server(create_app(settings)) as base:
-            yield Served(base, ws)
-        engine.dispose()
+    with served_workspace(tmp, "Ridge Outfitters", {AGENT: "agent"}) as served:
+        yield served
 
 
 def _send(s: Served, kind: str, **message: Any) -> None:

@@ -24,6 +24,7 @@ group's API models are its model with a ``Versioned`` field mixed in.
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -38,6 +39,13 @@ from accord.kit.errors import AccordError, not_found
 log = logging.getLogger(__name__)
 VERSIONS = "versions"
 M = TypeVar("M", bound=BaseModel)
+
+
+def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
+    found = WorkspaceRepository.from_session(session).get(workspace_id)
+    if found is None:
+        raise not_found("Workspace", field="workspace_id")
+    return found
 
 
 class Versioned(BaseModel):
@@ -122,6 +130,15 @@ class SettingsGroup(Generic[M]):
     def current(self, workspace: Workspace) -> dict[str, Any]:
         """The group's settings and version, as the API answers them."""
         return {**self.read(workspace).model_dump(mode="json"), "version": self.version(workspace)}
+
+    def current_of(self, session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
+        """``current`` of the workspace with this id."""
+        return self.current(_workspace(session, workspace_id))
+
+    def write_body(self, session: Session, actor: Principal, body: BaseModel) -> dict[str, Any]:
+        """``write_versioned`` in the actor's workspace."""
+        workspace = _workspace(session, actor.workspace_id)
+        return self.write_versioned(session, workspace, body, actor=actor)
 
     def write_versioned(
         self, session: Session, workspace: Workspace, body: BaseModel, *, actor: Principal
