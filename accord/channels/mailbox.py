@@ -18,8 +18,7 @@ from accord.channels.repository import MailboxRepository
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import get_workspace
-from accord.govern.workspaces.settings import SettingsGroup
-from accord.inbox.rules import invalid_settings
+from accord.govern.workspaces.settings import SettingsGroup, invalid_settings
 from accord.kit.errors import conflict
 from accord.kit.security import decrypt, encrypt
 

@@ -7,15 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from accord.chat.schemas import ChatSettings
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
-from accord.govern.workspaces.service import get_workspace
 from accord.govern.workspaces.settings import SettingsGroup
-from accord.inbox.rules import invalid_settings
 
 CHAT = SettingsGroup("chat", ChatSettings)
 
@@ -26,8 +23,7 @@ def read(workspace: Workspace) -> ChatSettings:
 
 def chat_settings(session: Session, workspace_id: uuid.UUID) -> tuple[ChatSettings, int]:
     """The widget's settings and their version."""
-    workspace = get_workspace(session, workspace_id)
-    return CHAT.read(workspace), CHAT.version(workspace)
+    return CHAT.read_with_version(session, workspace_id)
 
 
 def save_chat_settings(
@@ -40,10 +36,4 @@ def save_chat_settings(
 ) -> tuple[ChatSettings, int]:
     """Replace the widget's settings: validated (422 naming the field), at
     ``expected_version`` when given, audited. Returns them with their new version."""
-    try:
-        value = ChatSettings.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_settings(exc) from None
-    workspace = get_workspace(session, workspace_id)
-    stored = CHAT.write(session, workspace, value, actor=actor, expected_version=expected_version)
-    return stored, CHAT.version(workspace)
+    return CHAT.save(session, workspace_id, raw, actor=actor, expected_version=expected_version)

@@ -9,11 +9,10 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.settings import SettingsGroup
-from accord.kit.errors import AccordError, FieldError
 from accord.profile.models import Profile
 
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -136,21 +135,3 @@ class InboxSettings:
 
     def is_vip(self, profile: Profile | None) -> bool:
         return profile is not None and any(rule.matches(profile) for rule in self.vip_rules)
-
-
-def field_of(loc: tuple[int | str, ...]) -> str:
-    """A validation error's location as a field name: ``vip_rules[0].op``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part != "[key]":
-            out += f".{part}" if out else str(part)
-    return out or "body"
-
-
-def invalid_settings(exc: ValidationError) -> AccordError:
-    """Settings that do not validate: 422 naming the first field at fault, with all."""
-    errors = [FieldError(field_of(e["loc"]), "invalid", e["msg"]) for e in exc.errors()]
-    first = errors[0]
-    return AccordError(f"{first.field}: {first.message}", "invalid", 422, first.field, errors)

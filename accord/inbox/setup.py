@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +17,7 @@ from accord.govern.workspaces.service import get_workspace
 from accord.inbox.hours import InvalidSchedule, Schedule
 from accord.inbox.models import AgentState, CannedResponse, SlaPolicy, Team, TeamMember
 from accord.inbox.repository import CannedRepository, ConversationRepository, TeamRepository
-from accord.inbox.rules import INBOX, InboxRules, InboxRulesIn, invalid_settings
+from accord.inbox.rules import INBOX, InboxRules, InboxRulesIn
 from accord.inbox.schemas import MAX_SLA_MINUTES
 from accord.inbox.service import can_take
 from accord.kit.errors import conflict, invalid, not_found
@@ -348,8 +347,7 @@ def delete_canned(
 
 def inbox_settings(session: Session, workspace_id: uuid.UUID) -> tuple[InboxRules, int]:
     """The workspace's inbox rules and their version."""
-    workspace = get_workspace(session, workspace_id)
-    return INBOX.read(workspace), INBOX.version(workspace)
+    return INBOX.read_with_version(session, workspace_id)
 
 
 def save_inbox_settings(
@@ -362,10 +360,11 @@ def save_inbox_settings(
 ) -> tuple[InboxRules, int]:
     """Replace the inbox rules (the API and the console both come here): validated, at
     ``expected_version`` when given, audited. Returns them with their new version."""
-    try:
-        value = InboxRulesIn.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_settings(exc) from None
-    workspace = get_workspace(session, workspace_id)
-    stored = INBOX.write(session, workspace, value, actor=actor, expected_version=expected_version)
-    return stored, INBOX.version(workspace)
+    return INBOX.save(
+        session,
+        workspace_id,
+        raw,
+        actor=actor,
+        expected_version=expected_version,
+        schema=InboxRulesIn,
+    )

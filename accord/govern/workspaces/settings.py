@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
@@ -34,11 +35,29 @@ from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
-from accord.kit.errors import AccordError, not_found
+from accord.kit.errors import AccordError, FieldError, not_found
 
 log = logging.getLogger(__name__)
 VERSIONS = "versions"
 M = TypeVar("M", bound=BaseModel)
+
+
+def field_of(loc: tuple[int | str, ...]) -> str:
+    """A validation error's location as a field name: ``vip_rules[0].op``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part != "[key]":
+            out += f".{part}" if out else str(part)
+    return out or "body"
+
+
+def invalid_settings(exc: ValidationError) -> AccordError:
+    """Settings that do not validate: 422 naming the first field at fault, with all."""
+    errors = [FieldError(field_of(e["loc"]), "invalid", e["msg"]) for e in exc.errors()]
+    first = errors[0]
+    return AccordError(f"{first.field}: {first.message}", "invalid", 422, first.field, errors)
 
 
 def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
@@ -130,6 +149,35 @@ class SettingsGroup(Generic[M]):
     def current(self, workspace: Workspace) -> dict[str, Any]:
         """The group's settings and version, as the API answers them."""
         return {**self.read(workspace).model_dump(mode="json"), "version": self.version(workspace)}
+
+    def read_with_version(self, session: Session, workspace_id: uuid.UUID) -> tuple[M, int]:
+        """The settings of the workspace with this id, and their version."""
+        workspace = _workspace(session, workspace_id)
+        return self.read(workspace), self.version(workspace)
+
+    def save(
+        self,
+        session: Session,
+        workspace_id: uuid.UUID,
+        raw: Mapping[str, Any],
+        *,
+        actor: Principal,
+        expected_version: int | None = None,
+        schema: type[BaseModel] | None = None,
+    ) -> tuple[M, int]:
+        """Replace the settings from a form or a body: validated by ``schema`` (stricter
+        than the model, e.g. refusing unknown keys) or the model, 422 naming the field;
+        then ``write``. Returns them with their new version."""
+        try:
+            given = (schema or self.model).model_validate(dict(raw))
+        except ValidationError as exc:
+            raise invalid_settings(exc) from None
+        workspace = _workspace(session, workspace_id)
+        value = self.model.model_validate(given.model_dump())
+        stored = self.write(
+            session, workspace, value, actor=actor, expected_version=expected_version
+        )
+        return stored, self.version(workspace)
 
     def current_of(self, session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
         """``current`` of the workspace with this id."""
