@@ -20,6 +20,7 @@ from tests.helpers import add_user, live_server, provision
 class Served:
     base: str
     ws: ProvisionedWorkspace
+    url: str = ""  # the database's, for a test that prepares rows behind the app
 
 
 @contextmanager
@@ -44,5 +45,5 @@ def served_workspace(
             **settings,  # type: ignore[arg-type]
         )
         with live_server(create_app(config)) as base:
-            yield Served(base, ws)
+            yield Served(base, ws, url)
         engine.dispose()
