@@ -6,17 +6,21 @@ from __future__ import annotations
 import csv
 import io
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
 
 from accord.app import create_app
+from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit import csvsafe
-from accord.kit.db import read_only, transaction
+from accord.kit.db import create_db_engine, create_session_factory, read_only, transaction
+from tests.conftest import new_database
 from tests.helpers import Committed, bearer, live_server
 
 
@@ -54,13 +58,23 @@ def test_csv_export_escapes_formulas(client: TestClient, workspace: ProvisionedW
     assert all(not cell.startswith("=") for row in rows for cell in row)
 
 
-def test_read_only_units_take_no_write_lock(committed: Committed) -> None:
-    if not committed.url.startswith("sqlite"):
-        pytest.skip("the write lock is SQLite's")
-    ws = committed.workspace("Acme")
-    with read_only(committed.factory) as reader:
+def test_read_only_units_take_no_write_lock_on_sqlite(tmp_path: Path) -> None:
+    """SQLite has one write lock for the whole database (PostgreSQL has none to take)."""
+    with new_database("sqlite", tmp_path) as url:
+        engine = create_db_engine(url)
+        factory = create_session_factory(engine)
+        with transaction(factory) as session:
+            ws = workspaces.create_workspace(session, "Acme")
+        try:
+            _read_beside_a_writer(factory, ws)
+        finally:
+            engine.dispose()
+
+
+def _read_beside_a_writer(factory: sessionmaker[Session], ws: ProvisionedWorkspace) -> None:
+    with read_only(factory) as reader:
         reader.execute(text("SELECT count(*) FROM events")).scalar()
-        with transaction(committed.factory) as writer:
+        with transaction(factory) as writer:
             found = writer.get(Workspace, ws.workspace.id)
             assert found is not None
             found.name = "Acme 2"
