@@ -130,7 +130,7 @@ def deliver_one(
 ) -> str:
     """Claim, send and mark one queued email; returns its delivery state."""
     with transaction(factory) as session:
-        if not MessageRepository.from_session(session).claim(message_id):
+        if not MessageRepository.from_session(session).claim(message_id, utcnow()):
             return "taken"
     with transaction(factory) as session:
         message = session.get(Message, message_id)

@@ -5,8 +5,10 @@ themselves live in ``email.py`` and ``inbound.py``."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +19,14 @@ from accord.channels.inbound import InboundHandler, poll_imap
 from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.threads import PeriodicWorker
+from accord.kit.time import utcnow
+
+log = logging.getLogger(__name__)
+# A send takes seconds (the relay's timeouts are shorter): a claim older than this was left
+# by a process that died between taking a message and marking it.
+STALE_CLAIM = timedelta(minutes=10)
+# How far down the queue one pass looks past messages waiting for a retry.
+MAX_PAGES = 20
 
 
 class Outbox(PeriodicWorker):
@@ -45,9 +55,23 @@ class Outbox(PeriodicWorker):
             pass
 
     def drain(self) -> int:
-        """Send one batch of the queued email that is due; returns how many were tried."""
+        """Send one batch of the queued email that is due; returns how many were tried.
+        Messages waiting for a retry are passed over (never in front of newer mail), and
+        a claim older than any send can take is put back in the queue first."""
         with transaction(self.factory) as session:
-            ids = [m.id for m in MessageRepository.from_session(session).queued(BATCH) if due(m)]
+            repo = MessageRepository.from_session(session)
+            released = repo.release_stale_claims(utcnow() - STALE_CLAIM)
+            if released:
+                log.warning("outbox: %d email claimed by a sender that died queued again", released)
+            ids: list[uuid.UUID] = []
+            after: uuid.UUID | None = None
+            for _ in range(MAX_PAGES):
+                page = repo.queued(BATCH, after=after)
+                ids.extend(m.id for m in page if due(m))
+                if len(ids) >= BATCH or len(page) < BATCH:
+                    break
+                after = page[-1].id
+            ids = ids[:BATCH]
         for message_id in ids:
             deliver_one(self.factory, message_id, self.secret_key, self.publish)
         return len(ids)

@@ -170,6 +170,9 @@ class Message(IdMixin, TimestampMixin, Base):
     in_reply_to: Mapped[str | None] = mapped_column(String(300))
     delivery: Mapped[str | None] = mapped_column(String(12))  # sent | failed | bounced
     delivery_error: Mapped[str | None] = mapped_column(String(500))
+    # When a sender took the message to send it (delivery "sending"): a claim much older
+    # than any send can take was left by a process that died, and is taken again.
+    claimed_at: Mapped[datetime | None]
     event_id: Mapped[uuid.UUID | None]
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

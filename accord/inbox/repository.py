@@ -324,23 +324,34 @@ class MessageRepository(Repository):
         stmt = select(Message).join(latest, latest.c.id == Message.id).where(latest.c.rank == 1)
         return {m.channel: m for m in self.session.scalars(stmt)}
 
-    def queued(self, limit: int = 50) -> list[Message]:
-        stmt = (
-            select(Message)
-            .where(Message.delivery == "queued")
-            .order_by(Message.created_at)
-            .limit(limit)
-        )
-        return list(self.session.scalars(stmt))
+    def queued(self, limit: int = 50, *, after: uuid.UUID | None = None) -> list[Message]:
+        """Queued messages, oldest first (by id, which grows with time), after ``after``."""
+        stmt = select(Message).where(Message.delivery == "queued")
+        if after is not None:
+            stmt = stmt.where(Message.id > after)
+        return list(self.session.scalars(stmt.order_by(Message.id).limit(limit)))
 
-    def claim(self, message_id: uuid.UUID) -> bool:
+    def claim(self, message_id: uuid.UUID, now: datetime) -> bool:
         """Take a queued message for sending; only one sender wins."""
         result = self.session.execute(
             update(Message)
             .where(Message.id == message_id, Message.delivery == "queued")
-            .values(delivery="sending")
+            .values(delivery="sending", claimed_at=now)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    def release_stale_claims(self, before: datetime) -> int:
+        """Put back in the queue the messages claimed before ``before`` and never marked:
+        their sender died between the claim and the send."""
+        result = self.session.execute(
+            update(Message)
+            .where(
+                Message.delivery == "sending",
+                or_(Message.claimed_at.is_(None), Message.claimed_at < before),
+            )
+            .values(delivery="queued", claimed_at=None)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def attachments(self, message_ids: Collection[uuid.UUID]) -> list[Attachment]:
         if not message_ids:

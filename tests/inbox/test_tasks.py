@@ -7,16 +7,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import tasks
 from accord.channels.email import BATCH
 from accord.channels.inbound import InboundHandler
 from accord.channels.tasks import ImapPoller, Outbox
+from accord.inbox.models import Message
 from accord.inbox.tasks import InboxWorker
+from accord.kit.time import utcnow
 
 
 def _outbox(session_factory: sessionmaker[Session], batches: list[int]) -> tuple[Outbox, list[int]]:
@@ -126,3 +131,59 @@ def test_the_inbox_worker_step_wakes_what_is_due(
     assert worker.interval == 30
     assert worker.run_once() == 0
     worker.step()
+
+
+def _queued_replies(client: Any, workspace: Any, count: int) -> list[uuid.UUID]:
+    """``count`` email replies queued for the outbox (no worker runs in the tests)."""
+    auth = {"Authorization": f"Bearer {workspace.api_token}"}
+    got = client.post(
+        "/api/v1/messages",
+        headers=auth,
+        json={"channel": "email", "contact": {"email": "kim@example.com"}, "body": "Hello"},
+    )
+    assert got.status_code in (200, 201), got.text
+    conversation = got.json()["conversation"]["id"]
+    ids = []
+    for n in range(count):
+        r = client.post(
+            f"/api/v1/conversations/{conversation}/replies",
+            headers=auth,
+            json={"channel": "email", "body": f"reply {n}"},
+        )
+        assert r.status_code == 201, r.text
+        ids.append(uuid.UUID(r.json()["id"]))
+    return ids
+
+
+def test_retries_waiting_never_hold_up_newer_mail(
+    client: Any, session: Session, session_factory: sessionmaker[Session], workspace: Any
+) -> None:
+    ids = _queued_replies(client, workspace, BATCH + 3)
+    later = (utcnow() + timedelta(hours=1)).isoformat()
+    for message in session.scalars(select(Message).where(Message.id.in_(ids[:BATCH]))):
+        message.meta = {**(message.meta or {}), "retry_at": later, "attempts": 1}
+    session.commit()
+    outbox = Outbox(session_factory, "k" * 40, lambda *_: None)
+    assert outbox.drain() == 3  # the three newer ones, past a full batch of waiting retries
+    session.expire_all()
+    rows = session.execute(select(Message.id, Message.delivery).where(Message.id.in_(ids)))
+    states = {message_id: delivery for message_id, delivery in rows}
+    assert all(states[i] == "queued" for i in ids[:BATCH])
+    assert all(states[i] != "queued" for i in ids[BATCH:])  # tried (no relay: failed)
+
+
+def test_a_claim_left_by_a_dead_sender_is_taken_again(
+    client: Any, session: Session, session_factory: sessionmaker[Session], workspace: Any
+) -> None:
+    old, fresh = _queued_replies(client, workspace, 2)
+    now = utcnow()
+    for message_id, at in ((old, now - timedelta(minutes=30)), (fresh, now)):
+        message = session.get(Message, message_id)
+        assert message is not None
+        message.delivery = "sending"
+        message.claimed_at = at
+    session.commit()
+    Outbox(session_factory, "k" * 40, lambda *_: None).drain()
+    session.expire_all()
+    assert session.get(Message, old).delivery != "sending"  # type: ignore[union-attr]
+    assert session.get(Message, fresh).delivery == "sending"  # type: ignore[union-attr]
