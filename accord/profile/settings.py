@@ -5,10 +5,7 @@ the latest non-empty value wins. This module is the one place that writes it."""
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy.orm import Session
 
-from accord.govern.access.principal import Principal
-from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.settings import SettingsGroup, Versioned
 
 
@@ -34,16 +31,6 @@ class ProfileSettings(BaseModel):
 
 
 PROFILE = SettingsGroup("profile", ProfileSettings)
-
-
-def update(
-    session: Session,
-    actor: Principal,
-    workspace: Workspace,
-    value: ProfileSettings,
-    expected_version: int | None = None,
-) -> ProfileSettings:
-    return PROFILE.write(session, workspace, value, actor=actor, expected_version=expected_version)
 
 
 class ProfileSettingsBody(ProfileSettings, Versioned):

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
 from accord.govern.access.principal import Principal
-from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import get_workspace
 from accord.govern.workspaces.settings import SettingsGroup, Versioned
 
@@ -65,16 +64,6 @@ class IdentitySettings(BaseModel):
 IDENTITY = SettingsGroup("identity", IdentitySettings)
 
 
-def update(
-    session: Session,
-    actor: Principal,
-    workspace: Workspace,
-    value: IdentitySettings,
-    expected_version: int | None = None,
-) -> IdentitySettings:
-    return IDENTITY.write(session, workspace, value, actor=actor, expected_version=expected_version)
-
-
 def declare_types(session: Session, actor: Principal, names: list[str]) -> list[str]:
     """Declare identifier types first seen in an import (not unique per person, the
     priority of other types) in the actor's workspace, and say which were new."""
@@ -84,7 +73,7 @@ def declare_types(session: Session, actor: Principal, names: list[str]) -> list[
     new = [n for n in new if n not in current.types]
     if new:
         types = {**current.types, **{n: TypeSetting(unique=False) for n in new}}
-        update(session, actor, workspace, current.model_copy(update={"types": types}))
+        IDENTITY.write(session, workspace, current.model_copy(update={"types": types}), actor=actor)
     return new
 
 

@@ -11,13 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from accord.govern.workspaces.service import get_workspace
+from accord.govern.workspaces.settings import invalid_settings
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid
 from accord.match import settings as match_settings
 from accord.match.settings import MATCH, MatchSettings
-from accord.profile import settings as profile_settings
 from accord.profile.settings import PROFILE, ProfileSettings
-from accord.resolve import settings as identity_settings
 from accord.resolve.rules import DEFAULT_TYPES, EXTERNAL_PRIORITY
 from accord.resolve.settings import IDENTITY, IdentitySettings, TypeSetting
 from accord.web.auth import ConsoleAdmin
@@ -94,13 +93,6 @@ def _number(form: Any, key: str, kind: type[int] | type[float]) -> Any:
         raise invalid(f"{raw!r} is not a number", field=key) from None
 
 
-def _rejected(exc: ValidationError) -> AccordError:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ()))
-    message = str(first.get("msg")).removeprefix("Value error, ")
-    return invalid(f"{where}: {message}" if where else message, field=where or None)
-
-
 @router.get("/identity")
 def identity_page(
     request: Request, session: DbSession, console: ConsoleAdmin, saved: str | None = None
@@ -121,7 +113,7 @@ def _save(
         with session.begin_nested():
             write()
     except ValidationError as exc:
-        error = _rejected(exc)
+        error = invalid_settings(exc)
         return _identity_page(request, session, console, error=error, draft=draft)
     except AccordError as error:
         return _identity_page(request, session, console, error=error, draft=draft)
@@ -157,7 +149,9 @@ async def save_rules(request: Request, session: DbSession, console: ConsoleAdmin
             shared_device_threshold=_number(form, "shared_device_threshold", int) or 3,
         )
         workspace = get_workspace(session, console.principal.workspace_id)
-        identity_settings.update(session, console.principal, workspace, value, _version(form))
+        IDENTITY.write(
+            session, workspace, value, actor=console.principal, expected_version=_version(form)
+        )
 
     return _save(request, session, console, "rules", write, form)
 
@@ -181,12 +175,12 @@ async def save_sources(request: Request, session: DbSession, console: ConsoleAdm
             if not sep or not source.strip():
                 raise invalid(f"line {n}: a source name comes before '='", field="sources")
         workspace = get_workspace(session, console.principal.workspace_id)
-        profile_settings.update(
+        PROFILE.write(
             session,
-            console.principal,
             workspace,
             ProfileSettings(source_priority=priorities),
-            _version(form),
+            actor=console.principal,
+            expected_version=_version(form),
         )
 
     return _save(request, session, console, "sources", write, form)

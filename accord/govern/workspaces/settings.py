@@ -35,6 +35,7 @@ from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
+from accord.govern.workspaces.service import get_workspace
 from accord.kit.errors import AccordError, FieldError, not_found
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,14 @@ def field_of(loc: tuple[int | str, ...]) -> str:
 
 
 def invalid_settings(exc: ValidationError) -> AccordError:
-    """Settings that do not validate: 422 naming the first field at fault, with all."""
-    errors = [FieldError(field_of(e["loc"]), "invalid", e["msg"]) for e in exc.errors()]
+    """Settings that do not validate: 422 naming the first field at fault, with all (a
+    model's own check says its words without pydantic's "Value error, " before them)."""
+    errors = [
+        FieldError(field_of(e["loc"]), "invalid", str(e["msg"]).removeprefix("Value error, "))
+        for e in exc.errors()
+    ]
     first = errors[0]
     return AccordError(f"{first.field}: {first.message}", "invalid", 422, first.field, errors)
-
-
-def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
-    found = WorkspaceRepository.from_session(session).get(workspace_id)
-    if found is None:
-        raise not_found("Workspace", field="workspace_id")
-    return found
 
 
 class Versioned(BaseModel):
@@ -152,7 +150,7 @@ class SettingsGroup(Generic[M]):
 
     def read_with_version(self, session: Session, workspace_id: uuid.UUID) -> tuple[M, int]:
         """The settings of the workspace with this id, and their version."""
-        workspace = _workspace(session, workspace_id)
+        workspace = get_workspace(session, workspace_id)
         return self.read(workspace), self.version(workspace)
 
     def save(
@@ -172,7 +170,7 @@ class SettingsGroup(Generic[M]):
             given = (schema or self.model).model_validate(dict(raw))
         except ValidationError as exc:
             raise invalid_settings(exc) from None
-        workspace = _workspace(session, workspace_id)
+        workspace = get_workspace(session, workspace_id)
         value = self.model.model_validate(given.model_dump())
         stored = self.write(
             session, workspace, value, actor=actor, expected_version=expected_version
@@ -181,11 +179,11 @@ class SettingsGroup(Generic[M]):
 
     def current_of(self, session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
         """``current`` of the workspace with this id."""
-        return self.current(_workspace(session, workspace_id))
+        return self.current(get_workspace(session, workspace_id))
 
     def write_body(self, session: Session, actor: Principal, body: BaseModel) -> dict[str, Any]:
         """``write_versioned`` in the actor's workspace."""
-        workspace = _workspace(session, actor.workspace_id)
+        workspace = get_workspace(session, actor.workspace_id)
         return self.write_versioned(session, workspace, body, actor=actor)
 
     def write_versioned(
