@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -38,14 +36,6 @@ class CustomerContext:
         }
 
     @property
-    def order_count(self) -> int:
-        return self.profile.order_count
-
-    @property
-    def revenue(self) -> Decimal:
-        return self.profile.revenue
-
-    @property
     def value(self) -> dict[str, Any]:
         """The computed values kept on the profile."""
         p = self.profile
@@ -62,12 +52,6 @@ class CustomerContext:
             "last_order_at": stats.get("last_order_at"),
             "preferred_channel": stats.get("preferred_channel"),
         }
-
-    def last_order_within(self, now: datetime, days: float) -> Order | None:
-        recent = self.orders[0] if self.orders else None
-        if recent is not None and (now - recent.placed_at).total_seconds() <= days * 86400:
-            return recent
-        return None
 
 
 def context_of(
