@@ -3,11 +3,14 @@
 write key (HTTP Basic user name, a Bearer header or ``writeKey`` in the body); gzip
 bodies; CORS for browsers. ``{"success": true}`` is sent only after the events are
 committed; then each of ``app.state.accept_listeners`` is called (the resolver is woken
-that way), and resolution onto profiles follows within moments."""
+that way, a quick call on the event loop; a listener that must wait, as inline resolution
+does, is a coroutine function and is awaited), and resolution onto profiles follows within
+moments."""
 
 from __future__ import annotations
 
 import gzip
+import inspect
 import zlib
 from typing import Any
 
@@ -76,8 +79,7 @@ async def _read_json(request: Request, limit: int, what: str) -> tuple[Any, bool
         )
     if len(raw) > limit:
         raise _too_large(limit, what)
-    if textcheck.may_nest_deeper(raw, textcheck.MAX_DEPTH):
-        raw = textcheck.trim_deep(raw, textcheck.MAX_DEPTH)
+    raw = textcheck.shallow(raw)
     try:
         return jsonio.loads(raw), textcheck.suspicious(raw)
     except (ValueError, RecursionError):
@@ -185,7 +187,9 @@ async def _handle(request: Request, kind: str) -> Response:
         raise
     if result.stored or result.duplicates:
         for listener in request.app.state.accept_listeners:
-            await run_in_threadpool(listener)
+            woken = listener()
+            if inspect.isawaitable(woken):
+                await woken
     return _answer(request, result)
 
 

@@ -149,10 +149,7 @@ class Report:
 def _parse_json(text: str) -> Any:
     """A JSON value from a file; values nested too deep become a marker that validation
     reports (the standard library would recurse past its limit)."""
-    raw = text.encode("utf-8", "surrogatepass")
-    if textcheck.may_nest_deeper(raw, textcheck.MAX_DEPTH):
-        raw = textcheck.trim_deep(raw, textcheck.MAX_DEPTH)
-    return json.loads(raw)
+    return json.loads(textcheck.shallow(text.encode("utf-8", "surrogatepass")))
 
 
 def read_rows(path: Path, fmt: str | None = None) -> Iterator[tuple[int, dict[str, Any] | str]]:

@@ -45,9 +45,8 @@ def bad_query(raw: bytes) -> BadText | None:
 def bad_body(raw: bytes) -> BadText | None:
     """The first bad string, or value nested too deep, in a JSON body; None for a body
     that is not JSON (the endpoint answers that)."""
-    if textcheck.may_nest_deeper(raw, textcheck.MAX_DEPTH):
-        raw = textcheck.trim_deep(raw, textcheck.MAX_DEPTH)
-    elif not textcheck.suspicious(raw):
+    raw = textcheck.shallow(raw)  # what is too deep becomes a marker the walk reports
+    if not textcheck.suspicious(raw):
         return None
     try:
         return find_bad(jsonio.loads(raw))

@@ -68,6 +68,12 @@ def may_nest_deeper(raw: bytes, limit: int) -> bool:
     return True
 
 
+def shallow(raw: bytes, limit: int = MAX_DEPTH) -> bytes:
+    """``raw`` as it is when it cannot nest deeper than ``limit`` (a cheap look), else
+    with ``trim_deep`` applied."""
+    return trim_deep(raw, limit) if may_nest_deeper(raw, limit) else raw
+
+
 def trim_deep(raw: bytes, limit: int) -> bytes:
     """Raw JSON with every value nested deeper than ``limit`` levels replaced by the
     ``TOO_DEEP`` marker (strings are read whole, so brackets inside them do not count).
