@@ -72,9 +72,9 @@ class RateLimiter:
 
     def check(self, limit: Limit, key: str, *, now: float | None = None) -> None:
         """Count one request of ``key`` against ``limit``; 429 when over it."""
-        allowed = math.ceil(limit.count * self.scale)
         if self.scale <= 0:
             return
+        allowed = math.ceil(limit.count * self.scale)
         now = self.clock() if now is None else now
         window = int(now // limit.seconds)
         if self._count(limit, key, window) <= allowed:
