@@ -8,11 +8,23 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
 from accord.kit.time import utcnow
+
+OUTBOX = "delivery IN ('queued', 'sending')"
 
 
 class Team(IdMixin, TimestampMixin, Base):
@@ -151,6 +163,15 @@ class Message(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index(None, "conversation_id", "created_at"),
+        # The outbox's queue (queued, and claimed while being sent): small, whatever the
+        # size of the table, so each look at it costs the same.
+        Index(
+            "ix_messages_outbox",
+            "delivery",
+            "id",
+            postgresql_where=text(OUTBOX),
+            sqlite_where=text(OUTBOX),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
