@@ -15,7 +15,6 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
 from accord import __version__
 from accord.channels.api import router as channels_router
@@ -214,15 +213,10 @@ def create_app(
     app.state.chat_hub = None
     app.state.write_key_cache = {}
     app.state.rate_limiter = RateLimiter(settings.redis_url, settings.rate_limit_scale)
-    # Called once accepted events are committed: the resolver's wake-up (quick, on the event
-    # loop) and inline resolution (awaited, in a worker thread).
+    # Called once accepted events are committed (the resolver's wake-up, inline resolution).
     app.state.accept_listeners = []
     if settings.resolve_inline:
-
-        async def resolve_inline() -> None:
-            await run_in_threadpool(drain, app.state.session_factory)
-
-        app.state.accept_listeners.append(resolve_inline)
+        app.state.accept_listeners.append(lambda: drain(app.state.session_factory))
 
     handlers.install(app)
     app.add_middleware(SecurityHeaders)

@@ -3,14 +3,11 @@
 write key (HTTP Basic user name, a Bearer header or ``writeKey`` in the body); gzip
 bodies; CORS for browsers. ``{"success": true}`` is sent only after the events are
 committed; then each of ``app.state.accept_listeners`` is called (the resolver is woken
-that way, a quick call on the event loop; a listener that must wait, as inline resolution
-does, is a coroutine function and is awaited), and resolution onto profiles follows within
-moments."""
+that way), and resolution onto profiles follows within moments."""
 
 from __future__ import annotations
 
 import gzip
-import inspect
 import zlib
 from typing import Any
 
@@ -187,9 +184,7 @@ async def _handle(request: Request, kind: str) -> Response:
         raise
     if result.stored or result.duplicates:
         for listener in request.app.state.accept_listeners:
-            woken = listener()
-            if inspect.isawaitable(woken):
-                await woken
+            await run_in_threadpool(listener)
     return _answer(request, result)
 
 
