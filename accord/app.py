@@ -100,7 +100,7 @@ def background_workers(
 ) -> list[Background]:
     """The workers of an API process in the order they start, each with its setting."""
     secret_key, base_url = settings.resolved_secret_key, settings.base_url
-    outbox = Outbox(factory, secret_key, publish)
+    outbox = Outbox(factory, secret_key, publish, base_url=base_url)
     inbound = InboundHandler(
         factory,
         secret_key=secret_key,

@@ -11,6 +11,7 @@ from accord.govern.access.models import (
     UserSession,
 )
 from accord.govern.audit.models import AuditEvent
+from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.models import (
     AgentState,
@@ -44,6 +45,8 @@ __all__ = [
     "ChatTrigger",
     "ChatTriggerShow",
     "ChatVisitor",
+    "ConsentRecord",
+    "ConsentState",
     "Conversation",
     "ConversationEvent",
     "Event",
@@ -61,6 +64,7 @@ __all__ = [
     "Separation",
     "SeparationMember",
     "SlaPolicy",
+    "Suppression",
     "Team",
     "TeamMember",
     "User",

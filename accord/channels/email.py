@@ -17,6 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import mailbox, mime
+from accord.customers.preferences import unsubscribe_url
+from accord.govern.consent.policy import Permit, may_contact
+from accord.govern.workspaces.models import Workspace
 from accord.inbox.context import SYSTEM, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment, Received, receive
 from accord.inbox.models import Conversation, Message
@@ -24,6 +27,7 @@ from accord.inbox.people import Contact, accept_now
 from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
+from accord.profile.queries import live_profile
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -95,7 +99,11 @@ def mark_bounced(
 # --- outbox --------------------------------------------------------------------------------
 
 
-def _send(box: mailbox.Mailbox, email: Any, to: str) -> None:
+def transport(box: mailbox.Mailbox, email: Any, to: str, permit: Permit) -> None:
+    """Hand one email to the workspace's relay. Only with a :class:`Permit` for email to
+    this address: a send that did not ask the consent policy cannot get here."""
+    if not isinstance(permit, Permit) or not permit.covers("email", to):
+        raise PermissionError(f"no permit to email {to}")
     relay = box.relay
     if relay is None:
         raise RuntimeError("no outbound relay is configured for this workspace")
@@ -122,13 +130,24 @@ def _references(session: Session, message: Message) -> list[str]:
     ]
 
 
+# What each kind of automated email is for; everything else an agent writes is service.
+PURPOSE_OF_KIND = {"csat_survey": "surveys"}
+
+
+def purpose_of(message: Message) -> str:
+    return PURPOSE_OF_KIND.get(str((message.meta or {}).get("kind")), "service")
+
+
 def deliver_one(
     factory: sessionmaker[Session],
     message_id: uuid.UUID,
     secret_key: str,
     publish: Callable[[uuid.UUID, dict[str, Any]], None],
+    base_url: str = "http://127.0.0.1:8000",
 ) -> str:
-    """Claim, send and mark one queued email; returns its delivery state."""
+    """Claim, ask the consent policy, send and mark one queued email; returns its delivery
+    state. Consent is asked again here, at the moment of sending: a customer who
+    unsubscribed after the message was queued is not sent it (``refused``, with why)."""
     with transaction(factory) as session:
         if not MessageRepository.from_session(session).claim(message_id, utcnow()):
             return "taken"
@@ -136,15 +155,44 @@ def deliver_one(
         message = session.get(Message, message_id)
         assert message is not None
         conversation = session.get(Conversation, message.conversation_id)
-        from accord.govern.workspaces.models import Workspace
-
         workspace = session.get(Workspace, message.workspace_id)
-        box = mailbox.of(workspace, secret_key) if workspace else None
+        assert workspace is not None
+        assert conversation is not None
+        box = mailbox.of(workspace, secret_key)
         attempts = int((message.meta or {}).get("attempts", 0)) + 1
+        purpose = purpose_of(message)
+        person = (
+            live_profile(session, workspace.id, conversation.profile_id)
+            if conversation.profile_id is not None
+            else None
+        )
+        decision = may_contact(
+            session, workspace, person, "email", purpose, address=message.address
+        )
         try:
+            if not decision.allowed:
+                message.delivery = "refused"
+                message.delivery_error = decision.reason[:500]
+                InboxContext.load(
+                    session, workspace.id, secret_key=secret_key, base_url=base_url
+                ).log(
+                    session,
+                    conversation,
+                    "refused",
+                    SYSTEM,
+                    channel="email",
+                    data={"reason": decision.reason, "code": decision.code, "purpose": purpose},
+                )
+                raise _Refused
             if box is None:
                 raise RuntimeError("no support mailbox is configured for this workspace")
+            permit = decision.permit()
             external_id = message.external_id or mime.new_message_id(box.domain)
+            unsubscribe = (
+                unsubscribe_url(base_url, secret_key, workspace.id, person.id, "email", purpose)
+                if purpose != "service" and person is not None
+                else None
+            )
             email = mime.build(
                 from_address=box.address,
                 from_name=box.name
@@ -152,14 +200,15 @@ def deliver_one(
                 else f"{message.author_name} ({box.name})",
                 to=message.address or "",
                 subject=message.subject or "(no subject)",
-                body=message.body,
+                body=message.body + _footer(unsubscribe, purpose),
                 message_id=external_id,
                 in_reply_to=message.in_reply_to,
                 references=_references(session, message),
                 at=message.created_at,
-                automatic=(message.meta or {}).get("kind") == "csat_survey",
+                automatic=purpose != "service",
+                unsubscribe=unsubscribe,
             )
-            _send(box, email, message.address or "")
+            transport(box, email, message.address or "", permit)
             message.external_id = external_id
             message.delivery = "sent"
             message.delivery_error = None
@@ -168,6 +217,8 @@ def deliver_one(
                 "attempts": attempts,
                 "sent_at": utcnow().isoformat(),
             }
+        except _Refused:
+            log.info("email %s refused: %s", message_id, decision.reason)
         except (OSError, smtplib.SMTPException, RuntimeError) as exc:
             permanent = isinstance(exc, RuntimeError | smtplib.SMTPRecipientsRefused)
             retry = not permanent and attempts < MAX_ATTEMPTS
@@ -180,15 +231,22 @@ def deliver_one(
                 "retry_at": (utcnow() + wait).isoformat() if retry else None,
             }
             log.warning("email %s not sent (attempt %s): %s", message_id, attempts, exc)
-        state = message.delivery
+        state = message.delivery or "queued"
         workspace_id = message.workspace_id
-        payload = {
-            "type": "conversation",
-            "what": "delivery",
-            "id": str(conversation.id) if conversation else None,
-        }
+        payload = {"type": "conversation", "what": "delivery", "id": str(conversation.id)}
     publish(workspace_id, payload)
     return state
+
+
+class _Refused(Exception):
+    pass
+
+
+def _footer(unsubscribe: str | None, purpose: str) -> str:
+    if unsubscribe is None:
+        return ""
+    what = {"surveys": "surveys like this one"}.get(purpose, "messages like this one")
+    return f"\n\n--\nTo stop receiving {what}, unsubscribe: {unsubscribe}\n"
 
 
 def due(message: Message) -> bool:

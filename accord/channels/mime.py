@@ -217,6 +217,7 @@ def build(
     references: list[str],
     at: datetime,
     automatic: bool = False,
+    unsubscribe: str | None = None,
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = Address(display_name=from_name, addr_spec=from_address)
@@ -230,6 +231,11 @@ def build(
         msg["References"] = " ".join(references[-10:])
     if automatic:
         msg["Auto-Submitted"] = "auto-generated"
+    if unsubscribe:
+        # RFC 2369 and RFC 8058: the mailbox provider's unsubscribe button posts
+        # "List-Unsubscribe=One-Click" to the link; no login, no page to click through.
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg.set_content(body)
     paragraphs = "".join(
         f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in body.split("\n\n")

@@ -43,11 +43,13 @@ class Outbox(PeriodicWorker):
         secret_key: str,
         publish: Callable[[uuid.UUID, dict[str, Any]], None],
         interval: float = 5.0,
+        base_url: str = "http://127.0.0.1:8000",
     ) -> None:
         super().__init__(interval=interval, run_at_start=True)
         self.factory = factory
         self.secret_key = secret_key
         self.publish = publish
+        self.base_url = base_url
 
     def step(self) -> None:
         # A full batch means more may be waiting: go on until the queue is drained.
@@ -73,7 +75,7 @@ class Outbox(PeriodicWorker):
                 after = page[-1].id
             ids = ids[:BATCH]
         for message_id in ids:
-            deliver_one(self.factory, message_id, self.secret_key, self.publish)
+            deliver_one(self.factory, message_id, self.secret_key, self.publish, self.base_url)
         return len(ids)
 
 

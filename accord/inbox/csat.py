@@ -8,6 +8,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from accord.govern.consent.policy import may_contact
 from accord.inbox.context import SYSTEM, InboxContext
 from accord.inbox.messages import add_message
 from accord.inbox.models import Conversation
@@ -15,6 +16,7 @@ from accord.inbox.repository import ConversationRepository, MessageRepository
 from accord.kit.errors import forbidden, invalid, not_found
 from accord.kit.security import constant_time_equals, sign
 from accord.kit.time import utcnow
+from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 
 SCORES = {
@@ -51,26 +53,38 @@ def survey_url(ctx: InboxContext, conversation: Conversation, score: int | None 
     return f"{url}&score={score}" if score else url
 
 
-def _email_of(session: Session, conversation: Conversation) -> str | None:
+def _email_of(session: Session, conversation: Conversation) -> tuple[Profile | None, str | None]:
+    person = (
+        live_profile(session, conversation.workspace_id, conversation.profile_id)
+        if conversation.profile_id is not None
+        else None
+    )
     last = MessageRepository.from_session(session).last_inbound(conversation.id, "email")
     if last is not None and last.address:
-        return last.address
-    if conversation.profile_id is None:
-        return None
-    person = live_profile(session, conversation.workspace_id, conversation.profile_id)
-    bounced = (person.traits or {}).get("emailBounced")
-    if isinstance(bounced, dict) and bounced.get("value"):
-        return None
-    return person.email
+        return person, last.address
+    return person, person.email if person is not None else None
 
 
 def request_survey(session: Session, ctx: InboxContext, conversation: Conversation) -> None:
     """Queue the survey email once per resolution; nothing when the workspace turned
-    surveys off, the customer has no email address, or already answered."""
+    surveys off, the customer has no email address or already answered. A survey is
+    sent only where the consent policy allows surveys by email; when it does not, the
+    conversation's log says why."""
     if not ctx.settings.csat or conversation.csat_score is not None:
         return
-    address = _email_of(session, conversation)
+    person, address = _email_of(session, conversation)
     if address is None:
+        return
+    decision = may_contact(session, ctx.workspace, person, "email", "surveys", address=address)
+    if not decision.allowed:
+        ctx.log(
+            session,
+            conversation,
+            "csat_not_sent",
+            SYSTEM,
+            channel="email",
+            data={"reason": decision.reason, "code": decision.code},
+        )
         return
     lines = [
         f"Your conversation #{conversation.number} with {ctx.settings.support_name} was resolved.",

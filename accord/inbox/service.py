@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from accord.collect import identifiers as ids
 from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.scopes import Role
+from accord.govern.consent.policy import may_contact
+from accord.govern.workspaces.models import Workspace
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
 from accord.inbox.csat import request_survey
@@ -32,8 +34,6 @@ from accord.resolve.repository import IdentifierRepository
 # and a live chat (the visitor's socket). A phone is answered by calling back (logged, or
 # scheduled as a callback: accord.inbox.calls); nothing sends on social or SMS yet.
 REPLY_CHANNELS = ("email", "chat")
-DO_NOT_CONTACT = "the customer asked not to be contacted (doNotContact)"
-BOUNCED = "the customer's email address bounced (emailBounced)"
 # Who may take conversations (be assigned, transferred to, join a team): an analyst
 # reads only.
 TAKERS = frozenset({Role.ADMIN.value, Role.AGENT.value})
@@ -87,14 +87,12 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
         addresses["email"] = last_email.address
     if last_call is not None and last_call.address:
         phone = last_call.address
-    traits: dict[str, Any] = {}
     if person is not None:
         for ident in IdentifierRepository.from_session(session).of_profile(person.id):
             if ident.type == ids.EMAIL:
                 addresses.setdefault("email", ident.value)
             elif ident.type == ids.PHONE:
                 phone = phone or ident.value
-        traits = person.traits or {}
     last_in = max(latest.values(), key=lambda m: (m.created_at, m.id), default=None)
     # A live chat is answered on the chat; a message left while nobody was online
     # (offline) is answered by email.
@@ -110,13 +108,23 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
         addresses["chat"] = "chat"
     elif last_in is None and conversation.channel == "chat":
         addresses["chat"] = "chat"  # a chat an agent started with a visitor
-    if _trait(traits, "emailBounced") and "email" in addresses:
-        blocked["email"] = BOUNCED
-    if _trait(traits, "doNotContact"):
-        for channel in addresses:
-            blocked[channel] = DO_NOT_CONTACT
-        if phone:
-            blocked["phone"] = DO_NOT_CONTACT
+    workspace = session.get(Workspace, conversation.workspace_id)
+    assert workspace is not None
+    for channel, address in list(addresses.items()):
+        decision = may_contact(
+            session,
+            workspace,
+            person,
+            channel,
+            "service",
+            address=address if channel != "chat" else None,
+        )
+        if not decision.allowed:
+            blocked[channel] = decision.reason
+    if phone:
+        decision = may_contact(session, workspace, person, "phone", "service", address=phone)
+        if not decision.allowed:
+            blocked["phone"] = decision.reason
             phone = None
     for channel in blocked:
         addresses.pop(channel, None)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import JSON, String
@@ -18,3 +19,5 @@ class Workspace(IdMixin, TimestampMixin, Base):
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The salt of the workspace's suppression hashes (accord.govern.consent.suppression).
+    privacy_salt: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))

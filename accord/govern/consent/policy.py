@@ -1,0 +1,217 @@
+"""The one policy decision every send asks: :func:`may_contact`. It answers for a person
+(or, when nobody is known yet, for an address), a channel and a purpose, and says why
+when the answer is no. Transports accept only a :class:`Permit`, which only an allowing
+decision gives, so a send that did not ask cannot reach one."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from accord.govern.consent import rules, suppression
+from accord.govern.consent.models import ConsentState
+from accord.govern.consent.repository import ConsentRepository
+from accord.govern.consent.schemas import ConsentSettings
+from accord.govern.consent.settings import read as read_settings
+from accord.govern.workspaces.models import Workspace
+from accord.kit.errors import AccordError, conflict
+from accord.kit.time import utcnow
+
+# The identifier type an address on each channel is (for the suppression list).
+ADDRESS_TYPE = {"email": "email", "sms": "phone", "phone": "phone", "push": "device_id"}
+PURPOSE_WORDS = {
+    "service": "service messages",
+    "marketing": "marketing",
+    "personalization": "personalization",
+    "surveys": "surveys",
+    "advertising": "advertising",
+}
+SOURCE_WORDS = {
+    "unsubscribe_link": "the unsubscribe link",
+    "preference_center": "the preference center",
+    "sms_stop": "an SMS STOP",
+    "agent": "an agent",
+    "tracking": "the website's consent banner",
+}
+
+
+class Subject(Protocol):
+    """What the policy needs of a person (a profile is one)."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    traits: dict[str, Any]
+
+
+_MINT = object()
+
+
+@dataclass(frozen=True)
+class Permit:
+    """Leave to send one message: on this channel, for this purpose, to this person or
+    address. Only :meth:`Decision.permit` makes one."""
+
+    workspace_id: uuid.UUID
+    channel: str
+    purpose: str
+    profile_id: uuid.UUID | None
+    address: str | None
+    basis: str
+    token: object = field(repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.token is not _MINT:
+            raise TypeError("a Permit comes only from may_contact()")
+
+    def covers(self, channel: str, address: str | None = None) -> bool:
+        if self.channel != channel:
+            return False
+        return address is None or self.address is None or _same(self.address, address)
+
+
+def _same(a: str, b: str) -> bool:
+    return a.strip().lower() == b.strip().lower()
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    workspace_id: uuid.UUID
+    channel: str
+    purpose: str
+    reason: str
+    code: str  # allowed | no_consent | suppressed | do_not_contact | unreachable
+    profile_id: uuid.UUID | None = None
+    address: str | None = None
+    status: str | None = None  # the recorded state that decided, if one did
+    basis: str = ""
+
+    def permit(self) -> Permit:
+        if not self.allowed:
+            raise self.error()
+        return Permit(
+            self.workspace_id,
+            self.channel,
+            self.purpose,
+            self.profile_id,
+            self.address,
+            self.basis,
+            token=_MINT,
+        )
+
+    def error(self) -> AccordError:
+        return conflict(
+            f"Cannot send by {self.channel}: {self.reason}", field="channel", code=self.code
+        )
+
+
+def _trait(traits: dict[str, Any] | None, name: str) -> Any:
+    value = (traits or {}).get(name)
+    return value.get("value") if isinstance(value, dict) and "value" in value else value
+
+
+def country_of(traits: dict[str, Any] | None) -> str | None:
+    country = _trait(traits, "country")
+    if not country:
+        address = _trait(traits, "address")
+        if isinstance(address, dict):
+            country = address.get("country")
+    return str(country) if country else None
+
+
+def region(workspace: Workspace, person: Subject | None) -> str:
+    return rules.region_of(country_of(person.traits if person else None), workspace.default_region)
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d")
+
+
+def _refusal(state: ConsentState, channel: str, purpose: str) -> str:
+    what = PURPOSE_WORDS.get(purpose, purpose)
+    how = SOURCE_WORDS.get(state.source, state.source.replace("_", " "))
+    if state.status == rules.PENDING:
+        return (
+            f"consent to {what} by {channel} waits for the customer's confirmation (double opt-in)"
+        )
+    verb = "denied" if state.status == rules.DENIED else "withdrew"
+    scope = "every channel" if state.channel == rules.ALL else state.channel
+    about = "everything" if state.purpose == rules.ALL else PURPOSE_WORDS.get(state.purpose, what)
+    return (
+        f"the customer {verb} consent to {about} by {scope} on {_when(state.recorded_at)} ({how})"
+    )
+
+
+def may_contact(
+    session: Session,
+    workspace: Workspace,
+    person: Subject | None,
+    channel: str,
+    purpose: str,
+    *,
+    address: str | None = None,
+    address_type: str | None = None,
+    at: datetime | None = None,
+    settings: ConsentSettings | None = None,
+) -> Decision:
+    """May this person (or address, when nobody is known) be contacted on ``channel`` for
+    ``purpose``? Asked before a message is queued and again before it is handed to a
+    transport. The order: the suppression list, the person's ``doNotContact``, a bounced
+    email address, their recorded consent (a denial for every channel or purpose counts),
+    then the workspace's rule for their region (opt-in or opt-out)."""
+    if channel not in rules.CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    if purpose not in rules.PURPOSES:
+        raise ValueError(f"unknown purpose {purpose!r}")
+    now = at or utcnow()
+    pid = person.id if person is not None else None
+
+    def no(reason: str, code: str, status: str | None = None) -> Decision:
+        return Decision(False, workspace.id, channel, purpose, reason, code, pid, address, status)
+
+    def yes(reason: str, basis: str, status: str | None = None) -> Decision:
+        return Decision(
+            True, workspace.id, channel, purpose, reason, "allowed", pid, address, status, basis
+        )
+
+    kind = address_type or ADDRESS_TYPE.get(channel)
+    if address and kind:
+        value = address.strip().lower() if kind == "email" else address.strip()
+        if suppression.suppressed(session, workspace.id, [(kind, value)]):
+            return no(f"the address {address} is on the suppression list", "suppressed")
+    traits = person.traits if person is not None else None
+    if _trait(traits, "doNotContact"):
+        return no("the customer asked not to be contacted (doNotContact)", "do_not_contact")
+    if channel == "email" and _trait(traits, "emailBounced"):
+        return no("the customer's email address bounced (emailBounced)", "unreachable")
+    if person is not None:
+        held = ConsentRepository.from_session(session).states_for(
+            person.id, (channel, rules.ALL), (purpose, rules.ALL)
+        )
+        live = [s for s in held if s.expires_at is None or s.expires_at > now]
+        refusing = [s for s in live if s.status in rules.REFUSING]
+        if refusing:
+            latest = max(refusing, key=lambda s: s.recorded_at)
+            return no(_refusal(latest, channel, purpose), "no_consent", latest.status)
+        exact = next((s for s in live if (s.channel, s.purpose) == (channel, purpose)), None)
+        if exact is not None and exact.status == rules.GRANTED:
+            return yes(f"granted on {_when(exact.recorded_at)}", "consent", rules.GRANTED)
+        if any(s.status == rules.GRANTED for s in live):
+            return yes("granted", "consent", rules.GRANTED)
+        if exact is not None and exact.status == rules.PENDING and purpose != "service":
+            return no(_refusal(exact, channel, purpose), "no_consent", rules.PENDING)
+    if purpose == "service":
+        return yes("a service message (the customer's own request)", "contract")
+    config = settings or read_settings(workspace)
+    where = region(workspace, person)
+    if config.mode(where, purpose) == "opt_in":
+        return no(
+            f"no consent to {PURPOSE_WORDS[purpose]} by {channel} is recorded "
+            f"(opt-in is required in region {where})",
+            "no_consent",
+        )
+    return yes(f"opt-out region {where} and no objection recorded", "legitimate_interest")

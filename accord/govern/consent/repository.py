@@ -1,0 +1,131 @@
+"""The SQL of the consent registry and the suppression list."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+
+from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
+from accord.kit.dialect import insert_ignore
+from accord.kit.ids import new_id
+from accord.kit.repository import Repository
+from accord.kit.time import utcnow
+
+
+class ConsentRepository(Repository):
+    def add(self, record: ConsentRecord) -> ConsentRecord:
+        self.session.add(record)
+        self.session.flush()
+        return record
+
+    def records_of(self, profile_ids: Sequence[uuid.UUID]) -> list[ConsentRecord]:
+        """Every record of these people, oldest first (voided ones included)."""
+        if not profile_ids:
+            return []
+        stmt = (
+            select(ConsentRecord)
+            .where(ConsentRecord.profile_id.in_(profile_ids))
+            .order_by(ConsentRecord.recorded_at, ConsentRecord.created_at, ConsentRecord.id)
+            .execution_options(populate_existing=True)
+        )
+        return list(self.session.scalars(stmt))
+
+    def states_of(self, profile_id: uuid.UUID) -> list[ConsentState]:
+        stmt = select(ConsentState).where(ConsentState.profile_id == profile_id)
+        return list(self.session.scalars(stmt))
+
+    def states_for(
+        self, profile_id: uuid.UUID, channels: Sequence[str], purposes: Sequence[str]
+    ) -> list[ConsentState]:
+        """The states that bear on one send: its channel and purpose, and the records
+        made for every channel or every purpose."""
+        stmt = select(ConsentState).where(
+            ConsentState.profile_id == profile_id,
+            ConsentState.channel.in_(channels),
+            ConsentState.purpose.in_(purposes),
+        )
+        return list(self.session.scalars(stmt))
+
+    def replace_states(
+        self, workspace_id: uuid.UUID, profile_id: uuid.UUID, states: Iterable[ConsentRecord]
+    ) -> None:
+        self.session.execute(delete(ConsentState).where(ConsentState.profile_id == profile_id))
+        for r in states:
+            self.session.add(
+                ConsentState(
+                    id=new_id(),
+                    workspace_id=workspace_id,
+                    profile_id=profile_id,
+                    channel=r.channel,
+                    purpose=r.purpose,
+                    status=r.status,
+                    source=r.source,
+                    recorded_at=r.recorded_at,
+                    expires_at=r.expires_at,
+                    record_id=r.id,
+                )
+            )
+        self.session.flush()
+
+    def move(self, record_ids: Sequence[uuid.UUID], profile_id: uuid.UUID) -> None:
+        if record_ids:
+            self.session.execute(
+                update(ConsentRecord)
+                .where(ConsentRecord.id.in_(record_ids))
+                .values(profile_id=profile_id)
+                .execution_options(synchronize_session=False)
+            )
+
+    def void_of_merge(self, merge_id: uuid.UUID) -> None:
+        self.session.execute(
+            update(ConsentRecord)
+            .where(ConsentRecord.merge_id == merge_id, ConsentRecord.voided_at.is_(None))
+            .values(voided_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+    def drop_states(self, profile_id: uuid.UUID) -> None:
+        self.session.execute(delete(ConsentState).where(ConsentState.profile_id == profile_id))
+
+
+class SuppressionRepository(Repository):
+    def add_many(
+        self,
+        workspace_id: uuid.UUID,
+        rows: dict[str, str],
+        *,
+        reason: str,
+        request_id: uuid.UUID | None,
+    ) -> int:
+        if not rows:
+            return 0
+        now = utcnow()
+        return insert_ignore(
+            self.session,
+            Suppression.__table__,
+            [
+                {
+                    "id": new_id(),
+                    "workspace_id": workspace_id,
+                    "digest": d,
+                    "kind": kind,
+                    "reason": reason,
+                    "request_id": request_id,
+                    "created_at": now,
+                }
+                for d, kind in rows.items()
+            ],
+            ["workspace_id", "digest"],
+        )
+
+    def present(self, workspace_id: uuid.UUID, digests: Sequence[str]) -> set[str]:
+        stmt = select(Suppression.digest).where(
+            Suppression.workspace_id == workspace_id, Suppression.digest.in_(digests)
+        )
+        return set(self.session.scalars(stmt))
+
+    def count(self, workspace_id: uuid.UUID) -> int:
+        stmt = select(func.count()).where(Suppression.workspace_id == workspace_id)
+        return int(self.session.scalar(stmt) or 0)
