@@ -10,7 +10,7 @@ from accord.govern.access.models import (
     User,
     UserSession,
 )
-from accord.govern.audit.models import AuditEvent
+from accord.govern.audit.models import AccessLogEntry, AuditEvent
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.models import (
@@ -26,6 +26,7 @@ from accord.inbox.models import (
 )
 from accord.kit.db import Base
 from accord.match.models import MatchCandidate, MatchRun
+from accord.privacy.models import PrivacyRequest, RetentionRun
 from accord.profile.models import Order, Profile
 from accord.resolve.models import (
     Identifier,
@@ -36,6 +37,7 @@ from accord.resolve.models import (
 )
 
 __all__ = [
+    "AccessLogEntry",
     "AgentState",
     "ApiKey",
     "Attachment",
@@ -60,7 +62,9 @@ __all__ = [
     "Message",
     "Order",
     "PasswordReset",
+    "PrivacyRequest",
     "Profile",
+    "RetentionRun",
     "Separation",
     "SeparationMember",
     "SlaPolicy",

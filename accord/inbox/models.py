@@ -203,7 +203,8 @@ class Attachment(IdMixin, TimestampMixin, Base):
     served only to the workspace's console users."""
 
     __tablename__ = "attachments"
-    __table_args__ = (Index(None, "message_id"),)
+    # By hash: a file on disk is removed (erase, retention) only when no row names it.
+    __table_args__ = (Index(None, "message_id"), Index(None, "sha256"))
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))

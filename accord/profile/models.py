@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
@@ -25,6 +25,14 @@ class Profile(IdMixin, TimestampMixin, Base):
         Index(None, "workspace_id", "phone"),
         Index(None, "workspace_id", "search_name"),
         Index(None, "workspace_id", "last_seen_at"),
+        # Only tombstones: the people merged into each person (what an erase or an export
+        # walks), and what deleting a person checks of this table's own foreign key.
+        Index(
+            None,
+            "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

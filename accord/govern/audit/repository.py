@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from accord.govern.audit.models import AuditEvent
+from accord.govern.audit.models import AccessLogEntry, AuditEvent
 from accord.kit.repository import Repository
 
 
@@ -19,4 +21,36 @@ class AuditRepository(Repository):
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
+        return list(self.session.scalars(stmt))
+
+
+class AccessLogRepository(Repository):
+    def add(self, entry: AccessLogEntry) -> None:
+        self.session.add(entry)
+
+    def latest(self, profile_id: uuid.UUID, actor: str, action: str, via: str) -> datetime | None:
+        """When this actor last did this to this person this way."""
+        stmt = select(func.max(AccessLogEntry.at)).where(
+            AccessLogEntry.profile_id == profile_id,
+            AccessLogEntry.actor == actor,
+            AccessLogEntry.action == action,
+            AccessLogEntry.via == via,
+        )
+        return self.session.scalar(stmt)
+
+    def of_profiles(
+        self, workspace_id: uuid.UUID, profile_ids: Sequence[uuid.UUID], *, limit: int | None
+    ) -> list[AccessLogEntry]:
+        if not profile_ids:
+            return []
+        stmt = (
+            select(AccessLogEntry)
+            .where(
+                AccessLogEntry.workspace_id == workspace_id,
+                AccessLogEntry.profile_id.in_(list(profile_ids)),
+            )
+            .order_by(AccessLogEntry.at.desc(), AccessLogEntry.id.desc())
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return list(self.session.scalars(stmt))
