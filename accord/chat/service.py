@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session
 from accord.chat.identity import contact_of, vouched
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import TriggerRepository, VisitorRepository
+from accord.govern.consent.policy import may_contact
 from accord.inbox import csat, intake
 from accord.inbox import files as uploads
+from accord.inbox import service as inbox_service
 from accord.inbox.context import Actor, InboxContext
 from accord.inbox.intake import Inbound, NewAttachment
 from accord.inbox.messages import add_message
@@ -325,11 +327,20 @@ def start_chat(
         )
         if found is not None and found.status != "resolved":
             conversation = found
+            may_contact(
+                session,
+                ctx.inbox.workspace,
+                inbox_service.person_of(session, found),
+                "chat",
+                "service",
+            ).permit()
     if conversation is None:
         profile_id = VisitorRepository.from_session(session).profile_of(
             ctx.workspace_id, visitor.anonymous_id
         )
         person = live_profile(session, ctx.workspace_id, profile_id) if profile_id else None
+        # An agent reaching out to a visitor: the consent policy decides as for any send.
+        may_contact(session, ctx.inbox.workspace, person, "chat", "service").permit()
         conversation = intake.open_conversation(
             session,
             ctx.inbox,

@@ -16,9 +16,11 @@ from accord.chat.identity import vouched
 from accord.chat.models import ChatVisitor
 from accord.chat.repository import ChatMessageRepository
 from accord.chat.service import ChatContext, chat_of
+from accord.govern.consent.policy import may_contact
 from accord.inbox.messages import add_message
 from accord.inbox.models import Conversation, Message
 from accord.inbox.repository import ConversationRepository
+from accord.inbox.service import person_of
 from accord.kit.errors import AccordError, forbidden
 from accord.kit.time import utcnow
 
@@ -74,6 +76,8 @@ def send(session: Session, ctx: ChatContext, visitor: ChatVisitor, email: str = 
             code="transcript_no_address",
         )
     address = wanted or known[0]
+    person = person_of(session, conversation)
+    may_contact(session, ctx.inbox.workspace, person, "email", "service", address=address).permit()
     ConversationRepository.from_session(session).lock(conversation)
     now = utcnow()
     last = ChatMessageRepository.from_session(session).last_logged(conversation.id, SENT)

@@ -19,6 +19,7 @@ from accord.chat.repository import AgentRepository, TriggerRepository, VisitorRe
 from accord.chat.service import ChatContext
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
+from accord.govern.consent.policy import may_contact
 from accord.kit.errors import AccordError, invalid, not_found
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
@@ -226,6 +227,8 @@ def fire(
     )
     fired: list[Fired] = []
     shown_visible = False
+    person: Profile | None = None
+    asked = False
     for trigger in candidates:
         if not rule_of(trigger).fires(event, known):
             continue
@@ -236,6 +239,15 @@ def fire(
         visible = action.get("kind") in ("message", "article")
         if visible and shown_visible:
             continue
+        if visible:
+            # A proactive invitation reaches out to the visitor: the consent policy
+            # decides, for the purpose the trigger names (marketing unless it says
+            # service), like every other send.
+            if not asked:
+                person, asked = _profile(session, visitor), True
+            purpose = "service" if action.get("purpose") == "service" else "marketing"
+            if not may_contact(session, ctx.inbox.workspace, person, "chat", purpose).allowed:
+                continue
         holdout = rules.in_holdout(trigger.id, visitor.id, trigger.holdout_percent)
         message: dict[str, Any] = {}
         if action.get("kind") == "message":

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from accord.collect import identifiers as ids
 from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.scopes import Role
-from accord.govern.consent.policy import may_contact
+from accord.govern.consent.policy import Ask, decide
 from accord.govern.workspaces.models import Workspace
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
@@ -110,22 +110,14 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
         addresses["chat"] = "chat"  # a chat an agent started with a visitor
     workspace = session.get(Workspace, conversation.workspace_id)
     assert workspace is not None
-    for channel, address in list(addresses.items()):
-        decision = may_contact(
-            session,
-            workspace,
-            person,
-            channel,
-            "service",
-            address=address if channel != "chat" else None,
-        )
-        if not decision.allowed:
-            blocked[channel] = decision.reason
+    asks = [Ask(c, "service", a if c != "chat" else None) for c, a in addresses.items()]
     if phone:
-        decision = may_contact(session, workspace, person, "phone", "service", address=phone)
+        asks.append(Ask("phone", "service", phone))
+    for ask, decision in zip(asks, decide(session, workspace, person, asks), strict=True):
         if not decision.allowed:
-            blocked["phone"] = decision.reason
-            phone = None
+            blocked[ask.channel] = decision.reason
+            if ask.channel == "phone":
+                phone = None
     for channel in blocked:
         addresses.pop(channel, None)
     last = last_in.channel if last_in is not None else conversation.last_channel

@@ -6,6 +6,7 @@ decision gives, so a send that did not ask cannot reach one."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -115,7 +116,8 @@ def _trait(traits: dict[str, Any] | None, name: str) -> Any:
 
 
 def country_of(traits: dict[str, Any] | None) -> str | None:
-    country = _trait(traits, "country")
+    # The golden record keeps an address flattened (collect/traits.py: "address.country").
+    country = _trait(traits, "address.country") or _trait(traits, "country")
     if not country:
         address = _trait(traits, "address")
         if isinstance(address, dict):
@@ -146,6 +148,23 @@ def _refusal(state: ConsentState, channel: str, purpose: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One send to decide: a channel, a purpose and the address it would go to."""
+
+    channel: str
+    purpose: str
+    address: str | None = None
+    address_type: str | None = None
+
+    def suppression_key(self) -> tuple[str, str] | None:
+        kind = self.address_type or ADDRESS_TYPE.get(self.channel)
+        if not self.address or not kind:
+            return None
+        value = self.address.strip()
+        return (kind, value.lower() if kind == "email" else value)
+
+
 def may_contact(
     session: Session,
     workspace: Workspace,
@@ -163,11 +182,55 @@ def may_contact(
     transport. The order: the suppression list, the person's ``doNotContact``, a bounced
     email address, their recorded consent (a denial for every channel or purpose counts),
     then the workspace's rule for their region (opt-in or opt-out)."""
-    if channel not in rules.CHANNELS:
-        raise ValueError(f"unknown channel {channel!r}")
-    if purpose not in rules.PURPOSES:
-        raise ValueError(f"unknown purpose {purpose!r}")
+    ask = Ask(channel, purpose, address, address_type)
+    return decide(session, workspace, person, [ask], at=at, settings=settings)[0]
+
+
+def decide(
+    session: Session,
+    workspace: Workspace,
+    person: Subject | None,
+    asks: Sequence[Ask],
+    *,
+    at: datetime | None = None,
+    settings: ConsentSettings | None = None,
+) -> list[Decision]:
+    """:func:`may_contact` for several sends to one person at once (a page that shows
+    every channel): one look at the suppression list and one at the person's consent."""
+    for ask in asks:
+        if ask.channel not in rules.CHANNELS:
+            raise ValueError(f"unknown channel {ask.channel!r}")
+        if ask.purpose not in rules.PURPOSES:
+            raise ValueError(f"unknown purpose {ask.purpose!r}")
     now = at or utcnow()
+    keys = {k for a in asks if (k := a.suppression_key()) is not None}
+    blocked = suppression.suppressed(session, workspace.id, keys) if keys else set()
+    held: list[ConsentState] = []
+    if person is not None and asks:
+        held = ConsentRepository.from_session(session).states_for(
+            person.id,
+            sorted({a.channel for a in asks} | {rules.ALL}),
+            sorted({a.purpose for a in asks} | {rules.ALL}),
+        )
+    live = [s for s in held if s.expires_at is None or s.expires_at > now]
+    config = settings
+    out: list[Decision] = []
+    for ask in asks:
+        if config is None and ask.purpose != "service":
+            config = read_settings(workspace)
+        out.append(_decide_one(workspace, person, ask, blocked, live, config))
+    return out
+
+
+def _decide_one(
+    workspace: Workspace,
+    person: Subject | None,
+    ask: Ask,
+    blocked: set[tuple[str, str]],
+    states: list[ConsentState],
+    config: ConsentSettings | None,
+) -> Decision:
+    channel, purpose, address = ask.channel, ask.purpose, ask.address
     pid = person.id if person is not None else None
 
     def no(reason: str, code: str, status: str | None = None) -> Decision:
@@ -178,35 +241,30 @@ def may_contact(
             True, workspace.id, channel, purpose, reason, "allowed", pid, address, status, basis
         )
 
-    kind = address_type or ADDRESS_TYPE.get(channel)
-    if address and kind:
-        value = address.strip().lower() if kind == "email" else address.strip()
-        if suppression.suppressed(session, workspace.id, [(kind, value)]):
-            return no(f"the address {address} is on the suppression list", "suppressed")
+    if ask.suppression_key() in blocked:
+        return no(f"the address {address} is on the suppression list", "suppressed")
     traits = person.traits if person is not None else None
     if _trait(traits, "doNotContact"):
         return no("the customer asked not to be contacted (doNotContact)", "do_not_contact")
     if channel == "email" and _trait(traits, "emailBounced"):
         return no("the customer's email address bounced (emailBounced)", "unreachable")
-    if person is not None:
-        held = ConsentRepository.from_session(session).states_for(
-            person.id, (channel, rules.ALL), (purpose, rules.ALL)
-        )
-        live = [s for s in held if s.expires_at is None or s.expires_at > now]
-        refusing = [s for s in live if s.status in rules.REFUSING]
-        if refusing:
-            latest = max(refusing, key=lambda s: s.recorded_at)
-            return no(_refusal(latest, channel, purpose), "no_consent", latest.status)
-        exact = next((s for s in live if (s.channel, s.purpose) == (channel, purpose)), None)
-        if exact is not None and exact.status == rules.GRANTED:
-            return yes(f"granted on {_when(exact.recorded_at)}", "consent", rules.GRANTED)
-        if any(s.status == rules.GRANTED for s in live):
-            return yes("granted", "consent", rules.GRANTED)
-        if exact is not None and exact.status == rules.PENDING and purpose != "service":
-            return no(_refusal(exact, channel, purpose), "no_consent", rules.PENDING)
+    live = [
+        s for s in states if s.channel in (channel, rules.ALL) and s.purpose in (purpose, rules.ALL)
+    ]
+    refusing = [s for s in live if s.status in rules.REFUSING]
+    if refusing:
+        latest = max(refusing, key=lambda s: s.recorded_at)
+        return no(_refusal(latest, channel, purpose), "no_consent", latest.status)
+    exact = next((s for s in live if (s.channel, s.purpose) == (channel, purpose)), None)
+    if exact is not None and exact.status == rules.GRANTED:
+        return yes(f"granted on {_when(exact.recorded_at)}", "consent", rules.GRANTED)
+    if exact is not None and exact.status == rules.PENDING and purpose != "service":
+        return no(_refusal(exact, channel, purpose), "no_consent", rules.PENDING)
+    if any(s.status == rules.GRANTED for s in live):
+        return yes("granted", "consent", rules.GRANTED)
     if purpose == "service":
         return yes("a service message (the customer's own request)", "contract")
-    config = settings or read_settings(workspace)
+    assert config is not None
     where = region(workspace, person)
     if config.mode(where, purpose) == "opt_in":
         return no(

@@ -1,0 +1,43 @@
+"""Every way Accord reaches a customer, each asking the consent policy before it acts.
+
+``SEND_PATHS`` names each function that queues, shows or hands over a message to a
+customer, with the channel and purpose it asks for. ``TRANSPORTS`` are the functions that
+put bytes on a wire to a customer; they take a :class:`~accord.govern.consent.policy.Permit`.
+``RECORDS`` are functions that write an outbound message without sending anything (it was
+already sent, or it records something a person did), with why.
+
+tests/govern/test_send_paths.py reads the code: a function that writes an outbound
+message or calls a transport and is in neither list fails the suite, as does a send path
+that does not ask, and a send path without a test that it is refused."""
+
+from __future__ import annotations
+
+from typing import Final
+
+SEND_PATHS: Final = {
+    "accord.inbox.service.reply": "an agent's reply by email or chat (service); the call-back "
+    "number through inbox.service.reach",
+    "accord.inbox.csat.request_survey": "the satisfaction survey (surveys by email)",
+    "accord.channels.email.deliver_one": "the outbox, at the moment of sending: asks again for "
+    "the message's purpose (a withdrawal after it was queued stops it)",
+    "accord.channels.notices.send_confirmation": "the double opt-in confirmation (service by "
+    "email)",
+    "accord.chat.triggers.fire": "a proactive chat invitation (marketing by chat unless the "
+    "trigger says service)",
+    "accord.chat.service.start_chat": "an agent opening a chat with a visitor (service by chat)",
+    "accord.chat.transcript.send": "a chat transcript the visitor asked for (service by email)",
+}
+
+TRANSPORTS: Final = {
+    "accord.channels.email.transport": "SMTP to the customer through the workspace's relay",
+}
+
+RECORDS: Final = {
+    "accord.chat.service.send": "the proactive invitation the visitor answered, "
+    "written into the conversation once they reply (it was shown by chat.triggers.fire)",
+    "accord.inbox.calls.log_call": "an outbound call the agent made; the number comes from "
+    "inbox.service.reach, which asks the policy (calls._number)",
+}
+
+# The names by which a send path asks.
+ASKS: Final = frozenset({"may_contact", "decide", "reach", "permit", "_number"})
