@@ -34,6 +34,7 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
+from accord.privacy.consent_api import router as consent_api_router
 from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -234,6 +235,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(tracking_router)
     app.include_router(profile_router)
+    app.include_router(consent_api_router)
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
     app.include_router(channels_router)
