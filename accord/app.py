@@ -34,7 +34,9 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
+from accord.privacy.api import router as privacy_router
 from accord.privacy.consent_api import router as consent_api_router
+from accord.privacy.tasks import RetentionWorker
 from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -51,6 +53,8 @@ from accord.web.account_pages import router as account_router
 from accord.web.api_docs import router as api_docs_router
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
+from accord.web.consent_pages import router as consent_router
+from accord.web.consent_settings_pages import router as consent_settings_router
 from accord.web.csat_pages import router as csat_router
 from accord.web.customer_pages import router as customer_router
 from accord.web.identity_settings_pages import router as identity_settings_router
@@ -127,6 +131,7 @@ def background_workers(
             on_accept=True,
         ),
         Background(MatchWorker(factory, settings), when=settings.match_worker, state="matcher"),
+        Background(RetentionWorker(factory, settings.data_dir), when=settings.retention_worker),
     ]
 
 
@@ -236,6 +241,7 @@ def create_app(
     app.include_router(tracking_router)
     app.include_router(profile_router)
     app.include_router(consent_api_router)
+    app.include_router(privacy_router)
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
     app.include_router(channels_router)
@@ -247,12 +253,14 @@ def create_app(
     app.include_router(account_router)
     app.include_router(settings_router)
     app.include_router(identity_settings_router)
+    app.include_router(consent_settings_router)
     app.include_router(match_pages_router)  # before /customers/{profile_id}
     app.include_router(customer_router)
     app.include_router(chat_pages_router)  # before /inbox/{number}
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
+    app.include_router(consent_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

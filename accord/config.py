@@ -182,6 +182,11 @@ class Settings(BaseSettings):
         description="Seconds between passes that match new and changed profiles against "
         "the existing ones with the last trained model (0: off).",
     )
+    retention_worker: bool = Field(
+        default=True,
+        description="Run the retention thread in each API process: once a day it applies each "
+        "workspace's retention policies (settings.privacy), looking every hour for one due.",
+    )
     spark_master: str = Field(
         default="local[2]",
         description="Spark master for `accord resolve --engine spark`: local[N] or a "

@@ -21,8 +21,10 @@ from fastapi.responses import (
 )
 
 from accord.channels.contact_center import screen_pop
+from accord.customers.context import ConsentView, consent_of
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
+from accord.govern.consent.rules import CHANNEL_LABELS
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox import calls, intake, queries, routing, service, setup
 from accord.inbox.calls import describe_call
@@ -31,6 +33,7 @@ from accord.inbox.deps import inbox_context
 from accord.inbox.intake import Inbound, attachment_path
 from accord.inbox.models import Conversation, Message
 from accord.inbox.people import Contact
+from accord.inbox.queries import ConversationView
 from accord.inbox.rules import CHANNELS, PRIORITIES, STATUSES
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid, not_found
@@ -252,6 +255,27 @@ def log_call(
     return RedirectResponse(f"/inbox/{got.conversation.number}", status_code=303)
 
 
+def _consent_lines(session: DbSession, view: ConversationView) -> ConsentView | None:
+    """What the customer allows on each channel they can be reached on: service replies
+    and marketing, for the sidebar."""
+    person = view.person
+    if person is None:
+        return None
+    kinds = {i.type for i in view.identifiers}
+    reach = view.reach
+    reachable = {
+        "email": bool(person.email or "email" in kinds or "email" in reach.addresses)
+        or "email" in reach.blocked,
+        "chat": "chat" in reach.addresses or "chat" in reach.blocked,
+        "phone": bool(person.phone or reach.phone or "phone" in kinds) or "phone" in reach.blocked,
+    }
+    reachable["sms"] = reachable["phone"]
+    channels = [c for c in ("email", "chat", "phone", "sms") if reachable[c]]
+    return consent_of(
+        session, person, channels=channels, purposes=("service", "marketing"), history=False
+    )
+
+
 def _chatting_unverified(thread: list[Message]) -> bool:
     """Whether whoever is chatting now (the latest chat message in) was not vouched for."""
     for m in reversed(thread):
@@ -300,6 +324,8 @@ def conversation_page(
             request, "conversation_thread.html", context
         )
         return response
+    context["consent"] = _consent_lines(session, view)
+    context["consent_labels"] = CHANNEL_LABELS
     return page(request, session, console, "conversation.html", "inbox", **context)
 
 

@@ -32,6 +32,15 @@ PUBLIC = {
     # The customer's satisfaction survey: reached by a signed link, refused without it.
     ("GET", "/csat/{conversation_id}"),
     ("POST", "/csat/{conversation_id}"),
+    # The customer's consent pages, reached by signed links (403 without a good one): the
+    # preference center, unsubscribe (also a mailbox provider's one-click POST) and the
+    # confirmation of a double opt-in.
+    ("GET", "/preferences/{token}"),
+    ("POST", "/preferences/{token}"),
+    ("GET", "/unsubscribe/{token}"),
+    ("POST", "/unsubscribe/{token}"),
+    ("GET", "/consent/confirm/{token}"),
+    ("POST", "/consent/confirm/{token}"),
     # The demo shop: a stand-in for a customer's website, with the chat widget and the
     # demo workspace's (public) write key; served only with ACCORD_DEMO_SITE, and not
     # found until `accord demo` has run.

@@ -30,3 +30,19 @@ function replaceUrls() {
 }
 document.addEventListener("DOMContentLoaded", replaceUrls);
 document.addEventListener("htmx:afterSettle", replaceUrls);
+
+// A button marked data-copy="#field" copies that field's text (the preference center
+// link on the Customer 360); where the clipboard is not offered, the text is selected.
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element && event.target.closest("[data-copy]");
+  if (!button) return;
+  var field = document.querySelector(button.getAttribute("data-copy"));
+  if (!field) return;
+  field.select();
+  var done = function () { button.textContent = "Copied"; };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(field.value).then(done, function () {});
+  } else if (document.execCommand && document.execCommand("copy")) {
+    done();
+  }
+});
