@@ -108,6 +108,11 @@ def import_command(
         f"{report.rows} rows: {report.loaded} loaded, {report.duplicates} already imported, "
         f"{len(report.errors)} rejected"
         + (f", {report.unmatched} matched nobody (overlay)" if kind == "overlay" else "")
+        + (
+            f", {report.suppressed} carried a suppressed identifier (an erased person's)"
+            if report.suppressed
+            else ""
+        )
     )
     if report.declared_types:
         typer.echo(f"declared identifier types: {', '.join(report.declared_types)}")

@@ -22,7 +22,9 @@ from accord.collect import identifiers as ids
 from accord.collect import service as collect
 from accord.collect.identifiers import InvalidIdentifier
 from accord.collect.messages import Invalid
+from accord.collect.service import consent_status
 from accord.collect.traits import canonical_trait
+from accord.govern.consent import rules
 from accord.govern.workspaces.models import Workspace
 from accord.kit import textcheck
 from accord.kit.errors import invalid
@@ -62,7 +64,7 @@ REFUND_WORDS = {"refund", "refunded", "return", "returned"}
 
 @dataclass(frozen=True)
 class Target:
-    kind: str  # identifier | trait | property | timestamp | event | skip
+    kind: str  # identifier | trait | property | timestamp | event | consent | skip
     name: str
 
 
@@ -73,7 +75,8 @@ class Mapping:
     @classmethod
     def parse(cls, specs: Iterable[str], mapping_file: Path | None = None) -> Mapping:
         """``column=identifier:TYPE``, ``column=trait:NAME``, ``column=property:NAME``,
-        ``column=timestamp``, ``column=event`` or ``column=skip``; a mapping file is JSON
+        ``column=timestamp``, ``column=event``, ``column=consent:CHANNEL.PURPOSE`` (yes/no,
+        granted/denied/withdrawn) or ``column=skip``; a mapping file is JSON
         ``{"column": "identifier:TYPE", ...}``."""
         pairs: list[tuple[str, str]] = []
         if mapping_file is not None:
@@ -89,8 +92,28 @@ class Mapping:
         mapping = cls()
         for column, target in pairs:
             kind, _, name = target.partition(":")
-            if kind not in ("identifier", "trait", "property", "timestamp", "event", "skip"):
+            if kind not in (
+                "identifier",
+                "trait",
+                "property",
+                "timestamp",
+                "event",
+                "consent",
+                "skip",
+            ):
                 raise invalid(f"Unknown mapping target {target!r}", field="map")
+            if kind == "consent":
+                channel, _, purpose = name.partition(".")
+                if channel not in (*rules.CHANNELS, rules.ALL) or purpose not in (
+                    *rules.PURPOSES,
+                    rules.ALL,
+                ):
+                    raise invalid(
+                        f"{target!r}: consent:CHANNEL.PURPOSE, e.g. consent:email.marketing "
+                        f"(channels {', '.join(rules.CHANNELS)}; purposes "
+                        f"{', '.join(rules.PURPOSES)})",
+                        field="map",
+                    )
             if kind == "identifier":
                 try:
                     name = ids.check_type_name(name)
@@ -132,6 +155,8 @@ class Report:
     loaded: int = 0
     duplicates: int = 0
     unmatched: int = 0
+    # Rows that carried an identifier on the suppression list (an erased person's).
+    suppressed: int = 0
     errors: list[RowError] = field(default_factory=list)
     declared_types: list[str] = field(default_factory=list)
 
@@ -141,6 +166,7 @@ class Report:
             "loaded": self.loaded,
             "duplicates": self.duplicates,
             "unmatched": self.unmatched,
+            "suppressed": self.suppressed,
             "errors": [e.__dict__ for e in self.errors],
             "declared_types": self.declared_types,
         }
@@ -198,6 +224,7 @@ def row_to_message(
     props: dict[str, Any] = {}
     timestamp: Any = None
     event_name: str | None = None
+    consent: dict[str, str] = {}
     for column, raw in row.items():
         value = _clean(raw)
         if value is None:
@@ -215,6 +242,13 @@ def row_to_message(
             timestamp = value
         elif target.kind == "event":
             event_name = str(value)
+        elif target.kind == "consent":
+            try:
+                status = consent_status(value)
+            except ValueError as exc:
+                raise Invalid(column, str(exc), "invalid") from None
+            if status is not None:
+                consent[target.name] = status
     if not identifiers:
         raise Invalid("identifier", "the row has no identifier with a value", "no_identifier")
     channel = str(props.pop("channel", None) or default_channel)
@@ -222,6 +256,8 @@ def row_to_message(
         "messageId": _message_id(kind, row),
         "context": {"channel": channel, "identifiers": identifiers, "import": {"line": line}},
     }
+    if consent:
+        msg["context"]["consent"] = {"statuses": consent}
     if ids.USER_ID in identifiers:
         msg["userId"] = identifiers.pop(ids.USER_ID)[0]
     if timestamp is not None:
@@ -381,6 +417,7 @@ def run_import(
         )
         report.loaded += result.stored
         report.duplicates += result.duplicates
+        report.suppressed += result.suppressed
         for err in result.errors:
             index = int(err.field.split("]", 1)[0].removeprefix("batch["))
             sub = err.field.split("].", 1)[1] if "]." in err.field else err.field

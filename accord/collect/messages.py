@@ -50,6 +50,7 @@ class Incoming:
     timestamp: datetime
     sent_at: datetime | None
     received_at: datetime
+    consent: dict[str, Any] | None = None
 
 
 def parse_time(value: Any, field: str) -> datetime | None:

@@ -35,6 +35,15 @@ class Event(IdMixin, Base):
             postgresql_where=text("status = 'failed'"),
             sqlite_where=text("status = 'failed'"),
         ),
+        # Events resolution left without a person (their identifiers were all blocked or
+        # unusable): an erase finds an erased person's leftovers here.
+        Index(
+            "ix_events_unattributed",
+            "workspace_id",
+            "id",
+            postgresql_where=text("status = 'unattributed'"),
+            sqlite_where=text("status = 'unattributed'"),
+        ),
         # Pending events are not attributed yet: only attributed ones are indexed, so
         # accepting an event writes neither index.
         Index(
@@ -64,11 +73,17 @@ class Event(IdMixin, Base):
     traits: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     properties: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The consent the call carried (Segment's context.consent.categoryPreferences, with
+    # the IP and user agent as evidence), set apart from ``context`` so resolution, which
+    # records it on the person, reads a small column that is empty for most events.
+    consent: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     timestamp: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
     # pending, resolved, unattributed, or failed: resolution failed on the event alone
-    # (``error`` says why) and its workspace went on without it; an admin may retry it.
+    # (``error`` says why) and its workspace went on without it; an admin may retry it;
+    # or quarantined: it carried a suppressed identifier and the workspace keeps such
+    # calls aside (consent settings, ``suppressed_events``) instead of dropping them.
     status: Mapped[str] = mapped_column(String(12), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
     # The person and the primary identifier are written only by resolution, which takes
@@ -128,4 +143,5 @@ class PendingEvent:
     traits: dict[str, Any] | None
     properties: dict[str, Any] | None
     timestamp: datetime
+    consent: dict[str, Any] | None = None
     profile_id: uuid.UUID | None = None

@@ -37,6 +37,7 @@ class EventRepository(Repository):
                 Event.traits,
                 type_coerce(case((Event.type == "track", Event.properties)), JSON),
                 Event.timestamp,
+                Event.consent,
             )
             .where(Event.workspace_id == workspace_id, Event.status == "pending")
             .order_by(Event.id)

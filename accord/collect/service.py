@@ -12,6 +12,10 @@ from sqlalchemy.orm import Session
 
 from accord.collect.messages import Incoming, Invalid, parse_message
 from accord.collect.repository import EventRepository
+from accord.govern.consent import rules, suppression
+from accord.govern.consent.schemas import ConsentSettings
+from accord.govern.consent.settings import CONSENT
+from accord.govern.workspaces.models import Workspace
 from accord.kit.errors import FieldError
 from accord.kit.ids import new_id, new_ids
 
@@ -21,7 +25,81 @@ class Accepted:
     received: int = 0
     stored: int = 0
     duplicates: int = 0
+    # Calls that carried an identifier on the suppression list (an erased person's):
+    # dropped, or stored aside as ``quarantined`` where the workspace keeps them.
+    suppressed: int = 0
     errors: list[FieldError] = field(default_factory=list)
+
+
+CONSENT_STATUSES = {
+    "granted": "granted",
+    "yes": "granted",
+    "true": "granted",
+    "1": "granted",
+    "opt-in": "granted",
+    "opt_in": "granted",
+    "subscribed": "granted",
+    "denied": "denied",
+    "no": "denied",
+    "false": "denied",
+    "0": "denied",
+    "opt-out": "denied",
+    "opt_out": "denied",
+    "withdrawn": "withdrawn",
+    "unsubscribed": "withdrawn",
+}
+
+
+def consent_status(value: Any) -> str | None:
+    """A consent value as given in a file or a call (yes/no, true/false, granted,
+    unsubscribed...) as a status; None when it is blank. ValueError when it is none."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        return "granted" if value else "denied"
+    status = CONSENT_STATUSES.get(str(value).strip().lower())
+    if status is None:
+        raise ValueError(f"{value!r} is not a consent value (yes/no, granted/denied/withdrawn)")
+    return status
+
+
+def consent_of(context: dict[str, Any], source: str = "tracking") -> dict[str, Any] | None:
+    """The consent a call carried, with the IP and user agent as evidence: Segment's
+    ``context.consent.categoryPreferences`` (a category name and whether it is allowed)
+    and Accord's ``context.consent.statuses`` (``"email.marketing": "granted"``, what an
+    import's ``consent:`` columns give). ValueError names a bad entry."""
+    given = context.get("consent")
+    if not isinstance(given, dict):
+        return None
+    out: dict[str, Any] = {}
+    prefs = given.get("categoryPreferences")
+    if isinstance(prefs, dict):
+        categories = {str(k)[:100]: v for k, v in prefs.items() if isinstance(v, bool)}
+        if categories:
+            out["categories"] = categories
+    statuses = given.get("statuses")
+    if isinstance(statuses, dict):
+        checked: dict[str, str] = {}
+        for key, value in statuses.items():
+            channel, _, purpose = str(key).partition(".")
+            if channel not in (*rules.CHANNELS, rules.ALL) or purpose not in (
+                *rules.PURPOSES,
+                rules.ALL,
+            ):
+                raise ValueError(f"statuses.{key}: not channel.purpose (e.g. email.marketing)")
+            status = consent_status(value)
+            if status is not None:
+                checked[f"{channel}.{purpose}"] = status
+        if checked:
+            out["statuses"] = checked
+    if not out:
+        return None
+    out["source"] = "import" if source.startswith("import") else "tracking"
+    for key, name in (("ip", "ip"), ("userAgent", "user_agent")):
+        value = context.get(key)
+        if isinstance(value, str) and value:
+            out[name] = value[:400]
+    return out
 
 
 def to_row(
@@ -41,6 +119,7 @@ def to_row(
         "traits": m.traits,
         "properties": m.properties,
         "context": m.context,
+        "consent": m.consent,
         "timestamp": m.timestamp,
         "sent_at": m.sent_at,
         "received_at": m.received_at,
@@ -92,6 +171,12 @@ def accept(
             continue
         if ip and "ip" not in incoming.context:
             incoming.context = {**incoming.context, "ip": ip}
+        try:
+            incoming.consent = consent_of(incoming.context, source)
+        except ValueError as exc:
+            where = f"{path}.context.consent" if path else "context.consent"
+            result.errors.append(FieldError(field=where, code="invalid", message=str(exc)))
+            continue
         if incoming.message_id in seen:
             result.duplicates += 1
             continue
@@ -101,7 +186,38 @@ def accept(
         to_row(workspace_id, source, incoming, id)
         for incoming, id in zip(good, new_ids(len(good)), strict=True)
     ]
+    rows = _suppress(session, workspace_id, good, rows, result)
     stored = EventRepository.from_session(session).insert_new(rows)
     result.stored = stored
     result.duplicates += len(rows) - stored
     return result
+
+
+def _suppress(
+    session: Session,
+    workspace_id: uuid.UUID,
+    good: list[Incoming],
+    rows: list[dict[str, Any]],
+    result: Accepted,
+) -> list[dict[str, Any]]:
+    """Calls that carry a suppressed identifier never reach resolution: they are dropped,
+    or kept as ``quarantined`` (the consent settings' ``suppressed_events``)."""
+    pairs = {(t, v) for m in good for t, v in m.identifiers}
+    hit = suppression.suppressed(session, workspace_id, pairs) if pairs else set()
+    if not hit:
+        return rows
+    keep = read_consent_settings(session, workspace_id).suppressed_events == "quarantine"
+    out: list[dict[str, Any]] = []
+    for m, row in zip(good, rows, strict=True):
+        if not any((t, v) in hit for t, v in m.identifiers):
+            out.append(row)
+            continue
+        result.suppressed += 1
+        if keep:
+            out.append({**row, "status": "quarantined"})
+    return out
+
+
+def read_consent_settings(session: Session, workspace_id: uuid.UUID) -> ConsentSettings:
+    workspace = session.get(Workspace, workspace_id)
+    return CONSENT.read(workspace) if workspace is not None else ConsentSettings()

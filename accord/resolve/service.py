@@ -23,6 +23,7 @@ from accord.collect import identifiers as ids
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event, EventFacts
 from accord.collect.repository import EventRepository
+from accord.govern.consent import service as consent
 from accord.kit.dialect import lock_workspace
 from accord.kit.errors import conflict, not_found
 from accord.kit.time import utcnow
@@ -31,6 +32,7 @@ from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
 from accord.resolve import graph
 from accord.resolve.batch import BatchCache
+from accord.resolve.consent import live_of, record_consent
 from accord.resolve.context import WorkspaceContext
 from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, Merge
@@ -310,6 +312,14 @@ def repartition(
     )
     if recorded is not None:
         recorded.extend(merges)
+    for merge in merges:
+        absorbed = profile_rows.get(merge.absorbed_id)
+        if absorbed is not None and absorbed.merged_into_id == merge.survivor_id:
+            # The person's consent follows them; where the two disagreed the stricter
+            # state stands.
+            consent.on_merge(
+                session, ctx.workspace_id, merge.survivor_id, merge.absorbed_id, merge.id
+            )
     for profile_id in changed:
         changed_profile = profile_rows.get(profile_id) or session.get(Profile, profile_id)
         if changed_profile is not None and changed_profile.merged_into_id is None:
@@ -478,6 +488,7 @@ def resolve_pending(
     ctx = WorkspaceContext.load(session, workspace_id)
     rest = settle_known(session, ctx, events)
     if not rest:
+        record_consent(session, workspace_id, events)
         return len(events)
     cache = BatchCache.prepare(session, ctx, rest)
     # Writes gather in the session and go out together; the paths that query what this
@@ -486,6 +497,7 @@ def resolve_pending(
         for event in rest:
             resolve_event(session, ctx, event, cache)
     cache.write(session)
+    record_consent(session, workspace_id, events)
     return len(events)
 
 
@@ -517,6 +529,14 @@ def split(session: Session, workspace_id: uuid.UUID, merge_id: uuid.UUID, actor:
     hints = {i: merge.absorbed_id for i in absorbed_side if i in rows}
     hints.update({i: merge.survivor_id for i in survivor_side if i in rows})
     repartition(session, ctx, rows.values(), hints=hints, actor=actor)
+    consent.on_split(
+        session,
+        workspace_id,
+        merge.id,
+        merge.survivor_id,
+        merge.absorbed_id,
+        lambda origins: live_of(session, origins),
+    )
     merge.undone_at = utcnow()
     merge.undone_by = actor
     session.flush()
@@ -534,6 +554,7 @@ def resolve_now(session: Session, workspace_id: uuid.UUID, event: Event) -> uuid
     with session.no_autoflush:
         resolve_event(session, ctx, event, cache)
     cache.write(session)
+    record_consent(session, workspace_id, [event])
     return event.profile_id
 
 
