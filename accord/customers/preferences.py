@@ -107,10 +107,8 @@ def apply_choices(
     done = Applied()
     for topic in topics(session, workspace, person):
         want = topic.key in chosen
-        if want == topic.allowed and not (want and topic.pending):
-            continue
-        if want and topic.pending:
-            continue  # still waiting for the click
+        if want == (topic.allowed or topic.pending):
+            continue  # unchanged (a pending grant still waits for the click)
         if want:
             pending = confirm and (topic.channel, topic.purpose) == ("email", "marketing")
             status = rules.PENDING if pending else rules.GRANTED
