@@ -15,6 +15,7 @@ from accord.govern.access.deps import (
     WorkspaceAdmin,
     WorkspaceReader,
 )
+from accord.govern.audit import access
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.db import read_only
 from accord.kit.deps import DbSession
@@ -87,7 +88,9 @@ def lookup_profile(
         identifier=identifier,
         region=region,
     )
-    return queries.full(session, queries.lookup(session, principal.workspace_id, type_name, value))
+    profile = queries.lookup(session, principal.workspace_id, type_name, value)
+    access.record(session, principal, profile.id, "lookup", via="api")
+    return queries.full(session, profile)
 
 
 @router.get(
@@ -114,6 +117,7 @@ def get_profile(
     session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
 ) -> ProfileRead:
     profile = live_profile(session, principal.workspace_id, profile_id)
+    access.record(session, principal, profile.id, "view", via="api")
     return queries.full(session, profile, requested=profile_id)
 
 
@@ -129,6 +133,7 @@ def get_timeline(
     name: Annotated[str | None, Query(description="Event name, e.g. Order Completed")] = None,
 ) -> Timeline:
     profile = live_profile(session, principal.workspace_id, profile_id)
+    access.record(session, principal, profile.id, "timeline", via="api")
     return queries.timeline(
         session, profile, limit=limit, cursor=cursor, types=type, channels=channel, name=name
     )
@@ -139,6 +144,7 @@ def get_orders(
     session: DbSession, principal: ProfilesReader, profile_id: uuid.UUID
 ) -> DataList[OrderRead]:
     profile = live_profile(session, principal.workspace_id, profile_id)
+    access.record(session, principal, profile.id, "orders", via="api")
     return DataList(data=queries.orders(session, profile))
 
 

@@ -13,11 +13,13 @@ from accord.customers import queries, service
 from accord.customers.context import context_of
 from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
+from accord.govern.audit import access as access_log
 from accord.govern.consent import rules as consent_rules
 from accord.govern.consent import service as consent
 from accord.inbox import queries as inbox_queries
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, forbidden, invalid
+from accord.privacy.subject import person_ids
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 from accord.web.auth import Console, ConsoleUser
@@ -90,6 +92,7 @@ def customer(
             {"timeline": timeline, "profile": profile, "channel": channel},
         )
         return response
+    access_log.record(session, console.principal, profile.id, "view", via="console")
     return _customer_page(
         request,
         session,
@@ -129,6 +132,10 @@ def _customer_page(
     if console.principal.has(Scope.CONVERSATIONS_READ):
         conversations = inbox_queries.conversations_of(session, workspace_id, profile.id, limit=20)
     can_record = console.principal.has(Scope.PROFILES_WRITE)
+    accessed = []
+    if console.is_admin:  # who looked at this person: admins only
+        people = person_ids(session, workspace_id, profile.id)
+        accessed = access_log.of_person(session, workspace_id, people, limit=10)
     return page(
         request,
         session,
@@ -145,6 +152,7 @@ def _customer_page(
         conversations=conversations,
         can_split=can_record,
         undone=next((e for e in merges if str(e.merge.id) == undone), None),
+        accessed=accessed,
         consent=ctx.consent,
         consent_rules=consent_rules,
         can_record=can_record,
