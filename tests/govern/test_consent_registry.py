@@ -312,7 +312,7 @@ def test_import_columns_record_consent_and_bad_values_name_their_line(
         ("sms", "marketing", "denied", "import"),
         ("sms", "marketing", "withdrawn", "import"),
     }
-    with pytest.raises(AccordError, match="consent:CHANNEL.PURPOSE"):
+    with pytest.raises(AccordError, match=r"consent:CHANNEL\.PURPOSE"):
         imports.Mapping.parse(["x=consent:email.spam"])
 
 
