@@ -189,8 +189,13 @@ def checkpoint_wal(engine: Engine) -> None:
     of a transaction leaves it for the next checkpoint). Nothing on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = engine.raw_connection()  # outside any transaction, which a checkpoint needs
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cursor.close()
+    finally:
+        raw.close()
 
 
 def short_str(length: int = 255) -> String:

@@ -50,3 +50,7 @@ ConversationsReader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_R
 ConversationsWriter = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
 AnalyticsReader = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
 ResolveRunner = Annotated[Principal, Depends(require(Scope.RESOLVE_RUN))]
+PrivacyOfficer = Annotated[Principal, Depends(require(Scope.PRIVACY))]
+# A data-subject export reads the person; an erase changes them (``profiles:write``).
+PrivacyExporter = Annotated[Principal, Depends(require(Scope.PRIVACY, Scope.PROFILES_READ))]
+PrivacyEraser = Annotated[Principal, Depends(require(Scope.PRIVACY, Scope.PROFILES_WRITE))]

@@ -26,6 +26,7 @@ class Scope(StrEnum):
     ANALYTICS_READ = "analytics:read"
     AUDIT_READ = "audit:read"
     RESOLVE_RUN = "resolve:run"
+    PRIVACY = "privacy:manage"
 
 
 SCOPE_DESCRIPTIONS: dict[Scope, str] = {
@@ -39,6 +40,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.ANALYTICS_READ: "Read segments, metrics and reports",
     Scope.AUDIT_READ: "Read the audit log",
     Scope.RESOLVE_RUN: "Start probabilistic identity resolution runs",
+    Scope.PRIVACY: "Handle data-subject requests (export, erase), retention and the access log",
 }
 
 ALL_SCOPES: frozenset[Scope] = frozenset(Scope)
