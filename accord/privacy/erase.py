@@ -19,9 +19,11 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
@@ -30,6 +32,7 @@ from accord.govern.audit import service as audit
 from accord.govern.consent import suppression
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox.intake import attachment_path
+from accord.kit.db import checkpoint_wal
 from accord.kit.errors import conflict
 from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
@@ -96,8 +99,9 @@ def erase_subject(
         chats |= {v.conversation_id for v in visitors if v.conversation_id is not None}
     out.visitor_ids = [v.id for v in visitors]
     messages = find.message_ids(sorted(chats))
+    digests = {a.sha256 for a in find.attachments(messages)}
     out.add(repo.conversations(chats, messages, out.visitor_ids))
-    out.files = files_to_remove(repo, data_dir, {a.sha256 for a in find.attachments(messages)})
+    out.files = files_to_remove(repo, data_dir, digests)
 
     out.add(repo.profile_rows(ws, people))
     out.add(repo.graph(ws, people, idents))
@@ -318,4 +322,7 @@ def erase_request(
     session.flush()
     after_commit(session, remove_files(erased.files))
     after_commit(session, forget_in_redis(redis_url, erased.visitor_ids))
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    after_commit(session, partial(checkpoint_wal, engine))
     return request

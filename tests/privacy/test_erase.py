@@ -1,0 +1,141 @@
+"""Erasing a person leaves nothing of them: every table of the schema (walked from the
+models, so a table added later is covered) and every file under the data directory are
+searched for their identifiers, names and words, and only the suppression list's hashes
+and the request's receipt (which holds no clear identifier either) are left. A tracking
+call with an erased identifier creates nobody."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accord.govern.consent import suppression
+from accord.govern.consent.models import Suppression
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.models import Base
+from accord.profile.models import Order, Profile
+from accord.resolve.models import Identifier
+from tests.helpers import Committed, bearer
+from tests.privacy.people import Person, build, send
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def found_in_tables(session: Session, needles: list[str]) -> list[str]:
+    """``table.column: needle`` for every stored value holding one of the needles."""
+    lowered = [n.lower() for n in needles]
+    hits = []
+    for table in Base.metadata.sorted_tables:
+        for row in session.execute(select(table)).mappings():
+            for column, value in row.items():
+                content = as_text(value).lower()
+                hits.extend(f"{table.name}.{column}: {n}" for n in lowered if n and n in content)
+    return hits
+
+
+def found_in_files(data_dir: Path, needles: list[str]) -> list[str]:
+    hits = []
+    forms = {n.encode() for n in needles} | {n.lower().encode() for n in needles}
+    for path in sorted(data_dir.rglob("*")):
+        if path.is_file():
+            content = path.read_bytes()
+            hits.extend(f"{path.name}: {f.decode()}" for f in forms if f in content)
+    return hits
+
+
+def erase(api: TestClient, ws: ProvisionedWorkspace, type_name: str, value: str) -> dict[str, Any]:
+    auth = bearer(ws.api_token)
+    made = api.post(
+        "/api/v1/privacy/requests",
+        headers=auth,
+        json={"kind": "erase", "identifier_type": type_name, "identifier_value": value},
+    )
+    assert made.status_code == 201, made.text
+    done = api.post(f"/api/v1/privacy/requests/{made.json()['id']}/erase", headers=auth)
+    assert done.status_code == 200, done.text
+    return dict(done.json())
+
+
+def test_an_erased_person_is_nowhere(
+    privacy_db: Committed, api: TestClient, ws: ProvisionedWorkspace, data_dir: Path
+) -> None:
+    p: Person = build(privacy_db.factory, api, ws)
+    with privacy_db.factory() as session:
+        # What there is to erase: three profiles, the file, the order.
+        assert found_in_tables(session, [p.last]), "the person was not built"
+        people = session.scalar(select(func.count()).where(Profile.workspace_id == ws.workspace.id))
+        assert people == 4  # theirs (three, two merged in) and the household's other
+    assert found_in_files(data_dir, [p.texts[-1]]), "their attachment is not on disk"
+
+    done = erase(api, ws, "phone", p.phone_typed)  # by any identifier, as typed
+
+    assert done["status"] == "completed"
+    assert done["identifier_value"] is None
+    assert done["identifier_hint"].endswith(p.phone[-2:])
+    assert done["found"]["profiles"] == 3
+    receipt = done["receipt"]
+    tables = receipt["tables"]
+    assert tables["profiles"] == 3
+    assert tables["conversations"] == 1
+    assert tables["attachments"] == 1
+    assert tables["orders"] == 1
+    assert tables["events"] >= 9
+    assert tables["chat_visitors"] == 1
+    assert tables["consent_records"] == 1
+    assert tables["match_candidates"] == 1
+    assert tables["audit_events"] == 1
+    assert tables["merges"] == 2
+    assert tables["match_runs"] == 1
+    assert receipt["files_removed"] == 1
+    assert receipt["identifiers_suppressed"] >= 7
+    assert receipt["erased_by"].startswith("token:")
+    assert p.phone not in json.dumps(done) and p.email not in json.dumps(done)
+
+    with privacy_db.factory() as session:
+        assert found_in_tables(session, p.needles) == []
+        salt = suppression.salt_of(session, ws.workspace.id)
+        stored = set(
+            session.scalars(
+                select(Suppression.digest).where(Suppression.workspace_id == ws.workspace.id)
+            )
+        )
+        erased = [
+            ("email", p.email),
+            ("email", p.email2),
+            ("phone", p.phone),
+            ("user_id", p.user_id),
+            ("anonymous_id", p.anon),
+            ("anonymous_id", p.anon2),
+            ("anonymous_id", p.anon3),
+            ("loyalty_card", p.loyalty),
+        ]
+        for type_name, value in erased:
+            assert suppression.digest(salt, type_name, value) in stored, type_name
+    assert found_in_files(data_dir, p.needles) == []
+
+    # They come back through the tracking API: nobody is created for them.
+    with privacy_db.factory() as session:
+        before = session.scalar(select(func.count()).where(Profile.workspace_id == ws.workspace.id))
+    send(api, ws, "identify", {"userId": p.user_id, "traits": {"email": p.email}})
+    with privacy_db.factory() as session:
+        after = session.scalar(select(func.count()).where(Profile.workspace_id == ws.workspace.id))
+        held = session.scalar(
+            select(func.count()).where(
+                Identifier.workspace_id == ws.workspace.id,
+                Identifier.value.in_([p.email, p.user_id]),
+            )
+        )
+    assert (after, held) == (before, 0)
+    with privacy_db.factory() as session:
+        assert (
+            session.scalar(select(func.count()).where(Order.workspace_id == ws.workspace.id)) == 0
+        )
