@@ -62,6 +62,7 @@ from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.inbox_settings_pages import router as inbox_settings_router
 from accord.web.match_pages import router as match_pages_router
 from accord.web.pages import router as pages_router
+from accord.web.privacy_pages import router as privacy_pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
 
@@ -260,6 +261,7 @@ def create_app(
     app.include_router(inbox_pages_router)
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
+    app.include_router(privacy_pages_router)
     app.include_router(consent_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
