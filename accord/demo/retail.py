@@ -41,6 +41,7 @@ class Retail:
 
     def __init__(self, customers: int, seed: int = 7, now: datetime | None = None) -> None:
         self.customers = customers
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
         self._mid = 0
@@ -112,6 +113,19 @@ class Retail:
                 )
         return out
 
+    def _banner(self, n: int) -> dict[str, Any]:
+        """What the shop's cookie banner sent at sign-up (Segment's consent categories):
+        most accept marketing and personalization, fewer advertising. Drawn apart from
+        the rest of the demo, so adding it changed nothing else."""
+        rng = random.Random(self.seed * 1_000_003 + n)
+        return {
+            "categoryPreferences": {
+                "Marketing": rng.random() < 0.72,
+                "Advertising": rng.random() < 0.41,
+                "Personalization": rng.random() < 0.83,
+            }
+        }
+
     def person(self, n: int) -> Iterator[dict[str, Any]]:
         rng = self.rng
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -162,7 +176,12 @@ class Retail:
             if rng.random() < 0.3:
                 traits["loyaltyCard"] = f"LC{n:07d}"
             yield self._msg(
-                "identify", signed, anonymousId=anon, userId=user_id, traits=traits, context=web
+                "identify",
+                signed,
+                anonymousId=anon,
+                userId=user_id,
+                traits=traits,
+                context={**web, "consent": self._banner(n)},
             )
             for _ in range(rng.randint(0, 3)):
                 at = self._when(after=signed)
