@@ -12,6 +12,7 @@ from accord.cli.bench import bench_app
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.cli.match import resolve_command
+from accord.cli.privacy import privacy_app
 from accord.cli.worker import worker_app
 from accord.govern.access import resets
 from accord.govern.access import service as access
@@ -32,6 +33,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(export_app, name="export")
 app.add_typer(bench_app, name="bench")
 app.add_typer(worker_app, name="worker")
+app.add_typer(privacy_app, name="privacy")
 app.command("import")(import_command)
 app.command("resolve")(resolve_command)
 
