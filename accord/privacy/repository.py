@@ -410,7 +410,8 @@ class RetentionRepository(Repository):
         stmt = select(Event.id).where(
             Event.id < before,
             Event.workspace_id == workspace_id,
-            Event.traits.is_(None),
+            # Stored as SQL NULL or as JSON null, depending on the path that wrote it.
+            or_(Event.traits.is_(None), cast(Event.traits, String) == "null"),
             Event.status != "pending",
             ~select(Order.id).where(Order.event_id == Event.id).exists(),
         )
