@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from accord.govern.consent import service as consent
 from accord.govern.consent import settings as consent_settings
 from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.time import utcnow
 from tests.helpers import add_user, console_login, csrf_from
 from tests.resolve.test_identity import Api
 
@@ -236,3 +237,89 @@ def test_only_admins_open_settings_consent(
     add_user(session, workspace, "agent@acme.test", "agent")
     console_login(client, "agent@acme.test")
     assert client.get("/settings/consent", headers=HTML).status_code == 403
+
+
+def test_the_conversation_sidebar_says_what_each_channel_allows(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    r = client.post(
+        "/api/v1/messages",
+        headers={"Authorization": f"Bearer {workspace.api_token}"},
+        json={
+            "channel": "email",
+            "contact": {"email": "ivy@example.com", "phone": "+14155550188"},
+            "subject": "Where is my order?",
+            "body": "Hello",
+        },
+    )
+    assert r.status_code == 201, r.text
+    number = r.json()["conversation"]["number"]
+    pid = uuid.UUID(r.json()["conversation"]["profile_id"])
+    consent.record(
+        session,
+        workspace.workspace.id,
+        pid,
+        channel="sms",
+        purpose="all",
+        status="denied",
+        source="sms_stop",
+    )
+    session.commit()
+    add_user(session, workspace, "agent@acme.test", "agent")
+    console_login(client, "agent@acme.test")
+    page = client.get(f"/inbox/{number}").text
+    side = page[page.index('id="consent-lines"') :]
+    side = side[: side.index("</table>")] + side[side.index("</table>") :][:400]
+    rows = dict(re.findall(r'<tr data-channel="(\w+)">(.*?)</tr>', side, re.S))
+    assert set(rows) == {"email", "phone", "sms"}
+    replies, marketing = re.findall(r"<td>(.*?)</td>", rows["email"], re.S)
+    assert "✓ allowed" in replies
+    replies, marketing = re.findall(r"<td>(.*?)</td>", rows["sms"], re.S)
+    assert "✕ refused" in replies
+    assert "✕ not allowed" in marketing
+    why = re.search(r'<tr class="why" data-why="sms"><td colspan="3">(.*?)</td>', side, re.S)
+    assert why
+    assert "an SMS STOP" in why.group(1)
+    assert f'href="/customers/{pid}#consent"' in side
+
+
+def test_the_history_marks_records_of_a_merge_and_those_a_split_voided(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    pid = _person(client, workspace, "kai@example.com")
+    merge_id = uuid.uuid4()
+    derived = consent.record(
+        session,
+        workspace.workspace.id,
+        pid,
+        channel="email",
+        purpose="marketing",
+        status="denied",
+        source="merge",
+        recorded_by="resolver",
+        merge_id=merge_id,
+    )
+    moved = consent.record(
+        session,
+        workspace.workspace.id,
+        pid,
+        channel="sms",
+        purpose="marketing",
+        status="granted",
+        source="form",
+    )
+    moved.origin_profile_id = uuid.uuid4()  # recorded for a person merged into this one
+    derived.voided_at = utcnow()  # the merge was split since
+    session.commit()
+    add_user(session, workspace, "agent@acme.test", "agent")
+    console_login(client, "agent@acme.test")
+    page = client.get(f"/customers/{pid}").text
+    row = re.search(rf'<tr class="(\w*)" id="consent-record-{derived.id}">(.*?)</tr>', page, re.S)
+    assert row
+    assert row.group(1) == "voided"
+    assert "voided by split" in row.group(2)
+    assert "came with a merge" in row.group(2)
+    row = re.search(rf'<tr class="(\w*)" id="consent-record-{moved.id}">(.*?)</tr>', page, re.S)
+    assert row
+    assert row.group(1) == ""
+    assert "from a merged profile" in row.group(2)

@@ -101,9 +101,10 @@ def test_email_marketing_waits_for_a_confirmation_where_the_region_asks(
     shown = client.post(path, data={"choice": ["email.marketing"]}, headers=HTML)
     assert shown.status_code == 200
     assert "email.marketing" in _checked(shown.text)
-    assert "Waiting for your confirmation — check your inbox" in shown.text
     # No outbound mail in this workspace: the page says so, the grant stays pending.
     assert "We could not send the email" in shown.text
+    assert "Waiting for your confirmation: the email could not be sent" in shown.text
+    assert "Waiting for your confirmation — check your inbox" in client.get(path, headers=HTML).text
     [pending] = _records(session, pid)
     assert pending.status == "pending"
 
