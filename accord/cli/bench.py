@@ -22,16 +22,18 @@ class Result(Protocol):
 Runner = Callable[[sessionmaker[Session], str, Path, Callable[[int], None]], Result]
 
 
-def _run(description: str, total: int, runner: Runner) -> None:
-    """Run a benchmark on the configured database with a progress bar; print its figures."""
+def _run(description: str, total: int, runner: Runner, database_url: str | None = None) -> None:
+    """Run a benchmark on the configured database (or ``database_url``) with a progress
+    bar; print its figures."""
     s = settings()
-    engine = create_db_engine(s.resolved_database_url)
+    url = database_url or s.resolved_database_url
+    engine = create_db_engine(url)
     try:
         with progress_bar(transient=True) as progress:
             task = progress.add_task(description, total=total)
             result = runner(
                 create_session_factory(engine),
-                s.resolved_database_url,
+                url,
                 s.data_dir,
                 lambda n: progress.advance(task, n),
             )
@@ -97,6 +99,36 @@ def bench_lookup(
             samples=samples,
             progress=progress,
         ),
+    )
+
+
+@bench_app.command("privacy")
+def bench_privacy(
+    profiles: Annotated[int, typer.Option(help="Profiles to load.", min=10)] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Events to load.", min=100)] = 10_000_000,
+    samples: Annotated[int, typer.Option(help="Consent checks to time.", min=10)] = 2000,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="A migrated database to load (default: the configured one)."),
+    ] = None,
+) -> None:
+    """p50/p99 of the consent check, and the time to export and to erase one person, on a
+    large workspace."""
+    from accord.bench import privacy
+
+    _run(
+        "Seeding events and profiles",
+        events + profiles,
+        lambda factory, url, data_dir, progress: privacy.run(
+            factory,
+            url,
+            data_dir,
+            profiles=profiles,
+            events=events,
+            samples=samples,
+            progress=progress,
+        ),
+        database_url,
     )
 
 
