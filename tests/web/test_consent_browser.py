@@ -8,6 +8,7 @@ alone. Screenshots land in test-artifacts/."""
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.customers.preferences import preference_url, unsubscribe_url
+from accord.customers.preferences import confirm_url, preference_url, unsubscribe_url
 from accord.govern.consent import service as consent
 from accord.govern.consent import settings as consent_settings
 from accord.govern.consent.models import ConsentRecord
@@ -137,7 +138,24 @@ def test_the_preference_center_without_javascript(
         "aria-describedby", "c-email-marketing-pending"
     )
     page.screenshot(path=str(ARTIFACTS / "consent-preferences-pending.png"), full_page=True)
-    assert [r.status for r in _records(db, eu)] == ["pending"]
+    [pending_row] = _records(db, eu)
+    assert pending_row.status == "pending"
+
+    # The link of the confirmation email: a page with one button (a scanner confirms
+    # nothing by opening it); the button confirms.
+    page.goto(confirm_url(s.base, SECRET, pending_row))
+    expect(page.locator("h1")).to_have_text("Confirm your subscription")
+    page.screenshot(path=str(ARTIFACTS / "consent-confirm.png"), full_page=True)
+    assert len(_records(db, eu)) == 1
+    page.get_by_role("button", name="Yes, subscribe me").click()
+    expect(page.locator("h1")).to_have_text("Subscription confirmed")
+    expect(page.get_by_role("status")).to_contain_text("news and offers by email")
+    page.screenshot(path=str(ARTIFACTS / "consent-confirmed.png"), full_page=True)
+    assert [r.status for r in _records(db, eu)] == ["pending", "granted"]
+    assert _records(db, eu)[-1].source == "double_opt_in"
+    page.get_by_role("link", name="Choose what you hear from us").click()
+    expect(page.locator("#c-email-marketing")).to_be_checked()
+    expect(page.locator("#c-email-marketing-pending")).to_have_count(0)
 
     # An altered link: a 403 page in the customer's words.
     response = page.goto(_prefs(s, pid)[:-2] + "00")
@@ -207,6 +225,7 @@ def test_the_360_consent_section_and_an_agent_recording_a_withdrawal(
         )
         session.commit()
     context = browser.new_context(viewport={"width": 1360, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=s.base)
     page = context.new_page()
     _sign_in(page, s, AGENT, f"/customers/{pid}")
     section = page.locator("#consent")
@@ -219,6 +238,12 @@ def test_the_360_consent_section_and_an_agent_recording_a_withdrawal(
     expect(cell).to_contain_text("Allowed")
     section.scroll_into_view_if_needed()
     section.screenshot(path=str(ARTIFACTS / "consent-360.png"))
+    # The preference center link, for the agent to send: copied in one click.
+    link = page.get_by_label("Preference center link")
+    expect(link).to_have_value(re.compile(r"^http://127\.0\.0\.1:8000/preferences/"))
+    page.get_by_role("button", name="Copy").click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link.input_value()
 
     page.get_by_label("Channel", exact=True).select_option("sms")
     page.get_by_label("Purpose", exact=True).select_option("marketing")

@@ -216,3 +216,36 @@ def test_an_altered_or_foreign_link_gets_a_403_page_and_changes_nothing(
     assert r.status_code == 404
     assert "We could not find your details" in r.text
     assert _records(session, pid) == []
+
+
+def test_a_pending_grant_asks_for_its_confirmation_by_email(
+    client: TestClient,
+    session: Session,
+    workspace: ProvisionedWorkspace,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, str, str]] = []
+
+    def send(*args: object, to: str, secret_key: str, base_url: str) -> None:
+        row = args[3]
+        assert isinstance(row, ConsentRecord)
+        sent.append((row.status, to, base_url))
+
+    monkeypatch.setattr("accord.web.consent_pages.send_confirmation", send)
+    pid = _person(client, workspace, "eva@example.at", country="AT")
+    path = _prefs(settings, workspace, pid)
+    shown = client.post(path, data={"choice": ["email.marketing"]}, headers=HTML)
+    assert sent == [("pending", "eva@example.at", settings.base_url)]
+    assert "We sent an email to eva@example.at" in shown.text
+    assert "Waiting for your confirmation — check your inbox" in shown.text
+
+    # Somebody known by a phone number alone: nowhere to send it, and the page says so.
+    api = Api(client, workspace)
+    api.send("identify", userId="u-phone", traits={"phone": "+4366412345678", "country": "AT"})
+    by_phone = uuid.UUID(api.profile(phone="+4366412345678")["id"])
+    shown = client.post(
+        _prefs(settings, workspace, by_phone), data={"choice": ["email.marketing"]}, headers=HTML
+    )
+    assert "We have no email address to send the confirmation" in shown.text
+    assert len(sent) == 1

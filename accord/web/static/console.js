@@ -40,9 +40,12 @@ document.addEventListener("click", function (event) {
   if (!field) return;
   field.select();
   var done = function () { button.textContent = "Copied"; };
+  var legacy = function () {
+    try { if (document.execCommand("copy")) done(); } catch (e) { /* the text stays selected */ }
+  };
   if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(field.value).then(done, function () {});
-  } else if (document.execCommand && document.execCommand("copy")) {
-    done();
+    navigator.clipboard.writeText(field.value).then(done, legacy);
+  } else {
+    legacy();
   }
 });
