@@ -21,11 +21,23 @@ def digest(salt: str, type_name: str, value: str) -> str:
     return hashlib.sha256(f"{salt}\x1f{type_name}\x1f{value}".encode()).hexdigest()
 
 
+# A workspace's salt never changes once made: kept per process, so checking a batch of
+# tracking calls costs one indexed query.
+_SALTS: dict[uuid.UUID, str] = {}
+_MAX_SALTS = 10_000
+
+
 def salt_of(session: Session, workspace_id: uuid.UUID) -> str:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise LookupError(workspace_id)
-    return workspace.privacy_salt
+    salt = _SALTS.get(workspace_id)
+    if salt is None:
+        workspace = session.get(Workspace, workspace_id)
+        if workspace is None:
+            raise LookupError(workspace_id)
+        salt = workspace.privacy_salt
+        if len(_SALTS) >= _MAX_SALTS:
+            _SALTS.clear()
+        _SALTS[workspace_id] = salt
+    return salt
 
 
 def suppress(
