@@ -105,7 +105,7 @@ def erase_subject(
 
     out.add(repo.profile_rows(ws, people))
     out.add(repo.graph(ws, people, idents))
-    others = repo.others_of_events(events, people)
+    others = set(subject.others)
     out.add({"events": repo.events(events)})
     out.add({"identifiers": repo.identifiers(idents)})
     out.add({"audit_events": repo.audit_events(ws, [str(p) for p in people])})

@@ -220,17 +220,6 @@ class EraseRepository(Repository):
             + self.delete_in(il, il.b_id, identifier_ids, il.workspace_id == workspace_id),
         }
 
-    def others_of_events(
-        self, event_ids: Collection[uuid.UUID], profile_ids: Collection[uuid.UUID]
-    ) -> set[uuid.UUID]:
-        """People other than these whose events are among ``event_ids``."""
-        out: set[uuid.UUID] = set()
-        mine = set(profile_ids)
-        for chunk in chunks(sorted(event_ids)):
-            stmt = select(Event.profile_id).where(self._in(Event.id, chunk)).distinct()
-            out.update(p for p in self.session.scalars(stmt) if p is not None and p not in mine)
-        return out
-
     def audit_events(self, workspace_id: uuid.UUID, targets: Collection[str]) -> int:
         return self.delete_in(
             AuditEvent, AuditEvent.target, targets, AuditEvent.workspace_id == workspace_id

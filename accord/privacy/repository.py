@@ -26,6 +26,9 @@ from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge
 
 CHUNK = 500
+# An event that may carry a person's identifier: id, identifiers, user id, anonymous id,
+# the person it is attributed to.
+Candidate = tuple[uuid.UUID, list[list[str]], str | None, str | None, uuid.UUID | None]
 MAX_HOPS = 32
 
 
@@ -193,14 +196,17 @@ class SubjectRepository(Repository):
         )
         return set(self.session.scalars(stmt))
 
-    def event_ids_by_primary(self, identifier_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-        out: set[uuid.UUID] = set()
+    def event_ids_by_primary(
+        self, identifier_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, uuid.UUID | None]:
+        """The events whose primary identifier is one of these, with their person."""
+        out: dict[uuid.UUID, uuid.UUID | None] = {}
         for chunk in chunks(identifier_ids):
-            stmt = select(Event.id).where(
+            stmt = select(Event.id, Event.profile_id).where(
                 Event.primary_identifier_id.is_not(None),
                 self.in_(Event.primary_identifier_id, chunk),
             )
-            out.update(self.session.scalars(stmt))
+            out.update((e, p) for e, p in self.session.execute(stmt))
         return out
 
     def links_touching(
@@ -233,33 +239,39 @@ class SubjectRepository(Repository):
         by_id: Sequence[uuid.UUID],
         statuses: Sequence[str],
         values: Sequence[str],
-    ) -> list[tuple[uuid.UUID, list[list[str]], str | None, str | None]]:
-        """(id, identifiers, user id, anonymous id) of the events that may carry one of
+    ) -> list[Candidate]:
+        """(id, identifiers, user id, anonymous id, person) of the events that may carry one of
         ``values``: those whose primary identifier is one of ``by_primary``, those named
         ``by_id``, and the workspace's events of the ``statuses`` (pending, failed,
         unattributed: each a partial index), narrowed to rows whose identifiers hold one
         of the values."""
-        columns: tuple[Any, ...] = (Event.id, Event.identifiers, Event.user_id, Event.anonymous_id)
+        columns: tuple[Any, ...] = (
+            Event.id,
+            Event.identifiers,
+            Event.user_id,
+            Event.anonymous_id,
+            Event.profile_id,
+        )
         patterns = [like_pattern(v) for v in values]
-        out: dict[uuid.UUID, tuple[uuid.UUID, list[list[str]], str | None, str | None]] = {}
+        out: dict[uuid.UUID, Candidate] = {}
         for chunk in chunks(by_primary):
             stmt = select(*columns).where(
                 Event.primary_identifier_id.is_not(None),
                 self.in_(Event.primary_identifier_id, chunk),
             )
             for row in self.session.execute(self._carrying(stmt, patterns)):
-                out[row[0]] = (row[0], row[1] or [], row[2], row[3])
+                out[row[0]] = (row[0], row[1] or [], row[2], row[3], row[4])
         for chunk in chunks(by_id):
             stmt = select(*columns).where(self.in_(Event.id, chunk))
             for row in self.session.execute(stmt):
-                out[row[0]] = (row[0], row[1] or [], row[2], row[3])
+                out[row[0]] = (row[0], row[1] or [], row[2], row[3], row[4])
         for status in statuses:
             # Written as the partial indexes' own condition, so each is used.
             stmt = select(*columns).where(
                 Event.workspace_id == workspace_id, Event.status == status
             )
             for row in self.session.execute(self._carrying(stmt, patterns)):
-                out[row[0]] = (row[0], row[1] or [], row[2], row[3])
+                out[row[0]] = (row[0], row[1] or [], row[2], row[3], row[4])
         return list(out.values())
 
     def events(self, event_ids: Sequence[uuid.UUID]) -> Iterator[Event]:

@@ -36,6 +36,9 @@ class Subject:
     identifier_ids: list[uuid.UUID] = field(default_factory=list)
     pairs: set[Pair] = field(default_factory=set)  # every identifier, the requested one too
     event_ids: set[uuid.UUID] = field(default_factory=set)
+    # Other people some of those events are attributed to (they carried the subject's
+    # identifier beside theirs): recomputed once the events are gone.
+    others: set[uuid.UUID] = field(default_factory=set)
 
     @property
     def found(self) -> bool:
@@ -128,23 +131,29 @@ def of_people(session: Session, workspace_id: uuid.UUID, live_ids: list[uuid.UUI
 
 def _events(repo: SubjectRepository, s: Subject, *, unheld: bool) -> set[uuid.UUID]:
     found = repo.event_ids_of_people(s.profile_ids) if s.profile_ids else set()
-    found |= repo.event_ids_by_primary(s.identifier_ids)
+    people = set(s.profile_ids)
+    for event_id, person in repo.event_ids_by_primary(s.identifier_ids).items():
+        found.add(event_id)
+        if person is not None and person not in people:
+            s.others.add(person)
     mine = set(s.identifier_ids)
-    others: set[uuid.UUID] = set()
+    foreign: set[uuid.UUID] = set()
     linked_events: set[uuid.UUID] = set()
-    for a, b, event_id in repo.links_touching(s.workspace_id, s.identifier_ids):
-        others.update(x for x in (a, b) if x not in mine)
-        if event_id is not None:
-            linked_events.add(event_id)
+    for a, b, link_event in repo.links_touching(s.workspace_id, s.identifier_ids):
+        foreign.update(x for x in (a, b) if x not in mine)
+        if link_event is not None:
+            linked_events.add(link_event)
     statuses = (*STATUSES_WITHOUT_PERSON, UNATTRIBUTED) if unheld else STATUSES_WITHOUT_PERSON
     values = sorted({v for _, v in s.pairs if v})
-    for event_id, idents, user_id, anon in repo.candidate_events(
+    for candidate, idents, user_id, anon, holder in repo.candidate_events(
         s.workspace_id,
-        by_primary=sorted(others),
+        by_primary=sorted(foreign),
         by_id=sorted(linked_events - found),
         statuses=statuses,
         values=values,
     ):
-        if event_id not in found and carries(idents, user_id, anon, s):
-            found.add(event_id)
+        if candidate not in found and carries(idents, user_id, anon, s):
+            found.add(candidate)
+            if holder is not None and holder not in people:
+                s.others.add(holder)
     return found

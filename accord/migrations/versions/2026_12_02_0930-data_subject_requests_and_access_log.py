@@ -18,6 +18,11 @@ people and ten million events. The indexes it was missing:
   identifier (indexed already), pending and failed ones by their own partial indexes. Only
   these events are indexed, so accepting and resolving an attributed event writes nothing
   more.
+- ``ix_identity_links_a_id`` and ``ix_identity_links_b_id``: deleting an identifier makes
+  the database delete its identity links (the foreign keys cascade), looking each end up
+  for every identifier deleted; the links' own indexes start with the workspace, so that
+  look-up read every link of the table (0.2 s an identifier with 300,000 links, growing
+  with the graph).
 - ``ix_attachments_sha256``: files are stored once by their hash, so a file is removed
   from disk only when no attachment row names it any longer.
 - ``ix_audit_events_workspace_id_target``: audit events whose target is an erased person
@@ -144,6 +149,8 @@ def upgrade() -> None:
         postgresql_where=sa.text(UNATTRIBUTED),
         sqlite_where=sa.text(UNATTRIBUTED),
     )
+    op.create_index("ix_identity_links_a_id", "identity_links", ["a_id"])
+    op.create_index("ix_identity_links_b_id", "identity_links", ["b_id"])
     op.create_index(op.f("ix_attachments_sha256"), "attachments", ["sha256"])
     op.create_index(
         op.f("ix_audit_events_workspace_id_target"), "audit_events", ["workspace_id", "target"]
@@ -153,6 +160,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_audit_events_workspace_id_target"), table_name="audit_events")
     op.drop_index(op.f("ix_attachments_sha256"), table_name="attachments")
+    op.drop_index("ix_identity_links_b_id", table_name="identity_links")
+    op.drop_index("ix_identity_links_a_id", table_name="identity_links")
     op.drop_index("ix_events_unattributed", table_name="events")
     op.drop_index(op.f("ix_profiles_merged_into_id"), table_name="profiles")
     op.drop_index(op.f("ix_access_log_profile_id_at"), table_name="access_log")
