@@ -30,6 +30,7 @@ def test_bench_privacy_prints_its_figures(
     assert len(checks) == 2  # before and after ANALYZE
     assert "(40 calls; before ANALYZE)" in out
     assert "(40 calls; after ANALYZE)" in out
+    assert len(re.findall(r"cpu per call\s+in process p50 [\d.]+ ms", out)) == 2
     assert re.search(r"answers\s+\w+ \d+", out)
     # The three heaviest people are exported, then erased, each timed end to end.
     assert len(re.findall(r"export person \d+\s+[\d.]+ s end to end", out)) == 3
