@@ -109,6 +109,10 @@ def apply_choices(
         want = topic.key in chosen
         if want == (topic.allowed or topic.pending):
             continue  # unchanged (a pending grant still waits for the click)
+        if want and topic.status == rules.GRANTED:
+            # Granted already, refused for another reason (a bounced address, a
+            # suppressed one, doNotContact): saving again records nothing new.
+            continue
         if want:
             pending = confirm and (topic.channel, topic.purpose) == ("email", "marketing")
             status = rules.PENDING if pending else rules.GRANTED
