@@ -23,6 +23,14 @@ people and ten million events. The indexes it was missing:
   for every identifier deleted; the links' own indexes start with the workspace, so that
   look-up read every link of the table (0.2 s an identifier with 300,000 links, growing
   with the graph).
+- ``ix_conversations_profile_id``, ``ix_merges_survivor_id``,
+  ``ix_match_candidates_profile_a_id``, and, only for the rows that name something,
+  ``ix_match_candidates_merge_id``, ``ix_separations_merge_id`` and
+  ``ix_chat_trigger_shows_conversation_id``: deleting a person, a merge or a conversation
+  makes the database look up the rows whose foreign key names it, for every row deleted;
+  without an index leading with the key, each look-up read the whole table or an index
+  led by the workspace. Now every foreign key to a person's table has one, so the cost of
+  an erase follows the person's rows, not the size of the tables.
 - ``ix_attachments_sha256``: files are stored once by their hash, so a file is removed
   from disk only when no attachment row names it any longer.
 - ``ix_audit_events_workspace_id_target``: audit events whose target is an erased person
@@ -48,6 +56,20 @@ depends_on: str | Sequence[str] | None = None
 UTC = accord.kit.db.UTCDateTime(timezone=True)
 TOMBSTONES = "merged_into_id IS NOT NULL"
 UNATTRIBUTED = "status = 'unattributed'"
+# Foreign keys an erase makes the database follow (see the docstring).
+KEYED = [
+    ("ix_conversations_profile_id", "conversations", "profile_id", None),
+    ("ix_merges_survivor_id", "merges", "survivor_id", None),
+    ("ix_match_candidates_profile_a_id", "match_candidates", "profile_a_id", None),
+    ("ix_match_candidates_merge_id", "match_candidates", "merge_id", "merge_id IS NOT NULL"),
+    ("ix_separations_merge_id", "separations", "merge_id", "merge_id IS NOT NULL"),
+    (
+        "ix_chat_trigger_shows_conversation_id",
+        "chat_trigger_shows",
+        "conversation_id",
+        "conversation_id IS NOT NULL",
+    ),
+]
 
 
 def upgrade() -> None:
@@ -151,6 +173,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_identity_links_a_id", "identity_links", ["a_id"])
     op.create_index("ix_identity_links_b_id", "identity_links", ["b_id"])
+    for name, table, column, where in KEYED:
+        partial = (
+            {}
+            if where is None
+            else {"postgresql_where": sa.text(where), "sqlite_where": sa.text(where)}
+        )
+        op.create_index(name, table, [column], **partial)
     op.create_index(op.f("ix_attachments_sha256"), "attachments", ["sha256"])
     op.create_index(
         op.f("ix_audit_events_workspace_id_target"), "audit_events", ["workspace_id", "target"]
@@ -160,6 +189,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_audit_events_workspace_id_target"), table_name="audit_events")
     op.drop_index(op.f("ix_attachments_sha256"), table_name="attachments")
+    for name, table, _, _ in reversed(KEYED):
+        op.drop_index(name, table_name=table)
     op.drop_index("ix_identity_links_b_id", table_name="identity_links")
     op.drop_index("ix_identity_links_a_id", table_name="identity_links")
     op.drop_index("ix_events_unattributed", table_name="events")
