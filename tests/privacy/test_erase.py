@@ -7,21 +7,27 @@ call with an erased identifier creates nobody."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accord.collect.models import Event
 from accord.govern.consent import suppression
 from accord.govern.consent.models import Suppression
 from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.db import transaction
+from accord.kit.time import utcnow
 from accord.models import Base
+from accord.privacy.erase import forget_in_redis
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier
 from tests.helpers import Committed, bearer
-from tests.privacy.people import Person, build, send
+from tests.privacy.people import Person, build, new_person, send, track_person
 
 
 def as_text(value: Any) -> str:
@@ -140,3 +146,70 @@ def test_an_erased_person_is_nowhere(
         assert (
             session.scalar(select(func.count()).where(Order.workspace_id == ws.workspace.id)) == 0
         )
+
+
+def test_events_not_yet_resolved_go_too_and_kept_orders_name_nobody(
+    privacy_db: Committed, api: TestClient, ws: ProvisionedWorkspace
+) -> None:
+    """An event still waiting for the resolver, and one it failed on, carry the email:
+    both go. With order totals kept as legally required records, the order stays
+    without the person, their identifiers or the items' details."""
+    auth = bearer(ws.api_token)
+    p = new_person()
+    track_person(api, ws, p)
+    r = api.put("/api/v1/privacy/settings", headers=auth, json={"keep_order_totals": True})
+    assert r.status_code == 200, r.text
+    now = utcnow()
+    with transaction(privacy_db.factory) as session:
+        for status in ("pending", "failed"):
+            session.add(
+                Event(
+                    workspace_id=ws.workspace.id,
+                    message_id=f"{status}-{p.tag}",
+                    type="identify",
+                    channel="web",
+                    source="test",
+                    identifiers=[["email", p.email]],
+                    traits={"email": p.email, "lastName": p.last},
+                    timestamp=now,
+                    received_at=now,
+                    status=status,
+                    error="numeric field overflow" if status == "failed" else None,
+                )
+            )
+    done = erase(api, ws, "email", p.email)
+    assert done["receipt"]["orders_kept_anonymized"] == 1
+    with privacy_db.factory() as session:
+        assert found_in_tables(session, p.needles) == []
+        order = session.scalars(select(Order).where(Order.order_id == p.order_id)).one()
+        assert order.profile_id is None
+        assert (str(order.total), order.currency) == ("129.50", "EUR")
+        assert order.items == [{"sku": "TENT-2", "price": 129.5, "quantity": 1}]
+        kept = session.get(Event, order.event_id)
+        assert kept is not None
+        assert (kept.identifiers, kept.user_id, kept.status) == ([], None, "erased")
+        assert kept.properties == {"order_id": p.order_id, "total": 129.5, "currency": "EUR"}
+        statuses = session.scalars(
+            select(Event.status).where(Event.workspace_id == ws.workspace.id)
+        ).all()
+        assert statuses == ["erased"]
+
+
+def test_an_erase_forgets_the_chat_visitors_counters_in_redis() -> None:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    visitor, other = uuid.uuid4(), uuid.uuid4()
+    mine = f"accord:ratelimit:chat-upload-visitor:{visitor}:123"
+    theirs = f"accord:ratelimit:chat-upload-visitor:{other}:123"
+    client.set(mine, 3, ex=60)
+    client.set(theirs, 3, ex=60)
+    forget_in_redis(url, [visitor])()
+    assert client.get(mine) is None
+    assert client.get(theirs) is not None
+    client.delete(theirs)
+    client.close()
