@@ -18,6 +18,7 @@ from accord.demo import service as demo_service
 from accord.inbox.tasks import InboxWorker
 from accord.kit.threads import PeriodicWorker
 from accord.match.tasks import MatchWorker
+from accord.privacy.tasks import RetentionWorker
 from accord.resolve.worker import ResolverWorker
 from tests.helpers import Committed, iter_routes
 
@@ -101,7 +102,7 @@ def test_the_app_runs_each_worker_its_settings_turn_on(committed: Committed) -> 
         workers = [state.outbox, state.resolver, state.matcher]
         assert all(w.running for w in workers)
         names = {t.name for t in threading.enumerate()}
-        for name in ("outbox", "inbox", "imap", "resolver", "matcher"):
+        for name in ("outbox", "inbox", "imap", "resolver", "matcher", "retention"):
             assert f"accord-{name}" in names
     assert state.outbox is None
     assert state.resolver is None
@@ -112,7 +113,11 @@ def test_the_app_runs_each_worker_its_settings_turn_on(committed: Committed) -> 
 
 def test_workers_turned_off_are_not_run(committed: Committed) -> None:
     settings = committed.settings(
-        outbox_worker=False, imap_poll_seconds=0, resolve_worker=False, match_worker=False
+        outbox_worker=False,
+        imap_poll_seconds=0,
+        resolve_worker=False,
+        match_worker=False,
+        retention_worker=False,
     )
     app = create_app(settings)
     before = {t.name for t in threading.enumerate()}
@@ -125,7 +130,7 @@ def test_workers_turned_off_are_not_run(committed: Committed) -> None:
 
 
 def test_the_worker_classes_share_the_base() -> None:
-    for cls in (Outbox, ImapPoller, InboxWorker, ResolverWorker, MatchWorker):
+    for cls in (Outbox, ImapPoller, InboxWorker, ResolverWorker, MatchWorker, RetentionWorker):
         assert issubclass(cls, PeriodicWorker), cls
 
 
