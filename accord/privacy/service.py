@@ -216,8 +216,14 @@ def start_export(
             field="kind",
             code="wrong_kind",
         )
-    if request.status == "rejected" or request.identifier_value is None:
+    if request.status == "rejected":
         raise conflict("This request was rejected", field="status", code="request_rejected")
+    if request.identifier_value is None:
+        raise conflict(
+            "The person of this request was erased since: only its receipt remains",
+            field="identifier_value",
+            code="person_erased",
+        )
     pair = (request.identifier_type, request.identifier_value)
     subject = subjects.find(session, actor.workspace_id, pair)
     if request.status == "received":

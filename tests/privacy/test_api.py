@@ -299,3 +299,19 @@ def test_the_access_log_says_who_read_a_person(api: TestClient, ws: ProvisionedW
         "/api/v1/privacy/access-log", params={"profile_id": merged}, headers=auth
     ).json()["data"]
     assert len(again) == 4
+
+
+def test_an_export_request_of_someone_erased_since_keeps_only_its_receipt(
+    api: TestClient, ws: ProvisionedWorkspace
+) -> None:
+    auth = bearer(ws.api_token)
+    p = new_person()
+    track_person(api, ws, p)
+    copy = make(api, ws, kind="access", identifier_type="email", identifier_value=p.email)
+    gone = make(api, ws, kind="erase", identifier_type="phone", identifier_value=p.phone)
+    assert api.post(f"{REQUESTS}/{gone['id']}/erase", headers=auth).status_code == 200
+    earlier = api.get(f"{REQUESTS}/{copy['id']}", headers=auth).json()
+    assert earlier["identifier_value"] is None  # masked with the erase
+    assert earlier["identifier_hint"].startswith("z***@")
+    r = api.get(f"{REQUESTS}/{copy['id']}/export", headers=auth)
+    assert (r.status_code, r.json()["code"]) == (409, "person_erased")
