@@ -34,9 +34,6 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
-from accord.privacy.api import router as privacy_router
-from accord.privacy.consent_api import router as consent_api_router
-from accord.privacy.tasks import RetentionWorker
 from accord.inbox.tasks import InboxWorker
 from accord.kit import handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -47,6 +44,9 @@ from accord.kit.runtime import tune_gc
 from accord.kit.threads import PeriodicWorker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
+from accord.privacy.api import router as privacy_router
+from accord.privacy.consent_api import router as consent_api_router
+from accord.privacy.tasks import RetentionWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
 from accord.web.account_pages import router as account_router
