@@ -14,8 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from accord.govern.consent import rules, suppression
-from accord.govern.consent.models import ConsentState
-from accord.govern.consent.repository import ConsentRepository
+from accord.govern.consent.repository import ConsentRepository, StateRow
 from accord.govern.consent.schemas import ConsentSettings
 from accord.govern.consent.settings import read as read_settings
 from accord.govern.workspaces.models import Workspace
@@ -133,7 +132,7 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d")
 
 
-def _refusal(state: ConsentState, channel: str, purpose: str) -> str:
+def _refusal(state: StateRow, channel: str, purpose: str) -> str:
     what = PURPOSE_WORDS.get(purpose, purpose)
     how = SOURCE_WORDS.get(state.source, state.source.replace("_", " "))
     if state.status == rules.PENDING:
@@ -204,14 +203,16 @@ def decide(
             raise ValueError(f"unknown purpose {ask.purpose!r}")
     now = at or utcnow()
     keys = {k for a in asks if (k := a.suppression_key()) is not None}
-    blocked = suppression.suppressed(session, workspace.id, keys) if keys else set()
-    held: list[ConsentState] = []
-    if person is not None and asks:
-        held = ConsentRepository.from_session(session).states_for(
-            person.id,
-            sorted({a.channel for a in asks} | {rules.ALL}),
-            sorted({a.purpose for a in asks} | {rules.ALL}),
-        )
+    salt = suppression.salt_of(session, workspace.id) if keys else ""
+    by_digest = {suppression.digest(salt, t, v): (t, v) for t, v in keys}
+    held, hits = ConsentRepository.from_session(session).for_decision(
+        workspace.id,
+        person.id if person is not None and asks else None,
+        sorted({a.channel for a in asks} | {rules.ALL}),
+        sorted({a.purpose for a in asks} | {rules.ALL}),
+        list(by_digest),
+    )
+    blocked = {by_digest[d] for d in hits}
     live = [s for s in held if s.expires_at is None or s.expires_at > now]
     config = settings
     out: list[Decision] = []
@@ -227,7 +228,7 @@ def _decide_one(
     person: Subject | None,
     ask: Ask,
     blocked: set[tuple[str, str]],
-    states: list[ConsentState],
+    states: list[StateRow],
     config: ConsentSettings | None,
 ) -> Decision:
     channel, purpose, address = ask.channel, ask.purpose, ask.address

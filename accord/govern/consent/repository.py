@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import cast, delete, func, literal, null, select, union_all, update
 
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
+from accord.kit.db import UTCDateTime
 from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.kit.time import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    """A current state as a send reads it."""
+
+    channel: str
+    purpose: str
+    status: str
+    source: str
+    recorded_at: datetime
+    expires_at: datetime | None
 
 
 class ConsentRepository(Repository):
@@ -47,6 +62,57 @@ class ConsentRepository(Repository):
             ConsentState.purpose.in_(purposes),
         )
         return list(self.session.scalars(stmt))
+
+    def for_decision(
+        self,
+        workspace_id: uuid.UUID,
+        profile_id: uuid.UUID | None,
+        channels: Sequence[str],
+        purposes: Sequence[str],
+        digests: Sequence[str],
+    ) -> tuple[list[StateRow], set[str]]:
+        """What a decision reads, in one round trip: the person's states for these
+        channels and purposes, and which of these identifier digests are suppressed."""
+        parts = []
+        if profile_id is not None:
+            parts.append(
+                select(
+                    literal("s").label("k"),
+                    ConsentState.channel.label("a"),
+                    ConsentState.purpose.label("b"),
+                    ConsentState.status.label("c"),
+                    ConsentState.source.label("d"),
+                    ConsentState.recorded_at.label("e"),
+                    ConsentState.expires_at.label("f"),
+                ).where(
+                    ConsentState.profile_id == profile_id,
+                    ConsentState.channel.in_(channels),
+                    ConsentState.purpose.in_(purposes),
+                )
+            )
+        if digests:
+            parts.append(
+                select(
+                    literal("x").label("k"),
+                    Suppression.digest.label("a"),
+                    literal("").label("b"),
+                    literal("").label("c"),
+                    literal("").label("d"),
+                    cast(null(), UTCDateTime()).label("e"),
+                    cast(null(), UTCDateTime()).label("f"),
+                ).where(Suppression.workspace_id == workspace_id, Suppression.digest.in_(digests))
+            )
+        if not parts:
+            return [], set()
+        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        states: list[StateRow] = []
+        suppressed: set[str] = set()
+        for kind, a, b, c, d, e, f in self.session.execute(stmt):
+            if kind == "x":
+                suppressed.add(a)
+            else:
+                states.append(StateRow(a, b, c, d, e, f))
+        return states, suppressed
 
     def replace_states(
         self, workspace_id: uuid.UUID, profile_id: uuid.UUID, states: Iterable[ConsentRecord]
