@@ -16,8 +16,20 @@ from accord.govern.workspaces.settings import SettingsGroup
 CONSENT = SettingsGroup("consent", ConsentSettings)
 
 
+# Parsed settings by workspace and version: every send reads them, and each write bumps
+# the version, so an entry is never stale for the version it names.
+_PARSED: dict[tuple[uuid.UUID, int], ConsentSettings] = {}
+_MAX_PARSED = 1_000
+
+
 def read(workspace: Workspace) -> ConsentSettings:
-    return CONSENT.read(workspace)
+    key = (workspace.id, CONSENT.version(workspace))
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        if len(_PARSED) >= _MAX_PARSED:
+            _PARSED.clear()
+        parsed = _PARSED[key] = CONSENT.read(workspace)
+    return parsed
 
 
 def with_version(session: Session, workspace_id: uuid.UUID) -> tuple[ConsentSettings, int]:
