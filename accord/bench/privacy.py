@@ -15,6 +15,7 @@ with multi-row inserts (the test suite's tiny sizes)."""
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import random
@@ -49,6 +50,7 @@ from accord.inbox.intake import attachment_path
 from accord.inbox.models import Attachment, Conversation, ConversationEvent, Message
 from accord.kit import jsonio
 from accord.kit.db import Base, read_only, transaction
+from accord.kit.runtime import tune_gc
 from accord.privacy import erase, export
 from accord.privacy import service as requests
 from accord.privacy import subject as subjects
@@ -1168,13 +1170,19 @@ class PrivacyResult:
     exports: list[Job]
     erases: list[Job]
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+    gc_threshold: int = 0
 
     def lines(self) -> list[str]:
         s = self.seeded
         out = [
             f"backend            {self.backend}",
             f"machine            {os.cpu_count()} cores; 1-minute load average "
-            f"{self.load[0]:.1f} before measuring, {self.load[1]:.1f} after",
+            f"{self.load[0]:.1f} before measuring, {self.load[1]:.1f} after; garbage "
+            + (
+                f"collector tuned as in the API workers (threshold {self.gc_threshold:,})"
+                if self.gc_threshold > 0
+                else "collector as Python sets it"
+            ),
             f"loaded             {s.profiles:,} profiles, {s.events:,} events "
             f"(seeded in {s.seconds:.0f} s: "
             + ", ".join(f"{phase} {sec:.0f} s" for phase, sec in s.phases.items())
@@ -1229,6 +1237,7 @@ def run(
     profiles: int,
     events: int,
     samples: int,
+    gc_threshold: int = 0,
     progress: Progress | None = None,
 ) -> PrivacyResult:
     with transaction(factory) as session:
@@ -1240,6 +1249,10 @@ def run(
     seeded = seeder.run(profiles, events, rng)
     read = ["profiles", "consent_states", "suppressions", "workspaces"]
     before_stats = analyzed_tables(factory, read)
+    # Measured as in an API worker: the load's garbage collected, then the collector tuned
+    # as the workers tune it at start-up.
+    gc.collect()
+    tune_gc(gc_threshold)
     load_before = os.getloadavg()[0]
     before = check_consent(
         factory, workspace_id, profiles, samples, random.Random(11), seeder.base, "before ANALYZE"
@@ -1251,6 +1264,7 @@ def run(
     exports = [export_person(factory, workspace_id, p, data_dir) for p in seeded.subjects]
     erases = [erase_person(factory, workspace_id, p, data_dir) for p in seeded.subjects]
     return PrivacyResult(
+        gc_threshold=gc_threshold,
         load=(load_before, os.getloadavg()[0]),
         backend=database_url.split(":", 1)[0].split("+")[0],
         seeded=seeded,

@@ -126,6 +126,7 @@ def bench_privacy(
             profiles=profiles,
             events=events,
             samples=samples,
+            gc_threshold=settings().gc_threshold,
             progress=progress,
         ),
         database_url,
