@@ -91,7 +91,8 @@ def stream(
 ) -> Iterator[bytes]:
     """The zip, chunk by chunk; ``contents`` is filled in as it is written."""
     sink = _Sink()
-    zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED)
+    # The fastest deflate: person.json is mostly JSON keys, which any level packs well.
+    zf = zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1)
 
     def drain(force: bool = False) -> Iterator[bytes]:
         if sink.buffer and (force or len(sink.buffer) >= CHUNK_BYTES):
