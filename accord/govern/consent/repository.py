@@ -6,8 +6,21 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import cast, delete, func, literal, null, select, union_all, update
+from sqlalchemy import (
+    CompoundSelect,
+    Uuid,
+    bindparam,
+    cast,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.kit.db import UTCDateTime
@@ -27,6 +40,37 @@ class StateRow:
     source: str
     recorded_at: datetime
     expires_at: datetime | None
+
+
+# Every decision runs this one statement, built once: a person's states for the
+# channels and purposes asked (and "all"), and which addresses are suppressed.
+_DECISION: CompoundSelect[Any] = union_all(
+    select(
+        literal("s").label("k"),
+        ConsentState.channel.label("a"),
+        ConsentState.purpose.label("b"),
+        ConsentState.status.label("c"),
+        ConsentState.source.label("d"),
+        ConsentState.recorded_at.label("e"),
+        ConsentState.expires_at.label("f"),
+    ).where(
+        ConsentState.profile_id == bindparam("profile_id", type_=Uuid()),
+        ConsentState.channel.in_(bindparam("channels", expanding=True)),
+        ConsentState.purpose.in_(bindparam("purposes", expanding=True)),
+    ),
+    select(
+        literal("x").label("k"),
+        Suppression.digest.label("a"),
+        literal("").label("b"),
+        literal("").label("c"),
+        literal("").label("d"),
+        cast(null(), UTCDateTime()).label("e"),
+        cast(null(), UTCDateTime()).label("f"),
+    ).where(
+        Suppression.workspace_id == bindparam("workspace_id", type_=Uuid()),
+        Suppression.digest.in_(bindparam("digests", expanding=True)),
+    ),
+)
 
 
 class ConsentRepository(Repository):
@@ -73,41 +117,21 @@ class ConsentRepository(Repository):
     ) -> tuple[list[StateRow], set[str]]:
         """What a decision reads, in one round trip: the person's states for these
         channels and purposes, and which of these identifier digests are suppressed."""
-        parts = []
-        if profile_id is not None:
-            parts.append(
-                select(
-                    literal("s").label("k"),
-                    ConsentState.channel.label("a"),
-                    ConsentState.purpose.label("b"),
-                    ConsentState.status.label("c"),
-                    ConsentState.source.label("d"),
-                    ConsentState.recorded_at.label("e"),
-                    ConsentState.expires_at.label("f"),
-                ).where(
-                    ConsentState.profile_id == profile_id,
-                    ConsentState.channel.in_(channels),
-                    ConsentState.purpose.in_(purposes),
-                )
-            )
-        if digests:
-            parts.append(
-                select(
-                    literal("x").label("k"),
-                    Suppression.digest.label("a"),
-                    literal("").label("b"),
-                    literal("").label("c"),
-                    literal("").label("d"),
-                    cast(null(), UTCDateTime()).label("e"),
-                    cast(null(), UTCDateTime()).label("f"),
-                ).where(Suppression.workspace_id == workspace_id, Suppression.digest.in_(digests))
-            )
-        if not parts:
+        if profile_id is None and not digests:
             return [], set()
-        stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        rows = self.session.execute(
+            _DECISION,
+            {
+                "profile_id": profile_id,
+                "channels": list(channels),
+                "purposes": list(purposes),
+                "workspace_id": workspace_id,
+                "digests": list(digests),
+            },
+        )
         states: list[StateRow] = []
         suppressed: set[str] = set()
-        for kind, a, b, c, d, e, f in self.session.execute(stmt):
+        for kind, a, b, c, d, e, f in rows:
             if kind == "x":
                 suppressed.add(a)
             else:
