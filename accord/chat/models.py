@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
@@ -94,6 +94,13 @@ class ChatTriggerShow(IdMixin, Base):
     __table_args__ = (
         Index(None, "trigger_id", "at"),
         Index(None, "visitor_id", "trigger_id"),
+        # Deleting a conversation (an erase) clears the shows that led to it.
+        Index(
+            "ix_chat_trigger_shows_conversation_id",
+            "conversation_id",
+            postgresql_where=text("conversation_id IS NOT NULL"),
+            sqlite_where=text("conversation_id IS NOT NULL"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -88,9 +88,10 @@ class Event(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     # The person and the primary identifier are written only by resolution, which takes
     # them from rows it holds in the same transaction, and people and identifiers are
-    # never deleted (a merged person stays, pointing at the survivor). So they are plain
-    # columns, not foreign keys: checking one locks the person's row for every event
-    # written to it, which cost resolution nearly half of its largest write.
+    # deleted only by an erase, which deletes the person's events with them (a merged
+    # person stays, pointing at the survivor). So they are plain columns, not foreign
+    # keys: checking one locks the person's row for every event written to it, which
+    # cost resolution nearly half of its largest write.
     # ``tests/resolve`` checks after merges and splits that each one names a stored row.
     profile_id: Mapped[uuid.UUID | None]
     primary_identifier_id: Mapped[uuid.UUID | None]

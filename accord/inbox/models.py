@@ -95,6 +95,8 @@ class Conversation(IdMixin, TimestampMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         UniqueConstraint("workspace_id", "number"),
+        # Deleting a person (an erase) looks their conversations up by this key.
+        Index("ix_conversations_profile_id", "profile_id"),
         # Each ends with (last_message_at, id): the inbox's order, so a page is read off
         # the index without sorting.
         Index("ix_conversations_status_order", "workspace_id", "status", "last_message_at", "id"),

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
@@ -45,6 +45,14 @@ class MatchCandidate(IdMixin, TimestampMixin, Base):
         UniqueConstraint("workspace_id", "kind", "profile_a_id", "profile_b_id"),
         Index(None, "workspace_id", "kind", "status"),
         Index(None, "profile_b_id"),
+        # Deleting a person or a merge (an erase) looks these keys up.
+        Index("ix_match_candidates_profile_a_id", "profile_a_id"),
+        Index(
+            "ix_match_candidates_merge_id",
+            "merge_id",
+            postgresql_where=text("merge_id IS NOT NULL"),
+            sqlite_where=text("merge_id IS NOT NULL"),
+        ),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -8,16 +8,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from accord.chat.models import ChatTriggerShow
-from accord.collect.models import Event
-from accord.inbox.models import Conversation
 from accord.kit.db import Base, IdMixin, TimestampMixin
 from accord.kit.time import utcnow
-from accord.match.models import MatchCandidate
-from accord.resolve.models import IdentityLink, Merge, Separation
 
 KINDS = ("export", "access", "erase")
 STATUSES = ("received", "in_progress", "completed", "rejected")
@@ -64,49 +59,3 @@ class RetentionRun(IdMixin, TimestampMixin, Base):
     dry_run: Mapped[bool] = mapped_column(default=False)
     finished_at: Mapped[datetime | None]
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-
-
-# Events resolution left without a person carry only blocked identifiers (a shared
-# device): an erase by such an identifier finds its events here, and only these are
-# indexed, so accepting and resolving an attributed event writes nothing more.
-UNATTRIBUTED = "status = 'unattributed'"
-_events = Event.__table__.c
-Index(
-    "ix_events_unattributed",
-    _events.workspace_id,
-    _events.id,
-    postgresql_where=text(UNATTRIBUTED),
-    sqlite_where=text(UNATTRIBUTED),
-)
-
-# Deleting an identifier makes the database delete its identity links (the foreign keys
-# cascade), looking them up by each end for every identifier deleted. The links' own
-# indexes start with the workspace, so that look-up read every link of the table (0.2 s
-# an identifier at 300,000 links, growing with the graph): each end gets an index of its
-# own.
-_links = IdentityLink.__table__.c
-Index("ix_identity_links_a_id", _links.a_id)
-Index("ix_identity_links_b_id", _links.b_id)
-
-# Deleting a person, a merge or a conversation makes the database look up, for each row
-# deleted, the rows whose foreign key names it (to delete them or set the key to null).
-# Where no index leads with that key, each look-up reads the whole table or index; these
-# give each key an index of its own (only the rows that name something, where most do
-# not), so the cost of an erase follows the person's own rows, not the size of the
-# tables. ``tests/privacy/test_schema.py`` holds every foreign key to a person's table to
-# this.
-NAMED = "{} IS NOT NULL"
-Index("ix_conversations_profile_id", Conversation.__table__.c.profile_id)
-Index("ix_merges_survivor_id", Merge.__table__.c.survivor_id)
-Index("ix_match_candidates_profile_a_id", MatchCandidate.__table__.c.profile_a_id)
-for _model, _column in (
-    (MatchCandidate, "merge_id"),
-    (Separation, "merge_id"),
-    (ChatTriggerShow, "conversation_id"),
-):
-    Index(
-        f"ix_{_model.__tablename__}_{_column}",
-        _model.__table__.c[_column],
-        postgresql_where=text(NAMED.format(_column)),
-        sqlite_where=text(NAMED.format(_column)),
-    )

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
@@ -58,6 +58,10 @@ class IdentityLink(IdMixin, TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "a_id", "b_id"),
         Index(None, "workspace_id", "b_id"),
+        # Deleting an identifier (an erase) deletes its links by each end: each end
+        # leads an index of its own, or the look-up reads every link of the table.
+        Index("ix_identity_links_a_id", "a_id"),
+        Index("ix_identity_links_b_id", "b_id"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -71,7 +75,12 @@ class Merge(IdMixin, TimestampMixin, Base):
     """One profile absorbed into another, with its evidence; undone by a split."""
 
     __tablename__ = "merges"
-    __table_args__ = (Index(None, "workspace_id", "survivor_id"), Index(None, "absorbed_id"))
+    __table_args__ = (
+        Index(None, "workspace_id", "survivor_id"),
+        Index(None, "absorbed_id"),
+        # Deleting a person (an erase) deletes the merges naming them by this key.
+        Index("ix_merges_survivor_id", "survivor_id"),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     survivor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
@@ -88,6 +97,16 @@ class Separation(IdMixin, TimestampMixin, Base):
     """Two sets of identifiers that must not be one person (a merge someone undid)."""
 
     __tablename__ = "separations"
+    # Deleting a merge (an erase) clears the separations naming it: only those that do
+    # are indexed.
+    __table_args__ = (
+        Index(
+            "ix_separations_merge_id",
+            "merge_id",
+            postgresql_where=text("merge_id IS NOT NULL"),
+            sqlite_where=text("merge_id IS NOT NULL"),
+        ),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     merge_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("merges.id", ondelete="SET NULL"))
