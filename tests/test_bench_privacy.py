@@ -24,6 +24,7 @@ def test_bench_privacy_prints_its_figures(
     assert result.exit_code == 0, result.output
     out = result.output
     assert "200 profiles, 2,000 events" in out
+    assert re.search(r"checkpoint\s+(CHECKPOINT after the load|n/a|not taken)", out)
     for loaded in ("identity links", "orders", "consent records", "suppressions", "messages"):
         assert loaded in out
     checks = re.findall(r"consent check\s+p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms", out)

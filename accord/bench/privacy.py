@@ -1015,6 +1015,30 @@ def analyzed_tables(factory: sessionmaker[Session], names: Sequence[str]) -> str
     )
 
 
+def checkpoint(factory: sessionmaker[Session]) -> float | None:
+    """PostgreSQL: write out what the load (or VACUUM) left dirty, so that the figures are
+    those of a database at rest rather than of one flushing gigabytes to disk meanwhile (a
+    load's checkpoints stall commits for seconds). None where it is not allowed (it needs
+    a superuser or pg_checkpoint) or not PostgreSQL."""
+    with factory() as session:
+        bind = session.get_bind()
+        if bind.dialect.name != "postgresql":
+            return None
+        allowed = session.scalar(
+            text(
+                "SELECT rolsuper OR pg_has_role(current_user, 'pg_checkpoint', 'MEMBER') "
+                "FROM pg_roles WHERE rolname = current_user"
+            )
+        )
+    if not allowed:
+        return None
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    t = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
+    return time.perf_counter() - t
+
+
 def analyze(factory: sessionmaker[Session]) -> tuple[float, str]:
     """What autovacuum does to a live database after a bulk load: VACUUM ANALYZE on
     PostgreSQL (visibility map and statistics), ANALYZE elsewhere."""
@@ -1171,6 +1195,18 @@ class PrivacyResult:
     erases: list[Job]
     load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
     gc_threshold: int = 0
+    checkpoints: list[float | None] = field(default_factory=list)  # after load, after VACUUM
+
+    def _checkpoint_line(self) -> str:
+        done = [f"{sec:.0f} s" for sec in self.checkpoints if sec is not None]
+        if self.backend != "postgresql":
+            return "checkpoint         n/a (not PostgreSQL)"
+        if len(done) < len(self.checkpoints) or not done:
+            return "checkpoint         not taken (PostgreSQL superuser or pg_checkpoint only)"
+        return (
+            "checkpoint         CHECKPOINT after the load and after VACUUM, so that each "
+            f"measurement finds the database at rest ({', '.join(done)})"
+        )
 
     def lines(self) -> list[str]:
         s = self.seeded
@@ -1191,6 +1227,7 @@ class PrivacyResult:
             f"{s.orders:,} orders, {s.consent_records:,} consent records, "
             f"{s.suppressions:,} suppressions, {s.conversations:,} conversations, "
             f"{s.messages:,} messages",
+            self._checkpoint_line(),
             f"statistics         before ANALYZE, as the load and autovacuum left them "
             f"({self.before_stats})",
             self.before.line(),
@@ -1249,6 +1286,7 @@ def run(
     seeded = seeder.run(profiles, events, rng)
     read = ["profiles", "consent_states", "suppressions", "workspaces"]
     before_stats = analyzed_tables(factory, read)
+    flushed = [checkpoint(factory)]
     # Measured as in an API worker: the load's garbage collected, then the collector tuned
     # as the workers tune it at start-up.
     gc.collect()
@@ -1258,12 +1296,14 @@ def run(
         factory, workspace_id, profiles, samples, random.Random(11), seeder.base, "before ANALYZE"
     )
     analyze_seconds, analyze_what = analyze(factory)
+    flushed.append(checkpoint(factory))
     after = check_consent(
         factory, workspace_id, profiles, samples, random.Random(13), seeder.base, "after ANALYZE"
     )
     exports = [export_person(factory, workspace_id, p, data_dir) for p in seeded.subjects]
     erases = [erase_person(factory, workspace_id, p, data_dir) for p in seeded.subjects]
     return PrivacyResult(
+        checkpoints=flushed,
         gc_threshold=gc_threshold,
         load=(load_before, os.getloadavg()[0]),
         backend=database_url.split(":", 1)[0].split("+")[0],
