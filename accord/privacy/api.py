@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from accord.govern.access.deps import (
     PrivacyEraser,
@@ -18,6 +20,7 @@ from accord.govern.access.deps import (
     WorkspaceAdmin,
     WorkspaceReader,
 )
+from accord.govern.access.principal import Principal
 from accord.govern.audit import access
 from accord.govern.workspaces.service import get_workspace
 from accord.kit.db import read_only, transaction
@@ -113,9 +116,22 @@ def export_request(
     settings: AppSettings,
     request_id: uuid.UUID,
 ) -> StreamingResponse:
-    found, person = service.start_export(session, principal, request_id, via="api")
+    return zip_download(request, session, principal, request_id, settings.data_dir, via="api")
+
+
+def zip_download(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    request_id: uuid.UUID,
+    data_dir: Path,
+    *,
+    via: str,
+) -> StreamingResponse:
+    """The person's zip, streamed (the API's download and the console's): the first
+    download completes the request and each one is in the person's access log."""
+    found, person = service.start_export(session, principal, request_id, via=via)
     factory = request.app.state.session_factory
-    data_dir = settings.data_dir
 
     def chunks() -> Iterator[bytes]:
         contents = export.Contents()

@@ -6,19 +6,16 @@ run and the last pass."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from accord.govern.workspaces.service import get_workspace
-from accord.kit.db import read_only, transaction
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError
-from accord.kit.streams import closing_stream
 from accord.kit.time import utcnow
-from accord.privacy import erase, export, retention, service
+from accord.privacy import erase, retention, service
+from accord.privacy.api import zip_download
 from accord.privacy.models import KINDS, STATUSES
 from accord.privacy.settings import PRIVACY
 from accord.web.auth import Console, ConsoleAdmin
@@ -166,26 +163,8 @@ def download(
     settings: AppSettings,
     request_id: uuid.UUID,
 ) -> StreamingResponse:
-    principal = console.principal
-    found, person = service.start_export(session, principal, request_id, via="console")
-    factory = request.app.state.session_factory
-    data_dir = settings.data_dir
-
-    def chunks() -> Iterator[bytes]:
-        contents = export.Contents()
-        with read_only(factory) as reader:
-            workspace = get_workspace(reader, principal.workspace_id)
-            row = service.get(reader, principal.workspace_id, request_id)
-            yield from export.stream(
-                reader, workspace, row, person, data_dir=data_dir, contents=contents
-            )
-        with transaction(factory) as writer:
-            service.complete_export(writer, principal, request_id, contents.as_receipt())
-
-    return StreamingResponse(
-        closing_stream(chunks()),
-        media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="person-{found.id}.zip"'},
+    return zip_download(
+        request, session, console.principal, request_id, settings.data_dir, via="console"
     )
 
 
