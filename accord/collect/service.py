@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from accord.collect.messages import Incoming, Invalid, parse_message
 from accord.collect.repository import EventRepository
 from accord.govern.consent import rules, suppression
-from accord.govern.consent.schemas import ConsentSettings
-from accord.govern.consent.settings import CONSENT
+from accord.govern.consent.settings import read as read_consent
 from accord.govern.workspaces.models import Workspace
 from accord.kit.errors import FieldError
 from accord.kit.ids import new_id, new_ids
@@ -206,7 +205,8 @@ def _suppress(
     hit = suppression.suppressed(session, workspace_id, pairs) if pairs else set()
     if not hit:
         return rows
-    keep = read_consent_settings(session, workspace_id).suppressed_events == "quarantine"
+    workspace = session.get(Workspace, workspace_id)
+    keep = workspace is not None and read_consent(workspace).suppressed_events == "quarantine"
     out: list[dict[str, Any]] = []
     for m, row in zip(good, rows, strict=True):
         if not any((t, v) in hit for t, v in m.identifiers):
@@ -216,8 +216,3 @@ def _suppress(
         if keep:
             out.append({**row, "status": "quarantined"})
     return out
-
-
-def read_consent_settings(session: Session, workspace_id: uuid.UUID) -> ConsentSettings:
-    workspace = session.get(Workspace, workspace_id)
-    return CONSENT.read(workspace) if workspace is not None else ConsentSettings()

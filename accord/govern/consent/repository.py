@@ -14,7 +14,6 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
-    func,
     literal,
     null,
     select,
@@ -93,18 +92,6 @@ class ConsentRepository(Repository):
 
     def states_of(self, profile_id: uuid.UUID) -> list[ConsentState]:
         stmt = select(ConsentState).where(ConsentState.profile_id == profile_id)
-        return list(self.session.scalars(stmt))
-
-    def states_for(
-        self, profile_id: uuid.UUID, channels: Sequence[str], purposes: Sequence[str]
-    ) -> list[ConsentState]:
-        """The states that bear on one send: its channel and purpose, and the records
-        made for every channel or every purpose."""
-        stmt = select(ConsentState).where(
-            ConsentState.profile_id == profile_id,
-            ConsentState.channel.in_(channels),
-            ConsentState.purpose.in_(purposes),
-        )
         return list(self.session.scalars(stmt))
 
     def for_decision(
@@ -215,7 +202,3 @@ class SuppressionRepository(Repository):
             Suppression.workspace_id == workspace_id, Suppression.digest.in_(digests)
         )
         return set(self.session.scalars(stmt))
-
-    def count(self, workspace_id: uuid.UUID) -> int:
-        stmt = select(func.count()).where(Suppression.workspace_id == workspace_id)
-        return int(self.session.scalar(stmt) or 0)

@@ -121,13 +121,6 @@ def states(session: Session, profile_id: uuid.UUID) -> list[ConsentState]:
     return ConsentRepository.from_session(session).states_of(profile_id)
 
 
-def changes(session: Session, profile_id: uuid.UUID, wanted: dict[Key, str]) -> dict[Key, str]:
-    """Of the wanted states, those that differ from the person's current ones (a
-    tracking call repeats its preferences on every event: only a change is recorded)."""
-    held = {(s.channel, s.purpose): s.status for s in states(session, profile_id)}
-    return {k: v for k, v in wanted.items() if held.get(k) != v}
-
-
 # --- merges and splits -------------------------------------------------------------------
 
 
