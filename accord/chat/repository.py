@@ -23,6 +23,27 @@ class VisitorRepository(Repository):
         row = self.session.get(ChatVisitor, visitor_id)
         return row if row is not None and row.workspace_id == workspace_id else None
 
+    def unclaimed(
+        self, workspace_id: uuid.UUID, anonymous_id: str, since: datetime
+    ) -> ChatVisitor | None:
+        """The newest visitor of this anonymous id made since ``since`` that holds
+        nothing yet: no page told, no conversation, no identity."""
+        stmt = (
+            select(ChatVisitor)
+            .where(
+                ChatVisitor.workspace_id == workspace_id,
+                ChatVisitor.anonymous_id == anonymous_id,
+                ChatVisitor.created_at >= since,
+                ChatVisitor.page_views == 0,
+                ChatVisitor.conversation_id.is_(None),
+                ChatVisitor.user_id.is_(None),
+                ChatVisitor.email.is_(None),
+            )
+            .order_by(ChatVisitor.created_at.desc())
+            .limit(1)
+        )
+        return self.session.scalars(stmt).first()
+
     def touch(self, workspace_id: uuid.UUID, visitor_id: uuid.UUID, now: datetime) -> None:
         self.session.execute(
             update(ChatVisitor)

@@ -111,8 +111,8 @@ def start(
     user_agent: str | None = None,
     now: datetime | None = None,
 ) -> ChatVisitor:
-    """The visitor a valid token names, or a new one. A new visit starts after 30
-    minutes away."""
+    """The visitor a valid token names, else this anonymous id's visitor that holds
+    nothing yet, else a new one. A new visit starts after 30 minutes away."""
     now = now or utcnow()
     visitor: ChatVisitor | None = None
     if visitor_id and token:
@@ -123,6 +123,12 @@ def start(
     anonymous_id = (anonymous_id or "").strip()[:200]
     if not anonymous_id:
         raise invalid("The widget must send its anonymous id", field="anonymousId")
+    if visitor is None:
+        # A page left before the widget heard back made a visitor no browser holds the
+        # token of; it is taken up again rather than left as a second, empty visitor.
+        visitor = VisitorRepository.from_session(session).unclaimed(
+            workspace_id, anonymous_id, now - VISIT_GAP
+        )
     if visitor is None:
         visitor = ChatVisitor(
             id=uuid.uuid4(),

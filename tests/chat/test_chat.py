@@ -5,6 +5,7 @@ transcript, rating and workspace isolation."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -198,3 +199,36 @@ def test_files_are_checked_stored_and_served_only_to_their_visitor(
     ).one()
     db.commit()
     assert conversation.preview == "receipt.png"
+
+
+def test_a_page_left_before_the_widget_heard_back_leaves_no_second_visitor(
+    chat_client: TestClient, chat_db: Committed, site: ProvisionedWorkspace
+) -> None:
+    # The first page's session call made a visitor, but the page was gone before the
+    # answer: the next page starts without a token and takes that visitor up again.
+    lost = start(chat_client, site, "anon-hurry")
+    again = start(chat_client, site, "anon-hurry")
+    assert again["visitor_id"] == lost["visitor_id"]
+    with chat_client.websocket_connect(socket_url(site, again)) as sock:
+        sock.receive_json()
+        sock.send_json({"type": "page", "url": "https://shop.example/tents", "title": "Tents"})
+        for _ in range(200):
+            with chat_db.factory() as s:
+                told = s.get(ChatVisitor, uuid.UUID(again["visitor_id"]))
+                if told is not None and told.page_views:
+                    break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the page was never told")
+    # Once it has told a page it is no longer free: another browser sharing the
+    # anonymous id but not the token gets a visitor of its own.
+    other = start(chat_client, site, "anon-hurry")
+    assert other["visitor_id"] != again["visitor_id"]
+    with chat_db.factory() as s:
+        rows = s.scalars(
+            select(ChatVisitor.id).where(
+                ChatVisitor.workspace_id == site.workspace.id,
+                ChatVisitor.anonymous_id == "anon-hurry",
+            )
+        ).all()
+    assert len(rows) == 2
