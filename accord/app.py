@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
+from accord import jobs as accord_jobs
+from accord.analyze.segments.api import router as segments_router
 from accord.channels.api import router as channels_router
 from accord.channels.inbound import InboundHandler
 from accord.channels.tasks import ImapPoller, Outbox
@@ -35,7 +37,7 @@ from accord.health import router as health_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
 from accord.inbox.tasks import InboxWorker
-from accord.kit import handlers
+from accord.kit import changes, handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.headers import SecurityHeaders
 from accord.kit.live import Broker
@@ -187,12 +189,21 @@ def create_app(
         broker.add_listener(hub.on_update)
         broker.add_listener(forget_revoked(app.state.write_key_cache))
         app.state.chat_hub = hub
+        jobs, app.state.segment_engine = accord_jobs.build(settings, app.state.session_factory)
+        app.state.jobs = jobs
+        on_change = accord_jobs.evaluate_on_change(jobs)
+        changes.listen(app.state.session_factory, on_change)
+        if settings.jobs_worker:
+            jobs.start()
         try:
             with running(
                 app, background_workers(settings, app.state.session_factory, broker.publish)
             ):
                 yield
         finally:
+            changes.unlisten(app.state.session_factory, on_change)
+            jobs.close()
+            app.state.jobs = None
             await hub.stop()
             app.state.chat_hub = None
             await broker.stop()
@@ -218,6 +229,8 @@ def create_app(
     app.state.outbox = None
     app.state.matcher = None
     app.state.chat_hub = None
+    app.state.jobs = None
+    app.state.segment_engine = accord_jobs.segment_engine()
     app.state.write_key_cache = {}
     app.state.rate_limiter = RateLimiter(settings.redis_url, settings.rate_limit_scale)
     # Called once accepted events are committed (the resolver's wake-up, inline resolution).
@@ -242,6 +255,7 @@ def create_app(
     app.include_router(tracking_router)
     app.include_router(profile_router)
     app.include_router(consent_api_router)
+    app.include_router(segments_router)
     app.include_router(privacy_router)
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)

@@ -7,6 +7,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -32,6 +33,21 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         description="Redis URL for fan-out and jobs across API workers (optional).",
+    )
+    jobs_broker: Literal["database", "redis"] = Field(
+        default="database",
+        description="Where background jobs wait (huey): `database` keeps them in the "
+        "database Accord uses (PostgreSQL: its own tables there, woken by LISTEN/NOTIFY; "
+        "SQLite: a file `jobs.sqlite3` beside it); `redis` in `ACCORD_REDIS_URL`.",
+    )
+    jobs_worker: bool = Field(
+        default=True,
+        description="Run the job engine's consumer (threads) in each API process: segment "
+        "evaluation, timers and schedules. Turn it off where `accord jobs` runs the "
+        "consumer as a process of its own.",
+    )
+    jobs_threads: int = Field(
+        default=2, ge=1, le=64, description="Worker threads of a job consumer."
     )
     rate_limit_scale: float = Field(
         default=1.0,

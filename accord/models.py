@@ -1,5 +1,14 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
+from accord.analyze.segments.models import (
+    ComputedTrait,
+    Segment,
+    SegmentChange,
+    SegmentClock,
+    SegmentMember,
+    SegmentSize,
+    SegmentTimer,
+)
 from accord.chat.models import ChatTrigger, ChatTriggerShow, ChatVisitor
 from accord.collect.models import Event
 from accord.govern.access.models import (
@@ -47,6 +56,7 @@ __all__ = [
     "ChatTrigger",
     "ChatTriggerShow",
     "ChatVisitor",
+    "ComputedTrait",
     "ConsentRecord",
     "ConsentState",
     "Conversation",
@@ -65,6 +75,12 @@ __all__ = [
     "PrivacyRequest",
     "Profile",
     "RetentionRun",
+    "Segment",
+    "SegmentChange",
+    "SegmentClock",
+    "SegmentMember",
+    "SegmentSize",
+    "SegmentTimer",
     "Separation",
     "SeparationMember",
     "SlaPolicy",

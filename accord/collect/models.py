@@ -53,6 +53,15 @@ class Event(IdMixin, Base):
             postgresql_where=text("profile_id IS NOT NULL"),
             sqlite_where=text("profile_id IS NOT NULL"),
         ),
+        # Segments count a workspace's events by name over a window, set-based.
+        Index(
+            "ix_events_name_time",
+            "workspace_id",
+            "name",
+            "timestamp",
+            postgresql_where=text("profile_id IS NOT NULL"),
+            sqlite_where=text("profile_id IS NOT NULL"),
+        ),
         Index(
             None,
             "primary_identifier_id",

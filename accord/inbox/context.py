@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.models import Conversation, ConversationEvent, Message
 from accord.inbox.rules import InboxSettings
+from accord.kit import changes
 from accord.kit.errors import not_found
 from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
@@ -32,6 +33,7 @@ class Actor:
 
 
 SYSTEM = Actor(None, "Accord")
+SERVICE = frozenset({"service"})
 
 
 @dataclass
@@ -91,6 +93,9 @@ class InboxContext:
             at=at or utcnow(),
         )
         session.add(row)
+        # Every change of a conversation is logged here: who listens (segments on
+        # service facts) hears of it once committed.
+        changes.note(session, conversation.workspace_id, [conversation.profile_id], SERVICE)
         return row
 
     def changed(

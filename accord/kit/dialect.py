@@ -9,7 +9,21 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, any_, bindparam, cast, text, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Float,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    not_,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
@@ -201,3 +215,29 @@ def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> N
         mixed = (workspace_id.int >> 64) ^ (workspace_id.int & 0xFFFFFFFFFFFFFFFF)
         key = (mixed ^ zlib.crc32(purpose.encode())) & 0x7FFFFFFFFFFFFFFF
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def plus_seconds(session: Session, column: Any, seconds: float) -> ColumnElement[Any]:
+    """A timestamp column moved by ``seconds``, comparable with the column itself: on
+    SQLite, in the text form SQLAlchemy stores (to the millisecond)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column + text(f"interval '{float(seconds)} seconds'")  # type: ignore[no-any-return]
+    return func.strftime("%Y-%m-%d %H:%M:%f", column, f"{float(seconds):+} seconds")
+
+
+def json_number(session: Session, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A JSON value read as text, as a number when it is one (a number or a numeric
+    string), else NULL: never an error on text that is not a number."""
+    if session.get_bind().dialect.name == "postgresql":
+        pattern = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+        return case((value.op("~", is_comparison=True)(pattern), cast(value, Float)), else_=None)
+    return case(
+        (
+            and_(
+                value.op("GLOB", is_comparison=True)("*[0-9]*"),
+                not_(value.op("GLOB", is_comparison=True)("*[^0-9.eE+ -]*")),
+            ),
+            cast(value, Float),
+        ),
+        else_=None,
+    )

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 
 from accord.collect import identifiers as ids
 from accord.collect.messages import ALIAS_PREVIOUS
-from accord.collect.models import Event, EventFacts
+from accord.collect.models import Event, EventFacts, PendingEvent
 from accord.collect.repository import EventRepository
 from accord.govern.consent import service as consent
+from accord.kit import changes
 from accord.kit.dialect import lock_workspace
 from accord.kit.errors import conflict, not_found
 from accord.kit.time import utcnow
@@ -325,6 +326,8 @@ def repartition(
         if changed_profile is not None and changed_profile.merged_into_id is None:
             profiles.recompute(session, changed_profile, ctx.profile)
             _fill_contact(session, changed_profile)
+    # A person gained or lost identifiers, events, a merge: everything may differ.
+    changes.note(session, ctx.workspace_id, changed, {changes.EVERYTHING})
     return changed
 
 
@@ -489,6 +492,7 @@ def resolve_pending(
     rest = settle_known(session, ctx, events)
     if not rest:
         record_consent(session, workspace_id, events)
+        _note(session, workspace_id, events)
         return len(events)
     cache = BatchCache.prepare(session, ctx, rest)
     # Writes gather in the session and go out together; the paths that query what this
@@ -498,7 +502,16 @@ def resolve_pending(
             resolve_event(session, ctx, event, cache)
     cache.write(session)
     record_consent(session, workspace_id, events)
+    _note(session, workspace_id, events)
     return len(events)
+
+
+def _note(session: Session, workspace_id: uuid.UUID, events: list[PendingEvent]) -> None:
+    """Tell who listens which people the batch touched, and with which events."""
+    topics = {"profile", "identifiers"}
+    topics.update(f"event:{e.name if e.type == 'track' else e.type}" for e in events)
+    topics.update(f"event:{e.name}" for e in events if e.name)
+    changes.note(session, workspace_id, (e.profile_id for e in events), topics)
 
 
 # --- split --------------------------------------------------------------------------------

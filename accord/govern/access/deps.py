@@ -49,6 +49,7 @@ ProfilesWriter = Annotated[Principal, Depends(require(Scope.PROFILES_WRITE))]
 ConversationsReader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_READ))]
 ConversationsWriter = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
 AnalyticsReader = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
+SegmentsWriter = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ, Scope.SEGMENTS_WRITE))]
 ResolveRunner = Annotated[Principal, Depends(require(Scope.RESOLVE_RUN))]
 PrivacyOfficer = Annotated[Principal, Depends(require(Scope.PRIVACY))]
 # A data-subject export reads the person; an erase changes them (``profiles:write``).

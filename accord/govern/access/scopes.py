@@ -24,6 +24,7 @@ class Scope(StrEnum):
     CONVERSATIONS_READ = "conversations:read"
     CONVERSATIONS_WRITE = "conversations:write"
     ANALYTICS_READ = "analytics:read"
+    SEGMENTS_WRITE = "segments:write"
     AUDIT_READ = "audit:read"
     RESOLVE_RUN = "resolve:run"
     PRIVACY = "privacy:manage"
@@ -38,6 +39,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_READ: "Read conversations in the inbox",
     Scope.CONVERSATIONS_WRITE: "Reply to, assign and change conversations",
     Scope.ANALYTICS_READ: "Read segments, metrics and reports",
+    Scope.SEGMENTS_WRITE: "Create and change segments, computed traits and audience destinations",
     Scope.AUDIT_READ: "Read the audit log",
     Scope.RESOLVE_RUN: "Start probabilistic identity resolution runs",
     Scope.PRIVACY: "Handle data-subject requests (export, erase), retention and the access log",
@@ -61,6 +63,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.WORKSPACE_READ,
             Scope.PROFILES_READ,
             Scope.ANALYTICS_READ,
+            Scope.SEGMENTS_WRITE,
             Scope.CONVERSATIONS_READ,
         }
     ),

@@ -15,10 +15,14 @@ from sqlalchemy.orm import Session
 from accord.govern.consent import rules
 from accord.govern.consent.models import ConsentRecord, ConsentState
 from accord.govern.consent.repository import ConsentRepository
+from accord.kit import changes
 from accord.kit.errors import invalid
 from accord.kit.time import utcnow
 
 Key = tuple[str, str]
+
+
+CONSENT = frozenset({"consent"})
 
 
 def check(channel: str, purpose: str, status: str, source: str, legal_basis: str | None) -> None:
@@ -111,6 +115,7 @@ def current(records: Iterable[ConsentRecord]) -> dict[Key, ConsentRecord]:
 def refresh(session: Session, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> None:
     repo = ConsentRepository.from_session(session)
     repo.replace_states(workspace_id, profile_id, current(repo.records_of([profile_id])).values())
+    changes.note(session, workspace_id, [profile_id], CONSENT)
 
 
 def history(session: Session, profile_ids: list[uuid.UUID]) -> list[ConsentRecord]:

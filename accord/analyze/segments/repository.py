@@ -1,0 +1,329 @@
+"""SQL of segments: definitions, members, their history, timers and sizes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+
+from accord.analyze.segments.models import (
+    ComputedTrait,
+    Segment,
+    SegmentChange,
+    SegmentClock,
+    SegmentMember,
+    SegmentSize,
+    SegmentTimer,
+)
+from accord.kit.dialect import one_of
+from accord.kit.ids import new_id
+from accord.kit.repository import Repository
+from accord.profile.models import Profile
+
+CHUNK = 5000
+
+
+def _chunks(values: Collection[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    items = list(values)
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class SegmentRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, segment_id: uuid.UUID) -> Segment | None:
+        row = self.session.get(Segment, segment_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def by_name(self, workspace_id: uuid.UUID, name: str) -> Segment | None:
+        stmt = select(Segment).where(Segment.workspace_id == workspace_id, Segment.name == name)
+        return self.session.scalars(stmt).first()
+
+    def all(self, workspace_id: uuid.UUID, *, archived: bool = False) -> list[Segment]:
+        stmt = select(Segment).where(Segment.workspace_id == workspace_id)
+        if not archived:
+            stmt = stmt.where(Segment.status == "active")
+        return list(self.session.scalars(stmt.order_by(Segment.name)))
+
+    def calendar(self) -> list[Segment]:
+        stmt = select(Segment).where(Segment.status == "active", Segment.calendar.is_(True))
+        return list(self.session.scalars(stmt))
+
+    def add(self, segment: Segment) -> Segment:
+        self.session.add(segment)
+        self.session.flush()
+        return segment
+
+    # --- members ------------------------------------------------------------------------
+
+    def member_ids(
+        self, segment_id: uuid.UUID, scope: Collection[uuid.UUID] | None = None
+    ) -> set[uuid.UUID]:
+        stmt = select(SegmentMember.profile_id).where(SegmentMember.segment_id == segment_id)
+        if scope is None:
+            return set(self.session.scalars(stmt))
+        out: set[uuid.UUID] = set()
+        for part in _chunks(scope):
+            out.update(
+                self.session.scalars(
+                    stmt.where(one_of(self.session, SegmentMember.profile_id, part))
+                )
+            )
+        return out
+
+    def add_members(self, segment: Segment, ids: Collection[uuid.UUID], since: datetime) -> None:
+        for part in _chunks(ids):
+            self.session.execute(
+                insert(SegmentMember),
+                [
+                    {
+                        "segment_id": segment.id,
+                        "profile_id": pid,
+                        "workspace_id": segment.workspace_id,
+                        "since": since,
+                    }
+                    for pid in part
+                ],
+            )
+
+    def remove_members(self, segment_id: uuid.UUID, ids: Collection[uuid.UUID]) -> None:
+        for part in _chunks(ids):
+            self.session.execute(
+                delete(SegmentMember).where(
+                    SegmentMember.segment_id == segment_id,
+                    one_of(self.session, SegmentMember.profile_id, part),
+                )
+            )
+
+    def memberships_of(self, profile_ids: Collection[uuid.UUID]) -> list[SegmentMember]:
+        out: list[SegmentMember] = []
+        for part in _chunks(profile_ids):
+            stmt = select(SegmentMember).where(one_of(self.session, SegmentMember.profile_id, part))
+            out.extend(self.session.scalars(stmt))
+        return out
+
+    def members_page(
+        self, segment_id: uuid.UUID, limit: int, after: uuid.UUID | None = None
+    ) -> list[tuple[SegmentMember, Profile]]:
+        stmt = (
+            select(SegmentMember, Profile)
+            .join(Profile, Profile.id == SegmentMember.profile_id)
+            .where(SegmentMember.segment_id == segment_id)
+            .order_by(SegmentMember.profile_id)
+            .limit(limit)
+        )
+        if after is not None:
+            stmt = stmt.where(SegmentMember.profile_id > after)
+        return [(m, p) for m, p in self.session.execute(stmt).tuples()]
+
+    def segments_of(
+        self, workspace_id: uuid.UUID, profile_id: uuid.UUID
+    ) -> list[tuple[Segment, datetime]]:
+        stmt = (
+            select(Segment, SegmentMember.since)
+            .join(SegmentMember, SegmentMember.segment_id == Segment.id)
+            .where(SegmentMember.profile_id == profile_id, Segment.workspace_id == workspace_id)
+            .order_by(Segment.name)
+        )
+        return [(s, since) for s, since in self.session.execute(stmt).tuples()]
+
+    # --- history ------------------------------------------------------------------------
+
+    def add_changes(self, rows: list[dict[str, Any]]) -> None:
+        for part in _chunks(rows):
+            self.session.execute(insert(SegmentChange), [{"id": new_id(), **r} for r in part])
+
+    def changes_of_profile(
+        self, workspace_id: uuid.UUID, profile_id: uuid.UUID, limit: int = 100
+    ) -> list[tuple[SegmentChange, str]]:
+        stmt = (
+            select(SegmentChange, Segment.name)
+            .join(Segment, Segment.id == SegmentChange.segment_id)
+            .where(
+                SegmentChange.workspace_id == workspace_id, SegmentChange.profile_id == profile_id
+            )
+            .order_by(SegmentChange.at.desc(), SegmentChange.id.desc())
+            .limit(limit)
+        )
+        return [(c, n) for c, n in self.session.execute(stmt).tuples()]
+
+    def changes_of_segment(self, segment_id: uuid.UUID, limit: int = 50) -> list[SegmentChange]:
+        stmt = (
+            select(SegmentChange)
+            .where(SegmentChange.segment_id == segment_id)
+            .order_by(SegmentChange.at.desc(), SegmentChange.id.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
+
+    def changes_after(
+        self, workspace_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    ) -> list[SegmentChange]:
+        stmt = select(SegmentChange).where(SegmentChange.workspace_id == workspace_id)
+        if after is not None:
+            stmt = stmt.where(SegmentChange.id > after)
+        return list(self.session.scalars(stmt.order_by(SegmentChange.id).limit(limit)))
+
+    # --- sizes --------------------------------------------------------------------------
+
+    def record_size(self, segment: Segment, day: str) -> None:
+        done = self.session.execute(
+            update(SegmentSize)
+            .where(SegmentSize.segment_id == segment.id, SegmentSize.day == day)
+            .values(size=segment.size)
+        )
+        if not done.rowcount:  # type: ignore[attr-defined]
+            self.session.execute(
+                insert(SegmentSize).values(
+                    segment_id=segment.id,
+                    day=day,
+                    size=segment.size,
+                    workspace_id=segment.workspace_id,
+                )
+            )
+
+    def sizes(self, segment_id: uuid.UUID, since_day: str) -> list[tuple[str, int]]:
+        stmt = (
+            select(SegmentSize.day, SegmentSize.size)
+            .where(SegmentSize.segment_id == segment_id, SegmentSize.day >= since_day)
+            .order_by(SegmentSize.day)
+        )
+        return [(d, s) for d, s in self.session.execute(stmt).tuples()]
+
+    def size_before(self, segment_id: uuid.UUID, day: str) -> int | None:
+        stmt = (
+            select(SegmentSize.size)
+            .where(SegmentSize.segment_id == segment_id, SegmentSize.day < day)
+            .order_by(SegmentSize.day.desc())
+            .limit(1)
+        )
+        return self.session.scalar(stmt)
+
+    # --- timers -------------------------------------------------------------------------
+
+    def replace_timers(
+        self,
+        segment: Segment,
+        scope: Collection[uuid.UUID] | None,
+        due: dict[uuid.UUID, datetime],
+    ) -> None:
+        stmt = delete(SegmentTimer).where(SegmentTimer.segment_id == segment.id)
+        if scope is None:
+            self.session.execute(stmt)
+        else:
+            for part in _chunks(scope):
+                self.session.execute(
+                    stmt.where(one_of(self.session, SegmentTimer.profile_id, part))
+                )
+        rows = [
+            {
+                "segment_id": segment.id,
+                "profile_id": pid,
+                "workspace_id": segment.workspace_id,
+                "due_at": at,
+            }
+            for pid, at in due.items()
+        ]
+        for part in _chunks(rows):
+            self.session.execute(insert(SegmentTimer), part)
+
+    def due(
+        self, workspace_id: uuid.UUID, now: datetime, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
+        stmt = (
+            select(SegmentTimer.segment_id, SegmentTimer.profile_id, SegmentTimer.due_at)
+            .where(SegmentTimer.workspace_id == workspace_id, SegmentTimer.due_at <= now)
+            .order_by(SegmentTimer.due_at)
+            .limit(limit)
+        )
+        return [(s, p, d) for s, p, d in self.session.execute(stmt).tuples()]
+
+    def next_due(self, workspace_id: uuid.UUID) -> datetime | None:
+        stmt = select(func.min(SegmentTimer.due_at)).where(
+            SegmentTimer.workspace_id == workspace_id
+        )
+        return self.session.scalar(stmt)
+
+    def drop_timers(self, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        for segment_id, profile_id in pairs:
+            self.session.execute(
+                delete(SegmentTimer).where(
+                    SegmentTimer.segment_id == segment_id, SegmentTimer.profile_id == profile_id
+                )
+            )
+
+    def drop_timers_of(self, profile_ids: Collection[uuid.UUID]) -> None:
+        for part in _chunks(profile_ids):
+            self.session.execute(
+                delete(SegmentTimer).where(one_of(self.session, SegmentTimer.profile_id, part))
+            )
+
+    def workspaces_due(self, now: datetime) -> list[uuid.UUID]:
+        stmt = select(SegmentTimer.workspace_id).where(SegmentTimer.due_at <= now).distinct()
+        return list(self.session.scalars(stmt))
+
+    def claim_sweep(self, workspace_id: uuid.UUID, at: datetime, now: datetime) -> bool:
+        """Whether a sweep at ``at`` should be scheduled: none is waiting, or the one
+        waiting is later (or already past, so it ran or was lost)."""
+        row = self.session.get(SegmentClock, workspace_id)
+        if row is None:
+            self.session.add(SegmentClock(workspace_id=workspace_id, next_at=at))
+            self.session.flush()
+            return True
+        done = self.session.execute(
+            update(SegmentClock)
+            .where(
+                SegmentClock.workspace_id == workspace_id,
+                or_(
+                    SegmentClock.next_at.is_(None),
+                    SegmentClock.next_at > at,
+                    SegmentClock.next_at <= now,
+                ),
+            )
+            .values(next_at=at)
+        )
+        return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    # --- people ---------------------------------------------------------------------------
+
+    def liveness(
+        self, workspace_id: uuid.UUID, ids: Collection[uuid.UUID]
+    ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+        """Which of ``ids`` are live people of the workspace, and which are not (merged
+        away or gone)."""
+        live: set[uuid.UUID] = set()
+        for part in _chunks(ids):
+            stmt = select(Profile.id).where(
+                Profile.workspace_id == workspace_id,
+                Profile.merged_into_id.is_(None),
+                one_of(self.session, Profile.id, part),
+            )
+            live.update(self.session.scalars(stmt))
+        return live, set(ids) - live
+
+    def live_count(self, workspace_id: uuid.UUID) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(Profile)
+            .where(Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None))
+        )
+        return int(self.session.scalar(stmt) or 0)
+
+
+class ComputedTraitRepository(Repository):
+    def all(self, workspace_id: uuid.UUID) -> list[ComputedTrait]:
+        stmt = select(ComputedTrait).where(ComputedTrait.workspace_id == workspace_id)
+        return list(self.session.scalars(stmt.order_by(ComputedTrait.key)))
+
+    def get(self, workspace_id: uuid.UUID, key: str) -> ComputedTrait | None:
+        stmt = select(ComputedTrait).where(
+            ComputedTrait.workspace_id == workspace_id, ComputedTrait.key == key
+        )
+        return self.session.scalars(stmt).first()
+
+    def add(self, row: ComputedTrait) -> ComputedTrait:
+        self.session.add(row)
+        self.session.flush()
+        return row

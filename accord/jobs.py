@@ -1,0 +1,53 @@
+"""The deployment's jobs: every background job registered by name on the job engine
+(``kit/jobs.py``), and the wiring that lets lower layers start jobs without knowing of
+them (changes noted by resolution, consent and the inbox evaluate segments)."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.analyze.segments import tasks as segment_tasks
+from accord.analyze.segments.service import Engine
+from accord.config import Settings
+from accord.inbox.segment_facts import FACTS
+from accord.kit import changes
+from accord.kit.jobs import Jobs, crontab
+
+
+def segment_engine(jobs: Jobs | None = None) -> Engine:
+    """The segment engine with the inbox's service facts, and (given the jobs) timers
+    and deliveries scheduled on the job engine."""
+    if jobs is None:
+        return Engine(facts=FACTS)
+    return Engine(
+        facts=FACTS,
+        schedule_sweep=lambda workspace_id, at: jobs.enqueue(
+            "segments.sweep", workspace_id, at, at=at
+        ),
+    )
+
+
+def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Engine]:
+    jobs = Jobs(settings, factory)
+    engine = segment_engine(jobs)
+    jobs.task("segments.evaluate", partial(segment_tasks.evaluate, engine=engine))
+    jobs.task("segments.build", partial(segment_tasks.build, engine=engine))
+    jobs.task("segments.sweep", partial(segment_tasks.sweep, engine=engine))
+    jobs.periodic("segments.sweep_due", partial(segment_tasks.sweep_due, engine=engine), crontab())
+    jobs.periodic(
+        "segments.calendar", partial(segment_tasks.calendar, engine=engine), crontab(minute="*/15")
+    )
+    return jobs, engine
+
+
+def evaluate_on_change(jobs: Jobs) -> changes.Listener:
+    """What a committed change starts: the evaluation of the segments it touches."""
+
+    def listener(change: changes.Changes) -> None:
+        jobs.enqueue(
+            "segments.evaluate", change.workspace_id, sorted(change.profiles), sorted(change.topics)
+        )
+
+    return listener
