@@ -193,7 +193,7 @@ def test_events_with_counts_and_windows(session: Session, crowd: dict[str, Any])
 
 
 def test_a_sequence_not_followed_within_its_window(session: Session, crowd: dict[str, Any]) -> None:
-    ws, ana, dee = crowd["ws"], crowd["ana"], crowd["dee"]
+    ws, dee = crowd["ws"], crowd["dee"]
     abandoned = {
         "kind": "sequence",
         "first": {"name": "Checkout Started"},
@@ -342,7 +342,7 @@ def test_computed_traits(session: Session, crowd: dict[str, Any]) -> None:
             ws,
             ComputedTraitIn(
                 key=key, name=key, event=event, aggregate=aggregate, property=prop, window_days=days
-            ),  # type: ignore[arg-type]
+            ),
             actor,
         )
 
@@ -371,13 +371,10 @@ def test_computed_traits(session: Session, crowd: dict[str, Any]) -> None:
         "top_category": "tents",
         "views_7d": 3,
     }
+    segment(
+        session, ws, {"kind": "computed", "key": "spent", "op": "gt", "value": 1}, name="Spenders"
+    )
     with pytest.raises(AccordError) as used:
-        segment(
-            session,
-            ws,
-            {"kind": "computed", "key": "spent", "op": "gt", "value": 1},
-            name="Spenders",
-        )
         computed.delete(session, ws, "spent", actor)
     assert used.value.code == "computed_trait_in_use"
 
