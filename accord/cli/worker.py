@@ -26,6 +26,8 @@ def resolve_worker(
 ) -> None:
     """Resolve accepted events onto profiles as they arrive (what `accord serve` runs
     beside its API workers); stops on SIGTERM or Ctrl-C after the batch under way."""
+    from accord import jobs as accord_jobs
+    from accord.kit import changes
     from accord.kit.db import create_db_engine, create_session_factory
     from accord.kit.runtime import tune_gc
     from accord.resolve import process
@@ -37,13 +39,50 @@ def resolve_worker(
     stop = threading.Event()
     process.stop_on_signals(stop)
     engine = create_db_engine(s.resolved_database_url, pool_size=2)
+    factory = create_session_factory(engine)
+    # What resolution changes starts the segments' evaluation on the job engine (this
+    # process only enqueues; the consumers run the jobs).
+    jobs, _ = accord_jobs.build(s, factory)
+    changes.listen(factory, accord_jobs.evaluate_on_change(jobs))
     try:
         process.run(
-            create_session_factory(engine),
+            factory,
             stop,
             poll=s.resolve_poll_seconds,
             yield_above=s.resolve_yield_above,
             alive=process.parent_alive(exit_with),
         )
     finally:
+        jobs.close()
+        engine.dispose()
+
+
+@worker_app.command("jobs")
+def jobs_worker(
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads; default ACCORD_JOBS_THREADS.", min=1)
+    ] = None,
+) -> None:
+    """Run the job engine's consumer (segment evaluation, timers, schedules, deliveries)
+    as a process of its own, for set-ups that turn it off in the API processes
+    (ACCORD_JOBS_WORKER=false); stops on SIGTERM or Ctrl-C after the jobs under way."""
+    from accord import jobs as accord_jobs
+    from accord.kit import changes
+    from accord.kit.db import create_db_engine, create_session_factory
+    from accord.resolve import process
+
+    s = settings()
+    logging.basicConfig(level=s.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    process.stop_on_signals(stop)
+    engine = create_db_engine(s.resolved_database_url, pool_size=(threads or s.jobs_threads) + 2)
+    factory = create_session_factory(engine)
+    jobs, _ = accord_jobs.build(s, factory)
+    changes.listen(factory, accord_jobs.evaluate_on_change(jobs))
+    jobs.start(threads)
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        jobs.close()
         engine.dispose()

@@ -116,7 +116,7 @@ class SegmentRepository(Repository):
         )
         if after is not None:
             stmt = stmt.where(SegmentMember.profile_id > after)
-        return [(m, p) for m, p in self.session.execute(stmt).tuples()]
+        return [(m, p) for m, p in self.session.execute(stmt)]
 
     def segments_of(
         self, workspace_id: uuid.UUID, profile_id: uuid.UUID
@@ -127,7 +127,7 @@ class SegmentRepository(Repository):
             .where(SegmentMember.profile_id == profile_id, Segment.workspace_id == workspace_id)
             .order_by(Segment.name)
         )
-        return [(s, since) for s, since in self.session.execute(stmt).tuples()]
+        return [(s, since) for s, since in self.session.execute(stmt)]
 
     # --- history ------------------------------------------------------------------------
 
@@ -147,7 +147,7 @@ class SegmentRepository(Repository):
             .order_by(SegmentChange.at.desc(), SegmentChange.id.desc())
             .limit(limit)
         )
-        return [(c, n) for c, n in self.session.execute(stmt).tuples()]
+        return [(c, n) for c, n in self.session.execute(stmt)]
 
     def changes_of_segment(self, segment_id: uuid.UUID, limit: int = 50) -> list[SegmentChange]:
         stmt = (
@@ -190,7 +190,7 @@ class SegmentRepository(Repository):
             .where(SegmentSize.segment_id == segment_id, SegmentSize.day >= since_day)
             .order_by(SegmentSize.day)
         )
-        return [(d, s) for d, s in self.session.execute(stmt).tuples()]
+        return [(d, s) for d, s in self.session.execute(stmt)]
 
     def size_before(self, segment_id: uuid.UUID, day: str) -> int | None:
         stmt = (
@@ -238,7 +238,7 @@ class SegmentRepository(Repository):
             .order_by(SegmentTimer.due_at)
             .limit(limit)
         )
-        return [(s, p, d) for s, p, d in self.session.execute(stmt).tuples()]
+        return [(s, p, d) for s, p, d in self.session.execute(stmt)]
 
     def next_due(self, workspace_id: uuid.UUID) -> datetime | None:
         stmt = select(func.min(SegmentTimer.due_at)).where(
