@@ -139,6 +139,7 @@ def settings(tmp_path: Path) -> Settings:
         outbox_worker=False,
         imap_poll_seconds=0,
         match_worker=False,
+        jobs_worker=False,
     )
 
 

@@ -48,6 +48,7 @@ def make_huey(settings: Settings, name: str = "accord") -> Huey:
     folder = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else None
     if folder is None or str(folder) in ("", ":memory:"):
         folder = settings.ensure_data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(folder / "jobs.sqlite3"), timeout=30)
 
 
