@@ -249,6 +249,14 @@ def demo(
             f"Probabilistic matching: {run.merged} merged, {run.proposed} for review,"
             f" {run.households} household links"
         )
+    if customers:
+        from accord.demo.segments import ensure_segments
+        from accord.jobs import segment_engine
+
+        with unit_of_work(s) as session:
+            built = ensure_segments(session, workspace_id, segment_engine())
+        if built:
+            typer.echo(f"Demo segments: {built} built (Segments in the console)")
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")

@@ -126,6 +126,65 @@ class Retail:
             }
         }
 
+    def _browsing(self, n: int, user_id: str, web: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """This week on the shop: products viewed, some checkouts, some of them left
+        unfinished (the cart abandoners). Drawn apart from the rest of the demo, so
+        adding it changed nothing else."""
+        rng = random.Random(self.seed * 2_000_003 + n)
+        if rng.random() > 0.45:
+            return
+        seen = rng.sample(PRODUCTS, rng.randint(1, 3))
+        last = self.now
+        for sku, name, cat, price in seen:
+            for _ in range(rng.randint(1, 3)):
+                at = self.now - timedelta(days=rng.uniform(0.05, 9))
+                last = min(last, at)
+                yield self._msg(
+                    "track",
+                    at,
+                    userId=user_id,
+                    event="Product Viewed",
+                    context=web,
+                    properties={"product_id": sku, "name": name, "category": cat, "price": price},
+                )
+        if rng.random() < 0.4:
+            sku, name, cat, price = seen[0]
+            at = self.now - timedelta(days=rng.uniform(0.1, 6))
+            yield self._msg(
+                "track",
+                at,
+                userId=user_id,
+                event="Checkout Started",
+                context=web,
+                properties={
+                    "value": price,
+                    "currency": "USD",
+                    "products": [{"sku": sku, "price": price}],
+                },
+            )
+            if rng.random() < 0.45:
+                yield self._msg(
+                    "track",
+                    at + timedelta(minutes=rng.randint(2, 25)),
+                    userId=user_id,
+                    event="Order Completed",
+                    context={"channel": "web", **web},
+                    properties={
+                        "order_id": f"DW-{n:05d}",
+                        "total": price,
+                        "currency": "USD",
+                        "products": [
+                            {
+                                "sku": sku,
+                                "name": name,
+                                "category": cat,
+                                "price": price,
+                                "quantity": 1,
+                            }
+                        ],
+                    },
+                )
+
     def person(self, n: int) -> Iterator[dict[str, Any]]:
         rng = self.rng
         first, last = rng.choice(FIRST), rng.choice(LAST)
@@ -183,6 +242,7 @@ class Retail:
                 traits=traits,
                 context={**web, "consent": self._banner(n)},
             )
+            yield from self._browsing(n, user_id, web)
             for _ in range(rng.randint(0, 3)):
                 at = self._when(after=signed)
                 yield from self._order({"userId": user_id}, at, "web", None, web)
