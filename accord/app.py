@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
 from accord import jobs as accord_jobs
+from accord.analyze.audiences.api import router as audiences_router
 from accord.analyze.segments.api import router as segments_router
 from accord.channels.api import router as channels_router
 from accord.channels.inbound import InboundHandler
@@ -65,6 +66,8 @@ from accord.web.inbox_settings_pages import router as inbox_settings_router
 from accord.web.match_pages import router as match_pages_router
 from accord.web.pages import router as pages_router
 from accord.web.privacy_pages import router as privacy_pages_router
+from accord.web.segment_builder import router as segment_builder_router
+from accord.web.segment_pages import router as segment_pages_router
 from accord.web.settings_pages import router as settings_router
 from accord.web.templating import STATIC_DIR, create_templates
 
@@ -256,6 +259,7 @@ def create_app(
     app.include_router(profile_router)
     app.include_router(consent_api_router)
     app.include_router(segments_router)
+    app.include_router(audiences_router)
     app.include_router(privacy_router)
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
@@ -276,6 +280,8 @@ def create_app(
     app.include_router(inbox_settings_router)
     app.include_router(csat_router)
     app.include_router(privacy_pages_router)
+    app.include_router(segment_builder_router)  # before /segments/{segment_id}
+    app.include_router(segment_pages_router)
     app.include_router(consent_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))

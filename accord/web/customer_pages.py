@@ -25,6 +25,7 @@ from accord.profile.queries import live_profile
 from accord.web.auth import Console, ConsoleUser
 from accord.web.consent_pages import preference_link
 from accord.web.pages import page
+from accord.web.segment_pages import person_segments
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -163,6 +164,7 @@ def _customer_page(
         preference_link=(
             preference_link(request, workspace_id, profile.id) if can_record else None
         ),
+        segments=person_segments(request, session, console, profile.id),
     )
 
 
