@@ -8,6 +8,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.analyze.audiences import tasks as audience_tasks
 from accord.analyze.segments import tasks as segment_tasks
 from accord.analyze.segments.service import Engine
 from accord.config import Settings
@@ -18,7 +19,8 @@ from accord.kit.jobs import Jobs, crontab
 
 def segment_engine(jobs: Jobs | None = None) -> Engine:
     """The segment engine with the inbox's service facts, and (given the jobs) timers
-    and deliveries scheduled on the job engine."""
+    and deliveries scheduled on the job engine: after every commit that changed
+    memberships, the audiences' dispatch of the workspace."""
     if jobs is None:
         return Engine(facts=FACTS)
     return Engine(
@@ -26,6 +28,7 @@ def segment_engine(jobs: Jobs | None = None) -> Engine:
         schedule_sweep=lambda workspace_id, at: jobs.enqueue(
             "segments.sweep", workspace_id, at, at=at
         ),
+        changed=lambda workspace_id: jobs.enqueue("audiences.dispatch", workspace_id),
     )
 
 
@@ -39,6 +42,14 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.periodic(
         "segments.calendar", partial(segment_tasks.calendar, engine=engine), crontab(minute="*/15")
     )
+    sender = audience_tasks.sender(jobs)
+    jobs.task("audiences.dispatch", partial(audience_tasks.dispatch, sender=sender))
+    jobs.task(
+        "audiences.deliver",
+        partial(audience_tasks.deliver, secret_key=settings.resolved_secret_key, sender=sender),
+    )
+    jobs.periodic("audiences.sweep", partial(audience_tasks.sweep, sender=sender), crontab())
+    jobs.periodic("audiences.prune", audience_tasks.prune, crontab(minute="7"))
     return jobs, engine
 
 

@@ -1,5 +1,6 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
+from accord.analyze.audiences.models import Delivery, Destination
 from accord.analyze.segments.models import (
     ComputedTrait,
     Segment,
@@ -61,6 +62,8 @@ __all__ = [
     "ConsentState",
     "Conversation",
     "ConversationEvent",
+    "Delivery",
+    "Destination",
     "Event",
     "Identifier",
     "IdentityLink",

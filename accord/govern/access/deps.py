@@ -50,6 +50,12 @@ ConversationsReader = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_R
 ConversationsWriter = Annotated[Principal, Depends(require(Scope.CONVERSATIONS_WRITE))]
 AnalyticsReader = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ))]
 SegmentsWriter = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ, Scope.SEGMENTS_WRITE))]
+# A segment's members exported with their personal data (an audience file) read people.
+AudienceExporter = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ, Scope.PROFILES_READ))]
+# Where a destination sends people's changes (with their email and name) is set the same way.
+AudienceWriter = Annotated[
+    Principal, Depends(require(Scope.ANALYTICS_READ, Scope.SEGMENTS_WRITE, Scope.PROFILES_READ))
+]
 ResolveRunner = Annotated[Principal, Depends(require(Scope.RESOLVE_RUN))]
 PrivacyOfficer = Annotated[Principal, Depends(require(Scope.PRIVACY))]
 # A data-subject export reads the person; an erase changes them (``profiles:write``).
