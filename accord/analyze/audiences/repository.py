@@ -144,7 +144,7 @@ class DeliveryRepository(Repository):
             .where(Delivery.destination_id == destination_id)
             .group_by(Delivery.status)
         )
-        return {s: int(n) for s, n in self.session.execute(stmt).tuples()}
+        return {status: int(n) for status, n in self.session.execute(stmt).all()}
 
     def waiting(self, destination_id: uuid.UUID) -> list[uuid.UUID]:
         """Deliveries of a destination that wait to be sent (it was paused)."""
