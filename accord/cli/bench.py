@@ -222,3 +222,49 @@ def bench_chat(
             progress=progress,
         ),
     )
+
+
+@bench_app.command("segments")
+def bench_segments(
+    profiles: Annotated[int, typer.Option(help="Profiles to load.", min=10)] = 1_000_000,
+    events: Annotated[int, typer.Option(help="Events to load.", min=100)] = 10_000_000,
+    rate: Annotated[
+        int, typer.Option(help="Events a second in the real-time run (0: none).")
+    ] = 1000,
+    seconds: Annotated[int, typer.Option(help="Seconds of the real-time run.", min=1)] = 60,
+    rounds: Annotated[int, typer.Option(help="Size estimates of each segment.", min=1)] = 5,
+    workers: Annotated[int, typer.Option(help="Server worker processes.", min=1)] = 2,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            "--reuse",
+            help="Load the data set once and keep it for later runs (named bench-segments).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="A migrated database to load (default: the configured one)."),
+    ] = None,
+) -> None:
+    """The full build of 20 typical segments, the builder's size estimate p99, and the
+    latency from an event accepted to the membership it changes, on a large workspace."""
+    from accord.bench import segments
+
+    _run(
+        "Seeding events and profiles",
+        events + profiles,
+        lambda factory, url, data_dir, progress: segments.run(
+            factory,
+            url,
+            data_dir,
+            profiles=profiles,
+            events=events,
+            rate=rate,
+            seconds=seconds,
+            rounds=rounds,
+            reuse=reuse,
+            workers=workers,
+            progress=progress,
+        ),
+        database_url,
+    )

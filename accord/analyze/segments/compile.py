@@ -374,49 +374,48 @@ class Compiler:
     def _consent(self, leaf: rules.ConsentCondition) -> Cond:
         """The same reading as the send policy: a refusal anywhere that applies wins (the
         latest one); else the exact statement; else a grant for every channel or purpose;
-        else pending; else none."""
+        else pending; else none. Set-based: the states that apply, grouped by person."""
         c, p = leaf.channel, leaf.purpose
-
-        def rows(*extra: Cond) -> Select[Any]:
-            return select(literal(1)).where(
-                ConsentState.profile_id == Profile.id,
-                ConsentState.channel.in_(sorted({c, ALL})),
-                ConsentState.purpose.in_(sorted({p, ALL})),
-                or_(ConsentState.expires_at.is_(None), ConsentState.expires_at > self.now),
-                self.in_scope(ConsentState.profile_id),
-                *extra,
+        applies = [
+            ConsentState.workspace_id == self.workspace_id,
+            ConsentState.channel.in_(sorted({c, ALL})),
+            ConsentState.purpose.in_(sorted({p, ALL})),
+            or_(ConsentState.expires_at.is_(None), ConsentState.expires_at > self.now),
+            self.in_scope(ConsentState.profile_id),
+        ]
+        if leaf.status == "none":
+            return not_(
+                exists(select(literal(1)).where(ConsentState.profile_id == Profile.id, *applies))
             )
 
-        refused = exists(rows(ConsentState.status.in_(sorted(REFUSING))))
+        def n(cond: Cond) -> Expr:
+            return func.sum(case((cond, 1), else_=0))
+
+        refusing = ConsentState.status.in_(sorted(REFUSING))
         exact = and_(ConsentState.channel == c, ConsentState.purpose == p)
         if leaf.status in REFUSING:
-            latest = (
-                select(ConsentState.status)
-                .where(
-                    ConsentState.profile_id == Profile.id,
-                    ConsentState.channel.in_(sorted({c, ALL})),
-                    ConsentState.purpose.in_(sorted({p, ALL})),
-                    ConsentState.status.in_(sorted(REFUSING)),
-                    or_(ConsentState.expires_at.is_(None), ConsentState.expires_at > self.now),
-                )
-                .order_by(ConsentState.recorded_at.desc())
-                .limit(1)
-                .scalar_subquery()
+            latest = func.max(case((refusing, ConsentState.recorded_at), else_=None))
+            mine = func.max(
+                case((ConsentState.status == leaf.status, ConsentState.recorded_at), else_=None)
             )
-            return and_(refused, latest == leaf.status)
-        if leaf.status == "none":
-            return not_(exists(rows()))
-        has_exact = exists(rows(exact))
-        exact_is = exists(rows(exact, ConsentState.status == leaf.status))
-        if leaf.status == "granted":
-            any_grant = exists(rows(ConsentState.status == "granted"))
-            return and_(not_(refused), or_(exact_is, and_(not_(has_exact), any_grant)))
-        any_grant = exists(rows(ConsentState.status == "granted"))
-        any_pending = exists(rows(ConsentState.status == "pending"))
-        return and_(
-            not_(refused),
-            or_(exact_is, and_(not_(has_exact), not_(any_grant), any_pending)),
+            having: Cond = and_(n(refusing) > 0, mine == latest)
+        else:
+            exact_is = n(and_(exact, ConsentState.status == leaf.status)) > 0
+            no_exact = n(exact) == 0
+            grants = n(ConsentState.status == "granted")
+            if leaf.status == "granted":
+                fallback = and_(no_exact, grants > 0)
+            else:
+                fallback = and_(no_exact, grants == 0, n(ConsentState.status == "pending") > 0)
+            having = and_(n(refusing) == 0, or_(exact_is, fallback))
+        grouped = (
+            select(ConsentState.profile_id.label("pid"))
+            .where(*applies)
+            .group_by(ConsentState.profile_id)
+            .having(having)
+            .subquery()
         )
+        return exists(select(literal(1)).where(grouped.c.pid == Profile.id))
 
     def _service(self, leaf: rules.ServiceCondition) -> Cond:
         compiler = self.facts.get(leaf.fact)

@@ -18,7 +18,7 @@ from accord.analyze.segments.models import (
     SegmentSize,
     SegmentTimer,
 )
-from accord.kit.dialect import one_of
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
@@ -74,19 +74,26 @@ class SegmentRepository(Repository):
         return out
 
     def add_members(self, segment: Segment, ids: Collection[uuid.UUID], since: datetime) -> None:
-        for part in _chunks(ids):
-            self.session.execute(
-                insert(SegmentMember),
-                [
-                    {
-                        "segment_id": segment.id,
-                        "profile_id": pid,
-                        "workspace_id": segment.workspace_id,
-                        "since": since,
-                    }
-                    for pid in part
-                ],
-            )
+        rows = [
+            {
+                "segment_id": segment.id,
+                "profile_id": pid,
+                "workspace_id": segment.workspace_id,
+                "since": since,
+            }
+            for pid in ids
+        ]
+        self._insert(SegmentMember, rows, ["segment_id", "profile_id"])
+
+    def _insert(self, model: Any, rows: list[dict[str, Any]], key: list[str]) -> None:
+        """Many rows at once: on PostgreSQL one statement a chunk (the rows as one JSON
+        parameter), elsewhere one prepared statement run over them."""
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        for part in _chunks(rows):
+            if postgres:
+                insert_ignore(self.session, model.__table__, part, key)
+            else:
+                self.session.execute(insert(model), part)
 
     def remove_members(self, segment_id: uuid.UUID, ids: Collection[uuid.UUID]) -> None:
         for part in _chunks(ids):
@@ -132,8 +139,7 @@ class SegmentRepository(Repository):
     # --- history ------------------------------------------------------------------------
 
     def add_changes(self, rows: list[dict[str, Any]]) -> None:
-        for part in _chunks(rows):
-            self.session.execute(insert(SegmentChange), [{"id": new_id(), **r} for r in part])
+        self._insert(SegmentChange, [{"id": new_id(), **r} for r in rows], ["id"])
 
     def changes_of_profile(
         self, workspace_id: uuid.UUID, profile_id: uuid.UUID, limit: int = 100
