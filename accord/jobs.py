@@ -9,6 +9,7 @@ from functools import partial
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.audiences import tasks as audience_tasks
+from accord.analyze.segments import service as segment_service
 from accord.analyze.segments import tasks as segment_tasks
 from accord.analyze.segments.service import Engine
 from accord.config import Settings
@@ -28,7 +29,7 @@ def segment_engine(jobs: Jobs | None = None) -> Engine:
         schedule_sweep=lambda workspace_id, at: jobs.enqueue(
             "segments.sweep", workspace_id, at, at=at
         ),
-        changed=lambda workspace_id: jobs.enqueue("audiences.dispatch", workspace_id),
+        changed=audience_tasks.DispatchSoon(jobs),
     )
 
 
@@ -36,6 +37,8 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs = Jobs(settings, factory)
     engine = segment_engine(jobs)
     jobs.task("segments.evaluate", partial(segment_tasks.evaluate, engine=engine))
+    jobs.task("segments.drain", partial(segment_tasks.drain, engine=engine))
+    jobs.periodic("segments.drain_all", partial(segment_tasks.drain_all, engine=engine), crontab())
     jobs.task("segments.build", partial(segment_tasks.build, engine=engine))
     jobs.task("segments.sweep", partial(segment_tasks.sweep, engine=engine))
     jobs.periodic("segments.sweep_due", partial(segment_tasks.sweep_due, engine=engine), crontab())
@@ -54,11 +57,13 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
 
 
 def evaluate_on_change(jobs: Jobs) -> changes.Listener:
-    """What a committed change starts: the evaluation of the segments it touches."""
+    """What a change starts: the people it touched kept in its own transaction, then,
+    once committed, a job that evaluates every change waiting for the workspace."""
 
-    def listener(change: changes.Changes) -> None:
-        jobs.enqueue(
-            "segments.evaluate", change.workspace_id, sorted(change.profiles), sorted(change.topics)
-        )
+    def record(session: Session, change: changes.Changes) -> None:
+        segment_service.note_dirty(session, change.workspace_id, change.profiles, change.topics)
 
-    return listener
+    def committed(change: changes.Changes) -> None:
+        jobs.enqueue("segments.drain", change.workspace_id)
+
+    return changes.Listener(committed=committed, record=record)

@@ -126,3 +126,17 @@ class ComputedTrait(IdMixin, TimestampMixin, Base):
     aggregate: Mapped[str] = mapped_column(String(16))
     property: Mapped[str | None] = mapped_column(String(200))
     window_seconds: Mapped[int | None]
+
+
+class SegmentDirty(IdMixin, Base):
+    """People a committed change touched, waiting to be evaluated: written in the
+    transaction of the change, so none is lost; taken (and deleted) by the next
+    evaluation job of the workspace, which takes every waiting row at once."""
+
+    __tablename__ = "segment_dirty"
+    __table_args__ = (Index(None, "workspace_id", "id"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    profile_ids: Mapped[list[str]] = mapped_column(JSON)
+    topics: Mapped[list[str]] = mapped_column(JSON)
+    noted_at: Mapped[datetime]

@@ -14,6 +14,7 @@ from accord.analyze.segments.models import (
     Segment,
     SegmentChange,
     SegmentClock,
+    SegmentDirty,
     SegmentMember,
     SegmentSize,
     SegmentTimer,
@@ -291,6 +292,45 @@ class SegmentRepository(Repository):
             .values(next_at=at)
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
+
+    # --- the people waiting to be evaluated -----------------------------------------------
+
+    def add_dirty(
+        self,
+        workspace_id: uuid.UUID,
+        profile_ids: Collection[uuid.UUID],
+        topics: Collection[str],
+        at: datetime,
+    ) -> None:
+        self.session.add(
+            SegmentDirty(
+                id=new_id(),
+                workspace_id=workspace_id,
+                profile_ids=sorted(str(p) for p in profile_ids),
+                topics=sorted(topics),
+                noted_at=at,
+            )
+        )
+
+    def take_dirty(self, workspace_id: uuid.UUID, limit: int) -> list[SegmentDirty]:
+        """The oldest waiting rows of the workspace, deleted as they are taken (the caller
+        holds the workspace's segments lock)."""
+        rows = list(
+            self.session.scalars(
+                select(SegmentDirty)
+                .where(SegmentDirty.workspace_id == workspace_id)
+                .order_by(SegmentDirty.id)
+                .limit(limit)
+            )
+        )
+        if rows:
+            self.session.execute(
+                delete(SegmentDirty).where(SegmentDirty.id.in_([r.id for r in rows]))
+            )
+        return rows
+
+    def dirty_workspaces(self) -> list[uuid.UUID]:
+        return list(self.session.scalars(select(SegmentDirty.workspace_id).distinct()))
 
     # --- people ---------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from accord.analyze.segments.repository import ComputedTraitRepository, SegmentR
 from accord.analyze.segments.timers import next_changes
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
+from accord.kit.dialect import lock_workspace
 from accord.kit.errors import AccordError, conflict, invalid, not_found
 from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
@@ -29,6 +30,7 @@ ALL_TOPICS = "*"
 DETAILED = 10  # changes of one evaluation explained condition by condition, at most
 SWEEP_BATCH = 2000
 LATE_SECONDS = 5
+DRAIN_ROWS = 500  # waiting changes evaluated together, at most
 
 
 @dataclass
@@ -229,6 +231,7 @@ def build(
     now = now or utcnow()
     if segment.status != "active":
         return Outcome()
+    lock_workspace(session, segment.workspace_id, "segments")
     node = rules.parse(segment.definition)
     comp = compiler(session, engine, segment.workspace_id, now)
     matched: set[uuid.UUID] = set(session.scalars(comp.members(node)))
@@ -271,6 +274,7 @@ def evaluate(
     ``topics`` (every segment for ``*``; only those of ``only`` when given). People no
     longer live (merged into another, erased) leave every segment."""
     now = now or utcnow()
+    lock_workspace(session, workspace_id, "segments")
     repo = SegmentRepository.from_session(session)
     live, dead = repo.liveness(workspace_id, profile_ids)
     out = Outcome()
@@ -310,6 +314,7 @@ def sweep(
     """Evaluate the people whose timers are due, each for the segment of the timer, as
     of the timer's own time (the moment the window closed)."""
     now = now or utcnow()
+    lock_workspace(session, workspace_id, "segments")
     repo = SegmentRepository.from_session(session)
     out = Outcome()
     while True:
@@ -358,6 +363,42 @@ def sweep(
     if following is not None:
         _schedule(session, engine, workspace_id, [following], now)
     return out
+
+
+def note_dirty(
+    session: Session,
+    workspace_id: uuid.UUID,
+    profile_ids: Collection[uuid.UUID],
+    topics: Collection[str],
+) -> None:
+    """Keep, in the transaction of a change, the people it touched for the next
+    evaluation of the workspace (``drain``)."""
+    SegmentRepository.from_session(session).add_dirty(workspace_id, profile_ids, topics, utcnow())
+
+
+def drain(
+    session: Session, engine: Engine, workspace_id: uuid.UUID, *, limit: int = DRAIN_ROWS
+) -> tuple[int, Outcome]:
+    """Evaluate at once every change waiting for the workspace (up to ``limit`` of them):
+    under load, many changes become one evaluation. Returns how many were taken."""
+    lock_workspace(session, workspace_id, "segments")
+    rows = SegmentRepository.from_session(session).take_dirty(workspace_id, limit)
+    if not rows:
+        return 0, Outcome()
+    people = {uuid.UUID(p) for r in rows for p in r.profile_ids}
+    topics = {t for r in rows for t in r.topics}
+    return len(rows), evaluate(
+        session, engine, workspace_id, people, topics, cause=cause_of(topics)
+    )
+
+
+def cause_of(topics: Collection[str]) -> str:
+    events = sorted(t.removeprefix("event:") for t in topics if t.startswith("event:"))
+    if ALL_TOPICS in topics:
+        return "identity: a merge, split or new identifier"
+    if events:
+        return "event: " + ", ".join(events[:3])
+    return "change: " + ", ".join(sorted(topics)[:3])
 
 
 def rebuild_calendar(session: Session, engine: Engine, now: datetime | None = None) -> Outcome:

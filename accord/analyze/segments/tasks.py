@@ -29,16 +29,29 @@ def evaluate(
     engine: service.Engine,
 ) -> None:
     with transaction(factory) as session:
-        service.evaluate(session, engine, workspace_id, profile_ids, topics, cause=_cause(topics))
+        service.evaluate(
+            session, engine, workspace_id, profile_ids, topics, cause=service.cause_of(topics)
+        )
 
 
-def _cause(topics: Sequence[str]) -> str:
-    events = sorted(t.removeprefix("event:") for t in topics if t.startswith("event:"))
-    if service.ALL_TOPICS in topics:
-        return "identity: a merge, split or new identifier"
-    if events:
-        return "event: " + ", ".join(events[:3])
-    return "change: " + ", ".join(sorted(topics)[:3])
+def drain(
+    factory: sessionmaker[Session], workspace_id: uuid.UUID, *, engine: service.Engine
+) -> None:
+    """Evaluate the changes waiting for the workspace, a transaction per batch, until
+    none is left (jobs queued meanwhile then find nothing and end at once)."""
+    while True:
+        with transaction(factory) as session:
+            taken, _ = service.drain(session, engine, workspace_id)
+        if taken < service.DRAIN_ROWS:
+            return
+
+
+def drain_all(factory: sessionmaker[Session], *, engine: service.Engine) -> None:
+    """Every minute: workspaces with changes waiting (a job that was lost)."""
+    with factory() as session:
+        workspaces = SegmentRepository.from_session(session).dirty_workspaces()
+    for workspace_id in workspaces:
+        drain(factory, workspace_id, engine=engine)
 
 
 def build(

@@ -1,7 +1,7 @@
 """segments membership history and timers
 
 Segments (a rule tree), their members now, every entry and exit with its cause, the
-timers that flip windowed conditions when their time comes, a size per day, the clock
+people changes touched waiting to be evaluated, the timers that flip windowed conditions when their time comes, a size per day, the clock
 that keeps one sweep scheduled per workspace, and computed traits. Events get an index
 by workspace, name and time (resolved events only) for counting events set-based.
 
@@ -208,6 +208,26 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "segment_dirty",
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("profile_ids", sa.JSON(), nullable=False),
+        sa.Column("topics", sa.JSON(), nullable=False),
+        sa.Column("noted_at", accord.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_segment_dirty_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_segment_dirty")),
+    )
+    with op.batch_alter_table("segment_dirty", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_segment_dirty_workspace_id_id"), ["workspace_id", "id"], unique=False
+        )
+
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(
             "ix_events_name_time",
@@ -226,6 +246,10 @@ def downgrade() -> None:
             sqlite_where=sa.text("profile_id IS NOT NULL"),
         )
 
+    with op.batch_alter_table("segment_dirty", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_segment_dirty_workspace_id_id"))
+
+    op.drop_table("segment_dirty")
     with op.batch_alter_table("segment_timers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_segment_timers_workspace_id_due_at"))
 
