@@ -11,9 +11,9 @@
 
   var KINDS = [
     ["trait", "Trait"], ["location", "Location"], ["value", "Profile value"],
-    ["computed", "Computed trait"], ["event", "Event"], ["sequence", "Sequence of events"],
-    ["identifier", "Identifier"], ["consent", "Consent"], ["service", "Customer service"],
-    ["segment", "Another segment"]
+    ["computed", "Computed trait"], ["event", "Event"], ["sequence", "Event sequence"],
+    ["identifier", "Identifier"], ["consent", "Consent"], ["service", "Service"],
+    ["segment", "In a segment"]
   ];
   var OP_WORDS = {
     eq: "is", neq: "is not", gt: "is more than", gte: "is at least", lt: "is less than",
@@ -271,7 +271,7 @@
     box.addEventListener("change", function () { place.toggleNot(); self.structural(); });
     var id = nextId("not");
     box.id = id;
-    return el("span", { className: "check sg-not" }, [box, el("label", { "for": id, text: "Not" })]);
+    return el("span", { className: "sg-not-toggle" }, [box, el("label", { "for": id, text: "Not" })]);
   };
 
   Builder.prototype.leaf = function (leaf, place, path) {
@@ -280,8 +280,8 @@
     row.setAttribute("aria-label", (place.negated ? "Not: " : "") + "Condition on " + labelOf(leaf.kind));
     var kind = keyed(select(KINDS, leaf.kind, { className: "sg-kind" }), path, "kind");
     kind.addEventListener("change", function () { place.replace(self.blank(kind.value)); self.structural(); });
-    row.appendChild(field("Condition", kind, "sg-kind-field"));
     var body = el("div", { className: "sg-body" });
+    body.appendChild(field("Condition", kind, "sg-kind-field"));
     var draw = this["draw_" + leaf.kind];
     if (draw) draw.call(this, leaf, body, path);
     else body.appendChild(el("span", { className: "muted small", text: "This condition is edited in the JSON below." }));
@@ -469,7 +469,7 @@
       if (values[leaf.field] !== before) { leaf.op = values[leaf.field] === "date" ? "within_last" : (values[leaf.field] === "number" ? "gte" : "eq"); leaf.value = leaf.op === "within_last" ? 30 : ""; }
       self.structural();
     });
-    body.appendChild(field("Value", which));
+    body.appendChild(field("Profile value", which));
     var type = values[leaf.field] || "text";
     var ops = type === "number" ? NUMBER_OPS : (type === "date" ? DATE_OPS : TEXT_OPS);
     this.valueTest(leaf, body, path, ops, type === "number" ? "number" : (type === "date" ? "date" : "text"), null);
@@ -488,7 +488,7 @@
   // An event's name and its property tests (an event condition, or one step of a sequence).
   Builder.prototype.match = function (match, body, path, caption) {
     var self = this;
-    var name = keyed(el("input", { type: "text", value: match.name || "", list: "sg-events", className: "sg-name", autocomplete: "off", placeholder: "e.g. Order Completed" }), path, "name");
+    var name = keyed(el("input", { type: "text", value: match.name || "", list: "sg-events", className: "sg-name sg-event-name", autocomplete: "off", placeholder: "e.g. Order Completed" }), path, "name");
     name.addEventListener("input", function () { match.name = name.value.trim(); self.changed(false); });
     body.appendChild(field(caption, name));
     var where = el("div", { className: "sg-where" });
