@@ -38,9 +38,11 @@ def builder_fields(
     properties, identifier types, computed traits, values), the other segments, and the
     consent vocabulary."""
     fields = queries.fields(session, workspace_id)
-    others = SegmentRepository.from_session(session).all(workspace_id)
+    others = SegmentRepository.from_session(session).all(workspace_id, archived=True)
     fields["segments"] = [
-        {"id": str(s.id), "name": s.name} for s in others if segment is None or s.id != segment.id
+        {"id": str(s.id), "name": s.name + (" (archived)" if s.status != "active" else "")}
+        for s in sorted(others, key=lambda s: (s.status != "active", s.name))
+        if segment is None or s.id != segment.id
     ]
     fields["consent"] = {
         "channels": [consent_rules.ALL, *consent_rules.CHANNELS],

@@ -360,3 +360,71 @@ def test_every_kind_of_condition_makes_a_definition_the_api_takes(
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "segments-builder-kinds.png"), full_page=True)
     context.close()
+
+
+def test_the_builder_by_keyboard_and_by_its_json(
+    served: Served,
+    browser: Any,  # noqa: F811
+) -> None:
+    """Every control is reached with Tab and labelled; a redraw keeps the focus where it
+    was; Enter in a field does not save a half-built segment; the JSON typed in its view
+    redraws the conditions without moving the cursor."""
+    from playwright.sync_api import expect
+
+    s = served
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{s.base}/login?next=/segments/new")
+    page.fill("#email", ANALYST)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("New segment")
+    add = page.get_by_role("button", name="+ Condition").last
+    add.focus()
+    page.keyboard.press("Enter")
+    row = page.locator('.sg-cond[data-path="root.0"]')
+    kind = row.get_by_label("Condition", exact=True)
+    expect(kind).to_be_focused()
+    # Location, chosen with the arrow key: the row is drawn again, the focus stays.
+    page.keyboard.press("ArrowDown")
+    expect(kind).to_have_value("location")
+    expect(row.get_by_label("Where", exact=True)).to_be_visible()
+    expect(row.get_by_label("Condition", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(row.get_by_label("Where", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(row.get_by_label("Operator", exact=True)).to_be_focused()
+    page.keyboard.press("Tab")
+    value = row.get_by_label("Value", exact=True)
+    expect(value).to_be_focused()
+    page.keyboard.type("FR")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{s.base}/segments/new")
+    expect(page.locator("#estimate-size")).to_have_text("0")
+    page.keyboard.press("Tab")
+    expect(row.get_by_label("Not", exact=True)).to_be_focused()
+    page.keyboard.press("Space")
+    expect(page.locator('.sg-cond[data-path="root.0"]')).to_have_class(re.compile("negated"))
+    expect(page.locator("#estimate-size")).to_have_text("6")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Remove this condition")).to_be_focused()
+
+    # Typed in the JSON view: the conditions follow.
+    page.locator("#json-view summary").click()
+    area = page.locator("#definition")
+    area.fill("")
+    area.press_sequentially(
+        '{"kind": "any", "conditions": [{"kind": "consent", "channel": "email", '
+        '"purpose": "marketing", "status": "none"}]}',
+        delay=2,
+    )
+    expect(page.locator("#json-status")).to_contain_text("follow the JSON")
+    consent = page.locator('.sg-cond[data-path="root.0"]')
+    expect(consent).to_have_attribute("data-kind", "consent")
+    expect(consent.get_by_label("Is", exact=True)).to_have_value("none")
+    expect(page.locator("#estimate-size")).to_have_text("6")
+    assert area.input_value().startswith('{"kind": "any"')  # as typed, not rewritten
+    area.press("End")
+    area.press_sequentially(" x")
+    expect(page.locator("#json-status")).to_contain_text("Not valid JSON yet")
+    context.close()

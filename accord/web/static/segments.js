@@ -111,7 +111,7 @@
     this.jsonStatus.textContent = "The conditions above follow the JSON.";
     this.tree = this.normalize(parsed);
     this.render();
-    this.changed(false);
+    this.changed(false, true);
   };
 
   // Datalists every row shares: trait names, event names.
@@ -146,10 +146,11 @@
     }
   };
 
-  // After a change: the JSON field follows, then the estimate.
-  Builder.prototype.changed = function (first) {
-    this.json.value = JSON.stringify(this.tree, null, 2);
-    if (!first) this.jsonStatus.textContent = "";
+  // After a change: the JSON field follows (unless the change was typed there), then
+  // the estimate.
+  Builder.prototype.changed = function (first, typedInJson) {
+    if (!typedInJson) this.json.value = JSON.stringify(this.tree, null, 2);
+    if (!first && !typedInJson) this.jsonStatus.textContent = "";
     this.scheduleEstimate();
   };
 
@@ -166,8 +167,12 @@
     ]);
   }
 
+  // A select of [value, text] options; a value it does not offer (a segment archived
+  // since, a field typed in the JSON) is kept as an option of its own, never replaced.
   function select(options, value, attrs) {
     var s = el("select", attrs || {});
+    var known = options.some(function (o) { return String(o[0]) === String(value); });
+    if (!known && value !== undefined && value !== null && value !== "") options = options.concat([[value, String(value)]]);
     options.forEach(function (o) {
       var opt = el("option", { value: o[0], text: o[1] });
       if (String(o[0]) === String(value)) opt.selected = true;
