@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.audiences import exports, service, tasks
 from accord.analyze.audiences.models import Delivery, Destination
-from accord.analyze.audiences.repository import DeliveryRepository, DestinationRepository
 from accord.analyze.audiences.schemas import (
     DeliveriesPage,
     DeliveryRead,
@@ -34,7 +33,6 @@ from accord.govern.access.deps import (
     SegmentsWriter,
 )
 from accord.kit.deps import AppSettings, DbSession
-from accord.kit.errors import not_found
 from accord.kit.schemas import DataList
 from accord.kit.streams import closing_stream
 
@@ -135,13 +133,13 @@ def _read(session: Session, row: Destination) -> DestinationRead:
         created_at=row.created_at,
         updated_at=row.updated_at,
         created_by=row.created_by,
-        deliveries=DeliveryRepository.from_session(session).counts(row.id),
+        deliveries=service.counts(session, row),
     )
 
 
 @router.get("/destinations", response_model=DataList[DestinationRead])
 def list_destinations(session: DbSession, principal: AnalyticsReader) -> dict[str, Any]:
-    rows = DestinationRepository.from_session(session).all(principal.workspace_id)
+    rows = service.destinations(session, principal.workspace_id)
     return {"data": [_read(session, r) for r in rows]}
 
 
@@ -210,18 +208,9 @@ def list_deliveries(
 ) -> DeliveriesPage:
     """The delivery log, newest first."""
     row = service.get(session, principal.workspace_id, destination_id)
-    rows = DeliveryRepository.from_session(session).log(
-        row.id, status=status, limit=limit, before=before
-    )
+    rows = service.log(session, row, status=status, limit=limit, before=before)
     data = [DeliveryRead.model_validate(d) for d in rows]
     return DeliveriesPage(data=data, next_before=data[-1].id if len(data) == limit else None)
-
-
-def _delivery(session: Session, destination: Destination, delivery_id: uuid.UUID) -> Delivery:
-    got = DeliveryRepository.from_session(session).of_destination(destination, delivery_id)
-    if got is None:
-        raise not_found("Delivery", field="delivery_id")
-    return got
 
 
 @router.get("/destinations/{destination_id}/deliveries/{delivery_id}", response_model=DeliveryRead)
@@ -232,7 +221,7 @@ def read_delivery(
     principal: AnalyticsReader,
 ) -> Delivery:
     row = service.get(session, principal.workspace_id, destination_id)
-    return _delivery(session, row, delivery_id)
+    return service.get_delivery(session, row, delivery_id)
 
 
 @router.post(

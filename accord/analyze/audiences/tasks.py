@@ -8,12 +8,14 @@ old log."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.analyze.audiences import service, webhooks
+from accord.analyze.audiences import delivery, webhooks
 from accord.analyze.audiences.repository import DestinationRepository
 from accord.kit.db import read_only, transaction
 from accord.kit.jobs import Jobs
@@ -23,10 +25,10 @@ log = logging.getLogger(__name__)
 
 
 def dispatch(
-    factory: sessionmaker[Session], workspace_id: uuid.UUID, *, sender: service.Sender
+    factory: sessionmaker[Session], workspace_id: uuid.UUID, *, sender: delivery.Sender
 ) -> int:
     with transaction(factory) as session:
-        return service.dispatch(session, workspace_id, sender)
+        return delivery.dispatch(session, workspace_id, sender)
 
 
 def deliver(
@@ -34,12 +36,12 @@ def deliver(
     delivery_id: uuid.UUID,
     *,
     secret_key: str,
-    sender: service.Sender,
+    sender: delivery.Sender,
     now: datetime | None = None,
 ) -> webhooks.Outcome | None:
     """One attempt of a delivery, if it is due; a failure schedules the next one."""
     with transaction(factory) as session:
-        attempt = service.claim(session, delivery_id, secret_key, now or utcnow())
+        attempt = delivery.claim(session, delivery_id, secret_key, now or utcnow())
     if attempt is None:
         return None
     outcome = webhooks.post(
@@ -50,13 +52,13 @@ def deliver(
         event=attempt.event,
     )
     with transaction(factory) as session:
-        again = service.record(session, delivery_id, outcome, now or utcnow())
+        again = delivery.record(session, delivery_id, outcome, now or utcnow())
     if again is not None and sender.deliver is not None:
         sender.deliver(delivery_id, again)
     return outcome
 
 
-def sweep(factory: sessionmaker[Session], *, sender: service.Sender) -> None:
+def sweep(factory: sessionmaker[Session], *, sender: delivery.Sender) -> None:
     """Every minute: dispatch every workspace with an active destination (a change whose
     job was lost, an archived segment's exits), and send the overdue deliveries."""
     with read_only(factory) as session:
@@ -67,7 +69,7 @@ def sweep(factory: sessionmaker[Session], *, sender: service.Sender) -> None:
         except Exception:
             log.exception("dispatching the audiences of %s failed", workspace_id)
     with read_only(factory) as session:
-        overdue = service.due(session)
+        overdue = delivery.due(session)
     if sender.deliver is not None:
         for delivery_id in overdue:
             sender.deliver(delivery_id, None)
@@ -75,14 +77,36 @@ def sweep(factory: sessionmaker[Session], *, sender: service.Sender) -> None:
 
 def prune(factory: sessionmaker[Session]) -> int:
     with transaction(factory) as session:
-        return service.prune(session)
+        return delivery.prune(session)
 
 
-def sender(jobs: Jobs | None) -> service.Sender:
+def sender(jobs: Jobs | None) -> delivery.Sender:
     """The jobs of a deployment as audiences enqueue them (nothing without a job engine)."""
     if jobs is None:
-        return service.Sender()
-    return service.Sender(
+        return delivery.Sender()
+    return delivery.Sender(
         dispatch=lambda workspace_id: jobs.enqueue("audiences.dispatch", workspace_id),
         deliver=lambda delivery_id, at: jobs.enqueue("audiences.deliver", delivery_id, at=at),
     )
+
+
+class DispatchSoon:
+    """The segment engine's ``changed`` hook: a workspace's dispatch enqueued to run a
+    moment later, so the commits of a burst are dispatched by one job (per process and
+    workspace) rather than one job each; a commit after the job's time enqueues another."""
+
+    def __init__(self, jobs: Jobs, delay: float = 1.0) -> None:
+        self.jobs, self.delay = jobs, delay
+        self._due: dict[uuid.UUID, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, workspace_id: uuid.UUID) -> None:
+        now = time.time()
+        with self._lock:
+            if self._due.get(workspace_id, 0.0) > now:
+                return
+            if len(self._due) > 10_000:
+                self._due = {k: v for k, v in self._due.items() if v > now}
+            self._due[workspace_id] = now + self.delay
+        at = datetime.fromtimestamp(now + self.delay, UTC)
+        self.jobs.enqueue("audiences.dispatch", workspace_id, at=at)
