@@ -282,6 +282,31 @@ def test_build_a_segment_save_it_and_explain_it(
     assert _profile(s, "ada@example.com") in page.locator("#estimate-people a").first.get_attribute(
         "href"
     )
+
+    # Duplicated: the copy opens in the builder; archived (after a question) and restored.
+    page.locator("#nav-segments").click()
+    listed.get_by_role("button", name="Duplicate VIP buyers outside Boston").click()
+    expect(page.locator("#copied-notice")).to_contain_text("This is a copy of")
+    expect(page.locator("#segment-name")).to_have_value("VIP buyers outside Boston (copy)")
+    page.locator("#nav-segments").click()
+    copy = page.locator("#segments tr", has_text="(copy)")
+    page.once("dialog", lambda dialog: dialog.accept())
+    copy.get_by_role("button", name="Archive VIP buyers outside Boston (copy)").click()
+    expect(page.locator("#segments-notice")).to_contain_text("(copy)” archived")
+    expect(page.locator("#segments tr", has_text="(copy)")).to_have_count(0)
+    page.get_by_role("link", name="Archived 1").click()
+    archived = page.locator("#segments tr", has_text="(copy)")
+    expect(archived).to_contain_text("archived")
+    page.screenshot(path=str(ARTIFACTS / "segments-list-archived.png"), full_page=True)
+    archived.get_by_role("button", name="Restore VIP buyers outside Boston (copy)").click()
+    expect(page.locator("#segments-notice")).to_contain_text("restored")
+    expect(page.locator("#segments tr", has_text="(copy)")).to_contain_text("1")
+
+    # At phone width the segment's page stacks.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{s.base}/segments/{segment_id}?person=bo%40example.com")
+    expect(page.locator("#explain-verdict")).to_contain_text("is not in this segment")
+    page.screenshot(path=str(ARTIFACTS / "segments-page-phone.png"), full_page=True)
     context.close()
 
 
@@ -427,4 +452,13 @@ def test_the_builder_by_keyboard_and_by_its_json(
     area.press("End")
     area.press_sequentially(" x")
     expect(page.locator("#json-status")).to_contain_text("Not valid JSON yet")
+
+    # At phone width the builder stacks: the conditions, then the size.
+    page.goto(f"{s.base}/segments/new")
+    page.get_by_role("button", name="+ Condition").last.click()
+    page.locator('[data-key="root.0:field"]').fill("plan")
+    page.locator('[data-key="root.0:value"]').fill("VIP")
+    page.set_viewport_size({"width": 390, "height": 844})
+    expect(page.locator("#estimate-size")).to_have_text("3")
+    page.screenshot(path=str(ARTIFACTS / "segments-builder-phone.png"), full_page=True)
     context.close()
