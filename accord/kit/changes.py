@@ -1,8 +1,9 @@
 """What a transaction changed about people: the owners of writes note the people and
-the topics (``profile``, ``event:<name>``, ``identifiers``, ``consent``, ``service``, or
-``*`` for everything). A listener may record them in the same transaction, just before
-it commits (so they are as durable as the change itself), and hears of them once it
-has committed (to start a job); a rollback leaves nothing.
+the topics (``traits``, ``orders``, ``activity``, ``event:<name>``, ``identifiers``,
+``consent``, ``service``, or ``*`` for everything). A listener may record them in the
+same transaction, just before it commits (so they are as durable as the change
+itself), and hears of them once it has committed (to start a job); a rollback leaves
+nothing.
 
 Listeners are set on the session factory by the edge (``listen``), so the layers that
 note changes never know who listens."""

@@ -508,9 +508,15 @@ def resolve_pending(
 
 def _note(session: Session, workspace_id: uuid.UUID, events: list[PendingEvent]) -> None:
     """Tell who listens which people the batch touched, and with which events."""
-    topics = {"profile", "identifiers"}
-    topics.update(f"event:{e.name if e.type == 'track' else e.type}" for e in events)
-    topics.update(f"event:{e.name}" for e in events if e.name)
+    topics = {"activity"}
+    for e in events:
+        topics.add(f"event:{e.name if e.type == 'track' else e.type}")
+        if e.name:
+            topics.add(f"event:{e.name}")
+        if e.traits or e.type in ("identify", "alias"):
+            topics.update(("traits", "identifiers"))
+        if profiles.order_event_kind(e) is not None:
+            topics.add("orders")
     changes.note(session, workspace_id, (e.profile_id for e in events), topics)
 
 

@@ -135,12 +135,19 @@ def test_changes_noted_by_resolution_evaluate_only_the_segments_they_touch(
             assert len(heard) == 1
             change = heard[0]
             assert change.profiles == {p.id("ana")}
-            assert "event:Product Viewed" in change.topics
+            assert change.topics == {"activity", "event:Product Viewed"}
             out = service.evaluate(s, ENGINE, ws, change.profiles, change.topics, now=NOW)
-            # Both are touched ("profile": last seen moved); the VIP one holds already.
-            assert out.segments == 2
+            # Only the segment on those events is evaluated: no trait changed.
+            assert out.segments == 1
             repo = SegmentRepository.from_session(s)
             assert repo.member_ids(browsing.id) == {p.id("ana")}
+            assert repo.member_ids(vip.id) == set()
+            heard.clear()
+            p.person("ana", {"plan": "VIP", "city": "Oslo"})
+            s.commit()
+            assert {"traits", "identifiers"} <= heard[0].topics
+            out = service.evaluate(s, ENGINE, ws, heard[0].profiles, heard[0].topics, now=NOW)
+            assert out.segments == 1
             assert repo.member_ids(vip.id) == {p.id("ana")}
             only_events = service.evaluate(
                 s, ENGINE, ws, change.profiles, {"event:Order Completed"}, now=NOW

@@ -57,7 +57,7 @@ def test_a_segment_through_the_api(client: TestClient, workspace: ProvisionedWor
     assert created["entered"] == 1
     seg = created["segment"]
     assert seg["size"] == 1
-    assert seg["topics"] == ["profile"]
+    assert seg["topics"] == ["traits"]
     sid = seg["id"]
 
     members = get(client, workspace, f"/api/v1/segments/{sid}/members").json()

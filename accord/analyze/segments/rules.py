@@ -303,22 +303,42 @@ def leaves(node: Any) -> list[Any]:
 
 
 # --- what a tree depends on ----------------------------------------------------------
-# Topics of a change: "profile" (traits, values: any resolved event or merge), "event:<name>",
-# "identifiers", "consent", "service", "segment:<id>", "computed".
+# Topics of a change: "traits" (an identify call), "orders", "activity" (any event),
+# "event:<name>", "identifiers", "consent", "service", "segment:<id>"; "*" is everything
+# (a merge, a split).
+
+
+# Which change moves each value of the profile: identify calls (traits), orders and
+# refunds (orders), any event at all (activity).
+VALUE_TOPICS = {
+    "revenue": "orders",
+    "order_count": "orders",
+    "average_order_value": "orders",
+    "last_order_at": "orders",
+    "first_seen_at": "activity",
+    "last_seen_at": "activity",
+    "event_count": "activity",
+    "preferred_channel": "activity",
+    "email": "traits",
+    "phone": "traits",
+    "display_name": "traits",
+}
 
 
 def topics(node: Any, computed_events: dict[str, str] | None = None) -> set[str]:
     out: set[str] = set()
     for leaf in leaves(node):
-        if isinstance(leaf, TraitCondition | ValueCondition | LocationCondition):
-            out.add("profile")
+        if isinstance(leaf, TraitCondition | LocationCondition):
+            out.add("traits")
+        elif isinstance(leaf, ValueCondition):
+            out.add(VALUE_TOPICS[leaf.field])
         elif isinstance(leaf, EventCondition):
             out.add(f"event:{leaf.name}")
         elif isinstance(leaf, SequenceCondition):
             out.update({f"event:{leaf.first.name}", f"event:{leaf.then.name}"})
         elif isinstance(leaf, ComputedCondition):
             name = (computed_events or {}).get(leaf.key)
-            out.add(f"event:{name}" if name else "profile")
+            out.add(f"event:{name}" if name else "activity")
         elif isinstance(leaf, IdentifierCondition):
             out.add("identifiers")
         elif isinstance(leaf, ConsentCondition):
