@@ -379,6 +379,34 @@ def test_a_paused_destination_sends_nothing_until_resumed_and_a_test_event_any_t
     assert entered == ["ana@example.com", "ben@example.com"]
 
 
+def test_the_sweep_sends_what_a_lost_job_left_and_the_log_forgets_after_thirty_days(
+    client: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    workspace: ProvisionedWorkspace,
+    receiver: Receiver,
+) -> None:
+    ws = workspace.workspace.id
+    made = create(client, workspace, receiver.url)
+    People(session, ws).person("ana", {"team": "a", "email": "ana@example.com"})
+    segments.build(session, ENGINE, segment(session, ws, team()), now=NOW)
+    session.commit()
+    lost = Jobs()  # its jobs are never run
+    assert tasks.dispatch(session_factory, ws, sender=lost.sender) == 1
+    jobs = Jobs()
+    tasks.sweep(session_factory, sender=jobs.sender)
+    assert jobs.delivered == []  # not late yet
+    later = utcnow() + timedelta(minutes=2)
+    tasks.sweep(session_factory, sender=jobs.sender, now=later)
+    assert jobs.delivered == lost.delivered
+    deliver_all(session_factory, settings, jobs)
+    assert len(receiver.got) == 1
+    assert tasks.prune(session_factory, now=later) == 0
+    assert tasks.prune(session_factory, now=later + timedelta(days=31)) == 1
+    assert deliveries(session_factory, made["id"]) == []
+
+
 def until(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

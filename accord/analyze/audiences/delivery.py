@@ -279,4 +279,4 @@ def due(session: Session, now: datetime | None = None, limit: int = 1000) -> lis
 def prune(session: Session, now: datetime | None = None) -> int:
     """Delivered and failed deliveries older than ``KEEP_DAYS`` leave the log."""
     cutoff = (now or utcnow()) - timedelta(days=KEEP_DAYS)
-    return DeliveryRepository.from_session(session).prune(id_at(cutoff.timestamp()))
+    return DeliveryRepository.from_session(session).prune(id_at(cutoff.timestamp()), cutoff)

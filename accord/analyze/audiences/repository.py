@@ -178,10 +178,15 @@ class DeliveryRepository(Repository):
         )
         return bool(done.rowcount)  # type: ignore[attr-defined]
 
-    def prune(self, before: uuid.UUID) -> int:
-        """Remove the finished deliveries made before the id ``before`` (time-ordered)."""
+    def prune(self, before: uuid.UUID, cutoff: datetime) -> int:
+        """Remove the finished deliveries made before the id ``before`` (ids are
+        time-ordered) whose last attempt, if any, was before ``cutoff`` (a replay)."""
         done = self.session.execute(
-            delete(Delivery).where(Delivery.id < before, Delivery.status.in_(DONE)),
+            delete(Delivery).where(
+                Delivery.id < before,
+                Delivery.status.in_(DONE),
+                Delivery.last_attempt_at.is_(None) | (Delivery.last_attempt_at < cutoff),
+            ),
             execution_options={"synchronize_session": False},
         )
         return max(int(getattr(done, "rowcount", 0) or 0), 0)

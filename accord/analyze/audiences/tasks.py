@@ -58,7 +58,9 @@ def deliver(
     return outcome
 
 
-def sweep(factory: sessionmaker[Session], *, sender: delivery.Sender) -> None:
+def sweep(
+    factory: sessionmaker[Session], *, sender: delivery.Sender, now: datetime | None = None
+) -> None:
     """Every minute: dispatch every workspace with an active destination (a change whose
     job was lost, an archived segment's exits), and send the overdue deliveries."""
     with read_only(factory) as session:
@@ -69,15 +71,15 @@ def sweep(factory: sessionmaker[Session], *, sender: delivery.Sender) -> None:
         except Exception:
             log.exception("dispatching the audiences of %s failed", workspace_id)
     with read_only(factory) as session:
-        overdue = delivery.due(session)
+        overdue = delivery.due(session, now)
     if sender.deliver is not None:
         for delivery_id in overdue:
             sender.deliver(delivery_id, None)
 
 
-def prune(factory: sessionmaker[Session]) -> int:
+def prune(factory: sessionmaker[Session], now: datetime | None = None) -> int:
     with transaction(factory) as session:
-        return delivery.prune(session)
+        return delivery.prune(session, now)
 
 
 def sender(jobs: Jobs | None) -> delivery.Sender:
