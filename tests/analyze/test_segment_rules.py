@@ -418,3 +418,21 @@ def test_no_cycles_between_segments(session: Session, workspace: ProvisionedWork
             segment=a,
         )
     assert refused.value.code == "segment_cycle"
+
+
+def test_a_large_workspace_is_estimated_on_a_sample(
+    session: Session, crowd: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accord.analyze.segments import queries
+
+    ws = crowd["ws"]
+    exact = queries.estimate(session, service.Engine(), ws, trait("email", "exists"), now=NOW)
+    assert (exact.size, exact.total, exact.exact) == (3, 4, True)
+    monkeypatch.setattr(queries, "EXACT_UP_TO", 1)
+    sampled = queries.estimate(session, service.Engine(), ws, trait("email", "exists"), now=NOW)
+    assert sampled.exact is False
+    assert sampled.fraction == 1 / 16
+    assert sampled.size % 16 == 0
+    assert sampled.size <= 16 * 3
+    # The preview still shows real people who match.
+    assert {p.id for p in sampled.sample} == {crowd["ana"], crowd["ben"], crowd["cy"]}

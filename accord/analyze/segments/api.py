@@ -120,6 +120,8 @@ def estimate_segment(
     return EstimateRead(
         size=got.size,
         total=got.total,
+        exact=got.exact,
+        fraction=got.fraction,
         sample=[
             PersonBrief(id=p.id, name=p.display_name, email=p.email, last_seen_at=p.last_seen_at)
             for p in got.sample

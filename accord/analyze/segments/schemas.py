@@ -53,6 +53,8 @@ class PersonBrief(BaseModel):
 class EstimateRead(BaseModel):
     size: int
     total: int = Field(description="Live people in the workspace")
+    exact: bool = Field(description="Counted over everyone (else over a random sample)")
+    fraction: float = Field(description="The share of people counted (1: all)")
     sample: list[PersonBrief]
     millis: float
 

@@ -56,14 +56,20 @@ class Outcome:
         self.segments += other.segments
 
 
+def computed_of(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
+    return {t.key: t for t in ComputedTraitRepository.from_session(session).all(workspace_id)}
+
+
 def compiler(
     session: Session,
     engine: Engine,
     workspace_id: uuid.UUID,
     now: datetime,
     scope: Collection[uuid.UUID] | None = None,
+    computed: dict[str, Any] | None = None,
 ) -> Compiler:
-    computed = {t.key: t for t in ComputedTraitRepository.from_session(session).all(workspace_id)}
+    if computed is None:
+        computed = computed_of(session, workspace_id)
     return Compiler(
         session,
         workspace_id,
@@ -284,6 +290,7 @@ def evaluate(
         return out
     touched = set(topics)
     segments = _ordered(repo.all(workspace_id))
+    computed = computed_of(session, workspace_id)
     due_all: list[datetime] = []
     for segment in segments:
         if only is not None and segment.id not in only:
@@ -291,7 +298,7 @@ def evaluate(
         if ALL_TOPICS not in touched and not touched.intersection(segment.topics):
             continue
         node = rules.parse(segment.definition)
-        comp = compiler(session, engine, workspace_id, now, scope=live)
+        comp = compiler(session, engine, workspace_id, now, scope=live, computed=computed)
         matched: set[uuid.UUID] = set(session.scalars(comp.members(node)))
         entered, exited = _apply(session, engine, segment, live, matched, now, cause, comp, node)
         due = (
