@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from accord.analyze.segments import queries, rules, service
 from accord.analyze.segments.api import build_now_or_later, segment_engine
 from accord.analyze.segments.models import Segment
-from accord.analyze.segments.repository import SegmentRepository
+from accord.customers import queries as customer_queries
 from accord.govern.access.scopes import Scope
 from accord.govern.consent import rules as consent_rules
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid
 from accord.web.auth import Console, ConsoleUser
 from accord.web.pages import page
+from accord.web.segment_pages import all_segments
 
 router = APIRouter(prefix="/segments", include_in_schema=False)
 
@@ -31,14 +32,12 @@ PREVIEW = 8
 EMPTY: dict[str, Any] = {"kind": "all", "conditions": []}
 
 
-def builder_fields(
-    session: Session, workspace_id: uuid.UUID, segment: Segment | None
-) -> dict[str, Any]:
+def builder_fields(session: Session, console: Console, segment: Segment | None) -> dict[str, Any]:
     """What the builder's pickers offer: ``queries.fields`` (traits, events with their
     properties, identifier types, computed traits, values), the other segments, and the
     consent vocabulary."""
-    fields = queries.fields(session, workspace_id)
-    others = SegmentRepository.from_session(session).all(workspace_id, archived=True)
+    fields = queries.fields(session, console.principal.workspace_id)
+    others = all_segments(session, console)
     fields["segments"] = [
         {"id": str(s.id), "name": s.name + (" (archived)" if s.status != "active" else "")}
         for s in sorted(others, key=lambda s: (s.status != "active", s.name))
@@ -77,10 +76,10 @@ def _builder(
         name=name,
         description=description,
         definition=definition,
-        fields=builder_fields(session, workspace_id, segment),
+        fields=builder_fields(session, console, segment),
         error=error,
         copied=copied,
-        total=SegmentRepository.from_session(session).live_count(workspace_id),
+        total=customer_queries.count(session, workspace_id),
     )
 
 
@@ -152,7 +151,12 @@ def edit_segment(
     console.principal.require(Scope.SEGMENTS_WRITE)
     workspace_id = console.principal.workspace_id
     segment = service.get(session, workspace_id, segment_id)
-    source = SegmentRepository.from_session(session).get(workspace_id, copied) if copied else None
+    source = None
+    if copied is not None:
+        try:
+            source = service.get(session, workspace_id, copied)
+        except AccordError:
+            source = None
     return _builder(
         request,
         session,

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from accord.analyze.segments import api as segments_api
 from accord.analyze.segments import queries, rules, service
-from accord.analyze.segments.api import build_now_or_later, segment_engine
+from accord.analyze.segments.api import segment_engine
 from accord.analyze.segments.explain import describe
-from accord.analyze.segments.models import Segment
-from accord.analyze.segments.repository import SegmentRepository
+from accord.analyze.segments.schemas import SegmentRead
 from accord.customers import queries as customer_queries
 from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.models import Workspace
@@ -26,7 +26,6 @@ from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid, not_found
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
-from accord.profile.repository import ProfileRepository
 from accord.web.auth import Console, ConsoleUser
 from accord.web.pages import page
 
@@ -44,11 +43,15 @@ NOTICES = {
 # --- words ---------------------------------------------------------------------------------
 
 
-def segment_names(session: Session, workspace_id: uuid.UUID) -> dict[str, str]:
-    """Every segment of the workspace by id, archived ones too (a definition may name
-    any of them)."""
-    rows = SegmentRepository.from_session(session).all(workspace_id, archived=True)
-    return {str(s.id): s.name for s in rows}
+def all_segments(session: Session, console: Console) -> list[SegmentRead]:
+    """Every segment of the workspace, archived ones too, by name: the REST API's list."""
+    rows: list[SegmentRead] = segments_api.list_segments(session, console.principal, True)["data"]
+    return rows
+
+
+def names_of(segments: list[SegmentRead]) -> dict[str, str]:
+    """Segments' names by id (a definition may name any of them, archived ones too)."""
+    return {str(s.id): s.name for s in segments}
 
 
 def named(text: str, names: dict[str, str]) -> str:
@@ -223,9 +226,7 @@ def _list_page(
     notice: str | None = None,
 ) -> HTMLResponse:
     console.principal.require(Scope.ANALYTICS_READ)
-    rows = SegmentRepository.from_session(session).all(
-        console.principal.workspace_id, archived=True
-    )
+    rows = all_segments(session, console)
     shown = [s for s in rows if (s.status == "archived") == archived]
     return page(
         request,
@@ -255,15 +256,16 @@ def segments_list(
 ) -> HTMLResponse:
     notice = None
     if done in NOTICES and sid is not None:
-        row = SegmentRepository.from_session(session).get(console.principal.workspace_id, sid)
-        if row is not None:
+        try:
+            row = service.get(session, console.principal.workspace_id, sid)
             notice = f"“{row.name}” {NOTICES[done]}."
+        except AccordError:
+            notice = None
     return _list_page(request, session, console, archived=archived, notice=notice)
 
 
-def _writable(session: Session, console: Console, segment_id: uuid.UUID) -> Segment:
-    console.principal.require(Scope.SEGMENTS_WRITE)
-    return service.get(session, console.principal.workspace_id, segment_id)
+# Duplicate, archive and restore are the REST API's own functions, called for the
+# signed-in user once their role may change segments.
 
 
 @router.post("/{segment_id:uuid}/duplicate")
@@ -271,44 +273,52 @@ def duplicate(
     request: Request, session: DbSession, console: ConsoleUser, segment_id: uuid.UUID
 ) -> Response:
     """A copy named "(copy)", built, opened in the builder to be changed."""
-    source = _writable(session, console, segment_id)
-    repo = SegmentRepository.from_session(session)
-    name, n = f"{source.name} (copy)", 2
-    while repo.by_name(console.principal.workspace_id, name) is not None:
-        name, n = f"{source.name} (copy {n})", n + 1
-    copy = service.save(
-        session,
-        console.principal.workspace_id,
-        name=name[:120],
-        definition=source.definition,
-        description=source.description,
-        actor=console.principal,
+    console.principal.require(Scope.SEGMENTS_WRITE)
+    engine = segment_engine(request)
+    copy = segments_api.duplicate_segment(segment_id, request, session, console.principal, engine)
+    return RedirectResponse(
+        f"/segments/{copy.segment.id}/edit?copied={segment_id}", status_code=303
     )
-    build_now_or_later(request, session, segment_engine(request), copy)
-    return RedirectResponse(f"/segments/{copy.id}/edit?copied={source.id}", status_code=303)
 
 
 @router.post("/{segment_id:uuid}/archive")
 def archive(
     request: Request, session: DbSession, console: ConsoleUser, segment_id: uuid.UUID
 ) -> Response:
-    segment = _writable(session, console, segment_id)
+    """Members leave it; refused (409, on the list) while another segment uses it."""
+    console.principal.require(Scope.SEGMENTS_WRITE)
+    service.get(session, console.principal.workspace_id, segment_id)  # 404 first
     try:
         with session.begin_nested():
-            service.set_status(session, segment, "archived", console.principal)
+            segments_api.archive_segment(segment_id, session, console.principal)
     except AccordError as error:
         return _list_page(request, session, console, error=error)
-    return RedirectResponse(f"/segments?done=archived&sid={segment.id}", status_code=303)
+    return RedirectResponse(f"/segments?done=archived&sid={segment_id}", status_code=303)
 
 
 @router.post("/{segment_id:uuid}/restore")
 def restore(
     request: Request, session: DbSession, console: ConsoleUser, segment_id: uuid.UUID
 ) -> Response:
-    segment = _writable(session, console, segment_id)
-    service.set_status(session, segment, "active", console.principal)
-    build_now_or_later(request, session, segment_engine(request), segment)
-    return RedirectResponse(f"/segments?done=restored&sid={segment.id}", status_code=303)
+    console.principal.require(Scope.SEGMENTS_WRITE)
+    engine = segment_engine(request)
+    segments_api.restore_segment(segment_id, request, session, console.principal, engine)
+    return RedirectResponse(f"/segments?done=restored&sid={segment_id}", status_code=303)
+
+
+def people_of(
+    session: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Profile]:
+    """The people of a page of history, each looked up (a few dozen at most): one
+    merged into another since is shown as the person they became, one erased not at
+    all."""
+    out: dict[uuid.UUID, Profile] = {}
+    for pid in ids:
+        try:
+            out[pid] = live_profile(session, workspace_id, pid)
+        except AccordError:
+            continue
+    return out
 
 
 # --- a segment -----------------------------------------------------------------------------
@@ -329,11 +339,12 @@ def segment_page(
     workspace_id = console.principal.workspace_id
     segment = service.get(session, workspace_id, segment_id)
     days = days if days in PERIODS else 90
-    repo = SegmentRepository.from_session(session)
-    names = segment_names(session, workspace_id)
-    members = repo.members_page(segment.id, MEMBERS_PAGE, after)
+    names = names_of(all_segments(session, console))
+    members = segments_api.segment_members(
+        segment.id, session, console.principal, MEMBERS_PAGE, after
+    )
     changes = queries.history(session, segment, HISTORY)
-    people = ProfileRepository.from_session(session).by_ids(sorted({c.profile_id for c in changes}))
+    people = people_of(session, workspace_id, sorted({c.profile_id for c in changes}))
     explained: dict[str, Any] | None = None
     explain_error: AccordError | None = None
     if person:
@@ -359,8 +370,8 @@ def segment_page(
         chart=chart(queries.sizes(session, segment, days)),
         days=days,
         periods=PERIODS,
-        members=members,
-        more_members=len(members) == MEMBERS_PAGE,
+        members=members.data,
+        next_after=members.next_after,
         after=after,
         changes=changes,
         people=people,
