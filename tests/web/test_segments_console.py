@@ -281,3 +281,20 @@ def test_another_workspace_s_segment_is_not_found(
     )
     assert r.status_code == 422
     assert "No segment" in r.text
+
+
+def test_an_estimate_counted_on_a_share_says_so() -> None:
+    from accord.analyze.segments.queries import Estimate
+    from accord.web.templating import create_templates
+
+    fragment = create_templates().get_template("segments/_estimate.html")
+    exact = fragment.render(got=Estimate(40, 100, [], 3.2), error=None)
+    assert 'data-exact="true"' in exact
+    assert "counted in 3 ms" in exact
+    share = fragment.render(
+        got=Estimate(4_800, 1_000_000, [], 41.0, exact=False, fraction=1 / 256), error=None
+    )
+    assert 'data-exact="false"' in share
+    assert "about" in share
+    assert "4,800</strong> of 1,000,000 people" in share
+    assert "counted on 1 person in 256 and scaled up" in share
