@@ -158,8 +158,9 @@ TYPICAL: list[tuple[str, dict[str, Any]]] = [
 @dataclass
 class Built:
     name: str
-    seconds: float
+    seconds: float  # the first build: everyone enters, each entry recorded
     size: int
+    again: float = 0.0  # the full rebuild of a built segment
 
 
 @dataclass
@@ -188,10 +189,15 @@ class SegmentsResult:
         else:
             out.append("data set           reused from an earlier run (--reuse)")
         out.append(f"analyze            {self.analyze_seconds:.1f} s")
-        total = sum(b.seconds for b in self.builds)
+        first = sum(b.seconds for b in self.builds)
+        total = sum(b.again for b in self.builds)
         for b in self.builds:
-            out.append(f"build {b.name:<28} {b.seconds:7.2f} s  {b.size:>9,} members")
-        out.append(f"full build         {total:.1f} s for {len(self.builds)} segments")
+            out.append(
+                f"build {b.name:<28} first {b.seconds:6.2f} s, rebuild {b.again:6.2f} s"
+                f"  {b.size:>9,} members"
+            )
+        out.append(f"first build        {first:.1f} s for {len(self.builds)} segments")
+        out.append(f"full rebuild       {total:.1f} s for {len(self.builds)} segments")
         est = [e * 1000 for e in self.estimates]
         out.append(
             f"size estimate      p50 {percentile(est, 50):.0f} ms,"
@@ -210,7 +216,7 @@ class SegmentsResult:
                 f" p50 {percentile(lat, 50):.0f} ms, p99 {percentile(lat, 99):.0f} ms,"
                 f" max {max(lat, default=0):.0f} ms"
             )
-        target = f"full build of {len(self.builds)} segments < {BUILD_SECONDS:.0f} s"
+        target = f"full rebuild of {len(self.builds)} segments < {BUILD_SECONDS:.0f} s"
         out.append(_verdict(target, total < BUILD_SECONDS, f"{total:.1f} s"))
         p99 = percentile(est, 99)
         target = f"size estimate p99 < {ESTIMATE_P99_S:.0f} s"
@@ -302,6 +308,15 @@ def run(
             session.flush()
         builds.append(Built(name, time.perf_counter() - t, row.size))
         saved.append((row.id, definition))
+    # The full rebuild: every segment evaluated for everyone again, as a nightly batch
+    # would (here nothing changed meanwhile, so it is the cost of evaluating alone).
+    for built, (segment_id, _definition) in zip(builds, saved, strict=True):
+        t = time.perf_counter()
+        with transaction(factory) as session:
+            row = SegmentRepository.from_session(session).get(workspace_id, segment_id)
+            assert row is not None
+            service.build(session, engine, row, cause="rebuild")
+        built.again = time.perf_counter() - t
     estimates: list[float] = []
     for _ in range(rounds):
         for _sid, definition in saved:

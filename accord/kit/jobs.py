@@ -32,6 +32,7 @@ from accord.config import Settings
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[..., Any]
+SCHEMA_LOCK = 0x6875657900  # an advisory lock key of its own ("huey")
 
 __all__ = ["Jobs", "crontab"]
 
@@ -44,12 +45,27 @@ def make_huey(settings: Settings, name: str = "accord") -> Huey:
     url = settings.resolved_database_url
     if url.startswith("postgresql"):
         dsn = "postgresql://" + url.split("://", 1)[1]  # without SQLAlchemy's driver name
-        return PostgresHuey(name, dsn=dsn, blocking=True, read_timeout=1)
+        huey = PostgresHuey(name, dsn=dsn, blocking=True, read_timeout=1, create_tables=False)
+        _create_tables(dsn, huey)
+        return huey
     folder = Path(url.removeprefix("sqlite:///")).parent if url.startswith("sqlite:///") else None
     if folder is None or str(folder) in ("", ":memory:"):
         folder = settings.ensure_data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(folder / "jobs.sqlite3"), timeout=30)
+
+
+def _create_tables(dsn: str, huey: Huey) -> None:
+    """huey's tables, created by one process at a time (processes that start together,
+    the API workers and the resolver, would otherwise race on the catalog)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            huey.storage.initialize_schema()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 class _Consumer(Consumer):  # type: ignore[misc]
