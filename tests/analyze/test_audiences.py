@@ -186,13 +186,14 @@ def test_csv_and_jsonl_carry_the_members_their_computed_traits_and_a_summary(
     text = export(client, workspace, sid, format="csv", traits="orders").text
     lines = text.splitlines()
     assert lines[-1] == (
-        "# summary: members=6 exported=4 left_out_for_consent=2 left_out_without_contact=0"
+        "# summary: members=6 exported=6 left_out_for_consent=0 left_out_without_contact=0"
     )
     rows = list(csv.DictReader(io.StringIO("\n".join(lines[:-1]))))
     assert list(rows[0]) == ["profile_id", "name", "email", "phone", "since", "orders"]
     by_id = {r["profile_id"]: r for r in rows}
-    # Ben and Cleo are left out for consent; Eve is in (the file does not need an address).
-    assert set(by_id) == {str(crowd[k]) for k in ("ana", "dan", "eve", "fay")}
+    # Every member, whatever their advertising consent (Ben and Cleo refused it); Eve is
+    # in (the file does not need an address).
+    assert set(by_id) == {str(crowd[k]) for k in ("ana", "ben", "cleo", "dan", "eve", "fay")}
     ana = by_id[str(crowd["ana"])]
     assert ana["email"] == "ana@example.com"
     assert ana["phone"] == "+14155550142"
@@ -212,8 +213,8 @@ def test_csv_and_jsonl_carry_the_members_their_computed_traits_and_a_summary(
         "summary": {
             "segment_id": str(sid),
             "members": 6,
-            "exported": 4,
-            "left_out_for_consent": 2,
+            "exported": 6,
+            "left_out_for_consent": 0,
             "left_out_without_contact": 0,
         }
     }

@@ -72,6 +72,7 @@ PROTECTED_PREFIXES = (
     "/customers",
     "/inbox",
     "/analytics",
+    "/segments",
     "/privacy",
     "/workspace/",
     "/logout",

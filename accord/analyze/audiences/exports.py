@@ -239,6 +239,11 @@ def page(
     for since, person, *values in rows:
         tally.members += 1
         allowed, email, phone, reachable = _addresses(session, workspace, person, settings)
+        if spec.format not in HASHED:
+            # A plain export holds every member (for analysis; a send asks consent at its
+            # own time); only suppressed addresses stay blank. The ad platforms' files
+            # hold only those whose consent allows advertising.
+            allowed = True
         if not allowed or (spec.format in HASHED and reachable and not (email or phone)):
             tally.left_out_for_consent += 1
             continue

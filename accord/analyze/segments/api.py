@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.segments import computed, queries, service
 from accord.analyze.segments.models import Segment, SegmentChange
-from accord.analyze.segments.repository import SegmentRepository
 from accord.analyze.segments.schemas import (
     BuildRead,
     ChangeRead,
@@ -68,7 +67,7 @@ def build_now_or_later(
 ) -> BuildRead:
     """Build within the request for a small workspace; else leave it to a job."""
     jobs = getattr(request.app.state, "jobs", None)
-    people = SegmentRepository.from_session(session).live_count(segment.workspace_id)
+    people = queries.people(session, segment.workspace_id)
     if jobs is not None and people > INLINE_BUILD:
         workspace_id, segment_id = segment.workspace_id, segment.id
         after_commit(session, lambda: jobs.enqueue("segments.build", workspace_id, segment_id))
@@ -90,7 +89,7 @@ def build_now_or_later(
 def list_segments(
     session: DbSession, principal: AnalyticsReader, archived: bool = False
 ) -> dict[str, Any]:
-    rows = SegmentRepository.from_session(session).all(principal.workspace_id, archived=archived)
+    rows = queries.segments(session, principal.workspace_id, archived=archived)
     return {"data": [SegmentRead.model_validate(r) for r in rows]}
 
 
@@ -196,19 +195,7 @@ def duplicate_segment(
     principal: SegmentsWriter,
     engine: Engine,
 ) -> BuildRead:
-    source = _segment(session, principal, segment_id)
-    repo = SegmentRepository.from_session(session)
-    name, n = f"{source.name} (copy)", 2
-    while repo.by_name(principal.workspace_id, name) is not None:
-        name, n = f"{source.name} (copy {n})", n + 1
-    copy = service.save(
-        session,
-        principal.workspace_id,
-        name=name[:120],
-        definition=source.definition,
-        description=source.description,
-        actor=principal,
-    )
+    copy = service.duplicate(session, _segment(session, principal, segment_id), principal)
     return build_now_or_later(request, session, engine, copy)
 
 
@@ -256,7 +243,7 @@ def segment_members(
     after: uuid.UUID | None = None,
 ) -> MembersPage:
     segment = _segment(session, principal, segment_id)
-    rows = SegmentRepository.from_session(session).members_page(segment.id, limit, after)
+    rows = queries.members(session, segment, limit, after)
     data = [
         MemberRead(profile_id=p.id, name=p.display_name, email=p.email, since=m.since)
         for m, p in rows

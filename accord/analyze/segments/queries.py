@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.segments import rules
 from accord.analyze.segments.explain import explain
-from accord.analyze.segments.models import Segment, SegmentChange
+from accord.analyze.segments.models import Segment, SegmentChange, SegmentMember
 from accord.analyze.segments.repository import ComputedTraitRepository, SegmentRepository
 from accord.analyze.segments.service import Engine, compiler, parse_definition
 from accord.collect.models import Event
@@ -89,6 +89,23 @@ def _id_tail(session: Session, digits: int) -> Any:
     else:
         tail = func.substr(cast(Profile.id, String), -digits)
     return tail == "0" * digits
+
+
+def segments(session: Session, workspace_id: uuid.UUID, *, archived: bool = False) -> list[Segment]:
+    """The workspace's segments by name: the active ones, or with the archived ones too."""
+    return SegmentRepository.from_session(session).all(workspace_id, archived=archived)
+
+
+def members(
+    session: Session, segment: Segment, limit: int, after: uuid.UUID | None = None
+) -> list[tuple[SegmentMember, Profile]]:
+    """A page of members with their profiles, by profile id after ``after``."""
+    return SegmentRepository.from_session(session).members_page(segment.id, limit, after)
+
+
+def people(session: Session, workspace_id: uuid.UUID) -> int:
+    """The workspace's live people."""
+    return SegmentRepository.from_session(session).live_count(workspace_id)
 
 
 def why(

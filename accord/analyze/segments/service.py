@@ -182,6 +182,22 @@ def save(
     return segment
 
 
+def duplicate(session: Session, source: Segment, actor: Principal) -> Segment:
+    """A copy under the first free name "<name> (copy)", "<name> (copy 2)"..."""
+    repo = SegmentRepository.from_session(session)
+    name, n = f"{source.name} (copy)", 2
+    while repo.by_name(source.workspace_id, name[:120]) is not None:
+        name, n = f"{source.name} (copy {n})", n + 1
+    return save(
+        session,
+        source.workspace_id,
+        name=name[:120],
+        definition=source.definition,
+        description=source.description,
+        actor=actor,
+    )
+
+
 def get(session: Session, workspace_id: uuid.UUID, segment_id: uuid.UUID) -> Segment:
     row = SegmentRepository.from_session(session).get(workspace_id, segment_id)
     if row is None:
