@@ -62,8 +62,42 @@ def csat(cond: ServiceCondition, ctx: FactContext) -> Any:
     )
 
 
+def _times(column: Any, *where: Any) -> Any:
+    """When each person's oldest row in the window was made (it leaves the window first)."""
+
+    def times(cond: ServiceCondition, ctx: FactContext) -> Any:
+        assert cond.within is not None
+        return (
+            select(Conversation.profile_id, func.min(column))
+            .where(
+                Conversation.workspace_id == ctx.workspace_id,
+                Conversation.profile_id.is_not(None),
+                column > ctx.now - cond.within.delta,
+                column <= ctx.now,
+                ctx.scope(Conversation.profile_id),
+                *where,
+            )
+            .group_by(Conversation.profile_id)
+        )
+
+    return times
+
+
+class Fact:
+    """A fact's SQL and, for a window, when each person's value may change by time."""
+
+    def __init__(self, compile: FactCompiler, times: Any) -> None:
+        self.compile = compile
+        self.times = times
+
+    def __call__(self, cond: ServiceCondition, ctx: FactContext) -> Any:
+        return self.compile(cond, ctx)
+
+
 FACTS: dict[str, FactCompiler] = {
-    "open_conversation": open_conversation,
-    "conversations": conversations,
-    "csat": csat,
+    "open_conversation": Fact(
+        open_conversation, _times(Conversation.created_at, Conversation.status.in_(UNRESOLVED))
+    ),
+    "conversations": Fact(conversations, _times(Conversation.created_at)),
+    "csat": Fact(csat, _times(Conversation.csat_at, Conversation.csat_score.is_not(None))),
 }

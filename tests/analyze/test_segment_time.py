@@ -209,3 +209,42 @@ def test_a_merge_moves_membership_and_a_split_gives_it_back(
         assert repo.member_ids(browsing.id) == {visitor}
     finally:
         session.info.pop(changes.LISTENERS, None)
+
+
+def test_a_service_window_closes_on_time_too(session: Session, workspace: Any) -> None:
+    from accord.inbox.models import Conversation
+
+    ws = workspace.workspace.id
+    p = People(session, ws)
+    ana = p.person("ana")
+    rated = at(days=20)
+    session.add(
+        Conversation(
+            workspace_id=ws,
+            number=1,
+            profile_id=ana,
+            status="resolved",
+            channel="chat",
+            last_channel="chat",
+            created_at=at(days=21),
+            last_message_at=at(days=21),
+            updated_at=NOW,
+            csat_score=1,
+            csat_at=rated,
+        )
+    )
+    session.flush()
+    unhappy = segment(
+        session,
+        ws,
+        {"kind": "service", "fact": "csat", "op": "lte", "value": 2, "within": {"days": 30}},
+        name="Unhappy",
+    )
+    service.build(session, ENGINE, unhappy, now=NOW)
+    repo = SegmentRepository.from_session(session)
+    assert repo.member_ids(unhappy.id) == {ana}
+    (timer,) = session.scalars(select(SegmentTimer)).all()
+    assert timer.due_at == rated + timedelta(days=30)
+    service.sweep(session, ENGINE, ws, now=timer.due_at)
+    assert repo.member_ids(unhappy.id) == set()
+    assert changes_of(session, unhappy.id)[-1] == ("exited", rated + timedelta(days=30))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from accord.analyze.segments import rules
-from accord.analyze.segments.compile import Compiler
+from accord.analyze.segments.compile import Compiler, FactContext
 from accord.collect.models import Event
 from accord.profile.models import Profile
 
@@ -44,6 +44,15 @@ def _leaf_times(compiler: Compiler, leaf: Any) -> list[tuple[uuid.UUID, datetime
         return out
     if isinstance(leaf, rules.ValueCondition) and leaf.op in rules.RELATIVE:
         return _value_times(compiler, leaf)
+    if isinstance(leaf, rules.ServiceCondition) and leaf.within is not None:
+        # The service facts' owner says when each person's oldest row in the window was
+        # made; it leaves the window that long after.
+        times = getattr(compiler.facts.get(leaf.fact), "times", None)
+        if times is None:
+            return []
+        ctx = FactContext(compiler.session, compiler.workspace_id, now, compiler.in_scope)
+        span = leaf.within.delta
+        return [(pid, at + span) for pid, at in compiler.session.execute(times(leaf, ctx)) if pid]
     return []
 
 
