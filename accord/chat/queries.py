@@ -49,6 +49,12 @@ def online_visitors(
     now = utcnow()
     repo = VisitorRepository.from_session(session)
     rows = repo.online(workspace_id, now - timedelta(seconds=online_seconds))
+    # One row per browser: a page left before its widget heard back can leave a second
+    # visitor of the same anonymous id; the one heard from last is the one on the site.
+    latest: dict[str, ChatVisitor] = {}
+    for v in rows:
+        latest.setdefault(v.anonymous_id, v)
+    rows = list(latest.values())
     profiles = repo.profiles_of(workspace_id, {v.anonymous_id for v in rows})
     return [visitor_read(v, profiles.get(v.anonymous_id), now) for v in rows]
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.segments import computed, queries, service
 from accord.analyze.segments.models import Segment, SegmentChange
+from accord.analyze.segments.rules import KEY
 from accord.analyze.segments.schemas import (
     BuildRead,
     ChangeRead,
@@ -141,7 +142,7 @@ def suggest_values(
     session: DbSession,
     principal: AnalyticsReader,
     kind: Annotated[str, Query(pattern="^(trait|location|event)$")],
-    field: Annotated[str, Query(min_length=1, max_length=200)],
+    field: Annotated[str, Query(min_length=1, max_length=200, pattern=KEY)],
     q: Annotated[str, Query(max_length=100)] = "",
     event: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[str]:

@@ -4,6 +4,7 @@ time, a person's segments, and the fields the workspace has (for the builder).""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections import Counter
@@ -20,6 +21,7 @@ from accord.analyze.segments.models import Segment, SegmentChange, SegmentMember
 from accord.analyze.segments.repository import ComputedTraitRepository, SegmentRepository
 from accord.analyze.segments.service import Engine, compiler, parse_definition
 from accord.collect.models import Event
+from accord.kit.errors import invalid
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.resolve.models import Identifier
@@ -255,6 +257,8 @@ def suggest(
 ) -> list[str]:
     """Values the workspace has for a trait (or a location, or an event's property),
     most frequent first, starting with ``q``."""
+    if not re.match(rules.KEY, field):
+        raise invalid("Not a trait or property name", field="field")
     if kind == "event" and event:
         path = tuple(field.split("."))
         value = Event.properties[path if len(path) > 1 else path[0]].as_string()

@@ -45,6 +45,9 @@ VALUES: dict[str, str] = {
 }
 
 SERVICE_FACTS = ("open_conversation", "conversations", "csat")
+# A trait or property name (dots step into nested ones): any text but quotes,
+# backslashes, braces, commas and control characters, which JSON paths cannot carry.
+KEY = r"^[^\"\\{},\x00-\x1f\x7f]+$"
 
 
 class Window(BaseModel):
@@ -105,7 +108,7 @@ class TraitCondition(ValueTest):
     """A trait of the golden record; nested traits by dots (``address.city``)."""
 
     kind: Literal["trait"]
-    field: str = Field(min_length=1, max_length=200)
+    field: str = Field(min_length=1, max_length=200, pattern=KEY)
 
 
 class ValueCondition(ValueTest):
@@ -130,7 +133,7 @@ class ComputedCondition(ValueTest):
 
 
 class PropertyTest(Leaf):
-    property: str = Field(min_length=1, max_length=200)
+    property: str = Field(min_length=1, max_length=200, pattern=KEY)
     op: Literal[COMPARE + TEXT + LISTS + PRESENCE + ("between",)]  # type: ignore[valid-type]
     value: Any = None
 

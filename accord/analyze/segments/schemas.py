@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from accord.analyze.segments.rules import KEY
+
 
 class SegmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -115,7 +117,7 @@ class ComputedTraitIn(BaseModel):
     event: str = Field(min_length=1, max_length=200)
     where: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
     aggregate: Literal["count", "sum", "min", "max", "average", "first", "last", "most_frequent"]
-    property: str | None = Field(None, max_length=200)
+    property: str | None = Field(None, max_length=200, pattern=KEY)
     window_days: float | None = Field(None, gt=0, le=3650)
 
 
