@@ -20,7 +20,7 @@ from accord.analyze.segments.schemas import (
     DefinitionIn,
     EstimateRead,
     ExplainRead,
-    MemberRead,
+    SegmentMemberRead,
     MembersPage,
     PersonBrief,
     ProfileSegment,
@@ -246,7 +246,7 @@ def segment_members(
     segment = _segment(session, principal, segment_id)
     rows = queries.members(session, segment, limit, after)
     data = [
-        MemberRead(profile_id=p.id, name=p.display_name, email=p.email, since=m.since)
+        SegmentMemberRead(profile_id=p.id, name=p.display_name, email=p.email, since=m.since)
         for m, p in rows
     ]
     return MembersPage(data=data, next_after=data[-1].profile_id if len(data) == limit else None)

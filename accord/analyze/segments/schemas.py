@@ -61,7 +61,7 @@ class EstimateRead(BaseModel):
     millis: float
 
 
-class MemberRead(BaseModel):
+class SegmentMemberRead(BaseModel):
     profile_id: uuid.UUID
     name: str | None
     email: str | None
@@ -69,7 +69,7 @@ class MemberRead(BaseModel):
 
 
 class MembersPage(BaseModel):
-    data: list[MemberRead]
+    data: list[SegmentMemberRead]
     next_after: uuid.UUID | None = Field(description="Pass as `after` for the next page")
 
 

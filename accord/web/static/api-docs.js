@@ -6,5 +6,7 @@ window.addEventListener("DOMContentLoaded", function () {
     deepLinking: true,
     presets: [SwaggerUIBundle.presets.apis],
     layout: "BaseLayout",
+    // 130-odd operations: the tags open on demand (all open at once stalls the page).
+    docExpansion: "none",
   });
 });
