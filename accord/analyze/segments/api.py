@@ -20,12 +20,12 @@ from accord.analyze.segments.schemas import (
     DefinitionIn,
     EstimateRead,
     ExplainRead,
-    SegmentMemberRead,
     MembersPage,
     PersonBrief,
     ProfileSegment,
     ProfileSegments,
     SegmentIn,
+    SegmentMemberRead,
     SegmentRead,
     SizePoint,
 )
