@@ -216,14 +216,17 @@ class SegmentRepository(Repository):
         scope: Collection[uuid.UUID] | None,
         due: dict[uuid.UUID, datetime],
     ) -> None:
-        stmt = delete(SegmentTimer).where(SegmentTimer.segment_id == segment.id)
-        if scope is None:
-            self.session.execute(stmt)
-        else:
-            for part in _chunks(scope):
-                self.session.execute(
-                    stmt.where(one_of(self.session, SegmentTimer.profile_id, part))
+        """Make the segment's timers for ``scope`` (everyone: None) those of ``due``,
+        writing only what differs from the timers already there."""
+        held = self.timers(segment.id, scope)
+        stale = [pid for pid, at in held.items() if due.get(pid) != at]
+        for part in _chunks(stale):
+            self.session.execute(
+                delete(SegmentTimer).where(
+                    SegmentTimer.segment_id == segment.id,
+                    one_of(self.session, SegmentTimer.profile_id, part),
                 )
+            )
         rows = [
             {
                 "segment_id": segment.id,
@@ -232,9 +235,25 @@ class SegmentRepository(Repository):
                 "due_at": at,
             }
             for pid, at in due.items()
+            if held.get(pid) != at
         ]
-        for part in _chunks(rows):
-            self.session.execute(insert(SegmentTimer), part)
+        self._insert(SegmentTimer, rows, ["segment_id", "profile_id"])
+
+    def timers(
+        self, segment_id: uuid.UUID, scope: Collection[uuid.UUID] | None
+    ) -> dict[uuid.UUID, datetime]:
+        stmt = select(SegmentTimer.profile_id, SegmentTimer.due_at).where(
+            SegmentTimer.segment_id == segment_id
+        )
+        if scope is None:
+            return {pid: at for pid, at in self.session.execute(stmt)}
+        out: dict[uuid.UUID, datetime] = {}
+        for part in _chunks(scope):
+            rows = self.session.execute(
+                stmt.where(one_of(self.session, SegmentTimer.profile_id, part))
+            )
+            out.update({pid: at for pid, at in rows})
+        return out
 
     def due(
         self, workspace_id: uuid.UUID, now: datetime, limit: int
