@@ -36,7 +36,6 @@ def segment_engine(jobs: Jobs | None = None) -> Engine:
 def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Engine]:
     jobs = Jobs(settings, factory)
     engine = segment_engine(jobs)
-    jobs.task("segments.evaluate", partial(segment_tasks.evaluate, engine=engine))
     jobs.task("segments.drain", partial(segment_tasks.drain, engine=engine))
     jobs.periodic("segments.drain_all", partial(segment_tasks.drain_all, engine=engine), crontab())
     jobs.task("segments.build", partial(segment_tasks.build, engine=engine))

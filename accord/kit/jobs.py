@@ -122,12 +122,6 @@ class Jobs:
     def names(self) -> list[str]:
         return sorted(self._tasks)
 
-    def pending(self) -> int:
-        return int(self.huey.pending_count())
-
-    def scheduled(self) -> int:
-        return int(self.huey.scheduled_count())
-
     # --- the consumer ----------------------------------------------------------------
 
     def consumer(self, workers: int | None = None) -> _Consumer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,7 +76,6 @@ class Compiler:
     default_timezone: str = "UTC"
 
     def __post_init__(self) -> None:
-        self.pg = self.session.get_bind().dialect.name == "postgresql"
         self._zones: list[str] | None = None
 
     # --- the whole tree ----------------------------------------------------------------
@@ -473,8 +472,6 @@ def _as_datetime(value: Any) -> datetime:
         text_value += "T00:00:00+00:00"
     parsed = datetime.fromisoformat(text_value.replace("Z", "+00:00"))
     if parsed.tzinfo is None:
-        from datetime import UTC
-
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
 

@@ -16,6 +16,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from accord.analyze.segments import rules
+from accord.analyze.segments.compile import LOCATION
 from accord.analyze.segments.explain import explain
 from accord.analyze.segments.models import Segment, SegmentChange, SegmentMember
 from accord.analyze.segments.repository import ComputedTraitRepository, SegmentRepository
@@ -268,8 +269,6 @@ def suggest(
     else:
         key = field
         if kind == "location":
-            from accord.analyze.segments.compile import LOCATION
-
             key = LOCATION.get(field, (field,))[0]
         value = Profile.traits[(key, "value")].as_string()
         base = select(value, func.count()).where(

@@ -273,12 +273,18 @@ class SegmentRepository(Repository):
         return self.session.scalar(stmt)
 
     def drop_timers(self, pairs: Collection[tuple[uuid.UUID, uuid.UUID]]) -> None:
+        """Delete these timers: one statement per segment (and chunk), not one a timer."""
+        by_segment: dict[uuid.UUID, list[uuid.UUID]] = {}
         for segment_id, profile_id in pairs:
-            self.session.execute(
-                delete(SegmentTimer).where(
-                    SegmentTimer.segment_id == segment_id, SegmentTimer.profile_id == profile_id
+            by_segment.setdefault(segment_id, []).append(profile_id)
+        for segment_id, people in by_segment.items():
+            for part in _chunks(people):
+                self.session.execute(
+                    delete(SegmentTimer).where(
+                        SegmentTimer.segment_id == segment_id,
+                        one_of(self.session, SegmentTimer.profile_id, part),
+                    )
                 )
-            )
 
     def drop_timers_of(self, profile_ids: Collection[uuid.UUID]) -> None:
         for part in _chunks(profile_ids):

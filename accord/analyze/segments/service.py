@@ -22,7 +22,7 @@ from accord.analyze.segments.timers import next_changes
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.kit.dialect import lock_workspace
-from accord.kit.errors import AccordError, conflict, invalid, not_found
+from accord.kit.errors import conflict, invalid, not_found
 from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
 
@@ -556,11 +556,3 @@ def _schedule(
     if SegmentRepository.from_session(session).claim_sweep(workspace_id, earliest, now):
         schedule = engine.schedule_sweep
         after_commit(session, lambda: schedule(workspace_id, earliest))
-
-
-def check_definition(data: Any) -> Any:
-    """A definition parsed, for the size estimate of an unsaved one."""
-    return parse_definition(data)
-
-
-__all__ = ["AccordError", "Engine", "Outcome", "build", "evaluate", "save", "sweep"]

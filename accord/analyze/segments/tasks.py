@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,20 +17,6 @@ from accord.kit.db import transaction
 from accord.kit.time import utcnow
 
 log = logging.getLogger(__name__)
-
-
-def evaluate(
-    factory: sessionmaker[Session],
-    workspace_id: uuid.UUID,
-    profile_ids: Sequence[uuid.UUID],
-    topics: Sequence[str],
-    *,
-    engine: service.Engine,
-) -> None:
-    with transaction(factory) as session:
-        service.evaluate(
-            session, engine, workspace_id, profile_ids, topics, cause=service.cause_of(topics)
-        )
 
 
 def drain(
