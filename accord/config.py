@@ -42,9 +42,16 @@ class Settings(BaseSettings):
     )
     jobs_worker: bool = Field(
         default=True,
-        description="Run the job engine's consumer (threads) in each API process: segment "
-        "evaluation, timers and schedules. Turn it off where `accord jobs` runs the "
-        "consumer as a process of its own.",
+        description="Run the job engine's consumer (segment evaluation, timers, schedules, "
+        "deliveries): under `accord serve` in a process of its own (see "
+        "`ACCORD_JOBS_PROCESS`), else threads in each API process. Turn it off where "
+        "`accord worker jobs` runs on machines of its own.",
+    )
+    jobs_process: bool = Field(
+        default=True,
+        description="`accord serve` runs the job consumer as a process of its own beside "
+        "its API workers (which then only enqueue), so that jobs never share an API "
+        "worker's interpreter lock with requests.",
     )
     jobs_threads: int = Field(
         default=2, ge=1, le=64, description="Worker threads of a job consumer."

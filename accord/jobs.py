@@ -4,6 +4,9 @@ them (changes noted by resolution, consent and the inbox evaluate segments)."""
 
 from __future__ import annotations
 
+import time
+import uuid
+from collections.abc import Callable
 from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,14 +58,46 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     return jobs, engine
 
 
-def evaluate_on_change(jobs: Jobs) -> changes.Listener:
+class TopicsInUse:
+    """What each workspace's active segments depend on, as this process last read it (at
+    most ``ttl`` seconds ago)."""
+
+    def __init__(self, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._seen: dict[uuid.UUID, tuple[float, frozenset[str]]] = {}
+
+    def read(self, session: Session, workspace_id: uuid.UUID) -> frozenset[str]:
+        now = self.clock()
+        held = self._seen.get(workspace_id)
+        if held is None or now - held[0] > self.ttl:
+            held = (now, segment_service.topics_in_use(session, workspace_id))
+            self._seen[workspace_id] = held
+        return held[1]
+
+    def held(self, workspace_id: uuid.UUID) -> frozenset[str] | None:
+        held = self._seen.get(workspace_id)
+        return None if held is None else held[1]
+
+
+def evaluate_on_change(jobs: Jobs, in_use: TopicsInUse | None = None) -> changes.Listener:
     """What a change starts: the people it touched kept in its own transaction, then,
-    once committed, a job that evaluates every change waiting for the workspace."""
+    once committed, a job that evaluates every change waiting for the workspace.
+
+    The job is started only when a segment of the workspace depends on what changed (a
+    chat message in a workspace with no segment on service facts starts nothing). The
+    people are kept either way, so a segment created while the change commits still
+    hears of it: the minutely ``segments.drain_all`` evaluates what no job was started
+    for."""
+    in_use = in_use or TopicsInUse()
 
     def record(session: Session, change: changes.Changes) -> None:
         segment_service.note_dirty(session, change.workspace_id, change.profiles, change.topics)
+        in_use.read(session, change.workspace_id)
 
     def committed(change: changes.Changes) -> None:
-        jobs.enqueue("segments.drain", change.workspace_id)
+        held = in_use.held(change.workspace_id)
+        if held is None or segment_service.asks_for(held, change.topics):
+            jobs.enqueue("segments.drain", change.workspace_id)
 
     return changes.Listener(committed=committed, record=record)

@@ -50,14 +50,18 @@ def serve(
     """Serve the API and the console."""
     import uvicorn
 
-    from accord.resolve.process import Supervisor
+    from accord.kit.process import Supervisor
 
     s = settings()
-    resolver = None
+    children: list[Supervisor] = []
     if s.resolve_worker and s.resolve_process:
-        resolver = Supervisor()
-        resolver.start()
+        children.append(Supervisor(["worker", "resolve"], name="resolver"))
         os.environ["ACCORD_RESOLVE_WORKER"] = "false"  # the API workers leave it to the process
+    if s.jobs_worker and s.jobs_process:
+        children.append(Supervisor(["worker", "jobs"], name="jobs"))
+        os.environ["ACCORD_JOBS_WORKER"] = "false"  # the API workers only enqueue
+    for child in children:
+        child.start()
     if demo_site:
         os.environ["ACCORD_DEMO_SITE"] = "true"  # read by each worker's create_app()
     if "ACCORD_BASE_URL" not in os.environ:
@@ -76,8 +80,8 @@ def serve(
             proxy_headers=True,
         )
     finally:
-        if resolver is not None:
-            resolver.stop()
+        for child in children:
+            child.stop()
 
 
 @app.command("smtp")

@@ -29,15 +29,16 @@ def resolve_worker(
     from accord import jobs as accord_jobs
     from accord.kit import changes
     from accord.kit.db import create_db_engine, create_session_factory
+    from accord.kit.process import lower_priority, parent_alive, stop_on_signals
     from accord.kit.runtime import tune_gc
     from accord.resolve import process
 
     s = settings()
     logging.basicConfig(level=s.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    process.lower_priority(s.resolver_nice if nice is None else nice)
+    lower_priority(s.resolver_nice if nice is None else nice)
     tune_gc(s.gc_threshold)
     stop = threading.Event()
-    process.stop_on_signals(stop)
+    stop_on_signals(stop)
     engine = create_db_engine(s.resolved_database_url, pool_size=2)
     factory = create_session_factory(engine)
     # What resolution changes starts the segments' evaluation on the job engine (this
@@ -50,7 +51,7 @@ def resolve_worker(
             stop,
             poll=s.resolve_poll_seconds,
             yield_above=s.resolve_yield_above,
-            alive=process.parent_alive(exit_with),
+            alive=parent_alive(exit_with),
         )
     finally:
         jobs.close()
@@ -62,26 +63,34 @@ def jobs_worker(
     threads: Annotated[
         int | None, typer.Option(help="Worker threads; default ACCORD_JOBS_THREADS.", min=1)
     ] = None,
+    exit_with: Annotated[
+        int | None,
+        typer.Option(hidden=True, help="End when this process (the one that started us) does."),
+    ] = None,
 ) -> None:
     """Run the job engine's consumer (segment evaluation, timers, schedules, deliveries)
-    as a process of its own, for set-ups that turn it off in the API processes
-    (ACCORD_JOBS_WORKER=false); stops on SIGTERM or Ctrl-C after the jobs under way."""
+    in a process of its own: what `accord serve` runs beside its API workers, or a
+    machine of its own runs where the API processes only enqueue; stops on SIGTERM or
+    Ctrl-C after the jobs under way."""
     from accord import jobs as accord_jobs
     from accord.kit import changes
     from accord.kit.db import create_db_engine, create_session_factory
-    from accord.resolve import process
+    from accord.kit.process import parent_alive, stop_on_signals
+    from accord.kit.runtime import tune_gc
 
     s = settings()
     logging.basicConfig(level=s.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    tune_gc(s.gc_threshold)
     stop = threading.Event()
-    process.stop_on_signals(stop)
+    stop_on_signals(stop)
+    alive = parent_alive(exit_with)
     engine = create_db_engine(s.resolved_database_url, pool_size=(threads or s.jobs_threads) + 2)
     factory = create_session_factory(engine)
     jobs, _ = accord_jobs.build(s, factory)
     changes.listen(factory, accord_jobs.evaluate_on_change(jobs))
     jobs.start(threads)
     try:
-        while not stop.wait(0.5):
+        while alive() and not stop.wait(0.5):
             pass
     finally:
         jobs.close()

@@ -76,7 +76,7 @@ def note(
     if not ids:
         return
     # Kept per transaction: what a rolled-back one noted is never heard.
-    root = session.get_transaction()
+    root = session.get_transaction() or session.begin()  # a note may come first
     held = session.info.get(KEY)
     if held is None or held[0] is not root:
         pending: dict[uuid.UUID, Changes] = {}

@@ -16,6 +16,7 @@ from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
 from accord.kit import migrate
 from accord.kit.db import transaction
+from accord.kit.process import Supervisor, parent_alive
 from accord.resolve import process, worker
 from accord.resolve.worker import drain
 from tests.resolve.test_batches import accept
@@ -60,8 +61,8 @@ def test_the_loop_resolves_what_is_pending_and_stops_when_told(
 def test_the_loop_ends_with_its_parent(session_factory: sessionmaker[Session]) -> None:
     stop = threading.Event()
     process.run(session_factory, stop, poll=0.01, alive=lambda: False)  # returns at once
-    assert process.parent_alive(None)()
-    assert not process.parent_alive(-1)()
+    assert parent_alive(None)()
+    assert not parent_alive(-1)()
 
 
 def test_a_stop_ends_a_drain_between_batches(session_factory: sessionmaker[Session]) -> None:
@@ -74,14 +75,17 @@ def test_a_stop_ends_a_drain_between_batches(session_factory: sessionmaker[Sessi
     assert drain(session_factory, batch=2) == 5
 
 
-def test_the_server_keeps_a_resolver_process_running(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("command", "name"), [(["worker", "resolve"], "resolver"), (["worker", "jobs"], "jobs")]
+)
+def test_the_server_keeps_its_worker_processes_running(
+    command: list[str], name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'served.db'}"
     migrate.upgrade(url)
     monkeypatch.setenv("ACCORD_DATABASE_URL", url)
     monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
-    supervisor = process.Supervisor(restart_after=0.1)
+    supervisor = Supervisor(command, name=name, restart_after=0.1)
     supervisor.start()
     try:
         first = supervisor.pid

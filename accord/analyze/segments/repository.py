@@ -48,6 +48,13 @@ class SegmentRepository(Repository):
             stmt = stmt.where(Segment.status == "active")
         return list(self.session.scalars(stmt.order_by(Segment.name)))
 
+    def topics_in_use(self, workspace_id: uuid.UUID) -> set[str]:
+        """What the workspace's active segments depend on, together."""
+        stmt = select(Segment.topics).where(
+            Segment.workspace_id == workspace_id, Segment.status == "active"
+        )
+        return {t for topics in self.session.scalars(stmt) for t in topics or ()}
+
     def calendar(self) -> list[Segment]:
         stmt = select(Segment).where(Segment.status == "active", Segment.calendar.is_(True))
         return list(self.session.scalars(stmt))

@@ -399,6 +399,18 @@ def note_dirty(
     SegmentRepository.from_session(session).add_dirty(workspace_id, profile_ids, topics, utcnow())
 
 
+def topics_in_use(session: Session, workspace_id: uuid.UUID) -> frozenset[str]:
+    return frozenset(SegmentRepository.from_session(session).topics_in_use(workspace_id))
+
+
+def asks_for(in_use: Collection[str], topics: Collection[str]) -> bool:
+    """Whether a change of ``topics`` may move someone in a segment that depends on
+    ``in_use`` (``*`` on either side: every change, for any segment)."""
+    if not in_use:
+        return False
+    return ALL_TOPICS in topics or ALL_TOPICS in in_use or not set(in_use).isdisjoint(topics)
+
+
 def drain(
     session: Session, engine: Engine, workspace_id: uuid.UUID, *, limit: int = DRAIN_ROWS
 ) -> tuple[int, Outcome]:
@@ -410,6 +422,8 @@ def drain(
         return 0, Outcome()
     people = {uuid.UUID(p) for r in rows for p in r.profile_ids}
     topics = {t for r in rows for t in r.topics}
+    if ALL_TOPICS not in topics and not asks_for(topics_in_use(session, workspace_id), topics):
+        return len(rows), Outcome()  # nothing any segment depends on
     return len(rows), evaluate(
         session, engine, workspace_id, people, topics, cause=cause_of(topics)
     )
