@@ -1,5 +1,6 @@
 """Imports every ORM model so the metadata is complete (Alembic, tests)."""
 
+from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link
 from accord.analyze.audiences.models import Delivery, Destination
 from accord.analyze.segments.models import (
     ComputedTrait,
@@ -49,11 +50,13 @@ from accord.resolve.models import (
 
 __all__ = [
     "AccessLogEntry",
+    "AcquisitionTouch",
     "AgentState",
     "ApiKey",
     "Attachment",
     "AuditEvent",
     "Base",
+    "Campaign",
     "CannedResponse",
     "ChatTrigger",
     "ChatTriggerShow",
@@ -68,6 +71,7 @@ __all__ = [
     "Event",
     "Identifier",
     "IdentityLink",
+    "Link",
     "LoginAttempt",
     "MatchCandidate",
     "MatchRun",
