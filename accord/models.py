@@ -2,6 +2,7 @@
 
 from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link
 from accord.analyze.audiences.models import Delivery, Destination
+from accord.analyze.scoring.models import CustomerScore, ScoringRun
 from accord.analyze.segments.models import (
     ComputedTrait,
     Segment,
@@ -66,6 +67,7 @@ __all__ = [
     "ConsentState",
     "Conversation",
     "ConversationEvent",
+    "CustomerScore",
     "Delivery",
     "Destination",
     "Event",
@@ -83,6 +85,7 @@ __all__ = [
     "PrivacyRequest",
     "Profile",
     "RetentionRun",
+    "ScoringRun",
     "Segment",
     "SegmentChange",
     "SegmentClock",

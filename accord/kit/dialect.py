@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Float,
+    Integer,
     Table,
     and_,
     any_,
@@ -241,3 +242,49 @@ def json_number(session: Session, value: ColumnElement[Any]) -> ColumnElement[An
         ),
         else_=None,
     )
+
+
+def month_index(session: Session, column: Any) -> ColumnElement[Any]:
+    """A timestamp's calendar month as one integer (year * 12 + month - 1), in UTC."""
+    if session.get_bind().dialect.name == "postgresql":
+        moment = func.timezone("UTC", column)
+        return cast(  # type: ignore[no-any-return]
+            func.extract("year", moment) * 12 + func.extract("month", moment) - 1, Integer
+        )
+    return (
+        cast(func.strftime("%Y", column), Integer) * 12
+        + cast(  # type: ignore[no-any-return]
+            func.strftime("%m", column), Integer
+        )
+        - 1
+    )
+
+
+def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> int:
+    """Append many rows (tuples in the table's column order) as fast as the backend
+    takes them: COPY on PostgreSQL, one prepared INSERT run over them on SQLite. JSON
+    columns take lists and dicts."""
+    names = [c.name for c in table.columns]
+    count = 0
+    if session.get_bind().dialect.name == "postgresql":
+        raw: Any = session.connection().connection.driver_connection
+        quote = session.get_bind().dialect.identifier_preparer.quote
+        sql = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
+        with raw.cursor() as cur, cur.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    [jsonio.dumps(v) if isinstance(v, dict | list) else v for v in row]
+                )
+                count += 1
+        return count
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(dict(zip(names, row, strict=True)))
+        if len(batch) >= 10_000:
+            session.execute(table.insert(), batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        session.execute(table.insert(), batch)
+        count += len(batch)
+    return count

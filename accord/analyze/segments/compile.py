@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from accord.analyze.scoring.models import CustomerScore
 from accord.analyze.segments import rules
 from accord.analyze.segments.models import ComputedTrait, SegmentMember
 from accord.collect.models import Event
@@ -123,6 +124,19 @@ class Compiler:
         return self.test(
             func.coalesce(self.trait_text(nested), self.trait_text(top)), leaf.op, leaf.value
         )
+
+    def _score(self, leaf: rules.ScoreCondition) -> Cond:
+        column = getattr(CustomerScore, leaf.field)
+        value = (
+            select(column)
+            .where(
+                CustomerScore.profile_id == Profile.id,
+                CustomerScore.workspace_id == self.workspace_id,
+            )
+            .scalar_subquery()
+        )
+        kind = "number" if rules.SCORES[leaf.field] == "number" else "auto"
+        return self.test(value, leaf.op, leaf.value, kind=kind)
 
     def _value(self, leaf: rules.ValueCondition) -> Cond:
         f = leaf.field

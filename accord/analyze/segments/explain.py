@@ -119,6 +119,22 @@ def _match(m: rules.EventMatch) -> str:
     return f"{name} with {tests}"
 
 
+SCORE_WORDS = {
+    "rfm_group": "RFM group",
+    "r_score": "recency score",
+    "f_score": "frequency score",
+    "m_score": "monetary score",
+    "recency_days": "days since the last order",
+    "clv": "lifetime value",
+    "expected_purchases": "expected purchases",
+    "p_alive": "probability still a customer",
+    "churn_risk": "churn risk",
+    "persona_name": "persona",
+    "relationship_value": "relationship value",
+    "service_cost": "cost to serve",
+}
+
+
 def describe(node: Any) -> str:
     if isinstance(node, rules.Group):
         return "all of" if node.kind == "all" else "any of"
@@ -126,6 +142,9 @@ def describe(node: Any) -> str:
         return "not"
     if isinstance(node, rules.TraitCondition | rules.LocationCondition | rules.ValueCondition):
         label = node.field.replace("_", " ")
+        return f"{label} {OP_WORDS[node.op]}{_value(node.op, node.value)}"
+    if isinstance(node, rules.ScoreCondition):
+        label = SCORE_WORDS.get(node.field, node.field.replace("_", " "))
         return f"{label} {OP_WORDS[node.op]}{_value(node.op, node.value)}"
     if isinstance(node, rules.ComputedCondition):
         return f"{node.key} {OP_WORDS[node.op]}{_value(node.op, node.value)}"

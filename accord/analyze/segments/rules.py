@@ -45,6 +45,21 @@ VALUES: dict[str, str] = {
 }
 
 SERVICE_FACTS = ("open_conversation", "conversations", "csat")
+# The scores of customer analytics (``analyze/scoring``), kept per person by its last run.
+SCORES: dict[str, str] = {
+    "rfm_group": "text",
+    "r_score": "number",
+    "f_score": "number",
+    "m_score": "number",
+    "recency_days": "number",
+    "clv": "number",
+    "expected_purchases": "number",
+    "p_alive": "number",
+    "churn_risk": "number",
+    "persona_name": "text",
+    "relationship_value": "number",
+    "service_cost": "number",
+}
 # A trait or property name (dots step into nested ones): any text but quotes,
 # backslashes, braces, commas and control characters, which JSON paths cannot carry.
 KEY = r"^[^\"\\{},\x00-\x1f\x7f]+$"
@@ -123,6 +138,27 @@ class ValueCondition(ValueTest):
         if v not in VALUES:
             raise ValueError(f"unknown value; one of {', '.join(VALUES)}")
         return v
+
+
+class ScoreCondition(ValueTest):
+    """A score of customer analytics: RFM group or scores, lifetime value, churn risk,
+    persona, relationship value (as of the workspace's last recompute)."""
+
+    kind: Literal["score"]
+    field: str
+
+    @field_validator("field")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in SCORES:
+            raise ValueError(f"unknown score; one of {', '.join(SCORES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _not_relative(self) -> ScoreCondition:
+        if self.op in RELATIVE or self.op in CALENDAR:
+            raise ValueError("scores are compared as numbers or text, not as dates")
+        return self
 
 
 class ComputedCondition(ValueTest):
@@ -243,6 +279,7 @@ Condition = Annotated[
     | Not
     | TraitCondition
     | ValueCondition
+    | ScoreCondition
     | ComputedCondition
     | EventCondition
     | SequenceCondition
@@ -259,6 +296,7 @@ Not.model_rebuild()
 LEAVES = (
     TraitCondition,
     ValueCondition,
+    ScoreCondition,
     ComputedCondition,
     EventCondition,
     SequenceCondition,
@@ -307,7 +345,8 @@ def leaves(node: Any) -> list[Any]:
 
 # --- what a tree depends on ----------------------------------------------------------
 # Topics of a change: "traits" (an identify call), "orders", "activity" (any event),
-# "event:<name>", "identifiers", "consent", "service", "segment:<id>"; "*" is everything
+# "event:<name>", "identifiers", "consent", "service", "segment:<id>", "scores" (a
+# recompute of customer analytics); "*" is everything
 # (a merge, a split).
 
 
@@ -335,6 +374,8 @@ def topics(node: Any, computed_events: dict[str, str] | None = None) -> set[str]
             out.add("traits")
         elif isinstance(leaf, ValueCondition):
             out.add(VALUE_TOPICS[leaf.field])
+        elif isinstance(leaf, ScoreCondition):
+            out.add("scores")
         elif isinstance(leaf, EventCondition):
             out.add(f"event:{leaf.name}")
         elif isinstance(leaf, SequenceCondition):

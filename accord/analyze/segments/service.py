@@ -399,6 +399,14 @@ def note_dirty(
     SegmentRepository.from_session(session).add_dirty(workspace_id, profile_ids, topics, utcnow())
 
 
+def depending_on(session: Session, workspace_id: uuid.UUID, topic: str) -> list[uuid.UUID]:
+    """The active segments whose conditions depend on ``topic`` (to build again when it
+    changes for everyone at once, as a recompute of the scores does)."""
+    return [
+        s.id for s in SegmentRepository.from_session(session).all(workspace_id) if topic in s.topics
+    ]
+
+
 def topics_in_use(session: Session, workspace_id: uuid.UUID) -> frozenset[str]:
     return frozenset(SegmentRepository.from_session(session).topics_in_use(workspace_id))
 

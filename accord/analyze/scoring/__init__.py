@@ -1,0 +1,1 @@
+"""Customer analytics: RFM, lifetime value, churn risk, personas and relationship value."""
