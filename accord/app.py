@@ -37,6 +37,7 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
+from accord.inbox.metrics_api import router as inbox_metrics_router
 from accord.inbox.tasks import InboxWorker
 from accord.kit import changes, handlers
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -53,6 +54,7 @@ from accord.privacy.tasks import RetentionWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
 from accord.web.account_pages import router as account_router
+from accord.web.analytics_pages import router as analytics_pages_router
 from accord.web.api_docs import router as api_docs_router
 from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
@@ -263,12 +265,14 @@ def create_app(
     app.include_router(privacy_router)
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
+    app.include_router(inbox_metrics_router)
     app.include_router(channels_router)
     app.include_router(resolve_router)
     app.include_router(match_router)
     app.include_router(chat_router)
     app.include_router(chat_admin_router)
     app.include_router(pages_router)
+    app.include_router(analytics_pages_router)
     app.include_router(account_router)
     app.include_router(settings_router)
     app.include_router(identity_settings_router)

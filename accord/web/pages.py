@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.govern.access import service as access
-from accord.govern.access.scopes import Scope
 from accord.govern.access.service import ConsoleIdentity
-from accord.inbox import metrics
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError
 from accord.kit.security import constant_time_equals
-from accord.kit.streams import closing_stream
-from accord.kit.time import utcnow
 from accord.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -177,49 +172,6 @@ def logout(request: Request, session: DbSession, console: ConsoleUser) -> Respon
 @router.get("/")
 def home(console: ConsoleUser) -> Response:
     return RedirectResponse("/customers", status_code=303)
-
-
-@router.get("/analytics")
-def analytics(
-    request: Request, session: DbSession, console: ConsoleUser, days: int = 30
-) -> HTMLResponse:
-    """Service metrics from the conversations' event logs (more analytics join here)."""
-    workspace_id = console.principal.workspace_id
-    days = min(max(days, 1), 365)
-    since = utcnow() - timedelta(days=days)
-    service = None
-    by_agent = None
-    by_channel = None
-    if console.principal.has(Scope.ANALYTICS_READ):
-        service = metrics.report(session, workspace_id, "all", since, None)
-        by_agent = metrics.report(session, workspace_id, "agent", since, None)
-        by_channel = metrics.report(session, workspace_id, "channel", since, None)
-    return page(
-        request,
-        session,
-        console,
-        "analytics.html",
-        "analytics",
-        days=days,
-        service=service.groups[0] if service and service.groups else None,
-        by_agent=by_agent.groups if by_agent else [],
-        by_channel=by_channel.groups if by_channel else [],
-    )
-
-
-@router.get("/analytics/conversations.csv")
-def analytics_csv(request: Request, console: ConsoleUser, days: int = 30) -> StreamingResponse:
-    """One row per conversation of the period, for a spreadsheet."""
-    console.principal.require(Scope.ANALYTICS_READ)
-    since = utcnow() - timedelta(days=min(max(days, 1), 365))
-    rows = metrics.export_csv(
-        request.app.state.session_factory, console.principal.workspace_id, since, None
-    )
-    return StreamingResponse(
-        closing_stream(rows),
-        media_type="text/csv",
-        headers={"content-disposition": 'attachment; filename="conversations.csv"'},
-    )
 
 
 @router.post("/workspace/switch")

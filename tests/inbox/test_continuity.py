@@ -243,7 +243,11 @@ def test_one_conversation_across_form_email_phone_transfer_and_csat(
         ben_row = next(g for g in metrics["groups"] if g["key"] == ben)
         assert ben_row["csat_average"] == 5.0
         assert ben_row["resolved"] == 1
-        assert ben_row["first_response_p50_seconds"] is not None
+        # The first response was Ana's, before she transferred it: hers, not Ben's.
+        assert ben_row["first_response_p50_seconds"] is None
+        ana_row = next(g for g in metrics["groups"] if g["key"] == ana)
+        assert ana_row["first_response_p50_seconds"] is not None
+        assert ana_row["resolved"] == 0
         csv_text = api.get("/api/v1/conversations/export.csv").text
         assert csv_text.splitlines()[0].startswith("number,id,created_at")
         assert f"\n{number}," in csv_text

@@ -91,6 +91,10 @@ def test_numbers_read_with_separators_and_compact_units() -> None:
     assert minutes.format(90) == "1.5 min"
     assert Unit.duration([40_000]).format(7200) == "2.0 h"
     assert Unit.of("conversations").format(3) == "3 conversations"
+    money = Unit.money("USD")
+    assert [money.tick(v, 2.5) for v in (0, 2.5, 5)] == ["USD 0.0", "USD 2.5", "USD 5.0"]
+    assert Unit.percent().tick(0.05, 0.05) == "5%"
+    assert Unit().tick(0.15, 0.05) == "0.15"
 
 
 def test_durations_get_ticks_on_round_minutes() -> None:
@@ -241,10 +245,19 @@ def test_summaries_say_trend_highest_lowest_and_latest() -> None:
         labels=["d1", "d2", "d3", "d4"],
         series=[Series("Median", [10, 40, 5, 30]), Series("Average", [12, 41, 9, None])],
     )
-    assert chart.summary.startswith("Median rose from 10 (d1) to 30 (d4).")
+    assert chart.summary.startswith("Median tended to rise over the period.")
     assert "Latest (d4): Median 30." in chart.summary
     flat = LineChart(key="f", title="Flat", labels=["a", "b"], series=[Series("x", [10, 10.2])])
     assert "held steady" in flat.summary
+    late = LineChart(
+        key="z",
+        title="Volume",
+        labels=[f"d{i}" for i in range(10)],
+        series=[Series("n", [0, 0, 0, 0, 0, 0, 3, 4, 2, 5])],
+    )
+    assert late.summary == (
+        "Volume tended to rise over the period. Highest 5 (d9), lowest 0 (d0); latest 5 (d9)."
+    )
     pa = PredictedActualChart(
         key="p", title="Volume", labels=["a", "b"], actual=[10, 12], predicted=[11, 14]
     )

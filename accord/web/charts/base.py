@@ -145,7 +145,7 @@ class Unit:
             return cls(suffix=" d", scale=1 / 86400, decimals=1, name="days")
         if largest >= 3 * 3600:
             return cls(suffix=" h", scale=1 / 3600, decimals=1, name="hours")
-        return cls(suffix=" min", scale=1 / 60, decimals=1, name="min")
+        return cls(suffix=" min", scale=1 / 60, name="min")
 
     def shown(self, value: float) -> float:
         return value * self.scale
@@ -163,8 +163,11 @@ class Unit:
         """An axis tick: compact, with as many decimals as the step needs."""
         shown_step = abs(step * self.scale)
         decimals = 0
-        if 0 < shown_step < 1:
-            decimals = min(-math.floor(math.log10(shown_step)), 6)
+        while (
+            decimals < 6
+            and abs(shown_step * 10**decimals - round(shown_step * 10**decimals)) > 1e-6
+        ):
+            decimals += 1  # 2.5 needs one, 0.05 two, 20 none
         number = format_number(self.shown(value), decimals, compact=True)
         return f"{self.prefix}{number}{self.suffix}"
 

@@ -50,30 +50,51 @@ def _present(values: Sequence[Value]) -> list[float]:
     return [float(v) for v in values if v is not None and not math.isnan(v)]
 
 
+def _direction(points: Sequence[tuple[int, float]]) -> int:
+    """Whether values tend to rise (1), fall (-1) or hold steady (0): the slope of a
+    least-squares line through them, over the span, against their spread."""
+    xs = [float(x) for x, _ in points]
+    ys = [y for _, y in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    if var == 0:
+        return 0
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var
+    change = slope * (xs[-1] - xs[0])
+    scale = max(max(ys) - min(ys), abs(my), 1e-12)
+    if abs(change) <= 0.1 * scale:
+        return 0
+    return 1 if change > 0 else -1
+
+
 def _trend(
     name: str, labels: Sequence[str], values: Sequence[Value], unit: Unit
 ) -> tuple[str, str]:
-    """Two sentences about one series over time: its direction from first to latest, and
-    its highest and lowest."""
-    points = [(labels[i], float(v)) for i, v in enumerate(values) if v is not None]
+    """Two sentences about one series over time: where it went, then its highest,
+    lowest and latest values."""
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
     if not points:
         return f"{name}: no values yet.", ""
     if len(points) == 1:
-        label, v = points[0]
-        return f"{name}: {unit.format(v)} ({label}), the only value so far.", ""
-    (first_label, first), (last_label, last) = points[0], points[-1]
-    spread = max(v for _, v in points) - min(v for _, v in points)
-    scale = max(abs(first), abs(last), spread, 1e-12)
-    span = f"from {unit.format(first)} ({first_label}) to {unit.format(last)} ({last_label})"
-    if abs(last - first) <= 0.05 * scale:
-        way = f"held steady, {span}"
-    else:
-        way = f"{'rose' if last > first else 'fell'} {span}"
+        i, v = points[0]
+        return f"{name}: {unit.format(v)} ({labels[i]}), the only value so far.", ""
+    (fi, first), (li, last) = points[0], points[-1]
+    way = ("held steady", "rose", "fell")[_direction(points)]
+    if len(points) == 2:
+        way = "held steady," if way == "held steady" else way
+        return (
+            f"{name} {way} from {unit.format(first)} ({labels[fi]}) "
+            f"to {unit.format(last)} ({labels[li]}).",
+            "",
+        )
+    way = {"rose": "tended to rise", "fell": "tended to fall"}.get(way, way)
+    first_sentence = f"{name} {way} over the period."
     high = max(points, key=lambda p: p[1])
     low = min(points, key=lambda p: p[1])
     return (
-        f"{name} {way}.",
-        f"Highest {unit.format(high[1])} ({high[0]}), lowest {unit.format(low[1])} ({low[0]}).",
+        first_sentence,
+        f"Highest {unit.format(high[1])} ({labels[high[0]]}), lowest {unit.format(low[1])} "
+        f"({labels[low[0]]}); latest {unit.format(last)} ({labels[li]}).",
     )
 
 
@@ -193,9 +214,16 @@ class SeriesChart(Chart):
             # Counted from the latest, which is always shown.
             if (n - 1 - i) % every:
                 continue
+            text = clip(label, max(widest, 40))
+            half = text_width(text) / 2
+            anchor = "middle"
+            if x + half > self.width - 1:  # kept inside the image at either end
+                x, anchor = self.width - 1.0, "end"
+            elif x - half < 1:
+                x, anchor = 1.0, "start"
             out.append(
-                f'<text x="{x:.1f}" y="{bottom + 18:.1f}" text-anchor="middle" fill="{MUTED}">'
-                f"{esc(clip(label, max(widest, 40)))}</text>"
+                f'<text x="{x:.1f}" y="{bottom + 18:.1f}" text-anchor="{anchor}" '
+                f'fill="{MUTED}">{esc(text)}</text>'
             )
         return out
 
@@ -337,7 +365,7 @@ class BarChart(SeriesChart):
         name, most = max(sums, key=lambda p: p[1])
         grand = sum(v for _, v in sums)
         share = f" ({format_number(100 * most / grand, 0)}% of the total)" if grand > 0 else ""
-        third = f"{name} is the largest part{share}."
+        third = f"{name[:1].upper()}{name[1:]} is the largest part{share}."
         return " ".join(p for p in (first, second, third) if p)
 
     def _range(self) -> tuple[float, float]:
