@@ -1,1 +1,1 @@
-"""Customer scores: lifetime value, RFM groups, churn risk and personas."""
+"""Customer analytics: RFM, lifetime value, churn risk, personas and relationship value."""

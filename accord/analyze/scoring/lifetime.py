@@ -486,15 +486,19 @@ def lifetime_value(
         raise ValueError("horizon must be >= 0, step > 0 and discount_rate > -1")
     x, t_x, big_t = _rfm(frequency, recency, T)
     value = expected_average_value(gg, x, monetary_value)
+    # Customers with the same history have the same expected purchases: compute each
+    # history once.
+    unique, inverse = np.unique(np.column_stack([x, t_x, big_t]), axis=0, return_inverse=True)
+    ux, ut_x, ubig_t = (np.ascontiguousarray(unique[:, i]) for i in range(3))
     steps = math.ceil(horizon / step - 1e-9)
-    total = np.zeros_like(x)
-    previous = np.zeros_like(x)
+    total = np.zeros_like(ux)
+    previous = np.zeros_like(ux)
     for k in range(1, steps + 1):
         t_k = min(k * step, horizon)
-        cumulative = expected_purchases(bg, t_k, x, t_x, big_t)
+        cumulative = expected_purchases(bg, t_k, ux, ut_x, ubig_t)
         total += (cumulative - previous) * (1 + discount_rate) ** -t_k
         previous = cumulative
-    return np.asarray(total * value, dtype=np.float64)
+    return np.asarray(total[inverse.reshape(-1)] * value, dtype=np.float64)
 
 
 def summarize_transactions(
