@@ -61,6 +61,7 @@ from accord.web.chat_pages import router as chat_pages_router
 from accord.web.consent_pages import router as consent_router
 from accord.web.consent_settings_pages import router as consent_settings_router
 from accord.web.csat_pages import router as csat_router
+from accord.web.customer_analytics_pages import router as customer_analytics_router
 from accord.web.customer_pages import router as customer_router
 from accord.web.identity_settings_pages import router as identity_settings_router
 from accord.web.inbox_pages import router as inbox_pages_router
@@ -286,6 +287,7 @@ def create_app(
     app.include_router(privacy_pages_router)
     app.include_router(segment_builder_router)  # before /segments/{segment_id}
     app.include_router(segment_pages_router)
+    app.include_router(customer_analytics_router)
     app.include_router(consent_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))

@@ -24,6 +24,7 @@ from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 from accord.web.auth import Console, ConsoleUser
 from accord.web.consent_pages import preference_link
+from accord.web.customer_analytics_pages import person_scores
 from accord.web.pages import page
 from accord.web.segment_pages import person_segments
 
@@ -165,6 +166,7 @@ def _customer_page(
             preference_link(request, workspace_id, profile.id) if can_record else None
         ),
         segments=person_segments(request, session, console, profile.id),
+        scores=person_scores(session, console, profile.id),
     )
 
 

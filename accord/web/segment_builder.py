@@ -14,6 +14,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from accord.analyze.scoring import queries as scoring_queries
+from accord.analyze.scoring import rfm
 from accord.analyze.segments import queries, rules, service
 from accord.analyze.segments.api import build_now_or_later, segment_engine
 from accord.analyze.segments.models import Segment
@@ -30,12 +32,28 @@ router = APIRouter(prefix="/segments", include_in_schema=False)
 
 PREVIEW = 8
 EMPTY: dict[str, Any] = {"kind": "all", "conditions": []}
+# The scores of customer analytics as the builder names them (``rules.SCORES``).
+SCORE_LABELS = {
+    "rfm_group": "RFM group",
+    "r_score": "Recency score (1 to 5)",
+    "f_score": "Frequency score (1 to 5)",
+    "m_score": "Monetary score (1 to 5)",
+    "recency_days": "Days since the last order",
+    "clv": "Lifetime value",
+    "expected_purchases": "Expected purchases",
+    "p_alive": "Probability still a customer (0 to 1)",
+    "churn_risk": "Churn risk (0 to 1)",
+    "persona_name": "Persona",
+    "relationship_value": "Relationship value",
+    "service_cost": "Cost to serve",
+}
 
 
 def builder_fields(session: Session, console: Console, segment: Segment | None) -> dict[str, Any]:
     """What the builder's pickers offer: ``queries.fields`` (traits, events with their
-    properties, identifier types, computed traits, values), the other segments, and the
-    consent vocabulary."""
+    properties, identifier types, computed traits, values), the other segments, the
+    consent vocabulary, and the scores of customer analytics (the RFM groups and the last
+    recompute's personas to choose from)."""
     fields = queries.fields(session, console.principal.workspace_id)
     others = all_segments(session, console)
     fields["segments"] = [
@@ -49,6 +67,14 @@ def builder_fields(session: Session, console: Console, segment: Segment | None) 
         "statuses": ["granted", "denied", "withdrawn", "pending", "none"],
     }
     fields["max_depth"] = rules.MAX_DEPTH
+    fields["scores"] = [
+        {"key": key, "label": SCORE_LABELS.get(key, key), "type": kind}
+        for key, kind in rules.SCORES.items()
+    ]
+    fields["rfm_groups"] = [[key, label] for key, label, _ in rfm.GROUPS]
+    latest = scoring_queries.latest(session, console.principal.workspace_id)
+    metrics = (latest.metrics or {}) if latest is not None else {}
+    fields["personas"] = [p["name"] for p in metrics.get("personas") or []]
     return fields
 
 

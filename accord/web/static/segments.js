@@ -13,7 +13,7 @@
     ["trait", "Trait"], ["location", "Location"], ["value", "Profile value"],
     ["computed", "Computed trait"], ["event", "Event"], ["sequence", "Event sequence"],
     ["identifier", "Identifier"], ["consent", "Consent"], ["service", "Service"],
-    ["segment", "In a segment"]
+    ["score", "Score"], ["segment", "In a segment"]
   ];
   var OP_WORDS = {
     eq: "is", neq: "is not", gt: "is more than", gte: "is at least", lt: "is less than",
@@ -321,6 +321,7 @@
       case "consent": return { kind: "consent", channel: "email", purpose: "marketing", status: "granted" };
       case "service": return { kind: "service", fact: "open_conversation", op: "gte", value: 1, within: null };
       case "segment": return { kind: "segment", segment_id: (f.segments && f.segments[0]) ? f.segments[0].id : "", member: true };
+      case "score": return { kind: "score", field: "rfm_group", op: "eq", value: (f.rfm_groups && f.rfm_groups[0]) ? f.rfm_groups[0][0] : "" };
     }
     return { kind: kind };
   };
@@ -651,6 +652,66 @@
     body.appendChild(field("Segment", which));
   };
 
+  // A score of customer analytics: numbers compared, the RFM group (and a persona) chosen
+  // among those there are.
+  Builder.prototype.draw_score = function (leaf, body, path) {
+    var self = this;
+    var scores = this.fields.scores || [];
+    var types = {};
+    scores.forEach(function (s) { types[s.key] = s.type; });
+    var which = keyed(select(scores.map(function (s) { return [s.key, s.label]; }), leaf.field), path, "field");
+    which.addEventListener("change", function () {
+      leaf.field = which.value;
+      var choices = self.scoreChoices(leaf.field);
+      leaf.op = types[leaf.field] === "number" ? "gte" : "eq";
+      leaf.value = choices.length ? choices[0][0] : "";
+      self.structural();
+    });
+    body.appendChild(field("Score", which));
+    var choices = this.scoreChoices(leaf.field);
+    if (!choices.length) {
+      var number = types[leaf.field] === "number";
+      this.valueTest(leaf, body, path, number ? NUMBER_OPS : TEXT_OPS, number ? "number" : "text", null);
+      return;
+    }
+    var ops = ["eq", "neq", "in", "not_in"];
+    if (ops.indexOf(leaf.op) < 0) ops = ops.concat([leaf.op]);
+    var op = keyed(select(ops.map(function (o) { return [o, OP_WORDS[o] || o]; }), leaf.op, { className: "sg-op" }), path, "op");
+    op.addEventListener("change", function () {
+      var before = leaf.op;
+      leaf.op = op.value;
+      leaf.value = reshape(before, leaf.op, leaf.value);
+      if (leaf.value === "" || leaf.value === null) leaf.value = choices[0][0];
+      self.structural();
+    });
+    body.appendChild(field("Operator", op, "sg-op-field"));
+    if (LISTS.indexOf(leaf.op) >= 0) {
+      var chosen = Array.isArray(leaf.value) ? leaf.value.map(String) : [];
+      var many = keyed(el("select", { multiple: true, size: String(Math.min(choices.length, 5)), className: "sg-value" }), path, "values");
+      choices.forEach(function (c) {
+        var opt = el("option", { value: c[0], text: c[1] });
+        if (chosen.indexOf(String(c[0])) >= 0) opt.selected = true;
+        many.appendChild(opt);
+      });
+      many.addEventListener("change", function () {
+        leaf.value = Array.prototype.filter.call(many.options, function (o) { return o.selected; }).map(function (o) { return o.value; });
+        self.changed(false);
+      });
+      body.appendChild(field("Values", many, "sg-value-field"));
+      return;
+    }
+    var one = keyed(select(choices, leaf.value, { className: "sg-value" }), path, "value");
+    one.addEventListener("change", function () { leaf.value = one.value; self.changed(false); });
+    body.appendChild(field("Value", one, "sg-value-field"));
+  };
+
+  // [value, label] choices of a score's field: RFM groups, the last recompute's personas.
+  Builder.prototype.scoreChoices = function (name) {
+    if (name === "rfm_group") return this.fields.rfm_groups || [];
+    if (name === "persona_name") return (this.fields.personas || []).map(function (p) { return [p, p]; });
+    return [];
+  };
+
   // --- the estimate -----------------------------------------------------------------
 
   // What is missing before the tree can be asked about, with the row to mark.
@@ -686,7 +747,7 @@
       var what = null;
       switch (node.kind) {
         case "trait": what = !node.field ? "a trait" : (needsValue(node) ? "a value" : null); break;
-        case "location": case "value": what = needsValue(node) ? "a value" : null; break;
+        case "location": case "value": case "score": what = needsValue(node) ? "a value" : null; break;
         case "computed": what = !node.key ? "a computed trait" : (needsValue(node) ? "a value" : null); break;
         case "event": what = matchMissing(node); break;
         case "sequence": what = matchMissing(node.first) || matchMissing(node.then); break;
