@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord import __version__
 from accord import jobs as accord_jobs
 from accord.analyze.audiences.api import router as audiences_router
+from accord.analyze.scoring.api import router as scoring_router
 from accord.analyze.segments.api import router as segments_router
 from accord.channels.api import router as channels_router
 from accord.channels.inbound import InboundHandler
@@ -262,6 +263,7 @@ def create_app(
     app.include_router(profile_router)
     app.include_router(consent_api_router)
     app.include_router(segments_router)
+    app.include_router(scoring_router)
     app.include_router(audiences_router)
     app.include_router(privacy_router)
     app.include_router(inbox_router)

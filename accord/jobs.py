@@ -12,10 +12,13 @@ from functools import partial
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.audiences import tasks as audience_tasks
+from accord.analyze.scoring import service as scoring_service
+from accord.analyze.scoring import tasks as scoring_tasks
 from accord.analyze.segments import service as segment_service
 from accord.analyze.segments import tasks as segment_tasks
 from accord.analyze.segments.service import Engine
 from accord.config import Settings
+from accord.inbox.scoring_facts import ServiceHistory, service_costs
 from accord.inbox.segment_facts import FACTS
 from accord.kit import changes
 from accord.kit.jobs import Jobs, crontab
@@ -34,6 +37,11 @@ def segment_engine(jobs: Jobs | None = None) -> Engine:
         ),
         changed=audience_tasks.DispatchSoon(jobs),
     )
+
+
+def scoring_inputs() -> scoring_service.Inputs:
+    """What customer analytics reads of the inbox: service history and its costs."""
+    return scoring_service.Inputs(service=ServiceHistory(), costs_of=service_costs)
 
 
 def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Engine]:
@@ -55,6 +63,24 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     )
     jobs.periodic("audiences.sweep", partial(audience_tasks.sweep, sender=sender), crontab())
     jobs.periodic("audiences.prune", audience_tasks.prune, crontab(minute="7"))
+    inputs = scoring_inputs()
+
+    def rebuild_on_scores(workspace_id: uuid.UUID) -> None:
+        with factory() as session:
+            ids = segment_service.depending_on(session, workspace_id, "scores")
+        for segment_id in ids:
+            jobs.enqueue("segments.build", workspace_id, segment_id)
+
+    jobs.task(
+        "scoring.recompute",
+        partial(scoring_tasks.recompute, inputs=inputs, after=rebuild_on_scores),
+        retries=0,
+    )
+    jobs.periodic(
+        "scoring.nightly",
+        partial(scoring_tasks.nightly, enqueue=jobs.enqueue),
+        crontab(minute="30", hour="3"),
+    )
     return jobs, engine
 
 

@@ -13,6 +13,7 @@ from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.cli.match import resolve_command
 from accord.cli.privacy import privacy_app
+from accord.cli.scoring import scores_app
 from accord.cli.worker import worker_app
 from accord.govern.access import resets
 from accord.govern.access import service as access
@@ -34,6 +35,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(bench_app, name="bench")
 app.add_typer(worker_app, name="worker")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(scores_app, name="scores")
 app.command("import")(import_command)
 app.command("resolve")(resolve_command)
 
@@ -261,6 +263,12 @@ def demo(
             built = ensure_segments(session, workspace_id, segment_engine())
         if built:
             typer.echo(f"Demo segments: {built} built (Segments in the console)")
+        from accord.cli.scoring import recompute_with_progress, summary
+
+        status, metrics = recompute_with_progress(s, workspace_id)
+        if status == "done":
+            typer.echo("Customer analytics (Analytics > Customers):")
+            typer.echo("  " + summary(metrics).replace("\n", "\n  "))
     state = "created" if info.created else "already set up"
     typer.echo(f"Demo workspace {state}: {info.workspace_id}")
     typer.echo(f"  Console:   {s.base_url}/")

@@ -45,6 +45,7 @@ class Retail:
         self.rng = random.Random(seed)
         self.now = (now or datetime.now(UTC)).replace(microsecond=0)
         self._mid = 0
+        self._signed: dict[int, datetime] = {}
 
     def _id(self, prefix: str) -> str:
         self._mid += 1
@@ -230,6 +231,7 @@ class Retail:
         if kind < 0.62:
             # Signs up online, later shops on the web and in the app.
             signed = start + timedelta(minutes=rng.randint(1, 30))
+            self._signed[n] = signed
             if rng.random() < 0.15:
                 traits["twitter"] = f"@{first.lower()}{last.lower()}{n}"
             if rng.random() < 0.3:
@@ -393,10 +395,60 @@ class Retail:
             context={"channel": "call_center", "traits": {"phone": "503.555.0142"}},
         )
 
+    def history(self, n: int) -> Iterator[dict[str, Any]]:
+        """An online customer's repeat purchases since signing up: each buys at a rate of
+        their own and, after any purchase, may quietly stop buying (some soon, most
+        later), so customer analytics has real history to learn from and to check itself
+        against. Drawn apart from the rest of the demo, which it leaves unchanged."""
+        signed = self._signed.get(n)
+        if signed is None:
+            return
+        rng = random.Random(self.seed * 7919 + n)
+        rate = rng.gammavariate(1.5, 1 / 25)  # purchases a day, while a customer
+        leave = rng.betavariate(1, 7)  # chance of leaving after each purchase
+        spend = rng.gammavariate(3, 0.5)  # how much bigger or smaller their baskets are
+        user = f"cust-{n:05d}"
+        at = signed + timedelta(days=rng.expovariate(rate) + 1)
+        k = 0
+        while at < self.now:
+            k += 1
+            items = rng.sample(PRODUCTS, rng.randint(1, 3))
+            basket: list[dict[str, Any]] = [
+                {
+                    "product_id": sku,
+                    "sku": sku,
+                    "name": name,
+                    "category": cat,
+                    "price": price,
+                    "quantity": 1,
+                }
+                for sku, name, cat, price in items
+            ]
+            total = round(sum(float(price) for _, _, _, price in items) * spend, 2)
+            channel = "app" if rng.random() < 0.2 else "web"
+            yield {
+                "type": "track",
+                "messageId": f"demo-history-{n:05d}-{k:03d}",
+                "timestamp": at.isoformat(),
+                "userId": user,
+                "event": "Order Completed",
+                "context": {"channel": channel},
+                "properties": {
+                    "order_id": f"DH-{n:05d}-{k:03d}",
+                    "total": total,
+                    "currency": "USD",
+                    "products": basket,
+                },
+            }
+            if rng.random() < leave:
+                return
+            at += timedelta(days=rng.expovariate(rate) + 1, minutes=rng.randint(0, 600))
+
     def messages(self) -> Iterator[dict[str, Any]]:
         yield from self.showcase()
         for n in range(1, self.customers + 1):
             yield from self.person(n)
+            yield from self.history(n)
 
 
 def load(

@@ -248,16 +248,9 @@ def month_index(session: Session, column: Any) -> ColumnElement[Any]:
     """A timestamp's calendar month as one integer (year * 12 + month - 1), in UTC."""
     if session.get_bind().dialect.name == "postgresql":
         moment = func.timezone("UTC", column)
-        return cast(  # type: ignore[no-any-return]
-            func.extract("year", moment) * 12 + func.extract("month", moment) - 1, Integer
-        )
-    return (
-        cast(func.strftime("%Y", column), Integer) * 12
-        + cast(  # type: ignore[no-any-return]
-            func.strftime("%m", column), Integer
-        )
-        - 1
-    )
+        return cast(func.extract("year", moment) * 12 + func.extract("month", moment) - 1, Integer)
+    year = cast(func.strftime("%Y", column), Integer)
+    return year * 12 + cast(func.strftime("%m", column), Integer) - 1
 
 
 def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> int:
@@ -272,9 +265,7 @@ def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> 
         sql = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
         with raw.cursor() as cur, cur.copy(sql) as copy:
             for row in rows:
-                copy.write_row(
-                    [jsonio.dumps(v) if isinstance(v, dict | list) else v for v in row]
-                )
+                copy.write_row([jsonio.dumps(v) if isinstance(v, dict | list) else v for v in row])
                 count += 1
         return count
     batch: list[dict[str, Any]] = []

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import minimize
-from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
+from scipy.special import betaincinv, betaln, digamma, expit, gammaln, hyp2f1
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -41,6 +41,7 @@ _LOG_BOUND = 15.0
 # At |a - 1| below this the closed form's factor 1 / (a - 1) loses precision; the series
 # below has no such factor.
 _A_NEAR_ONE = 1e-6
+_A_POINT_MASS = 1e3  # a beta(a, b) this tight is its mean, to 1 part in a + b
 
 
 @dataclass(frozen=True)
@@ -291,19 +292,57 @@ def _series_expectation(
     total = term.copy()
     active = np.flatnonzero(term != 0.0)
     n = 1
+    failed = np.zeros(term.shape, dtype=bool)
     while active.size:
         ratio = (top[active] + n) * (a + n - 1) / ((c[active] + n) * (n + 1)) * z[active]
-        term[active] *= ratio
-        total[active] += term[active]
+        with np.errstate(over="ignore", invalid="ignore"):
+            term[active] *= ratio
+            total[active] += term[active]
         n += 1
         size = np.abs(ratio)
-        done = (size < 1) & (
-            np.abs(term[active]) * size <= 1e-17 * (1 - size) * np.abs(total[active])
+        lost = ~np.isfinite(total[active])  # terms that grow past the floats before they shrink
+        failed[active[lost]] = True
+        done = lost | (
+            (size < 1) & (np.abs(term[active]) * size <= 1e-17 * (1 - size) * np.abs(total[active]))
         )
         active = active[~done]
         if n > 5_000_000:  # z within 1e-6 of 1: a horizon of a million times alpha
             raise ValueError("the horizon is too long for the fitted alpha")
-    return np.asarray(c * (first - np.exp(am1 * log_rest) * total), dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        value = np.asarray(c * (first - np.exp(am1 * log_rest) * total), dtype=np.float64)
+    value[failed] = np.nan
+    return value
+
+
+def _quadrature_expectation(
+    t: FloatArray, r: FloatArray, alpha: FloatArray, a: float, b: FloatArray, nodes: int = 128
+) -> FloatArray:
+    """The same expectation by integrating over the dropout probability: given p, an active
+    customer with a gamma(r, alpha) rate buys (1 - (alpha / (alpha + p t))^r) / p in the
+    next t; p ~ beta(a, b) is integrated by Gauss-Legendre over its quantiles (one quantile
+    function per distinct b). For fits where the series overflows (a in the hundreds)."""
+    u, w = np.polynomial.legendre.leggauss(nodes)
+    u, w = (u + 1) / 2, w / 2
+    out = np.empty_like(t)
+    for bv in np.unique(b):
+        rows = b == bv
+        p = np.clip(betaincinv(a, bv, u), 1e-300, 1.0)
+        inner = np.log1p(p[None, :] * t[rows, None] / alpha[rows, None])
+        f = -np.expm1(-r[rows, None] * inner) / p[None, :]
+        out[rows] = f @ w
+    return out
+
+
+def _point_mass_expectation(
+    t: FloatArray, r: FloatArray, alpha: FloatArray, p: FloatArray
+) -> FloatArray:
+    """The expectation when the dropout probability is the same for everyone (the fit's
+    beta distribution so narrow, a > ``_A_POINT_MASS``, that it is one value ``p``): with
+    a Poisson rate lambda, each purchase followed by leaving with probability p,
+    E[X(t) | lambda] = (1 - exp(-lambda p t)) / p, and over lambda ~ gamma(r, alpha),
+    E[X(t)] = (1 - (alpha / (alpha + p t))^r) / p. The series and the 2F1 both overflow
+    there (their terms grow like a^n before they shrink)."""
+    return np.asarray(-np.expm1(-r * np.log1p(p * t / alpha)) / p, dtype=np.float64)
 
 
 def _expected_while_active(
@@ -334,6 +373,9 @@ def _expected_while_active(
     if not np.any(positive):
         return out
     t, r, alpha, b = t[positive], r[positive], alpha[positive], b[positive]
+    if a > _A_POINT_MASS:
+        out[positive] = _point_mass_expectation(t, r, alpha, a / (a + b))
+        return out
     z = t / (alpha + t)
     series = (z < 0.5) | (abs(a - 1.0) < _A_NEAR_ONE)
     value = np.empty_like(t)
@@ -350,6 +392,9 @@ def _expected_while_active(
         series[redo] = True
     if np.any(series):
         value[series] = _series_expectation(t[series], r[series], alpha[series], a, b[series])
+    lost = ~np.isfinite(value)
+    if np.any(lost):
+        value[lost] = _quadrature_expectation(t[lost], r[lost], alpha[lost], a, b[lost])
     out[positive] = value
     return out
 

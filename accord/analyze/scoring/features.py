@@ -1,0 +1,224 @@
+"""What the models learn from: each live person's behaviour, value and service history as
+of one or more moments (cutoffs), read in one pass over each source table.
+
+For every cutoff ``k`` the query computes, per person, only from what happened before it:
+
+- orders (not cancelled; net of refunds): ``orders``, ``days`` (distinct days with an
+  order: the purchases BG/NBD counts, several orders on one day being one purchase),
+  ``revenue``, ``first_order`` and ``last_order`` (days since the epoch), ``refunds``
+  (orders with money returned), ``order_channels`` (distinct channels bought on);
+- activity: ``events_recent`` (events in the ``recent`` days before the cutoff) and
+  ``last_event``;
+- service (from the provider the edge hands over, see ``ServiceFeatures``):
+  ``conversations``, ``conversations_recent``, ``low_csat`` and ``reopened``, and at the
+  last cutoff the conversations by channel (``channel:<name>``) that price the cost to
+  serve.
+
+Aggregates run in the database (one grouped scan per source); the rows are streamed in
+chunks into arrays (``Frame``), one row per person. A person's label for the period
+between two cutoffs is the difference of their ``orders``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import Session
+
+from accord.collect.models import Event
+from accord.profile.models import Order, Profile
+
+CHUNK = 50_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ORDER_FEATURES = (
+    "orders",
+    "days",
+    "revenue",
+    "first_order",
+    "last_order",
+    "refunds",
+    "order_channels",
+)
+EVENT_FEATURES = ("events_recent", "last_event")
+
+
+class ServiceFeatures(Protocol):
+    """Customer service history per person as of each cutoff (the inbox provides it):
+    a grouped query with ``profile_id`` and, for each cutoff ``k`` and each of ``names``,
+    a column ``<name>_<k>``, then one ``channel:<channel>`` column per channel of
+    ``channels`` counted up to the last cutoff."""
+
+    names: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    def query(
+        self, workspace_id: uuid.UUID, cutoffs: Sequence[datetime], recent: timedelta
+    ) -> Select[Any]: ...
+
+
+def days_since_epoch(value: datetime | None) -> float:
+    return np.nan if value is None else (value - EPOCH).total_seconds() / 86400.0
+
+
+@dataclass
+class Frame:
+    """Features of ``ids`` (one row each) at each of ``cutoffs``: ``data[name]`` has shape
+    (people, cutoffs); ``channels[name]`` (people,) the conversations by channel."""
+
+    ids: list[uuid.UUID]
+    cutoffs: list[datetime]
+    data: dict[str, np.ndarray] = field(default_factory=dict)
+    channels: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def at(self, name: str, k: int) -> np.ndarray:
+        return self.data[name][:, k]
+
+    def cutoff_day(self, k: int) -> float:
+        return days_since_epoch(self.cutoffs[k])
+
+
+def _orders(workspace_id: uuid.UUID, cutoffs: Sequence[datetime]) -> Select[Any]:
+    net = Order.total - Order.refunded
+    cols: list[Any] = [Order.profile_id.label("profile_id")]
+    for k, c in enumerate(cutoffs):
+        before = Order.placed_at < c
+        cols += [
+            func.sum(case((before, 1), else_=0)).label(f"orders_{k}"),
+            func.count(func.distinct(case((before, func.date(Order.placed_at))))).label(
+                f"days_{k}"
+            ),
+            func.sum(case((before, net), else_=0)).label(f"revenue_{k}"),
+            func.min(case((before, Order.placed_at))).label(f"first_order_{k}"),
+            func.max(case((before, Order.placed_at))).label(f"last_order_{k}"),
+            func.sum(case(((before & (Order.refunded > 0)), 1), else_=0)).label(f"refunds_{k}"),
+            func.count(func.distinct(case((before, Order.channel)))).label(f"order_channels_{k}"),
+        ]
+    return (
+        select(*cols)
+        .where(
+            Order.workspace_id == workspace_id,
+            Order.profile_id.is_not(None),
+            Order.status != "cancelled",
+            Order.placed_at < max(cutoffs),
+        )
+        .group_by(Order.profile_id)
+    )
+
+
+def _within(column: Any, start: datetime, end: datetime) -> Any:
+    return (column >= start) & (column < end)
+
+
+def _events(
+    workspace_id: uuid.UUID, cutoffs: Sequence[datetime], recent: timedelta, lookback: timedelta
+) -> Select[Any]:
+    cols: list[Any] = [Event.profile_id.label("profile_id")]
+    for k, c in enumerate(cutoffs):
+        cols += [
+            func.sum(case((_within(Event.timestamp, c - recent, c), 1), else_=0)).label(
+                f"events_recent_{k}"
+            ),
+            func.max(case((Event.timestamp < c, Event.timestamp))).label(f"last_event_{k}"),
+        ]
+    return (
+        select(*cols)
+        .where(
+            Event.workspace_id == workspace_id,
+            Event.profile_id.is_not(None),
+            Event.timestamp >= min(cutoffs) - lookback,
+            Event.timestamp < max(cutoffs),
+        )
+        .group_by(Event.profile_id)
+    )
+
+
+def extract(
+    session: Session,
+    workspace_id: uuid.UUID,
+    cutoffs: Sequence[datetime],
+    *,
+    service: ServiceFeatures | None = None,
+    recent: timedelta = timedelta(days=90),
+    lookback: timedelta = timedelta(days=365),
+    progress: Callable[[int], None] | None = None,
+) -> Frame:
+    """Every live person of the workspace with their features at each cutoff (ascending).
+    ``progress(rows)`` hears of each chunk read."""
+    cutoffs = sorted(cutoffs)
+    orders = _orders(workspace_id, cutoffs).subquery("o")
+    events = _events(workspace_id, cutoffs, recent, lookback).subquery("e")
+    names = [*ORDER_FEATURES, *EVENT_FEATURES]
+    cols: list[Any] = [Profile.id]
+    joins: list[tuple[Any, Any]] = [(orders, orders.c.profile_id == Profile.id)]
+    joins.append((events, events.c.profile_id == Profile.id))
+    for k in range(len(cutoffs)):
+        cols += [orders.c[f"{n}_{k}"] for n in ORDER_FEATURES]
+        cols += [events.c[f"{n}_{k}"] for n in EVENT_FEATURES]
+    channels: tuple[str, ...] = ()
+    if service is not None:
+        served = service.query(workspace_id, cutoffs, recent).subquery("s")
+        joins.append((served, served.c.profile_id == Profile.id))
+        names += list(service.names)
+        for k in range(len(cutoffs)):
+            cols += [served.c[f"{n}_{k}"] for n in service.names]
+        channels = service.channels
+        cols += [served.c[f"channel:{c}"] for c in channels]
+    stmt = select(*cols).select_from(Profile)
+    for sub, on in joins:
+        stmt = stmt.outerjoin(sub, on)
+    stmt = stmt.where(Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None))
+
+    ids: list[uuid.UUID] = []
+    blocks: list[np.ndarray] = []
+    width = len(names) * len(cutoffs) + len(channels)
+    result = session.execute(stmt.execution_options(yield_per=CHUNK))
+    for part in result.partitions(CHUNK):
+        block = np.empty((len(part), width), dtype=np.float64)
+        for i, row in enumerate(part):
+            ids.append(row[0])
+            block[i] = [_number(v) for v in row[1:]]
+        blocks.append(block)
+        if progress is not None:
+            progress(len(part))
+    matrix = np.vstack(blocks) if blocks else np.empty((0, width))
+    frame = Frame(ids=ids, cutoffs=list(cutoffs))
+    per_cutoff = len(names)
+    for j, (base, k) in enumerate(_column_names(names, len(cutoffs))):
+        if j >= per_cutoff * len(cutoffs):
+            break
+        frame.data.setdefault(base, np.empty((len(ids), len(cutoffs))))[:, k] = matrix[:, j]
+    for j, channel in enumerate(channels):
+        frame.channels[channel] = np.nan_to_num(matrix[:, per_cutoff * len(cutoffs) + j])
+    counted = ["orders", "days", "revenue", "refunds", "order_channels", "events_recent"]
+    for counts in counted + (list(service.names) if service is not None else []):
+        frame.data[counts] = np.nan_to_num(frame.data[counts])
+    return frame
+
+
+def _column_names(names: Sequence[str], cutoffs: int) -> list[tuple[str, int]]:
+    """The order of the selected feature columns: per cutoff, orders then events then
+    service."""
+    order_n = len(ORDER_FEATURES) + len(EVENT_FEATURES)
+    head = [*ORDER_FEATURES, *EVENT_FEATURES]
+    rest = list(names[order_n:])
+    out = [(n, k) for k in range(cutoffs) for n in head]
+    out += [(n, k) for k in range(cutoffs) for n in rest]
+    return out
+
+
+def _number(value: Any) -> float:
+    if value is None:
+        return np.nan
+    if isinstance(value, datetime):
+        return days_since_epoch(value)
+    if isinstance(value, str):  # a date SQLite returns as text
+        return days_since_epoch(datetime.fromisoformat(value).replace(tzinfo=UTC))
+    return float(value)
