@@ -360,6 +360,7 @@ def _unique_names(names: list[str], z_centres: FloatArray, described: list[_Word
 
 
 def _amount(value: float, unit: str) -> str:
+    value = 0.0 if abs(value) < 0.05 else value  # no "-0" from a back-transform
     number = f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}".removesuffix(".0")
     if unit in ("", "money"):
         return number

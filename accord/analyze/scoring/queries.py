@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from accord.analyze.scoring import rfm
@@ -70,12 +70,19 @@ def groups(session: Session, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
 
 
 def at_risk(session: Session, workspace_id: uuid.UUID, limit: int = 20) -> list[dict[str, Any]]:
-    """The customers most likely to leave, most valuable first among equals."""
+    """The customers worth winning back first: likely to leave (churn risk at least 50%)
+    but not yet gone (probability still a customer at least 10%, or no lifetime model),
+    by the revenue at stake (risk times what they have spent)."""
+    at_stake = CustomerScore.churn_risk * CustomerScore.monetary
     stmt = (
         select(CustomerScore, Profile.display_name, Profile.email)
         .join(Profile, Profile.id == CustomerScore.profile_id)
-        .where(CustomerScore.workspace_id == workspace_id, CustomerScore.churn_risk.is_not(None))
-        .order_by(CustomerScore.churn_risk.desc(), CustomerScore.clv.desc())
+        .where(
+            CustomerScore.workspace_id == workspace_id,
+            CustomerScore.churn_risk >= 0.5,
+            or_(CustomerScore.p_alive.is_(None), CustomerScore.p_alive >= 0.1),
+        )
+        .order_by(at_stake.desc(), CustomerScore.churn_risk.desc())
         .limit(limit)
     )
     return [
