@@ -6,12 +6,14 @@ API."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.analyze.acquisition.models import AcquisitionTouch, Campaign
 from accord.analyze.scoring import service, tasks
 from accord.analyze.scoring.models import CustomerScore, ScoringRun
 from accord.analyze.scoring.service import COLUMNS
@@ -21,6 +23,7 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.inbox import metrics_costs
 from accord.inbox.scoring_facts import ServiceHistory, service_costs
 from accord.kit.db import transaction
+from accord.kit.ids import new_id
 from tests.analyze.helpers import ENGINE, principal, segment
 from tests.analyze.shop import Shop, seed_shop
 from tests.helpers import bearer
@@ -248,3 +251,38 @@ def test_the_cost_of_a_conversation_comes_from_the_workspaces_service_costs(
     ).all()
     assert served
     assert all(r.service_cost in (0.0, 3.0, 5.0) for r in served)
+
+
+def test_a_campaigns_cost_is_shared_among_the_customers_it_acquired(
+    session: Session, workspace: ProvisionedWorkspace, shop: Shop
+) -> None:
+    ws = workspace.workspace.id
+    acquired = shop.people[:4]  # customers, all four
+    session.add(
+        Campaign(
+            id=new_id(),
+            workspace_id=ws,
+            name="Radio",
+            utm_campaign="radio-spring",
+            channel="radio",
+            source="radio",
+            medium="offline",
+            cost=Decimal("100.00"),
+            currency="USD",
+        )
+    )
+    for pid in acquired:
+        session.add(
+            AcquisitionTouch(
+                profile_id=pid, workspace_id=ws, first_campaign="radio-spring", computed_at=NOW
+            )
+        )
+    session.flush()
+    run = score_now(session, workspace)
+    for pid in acquired:
+        row = session.get(CustomerScore, pid)
+        assert row is not None
+        assert row.acquisition_cost == pytest.approx(25.0)
+        expected = float(row.monetary) - row.service_cost - 25.0
+        assert row.relationship_value == pytest.approx(expected, abs=0.01)
+    assert run.metrics["acquisition_cost"] == pytest.approx(100.0)

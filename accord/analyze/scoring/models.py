@@ -25,8 +25,10 @@ class CustomerScore(Base):
       value over the horizon.
     - ``churn_risk`` (0..1) with ``churn_factors``, the features that raise it most.
     - ``persona`` (its key in the run) and ``persona_name``.
-    - Relationship value: ``service_cost`` (conversations priced by channel) and
-      ``relationship_value`` = net revenue - cost to serve.
+    - Relationship value: ``service_cost`` (conversations priced by channel),
+      ``acquisition_cost`` (the first-touch campaign's cost shared among the customers it
+      acquired) and ``relationship_value`` = net revenue - cost to serve - acquisition
+      cost.
     People with no order have no RFM scores, no lifetime value and no churn risk, but a
     persona and a service cost."""
 
@@ -64,6 +66,7 @@ class CustomerScore(Base):
     persona_name: Mapped[str | None] = mapped_column(String(80))
     conversations: Mapped[int] = mapped_column(Integer, default=0)
     service_cost: Mapped[float] = mapped_column(Float, default=0.0)
+    acquisition_cost: Mapped[float] = mapped_column(Float, default=0.0)
     relationship_value: Mapped[float] = mapped_column(Float, default=0.0)
 
 

@@ -40,6 +40,29 @@ class Options:
         return float((1 + self.annual_discount) ** (WEEK / 365.0) - 1)
 
 
+@dataclass(frozen=True)
+class Acquired:
+    """Each person's first-touch campaign (aligned with the frame's ids; None for none)
+    and each campaign's cost: a campaign's cost is shared among the customers it
+    acquired, their acquisition cost."""
+
+    campaign: list[str | None] = field(default_factory=list)
+    cost: dict[str, float] = field(default_factory=dict)
+
+    def per_person(self, customer: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(customer))
+        if not self.cost or not self.campaign:
+            return out
+        counts: dict[str, int] = {}
+        for c, bought in zip(self.campaign, customer, strict=True):
+            if c is not None and bought:
+                counts[c] = counts.get(c, 0) + 1
+        for i, (c, bought) in enumerate(zip(self.campaign, customer, strict=True)):
+            if c is not None and bought and c in self.cost:
+                out[i] = self.cost[c] / counts[c]
+        return out
+
+
 @dataclass
 class Scores:
     """Per person (aligned with the frame's ids); ``nan`` where a score does not apply."""
@@ -63,6 +86,7 @@ class Scores:
     persona_name: list[str | None]
     conversations: np.ndarray
     service_cost: np.ndarray
+    acquisition_cost: np.ndarray
     relationship_value: np.ndarray
     models: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -133,6 +157,7 @@ def compute(
     options: Options,
     costs: dict[str, float],
     holdout_actual: list[float] | None = None,
+    acquired: Acquired | None = None,
 ) -> Scores:
     """Every score of every person of ``frame`` (cutoffs ``now - 2h``, ``now - h``,
     ``now``). ``holdout_actual``: the customers' actual cumulative repeat purchases week
@@ -237,7 +262,9 @@ def compute(
     for channel, counts in frame.channels.items():
         conversations += counts
         cost += counts * float(costs.get(channel, costs.get("*", 0.0)))
-    relationship = np.maximum(revenue, 0.0) - cost
+    acquisition = (acquired or Acquired()).per_person(customer)
+    relationship = np.maximum(revenue, 0.0) - cost - acquisition
+    metrics["acquisition_cost"] = float(acquisition.sum())
     metrics["pareto"] = pareto(np.maximum(revenue, 0.0), conversations, cost)
 
     return Scores(
@@ -260,6 +287,7 @@ def compute(
         persona_name=persona_name,
         conversations=conversations,
         service_cost=cost,
+        acquisition_cost=acquisition,
         relationship_value=relationship,
         models=models,
         metrics=metrics,

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
+from accord.analyze.acquisition.models import AcquisitionTouch, Campaign
 from accord.analyze.scoring.models import CustomerScore, ScoringRun
 from accord.kit.dialect import copy_rows, month_index
 from accord.kit.repository import Repository
@@ -80,6 +81,30 @@ class ScoringRepository(Repository):
         return row if row is not None and row.workspace_id == workspace_id else None
 
     # --- aggregates -----------------------------------------------------------------------
+
+    def first_campaigns(
+        self, workspace_id: uuid.UUID
+    ) -> tuple[dict[uuid.UUID, str], dict[str, float]]:
+        """Each person's first-touch campaign that has a cost, and each such campaign's
+        cost."""
+        campaigns = {
+            key: float(cost)
+            for key, cost in self.session.execute(
+                select(Campaign.utm_campaign, Campaign.cost).where(
+                    Campaign.workspace_id == workspace_id, Campaign.cost > 0
+                )
+            )
+        }
+        if not campaigns:
+            return {}, {}
+        stmt = select(AcquisitionTouch.profile_id, AcquisitionTouch.first_campaign).where(
+            AcquisitionTouch.workspace_id == workspace_id,
+            AcquisitionTouch.first_campaign.in_(list(campaigns)),
+        )
+        people = {
+            pid: str(c) for pid, c in self.session.execute(stmt.execution_options(yield_per=50_000))
+        }
+        return people, campaigns
 
     def repeat_days(
         self, workspace_id: uuid.UUID, since: datetime, until: datetime

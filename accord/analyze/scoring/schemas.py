@@ -68,6 +68,7 @@ class ScoreRead(BaseModel):
     persona_name: str | None
     conversations: int
     service_cost: float
+    acquisition_cost: float
     relationship_value: float
 
 

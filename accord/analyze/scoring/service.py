@@ -100,12 +100,14 @@ def analyse(
     options: pipeline.Options | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    frame: features.Frame | None = None,
 ) -> Result:
     """Every score of the workspace's people, computed from what the session reads (it
     writes nothing: run it in a read-only unit of work, so progress can be committed
-    beside it)."""
+    beside it). A ``frame`` computed elsewhere (on Spark, ``features_spark``) at this
+    run's cutoffs stands for the features read from the database."""
     options = options or pipeline.Options()
-    now = now or utcnow()
+    now = now or (frame.cutoffs[-1] if frame is not None else utcnow())
     tell = progress or (lambda stage, share: None)
     repo = ScoringRepository.from_session(session)
     h = timedelta(days=options.churn_days)
@@ -118,21 +120,26 @@ def analyse(
         read += n
         tell(f"Reading customers: {read:,} of {total:,}", 0.05 + 0.45 * read / total)
 
-    tell("Reading customers", 0.02)
-    frame = features.extract(
-        session,
-        workspace_id,
-        cutoffs,
-        service=inputs.service,
-        recent=timedelta(days=options.recent_days),
-        lookback=timedelta(days=365),
-        progress=rows_read,
-    )
+    if frame is None:
+        tell("Reading customers", 0.02)
+        frame = features.extract(
+            session,
+            workspace_id,
+            cutoffs,
+            service=inputs.service,
+            recent=timedelta(days=options.recent_days),
+            lookback=timedelta(days=365),
+            progress=rows_read,
+        )
+    elif frame.cutoffs != cutoffs:
+        raise ValueError("the features were computed at other cutoffs than this run's")
     tell("Counting repeat purchases in the holdout weeks", 0.5)
     actual = _weekly_cumulative(repo.repeat_days(workspace_id, now - h, now), now - h, h)
     tell("Fitting lifetime value, churn and personas", 0.55)
     costs = inputs.costs_of(session, workspace_id) if inputs.costs_of is not None else {}
-    scores = pipeline.compute(frame, options, costs, actual)
+    people, campaigns = repo.first_campaigns(workspace_id)
+    acquired = pipeline.Acquired(campaign=[people.get(pid) for pid in frame.ids], cost=campaigns)
+    scores = pipeline.compute(frame, options, costs, actual, acquired)
     tell("Building cohorts", 0.75)
     scores.metrics["cohorts"] = _cohorts(repo.cohorts(workspace_id, now))
     scores.metrics["options"] = {
@@ -254,6 +261,7 @@ COLUMNS = (
     "persona_name",
     "conversations",
     "service_cost",
+    "acquisition_cost",
     "relationship_value",
 )
 
@@ -295,6 +303,7 @@ def _rows(
             s.persona_name[i],
             int(s.conversations[i]),
             float(s.service_cost[i]),
+            float(s.acquisition_cost[i]),
             float(s.relationship_value[i]),
         )
 

@@ -78,6 +78,7 @@ def upgrade() -> None:
         sa.Column("persona_name", sa.String(length=80), nullable=True),
         sa.Column("conversations", sa.Integer(), nullable=False),
         sa.Column("service_cost", sa.Float(), nullable=False),
+        sa.Column("acquisition_cost", sa.Float(), nullable=False),
         sa.Column("relationship_value", sa.Float(), nullable=False),
         sa.ForeignKeyConstraint(
             ["profile_id"],
