@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Protocol
 
 import typer
+from rich.progress import TaskID
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.cli.context import progress_bar, settings
@@ -268,3 +269,64 @@ def bench_segments(
         ),
         database_url,
     )
+
+
+@bench_app.command("analytics")
+def bench_analytics(
+    customers: Annotated[
+        int, typer.Option(help="Customers to load (every one has orders).", min=10)
+    ] = 1_000_000,
+    orders: Annotated[
+        int, typer.Option(help="Orders to load (at least one a customer).", min=10)
+    ] = 10_000_000,
+    samples: Annotated[int, typer.Option(help="Requests of each dashboard to time.", min=10)] = 300,
+    reuse: Annotated[
+        bool,
+        typer.Option(
+            "--reuse",
+            help="Load the data set once and keep it for later runs (named "
+            "bench-analytics-CUSTOMERS-ORDERS).",
+        ),
+    ] = False,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="The database to load, migrated first (default: the configured one)."),
+    ] = None,
+) -> None:
+    """The full recompute of customer analytics (RFM, lifetime value, churn, personas) on
+    a large shop: its time, stages and peak memory; then p50/p99 of the dashboards."""
+    from accord.bench import analytics
+
+    if orders < customers:
+        typer.secho("error: every customer has an order: --orders >= --customers", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    url = database_url or s.resolved_database_url
+    engine = create_db_engine(url)
+    try:
+        with progress_bar(transient=True) as bar:
+            seeding = bar.add_task("Seeding customers, events and orders", total=None)
+            shown: dict[str, TaskID] = {}
+
+            def stage(said: str, share: float) -> None:
+                if "stage" not in shown:
+                    bar.update(seeding, visible=False)
+                    shown["stage"] = bar.add_task(said, total=100)
+                bar.update(shown["stage"], completed=round(share * 100), description=said[:60])
+
+            result = analytics.run(
+                create_session_factory(engine),
+                url,
+                s.data_dir,
+                customers=customers,
+                orders=orders,
+                samples=samples,
+                reuse=reuse,
+                gc_threshold=s.gc_threshold,
+                progress=lambda n: bar.advance(seeding, n),
+                stage=stage,
+            )
+    finally:
+        engine.dispose()
+    for line in result.lines():
+        typer.echo(line)
