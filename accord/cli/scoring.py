@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import WorkspaceOpt, find_workspace
 from accord.config import Settings
+from accord.kit.time import utcnow
 
 scores_app = typer.Typer(help="Customer analytics: RFM, lifetime value, churn risk, personas.")
 
 
-def recompute_with_progress(s: Settings, workspace_id: uuid.UUID) -> tuple[str, dict[str, object]]:
+def recompute_with_progress(
+    s: Settings, workspace_id: uuid.UUID, features_on: str = "sql", source: str | None = None
+) -> tuple[str, dict[str, object]]:
     """Recompute the workspace's scores in this process, showing the run's progress;
-    returns its status and metrics."""
+    returns its status and metrics. With ``features_on="spark"`` the features are computed on
+    Spark (``ACCORD_SPARK_MASTER``) from the database or the parquet export at ``source``."""
     from accord import jobs as accord_jobs
     from accord.analyze.scoring import service, tasks
     from accord.kit.db import create_db_engine, create_session_factory
@@ -33,13 +41,16 @@ def recompute_with_progress(s: Settings, workspace_id: uuid.UUID) -> tuple[str, 
                 def __call__(self, stage: str, share: float) -> None:
                     bar.update(task, completed=round(share * 100), description=stage[:60])
 
-            tasks.recompute(
-                factory,
-                workspace_id,
-                run_id,
-                inputs=accord_jobs.scoring_inputs(),
-                progress=Shown(),
-            )
+            if features_on == "spark":
+                _recompute_on_spark(s, factory, workspace_id, run_id, source, Shown())
+            else:
+                tasks.recompute(
+                    factory,
+                    workspace_id,
+                    run_id,
+                    inputs=accord_jobs.scoring_inputs(),
+                    progress=Shown(),
+                )
             bar.update(task, completed=100, description="Scored")
         with factory() as session:
             done = service.run_of(session, workspace_id, run_id)
@@ -49,15 +60,105 @@ def recompute_with_progress(s: Settings, workspace_id: uuid.UUID) -> tuple[str, 
         engine.dispose()
 
 
+def _recompute_on_spark(
+    s: Settings,
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    source: str | None,
+    shown: Callable[[str, float], None],
+) -> None:
+    """The recompute of ``tasks.recompute`` with the features computed on Spark: the run
+    marked running, the analysis (read-only), the scores written, or the run failed."""
+    from accord import jobs as accord_jobs
+    from accord.analyze.scoring import features_spark, pipeline, service
+    from accord.inbox.scoring_facts_spark import SparkServiceHistory
+    from accord.kit.db import read_only, transaction
+
+    def report(stage: str, share: float) -> None:
+        shown(stage, share)
+        with transaction(factory) as session:
+            service.set_progress(session, run_id, stage, share)
+
+    with transaction(factory) as session:
+        run = service.run_of(session, workspace_id, run_id)
+        if run is None:
+            return
+        service.start(session, run)
+    try:
+        options, now, history = pipeline.Options(), utcnow(), SparkServiceHistory()
+        h = timedelta(days=options.churn_days)
+        report("Starting Spark", 0.02)
+        with (
+            features_spark.spark_session(s.spark_master) as spark,
+            read_only(factory) as session,
+        ):
+            if source is None:
+                sources = features_spark.from_database(
+                    spark, session, workspace_id, service=history
+                )
+            else:
+                sources = features_spark.from_parquet(spark, source)
+            report("Reading customers on Spark", 0.05)
+            frame = features_spark.extract_spark(
+                spark,
+                sources,
+                workspace_id,
+                [now - 2 * h, now - h, now],
+                service=history,
+                recent=timedelta(days=options.recent_days),
+                lookback=timedelta(days=365),
+            )
+            inputs = accord_jobs.scoring_inputs()
+            result = service.analyse(
+                session,
+                workspace_id,
+                inputs,
+                options=options,
+                now=now,
+                progress=report,
+                frame=frame,
+            )
+        report("Writing scores", 0.85)
+        with transaction(factory) as session:
+            run = service.run_of(session, workspace_id, run_id)
+            if run is not None:
+                service.store(session, run, result)
+    except Exception as exc:
+        with transaction(factory) as session:
+            run = service.run_of(session, workspace_id, run_id)
+            if run is not None:
+                service.fail(session, run, f"{type(exc).__name__}: {exc}")
+
+
 @scores_app.command("recompute")
-def recompute(workspace: WorkspaceOpt) -> None:
+def recompute(
+    workspace: WorkspaceOpt,
+    engine: Annotated[
+        str, typer.Option(help="sql (in the database) or spark (ACCORD_SPARK_MASTER).")
+    ] = "sql",
+    source: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine spark: a parquet export (profiles/, orders/, events/, "
+            "conversations/) to read instead of the database."
+        ),
+    ] = None,
+) -> None:
     """Recompute every person's scores now (what the nightly job and the console's
     "Recompute now" do), with progress; prints how well the models predicted."""
+    if engine not in ("sql", "spark") or (source is not None and engine != "spark"):
+        typer.secho(
+            "error: --engine is sql or spark, and --source needs spark (engine) [invalid]",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2)
     s = settings()
     with unit_of_work(s) as session:
         ws = find_workspace(session, workspace)
         workspace_id = ws.id
-    status, metrics = recompute_with_progress(s, workspace_id)
+    status, metrics = recompute_with_progress(s, workspace_id, engine, source)
     if status != "done":
         typer.echo(f"Scoring failed: {metrics.get('error')}", err=True)
         raise typer.Exit(1)
