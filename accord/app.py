@@ -18,6 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
 from accord import jobs as accord_jobs
+from accord.analyze.acquisition import touches as acquisition_touches
+from accord.analyze.acquisition.api import links_router
+from accord.analyze.acquisition.api import router as acquisition_router
 from accord.analyze.audiences.api import router as audiences_router
 from accord.analyze.scoring.api import router as scoring_router
 from accord.analyze.segments.api import router as segments_router
@@ -55,6 +58,7 @@ from accord.privacy.tasks import RetentionWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
 from accord.web.account_pages import router as account_router
+from accord.web.acquisition_pages import router as acquisition_pages_router
 from accord.web.analytics_pages import router as analytics_pages_router
 from accord.web.api_docs import router as api_docs_router
 from accord.web.auth import LoginRequired, login_url
@@ -200,6 +204,9 @@ def create_app(
         app.state.jobs = jobs
         on_change = accord_jobs.evaluate_on_change(jobs)
         changes.listen(app.state.session_factory, on_change)
+        # Each person's first and last touch, kept up to date in the change's transaction.
+        on_touch = acquisition_touches.listener()
+        changes.listen(app.state.session_factory, on_touch)
         if settings.jobs_worker:
             jobs.start()
         try:
@@ -209,6 +216,7 @@ def create_app(
                 yield
         finally:
             changes.unlisten(app.state.session_factory, on_change)
+            changes.unlisten(app.state.session_factory, on_touch)
             jobs.close()
             app.state.jobs = None
             await hub.stop()
@@ -265,6 +273,7 @@ def create_app(
     app.include_router(segments_router)
     app.include_router(scoring_router)
     app.include_router(audiences_router)
+    app.include_router(acquisition_router)
     app.include_router(privacy_router)
     app.include_router(inbox_router)
     app.include_router(inbox_admin_router)
@@ -274,8 +283,10 @@ def create_app(
     app.include_router(match_router)
     app.include_router(chat_router)
     app.include_router(chat_admin_router)
+    app.include_router(links_router)  # public: /l/{code}, a short link
     app.include_router(pages_router)
     app.include_router(analytics_pages_router)
+    app.include_router(acquisition_pages_router)
     app.include_router(account_router)
     app.include_router(settings_router)
     app.include_router(identity_settings_router)

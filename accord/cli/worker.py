@@ -27,6 +27,7 @@ def resolve_worker(
     """Resolve accepted events onto profiles as they arrive (what `accord serve` runs
     beside its API workers); stops on SIGTERM or Ctrl-C after the batch under way."""
     from accord import jobs as accord_jobs
+    from accord.analyze.acquisition import touches as acquisition_touches
     from accord.kit import changes
     from accord.kit.db import create_db_engine, create_session_factory
     from accord.kit.process import lower_priority, parent_alive, stop_on_signals
@@ -45,6 +46,8 @@ def resolve_worker(
     # process only enqueues; the consumers run the jobs).
     jobs, _ = accord_jobs.build(s, factory)
     changes.listen(factory, accord_jobs.evaluate_on_change(jobs))
+    # Each person's first and last touch, kept up to date in resolution's transactions.
+    changes.listen(factory, acquisition_touches.listener())
     try:
         process.run(
             factory,

@@ -22,6 +22,7 @@ from accord.kit.errors import AccordError, forbidden, invalid
 from accord.privacy.subject import person_ids
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
+from accord.web.acquisition_pages import person_acquisition
 from accord.web.auth import Console, ConsoleUser
 from accord.web.consent_pages import preference_link
 from accord.web.customer_analytics_pages import person_scores
@@ -167,6 +168,7 @@ def _customer_page(
         ),
         segments=person_segments(request, session, console, profile.id),
         scores=person_scores(session, console, profile.id),
+        acquisition=person_acquisition(session, console, profile.id),
     )
 
 

@@ -46,6 +46,9 @@ PUBLIC = {
     # found until `accord demo` has run.
     ("GET", "/demo/"),
     ("GET", "/demo/{name}"),
+    # A campaign's short link (printed as a QR code, read out on the radio): anyone may
+    # follow it; it records the click and redirects, and an unknown code is a 404.
+    ("GET", "/l/{code}"),
 }
 PUBLIC_MOUNTS = {"/static"}
 
@@ -71,7 +74,7 @@ PROTECTED_PREFIXES = (
     "/settings",
     "/customers",
     "/inbox",
-    "/analytics",
+    "/analytics",  # Analytics > Acquisition too (/analytics/acquisition)
     "/segments",
     "/privacy",
     "/workspace/",

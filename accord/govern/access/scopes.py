@@ -25,6 +25,7 @@ class Scope(StrEnum):
     CONVERSATIONS_WRITE = "conversations:write"
     ANALYTICS_READ = "analytics:read"
     SEGMENTS_WRITE = "segments:write"
+    CAMPAIGNS_WRITE = "campaigns:write"
     AUDIT_READ = "audit:read"
     RESOLVE_RUN = "resolve:run"
     PRIVACY = "privacy:manage"
@@ -40,6 +41,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.CONVERSATIONS_WRITE: "Reply to, assign and change conversations",
     Scope.ANALYTICS_READ: "Read segments, metrics and reports",
     Scope.SEGMENTS_WRITE: "Create and change segments, computed traits and audience destinations",
+    Scope.CAMPAIGNS_WRITE: "Create and change campaigns, their short links and QR codes",
     Scope.AUDIT_READ: "Read the audit log",
     Scope.RESOLVE_RUN: "Start probabilistic identity resolution runs",
     Scope.PRIVACY: "Handle data-subject requests (export, erase), retention and the access log",
@@ -64,6 +66,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.PROFILES_READ,
             Scope.ANALYTICS_READ,
             Scope.SEGMENTS_WRITE,
+            Scope.CAMPAIGNS_WRITE,
             Scope.CONVERSATIONS_READ,
         }
     ),

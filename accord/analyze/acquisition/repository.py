@@ -1,0 +1,373 @@
+"""SQL of acquisition: the touches picked from people's events (set-based, a chunk of
+people a statement), the stored rows, campaigns and links, and the return report's
+aggregates. The same statements run on SQLite and PostgreSQL; what differs is here."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    delete,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from accord.analyze.acquisition.channels import CHANNEL_TOUCHES, LINK_CLICKED, Raw
+from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link
+from accord.collect.models import Event
+from accord.kit.db import UTCDateTime
+from accord.kit.dialect import lock_workspace, one_of, plus_seconds
+from accord.kit.repository import Repository
+from accord.profile.models import Order, Profile
+
+CLICK_IDS_IN_URL = ("gclid=", "msclkid=", "gbraid=", "wbraid=")
+UTM_IN_URL = ("utm_source=", "utm_medium=", "utm_campaign=")
+PAGE_TYPES = ("page", "screen")
+
+
+@dataclass(frozen=True)
+class Picked:
+    """The events chosen as one live person's touches, and their first order."""
+
+    profile_id: uuid.UUID
+    first_id: uuid.UUID | None
+    last_id: uuid.UUID | None
+    latest_id: uuid.UUID | None
+    first_order_at: datetime | None
+    link_only: bool
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    key: str | None
+    acquired: int
+    customers: int
+    revenue: Decimal
+
+
+class TouchSql:
+    """The expressions that read a touch out of an event's context, for one dialect."""
+
+    def __init__(self, dialect: str, event: Any) -> None:
+        self.pg = dialect == "postgresql"
+        self.e = event
+
+    def text(self, *path: str) -> ColumnElement[Any]:
+        return self.e.context[path].as_string()  # type: ignore[no-any-return]
+
+    def _position(self, needle: str, haystack: ColumnElement[Any]) -> ColumnElement[Any]:
+        if self.pg:
+            return func.strpos(haystack, needle)
+        return func.instr(haystack, needle)
+
+    def host(self, url: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A URL's host, lower-cased, without ``www.`` (a port stays)."""
+        low = func.lower(url, type_=String)
+        rest = func.substr(low, self._position("://", low) + 3, type_=String)
+        plain = func.replace(func.replace(rest, "?", "/", type_=String), "#", "/", type_=String)
+        ended = plain.concat("/")
+        host = func.substr(ended, 1, self._position("/", ended) - 1, type_=String)
+        return case((host.like("www.%"), func.substr(host, 5, type_=String)), else_=host)
+
+    def parts(self) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+        """(tagged with a campaign, from another site, a touch at all)."""
+        e = self.e
+        ref = self.text("page", "referrer")
+        url = self.text("page", "url")
+        search = self.text("page", "search")
+        tagged_url = func.lower(
+            func.coalesce(url, "", type_=String).concat(func.coalesce(search, "", type_=String)),
+            type_=String,
+        )
+        tagged = or_(
+            *(
+                func.coalesce(self.text("campaign", key), "", type_=String) != ""
+                for key in ("source", "medium", "name")
+            ),
+            *(tagged_url.like(f"%{p}%") for p in (*UTM_IN_URL, *CLICK_IDS_IN_URL)),
+        )
+        has_ref = func.coalesce(ref, "", type_=String) != ""
+        external = and_(has_ref, or_(url.is_(None), self.host(ref) != self.host(url)))
+        touch = or_(
+            tagged,
+            external,
+            e.channel.in_(list(CHANNEL_TOUCHES)),
+            e.name == LINK_CLICKED,
+            and_(e.type.in_(PAGE_TYPES), not_(has_ref)),
+        )
+        return tagged, external, touch
+
+
+class TouchRepository(Repository):
+    def lock(self, workspace_id: uuid.UUID) -> None:
+        lock_workspace(self.session, workspace_id, "acquisition")
+
+    def _sql(self, event: Any) -> TouchSql:
+        return TouchSql(self.session.get_bind().dialect.name, event)
+
+    def pick(self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID]) -> list[Picked]:
+        """For each live person of ``profile_ids``: the event of their first touch, of
+        their latest one, and of the last one up to their first order (with no order:
+        the latest), each read by the ``(profile_id, timestamp)`` index and stopping at
+        the first that qualifies. For the last and latest, a visit from a campaign, a
+        site or a channel wins over a later direct visit (a direct visit counts when
+        there is nothing else)."""
+        if not profile_ids:
+            return []
+        e = aliased(Event, name="e")
+        sql = self._sql(e)
+        tagged, external, touch = sql.parts()
+        attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
+        first_order = (
+            select(Order.profile_id, func.min(Order.placed_at).label("at"))
+            .where(one_of(self.session, Order.profile_id, profile_ids))
+            .where(Order.status != "cancelled")
+            .group_by(Order.profile_id)
+            .subquery("fo")
+        )
+        p = Profile
+
+        def one(*where: ColumnElement[bool], latest: bool) -> Any:
+            order = (e.timestamp.desc(), e.id.desc()) if latest else (e.timestamp, e.id)
+            return (
+                select(e.id)
+                .where(e.profile_id == p.id, e.profile_id.is_not(None), touch, *where)
+                .order_by(*order)
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        latest = func.coalesce(one(attributed, latest=True), one(latest=True))
+        before = e.timestamp <= first_order.c.at
+        last = case(
+            (first_order.c.at.is_(None), latest),
+            else_=func.coalesce(one(attributed, before, latest=True), one(before, latest=True)),
+        )
+        other = exists().where(
+            e.profile_id == p.id,
+            e.profile_id.is_not(None),
+            or_(e.name.is_(None), e.name != LINK_CLICKED),
+        )
+        stmt = (
+            select(
+                p.id,
+                one(latest=False).label("first_id"),
+                last.label("last_id"),
+                latest.label("latest_id"),
+                first_order.c.at,
+                not_(other).label("link_only"),
+            )
+            .select_from(p)
+            .outerjoin(first_order, first_order.c.profile_id == p.id)
+            .where(
+                p.workspace_id == workspace_id,
+                p.merged_into_id.is_(None),
+                one_of(self.session, p.id, profile_ids),
+            )
+        )
+        return [
+            Picked(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in self.session.execute(stmt)
+        ]
+
+    def events(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Raw]:
+        """The touch events picked, as ``Raw`` (only what classifying them reads)."""
+        if not ids:
+            return {}
+        e = Event
+        sql = self._sql(e)
+        keys = ("source", "medium", "name", "term", "content")
+        stmt = select(
+            e.id,
+            e.type,
+            e.name,
+            e.channel,
+            e.timestamp,
+            *(sql.text("campaign", k) for k in keys),
+            sql.text("page", "referrer"),
+            sql.text("page", "url"),
+            sql.text("page", "search"),
+        ).where(one_of(self.session, e.id, ids))
+        out: dict[uuid.UUID, Raw] = {}
+        for row in self.session.execute(stmt):
+            campaign = {k: v for k, v in zip(keys, row[5:10], strict=True) if v is not None}
+            campaign = {("campaign" if k == "name" else k): v for k, v in campaign.items()}
+            out[row[0]] = Raw(
+                type=row[1],
+                name=row[2],
+                channel=row[3],
+                timestamp=row[4],
+                campaign=campaign,
+                referrer=row[10],
+                url=row[11],
+                search=row[12],
+            )
+        return out
+
+    def replace(self, profile_ids: Collection[uuid.UUID], rows: Sequence[dict[str, Any]]) -> None:
+        """The rows of ``profile_ids`` become ``rows`` (people without one have none)."""
+        if profile_ids:
+            self.session.execute(
+                delete(AcquisitionTouch).where(
+                    one_of(self.session, AcquisitionTouch.profile_id, profile_ids)
+                ),
+                execution_options={"synchronize_session": False},
+            )
+        if rows:
+            self.session.execute(insert(AcquisitionTouch), list(rows))
+
+    def get(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> AcquisitionTouch | None:
+        row = self.session.get(AcquisitionTouch, profile_id, populate_existing=True)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def profile_ids_after(
+        self, workspace_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    ) -> list[uuid.UUID]:
+        """The next ``limit`` people (live or merged) of the workspace by id."""
+        stmt = select(Profile.id).where(Profile.workspace_id == workspace_id)
+        if after is not None:
+            stmt = stmt.where(Profile.id > after)
+        return list(self.session.scalars(stmt.order_by(Profile.id).limit(limit)))
+
+    # --- the return report -------------------------------------------------------------
+
+    def aggregate(
+        self,
+        workspace_id: uuid.UUID,
+        by: str,
+        horizon_days: int,
+        currency: str,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[Aggregate]:
+        """People acquired (first touch) per key, how many of them ordered within
+        ``horizon_days`` of it, and what those orders came to (total less refunds, not
+        cancelled, in ``currency``). Clicks-only people are left out."""
+        t = AcquisitionTouch
+        key = {"campaign": t.first_campaign, "source": t.first_source, "channel": t.first_group}[by]
+        o = Order
+        ends = plus_seconds(self.session, t.first_at, horizon_days * 86400)
+        joined = and_(
+            o.profile_id == t.profile_id,
+            o.status != "cancelled",
+            o.currency == currency,
+            o.placed_at >= t.first_at,
+            o.placed_at < ends,
+        )
+        stmt = (
+            select(
+                key,
+                func.count(distinct(t.profile_id)),
+                func.count(distinct(o.profile_id)),
+                func.coalesce(func.sum(o.total - o.refunded), literal(0)),
+            )
+            .select_from(t)
+            .outerjoin(o, joined)
+            .where(t.workspace_id == workspace_id, t.first_at.is_not(None), t.link_only.is_(False))
+            .group_by(key)
+        )
+        if since is not None:
+            stmt = stmt.where(t.first_at >= since)
+        if until is not None:
+            stmt = stmt.where(t.first_at < until)
+        return [
+            Aggregate(row[0], int(row[1]), int(row[2]), Decimal(str(row[3] or 0)))
+            for row in self.session.execute(stmt)
+        ]
+
+    def usual_currency(self, workspace_id: uuid.UUID) -> str | None:
+        """A currency the workspace's orders are in (the report's default without
+        campaigns)."""
+        stmt = select(Order.currency).where(Order.workspace_id == workspace_id).limit(1)
+        return self.session.scalars(stmt).first()
+
+
+class CampaignRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, campaign_id: uuid.UUID) -> Campaign | None:
+        row = self.session.get(Campaign, campaign_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def all(self, workspace_id: uuid.UUID) -> list[Campaign]:
+        stmt = select(Campaign).where(Campaign.workspace_id == workspace_id)
+        return list(self.session.scalars(stmt.order_by(Campaign.created_at.desc(), Campaign.id)))
+
+    def by(self, workspace_id: uuid.UUID, **equal: str) -> Campaign | None:
+        stmt = select(Campaign).where(Campaign.workspace_id == workspace_id)
+        for column, value in equal.items():
+            stmt = stmt.where(getattr(Campaign, column) == value)
+        return self.session.scalars(stmt).first()
+
+    def add(self, row: Campaign) -> Campaign:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def remove(self, row: Campaign) -> None:
+        self.session.execute(
+            delete(Link).where(Link.campaign_id == row.id),
+            execution_options={"synchronize_session": False},
+        )
+        self.session.delete(row)
+        self.session.flush()
+
+
+class LinkRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, link_id: uuid.UUID) -> Link | None:
+        row = self.session.get(Link, link_id)
+        return row if row is not None and row.workspace_id == workspace_id else None
+
+    def by_code(self, code: str) -> Link | None:
+        return self.session.scalars(select(Link).where(Link.code == code)).first()
+
+    def code_taken(self, code: str) -> bool:
+        stmt = select(Link.id).where(func.lower(Link.code) == code.lower()).limit(1)
+        return self.session.scalars(stmt).first() is not None
+
+    def of_campaigns(self, campaign_ids: Collection[uuid.UUID]) -> list[Link]:
+        if not campaign_ids:
+            return []
+        stmt = select(Link).where(one_of(self.session, Link.campaign_id, campaign_ids))
+        return list(self.session.scalars(stmt.order_by(Link.created_at, Link.id)))
+
+    def add(self, row: Link) -> Link:
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    def remove(self, row: Link) -> None:
+        self.session.delete(row)
+        self.session.flush()
+
+    def count_click(self, link_id: uuid.UUID, at: datetime) -> None:
+        """One more click, counted in the database (concurrent clicks all count)."""
+        self.session.execute(
+            update(Link)
+            .where(Link.id == link_id)
+            .values(
+                clicks=Link.clicks + 1,
+                last_clicked_at=case(
+                    (
+                        or_(Link.last_clicked_at.is_(None), Link.last_clicked_at < at),
+                        literal(at, type_=UTCDateTime()),
+                    ),
+                    else_=Link.last_clicked_at,
+                ),
+            ),
+            execution_options={"synchronize_session": "fetch"},
+        )
