@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import WorkspaceOpt, find_workspace
 from accord.config import Settings
-from accord.kit.time import utcnow
+
+if TYPE_CHECKING:
+    from accord.analyze.scoring.features import Frame
+    from accord.analyze.scoring.pipeline import Options
+    from accord.analyze.scoring.service import FrameOf
 
 scores_app = typer.Typer(help="Customer analytics: RFM, lifetime value, churn risk, personas.")
 
@@ -41,16 +44,14 @@ def recompute_with_progress(
                 def __call__(self, stage: str, share: float) -> None:
                     bar.update(task, completed=round(share * 100), description=stage[:60])
 
-            if features_on == "spark":
-                _recompute_on_spark(s, factory, workspace_id, run_id, source, Shown())
-            else:
-                tasks.recompute(
-                    factory,
-                    workspace_id,
-                    run_id,
-                    inputs=accord_jobs.scoring_inputs(),
-                    progress=Shown(),
-                )
+            tasks.recompute(
+                factory,
+                workspace_id,
+                run_id,
+                inputs=accord_jobs.scoring_inputs(),
+                progress=Shown(),
+                frame_of=_on_spark(s, workspace_id, source) if features_on == "spark" else None,
+            )
             bar.update(task, completed=100, description="Scored")
         with factory() as session:
             done = service.run_of(session, workspace_id, run_id)
@@ -60,75 +61,32 @@ def recompute_with_progress(
         engine.dispose()
 
 
-def _recompute_on_spark(
-    s: Settings,
-    factory: sessionmaker[Session],
-    workspace_id: uuid.UUID,
-    run_id: uuid.UUID,
-    source: str | None,
-    shown: Callable[[str, float], None],
-) -> None:
-    """The recompute of ``tasks.recompute`` with the features computed on Spark: the run
-    marked running, the analysis (read-only), the scores written, or the run failed."""
-    from accord import jobs as accord_jobs
-    from accord.analyze.scoring import features_spark, pipeline, service
+def _on_spark(s: Settings, workspace_id: uuid.UUID, source: str | None) -> FrameOf:
+    """The features computed on Spark (``ACCORD_SPARK_MASTER``), from the database or
+    from the parquet export at ``source``."""
+    from accord.analyze.scoring import features_spark
     from accord.inbox.scoring_facts_spark import SparkServiceHistory
-    from accord.kit.db import read_only, transaction
 
-    def report(stage: str, share: float) -> None:
-        shown(stage, share)
-        with transaction(factory) as session:
-            service.set_progress(session, run_id, stage, share)
-
-    with transaction(factory) as session:
-        run = service.run_of(session, workspace_id, run_id)
-        if run is None:
-            return
-        service.start(session, run)
-    try:
-        options, now, history = pipeline.Options(), utcnow(), SparkServiceHistory()
-        h = timedelta(days=options.churn_days)
-        report("Starting Spark", 0.02)
-        with (
-            features_spark.spark_session(s.spark_master) as spark,
-            read_only(factory) as session,
-        ):
+    def frame_of(session: Session, cutoffs: list[datetime], options: Options) -> Frame:
+        history = SparkServiceHistory()
+        with features_spark.spark_session(s.spark_master) as spark:
             if source is None:
                 sources = features_spark.from_database(
                     spark, session, workspace_id, service=history
                 )
             else:
                 sources = features_spark.from_parquet(spark, source)
-            report("Reading customers on Spark", 0.05)
-            frame = features_spark.extract_spark(
+            return features_spark.extract_spark(
                 spark,
                 sources,
                 workspace_id,
-                [now - 2 * h, now - h, now],
+                cutoffs,
                 service=history,
                 recent=timedelta(days=options.recent_days),
                 lookback=timedelta(days=365),
             )
-            inputs = accord_jobs.scoring_inputs()
-            result = service.analyse(
-                session,
-                workspace_id,
-                inputs,
-                options=options,
-                now=now,
-                progress=report,
-                frame=frame,
-            )
-        report("Writing scores", 0.85)
-        with transaction(factory) as session:
-            run = service.run_of(session, workspace_id, run_id)
-            if run is not None:
-                service.store(session, run, result)
-    except Exception as exc:
-        with transaction(factory) as session:
-            run = service.run_of(session, workspace_id, run_id)
-            if run is not None:
-                service.fail(session, run, f"{type(exc).__name__}: {exc}")
+
+    return frame_of
 
 
 @scores_app.command("recompute")

@@ -92,6 +92,15 @@ class Result:
     as_of: datetime
 
 
+def cutoffs_of(options: pipeline.Options, now: datetime) -> list[datetime]:
+    """The moments a run reads features at: ``now - 2h``, ``now - h`` and ``now``."""
+    h = timedelta(days=options.churn_days)
+    return [now - 2 * h, now - h, now]
+
+
+FrameOf = Callable[[Session, list[datetime], pipeline.Options], features.Frame]
+
+
 def analyse(
     session: Session,
     workspace_id: uuid.UUID,
@@ -111,7 +120,7 @@ def analyse(
     tell = progress or (lambda stage, share: None)
     repo = ScoringRepository.from_session(session)
     h = timedelta(days=options.churn_days)
-    cutoffs = [now - 2 * h, now - h, now]
+    cutoffs = cutoffs_of(options, now)
     total = _live_people(session, workspace_id) or 1
     read = 0
 

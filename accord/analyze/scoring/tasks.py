@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.analyze.scoring import service
+from accord.analyze.scoring import pipeline, service
 from accord.kit.db import read_only, transaction
+from accord.kit.time import utcnow
 
 log = logging.getLogger(__name__)
 Enqueue = Callable[..., None]
@@ -28,7 +29,10 @@ def recompute(
     inputs: service.Inputs,
     after: Callable[[uuid.UUID], None] | None = None,
     progress: service.Progress | None = None,
+    frame_of: service.FrameOf | None = None,
 ) -> None:
+    """``frame_of(session, cutoffs, options)`` computes the features elsewhere (on Spark)
+    instead of in the database."""
     with transaction(factory) as session:
         run = service.run_of(session, workspace_id, run_id)
         if run is None or run.status not in ("queued", "running"):
@@ -49,7 +53,20 @@ def recompute(
 
     try:
         with read_only(factory) as session:
-            result = service.analyse(session, workspace_id, inputs, progress=report)
+            options, now = pipeline.Options(), utcnow()
+            frame = None
+            if frame_of is not None:
+                report("Computing the features elsewhere", 0.05)
+                frame = frame_of(session, service.cutoffs_of(options, now), options)
+            result = service.analyse(
+                session,
+                workspace_id,
+                inputs,
+                options=options,
+                now=now,
+                progress=report,
+                frame=frame,
+            )
         report("Writing scores", 0.85)
         with transaction(factory) as session:
             run = service.run_of(session, workspace_id, run_id)
