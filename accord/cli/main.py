@@ -263,6 +263,11 @@ def demo(
             built = ensure_segments(session, workspace_id, segment_engine())
         if built:
             typer.echo(f"Demo segments: {built} built (Segments in the console)")
+        from accord.demo.acquisition import ensure_acquisition
+
+        acquired = ensure_acquisition(s, workspace_id)
+        if acquired:
+            typer.echo(acquired)
         from accord.cli.scoring import recompute_with_progress, summary
 
         status, metrics = recompute_with_progress(s, workspace_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.collect import service as collect
 from accord.collect.models import Event
 from accord.demo import retail
+from accord.demo.acquisition import Variety
 from accord.demo.service import demo_write_key
 from accord.govern.access import service as access
 from accord.kit.db import transaction
@@ -38,6 +39,7 @@ def load_retail(
 ) -> int:
     """Send the messages through the tracking service with the demo's write key (so the
     key shows when it was last used, as it would for a real site), then resolve them."""
+    sources = Variety()  # where the visitors came from (search, social, campaigns...)
 
     def send(batch: list[dict[str, Any]]) -> None:
         with transaction(factory) as session:
@@ -48,7 +50,7 @@ def load_retail(
                 workspace_id=workspace_id,
                 source=source,
                 region="US",
-                messages=batch,
+                messages=sources.apply(batch),
                 received_at=utcnow(),
             )
             if result.errors:

@@ -73,7 +73,7 @@ def _money(value: Decimal | None) -> float | None:
 
 def acquisition_charts(by_campaign: RoiReport, by_channel: RoiReport) -> list[Chart]:
     """Revenue against cost by campaign; people acquired by channel group."""
-    costed = [r for r in by_campaign.rows if r.campaign_id is not None or r.acquired]
+    costed = [r for r in by_campaign.rows if r.key is not None]
     labels = [r.label for r in costed]
     money = Unit.money(by_campaign.currency)
     channels = [r for r in by_channel.rows if r.acquired]
@@ -124,14 +124,8 @@ def _page(
 ) -> Response:
     console.principal.require(Scope.ANALYTICS_READ)
     workspace_id = console.principal.workspace_id
-    by_campaign = roi.report(session, workspace_id, by="campaign", horizon_days=horizon)
-    currency = by_campaign.currency
-    by_source = roi.report(
-        session, workspace_id, by="source", horizon_days=horizon, currency=currency
-    )
-    by_channel = roi.report(
-        session, workspace_id, by="channel", horizon_days=horizon, currency=currency
-    )
+    found = roi.reports(session, workspace_id, horizon_days=horizon)
+    by_campaign, by_source, by_channel = found["campaign"], found["source"], found["channel"]
     charts = acquisition_charts(by_campaign, by_channel)
     exported = chart_export(request, charts)
     if exported is not None:

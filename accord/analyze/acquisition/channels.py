@@ -206,7 +206,7 @@ def clean(value: Any, length: int = 200) -> str | None:
     empty."""
     if value is None or isinstance(value, bool | dict | list):
         return None
-    text = str(value).strip().lower()
+    text = str(value).replace("\x00", "").strip().lower()
     return text[:length] or None
 
 

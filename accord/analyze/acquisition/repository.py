@@ -33,7 +33,7 @@ from accord.analyze.acquisition.channels import CHANNEL_TOUCHES, LINK_CLICKED, R
 from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link
 from accord.collect.models import Event
 from accord.kit.db import UTCDateTime
-from accord.kit.dialect import lock_workspace, one_of, plus_seconds
+from accord.kit.dialect import insert_ignore, lock_workspace, one_of, plus_seconds
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
 
@@ -56,7 +56,12 @@ class Picked:
 
 @dataclass(frozen=True)
 class Aggregate:
-    key: str | None
+    """People acquired with one first-touch campaign, source and channel group (each
+    person has one of each, so the counts add up along any of them)."""
+
+    campaign: str | None
+    source: str | None
+    group: str | None
     acquired: int
     customers: int
     revenue: Decimal
@@ -156,8 +161,9 @@ class TouchRepository(Repository):
 
         latest = func.coalesce(one(attributed, latest=True), one(latest=True))
         before = e.timestamp <= first_order.c.at
+        # With no order yet the last touch is the latest (filled in by the caller).
         last = case(
-            (first_order.c.at.is_(None), latest),
+            (first_order.c.at.is_(None), None),
             else_=func.coalesce(one(attributed, before, latest=True), one(before, latest=True)),
         )
         other = exists().where(
@@ -183,7 +189,8 @@ class TouchRepository(Repository):
             )
         )
         return [
-            Picked(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in self.session.execute(stmt)
+            Picked(r[0], r[1], r[2] if r[4] is not None else r[3], r[3], r[4], bool(r[5]))
+            for r in self.session.execute(stmt)
         ]
 
     def events(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Raw]:
@@ -229,7 +236,14 @@ class TouchRepository(Repository):
                 ),
                 execution_options={"synchronize_session": False},
             )
-        if rows:
+        if not rows:
+            return
+        table = AcquisitionTouch.__table__
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One statement for the chunk (the rows travel as one JSON document); the
+            # chunk's rows were just deleted, so nothing conflicts.
+            insert_ignore(self.session, table, rows, ["profile_id"])
+        else:
             self.session.execute(insert(AcquisitionTouch), list(rows))
 
     def get(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> AcquisitionTouch | None:
@@ -250,17 +264,17 @@ class TouchRepository(Repository):
     def aggregate(
         self,
         workspace_id: uuid.UUID,
-        by: str,
         horizon_days: int,
         currency: str,
         since: datetime | None,
         until: datetime | None,
     ) -> list[Aggregate]:
-        """People acquired (first touch) per key, how many of them ordered within
-        ``horizon_days`` of it, and what those orders came to (total less refunds, not
-        cancelled, in ``currency``). Clicks-only people are left out."""
+        """People acquired (first touch) per campaign, source and channel group, how
+        many of them ordered within ``horizon_days`` of it, and what those orders came to
+        (total less refunds, not cancelled, in ``currency``). Clicks-only people are left
+        out. One grouped statement."""
         t = AcquisitionTouch
-        key = {"campaign": t.first_campaign, "source": t.first_source, "channel": t.first_group}[by]
+        keys = (t.first_campaign, t.first_source, t.first_group)
         o = Order
         ends = plus_seconds(self.session, t.first_at, horizon_days * 86400)
         joined = and_(
@@ -272,7 +286,7 @@ class TouchRepository(Repository):
         )
         stmt = (
             select(
-                key,
+                *keys,
                 func.count(distinct(t.profile_id)),
                 func.count(distinct(o.profile_id)),
                 func.coalesce(func.sum(o.total - o.refunded), literal(0)),
@@ -280,15 +294,15 @@ class TouchRepository(Repository):
             .select_from(t)
             .outerjoin(o, joined)
             .where(t.workspace_id == workspace_id, t.first_at.is_not(None), t.link_only.is_(False))
-            .group_by(key)
+            .group_by(*keys)
         )
         if since is not None:
             stmt = stmt.where(t.first_at >= since)
         if until is not None:
             stmt = stmt.where(t.first_at < until)
         return [
-            Aggregate(row[0], int(row[1]), int(row[2]), Decimal(str(row[3] or 0)))
-            for row in self.session.execute(stmt)
+            Aggregate(r[0], r[1], r[2], int(r[3]), int(r[4]), Decimal(str(r[5] or 0)))
+            for r in self.session.execute(stmt)
         ]
 
     def usual_currency(self, workspace_id: uuid.UUID) -> str | None:

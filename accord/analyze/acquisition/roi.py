@@ -108,6 +108,30 @@ def report(
     people acquired from ``since`` to ``until`` (inclusive, any time when not given)."""
     if by not in NO_KEY:
         raise invalid("by is campaign, source or channel", field="by")
+    found = reports(
+        session,
+        workspace_id,
+        horizon_days=horizon_days,
+        currency=currency,
+        since=since,
+        until=until,
+        by=(by,),
+    )
+    return found[by]
+
+
+def reports(
+    session: Session,
+    workspace_id: uuid.UUID,
+    *,
+    horizon_days: int = 90,
+    currency: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    by: tuple[str, ...] = tuple(NO_KEY),
+) -> dict[str, RoiReport]:
+    """The report along each of ``by`` from one grouped statement (each person has one
+    first-touch campaign, source and channel group, so the counts add up along any)."""
     if since and until and until < since:
         raise invalid("until is before since", field="until")
     campaigns = service.campaigns(session, workspace_id)
@@ -118,51 +142,55 @@ def report(
     else:
         usual = Counter(c.currency for c in campaigns).most_common(1)
         chosen = usual[0][0] if usual else (repo.usual_currency(workspace_id) or "USD")
-    lines = _Lines(by)
-    others: list[str] = []
-    for campaign in campaigns:
-        key = {
-            "campaign": campaign.utm_campaign,
-            "source": campaign.source,
-            "channel": service.group_of(campaign),
-        }[by]
-        line = lines.of(key)
-        line.costed = True
-        if by == "campaign":
-            line.label, line.campaign_id = campaign.name, campaign.id
-        if campaign.currency == chosen:
-            line.cost += campaign.cost
-        elif campaign.cost:
-            others.append(campaign.name)
-        for link in links.get(campaign.id, []):
-            click_key = service.utm_of(link, campaign)["source"] if by == "source" else key
-            lines.of(click_key).clicks += link.clicks
     counted = repo.aggregate(
-        workspace_id, by, horizon_days, chosen, _moment(since), _moment(until, end=True)
+        workspace_id, horizon_days, chosen, _moment(since), _moment(until, end=True)
     )
-    for found in counted:
-        line = lines.of(found.key)
-        line.acquired += found.acquired
-        line.customers += found.customers
-        line.revenue += found.revenue
-    ordered = sorted(
-        lines.lines.values(),
-        key=lambda x: (-x.acquired, -x.cost, x.key is None, x.label.lower()),
-    )
-    total = _Line(None, "Total")
-    for line in ordered:
-        total.acquired += line.acquired
-        total.customers += line.customers
-        total.revenue += line.revenue
-        total.cost += line.cost
-        total.clicks += line.clicks
-    return RoiReport(
-        by=by,
-        horizon_days=horizon_days,
-        currency=chosen,
-        since=since,
-        until=until,
-        rows=[_row(line) for line in ordered],
-        total=_row(total),
-        other_currencies=others,
-    )
+    out: dict[str, RoiReport] = {}
+    for dimension in by:
+        lines = _Lines(dimension)
+        others: list[str] = []
+        for campaign in campaigns:
+            key = {
+                "campaign": campaign.utm_campaign,
+                "source": campaign.source,
+                "channel": service.group_of(campaign),
+            }[dimension]
+            line = lines.of(key)
+            line.costed = True
+            if dimension == "campaign":
+                line.label, line.campaign_id = campaign.name, campaign.id
+            if campaign.currency == chosen:
+                line.cost += campaign.cost
+            elif campaign.cost:
+                others.append(campaign.name)
+            for link in links.get(campaign.id, []):
+                click = service.utm_of(link, campaign)["source"] if dimension == "source" else key
+                lines.of(click).clicks += link.clicks
+        for found in counted:
+            of_found = {"campaign": found.campaign, "source": found.source, "channel": found.group}
+            line = lines.of(of_found[dimension])
+            line.acquired += found.acquired
+            line.customers += found.customers
+            line.revenue += found.revenue
+        ordered = sorted(
+            lines.lines.values(),
+            key=lambda x: (-x.acquired, -x.cost, x.key is None, x.label.lower()),
+        )
+        total = _Line(None, "Total")
+        for line in ordered:
+            total.acquired += line.acquired
+            total.customers += line.customers
+            total.revenue += line.revenue
+            total.cost += line.cost
+            total.clicks += line.clicks
+        out[dimension] = RoiReport(
+            by=dimension,
+            horizon_days=horizon_days,
+            currency=chosen,
+            since=since,
+            until=until,
+            rows=[_row(line) for line in ordered],
+            total=_row(total),
+            other_currencies=others,
+        )
+    return out

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.analyze.acquisition.channels import Raw, Touch, classify
+from accord.analyze.acquisition.channels import Touch, classify
 from accord.analyze.acquisition.models import AcquisitionTouch
 from accord.analyze.acquisition.repository import Picked, TouchRepository
 from accord.kit import changes
@@ -54,11 +54,10 @@ def _columns(prefix: str, touch: Touch | None) -> dict[str, Any]:
 
 
 def _row(
-    workspace_id: uuid.UUID, picked: Picked, events: dict[uuid.UUID, Raw], now: datetime
+    workspace_id: uuid.UUID, picked: Picked, events: dict[uuid.UUID, Touch], now: datetime
 ) -> dict[str, Any]:
     def touch(event_id: uuid.UUID | None) -> Touch | None:
-        raw = events.get(event_id) if event_id is not None else None
-        return classify(raw) if raw is not None else None
+        return events.get(event_id) if event_id is not None else None
 
     row: dict[str, Any] = {"profile_id": picked.profile_id, "workspace_id": workspace_id}
     for prefix, event_id in zip(
@@ -86,7 +85,7 @@ def refresh(session: Session, workspace_id: uuid.UUID, profile_ids: Iterable[uui
     for chunk in chunked(ids, CHUNK):
         picked = repo.pick(workspace_id, chunk)
         wanted = {i for p in picked for i in (p.first_id, p.last_id, p.latest_id) if i}
-        events = repo.events(wanted)
+        events = {i: classify(raw) for i, raw in repo.events(wanted).items()}
         rows = [_row(workspace_id, p, events, now) for p in picked]
         repo.replace(chunk, rows)
         written += len(rows)
