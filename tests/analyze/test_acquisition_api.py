@@ -179,6 +179,10 @@ def test_a_click_is_a_durable_event_with_the_campaign_and_a_redirect(
     assert second.status_code == 302
     assert VISITOR_COOKIE not in second.headers.get("set-cookie", "")
 
+    # A link preview asking where it leads (HEAD) is no click.
+    head = client.head(f"/l/{code}", follow_redirects=False)
+    assert head.status_code == 302
+
     events = session.scalars(
         select(Event).where(
             Event.workspace_id == workspace.workspace.id, Event.name == "Link Clicked"

@@ -246,7 +246,7 @@ def _visitor(request: Request) -> tuple[str, bool]:
     return str(new_id()), True
 
 
-@links_router.get("/l/{code}")
+@links_router.api_route("/l/{code}", methods=["GET", "HEAD"])
 def follow_link(code: str, request: Request) -> Response:
     """Public: a click on a short link. The click is stored as a ``Link Clicked`` event
     (committed before the answer, then resolved as any event is) and answered 302 to the
@@ -272,7 +272,9 @@ def follow_link(code: str, request: Request) -> Response:
                 limiter.check(LINKS_PER_LINK, str(found.link.id))
             except AccordError as error:
                 limited = error
-        if limited is None:
+        if limited is None and request.method == "HEAD":
+            pass  # a link preview or a checker asking where it leads: not a click
+        elif limited is None:
             service.record_click(
                 session,
                 found,
