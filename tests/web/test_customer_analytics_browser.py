@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from accord.analyze.scoring import service, tasks
+from accord.analyze.scoring import queries, service, tasks
 from accord.analyze.scoring.models import CustomerScore, ScoringRun
 from accord.inbox.scoring_facts import ServiceHistory
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -54,13 +54,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def _riskiest(s: Served) -> tuple[str, str]:
     engine = create_db_engine(s.url)
     with create_session_factory(engine)() as session:
-        row = session.scalars(
-            select(CustomerScore)
-            .where(CustomerScore.workspace_id == s.ws.workspace.id)
-            .where(CustomerScore.churn_risk.is_not(None))
-            .order_by(CustomerScore.churn_risk.desc(), CustomerScore.clv.desc())
-        ).first()
-        assert row is not None
+        # The first customer to win back: as the last recompute ranked them.
+        [row] = [r["score"] for r in queries.at_risk(session, s.ws.workspace.id, 1)]
         out = str(row.profile_id), str(row.persona_name)
     engine.dispose()
     return out

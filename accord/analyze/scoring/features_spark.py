@@ -83,21 +83,16 @@ def spark_session(master: str = "local[2]", memory: str = "4g") -> Iterator[Any]
     already active in this process, if any, is used as it is and left running."""
     from pyspark.sql import SparkSession
 
+    from accord.match.engine import spark_session as match_spark_session
+
     active = SparkSession.getActiveSession()
     if active is not None:
         yield active
         return
-    session = (
-        SparkSession.builder.master(master)
-        .appName("accord-scoring")
-        .config("spark.driver.memory", memory)
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "4" if master.startswith("local") else "200")
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
+    # The same session as identity resolution's (Splink's functions, a checkpoint
+    # directory): one process may run both, and Spark keeps one session per process.
+    session = match_spark_session(master, memory)
+    session.conf.set("spark.sql.session.timeZone", "UTC")
     try:
         yield session
     finally:

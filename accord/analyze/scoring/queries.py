@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.analyze.scoring import rfm
+from accord.analyze.scoring import figures, rfm
 from accord.analyze.scoring.models import CustomerScore, ScoringRun
 from accord.analyze.scoring.repository import ScoringRepository
 from accord.profile.models import Profile
@@ -40,139 +40,96 @@ def group_label(key: str | None) -> str | None:
     return None if key is None else labels.get(key, key)
 
 
+def _figures(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
+    """The dashboards' figures of the last finished recompute (``figures.py``)."""
+    done = latest(session, workspace_id)
+    return dict((done.metrics or {}).get("dashboards") or {}) if done is not None else {}
+
+
 def groups(session: Session, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
-    """People, net revenue and average lifetime value per RFM group, in the groups' order."""
-    stmt = (
-        select(
-            CustomerScore.rfm_group,
-            func.count(),
-            func.coalesce(func.sum(CustomerScore.monetary), 0),
-            func.avg(CustomerScore.clv),
-        )
-        .where(CustomerScore.workspace_id == workspace_id, CustomerScore.rfm_group.is_not(None))
-        .group_by(CustomerScore.rfm_group)
-    )
-    found = {g: (n, float(rev), avg) for g, n, rev, avg in session.execute(stmt)}
+    """People, net revenue and average lifetime value per RFM group, in the groups' order
+    (as of the last recompute)."""
+    found = _figures(session, workspace_id).get("groups") or {}
     out = []
     for key, label, description in rfm.GROUPS:
-        n, revenue, average = found.get(key, (0, 0.0, None))
+        entry = found.get(key) or {}
+        average = entry.get("average_clv")
         out.append(
             {
                 "key": key,
                 "label": label,
                 "description": description,
-                "people": int(n),
-                "revenue": revenue,
+                "people": int(entry.get("people", 0)),
+                "revenue": float(entry.get("revenue", 0.0)),
                 "average_clv": None if average is None else float(average),
             }
         )
     return out
 
 
-def at_risk(session: Session, workspace_id: uuid.UUID, limit: int = 20) -> list[dict[str, Any]]:
-    """The customers worth winning back first: likely to leave (churn risk at least 50%)
-    but not yet gone (probability still a customer at least 10%, or no lifetime model),
-    by the revenue at stake (risk times what they have spent)."""
-    at_stake = CustomerScore.churn_risk * CustomerScore.monetary
+def _people(
+    session: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[CustomerScore, str]]:
+    """The scores and names of ``ids`` that still have scores (an erased person has none)."""
+    if not ids:
+        return {}
     stmt = (
         select(CustomerScore, Profile.display_name, Profile.email)
         .join(Profile, Profile.id == CustomerScore.profile_id)
-        .where(
-            CustomerScore.workspace_id == workspace_id,
-            CustomerScore.churn_risk >= 0.5,
-            or_(CustomerScore.p_alive.is_(None), CustomerScore.p_alive >= 0.1),
-        )
-        .order_by(at_stake.desc(), CustomerScore.churn_risk.desc())
-        .limit(limit)
+        .where(CustomerScore.workspace_id == workspace_id, CustomerScore.profile_id.in_(ids))
     )
-    return [
-        {"score": s, "name": name or email or str(s.profile_id)}
+    return {
+        s.profile_id: (s, name or email or str(s.profile_id))
         for s, name, email in session.execute(stmt)
-    ]
+    }
+
+
+def at_risk(session: Session, workspace_id: uuid.UUID, limit: int = 20) -> list[dict[str, Any]]:
+    """The customers worth winning back first, as the last recompute ranked them
+    (``figures.win_back``): likely to leave but probably still customers, by the revenue
+    at stake."""
+    ids = [uuid.UUID(i) for i in _figures(session, workspace_id).get("win_back") or []]
+    found = _people(session, workspace_id, ids)
+    rows = [found[i] for i in ids if i in found][:limit]
+    return [{"score": s, "name": name} for s, name in rows]
 
 
 # --- the console's dashboards -----------------------------------------------------------
 
-# Named as a chart lays them out, cost to serve across and net revenue up: top left, top
-# right, bottom left, bottom right.
-QUADRANTS = (
-    "valuable and cheap",
-    "valuable and costly",
-    "less valuable and cheap",
-    "less valuable and costly",
-)
-
-
-def _median(session: Session, column: Any, *where: Any) -> float | None:
-    """The median of ``column`` over the rows ``where`` holds (the upper one of an even
-    count), read as one row at the middle of the order."""
-    n = int(session.scalar(select(func.count()).select_from(CustomerScore).where(*where)) or 0)
-    if not n:
-        return None
-    stmt = select(column).where(*where).order_by(column).offset(n // 2).limit(1)
-    value = session.scalar(stmt)
-    return None if value is None else float(value)
+QUADRANTS = figures.QUADRANTS
 
 
 def value_and_cost(session: Session, workspace_id: uuid.UUID, sample: int = 500) -> dict[str, Any]:
-    """The valuable-against-costly matrix of the workspace's customers: the splits
-    (median net revenue of customers; median cost to serve of the customers served),
-    how many customers each quadrant holds (all of them), and the customers to plot: at
-    most ``sample``, the most valuable and the most costly ones, with their names."""
-    ws = CustomerScore.workspace_id == workspace_id
-    customer = CustomerScore.frequency > 0
-    total = int(session.scalar(select(func.count()).where(ws, customer)) or 0)
-    revenue_split = _median(session, CustomerScore.monetary, ws, customer)
-    cost_split = _median(
-        session, CustomerScore.service_cost, ws, customer, CustomerScore.service_cost > 0
-    )
+    """The valuable-against-costly matrix of the last recompute (``figures.matrix``): the
+    splits, how many customers each quadrant holds, and at most ``sample`` customers to
+    plot, the most valuable and the most costly ones, with their names."""
+    found = dict(_figures(session, workspace_id).get("matrix") or {})
     out: dict[str, Any] = {
-        "customers": total,
-        "revenue_split": revenue_split,
-        "cost_split": cost_split,
-        "counts": dict.fromkeys(QUADRANTS, 0),
+        "customers": int(found.get("customers", 0)),
+        "revenue_split": found.get("revenue_split"),
+        "cost_split": found.get("cost_split"),
+        "counts": {q: int((found.get("counts") or {}).get(q, 0)) for q in QUADRANTS},
         "points": [],
     }
-    if not total or revenue_split is None or cost_split is None:
-        return out
-    valuable = CustomerScore.monetary >= revenue_split
-    costly = CustomerScore.service_cost >= cost_split
-    tests = (valuable & ~costly, valuable & costly, ~valuable & ~costly, ~valuable & costly)
-    counts = session.execute(
-        select(*(func.count().filter(t) for t in tests)).where(ws, customer)
-    ).one()
-    out["counts"] = {name: int(n or 0) for name, n in zip(QUADRANTS, counts, strict=True)}
     half = max(sample // 2, 1)
-    ids: list[uuid.UUID] = []
-    for order in (CustomerScore.monetary.desc(), CustomerScore.service_cost.desc()):
-        top = (
-            select(CustomerScore.profile_id)
-            .where(ws, customer)
-            .order_by(order, CustomerScore.profile_id)
-        )
-        ids += list(session.scalars(top.limit(half if total > sample else sample)))
-    chosen = list(dict.fromkeys(ids))[:sample]
-    stmt = (
-        select(
-            CustomerScore.profile_id,
-            CustomerScore.monetary,
-            CustomerScore.service_cost,
-            Profile.display_name,
-            Profile.email,
-        )
-        .join(Profile, Profile.id == CustomerScore.profile_id)
-        .where(ws, CustomerScore.profile_id.in_(chosen))
-        .order_by(CustomerScore.monetary.desc(), CustomerScore.profile_id)
+    ranked = [list(found.get(k) or []) for k in ("by_revenue", "by_cost")]
+    points = list({p["profile_id"]: p for p in ranked[0][:half] + ranked[1][:half]}.values())
+    if len(points) < sample:  # fewer customers than asked: all of them
+        points = list({p["profile_id"]: p for p in ranked[0] + ranked[1]}.values())[:sample]
+    names = _people(session, workspace_id, [uuid.UUID(p["profile_id"]) for p in points])
+    out["points"] = sorted(
+        (
+            {
+                "profile_id": pid,
+                "name": names[pid][1],
+                "revenue": float(p["revenue"]),
+                "cost": float(p["cost"]),
+            }
+            for p in points
+            if (pid := uuid.UUID(p["profile_id"])) in names
+        ),
+        key=lambda p: (-p["revenue"], str(p["profile_id"])),
     )
-    out["points"] = [
-        {
-            "profile_id": pid,
-            "name": name or email or str(pid),
-            "revenue": float(revenue),
-            "cost": float(cost),
-        }
-        for pid, revenue, cost, name, email in session.execute(stmt)
-    ]
     return out
 
 
@@ -180,21 +137,12 @@ def lifetime_values(
     session: Session, workspace_id: uuid.UUID, most: int = 20_000
 ) -> tuple[list[float], int]:
     """The customers' lifetime values for a histogram, and how many customers each value
-    stands for: every value up to ``most`` customers, beyond that every k-th in order of
-    value (so the shape of the spread is kept)."""
-    where = (CustomerScore.workspace_id == workspace_id, CustomerScore.clv.is_not(None))
-    n = int(session.scalar(select(func.count()).select_from(CustomerScore).where(*where)) or 0)
-    if n <= most:
-        values = session.scalars(select(CustomerScore.clv).where(*where))
-        return [float(v) for v in values if v is not None], 1
-    step = -(-n // most)
-    ranked = (
-        select(
-            CustomerScore.clv.label("clv"),
-            func.row_number().over(order_by=CustomerScore.clv).label("n"),
-        )
-        .where(*where)
-        .subquery()
-    )
-    rows = session.scalars(select(ranked.c.clv).where((ranked.c.n - 1) % step == 0))
-    return [float(v) for v in rows if v is not None], step
+    stands for (``figures.spread``: every value up to 20,000 customers, beyond that every
+    k-th in order of value)."""
+    found = _figures(session, workspace_id).get("lifetime_values") or {}
+    values = [float(v) for v in found.get("values") or []]
+    step = int(found.get("step", 1))
+    if len(values) > most:  # fewer asked for than kept
+        every = -(-len(values) // most)
+        values, step = values[::every], step * every
+    return values, step

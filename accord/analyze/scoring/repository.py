@@ -151,7 +151,7 @@ class ScoringRepository(Repository):
                 Order.placed_at < until,
             )
             .group_by(Order.profile_id, month)
-            .subquery()
+            .cte("bought")  # read twice below, computed once
         )
         first = select(bought.c.p, func.min(bought.c.m).label("f")).group_by(bought.c.p).subquery()
         offset = bought.c.m - first.c.f

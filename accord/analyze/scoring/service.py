@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from accord.analyze.scoring import features, pipeline
+from accord.analyze.scoring import features, figures, pipeline
 from accord.analyze.scoring.models import ScoringRun
 from accord.analyze.scoring.repository import ScoringRepository
 from accord.govern.consent import rules as consent_rules
@@ -158,6 +158,8 @@ def analyse(
         "costs": costs,
     }
     refused = _refused_profiling(session, workspace_id) & set(frame.ids)
+    scored = np.array([pid not in refused for pid in frame.ids], dtype=bool)
+    scores.metrics["dashboards"] = figures.dashboards(frame.ids, scores, scored)
     scores.metrics["not_scored_for_consent"] = len(refused)
     return Result(frame=frame, scores=scores, refused=refused, as_of=now)
 
