@@ -74,7 +74,8 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.task(
         "scoring.recompute",
         partial(scoring_tasks.recompute, inputs=inputs, after=rebuild_on_scores),
-        retries=0,
+        retries=2,  # a run that could not start (a locked database) is tried again
+        retry_delay=5,
     )
     jobs.periodic(
         "scoring.nightly",

@@ -5,7 +5,7 @@ API."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -286,3 +286,20 @@ def test_a_campaigns_cost_is_shared_among_the_customers_it_acquired(
         expected = float(row.monetary) - row.service_cost - 25.0
         assert row.relationship_value == pytest.approx(expected, abs=0.01)
     assert run.metrics["acquisition_cost"] == pytest.approx(100.0)
+
+
+def test_a_run_lost_with_its_worker_does_not_block_the_next(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ws = workspace.workspace.id
+    lost, _ = service.request(session, ws, "test")
+    again, new = service.request(session, ws, "test")
+    assert again.id == lost.id
+    assert not new
+    lost.queued_at = lost.queued_at - service.STALE - timedelta(minutes=1)
+    session.flush()
+    fresh, new = service.request(session, ws, "test")
+    assert new
+    assert fresh.id != lost.id
+    assert lost.status == "failed"
+    assert "abandoned" in (lost.error or "")

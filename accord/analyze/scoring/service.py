@@ -30,6 +30,7 @@ from accord.kit.dialect import lock_workspace
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 
+STALE = timedelta(hours=6)  # a run queued or running this long was lost with its worker
 Progress = Callable[[str, float], None]
 CostsOf = Callable[[Session, uuid.UUID], dict[str, float]]
 
@@ -50,6 +51,9 @@ def request(
     lock_workspace(session, workspace_id, "scoring")
     repo = ScoringRepository.from_session(session)
     active = repo.active_run(workspace_id)
+    if active is not None and utcnow() - (active.started_at or active.queued_at) > STALE:
+        fail(session, active, "abandoned: no worker finished it within six hours")
+        active = None
     if active is not None:
         return active, False
     run = ScoringRun(
