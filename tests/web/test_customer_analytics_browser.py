@@ -175,7 +175,7 @@ def test_customer_analytics_dashboards(
         page.locator("#scoring-run").screenshot(
             path=str(ARTIFACTS / "customer-analytics-progress.png")
         )
-    expect(page.locator("#run-done")).to_be_visible(timeout=60_000)
+    expect(page.locator("#run-done")).to_be_visible(timeout=120_000)  # a busy job engine
     expect(page.locator("#scoring-run")).to_have_count(0)
     expect(page.locator("#recompute")).to_be_enabled()
     assert _runs(s) == runs + 1
