@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from accord.analyze.scoring import lifetime
+from accord.analyze.scoring import expectation, lifetime
 from accord.analyze.scoring.lifetime import BgNbdParams, GammaGammaParams
 from tests.analyze.scoring import reference
 
@@ -170,8 +170,8 @@ def test_the_closed_form_and_the_series_agree() -> None:
     keep = t / (alpha + t) < 0.995
     t, r, alpha, b = t[keep], r[keep], alpha[keep], b[keep]
     for a in (0.3, 0.9, 1.1, 2.5, 8.0):
-        closed = lifetime._expected_while_active(t, r, alpha, a, b)
-        series = lifetime._series_expectation(t, r, alpha, a, b)
+        closed = expectation.expected_while_active(t, r, alpha, a, b)
+        series = expectation._series_expectation(t, r, alpha, a, b)
         assert np.allclose(closed, series, rtol=1e-8, atol=0), a
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from accord.analyze.scoring import lifetime
+from accord.analyze.scoring import expectation, lifetime
 from accord.analyze.scoring.lifetime import BgNbdParams
 
 
@@ -15,19 +15,19 @@ def test_the_integral_over_the_dropout_probability_agrees_with_the_series() -> N
     t = np.array([1.0, 13.0, 52.0, 200.0])
     r, alpha = np.full(4, 0.9), np.full(4, 4.5)
     for a, b in ((0.79, 2.43), (2.0, 8.0), (30.0, 700.0)):
-        series = lifetime._series_expectation(t, r, alpha, a, np.full(4, b))
+        series = expectation._series_expectation(t, r, alpha, a, np.full(4, b))
         assert np.all(np.isfinite(series))
-        integral = lifetime._quadrature_expectation(t, r, alpha, a, np.full(4, b))
+        integral = expectation._quadrature_expectation(t, r, alpha, a, np.full(4, b))
         np.testing.assert_allclose(integral, series, rtol=2e-5)
 
 
 def test_where_the_series_overflows_the_integral_answers() -> None:
     t = np.array([1.0, 13.0, 52.0, 200.0])
     r, alpha, b = np.full(4, 0.9), np.full(4, 4.5), np.full(4, 10_000.0)
-    series = lifetime._series_expectation(t, r, alpha, 400.0, b)
+    series = expectation._series_expectation(t, r, alpha, 400.0, b)
     assert not np.all(np.isfinite(series))  # the terms overflow before they shrink
-    integral = lifetime._quadrature_expectation(t, r, alpha, 400.0, b)
-    point = lifetime._point_mass_expectation(t, r, alpha, 400.0 / (400.0 + b))
+    integral = expectation._quadrature_expectation(t, r, alpha, 400.0, b)
+    point = expectation._point_mass_expectation(t, r, alpha, 400.0 / (400.0 + b))
     np.testing.assert_allclose(integral, point, rtol=2e-3)  # nearly one dropout rate
     np.testing.assert_allclose(integral[:2], series[:2], rtol=2e-5)  # where both answer
 
