@@ -186,7 +186,7 @@ def compute(
         groups = rfm.rfm_group(r[idx], f[idx], m[idx])
         for i, g in zip(idx, groups, strict=True):
             group[i] = str(g)
-    metrics["rfm"] = _rfm_summary(customer, r, f, group, revenue)
+    metrics["rfm"] = _rfm_grid(customer, r, f)
 
     # Lifetime value ----------------------------------------------------------------------
     expected = np.full(n, np.nan)
@@ -382,20 +382,13 @@ def pareto(revenue: np.ndarray, conversations: np.ndarray, cost: np.ndarray) -> 
     return out
 
 
-def _rfm_summary(
-    customer: np.ndarray, r: np.ndarray, f: np.ndarray, group: list[str | None], revenue: np.ndarray
-) -> dict[str, Any]:
+def _rfm_grid(customer: np.ndarray, r: np.ndarray, f: np.ndarray) -> dict[str, Any]:
+    """Customers by recency (rows) and frequency (columns) score; the groups' people and
+    revenue are the dashboards' figures (``figures.groups``)."""
     grid = [[0] * 5 for _ in range(5)]
     for ri, fi in zip(r[customer], f[customer], strict=True):
         grid[int(ri) - 1][int(fi) - 1] += 1
-    counts: dict[str, dict[str, float]] = {}
-    for g, rev in zip(group, revenue, strict=True):
-        if g is None:
-            continue
-        entry = counts.setdefault(g, {"people": 0, "revenue": 0.0})
-        entry["people"] += 1
-        entry["revenue"] += float(rev)
-    return {"grid": grid, "groups": counts}
+    return {"grid": grid}
 
 
 def _persona_summary(
