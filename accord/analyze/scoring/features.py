@@ -155,20 +155,25 @@ def extract(
     cutoffs = sorted(cutoffs)
     orders = _orders(workspace_id, cutoffs).subquery("o")
     events = _events(workspace_id, cutoffs, recent, lookback).subquery("e")
-    names = [*ORDER_FEATURES, *EVENT_FEATURES]
     cols: list[Any] = [Profile.id]
+    layout: list[tuple[str, int]] = []  # the feature and cutoff of each column after the id
+
+    def add(sub: Any, names: Sequence[str]) -> None:
+        for k in range(len(cutoffs)):
+            cols.extend(sub.c[f"{n}_{k}"] for n in names)
+            layout.extend((n, k) for n in names)
+
     joins: list[tuple[Any, Any]] = [(orders, orders.c.profile_id == Profile.id)]
     joins.append((events, events.c.profile_id == Profile.id))
-    for k in range(len(cutoffs)):
-        cols += [orders.c[f"{n}_{k}"] for n in ORDER_FEATURES]
-        cols += [events.c[f"{n}_{k}"] for n in EVENT_FEATURES]
+    add(orders, ORDER_FEATURES)
+    add(events, EVENT_FEATURES)
+    counted = ["orders", "days", "revenue", "refunds", "order_channels", "events_recent"]
     channels: tuple[str, ...] = ()
     if service is not None:
         served = service.query(workspace_id, cutoffs, recent).subquery("s")
         joins.append((served, served.c.profile_id == Profile.id))
-        names += list(service.names)
-        for k in range(len(cutoffs)):
-            cols += [served.c[f"{n}_{k}"] for n in service.names]
+        add(served, service.names)
+        counted += service.names
         channels = service.channels
         cols += [served.c[f"channel:{c}"] for c in channels]
     stmt = select(*cols).select_from(Profile)
@@ -178,7 +183,7 @@ def extract(
 
     ids: list[uuid.UUID] = []
     blocks: list[np.ndarray] = []
-    width = len(names) * len(cutoffs) + len(channels)
+    width = len(layout) + len(channels)
     result = session.execute(stmt.execution_options(yield_per=CHUNK))
     for part in result.partitions(CHUNK):
         block = np.empty((len(part), width), dtype=np.float64)
@@ -190,28 +195,13 @@ def extract(
             progress(len(part))
     matrix = np.vstack(blocks) if blocks else np.empty((0, width))
     frame = Frame(ids=ids, cutoffs=list(cutoffs))
-    per_cutoff = len(names)
-    for j, (base, k) in enumerate(_column_names(names, len(cutoffs))):
-        if j >= per_cutoff * len(cutoffs):
-            break
+    for j, (base, k) in enumerate(layout):
         frame.data.setdefault(base, np.empty((len(ids), len(cutoffs))))[:, k] = matrix[:, j]
     for j, channel in enumerate(channels):
-        frame.channels[channel] = np.nan_to_num(matrix[:, per_cutoff * len(cutoffs) + j])
-    counted = ["orders", "days", "revenue", "refunds", "order_channels", "events_recent"]
-    for counts in counted + (list(service.names) if service is not None else []):
-        frame.data[counts] = np.nan_to_num(frame.data[counts])
+        frame.channels[channel] = np.nan_to_num(matrix[:, len(layout) + j])
+    for name in counted:
+        frame.data[name] = np.nan_to_num(frame.data[name])
     return frame
-
-
-def _column_names(names: Sequence[str], cutoffs: int) -> list[tuple[str, int]]:
-    """The order of the selected feature columns: per cutoff, orders then events then
-    service."""
-    order_n = len(ORDER_FEATURES) + len(EVENT_FEATURES)
-    head = [*ORDER_FEATURES, *EVENT_FEATURES]
-    rest = list(names[order_n:])
-    out = [(n, k) for k in range(cutoffs) for n in head]
-    out += [(n, k) for k in range(cutoffs) for n in rest]
-    return out
 
 
 def _number(value: Any) -> float:
