@@ -167,7 +167,12 @@ def test_customer_analytics_dashboards(
     # A recompute from the button: the progress shows, then the page reloads when done.
     runs = _runs(s)
     page.locator("#tab-value").click()
+    # The value page has loaded before its button is pressed (else the click may land on
+    # the cohorts page while it is being left, and the run be followed from neither).
+    expect(page).to_have_url(f"{s.base}/analytics/customers")
+    expect(page.locator("#tab-value")).to_have_attribute("aria-current", "page")
     page.locator("#recompute").click()
+    expect(page).to_have_url(f"{s.base}/analytics/customers?started=new")
     seen = page.locator("#scoring-run, #run-done").first
     expect(seen).to_be_visible()
     if page.locator("#scoring-run").count():
