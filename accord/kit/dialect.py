@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -279,3 +280,108 @@ def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> 
         session.execute(table.insert(), batch)
         count += len(batch)
     return count
+
+
+COPY_CHUNK_BYTES = 16 << 20  # CSV parsed a block at a time: some 60,000 rows of features
+
+
+def epoch_days(session: Session, column: Any) -> ColumnElement[Any]:
+    """A timestamp as days since 1970-01-01 UTC (a fraction): a plain number that any
+    reader parses without knowing the backend's form of a timestamp."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", column) / 86400.0
+    return func.julianday(column) - 2440587.5
+
+
+def read_numbers(
+    session: Session,
+    stmt: Any,
+    *,
+    chunk: int = 50_000,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[uuid.UUID], Any]:
+    """The rows of ``stmt`` (an id first, then numbers) as their ids and a float matrix
+    (NULL as NaN), read in chunks: on PostgreSQL through ``COPY (query) TO STDOUT``,
+    which unlike a cursor lets the planner use parallel workers, parsed as CSV by
+    pyarrow; elsewhere from a streamed cursor. ``progress(rows)`` hears of each chunk."""
+    import numpy as np
+
+    tell = progress or (lambda rows: None)
+    dialect = session.get_bind().dialect
+    width = len(stmt.selected_columns) - 1
+    ids: list[uuid.UUID] = []
+    blocks: list[np.ndarray] = []
+    if dialect.name == "postgresql":
+        sql = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        raw: Any = session.connection().connection.driver_connection
+        parts: list[bytes] = []
+        size = 0
+        with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+            for data in copy:
+                parts.append(bytes(data))
+                size += len(data)
+                if size >= COPY_CHUNK_BYTES:
+                    pending = b"".join(parts)
+                    cut = pending.rindex(b"\n") + 1
+                    _parse_csv(pending[:cut], width, ids, blocks, tell)
+                    parts, size = [pending[cut:]], len(pending) - cut
+        if size:
+            _parse_csv(b"".join(parts), width, ids, blocks, tell)
+    else:
+        result = session.execute(stmt.execution_options(yield_per=chunk))
+        for part in result.partitions(chunk):
+            block = np.array(
+                [[np.nan if v is None else float(v) for v in row[1:]] for row in part],
+                dtype=np.float64,
+            ).reshape(len(part), width)
+            ids.extend(row[0] for row in part)
+            blocks.append(block)
+            tell(len(part))
+    matrix = np.vstack(blocks) if blocks else np.empty((0, width))
+    return ids, matrix
+
+
+def _parse_csv(
+    data: bytes, width: int, ids: list[uuid.UUID], blocks: list[Any], tell: Callable[[int], None]
+) -> None:
+    import numpy as np
+    import pyarrow as pa
+    from pyarrow import csv
+
+    names = ["id", *(f"c{j}" for j in range(width))]
+    table = csv.read_csv(
+        pa.py_buffer(data),
+        read_options=csv.ReadOptions(column_names=names),
+        convert_options=csv.ConvertOptions(
+            column_types={"id": pa.string(), **{n: pa.float64() for n in names[1:]}},
+            null_values=[""],
+            strings_can_be_null=True,
+        ),
+    )
+    block = np.empty((table.num_rows, width), dtype=np.float64)
+    for j in range(width):
+        block[:, j] = table.column(j + 1).to_numpy(zero_copy_only=False)
+    ids.extend(uuid.UUID(v) for v in table.column(0).to_pylist())
+    blocks.append(block)
+    tell(table.num_rows)
+
+
+@contextmanager
+def planner(session: Session, **settings: str) -> Iterator[None]:
+    """PostgreSQL planner settings for the statements run inside (``set_config`` local to
+    the transaction, put back after); nothing elsewhere. For batch reads of whole tables,
+    e.g. ``planner(s, enable_indexscan="off")``: an index walk in another order than the
+    heap's would read a large table page by page at random."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    connection = session.connection()
+    read = text("SELECT current_setting(:n)")
+    before = {name: str(connection.execute(read, {"n": name}).scalar()) for name in settings}
+    for name, value in settings.items():
+        connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})

@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import insert_ignore, one_of, update_by_id
+from accord.kit.dialect import (
+    epoch_days,
+    insert_ignore,
+    one_of,
+    planner,
+    read_numbers,
+    update_by_id,
+)
 from accord.kit.ids import new_id
 
 
@@ -163,3 +170,52 @@ def test_one_of_matches_any_value_exactly(
     ids = [r["id"] for r in rows[:3]]
     by_id = session.scalars(select(Event.message_id).where(one_of(session, Event.id, ids)))
     assert sorted(by_id) == ["one-of-0", "one-of-1", "one-of-2"]
+
+
+def test_read_numbers_gives_ids_and_a_matrix_with_nulls_as_nan(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """Ids, counts, money, NULLs and moments as days since 1970: the same numbers on both
+    backends (COPY parsed as CSV on PostgreSQL, a cursor elsewhere), in several chunks."""
+    import numpy as np
+
+    moments = [datetime(2026, 5, 1, 10, 0, tzinfo=UTC) + timedelta(hours=i) for i in range(5)]
+    rows = [
+        row(workspace, f"numbers-{i}", timestamp=t, name=None if i == 2 else f"Event {i}")
+        for i, t in enumerate(moments)
+    ]
+    insert_ignore(session, Event.__table__, rows, ["workspace_id", "message_id"])
+    stmt = (
+        select(
+            Event.id,
+            func.length(Event.name),
+            epoch_days(session, Event.timestamp),
+        )
+        .where(Event.workspace_id == workspace.workspace.id)
+        .order_by(Event.timestamp)
+    )
+    heard: list[int] = []
+    with planner(session, enable_indexscan="off", jit="off"):
+        ids, matrix = read_numbers(session, stmt, chunk=2, progress=heard.append)
+    assert ids == [r["id"] for r in rows]
+    assert matrix.shape == (5, 2)
+    assert sum(heard) == 5
+    assert matrix[0, 0] == len("Event 0")
+    assert np.isnan(matrix[2, 0])
+    expected = [(t - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() / 86400 for t in moments]
+    assert np.allclose(matrix[:, 1], expected, rtol=0, atol=1e-6)
+
+
+def test_planner_settings_last_only_inside(session: Session) -> None:
+    """Inside the block the planner settings hold; after it, the earlier ones are back."""
+    from sqlalchemy import text
+
+    if session.get_bind().dialect.name != "postgresql":
+        with planner(session, jit="off"):
+            assert session.execute(text("SELECT 1")).scalar() == 1
+        return
+    show = text("SELECT current_setting('enable_indexscan')")
+    assert session.execute(show).scalar() == "on"
+    with planner(session, enable_indexscan="off"):
+        assert session.execute(show).scalar() == "off"
+    assert session.execute(show).scalar() == "on"
