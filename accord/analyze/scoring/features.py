@@ -187,9 +187,13 @@ def extract(
         stmt = stmt.outerjoin(sub, on)
     stmt = stmt.where(Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None))
 
-    # Whole tables are grouped: sequential scans and sorts, not a walk of the orders in
-    # each person's index order (the heap is in time order), nor seconds of compiling.
-    with planner(session, enable_indexscan="off", enable_bitmapscan="off", jit="off"):
+    # Whole tables are grouped: sequential scans and sorts, shared among parallel workers
+    # where the server has them (the planner's default costs keep a sort of the orders to
+    # one process), not a walk of the orders in each person's index order (the heap is in
+    # time order), nor seconds of compiling.
+    settings = {"enable_indexscan": "off", "enable_bitmapscan": "off", "jit": "off"}
+    settings |= {"parallel_setup_cost": "0", "parallel_tuple_cost": "0.0001"}
+    with planner(session, **settings):
         ids, matrix = read_numbers(session, stmt, chunk=CHUNK, progress=progress)
     frame = Frame(ids=ids, cutoffs=list(cutoffs))
     for j, (base, k) in enumerate(layout):

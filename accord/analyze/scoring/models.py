@@ -33,19 +33,19 @@ class CustomerScore(Base):
     persona and a service cost."""
 
     __tablename__ = "customer_scores"
-    __table_args__ = (
-        Index(None, "workspace_id", "rfm_group"),
-        Index(None, "workspace_id", "churn_risk"),
-        Index(None, "workspace_id", "clv"),
-    )
+    # A recompute rewrites every row of its workspace, so the table carries no more than
+    # it needs: one index beside the key (segments and pages find a person's row by its
+    # key), and one foreign key, the person's (their erasure or their workspace's takes
+    # the row with it). The workspace and the run are the person's and the recompute's
+    # own: checking them again for each of a million rows would cost more than the
+    # writing.
+    __table_args__ = (Index(None, "workspace_id"),)
 
     profile_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True
     )
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    run_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("scoring_runs.id", ondelete="SET NULL")
-    )
+    workspace_id: Mapped[uuid.UUID]
+    run_id: Mapped[uuid.UUID | None]
     computed_at: Mapped[datetime]
     first_order_at: Mapped[datetime | None]
     last_order_at: Mapped[datetime | None]

@@ -16,6 +16,7 @@ Time splits (``h`` = ``Options.churn_days``, cutoffs ``now - 2h``, ``now - h``, 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from accord.analyze.scoring import churn, lifetime, personas, rfm
 from accord.analyze.scoring.features import Frame
 
 WEEK = 7.0
+Actual = list[float] | Callable[[], list[float] | None]
 MIN_CUSTOMERS = 50  # below this, a model is not fitted (and says so)
 
 
@@ -156,12 +158,13 @@ def compute(
     frame: Frame,
     options: Options,
     costs: dict[str, float],
-    holdout_actual: list[float] | None = None,
+    holdout_actual: Actual | None = None,
     acquired: Acquired | None = None,
 ) -> Scores:
     """Every score of every person of ``frame`` (cutoffs ``now - 2h``, ``now - h``,
     ``now``). ``holdout_actual``: the customers' actual cumulative repeat purchases week
-    by week after ``now - h`` (for the lifetime-value check)."""
+    by week after ``now - h`` (for the lifetime-value check), or a callable that gives
+    them once the predictions are made (they may still be being counted meanwhile)."""
     n = len(frame)
     now = frame.cutoff_day(2)
     orders = frame.at("orders", 2)
@@ -308,7 +311,12 @@ def _bgnbd_inputs(frame: Frame, k: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return x, t_x, np.maximum(big_t, t_x)
 
 
-def _holdout(frame: Frame, options: Options, actual: list[float] | None) -> dict[str, Any]:
+def holdout_weeks(options: Options) -> int:
+    """The weeks of the lifetime-value check: those of the ``h`` days after ``now - h``."""
+    return max(1, math.ceil(options.churn_days / 7))
+
+
+def _holdout(frame: Frame, options: Options, actual: Actual | None) -> dict[str, Any]:
     """BG/NBD fitted before ``now - h`` and its predicted cumulative repeat purchases of
     those customers, week by week, beside the actual ones."""
     x, t_x, big_t = _bgnbd_inputs(frame, 1)
@@ -317,10 +325,13 @@ def _holdout(frame: Frame, options: Options, actual: list[float] | None) -> dict
         return {"skipped": "not enough history before the holdout"}
     idx = np.flatnonzero(known)
     bg = lifetime.fit_bgnbd(x[idx], t_x[idx], big_t[idx])
-    weeks = list(range(1, len(actual) + 1))
+    weeks = list(range(1, holdout_weeks(options) + 1))
     predicted = [
         float(lifetime.expected_purchases(bg, w, x[idx], t_x[idx], big_t[idx]).sum()) for w in weeks
     ]
+    actual = actual() if callable(actual) else actual
+    if actual is None or len(actual) != len(weeks):
+        return {"skipped": "not enough history before the holdout"}
     total_pred, total_act = (predicted[-1], actual[-1]) if weeks else (0.0, 0.0)
     return {
         "calibration_params": bg.to_dict(),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,7 +27,7 @@ from accord.analyze.scoring.models import ScoringRun
 from accord.analyze.scoring.repository import ScoringRepository
 from accord.govern.consent import rules as consent_rules
 from accord.govern.consent.models import ConsentState
-from accord.kit.dialect import lock_workspace
+from accord.kit.dialect import lock_workspace, planner
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 
@@ -114,11 +115,15 @@ def analyse(
     now: datetime | None = None,
     progress: Progress | None = None,
     frame: features.Frame | None = None,
+    beside: Session | None = None,
 ) -> Result:
     """Every score of the workspace's people, computed from what the session reads (it
     writes nothing: run it in a read-only unit of work, so progress can be committed
     beside it). A ``frame`` computed elsewhere (on Spark, ``features_spark``) at this
-    run's cutoffs stands for the features read from the database."""
+    run's cutoffs stands for the features read from the database. ``beside``: a second
+    read-only unit of work in which the order counts that only the dashboards and the
+    lifetime check need run meanwhile (the database works while the models are fitted).
+    """
     options = options or pipeline.Options()
     now = now or (frame.cutoffs[-1] if frame is not None else utcnow())
     tell = progress or (lambda stage, share: None)
@@ -146,15 +151,27 @@ def analyse(
         )
     elif frame.cutoffs != cutoffs:
         raise ValueError("the features were computed at other cutoffs than this run's")
-    tell("Counting repeat purchases in the holdout weeks", 0.5)
-    actual = _weekly_cumulative(repo.repeat_days(workspace_id, now - h, now), now - h, h)
-    tell("Fitting lifetime value, churn and personas", 0.55)
-    costs = inputs.costs_of(session, workspace_id) if inputs.costs_of is not None else {}
-    people, campaigns = repo.first_campaigns(workspace_id)
-    acquired = pipeline.Acquired(campaign=[people.get(pid) for pid in frame.ids], cost=campaigns)
-    scores = pipeline.compute(frame, options, costs, actual, acquired)
-    tell("Building cohorts", 0.75)
-    scores.metrics["cohorts"] = _cohorts(repo.cohorts(workspace_id, now))
+    # The orders are grouped twice more (repeat purchases in the holdout weeks, cohorts):
+    # in the ``beside`` unit of work while the models are fitted here, else in turn.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="scoring-orders")
+    if beside is None:
+        tell("Counting repeat purchases and cohorts", 0.5)
+    counting = pool.submit(_orders_counted, beside or session, workspace_id, now, h)
+    if beside is None:
+        counting.result()
+    sums = counting.result
+    try:
+        tell("Fitting lifetime value, churn and personas", 0.55)
+        costs = inputs.costs_of(session, workspace_id) if inputs.costs_of is not None else {}
+        people, campaigns = repo.first_campaigns(workspace_id)
+        acquired = pipeline.Acquired(
+            campaign=[people.get(pid) for pid in frame.ids], cost=campaigns
+        )
+        scores = pipeline.compute(frame, options, costs, lambda: sums()[0], acquired)
+        tell("Building cohorts", 0.75)
+        scores.metrics["cohorts"] = _cohorts(sums()[1])
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     scores.metrics["options"] = {
         "horizon_days": options.horizon_days,
         "churn_days": options.churn_days,
@@ -215,6 +232,16 @@ def _refused_profiling(session: Session, workspace_id: uuid.UUID) -> set[uuid.UU
         ConsentState.status.in_((consent_rules.DENIED, consent_rules.WITHDRAWN)),
     )
     return set(session.scalars(stmt))
+
+
+def _orders_counted(
+    session: Session, workspace_id: uuid.UUID, now: datetime, h: timedelta
+) -> tuple[list[float], list[tuple[int, int, int]]]:
+    """The actual repeat purchases week by week after ``now - h``, and the cohorts' rows."""
+    repo = ScoringRepository.from_session(session)
+    with planner(session, jit="off"):
+        actual = _weekly_cumulative(repo.repeat_days(workspace_id, now - h, now), now - h, h)
+        return actual, repo.cohorts(workspace_id, now)
 
 
 def _weekly_cumulative(days: list[tuple[Any, int]], since: datetime, h: timedelta) -> list[float]:

@@ -1,8 +1,9 @@
 """Scoring jobs, run by the job engine (registered by name in ``accord/jobs.py``): a
 recompute in three units of work (the run marked running; the analysis, read-only, with
-its progress committed as it goes; the scores written and the run marked done), and a
-nightly request for every workspace with orders. Once scores are written, the segments
-that depend on them are built again (``after``)."""
+its progress committed as it goes, and a second read-only one beside it for the order
+counts the service runs while the models are fitted; the scores written and the run
+marked done), and a nightly request for every workspace with orders. Once scores are
+written, the segments that depend on them are built again (``after``)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def recompute(
             service.set_progress(s, run_id, stage, share)
 
     try:
-        with read_only(factory) as session:
+        with read_only(factory) as session, read_only(factory) as beside:
             options, now = pipeline.Options(), utcnow()
             frame = None
             if frame_of is not None:
@@ -66,6 +67,7 @@ def recompute(
                 now=now,
                 progress=report,
                 frame=frame,
+                beside=beside,
             )
         report("Writing scores", 0.85)
         with transaction(factory) as session:

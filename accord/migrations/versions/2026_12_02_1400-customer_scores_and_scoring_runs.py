@@ -86,36 +86,15 @@ def upgrade() -> None:
             name=op.f("fk_customer_scores_profile_id_profiles"),
             ondelete="CASCADE",
         ),
-        sa.ForeignKeyConstraint(
-            ["run_id"],
-            ["scoring_runs.id"],
-            name=op.f("fk_customer_scores_run_id_scoring_runs"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"],
-            ["workspaces.id"],
-            name=op.f("fk_customer_scores_workspace_id_workspaces"),
-            ondelete="CASCADE",
-        ),
+
         sa.PrimaryKeyConstraint("profile_id", name=op.f("pk_customer_scores")),
     )
     with op.batch_alter_table("customer_scores", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_customer_scores_workspace_id_churn_risk"), ["workspace_id", "churn_risk"]
-        )
-        batch_op.create_index(
-            batch_op.f("ix_customer_scores_workspace_id_clv"), ["workspace_id", "clv"]
-        )
-        batch_op.create_index(
-            batch_op.f("ix_customer_scores_workspace_id_rfm_group"), ["workspace_id", "rfm_group"]
-        )
+        batch_op.create_index(batch_op.f("ix_customer_scores_workspace_id"), ["workspace_id"])
 
 
 def downgrade() -> None:
     with op.batch_alter_table("customer_scores", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_customer_scores_workspace_id_rfm_group"))
-        batch_op.drop_index(batch_op.f("ix_customer_scores_workspace_id_clv"))
-        batch_op.drop_index(batch_op.f("ix_customer_scores_workspace_id_churn_risk"))
+        batch_op.drop_index(batch_op.f("ix_customer_scores_workspace_id"))
     op.drop_table("customer_scores")
     op.drop_table("scoring_runs")
