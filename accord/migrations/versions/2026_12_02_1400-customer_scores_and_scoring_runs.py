@@ -86,7 +86,6 @@ def upgrade() -> None:
             name=op.f("fk_customer_scores_profile_id_profiles"),
             ondelete="CASCADE",
         ),
-
         sa.PrimaryKeyConstraint("profile_id", name=op.f("pk_customer_scores")),
     )
     with op.batch_alter_table("customer_scores", schema=None) as batch_op:
