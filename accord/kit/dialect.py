@@ -13,9 +13,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    DateTime,
     Float,
     Integer,
+    Numeric,
+    String,
     Table,
+    Uuid,
     and_,
     any_,
     bindparam,
@@ -264,9 +268,18 @@ def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> 
         raw: Any = session.connection().connection.driver_connection
         quote = session.get_bind().dialect.identifier_preparer.quote
         sql = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
+        kinds = [_copy_kind(c.type) for c in table.columns]
+        json_at = [i for i, kind in enumerate(kinds) if kind == "json"]
         with raw.cursor() as cur, cur.copy(sql) as copy:
+            if all(kinds):  # each value dumped by its column's type, not by its own
+                copy.set_types(["text" if k == "json" else k for k in kinds])
             for row in rows:
-                copy.write_row([jsonio.dumps(v) if isinstance(v, dict | list) else v for v in row])
+                if json_at:
+                    row = list(row)
+                    for i in json_at:
+                        if isinstance(row[i], dict | list):
+                            row[i] = jsonio.dumps(row[i])
+                copy.write_row(row)
                 count += 1
         return count
     batch: list[dict[str, Any]] = []
@@ -280,6 +293,27 @@ def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> 
         session.execute(table.insert(), batch)
         count += len(batch)
     return count
+
+
+def _copy_kind(kind: TypeEngine[Any]) -> str | None:
+    """The PostgreSQL type that COPY dumps a column's values as ("json": JSON text)."""
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if isinstance(kind, JSON):
+        return "json"
+    if isinstance(kind, Uuid):
+        return "uuid"
+    if isinstance(kind, DateTime):
+        return "timestamptz" if kind.timezone else "timestamp"
+    if isinstance(kind, Integer):
+        return "int8"
+    if isinstance(kind, Float):
+        return "float8"
+    if isinstance(kind, Numeric):
+        return "numeric"
+    if isinstance(kind, String):
+        return "text"
+    return None
 
 
 COPY_CHUNK_BYTES = 16 << 20  # CSV parsed a block at a time: some 60,000 rows of features
