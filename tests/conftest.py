@@ -38,6 +38,18 @@ PG_ADMIN_URL = os.environ.get(
 BACKENDS = ["sqlite", "postgresql"]
 
 
+@pytest.fixture(autouse=True)
+def _accord_environment() -> Iterator[None]:
+    """Each test leaves the ACCORD_ environment as it found it: code under test that sets
+    a variable for its child processes (``accord serve`` does) must not change the
+    settings of every later test in this process."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("ACCORD_")}
+    yield
+    for key in [k for k in os.environ if k.startswith("ACCORD_") and k not in before]:
+        del os.environ[key]
+    os.environ.update(before)
+
+
 def _postgres_required() -> bool:
     return os.environ.get("ACCORD_TEST_POSTGRES", "").lower() == "required"
 

@@ -134,6 +134,9 @@ def test_serve_turns_the_demo_shop_on_when_asked(
     served: list[str | None] = []
     monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ACCORD_RESOLVE_WORKER", "false")
+    # Else serve starts a job worker process and tells the API (this test process, for
+    # every later test in it) to run none: ACCORD_JOBS_WORKER=false in os.environ.
+    monkeypatch.setenv("ACCORD_JOBS_WORKER", "false")
     monkeypatch.delenv("ACCORD_DEMO_SITE", raising=False)
     monkeypatch.delenv("ACCORD_BASE_URL", raising=False)  # serve sets it
     monkeypatch.setattr(
@@ -155,6 +158,9 @@ def test_serve_links_to_its_own_port_unless_told(
     seen: list[str] = []
     monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("ACCORD_RESOLVE_WORKER", "false")
+    # Else serve starts a job worker process and tells the API (this test process, for
+    # every later test in it) to run none: ACCORD_JOBS_WORKER=false in os.environ.
+    monkeypatch.setenv("ACCORD_JOBS_WORKER", "false")
     monkeypatch.delenv("ACCORD_BASE_URL", raising=False)
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.append(Settings().base_url))
     invoke("serve", "--port", "8100")
