@@ -191,7 +191,13 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     """``column IN (values)``; on PostgreSQL ``column = ANY(array)``, one parameter, so the
     statement's text stays the same whatever the number of values (a long IN list is
     parsed anew by the driver on every execution). The array travels as one array literal
-    cast by the database: the driver dumps a list of thousands of values one by one."""
+    cast by the database: the driver dumps a list of thousands of values one by one.
+    One value is an equality: PostgreSQL then always matches the whole index, where on a
+    table never analyzed it may leave ``= ANY`` on an index's last column to a filter over
+    the rows of its prefix (every identifier of a type, for instance)."""
+    values = list(values)
+    if len(values) == 1:
+        return column == values[0]  # type: ignore[no-any-return]
     if session.get_bind().dialect.name == "postgresql":
         # Untyped, so the database reads the parameter as the array itself (a constant to
         # the planner) rather than as text cast again for every row it compares.
