@@ -91,7 +91,7 @@ def test_one_value_is_looked_up_by_the_whole_index_without_statistics(
     plans += _plans(session, lambda: repo.find_rows(ws, [wanted]))
     assert len(plans) == 2
     for plan in plans:
-        [scan] = [s for p in [plan] for s in _scans(p)]
+        [scan] = _scans(plan)
         assert "value" in scan.get("Index Cond", ""), (analyzed, scan)
         assert "Filter" not in scan, (analyzed, scan)
     assert repo.find(ws, [wanted])[wanted].value == wanted[1]

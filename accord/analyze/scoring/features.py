@@ -46,7 +46,8 @@ ORDER_FEATURES = (
     "order_channels",
 )
 EVENT_FEATURES = ("events_recent", "last_event")
-MOMENTS = frozenset({"first_order", "last_order", "last_event"})  # read as days since 1970
+COUNTED = ("orders", "days", "revenue", "refunds", "order_channels", "events_recent")  # 0 if none
+MOMENTS = ("first_order", "last_order", "last_event")  # read as days since 1970
 
 
 class ServiceFeatures(Protocol):
@@ -173,7 +174,7 @@ def extract(
     ]
     add(orders, ORDER_FEATURES)
     add(events, EVENT_FEATURES)
-    counted = ["orders", "days", "revenue", "refunds", "order_channels", "events_recent"]
+    counted = list(COUNTED)
     channels: tuple[str, ...] = ()
     if service is not None:
         served = service.query(workspace_id, cutoffs, recent).subquery("s")

@@ -33,16 +33,16 @@ from sqlalchemy.orm import Session
 from accord.analyze.scoring import export_parquet
 from accord.analyze.scoring.features import (
     CHUNK,
+    COUNTED,
     EPOCH,
     EVENT_FEATURES,
+    MOMENTS,
     ORDER_FEATURES,
     Frame,
 )
 
 DAY_US = 86_400_000_000
 TABLES = ("profiles", "orders", "events", "conversations")
-COUNTED = ("orders", "days", "revenue", "refunds", "order_channels", "events_recent")
-DATES = ("first_order", "last_order", "last_event")
 
 
 class SparkServiceFeatures(export_parquet.ServiceRows, Protocol):
@@ -167,7 +167,7 @@ def extract_spark(
     for name in names:
         for k in range(len(cutoffs)):
             value = F.col(f"`{name}_{k}`")
-            if name in DATES:  # microseconds: days since the epoch, as features computes
+            if name in MOMENTS:  # microseconds: days since the epoch, as features computes
                 value = value.cast("double") / 1e6 / 86400.0
             columns.append(value.cast("double"))
     columns += [F.col(f"`channel:{c}`").cast("double") for c in channels]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,6 +33,7 @@ from accord.profile.models import Profile
 
 STALE = timedelta(hours=6)  # a run queued or running this long was lost with its worker
 Progress = Callable[[str, float], None]
+OrderCounts = tuple[list[float], list[tuple[int, int, int]]]  # weekly repeat buys, cohorts
 CostsOf = Callable[[Session, uuid.UUID], dict[str, float]]
 
 
@@ -153,25 +154,24 @@ def analyse(
         raise ValueError("the features were computed at other cutoffs than this run's")
     # The orders are grouped twice more (repeat purchases in the holdout weeks, cohorts):
     # in the ``beside`` unit of work while the models are fitted here, else in turn.
-    pool = ThreadPoolExecutor(1, thread_name_prefix="scoring-orders")
-    if beside is None:
-        tell("Counting repeat purchases and cohorts", 0.5)
-    counting = pool.submit(_orders_counted, beside or session, workspace_id, now, h)
-    if beside is None:
-        counting.result()
-    sums = counting.result
-    try:
+    weeks = pipeline.holdout_weeks(options)
+    with ThreadPoolExecutor(1, thread_name_prefix="scoring-orders") as pool:
+        counting: Future[OrderCounts]
+        if beside is not None:
+            counting = pool.submit(_orders_counted, beside, workspace_id, now, h, weeks)
+        else:
+            tell("Counting repeat purchases and cohorts", 0.5)
+            counting = Future()
+            counting.set_result(_orders_counted(session, workspace_id, now, h, weeks))
         tell("Fitting lifetime value, churn and personas", 0.55)
         costs = inputs.costs_of(session, workspace_id) if inputs.costs_of is not None else {}
         people, campaigns = repo.first_campaigns(workspace_id)
         acquired = pipeline.Acquired(
             campaign=[people.get(pid) for pid in frame.ids], cost=campaigns
         )
-        scores = pipeline.compute(frame, options, costs, lambda: sums()[0], acquired)
+        scores = pipeline.compute(frame, options, costs, lambda: counting.result()[0], acquired)
         tell("Building cohorts", 0.75)
-        scores.metrics["cohorts"] = _cohorts(sums()[1])
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        scores.metrics["cohorts"] = _cohorts(counting.result()[1])
     scores.metrics["options"] = {
         "horizon_days": options.horizon_days,
         "churn_days": options.churn_days,
@@ -235,17 +235,16 @@ def _refused_profiling(session: Session, workspace_id: uuid.UUID) -> set[uuid.UU
 
 
 def _orders_counted(
-    session: Session, workspace_id: uuid.UUID, now: datetime, h: timedelta
-) -> tuple[list[float], list[tuple[int, int, int]]]:
+    session: Session, workspace_id: uuid.UUID, now: datetime, h: timedelta, weeks: int
+) -> OrderCounts:
     """The actual repeat purchases week by week after ``now - h``, and the cohorts' rows."""
     repo = ScoringRepository.from_session(session)
     with planner(session, jit="off"):
-        actual = _weekly_cumulative(repo.repeat_days(workspace_id, now - h, now), now - h, h)
-        return actual, repo.cohorts(workspace_id, now)
+        days = repo.repeat_days(workspace_id, now - h, now)
+        return _weekly_cumulative(days, now - h, weeks), repo.cohorts(workspace_id, now)
 
 
-def _weekly_cumulative(days: list[tuple[Any, int]], since: datetime, h: timedelta) -> list[float]:
-    weeks = max(1, math.ceil(h.days / 7))
+def _weekly_cumulative(days: list[tuple[Any, int]], since: datetime, weeks: int) -> list[float]:
     per_week = [0.0] * weeks
     start = since.date()
     for day, n in days:
