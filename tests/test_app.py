@@ -3,7 +3,11 @@ find them, and the demo shop, served only when ``ACCORD_DEMO_SITE`` turns it on.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -168,3 +172,19 @@ def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
     assert Settings().demo_site is True
     monkeypatch.delenv("ACCORD_DEMO_SITE")
     assert Settings().demo_site is False
+
+
+def test_the_api_process_does_not_load_the_model_libraries(tmp_path: Path) -> None:
+    """SciPy and scikit-learn (about 130 MB a process) load in the job that fits the
+    customer models, not in every API worker that imports the scoring package."""
+    probe = (
+        "import sys\n"
+        "from accord.app import create_app\n"
+        "create_app()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'sklearn'}))\n"
+    )
+    env = {**os.environ, "ACCORD_DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout

@@ -187,7 +187,11 @@ def reply(
             code="unreachable",
         )
     now = at or utcnow()
-    last_email = MessageRepository.from_session(session).last_inbound(conversation.id, "email")
+    last_email = (
+        MessageRepository.from_session(session).last_inbound(conversation.id, "email")
+        if channel == "email"
+        else None
+    )
     message = add_message(
         session,
         ctx,

@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from accord.analyze.scoring import churn, lifetime, personas, rfm
+from accord.analyze.scoring import rfm
 from accord.analyze.scoring.features import Frame
+
+if TYPE_CHECKING:
+    from accord.analyze.scoring import churn, personas
 
 WEEK = 7.0
 Actual = list[float] | Callable[[], list[float] | None]
@@ -165,6 +168,10 @@ def compute(
     ``now``). ``holdout_actual``: the customers' actual cumulative repeat purchases week
     by week after ``now - h`` (for the lifetime-value check), or a callable that gives
     them once the predictions are made (they may still be being counted meanwhile)."""
+    # The model libraries (SciPy, scikit-learn) load with the first computation, not
+    # with every process that imports the scoring package.
+    from accord.analyze.scoring import lifetime, personas
+
     n = len(frame)
     now = frame.cutoff_day(2)
     orders = frame.at("orders", 2)
@@ -319,6 +326,8 @@ def holdout_weeks(options: Options) -> int:
 def _holdout(frame: Frame, options: Options, actual: Actual | None) -> dict[str, Any]:
     """BG/NBD fitted before ``now - h`` and its predicted cumulative repeat purchases of
     those customers, week by week, beside the actual ones."""
+    from accord.analyze.scoring import lifetime
+
     x, t_x, big_t = _bgnbd_inputs(frame, 1)
     known = frame.at("days", 1) > 0
     if int(known.sum()) < MIN_CUSTOMERS or actual is None:
@@ -344,6 +353,8 @@ def _holdout(frame: Frame, options: Options, actual: Actual | None) -> dict[str,
 
 
 def _churn(frame: Frame, metrics: dict[str, Any]) -> churn.ChurnModel | None:
+    from accord.analyze.scoring import churn
+
     x0, c0, names = churn_matrix(frame, 0)
     x1, c1, _ = churn_matrix(frame, 1)
     y0 = (frame.at("orders", 1) - frame.at("orders", 0) <= 0)[c0]
