@@ -39,6 +39,7 @@ from accord.govern.access.writekeys import forget_revoked
 from accord.govern.audit.api import router as audit_router
 from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
+from accord.helpcenter.api import router as helpcenter_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
 from accord.inbox.metrics_api import router as inbox_metrics_router
@@ -68,6 +69,7 @@ from accord.web.consent_settings_pages import router as consent_settings_router
 from accord.web.csat_pages import router as csat_router
 from accord.web.customer_analytics_pages import router as customer_analytics_router
 from accord.web.customer_pages import router as customer_router
+from accord.web.helpcenter_pages import router as helpcenter_pages_router
 from accord.web.identity_settings_pages import router as identity_settings_router
 from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.inbox_settings_pages import router as inbox_settings_router
@@ -271,6 +273,7 @@ def create_app(
     app.include_router(profile_router)
     app.include_router(consent_api_router)
     app.include_router(segments_router)
+    app.include_router(helpcenter_router)
     app.include_router(scoring_router)
     app.include_router(audiences_router)
     app.include_router(acquisition_router)
@@ -302,6 +305,7 @@ def create_app(
     app.include_router(segment_pages_router)
     app.include_router(customer_analytics_router)
     app.include_router(consent_router)
+    app.include_router(helpcenter_pages_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -26,6 +26,18 @@ from accord.govern.access.models import (
 from accord.govern.audit.models import AccessLogEntry, AuditEvent
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.govern.workspaces.models import Workspace
+from accord.helpcenter.models import (
+    HelpArticle,
+    HelpCategory,
+    HelpDocument,
+    HelpRead,
+    HelpRevision,
+    HelpSearch,
+    HelpTerm,
+    HelpTranslation,
+    HelpVisit,
+    HelpVote,
+)
 from accord.inbox.models import (
     AgentState,
     Attachment,
@@ -71,6 +83,16 @@ __all__ = [
     "Delivery",
     "Destination",
     "Event",
+    "HelpArticle",
+    "HelpCategory",
+    "HelpDocument",
+    "HelpRead",
+    "HelpRevision",
+    "HelpSearch",
+    "HelpTerm",
+    "HelpTranslation",
+    "HelpVisit",
+    "HelpVote",
     "Identifier",
     "IdentityLink",
     "Link",

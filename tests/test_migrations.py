@@ -15,7 +15,10 @@ def test_migrations_match_the_models(fresh_db_url: str) -> None:
     try:
         with engine.connect() as conn:
             diff = compare_metadata(
-                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+                MigrationContext.configure(
+                    conn, opts={"compare_type": True, "include_name": migrate.include_name}
+                ),
+                Base.metadata,
             )
         assert diff == [], diff
     finally:

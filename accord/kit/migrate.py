@@ -12,6 +12,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(slug)s"
 
 
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """What Alembic compares with the models: not SQLite's FTS5 search table and its
+    shadow tables (``help_fts*``), which are made by a migration, not by a model."""
+    return not (type_ == "table" and name is not None and name.startswith("help_fts"))
+
+
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 
 import accord.models  # noqa: F401  (fills the metadata)
 from accord.config import get_settings
+from accord.kit import migrate
 from accord.kit.db import Base, create_db_engine
 
 config = context.config
@@ -18,6 +19,7 @@ def _configure(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=migrate.include_name,
         render_as_batch=connection.dialect.name == "sqlite",
     )
 

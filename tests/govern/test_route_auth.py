@@ -49,6 +49,14 @@ PUBLIC = {
     # A campaign's short link (printed as a QR code, read out on the radio): anyone may
     # follow it; it records the click and redirects, and an unknown code is a 404.
     ("GET", "/l/{code}"),
+    # The public help center of a workspace (turned off in its settings: a 404); only
+    # public, published articles are shown or found there.
+    ("GET", "/help/{slug}"),
+    ("GET", "/help/{slug}/categories/{category}"),
+    ("GET", "/help/{slug}/articles/{article}"),
+    ("GET", "/help/{slug}/search"),
+    ("GET", "/help/{slug}/search.json"),
+    ("GET", "/help/{slug}/sitemap.xml"),
 }
 PUBLIC_MOUNTS = {"/static"}
 

@@ -26,6 +26,7 @@ class Scope(StrEnum):
     ANALYTICS_READ = "analytics:read"
     SEGMENTS_WRITE = "segments:write"
     CAMPAIGNS_WRITE = "campaigns:write"
+    KNOWLEDGE_WRITE = "knowledge:write"
     AUDIT_READ = "audit:read"
     RESOLVE_RUN = "resolve:run"
     PRIVACY = "privacy:manage"
@@ -42,6 +43,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.ANALYTICS_READ: "Read segments, metrics and reports",
     Scope.SEGMENTS_WRITE: "Create and change segments, computed traits and audience destinations",
     Scope.CAMPAIGNS_WRITE: "Create and change campaigns, their short links and QR codes",
+    Scope.KNOWLEDGE_WRITE: "Write, publish and archive help-center articles and categories",
     Scope.AUDIT_READ: "Read the audit log",
     Scope.RESOLVE_RUN: "Start probabilistic identity resolution runs",
     Scope.PRIVACY: "Handle data-subject requests (export, erase), retention and the access log",
@@ -58,6 +60,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.PROFILES_WRITE,
             Scope.CONVERSATIONS_READ,
             Scope.CONVERSATIONS_WRITE,
+            Scope.KNOWLEDGE_WRITE,
         }
     ),
     Role.ANALYST: frozenset(

@@ -1,0 +1,318 @@
+"""The search index of published articles, the one place its SQL differs by database:
+PostgreSQL keeps a weighted ``tsvector`` per document (title A, text B) in the language's
+text-search configuration, under a GIN index, and ranks with ``ts_rank``; SQLite keeps an
+FTS5 table (Porter stemmer, diacritics folded) beside the documents and ranks with
+``bm25``, the title weighing eight times the text. The words of the documents are
+counted per workspace (``help_terms``) for typo correction."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    bindparam,
+    delete,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from accord.helpcenter.models import HelpDocument, HelpTerm
+from accord.helpcenter.query import Query, words
+from accord.kit.repository import Repository
+
+# Languages with a stemmer in PostgreSQL; any other is searched word for word.
+CONFIGS = {
+    "da": "danish", "de": "german", "en": "english", "es": "spanish", "fi": "finnish",
+    "fr": "french", "hu": "hungarian", "it": "italian", "nl": "dutch", "no": "norwegian",
+    "nb": "norwegian", "pt": "portuguese", "ro": "romanian", "ru": "russian",
+    "sv": "swedish", "tr": "turkish",
+}  # fmt: skip
+TITLE_WEIGHT = 8.0
+# The Snowball English stop words (those of PostgreSQL's ``english`` configuration).
+ENGLISH_STOP_WORDS = frozenset(
+    """i me my myself we our ours ourselves you your yours yourself yourselves he him his
+    himself she her hers herself it its itself they them their theirs themselves what which
+    who whom this that these those am is are was were be been being have has had having do
+    does did doing a an the and but if or because as until while of at by for with about
+    against between into through during before after above below to from up down in out on
+    off over under again further then once here there when where why how all any both each
+    few more most other some such no nor not only own same so than too very s t can will
+    just don should now""".split()  # noqa: SIM905 (a list as the standard prints it)
+)
+MAX_TERM = 60
+
+
+def config_of(locale: str) -> str:
+    return CONFIGS.get(locale.split("-")[0].lower(), "simple")
+
+
+@dataclass(frozen=True)
+class Hit:
+    document_id: uuid.UUID
+    article_id: uuid.UUID
+    locale: str
+    title: str
+    text: str
+    score: float
+
+
+def _terms(title: str, body: str) -> set[str]:
+    return {w for w in words(f"{title} {body}") if 3 <= len(w) <= MAX_TERM and not w.isdigit()}
+
+
+class SearchIndex(Repository):
+    def _postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def put(
+        self,
+        *,
+        document_id: uuid.UUID,
+        workspace_id: uuid.UUID,
+        article_id: uuid.UUID,
+        locale: str,
+        internal: bool,
+        title: str,
+        body: str,
+    ) -> None:
+        """Index a published translation (again): its text replaces what was there."""
+        old = self.session.get(HelpDocument, document_id)
+        before = _terms(old.title, old.text) if old is not None else set()
+        if old is not None:
+            self._remove_fts(old)
+            old.article_id, old.locale, old.internal = article_id, locale, internal
+            old.title, old.text = title, body
+            doc = old
+        else:
+            doc = HelpDocument(
+                id=document_id,
+                workspace_id=workspace_id,
+                article_id=article_id,
+                locale=locale,
+                internal=internal,
+                title=title,
+                text=body,
+            )
+            self.session.add(doc)
+        self.session.flush()
+        if self._postgres():
+            config = config_of(locale)
+            vector = func.setweight(
+                func.to_tsvector(literal(config).cast(_regconfig()), title), literal_column("'A'")
+            ).op("||")(
+                func.setweight(
+                    func.to_tsvector(literal(config).cast(_regconfig()), body),
+                    literal_column("'B'"),
+                )
+            )
+            self.session.execute(
+                update(HelpDocument).where(HelpDocument.id == document_id).values(search=vector)
+            )
+        else:
+            self.session.execute(
+                text(
+                    "INSERT INTO help_fts (rowid, title, body) "
+                    "SELECT rowid, :title, :body FROM help_documents WHERE id = :id"
+                ),
+                {"title": title, "body": body, "id": _sqlite_id(document_id)},
+            )
+        after = _terms(title, body)
+        self._count_terms(workspace_id, after - before, +1)
+        self._count_terms(workspace_id, before - after, -1)
+
+    def drop(self, document_id: uuid.UUID) -> None:
+        old = self.session.get(HelpDocument, document_id)
+        if old is None:
+            return
+        self._remove_fts(old)
+        self._count_terms(old.workspace_id, _terms(old.title, old.text), -1)
+        self.session.execute(delete(HelpDocument).where(HelpDocument.id == document_id))
+
+    def set_internal(self, article_id: uuid.UUID, internal: bool) -> None:
+        self.session.execute(
+            update(HelpDocument)
+            .where(HelpDocument.article_id == article_id)
+            .values(internal=internal)
+        )
+
+    def _remove_fts(self, doc: HelpDocument) -> None:
+        if self._postgres():
+            return
+        self.session.execute(
+            text(
+                "INSERT INTO help_fts (help_fts, rowid, title, body) "
+                "SELECT 'delete', rowid, :title, :body FROM help_documents WHERE id = :id"
+            ),
+            {"title": doc.title, "body": doc.text, "id": _sqlite_id(doc.id)},
+        )
+
+    def _count_terms(self, workspace_id: uuid.UUID, terms: set[str], step: int) -> None:
+        if not terms:
+            return
+        module: Any = postgresql if self._postgres() else sqlite
+        table = HelpTerm.__table__
+        rows = [{"workspace_id": workspace_id, "term": t, "documents": step} for t in sorted(terms)]
+        for start in range(0, len(rows), 500):
+            stmt = module.insert(table)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=["workspace_id", "term"],
+                set_={"documents": table.c.documents + stmt.excluded.documents},
+            )
+            self.session.execute(stmt, rows[start : start + 500])
+        if step < 0:
+            self.session.execute(
+                delete(HelpTerm).where(
+                    HelpTerm.workspace_id == workspace_id, HelpTerm.documents <= 0
+                )
+            )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def vocabulary(self, workspace_id: uuid.UUID) -> dict[str, int]:
+        rows = self.session.execute(
+            select(HelpTerm.term, HelpTerm.documents).where(HelpTerm.workspace_id == workspace_id)
+        )
+        return {term: count for term, count in rows}
+
+    def search(
+        self,
+        workspace_id: uuid.UUID,
+        query: Query,
+        locales: list[str],
+        *,
+        internal: bool,
+        limit: int,
+    ) -> list[Hit]:
+        """The best documents in ``locales`` (the reader's and the fallback), best first;
+        ``internal`` includes the agents-only articles."""
+        if query.empty:
+            return []
+        if self._postgres():
+            return self._search_postgres(workspace_id, query, locales, internal, limit)
+        return self._search_sqlite(workspace_id, query, locales, internal, limit)
+
+    def _search_postgres(
+        self, workspace_id: uuid.UUID, query: Query, locales: list[str], internal: bool, limit: int
+    ) -> list[Hit]:
+        config = literal(config_of(locales[0])).cast(_regconfig())
+        parts: list[ColumnElement[Any]] = []
+        for concept in query.concepts:
+            for term in concept.terms():
+                if concept.prefix and term == concept.word:
+                    parts.append(func.to_tsquery(config, literal(_quoted(term) + ":*")))
+                elif " " in term:
+                    parts.append(func.phraseto_tsquery(config, term))
+                else:
+                    parts.append(func.plainto_tsquery(config, term))
+        ts_query: ColumnElement[Any] = parts[0]
+        for part in parts[1:]:
+            ts_query = ts_query.op("||")(part)
+        rank = func.ts_rank(
+            literal([0.1, 0.2, 0.4, 1.0], _real_array()), HelpDocument.search, ts_query, 1
+        )
+        stmt = (
+            select(
+                HelpDocument.id,
+                HelpDocument.article_id,
+                HelpDocument.locale,
+                HelpDocument.title,
+                HelpDocument.text,
+                rank.label("score"),
+            )
+            .where(
+                HelpDocument.workspace_id == workspace_id,
+                HelpDocument.locale.in_(locales),
+                HelpDocument.search.op("@@")(ts_query),
+            )
+            .order_by(text("score DESC"), HelpDocument.id)
+            .limit(limit)
+        )
+        if not internal:
+            stmt = stmt.where(HelpDocument.internal.is_(False))
+        return [Hit(*row) for row in self.session.execute(stmt)]
+
+    def _search_sqlite(
+        self, workspace_id: uuid.UUID, query: Query, locales: list[str], internal: bool, limit: int
+    ) -> list[Hit]:
+        alternatives = []
+        # PostgreSQL's English configuration drops the stop words; FTS5 keeps them, so
+        # they are dropped here too (unless nothing else was asked).
+        concepts = query.concepts
+        if config_of(locales[0]) == "english":
+            concepts = [c for c in concepts if c.word not in ENGLISH_STOP_WORDS] or concepts
+        for concept in concepts:
+            for term in concept.terms():
+                quoted = '"' + term.replace('"', "") + '"'
+                alternatives.append(
+                    quoted + ("*" if concept.prefix and term == concept.word else "")
+                )
+        match = " OR ".join(alternatives)
+        # The title weighs TITLE_WEIGHT times the text in bm25.
+        stmt = text(
+            "SELECT d.id, d.article_id, d.locale, d.title, d.text, "
+            "-bm25(help_fts, 8.0, 1.0) AS score "
+            "FROM help_fts JOIN help_documents d ON d.rowid = help_fts.rowid "
+            "WHERE help_fts MATCH :match AND d.workspace_id = :workspace "
+            "AND d.locale IN :locales AND (:internal OR d.internal = 0) "
+            "ORDER BY score DESC, d.id LIMIT :limit"
+        ).bindparams(bindparam("locales", expanding=True))
+        params: dict[str, Any] = {
+            "match": match,
+            "workspace": _sqlite_id(workspace_id),
+            "locales": locales,
+            "internal": internal,
+            "limit": limit,
+        }
+        hits = []
+        for row in self.session.execute(stmt, params):
+            hits.append(
+                Hit(
+                    document_id=uuid.UUID(str(row[0])),
+                    article_id=uuid.UUID(str(row[1])),
+                    locale=row[2],
+                    title=row[3],
+                    text=row[4],
+                    score=float(row[5]),
+                )
+            )
+        return hits
+
+
+def _quoted(term: str) -> str:
+    return "'" + term.replace("'", "").replace("\\", "") + "'"
+
+
+def _regconfig() -> Any:
+    from sqlalchemy.dialects.postgresql import REGCONFIG
+
+    return REGCONFIG()
+
+
+def _real_array() -> Any:
+    from sqlalchemy import REAL
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return ARRAY(REAL)
+
+
+def _sqlite_id(value: uuid.UUID) -> str:
+    """A UUID as SQLAlchemy stores it on SQLite (32 hex digits)."""
+    return value.hex
+
+
+def term_counts(texts: list[tuple[str, str]]) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for title, body in texts:
+        counts.update(_terms(title, body))
+    return counts
