@@ -5,13 +5,20 @@ help center's settings."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from fastapi.encoders import jsonable_encoder
 
-from accord.govern.access.deps import KnowledgeWriter, WorkspaceAdmin, WorkspaceReader
+from accord.govern.access.deps import (
+    AnalyticsReader,
+    KnowledgeWriter,
+    WorkspaceAdmin,
+    WorkspaceReader,
+)
 from accord.govern.workspaces.service import get_workspace
-from accord.helpcenter import reading, service
+from accord.helpcenter import analytics, reading, service
 from accord.helpcenter.schemas import (
     ArticleIn,
     ArticlePatch,
@@ -28,6 +35,7 @@ from accord.helpcenter.schemas import (
 )
 from accord.kit.deps import DbSession
 from accord.kit.schemas import DataList
+from accord.kit.time import utcnow
 
 router = APIRouter(prefix="/api/v1/help", tags=["help center"])
 
@@ -227,6 +235,20 @@ def search_read(result: reading.SearchResult, base: str) -> SearchRead:
             for f in result.found
         ],
     )
+
+
+@router.get(
+    "/analytics",
+    summary="What readers did: views, readers, votes, searches, content gaps, deflection",
+)
+def get_analytics(
+    session: DbSession,
+    principal: AnalyticsReader,
+    days: Annotated[int, Query(ge=1, le=730)] = 30,
+) -> dict[str, Any]:
+    report = analytics.report(session, principal.workspace_id, utcnow() - timedelta(days=days))
+    encoded: dict[str, Any] = jsonable_encoder(report.as_dict())
+    return encoded
 
 
 @router.get("/settings", response_model=HelpCenterSettings, summary="The help center's settings")

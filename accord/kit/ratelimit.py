@@ -112,4 +112,6 @@ CHAT_SESSIONS_PER_KEY = Limit("chat-session-key", 1000, 60)
 CHAT_UPLOADS_PER_VISITOR = Limit("chat-upload-visitor", 10, 60)
 CHAT_UPLOADS_PER_ADDRESS = Limit("chat-upload-address", 30, 60)
 FORMS_PER_ADDRESS = Limit("form-address", 10, 60)
+# The help center's votes and reading-time reports, per address.
+HELP_FEEDBACK_PER_ADDRESS = Limit("help-feedback-address", 30, 60)
 FORMS_PER_KEY = Limit("form-key", 300, 60)

@@ -57,6 +57,12 @@ PUBLIC = {
     ("GET", "/help/{slug}/search"),
     ("GET", "/help/{slug}/search.json"),
     ("GET", "/help/{slug}/sitemap.xml"),
+    # A reader's feedback and question: rate-limited per address; a question becomes a
+    # web-form conversation like any contact form.
+    ("POST", "/help/{slug}/articles/{article}/vote"),
+    ("POST", "/help/{slug}/reads/{read_id}"),
+    ("GET", "/help/{slug}/contact"),
+    ("POST", "/help/{slug}/contact"),
 }
 PUBLIC_MOUNTS = {"/static"}
 

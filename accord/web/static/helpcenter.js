@@ -61,3 +61,27 @@
     if (!form.contains(e.target)) clear();
   });
 })();
+
+// How long an article was read: sent once as the reader leaves the page (the time the
+// page was visible, not the time it sat in a background tab).
+(function () {
+  "use strict";
+  var article = document.querySelector("article[data-read]");
+  if (!article || !navigator.sendBeacon) return;
+  var visible = 0;
+  var since = document.visibilityState === "visible" ? Date.now() : null;
+  function pause() {
+    if (since !== null) { visible += Date.now() - since; since = null; }
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { since = Date.now(); }
+    else { pause(); send(); }
+  });
+  window.addEventListener("pagehide", function () { pause(); send(); });
+  function send() {
+    if (visible < 1000) return;  // the server keeps the longest report
+    var body = new FormData();
+    body.append("seconds", String(Math.round(visible / 1000)));
+    navigator.sendBeacon(article.dataset.read, body);
+  }
+})();
