@@ -124,6 +124,16 @@ def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
         assert response.status_code == 200
         assert "Demo Outfitters" in response.text
         assert "Maria Gonzalez" in client.get("/customers?q=maria").text
+        # The retailer's help center: public answers, one in German, the internal one hidden.
+        assert "Demo help center: 11 answers" in first
+        assert "Demo help center" not in second
+        center = client.get("/help/demo-outfitters")
+        assert "Boot size guide" in center.text
+        assert "Refund overrides" not in center.text
+        german = client.get("/help/demo-outfitters/articles/boot-size-guide?lang=de")
+        assert "Größentabelle für Schuhe" in german.text
+        found = client.get("/help/demo-outfitters/search.json?q=send back my boots").json()
+        assert found["results"][0]["title"] == "Returns and exchanges"
 
 
 def test_serve_turns_the_demo_shop_on_when_asked(

@@ -241,10 +241,16 @@ def demo(
         if made:
             typer.echo(f"Demo inbox: {made} conversations across web, email, phone, chat, social")
     from accord.demo.chat import ensure_identity, ensure_triggers
+    from accord.demo.helpcenter import ensure_helpcenter
 
     with unit_of_work(s) as session:
         ensure_triggers(session, workspace_id)
         ensure_identity(session, workspace_id, s.resolved_secret_key)
+        answers = ensure_helpcenter(session, workspace_id)
+    if answers:
+        typer.echo(
+            f"Demo help center: {answers} answers at {s.base_url}/help/{demo_service.DEMO_SLUG}"
+        )
     if customers and not loaded:
         # Walk-ins known only by name and postcode join their online profiles; run once,
         # on the data just loaded (running `accord demo` again changes nothing).
