@@ -54,10 +54,12 @@ def render(source: str) -> Rendered:
     tokens = md.parse(source)
     headings: list[tuple[int, str, str]] = []
     used: dict[str, int] = {}
+    # An article's title is its h1: its highest heading becomes h2, the others follow.
+    levels = [int(t.tag[1]) for t in tokens if t.type == "heading_open"]
+    shift = 2 - min(levels) if levels else 0
     for i, token in enumerate(tokens):
         if token.type == "heading_open":
-            # An article's title is its h1: headings inside it start at h2.
-            level = max(2, min(4, int(token.tag[1]) + 1))
+            level = max(2, min(4, int(token.tag[1]) + shift))
             token.tag = f"h{level}"
             tokens[i + 2].tag = token.tag  # the matching heading_close
             title = tokens[i + 1].content

@@ -27,6 +27,7 @@ AREAS = [
     ("customers", "Customers", "Every person, resolved across channels"),
     ("inbox", "Inbox", "Conversations on every channel"),
     ("analytics", "Analytics", "Segments, value and service metrics"),
+    ("knowledge", "Knowledge", "Help-center articles and internal answers"),
     ("privacy", "Privacy", "Data-subject requests, retention, the access log"),
     ("settings", "Settings", "Users, keys and the workspace"),
 ]

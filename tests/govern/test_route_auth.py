@@ -90,6 +90,7 @@ PROTECTED_PREFIXES = (
     "/inbox",
     "/analytics",  # Analytics > Acquisition too (/analytics/acquisition)
     "/segments",
+    "/knowledge",
     "/privacy",
     "/workspace/",
     "/logout",
