@@ -225,6 +225,36 @@ def bench_chat(
     )
 
 
+@bench_app.command("helpcenter")
+def bench_helpcenter(
+    articles: Annotated[int, typer.Option(help="Articles to publish.", min=10)] = 10_000,
+    searches: Annotated[int, typer.Option(help="Past searches to load.", min=0)] = 1_000_000,
+    samples: Annotated[int, typer.Option(help="Questions to time.", min=10)] = 500,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="A migrated database to load (default: the configured one)."),
+    ] = None,
+) -> None:
+    """p50/p99 of the help center's search page, instant results and article page, with
+    many articles published and many past searches kept."""
+    from accord.bench import helpcenter
+
+    _run(
+        "Publishing articles and loading past searches",
+        articles + searches // 100,
+        lambda factory, url, data_dir, progress: helpcenter.run(
+            factory,
+            url,
+            data_dir,
+            articles=articles,
+            searches=searches,
+            samples=samples,
+            progress=progress,
+        ),
+        database_url,
+    )
+
+
 @bench_app.command("segments")
 def bench_segments(
     profiles: Annotated[int, typer.Option(help="Profiles to load.", min=10)] = 1_000_000,
