@@ -18,6 +18,7 @@ from accord.analyze.segments import service as segment_service
 from accord.analyze.segments import tasks as segment_tasks
 from accord.analyze.segments.service import Engine
 from accord.config import Settings
+from accord.helpcenter import tasks as helpcenter_tasks
 from accord.inbox.scoring_facts import ServiceHistory, service_costs
 from accord.inbox.segment_facts import FACTS
 from accord.kit import changes
@@ -63,6 +64,7 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     )
     jobs.periodic("audiences.sweep", partial(audience_tasks.sweep, sender=sender), crontab())
     jobs.periodic("audiences.prune", audience_tasks.prune, crontab(minute="7"))
+    jobs.periodic("helpcenter.publish_due", helpcenter_tasks.publish_due, crontab())
     inputs = scoring_inputs()
 
     def rebuild_on_scores(workspace_id: uuid.UUID) -> None:

@@ -4,15 +4,18 @@ answers, scheduled publishing, safe Markdown, and workspace isolation."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.helpcenter import service
+from accord.helpcenter.schemas import ArticleIn
 from accord.kit.time import utcnow
-from tests.helpers import bearer
+from tests.helpers import Committed, bearer
 
 
 def _article(client: TestClient, token: str, **extra: object) -> dict:
@@ -245,3 +248,28 @@ def test_search_engines_get_a_sitemap_canonical_links_and_structured_data(
     home = client.get(f"/help/{workspace.workspace.slug}")
     assert home.status_code == 200
     assert "Returns and refunds" in home.text
+
+
+def test_the_job_engine_publishes_scheduled_answers_every_minute(committed: Committed) -> None:
+    """The periodic job is registered, and run, it publishes what is due."""
+    from accord.helpcenter import tasks
+    from accord.helpcenter.models import HelpTranslation
+    from accord.jobs import build
+
+    jobs, _engine = build(committed.settings(), committed.factory)
+    assert "helpcenter.publish_due" in jobs.names()
+    ws = committed.workspace("Scheduled")
+    actor = Principal.cli(ws.workspace.id)
+    with committed.factory() as session:
+        view = service.create_article(session, actor, ArticleIn(title="Opening hours", body="9-5"))
+        service.set_status(
+            session, actor, view.article.id, "en", "published", utcnow() + timedelta(seconds=1)
+        )
+        session.commit()
+        translation_id = view.translations[0].id
+    time.sleep(1.1)
+    tasks.publish_due(committed.factory)
+    with committed.factory() as session:
+        live = session.get(HelpTranslation, translation_id)
+        assert live is not None
+        assert live.published_version == 1
