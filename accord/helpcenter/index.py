@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 from sqlalchemy import (
@@ -26,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from accord.helpcenter.models import HelpDocument, HelpTerm
-from accord.helpcenter.query import Query, words
+from accord.helpcenter.query import Concept, Query, words
 from accord.kit.repository import Repository
 
 # Languages with a stemmer in PostgreSQL; any other is searched word for word.
@@ -37,6 +38,7 @@ CONFIGS = {
     "sv": "swedish", "tr": "turkish",
 }  # fmt: skip
 TITLE_WEIGHT = 8.0
+MAX_CONCEPTS = 8  # the words of a question searched (28 pairs at most)
 # The Snowball English stop words (those of PostgreSQL's ``english`` configuration).
 ENGLISH_STOP_WORDS = frozenset(
     """i me my myself we our ours ourselves you your yours yourself yourselves he him his
@@ -195,29 +197,55 @@ class SearchIndex(Repository):
         limit: int,
     ) -> list[Hit]:
         """The best documents in ``locales`` (the reader's and the fallback), best first;
-        ``internal`` includes the agents-only articles."""
-        if query.empty:
-            return []
-        if self._postgres():
-            return self._search_postgres(workspace_id, query, locales, internal, limit)
-        return self._search_sqlite(workspace_id, query, locales, internal, limit)
+        ``internal`` includes the agents-only articles.
 
-    def _search_postgres(
-        self, workspace_id: uuid.UUID, query: Query, locales: list[str], internal: bool, limit: int
-    ) -> list[Hit]:
-        config = literal(config_of(locales[0])).cast(_regconfig())
+        Asked in tiers, the first that finds anything answers: every word of the question
+        (two words), or any two of them (three or more: one word of the reader's that no
+        article uses does not lose the answer), then any one. Besides ranking documents
+        that share more of the question first, this keeps a common word from making the
+        database rank most of the help center."""
+        concepts = query.concepts
+        if config_of(locales[0]) == "english":
+            concepts = [c for c in concepts if c.word not in ENGLISH_STOP_WORDS] or concepts
+        concepts = concepts[:MAX_CONCEPTS]
+        if not concepts:
+            return []
+        postgres = self._postgres()
+        pg_groups = [self._group_pg(c, locales[0]) for c in concepts] if postgres else []
+        fts_groups = [] if postgres else [_group_fts(c) for c in concepts]
+        for tier in _tiers(len(concepts)):
+            hits = (
+                self._run_pg(workspace_id, pg_groups, tier, locales, internal, limit)
+                if postgres
+                else self._run_fts(workspace_id, fts_groups, tier, locales, internal, limit)
+            )
+            if hits:
+                return hits
+        return []
+
+    def _group_pg(self, concept: Concept, locale: str) -> ColumnElement[Any]:
+        config = literal(config_of(locale)).cast(_regconfig())
         parts: list[ColumnElement[Any]] = []
-        for concept in query.concepts:
-            for term in concept.terms():
-                if concept.prefix and term == concept.word:
-                    parts.append(func.to_tsquery(config, literal(_quoted(term) + ":*")))
-                elif " " in term:
-                    parts.append(func.phraseto_tsquery(config, term))
-                else:
-                    parts.append(func.plainto_tsquery(config, term))
-        ts_query: ColumnElement[Any] = parts[0]
-        for part in parts[1:]:
-            ts_query = ts_query.op("||")(part)
+        for term in concept.terms():
+            if concept.prefix and term == concept.word:
+                parts.append(func.to_tsquery(config, literal(_quoted(term) + ":*")))
+            elif " " in term:
+                parts.append(func.phraseto_tsquery(config, term))
+            else:
+                parts.append(func.plainto_tsquery(config, term))
+        joined: ColumnElement[Any] = _joined(parts, "||")
+        return joined
+
+    def _run_pg(
+        self,
+        workspace_id: uuid.UUID,
+        groups: list[Any],
+        tier: list[tuple[int, ...]],
+        locales: list[str],
+        internal: bool,
+        limit: int,
+    ) -> list[Hit]:
+        ts_query = _joined([_joined([groups[i] for i in combo], "&&") for combo in tier], "||")
         rank = func.ts_rank(
             literal([0.1, 0.2, 0.4, 1.0], _real_array()), HelpDocument.search, ts_query, 1
         )
@@ -242,22 +270,16 @@ class SearchIndex(Repository):
             stmt = stmt.where(HelpDocument.internal.is_(False))
         return [Hit(*row) for row in self.session.execute(stmt)]
 
-    def _search_sqlite(
-        self, workspace_id: uuid.UUID, query: Query, locales: list[str], internal: bool, limit: int
+    def _run_fts(
+        self,
+        workspace_id: uuid.UUID,
+        groups: list[str],
+        tier: list[tuple[int, ...]],
+        locales: list[str],
+        internal: bool,
+        limit: int,
     ) -> list[Hit]:
-        alternatives = []
-        # PostgreSQL's English configuration drops the stop words; FTS5 keeps them, so
-        # they are dropped here too (unless nothing else was asked).
-        concepts = query.concepts
-        if config_of(locales[0]) == "english":
-            concepts = [c for c in concepts if c.word not in ENGLISH_STOP_WORDS] or concepts
-        for concept in concepts:
-            for term in concept.terms():
-                quoted = '"' + term.replace('"', "") + '"'
-                alternatives.append(
-                    quoted + ("*" if concept.prefix and term == concept.word else "")
-                )
-        match = " OR ".join(alternatives)
+        match = " OR ".join("(" + " AND ".join(groups[i] for i in combo) + ")" for combo in tier)
         # The title weighs TITLE_WEIGHT times the text in bm25.
         stmt = text(
             "SELECT d.id, d.article_id, d.locale, d.title, d.text, "
@@ -274,19 +296,43 @@ class SearchIndex(Repository):
             "internal": internal,
             "limit": limit,
         }
-        hits = []
-        for row in self.session.execute(stmt, params):
-            hits.append(
-                Hit(
-                    document_id=uuid.UUID(str(row[0])),
-                    article_id=uuid.UUID(str(row[1])),
-                    locale=row[2],
-                    title=row[3],
-                    text=row[4],
-                    score=float(row[5]),
-                )
+        return [
+            Hit(
+                document_id=uuid.UUID(str(row[0])),
+                article_id=uuid.UUID(str(row[1])),
+                locale=row[2],
+                title=row[3],
+                text=row[4],
+                score=float(row[5]),
             )
-        return hits
+            for row in self.session.execute(stmt, params)
+        ]
+
+
+def _tiers(n: int) -> list[list[tuple[int, ...]]]:
+    """Which words must be found together, tier by tier (see ``SearchIndex.search``)."""
+    every: list[tuple[int, ...]] = [(i,) for i in range(n)]
+    if n == 1:
+        return [every]
+    if n == 2:
+        both: list[tuple[int, ...]] = [(0, 1)]
+        return [both, every]
+    return [list(combinations(range(n), 2)), every]
+
+
+def _joined(parts: list[Any], op: str) -> Any:
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.op(op)(part)
+    return out
+
+
+def _group_fts(concept: Concept) -> str:
+    alternatives = []
+    for term in concept.terms():
+        quoted = '"' + term.replace('"', "") + '"'
+        alternatives.append(quoted + ("*" if concept.prefix and term == concept.word else ""))
+    return "(" + " OR ".join(alternatives) + ")"
 
 
 def _quoted(term: str) -> str:

@@ -128,7 +128,14 @@ def analyse(
         if not present:
             continue
         others = [g for g in group if g not in present]
-        anchor = next((c for c in concepts if c.word in present[0].split()), None)
+        phrase = max(present, key=len)
+        if " " in phrase:
+            # "send back": one thing asked, not two words; it stands in for "return".
+            parts = phrase.split()
+            concepts = [c for c in concepts if c.word not in parts or c.word in others]
+            concepts.append(Concept(phrase, list(others)))
+            continue
+        anchor = next((c for c in concepts if c.word == phrase), None)
         if anchor is not None:
             anchor.alternatives.extend(o for o in others if o not in anchor.alternatives)
     if typing and concepts and text[-1:].isalnum():
