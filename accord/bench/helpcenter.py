@@ -186,27 +186,92 @@ class HelpBenchResult:
         ]
 
 
-def _sentence(rng: random.Random) -> str:
-    return (
-        f"{rng.choice(VERBS).capitalize()} the {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} "
-        f"with the {rng.choice(NOUNS)} before the {rng.choice(NOUNS)}."
-    )
+SYLLABLES = [
+    "ka",
+    "lo",
+    "ri",
+    "ven",
+    "tor",
+    "mal",
+    "sin",
+    "dra",
+    "pe",
+    "qua",
+    "zu",
+    "bel",
+    "fen",
+    "gor",
+    "hal",
+]
+FILLER_WORDS = 3000  # a help center's ordinary vocabulary, used with Zipf's frequencies
 
 
-def _article(rng: random.Random, n: int) -> ArticleIn:
-    title = f"{rng.choice(VERBS).capitalize()} a {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
-    sections = []
-    for _ in range(rng.randint(2, 4)):
-        heading = f"## {rng.choice(VERBS).capitalize()} the {rng.choice(NOUNS)}"
-        text = " ".join(_sentence(rng) for _ in range(rng.randint(3, 8)))
-        sections.append(f"{heading}\n\n{text}")
-    return ArticleIn(
-        title=title,
-        summary=_sentence(rng),
-        body="\n\n".join(sections),
-        slug=f"article-{n}",
-        status="published",
-    )
+@dataclass(frozen=True)
+class Corpus:
+    """Articles each about one thing (a product, a part of it and a problem), written
+    with that topic's words and an ordinary vocabulary whose frequencies follow Zipf's
+    law, as real help centers are; questions name a topic the way a customer would."""
+
+    rng: random.Random
+    filler: list[str]
+    weights: list[float]
+    topics: list[tuple[str, str, str, str]]  # product, part, verb, adjective
+
+    @classmethod
+    def make(cls, articles: int, seed: int = 7) -> Corpus:
+        rng = random.Random(seed)
+        filler = sorted({_word(rng, 2, 4) for _ in range(FILLER_WORDS * 2)})[:FILLER_WORDS]
+        rng.shuffle(filler)
+        weights = [1 / (rank + 1) for rank in range(len(filler))]
+        products = sorted({_word(rng, 3, 4) for _ in range(max(50, articles // 8) * 2)})
+        topics = [
+            (rng.choice(products), rng.choice(NOUNS), rng.choice(VERBS), rng.choice(ADJECTIVES))
+            for _ in range(articles)
+        ]
+        return cls(rng, filler, weights, topics)
+
+    def _filler(self, n: int) -> list[str]:
+        return self.rng.choices(self.filler, self.weights, k=n)
+
+    def _sentence(self, topic: tuple[str, str, str, str]) -> str:
+        words = self._filler(self.rng.randint(6, 12))
+        for _ in range(self.rng.randint(1, 2)):
+            words.insert(self.rng.randrange(len(words) + 1), self.rng.choice(topic))
+        return " ".join(words).capitalize() + "."
+
+    def article(self, n: int) -> ArticleIn:
+        topic = self.topics[n]
+        product, part, verb, adjective = topic
+        sections = []
+        for _ in range(self.rng.randint(2, 4)):
+            text = " ".join(self._sentence(topic) for _ in range(self.rng.randint(3, 8)))
+            sections.append(f"## {self.rng.choice(VERBS).capitalize()} the {part}\n\n{text}")
+        return ArticleIn(
+            title=f"{verb.capitalize()} a {adjective} {part} on the {product.capitalize()}",
+            summary=self._sentence(topic),
+            body="\n\n".join(sections),
+            slug=f"article-{n}",
+            status="published",
+        )
+
+    def question(self) -> str:
+        """Most questions are about one article's topic, in two to five words, a few
+        ordinary words among them; some are about nothing written; a fifth has a typo."""
+        if self.rng.random() < 0.85:
+            topic = self.topics[self.rng.randrange(len(self.topics))]
+            words = self.rng.sample(list(topic), self.rng.randint(2, 3))
+            words += self._filler(self.rng.randint(0, 2))
+        else:
+            words = self._filler(self.rng.randint(2, 4))
+        if self.rng.random() < 0.2:
+            k = self.rng.randrange(len(words))
+            words[k] = _typo(words[k], self.rng)
+        self.rng.shuffle(words)
+        return " ".join(words)
+
+
+def _word(rng: random.Random, low: int, high: int) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(low, high)))
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -216,15 +281,6 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
 
-def _question(rng: random.Random) -> str:
-    words = [rng.choice(VERBS), rng.choice(ADJECTIVES), rng.choice(NOUNS)]
-    words += rng.sample(NOUNS, rng.randint(0, 2))
-    if rng.random() < 0.2:
-        k = rng.randrange(len(words))
-        words[k] = _typo(words[k], rng)
-    return " ".join(words)
-
-
 def seed(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
@@ -232,21 +288,22 @@ def seed(
     searches: int,
     progress: Any,
 ) -> None:
-    rng = random.Random(7)
+    corpus = Corpus.make(articles)
+    rng = corpus.rng
     actor = Principal(
         workspace_id=workspace_id, kind="cli", label="bench", scopes=frozenset(map(str, ALL_SCOPES))
     )
     for start in range(0, articles, ARTICLES_PER_UNIT):
         with transaction(factory) as session:
             for n in range(start, min(start + ARTICLES_PER_UNIT, articles)):
-                service.create_article(session, actor, _article(rng, n))
+                service.create_article(session, actor, corpus.article(n))
         if progress:
             progress(min(ARTICLES_PER_UNIT, articles - start))
     now = utcnow()
     for start in range(0, searches, SEARCH_CHUNK):
         rows = []
         for _ in range(min(SEARCH_CHUNK, searches - start)):
-            text = _question(rng)
+            text = corpus.question()
             rows.append(
                 {
                     "id": new_id(),
@@ -285,7 +342,9 @@ def run(
     seeded = time.perf_counter() - t0
     backend = "postgresql" if database_url.startswith("postgresql") else "sqlite"
     rng = random.Random(11)
-    questions = [_question(rng) for _ in range(samples)]
+    asking = Corpus.make(articles)  # the same topics, another customer's words
+    asking.rng.seed(11)
+    questions = [asking.question() for _ in range(samples)]
     pages, instants, reads = [], [], []
     found = 0
     with server(database_url, data_dir, 1) as (url, pid), httpx.Client(base_url=url) as client:
