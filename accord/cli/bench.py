@@ -230,6 +230,9 @@ def bench_helpcenter(
     articles: Annotated[int, typer.Option(help="Articles to publish.", min=10)] = 10_000,
     searches: Annotated[int, typer.Option(help="Past searches to load.", min=0)] = 1_000_000,
     samples: Annotated[int, typer.Option(help="Questions to time.", min=10)] = 500,
+    cold: Annotated[
+        bool, typer.Option("--cold", help="Time it before the tables have statistics.")
+    ] = False,
     database_url: Annotated[
         str | None,
         typer.Option(help="A migrated database to load (default: the configured one)."),
@@ -249,6 +252,7 @@ def bench_helpcenter(
             articles=articles,
             searches=searches,
             samples=samples,
+            analyze=not cold,
             progress=progress,
         ),
         database_url,
