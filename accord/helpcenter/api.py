@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.encoders import jsonable_encoder
 
 from accord.govern.access.deps import (
@@ -87,7 +87,7 @@ def list_articles(
     principal: WorkspaceReader,
     category_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DataList[ArticleRead]:
     views = service.list_articles(
         session, principal.workspace_id, category_id=category_id, limit=limit, offset=offset
@@ -189,7 +189,7 @@ def restore_version(
     principal: KnowledgeWriter,
     article_id: uuid.UUID,
     locale: str,
-    number: int,
+    number: Annotated[int, Path(ge=1, le=2_000_000_000)],
 ) -> TranslationRead:
     return TranslationRead.model_validate(
         service.restore(session, principal, article_id, locale, number)

@@ -69,7 +69,7 @@ class CategoryIn(BaseModel):
     slug: str = Field(min_length=1, max_length=120)
     names: dict[str, str] = Field(min_length=1)
     descriptions: dict[str, str] = Field(default_factory=dict)
-    position: int = 0
+    position: int = Field(0, ge=0, le=1_000_000)
     icon: str | None = Field(None, max_length=40)
 
     @field_validator("slug")
@@ -128,7 +128,7 @@ class ArticlePatch(BaseModel):
     visibility: Literal["public", "internal"] | None = None
     owner_id: uuid.UUID | None = None
     review_by: date | None = None
-    position: int | None = None
+    position: int | None = Field(None, ge=0, le=1_000_000)
 
 
 class TranslationIn(BaseModel):
@@ -141,7 +141,7 @@ class TranslationIn(BaseModel):
     body: str = Field("", max_length=200_000)
     summary: str | None = Field(None, max_length=500)
     note: str | None = Field(None, max_length=300)
-    expected_version: int | None = None
+    expected_version: int | None = Field(None, ge=0, le=2_000_000_000)
 
 
 class StatusIn(BaseModel):

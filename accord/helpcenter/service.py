@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.govern.access import service as access
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.models import Workspace
@@ -27,7 +28,7 @@ from accord.helpcenter.schemas import (
     HelpCenterSettings,
     TranslationIn,
 )
-from accord.kit.errors import conflict, invalid, not_found
+from accord.kit.errors import AccordError, conflict, invalid, not_found
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 
@@ -130,6 +131,16 @@ def list_articles(
     return [ArticleView(a, by_article[a.id]) for a in articles]
 
 
+def _check_owner(session: Session, workspace_id: uuid.UUID, owner_id: uuid.UUID | None) -> None:
+    """An article's owner is a member of its workspace (404 naming the field otherwise)."""
+    if owner_id is None:
+        return
+    try:
+        access.get_member(session, workspace_id, owner_id)
+    except AccordError:
+        raise not_found("Owner", field="owner_id") from None
+
+
 def _free_slug(repo: KnowledgeRepository, workspace_id: uuid.UUID, wanted: str) -> str:
     base = markdown.slugify(wanted, limit=150)
     slug, n = base, 1
@@ -146,6 +157,7 @@ def create_article(session: Session, actor: Principal, body: ArticleIn) -> Artic
     repo = KnowledgeRepository.from_session(session)
     if body.category_id is not None and repo.category(workspace.id, body.category_id) is None:
         raise not_found("Category", field="category_id")
+    _check_owner(session, workspace.id, body.owner_id)
     if body.slug is not None and repo.slug_taken(workspace.id, body.slug):
         raise conflict(f"An article {body.slug!r} exists", field="slug", code="slug_taken")
     now = utcnow()
@@ -237,6 +249,7 @@ def update_article(
         article.category_id = body.category_id
     if body.clear_category:
         article.category_id = None
+    _check_owner(session, actor.workspace_id, body.owner_id)
     if body.visibility is not None and body.visibility != article.visibility:
         article.visibility = body.visibility
         SearchIndex.from_session(session).set_internal(article.id, body.visibility == "internal")

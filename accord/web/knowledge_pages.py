@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.govern.access.scopes import Scope
@@ -233,7 +233,9 @@ def save_article(
                 body=body,
                 summary=summary or None,
                 note=note or None,
-                expected_version=int(expected_version) if expected_version.isdigit() else None,
+                expected_version=int(expected_version)
+                if expected_version.isdigit() and len(expected_version) < 10
+                else None,
             ),
         )
         notice = "saved"
@@ -276,7 +278,7 @@ def restore_version(
     session: DbSession,
     console: ConsoleUser,
     article_id: uuid.UUID,
-    number: int,
+    number: Annotated[int, Path(ge=1, le=2_000_000_000)],
     lang: Annotated[str, Form()],
 ) -> Response:
     _require_write(console)

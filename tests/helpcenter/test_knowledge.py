@@ -273,3 +273,25 @@ def test_the_job_engine_publishes_scheduled_answers_every_minute(committed: Comm
         live = session.get(HelpTranslation, translation_id)
         assert live is not None
         assert live.published_version == 1
+
+
+def test_an_owner_is_a_member_of_the_workspace(
+    client: TestClient, workspace: ProvisionedWorkspace, other_workspace: ProvisionedWorkspace
+) -> None:
+    token = workspace.api_token
+    stranger = "23e6e58e-8edb-3849-b259-88b98218bcb2"
+    r = client.post(
+        "/api/v1/help/articles",
+        headers=bearer(token),
+        json={"title": "Returns", "owner_id": stranger},
+    )
+    assert r.status_code == 404
+    assert r.json()["field"] == "owner_id"
+    article = _article(client, token)
+    r = client.patch(
+        f"/api/v1/help/articles/{article['id']}",
+        headers=bearer(token),
+        json={"owner_id": stranger},
+    )
+    assert r.status_code == 404
+    assert r.json()["field"] == "owner_id"
