@@ -8,7 +8,6 @@ counted per workspace (``help_terms``) for typo correction."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -355,10 +354,3 @@ def _real_array() -> Any:
 def _sqlite_id(value: uuid.UUID) -> str:
     """A UUID as SQLAlchemy stores it on SQLite (32 hex digits)."""
     return value.hex
-
-
-def term_counts(texts: list[tuple[str, str]]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for title, body in texts:
-        counts.update(_terms(title, body))
-    return counts

@@ -182,6 +182,24 @@ def sections(
     return [s for s in out.values() if s.articles]
 
 
+def section_of(
+    session: Session, workspace: Workspace, article: HelpArticle, locale: str | None
+) -> Section | None:
+    """The category an article is in, named in the reader's language (its breadcrumb);
+    only that category is read, not the help center's articles."""
+    if article.category_id is None:
+        return None
+    category = KnowledgeRepository.from_session(session).category(workspace.id, article.category_id)
+    if category is None:
+        return None
+    locales = locales_for(settings_of(workspace), locale)
+    return Section(
+        category,
+        _name(category.names, locales, category.slug),
+        _name(category.descriptions, locales, ""),
+    )
+
+
 @dataclass(frozen=True)
 class Found:
     article_id: uuid.UUID

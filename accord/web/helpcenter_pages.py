@@ -150,11 +150,7 @@ def article(
     language = _lang(settings, lang)
     shown = reading.article_for_reader(session, workspace, article, language)
     visit, new = _visit(request, session, workspace)
-    section = None
-    if shown.article.category_id is not None:
-        for s in reading.sections(session, workspace, language):
-            if s.category is not None and s.category.id == shown.article.category_id:
-                section = s
+    section = reading.section_of(session, workspace, shown.article, language)
     base = _base(workspace.slug)
     origin = str(request.base_url).rstrip("/")
     canonical = f"{origin}{base}/articles/{shown.article.slug}" + (
