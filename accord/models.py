@@ -26,6 +26,15 @@ from accord.govern.access.models import (
 from accord.govern.audit.models import AccessLogEntry, AuditEvent
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.govern.workspaces.models import Workspace
+from accord.helpcenter.community.models import (
+    CommunityAnswer,
+    CommunityFlag,
+    CommunityLink,
+    CommunityMember,
+    CommunityQuestion,
+    CommunitySession,
+    CommunityVote,
+)
 from accord.helpcenter.models import (
     HelpArticle,
     HelpCategory,
@@ -74,6 +83,13 @@ __all__ = [
     "ChatTrigger",
     "ChatTriggerShow",
     "ChatVisitor",
+    "CommunityAnswer",
+    "CommunityFlag",
+    "CommunityLink",
+    "CommunityMember",
+    "CommunityQuestion",
+    "CommunitySession",
+    "CommunityVote",
     "ComputedTrait",
     "ConsentRecord",
     "ConsentState",
