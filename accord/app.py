@@ -73,6 +73,7 @@ from accord.web.helpcenter_pages import router as helpcenter_pages_router
 from accord.web.identity_settings_pages import router as identity_settings_router
 from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.inbox_settings_pages import router as inbox_settings_router
+from accord.web.knowledge_analytics_pages import router as knowledge_analytics_router
 from accord.web.knowledge_pages import router as knowledge_router
 from accord.web.match_pages import router as match_pages_router
 from accord.web.pages import router as pages_router
@@ -307,6 +308,7 @@ def create_app(
     app.include_router(customer_analytics_router)
     app.include_router(consent_router)
     app.include_router(helpcenter_pages_router)
+    app.include_router(knowledge_analytics_router)  # before /knowledge/{article_id}
     app.include_router(knowledge_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))
