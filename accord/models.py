@@ -37,6 +37,7 @@ from accord.helpcenter.community.models import (
 )
 from accord.helpcenter.models import (
     HelpArticle,
+    HelpAsset,
     HelpCategory,
     HelpDocument,
     HelpRead,
@@ -100,6 +101,7 @@ __all__ = [
     "Destination",
     "Event",
     "HelpArticle",
+    "HelpAsset",
     "HelpCategory",
     "HelpDocument",
     "HelpRead",

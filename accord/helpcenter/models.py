@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -124,6 +125,7 @@ class HelpDocument(Base):
     __tablename__ = "help_documents"
     __table_args__ = (
         Index(None, "workspace_id", "locale"),
+        Index(None, "article_id"),
         Index("ix_help_documents_search", "search", postgresql_using="gin"),
     )
 
@@ -139,6 +141,25 @@ class HelpDocument(Base):
     title: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
     search: Mapped[str | None] = mapped_column(SearchVector)
+
+
+class HelpAsset(IdMixin, TimestampMixin, Base):
+    """An image or a file of an article, kept in the database (every server of a
+    deployment serves it) and shown where the article's Markdown links to it."""
+
+    __tablename__ = "help_assets"
+    __table_args__ = (Index(None, "article_id"), Index(None, "workspace_id"))
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    article_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("help_articles.id", ondelete="CASCADE")
+    )
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class HelpTerm(Base):
