@@ -113,7 +113,8 @@ def test_a_search_reads_the_text_index_alone_without_statistics(
             index.search(ws, analyse("clean tent zipper"), ["en"], internal=False, limit=10)
         ),
     )
-    assert hits and len(plans) == 1
+    assert hits
+    assert len(plans) == 1
     scans = _scans(plans[0])
     on_documents = [s for s in scans if s.get("Relation Name") == "help_documents"]
     by_index = [s for s in scans if s.get("Index Name")]
