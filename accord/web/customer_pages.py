@@ -24,6 +24,7 @@ from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 from accord.web.acquisition_pages import person_acquisition
 from accord.web.auth import Console, ConsoleUser
+from accord.web.community_console_pages import person_community
 from accord.web.consent_pages import preference_link
 from accord.web.customer_analytics_pages import person_scores
 from accord.web.pages import page
@@ -169,6 +170,9 @@ def _customer_page(
         segments=person_segments(request, session, console, profile.id),
         scores=person_scores(session, console, profile.id),
         acquisition=person_acquisition(session, console, profile.id),
+        community=person_community(
+            session, console, [i.value for i in view.identifiers if i.type == "email"]
+        ),
     )
 
 

@@ -63,6 +63,27 @@ PUBLIC = {
     ("POST", "/help/{slug}/reads/{read_id}"),
     ("GET", "/help/{slug}/contact"),
     ("POST", "/help/{slug}/contact"),
+    # The help center's community: anyone reads; asking, answering, voting, accepting,
+    # editing and reporting need a member's session (and its CSRF token), else 401. A
+    # sign-in link is asked for by email (limited per address and email), used once from
+    # the page it opens, or the site signs its customer in with an HMAC of the email.
+    ("GET", "/help/{slug}/community"),
+    ("GET", "/help/{slug}/community/questions/{question_id}"),
+    ("GET", "/help/{slug}/community/members/{member_id}"),
+    ("GET", "/help/{slug}/community/ask"),
+    ("POST", "/help/{slug}/community/ask"),
+    ("POST", "/help/{slug}/community/questions/{question_id}/answers"),
+    ("GET", "/help/{slug}/community/{kind}/{post_id}/edit"),
+    ("POST", "/help/{slug}/community/{kind}/{post_id}/edit"),
+    ("POST", "/help/{slug}/community/{kind}/{post_id}/vote"),
+    ("POST", "/help/{slug}/community/answers/{answer_id}/accept"),
+    ("POST", "/help/{slug}/community/{kind}/{post_id}/report"),
+    ("GET", "/help/{slug}/community/sign-in"),
+    ("POST", "/help/{slug}/community/sign-in"),
+    ("GET", "/help/{slug}/community/sign-in/link"),
+    ("POST", "/help/{slug}/community/sign-in/link"),
+    ("POST", "/help/{slug}/community/sign-in/site"),
+    ("POST", "/help/{slug}/community/sign-out"),
 }
 PUBLIC_MOUNTS = {"/static"}
 
