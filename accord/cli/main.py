@@ -251,6 +251,11 @@ def demo(
         typer.echo(
             f"Demo help center: {answers} answers at {s.base_url}/help/{demo_service.DEMO_SLUG}"
         )
+    from accord.demo.community import ensure_community
+
+    with unit_of_work(s) as session:
+        if ensure_community(session, workspace_id):
+            typer.echo(f"Demo community: {s.base_url}/help/{demo_service.DEMO_SLUG}/community")
     if customers and not loaded:
         # Walk-ins known only by name and postcode join their online profiles; run once,
         # on the data just loaded (running `accord demo` again changes nothing).

@@ -250,20 +250,32 @@ def member_page(
 
 
 @router.get("/help/{slug}/community/ask", response_class=HTMLResponse)
-def ask_form(request: Request, session: DbSession, slug: str, lang: str | None = None) -> Response:
+def ask_form(
+    request: Request,
+    session: DbSession,
+    slug: str,
+    lang: str | None = None,
+    notice: str | None = None,
+) -> Response:
     ctx = Ctx(request, session, slug, lang)
     if ctx.member is None:
         return _back(f"{ctx.home}/sign-in?" + urlencode({"next": f"{ctx.home}/ask"}))
-    return _ask_page(ctx, session, values={})
+    return _ask_page(ctx, session, values={}, notice=NOTICES.get(notice or ""))
 
 
 def _ask_page(
-    ctx: Ctx, session: Session, *, values: dict[str, str], error: AccordError | None = None
+    ctx: Ctx,
+    session: Session,
+    *,
+    values: dict[str, str],
+    error: AccordError | None = None,
+    notice: str | None = None,
 ) -> HTMLResponse:
     categories = knowledge.categories(session, ctx.workspace.id)
     return ctx.render(
         "ask.html",
         status_code=error.status if error else 200,
+        notice=notice,
         values=values,
         error=error,
         categories=[

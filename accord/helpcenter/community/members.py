@@ -194,6 +194,13 @@ def sign_in_verified(
     return SignedIn(member, open_session(session, member, now=now))
 
 
+def join(
+    session: Session, workspace: Workspace, email: str, name: str | None, *, via: str = "site"
+) -> CommunityMember:
+    """The member with this (already verified) email, made when new (imports, the demo)."""
+    return _member(session, workspace, check_email(email), name, via, utcnow())
+
+
 def _member(
     session: Session,
     workspace: Workspace,
