@@ -78,6 +78,7 @@ from accord.web.inbox_pages import router as inbox_pages_router
 from accord.web.inbox_settings_pages import router as inbox_settings_router
 from accord.web.knowledge_analytics_pages import router as knowledge_analytics_router
 from accord.web.knowledge_pages import router as knowledge_router
+from accord.web.knowledge_reply_pages import router as knowledge_reply_router
 from accord.web.match_pages import router as match_pages_router
 from accord.web.pages import router as pages_router
 from accord.web.privacy_pages import router as privacy_pages_router
@@ -315,6 +316,7 @@ def create_app(
     app.include_router(community_pages_router)
     app.include_router(community_console_router)  # before /knowledge/{article_id}
     app.include_router(knowledge_analytics_router)  # before /knowledge/{article_id}
+    app.include_router(knowledge_reply_router)
     app.include_router(knowledge_router)
     if settings.demo_site:
         app.include_router(site_router(_demo_write_key, user_hash=_demo_user_hash))

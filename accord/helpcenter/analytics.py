@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from accord.helpcenter.models import (
     HelpArticle,
     HelpRead,
+    HelpReplyLink,
     HelpSearch,
     HelpTranslation,
     HelpVisit,
@@ -48,6 +49,8 @@ class Report:
     read_then_contact: list[dict[str, Any]] = field(default_factory=list)
     top_articles: list[dict[str, Any]] = field(default_factory=list)
     least_helpful: list[dict[str, Any]] = field(default_factory=list)
+    replies_with_articles: int = 0
+    linked: list[dict[str, Any]] = field(default_factory=list)
     days: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -171,7 +174,31 @@ def report(
             .having(func.count() >= MIN_VOTES)
         )
     )
-    ids = list({r[0] for r in contact_reads + top_reads + [(v[0],) for v in vote_rows]})
+    links = and_(
+        HelpReplyLink.workspace_id == workspace_id,
+        HelpReplyLink.at >= since,
+        HelpReplyLink.at < until,
+    )
+    linked_rows = list(
+        session.execute(
+            select(
+                HelpReplyLink.article_id,
+                func.count(),
+                func.count(func.distinct(HelpReplyLink.conversation_id)),
+            )
+            .where(links)
+            .group_by(HelpReplyLink.article_id)
+            .order_by(func.count().desc())
+            .limit(TOP)
+        )
+    )
+    out.replies_with_articles = int(
+        session.scalar(select(func.count(func.distinct(HelpReplyLink.message_id))).where(links))
+        or 0
+    )
+    ids = list(
+        {r[0] for r in contact_reads + top_reads + linked_rows + [(v[0],) for v in vote_rows]}
+    )
     titles = _titles(session, ids)
 
     def named(article_id: uuid.UUID, **extra: Any) -> dict[str, Any]:
@@ -181,11 +208,46 @@ def report(
     out.read_then_contact = [named(a, reads=int(n)) for a, n in contact_reads]
     out.top_articles = [named(a, views=int(n)) for a, n in top_reads]
     ranked = sorted(vote_rows, key=lambda v: (int(v[1]) / int(v[2]), -int(v[2])))
+    least = ranked[:TOP]
+    comments = _comments(session, votes, [a for a, _, _ in least])
     out.least_helpful = [
-        named(a, helpful=int(h), votes=int(n), helpful_rate=round(int(h) / int(n), 3))
-        for a, h, n in ranked[:TOP]
+        named(
+            a,
+            helpful=int(h),
+            votes=int(n),
+            helpful_rate=round(int(h) / int(n), 3),
+            comments=comments.get(a, []),
+        )
+        for a, h, n in least
     ]
+    out.linked = [named(a, links=int(n), conversations=int(c)) for a, n, c in linked_rows]
     out.days = _days(session, reads, searches)
+    return out
+
+
+def _comments(
+    session: Session, votes: Any, article_ids: list[uuid.UUID], per_article: int = 5
+) -> dict[uuid.UUID, list[str]]:
+    """What the readers who found an article unhelpful wrote, the latest first."""
+    if not article_ids:
+        return {}
+    rows = session.execute(
+        select(HelpVote.article_id, HelpVote.comment)
+        .where(
+            votes,
+            HelpVote.article_id.in_(article_ids),
+            HelpVote.helpful.is_(False),
+            HelpVote.comment.is_not(None),
+            HelpVote.comment != "",
+        )
+        .order_by(HelpVote.at.desc())
+        .limit(per_article * len(article_ids) * 4)
+    )
+    out: dict[uuid.UUID, list[str]] = {}
+    for article_id, comment in rows:
+        kept = out.setdefault(article_id, [])
+        if len(kept) < per_article:
+            kept.append(str(comment))
     return out
 
 

@@ -162,6 +162,27 @@ class HelpAsset(IdMixin, TimestampMixin, Base):
     uploaded_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class HelpReplyLink(IdMixin, Base):
+    """An article an agent's reply linked to (the help center's link in the text)."""
+
+    __tablename__ = "help_reply_links"
+    __table_args__ = (
+        UniqueConstraint("message_id", "article_id"),
+        Index(None, "workspace_id", "at"),
+        Index(None, "article_id"),
+    )
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    article_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("help_articles.id", ondelete="CASCADE")
+    )
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+
+
 class HelpTerm(Base):
     """The words of a workspace's published articles (after folding), for correcting
     typed-wrong search words to a word the articles use."""

@@ -26,6 +26,7 @@ from accord.govern.access import service as access
 from accord.govern.access.scopes import Scope
 from accord.govern.consent.rules import CHANNEL_LABELS
 from accord.govern.workspaces.service import get_workspace
+from accord.helpcenter import replies
 from accord.inbox import calls, intake, queries, routing, service, setup
 from accord.inbox.calls import describe_call
 from accord.inbox.context import Actor, InboxContext
@@ -317,6 +318,8 @@ def conversation_page(
         "priorities": PRIORITIES,
         "error": error,
         "now": now,
+        "csrf_token": console.csrf_token,
+        "can_write_knowledge": console.principal.has(Scope.KNOWLEDGE_WRITE),
     }
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "thread":
         templates = request.app.state.templates
@@ -374,16 +377,24 @@ def post_reply(
     def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
         if kind == "note":
             service.note(session, ctx, conversation, actor, body)
-        else:
-            service.reply(
-                session,
-                ctx,
-                conversation,
-                actor,
-                body,
-                channel=channel or None,
-                status=then or None,
-            )
+            return
+        sent = service.reply(
+            session,
+            ctx,
+            conversation,
+            actor,
+            body,
+            channel=channel or None,
+            status=then or None,
+        )
+        # The help center's articles the reply links to, for its analytics.
+        replies.linked_in_reply(
+            session,
+            get_workspace(session, conversation.workspace_id),
+            conversation_id=conversation.id,
+            message_id=sent.id,
+            body=sent.body,
+        )
 
     return _act(request, session, console, number, action)
 

@@ -4,14 +4,15 @@ unique readers, time reading, helpful votes, searches and those that found nothi
 deflection rate), charts per day drawn on the server (views, searches, the share that
 found nothing, contacts), the content gaps (failed searches grouped by query, each with
 a link to write the missing article), the searches and articles that still led to a
-contact, the least helpful and the most read articles, and the articles agents linked
-from their replies when the report has them. Each chart downloads as CSV or SVG from
+contact, the least helpful and the most read articles (with what their voters wrote), and
+the articles agents linked from their replies. Each chart downloads as CSV or SVG from
 this page's own route (``?export=<chart>&format=csv|svg``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -33,7 +34,6 @@ DASH = "\u2013"
 # Two charts side by side in the console's content column, drawn at about that size.
 SIZE: dict[str, Any] = {"width": 520, "height": 260}
 # The key a count of an article's links from replies may have in the report.
-LINK_COUNTS = ("count", "links", "replies", "times")
 
 
 def can_read(console: Console) -> bool:
@@ -199,36 +199,16 @@ def headline(report: analytics.Report) -> list[dict[str, str]]:
 
 
 def new_article_url(query: str) -> str:
-    """The editor for a new article (it takes no title to start from yet)."""
-    return "/knowledge/new"
+    """The editor for a new article, the searched words as its title to start from."""
+    return "/knowledge/new?" + urlencode({"title": query[:300]})
 
 
-def linked_articles(report: analytics.Report) -> list[dict[str, Any]] | None:
-    """The articles agents linked from their replies, when the report counts them."""
-    items = report.as_dict().get("linked")
-    if items is None:
-        return None
-    out = []
-    for item in items:
-        count = next((item[k] for k in LINK_COUNTS if item.get(k) is not None), 0)
-        out.append(
-            {
-                "article_id": str(item.get("article_id") or ""),
-                "title": item.get("title") or item.get("slug") or "",
-                "count": int(count),
-            }
-        )
-    return out
-
-
-def comments_of(item: dict[str, Any]) -> list[str]:
-    """The voters' comments on an article, when the report gives them."""
-    found = []
-    for c in item.get("comments") or []:
-        text = c.get("comment") if isinstance(c, dict) else c
-        if text:
-            found.append(str(text))
-    return found
+def linked_articles(report: analytics.Report) -> list[dict[str, Any]]:
+    """The articles agents linked from their replies."""
+    return [
+        {"article_id": a["article_id"], "title": a["title"] or a["slug"], "count": a["links"]}
+        for a in report.linked
+    ]
 
 
 @router.get("/analytics", response_model=None)
@@ -241,7 +221,7 @@ def knowledge_analytics(request: Request, session: DbSession, console: ConsoleUs
     exported = chart_export(request, charts)
     if exported is not None:
         return exported
-    least_helpful = [{**a, "comments": comments_of(a)} for a in report.least_helpful]
+    least_helpful = report.least_helpful
     return page(
         request,
         session,

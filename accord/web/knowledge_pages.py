@@ -34,6 +34,8 @@ NOTICES = {
     "draft": "Back to draft.",
     "restored": "Restored as the newest version (publish it to show it).",
     "created": "Article created.",
+    "from_reply": "A draft from the reply, without the customer's details: read it over, "
+    "then publish it.",
 }
 
 
@@ -81,9 +83,13 @@ def knowledge_list(
 
 
 @router.get("/new", response_class=HTMLResponse)
-def new_article(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+def new_article(
+    request: Request, session: DbSession, console: ConsoleUser, title: str = ""
+) -> HTMLResponse:
+    """A new article; ``title``: one to start from (a content gap's searched words)."""
     _require_write(console)
-    return _editor(request, session, console, None, None)
+    values = {"title": title[:300]} if title.strip() else None
+    return _editor(request, session, console, None, None, values=values)
 
 
 @router.post("/new")

@@ -238,45 +238,22 @@ def test_a_role_without_access_is_refused_and_signed_out_is_sent_to_sign_in(
     assert client.get("/knowledge/analytics?export=views&format=csv").status_code == 403
 
 
-def test_articles_linked_from_replies_and_voters_comments_when_the_report_has_them(
+def test_the_least_helpful_show_what_their_voters_wrote_and_linked_articles_have_a_place(
     client: TestClient,
     session: Session,
     workspace: ProvisionedWorkspace,
-    monkeypatch: pytest.MonkeyPatch,
+    center: dict[str, str],
 ) -> None:
-    """The report may count the articles agents linked from replies (``linked``) and give
-    the voters' comments on the least helpful: shown when there, nothing otherwise."""
-    from accord.web import knowledge_analytics_pages as pages
-
+    """The voters' comments on the least helpful articles (escaped), and the section of
+    articles linked from replies even before any reply linked one (the replies' own test
+    fills it: tests/helpcenter/test_replies.py)."""
+    _readers(client, session, workspace, center)
     add_user(session, workspace, AGENT, "agent")
     console_login(client, AGENT)
-    assert 'id="ka-linked"' not in client.get("/knowledge/analytics").text
-    article_id = str(uuid.uuid4())
-    plain = analytics.report
-
-    def with_more(*args: object, **kwargs: object) -> analytics.Report:
-        report = plain(*args, **kwargs)  # type: ignore[arg-type]
-        report.linked = [{"article_id": article_id, "title": "Returns <fast>", "count": 4}]  # type: ignore[attr-defined]
-        report.least_helpful = [
-            {
-                "article_id": article_id,
-                "slug": "returns",
-                "title": "Returns <fast>",
-                "helpful": 1,
-                "votes": 4,
-                "helpful_rate": 0.25,
-                "comments": ["Says nothing about <b>gifts</b>", {"comment": "Too long"}],
-            }
-        ]
-        return report
-
-    monkeypatch.setattr(pages.analytics, "report", with_more)
     text = client.get("/knowledge/analytics").text
-    linked = text.split('id="ka-linked"', 1)[1].split("</section>", 1)[0]
-    assert f'href="/knowledge/{article_id}"' in linked
-    assert "Returns &lt;fast&gt;" in linked
-    assert '<td class="num">4</td>' in linked
     least = text.split('id="ka-least-helpful"', 1)[1].split("</section>", 1)[0]
-    assert "“Says nothing about &lt;b&gt;gifts&lt;/b&gt;”" in least
-    assert "“Too long”" in least
-    assert '<td class="num">25%</td><td class="num">4</td>' in least
+    assert "Size guide" in least
+    assert "“Nothing about kids&#39; sizes”" in least
+    assert '<td class="num">33%</td><td class="num">3</td>' in least
+    linked = text.split('id="ka-linked"', 1)[1].split("</section>", 1)[0]
+    assert "No reply linked an article in this period." in linked

@@ -1,9 +1,9 @@
-"""help center assets and search by workspace lexeme
+"""help center assets, reply links and search by workspace lexeme
 
 Articles' images and files (kept in the database, so every server of a deployment serves
 them); on PostgreSQL every search document carries its workspace as a lexeme, so the text
 index alone answers a search whether or not the table has statistics; search documents
-are found by article for visibility changes.
+are found by article for visibility changes; the articles agents' replies linked to.
 
 Revision ID: 0021
 Revises: 0020
@@ -55,6 +55,50 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_help_assets_workspace_id"), ["workspace_id"], unique=False
         )
+    op.create_table(
+        "help_reply_links",
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("article_id", sa.Uuid(), nullable=False),
+        sa.Column("conversation_id", sa.Uuid(), nullable=False),
+        sa.Column("message_id", sa.Uuid(), nullable=False),
+        sa.Column("at", accord.kit.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["article_id"],
+            ["help_articles.id"],
+            name=op.f("fk_help_reply_links_article_id_help_articles"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_help_reply_links_conversation_id_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["message_id"],
+            ["messages.id"],
+            name=op.f("fk_help_reply_links_message_id_messages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_help_reply_links_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_help_reply_links")),
+        sa.UniqueConstraint(
+            "message_id", "article_id", name=op.f("uq_help_reply_links_message_id_article_id")
+        ),
+    )
+    with op.batch_alter_table("help_reply_links", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_help_reply_links_article_id"), ["article_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_help_reply_links_workspace_id_at"), ["workspace_id", "at"], unique=False
+        )
     with op.batch_alter_table("help_documents", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_help_documents_article_id"), ["article_id"], unique=False
@@ -74,6 +118,10 @@ def downgrade() -> None:
         )
     with op.batch_alter_table("help_documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_help_documents_article_id"))
+    with op.batch_alter_table("help_reply_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_help_reply_links_workspace_id_at"))
+        batch_op.drop_index(batch_op.f("ix_help_reply_links_article_id"))
+    op.drop_table("help_reply_links")
     with op.batch_alter_table("help_assets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_help_assets_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_help_assets_article_id"))

@@ -80,4 +80,22 @@
         select.value = "";
       });
   });
+  // An article from the knowledge base into the reply: its link (with its title) or its text.
+  document.addEventListener("click", function (ev) {
+    var button = ev.target.closest && ev.target.closest(".kb-insert");
+    if (!button) return;
+    fetch("/knowledge/picker/" + button.getAttribute("data-article"), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (a) {
+        var area = document.getElementById("reply-body");
+        if (!a || !area) return;
+        var piece = button.getAttribute("data-what") === "link" && a.url ? a.title + ": " + a.url : a.text;
+        var at = area.selectionStart != null ? area.selectionStart : area.value.length;
+        var before = area.value.slice(0, at), after = area.value.slice(at);
+        var glue = before && !/\n$/.test(before) ? "\n" : "";
+        area.value = before + glue + piece + (after ? "\n" + after : "");
+        area.focus();
+        area.selectionStart = area.selectionEnd = (before + glue + piece).length;
+      });
+  });
 })();
