@@ -23,6 +23,7 @@ from accord.helpcenter import service as knowledge
 from accord.helpcenter.community import members, posts
 from accord.helpcenter.community.models import CommunityMember
 from accord.helpcenter.community.settings import CommunitySettings, settings_of
+from accord.helpcenter.community.structured import qa_page
 from accord.kit.deps import AppSettings, DbSession
 from accord.kit.errors import AccordError, forbidden, not_found
 from accord.kit.ratelimit import Limit, client_address, limiter_of
@@ -193,37 +194,9 @@ def _question(
     error: AccordError | None = None,
     draft: str = "",
 ) -> HTMLResponse:
-    q = shown.question
     origin = str(ctx.request.base_url).rstrip("/")
-    accepted = next((a for a in shown.answers if a.accepted), None)
-
-    def answer_data(a: Any) -> dict[str, Any]:
-        author = shown.members.get(a.member_id)
-        return {
-            "@type": "Answer",
-            "text": a.body[:2000],
-            "upvoteCount": max(a.score, 0),
-            "dateCreated": a.created_at.isoformat(),
-            "author": {"@type": "Person", "name": author.name if author else "member"},
-            "url": f"{origin}{ctx.home}/questions/{q.id}#answer-{a.id}",
-        }
-
-    visible = [a for a in shown.answers if a.status == "visible"]
-    structured = {
-        "@context": "https://schema.org",
-        "@type": "QAPage",
-        "mainEntity": {
-            "@type": "Question",
-            "name": q.title,
-            "text": q.body[:2000],
-            "answerCount": len(visible),
-            "upvoteCount": max(q.score, 0),
-            "dateCreated": q.created_at.isoformat(),
-            "author": {"@type": "Person", "name": shown.asker.name if shown.asker else "member"},
-            **({"acceptedAnswer": answer_data(accepted)} if accepted else {}),
-            "suggestedAnswer": [answer_data(a) for a in visible if not a.accepted][:20],
-        },
-    }
+    canonical = f"{origin}{ctx.home}/questions/{shown.question.id}"
+    structured = qa_page(shown, canonical)
     return ctx.render(
         "question.html",
         status_code=error.status if error else 200,
@@ -231,7 +204,7 @@ def _question(
         notice=notice,
         error=error,
         draft=draft,
-        canonical=f"{origin}{ctx.home}/questions/{q.id}",
+        canonical=canonical,
         structured=json.dumps(structured).replace("</", "<\\/"),
         reasons=posts.REPORT_REASONS,
     )
