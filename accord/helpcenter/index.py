@@ -8,6 +8,7 @@ counted per workspace (``help_terms``) for typo correction."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -51,6 +52,8 @@ ENGLISH_STOP_WORDS = frozenset(
     just don should now""".split()  # noqa: SIM905 (a list as the standard prints it)
 )
 MAX_TERM = 60
+CANDIDATES = 300  # documents a tier is expected to rank, at most (see ``_affordable``)
+RANKED = 1000  # documents a tier ranks, at most, when the expectation was wrong
 
 
 def config_of(locale: str) -> str:
@@ -173,6 +176,14 @@ class SearchIndex(Repository):
 
     # --- reading ---------------------------------------------------------------------------
 
+    def documents(self, workspace_id: uuid.UUID) -> int:
+        return int(
+            self.session.scalar(
+                select(func.count()).where(HelpDocument.workspace_id == workspace_id)
+            )
+            or 0
+        )
+
     def vocabulary(self, workspace_id: uuid.UUID) -> dict[str, int]:
         rows = self.session.execute(
             select(HelpTerm.term, HelpTerm.documents).where(HelpTerm.workspace_id == workspace_id)
@@ -187,9 +198,13 @@ class SearchIndex(Repository):
         *,
         internal: bool,
         limit: int,
+        frequency: Mapping[str, int] | None = None,
+        documents: int = 0,
     ) -> list[Hit]:
         """The best documents in ``locales`` (the reader's and the fallback), best first;
-        ``internal`` includes the agents-only articles.
+        ``internal`` includes the agents-only articles. ``frequency``: about how many of
+        the ``documents`` hold each word, to keep what a tier ranks within
+        ``CANDIDATES`` (see ``_affordable``).
 
         Asked in tiers, the first that finds anything answers: every word of the question
         (two words), or any two of them (three or more: one word of the reader's that no
@@ -205,11 +220,15 @@ class SearchIndex(Repository):
         postgres = self._postgres()
         pg_groups = [self._group_pg(c, locales[0]) for c in concepts] if postgres else []
         fts_groups = [] if postgres else [_group_fts(c) for c in concepts]
-        for tier in _tiers(len(concepts)):
+        shares = [
+            (frequency or {}).get(c.word, 0) / documents if documents else 0.0 for c in concepts
+        ]
+        for every in _tiers(len(concepts)):
+            tier, cap = _affordable(every, shares, documents)
             hits = (
-                self._run_pg(workspace_id, pg_groups, tier, locales, internal, limit)
+                self._run_pg(workspace_id, pg_groups, tier, locales, internal, limit, cap)
                 if postgres
-                else self._run_fts(workspace_id, fts_groups, tier, locales, internal, limit)
+                else self._run_fts(workspace_id, fts_groups, tier, locales, internal, limit, cap)
             )
             if hits:
                 return hits
@@ -236,6 +255,7 @@ class SearchIndex(Repository):
         locales: list[str],
         internal: bool,
         limit: int,
+        cap: int,
     ) -> list[Hit]:
         ts_query = _joined([_joined([groups[i] for i in combo], "&&") for combo in tier], "||")
         token = literal("'" + workspace_token(workspace_id) + "'").cast(postgresql.TSQUERY())
@@ -254,6 +274,7 @@ class SearchIndex(Repository):
                 rank.label("score"),
             )
             .where(HelpDocument.search.op("@@")(ts_query.op("&&")(token)))
+            .limit(cap)
             .cte("found")
             .prefix_with("MATERIALIZED")
         )
@@ -288,23 +309,17 @@ class SearchIndex(Repository):
         locales: list[str],
         internal: bool,
         limit: int,
+        cap: int,
     ) -> list[Hit]:
         match = " OR ".join("(" + " AND ".join(groups[i] for i in combo) + ")" for combo in tier)
-        # The title weighs TITLE_WEIGHT times the text in bm25.
-        stmt = text(
-            "SELECT d.id, d.article_id, d.locale, d.title, d.text, "
-            "-bm25(help_fts, 8.0, 1.0) AS score "
-            "FROM help_fts JOIN help_documents d ON d.rowid = help_fts.rowid "
-            "WHERE help_fts MATCH :match AND d.workspace_id = :workspace "
-            "AND d.locale IN :locales AND (:internal OR d.internal = 0) "
-            "ORDER BY score DESC, d.id LIMIT :limit"
-        ).bindparams(bindparam("locales", expanding=True))
+        stmt = text(_FTS_SEARCH).bindparams(bindparam("locales", expanding=True))
         params: dict[str, Any] = {
             "match": match,
             "workspace": _sqlite_id(workspace_id),
             "locales": locales,
             "internal": internal,
             "limit": limit,
+            "cap": cap,
         }
         return [
             Hit(
@@ -317,6 +332,22 @@ class SearchIndex(Repository):
             )
             for row in self.session.execute(stmt, params)
         ]
+
+
+# The best matches of a workspace (the title weighs TITLE_WEIGHT times the text in bm25),
+# among the first ``cap`` documents found; only the chosen ones' text is read.
+_FTS_SEARCH = (
+    "SELECT d.id, d.article_id, d.locale, d.title, d.text, top.score FROM ("
+    "SELECT s.rowid AS rid, s.id AS sid, -bm25(help_fts, 8.0, 1.0) AS score "
+    "FROM help_fts JOIN help_documents s ON s.rowid = help_fts.rowid "
+    "WHERE help_fts MATCH :match "
+    "AND help_fts.rowid IN (SELECT rowid FROM help_fts WHERE help_fts MATCH :match LIMIT :cap) "
+    "AND s.workspace_id = :workspace "
+    "AND s.locale IN :locales AND (:internal OR s.internal = 0) "
+    "ORDER BY score DESC, s.id LIMIT :limit"
+    ") AS top JOIN help_documents d ON d.rowid = top.rid "
+    "ORDER BY top.score DESC, d.id"
+)
 
 
 def workspace_token(workspace_id: uuid.UUID) -> str:
@@ -344,6 +375,36 @@ def _tiers(n: int) -> list[list[tuple[int, ...]]]:
         both: list[tuple[int, ...]] = [(0, 1)]
         return [both, every]
     return [list(combinations(range(n), 2)), every]
+
+
+def _affordable(
+    tier: list[tuple[int, ...]], shares: list[float], documents: int
+) -> tuple[list[tuple[int, ...]], int]:
+    """The combinations of a tier most telling of what is wanted, as long as the
+    documents they are likely to find (each word's share of the documents, words taken
+    as independent) stay within ``CANDIDATES``: the rarest first, always one. Ranking
+    every document that holds a word most articles use is slow and says little (a word's
+    weight falls as more documents hold it), so it is left to narrow the others. When
+    even the rarest combination is in more documents than that, the question tells
+    almost nothing apart: only the first ``CANDIDATES`` documents found are ranked (the
+    cap returned); otherwise no more than ``RANKED`` (words that go together more often
+    than by chance find more than expected)."""
+
+    def likely(combo: tuple[int, ...]) -> float:
+        found = float(documents)
+        for i in combo:
+            found *= shares[i]
+        return found
+
+    kept: list[tuple[int, ...]] = []
+    spent = 0.0
+    for combo in sorted(tier, key=likely):
+        cost = likely(combo)
+        if kept and spent + cost > CANDIDATES:
+            break
+        kept.append(combo)
+        spent += cost
+    return kept, (CANDIDATES if spent > CANDIDATES else RANKED)
 
 
 def _joined(parts: list[Any], op: str) -> Any:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 import jellyfish
 
@@ -62,8 +64,11 @@ class Vocabulary:
     """The words of a workspace's published articles, with how many documents use
     each; bucketed by first letter for the typo look-up."""
 
-    def __init__(self, counts: Mapping[str, int]) -> None:
+    def __init__(self, counts: Mapping[str, int], documents: int = 0) -> None:
         self.counts = dict(counts)
+        self.documents = documents
+        self._sorted = sorted(self.counts)
+        self._running = list(accumulate(self.counts[t] for t in self._sorted))
         self._by_first: dict[str, list[str]] = {}
         for term in self.counts:
             if len(term) >= MIN_TYPO_LENGTH - 1:
@@ -71,6 +76,27 @@ class Vocabulary:
 
     def __contains__(self, word: str) -> bool:
         return word in self.counts
+
+    def frequency(self, concept: Concept) -> int:
+        """About how many documents hold ``concept`` (any of its words)."""
+        found = 0
+        for term in concept.terms():
+            if " " in term:
+                continue
+            if concept.prefix and term == concept.word:
+                found += self._starting_with(term)  # the word being typed, as a prefix
+            else:
+                found += self.counts.get(term, 0)
+        return min(found, self.documents) if self.documents else found
+
+    def _starting_with(self, prefix: str) -> int:
+        """The documents of the words that start with ``prefix``, summed (an upper bound
+        of the documents holding one of them)."""
+        low = bisect_left(self._sorted, prefix)
+        high = bisect_left(self._sorted, prefix + "\uffff")
+        if high <= low:
+            return 0
+        return self._running[high - 1] - (self._running[low - 1] if low else 0)
 
     def closest(self, word: str) -> str | None:
         """The article word ``word`` is most likely a typo of: within one edit (two for

@@ -41,7 +41,8 @@ class _Vocabularies:
             held = self._held.get(workspace_id)
         if held is not None and now - held[0] < VOCABULARY_SECONDS:
             return held[1]
-        vocabulary = Vocabulary(SearchIndex.from_session(session).vocabulary(workspace_id))
+        index = SearchIndex.from_session(session)
+        vocabulary = Vocabulary(index.vocabulary(workspace_id), index.documents(workspace_id))
         with self._lock:
             self._held[workspace_id] = (now, vocabulary)
         return vocabulary
@@ -251,7 +252,13 @@ def search(
     vocabulary = VOCABULARIES.get(session, workspace.id)
     query = analyse(text, vocabulary, parse_synonyms(settings.synonyms), typing=typing)
     hits = SearchIndex.from_session(session).search(
-        workspace.id, query, locales, internal=internal, limit=limit * 2
+        workspace.id,
+        query,
+        locales,
+        internal=internal,
+        limit=limit * 2,
+        frequency={c.word: vocabulary.frequency(c) for c in query.concepts},
+        documents=vocabulary.documents,
     )
     # One result per article: the reader's language before the fallback.
     best: dict[uuid.UUID, Hit] = {}
