@@ -41,6 +41,7 @@ from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
 from accord.helpcenter.api import router as helpcenter_router
 from accord.helpcenter.community.api import router as community_api_router
+from accord.helpcenter.suggest_api import router as help_suggest_router
 from accord.inbox.admin_api import router as inbox_admin_router
 from accord.inbox.api import router as inbox_router
 from accord.inbox.metrics_api import router as inbox_metrics_router
@@ -280,6 +281,7 @@ def create_app(
     app.include_router(consent_api_router)
     app.include_router(segments_router)
     app.include_router(helpcenter_router)
+    app.include_router(help_suggest_router)
     app.include_router(community_api_router)
     app.include_router(scoring_router)
     app.include_router(audiences_router)

@@ -11,7 +11,13 @@ from fastapi.responses import HTMLResponse
 
 from accord.kit.errors import not_found
 
-PAGES = {"": "home", "tents": "tents", "checkout": "checkout", "account": "account"}
+PAGES = {
+    "": "home",
+    "tents": "tents",
+    "checkout": "checkout",
+    "account": "account",
+    "contact": "contact",
+}
 DEMO_USER = "demo-jamie"
 DEMO_EMAIL = "jamie.rivera@example.com"
 PRODUCTS = [

@@ -37,6 +37,8 @@ class HelpCenterSettings(BaseModel):
     # "return, send back, refund": one line per group of words that mean the same.
     synonyms: list[str] = Field(default_factory=list, max_length=500)
     contact: Literal["chat", "form", "none"] = "form"
+    # Articles offered in the chat widget and the contact form as the question is typed.
+    suggest: bool = True
 
     @field_validator("default_locale")
     @classmethod

@@ -201,9 +201,10 @@ def answered(session: Session, visit_: HelpVisit) -> None:
     visit_.answered = True
 
 
-def contacted(session: Session, visit_: HelpVisit, conversation_id: uuid.UUID) -> None:
-    """The visit led to a conversation: it and its searches count as contacts."""
+def contacted(session: Session, visit_: HelpVisit, conversation_id: uuid.UUID | None) -> None:
+    """The visit led to a conversation (``None``: the widget's or the form's question
+    sent on after the suggestions): it and its searches count as contacts."""
     visit_.contacted = True
-    visit_.conversation_id = conversation_id
+    visit_.conversation_id = conversation_id or visit_.conversation_id
     for search in TrackingRepository.from_session(session).searches_of(visit_.id):
         search.contacted = True

@@ -114,4 +114,6 @@ CHAT_UPLOADS_PER_ADDRESS = Limit("chat-upload-address", 30, 60)
 FORMS_PER_ADDRESS = Limit("form-address", 10, 60)
 # The help center's votes and reading-time reports, per address.
 HELP_FEEDBACK_PER_ADDRESS = Limit("help-feedback-address", 30, 60)
+# Suggestions as a question is typed in the widget or the form (asked after a pause).
+HELP_SUGGESTIONS_PER_ADDRESS = Limit("help-suggest-address", 120, 60)
 FORMS_PER_KEY = Limit("form-key", 300, 60)

@@ -59,12 +59,16 @@
     ".icon{background:#f1f2f6;border:0;border-radius:8px;padding:8px;cursor:pointer;color:#333;display:grid;place-items:center}" +
     ".typing{font-size:12px;color:#555;padding:0 14px 4px;min-height:16px}.rate{display:flex;gap:4px;justify-content:center}" +
     ".rate button{border:1px solid #c8ccd4;background:#fff;border-radius:8px;padding:6px 10px;cursor:pointer}.err{color:#a1110a;font-size:12px;padding:0 12px}" +
-    ":focus-visible{outline:3px solid #f59e0b;outline-offset:2px}.card{border:1px solid #e5e7eb;border-radius:10px;padding:10px;align-self:stretch}";
+    ":focus-visible{outline:3px solid #f59e0b;outline-offset:2px}.card{border:1px solid #e5e7eb;border-radius:10px;padding:10px;align-self:stretch}" +
+    ".sugg{padding:8px 12px;border-top:1px solid #e5e7eb;max-height:45%;overflow-y:auto}.sugg h3{margin:0 0 6px;font-size:13px;font-weight:600}" +
+    ".sugg ul{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:6px}.sugg li{border:1px solid #e5e7eb;border-radius:10px;padding:8px}" +
+    ".sugg a{color:#1d3fbf;font-weight:600}.sugg p{margin:2px 0 6px;color:#444;font-size:13px}.sugg button{border:1px solid #c8ccd4;background:#fff;border-radius:8px;padding:4px 8px;cursor:pointer;font-size:12px}";
   root.innerHTML = "<style>" + CSS + "</style>" +
     '<button class="teaser" part="teaser" hidden></button>' +
     '<section class="panel" role="dialog" aria-modal="false" aria-labelledby="ac-title" hidden>' +
     '<header><h2 id="ac-title">Chat</h2><button type="button" class="tx" hidden>Email transcript</button><button type="button" class="close" aria-label="Close chat">Close</button></header>' +
     '<ol class="log" role="log" aria-live="polite" aria-label="Messages"></ol>' +
+    '<section class="sugg" hidden aria-live="polite" aria-labelledby="ac-sugg"><h3 id="ac-sugg">These articles may answer your question</h3><ul></ul></section>' +
     '<div class="typing" aria-live="polite"></div><div class="err" role="alert"></div>' +
     '<form class="stack pre" hidden aria-label="Before we start"><p class="note">Before we start, who are we talking to?</p>' +
     '<input name="name" autocomplete="name" aria-label="Your name" placeholder="Your name">' +
@@ -256,9 +260,53 @@
     typingStop = setTimeout(function () { typingOn = false; wsSend({ type: "typing", on: false }); }, 2500);
   });
   body.addEventListener("keydown", function (ev) { if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); compose.requestSubmit(); } });
+  // Answers before an agent: before the first message, articles that may answer the
+  // question being typed; "This answered my question" ends it there (counted as deflected).
+  var sugg = $(".sugg"), suggTimer = null, suggVisit = null, suggAsked = "";
+  function hideSuggestions() { sugg.hidden = true; sugg.querySelector("ul").textContent = ""; }
+  function outcome(kind, question) {
+    if (!suggVisit) return;
+    fetch(BASE + "/v1/help/suggestions/outcome", { method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
+      body: JSON.stringify({ writeKey: KEY, visit: suggVisit, outcome: kind, question: question || "" }) }).catch(function () {});
+    suggVisit = null;
+  }
+  function showSuggestions(d, field) {
+    var list = sugg.querySelector("ul"); list.textContent = "";
+    if (!d || !d.articles || !d.articles.length) { sugg.hidden = true; return; }
+    suggVisit = d.visit || suggVisit;
+    d.articles.forEach(function (a) {
+      var li = el("li"), link = el("a", null, a.title);
+      link.href = a.url; link.target = "_blank"; link.rel = "noopener";
+      li.appendChild(link); li.appendChild(el("p", null, a.excerpt || ""));
+      var yes = el("button", null, "This answered my question"); yes.type = "button";
+      yes.onclick = function () {
+        outcome("answered"); hideSuggestions(); field.value = "";
+        note("Glad it helped. We are here if you need anything else.");
+      };
+      li.appendChild(yes); list.appendChild(li);
+    });
+    sugg.hidden = false;
+  }
+  function suggestFor(field) {
+    field.addEventListener("input", function () {
+      clearTimeout(suggTimer);
+      var q = field.value.trim();
+      if (log.querySelector(".m") || q.length < 4) { if (q.length < 4) hideSuggestions(); return; }
+      suggTimer = setTimeout(function () {
+        if (q === suggAsked) return;
+        suggAsked = q;
+        var url = BASE + "/v1/help/suggestions?source=widget&writeKey=" + encodeURIComponent(KEY) +
+          "&visitor=" + encodeURIComponent(anon) + "&q=" + encodeURIComponent(q);
+        fetch(url).then(function (r) { return r.ok ? r.json() : null; })
+          .then(function (d) { if (field.value.trim() === q) showSuggestions(d, field); }).catch(function () {});
+      }, 450);
+    });
+  }
+  suggestFor(body); suggestFor(off.message);
   compose.onsubmit = function (ev) {
     ev.preventDefault();
     var text = body.value.trim(); if (!text) return;
+    if (!log.querySelector(".m")) { outcome("contacted", text); hideSuggestions(); }
     var message = { type: "message", body: text, client_id: uuid() };
     // Not connected yet (or reconnecting): it goes as soon as the socket is open; its
     // client id makes a second sending of it the same message.
@@ -273,6 +321,7 @@
   };
   off.onsubmit = function (ev) {
     ev.preventDefault();
+    outcome("contacted", off.message.value.trim()); hideSuggestions();
     wsSend({ type: "offline", name: off.name.value.trim(), email: off.email.value.trim(), message: off.message.value.trim() });
   };
   $(".tx").onclick = function () { txf.hidden = !txf.hidden; if (!txf.hidden) txf.querySelector("button").focus(); };
