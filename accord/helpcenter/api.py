@@ -8,8 +8,10 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
 
 from accord.govern.access.deps import (
     AnalyticsReader,
@@ -18,7 +20,7 @@ from accord.govern.access.deps import (
     WorkspaceReader,
 )
 from accord.govern.workspaces.service import get_workspace
-from accord.helpcenter import analytics, reading, service
+from accord.helpcenter import analytics, assets, reading, service
 from accord.helpcenter.schemas import (
     ArticleIn,
     ArticlePatch,
@@ -33,6 +35,7 @@ from accord.helpcenter.schemas import (
     TranslationIn,
     TranslationRead,
 )
+from accord.kit.db import transaction
 from accord.kit.deps import DbSession
 from accord.kit.schemas import DataList
 from accord.kit.time import utcnow
@@ -214,6 +217,71 @@ def search(
         session, workspace, q, locale, internal=internal, limit=limit, source="console"
     )
     return search_read(result, base="")
+
+
+class AssetRead(BaseModel):
+    id: uuid.UUID
+    article_id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    url: str
+    markdown: str  # what puts it into the article: an image, or a link to the file
+
+
+def _asset_read(view: assets.AssetView) -> AssetRead:
+    return AssetRead(**{f: getattr(view, f) for f in AssetRead.model_fields})
+
+
+@router.post(
+    "/articles/{article_id}/assets",
+    response_model=AssetRead,
+    status_code=201,
+    summary="Add an image or a file to an article (multipart `file`; 10 MB at most)",
+)
+async def upload_asset(
+    request: Request, principal: KnowledgeWriter, article_id: uuid.UUID, file: UploadFile
+) -> AssetRead:
+    data = await file.read(assets.MAX_BYTES + 1)
+
+    def run() -> AssetRead:
+        with transaction(request.app.state.session_factory) as session:
+            workspace = get_workspace(session, principal.workspace_id)
+            view = assets.upload(
+                session,
+                principal,
+                workspace,
+                article_id,
+                filename=file.filename or "file",
+                declared_type=file.content_type,
+                data=data,
+            )
+            return _asset_read(view)
+
+    return await run_in_threadpool(run)
+
+
+@router.get(
+    "/articles/{article_id}/assets",
+    response_model=DataList[AssetRead],
+    summary="An article's images and files",
+)
+def list_assets(
+    session: DbSession, principal: WorkspaceReader, article_id: uuid.UUID
+) -> DataList[AssetRead]:
+    workspace = get_workspace(session, principal.workspace_id)
+    return DataList(
+        data=[_asset_read(v) for v in assets.of_article(session, workspace, article_id)]
+    )
+
+
+@router.delete(
+    "/assets/{asset_id}", status_code=204, summary="Remove an image or a file of an article"
+)
+def delete_asset(session: DbSession, principal: KnowledgeWriter, asset_id: uuid.UUID) -> Response:
+    workspace = get_workspace(session, principal.workspace_id)
+    assets.remove(session, principal, workspace, asset_id)
+    return Response(status_code=204)
 
 
 def search_read(result: reading.SearchResult, base: str) -> SearchRead:

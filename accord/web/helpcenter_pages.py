@@ -16,9 +16,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from accord.govern.access import service as access
 from accord.govern.workspaces.models import Workspace
+from accord.helpcenter import assets, reading, tracking
 from accord.helpcenter import contact as contact_service
-from accord.helpcenter import reading, tracking
 from accord.helpcenter.models import HelpVisit
 from accord.helpcenter.schemas import HelpCenterSettings
 from accord.inbox.deps import inbox_context
@@ -30,6 +31,7 @@ from accord.kit.ratelimit import (
     client_address,
     limiter_of,
 )
+from accord.web.auth import SESSION_COOKIE
 
 router = APIRouter(include_in_schema=False)
 
@@ -302,6 +304,35 @@ def search_json(
         },
         headers={"cache-control": "no-store"},
     )
+
+
+@router.get("/help/{slug}/assets/{asset_id}/{filename}")
+def asset(
+    request: Request, session: DbSession, slug: str, asset_id: uuid.UUID, filename: str
+) -> Response:
+    """An article's image or file. Its address never changes (a new file is a new
+    address), so browsers and caches keep it; an agents-only article's files are for the
+    workspace's signed-in agents."""
+    workspace, _ = _workspace(session, slug)
+    agent = _agent_of(request, session, workspace)
+    found = assets.for_reader(session, workspace, asset_id, agent=agent)
+    image = found.content_type.startswith("image/")
+    headers = {
+        "cache-control": ("private" if agent else "public") + ", max-age=31536000, immutable",
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "default-src 'none'; sandbox",
+        "content-disposition": ("inline" if image else "attachment")
+        + f'; filename="{found.filename}"',
+        "etag": f'"{found.sha256}"',
+    }
+    return Response(found.data, media_type=found.content_type, headers=headers)
+
+
+def _agent_of(request: Request, session: Session, workspace: Workspace) -> bool:
+    """Whether the browser is signed in to the console of ``workspace``."""
+    token = request.cookies.get(SESSION_COOKIE)
+    identity = access.resolve_console_session(session, token) if token else None
+    return identity is not None and identity.membership.workspace_id == workspace.id
 
 
 @router.get("/help/{slug}/sitemap.xml")

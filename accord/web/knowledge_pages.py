@@ -8,15 +8,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.service import get_workspace
-from accord.helpcenter import markdown, reading, service
+from accord.helpcenter import assets, markdown, reading, service
 from accord.helpcenter.schemas import ArticleIn, ArticlePatch, TranslationIn
+from accord.kit.db import transaction
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid
 from accord.kit.time import utcnow
@@ -34,6 +37,8 @@ NOTICES = {
     "draft": "Back to draft.",
     "restored": "Restored as the newest version (publish it to show it).",
     "created": "Article created.",
+    "uploaded": "File added: insert it into the text where it belongs.",
+    "file_removed": "File removed. Take its Markdown out of the text too.",
     "from_reply": "A draft from the reply, without the customer's details: read it over, "
     "then publish it.",
 }
@@ -164,6 +169,7 @@ def _editor(
         center=settings,
         categories=service.categories(session, workspace.id),
         versions=versions,
+        files=assets.of_article(session, workspace, view.article.id) if view else [],
         preview=markdown.render(text).html if text else "",
         values=values or {},
         notice=NOTICES.get(notice or ""),
@@ -184,8 +190,14 @@ def edit_article(
     article_id: uuid.UUID,
     lang: str | None = None,
     notice: str | None = None,
+    why: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
-    return _editor(request, session, console, article_id, lang, notice=notice)
+    refused = (
+        AccordError(f"The file was not added: {why}", "upload_refused", 422, field="file")
+        if notice == "upload_refused" and why
+        else None
+    )
+    return _editor(request, session, console, article_id, lang, notice=notice, error=refused)
 
 
 @router.post("/preview", response_class=HTMLResponse)
@@ -290,3 +302,62 @@ def restore_version(
     _require_write(console)
     service.restore(session, console.principal, article_id, lang, number)
     return RedirectResponse(f"/knowledge/{article_id}?lang={lang}&notice=restored", status_code=303)
+
+
+@router.post("/{article_id}/assets")
+async def upload_asset(
+    request: Request,
+    console: ConsoleUser,
+    article_id: uuid.UUID,
+    file: UploadFile,
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    """An image or a file for the article; the editor lists it with its Markdown."""
+    _require_write(console)
+    data = await file.read(assets.MAX_BYTES + 1)
+
+    def run() -> None:
+        with transaction(request.app.state.session_factory) as session:
+            workspace = get_workspace(session, console.principal.workspace_id)
+            assets.upload(
+                session,
+                console.principal,
+                workspace,
+                article_id,
+                filename=file.filename or "file",
+                declared_type=file.content_type,
+                data=data,
+            )
+
+    notice = "uploaded"
+    try:
+        await run_in_threadpool(run)
+    except AccordError as error:
+        if error.status == 404:
+            raise
+        notice = "upload_refused"
+        return RedirectResponse(
+            f"/knowledge/{article_id}?"
+            + urlencode({"lang": lang, "notice": notice, "why": error.message}),
+            status_code=303,
+        )
+    return RedirectResponse(
+        f"/knowledge/{article_id}?" + urlencode({"lang": lang, "notice": notice}), status_code=303
+    )
+
+
+@router.post("/assets/{asset_id}/delete")
+def delete_asset(
+    session: DbSession,
+    console: ConsoleUser,
+    asset_id: uuid.UUID,
+    article_id: Annotated[uuid.UUID, Form()],
+    lang: Annotated[str, Form()] = "",
+) -> Response:
+    _require_write(console)
+    workspace = get_workspace(session, console.principal.workspace_id)
+    assets.remove(session, console.principal, workspace, asset_id)
+    return RedirectResponse(
+        f"/knowledge/{article_id}?" + urlencode({"lang": lang, "notice": "file_removed"}),
+        status_code=303,
+    )

@@ -57,6 +57,7 @@ PUBLIC = {
     ("GET", "/help/{slug}/search"),
     ("GET", "/help/{slug}/search.json"),
     ("GET", "/help/{slug}/sitemap.xml"),
+    ("GET", "/help/{slug}/assets/{asset_id}/{filename}"),
     # A reader's feedback and question: rate-limited per address; a question becomes a
     # web-form conversation like any contact form.
     ("POST", "/help/{slug}/articles/{article}/vote"),

@@ -49,3 +49,18 @@ document.addEventListener("click", function (event) {
     legacy();
   }
 });
+
+// Knowledge editor: an article's image or file goes into the text where the cursor is.
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element && event.target.closest(".kb-insert-file");
+  var area = document.getElementById("kb-body");
+  if (!button || !area) return;
+  var piece = button.getAttribute("data-markdown");
+  var at = area.selectionStart != null ? area.selectionStart : area.value.length;
+  var before = area.value.slice(0, at), after = area.value.slice(at);
+  var glue = before && !/\n\n$/.test(before) ? (/\n$/.test(before) ? "\n" : "\n\n") : "";
+  area.value = before + glue + piece + "\n\n" + after.replace(/^\n+/, "");
+  area.focus();
+  area.selectionStart = area.selectionEnd = (before + glue + piece).length;
+  area.dispatchEvent(new Event("input", { bubbles: true }));  // the preview follows
+});
