@@ -263,7 +263,7 @@
   // Answers before an agent: before the first message, articles that may answer the
   // question being typed; "This answered my question" ends it there (counted as deflected).
   var sugg = $(".sugg"), suggTimer = null, suggVisit = null, suggAsked = "";
-  function hideSuggestions() { sugg.hidden = true; sugg.querySelector("ul").textContent = ""; }
+  function hideSuggestions() { sugg.hidden = true; sugg.querySelector("ul").textContent = ""; suggAsked = ""; }
   function outcome(kind, question) {
     if (!suggVisit) return;
     fetch(BASE + "/v1/help/suggestions/outcome", { method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,

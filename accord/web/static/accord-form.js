@@ -31,12 +31,15 @@
   var sugg = host.querySelector(".sugg"), visit = null, asked = "", timer = null;
   var anonymous = "", reader = "form-" + Math.random().toString(36).slice(2);
   try { anonymous = (window.localStorage.getItem("ajs_anonymous_id") || "").replace(/"/g, ""); } catch (e) {}
+  // Hidden, the list forgets the question it was for: the same one typed again asks again.
+  function hide() { sugg.hidden = true; asked = ""; }
   function question() { return [form.subject.value, form.message.value].join(" ").trim(); }
   function outcome(kind) {
-    if (!visit) return;
-    fetch(base + "/v1/help/suggestions/outcome", { method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
+    if (!visit) return Promise.resolve();
+    var told = fetch(base + "/v1/help/suggestions/outcome", { method: "POST", headers: { "Content-Type": "application/json" }, keepalive: true,
       body: JSON.stringify({ writeKey: key, visit: visit, outcome: kind, question: question() }) }).catch(function () {});
     visit = null;
+    return told;
   }
   function show(d) {
     var list = sugg.querySelector("ul"); list.textContent = "";
@@ -48,7 +51,7 @@
       p.textContent = a.excerpt || "";
       var yes = document.createElement("button"); yes.type = "button"; yes.textContent = "This answered my question";
       yes.onclick = function () {
-        outcome("answered"); sugg.hidden = true; form.reset();
+        outcome("answered"); hide(); form.reset();
         status.className = "ok"; status.textContent = "Glad it helped. Write to us any time if you need more.";
       };
       li.appendChild(link); li.appendChild(p); li.appendChild(yes); list.appendChild(li);
@@ -59,7 +62,7 @@
     field.addEventListener("input", function () {
       clearTimeout(timer);
       var q = question();
-      if (q.length < 4) { sugg.hidden = true; return; }
+      if (q.length < 4) { hide(); return; }
       timer = setTimeout(function () {
         if (q === asked) return;
         asked = q;
@@ -72,11 +75,14 @@
   });
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
-    outcome("contacted"); sugg.hidden = true;
+    var told = outcome("contacted"); hide();
     var data = { writeKey: key, formId: String(Date.now()) + Math.random().toString(16).slice(2) };
     new FormData(form).forEach(function (v, k) { if (v) data[k] = v; });
     try { var anon = window.localStorage.getItem("ajs_anonymous_id"); if (anon) data.anonymousId = anon.replace(/"/g, ""); } catch (e) {}
-    fetch(base + "/v1/forms/contact", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) })
+    // The form goes once the outcome is told (one after the other, not both at once).
+    told.then(function () {
+      return fetch(base + "/v1/forms/contact", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data) });
+    })
       .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
       .then(function (res) {
         status.className = res.ok ? "ok" : "err";
