@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile
@@ -117,60 +118,68 @@ async def _contact_form(request: Request, session: DbSession) -> Response:
             fields = await request.json()
         except ValueError:
             fields = None
-    # Credentials are checked before the body's own problems are reported.
-    principal = access.authenticate_write_key(
-        session, _write_key(request, fields if isinstance(fields, dict) else {})
-    )
-    limiter.check(FORMS_PER_KEY, str(principal.workspace_id))
-    if not isinstance(fields, dict):
-        raise invalid("The body must be a JSON object", field="body", code="malformed_json")
-    try:
-        form_data = ContactForm.model_validate(fields)
-    except ValidationError as exc:
-        errors = [
-            FieldError(".".join(str(p) for p in e["loc"]) or "body", e["type"], e["msg"])
-            for e in exc.errors()
-        ]
-        raise AccordError(
-            errors[0].message, "invalid_form", 400, errors[0].field, errors, dict(CORS_HEADERS)
-        ) from None
-    if not (form_data.email or form_data.phone):
-        raise AccordError(
-            "Leave an email address or a phone number",
-            "invalid_form",
-            400,
-            "email",
-            headers=dict(CORS_HEADERS),
+
+    # The database work runs on a worker thread: the event loop stays free for the
+    # other requests (on SQLite, one that holds the write lock must be able to finish).
+    referer = request.headers.get("referer")
+
+    def work() -> Response:
+        # Credentials are checked before the body's own problems are reported.
+        principal = access.authenticate_write_key(
+            session, _write_key(request, fields if isinstance(fields, dict) else {})
         )
-    ctx = inbox_context(request, session, principal.workspace_id)
-    got = intake.receive(
-        session,
-        ctx,
-        Inbound(
-            channel="web",
-            contact=Contact(
-                email=form_data.email,
-                phone=form_data.phone,
-                name=form_data.name,
-                anonymous_id=form_data.anonymousId,
-                user_id=form_data.userId,
+        limiter.check(FORMS_PER_KEY, str(principal.workspace_id))
+        if not isinstance(fields, dict):
+            raise invalid("The body must be a JSON object", field="body", code="malformed_json")
+        try:
+            form_data = ContactForm.model_validate(fields)
+        except ValidationError as exc:
+            errors = [
+                FieldError(".".join(str(p) for p in e["loc"]) or "body", e["type"], e["msg"])
+                for e in exc.errors()
+            ]
+            raise AccordError(
+                errors[0].message, "invalid_form", 400, errors[0].field, errors, dict(CORS_HEADERS)
+            ) from None
+        if not (form_data.email or form_data.phone):
+            raise AccordError(
+                "Leave an email address or a phone number",
+                "invalid_form",
+                400,
+                "email",
+                headers=dict(CORS_HEADERS),
+            )
+        ctx = inbox_context(request, session, principal.workspace_id)
+        got = intake.receive(
+            session,
+            ctx,
+            Inbound(
+                channel="web",
+                contact=Contact(
+                    email=form_data.email,
+                    phone=form_data.phone,
+                    name=form_data.name,
+                    anonymous_id=form_data.anonymousId,
+                    user_id=form_data.userId,
+                ),
+                body=form_data.message,
+                subject=form_data.subject,
+                external_id=f"form:{form_data.formId}" if form_data.formId else None,
+                attachments=files,
+                tags=[form_data.topic.lower()] if form_data.topic else [],
+                skills=[form_data.topic.lower()] if form_data.topic else [],
+                properties={"topic": form_data.topic} if form_data.topic else {},
+                meta={"page": referer} if referer else {},
             ),
-            body=form_data.message,
-            subject=form_data.subject,
-            external_id=f"form:{form_data.formId}" if form_data.formId else None,
-            attachments=files,
-            tags=[form_data.topic.lower()] if form_data.topic else [],
-            skills=[form_data.topic.lower()] if form_data.topic else [],
-            properties={"topic": form_data.topic} if form_data.topic else {},
-            meta={"page": request.headers.get("referer")} if request.headers.get("referer") else {},
-        ),
-        request.app.state.settings.ensure_data_dir(),
-    )
-    session.flush()
-    if form_data.redirect and form_data.redirect.startswith(("https://", "http://", "/")):
-        return RedirectResponse(form_data.redirect, status_code=303)
-    body = {"success": True, "conversation": got.conversation.number, "created": got.created}
-    return JSONResponse(body, status_code=201, headers=CORS_HEADERS)
+            request.app.state.settings.ensure_data_dir(),
+        )
+        session.flush()
+        if form_data.redirect and form_data.redirect.startswith(("https://", "http://", "/")):
+            return RedirectResponse(form_data.redirect, status_code=303)
+        body = {"success": True, "conversation": got.conversation.number, "created": got.created}
+        return JSONResponse(body, status_code=201, headers=CORS_HEADERS)
+
+    return await run_in_threadpool(work)
 
 
 class CallIn(BaseModel):

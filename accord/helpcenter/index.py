@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from accord.helpcenter.models import HelpDocument, HelpTerm
+from accord.helpcenter.models import HelpArticle, HelpDocument, HelpTerm
 from accord.helpcenter.query import Concept, Query, words
 from accord.kit.repository import Repository
 
@@ -68,6 +68,8 @@ class Hit:
     title: str
     text: str
     score: float
+    slug: str  # the article's
+    internal: bool
 
 
 def _terms(title: str, body: str) -> set[str]:
@@ -295,8 +297,11 @@ class SearchIndex(Repository):
                 HelpDocument.title,
                 HelpDocument.text,
                 top.c.score,
+                HelpArticle.slug,
+                HelpDocument.internal,
             )
             .join(top, top.c.id == HelpDocument.id)
+            .join(HelpArticle, HelpArticle.id == HelpDocument.article_id)
             .order_by(top.c.score.desc(), HelpDocument.id)
         )
         return [Hit(*row) for row in self.session.execute(stmt)]
@@ -329,6 +334,8 @@ class SearchIndex(Repository):
                 title=row[3],
                 text=row[4],
                 score=float(row[5]),
+                slug=row[6],
+                internal=bool(row[7]),
             )
             for row in self.session.execute(stmt, params)
         ]
@@ -337,7 +344,8 @@ class SearchIndex(Repository):
 # The best matches of a workspace (the title weighs TITLE_WEIGHT times the text in bm25),
 # among the first ``cap`` documents found; only the chosen ones' text is read.
 _FTS_SEARCH = (
-    "SELECT d.id, d.article_id, d.locale, d.title, d.text, top.score FROM ("
+    "SELECT d.id, d.article_id, d.locale, d.title, d.text, top.score, a.slug, d.internal "
+    "FROM ("
     "SELECT s.rowid AS rid, s.id AS sid, -bm25(help_fts, 8.0, 1.0) AS score "
     "FROM help_fts JOIN help_documents s ON s.rowid = help_fts.rowid "
     "WHERE help_fts MATCH :match "
@@ -346,6 +354,7 @@ _FTS_SEARCH = (
     "AND s.locale IN :locales AND (:internal OR s.internal = 0) "
     "ORDER BY score DESC, s.id LIMIT :limit"
     ") AS top JOIN help_documents d ON d.rowid = top.rid "
+    "JOIN help_articles a ON a.id = d.article_id "
     "ORDER BY top.score DESC, d.id"
 )
 

@@ -230,7 +230,11 @@ class HelpVisit(IdMixin, Base):
     without a conversation; ``contacted`` when a conversation followed."""
 
     __tablename__ = "help_visits"
-    __table_args__ = (Index(None, "workspace_id", "started_at"), Index(None, "profile_id"))
+    __table_args__ = (
+        Index(None, "workspace_id", "started_at"),
+        Index(None, "profile_id"),
+        Index(None, "workspace_id", "reader", "last_at"),
+    )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     reader: Mapped[str] = mapped_column(String(64))  # the browser's anonymous id

@@ -268,24 +268,17 @@ def search(
         if held is None or rank[hit.locale] < rank[held.locale]:
             best[hit.article_id] = hit
     ordered = sorted(best.values(), key=lambda h: (-h.score, str(h.article_id)))[:limit]
-    articles = {
-        a.id: a
-        for a in KnowledgeRepository.from_session(session).articles(
-            workspace.id, ids=[h.article_id for h in ordered]
-        )
-    }
     found = [
         Found(
             article_id=h.article_id,
-            slug=articles[h.article_id].slug,
+            slug=h.slug,
             locale=h.locale,
             title=h.title,
             excerpt=_excerpt(h, query),
-            internal=articles[h.article_id].visibility == "internal",
+            internal=h.internal,
             score=round(h.score, 4),
         )
         for h in ordered
-        if h.article_id in articles
     ]
     search_id = None
     if record and not query.empty:

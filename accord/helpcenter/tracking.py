@@ -29,13 +29,16 @@ MAX_READ_SECONDS = 3600
 
 
 class TrackingRepository(Repository):
-    def open_visit(self, workspace_id: uuid.UUID, reader: str, since: datetime) -> HelpVisit | None:
+    def open_visit(
+        self, workspace_id: uuid.UUID, reader: str, source: str, since: datetime
+    ) -> HelpVisit | None:
         stmt = (
             select(HelpVisit)
             .where(
                 HelpVisit.workspace_id == workspace_id,
                 HelpVisit.reader == reader,
                 HelpVisit.last_at >= since,
+                HelpVisit.source == source,
             )
             .order_by(HelpVisit.last_at.desc())
             .limit(1)
@@ -62,10 +65,11 @@ class TrackingRepository(Repository):
 def visit(
     session: Session, workspace_id: uuid.UUID, reader: str, source: str = "center"
 ) -> HelpVisit:
-    """The reader's visit now: the one they are in, or a new one."""
+    """The reader's visit now (of the help center, the widget's or the form's
+    suggestions, ``source``): the one they are in, or a new one."""
     now = utcnow()
     repo = TrackingRepository.from_session(session)
-    found = repo.open_visit(workspace_id, reader, now - VISIT_GAP)
+    found = repo.open_visit(workspace_id, reader[:64], source, now - VISIT_GAP)
     if found is not None:
         found.last_at = now
         return found

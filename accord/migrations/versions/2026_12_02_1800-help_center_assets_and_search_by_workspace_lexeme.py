@@ -3,7 +3,8 @@
 Articles' images and files (kept in the database, so every server of a deployment serves
 them); on PostgreSQL every search document carries its workspace as a lexeme, so the text
 index alone answers a search whether or not the table has statistics; search documents
-are found by article for visibility changes; the articles agents' replies linked to.
+are found by article for visibility changes; the articles agents' replies linked to; a
+reader's open visit is found by its reader.
 
 Revision ID: 0021
 Revises: 0020
@@ -99,6 +100,12 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_help_reply_links_workspace_id_at"), ["workspace_id", "at"], unique=False
         )
+    with op.batch_alter_table("help_visits", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_help_visits_workspace_id_reader_last_at"),
+            ["workspace_id", "reader", "last_at"],
+            unique=False,
+        )
     with op.batch_alter_table("help_documents", schema=None) as batch_op:
         batch_op.create_index(
             batch_op.f("ix_help_documents_article_id"), ["article_id"], unique=False
@@ -118,6 +125,8 @@ def downgrade() -> None:
         )
     with op.batch_alter_table("help_documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_help_documents_article_id"))
+    with op.batch_alter_table("help_visits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_help_visits_workspace_id_reader_last_at"))
     with op.batch_alter_table("help_reply_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_help_reply_links_workspace_id_at"))
         batch_op.drop_index(batch_op.f("ix_help_reply_links_article_id"))
