@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Path, Query, Response, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
@@ -35,7 +35,6 @@ from accord.helpcenter.schemas import (
     TranslationIn,
     TranslationRead,
 )
-from accord.kit.db import transaction
 from accord.kit.deps import DbSession
 from accord.kit.schemas import DataList
 from accord.kit.time import utcnow
@@ -240,23 +239,22 @@ def _asset_read(view: assets.AssetView) -> AssetRead:
     summary="Add an image or a file to an article (multipart `file`; 10 MB at most)",
 )
 async def upload_asset(
-    request: Request, principal: KnowledgeWriter, article_id: uuid.UUID, file: UploadFile
+    session: DbSession, principal: KnowledgeWriter, article_id: uuid.UUID, file: UploadFile
 ) -> AssetRead:
     data = await file.read(assets.MAX_BYTES + 1)
 
-    def run() -> AssetRead:
-        with transaction(request.app.state.session_factory) as session:
-            workspace = get_workspace(session, principal.workspace_id)
-            view = assets.upload(
-                session,
-                principal,
-                workspace,
-                article_id,
-                filename=file.filename or "file",
-                declared_type=file.content_type,
-                data=data,
-            )
-            return _asset_read(view)
+    def run() -> AssetRead:  # the request's transaction, on a worker thread
+        workspace = get_workspace(session, principal.workspace_id)
+        view = assets.upload(
+            session,
+            principal,
+            workspace,
+            article_id,
+            filename=file.filename or "file",
+            declared_type=file.content_type,
+            data=data,
+        )
+        return _asset_read(view)
 
     return await run_in_threadpool(run)
 

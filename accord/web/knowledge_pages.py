@@ -19,7 +19,6 @@ from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.service import get_workspace
 from accord.helpcenter import assets, markdown, reading, service
 from accord.helpcenter.schemas import ArticleIn, ArticlePatch, TranslationIn
-from accord.kit.db import transaction
 from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid
 from accord.kit.time import utcnow
@@ -306,7 +305,7 @@ def restore_version(
 
 @router.post("/{article_id}/assets")
 async def upload_asset(
-    request: Request,
+    session: DbSession,
     console: ConsoleUser,
     article_id: uuid.UUID,
     file: UploadFile,
@@ -316,18 +315,17 @@ async def upload_asset(
     _require_write(console)
     data = await file.read(assets.MAX_BYTES + 1)
 
-    def run() -> None:
-        with transaction(request.app.state.session_factory) as session:
-            workspace = get_workspace(session, console.principal.workspace_id)
-            assets.upload(
-                session,
-                console.principal,
-                workspace,
-                article_id,
-                filename=file.filename or "file",
-                declared_type=file.content_type,
-                data=data,
-            )
+    def run() -> None:  # the request's transaction, on a worker thread
+        workspace = get_workspace(session, console.principal.workspace_id)
+        assets.upload(
+            session,
+            console.principal,
+            workspace,
+            article_id,
+            filename=file.filename or "file",
+            declared_type=file.content_type,
+            data=data,
+        )
 
     notice = "uploaded"
     try:

@@ -286,3 +286,74 @@ def _fits(page: Any, width: int) -> None:
     """Nothing on the page is wider than the screen: no sideways scrolling."""
     scroll = page.evaluate("document.documentElement.scrollWidth")
     assert scroll <= width, f"the page is {scroll}px wide on a {width}px screen"
+
+
+# A 24x16 PNG: a green band over white (drawn so it shows in the screenshots).
+def _png(width: int = 24, height: int = 16) -> bytes:
+    import struct
+    import zlib
+
+    rows = b"".join(
+        b"\x00" + (b"\x2f\x6b\x3f" if y < height // 2 else b"\xff\xff\xff") * width
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_is_uploaded_inserted_previewed_and_shown_to_readers(
+    served: Served,
+    browser: Any,  # noqa: F811
+    tmp_path: Any,
+) -> None:
+    """In the editor an agent uploads an image, inserts it at the cursor, sees it in the
+    preview, publishes, and readers of the help center see it in the article."""
+    from playwright.sync_api import expect
+
+    s = served
+    r = httpx.post(
+        f"{s.base}/api/v1/help/articles",
+        json={"slug": "guy-lines", "title": "Tensioning guy lines", "body": "Pull each line taut."},
+        headers=bearer(s.ws.api_token),
+    )
+    assert r.status_code == 201, r.text
+    article_id = r.json()["id"]
+    image = tmp_path / "guy line knot.png"
+    image.write_bytes(_png())
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{s.base}/login?next=/knowledge/{article_id}")
+    page.fill("#email", AGENT)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#kb-files")).to_contain_text("No images or files yet")
+    page.locator("#kb-upload input[type=file]").set_input_files(str(image))
+    page.locator("#kb-upload button[type=submit]").click()
+    expect(page.locator("#kb-files")).to_contain_text("guy-line-knot.png")
+    thumb = page.locator("#kb-files img.kb-thumb")
+    expect(thumb).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", thumb.element_handle()) == 24
+    page.locator("#kb-body").click()
+    page.keyboard.press("End")
+    page.locator(".kb-insert-file").click()
+    expect(page.locator("#kb-body")).to_have_value(re.compile(r"!\[guy line knot\]\(/help/"))
+    preview_img = page.locator("#kb-preview img")
+    expect(preview_img).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "knowledge-editor-image.png"), full_page=True)
+    page.locator("button[name=then][value=published]").click()
+    page.goto(f"{s.base}/help/{s.ws.workspace.slug}/articles/guy-lines")
+    shown = page.locator("article.help-article img")
+    expect(shown).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", shown.element_handle()) == 24
+    page.screenshot(path=str(ARTIFACTS / "helpcenter-article-image.png"), full_page=True)
+    context.close()
