@@ -68,6 +68,7 @@ from accord.web.auth import LoginRequired, login_url
 from accord.web.chat_pages import router as chat_pages_router
 from accord.web.community_console_pages import router as community_console_router
 from accord.web.community_pages import router as community_pages_router
+from accord.web.community_sign_in_pages import router as community_sign_in_router
 from accord.web.consent_pages import router as consent_router
 from accord.web.consent_settings_pages import router as consent_settings_router
 from accord.web.csat_pages import router as csat_router
@@ -316,6 +317,7 @@ def create_app(
     app.include_router(consent_router)
     app.include_router(helpcenter_pages_router)
     app.include_router(community_pages_router)
+    app.include_router(community_sign_in_router)
     app.include_router(community_console_router)  # before /knowledge/{article_id}
     app.include_router(knowledge_analytics_router)  # before /knowledge/{article_id}
     app.include_router(knowledge_reply_router)

@@ -4,7 +4,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +88,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port; yields its base URL."""
-    port = free_port()
+def live_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on loopback (``port``, or a free one); yields its base
+    URL."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -139,3 +140,29 @@ def count_queries(engine: Any) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def plans_of(session: Session, call: Callable[[], Any], wanted: Callable[[str], bool]) -> list[Any]:
+    """The PostgreSQL plan of each statement ``call`` runs that ``wanted`` picks, as the
+    database would run it now (its tables as they are: analyzed or not)."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if wanted(statement):
+            seen.append((statement, parameters))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    raw: Any = session.connection().connection.driver_connection
+    out = []
+    with raw.cursor() as cur:
+        for statement, parameters in seen:
+            cur.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            out.append(cur.fetchone()[0][0]["Plan"])
+    return out

@@ -230,7 +230,7 @@ class SearchIndex(Repository):
             hits = (
                 self._run_pg(workspace_id, pg_groups, tier, locales, internal, limit, cap)
                 if postgres
-                else self._run_fts(workspace_id, fts_groups, tier, locales, internal, limit, cap)
+                else self._run_fts(workspace_id, fts_groups, tier, locales, internal, limit)
             )
             if hits:
                 return hits
@@ -314,7 +314,6 @@ class SearchIndex(Repository):
         locales: list[str],
         internal: bool,
         limit: int,
-        cap: int,
     ) -> list[Hit]:
         match = " OR ".join("(" + " AND ".join(groups[i] for i in combo) + ")" for combo in tier)
         stmt = text(_FTS_SEARCH).bindparams(bindparam("locales", expanding=True))
@@ -324,7 +323,6 @@ class SearchIndex(Repository):
             "locales": locales,
             "internal": internal,
             "limit": limit,
-            "cap": cap,
         }
         return [
             Hit(
@@ -341,15 +339,16 @@ class SearchIndex(Repository):
         ]
 
 
-# The best matches of a workspace (the title weighs TITLE_WEIGHT times the text in bm25),
-# among the first ``cap`` documents found; only the chosen ones' text is read.
+# The best matches of a workspace (the title weighs TITLE_WEIGHT times the text in bm25);
+# only the chosen ones' text is read. FTS5 ranks every match at little cost (no vector to
+# read per document), so no cap applies here: a ``rowid IN (...)`` cap would make SQLite
+# run the text query once for each of its rows.
 _FTS_SEARCH = (
     "SELECT d.id, d.article_id, d.locale, d.title, d.text, top.score, a.slug, d.internal "
     "FROM ("
     "SELECT s.rowid AS rid, s.id AS sid, -bm25(help_fts, 8.0, 1.0) AS score "
     "FROM help_fts JOIN help_documents s ON s.rowid = help_fts.rowid "
     "WHERE help_fts MATCH :match "
-    "AND help_fts.rowid IN (SELECT rowid FROM help_fts WHERE help_fts MATCH :match LIMIT :cap) "
     "AND s.workspace_id = :workspace "
     "AND s.locale IN :locales AND (:internal OR s.internal = 0) "
     "ORDER BY score DESC, s.id LIMIT :limit"

@@ -19,6 +19,7 @@ import jellyfish
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_WORDS = 12
 MIN_TYPO_LENGTH = 4
+MIN_PREFIX = 3  # letters of a word being typed before it is looked up as a prefix
 
 
 def fold(text: str) -> str:
@@ -165,5 +166,10 @@ def analyse(
         if anchor is not None:
             anchor.alternatives.extend(o for o in others if o not in anchor.alternatives)
     if typing and concepts and text[-1:].isalnum():
-        concepts[-1].prefix = True
+        if len(concepts[-1].word) >= MIN_PREFIX:
+            concepts[-1].prefix = True
+        elif len(concepts) > 1 and not concepts[-1].alternatives:
+            # One or two letters of a word being typed tell nothing yet (and would ask
+            # for every word they begin): the question is what was typed before them.
+            concepts.pop()
     return Query(text=text, concepts=concepts, corrected=corrected)

@@ -17,14 +17,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from accord.chat import identity
 from accord.helpcenter import reading
 from accord.helpcenter import service as knowledge
 from accord.helpcenter.community import members, posts
 from accord.helpcenter.community.models import CommunityMember
 from accord.helpcenter.community.settings import CommunitySettings, settings_of
 from accord.helpcenter.community.structured import qa_page
-from accord.kit.deps import AppSettings, DbSession
+from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, forbidden, not_found
 from accord.kit.ratelimit import Limit, client_address, limiter_of
 from accord.kit.security import constant_time_equals, lookup_hash, sign
@@ -125,18 +124,18 @@ def _text_on(colour: str) -> str:
     return "#111111" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
 
 
-def _back(url: str, notice: str | None = None, anchor: str = "") -> RedirectResponse:
+def back(url: str, notice: str | None = None, anchor: str = "") -> RedirectResponse:
     query = f"?{urlencode({'notice': notice})}" if notice else ""
     return RedirectResponse(f"{url}{query}{anchor}", status_code=303)
 
 
-def _safe_next(ctx: Ctx, path: str | None) -> str:
+def safe_next(ctx: Ctx, path: str | None) -> str:
     if path and path.startswith(ctx.home) and "//" not in path and "\\" not in path:
         return path
     return ctx.home
 
 
-def _keep_session(ctx: Ctx, response: Response, token: str) -> Response:
+def keep_session(ctx: Ctx, response: Response, token: str) -> Response:
     response.set_cookie(
         COOKIE,
         token,
@@ -232,7 +231,7 @@ def ask_form(
 ) -> Response:
     ctx = Ctx(request, session, slug, lang)
     if ctx.member is None:
-        return _back(f"{ctx.home}/sign-in?" + urlencode({"next": f"{ctx.home}/ask"}))
+        return back(f"{ctx.home}/sign-in?" + urlencode({"next": f"{ctx.home}/ask"}))
     return _ask_page(ctx, session, values={}, notice=NOTICES.get(notice or ""))
 
 
@@ -285,8 +284,8 @@ def ask(
         return ctx.failed(error)
     notice = "posted" if question.status == "visible" else question.status
     if question.status == "spam":
-        return _back(ctx.home, "spam")
-    return _back(f"{ctx.home}/questions/{question.id}", notice)
+        return back(ctx.home, "spam")
+    return back(f"{ctx.home}/questions/{question.id}", notice)
 
 
 def _category(session: Session, ctx: Ctx, value: str) -> uuid.UUID | None:
@@ -323,7 +322,7 @@ def answer(
         return ctx.failed(error)
     notice = "posted" if row.status == "visible" else row.status
     anchor = f"#answer-{row.id}" if row.status != "spam" else "#answers"
-    return _back(url, notice, anchor)
+    return back(url, notice, anchor)
 
 
 @router.get("/help/{slug}/community/{kind}/{post_id}/edit", response_class=HTMLResponse)
@@ -333,7 +332,7 @@ def edit_form(
 ) -> Response:  # fmt: skip
     ctx = Ctx(request, session, slug, lang)
     if ctx.member is None:
-        return _back(f"{ctx.home}/sign-in")
+        return back(f"{ctx.home}/sign-in")
     title, body, question_id = _editable(session, ctx, kind, post_id)
     return ctx.render(
         "edit.html", kind=kind, post_id=post_id, question_id=question_id,
@@ -387,7 +386,7 @@ def edit(
             "edit.html", status_code=422, kind=kind, post_id=post_id, question_id=None,
             values={"title": title, "body": body}, error=error,
         )  # fmt: skip
-    return _back(f"{ctx.home}/questions/{question_id}", "edited", anchor)
+    return back(f"{ctx.home}/questions/{question_id}", "edited", anchor)
 
 
 # --- votes, accepting, reports ------------------------------------------------------------
@@ -421,7 +420,7 @@ def vote(
     except AccordError as error:
         return ctx.failed(error)
     anchor = f"#answer-{post_id}" if single == "answer" else "#question"
-    return _back(f"{ctx.home}/questions/{question_id}", None, anchor)
+    return back(f"{ctx.home}/questions/{question_id}", None, anchor)
 
 
 @router.post("/help/{slug}/community/answers/{answer_id}/accept")
@@ -443,7 +442,7 @@ def accept(
     except AccordError as error:
         return ctx.failed(error)
     notice = "accepted" if accepted == "yes" else "unaccepted"
-    return _back(f"{ctx.home}/questions/{question.id}", notice, f"#answer-{answer_id}")
+    return back(f"{ctx.home}/questions/{question.id}", notice, f"#answer-{answer_id}")
 
 
 @router.post("/help/{slug}/community/{kind}/{post_id}/report")
@@ -472,135 +471,7 @@ def report(
         )
     except AccordError as error:
         return ctx.failed(error)
-    return _back(f"{ctx.home}/questions/{question_id}", "reported")
+    return back(f"{ctx.home}/questions/{question_id}", "reported")
 
 
 # --- signing in and out -------------------------------------------------------------------
-
-
-@router.get("/help/{slug}/community/sign-in", response_class=HTMLResponse)
-def sign_in_form(
-    request: Request,
-    session: DbSession,
-    slug: str,
-    next: Annotated[str, Query(max_length=300)] = "",
-    lang: str | None = None,
-) -> HTMLResponse:
-    ctx = Ctx(request, session, slug, lang)
-    return ctx.render("sign_in.html", next=_safe_next(ctx, next), values={}, error=None, sent=None)
-
-
-@router.post("/help/{slug}/community/sign-in", response_class=HTMLResponse)
-def sign_in_send(
-    request: Request,
-    session: DbSession,
-    settings: AppSettings,
-    slug: str,
-    email: Annotated[str, Form(max_length=320)] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=300)] = "",
-    lang: Annotated[str | None, Form()] = None,
-) -> HTMLResponse:
-    """Email a sign-in link; the answer is the same whether or not the address is a
-    member's."""
-    ctx = Ctx(request, session, slug, lang)
-    address = client_address(request)
-    target = _safe_next(ctx, next)
-    try:
-        limiter_of(request).check(SIGN_INS_PER_ADDRESS, address)
-        members.request_link(
-            session, settings, ctx.workspace, email=email, name=name, ip=address,
-            next_path=target,
-        )  # fmt: skip
-    except AccordError as error:
-        return ctx.render(
-            "sign_in.html", status_code=error.status, next=target,
-            values={"email": email, "name": name}, error=error, sent=None,
-        )  # fmt: skip
-    return ctx.render(
-        "sign_in.html", next=target, values={}, error=None, sent=members.check_email(email)
-    )
-
-
-@router.get("/help/{slug}/community/sign-in/link", response_class=HTMLResponse)
-def sign_in_link(
-    request: Request,
-    session: DbSession,
-    slug: str,
-    token: Annotated[str, Query(max_length=300)] = "",
-    lang: str | None = None,
-) -> HTMLResponse:
-    """The page an emailed link opens: a button signs in (the link is used only then)."""
-    ctx = Ctx(request, session, slug, lang)
-    try:
-        link = members.check_link(session, ctx.workspace, token)
-    except AccordError as error:
-        return ctx.render("link.html", status_code=error.status, error=error, token="", email="")
-    return ctx.render("link.html", error=None, token=token, email=link.email)
-
-
-@router.post("/help/{slug}/community/sign-in/link", response_class=HTMLResponse)
-def sign_in_with_link(
-    request: Request,
-    session: DbSession,
-    slug: str,
-    token: Annotated[str, Form(max_length=300)] = "",
-    lang: Annotated[str | None, Form()] = None,
-) -> Response:
-    ctx = Ctx(request, session, slug, lang)
-    try:
-        signed = members.use_link(session, ctx.workspace, token)
-    except AccordError as error:
-        return ctx.render("link.html", status_code=error.status, error=error, token="", email="")
-    target = _safe_next(ctx, signed.next_path)
-    sep = "&" if "?" in target else "?"
-    return _keep_session(ctx, RedirectResponse(f"{target}{sep}notice=signed-in", 303), signed.token)
-
-
-@router.post("/help/{slug}/community/sign-in/site")
-def sign_in_with_site(
-    request: Request,
-    session: DbSession,
-    settings: AppSettings,
-    slug: str,
-    email: Annotated[str, Form(max_length=320)] = "",
-    email_hash: Annotated[str, Form(max_length=200)] = "",
-    name: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=300)] = "",
-    lang: Annotated[str | None, Form()] = None,
-) -> Response:
-    """The site's own sign-in hands its customer over: its server posts (through the
-    browser) the customer's email with ``email_hash``, the HMAC-SHA256 of the email
-    under the workspace's identity secret, as the chat widget's ``emailHash``."""
-    ctx = Ctx(request, session, slug, lang)
-    limiter_of(request).check(SIGN_INS_PER_ADDRESS, client_address(request))
-    secret = identity.secret_of(ctx.workspace, settings.resolved_secret_key)
-    given = email.strip()
-    if not any(identity.verifies(secret, email_hash, e) for e in {given, given.lower()}):
-        return ctx.failed(
-            forbidden(
-                "The site's signature of this email is not valid", code="identity_not_verified"
-            )
-        )
-    try:
-        signed = members.sign_in_verified(session, ctx.workspace, email=given, name=name)
-    except AccordError as error:
-        return ctx.failed(error)
-    target = _safe_next(ctx, next)
-    sep = "&" if "?" in target else "?"
-    return _keep_session(ctx, RedirectResponse(f"{target}{sep}notice=signed-in", 303), signed.token)
-
-
-@router.post("/help/{slug}/community/sign-out")
-def sign_out(
-    request: Request,
-    session: DbSession,
-    slug: str,
-    csrf_token: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    ctx = Ctx(request, session, slug, None)
-    if ctx.member is not None and constant_time_equals(csrf_token, ctx.csrf):
-        members.sign_out(session, ctx.workspace, ctx.token)
-    response = _back(ctx.home, "signed-out")
-    response.delete_cookie(COOKIE, path=ctx.base)
-    return response

@@ -119,3 +119,15 @@ def test_typo_correction_keeps_the_word_typed_and_prefers_the_common_word() -> N
     assert terms["retrun"][1] in ("return", "returns")
     assert terms["xyzzy"] == ["xyzzy"]  # nothing close: searched as typed
     assert query.corrected["shiping"] == "shipping"
+
+
+def test_a_word_being_typed_is_a_prefix_from_its_third_letter() -> None:
+    """One or two letters of the word being typed would ask for every word they begin:
+    the question is what was typed before them; from three letters they are a prefix."""
+    assert [c.word for c in analyse("broken tent p", typing=True).concepts] == ["broken", "tent"]
+    assert [c.word for c in analyse("broken tent po", typing=True).concepts] == ["broken", "tent"]
+    pol = analyse("broken tent pol", typing=True).concepts
+    assert [(c.word, c.prefix) for c in pol] == [("broken", False), ("tent", False), ("pol", True)]
+    # Alone, a fragment is kept as it is (exact), and a finished word is no prefix.
+    assert [(c.word, c.prefix) for c in analyse("po", typing=True).concepts] == [("po", False)]
+    assert not analyse("broken tent pole ", typing=True).concepts[-1].prefix

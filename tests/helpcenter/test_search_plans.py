@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
@@ -18,6 +18,7 @@ from accord.helpcenter.models import HelpArticle, HelpTranslation
 from accord.helpcenter.query import analyse
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
+from tests.helpers import plans_of
 
 DOCUMENTS = 600
 TOPICS = ["tent", "boot", "jacket", "stove", "lantern", "zipper", "seam", "strap"]
@@ -64,25 +65,7 @@ def _publish(session: Session, workspace: ProvisionedWorkspace, n: int) -> None:
 
 
 def _plans(session: Session, call: Any) -> list[dict[str, Any]]:
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if "ts_rank" in statement:
-            seen.append((statement, parameters))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    raw: Any = session.connection().connection.driver_connection
-    out = []
-    with raw.cursor() as cur:
-        for statement, parameters in seen:
-            cur.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            out.append(cur.fetchone()[0][0]["Plan"])
-    return out
+    return plans_of(session, call, lambda statement: "ts_rank" in statement)
 
 
 def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:

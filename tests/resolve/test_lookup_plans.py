@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
@@ -17,6 +17,7 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.resolve.models import Identifier
 from accord.resolve.repository import IdentifierRepository
+from tests.helpers import plans_of
 
 ROWS = 20_000
 
@@ -42,27 +43,7 @@ def _identifiers(session: Session, workspace: ProvisionedWorkspace) -> None:
 
 
 def _plans(session: Session, call: Any) -> list[dict[str, Any]]:
-    """The plan of each statement ``call`` runs on the identifiers, as PostgreSQL would
-    run it now (the table as it is: never analyzed in this test database's life)."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        if "FROM identifiers" in statement:
-            seen.append((statement, parameters))
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    raw: Any = session.connection().connection.driver_connection
-    out = []
-    with raw.cursor() as cur:
-        for statement, parameters in seen:
-            cur.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
-            out.append(cur.fetchone()[0][0]["Plan"])
-    return out
+    return plans_of(session, call, lambda statement: "FROM identifiers" in statement)
 
 
 def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,10 +9,8 @@ width; screenshots land in test-artifacts/ (and /tmp/shots/)."""
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -59,24 +56,6 @@ class Served:
         return f"{self.accord}/help/{self.ws.workspace.slug}/articles/{slug}"
 
 
-@contextmanager
-def _serve(app: FastAPI, port: int) -> Iterator[str]:
-    """Serve ``app`` on loopback at ``port`` (Accord's own address is its base URL, so
-    the articles' links point at the server the browser talks to)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     tmp = tmp_path_factory.mktemp("suggestions-browser")
@@ -98,7 +77,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             outbox_worker=False,
             imap_poll_seconds=0,
         )
-        with _serve(create_app(settings), port) as accord:
+        with live_server(create_app(settings), port) as accord:
             s = Served(accord, "", ws, factory)
             r = api(s, "PUT", "/api/v1/help/settings", json={"synonyms": SYNONYMS})
             assert r.status_code == 200, r.text
