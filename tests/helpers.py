@@ -143,8 +143,10 @@ def count_queries(engine: Any) -> Iterator[list[str]]:
 
 
 def plans_of(session: Session, call: Callable[[], Any], wanted: Callable[[str], bool]) -> list[Any]:
-    """The PostgreSQL plan of each statement ``call`` runs that ``wanted`` picks, as the
-    database would run it now (its tables as they are: analyzed or not)."""
+    """The PostgreSQL plans of each statement ``call`` runs that ``wanted`` picks, as the
+    database would run it now (its tables as they are: analyzed or not): for each, the
+    plan made for its values and the generic plan PostgreSQL uses once the driver has
+    prepared the statement (from about its tenth execution), in that order."""
     from sqlalchemy import event
 
     seen: list[tuple[str, Any]] = []
@@ -165,4 +167,32 @@ def plans_of(session: Session, call: Callable[[], Any], wanted: Callable[[str], 
         for statement, parameters in seen:
             cur.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
             out.append(cur.fetchone()[0][0]["Plan"])
+            out.append(_generic_plan(raw, cur, statement, parameters))
     return out
+
+
+def _generic_plan(raw: Any, cur: Any, statement: str, parameters: dict[str, Any]) -> Any:
+    """The generic plan of ``statement``: prepared with its parameters as $n and
+    explained with PostgreSQL told to use the generic plan."""
+    from psycopg import sql
+
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(0) == "%%":
+            return "%"
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    prepared = re.sub(r"%%|%\((\w+)\)s", number, statement)
+    values = ", ".join(sql.Literal(parameters[n]).as_string(raw) for n in names)
+    cur.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    cur.execute(f"PREPARE accord_generic AS {prepared}")
+    try:
+        arguments = f"({values})" if names else ""
+        cur.execute(f"EXPLAIN (FORMAT JSON) EXECUTE accord_generic{arguments}")
+        return cur.fetchone()[0][0]["Plan"]
+    finally:
+        cur.execute("DEALLOCATE accord_generic")
+        cur.execute("RESET plan_cache_mode")

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     Integer,
     Numeric,
+    Select,
     String,
     Table,
     Uuid,
@@ -26,8 +27,11 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal_column,
     not_,
+    select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -204,6 +208,36 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
         literal = bindparam(None, pg_array_literal(values), type_=NullType())
         return column == any_(cast(literal, postgresql.ARRAY(column.type)))  # type: ignore[no-any-return]
     return column.in_(list(values))  # type: ignore[no-any-return]
+
+
+def each_of(
+    session: Session,
+    column: Any,
+    values: Collection[Any],
+    build: Callable[[ColumnElement[bool]], Select[*tuple[Any, ...]]],
+) -> Select[*tuple[Any, ...]]:
+    """The rows ``build(condition)`` selects where ``column`` is one of ``values``, shaped
+    so PostgreSQL finds each value through the whole index whatever it knows of the table.
+
+    ``column = ANY(array)`` after equalities on an index's first columns is matched
+    against the whole index only while the planner sees the array: once the driver has
+    prepared the statement, PostgreSQL's generic plan (used from about the tenth
+    execution) may take the equalities alone as the index condition and filter every row
+    they select (every identifier of a type, every member of a segment), as may a table
+    that was never analyzed. So several values become a join of the unnested array with
+    a LATERAL subquery that compares ``column`` to one value at a time (``OFFSET 0``
+    keeps the planner from flattening it into a join it could hash): an equality,
+    matched against the whole index in any plan. SQLite and one value use ``one_of``."""
+    values = list(values)
+    if len(values) < 2 or session.get_bind().dialect.name != "postgresql":
+        return build(one_of(session, column, values))
+    array = cast(
+        bindparam(None, pg_array_literal(values), type_=NullType()),
+        postgresql.ARRAY(column.type),
+    )
+    each = func.unnest(array).table_valued("value").render_derived("each_value")
+    inner = build(column == each.c.value).offset(literal_column("0")).lateral("each_row")
+    return select(*inner.c).select_from(each).join(inner, true())
 
 
 def pg_array_literal(values: Iterable[Any]) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all, update
 
 from accord.collect.models import Event
-from accord.kit.dialect import insert_ignore, one_of, update_by_id
+from accord.kit.dialect import each_of, insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.repository import OrderRepository, ProfileRepository
@@ -60,10 +60,13 @@ class IdentifierRepository(Repository):
         # One IN list per type, so both databases use the whole (workspace, type, value)
         # index rather than its workspace prefix.
         parts = [
-            select(*columns).where(
-                Identifier.workspace_id == workspace_id,
-                Identifier.type == t,
-                one_of(self.session, Identifier.value, sorted(vs)),
+            each_of(
+                self.session,
+                Identifier.value,
+                sorted(vs),
+                lambda match, t=t: select(*columns).where(  # type: ignore[misc]
+                    Identifier.workspace_id == workspace_id, Identifier.type == t, match
+                ),
             )
             for t, vs in sorted(by_type.items())
         ]
@@ -76,10 +79,13 @@ class IdentifierRepository(Repository):
         out: set[tuple[uuid.UUID, uuid.UUID]] = set()
         other_end = one_of(self.session, IdentityLink.b_id, ids)  # built once, for each chunk
         for chunk in chunks(ids):
-            stmt = select(IdentityLink.a_id, IdentityLink.b_id).where(
-                IdentityLink.workspace_id == workspace_id,
-                one_of(self.session, IdentityLink.a_id, chunk),
-                other_end,
+            stmt = each_of(
+                self.session,
+                IdentityLink.a_id,
+                chunk,
+                lambda match: select(IdentityLink.a_id, IdentityLink.b_id).where(
+                    IdentityLink.workspace_id == workspace_id, match, other_end
+                ),
             )
             out.update((a, b) for a, b in self.session.execute(stmt))
         return out
@@ -181,21 +187,35 @@ class IdentifierRepository(Repository):
         """For each identifier, the distinct user_id identifiers linked directly to it."""
         out = dict.fromkeys(identifier_ids, 0)
         for chunk in chunks(identifier_ids):
+            # Each identifier's links, and the other end's type, looked up for one
+            # identifier at a time (``each_of``): joined after the union, PostgreSQL may
+            # read every identifier of the workspace to find the user ids among them.
             ends = union_all(
-                select(IdentityLink.a_id.label("node"), IdentityLink.b_id.label("other")).where(
-                    IdentityLink.workspace_id == workspace_id,
-                    one_of(self.session, IdentityLink.a_id, chunk),
-                ),
-                select(IdentityLink.b_id.label("node"), IdentityLink.a_id.label("other")).where(
-                    IdentityLink.workspace_id == workspace_id,
-                    one_of(self.session, IdentityLink.b_id, chunk),
-                ),
+                *(
+                    each_of(
+                        self.session,
+                        node,
+                        chunk,
+                        lambda match, node=node, other=other: (
+                            select(  # type: ignore[misc]
+                                node.label("node"), other.label("other")
+                            )
+                            .join(Identifier, Identifier.id == other)
+                            .where(
+                                IdentityLink.workspace_id == workspace_id,
+                                match,
+                                Identifier.type == "user_id",
+                            )
+                        ),
+                    )
+                    for node, other in (
+                        (IdentityLink.a_id, IdentityLink.b_id),
+                        (IdentityLink.b_id, IdentityLink.a_id),
+                    )
+                )
             ).subquery()
-            stmt = (
-                select(ends.c.node, func.count(func.distinct(ends.c.other)))
-                .join(Identifier, Identifier.id == ends.c.other)
-                .where(Identifier.type == "user_id")
-                .group_by(ends.c.node)
+            stmt = select(ends.c.node, func.count(func.distinct(ends.c.other))).group_by(
+                ends.c.node
             )
             out.update((node, int(n)) for node, n in self.session.execute(stmt))
         return out
@@ -206,10 +226,15 @@ class LinkRepository(Repository):
         out: list[IdentityLink] = []
         for chunk in chunks(ids):
             for column in (IdentityLink.a_id, IdentityLink.b_id):
-                stmt = select(IdentityLink).where(
-                    IdentityLink.workspace_id == workspace_id, column.in_(chunk)
+                links = each_of(
+                    self.session,
+                    column,
+                    chunk,
+                    lambda match: select(IdentityLink).where(
+                        IdentityLink.workspace_id == workspace_id, match
+                    ),
                 )
-                out.extend(self.session.scalars(stmt))
+                out.extend(self.session.scalars(select(IdentityLink).from_statement(links)))
         return out
 
 

@@ -5,18 +5,20 @@ type (the planner then takes the type's rows for few)."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
-from accord.resolve.models import Identifier
-from accord.resolve.repository import IdentifierRepository
+from accord.resolve.models import Identifier, IdentityLink
+from accord.resolve.repository import IdentifierRepository, LinkRepository
 from tests.helpers import plans_of
 
 ROWS = 20_000
@@ -70,9 +72,98 @@ def test_one_value_is_looked_up_by_the_whole_index_without_statistics(
     wanted = ("email", "person-000123@example.com")
     plans = _plans(session, lambda: repo.find(ws, [wanted]))
     plans += _plans(session, lambda: repo.find_rows(ws, [wanted]))
-    assert len(plans) == 2
+    assert len(plans) == 4  # each as planned for its value, and its generic plan
     for plan in plans:
         [scan] = _scans(plan)
         assert "value" in scan.get("Index Cond", ""), (analyzed, scan)
         assert "Filter" not in scan, (analyzed, scan)
     assert repo.find(ws, [wanted])[wanted].value == wanted[1]
+
+
+def _linked(session: Session, workspace: ProvisionedWorkspace) -> list[uuid.UUID]:
+    """Every tenth identifier linked to the next one, each with a profile of its own."""
+    ws = workspace.workspace.id
+    rows = session.execute(
+        select(Identifier.id).where(Identifier.workspace_id == ws).order_by(Identifier.value)
+    ).scalars()
+    ids = list(rows)
+    now = utcnow()
+    links = [
+        {"id": new_id(), "workspace_id": ws, "a_id": min(a, b), "b_id": max(a, b),
+         "created_at": now, "event_id": None}
+        for a, b in zip(ids[::10], ids[1::10], strict=False)
+    ]  # fmt: skip
+    session.execute(insert(IdentityLink), links)
+    return ids
+
+
+def _full_index_only(plans: list[dict[str, Any]], analyzed: Any) -> None:
+    """Every scan of a table reads an index by the values looked up, not only by the
+    workspace and the type (a filter over every row that prefix selects): no sequential
+    scan, and each index condition names a column beyond them."""
+    scans = [s for plan in plans for s in _all_scans(plan)]
+    assert scans
+    shown = "\n".join(
+        f"{s['Node Type']} {s['Relation Name']} {s.get('Index Name')} "
+        f"cond={s.get('Index Cond')} filter={s.get('Filter')}"
+        for s in scans
+    )
+    for scan in scans:
+        assert scan["Node Type"] != "Seq Scan", f"analyzed {analyzed}:\n{shown}"
+        conditions = [scan.get("Index Cond", "")] + [
+            child.get("Index Cond", "") for child in scan.get("Plans", [])
+        ]
+        condition = " ".join(conditions)
+        assert re.search(r"\b(value|id|a_id|b_id)\b", condition), f"analyzed {analyzed}:\n{shown}"
+
+
+def _all_scans(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node] if node.get("Relation Name") else []
+    for child in node.get("Plans", []):
+        found += _all_scans(child)
+    return found
+
+
+def test_the_resolvers_batch_look_ups_use_the_whole_index_in_every_plan(
+    backend: str, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """Several values at once (a batch of events), as planned for its values and as the
+    generic plan of a prepared statement: a filter over every identifier of the type
+    (20,000 here, a million in a large workspace) is what each shape must avoid."""
+    if backend != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    _identifiers(session, workspace)
+    ids = _linked(session, workspace)
+    analyzed = _analyzed(session)
+    repo = IdentifierRepository.from_session(session)
+    ws = workspace.workspace.id
+    pairs = [("email", f"person-{i:06d}@example.com") for i in (7, 123, 4567, 19_999)]
+    pairs += [("phone", "+15550100"), ("phone", "+15550101")]
+    for look_up in (
+        lambda: repo.find(ws, pairs),
+        lambda: repo.find_rows(ws, pairs),
+        lambda: repo.links_among(ws, ids[:40]),
+        lambda: repo.user_ids_linked_to_each(ws, ids[:40]),
+        lambda: LinkRepository.from_session(session).neighbours(ws, ids[:40]),
+    ):
+        plans = plans_of(
+            session,
+            look_up,
+            lambda s: "FROM identifiers" in s or "FROM identity_links" in s,
+        )
+        assert plans
+        _full_index_only(plans, analyzed)
+    found = repo.find(ws, pairs)
+    assert sorted(found) == sorted(pairs[:4])
+    assert len(repo.links_among(ws, ids[:40])) == 4
+    assert len(LinkRepository.from_session(session).neighbours(ws, ids[:40])) == 8
+    assert set(repo.user_ids_linked_to_each(ws, ids[:40]).values()) == {0}
+
+
+def _analyzed(session: Session) -> Any:
+    return session.execute(
+        text(
+            "SELECT coalesce(last_analyze, last_autoanalyze) FROM pg_stat_user_tables "
+            "WHERE relname = 'identifiers'"
+        )
+    ).scalar()
