@@ -40,6 +40,36 @@ def test_bench_ingest_prints_its_figures() -> None:
 
 
 @pytest.mark.usefixtures("sqlite_env")
+def test_bench_ingest_holds_a_steady_load_and_reports_whether_resolution_keeps_up(
+    tmp_path: Path,
+) -> None:
+    args = ["ingest", "--rate", "200", "--seconds", "3", "--concurrency", "2", "--workers", "1"]
+    result = CliRunner().invoke(cli, ["bench", *args])
+    assert result.exit_code == 0, result.output
+    for label in (
+        "200 events/s asked for 3 s",
+        "accepted",
+        "resolved",
+        "freshness",
+        "probe events in the stream",
+        "lag at the end",
+        "server memory",
+    ):
+        assert label in result.output
+    # Every event sent was resolved by the end: none is left pending.
+    engine = create_engine(f"sqlite:///{tmp_path / 'bench.db'}")
+    with engine.connect() as conn:
+        counts = dict(
+            conn.execute(text("SELECT status, count(*) FROM events GROUP BY status")).all()
+        )
+    engine.dispose()
+    assert counts == {"resolved": 600}, counts
+    args = ["ingest", "--rate", "200", "--accept-only"]
+    refused = CliRunner().invoke(cli, ["bench", *args])
+    assert refused.exit_code == 2
+
+
+@pytest.mark.usefixtures("sqlite_env")
 def test_bench_ingest_can_measure_accepting_alone(tmp_path: Path) -> None:
     args = ["ingest", "--events", "200", "--concurrency", "2", "--workers", "1", "--accept-only"]
     result = CliRunner().invoke(cli, ["bench", *args])
@@ -64,6 +94,10 @@ def test_bench_lookup_prints_its_figures() -> None:
     assert "200 profiles, 1,000 events" in result.output
     assert "lookup by email" in result.output
     assert "360 view" in result.output
+    # Both states of the tables' statistics, side by side.
+    assert "(cold: never analyzed)" in result.output
+    assert "(analyzed)" in result.output
+    assert "statistics         ANALYZE" in result.output
 
 
 @pytest.mark.usefixtures("sqlite_env")

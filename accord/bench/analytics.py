@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, func, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.scoring import service, tasks
@@ -34,7 +34,7 @@ from accord.analyze.scoring.models import CustomerScore
 from accord.bench.analytics_dashboards import Timed, dashboards
 from accord.bench.analytics_draw import DROP_A, DROP_B, RATE_SHAPE
 from accord.bench.analytics_seed import SEEDED_TABLES, Seeded, Seeder
-from accord.bench.common import percentile, postgres_pids
+from accord.bench.common import percentile, postgres_pids, vacuum_analyze
 from accord.bench.privacy import checkpoint
 from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
@@ -357,26 +357,9 @@ def _workspace(
     return None
 
 
-def _engine(factory: sessionmaker[Session]) -> Engine:
-    with factory() as session:
-        bind = session.get_bind()
-    return bind.engine if isinstance(bind, Connection) else bind
-
-
 def vacuum(factory: sessionmaker[Session], tables: tuple[str, ...]) -> tuple[float, str]:
-    """What autovacuum does after a bulk load: VACUUM (ANALYZE) of the tables on
-    PostgreSQL (the visibility map and statistics), ANALYZE elsewhere."""
-    t = time.perf_counter()
-    with _engine(factory).connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.execute(text(f"VACUUM (ANALYZE) {', '.join(tables)}"))
-            what = f"VACUUM (ANALYZE) {', '.join(tables)}"
-        else:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
-            what = "ANALYZE"
-    return time.perf_counter() - t, what
+    """VACUUM (ANALYZE) of ``tables``, as autovacuum does after a bulk load."""
+    return vacuum_analyze(factory, tables)
 
 
 def _database(factory: sessionmaker[Session]) -> tuple[str, str | None]:

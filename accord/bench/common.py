@@ -13,12 +13,39 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session, sessionmaker
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def engine_of(factory: sessionmaker[Session]) -> Engine:
+    with factory() as session:
+        bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
+
+
+def vacuum_analyze(
+    factory: sessionmaker[Session], tables: tuple[str, ...] = ()
+) -> tuple[float, str]:
+    """What autovacuum does to a live database after a bulk load: VACUUM (ANALYZE) on
+    PostgreSQL (the visibility map and statistics), ANALYZE elsewhere; of ``tables``,
+    or of every table. Returns the seconds it took and what ran."""
+    t = time.perf_counter()
+    with engine_of(factory).connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            what = "VACUUM (ANALYZE)" + (f" {', '.join(tables)}" if tables else "")
+            conn.execute(text(what))
+        else:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+            what = "ANALYZE"
+    return time.perf_counter() - t, what
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -17,7 +17,7 @@ import httpx
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import percentile, server, tree_rss_mb
+from accord.bench.common import percentile, server, tree_rss_mb, vacuum_analyze
 from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
 from accord.kit.db import transaction
@@ -29,15 +29,33 @@ CHUNK = 5000
 
 
 @dataclass
+class Timings:
+    """Look-ups and 360 views timed in one state of the tables' statistics."""
+
+    lookup_p50: float
+    lookup_p99: float
+    view_p50: float
+    view_p99: float
+
+    def lines(self, state: str) -> list[str]:
+        return [
+            f"lookup by email    p50 {self.lookup_p50:.1f} ms, p99 {self.lookup_p99:.1f} ms "
+            f"({state})",
+            f"360 view           p50 {self.view_p50:.1f} ms, p99 {self.view_p99:.1f} ms "
+            f"({state}; profile + timeline page + orders)",
+        ]
+
+
+@dataclass
 class LookupResult:
     backend: str
     profiles: int
     events: int
     seed_seconds: float
-    lookup_p50: float
-    lookup_p99: float
-    view_p50: float
-    view_p99: float
+    cold: Timings
+    analyzed: Timings
+    analyze: str
+    analyze_seconds: float
     samples: int
     server_rss_mb: float
 
@@ -46,10 +64,11 @@ class LookupResult:
             f"backend            {self.backend}",
             f"loaded             {self.profiles:,} profiles, {self.events:,} events "
             f"(seeded in {self.seed_seconds:.0f} s)",
-            f"lookup by email    p50 {self.lookup_p50:.1f} ms, p99 {self.lookup_p99:.1f} ms "
-            f"({self.samples} requests)",
-            f"360 view           p50 {self.view_p50:.1f} ms, p99 {self.view_p99:.1f} ms "
-            "(profile + timeline page + orders)",
+            f"requests           {self.samples} of each, in each state",
+            *self.cold.lines("cold: never analyzed"),
+            f"statistics         {self.analyze} in {self.analyze_seconds:.1f} s, "
+            "as autovacuum would leave them",
+            *self.analyzed.lines("analyzed"),
             f"server memory      {self.server_rss_mb:,.0f} MB",
         ]
 
@@ -175,25 +194,15 @@ def run(
         }
     rng = random.Random(5)
     sample = rng.sample(sorted(e for e in ids if e), min(samples, len(ids)))
-    lookups: list[float] = []
-    views: list[float] = []
     with server(database_url, data_dir, 1) as (url, pid):
         client = httpx.Client(
             headers={"Authorization": f"Bearer {provisioned.api_token}"}, timeout=30
         )
-        for warm in sample[:20]:  # warm caches and connections
-            client.get(f"{url}/api/v1/profiles/lookup", params={"email": warm})
-        for email in sample:
-            t = time.perf_counter()
-            r = client.get(f"{url}/api/v1/profiles/lookup", params={"email": email})
-            lookups.append((time.perf_counter() - t) * 1000)
-            assert r.status_code == 200, r.text
-            profile_id = ids[email]
-            t = time.perf_counter()
-            for path in ("", "/timeline", "/orders"):
-                r = client.get(f"{url}/api/v1/profiles/{profile_id}{path}")
-                assert r.status_code == 200, r.text
-            views.append((time.perf_counter() - t) * 1000)
+        # The same people in both states: first as the load left the tables (a fresh
+        # or freshly imported workspace), then with statistics.
+        cold = _time(client, url, sample, ids)
+        analyze_seconds, analyze_what = vacuum_analyze(factory)
+        analyzed = _time(client, url, sample, ids)
         rss = tree_rss_mb(pid)
         client.close()
     return LookupResult(
@@ -201,10 +210,36 @@ def run(
         profiles=profiles,
         events=max(events // max(profiles, 1), 1) * profiles,
         seed_seconds=seeded,
+        cold=cold,
+        analyzed=analyzed,
+        analyze=analyze_what,
+        analyze_seconds=analyze_seconds,
+        samples=len(sample),
+        server_rss_mb=rss,
+    )
+
+
+def _time(
+    client: httpx.Client, url: str, sample: list[str], ids: dict[str | None, uuid.UUID]
+) -> Timings:
+    lookups: list[float] = []
+    views: list[float] = []
+    for warm in sample[:20]:  # warm caches and connections
+        client.get(f"{url}/api/v1/profiles/lookup", params={"email": warm})
+    for email in sample:
+        t = time.perf_counter()
+        r = client.get(f"{url}/api/v1/profiles/lookup", params={"email": email})
+        lookups.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, r.text
+        profile_id = ids[email]
+        t = time.perf_counter()
+        for path in ("", "/timeline", "/orders"):
+            r = client.get(f"{url}/api/v1/profiles/{profile_id}{path}")
+            assert r.status_code == 200, r.text
+        views.append((time.perf_counter() - t) * 1000)
+    return Timings(
         lookup_p50=percentile(lookups, 50),
         lookup_p99=percentile(lookups, 99),
         view_p50=percentile(views, 50),
         view_p99=percentile(views, 99),
-        samples=len(sample),
-        server_rss_mb=rss,
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import cpu_seconds, percentile
+from accord.bench.common import cpu_seconds, percentile, vacuum_analyze
 from accord.bench.privacy_people import (
     ASKED,
     CHECK_P99_MS,
@@ -145,22 +145,8 @@ def checkpoint(factory: sessionmaker[Session]) -> float | None:
 
 
 def analyze(factory: sessionmaker[Session]) -> tuple[float, str]:
-    """What autovacuum does to a live database after a bulk load: VACUUM ANALYZE on
-    PostgreSQL (visibility map and statistics), ANALYZE elsewhere."""
-    t = time.perf_counter()
-    with factory() as session:
-        bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.execute(text("VACUUM (ANALYZE)"))
-            what = "VACUUM (ANALYZE)"
-        else:
-            conn.execute(text("ANALYZE"))
-            conn.commit()
-            what = "ANALYZE"
-    return time.perf_counter() - t, what
+    """VACUUM (ANALYZE) of every table, as autovacuum leaves a live database."""
+    return vacuum_analyze(factory)
 
 
 def check_consent(

@@ -58,10 +58,43 @@ def bench_ingest(
             "are removed afterwards.",
         ),
     ] = False,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Steady load: send this many events a second (with --seconds) and report "
+            "resolution while it lasts, freshness and the lag at its end.",
+            min=1,
+        ),
+    ] = None,
+    seconds: Annotated[
+        float, typer.Option(help="How long the steady load lasts (with --rate).", min=1)
+    ] = 60,
 ) -> None:
-    """Events/s and latency through /v1/batch, the raw insert limit, and resolution."""
-    from accord.bench import ingest
+    """Events/s and latency through /v1/batch, the raw insert limit, and resolution; with
+    --rate, a steady load and whether resolution keeps up."""
+    from accord.bench import ingest, ingest_steady
 
+    if rate is not None:
+        if accept_only:
+            typer.echo("error: --rate measures resolution; it cannot be --accept-only", err=True)
+            raise typer.Exit(2)
+        steady_rate = rate
+        _run(
+            "Sending",
+            int(rate * seconds),
+            lambda factory, url, data_dir, progress: ingest_steady.run(
+                factory,
+                url,
+                data_dir,
+                rate=steady_rate,
+                seconds=seconds,
+                concurrency=concurrency,
+                batch_size=batch_size,
+                workers=workers,
+                progress=progress,
+            ),
+        )
+        return
     _run(
         "Sending",
         events,
