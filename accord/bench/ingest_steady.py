@@ -174,15 +174,11 @@ def run(
         with Probes(factory, workspace_id) as probes:
 
             def send(body: bytes, count: int, probe: str | None) -> None:
-                t0 = time.perf_counter()
-                status, answer = connections.post("/v1/batch", body)
-                done = time.perf_counter()
-                if status != 200:
-                    raise RuntimeError(f"batch refused: {status} {answer[:200]!r}")
+                elapsed = connections.send_batch(body)
                 if probe:
                     probes.sent(probe)
                 with lock:
-                    latencies.append((done - t0) * 1000)
+                    latencies.append(elapsed)
                 if progress:
                     progress(count)
 
