@@ -49,10 +49,7 @@ def _plans(session: Session, call: Any) -> list[dict[str, Any]]:
 
 
 def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [node] if node.get("Relation Name") == "identifiers" else []
-    for child in node.get("Plans", []):
-        found += _scans(child)
-    return found
+    return [s for s in _all_scans(node) if s["Relation Name"] == "identifiers"]
 
 
 def test_one_value_is_looked_up_by_the_whole_index_without_statistics(
@@ -61,12 +58,7 @@ def test_one_value_is_looked_up_by_the_whole_index_without_statistics(
     if backend != "postgresql":
         pytest.skip("plans are PostgreSQL's")
     _identifiers(session, workspace)
-    analyzed = session.execute(
-        text(
-            "SELECT coalesce(last_analyze, last_autoanalyze) FROM pg_stat_user_tables "
-            "WHERE relname = 'identifiers'"
-        )
-    ).scalar()
+    analyzed = _analyzed(session)
     repo = IdentifierRepository.from_session(session)
     ws = workspace.workspace.id
     wanted = ("email", "person-000123@example.com")
