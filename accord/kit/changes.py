@@ -29,11 +29,25 @@ EVERYTHING = "*"
 
 @dataclass
 class Changes:
-    """People of one workspace and what changed about them."""
+    """People of one workspace and what changed about them.
+
+    ``events`` holds, for the people whose change was noted with its events (resolution
+    notes each batch's new events), the ids of those events; ``whole`` the people noted
+    at least once without them (a merge, an import, an edit): for those only a full look
+    at the person tells what changed."""
 
     workspace_id: uuid.UUID
     profiles: set[uuid.UUID] = field(default_factory=set)
     topics: set[str] = field(default_factory=set)
+    events: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    whole: set[uuid.UUID] = field(default_factory=set)
+
+    def new_events(self, profile_id: uuid.UUID) -> set[uuid.UUID] | None:
+        """The new events that are all that changed about this person, or None when
+        more did (or the change did not say)."""
+        if profile_id in self.whole:
+            return None
+        return self.events.get(profile_id)
 
 
 @dataclass(frozen=True)
@@ -68,7 +82,11 @@ def note(
     workspace_id: uuid.UUID,
     profile_ids: Iterable[uuid.UUID | None],
     topics: Collection[str],
+    *,
+    events: Iterable[tuple[uuid.UUID | None, uuid.UUID]] | None = None,
 ) -> None:
+    """Note that these people changed in ``topics``; ``events`` (person, event id) when
+    the change is exactly these new events of theirs."""
     listeners: list[Any] = session.info.get(LISTENERS) or []
     if not listeners:
         return
@@ -87,6 +105,15 @@ def note(
     bucket = pending.setdefault(workspace_id, Changes(workspace_id))
     bucket.profiles.update(ids)
     bucket.topics.update(topics)
+    if events is None:
+        bucket.whole.update(ids)
+        return
+    described: set[uuid.UUID] = set()
+    for profile_id, event_id in events:
+        if profile_id is not None:
+            bucket.events.setdefault(profile_id, set()).add(event_id)
+            described.add(profile_id)
+    bucket.whole.update(ids - described)
 
 
 def _record(session: Session) -> None:

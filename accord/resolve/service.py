@@ -517,7 +517,13 @@ def _note(session: Session, workspace_id: uuid.UUID, events: list[PendingEvent])
             topics.update(("traits", "identifiers"))
         if profiles.order_event_kind(e) is not None:
             topics.add("orders")
-    changes.note(session, workspace_id, (e.profile_id for e in events), topics)
+    changes.note(
+        session,
+        workspace_id,
+        (e.profile_id for e in events),
+        topics,
+        events=[(e.profile_id, e.id) for e in events],
+    )
 
 
 # --- split --------------------------------------------------------------------------------

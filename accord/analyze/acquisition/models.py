@@ -127,4 +127,10 @@ class AcquisitionTouch(Base):
     # Known only from clicks on short links (a QR code scanned, the site never visited
     # with that browser): counted as clicks, not as people acquired.
     link_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The events chosen (no foreign key: an erase or retention may delete an event; a
+    # row whose event is gone is computed again from all the person's events). With them
+    # a person's new events are weighed against the three chosen, not their history.
+    first_event_id: Mapped[uuid.UUID | None]
+    last_event_id: Mapped[uuid.UUID | None]
+    latest_event_id: Mapped[uuid.UUID | None]
     computed_at: Mapped[datetime]

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Select,
     String,
     and_,
     case,
@@ -52,6 +53,32 @@ class Picked:
     latest_id: uuid.UUID | None
     first_order_at: datetime | None
     link_only: bool
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a person's stored row says of the events chosen and what they were chosen
+    against."""
+
+    first_id: uuid.UUID | None
+    last_id: uuid.UUID | None
+    latest_id: uuid.UUID | None
+    first_at: datetime | None
+    first_order_at: datetime | None
+    link_only: bool
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One event weighed as a touch: when, and whether it is a touch, an attributed
+    one (a campaign, another site or a channel of its own) and a short link's click."""
+
+    id: uuid.UUID
+    profile_id: uuid.UUID
+    timestamp: datetime
+    touch: bool
+    attributed: bool
+    link: bool
 
 
 @dataclass(frozen=True)
@@ -140,13 +167,7 @@ class TouchRepository(Repository):
         sql = self._sql(e)
         tagged, external, touch = sql.parts()
         attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
-        first_order = (
-            select(Order.profile_id, func.min(Order.placed_at).label("at"))
-            .where(one_of(self.session, Order.profile_id, profile_ids))
-            .where(Order.status != "cancelled")
-            .group_by(Order.profile_id)
-            .subquery("fo")
-        )
+        first_order = self._first_orders(profile_ids).subquery("fo")
         p = Profile
 
         def one(*where: ColumnElement[bool], latest: bool) -> Any:
@@ -193,6 +214,61 @@ class TouchRepository(Repository):
             for r in self.session.execute(stmt)
         ]
 
+    def stored(self, profile_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Stored]:
+        """The stored rows of these people (those that have one)."""
+        if not profile_ids:
+            return {}
+        t = AcquisitionTouch
+        stmt = select(
+            t.profile_id,
+            t.first_event_id,
+            t.last_event_id,
+            t.latest_event_id,
+            t.first_at,
+            t.first_order_at,
+            t.link_only,
+        ).where(one_of(self.session, t.profile_id, profile_ids))
+        return {
+            r[0]: Stored(r[1], r[2], r[3], r[4], r[5], bool(r[6]))
+            for r in self.session.execute(stmt)
+        }
+
+    def candidates(self, ids: Collection[uuid.UUID]) -> list[Candidate]:
+        """These events (by id) weighed as touches, by the same rules ``pick`` applies."""
+        if not ids:
+            return []
+        e = aliased(Event, name="e")
+        tagged, external, touch = self._sql(e).parts()
+        attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
+        stmt = select(
+            e.id,
+            e.profile_id,
+            e.timestamp,
+            touch,
+            attributed,
+            func.coalesce(e.name == LINK_CLICKED, False),
+        ).where(one_of(self.session, e.id, ids), e.profile_id.is_not(None))
+        return [
+            Candidate(r[0], r[1], r[2], bool(r[3]), bool(r[4]), bool(r[5]))
+            for r in self.session.execute(stmt)
+            if r[1] is not None
+        ]
+
+    def first_orders(self, profile_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        """Each person's first order that was not cancelled (those with one)."""
+        if not profile_ids:
+            return {}
+        rows = self.session.execute(self._first_orders(profile_ids))
+        return {r[0]: r[1] for r in rows if r[0] is not None}
+
+    def _first_orders(self, profile_ids: Collection[uuid.UUID]) -> Select[*tuple[Any, ...]]:
+        return (
+            select(Order.profile_id, func.min(Order.placed_at).label("at"))
+            .where(one_of(self.session, Order.profile_id, profile_ids))
+            .where(Order.status != "cancelled")
+            .group_by(Order.profile_id)
+        )
+
     def events(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Raw]:
         """The touch events picked, as ``Raw`` (only what classifying them reads)."""
         if not ids:
@@ -226,6 +302,11 @@ class TouchRepository(Repository):
                 search=row[12],
             )
         return out
+
+    def update(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Rewrite these people's rows in place (each row names its ``profile_id``)."""
+        if rows:
+            self.session.execute(update(AcquisitionTouch), list(rows))
 
     def replace(self, profile_ids: Collection[uuid.UUID], rows: Sequence[dict[str, Any]]) -> None:
         """The rows of ``profile_ids`` become ``rows`` (people without one have none)."""

@@ -3,10 +3,16 @@ first order (with no order yet: the latest) and the latest touch, read from thei
 and grouped by ``channels.py``.
 
 ``refresh`` computes the rows of a set of people in a few statements a chunk (the
-touches picked in SQL, then classified in Python: three events a person at most) and is
-what resolution's changes call (``listener``, set on the session factory by the edge):
-new events, orders, a merge (the absorbed person's row goes, the survivor's is computed
-again from all their events) or a split (both sides again). ``rebuild`` computes a whole
+touches picked in SQL, then classified in Python: three events a person at most).
+``advance`` takes a person's new events alone: weighed against the three events their
+row chose, they give the same choice as all their events would (the earliest touch of
+all is the earlier of the chosen first and the new ones; likewise the latest and the
+last before the first order), so a batch reads its own events, not people's histories,
+and writes only the rows that move. Resolution's changes call them (``listener``, set
+on the session factory by the edge): a batch's new events advance; orders, a merge (the
+absorbed person's row goes, the survivor's is computed again from all their events), a
+split (both sides again), or a row that cannot be advanced (none yet, written before
+rows kept their events, or a chosen event gone) are computed in full. ``rebuild`` computes a whole
 workspace a chunk of people per transaction. An erase deletes a person's row with them
 (its foreign key to ``profiles``)."""
 
@@ -23,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.acquisition.channels import Touch, classify
 from accord.analyze.acquisition.models import AcquisitionTouch
-from accord.analyze.acquisition.repository import Picked, TouchRepository
+from accord.analyze.acquisition.repository import Candidate, Picked, Stored, TouchRepository
 from accord.kit import changes
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
@@ -66,8 +72,102 @@ def _row(
         row.update(_columns(prefix, touch(event_id)))
     row["first_order_at"] = picked.first_order_at
     row["link_only"] = picked.link_only and picked.first_id is not None
+    row["first_event_id"] = picked.first_id
+    row["last_event_id"] = picked.last_id
+    row["latest_event_id"] = picked.latest_id
     row["computed_at"] = now
     return row
+
+
+def _key(c: Candidate) -> tuple[datetime, str]:
+    # Ties on time go by id, as the database orders ids (the hex digits' order).
+    return (c.timestamp, c.id.hex)
+
+
+def _latest(touches: list[Candidate]) -> Candidate | None:
+    """The latest attributed touch, or with none the latest touch (``pick``'s rule)."""
+    attributed = [c for c in touches if c.attributed]
+    pool = attributed or touches
+    return max(pool, key=_key) if pool else None
+
+
+def _advanced(
+    stored: Stored, mine: list[Candidate], new: set[uuid.UUID], first_order: datetime | None
+) -> Picked | None:
+    """A person's touches chosen among their stored three and their new events, or None
+    when that cannot decide it (their first order moved, a chosen event is gone, or only
+    their whole history tells whether they are known by clicks alone)."""
+    if first_order != stored.first_order_at:
+        return None
+    chosen = {i for i in (stored.first_id, stored.last_id, stored.latest_id) if i is not None}
+    if stored.first_at is not None and stored.first_id is None:
+        return None  # written before rows kept their events
+    if not chosen <= {c.id for c in mine}:
+        return None
+    news = [c for c in mine if c.id in new]
+    if not news:
+        return None
+    touches = [c for c in mine if c.touch]
+    first = min(touches, key=_key) if touches else None
+    latest = _latest(touches)
+    last = latest
+    if first_order is not None:
+        last = _latest([c for c in touches if c.timestamp <= first_order])
+    clicks_only = all(c.link for c in news)
+    if stored.first_id is not None:
+        link_only = stored.link_only and clicks_only
+    elif clicks_only:
+        return None  # no touch before: clicks alone only if there was nothing at all
+    else:
+        link_only = False
+
+    def of(c: Candidate | None) -> uuid.UUID | None:
+        return c.id if c is not None else None
+
+    return Picked(mine[0].profile_id, of(first), of(last), of(latest), first_order, link_only)
+
+
+def advance(
+    session: Session, workspace_id: uuid.UUID, news: dict[uuid.UUID, set[uuid.UUID]]
+) -> set[uuid.UUID]:
+    """Weigh these people's new events (person: event ids) against the touches their rows
+    chose, writing the rows that move; returns the people whose rows could not be
+    advanced (``refresh`` computes those). Serialized per workspace; the caller commits."""
+    if not news:
+        return set()
+    repo = TouchRepository.from_session(session)
+    repo.lock(workspace_id)
+    session.flush()
+    now = utcnow()
+    full: set[uuid.UUID] = set()
+    for chunk in chunked(sorted(news, key=str), CHUNK):
+        stored = repo.stored(chunk)
+        full.update(p for p in chunk if p not in stored)
+        people = [p for p in chunk if p in stored]
+        ids = {i for p in people for i in news[p]}
+        for s in (stored[p] for p in people):
+            ids.update(i for i in (s.first_id, s.last_id, s.latest_id) if i is not None)
+        by_person: dict[uuid.UUID, list[Candidate]] = {}
+        for c in repo.candidates(ids):
+            by_person.setdefault(c.profile_id, []).append(c)
+        orders = repo.first_orders(people)
+        moved: list[Picked] = []
+        for p in people:
+            s = stored[p]
+            picked = _advanced(s, by_person.get(p, []), news[p], orders.get(p))
+            if picked is None:
+                full.add(p)
+            elif (picked.first_id, picked.last_id, picked.latest_id, picked.link_only) != (
+                s.first_id,
+                s.last_id,
+                s.latest_id,
+                s.link_only,
+            ):
+                moved.append(picked)
+        wanted = {i for p in moved for i in (p.first_id, p.last_id, p.latest_id) if i}
+        events = {i: classify(raw) for i, raw in repo.events(wanted).items()}
+        repo.update([_row(workspace_id, p, events, now) for p in moved])
+    return full
 
 
 def refresh(session: Session, workspace_id: uuid.UUID, profile_ids: Iterable[uuid.UUID]) -> int:
@@ -160,9 +260,18 @@ def listener() -> changes.Listener:
         # Written objects first, outside the savepoint, which only the refresh's own
         # statements use (a savepoint of the session would run these listeners again).
         session.flush()
+        news: dict[uuid.UUID, set[uuid.UUID]] = {}
+        rest: set[uuid.UUID] = set()
+        for p in change.profiles:
+            new = change.new_events(p)
+            if new is None:
+                rest.add(p)
+            else:
+                news[p] = new
         try:
             with session.connection().begin_nested():
-                refresh(session, change.workspace_id, change.profiles)
+                rest |= advance(session, change.workspace_id, news)
+                refresh(session, change.workspace_id, rest)
         except Exception:
             log.exception(
                 "acquisition: the touches of %d people were not refreshed", len(change.profiles)
