@@ -74,10 +74,12 @@ def insert_ignore(
     return len(session.execute(stmt, list(rows)).all())
 
 
-def update_by_id(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Set each row's columns where ``id`` matches: one statement for all the rows on
-    PostgreSQL (UPDATE ... FROM the rows), one prepared statement run over them on SQLite.
-    Every row names the same columns."""
+def update_by_id(
+    session: Session, table: Any, rows: Sequence[dict[str, Any]], *, key: str = "id"
+) -> None:
+    """Set each row's columns where the ``key`` column (the primary key) matches: one
+    statement for all the rows on PostgreSQL (UPDATE ... FROM the rows), one prepared
+    statement run over them on SQLite. Every row names the same columns."""
     if not rows:
         return
     dialect = session.get_bind().dialect
@@ -90,18 +92,18 @@ def update_by_id(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -
             sets = ", ".join(
                 f"{quote(n)} = {sel}"
                 for n, sel in zip(names, plan.selected, strict=True)
-                if n != "id"
+                if n != key
             )
             sql = (
                 f"UPDATE {plan.table} SET {sets} FROM {plan.source} "  # noqa: S608
-                f"WHERE {plan.table}.id = r.id"
+                f"WHERE {plan.table}.{quote(key)} = r.{quote(key)}"
             )
             session.connection().exec_driver_sql(sql, {"rows": payload})
             return
     stmt = (
         update(table)
-        .where(table.c.id == bindparam("v_id"))
-        .values({n: bindparam(f"v_{n}") for n in names if n != "id"})
+        .where(table.c[key] == bindparam(f"v_{key}"))
+        .values({n: bindparam(f"v_{n}") for n in names if n != key})
     )
     params = [{f"v_{n}": v for n, v in row.items()} for row in rows]
     session.connection().execute(stmt, params)

@@ -127,10 +127,14 @@ class AcquisitionTouch(Base):
     # Known only from clicks on short links (a QR code scanned, the site never visited
     # with that browser): counted as clicks, not as people acquired.
     link_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The events chosen (no foreign key: an erase or retention may delete an event; a
-    # row whose event is gone is computed again from all the person's events). With them
-    # a person's new events are weighed against the three chosen, not their history.
+    # The events chosen, and whether the last and latest were attributed (a campaign,
+    # another site or a channel of its own, which wins over a later direct visit). With
+    # them a person's new events are weighed against the three chosen instead of their
+    # history. No foreign key: events are deleted only with their person (an erase),
+    # whose row goes with them.
     first_event_id: Mapped[uuid.UUID | None]
     last_event_id: Mapped[uuid.UUID | None]
     latest_event_id: Mapped[uuid.UUID | None]
+    last_attributed: Mapped[bool | None]
+    latest_attributed: Mapped[bool | None]
     computed_at: Mapped[datetime]

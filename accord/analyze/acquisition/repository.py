@@ -34,7 +34,13 @@ from accord.analyze.acquisition.channels import CHANNEL_TOUCHES, LINK_CLICKED, R
 from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link
 from accord.collect.models import Event
 from accord.kit.db import UTCDateTime
-from accord.kit.dialect import insert_ignore, lock_workspace, one_of, plus_seconds
+from accord.kit.dialect import (
+    insert_ignore,
+    lock_workspace,
+    one_of,
+    plus_seconds,
+    update_by_id,
+)
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
 
@@ -57,21 +63,27 @@ class Picked:
 
 @dataclass(frozen=True)
 class Stored:
-    """What a person's stored row says of the events chosen and what they were chosen
+    """What a person's stored row says of the events it chose: their ids and times,
+    whether the last and latest were attributed, and the first order they were chosen
     against."""
 
     first_id: uuid.UUID | None
     last_id: uuid.UUID | None
     latest_id: uuid.UUID | None
     first_at: datetime | None
+    last_at: datetime | None
+    latest_at: datetime | None
+    last_attributed: bool | None
+    latest_attributed: bool | None
     first_order_at: datetime | None
     link_only: bool
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """One event weighed as a touch: when, and whether it is a touch, an attributed
-    one (a campaign, another site or a channel of its own) and a short link's click."""
+    """One event weighed as a touch: when, whether it is a touch, an attributed one (a
+    campaign, another site or a channel of its own) and a short link's click, and what
+    it says (``raw``, for grouping)."""
 
     id: uuid.UUID
     profile_id: uuid.UUID
@@ -79,6 +91,7 @@ class Candidate:
     touch: bool
     attributed: bool
     link: bool
+    raw: Raw | None = None
 
 
 @dataclass(frozen=True)
@@ -225,34 +238,56 @@ class TouchRepository(Repository):
             t.last_event_id,
             t.latest_event_id,
             t.first_at,
+            t.last_at,
+            t.latest_at,
+            t.last_attributed,
+            t.latest_attributed,
             t.first_order_at,
             t.link_only,
         ).where(one_of(self.session, t.profile_id, profile_ids))
-        return {
-            r[0]: Stored(r[1], r[2], r[3], r[4], r[5], bool(r[6]))
-            for r in self.session.execute(stmt)
-        }
+        return {r[0]: Stored(*r[1:10], bool(r[10])) for r in self.session.execute(stmt)}
 
-    def candidates(self, ids: Collection[uuid.UUID]) -> list[Candidate]:
-        """These events (by id) weighed as touches, by the same rules ``pick`` applies."""
+    def candidates(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Candidate]:
+        """These events (by id, those with a person) weighed as touches by the rules
+        ``pick`` applies, with what grouping them reads."""
         if not ids:
-            return []
+            return {}
         e = aliased(Event, name="e")
-        tagged, external, touch = self._sql(e).parts()
+        sql = self._sql(e)
+        tagged, external, touch = sql.parts()
         attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
+        keys = ("source", "medium", "name", "term", "content")
         stmt = select(
             e.id,
             e.profile_id,
             e.timestamp,
             touch,
             attributed,
-            func.coalesce(e.name == LINK_CLICKED, False),
+            e.type,
+            e.name,
+            e.channel,
+            *(sql.text("campaign", k) for k in keys),
+            sql.text("page", "referrer"),
+            sql.text("page", "url"),
+            sql.text("page", "search"),
         ).where(one_of(self.session, e.id, ids), e.profile_id.is_not(None))
-        return [
-            Candidate(r[0], r[1], r[2], bool(r[3]), bool(r[4]), bool(r[5]))
-            for r in self.session.execute(stmt)
-            if r[1] is not None
-        ]
+        out: dict[uuid.UUID, Candidate] = {}
+        for row in self.session.execute(stmt):
+            given = {k: v for k, v in zip(keys, row[8:13], strict=True) if v is not None}
+            campaign = {("campaign" if k == "name" else k): v for k, v in given.items()}
+            raw = Raw(
+                type=row[5],
+                name=row[6],
+                channel=row[7],
+                timestamp=row[2],
+                campaign=campaign,
+                referrer=row[13],
+                url=row[14],
+                search=row[15],
+            )
+            link = row[6] == LINK_CLICKED
+            out[row[0]] = Candidate(row[0], row[1], row[2], bool(row[3]), bool(row[4]), link, raw)
+        return out
 
     def first_orders(self, profile_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
         """Each person's first order that was not cancelled (those with one)."""
@@ -269,44 +304,10 @@ class TouchRepository(Repository):
             .group_by(Order.profile_id)
         )
 
-    def events(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Raw]:
-        """The touch events picked, as ``Raw`` (only what classifying them reads)."""
-        if not ids:
-            return {}
-        e = Event
-        sql = self._sql(e)
-        keys = ("source", "medium", "name", "term", "content")
-        stmt = select(
-            e.id,
-            e.type,
-            e.name,
-            e.channel,
-            e.timestamp,
-            *(sql.text("campaign", k) for k in keys),
-            sql.text("page", "referrer"),
-            sql.text("page", "url"),
-            sql.text("page", "search"),
-        ).where(one_of(self.session, e.id, ids))
-        out: dict[uuid.UUID, Raw] = {}
-        for row in self.session.execute(stmt):
-            campaign = {k: v for k, v in zip(keys, row[5:10], strict=True) if v is not None}
-            campaign = {("campaign" if k == "name" else k): v for k, v in campaign.items()}
-            out[row[0]] = Raw(
-                type=row[1],
-                name=row[2],
-                channel=row[3],
-                timestamp=row[4],
-                campaign=campaign,
-                referrer=row[10],
-                url=row[11],
-                search=row[12],
-            )
-        return out
-
     def update(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Rewrite these people's rows in place (each row names its ``profile_id``)."""
-        if rows:
-            self.session.execute(update(AcquisitionTouch), list(rows))
+        """Set columns of these people's rows (each row names its ``profile_id`` and the
+        same columns)."""
+        update_by_id(self.session, AcquisitionTouch.__table__, rows, key="profile_id")
 
     def replace(self, profile_ids: Collection[uuid.UUID], rows: Sequence[dict[str, Any]]) -> None:
         """The rows of ``profile_ids`` become ``rows`` (people without one have none)."""

@@ -53,28 +53,31 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _columns(prefix: str, touch: Touch | None) -> dict[str, Any]:
-    if touch is None:
-        return {f"{prefix}_{name}": None for name in FIELDS}
-    return {f"{prefix}_{name}": getattr(touch, name) for name in FIELDS}
+def _columns(prefix: str, chosen: Candidate | None) -> dict[str, Any]:
+    """A prefix's columns for the event chosen (all None for none)."""
+    touch = classify(chosen.raw) if chosen is not None and chosen.raw is not None else None
+    out: dict[str, Any] = {f"{prefix}_{name}": None for name in FIELDS}
+    if touch is not None:
+        out.update({f"{prefix}_{name}": getattr(touch, name) for name in FIELDS})
+    out[f"{prefix}_event_id"] = chosen.id if chosen is not None else None
+    if prefix != "first":
+        out[f"{prefix}_attributed"] = chosen.attributed if chosen is not None else None
+    return out
 
 
 def _row(
-    workspace_id: uuid.UUID, picked: Picked, events: dict[uuid.UUID, Touch], now: datetime
+    workspace_id: uuid.UUID, picked: Picked, events: dict[uuid.UUID, Candidate], now: datetime
 ) -> dict[str, Any]:
-    def touch(event_id: uuid.UUID | None) -> Touch | None:
+    def chosen(event_id: uuid.UUID | None) -> Candidate | None:
         return events.get(event_id) if event_id is not None else None
 
     row: dict[str, Any] = {"profile_id": picked.profile_id, "workspace_id": workspace_id}
     for prefix, event_id in zip(
         PREFIXES, (picked.first_id, picked.last_id, picked.latest_id), strict=True
     ):
-        row.update(_columns(prefix, touch(event_id)))
+        row.update(_columns(prefix, chosen(event_id)))
     row["first_order_at"] = picked.first_order_at
     row["link_only"] = picked.link_only and picked.first_id is not None
-    row["first_event_id"] = picked.first_id
-    row["last_event_id"] = picked.last_id
-    row["latest_event_id"] = picked.latest_id
     row["computed_at"] = now
     return row
 
@@ -91,28 +94,57 @@ def _latest(touches: list[Candidate]) -> Candidate | None:
     return max(pool, key=_key) if pool else None
 
 
+@dataclass(frozen=True)
+class Advanced:
+    """A person's touches chosen anew (each None: no touch), and whether they are known
+    by clicks alone."""
+
+    first: Candidate | None
+    last: Candidate | None
+    latest: Candidate | None
+    link_only: bool
+
+
+def _kept(stored: Stored, profile_id: uuid.UUID) -> tuple[Candidate | None, list[Candidate]]:
+    """The stored row's first touch, and its last and latest, as candidates. The first
+    is weighed for the first alone (it was chosen by time, whatever its kind)."""
+
+    def one(event_id: uuid.UUID | None, at: datetime | None, attributed: bool | None) -> Any:
+        if event_id is None or at is None:
+            return None
+        return Candidate(event_id, profile_id, at, True, bool(attributed), False)
+
+    first = one(stored.first_id, stored.first_at, None)
+    later = [
+        c
+        for c in (
+            one(stored.last_id, stored.last_at, stored.last_attributed),
+            one(stored.latest_id, stored.latest_at, stored.latest_attributed),
+        )
+        if c is not None
+    ]
+    return first, later
+
+
 def _advanced(
-    stored: Stored, mine: list[Candidate], new: set[uuid.UUID], first_order: datetime | None
-) -> Picked | None:
+    stored: Stored, news: list[Candidate], first_order: datetime | None
+) -> Advanced | None:
     """A person's touches chosen among their stored three and their new events, or None
-    when that cannot decide it (their first order moved, a chosen event is gone, or only
-    their whole history tells whether they are known by clicks alone)."""
-    if first_order != stored.first_order_at:
+    when that cannot decide it (their first order moved, a row written before rows kept
+    their events, or one only their whole history tells is known by clicks alone)."""
+    if not news or first_order != stored.first_order_at:
         return None
-    chosen = {i for i in (stored.first_id, stored.last_id, stored.latest_id) if i is not None}
-    if stored.first_at is not None and stored.first_id is None:
+    if stored.first_at is not None and (stored.first_id is None or stored.latest_id is None):
         return None  # written before rows kept their events
-    if not chosen <= {c.id for c in mine}:
-        return None
-    news = [c for c in mine if c.id in new]
-    if not news:
-        return None
-    touches = [c for c in mine if c.touch]
-    first = min(touches, key=_key) if touches else None
-    latest = _latest(touches)
+    kept_first, kept_later = _kept(stored, news[0].profile_id)
+    fresh = [c for c in news if c.touch]
+    earliest = [*fresh, *([kept_first] if kept_first is not None else [])]
+    first = min(earliest, key=_key) if earliest else None
+    later = [*kept_later, *fresh]
+    latest = _latest(later)
     last = latest
     if first_order is not None:
-        last = _latest([c for c in touches if c.timestamp <= first_order])
+        last = _latest([c for c in later if c.timestamp <= first_order])
     clicks_only = all(c.link for c in news)
     if stored.first_id is not None:
         link_only = stored.link_only and clicks_only
@@ -120,18 +152,14 @@ def _advanced(
         return None  # no touch before: clicks alone only if there was nothing at all
     else:
         link_only = False
-
-    def of(c: Candidate | None) -> uuid.UUID | None:
-        return c.id if c is not None else None
-
-    return Picked(mine[0].profile_id, of(first), of(last), of(latest), first_order, link_only)
+    return Advanced(first, last, latest, link_only)
 
 
 def advance(
     session: Session, workspace_id: uuid.UUID, news: dict[uuid.UUID, set[uuid.UUID]]
 ) -> set[uuid.UUID]:
     """Weigh these people's new events (person: event ids) against the touches their rows
-    chose, writing the rows that move; returns the people whose rows could not be
+    chose, writing the columns that move; returns the people whose rows could not be
     advanced (``refresh`` computes those). Serialized per workspace; the caller commits."""
     if not news:
         return set()
@@ -144,29 +172,30 @@ def advance(
         stored = repo.stored(chunk)
         full.update(p for p in chunk if p not in stored)
         people = [p for p in chunk if p in stored]
-        ids = {i for p in people for i in news[p]}
-        for s in (stored[p] for p in people):
-            ids.update(i for i in (s.first_id, s.last_id, s.latest_id) if i is not None)
-        by_person: dict[uuid.UUID, list[Candidate]] = {}
-        for c in repo.candidates(ids):
-            by_person.setdefault(c.profile_id, []).append(c)
+        weighed = repo.candidates({i for p in people for i in news[p]})
         orders = repo.first_orders(people)
-        moved: list[Picked] = []
+        moved: dict[str, list[dict[str, Any]]] = {prefix: [] for prefix in PREFIXES}
+        flags: list[dict[str, Any]] = []
         for p in people:
             s = stored[p]
-            picked = _advanced(s, by_person.get(p, []), news[p], orders.get(p))
-            if picked is None:
+            mine = [weighed[i] for i in news[p] if i in weighed and weighed[i].profile_id == p]
+            got = _advanced(s, mine, orders.get(p))
+            if got is None:
                 full.add(p)
-            elif (picked.first_id, picked.last_id, picked.latest_id, picked.link_only) != (
-                s.first_id,
-                s.last_id,
-                s.latest_id,
-                s.link_only,
+                continue
+            before = (s.first_id, s.last_id, s.latest_id)
+            for prefix, chosen, was in zip(
+                PREFIXES, (got.first, got.last, got.latest), before, strict=True
             ):
-                moved.append(picked)
-        wanted = {i for p in moved for i in (p.first_id, p.last_id, p.latest_id) if i}
-        events = {i: classify(raw) for i, raw in repo.events(wanted).items()}
-        repo.update([_row(workspace_id, p, events, now) for p in moved])
+                if (chosen.id if chosen is not None else None) != was:
+                    assert chosen is not None  # a touch once chosen is never unchosen
+                    moved[prefix].append(
+                        {"profile_id": p, **_columns(prefix, chosen), "computed_at": now}
+                    )
+            if got.link_only != s.link_only:
+                flags.append({"profile_id": p, "link_only": got.link_only, "computed_at": now})
+        for rows in (*moved.values(), flags):
+            repo.update(rows)
     return full
 
 
@@ -185,7 +214,7 @@ def refresh(session: Session, workspace_id: uuid.UUID, profile_ids: Iterable[uui
     for chunk in chunked(ids, CHUNK):
         picked = repo.pick(workspace_id, chunk)
         wanted = {i for p in picked for i in (p.first_id, p.last_id, p.latest_id) if i}
-        events = {i: classify(raw) for i, raw in repo.events(wanted).items()}
+        events = repo.candidates(wanted)
         rows = [_row(workspace_id, p, events, now) for p in picked]
         repo.replace(chunk, rows)
         written += len(rows)
