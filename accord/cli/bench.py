@@ -309,6 +309,13 @@ def bench_segments(
             help="Load the data set once and keep it for later runs (named bench-segments).",
         ),
     ] = False,
+    builds: Annotated[
+        bool,
+        typer.Option(
+            help="Build and rebuild the 20 segments (--no-builds: with --reuse, time the"
+            " estimates and the real-time run on the segments an earlier run built)."
+        ),
+    ] = True,
     database_url: Annotated[
         str | None,
         typer.Option(help="A migrated database to load (default: the configured one)."),
@@ -332,6 +339,7 @@ def bench_segments(
             rounds=rounds,
             reuse=reuse,
             workers=workers,
+            builds_too=builds,
             progress=progress,
         ),
         database_url,

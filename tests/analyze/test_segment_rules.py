@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analyze.segments import computed, service
@@ -18,6 +19,7 @@ from accord.govern.consent import service as consent
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.inbox.models import Conversation
 from accord.kit.errors import AccordError
+from accord.profile.models import Profile
 from tests.analyze.helpers import NOW, People, at, members, principal, segment
 
 
@@ -426,13 +428,40 @@ def test_a_large_workspace_is_estimated_on_a_sample(
     from accord.analyze.segments import queries
 
     ws = crowd["ws"]
-    exact = queries.estimate(session, service.Engine(), ws, trait("email", "exists"), now=NOW)
+    engine = service.Engine()
+    exact = queries.estimate(session, engine, ws, trait("email", "exists"), now=NOW)
     assert (exact.size, exact.total, exact.exact) == (3, 4, True)
+    # Beyond EXACT_UP_TO people, a sample: here it holds everyone, so the count is right
+    # and the preview shows the people who match.
     monkeypatch.setattr(queries, "EXACT_UP_TO", 1)
-    sampled = queries.estimate(session, service.Engine(), ws, trait("email", "exists"), now=NOW)
-    assert sampled.exact is False
-    assert sampled.fraction == 1 / 16
-    assert sampled.size % 16 == 0
-    assert sampled.size <= 16 * 3
-    # The preview still shows real people who match.
-    assert {p.id for p in sampled.sample} == {crowd["ana"], crowd["ben"], crowd["cy"]}
+    whole = queries.estimate(session, engine, ws, trait("email", "exists"), now=NOW)
+    assert (whole.size, whole.total, whole.exact, whole.fraction) == (3, 4, False, 1.0)
+    assert {p.id for p in whole.sample} == {crowd["ana"], crowd["ben"], crowd["cy"]}
+
+    # More people, and a sample of about a quarter of them, chosen by their ids' last
+    # two hex digits; each condition is counted on it and scaled up.
+    People(session, ws).send(
+        *(
+            {"type": "identify", "userId": f"many-{n}", "traits": {"plan": f"p{n % 3}"}}
+            for n in range(160)
+        )
+    )
+    live = set(session.scalars(select(Profile.id).where(Profile.workspace_id == ws)))
+    monkeypatch.setattr(queries, "SAMPLE_PEOPLE", 40)
+    parts = -(-256 * 40 // len(live))
+    chosen = {p for p in live if p.hex[-2:] < f"{parts:02x}"}
+    assert chosen  # 164 people, each in with a chance of about a quarter
+    viewed = {"kind": "event", "name": "Product Viewed", "within": {"days": 30}}
+    for definition in (
+        trait("plan", "exists"),
+        viewed,  # a sub-query over events, read for the sample alone
+        trait("email", "exists"),
+    ):
+        holders = members(session, ws, definition)
+        got = queries.estimate(session, engine, ws, definition, now=NOW)
+        assert got.exact is False
+        assert got.fraction == len(chosen) / len(live)
+        assert got.size == round(len(holders & chosen) * len(live) / len(chosen))
+        # The people shown are members found in the sample.
+        assert len(got.sample) == min(queries.SAMPLE, len(holders & chosen))
+        assert {p.id for p in got.sample} <= holders & chosen

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import String, cast, delete, func, insert, or_, select, update
 
 from accord.analyze.segments.models import (
     ComputedTrait,
@@ -388,6 +388,30 @@ class SegmentRepository(Repository):
             .where(Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None))
         )
         return int(self.session.scalar(stmt) or 0)
+
+    def live_sample(self, workspace_id: uuid.UUID, parts: int) -> list[uuid.UUID]:
+        """The live people whose id ends in one of the first ``parts`` of the 256 values
+        of its last two hex digits (random bits): a random ``parts``/256 of them."""
+        stmt = select(Profile.id).where(
+            Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None)
+        )
+        if parts < 256:
+            if self.session.get_bind().dialect.name == "postgresql":
+                tail = func.right(cast(Profile.id, String), 2)
+            else:
+                tail = func.substr(cast(Profile.id, String), -2)
+            stmt = stmt.where(func.lower(tail) < f"{parts:02x}")
+        return list(self.session.scalars(stmt))
+
+    def last_seen(self, profile_ids: Sequence[uuid.UUID], limit: int) -> list[Profile]:
+        """Of these people, the ``limit`` seen last."""
+        stmt = (
+            select(Profile)
+            .where(one_of(self.session, Profile.id, profile_ids))
+            .order_by(Profile.last_seen_at.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(stmt))
 
 
 class ComputedTraitRepository(Repository):
