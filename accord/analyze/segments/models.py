@@ -73,7 +73,9 @@ class SegmentTimer(Base):
     closing); durable, so a restart loses none."""
 
     __tablename__ = "segment_timers"
-    __table_args__ = (Index(None, "workspace_id", "due_at"),)
+    # By person too: a merged or erased person's timers go (an evaluation, the foreign
+    # key's cascade) without reading every timer.
+    __table_args__ = (Index(None, "workspace_id", "due_at"), Index(None, "profile_id"))
 
     segment_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True

@@ -1,0 +1,103 @@
+"""A segment's members and timers of a few people are found through the whole
+(segment, person) key in every plan PostgreSQL may use, on tables never analyzed: the
+evaluation after each change reads them for the people it touched, and a filter over
+every member of a large segment (300,000 people) would cost that much for each change."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from accord.analyze.segments.models import SegmentMember, SegmentTimer
+from accord.analyze.segments.repository import SegmentRepository
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.dialect import insert_ignore
+from accord.kit.ids import new_ids
+from accord.kit.time import utcnow
+from accord.profile.models import Profile
+from tests.analyze.helpers import segment
+from tests.helpers import plans_of
+
+PEOPLE = 20_000
+
+
+def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [node] if node.get("Relation Name") and "Scan" in node["Node Type"] else []
+    for child in node.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+def test_members_and_timers_of_a_few_people_use_the_whole_key_in_every_plan(
+    backend: str, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    ws = workspace.workspace.id
+    now = utcnow()
+    ids = new_ids(PEOPLE)
+    insert_ignore(
+        session,
+        Profile.__table__,
+        [
+            {"id": i, "workspace_id": ws, "traits": {}, "stats": {}, "contested": False,
+             "order_count": 0, "revenue": 0,
+             "created_at": now, "updated_at": now}
+            for i in ids
+        ],
+        ["id"],
+    )  # fmt: skip
+    row = segment(session, ws, {"kind": "trait", "field": "plan", "op": "exists"})
+    members = [
+        {"segment_id": row.id, "profile_id": i, "workspace_id": ws, "since": now} for i in ids
+    ]
+    timers = [
+        {"segment_id": row.id, "profile_id": i, "workspace_id": ws, "due_at": now} for i in ids
+    ]
+    insert_ignore(session, SegmentMember.__table__, members, ["segment_id", "profile_id"])
+    insert_ignore(session, SegmentTimer.__table__, timers, ["segment_id", "profile_id"])
+    repo = SegmentRepository.from_session(session)
+    few = [ids[7], ids[123], ids[4567], ids[-1]]
+    later = {p: now + timedelta(days=1) for p in few[:2]}
+    for number, call in enumerate(
+        (
+            lambda: repo.member_ids(row.id, few),
+            lambda: repo.timers(row.id, few),
+            lambda: repo.replace_timers(row, few, later),
+            lambda: repo.remove_members(row.id, few[2:]),
+            lambda: repo.drop_timers([(row.id, p) for p in few]),
+            lambda: repo.drop_timers_of(few),
+        )
+    ):
+        plans = plans_of(
+            session,
+            call,
+            lambda s: (
+                "segment_members" in s.split("WHERE")[0] or "segment_timers" in s.split("WHERE")[0]
+            ),
+        )
+        assert plans
+        for plan in plans:
+            for scan in _scans(plan):
+                if scan["Relation Name"] not in ("segment_members", "segment_timers"):
+                    continue
+                shown = " ".join(
+                    str(scan.get(k)) for k in ("Node Type", "Index Name", "Index Cond", "Filter")
+                )
+                assert scan["Node Type"] != "Seq Scan", (number, shown)
+                # A bitmap scan's condition is its index scan's.
+                conditions = [scan.get("Index Cond", "")] + [
+                    child.get("Index Cond", "") for child in scan.get("Plans", [])
+                ]
+                assert "profile_id" in " ".join(conditions), (number, shown)
+                if number == 5:  # by person alone: an index that starts with the person
+                    names = [scan.get("Index Name")] + [
+                        child.get("Index Name") for child in scan.get("Plans", [])
+                    ]
+                    assert "ix_segment_timers_profile_id" in names, shown
+    assert repo.member_ids(row.id, few) == set(few[:2])  # two were removed
+    assert repo.timers(row.id, few) == {}  # dropped by segment, then by person
+    assert len(repo.timers(row.id, ids[:100])) == 99  # ids[7] has none left
