@@ -22,7 +22,8 @@ def test_bench_segments_prints_its_figures(
     monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
     args = ["--profiles", "300", "--events", "3000", "--rate", "20", "--seconds", "2"]
     result = CliRunner().invoke(
-        cli, ["bench", "segments", *args, "--rounds", "1", "--database-url", fresh_db_url]
+        cli,
+        ["bench", "segments", *args, "--rounds", "1", "--reuse", "--database-url", fresh_db_url],
     )
     assert result.exit_code == 0, result.output
     out = result.output
@@ -41,3 +42,19 @@ def test_bench_segments_prints_its_figures(
         "real-time latency p99 < 1 s",
     ):
         assert re.search(rf"target +{re.escape(target)}: (met|NOT MET) \(", out), target
+
+    # Again on the data set kept: the estimates alone, on the segments built before.
+    again = CliRunner().invoke(
+        cli,
+        ["bench", "segments", "--rate", "0", "--rounds", "1", "--reuse", "--no-builds",
+         "--database-url", fresh_db_url],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    out = again.output
+    assert "data set           reused from an earlier run (--reuse)" in out
+    assert "full rebuild       not timed (--no-builds)" in out
+    assert not re.search(r"^build ", out, re.MULTILINE)
+    assert "full rebuild of" not in out
+    assert len(re.findall(r"slow estimate +.+ +\d+ ms at worst", out)) == 5
+    assert re.search(r"size estimate +p50 \d+ ms, p99 \d+ ms, max \d+ ms \(20 estimates\)", out)
+    assert "real time" not in out
