@@ -142,6 +142,16 @@ def count_queries(engine: Any) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def scans_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every node of a PostgreSQL plan (EXPLAIN's JSON) that reads a table or an index,
+    outermost first (a bitmap heap scan, then its index scan)."""
+    reads = plan.get("Node Type") != "ModifyTable"
+    found = [plan] if reads and (plan.get("Relation Name") or plan.get("Index Name")) else []
+    for child in plan.get("Plans", []):
+        found += scans_of(child)
+    return found
+
+
 def plans_of(session: Session, call: Callable[[], Any], wanted: Callable[[str], bool]) -> list[Any]:
     """The PostgreSQL plans of each statement ``call`` runs that ``wanted`` picks, as the
     database would run it now (its tables as they are: analyzed or not): for each, the

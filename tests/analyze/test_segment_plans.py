@@ -6,7 +6,6 @@ every member of a large segment (300,000 people) would cost that much for each c
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -19,16 +18,9 @@ from accord.kit.ids import new_ids
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from tests.analyze.helpers import segment
-from tests.helpers import plans_of
+from tests.helpers import plans_of, scans_of
 
 PEOPLE = 20_000
-
-
-def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [node] if node.get("Relation Name") and "Scan" in node["Node Type"] else []
-    for child in node.get("Plans", []):
-        found += _scans(child)
-    return found
 
 
 def test_members_and_timers_of_a_few_people_use_the_whole_key_in_every_plan(
@@ -81,8 +73,8 @@ def test_members_and_timers_of_a_few_people_use_the_whole_key_in_every_plan(
         )
         assert plans
         for plan in plans:
-            for scan in _scans(plan):
-                if scan["Relation Name"] not in ("segment_members", "segment_timers"):
+            for scan in scans_of(plan):
+                if scan.get("Relation Name") not in ("segment_members", "segment_timers"):
                     continue
                 shown = " ".join(
                     str(scan.get(k)) for k in ("Node Type", "Index Name", "Index Cond", "Filter")

@@ -18,7 +18,7 @@ from accord.helpcenter.models import HelpArticle, HelpTranslation
 from accord.helpcenter.query import analyse
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
-from tests.helpers import plans_of
+from tests.helpers import plans_of, scans_of
 
 DOCUMENTS = 600
 TOPICS = ["tent", "boot", "jacket", "stove", "lantern", "zipper", "seam", "strap"]
@@ -68,13 +68,6 @@ def _plans(session: Session, call: Any) -> list[dict[str, Any]]:
     return plans_of(session, call, lambda statement: "ts_rank" in statement)
 
 
-def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [node] if node.get("Index Name") or node.get("Relation Name") else []
-    for child in node.get("Plans", []):
-        found += _scans(child)
-    return found
-
-
 def test_a_search_reads_the_text_index_alone_without_statistics(
     backend: str, session: Session, workspace: ProvisionedWorkspace
 ) -> None:
@@ -99,7 +92,7 @@ def test_a_search_reads_the_text_index_alone_without_statistics(
     assert hits
     assert len(plans) == 2  # as planned for its values, and the generic plan
     for plan in plans:
-        scans = _scans(plan)
+        scans = scans_of(plan)
         on_documents = [s for s in scans if s.get("Relation Name") == "help_documents"]
         by_index = [s for s in scans if s.get("Index Name")]
         # The matches come from the text index, the workspace's lexeme in its condition;

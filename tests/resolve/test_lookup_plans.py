@@ -19,7 +19,7 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository, LinkRepository
-from tests.helpers import plans_of
+from tests.helpers import plans_of, scans_of
 
 ROWS = 20_000
 
@@ -49,7 +49,7 @@ def _plans(session: Session, call: Any) -> list[dict[str, Any]]:
 
 
 def _scans(node: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for s in _all_scans(node) if s["Relation Name"] == "identifiers"]
+    return [s for s in scans_of(node) if s.get("Relation Name") == "identifiers"]
 
 
 def test_one_value_is_looked_up_by_the_whole_index_without_statistics(
@@ -93,10 +93,10 @@ def _full_index_only(plans: list[dict[str, Any]], analyzed: Any) -> None:
     """Every scan of a table reads an index by the values looked up, not only by the
     workspace and the type (a filter over every row that prefix selects): no sequential
     scan, and each index condition names a column beyond them."""
-    scans = [s for plan in plans for s in _all_scans(plan)]
+    scans = [s for plan in plans for s in scans_of(plan)]
     assert scans
     shown = "\n".join(
-        f"{s['Node Type']} {s['Relation Name']} {s.get('Index Name')} "
+        f"{s['Node Type']} {s.get('Relation Name')} {s.get('Index Name')} "
         f"cond={s.get('Index Cond')} filter={s.get('Filter')}"
         for s in scans
     )
@@ -107,13 +107,6 @@ def _full_index_only(plans: list[dict[str, Any]], analyzed: Any) -> None:
         ]
         condition = " ".join(conditions)
         assert re.search(r"\b(value|id|a_id|b_id)\b", condition), f"analyzed {analyzed}:\n{shown}"
-
-
-def _all_scans(node: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [node] if node.get("Relation Name") else []
-    for child in node.get("Plans", []):
-        found += _all_scans(child)
-    return found
 
 
 def test_the_resolvers_batch_look_ups_use_the_whole_index_in_every_plan(
