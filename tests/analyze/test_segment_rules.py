@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analyze.segments import computed, service
+from accord.analyze.segments.repository import sample_part
 from accord.analyze.segments.schemas import ComputedTraitIn
 from accord.govern.consent import service as consent
 from accord.govern.workspaces.service import ProvisionedWorkspace
@@ -423,12 +424,13 @@ def test_no_cycles_between_segments(session: Session, workspace: ProvisionedWork
 
 
 def test_a_large_workspace_is_estimated_on_a_sample(
-    session: Session, crowd: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    backend: str, session: Session, crowd: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from accord.analyze.segments import queries
 
     ws = crowd["ws"]
-    engine = service.Engine()
+    clock = [0.0]
+    engine = service.Engine(samples=service.Samples(ttl=120, clock=lambda: clock[0]))
     exact = queries.estimate(session, engine, ws, trait("email", "exists"), now=NOW)
     assert (exact.size, exact.total, exact.exact) == (3, 4, True)
     # Beyond EXACT_UP_TO people, a sample: here it holds everyone, so the count is right
@@ -438,8 +440,8 @@ def test_a_large_workspace_is_estimated_on_a_sample(
     assert (whole.size, whole.total, whole.exact, whole.fraction) == (3, 4, False, 1.0)
     assert {p.id for p in whole.sample} == {crowd["ana"], crowd["ben"], crowd["cy"]}
 
-    # More people, and a sample of about a quarter of them, chosen by their ids' last
-    # two hex digits; each condition is counted on it and scaled up.
+    # More people, and a sample of about a quarter of them, chosen by a hash of their
+    # ids; each condition is counted on it and scaled up.
     People(session, ws).send(
         *(
             {"type": "identify", "userId": f"many-{n}", "traits": {"plan": f"p{n % 3}"}}
@@ -448,9 +450,21 @@ def test_a_large_workspace_is_estimated_on_a_sample(
     )
     live = set(session.scalars(select(Profile.id).where(Profile.workspace_id == ws)))
     monkeypatch.setattr(queries, "SAMPLE_PEOPLE", 40)
+    # The sample and the count are kept a while: until then, newcomers are not counted.
+    kept = queries.estimate(session, engine, ws, trait("email", "exists"), now=NOW)
+    assert (kept.total, kept.size) == (4, 3)
+    clock[0] += 121
     parts = -(-256 * 40 // len(live))
-    chosen = {p for p in live if p.hex[-2:] < f"{parts:02x}"}
-    assert chosen  # 164 people, each in with a chance of about a quarter
+    sampled = queries.estimate(session, engine, ws, trait("email", "exists"), now=NOW)
+    held = engine.samples.get(ws)
+    assert held is not None
+    chosen = set(held[1])
+    assert held[0] == sampled.total == len(live)
+    # 164 people, each in with a chance of parts/256 (about a quarter), by a hash.
+    assert chosen < live
+    assert 0.08 < len(chosen) / len(live) < 0.45
+    if backend == "sqlite":
+        assert chosen == {p for p in live if sample_part(p) < parts}
     viewed = {"kind": "event", "name": "Product Viewed", "within": {"days": 30}}
     for definition in (
         trait("plan", "exists"),

@@ -305,6 +305,10 @@ class Compiler:
             select(literal(1)).where(
                 *self.event_filter(leaf.then, then.c),
                 then.c.profile_id == first.c.profile_id,
+                # Implied by the first event's bounds, and given so the follow-up's index
+                # range is the lookback's, not the whole history of the event.
+                then.c.timestamp > self.now - leaf.lookback.delta,
+                then.c.timestamp <= self.now,
                 then.c.timestamp >= first.c.timestamp,
                 then.c.timestamp <= plus_seconds(self.session, first.c.timestamp, after),
             )

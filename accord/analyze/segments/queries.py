@@ -56,15 +56,17 @@ def estimate(
 ) -> Estimate:
     """How many live people a definition holds for now, and some of them (the last seen
     first). Counted exactly up to ``EXACT_UP_TO`` people. In a larger workspace, counted
-    on a random set of about ``SAMPLE_PEOPLE`` of them (chosen by the random last digits
-    of their ids) and scaled up, every sub-query of the definition reading only their
+    on a random set of about ``SAMPLE_PEOPLE`` of them (chosen by a hash of their ids)
+    and scaled up, every sub-query of the definition reading only their
     rows: the builder's estimate stays quick whatever the size of the workspace. The
-    people shown are then members found in that set."""
+    people shown are then members found in that set. The sample and the workspace's
+    count are kept a while (``Engine.samples``)."""
     started = time.perf_counter()
     node = parse_definition(definition)
     repo = SegmentRepository.from_session(session)
-    total = repo.live_count(workspace_id)
     when = now or utcnow()
+    held = engine.samples.get(workspace_id)
+    total = held[0] if held is not None else repo.live_count(workspace_id)
     if total <= EXACT_UP_TO:
         comp = compiler(session, engine, workspace_id, when)
         size = int(session.scalar(comp.count(node)) or 0)
@@ -81,9 +83,13 @@ def estimate(
             else []
         )
         return Estimate(size, total, people, (time.perf_counter() - started) * 1000)
-    # Of 256 equal parts of the ids' last two hex digits, enough for SAMPLE_PEOPLE.
-    parts = min(256, -(-256 * SAMPLE_PEOPLE // total))
-    chosen = repo.live_sample(workspace_id, parts)
+    if held is not None:
+        chosen = held[1]
+    else:
+        # Of 256 parts of the people (by a hash of their ids), enough for SAMPLE_PEOPLE.
+        parts = min(256, -(-256 * SAMPLE_PEOPLE // total))
+        chosen = repo.live_sample(workspace_id, parts)
+        engine.samples.keep(workspace_id, total, chosen)
     comp = compiler(session, engine, workspace_id, when, scope=chosen)
     matched = list(session.scalars(comp.members(node))) if chosen else []
     size = round(len(matched) * total / len(chosen)) if chosen else 0

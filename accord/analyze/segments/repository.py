@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
@@ -390,18 +391,21 @@ class SegmentRepository(Repository):
         return int(self.session.scalar(stmt) or 0)
 
     def live_sample(self, workspace_id: uuid.UUID, parts: int) -> list[uuid.UUID]:
-        """The live people whose id ends in one of the first ``parts`` of the 256 values
-        of its last two hex digits (random bits): a random ``parts``/256 of them."""
+        """A random ``parts``/256 of the workspace's live people: those whose id hashes
+        to a byte below ``parts`` (a hash rather than the id's own digits, which follow
+        the order and the batches people were made in). PostgreSQL hashes in SQL
+        (``hashtext``, a third of the time of ``md5`` on a million ids); elsewhere the
+        ids are hashed as they are read (``sample_part``)."""
         stmt = select(Profile.id).where(
             Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None)
         )
-        if parts < 256:
-            if self.session.get_bind().dialect.name == "postgresql":
-                tail = func.right(cast(Profile.id, String), 2)
-            else:
-                tail = func.substr(cast(Profile.id, String), -2)
-            stmt = stmt.where(func.lower(tail) < f"{parts:02x}")
-        return list(self.session.scalars(stmt))
+        if parts >= 256:
+            return list(self.session.scalars(stmt))
+        if self.session.get_bind().dialect.name == "postgresql":
+            part = func.hashtext(cast(Profile.id, String)).op("&")(255)
+            return list(self.session.scalars(stmt.where(part < parts)))
+        rows = self.session.scalars(stmt.execution_options(yield_per=10_000))
+        return [p for p in rows if sample_part(p) < parts]
 
     def last_seen(self, profile_ids: Sequence[uuid.UUID], limit: int) -> list[Profile]:
         """Of these people, the ``limit`` seen last."""
@@ -412,6 +416,12 @@ class SegmentRepository(Repository):
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
+
+
+def sample_part(profile_id: uuid.UUID) -> int:
+    """Which of 256 parts a person falls in for sampling, where the database does not
+    hash: a one-byte BLAKE2 digest of the id."""
+    return hashlib.blake2b(profile_id.bytes, digest_size=1).digest()[0]
 
 
 class ComputedTraitRepository(Repository):

@@ -4,6 +4,7 @@ their time comes, and membership history. Services flush; the caller commits."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,14 +35,37 @@ DRAIN_ROWS = 500  # waiting changes evaluated together, at most
 
 
 @dataclass
+class Samples:
+    """The people a large workspace's estimates are counted on, with how many live people
+    it has, kept ``ttl`` seconds per workspace: counting a million people and choosing
+    the sample takes about a second, and the builder asks for an estimate at every
+    change of a definition. Newcomers join the sample when it is chosen again."""
+
+    ttl: float = 120.0
+    clock: Callable[[], float] = time.monotonic
+    held: dict[uuid.UUID, tuple[float, int, list[uuid.UUID]]] = field(default_factory=dict)
+
+    def get(self, workspace_id: uuid.UUID) -> tuple[int, list[uuid.UUID]] | None:
+        found = self.held.get(workspace_id)
+        if found is None or self.clock() - found[0] > self.ttl:
+            return None
+        return found[1], found[2]
+
+    def keep(self, workspace_id: uuid.UUID, total: int, people: list[uuid.UUID]) -> None:
+        self.held[workspace_id] = (self.clock(), total, people)
+
+
+@dataclass
 class Engine:
     """What evaluating segments needs from the layers above, passed in by the edge: the
     compilers of service facts, and the job scheduler (a sweep of due timers at a time,
-    the delivery of membership changes)."""
+    the delivery of membership changes); and the estimates' samples, kept for the life
+    of the process."""
 
     facts: Mapping[str, FactCompiler] = field(default_factory=dict)
     schedule_sweep: Callable[[uuid.UUID, datetime], None] | None = None
     changed: Callable[[uuid.UUID], None] | None = None
+    samples: Samples = field(default_factory=Samples)
 
 
 @dataclass
