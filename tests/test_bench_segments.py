@@ -28,6 +28,7 @@ def test_bench_segments_prints_its_figures(
     assert result.exit_code == 0, result.output
     out = result.output
     assert "300 profiles, 3,000 events" in out
+    assert re.search(r"touches +computed for everyone in [\d.]+ s", out)
     assert (
         len(re.findall(r"build .+ first +[\d.]+ s, rebuild +[\d.]+ s +[\d,]+ members", out)) == 20
     )
