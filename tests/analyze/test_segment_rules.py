@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.segments import computed, service
 from accord.analyze.segments.repository import sample_part
+from accord.analyze.segments.samples import Samples
 from accord.analyze.segments.schemas import ComputedTraitIn
 from accord.govern.consent import service as consent
 from accord.govern.workspaces.service import ProvisionedWorkspace
@@ -430,7 +431,7 @@ def test_a_large_workspace_is_estimated_on_a_sample(
 
     ws = crowd["ws"]
     clock = [0.0]
-    engine = service.Engine(samples=service.Samples(ttl=120, clock=lambda: clock[0]))
+    engine = service.Engine(samples=Samples(ttl=120, clock=lambda: clock[0]))
     exact = queries.estimate(session, engine, ws, trait("email", "exists"), now=NOW)
     assert (exact.size, exact.total, exact.exact) == (3, 4, True)
     # Beyond EXACT_UP_TO people, a sample: here it holds everyone, so the count is right

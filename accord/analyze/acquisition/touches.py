@@ -11,8 +11,8 @@ last before the first order), so a batch reads its own events, not people's hist
 and writes only the rows that move. Resolution's changes call them (``listener``, set
 on the session factory by the edge): a batch's new events advance; orders, a merge (the
 absorbed person's row goes, the survivor's is computed again from all their events), a
-split (both sides again), or a row that cannot be advanced (none yet, written before
-rows kept their events, or a chosen event gone) are computed in full. ``rebuild`` computes a whole
+split (both sides again), or a row that cannot be advanced (none yet, or written before
+rows kept their events) are computed in full. ``rebuild`` computes a whole
 workspace a chunk of people per transaction. An erase deletes a person's row with them
 (its foreign key to ``profiles``)."""
 

@@ -4,7 +4,6 @@ their time comes, and membership history. Services flush; the caller commits."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from accord.analyze.segments.compile import Compiler, FactCompiler
 from accord.analyze.segments.explain import summary
 from accord.analyze.segments.models import Segment
 from accord.analyze.segments.repository import ComputedTraitRepository, SegmentRepository
+from accord.analyze.segments.samples import Samples
 from accord.analyze.segments.timers import next_changes
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
@@ -32,27 +32,6 @@ DETAILED = 10  # changes of one evaluation explained condition by condition, at 
 SWEEP_BATCH = 2000
 LATE_SECONDS = 5
 DRAIN_ROWS = 500  # waiting changes evaluated together, at most
-
-
-@dataclass
-class Samples:
-    """The people a large workspace's estimates are counted on, with how many live people
-    it has, kept ``ttl`` seconds per workspace: counting a million people and choosing
-    the sample takes about a second, and the builder asks for an estimate at every
-    change of a definition. Newcomers join the sample when it is chosen again."""
-
-    ttl: float = 120.0
-    clock: Callable[[], float] = time.monotonic
-    held: dict[uuid.UUID, tuple[float, int, list[uuid.UUID]]] = field(default_factory=dict)
-
-    def get(self, workspace_id: uuid.UUID) -> tuple[int, list[uuid.UUID]] | None:
-        found = self.held.get(workspace_id)
-        if found is None or self.clock() - found[0] > self.ttl:
-            return None
-        return found[1], found[2]
-
-    def keep(self, workspace_id: uuid.UUID, total: int, people: list[uuid.UUID]) -> None:
-        self.held[workspace_id] = (self.clock(), total, people)
 
 
 @dataclass
