@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.cli.acquisition import acquisition_app
 from accord.cli.bench import bench_app
 from accord.cli.context import progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
@@ -36,6 +37,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(worker_app, name="worker")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(scores_app, name="scores")
+app.add_typer(acquisition_app, name="acquisition")
 app.command("import")(import_command)
 app.command("resolve")(resolve_command)
 

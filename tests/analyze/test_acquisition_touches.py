@@ -368,3 +368,44 @@ def test_an_erase_removes_the_persons_touches(
             select(func.count()).where(AcquisitionTouch.workspace_id == workspace.workspace.id)
         )
     assert left == 0
+
+
+def test_accord_acquisition_rebuild_computes_everyone(
+    fresh_db_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from accord.cli.main import app as cli
+    from accord.kit import migrate
+    from accord.kit.db import create_db_engine, create_session_factory
+    from tests.helpers import provision
+
+    migrate.upgrade(fresh_db_url)
+    monkeypatch.setenv("ACCORD_DATABASE_URL", fresh_db_url)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    engine = create_db_engine(fresh_db_url)
+    try:
+        with create_session_factory(engine)() as session:
+            ws = provision(session, "Acme")
+            people = People(session, ws.workspace.id)
+            for n in range(5):
+                people.send(
+                    {
+                        "type": "page",
+                        "anonymousId": f"cli-{n}",
+                        "timestamp": at(days=n + 1),
+                        "context": {"page": {"url": f"{SHOP}/", "referrer": "https://bing.com/"}},
+                    }
+                )
+            session.commit()  # resolved without the listener: no touches yet
+            assert session.scalar(select(func.count()).select_from(AcquisitionTouch)) == 0
+        done = CliRunner().invoke(cli, ["acquisition", "rebuild", "--workspace", ws.workspace.slug])
+        assert done.exit_code == 0, done.output
+        assert "Computed the touches of 5 people: 5 live." in done.output
+        with create_session_factory(engine)() as session:
+            groups = session.scalars(select(AcquisitionTouch.first_group)).all()
+        assert groups == ["organic_search"] * 5
+        missing = CliRunner().invoke(cli, ["acquisition", "rebuild", "--workspace", "nope"])
+        assert missing.exit_code != 0
+    finally:
+        engine.dispose()

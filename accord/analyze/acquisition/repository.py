@@ -332,6 +332,11 @@ class TouchRepository(Repository):
         row = self.session.get(AcquisitionTouch, profile_id, populate_existing=True)
         return row if row is not None and row.workspace_id == workspace_id else None
 
+    def people_count(self, workspace_id: uuid.UUID) -> int:
+        """The workspace's people, live or merged (what a rebuild walks)."""
+        stmt = select(func.count()).select_from(Profile).where(Profile.workspace_id == workspace_id)
+        return int(self.session.scalar(stmt) or 0)
+
     def profile_ids_after(
         self, workspace_id: uuid.UUID, after: uuid.UUID | None, limit: int
     ) -> list[uuid.UUID]:

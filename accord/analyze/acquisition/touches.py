@@ -221,6 +221,11 @@ def refresh(session: Session, workspace_id: uuid.UUID, profile_ids: Iterable[uui
     return written
 
 
+def people(session: Session, workspace_id: uuid.UUID) -> int:
+    """How many people (live or merged) a rebuild of the workspace walks."""
+    return TouchRepository.from_session(session).people_count(workspace_id)
+
+
 @dataclass
 class Rebuilt:
     people: int = 0
