@@ -314,19 +314,24 @@ def test_the_app_keeps_touches_up_to_date_through_a_merge_and_a_split(
         assert first == {"bing", "google"}
 
 
-def test_a_rebuild_computes_every_person_a_chunk_at_a_time(
-    session: Session, session_factory: sessionmaker[Session], workspace: ProvisionedWorkspace
-) -> None:
-    people = People(session, workspace.workspace.id)
-    for n in range(7):
+def _visitors(people: People, count: int, prefix: str, referrer: str) -> None:
+    """``count`` anonymous visitors, each one page view from ``referrer`` on a day of
+    their own."""
+    for n in range(count):
         people.send(
             {
                 "type": "page",
-                "anonymousId": f"r-{n}",
+                "anonymousId": f"{prefix}-{n}",
                 "timestamp": at(days=n + 1),
-                "context": {"page": {"url": f"{SHOP}/", "referrer": "https://reddit.com/r/x"}},
+                "context": {"page": {"url": f"{SHOP}/", "referrer": referrer}},
             }
         )
+
+
+def test_a_rebuild_computes_every_person_a_chunk_at_a_time(
+    session: Session, session_factory: sessionmaker[Session], workspace: ProvisionedWorkspace
+) -> None:
+    _visitors(People(session, workspace.workspace.id), 7, "r", "https://reddit.com/r/x")
     session.commit()
     done = touches.rebuild(session_factory, workspace.workspace.id, chunk=3)
     assert (done.people, done.rows) == (7, 7)
@@ -387,16 +392,7 @@ def test_accord_acquisition_rebuild_computes_everyone(
     try:
         with create_session_factory(engine)() as session:
             ws = provision(session, "Acme")
-            people = People(session, ws.workspace.id)
-            for n in range(5):
-                people.send(
-                    {
-                        "type": "page",
-                        "anonymousId": f"cli-{n}",
-                        "timestamp": at(days=n + 1),
-                        "context": {"page": {"url": f"{SHOP}/", "referrer": "https://bing.com/"}},
-                    }
-                )
+            _visitors(People(session, ws.workspace.id), 5, "cli", "https://bing.com/")
             session.commit()  # resolved without the listener: no touches yet
             assert session.scalar(select(func.count()).select_from(AcquisitionTouch)) == 0
         done = CliRunner().invoke(cli, ["acquisition", "rebuild", "--workspace", ws.workspace.slug])

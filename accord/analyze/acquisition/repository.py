@@ -131,8 +131,9 @@ class TouchSql:
         host = func.substr(ended, 1, self._position("/", ended) - 1, type_=String)
         return case((host.like("www.%"), func.substr(host, 5, type_=String)), else_=host)
 
-    def parts(self) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
-        """(tagged with a campaign, from another site, a touch at all)."""
+    def parts(self) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+        """(attributed: tagged with a campaign, from another site or on a channel of its
+        own; a touch at all)."""
         e = self.e
         ref = self.text("page", "referrer")
         url = self.text("page", "url")
@@ -150,14 +151,13 @@ class TouchSql:
         )
         has_ref = func.coalesce(ref, "", type_=String) != ""
         external = and_(has_ref, or_(url.is_(None), self.host(ref) != self.host(url)))
+        attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
         touch = or_(
-            tagged,
-            external,
-            e.channel.in_(list(CHANNEL_TOUCHES)),
+            attributed,
             e.name == LINK_CLICKED,
             and_(e.type.in_(PAGE_TYPES), not_(has_ref)),
         )
-        return tagged, external, touch
+        return attributed, touch
 
 
 class TouchRepository(Repository):
@@ -178,8 +178,7 @@ class TouchRepository(Repository):
             return []
         e = aliased(Event, name="e")
         sql = self._sql(e)
-        tagged, external, touch = sql.parts()
-        attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
+        attributed, touch = sql.parts()
         first_order = self._first_orders(profile_ids).subquery("fo")
         p = Profile
 
@@ -254,8 +253,7 @@ class TouchRepository(Repository):
             return {}
         e = aliased(Event, name="e")
         sql = self._sql(e)
-        tagged, external, touch = sql.parts()
-        attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
+        attributed, touch = sql.parts()
         keys = ("source", "medium", "name", "term", "content")
         stmt = select(
             e.id,

@@ -109,7 +109,9 @@ def _kept(stored: Stored, profile_id: uuid.UUID) -> tuple[Candidate | None, list
     """The stored row's first touch, and its last and latest, as candidates. The first
     is weighed for the first alone (it was chosen by time, whatever its kind)."""
 
-    def one(event_id: uuid.UUID | None, at: datetime | None, attributed: bool | None) -> Any:
+    def one(
+        event_id: uuid.UUID | None, at: datetime | None, attributed: bool | None
+    ) -> Candidate | None:
         if event_id is None or at is None:
             return None
         return Candidate(event_id, profile_id, at, True, bool(attributed), False)
