@@ -55,6 +55,8 @@ from accord.kit.runtime import tune_gc
 from accord.kit.threads import PeriodicWorker
 from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
+from accord.outreach.api import router as outreach_router
+from accord.outreach.api import tracking_router as outreach_tracking_router
 from accord.privacy.api import router as privacy_router
 from accord.privacy.consent_api import router as consent_api_router
 from accord.privacy.tasks import RetentionWorker
@@ -286,6 +288,8 @@ def create_app(
     app.include_router(community_api_router)
     app.include_router(scoring_router)
     app.include_router(audiences_router)
+    app.include_router(outreach_router)
+    app.include_router(outreach_tracking_router)
     app.include_router(acquisition_router)
     app.include_router(privacy_router)
     app.include_router(inbox_router)

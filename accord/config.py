@@ -54,7 +54,15 @@ class Settings(BaseSettings):
         "worker's interpreter lock with requests.",
     )
     jobs_threads: int = Field(
-        default=2, ge=1, le=64, description="Worker threads of a job consumer."
+        default=4, ge=1, le=64, description="Worker threads of a job consumer."
+    )
+    outreach_senders: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Delivery jobs started for each campaign launched: each keeps one SMTP "
+        "session open and sends its own batches, so they add up (within the workspace's "
+        "messages-per-second limit) and take one job thread each while the campaign sends.",
     )
     rate_limit_scale: float = Field(
         default=1.0,

@@ -23,6 +23,8 @@ from accord.inbox.scoring_facts import ServiceHistory, service_costs
 from accord.inbox.segment_facts import FACTS
 from accord.kit import changes
 from accord.kit.jobs import Jobs, crontab
+from accord.outreach import tasks as outreach_tasks
+from accord.outreach.sending import Deployment
 
 
 def segment_engine(jobs: Jobs | None = None) -> Engine:
@@ -65,6 +67,13 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.periodic("audiences.sweep", partial(audience_tasks.sweep, sender=sender), crontab())
     jobs.periodic("audiences.prune", audience_tasks.prune, crontab(minute="7"))
     jobs.periodic("helpcenter.publish_due", helpcenter_tasks.publish_due, crontab())
+    deployment = Deployment(secret_key=settings.resolved_secret_key, base_url=settings.base_url)
+    jobs.task(
+        "outreach.deliver",
+        partial(outreach_tasks.deliver, deployment=deployment),
+        retries=0,  # a delivery stopped midway is recovered and started again by the sweep
+    )
+    jobs.periodic("outreach.sweep", partial(outreach_tasks.sweep, enqueue=jobs.enqueue), crontab())
     inputs = scoring_inputs()
 
     def rebuild_on_scores(workspace_id: uuid.UUID) -> None:

@@ -62,6 +62,8 @@ from accord.inbox.models import (
 )
 from accord.kit.db import Base
 from accord.match.models import MatchCandidate, MatchRun
+from accord.outreach.models import Campaign as OutreachCampaign
+from accord.outreach.models import Send as OutreachSend
 from accord.privacy.models import PrivacyRequest, RetentionRun
 from accord.profile.models import Order, Profile
 from accord.resolve.models import (
@@ -123,6 +125,8 @@ __all__ = [
     "Merge",
     "Message",
     "Order",
+    "OutreachCampaign",
+    "OutreachSend",
     "PasswordReset",
     "PrivacyRequest",
     "Profile",

@@ -121,6 +121,62 @@ def transport(box: mailbox.Mailbox, email: Any, to: str, permit: Permit) -> None
         client.send_message(email, from_addr=box.address, to_addrs=[to])
 
 
+class RelaySession:
+    """One SMTP session to a workspace's relay kept open for many messages (a campaign's
+    batch): connecting, TLS and login once, not per message. ``hand_over`` takes bytes
+    already built and, like :func:`transport`, only with a :class:`Permit` for email to
+    that address."""
+
+    def __init__(self, box: mailbox.Mailbox, timeout: float = 30.0) -> None:
+        if box.relay is None:
+            raise RuntimeError("no outbound relay is configured for this workspace")
+        self.box = box
+        self.timeout = timeout
+        self._client: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        relay = self.box.relay
+        assert relay is not None
+        if relay.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                relay.host, relay.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
+        else:
+            client = smtplib.SMTP(relay.host, relay.port, timeout=self.timeout)
+        client.ehlo()
+        if relay.security == "starttls":
+            client.starttls(context=ssl.create_default_context())
+            client.ehlo()
+        if relay.username and relay.password:
+            client.login(relay.username, relay.password)
+        return client
+
+    def hand_over(self, permit: Permit, to: str, data: bytes, *, sender: str | None = None) -> None:
+        """Hand one message to the relay. A refusal of the recipient raises
+        ``smtplib.SMTPRecipientsRefused`` (its code says whether it is permanent); a
+        dropped connection is opened again for the next message."""
+        if not isinstance(permit, Permit) or not permit.covers("email", to):
+            raise PermissionError(f"no permit to email {to}")
+        if self._client is None:
+            self._client = self._connect()
+        try:
+            self._client.sendmail(sender or self.box.address, [to], data)
+        except (smtplib.SMTPServerDisconnected, OSError):
+            self.close()
+            raise
+        except smtplib.SMTPRecipientsRefused:
+            self._client.rset()
+            raise
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+
+
 def _references(session: Session, message: Message) -> list[str]:
     thread = MessageRepository.from_session(session).thread(message.conversation_id)
     return [

@@ -49,6 +49,9 @@ PUBLIC = {
     # A campaign's short link (printed as a QR code, read out on the radio): anyone may
     # follow it; it records the click and redirects, and an unknown code is a 404.
     ("GET", "/l/{code}"),
+    # A campaign email's tracked link and open pixel: the signed token is the key.
+    ("GET", "/r/{token}"),
+    ("GET", "/o/{token}"),
     # The public help center of a workspace (turned off in its settings: a 404); only
     # public, published articles are shown or found there.
     ("GET", "/help/{slug}"),

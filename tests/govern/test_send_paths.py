@@ -49,6 +49,10 @@ REFUSAL_TESTS = {
     "test_an_agent_cannot_open_a_chat_with_a_visitor_who_refused_chat",
     "accord.chat.transcript.send": "tests/chat/test_consent_sends.py::"
     "test_a_transcript_is_not_mailed_to_a_suppressed_address",
+    "accord.outreach.sending.send_batch": "tests/outreach/test_sending.py::"
+    "test_a_person_without_marketing_consent_is_skipped_with_the_reason",
+    "accord.outreach.service.test_send": "tests/outreach/test_sending.py::"
+    "test_a_test_send_is_never_mailed_to_a_suppressed_address",
 }
 
 

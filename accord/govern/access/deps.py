@@ -56,6 +56,7 @@ AudienceExporter = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ, Sc
 AudienceWriter = Annotated[
     Principal, Depends(require(Scope.ANALYTICS_READ, Scope.SEGMENTS_WRITE, Scope.PROFILES_READ))
 ]
+OutreachWriter = Annotated[Principal, Depends(require(Scope.ANALYTICS_READ, Scope.OUTREACH_SEND))]
 KnowledgeWriter = Annotated[Principal, Depends(require(Scope.KNOWLEDGE_WRITE))]
 ResolveRunner = Annotated[Principal, Depends(require(Scope.RESOLVE_RUN))]
 PrivacyOfficer = Annotated[Principal, Depends(require(Scope.PRIVACY))]

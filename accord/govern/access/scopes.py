@@ -26,6 +26,7 @@ class Scope(StrEnum):
     ANALYTICS_READ = "analytics:read"
     SEGMENTS_WRITE = "segments:write"
     CAMPAIGNS_WRITE = "campaigns:write"
+    OUTREACH_SEND = "outreach:send"
     KNOWLEDGE_WRITE = "knowledge:write"
     AUDIT_READ = "audit:read"
     RESOLVE_RUN = "resolve:run"
@@ -43,6 +44,7 @@ SCOPE_DESCRIPTIONS: dict[Scope, str] = {
     Scope.ANALYTICS_READ: "Read segments, metrics and reports",
     Scope.SEGMENTS_WRITE: "Create and change segments, computed traits and audience destinations",
     Scope.CAMPAIGNS_WRITE: "Create and change campaigns, their short links and QR codes",
+    Scope.OUTREACH_SEND: "Create, send, pause and cancel email campaigns; outreach settings",
     Scope.KNOWLEDGE_WRITE: "Write, publish and archive help-center articles and categories",
     Scope.AUDIT_READ: "Read the audit log",
     Scope.RESOLVE_RUN: "Start probabilistic identity resolution runs",
@@ -70,6 +72,7 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
             Scope.ANALYTICS_READ,
             Scope.SEGMENTS_WRITE,
             Scope.CAMPAIGNS_WRITE,
+            Scope.OUTREACH_SEND,
             Scope.CONVERSATIONS_READ,
         }
     ),

@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.kit.db import UTCDateTime
-from accord.kit.dialect import insert_ignore
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.kit.time import utcnow
@@ -123,6 +123,48 @@ class ConsentRepository(Repository):
                 suppressed.add(a)
             else:
                 states.append(StateRow(a, b, c, d, e, f))
+        return states, suppressed
+
+    def for_decisions(
+        self,
+        workspace_id: uuid.UUID,
+        profile_ids: Sequence[uuid.UUID],
+        channels: Sequence[str],
+        purposes: Sequence[str],
+        digests: Sequence[str],
+    ) -> tuple[dict[uuid.UUID, list[StateRow]], set[str]]:
+        """``for_decision`` for many people at once (a campaign's batch): their states by
+        person, and which of the digests are suppressed; two statements whatever the
+        number of people."""
+        states: dict[uuid.UUID, list[StateRow]] = {}
+        if profile_ids:
+            rows = self.session.execute(
+                select(
+                    ConsentState.profile_id,
+                    ConsentState.channel,
+                    ConsentState.purpose,
+                    ConsentState.status,
+                    ConsentState.source,
+                    ConsentState.recorded_at,
+                    ConsentState.expires_at,
+                ).where(
+                    one_of(self.session, ConsentState.profile_id, profile_ids),
+                    ConsentState.channel.in_(list(channels)),
+                    ConsentState.purpose.in_(list(purposes)),
+                )
+            )
+            for pid, a, b, c, d, e, f in rows:
+                states.setdefault(pid, []).append(StateRow(a, b, c, d, e, f))
+        suppressed: set[str] = set()
+        if digests:
+            suppressed = set(
+                self.session.scalars(
+                    select(Suppression.digest).where(
+                        Suppression.workspace_id == workspace_id,
+                        one_of(self.session, Suppression.digest, digests),
+                    )
+                )
+            )
         return states, suppressed
 
     def replace_states(

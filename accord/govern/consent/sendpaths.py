@@ -26,10 +26,16 @@ SEND_PATHS: Final = {
     "trigger says service)",
     "accord.chat.service.start_chat": "an agent opening a chat with a visitor (service by chat)",
     "accord.chat.transcript.send": "a chat transcript the visitor asked for (service by email)",
+    "accord.outreach.sending.send_batch": "a campaign's batch: consent asked for every message "
+    "of the batch (decide_many) moments before each is handed to the relay with its permit",
+    "accord.outreach.service.test_send": "a campaign's test email to a colleague (service by "
+    "email to that address)",
 }
 
 TRANSPORTS: Final = {
     "accord.channels.email.transport": "SMTP to the customer through the workspace's relay",
+    "accord.channels.email.RelaySession.hand_over": "SMTP to the customer over a session kept "
+    "open for a campaign's batch",
 }
 
 RECORDS: Final = {
@@ -40,4 +46,4 @@ RECORDS: Final = {
 }
 
 # The names by which a send path asks.
-ASKS: Final = frozenset({"may_contact", "decide", "reach", "permit", "_number"})
+ASKS: Final = frozenset({"may_contact", "decide", "decide_many", "reach", "permit", "_number"})

@@ -1,0 +1,270 @@
+"""The send queue's guarantees, on both databases, over a real SMTP relay on loopback:
+consent asked for every message (refusals kept with the reason), frequency caps across
+campaigns, an address the relay refuses for good recorded as bounced on the person, a
+test send never mailed to a suppressed address, and a sending process killed midway
+sending nobody a second message once the queue is recovered."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from accord.app import create_app
+from accord.kit.db import read_only
+from accord.kit.time import utcnow
+from accord.outreach import sending, tasks
+from accord.outreach.models import Send
+from accord.resolve.worker import drain
+from tests.helpers import Committed, bearer, free_port, live_server
+from tests.outreach import helpers
+from tests.smtp_sink import Sink
+
+DEPLOYMENT = sending.Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
+
+
+class SlowSink(Sink):
+    """A relay that takes its time, and refuses one address for good."""
+
+    delay: float = 0.0
+    refuse: str = ""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address == self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_sink() -> Iterator[SlowSink]:
+    sink = SlowSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def _setup(
+    committed: Committed, sink: Sink, people: list[tuple[str, str, str]] = helpers.PEOPLE
+) -> tuple[Any, httpx.Client, str, Any]:
+    ws = committed.workspace("Northwind Outdoor")
+    settings = committed.settings(resolve_worker=False, resolve_inline=True, jobs_worker=False)
+    server = live_server(create_app(settings))
+    base = server.__enter__()
+    api = httpx.Client(base_url=base, headers=bearer(ws.api_token), timeout=30)
+    helpers.mailbox(api, sink)
+    helpers.send_people(base, ws.write_key, people)
+    return ws, api, helpers.segment(api), server
+
+
+def _statuses(committed: Committed, campaign_id: str) -> dict[str, tuple[str, str | None]]:
+    with read_only(committed.factory) as session:
+        rows = session.scalars(select(Send).where(Send.source_key == f"campaign:{campaign_id}"))
+        return {str(s.address): (s.status, s.reason) for s in rows}
+
+
+def _launch(api: httpx.Client, campaign_id: str) -> None:
+    r = api.post(f"/api/v1/outreach/campaigns/{campaign_id}/launch")
+    assert r.status_code == 200, r.text
+
+
+def test_a_person_without_marketing_consent_is_skipped_with_the_reason(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    _, api, segment_id, server = _setup(committed, slow_sink)
+    try:
+        person = helpers.person_id(api, "dev@example.com")
+        r = api.post(
+            f"/api/v1/profiles/{person}/consent",
+            json={"channel": "email", "purpose": "all", "status": "withdrawn", "source": "agent"},
+        )
+        assert r.status_code == 201, r.text
+        campaign = helpers.campaign(api, segment_id)
+        _launch(api, campaign["id"])
+        tally = tasks.deliver(committed.factory, uuid.UUID(campaign["id"]), deployment=DEPLOYMENT)
+        assert (tally.sent, tally.refused) == (9, 1)
+        status, reason = _statuses(committed, campaign["id"])["dev@example.com"]
+        assert status == "refused"
+        assert reason is not None
+        assert "withdrew consent to everything by email" in reason
+        assert "dev@example.com" not in {str(m["To"]) for m in slow_sink.messages}
+        assert len(slow_sink.messages) == 9
+        assert api.get(f"/api/v1/outreach/campaigns/{campaign['id']}").json()["status"] == "sent"
+    finally:
+        server.__exit__(None, None, None)
+
+
+def test_frequency_caps_count_every_campaign_and_say_why(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    _, api, segment_id, server = _setup(committed, slow_sink)
+    try:
+        r = api.put(
+            "/api/v1/outreach/settings",
+            json={"caps": [{"channel": "email", "limit": 1, "days": 7}], "quiet_hours": None},
+        )
+        assert r.status_code == 200, r.text
+        first = helpers.campaign(api, segment_id, name="First")
+        _launch(api, first["id"])
+        assert (
+            tasks.deliver(committed.factory, uuid.UUID(first["id"]), deployment=DEPLOYMENT).sent
+            == 10
+        )
+        second = helpers.campaign(api, segment_id, name="Second")
+        _launch(api, second["id"])
+        tally = tasks.deliver(committed.factory, uuid.UUID(second["id"]), deployment=DEPLOYMENT)
+        assert (tally.sent, tally.refused) == (0, 10)
+        status, reason = _statuses(committed, second["id"])["ana@example.com"]
+        assert status == "refused"
+        assert reason == (
+            "frequency cap: already sent 1 promotional message by email in the last 7 days "
+            "(at most 1)"
+        )
+        # A service message is no promotion: not capped.
+        third = helpers.campaign(api, segment_id, name="Order update", purpose="service")
+        _launch(api, third["id"])
+        assert (
+            tasks.deliver(committed.factory, uuid.UUID(third["id"]), deployment=DEPLOYMENT).sent
+            == 10
+        )
+        service_mail = slow_sink.messages[-1]
+        assert "List-Unsubscribe" not in service_mail
+    finally:
+        server.__exit__(None, None, None)
+
+
+def test_an_address_the_relay_refuses_is_bounced_on_the_person(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    _, api, segment_id, server = _setup(committed, slow_sink)
+    slow_sink.refuse = "eli@example.com"
+    try:
+        campaign = helpers.campaign(api, segment_id)
+        _launch(api, campaign["id"])
+        tally = tasks.deliver(committed.factory, uuid.UUID(campaign["id"]), deployment=DEPLOYMENT)
+        assert (tally.sent, tally.bounced) == (9, 1)
+        status, reason = _statuses(committed, campaign["id"])["eli@example.com"]
+        assert status == "bounced"
+        assert reason is not None
+        assert "550" in reason
+        # The person is marked, so nothing is mailed there again.
+        eli = helpers.person_id(api, "eli@example.com")
+
+        def bounced() -> bool:
+            r = api.get(
+                "/api/v1/consent/check",
+                params={"profile_id": eli, "channel": "email", "purpose": "service"},
+            ).json()
+            return r["allowed"] is False and r["code"] == "unreachable"
+
+        assert not bounced()  # accepted, not yet resolved: the resolver's work
+        drain(committed.factory)
+        assert bounced()
+    finally:
+        server.__exit__(None, None, None)
+
+
+def test_a_test_send_is_never_mailed_to_a_suppressed_address(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    _, api, segment_id, server = _setup(committed, slow_sink)
+    try:
+        campaign = helpers.campaign(api, segment_id)
+        ana = helpers.person_id(api, "ana@example.com")
+        r = api.post(
+            f"/api/v1/outreach/campaigns/{campaign['id']}/test",
+            json={"address": "marketing@northwind.example", "profile_id": ana},
+        )
+        assert r.status_code == 202, r.text
+        [sent] = slow_sink.wait_for(1)
+        assert sent["Subject"] == "[Test] Ana, the spring sale starts today"
+        r = api.post(
+            "/api/v1/consent/suppressions",
+            json={"identifiers": [{"type": "email", "value": "marketing@northwind.example"}]},
+        )
+        assert r.status_code == 201, r.text
+        r = api.post(
+            f"/api/v1/outreach/campaigns/{campaign['id']}/test",
+            json={"address": "marketing@northwind.example"},
+        )
+        assert r.status_code == 409
+        assert r.json()["code"] == "suppressed"
+        time.sleep(0.2)
+        assert len(slow_sink.messages) == 1
+    finally:
+        server.__exit__(None, None, None)
+
+
+CRASHING_SENDER = """
+import sys, uuid
+from accord.kit.db import create_db_engine, create_session_factory
+from accord.outreach import sending
+factory = create_session_factory(create_db_engine(sys.argv[1]))
+deployment = sending.Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
+sending.deliver(factory, uuid.UUID(sys.argv[2]), deployment, batch=int(sys.argv[3]))
+"""
+
+
+def test_a_sender_killed_midway_sends_nobody_a_second_message(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    people = [(f"p{i:02d}", f"P{i:02d}", f"p{i:02d}@example.com") for i in range(40)]
+    _, api, segment_id, server = _setup(committed, slow_sink, people)
+    try:
+        r = api.put("/api/v1/outreach/settings", json={"caps": [], "quiet_hours": None})
+        assert r.status_code == 200, r.text
+        campaign = helpers.campaign(api, segment_id)
+        _launch(api, campaign["id"])
+        slow_sink.delay = 0.05
+        env = {**os.environ, "PYTHONPATH": os.getcwd()}
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CRASHING_SENDER, committed.url, campaign["id"], "15"], env=env
+        )
+        try:
+            slow_sink.wait_for(18, timeout=60)  # into its second batch
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        slow_sink.delay = 0.0
+        before = len(slow_sink.messages)
+        assert 18 <= before < 40
+        # The claim of the dead process is stale once its lease has passed.
+        recovered = sending.recover(committed.factory, utcnow() + sending.LEASE + timedelta(1))
+        assert recovered == [uuid.UUID(campaign["id"])]
+        tally = tasks.deliver(committed.factory, uuid.UUID(campaign["id"]), deployment=DEPLOYMENT)
+        statuses = _statuses(committed, campaign["id"])
+        received = Counter(str(m["To"]) for m in slow_sink.messages)
+        assert max(received.values()) == 1, "someone received the campaign twice"
+        sent = {a for a, (s, _) in statuses.items() if s == "sent"}
+        unknown = {a for a, (s, _) in statuses.items() if s == "unknown"}
+        assert len(unknown) <= 1
+        assert len(sent) + len(unknown) == 40
+        assert sent <= set(received) <= sent | unknown
+        assert tally.sent == len(sent) - (before - len(set(received) & unknown))
+        for address in unknown:
+            assert statuses[address][1] == sending.UNKNOWN_REASON
+    finally:
+        server.__exit__(None, None, None)
