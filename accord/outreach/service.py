@@ -346,7 +346,30 @@ def preview(
 ) -> tuple[str, str, str]:
     """The campaign as this person would get it: subject, HTML and text, footer
     included (its links are tracked as they would be)."""
-    campaign = get(session, workspace_id, campaign_id)
+    return render_as(session, get(session, workspace_id, campaign_id), profile_id, deployment)
+
+
+def preview_draft(
+    session: Session,
+    workspace_id: uuid.UUID,
+    body: CampaignIn,
+    profile_id: uuid.UUID | None,
+    deployment: Deployment,
+) -> tuple[str, str, str]:
+    """A campaign being written and not saved (the console's live preview) as this person
+    would get it; a template that does not compile is ``bad_template`` naming its field."""
+    campaign = Campaign(
+        id=uuid.UUID(int=0), workspace_id=workspace_id, status="draft", **body.model_dump()
+    )
+    return render_as(session, campaign, profile_id, deployment)
+
+
+def render_as(
+    session: Session, campaign: Campaign, profile_id: uuid.UUID | None, deployment: Deployment
+) -> tuple[str, str, str]:
+    """Subject, HTML and text of ``campaign`` rendered for a person (an example person
+    without ``profile_id``)."""
+    workspace_id = campaign.workspace_id
     job = _job(session, campaign, deployment)
     person = _person(session, workspace_id, profile_id)
     context = person_context(person)

@@ -115,6 +115,7 @@ PROTECTED_PREFIXES = (
     "/inbox",
     "/analytics",  # Analytics > Acquisition too (/analytics/acquisition)
     "/segments",
+    "/outreach",  # Outreach > Campaigns (/outreach/campaigns)
     "/knowledge",
     "/privacy",
     "/workspace/",

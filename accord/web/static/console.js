@@ -64,3 +64,15 @@ document.addEventListener("click", function (event) {
   area.selectionStart = area.selectionEnd = (before + glue + piece).length;
   area.dispatchEvent(new Event("input", { bubbles: true }));  // the preview follows
 });
+
+// A submit button marked data-confirm="question" asks first, and does nothing unless the
+// answer is yes (hx-confirm asks on a whole form; one form may hold several actions, such
+// as a campaign's save and launch).
+document.addEventListener("click", function (event) {
+  var button = event.target instanceof Element && event.target.closest("button[data-confirm]");
+  if (!button) return;
+  if (!window.confirm(button.getAttribute("data-confirm"))) {
+    event.preventDefault();
+    event.stopPropagation();
+  }
+}, true);

@@ -1,0 +1,548 @@
+"""Outreach > Campaigns > New and Edit: the composer of an email campaign (a draft or a
+scheduled one). One form holds the campaign; its buttons save the draft, then send a
+test, launch it now or schedule it, each through the outreach service as the REST API
+does. Beside it a live preview, rendered again by HTMX as the user types: the subject and
+the HTML in a sandboxed frame, as a person picked by a search over the workspace's
+people or as an example person; a template that does not compile is shown under its
+field with its line."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from accord.customers import queries as customer_queries
+from accord.govern.access.scopes import Scope
+from accord.kit.deps import DbSession
+from accord.kit.errors import AccordError, FieldError, invalid
+from accord.outreach import service
+from accord.outreach.api import deployment, start_sending
+from accord.outreach.models import Campaign
+from accord.outreach.schemas import CampaignIn, CampaignUpdate
+from accord.profile.models import Profile
+from accord.profile.queries import live_profile
+from accord.web.auth import Console, ConsoleUser
+from accord.web.outreach_pages import AREA, BASE, PURPOSES, require_reader, require_writer
+from accord.web.pages import page
+from accord.web.presenters import person_label
+from accord.web.segment_pages import all_segments
+
+router = APIRouter(prefix="/outreach", include_in_schema=False)
+
+PICKED = 8
+TEMPLATE_FIELDS = ("subject", "html", "text")
+COMPOSER_PURPOSES = ("marketing", "service", "surveys")
+EXAMPLE = "Alex Example (an example person)"
+STARTER = {
+    "name": "",
+    "segment_id": "",
+    "purpose": "marketing",
+    "from_name": "",
+    "subject": "",
+    "html": "<html><body>\n<p>Hi {{ person.first_name or 'there' }},</p>\n\n</body></html>",
+    "text": "Hi {{ person.first_name or 'there' }},\n\n",
+    "holdout_percent": "10",
+    "goal_event": "Order Completed",
+    "goal_days": "7",
+    "respect_caps": "1",
+}
+NOTICES = {"saved": "Draft saved.", "created": "Draft saved."}
+
+
+def form_error(error: ValidationError) -> AccordError:
+    """A form's pydantic errors as the API reports them (422, each field named)."""
+    fields = [
+        FieldError(".".join(str(p) for p in e["loc"]) or "form", e["type"], e["msg"])
+        for e in error.errors()
+    ]
+    first = fields[0]
+    return AccordError(
+        f"{first.field}: {first.message}",
+        code="validation_error",
+        status=422,
+        field=first.field,
+        errors=fields,
+    )
+
+
+def field_errors(error: AccordError | None) -> dict[str, str]:
+    """Each field's message, to show under it: a template's as "Line 2: ..." (its
+    field named by where it is shown)."""
+    if error is None:
+        return {}
+    out = {e.field: e.message for e in error.errors}
+    if error.field and error.field not in out:
+        out[error.field] = error.message
+    for name in TEMPLATE_FIELDS:
+        text = out.get(name, "")
+        if text.startswith(f"{name}, "):
+            rest = text[len(name) + 2 :]
+            out[name] = rest[:1].upper() + rest[1:]
+    return out
+
+
+def values_of(campaign: Campaign) -> dict[str, str]:
+    """A campaign as the form's strings."""
+    return {
+        "name": campaign.name,
+        "segment_id": str(campaign.segment_id or ""),
+        "purpose": campaign.purpose,
+        "from_name": campaign.from_name or "",
+        "subject": campaign.subject,
+        "html": campaign.html,
+        "text": campaign.text,
+        "holdout_percent": str(campaign.holdout_percent),
+        "goal_event": campaign.goal_event,
+        "goal_days": str(campaign.goal_days),
+        "respect_caps": "1" if campaign.respect_caps else "",
+        "version": str(campaign.version),
+    }
+
+
+def fields_of(draft: dict[str, str]) -> dict[str, Any]:
+    """The form's strings as the API's campaign fields (pydantic converts the numbers)."""
+    return {
+        "name": draft["name"],
+        "segment_id": draft["segment_id"] or None,
+        "purpose": draft["purpose"] or "marketing",
+        "from_name": draft["from_name"].strip() or None,
+        "subject": draft["subject"],
+        "html": draft["html"],
+        "text": draft["text"],
+        "holdout_percent": draft["holdout_percent"].strip() or "0",
+        "goal_event": draft["goal_event"].strip(),
+        "goal_days": draft["goal_days"].strip() or "7",
+        "respect_caps": bool(draft["respect_caps"]),
+    }
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def chosen_person(session: Session, console: Console, value: str | None) -> Profile | None:
+    """The person the preview is rendered as (None: the example person, and for a
+    role that may not read people)."""
+    pid = _uuid(value)
+    if pid is None or not console.principal.has(Scope.PROFILES_READ):
+        return None
+    try:
+        return live_profile(session, console.principal.workspace_id, pid)
+    except AccordError:
+        return None
+
+
+def render_preview(
+    request: Request, session: Session, console: Console, draft: dict[str, str], person: Any
+) -> dict[str, Any]:
+    """The draft as the person (or the example person) would get it: subject, HTML and
+    text, or the error that keeps it from rendering with each template field's message."""
+    who = EXAMPLE
+    if person is not None:
+        who = person_label(person)
+        if person.display_name and person.email:
+            who += f" ({person.email})"
+    try:
+        body = CampaignIn.model_validate(
+            {
+                "name": "preview",
+                "purpose": draft["purpose"] or "marketing",
+                "from_name": draft["from_name"].strip() or None,
+                "subject": draft["subject"],
+                "html": draft["html"],
+                "text": draft["text"],
+            }
+        )
+        subject, html, text = service.preview_draft(
+            session,
+            console.principal.workspace_id,
+            body,
+            person.id if person is not None else None,
+            deployment(request),
+        )
+    except ValidationError as exc:
+        error = form_error(exc)
+        return {"who": who, "error": error, "errors": field_errors(error)}
+    except AccordError as error:
+        return {"who": who, "error": error, "errors": field_errors(error)}
+    return {"who": who, "subject": subject, "html": html, "text": text, "error": None, "errors": {}}
+
+
+def composer(
+    request: Request,
+    session: Session,
+    console: Console,
+    *,
+    campaign: Campaign | None,
+    draft: dict[str, str],
+    person: Profile | None = None,
+    error: AccordError | None = None,
+    notice: str | None = None,
+) -> HTMLResponse:
+    workspace_id = console.principal.workspace_id
+    segments = [
+        s
+        for s in all_segments(session, console)
+        if s.status == "active" or (campaign is not None and s.id == campaign.segment_id)
+    ]
+    workspace = service.workspace_of(session, workspace_id)
+    return page(
+        request,
+        session,
+        console,
+        "outreach/composer.html",
+        AREA,
+        status_code=error.status if error else 200,
+        campaign=campaign,
+        draft=draft,
+        segments=segments,
+        purposes=[(p, PURPOSES[p]) for p in COMPOSER_PURPOSES],
+        person=person,
+        found=[],
+        preview=render_preview(request, session, console, draft, person),
+        error=error,
+        errors=field_errors(error),
+        notice=notice,
+        timezone=workspace.timezone or "UTC",
+        can_pick=console.principal.has(Scope.PROFILES_READ),
+    )
+
+
+@router.get("/campaigns/new")
+def new_campaign(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+    require_writer(console)
+    return composer(request, session, console, campaign=None, draft=dict(STARTER))
+
+
+@router.get("/campaigns/{campaign_id:uuid}/edit")
+def edit_campaign(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    campaign_id: uuid.UUID,
+    done: str | None = None,
+    to: str | None = None,
+    person: str | None = None,
+) -> Response:
+    """A draft or a scheduled campaign in the composer; any other, its page."""
+    require_writer(console)
+    campaign = service.get(session, console.principal.workspace_id, campaign_id)
+    if campaign.status not in service.EDITABLE:
+        return RedirectResponse(f"{BASE}/{campaign.id}", status_code=303)
+    notice = NOTICES.get(done or "")
+    if done == "test" and to:
+        notice = f"Draft saved, and a test sent to {to}."
+    return composer(
+        request,
+        session,
+        console,
+        campaign=campaign,
+        draft=values_of(campaign),
+        person=chosen_person(session, console, person),
+        notice=notice,
+    )
+
+
+def when(value: str, zone: str) -> datetime:
+    """A time typed in the workspace's time zone."""
+    if not value.strip():
+        raise invalid("Choose the date and time to send it", field="scheduled_at")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise invalid("A date and time such as 2026-12-24T09:00", field="scheduled_at") from None
+    return at if at.tzinfo else at.replace(tzinfo=ZoneInfo(zone or "UTC"))
+
+
+def _save(
+    session: Session, console: Console, campaign: Campaign | None, draft: dict[str, str]
+) -> Campaign:
+    fields = fields_of(draft)
+    if campaign is None:
+        return service.create(session, console.principal, CampaignIn.model_validate(fields))
+    version = draft.get("version", "")
+    update = CampaignUpdate.model_validate(
+        {**fields, "version": int(version) if version.isdigit() and len(version) < 10 else None}
+    )
+    return service.update(session, console.principal, campaign.id, update)
+
+
+def _act(
+    request: Request,
+    session: Session,
+    console: Console,
+    campaign: Campaign,
+    then: str,
+    *,
+    address: str,
+    person: Profile | None,
+    scheduled_at: str,
+) -> str:
+    """Do what the button asked once the draft is saved; returns where to go next."""
+    edit = f"{BASE}/{campaign.id}/edit"
+    if then == "test":
+        if not address.strip():
+            raise invalid("Type the address to send the test to", field="test_address")
+        service.test_send(
+            session,
+            console.principal,
+            campaign.id,
+            address,
+            person.id if person is not None else None,
+            deployment(request),
+        )
+        query = {"done": "test", "to": address.strip()}
+        if person is not None:
+            query["person"] = str(person.id)
+        return f"{edit}?{urlencode(query)}"
+    secret = request.app.state.settings.resolved_secret_key
+    if then == "launch":
+        service.launch(session, console.principal, campaign.id, secret_key=secret)
+        start_sending(request, session, campaign)
+        return f"{BASE}/{campaign.id}?done=launched"
+    if then == "schedule":
+        zone = service.workspace_of(session, console.principal.workspace_id).timezone
+        at = when(scheduled_at, zone)
+        service.launch(session, console.principal, campaign.id, secret_key=secret, at=at)
+        start_sending(request, session, campaign)  # a time already past sends now
+        done = "scheduled" if campaign.status == "scheduled" else "launched"
+        return f"{BASE}/{campaign.id}?done={done}"
+    return f"{edit}?done=saved" + (f"&person={person.id}" if person is not None else "")
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    console: Console,
+    campaign: Campaign | None,
+    draft: dict[str, str],
+    *,
+    then: str,
+    profile_id: str,
+    test_address: str,
+    scheduled_at: str,
+) -> Response:
+    """Save the draft, then do what the button asked; a refusal is shown in the composer
+    beside the field it names (the draft stays saved when only the action failed)."""
+    require_writer(console)
+    person = chosen_person(session, console, profile_id)
+    try:
+        try:
+            with session.begin_nested():
+                saved = _save(session, console, campaign, draft)
+        except ValidationError as exc:
+            raise form_error(exc) from None
+    except AccordError as error:
+        return composer(
+            request, session, console, campaign=campaign, draft=draft, person=person, error=error
+        )
+    try:
+        with session.begin_nested():
+            to = _act(
+                request,
+                session,
+                console,
+                saved,
+                then,
+                address=test_address,
+                person=person,
+                scheduled_at=scheduled_at,
+            )
+    except AccordError as error:
+        session.refresh(saved)
+        kept = {**draft, "version": str(saved.version)}
+        return composer(
+            request,
+            session,
+            console,
+            campaign=saved,
+            draft=kept,
+            person=person,
+            error=error,
+            notice="Draft saved." if then != "save" else None,
+        )
+    return RedirectResponse(to, status_code=303)
+
+
+Text = Annotated[str, Form(max_length=500_000)]
+Short = Annotated[str, Form(max_length=300)]
+
+
+@router.post("/campaigns/new")
+def create_campaign(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    name: Short = "",
+    segment_id: Short = "",
+    purpose: Short = "marketing",
+    from_name: Short = "",
+    subject: Short = "",
+    html: Text = "",
+    text: Text = "",
+    holdout_percent: Short = "0",
+    goal_event: Short = "Order Completed",
+    goal_days: Short = "7",
+    respect_caps: Short = "",
+    then: Short = "save",
+    profile_id: Short = "",
+    test_address: Short = "",
+    scheduled_at: Short = "",
+) -> Response:
+    draft = {
+        "name": name,
+        "segment_id": segment_id,
+        "purpose": purpose,
+        "from_name": from_name,
+        "subject": subject,
+        "html": html,
+        "text": text,
+        "holdout_percent": holdout_percent,
+        "goal_event": goal_event,
+        "goal_days": goal_days,
+        "respect_caps": respect_caps,
+    }
+    return _submit(
+        request,
+        session,
+        console,
+        None,
+        draft,
+        then=then,
+        profile_id=profile_id,
+        test_address=test_address,
+        scheduled_at=scheduled_at,
+    )
+
+
+@router.post("/campaigns/{campaign_id:uuid}/edit")
+def update_campaign(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    campaign_id: uuid.UUID,
+    name: Short = "",
+    segment_id: Short = "",
+    purpose: Short = "marketing",
+    from_name: Short = "",
+    subject: Short = "",
+    html: Text = "",
+    text: Text = "",
+    holdout_percent: Short = "0",
+    goal_event: Short = "Order Completed",
+    goal_days: Short = "7",
+    respect_caps: Short = "",
+    version: Short = "",
+    then: Short = "save",
+    profile_id: Short = "",
+    test_address: Short = "",
+    scheduled_at: Short = "",
+) -> Response:
+    require_writer(console)
+    campaign = service.get(session, console.principal.workspace_id, campaign_id)
+    draft = {
+        "name": name,
+        "segment_id": segment_id,
+        "purpose": purpose,
+        "from_name": from_name,
+        "subject": subject,
+        "html": html,
+        "text": text,
+        "holdout_percent": holdout_percent,
+        "goal_event": goal_event,
+        "goal_days": goal_days,
+        "respect_caps": respect_caps,
+        "version": version,
+    }
+    return _submit(
+        request,
+        session,
+        console,
+        campaign,
+        draft,
+        then=then,
+        profile_id=profile_id,
+        test_address=test_address,
+        scheduled_at=scheduled_at,
+    )
+
+
+# --- what the composer asks as the user types ------------------------------------------------
+
+
+@router.post("/campaigns/preview")
+def preview(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    purpose: Short = "marketing",
+    from_name: Short = "",
+    subject: Short = "",
+    html: Text = "",
+    text: Text = "",
+    profile_id: Short = "",
+) -> HTMLResponse:
+    """The draft being typed, rendered as the chosen person: the preview pane's
+    fragment, with each template field's error swapped in beside the field."""
+    require_reader(console)
+    draft = {
+        **STARTER,
+        "purpose": purpose,
+        "from_name": from_name,
+        "subject": subject,
+        "html": html,
+        "text": text,
+    }
+    person = chosen_person(session, console, profile_id)
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        "outreach/_preview.html",
+        {
+            "preview": render_preview(request, session, console, draft, person),
+            "oob": True,
+            "fields": TEMPLATE_FIELDS,
+        },
+    )
+    return response
+
+
+@router.get("/campaigns/people")
+def people(
+    request: Request,
+    session: DbSession,
+    console: ConsoleUser,
+    q: Annotated[str, Query(max_length=200)] = "",
+    profile_id: Annotated[str, Query(max_length=64)] = "",
+) -> HTMLResponse:
+    """People matching a name, email or phone to preview the campaign as: the picker's
+    choices (the person chosen now stays first)."""
+    console.principal.require(Scope.ANALYTICS_READ, Scope.PROFILES_READ)
+    workspace_id = console.principal.workspace_id
+    person = chosen_person(session, console, profile_id)
+    found: list[Profile] = []
+    if q.strip():
+        found = customer_queries.search(session, workspace_id, q.strip(), limit=PICKED, offset=0)
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        "outreach/_people.html",
+        {
+            "person": person,
+            "found": [p for p in found if person is None or p.id != person.id],
+            "q": q,
+            "example": EXAMPLE,
+        },
+    )
+    return response
