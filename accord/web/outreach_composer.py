@@ -210,6 +210,8 @@ def composer(
         purposes=[(p, PURPOSES[p]) for p in COMPOSER_PURPOSES],
         person=person,
         found=[],
+        q="",
+        example=EXAMPLE,
         preview=render_preview(request, session, console, draft, person),
         error=error,
         errors=field_errors(error),

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from accord.outreach.schemas import Lift, ReportRead
 from accord.web.charts import BarChart, Chart, Series, Unit
 
-WIDTH, HEIGHT = 640, 240
+# Drawn about the size they are shown at, two a row, so their words read at full size.
+WIDTH, HEIGHT = 460, 220
 MINUS = "\u2212"
 # Every status a send can have, in the order a page lists them, with its words.
 STATUSES = {
@@ -85,7 +86,7 @@ def funnel_chart(report: ReportRead) -> BarChart:
         ("Sent", report.sent),
         ("Opened", report.opened),
         ("Clicked", report.clicked),
-        (f"Converted ({report.goal_event})", report.converted),
+        ("Converted", report.converted),
     ]
     return BarChart(
         key="funnel",
@@ -159,12 +160,14 @@ def difference(lift: Lift, *, rate: bool) -> str:
 
 def conversion_words(report: ReportRead) -> str:
     lift = report.conversion
-    if lift is None:
+    if not report.holdout:
         return "No holdout to compare with: the campaign was sent to everyone in it."
+    if lift is None:
+        return "The comparison with the holdout follows once messages are sent."
     return (
         f"{lift.treatment * 100:.1f}% of those sent the campaign did {report.goal_event} "
-        f"within {report.goal_days} days, against {lift.control * 100:.1f}% of the holdout: "
-        f"{difference(lift, rate=True)}, {verdict(lift)}."
+        f"within {report.goal_days} days, against {lift.control * 100:.1f}% of the holdout. "
+        f"Difference: {difference(lift, rate=True)}: {verdict(lift)}."
     )
 
 
@@ -173,7 +176,7 @@ def revenue_words(report: ReportRead) -> str:
     if lift is None:
         return ""
     return (
-        f"Revenue per person: {lift.treatment:,.2f} sent the campaign against "
-        f"{lift.control:,.2f} in the holdout: {difference(lift, rate=False)}, "
+        f"Revenue per person: {lift.treatment:,.2f} among those sent the campaign, against "
+        f"{lift.control:,.2f} in the holdout. Difference: {difference(lift, rate=False)}: "
         f"{verdict(lift)}."
     )

@@ -118,7 +118,7 @@ def test_an_analyst_composes_a_campaign_with_a_live_preview(
     assert new.status_code == 200
     assert f'<option value="{segment_id}">Team A · 3 people</option>' in new.text
     assert 'sandbox=""' in new.text  # the example person's preview, rendered at once
-    assert "Alex Example" in new.text
+    assert "Alex Example (an example person)</label>" in new.text
 
     # The live preview: the session's token, then the person's first name in the subject.
     typed = {"subject": "{{ person.first_name }}, we missed you", "html": "<p>Hi</p>"}
@@ -348,3 +348,63 @@ def test_another_workspace_s_campaign_is_not_found(
     )
     assert r.status_code == 404
     assert "Spring sale" not in client.get("/outreach/campaigns", headers=HTML).text
+
+
+def test_a_campaign_is_scheduled_in_the_workspace_s_time_zone(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    _people(client, workspace)
+    segment_id = _segment(client, workspace)
+    r = client.put(
+        "/api/v1/mailbox",
+        json={
+            "address": "help@acme.example",
+            "name": "Acme",
+            "relay": {"host": "127.0.0.1", "port": 2525},
+        },
+        headers=bearer(workspace.api_token),
+    )
+    assert r.status_code == 200, r.text
+    add_user(session, workspace, ANALYST, "analyst")
+    csrf = console_login(client, ANALYST)
+
+    # No time given: the composer says so beside the field, and the draft is kept.
+    missing = client.post(
+        "/outreach/campaigns/new",
+        data=_form(csrf, segment_id, then="schedule", scheduled_at=""),
+        headers=HTML,
+    )
+    assert missing.status_code == 422
+    assert re.search(r'id="scheduled_at-error"[^>]*>Choose the date and time', missing.text)
+    assert "Draft saved." in missing.text
+    campaign_id = re.search(r'action="/outreach/campaigns/([0-9a-f-]+)/edit"', missing.text)
+    assert campaign_id
+
+    scheduled = client.post(
+        f"/outreach/campaigns/{campaign_id.group(1)}/edit",
+        data={
+            **_form(csrf, segment_id, then="schedule", scheduled_at="2099-06-01T09:00"),
+            "version": "1",
+        },
+        follow_redirects=False,
+    )
+    assert scheduled.status_code == 303, scheduled.text
+    assert scheduled.headers["location"].endswith("?done=scheduled")
+    page = client.get(scheduled.headers["location"], headers=HTML).text
+    assert "Scheduled." in page
+    assert "scheduled for 2099-06-01 09:00 UTC" in page  # the workspace's zone is UTC
+    edit = client.get(f"/outreach/campaigns/{campaign_id.group(1)}/edit", headers=HTML).text
+    assert "Scheduled for 2099-06-01 09:00 UTC" in edit
+    listing = client.get("/outreach/campaigns", headers=HTML).text
+    assert "at 2099-06-01 09:00" in listing
+
+    # Cancelled, it is no longer edited: its page instead.
+    r = client.post(
+        f"/outreach/campaigns/{campaign_id.group(1)}/cancel",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert r.headers["location"].endswith("?done=cancelled")
+    gone = client.get(f"/outreach/campaigns/{campaign_id.group(1)}/edit", follow_redirects=False)
+    assert gone.status_code == 303
+    assert gone.headers["location"] == f"/outreach/campaigns/{campaign_id.group(1)}"
