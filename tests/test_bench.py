@@ -127,3 +127,20 @@ def test_bench_resolve_prints_its_figures() -> None:
         "peak memory",
     ):
         assert label in result.output, label
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_send_accounts_for_every_recipient() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "send", "--recipients", "400", "--limit-messages", "50", "--senders", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "recipients: 400; senders (SMTP sessions): 2" in result.output
+    assert "limit (pre-rendered messages, SMTP only): 50 in" in result.output
+    assert "end to end (claim, consent, caps, holds, render, SMTP, outcome): 400 recipients" in (
+        result.output
+    )
+    # 1% denied email marketing, 0.5% suppressed, 0.5% refused by the relay.
+    assert "outcomes: bounced 2, refused 6, sent 392" in result.output
+    assert "sink: 392 campaign messages, 0 duplicates" in result.output
+    assert "every recipient accounted for: yes" in result.output

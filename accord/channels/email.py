@@ -159,13 +159,24 @@ class RelaySession:
             raise PermissionError(f"no permit to email {to}")
         if self._client is None:
             self._client = self._connect()
+        client = self._client
         try:
-            self._client.sendmail(sender or self.box.address, [to], data)
+            # smtplib's own steps, without parsing two addresses that are already
+            # plain (a campaign's batch sends many messages from one sender).
+            code, reply = client.docmd("mail", f"FROM:<{sender or self.box.address}>")
+            if code != 250:
+                client.rset()
+                raise smtplib.SMTPSenderRefused(code, reply, sender or self.box.address)
+            code, reply = client.docmd("rcpt", f"TO:<{to}>")
+            if code not in (250, 251):
+                client.rset()
+                raise smtplib.SMTPRecipientsRefused({to: (code, reply)})
+            code, reply = client.data(data)
+            if code != 250:
+                client.rset()
+                raise smtplib.SMTPDataError(code, reply)
         except (smtplib.SMTPServerDisconnected, OSError):
             self.close()
-            raise
-        except smtplib.SMTPRecipientsRefused:
-            self._client.rset()
             raise
 
     def close(self) -> None:

@@ -191,6 +191,43 @@ def bench_inbox(
     )
 
 
+@bench_app.command("send")
+def bench_send(
+    recipients: Annotated[int, typer.Option(help="People in the campaign's segment.", min=10)] = (
+        100_000
+    ),
+    senders: Annotated[
+        int, typer.Option(help="Delivery workers, each with its SMTP session.", min=1)
+    ] = 2,
+    limit_messages: Annotated[
+        int, typer.Option(help="Pre-rendered messages sent to measure the limit.", min=10)
+    ] = 20_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to run on (default: the configured one).")
+    ] = None,
+) -> None:
+    """A campaign to N people through an SMTP sink on loopback, end to end, beside the
+    sink's limit with pre-rendered messages; every recipient accounted for; memory."""
+    from accord.bench import send
+
+    secret = settings().resolved_secret_key
+    _run(
+        "Sending the campaign",
+        recipients,
+        lambda factory, url, data_dir, progress: send.run(
+            factory,
+            url,
+            data_dir,
+            recipients=recipients,
+            senders=senders,
+            limit_messages=limit_messages,
+            secret_key=secret,
+            progress=progress,
+        ),
+        database_url,
+    )
+
+
 @bench_app.command("resolve")
 def bench_resolve(
     records: Annotated[int, typer.Option(help="Records in each population.", min=100)] = 100_000,

@@ -82,10 +82,13 @@ class SendRepository(Repository):
         claim_id: uuid.UUID,
         limit: int,
         now: datetime,
+        after: uuid.UUID | None = None,
     ) -> list[Send]:
-        """Up to ``limit`` due queued sends of a campaign, oldest first, marked as taken
-        by this claim (two workers never take the same send: PostgreSQL skips rows
-        another claim holds; SQLite has one writer at a time)."""
+        """Up to ``limit`` due sends of a campaign in the order of their people, from
+        the person after ``after`` on, marked as taken by this claim (two workers never
+        take the same send: PostgreSQL skips rows another claim holds; SQLite has one
+        writer at a time). A worker passes the last person it claimed, so each walks the
+        campaign once."""
         pick = (
             select(Send.id)
             .where(
@@ -93,9 +96,11 @@ class SendRepository(Repository):
                 Send.status.in_(("queued", "held")),
                 or_(Send.next_attempt_at.is_(None), Send.next_attempt_at <= now),
             )
-            .order_by(Send.id)
+            .order_by(Send.profile_id)
             .limit(limit)
         )
+        if after is not None:
+            pick = pick.where(Send.profile_id > after)
         if self.session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         ids = list(self.session.scalars(pick))
@@ -108,7 +113,9 @@ class SendRepository(Repository):
             .execution_options(synchronize_session=False)
         )
         return list(
-            self.session.scalars(select(Send).where(Send.claim_id == claim_id).order_by(Send.id))
+            self.session.scalars(
+                select(Send).where(Send.claim_id == claim_id).order_by(Send.profile_id)
+            )
         )
 
     def settle(self, outcomes: Iterable[dict[str, Any]]) -> None:
@@ -131,12 +138,25 @@ class SendRepository(Repository):
         )
         return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
-    def stale_claims(self, before: datetime) -> list[uuid.UUID]:
+    def stale_claims(self, campaign_id: uuid.UUID, before: datetime) -> list[uuid.UUID]:
         return list(
             self.session.scalars(
                 select(Send.claim_id)
-                .where(Send.status == "sending", Send.claimed_at < before)
+                .where(
+                    Send.campaign_id == campaign_id,
+                    Send.status == "sending",
+                    Send.claimed_at < before,
+                )
                 .group_by(Send.claim_id)
+            )
+        )
+
+    def unfinished(self) -> list[uuid.UUID]:
+        """Campaigns that may have sends claimed: sending, paused or cancelled while
+        some were being sent."""
+        return list(
+            self.session.scalars(
+                select(Campaign.id).where(Campaign.status.in_(("sending", "paused", "cancelled")))
             )
         )
 
@@ -145,7 +165,7 @@ class SendRepository(Repository):
             self.session.scalars(
                 select(Send)
                 .where(Send.claim_id == claim_id, Send.status == "sending")
-                .order_by(Send.id)
+                .order_by(Send.profile_id)
             )
         )
 

@@ -4,9 +4,9 @@ outcome the moment it is known.
 
 **Never twice.** A batch is claimed (status ``sending``, a claim id) in the same
 transaction that records the sends decided against; then its messages go to the relay in
-the order of their ids, and each is marked ``sent`` in a transaction of its own as soon
+the order of their people, and each is marked ``sent`` in a transaction of its own as soon
 as the relay accepted it. If the process dies, its claim is found stale later
-(:func:`recover`): of its sends still marked ``sending``, only the first in id order can
+(:func:`recover`): of its sends still marked ``sending``, only the first in their order can
 have been handed over without being marked, so that one is recorded ``unknown`` and the
 rest are queued again. A crash therefore sends nobody a message twice, and leaves at most
 one message per claim of which nobody can say whether it arrived."""
@@ -21,9 +21,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.scoring.models import CustomerScore
@@ -166,12 +166,12 @@ def unsubscribe_link(job: Job, person_id: uuid.UUID) -> str | None:
     )
 
 
-def footer(job: Job, person_id: uuid.UUID) -> tuple[str, str]:
+def footer(job: Job, person_id: uuid.UUID, unsubscribe: str | None = None) -> tuple[str, str]:
     """The footer every campaign email ends with (text, HTML): the workspace's words and
     postal address, and for anything but a service message the unsubscribe and
     preference links."""
     s, d = job.settings, job.deployment
-    unsubscribe = unsubscribe_link(job, person_id)
+    unsubscribe = unsubscribe or unsubscribe_link(job, person_id)
     prefs = preference_url(d.base_url, d.secret_key, job.workspace.id, person_id)
     lines = [x for x in (s.footer, s.postal_address) if x]
     text = "\n\n--\n" + "\n".join(lines)
@@ -189,20 +189,61 @@ def footer(job: Job, person_id: uuid.UUID) -> tuple[str, str]:
     return text, html
 
 
-def render_email(job: Job, send_id: uuid.UUID, profile: Profile, context: dict[str, Any]) -> Any:
+def render_email(
+    job: Job,
+    send_id: uuid.UUID,
+    person_id: uuid.UUID,
+    context: dict[str, Any],
+    unsubscribe: str | None = None,
+) -> Any:
     rendered = job.compiled.render(context)
     html = rendered.html or text_as_html(rendered.text)
     html = track_links(html, lambda url: job.links.click(send_id, url))
-    text_footer, html_footer = footer(job, profile.id)
+    text_footer, html_footer = footer(job, person_id, unsubscribe)
     pixel = f'<img src="{job.links.open(send_id)}" width="1" height="1" alt="">'
     html = add_before_body_end(html, html_footer + pixel)
     return rendered, rendered.text + text_footer, html
 
 
-def _context(job: Job, profile: Profile, score: CustomerScore | None) -> dict[str, Any]:
+def _context(job: Job, profile: Any, score: CustomerScore | None) -> dict[str, Any]:
     context = person_context(profile, score)
     context["workspace"] = {"name": job.workspace.name}
     return context
+
+
+PERSON_COLUMNS = (
+    Profile.id,
+    Profile.workspace_id,
+    Profile.merged_into_id,
+    Profile.traits,
+    Profile.stats,
+    Profile.display_name,
+    Profile.email,
+    Profile.phone,
+    Profile.first_seen_at,
+    Profile.last_seen_at,
+    Profile.order_count,
+    Profile.revenue,
+)
+
+
+@dataclass(slots=True)
+class Person:
+    """What sending reads of a person (the consent policy's subject, a template's
+    context), read as plain rows for a whole batch."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    merged_into_id: uuid.UUID | None
+    traits: dict[str, Any]
+    stats: dict[str, Any]
+    display_name: str | None
+    email: str | None
+    phone: str | None
+    first_seen_at: datetime | None
+    last_seen_at: datetime | None
+    order_count: int
+    revenue: Any
 
 
 @dataclass
@@ -212,7 +253,7 @@ class Batch:
 
     job: Job
     sends: Sequence[Send]
-    profiles: dict[uuid.UUID, Profile]
+    profiles: dict[uuid.UUID, Person]
     scores: dict[uuid.UUID, CustomerScore]
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
@@ -223,7 +264,12 @@ class Batch:
         ids = [s.profile_id for s in sends]
         profiles = {
             p.id: p
-            for p in session.scalars(select(Profile).where(one_of(session, Profile.id, ids)))
+            for p in (
+                Person(*row)
+                for row in session.execute(
+                    select(*PERSON_COLUMNS).where(one_of(session, Profile.id, ids))
+                )
+            )
         }
         scores = {
             s.profile_id: s
@@ -254,7 +300,7 @@ class Batch:
         )
         self.tally.add("refused")
 
-    def asks(self) -> list[tuple[Profile, Ask]]:
+    def asks(self) -> list[tuple[Person, Ask]]:
         c = self.job.campaign
         return [
             (self.profiles[s.profile_id], Ask(c.channel, c.purpose, s.address)) for s in self.asking
@@ -263,7 +309,7 @@ class Batch:
     def ready(
         self, session: Session, decisions: Sequence[Decision], now: datetime
     ) -> list[Prepared]:
-        """The messages to hand over, in id order, once consent decided and the rules
+        """The messages to hand over, in the claim's order, once consent decided and the rules
         (caps, holds, quiet hours) judged; the others get their outcome."""
         job = self.job
         allowed: list[tuple[Send, Decision]] = []
@@ -304,7 +350,8 @@ class Batch:
         job = self.job
         profile = self.profiles[send.profile_id]
         context = _context(job, profile, self.scores.get(send.profile_id))
-        rendered, text, html = render_email(job, send.id, profile, context)
+        unsubscribe = unsubscribe_link(job, profile.id)
+        rendered, text, html = render_email(job, send.id, profile.id, context, unsubscribe)
         message_id = f"<{send.id}@{job.box.domain or 'accord.local'}>"
         envelope = Envelope(
             sender=job.settings.from_address or job.box.address,
@@ -313,7 +360,7 @@ class Batch:
             subject=rendered.subject,
             message_id=message_id,
             at=now,
-            unsubscribe=unsubscribe_link(job, profile.id),
+            unsubscribe=unsubscribe,
             headers={"X-Accord-Send": str(send.id)},
         )
         data = email_bytes(envelope, text, html)
@@ -364,12 +411,104 @@ def outcome_of(exc: BaseException | None, attempts: int, now: datetime) -> dict[
     return _failed(f"the relay could not be reached: {exc}", attempts, False, now, None)
 
 
-def record(factory: sessionmaker[Session], job: Job, p: Prepared, values: dict[str, Any]) -> None:
-    """One send's outcome, committed at once (see the module's docstring)."""
-    with transaction(factory) as session:
-        SendRepository.from_session(session).settle([dict(values)])
-        if values.get("status") == "bounced":
-            _bounce_trait(session, job.workspace, p.to, p.send_id)
+_SENDS = cast(Table, Send.__table__)
+_SENT = (
+    update(_SENDS)
+    .where(_SENDS.c.id == bindparam("send_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at"),
+        message_id=bindparam("message_id"),
+        attempts=bindparam("attempts"),
+        claim_id=None,
+        code=None,
+        reason=None,
+    )
+)
+_NOT_SENT = (
+    update(_SENDS)
+    .where(_SENDS.c.id == bindparam("send_id"))
+    .values(
+        status=bindparam("status"),
+        code=bindparam("code"),
+        reason=bindparam("reason"),
+        attempts=bindparam("attempts"),
+        next_attempt_at=bindparam("next_attempt_at"),
+        claim_id=None,
+    )
+)
+
+
+_SENT_PG = (
+    "UPDATE outreach_sends SET status = 'sent', sent_at = %s, message_id = %s, "
+    "attempts = %s, claim_id = NULL, code = NULL, reason = NULL WHERE id = %s"
+)
+
+
+class Recorder:
+    """Records each send's outcome the moment it is known, each in a transaction of its
+    own (see the module's docstring).
+
+    On PostgreSQL: a connection of its own in autocommit, and the one statement of a
+    sent message straight to the driver (prepared once by the server); it runs for
+    every message, and SQLAlchemy's own work per execution would cost more than the
+    statement. On SQLite (one writer at a time) each outcome is a short transaction of
+    the session factory, whose connections wait their turn for the lock."""
+
+    def __init__(self, factory: sessionmaker[Session]) -> None:
+        self.factory = factory
+        bind = factory.kw["bind"]
+        self.conn: Connection | None = None
+        self.raw: Any = None
+        if bind.dialect.name == "postgresql":
+            self.conn = bind.connect().execution_options(isolation_level="AUTOCOMMIT")
+            self.raw = self.conn.connection.driver_connection
+
+    def mark(self, job: Job, p: Prepared, values: dict[str, Any]) -> None:
+        if self.raw is not None and values["status"] == "sent":
+            self.raw.execute(
+                _SENT_PG,
+                (values["sent_at"], p.message_id, values["attempts"], p.send_id),
+                prepare=True,
+            )
+            return
+        if self.conn is not None:
+            self._mark(self.conn, p, values)
+        else:
+            with transaction(self.factory) as session:
+                self._mark(session.connection(), p, values)
+        if values["status"] == "bounced":
+            with transaction(self.factory) as session:
+                _bounce_trait(session, job.workspace, p.to, p.send_id)
+
+    @staticmethod
+    def _mark(conn: Connection, p: Prepared, values: dict[str, Any]) -> None:
+        if values["status"] == "sent":
+            conn.execute(
+                _SENT,
+                {
+                    "send_id": p.send_id,
+                    "sent_at": values["sent_at"],
+                    "message_id": p.message_id,
+                    "attempts": values["attempts"],
+                },
+            )
+            return
+        conn.execute(
+            _NOT_SENT,
+            {
+                "send_id": p.send_id,
+                "status": values["status"],
+                "code": values.get("code"),
+                "reason": values.get("reason"),
+                "attempts": values["attempts"],
+                "next_attempt_at": values.get("next_attempt_at"),
+            },
+        )
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _failed(
@@ -416,18 +555,21 @@ def send_batch(
     factory: sessionmaker[Session],
     job: Job,
     relay: RelaySession,
+    recorder: Recorder,
     gate: Throttle,
     now: datetime,
     size: int = BATCH,
-) -> Tally | None:
+    after: uuid.UUID | None = None,
+) -> tuple[Tally, uuid.UUID] | None:
     """Claim, decide and send one batch of a campaign; None when nothing is due. Consent
     is asked for the whole batch (``decide_many``) moments before its messages go out,
     and each transport call carries the permit of its decision."""
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
-        sends = repo.claim(job.campaign.id, new_id(), size, now)
+        sends = repo.claim(job.campaign.id, new_id(), size, now, after)
         if not sends:
             return None
+        last = sends[-1].profile_id
         attempts = {s.id: s.attempts for s in sends}
         batch = Batch.load(session, job, sends)
         decisions = decide_many(session, job.workspace, batch.asks(), at=now)
@@ -443,12 +585,10 @@ def send_batch(
         except (smtplib.SMTPException, OSError) as exc:
             error = exc
         values = outcome_of(error, attempts[p.send_id], utcnow())
-        values.update(id=p.send_id, claim_id=None, attempts=attempts[p.send_id] + 1)
-        if values["status"] == "sent":
-            values["message_id"] = p.message_id
-        record(factory, job, p, values)
+        values["attempts"] = attempts[p.send_id] + 1
+        recorder.mark(job, p, values)
         tally.add("retried" if values["status"] == "queued" else str(values["status"]))
-    return tally
+    return tally, last
 
 
 def deliver(
@@ -470,38 +610,50 @@ def deliver(
         return total
     gate = throttle or throttle_of(job.workspace.id, "email", job.settings.email_per_second)
     relay = deployment.relay(job.box)
+    recorder = Recorder(factory)
+    after: uuid.UUID | None = None
     try:
-        while (tally := send_batch(factory, job, relay, gate, clock(), batch)) is not None:
+        while (
+            done := send_batch(factory, job, relay, recorder, gate, clock(), batch, after)
+        ) is not None:
+            tally, after = done
             for name, value in vars(tally).items():
                 setattr(total, name, getattr(total, name) + value)
     finally:
         relay.close()
+        recorder.close()
     return total
 
 
 def recover(factory: sessionmaker[Session], now: datetime | None = None) -> list[uuid.UUID]:
     """Claims whose worker stopped (older than the lease): the first send still marked
-    ``sending`` of each may have been handed over and is recorded ``unknown``; the rest
-    are queued again. Returns the campaigns concerned."""
+    ``sending`` of each (in the order of its people) may have been handed over and is
+    recorded ``unknown``; the rest are queued again (refused, if their campaign was
+    cancelled meanwhile). Returns the campaigns concerned."""
     before = (now or utcnow()) - LEASE
-    touched: set[uuid.UUID] = set()
+    touched: list[uuid.UUID] = []
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
-        for claim_id in repo.stale_claims(before):
-            sends = repo.of_claim(claim_id)
-            if not sends:
-                continue
-            first, rest = sends[0], sends[1:]
-            outcomes: list[dict[str, Any]] = [
-                {
-                    "id": first.id,
-                    "status": "unknown",
-                    "code": "interrupted",
-                    "reason": UNKNOWN_REASON,
-                    "claim_id": None,
-                }
-            ]
-            outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in rest]
-            repo.settle(outcomes)
-            touched.update(s.campaign_id for s in sends if s.campaign_id is not None)
-    return sorted(touched, key=str)
+        for campaign_id in repo.unfinished():
+            claims = repo.stale_claims(campaign_id, before)
+            for claim_id in claims:
+                sends = repo.of_claim(claim_id)
+                if not sends:
+                    continue
+                outcomes: list[dict[str, Any]] = [
+                    {
+                        "id": sends[0].id,
+                        "status": "unknown",
+                        "code": "interrupted",
+                        "reason": UNKNOWN_REASON,
+                        "claim_id": None,
+                    }
+                ]
+                outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in sends[1:]]
+                repo.settle(outcomes)
+            if claims:
+                touched.append(campaign_id)
+                campaign = session.get(Campaign, campaign_id)
+                if campaign is not None and campaign.status == "cancelled":
+                    repo.cancel_waiting(campaign_id, "the campaign was cancelled")
+    return touched

@@ -374,7 +374,7 @@ def render_as(
     person = _person(session, workspace_id, profile_id)
     context = person_context(person)
     context["workspace"] = {"name": job.workspace.name}
-    rendered, text, html = render_email(job, uuid.UUID(int=0), person, context)
+    rendered, text, html = render_email(job, uuid.UUID(int=0), person.id, context)
     return rendered.subject, html, text
 
 
@@ -406,7 +406,7 @@ def test_send(
     person = _person(session, actor.workspace_id, profile_id)
     context = person_context(person)
     context["workspace"] = {"name": job.workspace.name}
-    rendered, text, html = render_email(job, uuid.UUID(int=0), person, context)
+    rendered, text, html = render_email(job, uuid.UUID(int=0), person.id, context)
     message_id = f"<test-{new_id()}@{job.box.domain or 'accord.local'}>"
     envelope = Envelope(
         sender=job.settings.from_address or job.box.address,

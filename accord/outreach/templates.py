@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError
@@ -186,6 +187,16 @@ def _qp(text: str) -> bytes:
     return binascii.b2a_qp(body)
 
 
+@lru_cache(maxsize=256)
+def from_header(name: str, address: str) -> str:
+    return formataddr((name, address), "utf-8")
+
+
+@lru_cache(maxsize=64)
+def date_header(at: datetime) -> str:
+    return format_datetime(at)
+
+
 @dataclass
 class Envelope:
     sender: str
@@ -203,10 +214,10 @@ def email_bytes(envelope: Envelope, text: str, html: str) -> bytes:
     one-click unsubscribe headers of RFC 8058 when there is a link."""
     boundary = f"=_accord_{uuid.uuid4().hex}"
     lines = [
-        f"From: {formataddr((envelope.sender_name, envelope.sender), 'utf-8')}",
+        f"From: {from_header(envelope.sender_name, envelope.sender)}",
         f"To: {envelope.to}",
         f"Subject: {_header(envelope.subject)}",
-        f"Date: {format_datetime(envelope.at)}",
+        f"Date: {date_header(envelope.at)}",
         f"Message-ID: {envelope.message_id}",
         "MIME-Version: 1.0",
         "Auto-Submitted: auto-generated",

@@ -114,34 +114,25 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "source_key", "profile_id", name=op.f("uq_outreach_sends_source_key_profile_id")
         ),
+        postgresql_with={"fillfactor": 50},
     )
     with op.batch_alter_table("outreach_sends", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_outreach_sends_campaign_id_status"),
-            ["campaign_id", "status"],
+            batch_op.f("ix_outreach_sends_campaign_id_profile_id"),
+            ["campaign_id", "profile_id"],
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_outreach_sends_message_id"), ["message_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_outreach_sends_profile_id_sent_at"),
-            ["profile_id", "sent_at"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_outreach_sends_status_claimed_at"),
-            ["status", "claimed_at"],
+            batch_op.f("ix_outreach_sends_profile_id"),
+            ["profile_id"],
             unique=False,
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outreach_sends", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outreach_sends_status_claimed_at"))
-        batch_op.drop_index(batch_op.f("ix_outreach_sends_profile_id_sent_at"))
-        batch_op.drop_index(batch_op.f("ix_outreach_sends_message_id"))
-        batch_op.drop_index(batch_op.f("ix_outreach_sends_campaign_id_status"))
+        batch_op.drop_index(batch_op.f("ix_outreach_sends_profile_id"))
+        batch_op.drop_index(batch_op.f("ix_outreach_sends_campaign_id_profile_id"))
 
     op.drop_table("outreach_sends")
     op.drop_table("outreach_campaigns")
