@@ -136,7 +136,7 @@ def test_bench_send_accounts_for_every_recipient() -> None:
     )
     assert result.exit_code == 0, result.output
     assert "recipients: 400; senders (SMTP sessions): 2" in result.output
-    assert "limit (pre-rendered messages, SMTP only): 50 in" in result.output
+    assert "limit (the campaign's messages pre-rendered, SMTP only): 50 in" in result.output
     assert "end to end (claim, consent, caps, holds, render, SMTP, outcome): 400 recipients" in (
         result.output
     )
