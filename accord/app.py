@@ -57,6 +57,8 @@ from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.outreach.api import router as outreach_router
 from accord.outreach.api import tracking_router as outreach_tracking_router
+from accord.outreach.journeys import tasks as journey_tasks
+from accord.outreach.journeys.api import router as journeys_router
 from accord.privacy.api import router as privacy_router
 from accord.privacy.consent_api import router as consent_api_router
 from accord.privacy.tasks import RetentionWorker
@@ -221,6 +223,9 @@ def create_app(
         # Each person's first and last touch, kept up to date in the change's transaction.
         on_touch = acquisition_touches.listener()
         changes.listen(app.state.session_factory, on_touch)
+        # Events some journey listens for, kept with the change and heard by a job.
+        on_signal = journey_tasks.listener(jobs.enqueue)
+        changes.listen(app.state.session_factory, on_signal)
         if settings.jobs_worker:
             jobs.start()
         try:
@@ -231,6 +236,7 @@ def create_app(
         finally:
             changes.unlisten(app.state.session_factory, on_change)
             changes.unlisten(app.state.session_factory, on_touch)
+            changes.unlisten(app.state.session_factory, on_signal)
             jobs.close()
             app.state.jobs = None
             await hub.stop()
@@ -292,6 +298,7 @@ def create_app(
     app.include_router(audiences_router)
     app.include_router(outreach_router)
     app.include_router(outreach_tracking_router)
+    app.include_router(journeys_router)
     app.include_router(acquisition_router)
     app.include_router(privacy_router)
     app.include_router(inbox_router)

@@ -24,6 +24,7 @@ from accord.inbox.segment_facts import FACTS
 from accord.kit import changes
 from accord.kit.jobs import Jobs, crontab
 from accord.outreach import tasks as outreach_tasks
+from accord.outreach.journeys import tasks as journey_tasks
 from accord.outreach.sending import Deployment
 
 
@@ -74,6 +75,10 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
         retries=0,  # a delivery stopped midway is recovered and started again by the sweep
     )
     jobs.periodic("outreach.sweep", partial(outreach_tasks.sweep, enqueue=jobs.enqueue), crontab())
+    jobs.task("journeys.advance", partial(journey_tasks.advance, enqueue=jobs.enqueue))
+    jobs.task("journeys.hear", partial(journey_tasks.hear, enqueue=jobs.enqueue))
+    jobs.task("journeys.deliver", partial(journey_tasks.deliver, deployment=deployment), retries=0)
+    jobs.periodic("journeys.sweep", partial(journey_tasks.sweep, enqueue=jobs.enqueue), crontab())
     inputs = scoring_inputs()
 
     def rebuild_on_scores(workspace_id: uuid.UUID) -> None:

@@ -62,6 +62,13 @@ from accord.inbox.models import (
 )
 from accord.kit.db import Base
 from accord.match.models import MatchCandidate, MatchRun
+from accord.outreach.journeys.models import (
+    Journey,
+    JourneyEntry,
+    JourneySignal,
+    JourneyStepLog,
+    JourneyVersion,
+)
 from accord.outreach.models import Campaign as OutreachCampaign
 from accord.outreach.models import Send as OutreachSend
 from accord.privacy.models import PrivacyRequest, RetentionRun
@@ -117,6 +124,11 @@ __all__ = [
     "HelpVote",
     "Identifier",
     "IdentityLink",
+    "Journey",
+    "JourneyEntry",
+    "JourneySignal",
+    "JourneyStepLog",
+    "JourneyVersion",
     "Link",
     "LoginAttempt",
     "MatchCandidate",

@@ -65,6 +65,7 @@ class Send(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("source_key", "profile_id"),
         Index(None, "campaign_id", "profile_id"),
+        Index(None, "journey_id", "profile_id"),
         Index(None, "profile_id"),
         {"postgresql_with": {"fillfactor": 50}},
     )
@@ -74,6 +75,11 @@ class Send(IdMixin, Base):
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("outreach_campaigns.id", ondelete="CASCADE")
     )
+    journey_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("journeys.id", ondelete="CASCADE")
+    )
+    version: Mapped[int | None] = mapped_column(Integer)  # the journey's version
+    step: Mapped[str | None] = mapped_column(String(40))  # and its step
     profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(8))
     purpose: Mapped[str] = mapped_column(String(16))

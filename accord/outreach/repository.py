@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from accord.analyze.segments.models import SegmentMember
 from accord.collect.models import Event
@@ -78,13 +78,14 @@ class SendRepository(Repository):
 
     def claim(
         self,
-        campaign_id: uuid.UUID,
+        scope: Sequence[ColumnElement[bool]],
         claim_id: uuid.UUID,
         limit: int,
         now: datetime,
         after: uuid.UUID | None = None,
     ) -> list[Send]:
-        """Up to ``limit`` due sends of a campaign in the order of their people, from
+        """Up to ``limit`` due sends (of a campaign, or a journey's step: ``scope``) in
+        the order of their people, from
         the person after ``after`` on, marked as taken by this claim (two workers never
         take the same send: PostgreSQL skips rows another claim holds; SQLite has one
         writer at a time). A worker passes the last person it claimed, so each walks the
@@ -92,7 +93,7 @@ class SendRepository(Repository):
         pick = (
             select(Send.id)
             .where(
-                Send.campaign_id == campaign_id,
+                *scope,
                 Send.status.in_(("queued", "held")),
                 or_(Send.next_attempt_at.is_(None), Send.next_attempt_at <= now),
             )
@@ -138,12 +139,14 @@ class SendRepository(Repository):
         )
         return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
-    def stale_claims(self, campaign_id: uuid.UUID, before: datetime) -> list[uuid.UUID]:
+    def stale_claims(
+        self, scope: Sequence[ColumnElement[bool]], before: datetime
+    ) -> list[uuid.UUID]:
         return list(
             self.session.scalars(
                 select(Send.claim_id)
                 .where(
-                    Send.campaign_id == campaign_id,
+                    *scope,
                     Send.status == "sending",
                     Send.claimed_at < before,
                 )

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -135,17 +135,45 @@ class Tally:
         setattr(self, status, getattr(self, status) + 1)
 
 
+class Source(Protocol):
+    """What is being sent (a campaign, a journey's email step)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def respect_caps(self) -> bool: ...
+    @property
+    def from_name(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class StepSource:
+    """A journey's email step as a source of sends."""
+
+    id: uuid.UUID
+    channel: str
+    purpose: str
+    respect_caps: bool = True
+    from_name: str | None = None
+
+
 @dataclass
 class Job:
-    """A campaign being sent: what its batches share."""
+    """Messages of one source being sent (``scope`` selects its sends): what its batches
+    share."""
 
-    campaign: Campaign
+    campaign: Source
     workspace: Workspace
     compiled: Compiled
     settings: outreach_settings.OutreachSettings
     box: mailbox.Mailbox
     deployment: Deployment
     hold_until: datetime | None
+    scope: list[Any] = field(default_factory=list)
     links: Links = field(init=False)
 
     def __post_init__(self) -> None:
@@ -548,6 +576,7 @@ def load_job(session: Session, campaign_id: uuid.UUID, deployment: Deployment) -
         box,
         deployment,
         started + timedelta(days=settings.hold_days),
+        [Send.campaign_id == campaign.id],
     )
 
 
@@ -566,7 +595,7 @@ def send_batch(
     and each transport call carries the permit of its decision."""
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
-        sends = repo.claim(job.campaign.id, new_id(), size, now, after)
+        sends = repo.claim(job.scope, new_id(), size, now, after)
         if not sends:
             return None
         last = sends[-1].profile_id
@@ -605,9 +634,22 @@ def deliver(
         job = load_job(session, campaign_id, deployment)
         if job is not None:
             session.expunge_all()
-    total = Tally()
     if job is None:
-        return total
+        return Tally()
+    return run_job(factory, job, batch=batch, clock=clock, throttle=throttle)
+
+
+def run_job(
+    factory: sessionmaker[Session],
+    job: Job,
+    *,
+    batch: int = BATCH,
+    clock: Callable[[], datetime] = utcnow,
+    throttle: Throttle | None = None,
+) -> Tally:
+    """Send every due send of a job's scope, a batch at a time, until none is due."""
+    total = Tally()
+    deployment = job.deployment
     gate = throttle or throttle_of(job.workspace.id, "email", job.settings.email_per_second)
     relay = deployment.relay(job.box)
     recorder = Recorder(factory)
@@ -625,32 +667,39 @@ def deliver(
     return total
 
 
+def recover_claim(repo: SendRepository, claim_id: uuid.UUID) -> list[Send]:
+    """A stale claim: its first send still marked ``sending`` (in the order of its
+    people) may have been handed over and is recorded ``unknown``; the rest are queued
+    again. Returns its sends."""
+    sends = repo.of_claim(claim_id)
+    if not sends:
+        return []
+    outcomes: list[dict[str, Any]] = [
+        {
+            "id": sends[0].id,
+            "status": "unknown",
+            "code": "interrupted",
+            "reason": UNKNOWN_REASON,
+            "claim_id": None,
+        }
+    ]
+    outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in sends[1:]]
+    repo.settle(outcomes)
+    return sends
+
+
 def recover(factory: sessionmaker[Session], now: datetime | None = None) -> list[uuid.UUID]:
-    """Claims whose worker stopped (older than the lease): the first send still marked
-    ``sending`` of each (in the order of its people) may have been handed over and is
-    recorded ``unknown``; the rest are queued again (refused, if their campaign was
-    cancelled meanwhile). Returns the campaigns concerned."""
+    """Campaigns' claims whose worker stopped (older than the lease), recovered
+    (``recover_claim``; what a cancelled campaign had queued is refused). Returns the
+    campaigns concerned."""
     before = (now or utcnow()) - LEASE
     touched: list[uuid.UUID] = []
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
         for campaign_id in repo.unfinished():
-            claims = repo.stale_claims(campaign_id, before)
+            claims = repo.stale_claims([Send.campaign_id == campaign_id], before)
             for claim_id in claims:
-                sends = repo.of_claim(claim_id)
-                if not sends:
-                    continue
-                outcomes: list[dict[str, Any]] = [
-                    {
-                        "id": sends[0].id,
-                        "status": "unknown",
-                        "code": "interrupted",
-                        "reason": UNKNOWN_REASON,
-                        "claim_id": None,
-                    }
-                ]
-                outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in sends[1:]]
-                repo.settle(outcomes)
+                recover_claim(repo, claim_id)
             if claims:
                 touched.append(campaign_id)
                 campaign = session.get(Campaign, campaign_id)

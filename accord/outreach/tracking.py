@@ -98,6 +98,8 @@ def _event(
         "properties": {
             "send_id": str(send.id),
             "campaign_id": str(send.campaign_id) if send.campaign_id else None,
+            "journey_id": str(send.journey_id) if send.journey_id else None,
+            "step": send.step,
             "source": send.source_key.split(":", 1)[0],
             "channel": send.channel,
             **properties,

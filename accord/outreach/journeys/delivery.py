@@ -1,0 +1,68 @@
+"""Sending a journey's queued messages: each email step of each version is a source of
+its own on the send queue (the same claims, consent, caps, holds, quiet hours, never
+twice as a campaign's)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.channels import mailbox
+from accord.govern.workspaces.models import Workspace
+from accord.kit.db import read_only
+from accord.outreach import sending
+from accord.outreach import settings as outreach_settings
+from accord.outreach.journeys.engine import definition_of
+from accord.outreach.journeys.models import Journey
+from accord.outreach.journeys.repository import JourneyRepository
+from accord.outreach.models import Send
+from accord.outreach.templates import Compiled, Content
+
+
+def jobs(
+    session: Session, journey_id: uuid.UUID, deployment: sending.Deployment
+) -> list[sending.Job]:
+    journey = session.get(Journey, journey_id)
+    if journey is None or journey.status not in ("active", "paused"):
+        return []
+    workspace = session.get(Workspace, journey.workspace_id)
+    assert workspace is not None
+    box = mailbox.of(workspace, deployment.secret_key)
+    if box is None or box.relay is None:
+        raise RuntimeError("no outbound email relay is configured for this workspace")
+    settings = outreach_settings.read(workspace)
+    out = []
+    for version, step_id, first in JourneyRepository.from_session(session).sending_groups(
+        journey_id
+    ):
+        step = definition_of(session, journey_id, version).step(step_id)
+        content = Content("email", step.subject or "", step.html or "", step.text or "")
+        out.append(
+            sending.Job(
+                sending.StepSource(journey_id, "email", step.purpose),
+                workspace,
+                Compiled(content),
+                settings,
+                box,
+                deployment,
+                first + timedelta(days=settings.hold_days),
+                [Send.journey_id == journey_id, Send.version == version, Send.step == step_id],
+            )
+        )
+    return out
+
+
+def deliver(
+    factory: sessionmaker[Session], journey_id: uuid.UUID, deployment: sending.Deployment
+) -> sending.Tally:
+    with read_only(factory) as session:
+        todo = jobs(session, journey_id, deployment)
+        session.expunge_all()
+    total = sending.Tally()
+    for job in todo:
+        tally = sending.run_job(factory, job)
+        for name, value in vars(tally).items():
+            setattr(total, name, getattr(total, name) + value)
+    return total

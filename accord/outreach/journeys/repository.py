@@ -1,0 +1,281 @@
+"""The SQL of journeys: definitions and versions, entries (claiming the due ones), the
+step log, signals."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from accord.analyze.segments.models import SegmentMember
+from accord.collect.models import Event
+from accord.kit.dialect import insert_ignore, one_of, update_by_id
+from accord.kit.repository import Repository
+from accord.outreach.journeys.models import (
+    Journey,
+    JourneyEntry,
+    JourneySignal,
+    JourneyStepLog,
+    JourneyVersion,
+)
+from accord.outreach.models import Send
+
+UNFINISHED = ("waiting", "running")
+
+
+class JourneyRepository(Repository):
+    def get(self, workspace_id: uuid.UUID, journey_id: uuid.UUID) -> Journey | None:
+        found = self.session.get(Journey, journey_id)
+        return found if found is not None and found.workspace_id == workspace_id else None
+
+    def by_name(self, workspace_id: uuid.UUID, name: str) -> Journey | None:
+        return self.session.scalars(
+            select(Journey).where(Journey.workspace_id == workspace_id, Journey.name == name)
+        ).first()
+
+    def all(self, workspace_id: uuid.UUID) -> list[Journey]:
+        return list(
+            self.session.scalars(
+                select(Journey)
+                .where(Journey.workspace_id == workspace_id)
+                .order_by(Journey.created_at.desc())
+            )
+        )
+
+    def active(self, workspace_id: uuid.UUID) -> list[Journey]:
+        return list(
+            self.session.scalars(
+                select(Journey).where(
+                    Journey.workspace_id == workspace_id, Journey.status == "active"
+                )
+            )
+        )
+
+    def version(self, journey_id: uuid.UUID, version: int) -> JourneyVersion | None:
+        return self.session.get(JourneyVersion, (journey_id, version))
+
+    def add_version(self, row: JourneyVersion) -> None:
+        self.session.add(row)
+        self.session.flush()
+
+    # --- entries ---------------------------------------------------------------------
+
+    def entries_of(self, journey_id: uuid.UUID, profile_id: uuid.UUID) -> list[JourneyEntry]:
+        return list(
+            self.session.scalars(
+                select(JourneyEntry).where(
+                    JourneyEntry.journey_id == journey_id, JourneyEntry.profile_id == profile_id
+                )
+            )
+        )
+
+    def add_entries(self, rows: Sequence[dict[str, Any]]) -> int:
+        return insert_ignore(self.session, JourneyEntry.__table__, rows, ["id"])
+
+    def claim_due(self, workspace_id: uuid.UUID, now: datetime, limit: int) -> list[JourneyEntry]:
+        """Up to ``limit`` waiting people whose time has come, locked for this
+        transaction (PostgreSQL skips those another worker holds)."""
+        stmt = (
+            select(JourneyEntry)
+            .join(Journey, Journey.id == JourneyEntry.journey_id)
+            .where(
+                JourneyEntry.status == "waiting",
+                JourneyEntry.wake_at <= now,
+                JourneyEntry.workspace_id == workspace_id,
+                Journey.status == "active",
+            )
+            .order_by(JourneyEntry.wake_at)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=JourneyEntry, skip_locked=True)
+        return list(self.session.scalars(stmt))
+
+    def next_wake(self, workspace_id: uuid.UUID) -> datetime | None:
+        return self.session.scalar(
+            select(func.min(JourneyEntry.wake_at)).where(
+                JourneyEntry.status == "waiting", JourneyEntry.workspace_id == workspace_id
+            )
+        )
+
+    def workspaces_due(self, now: datetime) -> list[uuid.UUID]:
+        return list(
+            self.session.scalars(
+                select(JourneyEntry.workspace_id)
+                .where(JourneyEntry.status == "waiting", JourneyEntry.wake_at <= now)
+                .group_by(JourneyEntry.workspace_id)
+            )
+        )
+
+    def waiting_for(
+        self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID]
+    ) -> list[JourneyEntry]:
+        """Unfinished entries of these people (a signal may wake or end them)."""
+        if not profile_ids:
+            return []
+        return list(
+            self.session.scalars(
+                select(JourneyEntry).where(
+                    JourneyEntry.workspace_id == workspace_id,
+                    one_of(self.session, JourneyEntry.profile_id, list(profile_ids)),
+                    JourneyEntry.status.in_((*UNFINISHED, "holdout")),
+                )
+            )
+        )
+
+    def update_entries(self, rows: Sequence[dict[str, Any]]) -> None:
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            by_columns.setdefault(tuple(sorted(row)), []).append(row)
+        for group in by_columns.values():
+            update_by_id(self.session, JourneyEntry.__table__, group)
+
+    def log(self, rows: Sequence[dict[str, Any]]) -> int:
+        return insert_ignore(self.session, JourneyStepLog.__table__, rows, ["entry_id", "step"])
+
+    # --- what branches ask -----------------------------------------------------------
+
+    def did(
+        self, profile_id: uuid.UUID, workspace_id: uuid.UUID, event: str, since: datetime
+    ) -> bool:
+        return (
+            self.session.scalar(
+                select(Event.id)
+                .where(
+                    Event.profile_id == profile_id,
+                    Event.workspace_id == workspace_id,
+                    Event.name == event,
+                    Event.timestamp >= since,
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+    def engaged(self, source_key: str, profile_id: uuid.UUID) -> tuple[bool, bool]:
+        row = self.session.execute(
+            select(Send.opened_at, Send.clicked_at).where(
+                Send.source_key == source_key, Send.profile_id == profile_id
+            )
+        ).first()
+        return (row is not None and row[0] is not None, row is not None and row[1] is not None)
+
+    def member(self, segment_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
+        return self.session.get(SegmentMember, (segment_id, profile_id)) is not None
+
+    # --- signals ---------------------------------------------------------------------
+
+    def add_signals(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            insert_ignore(self.session, JourneySignal.__table__, rows, ["id"])
+
+    def take_signals(self, workspace_id: uuid.UUID, limit: int = 5000) -> list[JourneySignal]:
+        stmt = (
+            select(JourneySignal)
+            .where(JourneySignal.workspace_id == workspace_id)
+            .order_by(JourneySignal.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        rows = list(self.session.scalars(stmt))
+        if rows:
+            self.session.execute(
+                delete(JourneySignal).where(
+                    one_of(self.session, JourneySignal.id, [r.id for r in rows])
+                )
+            )
+        return rows
+
+    def workspaces_with_signals(self) -> list[uuid.UUID]:
+        return list(
+            self.session.scalars(
+                select(JourneySignal.workspace_id).group_by(JourneySignal.workspace_id)
+            )
+        )
+
+    def sending_groups(self, journey_id: uuid.UUID) -> list[tuple[int, str, datetime]]:
+        """(version, step, first queued) of a journey's messages waiting to be sent."""
+        rows = self.session.execute(
+            select(Send.version, Send.step, func.min(Send.queued_at))
+            .where(Send.journey_id == journey_id, Send.status.in_(("queued", "held")))
+            .group_by(Send.version, Send.step)
+        )
+        return [(int(v), str(s), at) for v, s, at in rows if v is not None and s is not None]
+
+    def journeys_sending(self) -> list[uuid.UUID]:
+        return list(
+            self.session.scalars(select(Journey.id).where(Journey.status.in_(("active", "paused"))))
+        )
+
+    def exit_unfinished(self, journey_id: uuid.UUID, reason: str, now: datetime) -> None:
+        self.session.execute(
+            update(JourneyEntry)
+            .where(
+                JourneyEntry.journey_id == journey_id,
+                JourneyEntry.status.in_((*UNFINISHED, "holdout")),
+            )
+            .values(status="exited", reason=reason, finished_at=now, wake_at=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    def entries(
+        self, journey_id: uuid.UUID, status: str | None, limit: int, after: uuid.UUID | None
+    ) -> list[JourneyEntry]:
+        stmt = select(JourneyEntry).where(JourneyEntry.journey_id == journey_id)
+        if status:
+            stmt = stmt.where(JourneyEntry.status == status)
+        if after is not None:
+            stmt = stmt.where(JourneyEntry.id > after)
+        return list(self.session.scalars(stmt.order_by(JourneyEntry.id).limit(limit)))
+
+    def of_person(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> list[JourneyEntry]:
+        return list(
+            self.session.scalars(
+                select(JourneyEntry)
+                .where(
+                    JourneyEntry.workspace_id == workspace_id,
+                    JourneyEntry.profile_id == profile_id,
+                )
+                .order_by(JourneyEntry.entered_at.desc())
+                .limit(100)
+            )
+        )
+
+    # --- the report ------------------------------------------------------------------
+
+    def funnel(self, journey_id: uuid.UUID) -> dict[str, int]:
+        rows = self.session.execute(
+            select(JourneyStepLog.step, func.count())
+            .where(JourneyStepLog.journey_id == journey_id)
+            .group_by(JourneyStepLog.step)
+        )
+        return {step: int(n) for step, n in rows}
+
+    def statuses(self, journey_id: uuid.UUID) -> dict[str, int]:
+        rows = self.session.execute(
+            select(JourneyEntry.status, func.count())
+            .where(JourneyEntry.journey_id == journey_id)
+            .group_by(JourneyEntry.status)
+        )
+        return {s: int(n) for s, n in rows}
+
+    def goal_split(self, journey_id: uuid.UUID) -> tuple[int, int, int, int]:
+        """(entered, reached the goal) for those in the journey and for the holdout."""
+        rows = self.session.execute(
+            select(JourneyEntry.holdout, JourneyEntry.status, func.count())
+            .where(JourneyEntry.journey_id == journey_id)
+            .group_by(JourneyEntry.holdout, JourneyEntry.status)
+        )
+        n_t = g_t = n_c = g_c = 0
+        for holdout, status, n in rows:
+            if holdout:
+                n_c += n
+                g_c += n if status == "goal" else 0
+            else:
+                n_t += n
+                g_t += n if status == "goal" else 0
+        return n_t, g_t, n_c, g_c

@@ -1,0 +1,135 @@
+"""Journey jobs (registered by name in ``accord/jobs.py``): take due steps of a
+workspace (scheduled at the earliest wake-up: nothing runs while people wait), act on
+the signals resolution kept, send a journey's queued messages, and every minute the
+sweep (what no job was started for: due steps, signals, messages, stale claims).
+
+The listener keeps, in the transaction that resolved them, the events an active journey
+of the workspace listens for (``journey_signals``), and once committed starts the job
+that hears them."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.collect.models import Event
+from accord.kit import changes
+from accord.kit.db import read_only, transaction
+from accord.kit.dialect import one_of
+from accord.kit.ids import new_id
+from accord.kit.time import utcnow
+from accord.outreach import sending
+from accord.outreach.journeys import delivery, engine
+from accord.outreach.journeys.repository import JourneyRepository
+from accord.outreach.models import Send
+from accord.outreach.repository import SendRepository
+
+log = logging.getLogger(__name__)
+Enqueue = Callable[..., Any]
+
+
+def wiring(enqueue: Enqueue) -> engine.Wiring:
+    return engine.Wiring(
+        wake=lambda workspace_id, at: enqueue("journeys.advance", workspace_id, at=at),
+        deliver=lambda journey_id: enqueue("journeys.deliver", journey_id),
+    )
+
+
+def advance(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue: Enqueue) -> int:
+    return engine.advance(factory, workspace_id, wiring(enqueue))
+
+
+def hear(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue: Enqueue) -> int:
+    moved = 0
+    while True:
+        with transaction(factory) as session:
+            signals = JourneyRepository.from_session(session).take_signals(workspace_id)
+            if not signals:
+                break
+            moved += engine.hear(session, workspace_id, signals)
+    if moved:
+        advance(factory, workspace_id, enqueue=enqueue)
+    return moved
+
+
+def deliver(
+    factory: sessionmaker[Session], journey_id: uuid.UUID, *, deployment: sending.Deployment
+) -> sending.Tally:
+    try:
+        return delivery.deliver(factory, journey_id, deployment)
+    except RuntimeError as exc:
+        log.warning("journey %s cannot send: %s", journey_id, exc)
+        return sending.Tally()
+
+
+def sweep(factory: sessionmaker[Session], *, enqueue: Enqueue, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    before = now - sending.LEASE
+    with transaction(factory) as session:
+        repo = JourneyRepository.from_session(session)
+        sends = SendRepository.from_session(session)
+        due = repo.workspaces_due(now)
+        heard = repo.workspaces_with_signals()
+        journeys = repo.journeys_sending()
+        for journey_id in journeys:  # a sender that stopped: as for campaigns
+            for claim_id in sends.stale_claims([Send.journey_id == journey_id], before):
+                sending.recover_claim(sends, claim_id)
+    for workspace_id in heard:
+        enqueue("journeys.hear", workspace_id)
+    for workspace_id in due:
+        enqueue("journeys.advance", workspace_id)
+    with read_only(factory) as session:
+        repo = JourneyRepository.from_session(session)
+        pending = [j for j in journeys if repo.sending_groups(j)]
+    for journey_id in pending:
+        enqueue("journeys.deliver", journey_id)
+
+
+def listener(enqueue: Enqueue) -> changes.Listener:
+    """Asks, for each change with events, which events the workspace's active journeys
+    act on (one indexed query; the definitions are kept by version), so an event that
+    arrives the moment a journey is published is heard."""
+    heard: set[uuid.UUID] = set()
+
+    def record(session: Session, change: changes.Changes) -> None:
+        names = {t.removeprefix("event:") for t in change.topics if t.startswith("event:")}
+        if not names or not change.events:
+            return
+        wanted = engine.listened(session, change.workspace_id) & names
+        if not wanted:
+            return
+        ids = [e for events in change.events.values() for e in events]
+        rows = session.execute(
+            select(Event.id, Event.profile_id, Event.name, Event.properties, Event.timestamp).where(
+                one_of(session, Event.id, ids), Event.name.in_(sorted(wanted))
+            )
+        )
+        signals = [
+            {
+                "id": new_id(),
+                "workspace_id": change.workspace_id,
+                "profile_id": pid,
+                "event_id": eid,
+                "name": name,
+                "properties": properties or {},
+                "at": at,
+            }
+            for eid, pid, name, properties, at in rows
+            if pid is not None
+        ]
+        if signals:
+            JourneyRepository.from_session(session).add_signals(signals)
+            heard.add(change.workspace_id)
+
+    def committed(change: changes.Changes) -> None:
+        if change.workspace_id in heard:
+            heard.discard(change.workspace_id)
+            enqueue("journeys.hear", change.workspace_id)
+
+    return changes.Listener(committed=committed, record=record)

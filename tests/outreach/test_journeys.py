@@ -1,0 +1,196 @@
+"""Journeys end to end over real transports on loopback, on both databases: a cart
+abandonment journey triggered by a tracked event sends its email through a real SMTP
+relay after its wait (the job engine wakes it), a person without marketing consent is
+skipped with the reason, the holdout receives nothing, the click comes back as an event,
+and the purchase (the goal) ends the journey; the report shows the funnel and the goal
+against the holdout. Then the rules of definitions and versions."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from accord.app import create_app
+from accord.kit.errors import AccordError
+from accord.outreach.journeys.definition import parse
+from accord.outreach.journeys.engine import in_holdout
+from tests.helpers import Committed, bearer, live_server
+from tests.outreach import helpers
+from tests.smtp_sink import Sink
+
+CART = {
+    "trigger": {"kind": "event", "event": "Checkout Started"},
+    "goal": {"event": "Order Completed"},
+    "holdout_percent": 40,
+    "steps": [
+        {"id": "wait", "kind": "wait", "seconds": 1},
+        {
+            "id": "reminder",
+            "kind": "email",
+            "subject": "{{ person.first_name }}, you left something behind",
+            "html": '<p>Your cart: <a href="https://shop.example/cart">finish</a></p>',
+            "text": "Your cart: https://shop.example/cart",
+        },
+        {"id": "later", "kind": "wait", "seconds": 86400},
+        {
+            "id": "second",
+            "kind": "email",
+            "subject": "Still thinking?",
+            "text": "https://shop.example/cart",
+        },
+    ],
+}
+
+
+def _wait(predicate: Any, timeout: float = 40.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"condition not met in time: {predicate.__name__}")
+
+
+def _track(base: str, write_key: str, user: str, event: str, **props: Any) -> None:
+    r = httpx.post(
+        f"{base}/v1/track",
+        json={"userId": user, "event": event, "properties": props},
+        auth=(write_key, ""),
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
+    committed: Committed, smtp_sink: Sink
+) -> None:
+    ws = committed.workspace("Northwind Outdoor")
+    settings = committed.settings(
+        resolve_worker=False, resolve_inline=True, jobs_worker=True, imap_poll_seconds=0
+    )
+    people = helpers.PEOPLE[:6]
+    with live_server(create_app(settings)) as base:
+        api = httpx.Client(base_url=base, headers=bearer(ws.api_token), timeout=30)
+        helpers.mailbox(api, smtp_sink)
+        helpers.send_people(base, ws.write_key, people)
+        r = api.post("/api/v1/outreach/journeys", json={"name": "Cart", "definition": CART})
+        assert r.status_code == 201, r.text
+        journey = r.json()
+        assert journey["status"] == "draft"
+        r = api.post(f"/api/v1/outreach/journeys/{journey['id']}/publish")
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["version"]) == ("active", 1)
+        ids = {email: helpers.person_id(api, email) for _, _, email in people}
+        r = api.post(
+            f"/api/v1/profiles/{ids['ben@example.com']}/consent",
+            json={"channel": "email", "purpose": "marketing", "status": "denied", "source": "form"},
+        )
+        assert r.status_code == 201, r.text
+        held_out = {
+            e
+            for e, pid in ids.items()
+            if in_holdout(uuid.UUID(journey["id"]), uuid.UUID(pid), CART["holdout_percent"])
+        }
+        for uid, _, _ in people:
+            _track(base, ws.write_key, uid, "Checkout Started", cart_id=f"c-{uid}")
+        expected = set(ids) - held_out - {"ben@example.com"}
+        messages = smtp_sink.wait_for(len(expected), timeout=40)
+        time.sleep(0.5)
+        assert {str(m["To"]) for m in smtp_sink.messages} == expected
+        one = messages[0]
+        name = str(one["To"]).split("@")[0].capitalize()
+        assert one["Subject"] == f"{name}, you left something behind"
+
+        def entries() -> dict[str, dict[str, Any]]:
+            rows = api.get(f"/api/v1/outreach/journeys/{journey['id']}/entries").json()["data"]
+            return {r["profile_id"]: r for r in rows}
+
+        now = entries()
+        assert len(now) == len(people)
+        for email, pid in ids.items():
+            entry = now[pid]
+            if email in held_out:
+                assert (entry["status"], entry["holdout"]) == ("holdout", True)
+            else:
+                assert (entry["status"], entry["step"]) == ("waiting", "second")
+        if "ben@example.com" not in held_out:
+            messages_of_ben = api.get(
+                f"/api/v1/outreach/people/{ids['ben@example.com']}/messages"
+            ).json()["data"]
+            assert [(m["status"], m["code"]) for m in messages_of_ben] == [
+                ("refused", "no_consent")
+            ]
+            assert "denied consent to marketing by email" in messages_of_ben[0]["reason"]
+
+        # The click comes back on the person's timeline.
+        clicker = ids[str(one["To"])]
+        html = one.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        link = re.search(r'href="([^"]+/r/[^"]+)"', html)
+        assert link is not None
+        r = httpx.get(f"{base}{urlsplit(link.group(1)).path}", follow_redirects=False)
+        assert r.status_code == 302
+        assert r.headers["location"] == "https://shop.example/cart"
+
+        def clicked() -> bool:
+            events = api.get(f"/api/v1/profiles/{clicker}/timeline").json()["data"]
+            return any(e.get("name") == "Email Link Clicked" for e in events)
+
+        _wait(clicked)
+
+        # The purchase is the goal: the journey ends for them, at once.
+        uid = next(u for u, _, e in people if e == str(one["To"]))
+        _track(base, ws.write_key, uid, "Order Completed", order_id=f"o-{uid}", total=80)
+
+        def ended() -> bool:
+            return bool(entries()[clicker]["status"] == "goal")
+
+        _wait(ended)
+        mine = api.get(f"/api/v1/outreach/people/{clicker}/journeys").json()["data"]
+        assert [(m["journey_id"], m["status"]) for m in mine] == [(journey["id"], "goal")]
+
+        report = api.get(f"/api/v1/outreach/journeys/{journey['id']}/report").json()
+        funnel = {s["step"]: s["reached"] for s in report["funnel"]}
+        in_journey = len(people) - len(held_out)
+        assert funnel["wait"] == in_journey
+        assert funnel["reminder"] == in_journey
+        assert funnel["second"] == 0
+        assert report["reached_goal"] == 1
+        assert report["holdout"] == len(held_out)
+        assert report["messages"]["sent"] == len(expected)
+
+        # Triggered again while still in it: the re-entry rule keeps them in one entry.
+        _track(base, ws.write_key, people[0][0], "Checkout Started", cart_id="again")
+        time.sleep(1.5)
+        assert len(entries()) == len(people)
+
+
+def test_definitions_are_checked_and_always_end() -> None:
+    parse(CART)
+    loop = {
+        "trigger": {"kind": "manual"},
+        "steps": [
+            {"id": "a", "kind": "wait", "seconds": 1},
+            {"id": "b", "kind": "branch", "condition": {"kind": "opened", "step": "a"}, "yes": "a"},
+        ],
+    }
+    with pytest.raises(AccordError) as raised:
+        parse(loop)
+    assert raised.value.code == "invalid_journey"
+    assert "reached again" in raised.value.message
+    with pytest.raises(AccordError) as raised:
+        parse({"trigger": {"kind": "event"}, "steps": [{"id": "x", "kind": "exit"}]})
+    assert "names its event" in raised.value.message
+    with pytest.raises(AccordError) as raised:
+        parse(
+            {
+                "trigger": {"kind": "manual"},
+                "steps": [{"id": "x", "kind": "wait", "seconds": 1, "next": "nowhere"}],
+            }
+        )
+    assert "no step" in raised.value.message
