@@ -144,3 +144,13 @@ def test_bench_send_accounts_for_every_recipient() -> None:
     assert "outcomes: bounced 2, refused 6, sent 392" in result.output
     assert "sink: 392 campaign messages, 0 duplicates" in result.output
     assert "every recipient accounted for: yes" in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+def test_bench_journeys_prints_its_figures() -> None:
+    result = CliRunner().invoke(cli, ["bench", "journeys", "--people", "300", "--idle", "1"])
+    assert result.exit_code == 0, result.output
+    assert "people waiting: 300" in result.output
+    assert "while they wait (1 s): CPU" in result.output
+    assert "their timers end together: steps taken p50" in result.output
+    assert "emails queued: 300;" in result.output

@@ -228,6 +228,31 @@ def bench_send(
     )
 
 
+@bench_app.command("journeys")
+def bench_journeys(
+    people: Annotated[int, typer.Option(help="People waiting in the journey.", min=10)] = 100_000,
+    idle: Annotated[float, typer.Option(help="Seconds of waiting measured.", min=1)] = 20.0,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to run on (default: the configured one).")
+    ] = None,
+) -> None:
+    """N people waiting in a journey on the real job engine: CPU while they wait, and how
+    soon every step is taken when their timers end together."""
+    from accord.bench import journeys
+
+    s = settings()
+    if database_url:
+        s = s.model_copy(update={"database_url": database_url})
+    _run(
+        "People waiting, then their steps",
+        people,
+        lambda factory, url, data_dir, progress: journeys.run(
+            factory, s, people=people, idle=idle, lead=5.0, progress=progress
+        ),
+        database_url,
+    )
+
+
 @bench_app.command("resolve")
 def bench_resolve(
     records: Annotated[int, typer.Option(help="Records in each population.", min=100)] = 100_000,

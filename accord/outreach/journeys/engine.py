@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.collect import service as collect
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import transaction
+from accord.kit.dialect import one_of
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach.journeys.definition import Definition, Step, parse
@@ -146,6 +147,17 @@ class Batch:
         )
 
 
+@dataclass(slots=True)
+class Person:
+    """What steps read of a person, read as plain rows for a whole batch."""
+
+    id: uuid.UUID
+    merged_into_id: uuid.UUID | None
+    traits: dict[str, Any]
+    email: str | None
+    phone: str | None
+
+
 class Stepper:
     """Takes due people through their steps until each waits or finishes."""
 
@@ -156,10 +168,13 @@ class Stepper:
         self.batch = Batch(now)
 
     def run(self, entries: list[JourneyEntry]) -> Batch:
+        ids = [e.profile_id for e in entries]
         people = {
-            p.id: p
-            for p in self.session.scalars(
-                select(Profile).where(Profile.id.in_([e.profile_id for e in entries]))
+            row[0]: Person(*row)
+            for row in self.session.execute(
+                select(
+                    Profile.id, Profile.merged_into_id, Profile.traits, Profile.email, Profile.phone
+                ).where(one_of(self.session, Profile.id, ids))
             )
         }
         for entry in entries:
@@ -195,7 +210,7 @@ class Stepper:
         )
         self.batch.wakes.append(at)
 
-    def take(self, entry: JourneyEntry, person: Profile | None) -> None:
+    def take(self, entry: JourneyEntry, person: Person | None) -> None:
         now = self.batch.now
         if person is None or person.merged_into_id is not None:
             self._finish(entry, "exited", "the person was merged into another or erased")
@@ -244,7 +259,7 @@ class Stepper:
             step_id = definition.following(step.id)
         self._finish(entry, "exited", "more steps at once than a journey may take")
 
-    def holds(self, entry: JourneyEntry, person: Profile, step: Step) -> bool:
+    def holds(self, entry: JourneyEntry, person: Person, step: Step) -> bool:
         cond = step.condition
         assert cond is not None
         if cond.kind == "event" and cond.event:
@@ -258,7 +273,7 @@ class Stepper:
             return bool(value_of((person.traits or {}).get(cond.field)) == cond.value)
         return False
 
-    def queue_email(self, entry: JourneyEntry, person: Profile, step: Step) -> None:
+    def queue_email(self, entry: JourneyEntry, person: Person, step: Step) -> None:
         self.batch.sends.append(
             {
                 "id": new_id(),
@@ -286,7 +301,7 @@ class Stepper:
         self.batch.journeys_sending.add(entry.journey_id)
         self.batch.log(entry, step, "queued", person.email)
 
-    def set_traits(self, entry: JourneyEntry, person: Profile, step: Step) -> None:
+    def set_traits(self, entry: JourneyEntry, person: Person, step: Step) -> None:
         address = person.email or person.phone
         if not address:
             self.batch.log(
@@ -332,10 +347,12 @@ def advance(
     *,
     batch: int = BATCH,
     clock: Callable[[], datetime] = utcnow,
+    on_full: Callable[[], None] | None = None,
 ) -> int:
     """Take the steps of everyone due in the workspace, a batch per transaction; returns
-    how many people moved. Then deliveries start for the messages queued, and the next
-    wake-up is set."""
+    how many people moved. ``on_full`` is called once if the first batch was full (more
+    are due: another worker may help, each locking batches of its own). Then deliveries
+    start for the messages queued, and the next wake-up is set."""
     moved = 0
     sending: set[uuid.UUID] = set()
     while True:
@@ -350,6 +367,8 @@ def advance(
                 break
             done = Stepper(session, workspace, now).run(entries)
             write(session, workspace, done)
+        if moved == 0 and len(entries) == batch and on_full is not None:
+            on_full()
         moved += len(entries)
         sending |= done.journeys_sending
     for journey_id in sending:

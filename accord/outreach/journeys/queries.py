@@ -71,3 +71,15 @@ def report(session: Session, journey: Journey) -> JourneyReport:
         holdout_reached_goal=g_c,
         conversion=proportion_lift(g_t, n_t, g_c, n_c),
     )
+
+
+def by_ids(
+    session: Session, workspace_id: uuid.UUID, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Journey]:
+    """The workspace's journeys among ``ids``, by id (a person's journeys on the 360)."""
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(Journey).where(Journey.workspace_id == workspace_id, Journey.id.in_(ids))
+    )
+    return {j.id: j for j in rows}

@@ -41,8 +41,26 @@ def wiring(enqueue: Enqueue) -> engine.Wiring:
     )
 
 
-def advance(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue: Enqueue) -> int:
-    return engine.advance(factory, workspace_id, wiring(enqueue))
+HELPERS = 1  # workers that join a wake-up with more people due than one batch
+
+
+def advance(
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    helper: bool = False,
+    *,
+    enqueue: Enqueue,
+) -> int:
+    """Take the due steps of a workspace; a wake-up with more due than a batch asks one
+    more worker to help (batches are locked apart)."""
+
+    def help_out() -> None:
+        for _ in range(HELPERS):
+            enqueue("journeys.advance", workspace_id, True)
+
+    return engine.advance(
+        factory, workspace_id, wiring(enqueue), on_full=None if helper else help_out
+    )
 
 
 def hear(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue: Enqueue) -> int:
