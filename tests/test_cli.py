@@ -134,6 +134,28 @@ def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
         assert "Größentabelle für Schuhe" in german.text
         found = client.get("/help/demo-outfitters/search.json?q=send back my boots").json()
         assert found["results"][0]["title"] == "Returns and exchanges"
+    # Outreach: a finished campaign with its results, and a running journey, made once.
+    assert "Demo campaign: Spring sale, sent to" in first
+    assert "Demo journey: Cart abandonment, running with" in first
+    assert "Demo campaign" not in second
+    assert "Demo journey" not in second
+    with TestClient(create_app(cli_env)) as client:
+        auth = {"Authorization": f"Bearer {creds['api_token']}"}
+        [campaign] = client.get("/api/v1/outreach/campaigns", headers=auth).json()["data"]
+        assert campaign["status"] == "sent"
+        report = client.get(
+            f"/api/v1/outreach/campaigns/{campaign['id']}/report", headers=auth
+        ).json()
+        assert report["recipients"] == campaign["audience"] > 0
+        assert report["sent"] + report["holdout"] + report["counts"].get("refused", 0) == (
+            report["recipients"]
+        )
+        [journey] = client.get("/api/v1/outreach/journeys", headers=auth).json()["data"]
+        assert (journey["name"], journey["status"], journey["version"]) == (
+            "Cart abandonment",
+            "active",
+            1,
+        )
 
 
 def test_serve_turns_the_demo_shop_on_when_asked(

@@ -276,6 +276,12 @@ def demo(
             built = ensure_segments(session, workspace_id, segment_engine())
         if built:
             typer.echo(f"Demo segments: {built} built (Segments in the console)")
+        from accord.demo.outreach import ensure_outreach
+
+        with unit_of_work(s) as session:
+            reached = ensure_outreach(session, workspace_id)
+        if reached:
+            typer.echo(reached)
         from accord.demo.acquisition import ensure_acquisition
 
         acquired = ensure_acquisition(s, workspace_id)
