@@ -87,6 +87,8 @@ from accord.web.knowledge_pages import router as knowledge_router
 from accord.web.knowledge_reply_pages import router as knowledge_reply_router
 from accord.web.match_pages import router as match_pages_router
 from accord.web.outreach_composer import router as outreach_composer_router
+from accord.web.outreach_journey_editor import router as journey_editor_router
+from accord.web.outreach_journeys import router as journey_pages_router
 from accord.web.outreach_pages import router as outreach_pages_router
 from accord.web.pages import router as pages_router
 from accord.web.privacy_pages import router as privacy_pages_router
@@ -328,6 +330,8 @@ def create_app(
     app.include_router(segment_pages_router)
     app.include_router(outreach_composer_router)  # before /outreach/campaigns/{campaign_id}
     app.include_router(outreach_pages_router)
+    app.include_router(journey_pages_router)  # /outreach/journeys/new before the editor
+    app.include_router(journey_editor_router)
     app.include_router(customer_analytics_router)
     app.include_router(consent_router)
     app.include_router(helpcenter_pages_router)

@@ -27,6 +27,7 @@ from accord.web.auth import Console, ConsoleUser
 from accord.web.community_console_pages import person_community
 from accord.web.consent_pages import preference_link
 from accord.web.customer_analytics_pages import person_scores
+from accord.web.outreach_journeys import person_journeys
 from accord.web.outreach_pages import person_messages
 from accord.web.pages import page
 from accord.web.segment_pages import person_segments
@@ -172,6 +173,7 @@ def _customer_page(
         scores=person_scores(session, console, profile.id),
         acquisition=person_acquisition(session, console, profile.id),
         messages=person_messages(session, console, profile.id),
+        journeys=person_journeys(session, console, profile.id),
         community=person_community(
             session, console, [i.value for i in view.identifiers if i.type == "email"]
         ),
