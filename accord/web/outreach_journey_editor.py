@@ -47,9 +47,9 @@ CONDITIONS = {
     "trait": "has a trait value",
 }
 REENTRY = {
-    "never": "Never: once in, never again",
-    "after_finish": "After finishing: again once they are out",
-    "always": "Always: every time the trigger happens",
+    "never": "Never again",
+    "after_finish": "Once they have finished",
+    "always": "Every time",
 }
 TRIGGERS = {"event": "An event", "segment": "Entering a segment", "manual": "By hand only"}
 STEP_FIELDS = (

@@ -192,6 +192,11 @@ def goal_words(report: JourneyReport) -> str:
         )
     if lift is None:
         return "The comparison with the holdout follows once people have entered."
+    if not report.reached_goal and not report.holdout_reached_goal:
+        return (
+            f"Nobody in the journey ({report.entered:,}) or in the holdout "
+            f"({report.holdout:,}) has done {goal} yet: the comparison follows when they do."
+        )
     verdict = words.verdict(lift).replace("the campaign", "the journey")
     return (
         f"{lift.treatment * 100:.1f}% of those in the journey did {goal}, against "

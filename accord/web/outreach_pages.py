@@ -17,6 +17,7 @@ from accord.govern.access.scopes import Scope
 from accord.kit.deps import DbSession
 from accord.outreach import queries, report, service
 from accord.outreach.api import start_sending
+from accord.outreach.journeys import queries as journey_queries
 from accord.web import outreach_report as words
 from accord.web.auth import Console, ConsoleUser
 from accord.web.charts import chart_export
@@ -202,16 +203,20 @@ def cancel(session: DbSession, console: ConsoleUser, campaign_id: uuid.UUID) -> 
 
 
 def person_messages(session: Session, console: Console, profile_id: uuid.UUID) -> dict[str, Any]:
-    """The 360's Messages card: what campaigns sent the person, or decided not to and
-    why, latest first, with the campaigns' names (as the API's ``messages`` of a person,
-    for whoever reads profiles; the names link to the campaigns for those who read
-    analytics)."""
+    """The 360's Messages card: what campaigns and journeys sent the person, or decided
+    not to and why, latest first, with the campaigns' and journeys' names (as the API's
+    ``messages`` of a person, for whoever reads profiles; the names link to the
+    campaigns and journeys for those who read analytics)."""
     workspace_id = console.principal.workspace_id
     sent = queries.of_person(session, workspace_id, profile_id)[:20]
     ids = {s.campaign_id for s in sent if s.campaign_id is not None}
+    journeys = {s.journey_id for s in sent if s.journey_id is not None}
     return {
         "sends": sent,
         "names": queries.names(session, workspace_id, ids),
+        "journeys": {
+            j.id: j.name for j in journey_queries.by_ids(session, workspace_id, journeys).values()
+        },
         "statuses": words.STATUSES,
         "linked": console.principal.has(Scope.ANALYTICS_READ),
     }
