@@ -351,6 +351,11 @@ def placed_errors(error: AccordError | None, steps: list[dict[str, str]]) -> dic
             key = "settings"
         elif field == "name":
             key = "name"
+        if key.startswith("step:"):
+            own = steps[int(key[5:])]["id"] if int(key[5:]) < len(steps) else ""
+            message = re.sub(r"^(steps\[\d+\][.\w]*: )?", "", message)
+            message = message.removeprefix(f"step {own}: ")
+            message = message[:1].upper() + message[1:]
         if at and at.group(3):
             message = f"{WORDS.get(at.group(3), at.group(3))}: {message}"
         out.setdefault(key, []).append(message)
@@ -388,6 +393,17 @@ def flow_of(steps: list[dict[str, str]]) -> list[dict[str, Any]]:
     return cards
 
 
+def summary(errors: dict[str, list[str]], steps: list[dict[str, str]]) -> str:
+    """The refusal above the form: the first message, with the step it is about."""
+    for key, messages in errors.items():
+        if key.startswith("step:"):
+            i = int(key[5:])
+            title = (steps[i]["name"] or steps[i]["id"]) if i < len(steps) else ""
+            return f"Step {i + 1} ({title}): {messages[0]}"
+        return messages[0]
+    return ""
+
+
 def editor(
     request: Request,
     session: Session,
@@ -402,6 +418,7 @@ def editor(
     """The journey's flow in its editor (read only for whoever may not change it, and
     for an archived journey)."""
     steps = draft["steps"]
+    errors = placed_errors(error, steps)
     return page(
         request,
         session,
@@ -420,7 +437,8 @@ def editor(
         segments=all_segments(session, console),
         emails=[s for s in steps if s["kind"] == "email"],
         error=error,
-        errors=placed_errors(error, steps),
+        errors=errors,
+        summary=summary(errors, steps),
         notice=notice,
         focus=focus,
         people=queries.journey_read(session, journey).people,

@@ -123,8 +123,10 @@ def test_build_publish_and_follow_a_cart_abandonment_journey(
     page.locator("input[name='steps.1.subject']").fill("")
     page.click("#save-journey")
     error = page.locator("#step-reminder .jy-error")
-    expect(error).to_contain_text("an email needs a subject and a body")
-    expect(page.locator("#journey-error")).to_be_visible()
+    expect(error).to_contain_text("An email needs a subject and a body")
+    expect(page.locator("#journey-error")).to_have_text(
+        "Not saved. Step 2 (reminder): An email needs a subject and a body"
+    )
     page.screenshot(path=str(ARTIFACTS / "journeys-editor-error.png"), full_page=True)
     page.locator("input[name='steps.1.subject']").fill(
         "{{ person.first_name | default('Hello') }}, you left something behind"

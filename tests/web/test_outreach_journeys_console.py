@@ -136,6 +136,7 @@ def test_an_analyst_builds_and_publishes_a_journey(
     )
     assert bad.status_code == 422
     assert 'id="journey-error"' in bad.text
+    assert "Not saved. Step 3 (wait-1d): Wait: Input should be" in bad.text
     card = bad.text.split('id="step-wait-1d"')[1].split("</article>")[0]
     assert "jy-error" in card
     assert "Wait: Input should be greater than or equal to 0" in card
@@ -149,7 +150,7 @@ def test_an_analyst_builds_and_publishes_a_journey(
     )
     assert missing.status_code == 422
     card = missing.text.split('id="step-second-reminder"')[1].split("</article>")[0]
-    assert "an email needs a subject and a body" in card
+    assert "An email needs a subject and a body" in card
     broken = client.post(
         f"/outreach/journeys/{journey_id}",
         data={**form, "steps.1.subject": "{{ person.first_name "},
