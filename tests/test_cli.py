@@ -147,8 +147,9 @@ def test_demo_is_idempotent_and_its_login_works(cli_env: Settings) -> None:
             f"/api/v1/outreach/campaigns/{campaign['id']}/report", headers=auth
         ).json()
         assert report["recipients"] == campaign["audience"] > 0
-        assert report["sent"] + report["holdout"] + report["counts"].get("refused", 0) == (
-            report["recipients"]
+        assert (
+            report["sent"] + report["holdout"] + report["counts"].get("refused", 0)
+            == (report["recipients"])
         )
         [journey] = client.get("/api/v1/outreach/journeys", headers=auth).json()["data"]
         assert (journey["name"], journey["status"], journey["version"]) == (
