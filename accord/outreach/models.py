@@ -4,7 +4,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
@@ -64,8 +74,20 @@ class Send(IdMixin, Base):
     # update, no index entry written), on pages left half empty for it.
     __table_args__ = (
         UniqueConstraint("source_key", "profile_id"),
-        Index(None, "campaign_id", "profile_id"),
-        Index(None, "journey_id", "profile_id"),
+        Index(
+            None,
+            "campaign_id",
+            "profile_id",
+            postgresql_where=text("campaign_id IS NOT NULL"),
+            sqlite_where=text("campaign_id IS NOT NULL"),
+        ),
+        Index(
+            None,
+            "journey_id",
+            "profile_id",
+            postgresql_where=text("journey_id IS NOT NULL"),
+            sqlite_where=text("journey_id IS NOT NULL"),
+        ),
         Index(None, "profile_id"),
         {"postgresql_with": {"fillfactor": 50}},
     )

@@ -294,11 +294,15 @@ def upgrade() -> None:
             batch_op.f("ix_outreach_sends_campaign_id_profile_id"),
             ["campaign_id", "profile_id"],
             unique=False,
+            postgresql_where=sa.text("campaign_id IS NOT NULL"),
+            sqlite_where=sa.text("campaign_id IS NOT NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_outreach_sends_journey_id_profile_id"),
             ["journey_id", "profile_id"],
             unique=False,
+            postgresql_where=sa.text("journey_id IS NOT NULL"),
+            sqlite_where=sa.text("journey_id IS NOT NULL"),
         )
         batch_op.create_index(
             batch_op.f("ix_outreach_sends_profile_id"), ["profile_id"], unique=False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from accord.collect import service as collect
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import transaction
 from accord.kit.dialect import one_of
-from accord.kit.ids import new_id
+from accord.kit.ids import new_id, new_ids
 from accord.kit.time import utcnow
 from accord.outreach.journeys.definition import Definition, Step, parse
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneySignal
@@ -120,11 +120,43 @@ def _wake_after(step: Step, traits: dict[str, Any], timezone: str, now: datetime
     return at
 
 
+class Ids:
+    """Ids for a batch's rows, made many at a time (``kit.ids.new_ids``)."""
+
+    def __init__(self) -> None:
+        self._left: list[uuid.UUID] = []
+
+    def __call__(self) -> uuid.UUID:
+        if not self._left:
+            self._left = new_ids(4096)
+            self._left.reverse()
+        return self._left.pop()
+
+
+@dataclass(slots=True)
+class Due:
+    """A due person's entry, read as a plain row (``JourneyRepository.claim_due``)."""
+
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    journey_id: uuid.UUID
+    version: int
+    profile_id: uuid.UUID
+    step: str | None
+    waiting_for: str | None
+    context: dict[str, Any]
+    entered_at: datetime
+
+
+Entry = JourneyEntry | Due
+
+
 @dataclass
 class Batch:
     """What one transaction of steps writes."""
 
     now: datetime
+    ids: Ids = field(default_factory=Ids)
     entries: list[dict[str, Any]] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
     sends: list[dict[str, Any]] = field(default_factory=list)
@@ -132,10 +164,10 @@ class Batch:
     journeys_sending: set[uuid.UUID] = field(default_factory=set)
     wakes: list[datetime] = field(default_factory=list)
 
-    def log(self, entry: JourneyEntry, step: Step, outcome: str, detail: str | None = None) -> None:
+    def log(self, entry: Entry, step: Step, outcome: str, detail: str | None = None) -> None:
         self.logs.append(
             {
-                "id": new_id(),
+                "id": self.ids(),
                 "workspace_id": entry.workspace_id,
                 "journey_id": entry.journey_id,
                 "entry_id": entry.id,
@@ -167,7 +199,7 @@ class Stepper:
         self.repo = JourneyRepository.from_session(session)
         self.batch = Batch(now)
 
-    def run(self, entries: list[JourneyEntry]) -> Batch:
+    def run(self, entries: Sequence[Entry]) -> Batch:
         ids = [e.profile_id for e in entries]
         people = {
             row[0]: Person(*row)
@@ -181,7 +213,7 @@ class Stepper:
             self.take(entry, people.get(entry.profile_id))
         return self.batch
 
-    def _finish(self, entry: JourneyEntry, status: str, reason: str | None = None) -> None:
+    def _finish(self, entry: Entry, status: str, reason: str | None = None) -> None:
         self.batch.entries.append(
             {
                 "id": entry.id,
@@ -195,7 +227,7 @@ class Stepper:
         )
 
     def _wait(
-        self, entry: JourneyEntry, next_step: str | None, at: datetime, waiting_for: str | None
+        self, entry: Entry, next_step: str | None, at: datetime, waiting_for: str | None
     ) -> None:
         self.batch.entries.append(
             {
@@ -210,7 +242,7 @@ class Stepper:
         )
         self.batch.wakes.append(at)
 
-    def take(self, entry: JourneyEntry, person: Person | None) -> None:
+    def take(self, entry: Entry, person: Person | None) -> None:
         now = self.batch.now
         if person is None or person.merged_into_id is not None:
             self._finish(entry, "exited", "the person was merged into another or erased")
@@ -259,7 +291,7 @@ class Stepper:
             step_id = definition.following(step.id)
         self._finish(entry, "exited", "more steps at once than a journey may take")
 
-    def holds(self, entry: JourneyEntry, person: Person, step: Step) -> bool:
+    def holds(self, entry: Entry, person: Person, step: Step) -> bool:
         cond = step.condition
         assert cond is not None
         if cond.kind == "event" and cond.event:
@@ -273,10 +305,10 @@ class Stepper:
             return bool(value_of((person.traits or {}).get(cond.field)) == cond.value)
         return False
 
-    def queue_email(self, entry: JourneyEntry, person: Person, step: Step) -> None:
+    def queue_email(self, entry: Entry, person: Person, step: Step) -> None:
         self.batch.sends.append(
             {
-                "id": new_id(),
+                "id": self.batch.ids(),
                 "workspace_id": entry.workspace_id,
                 "source_key": f"journey:{entry.id}:{step.id}",
                 "campaign_id": None,
@@ -301,7 +333,7 @@ class Stepper:
         self.batch.journeys_sending.add(entry.journey_id)
         self.batch.log(entry, step, "queued", person.email)
 
-    def set_traits(self, entry: JourneyEntry, person: Person, step: Step) -> None:
+    def set_traits(self, entry: Entry, person: Person, step: Step) -> None:
         address = person.email or person.phone
         if not address:
             self.batch.log(
@@ -361,7 +393,8 @@ def advance(
             workspace = session.get(Workspace, workspace_id)
             if workspace is None:
                 return moved
-            entries = JourneyRepository.from_session(session).claim_due(workspace_id, now, batch)
+            rows = JourneyRepository.from_session(session).claim_due(workspace_id, now, batch)
+            entries = [Due(*row) for row in rows]
             if not entries:
                 next_wake = JourneyRepository.from_session(session).next_wake(workspace_id)
                 break

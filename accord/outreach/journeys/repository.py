@@ -75,11 +75,22 @@ class JourneyRepository(Repository):
     def add_entries(self, rows: Sequence[dict[str, Any]]) -> int:
         return insert_ignore(self.session, JourneyEntry.__table__, rows, ["id"])
 
-    def claim_due(self, workspace_id: uuid.UUID, now: datetime, limit: int) -> list[JourneyEntry]:
-        """Up to ``limit`` waiting people whose time has come, locked for this
-        transaction (PostgreSQL skips those another worker holds)."""
+    def claim_due(self, workspace_id: uuid.UUID, now: datetime, limit: int) -> list[Any]:
+        """Up to ``limit`` waiting people whose time has come (of active journeys), as
+        plain rows, locked for this transaction (PostgreSQL skips those another worker
+        holds)."""
         stmt = (
-            select(JourneyEntry)
+            select(
+                JourneyEntry.id,
+                JourneyEntry.workspace_id,
+                JourneyEntry.journey_id,
+                JourneyEntry.version,
+                JourneyEntry.profile_id,
+                JourneyEntry.step,
+                JourneyEntry.waiting_for,
+                JourneyEntry.context,
+                JourneyEntry.entered_at,
+            )
             .join(Journey, Journey.id == JourneyEntry.journey_id)
             .where(
                 JourneyEntry.status == "waiting",
@@ -92,7 +103,7 @@ class JourneyRepository(Repository):
         )
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(of=JourneyEntry, skip_locked=True)
-        return list(self.session.scalars(stmt))
+        return list(self.session.execute(stmt))
 
     def next_wake(self, workspace_id: uuid.UUID) -> datetime | None:
         return self.session.scalar(
