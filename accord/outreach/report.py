@@ -18,16 +18,28 @@ from accord.outreach.schemas import Lift, ReportRead
 Z95 = 1.959964
 
 
+def wilson(hits: int, n: int) -> tuple[float, float]:
+    """Wilson's score interval of a proportion (95%)."""
+    p = hits / n
+    denominator = 1 + Z95**2 / n
+    centre = (p + Z95**2 / (2 * n)) / denominator
+    half = Z95 * math.sqrt(p * (1 - p) / n + Z95**2 / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def proportion_lift(hits_t: int, n_t: int, hits_c: int, n_c: int) -> Lift | None:
-    """Difference of two proportions with a Wald interval (None without both groups)."""
+    """Difference of two proportions with Newcombe's interval (from the Wilson interval
+    of each; it stays within -1..1 and holds for small groups and rates near 0 or 1,
+    where the plain normal interval does not). None without both groups."""
     if n_t == 0 or n_c == 0:
         return None
     pt, pc = hits_t / n_t, hits_c / n_c
-    se = math.sqrt(pt * (1 - pt) / n_t + pc * (1 - pc) / n_c)
+    lt, ut = wilson(hits_t, n_t)
+    lc, uc = wilson(hits_c, n_c)
     diff = pt - pc
-    return Lift(
-        treatment=pt, control=pc, difference=diff, low=diff - Z95 * se, high=diff + Z95 * se
-    )
+    low = diff - math.sqrt((pt - lt) ** 2 + (uc - pc) ** 2)
+    high = diff + math.sqrt((ut - pt) ** 2 + (pc - lc) ** 2)
+    return Lift(treatment=pt, control=pc, difference=diff, low=low, high=high)
 
 
 def _mean_var(values: Sequence[float]) -> tuple[float, float]:
