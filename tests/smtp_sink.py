@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from tests.helpers import free_port
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -42,12 +45,34 @@ class Sink:
         raise AssertionError(f"expected {count} emails, got {len(self.messages)}")
 
 
-@pytest.fixture
-def smtp_sink() -> Iterator[Sink]:
-    sink = Sink(port=free_port())
+S = TypeVar("S", bound=Sink)
+
+
+@contextmanager
+def listening(sink: S) -> Iterator[S]:
+    """Serve ``sink`` (a Sink or a kind of one) on its loopback port while the block runs."""
     controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
     controller.start()
     try:
         yield sink
     finally:
         controller.stop()
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 30.0, every: float = 0.1) -> T:
+    """Ask ``predicate`` until it answers something true (returned), or fail after
+    ``timeout`` seconds naming it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    name = getattr(predicate, "__name__", "condition")
+    raise AssertionError(f"condition not met in time: {name}")
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[Sink]:
+    with listening(Sink(port=free_port())) as sink:
+        yield sink

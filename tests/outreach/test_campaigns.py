@@ -22,17 +22,7 @@ from accord.kit.db import transaction
 from accord.outreach.models import Send
 from tests.helpers import Committed, bearer, live_server
 from tests.outreach import helpers
-from tests.smtp_sink import Sink
-
-
-def _wait(predicate: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met in time: {predicate.__name__}")
+from tests.smtp_sink import Sink, wait_until
 
 
 def _html(message: EmailMessage) -> str:
@@ -94,7 +84,7 @@ def test_a_campaign_reaches_its_segment_with_tracking_unsubscribe_and_a_holdout(
             done = all(x["status"] not in ("queued", "sending") for x in rows)
             return rows if done else None
 
-        rows = _wait(settled)
+        rows = wait_until(settled)
         status = {x["address"]: x for x in rows}
         # Two of the ten are held out, drawn at random; of the others, Ben is refused
         # (he denied consent), Cho is held (her conversation is open), the rest are sent.
@@ -145,7 +135,7 @@ def test_a_campaign_reaches_its_segment_with_tracking_unsubscribe_and_a_holdout(
             events = api.get(f"/api/v1/profiles/{clicker}/timeline").json()["data"]
             return [e for e in events if e.get("name") == "Email Link Clicked"]
 
-        [event] = _wait(clicked)
+        [event] = wait_until(clicked)
         assert event["properties"]["url"] == "https://shop.example/spring?ref=email"
         assert event["properties"]["campaign_id"] == campaign["id"]
         # An altered token redirects nowhere.

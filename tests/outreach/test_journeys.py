@@ -22,7 +22,7 @@ from accord.outreach.journeys.definition import parse
 from accord.outreach.journeys.engine import in_holdout
 from tests.helpers import Committed, bearer, live_server
 from tests.outreach import helpers
-from tests.smtp_sink import Sink
+from tests.smtp_sink import Sink, wait_until
 
 CART = {
     "trigger": {"kind": "event", "event": "Checkout Started"},
@@ -46,16 +46,6 @@ CART = {
         },
     ],
 }
-
-
-def _wait(predicate: Any, timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met in time: {predicate.__name__}")
 
 
 def _track(base: str, write_key: str, user: str, event: str, **props: Any) -> None:
@@ -141,7 +131,7 @@ def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
             events = api.get(f"/api/v1/profiles/{clicker}/timeline").json()["data"]
             return any(e.get("name") == "Email Link Clicked" for e in events)
 
-        _wait(clicked)
+        wait_until(clicked)
 
         # The purchase is the goal: the journey ends for them, at once.
         uid = next(u for u, _, e in people if e == str(one["To"]))
@@ -150,7 +140,7 @@ def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
         def ended() -> bool:
             return bool(entries()[clicker]["status"] == "goal")
 
-        _wait(ended)
+        wait_until(ended)
         mine = api.get(f"/api/v1/outreach/people/{clicker}/journeys").json()["data"]
         assert [(m["journey_id"], m["status"]) for m in mine] == [(journey["id"], "goal")]
 

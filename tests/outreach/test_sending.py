@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from accord.app import create_app
@@ -31,7 +30,7 @@ from accord.outreach.models import Send
 from accord.resolve.worker import drain
 from tests.helpers import Committed, bearer, free_port, live_server
 from tests.outreach import helpers
-from tests.smtp_sink import Sink
+from tests.smtp_sink import Sink, listening
 
 DEPLOYMENT = sending.Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
 
@@ -58,13 +57,8 @@ class SlowSink(Sink):
 
 @pytest.fixture
 def slow_sink() -> Iterator[SlowSink]:
-    sink = SlowSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
-    try:
+    with listening(SlowSink(port=free_port())) as sink:
         yield sink
-    finally:
-        controller.stop()
 
 
 def _setup(

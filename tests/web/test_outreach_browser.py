@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from tests.helpers import PASSWORD, bearer, free_port
 from tests.outreach import helpers
 from tests.served import Served, served_workspace
-from tests.smtp_sink import Sink
+from tests.smtp_sink import Sink, listening
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
@@ -37,13 +36,8 @@ HTML = (
 
 @pytest.fixture(scope="module")
 def sink() -> Iterator[Sink]:
-    found = Sink(port=free_port())
-    controller = Controller(found, hostname="127.0.0.1", port=found.port)
-    controller.start()
-    try:
+    with listening(Sink(port=free_port())) as found:
         yield found
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")
