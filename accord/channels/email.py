@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import mailbox, mime
+from accord.customers import queries as customer_queries
 from accord.customers.preferences import unsubscribe_url
+from accord.govern.consent import service as consent
 from accord.govern.consent.policy import Permit, may_contact
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.context import SYSTEM, InboxContext
@@ -26,6 +28,7 @@ from accord.inbox.models import Conversation, Message
 from accord.inbox.people import Contact, accept_now
 from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
+from accord.kit.errors import AccordError
 from accord.kit.time import utcnow
 from accord.profile.queries import live_profile
 
@@ -38,6 +41,9 @@ def receive_email(
     session: Session, ctx: InboxContext, raw: bytes, data_dir: Path | None
 ) -> Received | None:
     parsed = mime.parse(raw)
+    if parsed.complaint_for:
+        mark_complained(session, ctx, parsed.complaint_for)
+        return None
     if parsed.bounce_for:
         mark_bounced(session, ctx, parsed.bounce_for, parsed.bounced_message_id)
         return None
@@ -94,6 +100,32 @@ def mark_bounced(
             if conversation is not None:
                 ctx.log(session, conversation, "bounced", SYSTEM, channel="email")
                 ctx.changed(session, conversation, "delivery")
+
+
+def mark_complained(session: Session, ctx: InboxContext, addresses: list[str]) -> None:
+    """A spam complaint the mailbox provider forwarded (ARF): the person behind each
+    address has withdrawn consent to marketing by email, from now on, with the complaint
+    as the source (every later campaign and journey email to them is refused, with it as
+    the reason)."""
+    now = utcnow()
+    for address in addresses:
+        try:
+            person = customer_queries.lookup(session, ctx.workspace_id, "email", address)
+        except AccordError:
+            log.info("a spam complaint about %s, who is nobody here", address)
+            continue
+        consent.record(
+            session,
+            ctx.workspace_id,
+            person.id,
+            channel="email",
+            purpose="marketing",
+            status="withdrawn",
+            source="complaint",
+            reason="the customer marked a message as spam (a feedback report from the mailbox "
+            "provider)",
+            at=now,
+        )
 
 
 # --- outbox --------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class ParsedEmail:
     auto_submitted: bool = False
     bounce_for: list[str] = field(default_factory=list)
     bounced_message_id: str | None = None
+    complaint_for: list[str] = field(default_factory=list)  # a spam complaint (ARF)
 
 
 def _ids(value: str | None) -> list[str]:
@@ -131,6 +132,34 @@ def _bounce(msg: EmailMessage) -> tuple[list[str], str | None]:
     return sorted(set(recipients)), original
 
 
+def _complaint(msg: EmailMessage) -> tuple[list[str], str | None]:
+    """A mailbox provider's spam complaint (RFC 5965's feedback report): who complained
+    (``Original-Rcpt-To``, else the original message's ``To``) and that message's id."""
+    if msg.get_content_type() != "multipart/report":
+        return [], None
+    if str(msg.get_param("report-type", "")).lower() != "feedback-report":
+        return [], None
+    recipients: list[str] = []
+    original: str | None = None
+    original_to: list[str] = []
+    for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/feedback-report":
+            raw = part.as_string()
+            recipients += [
+                m.group(1).strip("<>").lower()
+                for m in re.finditer(r"(?im)^Original-Rcpt-To:\s*(\S+)", raw)
+            ]
+        elif ctype in ("message/rfc822", "text/rfc822-headers") and original is None:
+            text = part.as_string()
+            found = re.search(r"(?im)^Message-ID:\s*(<[^>]+>)", text)
+            original = found.group(1) if found else None
+            to = re.search(r"(?im)^To:\s*(.+)$", text)
+            if to:
+                original_to = [a.lower() for _, a in getaddresses([to.group(1)]) if a]
+    return sorted(set(recipients or original_to)), original
+
+
 def parse(raw: bytes) -> ParsedEmail:
     msg = BytesParser(policy=policy.default).parsebytes(raw)
     assert isinstance(msg, EmailMessage)
@@ -182,7 +211,8 @@ def parse(raw: bytes) -> ParsedEmail:
     auto = str(msg.get("Auto-Submitted", "no")).lower() not in ("", "no") or str(
         msg.get("Precedence", "")
     ).lower() in ("bulk", "junk", "auto_reply")
-    bounce_for, bounced_id = _bounce(msg)
+    complaint_for, complained_id = _complaint(msg)
+    bounce_for, bounced_id = ([], None) if complaint_for else _bounce(msg)
     return ParsedEmail(
         message_id=next(iter(_ids(str(msg.get("Message-ID", "")))), None),
         from_address=from_address.lower() or None,
@@ -195,9 +225,10 @@ def parse(raw: bytes) -> ParsedEmail:
         quoted=quoted,
         html=nh3.clean(html_raw) if html_raw else None,
         attachments=attachments,
-        auto_submitted=auto or bool(bounce_for),
+        auto_submitted=auto or bool(bounce_for) or bool(complaint_for),
         bounce_for=bounce_for,
-        bounced_message_id=bounced_id,
+        bounced_message_id=bounced_id or complained_id,
+        complaint_for=complaint_for,
     )
 
 

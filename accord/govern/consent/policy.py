@@ -36,6 +36,7 @@ SOURCE_WORDS = {
     "sms_stop": "an SMS STOP",
     "agent": "an agent",
     "tracking": "the website's consent banner",
+    "complaint": "a spam complaint to their mailbox provider",
 }
 
 
