@@ -34,12 +34,18 @@ def segment_engine(jobs: Jobs | None = None) -> Engine:
     memberships, the audiences' dispatch of the workspace."""
     if jobs is None:
         return Engine(facts=FACTS)
+    dispatch = audience_tasks.DispatchSoon(jobs)
+
+    def changed(workspace_id: uuid.UUID) -> None:
+        dispatch(workspace_id)
+        jobs.enqueue("journeys.segments", workspace_id)
+
     return Engine(
         facts=FACTS,
         schedule_sweep=lambda workspace_id, at: jobs.enqueue(
             "segments.sweep", workspace_id, at, at=at
         ),
-        changed=audience_tasks.DispatchSoon(jobs),
+        changed=changed,
     )
 
 
@@ -77,6 +83,7 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.periodic("outreach.sweep", partial(outreach_tasks.sweep, enqueue=jobs.enqueue), crontab())
     jobs.task("journeys.advance", partial(journey_tasks.advance, enqueue=jobs.enqueue))
     jobs.task("journeys.hear", partial(journey_tasks.hear, enqueue=jobs.enqueue))
+    jobs.task("journeys.segments", partial(journey_tasks.segments, enqueue=jobs.enqueue))
     jobs.task("journeys.deliver", partial(journey_tasks.deliver, deployment=deployment), retries=0)
     jobs.periodic("journeys.sweep", partial(journey_tasks.sweep, enqueue=jobs.enqueue), crontab())
     inputs = scoring_inputs()

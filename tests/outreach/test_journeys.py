@@ -184,3 +184,38 @@ def test_definitions_are_checked_and_always_end() -> None:
             }
         )
     assert "no step" in raised.value.message
+
+
+def test_people_who_enter_a_segment_enter_its_journey(committed: Committed) -> None:
+    ws = committed.workspace("Northwind Outdoor")
+    settings = committed.settings(
+        resolve_worker=False, resolve_inline=True, jobs_worker=True, imap_poll_seconds=0
+    )
+    with live_server(create_app(settings)) as base:
+        api = httpx.Client(base_url=base, headers=bearer(ws.api_token), timeout=30)
+        helpers.send_people(base, ws.write_key, helpers.PEOPLE[:2])  # in it before
+        segment_id = helpers.segment(api)
+        definition = {
+            "trigger": {"kind": "segment", "segment_id": segment_id},
+            "steps": [{"id": "wait", "kind": "wait", "seconds": 3600}],
+        }
+        r = api.post("/api/v1/outreach/journeys", json={"name": "Team A", "definition": definition})
+        assert r.status_code == 201, r.text
+        journey = r.json()
+        assert api.post(f"/api/v1/outreach/journeys/{journey['id']}/publish").status_code == 200
+        # The resolver knows which topics segments depend on as of at most 5 s ago (a
+        # change it was not told of is evaluated by the minutely sweep instead).
+        time.sleep(5.5)
+        helpers.send_people(base, ws.write_key, helpers.PEOPLE[2:5])  # they enter it now
+        newcomers = {helpers.person_id(api, e) for _, _, e in helpers.PEOPLE[2:5]}
+
+        def entered() -> set[str]:
+            rows = api.get(f"/api/v1/outreach/journeys/{journey['id']}/entries").json()["data"]
+            people = {r["profile_id"] for r in rows}
+            return people if people >= newcomers else set()
+
+        people = wait_until(entered)
+        # Only those who entered the segment after the journey was published.
+        assert people == newcomers
+        rows = api.get(f"/api/v1/outreach/journeys/{journey['id']}/entries").json()["data"]
+        assert {(r["status"], r["step"]) for r in rows} == {("waiting", None)}

@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("definition", sa.JSON(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("template", sa.String(length=40), nullable=True),
+        sa.Column("cursor_id", sa.Uuid(), nullable=True),
         sa.Column("created_by", sa.String(length=200), nullable=True),
         sa.Column("updated_at", accord.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),

@@ -33,6 +33,7 @@ from accord.outreach.templates import value_of
 from accord.profile.models import Profile
 
 BATCH = 2_000
+SEGMENT_BATCH = 10_000
 MAX_STEPS_AT_ONCE = 50
 _DEFINITIONS: dict[tuple[uuid.UUID, int], Definition] = {}
 
@@ -462,6 +463,26 @@ def hear(session: Session, workspace_id: uuid.UUID, signals: list[JourneySignal]
                 moved += 1
     session.flush()
     return moved
+
+
+def enter_from_segments(session: Session, workspace_id: uuid.UUID, now: datetime) -> int:
+    """People who entered the segment an active journey is triggered by, since the last
+    look (each journey keeps where it stopped reading the segment's changes)."""
+    repo = JourneyRepository.from_session(session)
+    entered = 0
+    for journey in repo.active(workspace_id):
+        definition = definition_of(session, journey.id, journey.version)
+        segment_id = definition.trigger.segment_id
+        if definition.trigger.kind != "segment" or segment_id is None:
+            continue
+        changes = repo.segment_entries(segment_id, journey.cursor_id, SEGMENT_BATCH)
+        for change_id, profile_id, at in changes:
+            context = {"segment": str(segment_id)}
+            if enter(session, journey, profile_id, max(at, now), context) is not None:
+                entered += 1
+            journey.cursor_id = change_id
+    session.flush()
+    return entered
 
 
 def listened(session: Session, workspace_id: uuid.UUID) -> frozenset[str]:

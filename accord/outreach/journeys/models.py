@@ -25,6 +25,9 @@ class Journey(IdMixin, TimestampMixin, Base):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=0)  # the latest published
     template: Mapped[str | None] = mapped_column(String(40))
+    # A segment trigger: the last of the segment's changes considered (ids are
+    # time-ordered; publishing sets it to then, so only later entries count).
+    cursor_id: Mapped[uuid.UUID | None]
     created_by: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime | None]
 

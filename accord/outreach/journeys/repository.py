@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from accord.analyze.segments.models import SegmentMember
+from accord.analyze.segments.models import SegmentChange, SegmentMember
 from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository
@@ -176,6 +176,28 @@ class JourneyRepository(Repository):
 
     def member(self, segment_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
         return self.session.get(SegmentMember, (segment_id, profile_id)) is not None
+
+    def segment_entries(
+        self, segment_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID, datetime]]:
+        """Entries into a segment after the change ``after``, oldest first."""
+        stmt = select(SegmentChange.id, SegmentChange.profile_id, SegmentChange.at).where(
+            SegmentChange.segment_id == segment_id, SegmentChange.kind == "entered"
+        )
+        if after is not None:
+            stmt = stmt.where(SegmentChange.id > after)
+        rows = self.session.execute(stmt.order_by(SegmentChange.id).limit(limit))
+        return [(change_id, profile_id, at) for change_id, profile_id, at in rows]
+
+    def segment_triggered(self) -> list[uuid.UUID]:
+        """Workspaces with an active journey (their triggers are read from versions)."""
+        return list(
+            self.session.scalars(
+                select(Journey.workspace_id)
+                .where(Journey.status == "active")
+                .group_by(Journey.workspace_id)
+            )
+        )
 
     # --- signals ---------------------------------------------------------------------
 

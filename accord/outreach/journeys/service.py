@@ -16,7 +16,7 @@ from accord.analyze.segments.repository import SegmentRepository
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.kit.errors import conflict, invalid, not_found
-from accord.kit.ids import new_id
+from accord.kit.ids import id_at, new_id
 from accord.kit.time import utcnow
 from accord.outreach.journeys import engine
 from accord.outreach.journeys.definition import Definition, parse
@@ -151,6 +151,8 @@ def publish(session: Session, actor: Principal, journey_id: uuid.UUID) -> Journe
     )
     journey.status = "active"
     journey.updated_at = utcnow()
+    if parsed.trigger.kind == "segment" and journey.cursor_id is None:
+        journey.cursor_id = id_at(journey.updated_at.timestamp())
     session.flush()
     audit.record(
         session, actor, "journey.publish", target=str(journey.id), data={"version": journey.version}

@@ -76,6 +76,16 @@ def hear(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue: En
     return moved
 
 
+def segments(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue: Enqueue) -> int:
+    """Enter the people who entered the segments of segment-triggered journeys (after
+    every commit that changed memberships, and every minute), then take their steps."""
+    with transaction(factory) as session:
+        entered = engine.enter_from_segments(session, workspace_id, utcnow())
+    if entered:
+        advance(factory, workspace_id, enqueue=enqueue)
+    return entered
+
+
 def deliver(
     factory: sessionmaker[Session], journey_id: uuid.UUID, *, deployment: sending.Deployment
 ) -> sending.Tally:
@@ -95,11 +105,14 @@ def sweep(factory: sessionmaker[Session], *, enqueue: Enqueue, now: datetime | N
         due = repo.workspaces_due(now)
         heard = repo.workspaces_with_signals()
         journeys = repo.journeys_sending()
+        triggered = repo.segment_triggered()
         for journey_id in journeys:  # a sender that stopped: as for campaigns
             for claim_id in sends.stale_claims([Send.journey_id == journey_id], before):
                 sending.recover_claim(sends, claim_id)
     for workspace_id in heard:
         enqueue("journeys.hear", workspace_id)
+    for workspace_id in triggered:
+        enqueue("journeys.segments", workspace_id)
     for workspace_id in due:
         enqueue("journeys.advance", workspace_id)
     with read_only(factory) as session:
