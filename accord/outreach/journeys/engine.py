@@ -26,8 +26,8 @@ from accord.kit.ids import new_id, new_ids
 from accord.kit.time import utcnow
 from accord.outreach.journeys.definition import Definition, Step, parse
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneySignal
-from accord.outreach.journeys.repository import UNFINISHED, JourneyRepository
-from accord.outreach.repository import SendRepository
+from accord.outreach.journeys.repository import UNFINISHED, JourneyRepository, append
+from accord.outreach.models import Send
 from accord.outreach.rules import zone_of
 from accord.outreach.templates import value_of
 from accord.profile.models import Profile
@@ -359,7 +359,8 @@ def write(session: Session, workspace: Workspace, batch: Batch) -> None:
     repo.update_entries(batch.entries)
     repo.log(batch.logs)
     if batch.sends:
-        SendRepository.from_session(session).add_many(batch.sends)
+        # New rows of entries taken once each in this transaction: appended as they are.
+        append(session, Send.__table__, batch.sends)
     if batch.identifies:
         collect.accept(
             session,

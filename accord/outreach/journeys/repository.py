@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
 
 from accord.analyze.segments.models import SegmentChange, SegmentMember
 from accord.collect.models import Event
-from accord.kit.dialect import insert_ignore, one_of, update_by_id
+from accord.kit.dialect import copy_rows, insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository
 from accord.outreach.journeys.models import (
     Journey,
@@ -24,6 +25,16 @@ from accord.outreach.journeys.models import (
 from accord.outreach.models import Send
 
 UNFINISHED = ("waiting", "running")
+ALIKE = 20  # entries given the same values updated in one statement from this many
+
+
+def append(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
+    """Rows (as dicts; a column left out is NULL) appended in the fastest way the
+    database takes them (``kit.dialect.copy_rows``)."""
+    if not rows:
+        return 0
+    names = [c.name for c in table.columns]
+    return copy_rows(session, table, ([row.get(n) for n in names] for row in rows))
 
 
 class JourneyRepository(Repository):
@@ -138,14 +149,35 @@ class JourneyRepository(Repository):
         )
 
     def update_entries(self, rows: Sequence[dict[str, Any]]) -> None:
-        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        """Each row's new values by its ``id``: entries given the same values (a batch
+        of people who took the same steps at once) in one statement by their ids, the
+        others a statement per set of columns."""
+        alike: dict[str, tuple[dict[str, Any], list[uuid.UUID]]] = {}
         for row in rows:
-            by_columns.setdefault(tuple(sorted(row)), []).append(row)
-        for group in by_columns.values():
+            values = {k: v for k, v in row.items() if k != "id"}
+            key = repr(sorted(values.items(), key=lambda kv: kv[0]))
+            alike.setdefault(key, (values, []))[1].append(row["id"])
+        scattered: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for values, ids in alike.values():
+            if len(ids) >= ALIKE:
+                for part in range(0, len(ids), 10_000):
+                    self.session.execute(
+                        update(JourneyEntry)
+                        .where(one_of(self.session, JourneyEntry.id, ids[part : part + 10_000]))
+                        .values(**values)
+                        .execution_options(synchronize_session=False)
+                    )
+            else:
+                for entry_id in ids:
+                    row = {"id": entry_id, **values}
+                    scattered.setdefault(tuple(sorted(row)), []).append(row)
+        for group in scattered.values():
             update_by_id(self.session, JourneyEntry.__table__, group)
 
     def log(self, rows: Sequence[dict[str, Any]]) -> int:
-        return insert_ignore(self.session, JourneyStepLog.__table__, rows, ["entry_id", "step"])
+        """Append the step log of a batch (COPY on PostgreSQL): a batch takes each
+        person's steps once, in the transaction that moves them on."""
+        return append(self.session, JourneyStepLog.__table__, rows)
 
     # --- what branches ask -----------------------------------------------------------
 
