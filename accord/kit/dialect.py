@@ -291,6 +291,13 @@ def json_number(session: Session, value: ColumnElement[Any]) -> ColumnElement[An
     )
 
 
+def hour_of_day(session: Session, column: Any) -> ColumnElement[Any]:
+    """A timestamp's hour of the day (0..23), in UTC."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("hour", func.timezone("UTC", column)), Integer)
+    return cast(func.strftime("%H", column), Integer)
+
+
 def month_index(session: Session, column: Any) -> ColumnElement[Any]:
     """A timestamp's calendar month as one integer (year * 12 + month - 1), in UTC."""
     if session.get_bind().dialect.name == "postgresql":

@@ -47,6 +47,8 @@ class Campaign(IdMixin, TimestampMixin, Base):
     goal_event: Mapped[str] = mapped_column(String(120), default="Order Completed")
     goal_days: Mapped[int] = mapped_column(Integer, default=7)
     respect_caps: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Each person's message waits for the hour of the day they are usually active at.
+    usual_hour: Mapped[bool] = mapped_column(Boolean, default=False)
     audience: Mapped[int] = mapped_column(Integer, default=0)
     scheduled_at: Mapped[datetime | None]
     planned_at: Mapped[datetime | None]

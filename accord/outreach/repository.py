@@ -14,7 +14,7 @@ from accord.analyze.segments.models import SegmentMember
 from accord.collect.models import Event
 from accord.inbox.models import Conversation
 from accord.inbox.segment_facts import UNRESOLVED
-from accord.kit.dialect import insert_ignore, one_of, plus_seconds
+from accord.kit.dialect import hour_of_day, insert_ignore, one_of, plus_seconds
 from accord.kit.repository import Repository
 from accord.outreach.models import Campaign, Send
 from accord.profile.models import Order, Profile
@@ -207,6 +207,31 @@ class SendRepository(Repository):
                 Send.campaign_id == campaign_id, Send.status.in_(("queued", "held"))
             )
         )
+
+    def usual_hours(
+        self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID], since: datetime
+    ) -> dict[uuid.UUID, int]:
+        """Each person's most frequent hour of the day (UTC) among their events since
+        ``since``; people with none are left out."""
+        if not profile_ids:
+            return {}
+        hour = hour_of_day(self.session, Event.timestamp)
+        rows = self.session.execute(
+            select(Event.profile_id, hour, func.count())
+            .where(
+                one_of(self.session, Event.profile_id, list(profile_ids)),
+                Event.workspace_id == workspace_id,
+                Event.timestamp >= since,
+            )
+            .group_by(Event.profile_id, hour)
+        )
+        best: dict[uuid.UUID, tuple[int, int]] = {}
+        for pid, h, n in rows:
+            if h is None:
+                continue
+            if pid not in best or (n, -h) > (best[pid][1], -best[pid][0]):
+                best[pid] = (int(h), int(n))
+        return {pid: h for pid, (h, _) in best.items()}
 
     # --- what the rules count ----------------------------------------------------------
 

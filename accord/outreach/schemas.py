@@ -31,6 +31,11 @@ class CampaignIn(BaseModel):
     goal_event: str = Field(default="Order Completed", min_length=1, max_length=120)
     goal_days: int = Field(default=7, ge=1, le=90)
     respect_caps: bool = True
+    usual_hour: bool = Field(
+        default=False,
+        description="Send each person's message at the hour of the day they are usually "
+        "active (their events of the last 90 days), within a day of the launch",
+    )
 
 
 class CampaignUpdate(BaseModel):
@@ -47,6 +52,7 @@ class CampaignUpdate(BaseModel):
     goal_event: str | None = Field(default=None, min_length=1, max_length=120)
     goal_days: int | None = Field(default=None, ge=1, le=90)
     respect_caps: bool | None = None
+    usual_hour: bool | None = None
     version: int | None = Field(default=None, description="The version read; must be current")
 
 
@@ -65,6 +71,7 @@ class CampaignRead(BaseModel):
     goal_event: str
     goal_days: int
     respect_caps: bool
+    usual_hour: bool = False
     audience: int
     scheduled_at: datetime | None
     started_at: datetime | None

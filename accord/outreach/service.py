@@ -10,7 +10,7 @@ import hashlib
 import smtplib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -223,10 +223,35 @@ def plan(session: Session, campaign: Campaign, now: datetime) -> int:
                 "meta": {},
             }
         )
+    if campaign.usual_hour:
+        at_hour = usual_times(session, campaign.workspace_id, [p[0] for p in people], now)
+        for row in rows:
+            row["next_attempt_at"] = at_hour.get(row["profile_id"])
     rows.sort(key=lambda r: r["id"])
     for i in range(0, len(rows), PLAN_CHUNK):
         repo.add_many(rows[i : i + PLAN_CHUNK])
     return len(rows)
+
+
+USUAL_HOUR_DAYS = 90
+
+
+def usual_times(
+    session: Session, workspace_id: uuid.UUID, ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, datetime]:
+    """When each person's message should go: the next time the hour of the day comes at
+    which they were most often active (their events of the last 90 days; the minutes
+    spread by a hash so a whole hour's people do not go at once). People with no events
+    are left out (sent at once)."""
+    repo = SendRepository.from_session(session)
+    since = now - timedelta(days=USUAL_HOUR_DAYS)
+    out: dict[uuid.UUID, datetime] = {}
+    for i in range(0, len(ids), PLAN_CHUNK):
+        for pid, hour in repo.usual_hours(workspace_id, ids[i : i + PLAN_CHUNK], since).items():
+            minute = pid.bytes[-1] % 60
+            at = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            out[pid] = at if at > now else at + timedelta(days=1)
+    return out
 
 
 def _transition(

@@ -262,3 +262,68 @@ def test_a_sender_killed_midway_sends_nobody_a_second_message(
             assert statuses[address][1] == sending.UNKNOWN_REASON
     finally:
         server.__exit__(None, None, None)
+
+
+def test_each_message_can_wait_for_the_hour_its_person_is_usually_active(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    _, api, segment_id, server = _setup(committed, slow_sink, helpers.PEOPLE[:3])
+    try:
+        now = utcnow()
+        usual = (now + timedelta(hours=5)).hour  # later today or tomorrow, never now
+        ws_key = server_write_key(committed)
+        for day in (2, 3, 4):
+            at = (now - timedelta(days=day)).replace(hour=usual, minute=15)
+            r = httpx.post(
+                f"{api.base_url}/v1/track",
+                json={"userId": "ana", "event": "Product Viewed", "timestamp": at.isoformat()},
+                auth=(ws_key, ""),
+            )
+            assert r.status_code == 200, r.text
+        off = (now - timedelta(days=1)).replace(hour=(usual + 7) % 24)
+        r = httpx.post(
+            f"{api.base_url}/v1/track",
+            json={"userId": "ana", "event": "Page Viewed", "timestamp": off.isoformat()},
+            auth=(ws_key, ""),
+        )
+        assert r.status_code == 200, r.text
+        campaign = helpers.campaign(api, segment_id, usual_hour=True)
+        _launch(api, campaign["id"])
+        with read_only(committed.factory) as session:
+            due = {
+                str(s.address): s.next_attempt_at
+                for s in session.scalars(
+                    select(Send).where(Send.source_key == f"campaign:{campaign['id']}")
+                )
+            }
+        ana = due["ana@example.com"]
+        assert ana is not None
+        assert (ana.hour, ana > now, ana - now < timedelta(days=1)) == (usual, True, True)
+        # Ben and Cho were seen only just now: their usual hour is this one, next time.
+        for other in ("ben@example.com", "cho@example.com"):
+            at = due[other]
+            assert at is not None
+            assert at.hour == now.hour
+            assert timedelta(0) < at - now <= timedelta(days=1)
+        # Nothing is due yet; at Ana's hour, hers goes.
+        cid = uuid.UUID(campaign["id"])
+        assert tasks.deliver(committed.factory, cid, deployment=DEPLOYMENT).sent == 0
+        later = sending.deliver(
+            committed.factory, cid, DEPLOYMENT, clock=lambda: ana + timedelta(seconds=1)
+        )
+        assert "ana@example.com" in {str(m["To"]) for m in slow_sink.messages}
+        assert later.sent == 1 + sum(
+            1 for o in ("ben@example.com", "cho@example.com") if due[o] <= ana
+        )
+    finally:
+        server.__exit__(None, None, None)
+
+
+def server_write_key(committed: Committed) -> str:
+    from accord.govern.access.models import ApiKey
+
+    with read_only(committed.factory) as session:
+        key = session.scalars(select(ApiKey).where(ApiKey.kind == "write")).first()
+        assert key is not None
+        assert key.write_key is not None
+        return str(key.write_key)

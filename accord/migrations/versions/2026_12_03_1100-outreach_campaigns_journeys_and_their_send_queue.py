@@ -168,6 +168,7 @@ def upgrade() -> None:
         sa.Column("goal_event", sa.String(length=120), nullable=False),
         sa.Column("goal_days", sa.Integer(), nullable=False),
         sa.Column("respect_caps", sa.Boolean(), nullable=False),
+        sa.Column("usual_hour", sa.Boolean(), nullable=False),
         sa.Column("audience", sa.Integer(), nullable=False),
         sa.Column("scheduled_at", accord.kit.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("planned_at", accord.kit.db.UTCDateTime(timezone=True), nullable=True),
