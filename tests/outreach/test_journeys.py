@@ -211,7 +211,7 @@ def test_people_who_enter_a_segment_enter_its_journey(committed: Committed) -> N
 
         def entered() -> set[str]:
             rows = api.get(f"/api/v1/outreach/journeys/{journey['id']}/entries").json()["data"]
-            people = {r["profile_id"] for r in rows}
+            people = {r["profile_id"] for r in rows if r["step"] is None}  # first wait begun
             return people if people >= newcomers else set()
 
         people = wait_until(entered)

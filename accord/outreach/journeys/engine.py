@@ -24,6 +24,7 @@ from accord.kit.db import transaction
 from accord.kit.dialect import one_of
 from accord.kit.ids import new_id, new_ids
 from accord.kit.time import utcnow
+from accord.outreach.journeys import together
 from accord.outreach.journeys.definition import Definition, Step, parse
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneySignal
 from accord.outreach.journeys.repository import UNFINISHED, JourneyRepository, append
@@ -201,6 +202,8 @@ class Stepper:
         self.batch = Batch(now)
 
     def run(self, entries: Sequence[Entry]) -> Batch:
+        if not entries:
+            return self.batch
         ids = [e.profile_id for e in entries]
         people = {
             row[0]: Person(*row)
@@ -374,6 +377,35 @@ def write(session: Session, workspace: Workspace, batch: Batch) -> None:
         )
 
 
+def _together(
+    session: Session, entries: list[Due], now: datetime
+) -> tuple[set[uuid.UUID], list[Due]]:
+    """On PostgreSQL, take in the database the steps of the groups whose people all take
+    the same ones (``together.py``); returns the journeys that queued emails, and the
+    entries left to take one by one."""
+    if session.get_bind().dialect.name != "postgresql" or not entries:
+        return set(), entries
+    groups: dict[tuple[uuid.UUID, int, str | None], list[Due]] = {}
+    rest: list[Due] = []
+    for entry in entries:
+        if entry.waiting_for or entry.context.get("event_arrived"):
+            rest.append(entry)
+        else:
+            groups.setdefault((entry.journey_id, entry.version, entry.step), []).append(entry)
+    alive = together.live(session, [e.id for group in groups.values() for e in group])
+    sending: set[uuid.UUID] = set()
+    for (journey_id, version, step_id), group in groups.items():
+        path = together.path_of(definition_of(session, journey_id, version), step_id)
+        ids = [e.id for e in group if e.id in alive]
+        if path is None or not ids:
+            rest.extend(group)
+            continue
+        rest.extend(e for e in group if e.id not in alive)
+        if together.take(session, ids, path, now):
+            sending.add(journey_id)
+    return sending, rest
+
+
 def advance(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
@@ -400,8 +432,10 @@ def advance(
             if not entries:
                 next_wake = JourneyRepository.from_session(session).next_wake(workspace_id)
                 break
-            done = Stepper(session, workspace, now).run(entries)
+            alike, one_by_one = _together(session, entries, now)
+            done = Stepper(session, workspace, now).run(one_by_one)
             write(session, workspace, done)
+            done.journeys_sending |= alike
         if moved == 0 and len(entries) == batch and on_full is not None:
             on_full()
         moved += len(entries)

@@ -1,0 +1,195 @@
+"""Steps taken together, in the database: when everyone of a group (one step of one
+version) takes the same steps (plain waits and emails, up to the next wait or the end),
+the batch's queued emails, its step log and its new waits are three kinds of
+``INSERT ... SELECT`` / ``UPDATE`` statements over their ids, whatever their number,
+instead of rows built one person at a time. PostgreSQL only (ids made by the database);
+a step that depends on the person (a branch, a wait to an hour of their day, a trait
+change, a wait for an event) goes the way of ``engine.Stepper``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, Table, cast, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from accord.kit.dialect import one_of
+from accord.outreach.journeys.definition import Definition, Step
+from accord.outreach.journeys.models import JourneyEntry, JourneyStepLog
+from accord.outreach.models import Send
+from accord.profile.models import Profile
+
+MAX_PATH = 50
+
+
+@dataclass(frozen=True)
+class Path:
+    steps: list[Step]
+    then: str | None  # the step after the final wait
+    waits_until: timedelta | None  # None: the path ends the journey
+
+
+def path_of(definition: Definition, step_id: str | None) -> Path | None:
+    """The steps everyone at ``step_id`` takes alike, or None when they depend on the
+    person."""
+    steps: list[Step] = []
+    at = step_id
+    while at is not None and len(steps) < MAX_PATH:
+        step = definition.step(at)
+        if step.kind in ("branch", "set_trait", "wait_event"):
+            return None
+        if step.kind == "wait" and step.at_hour is not None:
+            return None
+        steps.append(step)
+        if step.kind == "wait":
+            return Path(steps, definition.following(at), timedelta(seconds=step.seconds or 0))
+        if step.kind == "exit":
+            return Path(steps, None, None)
+        at = definition.following(at)
+    return Path(steps, None, None) if at is None else None
+
+
+def live(session: Session, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these entries are of people not merged away."""
+    return set(
+        session.scalars(
+            select(JourneyEntry.id)
+            .join(Profile, Profile.id == JourneyEntry.profile_id)
+            .where(one_of(session, JourneyEntry.id, list(ids)), Profile.merged_into_id.is_(None))
+        )
+    )
+
+
+def take(session: Session, ids: Sequence[uuid.UUID], path: Path, now: datetime) -> bool:
+    """The path for these entries (all live people at one step of one version); returns
+    whether it queued an email."""
+    entries = cast_table(JourneyEntry)
+    among = one_of(session, JourneyEntry.id, list(ids))
+    queued = False
+    for step in path.steps:
+        if step.kind == "email":
+            _queue(session, among, step, now)
+            queued = True
+        _log(session, among, step, now)
+    waiting = path.waits_until is not None
+    last = path.steps[-1] if path.steps else None
+    exited = last is not None and last.kind == "exit"
+    session.execute(
+        update(entries)
+        .where(among)
+        .values(
+            status="waiting" if waiting else "done",
+            step=path.then if waiting else None,
+            wake_at=now + path.waits_until if path.waits_until is not None else None,
+            waiting_for=None,
+            finished_at=None if waiting else now,
+            reason=(last.name or "an exit step") if exited and last is not None else None,
+        )
+    )
+    return queued
+
+
+def cast_table(model: type) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
+
+
+def _queue(session: Session, among: object, step: Step, now: datetime) -> None:
+    e, p = JourneyEntry, Profile
+    key = literal("journey:") + cast(e.id, String) + literal(f":{step.id}")
+    rows = (
+        select(
+            func.gen_random_uuid(),
+            e.workspace_id,
+            key,
+            e.journey_id,
+            e.version,
+            literal(step.id),
+            e.profile_id,
+            literal("email"),
+            literal(step.purpose),
+            literal(step.purpose != "service"),
+            p.email,
+            literal("queued"),
+            literal(0),
+            literal(now),
+            literal(0),
+            literal(0),
+            literal({}, type_=Send.__table__.c.meta.type),
+        )
+        .join(p, p.id == e.profile_id)
+        .where(among)  # type: ignore[arg-type]
+    )
+    s = Send
+    session.execute(
+        insert(cast_table(Send)).from_select(
+            [
+                s.id,
+                s.workspace_id,
+                s.source_key,
+                s.journey_id,
+                s.version,
+                s.step,
+                s.profile_id,
+                s.channel,
+                s.purpose,
+                s.promotional,
+                s.address,
+                s.status,
+                s.attempts,
+                s.queued_at,
+                s.opens,
+                s.clicks,
+                s.meta,
+            ],
+            rows,
+        )
+    )
+
+
+def _log(session: Session, among: object, step: Step, now: datetime) -> None:
+    e, p = JourneyEntry, Profile
+    outcome: Any
+    detail: Any
+    if step.kind == "email":
+        outcome, detail = literal("queued"), p.email
+    elif step.kind == "exit":
+        outcome, detail = literal("exited"), literal(None, type_=String)
+    else:
+        until = now + timedelta(seconds=step.seconds or 0)
+        outcome, detail = literal("waiting"), literal(f"until {until.isoformat()}")
+    rows = (
+        select(
+            func.gen_random_uuid(),
+            e.workspace_id,
+            e.journey_id,
+            e.id,
+            literal(step.id),
+            literal(now),
+            outcome,
+            detail,
+        )
+        .join(p, p.id == e.profile_id)
+        .where(among)  # type: ignore[arg-type]
+    )
+    log = JourneyStepLog
+    session.execute(
+        insert(cast_table(JourneyStepLog)).from_select(
+            [
+                log.id,
+                log.workspace_id,
+                log.journey_id,
+                log.entry_id,
+                log.step,
+                log.at,
+                log.outcome,
+                log.detail,
+            ],
+            rows,
+        )
+    )
