@@ -14,7 +14,7 @@ from accord.analyze.segments.models import SegmentMember
 from accord.collect.models import Event
 from accord.inbox.models import Conversation
 from accord.inbox.segment_facts import UNRESOLVED
-from accord.kit.dialect import hour_of_day, insert_ignore, one_of, plus_seconds
+from accord.kit.dialect import hour_of_day, insert_ignore, one_of, plus_seconds, update_by_id
 from accord.kit.repository import Repository
 from accord.outreach.models import Campaign, Send
 from accord.profile.models import Order, Profile
@@ -120,15 +120,13 @@ class SendRepository(Repository):
         )
 
     def settle(self, outcomes: Iterable[dict[str, Any]]) -> None:
-        """Each send's outcome (``id`` and the columns that change)."""
+        """Each send's outcome (``id`` and the columns that change): the outcomes that
+        set the same columns in one statement (``kit.dialect.update_by_id``)."""
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for values in outcomes:
-            send_id = values.pop("id")
-            self.session.execute(
-                update(Send)
-                .where(Send.id == send_id)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
+            by_columns.setdefault(tuple(sorted(values)), []).append(values)
+        for rows in by_columns.values():
+            update_by_id(self.session, Send.__table__, rows)
 
     def cancel_waiting(self, campaign_id: uuid.UUID, reason: str) -> int:
         result = self.session.execute(

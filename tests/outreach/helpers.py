@@ -38,6 +38,16 @@ def send_people(base: str, write_key: str, people: list[tuple[str, str, str]] = 
     assert r.status_code == 200, r.text
 
 
+def track(base: str, write_key: str, user: str, event: str, **properties: Any) -> None:
+    """One track call through the tracking API, as a site would send it."""
+    r = httpx.post(
+        f"{base}/v1/track",
+        json={"userId": user, "event": event, "properties": properties},
+        auth=(write_key, ""),
+    )
+    assert r.status_code == 200, r.text
+
+
 def mailbox(api: httpx.Client, sink: Sink) -> None:
     r = api.put(
         "/api/v1/mailbox",

@@ -48,15 +48,6 @@ CART = {
 }
 
 
-def _track(base: str, write_key: str, user: str, event: str, **props: Any) -> None:
-    r = httpx.post(
-        f"{base}/v1/track",
-        json={"userId": user, "event": event, "properties": props},
-        auth=(write_key, ""),
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
     committed: Committed, smtp_sink: Sink
 ) -> None:
@@ -88,7 +79,7 @@ def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
             if in_holdout(uuid.UUID(journey["id"]), uuid.UUID(pid), CART["holdout_percent"])
         }
         for uid, _, _ in people:
-            _track(base, ws.write_key, uid, "Checkout Started", cart_id=f"c-{uid}")
+            helpers.track(base, ws.write_key, uid, "Checkout Started", cart_id=f"c-{uid}")
         expected = set(ids) - held_out - {"ben@example.com"}
         messages = smtp_sink.wait_for(len(expected), timeout=40)
         time.sleep(0.5)
@@ -135,7 +126,7 @@ def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
 
         # The purchase is the goal: the journey ends for them, at once.
         uid = next(u for u, _, e in people if e == str(one["To"]))
-        _track(base, ws.write_key, uid, "Order Completed", order_id=f"o-{uid}", total=80)
+        helpers.track(base, ws.write_key, uid, "Order Completed", order_id=f"o-{uid}", total=80)
 
         def ended() -> bool:
             return bool(entries()[clicker]["status"] == "goal")
@@ -155,7 +146,7 @@ def test_a_cart_abandonment_journey_sends_tracks_and_ends_on_the_purchase(
         assert report["messages"]["sent"] == len(expected)
 
         # Triggered again while still in it: the re-entry rule keeps them in one entry.
-        _track(base, ws.write_key, people[0][0], "Checkout Started", cart_id="again")
+        helpers.track(base, ws.write_key, people[0][0], "Checkout Started", cart_id="again")
         time.sleep(1.5)
         assert len(entries()) == len(people)
 

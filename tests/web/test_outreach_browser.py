@@ -67,15 +67,6 @@ def _api(s: Served) -> httpx.Client:
     return httpx.Client(base_url=s.base, headers=bearer(s.ws.api_token), timeout=30)
 
 
-def _track(s: Served, user: str, event: str, **properties: Any) -> None:
-    r = httpx.post(
-        f"{s.base}/v1/track",
-        json={"userId": user, "event": event, "properties": properties},
-        auth=(s.ws.write_key, ""),
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_compose_test_launch_and_read_the_report(
     served: Served,
     sink: Sink,
@@ -174,7 +165,15 @@ def test_compose_test_launch_and_read_the_report(
     for n, (user, total) in enumerate(
         ((by_status["sent"][0], 120), (by_status["sent"][1], 80), (by_status["holdout"][0], 40))
     ):
-        _track(s, user, "Order Completed", order_id=f"o-{n}", total=total, currency="USD")
+        helpers.track(
+            s.base,
+            s.ws.write_key,
+            user,
+            "Order Completed",
+            order_id=f"o-{n}",
+            total=total,
+            currency="USD",
+        )
 
     page.reload()
     expect(page.locator("#figure-sent")).to_have_text("8")

@@ -46,15 +46,6 @@ def _api(s: Served) -> httpx.Client:
     return httpx.Client(base_url=s.base, headers=bearer(s.ws.api_token), timeout=30)
 
 
-def _track(s: Served, user: str, event: str, **properties: Any) -> None:
-    r = httpx.post(
-        f"{s.base}/v1/track",
-        json={"userId": user, "event": event, "properties": properties},
-        auth=(s.ws.write_key, ""),
-    )
-    assert r.status_code == 200, r.text
-
-
 def test_build_publish_and_follow_a_cart_abandonment_journey(
     served: Served,
     sink: Sink,
@@ -137,7 +128,7 @@ def test_build_publish_and_follow_a_cart_abandonment_journey(
     # People start checking out: the job engine takes their steps, the reminders go.
     helpers.send_people(s.base, s.ws.write_key)
     for uid, _, _ in helpers.PEOPLE:
-        _track(s, uid, "Checkout Started", cart_id=f"c-{uid}")
+        helpers.track(s.base, s.ws.write_key, uid, "Checkout Started", cart_id=f"c-{uid}")
     api = _api(s)
 
     def reached() -> int:

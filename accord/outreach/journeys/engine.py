@@ -461,13 +461,12 @@ def hear(session: Session, workspace_id: uuid.UUID, signals: list[JourneySignal]
     defs = {j.id: definition_of(session, j.id, j.version) for j in journeys if j.version > 0}
     moved = 0
     people = {s.profile_id for s in signals}
-    open_entries = repo.waiting_for(workspace_id, people)
+    open_entries: dict[uuid.UUID, list[JourneyEntry]] = {}
+    for found in repo.waiting_for(workspace_id, people):
+        open_entries.setdefault(found.profile_id, []).append(found)
     for signal in sorted(signals, key=lambda s: s.at):
-        for entry in open_entries:
-            if entry.profile_id != signal.profile_id or entry.status not in (
-                "waiting",
-                "holdout",
-            ):
+        for entry in open_entries.get(signal.profile_id, []):
+            if entry.status not in ("waiting", "holdout"):
                 continue
             if signal.at < entry.entered_at:
                 continue
@@ -494,7 +493,7 @@ def hear(session: Session, workspace_id: uuid.UUID, signals: list[JourneySignal]
             context = {"event": signal.name, "properties": signal.properties}
             entered = enter(session, journey, signal.profile_id, signal.at, context)
             if entered is not None:
-                open_entries.append(entered)
+                open_entries.setdefault(signal.profile_id, []).append(entered)
                 moved += 1
     session.flush()
     return moved
