@@ -26,6 +26,7 @@ from accord.analyze.scoring.api import router as scoring_router
 from accord.analyze.segments.api import router as segments_router
 from accord.channels.api import router as channels_router
 from accord.channels.inbound import InboundHandler
+from accord.channels.sms_api import router as sms_router
 from accord.channels.tasks import ImapPoller, Outbox
 from accord.chat.admin_api import router as chat_admin_router
 from accord.chat.api import router as chat_router
@@ -307,6 +308,7 @@ def create_app(
     app.include_router(inbox_admin_router)
     app.include_router(inbox_metrics_router)
     app.include_router(channels_router)
+    app.include_router(sms_router)
     app.include_router(resolve_router)
     app.include_router(match_router)
     app.include_router(chat_router)

@@ -1,7 +1,8 @@
 """The channels' background loops in each API process: the outbox, which sends queued
-email after the commit that queued it, and the IMAP poller, which fetches the mail of
-mailboxes hosted elsewhere every ``ACCORD_IMAP_POLL_SECONDS``. Sending and receiving
-themselves live in ``email.py`` and ``inbound.py``."""
+email and text messages after the commit that queued them, and the IMAP poller, which
+fetches the mail of mailboxes hosted elsewhere every ``ACCORD_IMAP_POLL_SECONDS``.
+Sending and receiving themselves live in ``email.py``, ``sms_inbox.py`` and
+``inbound.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.channels import mailbox
 from accord.channels.email import BATCH, deliver_one, due
 from accord.channels.inbound import InboundHandler, poll_imap
+from accord.channels.sms_inbox import deliver_text
 from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.threads import PeriodicWorker
@@ -30,7 +32,7 @@ MAX_PAGES = 20
 
 
 class Outbox(PeriodicWorker):
-    """Sends queued email: woken (``kick()``) after each commit that queued one, every
+    """Sends queued email and texts: woken (``kick()``) after each commit that queued one, every
     ``interval`` seconds for retries that came due (``deliver_one`` puts a failed message
     back in the queue with a growing delay, up to ``email.MAX_ATTEMPTS`` attempts), and
     once at start for what was queued while no process was sending."""
@@ -65,17 +67,18 @@ class Outbox(PeriodicWorker):
             released = repo.release_stale_claims(utcnow() - STALE_CLAIM)
             if released:
                 log.warning("outbox: %d email claimed by a sender that died queued again", released)
-            ids: list[uuid.UUID] = []
+            ids: list[tuple[uuid.UUID, str]] = []
             after: uuid.UUID | None = None
             for _ in range(MAX_PAGES):
                 page = repo.queued(BATCH, after=after)
-                ids.extend(m.id for m in page if due(m))
+                ids.extend((m.id, m.channel) for m in page if due(m))
                 if len(ids) >= BATCH or len(page) < BATCH:
                     break
                 after = page[-1].id
             ids = ids[:BATCH]
-        for message_id in ids:
-            deliver_one(self.factory, message_id, self.secret_key, self.publish, self.base_url)
+        for message_id, channel in ids:
+            send = deliver_text if channel == "sms" else deliver_one
+            send(self.factory, message_id, self.secret_key, self.publish, self.base_url)
         return len(ids)
 
 

@@ -21,7 +21,18 @@ MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 ALIAS_PREVIOUS = "alias_previous"
 SOCIAL_TRAITS = ("twitter", "instagram", "facebook", "tiktok", "linkedin", "youtube", "x")
-CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social", "api", "import")
+CHANNELS = (
+    "web",
+    "app",
+    "store",
+    "call_center",
+    "email",
+    "sms",
+    "chat",
+    "social",
+    "api",
+    "import",
+)
 MAX_FUTURE = timedelta(days=1)
 # Traits the person's display columns are made of, and their sizes (Profile).
 TRAIT_LENGTHS = {"email": 255, "firstName": 200, "lastName": 200, "name": 200}

@@ -34,6 +34,7 @@ EVENT_NAMES = {
     "phone": "Call",
     "chat": "Chat Message Received",
     "social": "Social Message Received",
+    "sms": "SMS Received",
 }
 
 
@@ -120,7 +121,9 @@ def find_conversation(
         mine = [c for c in mine if c.id in joinable]
     active = [c for c in mine if c.status in ACTIVE]
     if active:
-        return active[0]
+        # The newest open conversation on the same channel, else the newest open one (a
+        # text answers the conversation texts were exchanged in).
+        return next((c for c in active if c.last_channel == inbound.channel), active[0])
     recent = [c for c in mine if _within_window(ctx, c, now)]
     return recent[0] if recent else None
 

@@ -23,7 +23,14 @@ from accord.govern.workspaces.settings import SettingsGroup, Versioned
 from accord.inbox.rules import CHANNELS
 
 MAX_MONEY = Decimal("1000000")
-DEFAULT_REPLY_MINUTES = {"email": 6.0, "web": 6.0, "chat": 3.0, "phone": 8.0, "social": 4.0}
+DEFAULT_REPLY_MINUTES = {
+    "email": 6.0,
+    "web": 6.0,
+    "chat": 3.0,
+    "phone": 8.0,
+    "sms": 3.0,
+    "social": 4.0,
+}
 
 
 def _channels(value: dict[str, Any], what: str) -> dict[str, Any]:

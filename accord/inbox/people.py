@@ -25,6 +25,7 @@ EVENT_CHANNEL = {
     "phone": "call_center",
     "chat": "chat",
     "social": "social",
+    "sms": "sms",
 }
 
 
@@ -74,6 +75,12 @@ class Contact:
 
 def _key(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+def recorded(session: Session, workspace_id: uuid.UUID, key: str) -> bool:
+    """Whether the message with this ``key`` was recorded already (a redelivery)."""
+    events = EventRepository.from_session(session)
+    return events.by_message_id(workspace_id, f"inbox-{_key(key)}") is not None
 
 
 def record_touchpoint(

@@ -17,7 +17,7 @@ from accord.profile.models import Profile
 
 PRIORITIES = ("low", "normal", "high", "urgent")
 STATUSES = ("open", "pending", "snoozed", "resolved")
-CHANNELS = ("email", "web", "phone", "chat", "social")
+CHANNELS = ("email", "web", "phone", "sms", "chat", "social")
 OPS = (">=", ">", "<=", "<", "==", "!=", "in", "contains")
 
 
@@ -94,7 +94,7 @@ class InboxRules(BaseModel):
 
     reopen_window_hours: int | float = Field(168, ge=0)
     default_team: str | None = Field(None, max_length=120)
-    channel_teams: dict[Literal["email", "web", "phone", "chat", "social"], str] = Field(
+    channel_teams: dict[Literal["email", "web", "phone", "sms", "chat", "social"], str] = Field(
         default_factory=dict
     )
     vip_rules: list[VipRule] = Field(default_factory=list, max_length=50)

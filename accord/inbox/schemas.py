@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from accord.inbox.rules import InboxRules
 
-Channel = Literal["email", "web", "phone", "chat", "social"]
+Channel = Literal["email", "web", "phone", "sms", "chat", "social"]
 Status = Literal["open", "pending", "snoozed", "resolved"]
 Priority = Literal["low", "normal", "high", "urgent"]
 

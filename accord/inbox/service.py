@@ -30,10 +30,13 @@ from accord.profile.queries import live_profile
 from accord.profile.repository import OrderRepository
 from accord.resolve.repository import IdentifierRepository
 
-# What Accord can deliver a written reply on: email (the outbox and the workspace's relay)
-# and a live chat (the visitor's socket). A phone is answered by calling back (logged, or
-# scheduled as a callback: accord.inbox.calls); nothing sends on social or SMS yet.
-REPLY_CHANNELS = ("email", "chat")
+# What Accord can deliver a written reply on: email and text messages (the outbox, then
+# the workspace's relay or SMS provider) and a live chat (the visitor's socket). A phone is
+# answered by calling back (logged, or scheduled as a callback: accord.inbox.calls);
+# nothing sends on social networks yet.
+REPLY_CHANNELS = ("email", "sms", "chat")
+QUEUED_CHANNELS = ("email", "sms")  # sent by the outbox after commit
+MAX_TEXT = 1600  # the longest text message a provider takes
 # Who may take conversations (be assigned, transferred to, join a team): an analyst
 # reads only.
 TAKERS = frozenset({Role.ADMIN.value, Role.AGENT.value})
@@ -83,8 +86,11 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
     phone: str | None = None
     latest = MessageRepository.from_session(session).last_inbound_each(conversation.id)
     last_email, last_call = latest.get("email"), latest.get("phone")
+    last_text = latest.get("sms")
     if last_email is not None and last_email.address:
         addresses["email"] = last_email.address
+    if last_text is not None and last_text.address:
+        addresses["sms"] = last_text.address
     if last_call is not None and last_call.address:
         phone = last_call.address
     if person is not None:
@@ -93,6 +99,7 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
                 addresses.setdefault("email", ident.value)
             elif ident.type == ids.PHONE:
                 phone = phone or ident.value
+                addresses.setdefault("sms", ident.value)
     last_in = max(latest.values(), key=lambda m: (m.created_at, m.id), default=None)
     # A live chat is answered on the chat; a message left while nobody was online
     # (offline) is answered by email.
@@ -142,10 +149,11 @@ def reply(
     status: str | None = None,
     at: datetime | None = None,
 ) -> Message:
-    """Answer the customer in writing, on a channel Accord delivers: email goes out
-    through the outbox after commit, a chat to the visitor's socket. A phone is answered
-    by calling back (:mod:`accord.inbox.calls`). Refused, saying why, when the customer
-    must not be contacted (``doNotContact``, a bounced address) or cannot be reached."""
+    """Answer the customer in writing, on a channel Accord delivers: email and text
+    messages go out through the outbox after commit, a chat to the visitor's socket. A
+    phone is answered by calling back (:mod:`accord.inbox.calls`). Refused, saying why,
+    when the customer must not be contacted (``doNotContact``, a bounced address) or
+    cannot be reached."""
     body = body.strip()
     if not body:
         raise invalid("A reply needs a body", field="body")
@@ -155,7 +163,7 @@ def reply(
         instead = (
             "call them back (log the call or schedule a callback)"
             if channel == "phone"
-            else "answer by email or chat"
+            else "answer by email, text message or chat"
         )
         raise invalid(
             f"Accord cannot deliver a reply by {channel}: {instead}",
@@ -186,6 +194,12 @@ def reply(
             field="channel",
             code="unreachable",
         )
+    if channel == "sms" and len(body) > MAX_TEXT:
+        raise invalid(
+            f"A text message holds at most {MAX_TEXT} characters ({len(body)} given)",
+            field="body",
+            code="too_long",
+        )
     now = at or utcnow()
     last_email = (
         MessageRepository.from_session(session).last_inbound(conversation.id, "email")
@@ -204,7 +218,7 @@ def reply(
         address=where.addresses[channel],
         subject=_reply_subject(conversation.subject) if channel == "email" else None,
         in_reply_to=last_email.external_id if last_email is not None else None,
-        delivery="queued" if channel == "email" else "sent",
+        delivery="queued" if channel in QUEUED_CHANNELS else "sent",
         answers=True,
     )
     if status:

@@ -11,9 +11,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
+from accord.channels.sms_api import read_callback, verify
 from accord.govern.access.deps import AnalyticsReader, OutreachWriter, ProfilesReader
 from accord.kit.db import transaction
 from accord.kit.deps import DbSession
@@ -21,7 +23,7 @@ from accord.kit.errors import AccordError
 from accord.kit.schemas import DataList
 from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
-from accord.outreach import queries, report, service, tasks, tracking
+from accord.outreach import queries, receipts, report, service, tasks, tracking
 from accord.outreach import settings as outreach_settings
 from accord.outreach.models import Campaign
 from accord.outreach.schemas import (
@@ -271,3 +273,21 @@ def tracked_open(token: str, request: Request) -> Response:
         media_type="image/gif",
         headers={"Cache-Control": "no-store, private", "Pragma": "no-cache"},
     )
+
+
+@tracking_router.post(
+    "/v1/sms/{workspace_id}/receipts/send/{send_id}",
+    summary="A delivery receipt of a campaign's or journey's text (the provider's signed callback)",
+    status_code=204,
+)
+async def send_receipt(
+    request: Request, session: DbSession, workspace_id: uuid.UUID, send_id: uuid.UUID
+) -> Response:
+    params, url = await read_callback(request)
+
+    def work() -> Response:
+        call = verify(session, request, workspace_id, params, url)
+        receipts.text_receipt(session, workspace_id, send_id, call.params)
+        return Response(status_code=204)
+
+    return await run_in_threadpool(work)

@@ -118,6 +118,7 @@ class Send(IdMixin, Base):
     queued_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]  # a text the carrier reported delivered
     message_id: Mapped[str | None] = mapped_column(String(255))
     opens: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,6 +1,6 @@
-"""What became of each message handed to the relay: the outcome read from the relay's
-answer (sent, tried again later with back-off, bounced, failed) and its record, committed
-the moment it is known (see ``sending``'s docstring for why)."""
+"""What became of each message handed to the relay or the SMS provider: the outcome
+read from its answer (sent, tried again later with back-off, bounced, refused, failed) and
+its record, committed the moment it is known (see ``sending``'s docstring for why)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.channels.sms import SmsError
 from accord.collect import service as collect
+from accord.govern.consent import rules as consent_rules
+from accord.govern.consent import service as consent
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
@@ -24,12 +27,14 @@ MAX_ATTEMPTS = 5
 
 @dataclass(frozen=True)
 class Handed:
-    """A message handed to the relay: whose, to whom, its id."""
+    """A message handed over: whose, to whom, its id, and whether it is a text."""
 
     workspace: Workspace
     send_id: uuid.UUID
     to: str
     message_id: str
+    profile_id: uuid.UUID | None = None
+    text: bool = False
 
 
 def _bounce_trait(session: Session, workspace: Workspace, address: str, send_id: Any) -> None:
@@ -56,10 +61,32 @@ def _bounce_trait(session: Session, workspace: Workspace, address: str, send_id:
     )
 
 
+def _stopped(session: Session, sent: Handed) -> None:
+    """The provider refused a text because the customer texted STOP to its number: their
+    consent to texts is withdrawn here too, so nothing else asks again."""
+    assert sent.profile_id is not None
+    consent.record(
+        session,
+        sent.workspace.id,
+        sent.profile_id,
+        channel="sms",
+        purpose=consent_rules.ALL,
+        status=consent_rules.WITHDRAWN,
+        source="sms_stop",
+        reason="the SMS provider reports that the customer texted STOP to the sending number",
+        evidence={"send_id": str(sent.send_id), "to": sent.to},
+    )
+
+
 def outcome_of(exc: BaseException | None, attempts: int, now: datetime) -> dict[str, Any]:
     """What a send's row becomes after the relay answered (``exc`` None: accepted)."""
     if exc is None:
         return {"status": "sent", "sent_at": now, "code": None, "reason": None}
+    if isinstance(exc, SmsError):
+        if exc.unsubscribed:
+            return {"status": "refused", "code": "sms_stop", "reason": f"{exc} (they texted STOP)"}
+        final = "bounced" if exc.unreachable else None
+        return _failed(str(exc), attempts, exc.permanent, now, final)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         code, reply = next(iter(exc.recipients.values()), (550, b""))
         permanent = int(code) >= 500
@@ -127,7 +154,7 @@ class Recorder:
             self.raw = self.conn.connection.driver_connection
 
     def mark(self, sent: Handed, values: dict[str, Any]) -> None:
-        if self.raw is not None and values["status"] == "sent":
+        if self.raw is not None and values["status"] == "sent" and not sent.text:
             self.raw.execute(
                 _SENT_PG,
                 (values["sent_at"], sent.message_id, values["attempts"], sent.send_id),
@@ -139,9 +166,12 @@ class Recorder:
         else:
             with transaction(self.factory) as session:
                 self._mark(session.connection(), sent, values)
-        if values["status"] == "bounced":
+        if values["status"] == "bounced" and not sent.text:
             with transaction(self.factory) as session:
                 _bounce_trait(session, sent.workspace, sent.to, sent.send_id)
+        if values.get("code") == "sms_stop" and sent.profile_id is not None:
+            with transaction(self.factory) as session:
+                _stopped(session, sent)
 
     @staticmethod
     def _mark(conn: Connection, sent: Handed, values: dict[str, Any]) -> None:

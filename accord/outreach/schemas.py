@@ -16,7 +16,10 @@ class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=120)
-    channel: Literal["email"] = "email"
+    channel: Literal["email", "sms"] = Field(
+        default="email",
+        description="email, or sms: a text message (its template is ``text``; no subject)",
+    )
     purpose: Purpose = Field(
         default="marketing",
         description="What consent the campaign needs; service messages are not promotions "

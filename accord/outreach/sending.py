@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.scoring.models import CustomerScore
-from accord.channels import mailbox
+from accord.channels import mailbox, sms
 from accord.channels.email import RelaySession
 from accord.customers.preferences import preference_url, unsubscribe_url
 from accord.govern.consent.policy import Ask, Decision, Permit, decide_many
@@ -107,15 +107,18 @@ class Deployment:
     secret_key: str
     base_url: str
     relay: Callable[[mailbox.Mailbox], RelaySession] = RelaySession
+    texter: Callable[[sms.Provider], sms.SmsClient] = sms.SmsClient
 
 
 @dataclass
 class Prepared:
+    """A message ready to hand over: an email's bytes, or a text."""
+
     send_id: uuid.UUID
     profile_id: uuid.UUID
     to: str
     message_id: str
-    data: bytes
+    data: bytes | str
     permit: Permit
 
 
@@ -151,7 +154,7 @@ class Source(Protocol):
 
 @dataclass(frozen=True)
 class StepSource:
-    """A journey's email step as a source of sends."""
+    """A journey's message step (an email, a text) as a source of sends."""
 
     id: uuid.UUID
     channel: str
@@ -169,10 +172,11 @@ class Job:
     workspace: Workspace
     compiled: Compiled
     settings: outreach_settings.OutreachSettings
-    box: mailbox.Mailbox
+    box: mailbox.Mailbox | None  # an email's mailbox (None for texts)
     deployment: Deployment
     hold_until: datetime | None
     scope: list[Any] = field(default_factory=list)
+    provider: sms.Provider | None = None  # a text's provider
     links: Links = field(init=False)
 
     def __post_init__(self) -> None:
@@ -181,6 +185,10 @@ class Job:
     @property
     def promotional(self) -> bool:
         return self.campaign.purpose != "service" and self.campaign.respect_caps
+
+    @property
+    def texts(self) -> bool:
+        return self.campaign.channel == "sms"
 
 
 def unsubscribe_link(job: Job, person_id: uuid.UUID) -> str | None:
@@ -230,6 +238,19 @@ def render_email(
     pixel = f'<img src="{job.links.open(send_id)}" width="1" height="1" alt="">'
     html = add_before_body_end(html, html_footer + pixel)
     return rendered, rendered.text + text_footer, html
+
+
+# How a promotional text says how to stop them (added unless the text says it itself).
+STOP_LINE = "Reply STOP to opt out"
+
+
+def render_text(job: Job, context: dict[str, Any]) -> str:
+    """A text message for a person: its template, and for anything but a service message
+    how to opt out."""
+    text = " ".join(job.compiled.render(context).text.split(" ")).strip()
+    if job.campaign.purpose != "service" and "STOP" not in text.upper():
+        text = f"{text}\n{STOP_LINE}"
+    return text
 
 
 def _context(job: Job, profile: Any, score: CustomerScore | None) -> dict[str, Any]:
@@ -377,6 +398,10 @@ class Batch:
         job = self.job
         profile = self.profiles[send.profile_id]
         context = _context(job, profile, self.scores.get(send.profile_id))
+        if job.texts:
+            text = render_text(job, context)
+            return Prepared(send.id, profile.id, send.address or "", "", text, permit)
+        assert job.box is not None
         unsubscribe = unsubscribe_link(job, profile.id)
         rendered, text, html = render_email(job, send.id, profile.id, context, unsubscribe)
         message_id = f"<{send.id}@{job.box.domain or 'accord.local'}>"
@@ -404,9 +429,7 @@ def load_job(session: Session, campaign_id: uuid.UUID, deployment: Deployment) -
     workspace = session.get(Workspace, campaign.workspace_id)
     assert workspace is not None
     settings = outreach_settings.read(workspace)
-    box = mailbox.of(workspace, deployment.secret_key)
-    if box is None or box.relay is None:
-        raise RuntimeError("no outbound email relay is configured for this workspace")
+    box, provider = transport_of(workspace, campaign.channel, deployment)
     content = Content(campaign.channel, campaign.subject, campaign.html, campaign.text)
     started = campaign.started_at or utcnow()
     return Job(
@@ -418,13 +441,49 @@ def load_job(session: Session, campaign_id: uuid.UUID, deployment: Deployment) -
         deployment,
         started + timedelta(days=settings.hold_days),
         [Send.campaign_id == campaign.id],
+        provider,
     )
+
+
+def transport_of(
+    workspace: Workspace, channel: str, deployment: Deployment
+) -> tuple[mailbox.Mailbox | None, sms.Provider | None]:
+    """The workspace's mailbox (email) or SMS provider (texts), set up to send."""
+    if channel == "sms":
+        provider = sms.of(workspace, deployment.secret_key)
+        if provider is None:
+            raise RuntimeError("no SMS provider is set up for this workspace")
+        return None, provider
+    box = mailbox.of(workspace, deployment.secret_key)
+    if box is None or box.relay is None:
+        raise RuntimeError("no outbound email relay is configured for this workspace")
+    return box, None
+
+
+class Texts:
+    """The SMS provider as a campaign's transport: each text reports its receipt to the
+    send it is for."""
+
+    def __init__(self, job: Job) -> None:
+        assert job.provider is not None
+        self.client = job.deployment.texter(job.provider)
+        self.base_url = job.deployment.base_url
+        self.workspace_id = job.workspace.id
+
+    def hand_over(self, permit: Permit, to: str, text: str, send_id: uuid.UUID) -> str:
+        """Text one person; returns the provider's id of the message."""
+        receipt = sms.receipt_url(self.base_url, self.workspace_id, "send", send_id)
+        handed = self.client.hand_over(permit, to, text, status_callback=receipt)
+        return f"sms:{handed.sid}"
+
+    def close(self) -> None:
+        self.client.close()
 
 
 def send_batch(
     factory: sessionmaker[Session],
     job: Job,
-    relay: RelaySession,
+    relay: RelaySession | Texts,
     recorder: Recorder,
     gate: Throttle,
     now: datetime,
@@ -450,13 +509,20 @@ def send_batch(
     for p in ready:
         gate.wait()
         error: BaseException | None = None
+        message_id = p.message_id
         try:
-            relay.hand_over(p.permit, p.to, p.data)
-        except (smtplib.SMTPException, OSError) as exc:
+            if isinstance(relay, Texts):
+                assert isinstance(p.data, str)
+                message_id = relay.hand_over(p.permit, p.to, p.data, p.send_id)
+            else:
+                assert isinstance(p.data, bytes)
+                relay.hand_over(p.permit, p.to, p.data)
+        except (smtplib.SMTPException, OSError, sms.SmsError) as exc:
             error = exc
         values = outcome_of(error, attempts[p.send_id], utcnow())
         values["attempts"] = attempts[p.send_id] + 1
-        recorder.mark(Handed(job.workspace, p.send_id, p.to, p.message_id), values)
+        handed = Handed(job.workspace, p.send_id, p.to, message_id, p.profile_id, job.texts)
+        recorder.mark(handed, values)
         tally.add("retried" if values["status"] == "queued" else str(values["status"]))
     return tally, last
 
@@ -491,8 +557,14 @@ def run_job(
     """Send every due send of a job's scope, a batch at a time, until none is due."""
     total = Tally()
     deployment = job.deployment
-    gate = throttle or throttle_of(job.workspace.id, "email", job.settings.email_per_second)
-    relay = deployment.relay(job.box)
+    if job.texts:
+        rate = job.settings.sms_per_second
+        relay: RelaySession | Texts = Texts(job)
+    else:
+        assert job.box is not None
+        rate = job.settings.email_per_second
+        relay = deployment.relay(job.box)
+    gate = throttle or throttle_of(job.workspace.id, job.campaign.channel, rate)
     recorder = Recorder(factory)
     after: uuid.UUID | None = None
     try:

@@ -2,7 +2,7 @@
 plans one send per member of its segment (the holdout chosen exactly and at random, the
 same every time for the same campaign) and starts sending; a campaign may be scheduled,
 paused, resumed and cancelled; a preview renders it as any person, a test send mails
-that rendering to a colleague. Services flush; the caller commits and starts the jobs."""
+(or texts) that rendering to a colleague. Services flush; the caller commits and starts the jobs."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from accord.analyze.segments.repository import SegmentRepository
-from accord.channels import mailbox
+from accord.channels import mailbox, sms
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.govern.consent.policy import Permit, may_contact
@@ -28,7 +28,7 @@ from accord.outreach import settings as outreach_settings
 from accord.outreach.models import Campaign
 from accord.outreach.repository import CampaignRepository, SendRepository
 from accord.outreach.schemas import CampaignIn, CampaignUpdate
-from accord.outreach.sending import Deployment, Job, render_email
+from accord.outreach.sending import Deployment, Job, render_email, render_text
 from accord.outreach.templates import Compiled, Content, Envelope, email_bytes, person_context
 from accord.profile.queries import live_profile
 
@@ -115,20 +115,37 @@ def update(
 def _ready_to_send(session: Session, campaign: Campaign, secret_key: str) -> None:
     if campaign.segment_id is None:
         raise invalid("Choose the segment to send to", field="segment_id", code="no_segment")
+    workspace = session.get(Workspace, campaign.workspace_id)
+    assert workspace is not None
+    if campaign.channel == "sms":
+        if not campaign.text.strip():
+            raise invalid("The text message is empty", field="text", code="no_content")
+        if sms.of(workspace, secret_key) is None:
+            raise _not_set_up("sms")
+        return
     if not campaign.subject.strip():
         raise invalid("An email needs a subject", field="subject", code="no_subject")
     if not (campaign.html.strip() or campaign.text.strip()):
         raise invalid("The email has no content", field="text", code="no_content")
-    workspace = session.get(Workspace, campaign.workspace_id)
-    assert workspace is not None
     box = mailbox.of(workspace, secret_key)
     if box is None or box.relay is None:
-        raise AccordError(
-            "This workspace has no outbound email set up (Settings > Inbox > Email)",
-            code="mail_not_configured",
+        raise _not_set_up("email")
+
+
+def _not_set_up(channel: str) -> AccordError:
+    if channel == "sms":
+        return AccordError(
+            "This workspace has no SMS provider set up (Settings > SMS)",
+            code="sms_not_configured",
             status=409,
             field="channel",
         )
+    return AccordError(
+        "This workspace has no outbound email set up (Settings > Inbox > Email)",
+        code="mail_not_configured",
+        status=409,
+        field="channel",
+    )
 
 
 def launch(
@@ -346,11 +363,15 @@ def _person(session: Session, workspace_id: uuid.UUID, profile_id: uuid.UUID | N
 
 
 def _job(session: Session, campaign: Campaign, deployment: Deployment) -> Job:
+    """The campaign as a job to render (its mailbox or provider when set up)."""
     workspace = session.get(Workspace, campaign.workspace_id)
     assert workspace is not None
-    box = mailbox.of(workspace, deployment.secret_key) or mailbox.Mailbox(
-        address="outreach@accord.local", name=workspace.name
-    )
+    texts = campaign.channel == "sms"
+    box = None
+    if not texts:
+        box = mailbox.of(workspace, deployment.secret_key) or mailbox.Mailbox(
+            address="outreach@accord.local", name=workspace.name
+        )
     return Job(
         campaign,
         workspace,
@@ -359,6 +380,7 @@ def _job(session: Session, campaign: Campaign, deployment: Deployment) -> Job:
         box,
         deployment,
         None,
+        provider=sms.of(workspace, deployment.secret_key) if texts else None,
     )
 
 
@@ -399,6 +421,8 @@ def render_as(
     person = _person(session, workspace_id, profile_id)
     context = person_context(person)
     context["workspace"] = {"name": job.workspace.name}
+    if job.texts:
+        return "", "", render_text(job, context)
     rendered, text, html = render_email(job, uuid.UUID(int=0), person.id, context)
     return rendered.subject, html, text
 
@@ -411,26 +435,41 @@ def test_send(
     profile_id: uuid.UUID | None,
     deployment: Deployment,
 ) -> str:
-    """Mail the campaign, rendered as a person, to a colleague (``[Test]`` before the
-    subject); returns the message id. Asks the policy for the test address as a service
-    message (a suppressed address is never mailed, not even a test)."""
+    """Mail (or text) the campaign, rendered as a person, to a colleague (``[Test]``
+    before it); returns the message id. Asks the policy for the test address as a
+    service message (a suppressed address is never sent to, not even a test)."""
     campaign = get(session, actor.workspace_id, campaign_id)
     job = _job(session, campaign, deployment)
-    if job.box.relay is None:
-        raise AccordError(
-            "This workspace has no outbound email set up (Settings > Inbox > Email)",
-            code="mail_not_configured",
-            status=409,
-            field="channel",
-        )
     address = address.strip()
-    if "@" not in address:
+    texts = job.texts
+    if texts and not sms.E164.match(address):
+        raise invalid("Not a phone number in E.164 form (+14155550100)", field="address")
+    if not texts and "@" not in address:
         raise invalid("Not an email address", field="address")
-    decision = may_contact(session, job.workspace, None, "email", "service", address=address)
+    if (job.provider if texts else job.box and job.box.relay) is None:
+        raise _not_set_up(campaign.channel)
+    decision = may_contact(
+        session, job.workspace, None, campaign.channel, "service", address=address
+    )
     permit: Permit = decision.permit()
     person = _person(session, actor.workspace_id, profile_id)
     context = person_context(person)
     context["workspace"] = {"name": job.workspace.name}
+    if job.provider is not None:
+        texter = deployment.texter(job.provider)
+        try:
+            handed = texter.hand_over(permit, address, f"[Test] {render_text(job, context)}")
+        except sms.SmsError as exc:
+            raise AccordError(
+                f"The SMS provider did not take the test: {exc}", code="sms_error", status=502
+            ) from None
+        finally:
+            texter.close()
+        audit.record(
+            session, actor, "campaign.test_send", target=str(campaign.id), data={"to": address}
+        )
+        return f"sms:{handed.sid}"
+    assert job.box is not None
     rendered, text, html = render_email(job, uuid.UUID(int=0), person.id, context)
     message_id = f"<test-{new_id()}@{job.box.domain or 'accord.local'}>"
     envelope = Envelope(

@@ -27,7 +27,7 @@ from accord.profile.repository import OrderRepository, ProfileEventRepository
 from accord.profile.settings import PROFILE
 
 # Channels a customer reaches the business on; "api" and "import" are plumbing.
-CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "chat", "social")
+CUSTOMER_CHANNELS = ("web", "app", "store", "call_center", "email", "sms", "chat", "social")
 # The display columns' sizes (Profile): the golden record keeps every value whole.
 DISPLAY_NAME_LENGTH = 200
 EMAIL_LENGTH = 255

@@ -35,6 +35,7 @@ CHANNELS: dict[str, tuple[str, str]] = {
     "store": ("⌂", "Store"),
     "call_center": ("☏", "Call center"),
     "email": ("✉", "Email"),
+    "sms": ("✆", "Text message"),
     "chat": ("✎", "Chat"),
     "social": ("#", "Social"),
     "api": ("⇄", "API"),

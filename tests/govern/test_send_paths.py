@@ -41,6 +41,8 @@ REFUSAL_TESTS = {
     "test_one_click_unsubscribe_from_a_real_email_stops_the_next_survey",
     "accord.channels.email.deliver_one": "tests/inbox/test_unsubscribe.py::"
     "test_a_survey_queued_before_the_unsubscribe_is_refused_when_sent",
+    "accord.channels.sms_inbox.deliver_text": "tests/inbox/test_sms.py::"
+    "test_a_text_queued_before_a_stop_is_refused_when_sent",
     "accord.channels.notices.send_confirmation": "tests/govern/test_send_paths.py::"
     "test_the_opt_in_confirmation_is_not_sent_to_a_suppressed_address",
     "accord.chat.triggers.fire": "tests/chat/test_consent_sends.py::"

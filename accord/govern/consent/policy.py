@@ -34,6 +34,7 @@ SOURCE_WORDS = {
     "unsubscribe_link": "the unsubscribe link",
     "preference_center": "the preference center",
     "sms_stop": "an SMS STOP",
+    "sms_start": "an SMS START",
     "agent": "an agent",
     "tracking": "the website's consent banner",
     "complaint": "a spam complaint to their mailbox provider",

@@ -38,6 +38,7 @@ SOURCES: Final = (
     "preference_center",
     "unsubscribe_link",
     "sms_stop",
+    "sms_start",
     "email_reply",
     "double_opt_in",
     "bounce",

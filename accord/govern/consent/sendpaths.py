@@ -20,6 +20,8 @@ SEND_PATHS: Final = {
     "accord.inbox.csat.request_survey": "the satisfaction survey (surveys by email)",
     "accord.channels.email.deliver_one": "the outbox, at the moment of sending: asks again for "
     "the message's purpose (a withdrawal after it was queued stops it)",
+    "accord.channels.sms_inbox.deliver_text": "the outbox's texts (an agent's reply by SMS), "
+    "at the moment of sending: asks again (a STOP after it was queued stops it)",
     "accord.channels.notices.send_confirmation": "the double opt-in confirmation (service by "
     "email)",
     "accord.chat.triggers.fire": "a proactive chat invitation (marketing by chat unless the "
@@ -36,6 +38,10 @@ TRANSPORTS: Final = {
     "accord.channels.email.transport": "SMTP to the customer through the workspace's relay",
     "accord.channels.email.RelaySession.hand_over": "SMTP to the customer over a session kept "
     "open for a campaign's batch",
+    "accord.channels.sms.SmsClient.hand_over": "a text to the customer through the workspace's "
+    "SMS provider",
+    "accord.outreach.sending.Texts.hand_over": "a campaign's or journey's text, through "
+    "SmsClient with the receipt address of its send",
 }
 
 RECORDS: Final = {

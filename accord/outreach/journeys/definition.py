@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from accord.govern.workspaces.settings import invalid_settings
 from accord.kit.errors import AccordError
 
-StepKind = Literal["wait", "wait_event", "branch", "email", "set_trait", "exit"]
+StepKind = Literal["wait", "wait_event", "branch", "email", "sms", "set_trait", "exit"]
+# The steps that send the person a message, and the channel of each.
+MESSAGES = {"email": "email", "sms": "sms"}
 MAX_STEPS = 50
 
 
@@ -70,7 +72,7 @@ class Step(BaseModel):
     # branch
     condition: Condition | None = None
     yes: str | None = None
-    # email
+    # email (a subject, and HTML or text), sms (the text)
     subject: str | None = Field(default=None, max_length=300)
     html: str | None = Field(default=None, max_length=500_000)
     text: str | None = Field(default=None, max_length=200_000)
@@ -85,6 +87,7 @@ class Step(BaseModel):
             "wait_event": bool(self.event) and self.timeout_seconds is not None,
             "branch": self.condition is not None and self.yes is not None,
             "email": bool(self.subject) and bool(self.html or self.text),
+            "sms": bool(self.text),
             "set_trait": bool(self.traits),
             "exit": True,
         }
@@ -94,6 +97,7 @@ class Step(BaseModel):
                 "wait_event": "a wait for an event needs the event and timeout_seconds",
                 "branch": "a branch needs a condition and where yes goes",
                 "email": "an email needs a subject and a body",
+                "sms": "a text message needs its text",
                 "set_trait": "a trait change needs traits",
             }
             raise ValueError(f"step {self.id}: {words[self.kind]}")

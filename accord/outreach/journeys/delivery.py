@@ -1,6 +1,6 @@
-"""Sending a journey's queued messages: each email step of each version is a source of
-its own on the send queue (the same claims, consent, caps, holds, quiet hours, never
-twice as a campaign's)."""
+"""Sending a journey's queued messages: each email or text step of each version is a
+source of its own on the send queue (the same claims, consent, caps, holds, quiet hours,
+never twice as a campaign's)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.channels import mailbox
 from accord.govern.workspaces.models import Workspace
 from accord.kit.db import read_only
 from accord.outreach import sending
 from accord.outreach import settings as outreach_settings
+from accord.outreach.journeys.definition import MESSAGES
 from accord.outreach.journeys.engine import definition_of
 from accord.outreach.journeys.models import Journey
 from accord.outreach.journeys.repository import JourneyRepository
@@ -29,19 +29,18 @@ def jobs(
         return []
     workspace = session.get(Workspace, journey.workspace_id)
     assert workspace is not None
-    box = mailbox.of(workspace, deployment.secret_key)
-    if box is None or box.relay is None:
-        raise RuntimeError("no outbound email relay is configured for this workspace")
     settings = outreach_settings.read(workspace)
     out = []
     for version, step_id, first in JourneyRepository.from_session(session).sending_groups(
         journey_id
     ):
         step = definition_of(session, journey_id, version).step(step_id)
-        content = Content("email", step.subject or "", step.html or "", step.text or "")
+        channel = MESSAGES[step.kind]
+        box, provider = sending.transport_of(workspace, channel, deployment)
+        content = Content(channel, step.subject or "", step.html or "", step.text or "")
         out.append(
             sending.Job(
-                sending.StepSource(journey_id, "email", step.purpose),
+                sending.StepSource(journey_id, channel, step.purpose),
                 workspace,
                 Compiled(content),
                 settings,
@@ -49,6 +48,7 @@ def jobs(
                 deployment,
                 first + timedelta(days=settings.hold_days),
                 [Send.journey_id == journey_id, Send.version == version, Send.step == step_id],
+                provider,
             )
         )
     return out

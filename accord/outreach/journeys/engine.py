@@ -25,7 +25,7 @@ from accord.kit.dialect import one_of
 from accord.kit.ids import new_id, new_ids
 from accord.kit.time import utcnow
 from accord.outreach.journeys import together
-from accord.outreach.journeys.definition import Definition, Step, parse
+from accord.outreach.journeys.definition import MESSAGES, Definition, Step, parse
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneySignal
 from accord.outreach.journeys.repository import UNFINISHED, JourneyRepository, append
 from accord.outreach.models import Send
@@ -288,8 +288,8 @@ class Stepper:
                 self.batch.log(entry, step, "yes" if yes else "no")
                 step_id = step.yes if yes else definition.following(step.id)
                 continue
-            if step.kind == "email":
-                self.queue_email(entry, person, step)
+            if step.kind in MESSAGES:
+                self.queue_message(entry, person, step)
             elif step.kind == "set_trait":
                 self.set_traits(entry, person, step)
             step_id = definition.following(step.id)
@@ -309,7 +309,10 @@ class Stepper:
             return bool(value_of((person.traits or {}).get(cond.field)) == cond.value)
         return False
 
-    def queue_email(self, entry: Entry, person: Person, step: Step) -> None:
+    def queue_message(self, entry: Entry, person: Person, step: Step) -> None:
+        """An email or a text to the person, queued (sent by ``journeys.deliver``)."""
+        channel = MESSAGES[step.kind]
+        address = person.email if channel == "email" else person.phone
         self.batch.sends.append(
             {
                 "id": self.batch.ids(),
@@ -320,10 +323,10 @@ class Stepper:
                 "version": entry.version,
                 "step": step.id,
                 "profile_id": person.id,
-                "channel": "email",
+                "channel": channel,
                 "purpose": step.purpose,
                 "promotional": step.purpose != "service",
-                "address": person.email,
+                "address": address,
                 "status": "queued",
                 "code": None,
                 "reason": None,
@@ -335,7 +338,7 @@ class Stepper:
             }
         )
         self.batch.journeys_sending.add(entry.journey_id)
-        self.batch.log(entry, step, "queued", person.email)
+        self.batch.log(entry, step, "queued", address)
 
     def set_traits(self, entry: Entry, person: Person, step: Step) -> None:
         address = person.email or person.phone

@@ -19,7 +19,7 @@ from accord.kit.errors import conflict, invalid, not_found
 from accord.kit.ids import id_at, new_id
 from accord.kit.time import utcnow
 from accord.outreach.journeys import engine
-from accord.outreach.journeys.definition import Definition, parse
+from accord.outreach.journeys.definition import MESSAGES, Definition, parse
 from accord.outreach.journeys.library import TEMPLATES
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneyVersion
 from accord.outreach.journeys.repository import JourneyRepository
@@ -49,9 +49,9 @@ def check(session: Session, workspace_id: uuid.UUID, raw: Any) -> Definition:
                 code="unknown_segment",
             )
     for step in definition.steps:
-        if step.kind == "email":
+        if step.kind in MESSAGES:
             try:
-                Compiled(Content("email", step.subject or "", step.html or "", step.text or ""))
+                Compiled(Content(step.kind, step.subject or "", step.html or "", step.text or ""))
             except Exception as exc:
                 message = getattr(exc, "message", str(exc))
                 raise invalid(

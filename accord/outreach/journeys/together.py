@@ -1,6 +1,6 @@
 """Steps taken together, in the database: when everyone of a group (one step of one
-version) takes the same steps (plain waits and emails, up to the next wait or the end),
-the batch's queued emails, its step log and its new waits are three kinds of
+version) takes the same steps (plain waits and messages, up to the next wait or the end),
+the batch's queued messages, its step log and its new waits are three kinds of
 ``INSERT ... SELECT`` / ``UPDATE`` statements over their ids, whatever their number,
 instead of rows built one person at a time. PostgreSQL only (ids made by the database);
 a step that depends on the person (a branch, a wait to an hour of their day, a trait
@@ -18,7 +18,7 @@ from sqlalchemy import String, Table, cast, func, insert, literal, select, updat
 from sqlalchemy.orm import Session
 
 from accord.kit.dialect import one_of
-from accord.outreach.journeys.definition import Definition, Step
+from accord.outreach.journeys.definition import MESSAGES, Definition, Step
 from accord.outreach.journeys.models import JourneyEntry, JourneyStepLog
 from accord.outreach.models import Send
 from accord.profile.models import Profile
@@ -66,12 +66,12 @@ def live(session: Session, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
 
 def take(session: Session, ids: Sequence[uuid.UUID], path: Path, now: datetime) -> bool:
     """The path for these entries (all live people at one step of one version); returns
-    whether it queued an email."""
+    whether it queued a message."""
     entries = cast_table(JourneyEntry)
     among = one_of(session, JourneyEntry.id, list(ids))
     queued = False
     for step in path.steps:
-        if step.kind == "email":
+        if step.kind in MESSAGES:
             _queue(session, among, step, now)
             queued = True
         _log(session, among, step, now)
@@ -99,6 +99,10 @@ def cast_table(model: type) -> Table:
     return table
 
 
+def _address(step: Step) -> Any:
+    return Profile.email if MESSAGES[step.kind] == "email" else Profile.phone
+
+
 def _queue(session: Session, among: object, step: Step, now: datetime) -> None:
     e, p = JourneyEntry, Profile
     key = literal("journey:") + cast(e.id, String) + literal(f":{step.id}")
@@ -111,10 +115,10 @@ def _queue(session: Session, among: object, step: Step, now: datetime) -> None:
             e.version,
             literal(step.id),
             e.profile_id,
-            literal("email"),
+            literal(MESSAGES[step.kind]),
             literal(step.purpose),
             literal(step.purpose != "service"),
-            p.email,
+            _address(step),
             literal("queued"),
             literal(0),
             literal(now),
@@ -156,8 +160,8 @@ def _log(session: Session, among: object, step: Step, now: datetime) -> None:
     e, p = JourneyEntry, Profile
     outcome: Any
     detail: Any
-    if step.kind == "email":
-        outcome, detail = literal("queued"), p.email
+    if step.kind in MESSAGES:
+        outcome, detail = literal("queued"), _address(step)
     elif step.kind == "exit":
         outcome, detail = literal("exited"), literal(None, type_=String)
     else:
