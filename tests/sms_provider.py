@@ -177,12 +177,10 @@ class Provider:
 @contextmanager
 def listening(provider: Provider) -> Iterator[Provider]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (the http.server's name)
+        def do_POST(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             form = dict(parse_qsl(self.rfile.read(length).decode()))
-            status, body = provider.handle(
-                self.path, self.headers.get("authorization", ""), form
-            )
+            status, body = provider.handle(self.path, self.headers.get("authorization", ""), form)
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -190,7 +188,7 @@ def listening(provider: Provider) -> Iterator[Provider]:
             self.end_headers()
             self.wfile.write(data)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer(("127.0.0.1", provider.port), Handler)

@@ -20,8 +20,8 @@ from accord.app import create_app
 from accord.channels import sms
 from accord.channels.sms_inbox import deliver_text
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.db import read_only
 from accord.inbox.models import Message
+from accord.kit.db import read_only
 from tests.helpers import Committed, bearer, free_port, live_server
 from tests.sms_provider import NUMBER, Provider, sms_provider, twilio_signature
 
@@ -166,9 +166,8 @@ def test_stop_withdraws_every_text_and_start_gives_them_back(texting: Setup) -> 
     assert r.json()["code"] == "no_consent"
     assert r.json()["field"] == "channel"
     # Email is not touched by a STOP.
-    assert s.api.get(
-        "/api/v1/consent/check", params={"channel": "email", "purpose": "service", "profile_id": pid}
-    ).json()["allowed"]
+    email = {"channel": "email", "purpose": "service", "profile_id": pid}
+    assert s.api.get("/api/v1/consent/check", params=email).json()["allowed"]
 
     assert s.provider.inbound(s.inbound, CUSTOMER, "START").status_code == 200
     assert s.may_text(pid)["allowed"] is True
