@@ -16,6 +16,7 @@ from accord.govern.access.repository import MembershipRepository
 from accord.govern.access.scopes import Role
 from accord.govern.consent.policy import Ask, decide
 from accord.govern.workspaces.models import Workspace
+from accord.govern.workspaces.settings import stored
 from accord.inbox import routing
 from accord.inbox.context import SYSTEM, Actor, InboxContext
 from accord.inbox.csat import request_survey
@@ -80,13 +81,21 @@ class Reach:
         return None
 
 
+def can_text(workspace: Workspace) -> bool:
+    """Whether the workspace has an SMS provider to send texts through."""
+    return bool(stored(workspace, "sms").get("auth_token_encrypted"))
+
+
 def reach(session: Session, conversation: Conversation, person: Profile | None) -> Reach:
     addresses: dict[str, str] = {}
     blocked: dict[str, str] = {}
     phone: str | None = None
     latest = MessageRepository.from_session(session).last_inbound_each(conversation.id)
+    workspace = session.get(Workspace, conversation.workspace_id)
+    assert workspace is not None
     last_email, last_call = latest.get("email"), latest.get("phone")
-    last_text = latest.get("sms")
+    # A text can be sent once the workspace has an SMS provider (``channels/sms.py``).
+    last_text = latest.get("sms") if can_text(workspace) else None
     if last_email is not None and last_email.address:
         addresses["email"] = last_email.address
     if last_text is not None and last_text.address:
@@ -99,7 +108,8 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
                 addresses.setdefault("email", ident.value)
             elif ident.type == ids.PHONE:
                 phone = phone or ident.value
-                addresses.setdefault("sms", ident.value)
+                if can_text(workspace):
+                    addresses.setdefault("sms", ident.value)
     last_in = max(latest.values(), key=lambda m: (m.created_at, m.id), default=None)
     # A live chat is answered on the chat; a message left while nobody was online
     # (offline) is answered by email.
@@ -115,8 +125,6 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
         addresses["chat"] = "chat"
     elif last_in is None and conversation.channel == "chat":
         addresses["chat"] = "chat"  # a chat an agent started with a visitor
-    workspace = session.get(Workspace, conversation.workspace_id)
-    assert workspace is not None
     asks = [Ask(c, "service", a if c != "chat" else None) for c, a in addresses.items()]
     if phone:
         asks.append(Ask("phone", "service", phone))

@@ -74,6 +74,13 @@ class Versioned(BaseModel):
     )
 
 
+def stored(workspace: Workspace, name: str) -> dict[str, Any]:
+    """A group's stored value by its name, for a package below the group's owner that
+    only asks whether something is set up (the inbox: whether the workspace can text)."""
+    value = (workspace.settings or {}).get(name)
+    return dict(value) if isinstance(value, dict) else {}
+
+
 class SettingsGroup(Generic[M]):
     """One named group of a workspace's settings, with its model."""
 
@@ -86,8 +93,7 @@ class SettingsGroup(Generic[M]):
         self.secret_fields = secret_fields
 
     def raw(self, workspace: Workspace) -> dict[str, Any]:
-        value = (workspace.settings or {}).get(self.name)
-        return dict(value) if isinstance(value, dict) else {}
+        return stored(workspace, self.name)
 
     def read(self, workspace: Workspace) -> M:
         try:
