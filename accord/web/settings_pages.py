@@ -19,6 +19,7 @@ from accord.kit.errors import AccordError
 from accord.resolve import failures
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
+from accord.web.sms_settings_pages import router as sms_settings_router
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 
@@ -239,3 +240,7 @@ def audit_page(request: Request, session: DbSession, console: ConsoleAdmin) -> H
     return page(
         request, session, console, "settings/audit.html", "settings", tab="audit", events=events
     )
+
+
+# Settings > SMS lives in its own module; its pages are served under this router's prefix.
+router.include_router(sms_settings_router)

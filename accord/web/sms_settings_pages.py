@@ -34,7 +34,6 @@ FIELDS = (
     "messaging_service_sid",
     "help_text",
 )
-TEXT_FIELDS = ("api_url", "account_sid", "from_number", "messaging_service_sid", "help_text")
 
 
 @dataclass
@@ -64,7 +63,11 @@ class Draft:
     @classmethod
     def posted(cls, form: FormData) -> Draft:
         return cls(
-            **{name: _text(form, name) for name in TEXT_FIELDS},
+            api_url=_text(form, "api_url"),
+            account_sid=_text(form, "account_sid"),
+            from_number=_text(form, "from_number"),
+            messaging_service_sid=_text(form, "messaging_service_sid"),
+            help_text=_text(form, "help_text"),
             keyword_replies=bool(_text(form, "keyword_replies")),
         )
 
@@ -99,7 +102,7 @@ def _errors(error: AccordError) -> dict[str, str]:
     pairs = [(e.field, e.message) for e in error.errors] or [(error.field or "", error.message)]
     out: dict[str, str] = {}
     for name, message in pairs:
-        out.setdefault(name if name in FIELDS else "form", message)
+        out.setdefault(name if name in FIELDS else "form", message[:1].upper() + message[1:])
     return out
 
 

@@ -1,0 +1,155 @@
+"""Text messages in a real browser (Debian's Chromium through Playwright), with an SMS
+provider speaking Twilio's API on loopback (tests/sms_provider.py) and the served app's
+outbox and job consumer sending through it. An admin sets the provider up in Settings >
+SMS (the token never in the page); an agent answers a customer's text by text, the count
+of characters and SMS following the reply and a text too long refused, and sees the
+carrier's receipts; a text campaign is composed with its preview as a phone shows it and
+a test texted to a number; a text message step is added to a journey and edited in
+place. Screenshots land in test-artifacts/."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from accord.app import create_app
+from accord.config import Settings
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.db import create_db_engine, create_session_factory
+from tests.conftest import new_database
+from tests.helpers import PASSWORD, add_user, bearer, free_port, live_server, provision
+from tests.sms_provider import ACCOUNT, NUMBER, TOKEN, Provider, sms_provider
+from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
+
+pytestmark = pytest.mark.browser
+T = TypeVar("T")
+ADMIN = "ada.admin@northwind.test"
+AGENT = "jo.agent@northwind.test"
+NEWCOMER = "lee.admin@harbor.test"  # the admin of a workspace without a provider yet
+CUSTOMER = "+14155550134"
+
+
+@dataclass
+class Texting:
+    base: str
+    ws: ProvisionedWorkspace  # its provider set up (through the API)
+    blank: ProvisionedWorkspace  # no provider yet
+    provider: Provider
+
+    @property
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base, headers=bearer(self.ws.api_token), timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Texting]:
+    """Two workspaces on a server whose public address is its own (the provider's
+    callbacks are signed over it), with the outbox and the job consumer running."""
+    tmp = tmp_path_factory.mktemp("sms")
+    port = free_port()
+    with sms_provider() as provider, new_database("sqlite", tmp) as url:
+        engine = create_db_engine(url)
+        with create_session_factory(engine)() as session:
+            ws = provision(session, "Northwind Outdoor")
+            add_user(session, ws, ADMIN, "admin")
+            add_user(session, ws, AGENT, "agent")
+            blank = provision(session, "Harbor Supply")
+            add_user(session, blank, NEWCOMER, "admin")
+        config = Settings(
+            data_dir=tmp / "data",
+            database_url=url,
+            secret_key="browser-tests-" + "k" * 32,
+            resolve_worker=False,
+            resolve_inline=True,
+            outbox_worker=True,
+            jobs_worker=True,
+            imap_poll_seconds=0,
+            base_url=f"http://127.0.0.1:{port}",
+        )
+        with live_server(create_app(config), port=port) as base:
+            setup = Texting(base, ws, blank, provider)
+            r = setup.api.put("/api/v1/sms", json=provider.settings())
+            assert r.status_code == 200, r.text
+            yield setup
+        engine.dispose()
+
+
+def _wait(predicate: Callable[[], T | None], timeout: float = 20.0) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def _sign_in(browser: Any, base: str, email: str, next_path: str) -> Any:  # noqa: F811
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    page = context.new_page()
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
+
+
+def test_an_admin_sets_up_the_provider_in_settings(served: Texting, browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    s = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = _sign_in(browser, s.base, NEWCOMER, "/settings/sms")
+    expect(page.locator(".tabs .tab.active")).to_have_text("SMS")
+    expect(page.locator("#sms-state")).to_have_text("not set up")
+    expect(page.locator("#token-state")).to_contain_text("No token is stored yet")
+    webhook = f"{s.base}/v1/sms/{s.blank.workspace.id}/inbound"
+    expect(page.locator("#webhook-url")).to_have_value(webhook)
+    expect(page.locator("#webhook-url")).to_have_js_property("readOnly", True)
+
+    # A number not in E.164 form: refused beside its field, the rest kept as typed.
+    page.fill("#api_url", s.provider.url)
+    page.fill("#account_sid", ACCOUNT)
+    page.fill("#auth_token", TOKEN)
+    page.fill("#from_number", "555 0100")
+    page.check("#keyword_replies")
+    page.fill("#help_text", "Harbor Supply: reply to this text to reach us.")
+    page.click("#save-sms")
+    expect(page.locator("#from_number-error")).to_contain_text("E.164")
+    expect(page.locator("#from_number")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#account_sid")).to_have_value(ACCOUNT)
+    expect(page.locator("#auth_token")).to_have_value("")
+    expect(page.locator("#token-retype")).to_be_visible()
+    assert TOKEN not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "sms-settings-error.png"), full_page=True)
+
+    # Corrected and saved: the token is stored, and never in the page.
+    page.fill("#from_number", NUMBER)
+    page.fill("#auth_token", TOKEN)
+    page.click("#save-sms")
+    expect(page.locator("#sms-saved")).to_contain_text("version 1")
+    expect(page.locator("#sms-state")).to_have_text("ready to send")
+    expect(page.locator("#token-state")).to_contain_text("A token is stored")
+    expect(page.locator("#auth_token")).to_have_value("")
+    expect(page.locator("#from_number")).to_have_value(NUMBER)
+    expect(page.locator("#keyword_replies")).to_be_checked()
+    assert TOKEN not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "sms-settings.png"), full_page=True)
+    api = httpx.Client(base_url=s.base, headers=bearer(s.blank.api_token), timeout=30)
+    stored = api.get("/api/v1/sms").json()
+    assert (stored["auth_token_set"], stored["from_number"]) == (True, NUMBER)
+    assert TOKEN not in str(stored)
+
+    # Someone changes the settings after the page was read: its save is refused.
+    r = api.put("/api/v1/sms", json={**s.provider.settings(), "help_text": "Hi", "version": 1})
+    assert r.status_code == 200, r.text
+    page.fill("#help_text", "Harbor Supply: we answer texts 9 to 5.")
+    page.click("#save-sms")
+    expect(page.locator("#sms-error")).to_contain_text("changed by someone else")
+    assert api.get("/api/v1/sms").json()["help_text"] == "Hi"
+    page.context.close()
