@@ -20,6 +20,7 @@ from fastapi.responses import (
     StreamingResponse,
 )
 
+from accord.channels import sms
 from accord.channels.contact_center import screen_pop
 from accord.customers.context import ConsentView, consent_of
 from accord.govern.access import service as access
@@ -277,6 +278,12 @@ def _consent_lines(session: DbSession, view: ConversationView) -> ConsentView | 
     )
 
 
+def _texting(request: Request, session: DbSession, workspace_id: uuid.UUID) -> bool:
+    """Whether the workspace has an SMS provider to send texts through."""
+    secret_key = request.app.state.settings.resolved_secret_key
+    return sms.of(get_workspace(session, workspace_id), secret_key) is not None
+
+
 def _chatting_unverified(thread: list[Message]) -> bool:
     """Whether whoever is chatting now (the latest chat message in) was not vouched for."""
     for m in reversed(thread):
@@ -329,6 +336,11 @@ def conversation_page(
         return response
     context["consent"] = _consent_lines(session, view)
     context["consent_labels"] = CHANNEL_LABELS
+    # A customer with a number could be texted once the workspace has an SMS provider.
+    texted = "sms" in view.reach.addresses or "sms" in view.reach.blocked
+    context["no_texting"] = (
+        bool(view.reach.phone) and not texted and not _texting(request, session, workspace_id)
+    )
     return page(request, session, console, "conversation.html", "inbox", **context)
 
 

@@ -153,3 +153,87 @@ def test_an_admin_sets_up_the_provider_in_settings(served: Texting, browser: Any
     expect(page.locator("#sms-error")).to_contain_text("changed by someone else")
     assert api.get("/api/v1/sms").json()["help_text"] == "Hi"
     page.context.close()
+
+
+def _conversation_of(s: Texting, phone: str) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        rows = s.api.get("/api/v1/conversations", params={"status": "open"}).json()["data"]
+        return next((c for c in rows if c["channel"] == "sms"), None)
+
+    return _wait(found)
+
+
+def test_an_agent_answers_a_text_by_text(served: Texting, browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    s = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    inbound = f"{s.base}/v1/sms/{s.ws.workspace.id}/inbound"
+    r = s.provider.inbound(inbound, CUSTOMER, "Hi, my order #1042 has not arrived yet")
+    assert r.status_code == 200, r.text
+    number = _conversation_of(s, CUSTOMER)["number"]
+    page = _sign_in(browser, s.base, AGENT, f"/inbox/{number}")
+    first = page.locator("#messages li").first
+    expect(first).to_contain_text("my order #1042")
+    expect(first.locator(".chip.ch-sms")).to_have_text("✆ text")
+    expect(first.locator(".chip.ch-sms")).to_have_attribute("title", "Text message")
+
+    # The reply goes by text (the channel the customer wrote on), counted as it is typed.
+    channel = page.locator("#reply-channel")
+    expect(channel).to_have_value("sms")
+    expect(channel.locator("option:checked")).to_have_text(f"✆ Text message · {CUSTOMER}")
+    count = page.locator("#reply-sms-count")
+    body = page.locator("#reply-body")
+    body.press_sequentially("Checking now!", delay=5)
+    expect(count).to_be_visible()
+    expect(count).to_have_text("13 / 1,600 characters · 1 SMS")
+    body.fill("x" * 161)
+    expect(count).to_have_text("161 / 1,600 characters · 2 SMS")
+    body.fill("Your parcel is on its way 🚚")
+    expect(count).to_contain_text("1 SMS (Unicode: 70 characters an SMS)")
+    # More than a text holds: counted in red, and the form is not sent.
+    body.fill("y" * 1601)
+    expect(count).to_contain_text("too long for a text message")
+    expect(count).to_have_class("sms-count sms-over")
+    page.click("#send-button")
+    assert body.evaluate("el => el.validity.valid") is False
+    expect(page.locator("#messages li")).to_have_count(1)
+    page.screenshot(path=str(ARTIFACTS / "conversation-sms-too-long.png"), full_page=True)
+    # An internal note is no text: no count, no limit.
+    page.check("input[name=kind][value=note]")
+    expect(count).to_be_hidden()
+    assert body.evaluate("el => el.validity.valid") is True
+    page.check("input[name=kind][value=reply]")
+    expect(count).to_be_visible()
+
+    reply = "Checking now, Dana! Your parcel left our warehouse on Friday."
+    body.fill(reply)
+    page.click("#send-button")
+    (text,) = s.provider.wait_for(1)
+    assert (text.to, text.sender, text.body) == (CUSTOMER, NUMBER, reply)
+    last = page.locator("#messages li").last
+    expect(last).to_contain_text(reply)
+    expect(last.locator(".chip.ch-sms")).to_have_text("✆ text")
+    expect(last.locator(".delivery")).to_have_text("sent")  # live, from the outbox
+    assert s.provider.receipt(text, "delivered").status_code == 204
+    expect(last.locator(".delivery")).to_have_text("delivered")
+    expect(last.locator(".delivery")).to_have_class("delivery dl-delivered")
+
+    # A second text the carrier could not deliver: the state, with the error on hover.
+    body.fill("Tracking number: 1Z999AA10123456784")
+    page.click("#send-button")
+    (_, second) = s.provider.wait_for(2)
+    last = page.locator("#messages li").last
+    expect(last.locator(".delivery")).to_have_text("sent")
+    assert s.provider.receipt(second, "undelivered", "30006").status_code == 204
+    expect(last.locator(".delivery")).to_have_text("undelivered")
+    expect(last.locator(".delivery")).to_have_attribute(
+        "title", "the carrier did not deliver the text (undelivered, error 30006)"
+    )
+    expect(page.locator(".alert.error")).to_have_count(0)
+    page.screenshot(path=str(ARTIFACTS / "conversation-sms.png"), full_page=True)
+
+    # The inbox lists the conversation with its channel.
+    page.goto(f"{s.base}/inbox?view=all")
+    expect(page.locator("#conversations .chip.ch-sms").first).to_have_text("✆ text")
+    page.context.close()
