@@ -86,6 +86,9 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.task("journeys.segments", partial(journey_tasks.segments, enqueue=jobs.enqueue))
     jobs.task("journeys.deliver", partial(journey_tasks.deliver, deployment=deployment), retries=0)
     jobs.periodic("journeys.sweep", partial(journey_tasks.sweep, enqueue=jobs.enqueue), crontab())
+    jobs.periodic(
+        "journeys.dates", partial(journey_tasks.on_dates, enqueue=jobs.enqueue), crontab(minute="5")
+    )
     inputs = scoring_inputs()
 
     def rebuild_on_scores(workspace_id: uuid.UUID) -> None:

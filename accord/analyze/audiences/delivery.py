@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -184,6 +185,50 @@ def _delivery(
         replays=0,
         next_attempt_at=now,
     )
+
+
+def for_person(
+    session: Session,
+    destination: Destination,
+    person: Profile,
+    event: str,
+    about: dict[str, Any],
+    now: datetime,
+) -> uuid.UUID:
+    """A delivery about one person that another package decided on (a journey's step):
+    its body the event, ``about`` and the person, made once and signed as any other;
+    the caller has it sent after its commit. Returns its id."""
+    delivery_id = new_id()
+    data = {
+        "id": str(delivery_id),
+        "event": event,
+        "timestamp": now.isoformat(),
+        **about,
+        "person": {
+            "id": str(person.id),
+            "email": person.email,
+            "phone": person.phone,
+            "name": person.display_name,
+        },
+    }
+    DeliveryRepository.from_session(session).add_many(
+        [
+            Delivery(
+                id=delivery_id,
+                workspace_id=destination.workspace_id,
+                destination_id=destination.id,
+                profile_id=person.id,
+                event=event[:40],
+                body=json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+                status="pending",
+                attempts=0,
+                replays=0,
+                next_attempt_at=now,
+            )
+        ]
+    )
+    _note_access(session, destination, {person.id: person})
+    return delivery_id
 
 
 # --- one attempt ---------------------------------------------------------------------------

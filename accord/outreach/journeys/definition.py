@@ -13,7 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from accord.govern.workspaces.settings import invalid_settings
 from accord.kit.errors import AccordError
 
-StepKind = Literal["wait", "wait_event", "branch", "email", "sms", "set_trait", "exit"]
+StepKind = Literal[
+    "wait",
+    "wait_event",
+    "branch",
+    "email",
+    "sms",
+    "task",
+    "set_trait",
+    "audience",
+    "webhook",
+    "exit",
+]
 # The steps that send the person a message, and the channel of each.
 MESSAGES = {"email": "email", "sms": "sms"}
 MAX_STEPS = 50
@@ -21,14 +32,19 @@ MAX_STEPS = 50
 
 class Trigger(BaseModel):
     """How people enter: an ``event`` (with property values it must have), entering a
-    ``segment``, or ``manual`` (the API or the console)."""
+    ``segment``, a ``date`` held in a trait (``field``: a birthday comes round every
+    year, a renewal date once; ``days_before`` it), or ``manual`` (the API or the
+    console)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["event", "segment", "manual"]
+    kind: Literal["event", "segment", "date", "manual"]
     event: str | None = Field(default=None, max_length=200)
     where: dict[str, Any] = Field(default_factory=dict)
     segment_id: uuid.UUID | None = None
+    field: str | None = Field(default=None, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    days_before: int = Field(default=0, ge=0, le=365)
+    every_year: bool = True
 
     @model_validator(mode="after")
     def _complete(self) -> Trigger:
@@ -36,6 +52,8 @@ class Trigger(BaseModel):
             raise ValueError("an event trigger names its event")
         if self.kind == "segment" and self.segment_id is None:
             raise ValueError("a segment trigger names its segment")
+        if self.kind == "date" and not self.field:
+            raise ValueError("a date trigger names the trait that holds the date")
         return self
 
 
@@ -79,6 +97,15 @@ class Step(BaseModel):
     purpose: Literal["marketing", "service", "surveys"] = "marketing"
     # set_trait
     traits: dict[str, Any] | None = None
+    # task: a conversation for an agent (``subject``, ``text`` as its note), to be
+    # answered ``via`` a channel, at a priority
+    via: Literal["phone", "email", "sms"] = "phone"
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    # audience (``add`` or ``remove``, named ``audience``) and webhook: a signed event to
+    # one of the workspace's destinations
+    destination_id: uuid.UUID | None = None
+    action: Literal["add", "remove"] = "add"
+    audience: str | None = Field(default=None, max_length=120)
 
     @model_validator(mode="after")
     def _complete(self) -> Step:
@@ -88,7 +115,10 @@ class Step(BaseModel):
             "branch": self.condition is not None and self.yes is not None,
             "email": bool(self.subject) and bool(self.html or self.text),
             "sms": bool(self.text),
+            "task": bool(self.subject),
             "set_trait": bool(self.traits),
+            "audience": self.destination_id is not None,
+            "webhook": self.destination_id is not None,
             "exit": True,
         }
         if not need[self.kind]:
@@ -98,7 +128,10 @@ class Step(BaseModel):
                 "branch": "a branch needs a condition and where yes goes",
                 "email": "an email needs a subject and a body",
                 "sms": "a text message needs its text",
+                "task": "a task needs a subject",
                 "set_trait": "a trait change needs traits",
+                "audience": "an audience step names its destination",
+                "webhook": "a webhook step names its destination",
             }
             raise ValueError(f"step {self.id}: {words[self.kind]}")
         return self

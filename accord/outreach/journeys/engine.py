@@ -24,7 +24,7 @@ from accord.kit.db import transaction
 from accord.kit.dialect import one_of
 from accord.kit.ids import new_id, new_ids
 from accord.kit.time import utcnow
-from accord.outreach.journeys import together
+from accord.outreach.journeys import actions, together
 from accord.outreach.journeys.definition import MESSAGES, Definition, Step, parse
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneySignal
 from accord.outreach.journeys.repository import UNFINISHED, JourneyRepository, append
@@ -46,6 +46,7 @@ class Wiring:
 
     wake: Callable[[uuid.UUID, datetime], None] = lambda workspace_id, at: None
     deliver: Callable[[uuid.UUID], None] = lambda journey_id: None
+    notify: Callable[[uuid.UUID], None] = lambda delivery_id: None  # a destination's event
 
 
 def definition_of(session: Session, journey_id: uuid.UUID, version: int) -> Definition:
@@ -164,7 +165,7 @@ class Batch:
     sends: list[dict[str, Any]] = field(default_factory=list)
     identifies: list[dict[str, Any]] = field(default_factory=list)
     journeys_sending: set[uuid.UUID] = field(default_factory=set)
-    wakes: list[datetime] = field(default_factory=list)
+    deliveries: list[uuid.UUID] = field(default_factory=list)
 
     def log(self, entry: Entry, step: Step, outcome: str, detail: str | None = None) -> None:
         self.logs.append(
@@ -244,7 +245,6 @@ class Stepper:
                 "reason": None,
             }
         )
-        self.batch.wakes.append(at)
 
     def take(self, entry: Entry, person: Person | None) -> None:
         now = self.batch.now
@@ -292,6 +292,8 @@ class Stepper:
                 self.queue_message(entry, person, step)
             elif step.kind == "set_trait":
                 self.set_traits(entry, person, step)
+            elif step.kind in ("task", "audience", "webhook"):
+                self.act(entry, person, step)
             step_id = definition.following(step.id)
         self._finish(entry, "exited", "more steps at once than a journey may take")
 
@@ -339,6 +341,24 @@ class Stepper:
         )
         self.batch.journeys_sending.add(entry.journey_id)
         self.batch.log(entry, step, "queued", address)
+
+    def act(self, entry: Entry, person: Person, step: Step) -> None:
+        """A task, an audience change or a webhook (``actions.py``)."""
+        profile = self.session.get(Profile, person.id)
+        assert profile is not None
+        now = self.batch.now
+        if step.kind == "task":
+            number = actions.open_task(
+                self.session, self.workspace, entry.journey_id, profile, step, now
+            )
+            self.batch.log(entry, step, "opened", number)
+            return
+        outcome, detail, delivery_id = actions.to_destination(
+            self.session, self.workspace, entry.journey_id, profile, step, now
+        )
+        self.batch.log(entry, step, outcome, detail)
+        if delivery_id is not None:
+            self.batch.deliveries.append(delivery_id)
 
     def set_traits(self, entry: Entry, person: Person, step: Step) -> None:
         address = person.email or person.phone
@@ -424,6 +444,7 @@ def advance(
     start for the messages queued, and the next wake-up is set."""
     moved = 0
     sending: set[uuid.UUID] = set()
+    deliveries: list[uuid.UUID] = []
     while True:
         now = clock()
         with transaction(factory) as session:
@@ -443,8 +464,11 @@ def advance(
             on_full()
         moved += len(entries)
         sending |= done.journeys_sending
+        deliveries += done.deliveries
     for journey_id in sending:
         wiring.deliver(journey_id)
+    for delivery_id in deliveries:
+        wiring.notify(delivery_id)
     if next_wake is not None:
         wiring.wake(workspace_id, next_wake)
     return moved

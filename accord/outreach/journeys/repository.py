@@ -221,7 +221,7 @@ class JourneyRepository(Repository):
         rows = self.session.execute(stmt.order_by(SegmentChange.id).limit(limit))
         return [(change_id, profile_id, at) for change_id, profile_id, at in rows]
 
-    def segment_triggered(self) -> list[uuid.UUID]:
+    def with_active(self) -> list[uuid.UUID]:
         """Workspaces with an active journey (their triggers are read from versions)."""
         return list(
             self.session.scalars(

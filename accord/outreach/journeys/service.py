@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.analyze.audiences.repository import DestinationRepository
 from accord.analyze.segments.repository import SegmentRepository
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
@@ -35,7 +36,8 @@ def get(session: Session, workspace_id: uuid.UUID, journey_id: uuid.UUID) -> Jou
 
 
 def check(session: Session, workspace_id: uuid.UUID, raw: Any) -> Definition:
-    """A definition that validates, whose templates compile and whose segments exist."""
+    """A definition that validates, whose templates compile and whose segments and
+    destinations exist."""
     definition = parse(raw)
     segments = SegmentRepository.from_session(session)
     asked = [definition.trigger.segment_id] + [
@@ -48,8 +50,16 @@ def check(session: Session, workspace_id: uuid.UUID, raw: Any) -> Definition:
                 field="definition",
                 code="unknown_segment",
             )
+    destinations = DestinationRepository.from_session(session)
     for step in definition.steps:
-        if step.kind in MESSAGES:
+        target = step.destination_id if step.kind in ("audience", "webhook") else None
+        if target is not None and destinations.get(workspace_id, target) is None:
+            raise invalid(
+                f"step {step.id}: no destination {step.destination_id} in this workspace",
+                field=f"definition.steps.{step.id}",
+                code="unknown_destination",
+            )
+        if step.kind in (*MESSAGES, "task"):
             try:
                 Compiled(Content(step.kind, step.subject or "", step.html or "", step.text or ""))
             except Exception as exc:

@@ -25,7 +25,7 @@ from accord.kit.dialect import one_of
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import sending
-from accord.outreach.journeys import delivery, engine
+from accord.outreach.journeys import dates, delivery, engine
 from accord.outreach.journeys.repository import JourneyRepository
 from accord.outreach.models import Send
 from accord.outreach.repository import SendRepository
@@ -38,6 +38,7 @@ def wiring(enqueue: Enqueue) -> engine.Wiring:
     return engine.Wiring(
         wake=lambda workspace_id, at: enqueue("journeys.advance", workspace_id, at=at),
         deliver=lambda journey_id: enqueue("journeys.deliver", journey_id),
+        notify=lambda delivery_id: enqueue("audiences.deliver", delivery_id),
     )
 
 
@@ -86,6 +87,24 @@ def segments(factory: sessionmaker[Session], workspace_id: uuid.UUID, *, enqueue
     return entered
 
 
+def on_dates(
+    factory: sessionmaker[Session], *, enqueue: Enqueue, now: datetime | None = None
+) -> int:
+    """Every hour: enter the people whose date it is into date-triggered journeys (each
+    workspace in a transaction of its own), then take their steps."""
+    now = now or utcnow()
+    with read_only(factory) as session:
+        workspaces = JourneyRepository.from_session(session).with_active()
+    entered = 0
+    for workspace_id in workspaces:
+        with transaction(factory) as session:
+            here = dates.enter_on_dates(session, workspace_id, now)
+        if here:
+            entered += here
+            advance(factory, workspace_id, enqueue=enqueue)
+    return entered
+
+
 def deliver(
     factory: sessionmaker[Session], journey_id: uuid.UUID, *, deployment: sending.Deployment
 ) -> sending.Tally:
@@ -105,7 +124,7 @@ def sweep(factory: sessionmaker[Session], *, enqueue: Enqueue, now: datetime | N
         due = repo.workspaces_due(now)
         heard = repo.workspaces_with_signals()
         journeys = repo.journeys_sending()
-        triggered = repo.segment_triggered()
+        triggered = repo.with_active()
         for journey_id in journeys:  # a sender that stopped: as for campaigns
             for claim_id in sends.stale_claims([Send.journey_id == journey_id], before):
                 sending.recover_claim(sends, claim_id)

@@ -40,7 +40,7 @@ def path_of(definition: Definition, step_id: str | None) -> Path | None:
     at = step_id
     while at is not None and len(steps) < MAX_PATH:
         step = definition.step(at)
-        if step.kind in ("branch", "set_trait", "wait_event"):
+        if step.kind not in ("wait", "exit", *MESSAGES):
             return None
         if step.kind == "wait" and step.at_hour is not None:
             return None
