@@ -128,9 +128,9 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     "birthday": {
         "name": "Birthday",
         "description": "A birthday greeting with a gift, sent at 9 in the morning in the "
-        "customer's time zone.",
+        "customer's time zone, every year on the date their birthday trait holds.",
         "definition": {
-            "trigger": {"kind": "manual"},
+            "trigger": {"kind": "date", "field": "birthday"},
             "reentry": "always",
             "steps": [
                 {"id": "morning", "kind": "wait", "seconds": 0, "at_hour": 9},
@@ -139,6 +139,34 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                     "Happy birthday, {{ person.first_name | default('friend') }}!",
                     "A gift from us: https://shop.example/gift",
                 ),
+            ],
+        },
+    },
+    "re_engage": {
+        "name": "Re-engage on another channel",
+        "description": "People who stopped opening email (put in by hand, or by a segment "
+        "such as no Email Opened in 90 days) get a text instead; a week later, those who "
+        "have not bought are handed to an agent to call.",
+        "definition": {
+            "trigger": {"kind": "manual"},
+            "goal": {"event": "Order Completed"},
+            "holdout_percent": 10,
+            "steps": [
+                {
+                    "id": "text",
+                    "kind": "sms",
+                    "text": "Hi {{ person.first_name | default('there') }}, it has been a "
+                    "while! 15% off with code BACK15: https://shop.example/back",
+                },
+                {"id": "wait-7d", "kind": "wait", "seconds": 7 * DAY, "at_hour": 10},
+                {
+                    "id": "call",
+                    "kind": "task",
+                    "subject": "Call {{ person.first_name | default('this customer') }}: "
+                    "stopped reading our email",
+                    "text": "No order since the text a week ago. Ask how we can help.",
+                    "via": "phone",
+                },
             ],
         },
     },
