@@ -60,6 +60,7 @@ from accord.outreach.api import router as outreach_router
 from accord.outreach.api import tracking_router as outreach_tracking_router
 from accord.outreach.journeys import tasks as journey_tasks
 from accord.outreach.journeys.api import router as journeys_router
+from accord.outreach.receipts import email_report
 from accord.privacy.api import router as privacy_router
 from accord.privacy.consent_api import router as consent_api_router
 from accord.privacy.tasks import RetentionWorker
@@ -146,6 +147,7 @@ def background_workers(
         data_dir=settings.data_dir,
         publish=publish,
         kick_outbox=outbox.kick,
+        reported=email_report,
     )
     return [
         Background(outbox, when=settings.outbox_worker, state="outbox"),

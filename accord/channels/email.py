@@ -35,17 +35,30 @@ from accord.profile.queries import live_profile
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 BATCH = 50
+# Told of each delivery report about a message Accord sent (a bounce, a spam complaint):
+# (session, workspace, "bounced" or "complained", the message's Message-ID, addresses).
+# The edge hands in the outreach's, which marks the campaign's send.
+Reported = Callable[[Session, uuid.UUID, str, str, list[str]], None]
 
 
 def receive_email(
-    session: Session, ctx: InboxContext, raw: bytes, data_dir: Path | None
+    session: Session,
+    ctx: InboxContext,
+    raw: bytes,
+    data_dir: Path | None,
+    reported: Reported | None = None,
 ) -> Received | None:
     parsed = mime.parse(raw)
+    about = parsed.bounced_message_id
     if parsed.complaint_for:
         mark_complained(session, ctx, parsed.complaint_for)
+        if reported is not None and about:
+            reported(session, ctx.workspace_id, "complained", about, parsed.complaint_for)
         return None
     if parsed.bounce_for:
-        mark_bounced(session, ctx, parsed.bounce_for, parsed.bounced_message_id)
+        mark_bounced(session, ctx, parsed.bounce_for, about)
+        if reported is not None and about:
+            reported(session, ctx.workspace_id, "bounced", about, parsed.bounce_for)
         return None
     if not parsed.from_address:
         log.warning("inbound email without a sender dropped")

@@ -20,7 +20,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import mailbox
-from accord.channels.email import receive_email
+from accord.channels.email import Reported, receive_email
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.context import InboxContext
 from accord.kit.db import transaction
@@ -39,7 +39,9 @@ class InboundHandler:
         data_dir: Path,
         publish: Callable[[uuid.UUID, dict[str, Any]], None] | None = None,
         kick_outbox: Callable[[], None] | None = None,
+        reported: Reported | None = None,
     ) -> None:
+        self.reported = reported
         self.factory = factory
         self.secret_key = secret_key
         self.base_url = base_url
@@ -83,7 +85,7 @@ class InboundHandler:
             if workspace is None:
                 return False
             ctx = self.context(session, workspace)
-            receive_email(session, ctx, raw, self.data_dir)
+            receive_email(session, ctx, raw, self.data_dir, self.reported)
         return True
 
     def context(self, session: Session, workspace: Workspace) -> InboxContext:

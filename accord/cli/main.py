@@ -98,6 +98,7 @@ def smtp(
 
     from accord.channels.inbound import InboundHandler, smtp_controller
     from accord.kit.db import create_db_engine, create_session_factory
+    from accord.outreach.receipts import email_report
 
     s = settings()
     engine = create_db_engine(s.resolved_database_url)
@@ -106,6 +107,7 @@ def smtp(
         secret_key=s.resolved_secret_key,
         base_url=s.base_url,
         data_dir=s.ensure_data_dir(),
+        reported=email_report,
     )
     controller = smtp_controller(handler, host, port)
     controller.start()

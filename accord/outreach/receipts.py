@@ -1,8 +1,12 @@
-"""What the SMS provider reports of a campaign's or a journey's text after it took it:
-delivered (kept as ``delivered_at``; the send stays ``sent``), or not delivered: a number
-that cannot receive texts is ``bounced``, any other failure ``failed``, each with the
-carrier's error. Receipts arrive in any order and more than once; none moves a send
-back."""
+"""What is reported of a campaign's or a journey's message after it left.
+
+A text: the SMS provider's receipts, delivered (kept as ``delivered_at``; the send stays
+``sent``), or not delivered: a number that cannot receive texts is ``bounced``, any other
+failure ``failed``, each with the carrier's error. An email: a bounce or a spam complaint
+that reaches the support mailbox names the message it is about (its Message-ID is the
+send's id), and the send becomes ``bounced`` or ``complained`` (the person is marked and
+their consent withdrawn by ``channels/email.py`` as for any report). Reports arrive in
+any order and more than once; none moves a send back."""
 
 from __future__ import annotations
 
@@ -44,3 +48,28 @@ def text_receipt(
         )
         return send.status
     return None
+
+
+def email_report(
+    session: Session, workspace_id: uuid.UUID, kind: str, message_id: str, addresses: list[str]
+) -> None:
+    """A delivery report (``bounced``, ``complained``) about the email ``message_id``:
+    the send it was, if it was one, records it."""
+    local = message_id.strip().strip("<>").split("@", 1)[0]
+    try:
+        send_id = uuid.UUID(local)
+    except ValueError:
+        return  # not a campaign's message (an agent's reply, a survey)
+    send = session.get(Send, send_id)
+    if send is None or send.workspace_id != workspace_id or send.channel != "email":
+        return
+    if send.status not in ("sent", "unknown", "bounced") or send.status == kind:
+        return
+    send.status = kind
+    send.code = kind
+    who = ", ".join(addresses) or send.address or "the address"
+    send.reason = (
+        f"the recipient's mail server reported it undeliverable ({who})"
+        if kind == "bounced"
+        else f"the recipient reported it as spam ({who})"
+    )
