@@ -1,16 +1,18 @@
-"""Outreach > Campaigns > New and Edit: the composer of an email campaign (a draft or a
-scheduled one). One form holds the campaign; its buttons save the draft, then send a
-test, launch it now or schedule it, each through the outreach service as the REST API
-does. Beside it a live preview, rendered again by HTMX as the user types: the subject and
-the HTML in a sandboxed frame, as a person picked by a search over the workspace's
-people or as an example person; a template that does not compile is shown under its
-field with its line."""
+"""Outreach > Campaigns > New and Edit: the composer of a campaign (a draft or a
+scheduled one), an email or a text message. One form holds the campaign; its buttons save
+the draft, then send a test, launch it now or schedule it, each through the outreach
+service as the REST API does. Beside it a live preview, rendered again by HTMX as the
+user types: the subject and the HTML in a sandboxed frame, or the text as a phone shows
+it, as a person picked by a search over the workspace's people or as an example person;
+a template that does not compile is shown under its field with its line. The draft and
+its preview are ``outreach_drafts.py``."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -22,161 +24,37 @@ from sqlalchemy.orm import Session
 from accord.customers import queries as customer_queries
 from accord.govern.access.scopes import Scope
 from accord.kit.deps import DbSession
-from accord.kit.errors import AccordError, FieldError, invalid
+from accord.kit.errors import AccordError, invalid
 from accord.outreach import service
 from accord.outreach.api import deployment, start_sending
 from accord.outreach.models import Campaign
 from accord.outreach.schemas import CampaignIn, CampaignUpdate
 from accord.profile.models import Profile
-from accord.profile.queries import live_profile
 from accord.web.auth import Console, ConsoleUser
+from accord.web.outreach_drafts import (
+    CHANNELS,
+    COMPOSER_PURPOSES,
+    EXAMPLE,
+    STARTER,
+    TEMPLATE_FIELDS,
+    channel_of,
+    chosen_person,
+    field_errors,
+    fields_of,
+    form_error,
+    render_preview,
+    values_of,
+)
 from accord.web.outreach_pages import AREA, BASE, PURPOSES, require_reader, require_writer
 from accord.web.pages import page
-from accord.web.presenters import person_label
 from accord.web.segment_pages import all_segments
 
 router = APIRouter(prefix="/outreach", include_in_schema=False)
 
 PICKED = 8
-TEMPLATE_FIELDS = ("subject", "html", "text")
-COMPOSER_PURPOSES = ("marketing", "service", "surveys")
-EXAMPLE = "Alex Example (an example person)"
-STARTER = {
-    "name": "",
-    "segment_id": "",
-    "purpose": "marketing",
-    "from_name": "",
-    "subject": "",
-    "html": "<html><body>\n<p>Hi {{ person.first_name or 'there' }},</p>\n\n</body></html>",
-    "text": "Hi {{ person.first_name or 'there' }},\n\n",
-    "holdout_percent": "10",
-    "goal_event": "Order Completed",
-    "goal_days": "7",
-    "respect_caps": "1",
-}
 NOTICES = {"saved": "Draft saved.", "created": "Draft saved."}
-
-
-def form_error(error: ValidationError) -> AccordError:
-    """A form's pydantic errors as the API reports them (422, each field named)."""
-    fields = [
-        FieldError(".".join(str(p) for p in e["loc"]) or "form", e["type"], e["msg"])
-        for e in error.errors()
-    ]
-    first = fields[0]
-    return AccordError(
-        f"{first.field}: {first.message}",
-        code="validation_error",
-        status=422,
-        field=first.field,
-        errors=fields,
-    )
-
-
-def field_errors(error: AccordError | None) -> dict[str, str]:
-    """Each field's message, to show under it: a template's as "Line 2: ..." (its
-    field named by where it is shown)."""
-    if error is None:
-        return {}
-    out = {e.field: e.message for e in error.errors}
-    if error.field and error.field not in out:
-        out[error.field] = error.message
-    for name in TEMPLATE_FIELDS:
-        text = out.get(name, "")
-        if text.startswith(f"{name}, "):
-            rest = text[len(name) + 2 :]
-            out[name] = rest[:1].upper() + rest[1:]
-    return out
-
-
-def values_of(campaign: Campaign) -> dict[str, str]:
-    """A campaign as the form's strings."""
-    return {
-        "name": campaign.name,
-        "segment_id": str(campaign.segment_id or ""),
-        "purpose": campaign.purpose,
-        "from_name": campaign.from_name or "",
-        "subject": campaign.subject,
-        "html": campaign.html,
-        "text": campaign.text,
-        "holdout_percent": str(campaign.holdout_percent),
-        "goal_event": campaign.goal_event,
-        "goal_days": str(campaign.goal_days),
-        "respect_caps": "1" if campaign.respect_caps else "",
-        "version": str(campaign.version),
-    }
-
-
-def fields_of(draft: dict[str, str]) -> dict[str, Any]:
-    """The form's strings as the API's campaign fields (pydantic converts the numbers)."""
-    return {
-        "name": draft["name"],
-        "segment_id": draft["segment_id"] or None,
-        "purpose": draft["purpose"] or "marketing",
-        "from_name": draft["from_name"].strip() or None,
-        "subject": draft["subject"],
-        "html": draft["html"],
-        "text": draft["text"],
-        "holdout_percent": draft["holdout_percent"].strip() or "0",
-        "goal_event": draft["goal_event"].strip(),
-        "goal_days": draft["goal_days"].strip() or "7",
-        "respect_caps": bool(draft["respect_caps"]),
-    }
-
-
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-def chosen_person(session: Session, console: Console, value: str | None) -> Profile | None:
-    """The person the preview is rendered as (None: the example person, and for a
-    role that may not read people)."""
-    pid = _uuid(value)
-    if pid is None or not console.principal.has(Scope.PROFILES_READ):
-        return None
-    try:
-        return live_profile(session, console.principal.workspace_id, pid)
-    except AccordError:
-        return None
-
-
-def render_preview(
-    request: Request, session: Session, console: Console, draft: dict[str, str], person: Any
-) -> dict[str, Any]:
-    """The draft as the person (or the example person) would get it: subject, HTML and
-    text, or the error that keeps it from rendering with each template field's message."""
-    who = EXAMPLE
-    if person is not None:
-        who = person_label(person)
-        if person.display_name and person.email:
-            who += f" ({person.email})"
-    try:
-        body = CampaignIn.model_validate(
-            {
-                "name": "preview",
-                "purpose": draft["purpose"] or "marketing",
-                "from_name": draft["from_name"].strip() or None,
-                "subject": draft["subject"],
-                "html": draft["html"],
-                "text": draft["text"],
-            }
-        )
-        subject, html, text = service.preview_draft(
-            session,
-            console.principal.workspace_id,
-            body,
-            person.id if person is not None else None,
-            deployment(request),
-        )
-    except ValidationError as exc:
-        error = form_error(exc)
-        return {"who": who, "error": error, "errors": field_errors(error)}
-    except AccordError as error:
-        return {"who": who, "error": error, "errors": field_errors(error)}
-    return {"who": who, "subject": subject, "html": html, "text": text, "error": None, "errors": {}}
+# The test's address field of each channel (an email address, or a number for a text).
+TEST_FIELDS = {"email": "test_address", "sms": "test_phone"}
 
 
 def composer(
@@ -189,7 +67,9 @@ def composer(
     person: Profile | None = None,
     error: AccordError | None = None,
     notice: str | None = None,
+    test: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The composer; ``test``: the test's address or number as typed."""
     workspace_id = console.principal.workspace_id
     segments = [
         s
@@ -208,6 +88,7 @@ def composer(
         draft=draft,
         segments=segments,
         purposes=[(p, PURPOSES[p]) for p in COMPOSER_PURPOSES],
+        channels=CHANNELS,
         person=person,
         found=[],
         q="",
@@ -218,13 +99,18 @@ def composer(
         notice=notice,
         timezone=workspace.timezone or "UTC",
         can_pick=console.principal.has(Scope.PROFILES_READ),
+        **(test or {}),
     )
 
 
 @router.get("/campaigns/new")
-def new_campaign(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+def new_campaign(
+    request: Request, session: DbSession, console: ConsoleUser, channel: str = ""
+) -> HTMLResponse:
+    """A new campaign (``channel=sms``: a text message)."""
     require_writer(console)
-    return composer(request, session, console, campaign=None, draft=dict(STARTER))
+    draft = {**STARTER, "channel": channel_of({"channel": channel})}
+    return composer(request, session, console, campaign=None, draft=draft)
 
 
 @router.get("/campaigns/{campaign_id:uuid}/edit")
@@ -243,8 +129,10 @@ def edit_campaign(
     if campaign.status not in service.EDITABLE:
         return RedirectResponse(f"{BASE}/{campaign.id}", status_code=303)
     notice = NOTICES.get(done or "")
+    test = {}
     if done == "test" and to:
         notice = f"Draft saved, and a test sent to {to}."
+        test[TEST_FIELDS.get(campaign.channel, "test_address")] = to
     return composer(
         request,
         session,
@@ -253,6 +141,7 @@ def edit_campaign(
         draft=values_of(campaign),
         person=chosen_person(session, console, person),
         notice=notice,
+        test=test,
     )
 
 
@@ -272,7 +161,8 @@ def _save(
 ) -> Campaign:
     fields = fields_of(draft)
     if campaign is None:
-        return service.create(session, console.principal, CampaignIn.model_validate(fields))
+        body = CampaignIn.model_validate({**fields, "channel": channel_of(draft)})
+        return service.create(session, console.principal, body)
     version = draft.get("version", "")
     update = CampaignUpdate.model_validate(
         {**fields, "version": int(version) if version.isdigit() and len(version) < 10 else None}
@@ -294,16 +184,21 @@ def _act(
     """Do what the button asked once the draft is saved; returns where to go next."""
     edit = f"{BASE}/{campaign.id}/edit"
     if then == "test":
+        field = TEST_FIELDS.get(campaign.channel, "test_address")
         if not address.strip():
-            raise invalid("Type the address to send the test to", field="test_address")
-        service.test_send(
-            session,
-            console.principal,
-            campaign.id,
-            address,
-            person.id if person is not None else None,
-            deployment(request),
-        )
+            what = "number" if campaign.channel == "sms" else "address"
+            raise invalid(f"Type the {what} to send the test to", field=field)
+        try:
+            service.test_send(
+                session,
+                console.principal,
+                campaign.id,
+                address,
+                person.id if person is not None else None,
+                deployment(request),
+            )
+        except AccordError as error:
+            raise _under_test_field(error, field) from None
         query = {"done": "test", "to": address.strip()}
         if person is not None:
             query["person"] = str(person.id)
@@ -323,6 +218,16 @@ def _act(
     return f"{edit}?done=saved" + (f"&person={person.id}" if person is not None else "")
 
 
+def _under_test_field(error: AccordError, field: str) -> AccordError:
+    """The service's refusal of the test's ``address``, shown under the test's field."""
+    if error.field != "address":
+        return error
+    moved = [
+        dataclasses.replace(e, field=field) if e.field == "address" else e for e in error.errors
+    ]
+    return dataclasses.replace(error, field=field, errors=moved)
+
+
 def _submit(
     request: Request,
     session: Session,
@@ -333,12 +238,15 @@ def _submit(
     then: str,
     profile_id: str,
     test_address: str,
+    test_phone: str,
     scheduled_at: str,
 ) -> Response:
     """Save the draft, then do what the button asked; a refusal is shown in the composer
-    beside the field it names (the draft stays saved when only the action failed)."""
+    beside the field it names (the draft stays saved when only the action failed). A
+    test goes to the address typed, or for a text message to the number."""
     require_writer(console)
     person = chosen_person(session, console, profile_id)
+    test = {"test_address": test_address, "test_phone": test_phone}
     try:
         try:
             with session.begin_nested():
@@ -347,7 +255,14 @@ def _submit(
             raise form_error(exc) from None
     except AccordError as error:
         return composer(
-            request, session, console, campaign=campaign, draft=draft, person=person, error=error
+            request,
+            session,
+            console,
+            campaign=campaign,
+            draft=draft,
+            person=person,
+            error=error,
+            test=test,
         )
     try:
         with session.begin_nested():
@@ -357,7 +272,7 @@ def _submit(
                 console,
                 saved,
                 then,
-                address=test_address,
+                address=test_phone if saved.channel == "sms" else test_address,
                 person=person,
                 scheduled_at=scheduled_at,
             )
@@ -373,6 +288,7 @@ def _submit(
             person=person,
             error=error,
             notice="Draft saved." if then != "save" else None,
+            test=test,
         )
     return RedirectResponse(to, status_code=303)
 
@@ -400,10 +316,13 @@ def create_campaign(
     then: Short = "save",
     profile_id: Short = "",
     test_address: Short = "",
+    test_phone: Short = "",
     scheduled_at: Short = "",
+    channel: Short = "email",
 ) -> Response:
     draft = {
         "name": name,
+        "channel": channel,
         "segment_id": segment_id,
         "purpose": purpose,
         "from_name": from_name,
@@ -424,6 +343,7 @@ def create_campaign(
         then=then,
         profile_id=profile_id,
         test_address=test_address,
+        test_phone=test_phone,
         scheduled_at=scheduled_at,
     )
 
@@ -449,12 +369,14 @@ def update_campaign(
     then: Short = "save",
     profile_id: Short = "",
     test_address: Short = "",
+    test_phone: Short = "",
     scheduled_at: Short = "",
 ) -> Response:
     require_writer(console)
     campaign = service.get(session, console.principal.workspace_id, campaign_id)
     draft = {
         "name": name,
+        "channel": campaign.channel,  # chosen when the campaign was made
         "segment_id": segment_id,
         "purpose": purpose,
         "from_name": from_name,
@@ -476,6 +398,7 @@ def update_campaign(
         then=then,
         profile_id=profile_id,
         test_address=test_address,
+        test_phone=test_phone,
         scheduled_at=scheduled_at,
     )
 
@@ -488,6 +411,7 @@ def preview(
     request: Request,
     session: DbSession,
     console: ConsoleUser,
+    channel: Short = "email",
     purpose: Short = "marketing",
     from_name: Short = "",
     subject: Short = "",
@@ -500,6 +424,7 @@ def preview(
     require_reader(console)
     draft = {
         **STARTER,
+        "channel": channel,
         "purpose": purpose,
         "from_name": from_name,
         "subject": subject,

@@ -109,7 +109,7 @@ def campaign_page(
     require_reader(console)
     campaign = service.get(session, console.principal.workspace_id, campaign_id)
     got = report.report(session, campaign)
-    charts = words.charts(got)
+    charts = words.charts(got, texts=campaign.channel == "sms")
     exported = chart_export(request, charts)
     if exported is not None:
         return exported

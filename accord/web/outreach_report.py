@@ -79,21 +79,29 @@ def status_chart(report: ReportRead) -> BarChart:
     )
 
 
-def funnel_chart(report: ReportRead) -> BarChart:
+def funnel_chart(report: ReportRead, texts: bool = False) -> BarChart:
     """Of the people sent the email, how many opened it, clicked in it and reached the
-    goal."""
+    goal (a text message has no opens or clicks: sent, then the goal)."""
     steps = [
         ("Sent", report.sent),
         ("Opened", report.opened),
         ("Clicked", report.clicked),
         ("Converted", report.converted),
     ]
+    description = (
+        f"People sent the email, those who opened it (a click counts as an open), clicked "
+        f"a link, and did {report.goal_event} within {report.goal_days} days of the send."
+    )
+    if texts:
+        steps = [steps[0], steps[-1]]
+        description = (
+            f"People sent the text message, and those who did {report.goal_event} within "
+            f"{report.goal_days} days of the send."
+        )
     return BarChart(
         key="funnel",
         title="From sent to converted",
-        description=f"People sent the email, those who opened it (a click counts as an "
-        f"open), clicked a link, and did {report.goal_event} within {report.goal_days} "
-        "days of the send.",
+        description=description,
         labels=[label for label, _ in steps] if report.sent else [],
         series=[Series("People", [float(n) for _, n in steps])] if report.sent else [],
         horizontal=True,
@@ -119,8 +127,9 @@ def holdout_chart(report: ReportRead) -> BarChart:
     )
 
 
-def charts(report: ReportRead) -> list[Chart]:
-    return [status_chart(report), funnel_chart(report), holdout_chart(report)]
+def charts(report: ReportRead, texts: bool = False) -> list[Chart]:
+    """The report's charts (``texts``: of a text message campaign)."""
+    return [status_chart(report), funnel_chart(report, texts), holdout_chart(report)]
 
 
 # --- the holdout in words ---------------------------------------------------------------

@@ -237,3 +237,119 @@ def test_an_agent_answers_a_text_by_text(served: Texting, browser: Any) -> None:
     page.goto(f"{s.base}/inbox?view=all")
     expect(page.locator("#conversations .chip.ch-sms").first).to_have_text("✆ text")
     page.context.close()
+
+
+TEXTERS = [
+    ("kai", "Kai", "+14155550141"),
+    ("lin", "Lin", "+14155550142"),
+    ("mo", "Mo", "+14155550143"),
+]
+OFFER = "Hi {{ person.first_name }}, boots are 20% off this weekend at Northwind: https://shop.example/boots"
+
+
+def _texters(s: Texting) -> None:
+    """Three people with mobile numbers, and a segment of them."""
+    batch = [
+        {
+            "type": "identify",
+            "userId": uid,
+            "traits": {"firstName": first, "phone": phone, "club": "texters"},
+            "messageId": f"seed-{uid}",
+        }
+        for uid, first, phone in TEXTERS
+    ]
+    r = httpx.post(f"{s.base}/v1/batch", json={"batch": batch}, auth=(s.ws.write_key, ""))
+    assert r.status_code == 200, r.text
+    definition = {"kind": "trait", "field": "club", "op": "eq", "value": "texters"}
+    r = s.api.post("/api/v1/segments", json={"name": "Texters", "definition": definition})
+    assert r.status_code == 201, r.text
+
+
+def test_a_text_campaign_is_composed_tested_and_sent(served: Texting, browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    s = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    _texters(s)
+    page = _sign_in(browser, s.base, ADMIN, "/outreach/campaigns/new")
+    expect(page.locator("#campaign-channel-email")).to_be_checked()
+    expect(page.locator("#campaign-subject")).to_be_visible()
+
+    # A text message: no subject, HTML or sender name; the text, counted as it is typed.
+    page.check("#campaign-channel-sms")
+    for hidden in ("#campaign-subject", "#campaign-html", "#campaign-from-name", "#test-address"):
+        expect(page.locator(hidden)).to_be_hidden()
+    expect(page.locator("#test-phone")).to_be_visible()
+    page.fill("#campaign-name", "Weekend boots")
+    page.select_option("#campaign-segment", label="Texters · 3 people")
+    page.fill("#campaign-holdout", "0")
+    page.fill("#campaign-text", OFFER)
+    expect(page.locator("#campaign-sms-count")).to_have_text("99 / 1,600 characters · 1 SMS")
+
+    # The preview: the text as a phone shows it, how to opt out added to a promotion.
+    bubble = page.locator("#preview-sms")
+    expect(bubble).to_have_text(
+        "Hi Alex, boots are 20% off this weekend at Northwind: https://shop.example/boots\n"
+        "Reply STOP to opt out"
+    )
+    expect(page.locator("#preview-sms-count")).to_have_text("102 characters · 1 SMS")
+    page.select_option("#campaign-purpose", "service")
+    expect(bubble).not_to_contain_text("Reply STOP")
+    page.select_option("#campaign-purpose", "marketing")
+    expect(bubble).to_contain_text("Reply STOP to opt out")
+    # A template that does not compile: its error under the text.
+    page.fill("#campaign-text", "Hi {{ person.first_name ,")
+    expect(page.locator("#text-error")).to_contain_text("Line 1")
+    expect(page.locator("#preview-error")).to_be_visible()
+    page.fill("#campaign-text", OFFER)
+    expect(page.locator("#text-error")).to_have_text("")
+    expect(bubble).to_contain_text("Hi Alex, boots are 20% off")
+    page.screenshot(path=str(ARTIFACTS / "outreach-composer-sms.png"), full_page=True)
+
+    # A test to a colleague's phone: a number, in E.164 form.
+    page.fill("#test-phone", "555 0177")
+    page.click("#send-test")
+    expect(page.locator("#test_phone-error")).to_contain_text("E.164")
+    expect(page.locator("#composer-notice")).to_contain_text("Draft saved")
+    page.fill("#test-phone", "+14155550177")
+    page.click("#send-test")
+    expect(page.locator("#composer-notice")).to_contain_text("a test sent to +14155550177")
+    (test,) = s.provider.wait_for(1)
+    assert test.to == "+14155550177"
+    assert test.body == (
+        "[Test] Hi Alex, boots are 20% off this weekend at Northwind: "
+        "https://shop.example/boots\nReply STOP to opt out"
+    )
+    expect(page.locator("h1")).to_contain_text("Edit campaign")
+    expect(page.locator("#campaign-channel-sms")).to_be_checked()
+    expect(page.locator("#campaign-channel-sms")).to_be_disabled()
+    expect(page.locator("#test-phone")).to_have_value("+14155550177")
+    expect(bubble).to_contain_text("Hi Alex, boots are 20% off")
+
+    # Launched: each member is texted by name; the campaign's page says it is a text.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#launch-now")
+    expect(page.locator("#campaign-notice")).to_contain_text("Launched")
+    texts = s.provider.wait_for(4)[1:]
+    assert sorted(t.to for t in texts) == [phone for _, _, phone in TEXTERS]
+    assert {t.body.split(",")[0] for t in texts} == {"Hi Kai", "Hi Lin", "Hi Mo"}
+    page.reload()
+    expect(page.locator("#campaign-status")).to_have_text("sent", timeout=20_000)
+    assert s.provider.receipt(texts[0], "delivered").status_code == 204
+    page.reload()
+    expect(page.locator("#campaign-facts")).to_contain_text("Marketing text message to Texters")
+    expect(page.locator("#campaign-text")).to_have_text(OFFER)
+    expect(page.locator("#figure-sent")).to_have_text("3")
+    expect(page.locator("#report-figures")).not_to_contain_text("Opened")
+    expect(page.locator("#links")).to_have_count(0)
+    recipients = page.locator("#recipient-list")
+    expect(recipients.locator("thead")).to_contain_text("Delivered")
+    expect(recipients).to_contain_text(texts[0].to)
+    page.screenshot(path=str(ARTIFACTS / "outreach-campaign-sms.png"), full_page=True)
+
+    page.goto(f"{s.base}/outreach/campaigns")
+    row = page.locator("#campaigns tbody tr", has_text="Weekend boots")
+    expect(row.locator(".oc-chan")).to_contain_text("Text message")
+    expect(row).to_contain_text("Hi {{ person.first_name }}, boots are 20% off")
+    page.screenshot(path=str(ARTIFACTS / "outreach-campaigns-sms.png"), full_page=True)
+    page.context.close()

@@ -3,7 +3,8 @@ the version read (the auth token encrypted, never shown again, kept when the fie
 left empty and removed only when asked), a refused value is shown beside its field with
 what was typed, a change made since the page was read is refused with 409 and nothing
 overwritten, the inbound webhook to paste into the provider is on the page, and only
-admins open it."""
+admins open it. A text campaign made in the composer keeps only its text, its test is
+refused under the number's field, and its preview is the text as sent."""
 
 from __future__ import annotations
 
@@ -148,3 +149,68 @@ def test_only_admins_open_settings_sms(
     assert r.status_code == 403
     session.expire_all()
     assert sms.settings(session, workspace.workspace.id)[1] == 0
+
+
+def test_a_text_campaign_from_the_composer_keeps_only_its_text(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    from accord.outreach.models import Campaign
+
+    add_user(session, workspace, "ada@acme.test", "admin")
+    console_login(client, "ada@acme.test")
+    page = client.get("/outreach/campaigns/new?channel=sms")
+    assert page.status_code == 200
+    assert re.search(r'id="campaign-channel-sms" checked', page.text)
+    csrf = csrf_from(page.text)
+    form = {
+        "csrf_token": csrf,
+        "name": "Weekend boots",
+        "channel": "sms",
+        "purpose": "marketing",
+        "from_name": "Northwind",
+        "subject": "left over from an email",
+        "html": "<p>left over</p>",
+        "text": "Hi {{ person.first_name or 'there' }}, boots are 20% off",
+        "holdout_percent": "0",
+        "goal_event": "Order Completed",
+        "goal_days": "7",
+        "then": "test",
+        "test_address": "ada@acme.test",
+        "test_phone": "",
+    }
+    # Saved, then the test refused under the number's field: no number typed.
+    r = client.post("/outreach/campaigns/new", data=form)
+    assert r.status_code == 422
+    assert "Type the number" in _field_error_live(r.text, "test_phone")
+    [campaign] = session.query(Campaign).filter_by(workspace_id=workspace.workspace.id).all()
+    assert (campaign.channel, campaign.subject, campaign.html, campaign.from_name) == (
+        "sms",
+        "",
+        "",
+        None,
+    )
+    # A number in another form is refused there too; a workspace without a provider says so.
+    edit = f"/outreach/campaigns/{campaign.id}/edit"
+    r = client.post(edit, data={**form, "version": str(campaign.version), "test_phone": "555"})
+    assert r.status_code == 422
+    assert "E.164" in _field_error_live(r.text, "test_phone")
+    assert 'id="test-phone" class="oc-sms-only" form="campaign-form" value="555"' in r.text
+    session.refresh(campaign)
+    r = client.post(
+        edit, data={**form, "version": str(campaign.version), "test_phone": "+14155550177"}
+    )
+    assert r.status_code == 409
+    assert "no SMS provider" in r.text
+    # The preview of a text: the bubble, with how to opt out and its count.
+    r = client.post("/outreach/campaigns/preview", data={**form, "csrf_token": csrf})
+    assert r.status_code == 200
+    assert 'id="preview-sms"' in r.text
+    assert "Hi Alex, boots are 20% off\nReply STOP to opt out" in r.text
+    assert "48 characters · 1 SMS" in r.text
+
+
+def _field_error_live(html: str, name: str) -> str:
+    """The composer's error under a field (always on the page, empty when none)."""
+    found = re.search(rf'<p class="field-error" id="{name}-error"[^>]*>(.*?)</p>', html, re.S)
+    assert found, f"no error place for {name}"
+    return found.group(1)
