@@ -36,6 +36,7 @@ KINDS = {
     "wait_event": "Wait for an event",
     "branch": "Branch",
     "email": "Email",
+    "sms": "Text message",
     "set_trait": "Set traits",
     "exit": "Exit",
 }
@@ -217,6 +218,9 @@ def _step(v: dict[str, str]) -> dict[str, Any]:
     elif kind == "email":
         out.update(subject=v["subject"], html=v["html"] or None, text=v["text"] or None)
         out["purpose"] = v["purpose"] or "marketing"
+    elif kind == "sms":
+        out["text"] = v["text"].strip() or None
+        out["purpose"] = v["purpose"] or "marketing"
     elif kind == "set_trait":
         traits = {}
         for line in v["traits"].splitlines():
@@ -273,6 +277,10 @@ def new_step(kind: str, steps: list[dict[str, str]], at: int) -> dict[str, str]:
             v["yes"] = steps[-1]["id"]
     elif kind == "email":
         v.update(subject="A new email", text="Hello {{ person.first_name | default('there') }},")
+    elif kind == "sms":
+        v["text"] = (
+            "Hi {{ person.first_name | default('there') }}, a word from {{ workspace.name }}."
+        )
     elif kind == "set_trait":
         v["traits"] = "journey_stage=reached"
     return v

@@ -9,6 +9,7 @@ place. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.conftest import new_database
 from tests.helpers import PASSWORD, add_user, bearer, free_port, live_server, provision
-from tests.sms_provider import ACCOUNT, NUMBER, TOKEN, Provider, sms_provider
+from tests.sms_provider import ACCOUNT, NUMBER, TOKEN, Provider, Text, sms_provider
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
@@ -87,6 +88,12 @@ def _wait(predicate: Callable[[], T | None], timeout: float = 20.0) -> T:
             return value
         time.sleep(0.1)
     raise AssertionError("condition not met in time")
+
+
+def _texted(provider: Provider, before: int, count: int) -> list[Text]:
+    """The ``count`` texts the provider took after the first ``before`` (the tests of
+    this module share it)."""
+    return provider.wait_for(before + count)[before:]
 
 
 def _sign_in(browser: Any, base: str, email: str, next_path: str) -> Any:  # noqa: F811
@@ -207,9 +214,10 @@ def test_an_agent_answers_a_text_by_text(served: Texting, browser: Any) -> None:
     expect(count).to_be_visible()
 
     reply = "Checking now, Dana! Your parcel left our warehouse on Friday."
+    before = len(s.provider.texts)
     body.fill(reply)
     page.click("#send-button")
-    (text,) = s.provider.wait_for(1)
+    (text,) = _texted(s.provider, before, 1)
     assert (text.to, text.sender, text.body) == (CUSTOMER, NUMBER, reply)
     last = page.locator("#messages li").last
     expect(last).to_contain_text(reply)
@@ -222,7 +230,7 @@ def test_an_agent_answers_a_text_by_text(served: Texting, browser: Any) -> None:
     # A second text the carrier could not deliver: the state, with the error on hover.
     body.fill("Tracking number: 1Z999AA10123456784")
     page.click("#send-button")
-    (_, second) = s.provider.wait_for(2)
+    (second,) = _texted(s.provider, before + 1, 1)
     last = page.locator("#messages li").last
     expect(last.locator(".delivery")).to_have_text("sent")
     assert s.provider.receipt(second, "undelivered", "30006").status_code == 204
@@ -312,9 +320,10 @@ def test_a_text_campaign_is_composed_tested_and_sent(served: Texting, browser: A
     expect(page.locator("#test_phone-error")).to_contain_text("E.164")
     expect(page.locator("#composer-notice")).to_contain_text("Draft saved")
     page.fill("#test-phone", "+14155550177")
+    before = len(s.provider.texts)
     page.click("#send-test")
     expect(page.locator("#composer-notice")).to_contain_text("a test sent to +14155550177")
-    (test,) = s.provider.wait_for(1)
+    (test,) = _texted(s.provider, before, 1)
     assert test.to == "+14155550177"
     assert test.body == (
         "[Test] Hi Alex, boots are 20% off this weekend at Northwind: "
@@ -330,7 +339,7 @@ def test_a_text_campaign_is_composed_tested_and_sent(served: Texting, browser: A
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#launch-now")
     expect(page.locator("#campaign-notice")).to_contain_text("Launched")
-    texts = s.provider.wait_for(4)[1:]
+    texts = _texted(s.provider, before + 1, 3)
     assert sorted(t.to for t in texts) == [phone for _, _, phone in TEXTERS]
     assert {t.body.split(",")[0] for t in texts} == {"Hi Kai", "Hi Lin", "Hi Mo"}
     page.reload()
@@ -352,4 +361,92 @@ def test_a_text_campaign_is_composed_tested_and_sent(served: Texting, browser: A
     expect(row.locator(".oc-chan")).to_contain_text("Text message")
     expect(row).to_contain_text("Hi {{ person.first_name }}, boots are 20% off")
     page.screenshot(path=str(ARTIFACTS / "outreach-campaigns-sms.png"), full_page=True)
+    page.context.close()
+
+
+BACK_IN_STOCK = "Hi {{ person.first_name }}, your size is back in stock: https://shop.example/boots"
+
+
+def test_a_text_message_step_is_added_to_a_journey_and_sent(
+    served: Texting,
+    browser: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    s = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    definition = {
+        "trigger": {"kind": "manual"},
+        "steps": [{"id": "end", "kind": "exit"}],
+    }
+    r = s.api.post(
+        "/api/v1/outreach/journeys", json={"name": "Back in stock", "definition": definition}
+    )
+    assert r.status_code == 201, r.text
+    journey_id = r.json()["id"]
+    page = _sign_in(browser, s.base, ADMIN, f"/outreach/journeys/{journey_id}")
+
+    # A text message step at the start: its own card, edited in place.
+    page.locator(".jy-gap .jy-add summary").click()
+    page.locator(".jy-gap .jy-add button", has_text="Text message").click()
+    expect(page.locator("#journey-notice")).to_have_text("Saved.")
+    card = page.locator("#step-sms-1")
+    expect(card).to_have_attribute("data-kind", "sms")
+    expect(card).to_have_class(re.compile(r"\bjy-k-sms\b"))
+    expect(card.locator(".jy-kind")).to_have_text("Text message")
+    text = card.locator("textarea[name='steps.0.text']")
+    expect(text).to_have_value(
+        "Hi {{ person.first_name | default('there') }}, a word from {{ workspace.name }}."
+    )
+    count = card.locator(".sms-count")
+    expect(count).to_have_text("80 / 1,600 characters · 1 SMS")
+
+    # Without its text it is refused beside the step; then written and saved.
+    text.fill("")
+    page.click("#save-journey")
+    expect(page.locator("#step-sms-1 .jy-error")).to_contain_text("A text message needs its text")
+    expect(page.locator("#journey-error")).to_contain_text("Step 1 (sms-1)")
+    card = page.locator("#step-sms-1")
+    card.locator("textarea[name='steps.0.text']").fill(BACK_IN_STOCK)
+    expect(card.locator(".sms-count")).to_have_text("82 / 1,600 characters · 1 SMS")
+    card.locator("select[name='steps.0.purpose']").select_option("service")
+    card.locator("input[name='steps.0.name']").fill("Back in stock text")
+    page.click("#save-journey")
+    expect(page.locator("#journey-notice")).to_have_text("Saved.")
+    expect(page.locator("#step-sms-1 h2")).to_contain_text("Back in stock text")
+    expect(page.locator("#step-sms-1 select[name='steps.0.purpose']")).to_have_value("service")
+    page.screenshot(path=str(ARTIFACTS / "journeys-editor-sms.png"), full_page=True)
+    stored = s.api.get(f"/api/v1/outreach/journeys/{journey_id}").json()["definition"]["steps"][0]
+    kept = {k: stored.get(k) for k in ("id", "kind", "name", "text", "purpose")}
+    assert kept == {
+        "id": "sms-1",
+        "kind": "sms",
+        "name": "Back in stock text",
+        "text": BACK_IN_STOCK,
+        "purpose": "service",
+    }
+
+    # Published, and a person with a number put in: the text goes out, in their name.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#publish-journey")
+    expect(page.locator("#journey-notice")).to_contain_text("Published as version 1")
+    batch = [
+        {
+            "type": "identify",
+            "userId": "nia",
+            "traits": {"firstName": "Nia", "phone": "+14155550161"},
+            "messageId": "seed-nia",
+        }
+    ]
+    r = httpx.post(f"{s.base}/v1/batch", json={"batch": batch}, auth=(s.ws.write_key, ""))
+    assert r.status_code == 200, r.text
+    pid = s.api.get("/api/v1/profiles/lookup", params={"phone": "+14155550161"}).json()["id"]
+    before = len(s.provider.texts)
+    r = s.api.post(f"/api/v1/outreach/journeys/{journey_id}/enter", json={"profile_ids": [pid]})
+    assert r.status_code == 201, r.text
+    (sent,) = _texted(s.provider, before, 1)
+    assert (sent.to, sent.body) == (
+        "+14155550161",
+        "Hi Nia, your size is back in stock: https://shop.example/boots",
+    )
     page.context.close()
