@@ -111,7 +111,6 @@ def run(
             "step": "reminder",
             "wake_at": fire_at,
             "waiting_for": None,
-            "claimed_at": None,
             "holdout": False,
             "entered_at": now,
             "finished_at": None,

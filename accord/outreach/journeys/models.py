@@ -50,9 +50,9 @@ class JourneyVersion(Base):
 class JourneyEntry(IdMixin, Base):
     """One person's way through one version of a journey.
 
-    ``status``: waiting (until ``wake_at``, or for ``waiting_for`` until ``wake_at``),
-    running (a worker is taking its next step, since ``claimed_at``), done (the steps ran
-    out), goal (the goal was reached), exited (left: archived journey, erased, removed),
+    ``status``: waiting (until ``wake_at``, or for ``waiting_for`` until ``wake_at``; a
+    worker taking the next step holds the row locked, in the step's transaction), done
+    (the steps ran out), goal (the goal was reached), exited (left: archived journey, erased, removed),
     holdout (kept out on purpose, watched for the goal only). A waiting person costs a
     row and nothing else: the job engine wakes the journey at the earliest ``wake_at``."""
 
@@ -76,7 +76,6 @@ class JourneyEntry(IdMixin, Base):
     step: Mapped[str | None] = mapped_column(String(40))
     wake_at: Mapped[datetime | None]
     waiting_for: Mapped[str | None] = mapped_column(String(200))
-    claimed_at: Mapped[datetime | None]
     holdout: Mapped[bool] = mapped_column(Boolean, default=False)
     entered_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]

@@ -24,7 +24,7 @@ from accord.outreach.journeys.models import (
 )
 from accord.outreach.models import Send
 
-UNFINISHED = ("waiting", "running")
+UNFINISHED = ("waiting",)
 ALIKE = 20  # entries given the same values updated in one statement from this many
 
 
