@@ -333,16 +333,7 @@ def deliver_one(
             log.info("email %s refused: %s", message_id, decision.reason)
         except (OSError, smtplib.SMTPException, RuntimeError) as exc:
             permanent = isinstance(exc, RuntimeError | smtplib.SMTPRecipientsRefused)
-            retry = not permanent and attempts < MAX_ATTEMPTS
-            message.delivery = "queued" if retry else "failed"
-            message.delivery_error = str(exc)[:500]
-            wait = timedelta(seconds=30 * 2**attempts)
-            message.meta = {
-                **(message.meta or {}),
-                "attempts": attempts,
-                "retry_at": (utcnow() + wait).isoformat() if retry else None,
-            }
-            log.warning("email %s not sent (attempt %s): %s", message_id, attempts, exc)
+            not_sent(message, attempts, exc, permanent=permanent)
         state = message.delivery or "queued"
         workspace_id = message.workspace_id
         payload = {"type": "conversation", "what": "delivery", "id": str(conversation.id)}
@@ -352,6 +343,22 @@ def deliver_one(
 
 class _Refused(Exception):
     pass
+
+
+def not_sent(message: Message, attempts: int, error: Exception, *, permanent: bool) -> None:
+    """A queued message the transport did not take: queued again after a growing delay
+    (30 s, 1, 2, 4 minutes...), or ``failed`` when the error is permanent or the attempts
+    are spent."""
+    retry = not permanent and attempts < MAX_ATTEMPTS
+    message.delivery = "queued" if retry else "failed"
+    message.delivery_error = str(error)[:500]
+    wait = timedelta(seconds=30 * 2**attempts)
+    message.meta = {
+        **(message.meta or {}),
+        "attempts": attempts,
+        "retry_at": (utcnow() + wait).isoformat() if retry else None,
+    }
+    log.warning("%s %s not sent (attempt %s): %s", message.channel, message.id, attempts, error)
 
 
 def _footer(unsubscribe: str | None, purpose: str) -> str:

@@ -6,6 +6,7 @@ keyed with the workspace's auth token."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -114,6 +115,22 @@ def verify(
     return Callback(workspace, provider, dict(params))
 
 
+async def signed_callback(
+    request: Request,
+    session: Session,
+    workspace_id: uuid.UUID,
+    act: Callable[[Callback], Response],
+) -> Response:
+    """Read a callback, check its signature, and ``act`` on it on a worker thread (the
+    event loop stays free for other requests while the database works)."""
+    params, url = await read_callback(request)
+
+    def work() -> Response:
+        return act(verify(session, request, workspace_id, params, url))
+
+    return await run_in_threadpool(work)
+
+
 def _twiml(text: str | None) -> Response:
     return Response(sms.twiml(text), media_type="text/xml")
 
@@ -123,17 +140,14 @@ def _twiml(text: str | None) -> Response:
     summary="A text a customer sent (the provider's signed webhook); answers in TwiML",
 )
 async def inbound_text(request: Request, session: DbSession, workspace_id: uuid.UUID) -> Response:
-    params, url = await read_callback(request)
-
-    def work() -> Response:
-        call = verify(session, request, workspace_id, params, url)
+    def act(call: Callback) -> Response:
         ctx = inbox_context(request, session, workspace_id)
         data_dir = request.app.state.settings.ensure_data_dir()
         answer = receive_text(session, ctx, call.provider, call.params, data_dir)
         session.flush()
         return _twiml(answer)
 
-    return await run_in_threadpool(work)
+    return await signed_callback(request, session, workspace_id, act)
 
 
 @router.post(
@@ -144,12 +158,9 @@ async def inbound_text(request: Request, session: DbSession, workspace_id: uuid.
 async def text_receipt(
     request: Request, session: DbSession, workspace_id: uuid.UUID, message_id: uuid.UUID
 ) -> Response:
-    params, url = await read_callback(request)
-
-    def work() -> Response:
-        call = verify(session, request, workspace_id, params, url)
+    def act(call: Callback) -> Response:
         ctx = inbox_context(request, session, workspace_id)
         message_receipt(session, ctx, message_id, call.params)
         return Response(status_code=204)
 
-    return await run_in_threadpool(work)
+    return await signed_callback(request, session, workspace_id, act)

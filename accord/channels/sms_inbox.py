@@ -8,16 +8,15 @@ mark it delivered or undelivered."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import sms
+from accord.channels.email import not_sent
 from accord.govern.consent import rules as consent_rules
 from accord.govern.consent import service as consent
 from accord.govern.consent.policy import may_contact
@@ -30,9 +29,6 @@ from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
 from accord.profile.queries import live_profile
-
-log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
 
 KEYWORD_EVENTS = {"stop": "SMS Opted Out", "start": "SMS Opted In"}
 
@@ -219,16 +215,7 @@ def deliver_text(
                     "segments": handed.segments or sms.segments(message.body),
                 }
             except sms.SmsError as exc:
-                retry = not exc.permanent and attempts < MAX_ATTEMPTS
-                message.delivery = "queued" if retry else "failed"
-                message.delivery_error = str(exc)[:500]
-                wait = timedelta(seconds=30 * 2**attempts)
-                message.meta = {
-                    **(message.meta or {}),
-                    "attempts": attempts,
-                    "retry_at": (utcnow() + wait).isoformat() if retry else None,
-                }
-                log.warning("text %s not sent (attempt %s): %s", message_id, attempts, exc)
+                not_sent(message, attempts, exc, permanent=exc.permanent)
         state = message.delivery or "queued"
         workspace_id = message.workspace_id
         payload = {"type": "conversation", "what": "delivery", "id": str(conversation.id)}

@@ -11,11 +11,10 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from accord.channels.sms_api import read_callback, verify
+from accord.channels.sms_api import Callback, signed_callback
 from accord.govern.access.deps import AnalyticsReader, OutreachWriter, ProfilesReader
 from accord.kit.db import transaction
 from accord.kit.deps import DbSession
@@ -283,11 +282,8 @@ def tracked_open(token: str, request: Request) -> Response:
 async def send_receipt(
     request: Request, session: DbSession, workspace_id: uuid.UUID, send_id: uuid.UUID
 ) -> Response:
-    params, url = await read_callback(request)
-
-    def work() -> Response:
-        call = verify(session, request, workspace_id, params, url)
+    def act(call: Callback) -> Response:
         receipts.text_receipt(session, workspace_id, send_id, call.params)
         return Response(status_code=204)
 
-    return await run_in_threadpool(work)
+    return await signed_callback(request, session, workspace_id, act)

@@ -455,6 +455,9 @@ def test_send(
     person = _person(session, actor.workspace_id, profile_id)
     context = person_context(person)
     context["workspace"] = {"name": job.workspace.name}
+    audit.record(
+        session, actor, "campaign.test_send", target=str(campaign.id), data={"to": address}
+    )
     if job.provider is not None:
         texter = deployment.texter(job.provider)
         try:
@@ -465,9 +468,6 @@ def test_send(
             ) from None
         finally:
             texter.close()
-        audit.record(
-            session, actor, "campaign.test_send", target=str(campaign.id), data={"to": address}
-        )
         return f"sms:{handed.sid}"
     assert job.box is not None
     rendered, text, html = render_email(job, uuid.UUID(int=0), person.id, context)
@@ -489,9 +489,6 @@ def test_send(
         ) from None
     finally:
         relay.close()
-    audit.record(
-        session, actor, "campaign.test_send", target=str(campaign.id), data={"to": address}
-    )
     return message_id
 
 

@@ -6,9 +6,8 @@ without the provider's signature is refused. Both databases."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,19 +23,10 @@ from accord.inbox.models import Message
 from accord.kit.db import read_only
 from tests.helpers import Committed, bearer, free_port, live_server
 from tests.sms_provider import NUMBER, Provider, sms_provider, twilio_signature
+from tests.smtp_sink import wait_until
 
 T = TypeVar("T")
 CUSTOMER = "+14155550134"
-
-
-def _wait(predicate: Callable[[], T | None], timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 @dataclass
@@ -116,7 +106,7 @@ def test_a_text_conversation_in_and_out_with_receipts(texting: Setup) -> None:
     assert (text.to, text.sender, text.body) == (CUSTOMER, NUMBER, "Checking now, Dana!")
     assert text.status_callback is not None
     assert text.status_callback.startswith(f"{s.base}/v1/sms/{s.ws.workspace.id}/receipts/")
-    _wait(lambda: s.thread(cid)[-1]["delivery"] == "sent")
+    wait_until(lambda: s.thread(cid)[-1]["delivery"] == "sent")
 
     # The carrier's receipt: delivered (a late "sent" does not move it back).
     assert s.provider.receipt(text, "delivered").status_code == 204
@@ -218,7 +208,7 @@ def test_a_number_the_provider_refuses_fails_with_its_reason_and_undelivered_is_
     r = s.api.post(f"/api/v1/conversations/{cid}/replies", json={"body": "Hi there"})
     assert r.status_code == 201, r.text
     (text,) = s.provider.wait_for(1)
-    _wait(lambda: s.thread(cid)[-1]["delivery"] == "sent")
+    wait_until(lambda: s.thread(cid)[-1]["delivery"] == "sent")
     assert s.provider.receipt(text, "undelivered", "30003").status_code == 204
     last = s.thread(cid)[-1]
     assert last["delivery"] == "undelivered"
@@ -227,7 +217,7 @@ def test_a_number_the_provider_refuses_fails_with_its_reason_and_undelivered_is_
     s.provider.unsubscribed.add(CUSTOMER)
     r = s.api.post(f"/api/v1/conversations/{cid}/replies", json={"body": "Again"})
     assert r.status_code == 201, r.text
-    last = _wait(lambda: (m := s.thread(cid)[-1])["delivery"] == "failed" and m)
+    last = wait_until(lambda: (m := s.thread(cid)[-1])["delivery"] == "failed" and m)
     assert "21610" in last["delivery_error"]
 
 

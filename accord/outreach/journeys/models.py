@@ -52,9 +52,10 @@ class JourneyEntry(IdMixin, Base):
 
     ``status``: waiting (until ``wake_at``, or for ``waiting_for`` until ``wake_at``; a
     worker taking the next step holds the row locked, in the step's transaction), done
-    (the steps ran out), goal (the goal was reached), exited (left: archived journey, erased, removed),
-    holdout (kept out on purpose, watched for the goal only). A waiting person costs a
-    row and nothing else: the job engine wakes the journey at the earliest ``wake_at``."""
+    (the steps ran out), goal (the goal was reached), exited (left: archived journey,
+    erased, removed), holdout (kept out on purpose, watched for the goal only). A waiting
+    person costs a row and nothing else: the job engine wakes the journey at the earliest
+    ``wake_at``."""
 
     __tablename__ = "journey_entries"
     __table_args__ = (
