@@ -3,17 +3,17 @@ provider speaking Twilio's API on loopback (tests/sms_provider.py) and the serve
 outbox and job consumer sending through it. An admin sets the provider up in Settings >
 SMS (the token never in the page); an agent answers a customer's text by text, the count
 of characters and SMS following the reply and a text too long refused, and sees the
-carrier's receipts; a text campaign is composed with its preview as a phone shows it and
-a test texted to a number; a text message step is added to a journey and edited in
-place. Screenshots land in test-artifacts/."""
+carrier's receipts; a text campaign is composed with its preview as a phone shows it, a
+test texted to a number, then launched and reported; a text message step is added to a
+journey, edited in place and sent to a person put in by hand. Screenshots land in
+test-artifacts/."""
 
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -25,10 +25,10 @@ from accord.kit.db import create_db_engine, create_session_factory
 from tests.conftest import new_database
 from tests.helpers import PASSWORD, add_user, bearer, free_port, live_server, provision
 from tests.sms_provider import ACCOUNT, NUMBER, TOKEN, Provider, Text, sms_provider
+from tests.smtp_sink import wait_until
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
-T = TypeVar("T")
 ADMIN = "ada.admin@northwind.test"
 AGENT = "jo.agent@northwind.test"
 NEWCOMER = "lee.admin@harbor.test"  # the admin of a workspace without a provider yet
@@ -78,16 +78,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Texting]:
             assert r.status_code == 200, r.text
             yield setup
         engine.dispose()
-
-
-def _wait(predicate: Callable[[], T | None], timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def _texted(provider: Provider, before: int, count: int) -> list[Text]:
@@ -167,7 +157,7 @@ def _conversation_of(s: Texting, phone: str) -> dict[str, Any]:
         rows = s.api.get("/api/v1/conversations", params={"status": "open"}).json()["data"]
         return next((c for c in rows if c["channel"] == "sms"), None)
 
-    return _wait(found)
+    return wait_until(found)
 
 
 def test_an_agent_answers_a_text_by_text(served: Texting, browser: Any) -> None:  # noqa: F811
