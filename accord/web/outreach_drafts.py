@@ -27,7 +27,7 @@ from accord.web.presenters import person_label
 
 TEMPLATE_FIELDS = ("subject", "html", "text")
 COMPOSER_PURPOSES = ("marketing", "service", "surveys")
-CHANNELS = {"email": "Email", "sms": "Text message"}
+CHANNELS = {"email": "An email", "sms": "A text message"}  # what the composer sends
 EXAMPLE = "Alex Example (an example person)"
 STARTER = {
     "name": "",
