@@ -313,6 +313,7 @@ def create_campaign(
     goal_event: Short = "Order Completed",
     goal_days: Short = "7",
     respect_caps: Short = "",
+    usual_hour: Short = "",
     then: Short = "save",
     profile_id: Short = "",
     test_address: Short = "",
@@ -333,6 +334,7 @@ def create_campaign(
         "goal_event": goal_event,
         "goal_days": goal_days,
         "respect_caps": respect_caps,
+        "usual_hour": usual_hour,
     }
     return _submit(
         request,
@@ -365,6 +367,7 @@ def update_campaign(
     goal_event: Short = "Order Completed",
     goal_days: Short = "7",
     respect_caps: Short = "",
+    usual_hour: Short = "",
     version: Short = "",
     then: Short = "save",
     profile_id: Short = "",
@@ -387,6 +390,7 @@ def update_campaign(
         "goal_event": goal_event,
         "goal_days": goal_days,
         "respect_caps": respect_caps,
+        "usual_hour": usual_hour,
         "version": version,
     }
     return _submit(

@@ -42,6 +42,7 @@ STARTER = {
     "goal_event": "Order Completed",
     "goal_days": "7",
     "respect_caps": "1",
+    "usual_hour": "",
 }
 
 
@@ -96,6 +97,7 @@ def values_of(campaign: Campaign) -> dict[str, str]:
         "goal_event": campaign.goal_event,
         "goal_days": str(campaign.goal_days),
         "respect_caps": "1" if campaign.respect_caps else "",
+        "usual_hour": "1" if campaign.usual_hour else "",
         "version": str(campaign.version),
     }
 
@@ -125,6 +127,7 @@ def fields_of(draft: dict[str, str]) -> dict[str, Any]:
         "goal_event": draft["goal_event"].strip(),
         "goal_days": draft["goal_days"].strip() or "7",
         "respect_caps": bool(draft["respect_caps"]),
+        "usual_hour": bool(draft.get("usual_hour")),
     }
 
 

@@ -408,3 +408,43 @@ def test_a_campaign_is_scheduled_in_the_workspace_s_time_zone(
     gone = client.get(f"/outreach/campaigns/{campaign_id.group(1)}/edit", follow_redirects=False)
     assert gone.status_code == 303
     assert gone.headers["location"] == f"/outreach/campaigns/{campaign_id.group(1)}"
+
+
+def test_the_usual_hour_option_round_trips_through_the_composer(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    _people(client, workspace)
+    segment_id = _segment(client, workspace)
+    add_user(session, workspace, ANALYST, "analyst")
+    csrf = console_login(client, ANALYST)
+    new = client.get("/outreach/campaigns/new", headers=HTML).text
+    box = re.search(r'<input type="checkbox" name="usual_hour"[^>]*>', new)
+    assert box and "checked" not in box.group(0)
+    assert "the hour they are usually active" in new
+
+    saved = client.post(
+        "/outreach/campaigns/new",
+        data=_form(csrf, segment_id, then="save", usual_hour="1"),
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    campaign_id = saved.headers["location"].split("/")[3]
+    assert service.get(session, workspace.workspace.id, uuid.UUID(campaign_id)).usual_hour
+    edit = client.get(saved.headers["location"], headers=HTML).text
+    box = re.search(r'<input type="checkbox" name="usual_hour"[^>]*>', edit)
+    assert box and "checked" in box.group(0)
+    r = client.get(f"/api/v1/outreach/campaigns/{campaign_id}", headers=bearer(workspace.api_token))
+    assert r.json()["usual_hour"] is True
+
+    # Unticked (a browser posts nothing for it): saved as off.
+    r = client.post(
+        f"/outreach/campaigns/{campaign_id}/edit",
+        data={**_form(csrf, segment_id, then="save"), "version": "1"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    session.expire_all()
+    assert not service.get(session, workspace.workspace.id, uuid.UUID(campaign_id)).usual_hour
+    edit = client.get(f"/outreach/campaigns/{campaign_id}/edit", headers=HTML).text
+    box = re.search(r'<input type="checkbox" name="usual_hour"[^>]*>', edit)
+    assert box and "checked" not in box.group(0)
