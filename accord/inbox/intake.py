@@ -121,9 +121,11 @@ def find_conversation(
         mine = [c for c in mine if c.id in joinable]
     active = [c for c in mine if c.status in ACTIVE]
     if active:
-        # The newest open conversation on the same channel, else the newest open one (a
-        # text answers the conversation texts were exchanged in).
-        return next((c for c in active if c.last_channel == inbound.channel), active[0])
+        if inbound.channel == "sms":
+            # A text answers the conversation texts were last exchanged in, when one is
+            # open; anything else joins the newest open conversation.
+            return next((c for c in active if c.last_channel == "sms"), active[0])
+        return active[0]
     recent = [c for c in mine if _within_window(ctx, c, now)]
     return recent[0] if recent else None
 

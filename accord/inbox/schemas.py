@@ -129,7 +129,7 @@ class ReplyIn(BaseModel):
     agent_id: uuid.UUID | None = Field(None, description="The agent an API token acts for")
 
     body: str = Field(min_length=1, max_length=100_000)
-    channel: Literal["email", "chat"] | None = Field(
+    channel: Literal["email", "sms", "chat"] | None = Field(
         None,
         description="What Accord delivers a reply on (by default the customer's last "
         "channel that can be answered); a caller is answered by calling back and logging "

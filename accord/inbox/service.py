@@ -82,8 +82,11 @@ class Reach:
 
 
 def can_text(workspace: Workspace) -> bool:
-    """Whether the workspace has an SMS provider to send texts through."""
-    return bool(stored(workspace, "sms").get("auth_token_encrypted"))
+    """Whether the workspace has an SMS provider to send texts through: an account, its
+    token, and a number or messaging service to send from (as ``channels/sms.of`` asks)."""
+    provider = stored(workspace, "sms")
+    sender = provider.get("from_number") or provider.get("messaging_service_sid")
+    return bool(provider.get("auth_token_encrypted") and provider.get("account_sid") and sender)
 
 
 def reach(session: Session, conversation: Conversation, person: Profile | None) -> Reach:

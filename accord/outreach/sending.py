@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import threading
-import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +49,8 @@ from accord.outreach.templates import (
     text_as_html,
     track_links,
 )
+from accord.outreach.texts import Texts, render_text
+from accord.outreach.throttle import Throttle, throttle_of
 from accord.outreach.tracking import Links
 from accord.profile.models import Profile
 
@@ -61,40 +61,6 @@ UNKNOWN_REASON = (
     "the sending process stopped while handing this message to the relay; it is not sent "
     "again, so that nobody receives it twice"
 )
-
-
-# --- throttling ---------------------------------------------------------------------------
-
-
-class Throttle:
-    """At most ``rate`` messages a second through one transport, shared by the threads
-    of this process that send through it."""
-
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = rate
-        self.clock = clock
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self.clock()
-            start = max(now, self._next)
-            self._next = start + 1.0 / self.rate
-        if start > now:
-            time.sleep(start - now)
-
-
-_THROTTLES: dict[tuple[uuid.UUID, str], Throttle] = {}
-_THROTTLES_LOCK = threading.Lock()
-
-
-def throttle_of(workspace_id: uuid.UUID, channel: str, rate: float) -> Throttle:
-    with _THROTTLES_LOCK:
-        found = _THROTTLES.get((workspace_id, channel))
-        if found is None or found.rate != rate:
-            found = _THROTTLES[(workspace_id, channel)] = Throttle(rate)
-        return found
 
 
 # --- one batch ----------------------------------------------------------------------------
@@ -240,19 +206,6 @@ def render_email(
     return rendered, rendered.text + text_footer, html
 
 
-# How a promotional text says how to stop them (added unless the text says it itself).
-STOP_LINE = "Reply STOP to opt out"
-
-
-def render_text(job: Job, context: dict[str, Any]) -> str:
-    """A text message for a person: its template, and for anything but a service message
-    how to opt out."""
-    text = " ".join(job.compiled.render(context).text.split(" ")).strip()
-    if job.campaign.purpose != "service" and "STOP" not in text.upper():
-        text = f"{text}\n{STOP_LINE}"
-    return text
-
-
 def _context(job: Job, profile: Any, score: CustomerScore | None) -> dict[str, Any]:
     context = person_context(profile, score)
     context["workspace"] = {"name": job.workspace.name}
@@ -391,7 +344,16 @@ class Batch:
                 )
                 self.tally.add(verdict.action)
             else:
-                out.append(self.prepare(send, decision.permit(), now))
+                prepared = self.prepare(send, decision.permit(), now)
+                if isinstance(prepared.data, str) and len(prepared.data) > sms.MAX_BODY:
+                    self.refuse(
+                        send,
+                        "too_long",
+                        f"the text is {len(prepared.data):,} characters as written for this "
+                        f"person; a provider takes at most {sms.MAX_BODY:,}",
+                    )
+                else:
+                    out.append(prepared)
         return out
 
     def prepare(self, send: Send, permit: Permit, now: datetime) -> Prepared:
@@ -458,26 +420,6 @@ def transport_of(
     if box is None or box.relay is None:
         raise RuntimeError("no outbound email relay is configured for this workspace")
     return box, None
-
-
-class Texts:
-    """The SMS provider as a campaign's transport: each text reports its receipt to the
-    send it is for."""
-
-    def __init__(self, job: Job) -> None:
-        assert job.provider is not None
-        self.client = job.deployment.texter(job.provider)
-        self.base_url = job.deployment.base_url
-        self.workspace_id = job.workspace.id
-
-    def hand_over(self, permit: Permit, to: str, text: str, send_id: uuid.UUID) -> str:
-        """Text one person; returns the provider's id of the message."""
-        receipt = sms.receipt_url(self.base_url, self.workspace_id, "send", send_id)
-        handed = self.client.hand_over(permit, to, text, status_callback=receipt)
-        return f"sms:{handed.sid}"
-
-    def close(self) -> None:
-        self.client.close()
 
 
 def send_batch(

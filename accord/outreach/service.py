@@ -28,8 +28,9 @@ from accord.outreach import settings as outreach_settings
 from accord.outreach.models import Campaign
 from accord.outreach.repository import CampaignRepository, SendRepository
 from accord.outreach.schemas import CampaignIn, CampaignUpdate
-from accord.outreach.sending import Deployment, Job, render_email, render_text
+from accord.outreach.sending import Deployment, Job, render_email
 from accord.outreach.templates import Compiled, Content, Envelope, email_bytes, person_context
+from accord.outreach.texts import render_text
 from accord.profile.queries import live_profile
 
 EDITABLE = ("draft", "scheduled")

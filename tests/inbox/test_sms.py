@@ -258,3 +258,17 @@ def test_signature_matches_twilios_published_example() -> None:
     assert sms.segments("a" * 161) == 2
     assert sms.segments("é" * 70) == 1
     assert sms.segments("😀" * 40) == 2
+
+
+def test_texts_are_not_offered_without_a_number_to_send_from(texting: Setup) -> None:
+    s = texting
+    assert s.provider.inbound(s.inbound, CUSTOMER, "Hello?").status_code == 200
+    (conv,) = s.conversations()
+    r = s.api.put("/api/v1/sms", json={**s.provider.settings(), "from_number": ""})
+    assert r.status_code == 200, r.text
+    r = s.api.post(
+        f"/api/v1/conversations/{conv['id']}/replies", json={"body": "Hi", "channel": "sms"}
+    )
+    assert r.status_code == 422
+    assert (r.json()["code"], r.json()["field"]) == ("unreachable", "channel")
+    assert s.provider.texts == []

@@ -173,6 +173,26 @@ def test_a_text_test_send_and_a_campaign_without_a_provider(committed: Committed
         assert r.status_code == 202, r.text
         (text,) = t.provider.texts
         assert text.body == "[Test] Hello\nReply STOP to opt out"
+        # A text longer than a provider takes, as written for a person, is refused so.
+        r = t.api.post(
+            "/api/v1/outreach/campaigns",
+            json={
+                "name": "Long",
+                "channel": "sms",
+                "segment_id": segment_id,
+                "purpose": "service",
+                "text": "{{ person.first_name }} " + "x" * 1600,
+            },
+        )
+        assert r.status_code == 201, r.text
+        long_id = r.json()["id"]
+        assert t.api.post(f"/api/v1/outreach/campaigns/{long_id}/launch").status_code == 200
+        deployment = sending.Deployment(secret_key="k" * 40, base_url=t.base)
+        tally = tasks.deliver(committed.factory, uuid.UUID(long_id), deployment=deployment)
+        assert (tally.sent, tally.refused) == (0, len(PEOPLE))
+        sends = t.api.get(f"/api/v1/outreach/campaigns/{long_id}/sends").json()["data"]
+        assert {s["code"] for s in sends} == {"too_long"}
+        assert "1,604 characters" in sends[0]["reason"]
         r = t.api.put("/api/v1/sms", json={**t.provider.settings(), "auth_token": ""})
         assert r.status_code == 200, r.text
         assert r.json()["auth_token_set"] is False

@@ -40,7 +40,7 @@ TRANSPORTS: Final = {
     "open for a campaign's batch",
     "accord.channels.sms.SmsClient.hand_over": "a text to the customer through the workspace's "
     "SMS provider",
-    "accord.outreach.sending.Texts.hand_over": "a campaign's or journey's text, through "
+    "accord.outreach.texts.Texts.hand_over": "a campaign's or journey's text, through "
     "SmsClient with the receipt address of its send",
 }
 
