@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 
@@ -237,3 +238,53 @@ def test_a_journey_texts_after_its_wait(committed: Committed) -> None:
         wait_until(delivered)
         report = t.api.get(f"/api/v1/outreach/journeys/{journey['id']}/report").json()
         assert {s["step"]: s["reached"] for s in report["funnel"]}["nudge"] == 2
+
+
+def test_texts_wait_out_quiet_hours_in_each_persons_time_zone(committed: Committed) -> None:
+    zones = {
+        "ana": "Europe/London",  # 22:30: quiet until 08:00 there
+        "ben": "America/Los_Angeles",  # 14:30
+        "cho": "Asia/Tokyo",  # 07:30 the next morning: quiet until 08:00 there
+        "dev": "America/New_York",  # 17:30
+        "eli": "America/New_York",
+    }
+    with _texting(committed) as t:
+        batch = [
+            {"type": "identify", "userId": uid, "traits": {"timezone": zone}}
+            for uid, zone in zones.items()
+        ]
+        r = httpx.post(f"{t.base}/v1/batch", json={"batch": batch}, auth=(t.ws.write_key, ""))
+        assert r.status_code == 200, r.text
+        segment_id = helpers.segment(t.api)
+        r = t.api.post(
+            "/api/v1/outreach/campaigns",
+            json={"name": "Night", "channel": "sms", "segment_id": segment_id, "text": "Sale!"},
+        )
+        assert r.status_code == 201, r.text
+        campaign_id = uuid.UUID(r.json()["id"])
+        assert t.api.post(f"/api/v1/outreach/campaigns/{campaign_id}/launch").status_code == 200
+        deployment = sending.Deployment(secret_key="k" * 40, base_url=t.base)
+        late = datetime(2026, 12, 3, 22, 30, tzinfo=UTC)
+        tally = sending.deliver(committed.factory, campaign_id, deployment, clock=lambda: late)
+        assert (tally.sent, tally.later) == (3, 2)
+        assert {x.to for x in t.provider.texts} == {
+            "+14155550102",
+            "+14155550104",
+            "+14155550105",
+        }
+        with read_only(committed.factory) as session:
+            waiting = {
+                s.address: (s.next_attempt_at, s.reason or "")
+                for s in session.query(Send).filter(
+                    Send.campaign_id == campaign_id, Send.status == "queued"
+                )
+            }
+        assert set(waiting) == {"+14155550101", "+14155550103"}
+        assert waiting["+14155550101"][0] == datetime(2026, 12, 4, 8, tzinfo=UTC)
+        assert waiting["+14155550103"][0] == datetime(2026, 12, 3, 23, tzinfo=UTC)
+        assert "quiet hours (21:00-08:00)" in waiting["+14155550101"][1]
+        # At 23:05 UTC it is 08:05 in Tokyo: Cho's text goes; Ana's still waits.
+        later = datetime(2026, 12, 3, 23, 5, tzinfo=UTC)
+        tally = sending.deliver(committed.factory, campaign_id, deployment, clock=lambda: later)
+        assert (tally.sent, tally.later) == (1, 0)
+        assert t.provider.texts[-1].to == "+14155550103"
