@@ -23,7 +23,10 @@ import pytest
 from sqlalchemy import select
 
 from accord.app import create_app
-from accord.kit.db import read_only
+from accord.inbox import csat
+from accord.inbox.context import InboxContext
+from accord.inbox.models import Conversation
+from accord.kit.db import read_only, transaction
 from accord.kit.time import utcnow
 from accord.outreach import sending, tasks
 from accord.outreach.models import Send
@@ -327,3 +330,103 @@ def server_write_key(committed: Committed) -> str:
         assert key is not None
         assert key.write_key is not None
         return str(key.write_key)
+
+
+def test_promotions_wait_for_an_open_complaint_and_a_bad_rating_and_service_mail_does_not(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    """The inbox pauses the promotion: a customer with a conversation open, or who rated
+    one 1 of 5 last week, is held (asked again every hour, for up to ``hold_days``) with
+    the reason; once the complaint is resolved the message goes; a service message is
+    never held; a cap for a segment's members (the most valuable) leaves the others be."""
+    _, api, segment_id, server = _setup(committed, slow_sink)
+    try:
+        r = api.put("/api/v1/outreach/settings", json={"caps": [], "quiet_hours": None})
+        assert r.status_code == 200, r.text
+        opened = {}
+        for who in ("ana", "ben"):
+            r = api.post(
+                "/api/v1/messages",
+                json={
+                    "channel": "email",
+                    "contact": {"email": f"{who}@example.com"},
+                    "subject": "My order",
+                    "body": "It arrived broken.",
+                },
+            )
+            assert r.status_code == 201, r.text
+            opened[who] = r.json()["conversation"]["id"]
+        r = api.patch(f"/api/v1/conversations/{opened['ben']}", json={"status": "resolved"})
+        assert r.status_code == 200, r.text
+        with transaction(committed.factory) as session:
+            conversation = session.get(Conversation, uuid.UUID(opened["ben"]))
+            assert conversation is not None
+            ctx = InboxContext.load(
+                session, conversation.workspace_id, secret_key="k" * 40, base_url=""
+            )
+            csat.record(session, ctx, conversation, 1, "Nobody answered for a week")
+        # A cap of zero promotions for the members of a segment of one (Cho).
+        vip = api.post(
+            "/api/v1/segments",
+            json={
+                "name": "VIP",
+                "definition": {
+                    "kind": "trait",
+                    "field": "email",
+                    "op": "eq",
+                    "value": "cho@example.com",
+                },
+            },
+        )
+        assert vip.status_code == 201, vip.text
+        r = api.put(
+            "/api/v1/outreach/settings",
+            json={
+                "caps": [
+                    {
+                        "channel": "all",
+                        "limit": 0,
+                        "days": 30,
+                        "segment_id": vip.json()["segment"]["id"],
+                    }
+                ],
+                "quiet_hours": None,
+            },
+        )
+        assert r.status_code == 200, r.text
+        promo = helpers.campaign(api, segment_id, name="Promo")
+        _launch(api, promo["id"])
+        tally = tasks.deliver(committed.factory, uuid.UUID(promo["id"]), deployment=DEPLOYMENT)
+        assert (tally.sent, tally.held, tally.refused) == (7, 2, 1)
+        statuses = _statuses(committed, promo["id"])
+        assert statuses["ana@example.com"] == (
+            "held",
+            "held from promotions: the customer has a service conversation open",
+        )
+        assert statuses["ben@example.com"] == (
+            "held",
+            "held from promotions: the customer rated a conversation 2 or less in the last 30 days",
+        )
+        status, reason = statuses["cho@example.com"]
+        assert status == "refused"
+        assert reason is not None
+        assert reason.startswith("frequency cap for this segment's members")
+        # (Ben's rating was asked by a survey: only the campaign's messages are counted.)
+        sent_to = {str(m["To"]) for m in slow_sink.messages if m["X-Accord-Send"]}
+        assert not sent_to & {"ana@example.com", "ben@example.com", "cho@example.com"}
+        # An order update (service) reaches all three at once.
+        service = helpers.campaign(api, segment_id, name="Order update", purpose="service")
+        _launch(api, service["id"])
+        tally = tasks.deliver(committed.factory, uuid.UUID(service["id"]), deployment=DEPLOYMENT)
+        assert (tally.sent, tally.held, tally.refused) == (10, 0, 0)
+        # Ana's complaint is resolved: an hour later her promotion goes.
+        r = api.patch(f"/api/v1/conversations/{opened['ana']}", json={"status": "resolved"})
+        assert r.status_code == 200, r.text
+        hour = utcnow() + timedelta(hours=1, minutes=1)
+        tally = sending.deliver(
+            committed.factory, uuid.UUID(promo["id"]), DEPLOYMENT, clock=lambda: hour
+        )
+        assert (tally.sent, tally.held) == (1, 1)
+        assert _statuses(committed, promo["id"])["ana@example.com"][0] == "sent"
+    finally:
+        server.__exit__(None, None, None)
