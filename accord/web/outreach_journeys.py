@@ -28,7 +28,8 @@ from accord.profile.models import Profile
 from accord.web import outreach_report as words
 from accord.web.auth import Console, ConsoleUser
 from accord.web.charts import BarChart, Series, Unit, chart_export
-from accord.web.outreach_journey_editor import AREA, JOURNEYS, KINDS
+from accord.web.outreach_journey_editor import AREA, JOURNEYS
+from accord.web.outreach_journey_form import KINDS
 from accord.web.outreach_pages import can_write, require_reader, require_writer
 from accord.web.pages import page
 
@@ -39,7 +40,6 @@ PICKED = 8
 # The states of a person in a journey, in the order pages list them, with their words.
 STATES = {
     "waiting": "Waiting",
-    "running": "Taking a step",
     "done": "Done",
     "goal": "Reached the goal",
     "exited": "Exited",
@@ -63,6 +63,22 @@ def _advance_soon(request: Request, session: Session, workspace_id: uuid.UUID) -
 # --- the list and a new journey ------------------------------------------------------------
 
 
+def entered_by(trigger: dict[str, Any]) -> str:
+    """How people enter, in a few words: "on Signed Up", "7 days before the date in
+    renewal_date", "by hand"."""
+    kind = trigger.get("kind")
+    if kind == "event":
+        return f"on {trigger.get('event') or 'an event'}"
+    if kind == "segment":
+        return "on entering a segment"
+    if kind == "date":
+        days = int(trigger.get("days_before") or 0)
+        when = "on" if not days else f"{days} day{'' if days == 1 else 's'} before"
+        every = "every year" if trigger.get("every_year", True) else "once"
+        return f"{when} the date in {trigger.get('field') or 'a trait'}, {every}"
+    return "entered by hand"
+
+
 @router.get("/journeys")
 def journeys_list(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
     require_reader(console)
@@ -78,6 +94,7 @@ def journeys_list(request: Request, session: DbSession, console: ConsoleUser) ->
         AREA,
         journeys=rows,
         states=STATES,
+        entered_by=entered_by,
         can_write=can_write(console),
     )
 
@@ -99,6 +116,7 @@ def _new_page(
         AREA,
         status_code=error.status if error else 200,
         templates_=TEMPLATES,
+        entered_by=entered_by,
         name=name,
         chosen=template,
         error=error,

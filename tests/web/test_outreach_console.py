@@ -419,7 +419,8 @@ def test_the_usual_hour_option_round_trips_through_the_composer(
     csrf = console_login(client, ANALYST)
     new = client.get("/outreach/campaigns/new", headers=HTML).text
     box = re.search(r'<input type="checkbox" name="usual_hour"[^>]*>', new)
-    assert box and "checked" not in box.group(0)
+    assert box
+    assert "checked" not in box.group(0)
     assert "the hour they are usually active" in new
 
     saved = client.post(
@@ -432,7 +433,8 @@ def test_the_usual_hour_option_round_trips_through_the_composer(
     assert service.get(session, workspace.workspace.id, uuid.UUID(campaign_id)).usual_hour
     edit = client.get(saved.headers["location"], headers=HTML).text
     box = re.search(r'<input type="checkbox" name="usual_hour"[^>]*>', edit)
-    assert box and "checked" in box.group(0)
+    assert box
+    assert "checked" in box.group(0)
     r = client.get(f"/api/v1/outreach/campaigns/{campaign_id}", headers=bearer(workspace.api_token))
     assert r.json()["usual_hour"] is True
 
@@ -447,4 +449,5 @@ def test_the_usual_hour_option_round_trips_through_the_composer(
     assert not service.get(session, workspace.workspace.id, uuid.UUID(campaign_id)).usual_hour
     edit = client.get(f"/outreach/campaigns/{campaign_id}/edit", headers=HTML).text
     box = re.search(r'<input type="checkbox" name="usual_hour"[^>]*>', edit)
-    assert box and "checked" not in box.group(0)
+    assert box
+    assert "checked" not in box.group(0)
