@@ -25,12 +25,12 @@ from accord.kit.dialect import one_of
 from accord.kit.ids import new_id, new_ids
 from accord.kit.time import utcnow
 from accord.outreach.journeys import actions, together
+from accord.outreach.journeys.branches import Answers
 from accord.outreach.journeys.definition import MESSAGES, Definition, Step, parse
 from accord.outreach.journeys.models import Journey, JourneyEntry, JourneySignal
 from accord.outreach.journeys.repository import UNFINISHED, JourneyRepository, append
 from accord.outreach.models import Send
 from accord.outreach.rules import zone_of
-from accord.outreach.templates import value_of
 from accord.profile.models import Profile
 
 BATCH = 2_000
@@ -201,10 +201,12 @@ class Stepper:
         self.workspace = workspace
         self.repo = JourneyRepository.from_session(session)
         self.batch = Batch(now)
+        self.answers: Answers | None = None
 
     def run(self, entries: Sequence[Entry]) -> Batch:
         if not entries:
             return self.batch
+        self.answers = Answers(self.repo, self.workspace.id, entries)
         ids = [e.profile_id for e in entries]
         people = {
             row[0]: Person(*row)
@@ -298,18 +300,9 @@ class Stepper:
         self._finish(entry, "exited", "more steps at once than a journey may take")
 
     def holds(self, entry: Entry, person: Person, step: Step) -> bool:
-        cond = step.condition
-        assert cond is not None
-        if cond.kind == "event" and cond.event:
-            return self.repo.did(person.id, entry.workspace_id, cond.event, entry.entered_at)
-        if cond.kind in ("opened", "clicked") and cond.step:
-            opened, clicked = self.repo.engaged(f"journey:{entry.id}:{cond.step}", person.id)
-            return opened if cond.kind == "opened" else clicked
-        if cond.kind == "segment" and cond.segment_id:
-            return self.repo.member(cond.segment_id, person.id)
-        if cond.kind == "trait" and cond.field:
-            return bool(value_of((person.traits or {}).get(cond.field)) == cond.value)
-        return False
+        assert step.condition is not None
+        assert self.answers is not None
+        return self.answers.holds(step.condition, entry, person.id, person.traits)
 
     def queue_message(self, entry: Entry, person: Person, step: Step) -> None:
         """An email or a text to the person, queued (sent by ``journeys.deliver``)."""

@@ -181,33 +181,46 @@ class JourneyRepository(Repository):
 
     # --- what branches ask -----------------------------------------------------------
 
-    def did(
-        self, profile_id: uuid.UUID, workspace_id: uuid.UUID, event: str, since: datetime
-    ) -> bool:
-        return (
-            self.session.scalar(
-                select(Event.id)
-                .where(
-                    Event.profile_id == profile_id,
-                    Event.workspace_id == workspace_id,
-                    Event.name == event,
-                    Event.timestamp >= since,
-                )
-                .limit(1)
+    # Each asked once for all the people of a batch (``branches.Answers``).
+
+    def latest_events(
+        self,
+        workspace_id: uuid.UUID,
+        profile_ids: Collection[uuid.UUID],
+        event: str,
+        since: datetime,
+    ) -> dict[uuid.UUID, datetime]:
+        """Each person's latest ``event`` since ``since`` (people without one left out)."""
+        rows = self.session.execute(
+            select(Event.profile_id, func.max(Event.timestamp))
+            .where(
+                Event.workspace_id == workspace_id,
+                one_of(self.session, Event.profile_id, list(profile_ids)),
+                Event.name == event,
+                Event.timestamp >= since,
             )
-            is not None
+            .group_by(Event.profile_id)
         )
+        return {pid: at for pid, at in rows if pid is not None}
 
-    def engaged(self, source_key: str, profile_id: uuid.UUID) -> tuple[bool, bool]:
-        row = self.session.execute(
-            select(Send.opened_at, Send.clicked_at).where(
-                Send.source_key == source_key, Send.profile_id == profile_id
+    def engagement(self, source_keys: Collection[str]) -> dict[str, tuple[bool, bool]]:
+        """Whether the message of each source key was opened, and clicked."""
+        rows = self.session.execute(
+            select(Send.source_key, Send.opened_at, Send.clicked_at).where(
+                one_of(self.session, Send.source_key, list(source_keys))
             )
-        ).first()
-        return (row is not None and row[0] is not None, row is not None and row[1] is not None)
+        )
+        return {key: (opened is not None, clicked is not None) for key, opened, clicked in rows}
 
-    def member(self, segment_id: uuid.UUID, profile_id: uuid.UUID) -> bool:
-        return self.session.get(SegmentMember, (segment_id, profile_id)) is not None
+    def members(self, segment_id: uuid.UUID, profile_ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+        return set(
+            self.session.scalars(
+                select(SegmentMember.profile_id).where(
+                    SegmentMember.segment_id == segment_id,
+                    one_of(self.session, SegmentMember.profile_id, list(profile_ids)),
+                )
+            )
+        )
 
     def segment_entries(
         self, segment_id: uuid.UUID, after: uuid.UUID | None, limit: int
