@@ -15,8 +15,8 @@ from __future__ import annotations
 from typing import Final
 
 SEND_PATHS: Final = {
-    "accord.inbox.service.reply": "an agent's reply by email or chat (service); the call-back "
-    "number through inbox.service.reach",
+    "accord.inbox.service.reply": "an agent's reply by email, text or chat (service); the "
+    "call-back number through inbox.service.reach",
     "accord.inbox.csat.request_survey": "the satisfaction survey (surveys by email)",
     "accord.channels.email.deliver_one": "the outbox, at the moment of sending: asks again for "
     "the message's purpose (a withdrawal after it was queued stops it)",
