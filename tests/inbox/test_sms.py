@@ -272,3 +272,14 @@ def test_texts_are_not_offered_without_a_number_to_send_from(texting: Setup) -> 
     assert r.status_code == 422
     assert (r.json()["code"], r.json()["field"]) == ("unreachable", "channel")
     assert s.provider.texts == []
+
+
+def test_a_text_from_a_sender_that_is_no_phone_number_still_reaches_the_inbox(
+    texting: Setup,
+) -> None:
+    # Short codes and alphanumeric senders are not numbers a person can be known by.
+    for sender in ("72345", "NORTHWIND"):
+        r = texting.provider.inbound(texting.inbound, sender, f"Your code from {sender}")
+        assert r.status_code == 200, r.text
+    bodies = sorted(m["body"] for c in texting.conversations() for m in texting.thread(c["id"]))
+    assert bodies == ["Your code from 72345", "Your code from NORTHWIND"]
