@@ -5,7 +5,7 @@ trait, days before and "every year" or "once" are kept; a task's subject, note, 
 and priority, a webhook's destination and an audience's destination, action and name
 are kept through adding, saving and publishing; a step without a destination is refused
 beside it, with a word on where destinations are made; the list and the report name the
-new kinds."""
+new kinds (the trigger, the funnel's rows)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.outreach.journeys import service
 from accord.outreach.journeys.definition import parse
 from accord.outreach.journeys.library import TEMPLATES
+from accord.outreach.journeys.schemas import JourneyReport, StepCount
+from accord.web.outreach_journeys import funnel_chart
 from tests.helpers import add_user, bearer, console_login
 from tests.web.test_outreach_console import ANALYST, HTML
 from tests.web.test_outreach_journeys_console import _create, _steps
@@ -275,3 +277,30 @@ def test_task_webhook_and_audience_steps_are_added_edited_and_kept(
     assert bad.status_code == 422
     assert "An audience step names its destination" in _card(bad.text, "audience-1")
     assert "jy-error" not in _card(bad.text, "webhook-1")
+
+
+def test_the_funnel_names_the_new_kinds() -> None:
+    report = JourneyReport(
+        journey_id=uuid.uuid4(),
+        people={"waiting": 3},
+        funnel=[
+            StepCount(step="text", kind="sms", name=None, reached=3),
+            StepCount(step="call", kind="task", name=None, reached=2),
+            StepCount(step="crm", kind="webhook", name=None, reached=2),
+            StepCount(step="ads", kind="audience", name=None, reached=1),
+        ],
+        messages={},
+        goal=None,
+        entered=3,
+        reached_goal=0,
+        holdout=0,
+        holdout_reached_goal=0,
+        conversion=None,
+    )
+    chart = funnel_chart(report, {"call": "Call them"})
+    assert chart.labels == [
+        "text · Text message",
+        "Call them · Task for an agent",
+        "crm · Webhook",
+        "ads · Audience",
+    ]
