@@ -361,7 +361,7 @@ class Batch:
         profile = self.profiles[send.profile_id]
         context = _context(job, profile, self.scores.get(send.profile_id))
         if job.texts:
-            text = render_text(job, context)
+            text = render_text(job.compiled, job.campaign.purpose, context)
             return Prepared(send.id, profile.id, send.address or "", "", text, permit)
         assert job.box is not None
         unsubscribe = unsubscribe_link(job, profile.id)
@@ -501,7 +501,10 @@ def run_job(
     deployment = job.deployment
     if job.texts:
         rate = job.settings.sms_per_second
-        relay: RelaySession | Texts = Texts(job)
+        assert job.provider is not None
+        relay: RelaySession | Texts = Texts(
+            job.provider, deployment.texter, deployment.base_url, job.workspace.id
+        )
     else:
         assert job.box is not None
         rate = job.settings.email_per_second

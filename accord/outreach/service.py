@@ -423,7 +423,7 @@ def render_as(
     context = person_context(person)
     context["workspace"] = {"name": job.workspace.name}
     if job.texts:
-        return "", "", render_text(job, context)
+        return "", "", render_text(job.compiled, campaign.purpose, context)
     rendered, text, html = render_email(job, uuid.UUID(int=0), person.id, context)
     return rendered.subject, html, text
 
@@ -462,7 +462,9 @@ def test_send(
     if job.provider is not None:
         texter = deployment.texter(job.provider)
         try:
-            handed = texter.hand_over(permit, address, f"[Test] {render_text(job, context)}")
+            handed = texter.hand_over(
+                permit, address, f"[Test] {render_text(job.compiled, campaign.purpose, context)}"
+            )
         except sms.SmsError as exc:
             raise AccordError(
                 f"The SMS provider did not take the test: {exc}", code="sms_error", status=502

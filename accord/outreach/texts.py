@@ -5,24 +5,22 @@ send queue's transport, each text carrying the address of its send's delivery re
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from accord.channels import sms
 from accord.govern.consent.policy import Permit
-
-if TYPE_CHECKING:
-    from accord.outreach.sending import Job
-
+from accord.outreach.templates import Compiled
 
 # How a promotional text says how to stop them (added unless the text says it itself).
 STOP_LINE = "Reply STOP to opt out"
 
 
-def render_text(job: Job, context: dict[str, Any]) -> str:
+def render_text(compiled: Compiled, purpose: str, context: dict[str, Any]) -> str:
     """A text message for a person: its template, and for anything but a service message
     how to opt out."""
-    text = job.compiled.render(context).text.strip()
-    if job.campaign.purpose != "service" and "STOP" not in text.upper():
+    text = compiled.render(context).text.strip()
+    if purpose != "service" and "STOP" not in text.upper():
         text = f"{text}\n{STOP_LINE}"
     return text
 
@@ -31,11 +29,16 @@ class Texts:
     """The SMS provider as a campaign's transport: each text reports its receipt to the
     send it is for."""
 
-    def __init__(self, job: Job) -> None:
-        assert job.provider is not None
-        self.client = job.deployment.texter(job.provider)
-        self.base_url = job.deployment.base_url
-        self.workspace_id = job.workspace.id
+    def __init__(
+        self,
+        provider: sms.Provider,
+        texter: Callable[[sms.Provider], sms.SmsClient],
+        base_url: str,
+        workspace_id: uuid.UUID,
+    ) -> None:
+        self.client = texter(provider)
+        self.base_url = base_url
+        self.workspace_id = workspace_id
 
     def hand_over(self, permit: Permit, to: str, text: str, send_id: uuid.UUID) -> str:
         """Text one person; returns the provider's id of the message."""
