@@ -5,6 +5,7 @@ again from itself: a journey always ends."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Literal
 
@@ -42,7 +43,7 @@ class Trigger(BaseModel):
     event: str | None = Field(default=None, max_length=200)
     where: dict[str, Any] = Field(default_factory=dict)
     segment_id: uuid.UUID | None = None
-    field: str | None = Field(default=None, max_length=120, pattern=r"^[A-Za-z0-9_.-]+$")
+    field: str | None = Field(default=None, max_length=120)
     days_before: int = Field(default=0, ge=0, le=365)
     every_year: bool = True
 
@@ -54,6 +55,8 @@ class Trigger(BaseModel):
             raise ValueError("a segment trigger names its segment")
         if self.kind == "date" and not self.field:
             raise ValueError("a date trigger names the trait that holds the date")
+        if self.field and not re.fullmatch(r"[A-Za-z0-9_.-]+", self.field):
+            raise ValueError("a trait's name holds letters, digits, '_', '.' and '-' only")
         return self
 
 

@@ -144,9 +144,9 @@ TEMPLATES: dict[str, dict[str, Any]] = {
     },
     "re_engage": {
         "name": "Re-engage on another channel",
-        "description": "People who stopped opening email (put in by hand, or by a segment "
-        "such as no Email Opened in 90 days) get a text instead; a week later, those who "
-        "have not bought are handed to an agent to call.",
+        "description": "People who stopped opening email (put in by hand or through the "
+        "API, e.g. the members of a segment such as no Email Opened in 90 days) get a text "
+        "instead; a week later, those who have not bought are handed to an agent to call.",
         "definition": {
             "trigger": {"kind": "manual"},
             "goal": {"event": "Order Completed"},
