@@ -164,7 +164,7 @@ def test_a_date_trigger_is_kept_and_checked(
         headers=HTML,
     )
     assert odd.status_code == 422
-    assert "Trait: String should match pattern" in odd.text
+    assert "a trait&#39;s name holds letters, digits" in odd.text
 
 
 def test_task_webhook_and_audience_steps_are_added_edited_and_kept(
