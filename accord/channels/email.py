@@ -260,16 +260,10 @@ def deliver_one(
     """Claim, ask the consent policy, send and mark one queued email; returns its delivery
     state. Consent is asked again here, at the moment of sending: a customer who
     unsubscribed after the message was queued is not sent it (``refused``, with why)."""
+    if not claim(factory, message_id):
+        return "taken"
     with transaction(factory) as session:
-        if not MessageRepository.from_session(session).claim(message_id, utcnow()):
-            return "taken"
-    with transaction(factory) as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        conversation = session.get(Conversation, message.conversation_id)
-        workspace = session.get(Workspace, message.workspace_id)
-        assert workspace is not None
-        assert conversation is not None
+        message, conversation, workspace = claimed(session, message_id)
         box = mailbox.of(workspace, secret_key)
         attempts = int((message.meta or {}).get("attempts", 0)) + 1
         purpose = purpose_of(message)
@@ -343,6 +337,23 @@ def deliver_one(
 
 class _Refused(Exception):
     pass
+
+
+def claim(factory: sessionmaker[Session], message_id: uuid.UUID) -> bool:
+    """Take a queued message for sending, in a transaction of its own (one sender wins)."""
+    with transaction(factory) as session:
+        return MessageRepository.from_session(session).claim(message_id, utcnow())
+
+
+def claimed(session: Session, message_id: uuid.UUID) -> tuple[Message, Conversation, Workspace]:
+    """A claimed message with its conversation and workspace."""
+    message = session.get(Message, message_id)
+    assert message is not None
+    conversation = session.get(Conversation, message.conversation_id)
+    workspace = session.get(Workspace, message.workspace_id)
+    assert conversation is not None
+    assert workspace is not None
+    return message, conversation, workspace
 
 
 def not_sent(message: Message, attempts: int, error: Exception, *, permanent: bool) -> None:

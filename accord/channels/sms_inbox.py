@@ -16,16 +16,14 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import sms
-from accord.channels.email import not_sent
+from accord.channels.email import claim, claimed, not_sent
 from accord.govern.consent import rules as consent_rules
 from accord.govern.consent import service as consent
 from accord.govern.consent.policy import may_contact
-from accord.govern.workspaces.models import Workspace
 from accord.inbox.context import SYSTEM, InboxContext
 from accord.inbox.intake import Inbound, receive
 from accord.inbox.models import Conversation, Message
 from accord.inbox.people import Contact, record_touchpoint, recorded
-from accord.inbox.repository import MessageRepository
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
 from accord.profile.queries import live_profile
@@ -154,16 +152,10 @@ def deliver_text(
     """Claim, ask the consent policy, send and mark one queued text; returns its
     delivery state. Consent is asked again at the moment of sending: a customer who
     texted STOP after the reply was queued is not sent it (``refused``, with why)."""
+    if not claim(factory, message_id):
+        return "taken"
     with transaction(factory) as session:
-        if not MessageRepository.from_session(session).claim(message_id, utcnow()):
-            return "taken"
-    with transaction(factory) as session:
-        message = session.get(Message, message_id)
-        assert message is not None
-        conversation = session.get(Conversation, message.conversation_id)
-        workspace = session.get(Workspace, message.workspace_id)
-        assert workspace is not None
-        assert conversation is not None
+        message, conversation, workspace = claimed(session, message_id)
         attempts = int((message.meta or {}).get("attempts", 0)) + 1
         person = (
             live_profile(session, workspace.id, conversation.profile_id)

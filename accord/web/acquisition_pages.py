@@ -24,9 +24,10 @@ from accord.analyze.acquisition.schemas import (
 )
 from accord.govern.access.scopes import Scope
 from accord.kit.deps import AppSettings, DbSession
-from accord.kit.errors import AccordError, FieldError
+from accord.kit.errors import AccordError
 from accord.web.auth import Console, ConsoleUser
 from accord.web.charts import BarChart, Chart, Series, Unit, chart_export
+from accord.web.forms import form_error
 from accord.web.pages import page
 
 router = APIRouter(prefix="/analytics/acquisition", include_in_schema=False)
@@ -173,22 +174,6 @@ def acquisition_page(
     )
 
 
-def _form_error(error: ValidationError) -> AccordError:
-    """A form's pydantic errors as the API reports them (422, each field named)."""
-    fields = [
-        FieldError(".".join(str(p) for p in e["loc"]) or "form", e["type"], e["msg"])
-        for e in error.errors()
-    ]
-    first = fields[0]
-    return AccordError(
-        f"{first.field}: {first.message}",
-        code="validation_error",
-        status=422,
-        field=first.field,
-        errors=fields,
-    )
-
-
 def _decimal(value: str) -> Decimal | str:
     try:
         return Decimal(value.replace(",", "").strip() or "0")
@@ -246,7 +231,7 @@ def create_campaign(
                 session, console.principal.workspace_id, body, console.principal
             )
     except ValidationError as invalid:
-        error = _form_error(invalid)
+        error = form_error(invalid)
         return _page(request, session, console, settings.base_url, error=error, draft=draft)
     except AccordError as error:
         return _page(request, session, console, settings.base_url, error=error, draft=draft)
@@ -286,7 +271,7 @@ def create_link(
         with session.begin_nested():
             service.create_link(session, campaign, body, console.principal)
     except ValidationError as invalid:
-        error = _form_error(invalid)
+        error = form_error(invalid)
         return _page(request, session, console, settings.base_url, error=error, link_draft=draft)
     except AccordError as error:
         return _page(request, session, console, settings.base_url, error=error, link_draft=draft)

@@ -31,6 +31,7 @@ from accord.outreach.models import Campaign
 from accord.outreach.schemas import CampaignIn, CampaignUpdate
 from accord.profile.models import Profile
 from accord.web.auth import Console, ConsoleUser
+from accord.web.forms import form_error
 from accord.web.outreach_drafts import (
     CHANNELS,
     COMPOSER_PURPOSES,
@@ -41,7 +42,6 @@ from accord.web.outreach_drafts import (
     chosen_person,
     field_errors,
     fields_of,
-    form_error,
     render_preview,
     values_of,
 )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from accord.channels import sms
 from accord.govern.access.scopes import Scope
-from accord.kit.errors import AccordError, FieldError
+from accord.kit.errors import AccordError
 from accord.outreach import service
 from accord.outreach.api import deployment
 from accord.outreach.models import Campaign
@@ -23,6 +23,7 @@ from accord.outreach.schemas import CampaignIn
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 from accord.web.auth import Console
+from accord.web.forms import form_error
 from accord.web.presenters import person_label
 
 TEMPLATE_FIELDS = ("subject", "html", "text")
@@ -44,22 +45,6 @@ STARTER = {
     "respect_caps": "1",
     "usual_hour": "",
 }
-
-
-def form_error(error: ValidationError) -> AccordError:
-    """A form's pydantic errors as the API reports them (422, each field named)."""
-    fields = [
-        FieldError(".".join(str(p) for p in e["loc"]) or "form", e["type"], e["msg"])
-        for e in error.errors()
-    ]
-    first = fields[0]
-    return AccordError(
-        f"{first.field}: {first.message}",
-        code="validation_error",
-        status=422,
-        field=first.field,
-        errors=fields,
-    )
 
 
 def field_errors(error: AccordError | None) -> dict[str, str]:
