@@ -184,7 +184,7 @@ def add_edges(session: Session, ws: uuid.UUID, other: uuid.UUID) -> tuple[uuid.U
     _event(session, ws, edge, CUTOFFS[0] - LOOKBACK)  # on the lookback's bound: counted
     _event(session, ws, edge, CUTOFFS[2] - RECENT)  # opens the last recent window
     # (events: each order's, cancelled or not, and these two)
-    _conversation(session, ws, edge, CUTOFFS[1], "sms", csat=1, reopened=1)
+    _conversation(session, ws, edge, CUTOFFS[1], "whatsapp", csat=1, reopened=1)
     _conversation(session, ws, edge, day, "social", csat=3)
     _conversation(session, ws, edge, day + timedelta(days=3), "email")
     lapsed = _person(session, ws)
