@@ -98,7 +98,8 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
     assert workspace is not None
     last_email, last_call = latest.get("email"), latest.get("phone")
     # A text can be sent once the workspace has an SMS provider (``channels/sms.py``).
-    last_text = latest.get("sms") if can_text(workspace) else None
+    texting = can_text(workspace)
+    last_text = latest.get("sms") if texting else None
     if last_email is not None and last_email.address:
         addresses["email"] = last_email.address
     if last_text is not None and last_text.address:
@@ -111,7 +112,7 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
                 addresses.setdefault("email", ident.value)
             elif ident.type == ids.PHONE:
                 phone = phone or ident.value
-                if can_text(workspace):
+                if texting:
                     addresses.setdefault("sms", ident.value)
     last_in = max(latest.values(), key=lambda m: (m.created_at, m.id), default=None)
     # A live chat is answered on the chat; a message left while nobody was online

@@ -93,7 +93,7 @@ def enter_on_dates(session: Session, workspace_id: uuid.UUID, now: datetime) -> 
             if any((e.context or {}).get("on") == on for e in before):
                 continue
             context = {"date": trigger.field, "value": value_of(value), "on": on}
-            if enter(session, journey, profile_id, now, context) is not None:
+            if enter(session, journey, profile_id, now, context, before) is not None:
                 entered += 1
     session.flush()
     return entered

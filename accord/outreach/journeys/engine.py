@@ -78,13 +78,16 @@ def enter(
     profile_id: uuid.UUID,
     now: datetime,
     context: dict[str, Any] | None = None,
+    before: list[JourneyEntry] | None = None,
 ) -> JourneyEntry | None:
     """Put a person into the journey's latest version, if its re-entry rule lets them;
-    they take the first step at once (``wake_at`` now). None when they may not enter."""
+    they take the first step at once (``wake_at`` now). None when they may not enter.
+    ``before``: their entries of this journey, when the caller has read them already."""
     if journey.status != "active" or journey.version < 1:
         return None
     definition = definition_of(session, journey.id, journey.version)
-    before = JourneyRepository.from_session(session).entries_of(journey.id, profile_id)
+    if before is None:
+        before = JourneyRepository.from_session(session).entries_of(journey.id, profile_id)
     if before and definition.reentry == "never":
         return None
     if any(e.status in (*UNFINISHED, "holdout") for e in before) and definition.reentry != "always":
