@@ -7,13 +7,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from accord.app import create_app
 from accord.config import Settings
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.conftest import new_database
-from tests.helpers import add_user, live_server, provision
+from tests.helpers import PASSWORD, add_user, bearer, live_server, provision
 
 
 @dataclass
@@ -21,6 +24,22 @@ class Served:
     base: str
     ws: ProvisionedWorkspace
     url: str = ""  # the database's, for a test that prepares rows behind the app
+
+    def api(self) -> httpx.Client:
+        """The API of the served workspace, with its token."""
+        return httpx.Client(base_url=self.base, headers=bearer(self.ws.api_token), timeout=30)
+
+
+def signed_in(browser: Any, base: str, email: str, next_path: str) -> Any:
+    """A new page of a new browser context, signed in as ``email`` (with the tests'
+    password) and sent on to ``next_path``."""
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    page = context.new_page()
+    page.goto(f"{base}/login?next={next_path}")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    return page
 
 
 @contextmanager

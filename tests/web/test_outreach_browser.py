@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.helpers import PASSWORD, bearer, free_port
+from tests.helpers import free_port
 from tests.outreach import helpers
-from tests.served import Served, served_workspace
+from tests.served import Served, served_workspace, signed_in
 from tests.smtp_sink import Sink, listening
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
@@ -47,7 +47,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, sink: Sink) -> Iterator[Ser
     with served_workspace(
         tmp, "Northwind Outdoor", {ANALYST: "analyst"}, jobs_worker=True
     ) as served:
-        api = _api(served)
+        api = served.api()
         helpers.mailbox(api, sink)
         r = api.put(
             "/api/v1/outreach/settings",
@@ -63,10 +63,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, sink: Sink) -> Iterator[Ser
         yield served
 
 
-def _api(s: Served) -> httpx.Client:
-    return httpx.Client(base_url=s.base, headers=bearer(s.ws.api_token), timeout=30)
-
-
 def test_compose_test_launch_and_read_the_report(
     served: Served,
     sink: Sink,
@@ -76,12 +72,7 @@ def test_compose_test_launch_and_read_the_report(
 
     s = served
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
-    page.goto(f"{s.base}/login?next=/outreach/campaigns")
-    page.fill("#email", ANALYST)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in(browser, s.base, ANALYST, "/outreach/campaigns")
     expect(page.locator("#nav-campaigns")).to_have_attribute("aria-current", "page")
     expect(page.locator("#campaigns-empty")).to_contain_text("No campaigns yet")
 
@@ -157,7 +148,7 @@ def test_compose_test_launch_and_read_the_report(
     assert tracked is not None
     r = httpx.get(f"{s.base}{urlsplit(tracked.group(1)).path}", follow_redirects=False)
     assert r.status_code == 302
-    sends = _api(s).get(f"/api/v1/outreach/campaigns/{campaign_id}/sends").json()["data"]
+    sends = s.api().get(f"/api/v1/outreach/campaigns/{campaign_id}/sends").json()["data"]
     by_status: dict[str, list[str]] = {}
     for x in sends:
         by_status.setdefault(x["status"], []).append(x["address"].split("@")[0])
@@ -220,4 +211,4 @@ def test_compose_test_launch_and_read_the_report(
     expect(page.frame_locator("#preview-frame").locator("p").first).to_have_text("Hi Alex,")
     page.screenshot(path=str(ARTIFACTS / "outreach-composer-phone.png"), full_page=True)
     page.locator("#preview-card").screenshot(path=str(ARTIFACTS / "outreach-preview-phone.png"))
-    context.close()
+    page.context.close()

@@ -12,12 +12,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.helpers import PASSWORD, bearer, free_port
+from tests.helpers import free_port
 from tests.outreach import helpers
-from tests.served import Served, served_workspace
+from tests.served import Served, served_workspace, signed_in
 from tests.smtp_sink import Sink, listening
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
@@ -38,12 +37,8 @@ def served(tmp_path_factory: pytest.TempPathFactory, sink: Sink) -> Iterator[Ser
     with served_workspace(
         tmp, "Northwind Outdoor", {ANALYST: "analyst"}, jobs_worker=True
     ) as served:
-        helpers.mailbox(_api(served), sink)
+        helpers.mailbox(served.api(), sink)
         yield served
-
-
-def _api(s: Served) -> httpx.Client:
-    return httpx.Client(base_url=s.base, headers=bearer(s.ws.api_token), timeout=30)
 
 
 def test_build_publish_and_follow_a_cart_abandonment_journey(
@@ -55,12 +50,7 @@ def test_build_publish_and_follow_a_cart_abandonment_journey(
 
     s = served
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
-    page.goto(f"{s.base}/login?next=/outreach/journeys")
-    page.fill("#email", ANALYST)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in(browser, s.base, ANALYST, "/outreach/journeys")
     expect(page.locator("#nav-journeys")).to_have_attribute("aria-current", "page")
     expect(page.locator("#journeys-empty")).to_contain_text("No journeys yet")
 
@@ -129,7 +119,7 @@ def test_build_publish_and_follow_a_cart_abandonment_journey(
     helpers.send_people(s.base, s.ws.write_key)
     for uid, _, _ in helpers.PEOPLE:
         helpers.track(s.base, s.ws.write_key, uid, "Checkout Started", cart_id=f"c-{uid}")
-    api = _api(s)
+    api = s.api()
 
     def reached() -> int:
         report = api.get(f"/api/v1/outreach/journeys/{journey_id}/report").json()
@@ -188,4 +178,4 @@ def test_build_publish_and_follow_a_cart_abandonment_journey(
     page.goto(f"{s.base}/outreach/journeys/{journey_id}/report")
     expect(page.locator("#funnel svg")).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "journeys-report-phone.png"), full_page=True)
-    context.close()
+    page.context.close()

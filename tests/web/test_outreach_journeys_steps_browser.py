@@ -11,11 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.helpers import PASSWORD, bearer
-from tests.served import Served, served_workspace
+from tests.served import Served, served_workspace, signed_in
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
@@ -30,7 +28,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def _destination(s: Served, name: str) -> str:
-    with httpx.Client(base_url=s.base, headers=bearer(s.ws.api_token), timeout=30) as api:
+    with s.api() as api:
         r = api.post("/api/v1/destinations", json={"name": name, "url": "http://127.0.0.1:9/in"})
         assert r.status_code == 201, r.text
         return str(r.json()["id"])
@@ -51,12 +49,7 @@ def test_a_dated_journey_with_a_task_a_webhook_and_an_audience(
 
     s = served
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
-    page.goto(f"{s.base}/login?next=/outreach/journeys/new")
-    page.fill("#email", ANALYST)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in(browser, s.base, ANALYST, "/outreach/journeys/new")
 
     # A blank journey; with no destination yet, a webhook step says where to make one.
     page.locator("label[for=template-blank]").click()
@@ -175,7 +168,7 @@ def test_a_dated_journey_with_a_task_a_webhook_and_an_audience(
     # At phone width.
     page.set_viewport_size({"width": 390, "height": 844})
     page.locator("#step-call").screenshot(path=str(ARTIFACTS / "journeys-task-phone.png"))
-    context.close()
+    page.context.close()
 
 
 def test_the_composer_offers_the_usual_hour(
@@ -184,15 +177,10 @@ def test_the_composer_offers_the_usual_hour(
 ) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
-    page.goto(f"{served.base}/login?next=/outreach/campaigns/new")
-    page.fill("#email", ANALYST)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in(browser, served.base, ANALYST, "/outreach/campaigns/new")
     box = page.locator("#campaign-usual-hour")
     expect(box).not_to_be_checked()
     page.get_by_label("Send each person's message at the hour they are usually active").check()
     expect(box).to_be_checked()
     page.locator("fieldset.oc-measure").screenshot(path=str(ARTIFACTS / "campaign-usual-hour.png"))
-    context.close()
+    page.context.close()

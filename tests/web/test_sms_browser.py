@@ -23,7 +23,8 @@ from accord.config import Settings
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.conftest import new_database
-from tests.helpers import PASSWORD, add_user, bearer, free_port, live_server, provision
+from tests.helpers import add_user, bearer, free_port, live_server, provision
+from tests.served import signed_in
 from tests.sms_provider import ACCOUNT, NUMBER, TOKEN, Provider, Text, sms_provider
 from tests.smtp_sink import wait_until
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
@@ -86,22 +87,12 @@ def _texted(provider: Provider, before: int, count: int) -> list[Text]:
     return provider.wait_for(before + count)[before:]
 
 
-def _sign_in(browser: Any, base: str, email: str, next_path: str) -> Any:  # noqa: F811
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
-    page.goto(f"{base}/login?next={next_path}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    return page
-
-
 def test_an_admin_sets_up_the_provider_in_settings(served: Texting, browser: Any) -> None:  # noqa: F811
     from playwright.sync_api import expect
 
     s = served
     ARTIFACTS.mkdir(exist_ok=True)
-    page = _sign_in(browser, s.base, NEWCOMER, "/settings/sms")
+    page = signed_in(browser, s.base, NEWCOMER, "/settings/sms")
     expect(page.locator(".tabs .tab.active")).to_have_text("SMS")
     expect(page.locator("#sms-state")).to_have_text("not set up")
     expect(page.locator("#token-state")).to_contain_text("No token is stored yet")
@@ -169,7 +160,7 @@ def test_an_agent_answers_a_text_by_text(served: Texting, browser: Any) -> None:
     r = s.provider.inbound(inbound, CUSTOMER, "Hi, my order #1042 has not arrived yet")
     assert r.status_code == 200, r.text
     number = _conversation_of(s, CUSTOMER)["number"]
-    page = _sign_in(browser, s.base, AGENT, f"/inbox/{number}")
+    page = signed_in(browser, s.base, AGENT, f"/inbox/{number}")
     first = page.locator("#messages li").first
     expect(first).to_contain_text("my order #1042")
     expect(first.locator(".chip.ch-sms")).to_have_text("✆ text")
@@ -269,7 +260,7 @@ def test_a_text_campaign_is_composed_tested_and_sent(served: Texting, browser: A
     s = served
     ARTIFACTS.mkdir(exist_ok=True)
     _texters(s)
-    page = _sign_in(browser, s.base, ADMIN, "/outreach/campaigns/new")
+    page = signed_in(browser, s.base, ADMIN, "/outreach/campaigns/new")
     expect(page.locator("#campaign-channel-email")).to_be_checked()
     expect(page.locator("#campaign-subject")).to_be_visible()
 
@@ -374,7 +365,7 @@ def test_a_text_message_step_is_added_to_a_journey_and_sent(
     )
     assert r.status_code == 201, r.text
     journey_id = r.json()["id"]
-    page = _sign_in(browser, s.base, ADMIN, f"/outreach/journeys/{journey_id}")
+    page = signed_in(browser, s.base, ADMIN, f"/outreach/journeys/{journey_id}")
 
     # A text message step at the start: its own card, edited in place.
     page.locator(".jy-gap .jy-add summary").click()
