@@ -321,8 +321,7 @@ def receipt_url(base_url: str, workspace_id: uuid.UUID, kind: str, item_id: uuid
     return f"{base_url.rstrip('/')}/v1/sms/{workspace_id}/receipts/{kind}/{item_id}"
 
 
-# A receipt's state, in the order a message goes through them: one never goes back.
-RECEIPT_ORDER = {"accepted": 0, "queued": 0, "sending": 1, "sent": 2, "delivered": 3}
+# The receipts' states of a text that did not reach the phone.
 FAILED = frozenset({"undelivered", "failed"})
 
 
