@@ -176,10 +176,9 @@ def test_customer_analytics_dashboards(
     seen = page.locator("#scoring-run, #run-done").first
     expect(seen).to_be_visible()
     if page.locator("#scoring-run").count():
-        expect(page.locator("#run-progress")).to_be_visible()
-        page.locator("#scoring-run").screenshot(
-            path=str(ARTIFACTS / "customer-analytics-progress.png")
-        )
+        # The run may finish (and the page reload) at any moment: the whole page is
+        # photographed, which does not need the progress card to still be attached.
+        page.screenshot(path=str(ARTIFACTS / "customer-analytics-progress.png"))
     expect(page.locator("#run-done")).to_be_visible(timeout=120_000)  # a busy job engine
     expect(page.locator("#scoring-run")).to_have_count(0)
     expect(page.locator("#recompute")).to_be_enabled()
