@@ -1,0 +1,265 @@
+"""Sentiment of a short social post: positive, neutral or negative, with a score.
+
+The scoring is lexicon-based and rule-based, made for posts about a brand: each word,
+emoji, emoticon or known phrase carries a valence from the lexicon
+(:mod:`accord.social.lexicon`); rules then adjust it:
+
+- negation: a negator ("not", "never", "no", words ending in "n't") turns the valence of
+  the sentiment words in the next few words of its clause ("not good", "isn't working",
+  "no help at all", "can't recommend", "never again");
+- intensifiers and dampeners before a word raise or lower its weight ("very",
+  "super", "kinda", "slightly"), as do ALL-CAPS (in a post not written all in capitals)
+  and an elongated word ("sooooo", "noooo", normalised to the word itself);
+- contrast: after "but" or "however" the rest of the post weighs more and what came
+  before weighs less ("the app is nice but support is useless" is negative);
+- "!" strengthens the post's direction; hashtags are scored by their words ("#fail",
+  "#neveragain"); @mentions and URLs are ignored.
+
+The sum of the valences is squashed into a score in [-1, 1]; the label comes from the
+score against :data:`THRESHOLD`. No work happens at import time; the lexicon is read on
+the first call."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from accord.social.lexicon import (
+    BOOSTER,
+    BOOSTER_PAIRS,
+    BOOSTERS,
+    CONTRAST_WORD,
+    NEGATOR,
+    PHRASE,
+    Lexicon,
+    hashtag_words,
+    lexicon,
+)
+
+Label = Literal["positive", "neutral", "negative"]
+
+# A score at or above THRESHOLD is positive, at or below -THRESHOLD negative.
+THRESHOLD = 0.25
+# How a negated word's valence is turned when the lexicon gives no valence for it.
+NEGATE_POSITIVE = -0.75  # "not good": a good word negated reads clearly negative
+NEGATE_NEGATIVE = -0.45  # "not bad": a bad word negated reads only mildly positive
+NEGATION_SCOPE = 3  # words after a negator that it reaches
+CAPS_BOOST = 0.7  # added to the magnitude of an ALL-CAPS sentiment word
+ELONGATION_BOOST = 0.3  # added to the magnitude of an elongated sentiment word
+EXCLAIM_BOOST = 0.25  # per "!" (at most four), in the post's direction
+BEFORE_CONTRAST = 0.5  # weight of what came before "but"
+AFTER_CONTRAST = 1.5  # weight of what follows it
+SQUASH = 15.0  # score = total / sqrt(total^2 + SQUASH)
+
+# URLs and @mentions (also Mastodon's @user@instance), removed before scoring.
+_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![\w])@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
+_TOKEN = re.compile(
+    r"[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
+    r"|(?<!\w)[)(][\-']?[:;](?!\w)"  # (: ):
+    r"|</?3|\^[_.]?\^|-_-|>_<"  # <3 </3 ^_^ -_- >_<
+    r"|#\w+"  # hashtags
+    r"|[^\W\d_][\w']*"  # words, with their apostrophes
+    r"|[!?]+|[.,;\u2026]"  # emphasis and clause ends
+    r"|[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"  # emoji and symbols
+)
+_TRIPLE = re.compile(r"(\w)\1\1")
+_RUN = re.compile(r"(\w)\1{2,}")
+_BREAKS = frozenset(".,;!?\u2026")  # clause ends: a negation or booster stops there
+
+
+@dataclass(frozen=True)
+class Sentiment:
+    """How a post feels: its label, a score in [-1, 1] (negative to positive) and the
+    proportions of its weight that are positive, negative and neutral (summing to 1)."""
+
+    label: Label
+    score: float
+    positive: float
+    negative: float
+    neutral: float
+
+
+NEUTRAL = Sentiment("neutral", 0.0, 0.0, 0.0, 1.0)
+
+
+def _unelongate(word: str, known: dict[str, int]) -> str:
+    """ "sooooo" -> "so", "goooood" -> "good": runs of three or more of a letter shortened to
+    two if that makes a known word, else to one."""
+    two = _RUN.sub(r"\1\1", word)
+    if two in known:
+        return two
+    return _RUN.sub(r"\1", word)
+
+
+def _words(text: str) -> list[str]:
+    """The post's tokens, URLs and @mentions removed, hashtags replaced by their words."""
+    if "@" in text or "http" in text or "www." in text:
+        text = _NOISE.sub(" ", text)
+    if "\u2019" in text:
+        text = text.replace("\u2019", "'")
+    tokens: list[str] = _TOKEN.findall(text)
+    if "#" in text:
+        expanded: list[str] = []
+        for tok in tokens:
+            if tok[0] == "#" and len(tok) > 1:
+                expanded.extend(hashtag_words(tok[1:]))
+                expanded.append(",")  # a hashtag is a clause of its own
+            else:
+                expanded.append(tok)
+        tokens = expanded
+    return tokens
+
+
+def analyse(text: str) -> Sentiment:
+    """The sentiment of ``text`` (a short post, any length works)."""
+    lex = lexicon()
+    tokens = _words(text)
+    if not tokens:
+        return NEUTRAL
+    valence = lex.valence
+    negated = lex.negated
+    special = lex.special
+    shouting_allowed = not text.isupper()  # a post all in capitals emphasises nothing
+    elongated = _TRIPLE.search(text) is not None
+    low = [t.lower() for t in tokens]
+    n = len(tokens)
+    values: list[float] = []
+    weight = 1.0  # AFTER_CONTRAST once a contrast word is met
+    neutral_words = 0
+    negation_left = 0  # words still in a negation's scope
+    boost = 0.0
+    boost_left = 0
+    i = 0
+    while i < n:
+        word = low[i]
+        code = special.get(word)
+        emphasis = 0.0
+        if code is None:
+            if not word[0].isalpha():
+                if word[0] in _BREAKS:
+                    negation_left = boost_left = 0
+                i += 1
+                continue
+            if elongated and _TRIPLE.search(word):
+                word = low[i] = _unelongate(word, special)
+                code = special.get(word)
+                emphasis = ELONGATION_BOOST
+            if code is None and "'" in word:
+                if word.endswith("n't"):
+                    negation_left = NEGATION_SCOPE
+                    i += 1
+                    continue
+                if word.endswith("'s"):
+                    word = low[i] = word[:-2]
+                    code = special.get(word)
+            if code is None:
+                neutral_words += 1
+                if negation_left:
+                    negation_left -= 1
+                if boost_left:
+                    boost_left -= 1
+                i += 1
+                continue
+        if code & PHRASE:
+            size = _phrase(lex, low, i)
+            if size:
+                v, when_negated = lex.phrase_values[tuple(low[i : i + size])]
+                if negation_left:
+                    v = when_negated if when_negated is not None else _negate(v)
+                    negation_left = 0
+                values.append(v * weight)
+                i += size
+                continue
+        if code & CONTRAST_WORD:
+            values = [v * BEFORE_CONTRAST for v in values]
+            weight = AFTER_CONTRAST
+            negation_left = boost_left = 0
+            i += 1
+            continue
+        if code & NEGATOR:
+            if not (word == "never" and i + 1 < n and low[i + 1] in ("so", "this")):
+                negation_left = NEGATION_SCOPE  # "never so happy" is emphasis instead
+            i += 1
+            continue
+        if code & BOOSTER and i + 1 < n:
+            pair = BOOSTER_PAIRS.get((word, low[i + 1]))
+            if pair is not None:
+                boost, boost_left = pair, 2
+                i += 2
+                continue
+            delta = BOOSTERS.get(word)
+            if delta is not None and low[i + 1][0].isalpha():
+                tok = tokens[i]
+                boost = delta + (0.2 if shouting_allowed and tok.isupper() and len(tok) > 1 else 0)
+                boost_left = 2
+                i += 1
+                continue
+        in_scope = negation_left > 0
+        turned = in_scope and word in negated
+        v = negated[word] if turned else valence.get(word, 0.0)
+        if not v:
+            neutral_words += 1
+            if in_scope:
+                negation_left -= 1
+            if boost_left:
+                boost_left -= 1
+            i += 1
+            continue
+        magnitude = emphasis
+        if boost_left:
+            magnitude += boost
+            boost_left = 0
+        tok = tokens[i]
+        if shouting_allowed and len(tok) > 1 and tok.isupper():
+            magnitude += CAPS_BOOST
+        if magnitude:
+            v = max(0.05, v + magnitude) if v > 0 else min(-0.05, v - magnitude)
+        if in_scope:
+            if not turned:
+                v = _negate(v)
+            negation_left = 0
+        values.append(v * weight)
+        i += 1
+    return _summarise(values, neutral_words, min(text.count("!"), 4))
+
+
+def _phrase(lex: Lexicon, low: list[str], i: int) -> int:
+    """The number of words of the longest lexicon phrase starting at ``low[i]`` (0: none)."""
+    for size in lex.phrase_sizes[low[i]]:
+        if tuple(low[i : i + size]) in lex.phrase_values:
+            return size
+    return 0
+
+
+def _negate(value: float) -> float:
+    """A valence inside a negation's scope, when the lexicon gives none for it."""
+    return value * (NEGATE_POSITIVE if value > 0 else NEGATE_NEGATIVE)
+
+
+def _summarise(values: list[float], neutral_words: int, exclaims: int) -> Sentiment:
+    """Squash the valences into a score and proportions, and label it."""
+    if not values:
+        return NEUTRAL
+    pos = neg = 0.0
+    for v in values:
+        if v > 0:
+            pos += v
+        else:
+            neg -= v
+    total = pos - neg
+    if exclaims and total:
+        total += math.copysign(exclaims * EXCLAIM_BOOST, total)
+    score = total / math.sqrt(total * total + SQUASH)
+    whole = pos + neg + neutral_words
+    label: Label = (
+        "positive" if score >= THRESHOLD else "negative" if score <= -THRESHOLD else "neutral"
+    )
+    return Sentiment(
+        label=label,
+        score=round(score, 4),
+        positive=round(pos / whole, 4),
+        negative=round(neg / whole, 4),
+        neutral=round(neutral_words / whole, 4),
+    )
