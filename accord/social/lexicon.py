@@ -50,6 +50,14 @@ BOOSTERS: dict[str, float] = {
     ),
 }
 
+# Short words that do not use up a negation's reach ("none of my apps are working").
+FILLER = frozenset(
+    _split(
+        """a an the of my your our their his her its this that it to be is are was were at
+        all any for really even so very just"""
+    )
+)
+
 # Two-word dampeners: their first word is skipped as a sentiment word.
 BOOSTER_PAIRS: dict[tuple[str, str], float] = {
     ("kind", "of"): -0.35,

@@ -31,6 +31,7 @@ from accord.social.lexicon import (
     BOOSTER_PAIRS,
     BOOSTERS,
     CONTRAST_WORD,
+    FILLER,
     NEGATOR,
     PHRASE,
     Lexicon,
@@ -41,7 +42,7 @@ from accord.social.lexicon import (
 Label = Literal["positive", "neutral", "negative"]
 
 # A score at or above THRESHOLD is positive, at or below -THRESHOLD negative.
-THRESHOLD = 0.25
+THRESHOLD = 0.3
 # How a negated word's valence is turned when the lexicon gives no valence for it.
 NEGATE_POSITIVE = -0.75  # "not good": a good word negated reads clearly negative
 NEGATE_NEGATIVE = -0.45  # "not bad": a bad word negated reads only mildly positive
@@ -51,6 +52,7 @@ ELONGATION_BOOST = 0.3  # added to the magnitude of an elongated sentiment word
 EXCLAIM_BOOST = 0.25  # per "!" (at most four), in the post's direction
 BEFORE_CONTRAST = 0.5  # weight of what came before "but"
 AFTER_CONTRAST = 1.5  # weight of what follows it
+NAME_FACTOR = 0.4  # weight of a capitalised word inside a sentence (likely a name)
 SQUASH = 15.0  # score = total / sqrt(total^2 + SQUASH)
 
 # URLs and @mentions (also Mastodon's @user@instance), removed before scoring.
@@ -66,6 +68,7 @@ _TOKEN = re.compile(
 )
 _TRIPLE = re.compile(r"(\w)\1\1")
 _RUN = re.compile(r"(\w)\1{2,}")
+_ENDS = frozenset(".!?\u2026")  # a capital after these starts a sentence
 _BREAKS = frozenset(".,;!?\u2026")  # clause ends: a negation or booster stops there
 
 
@@ -156,7 +159,7 @@ def analyse(text: str) -> Sentiment:
                     code = special.get(word)
             if code is None:
                 neutral_words += 1
-                if negation_left:
+                if negation_left and word not in FILLER:
                     negation_left -= 1
                 if boost_left:
                     boost_left -= 1
@@ -212,8 +215,11 @@ def analyse(text: str) -> Sentiment:
             magnitude += boost
             boost_left = 0
         tok = tokens[i]
-        if shouting_allowed and len(tok) > 1 and tok.isupper():
-            magnitude += CAPS_BOOST
+        if len(tok) > 1:
+            if shouting_allowed and tok.isupper():
+                magnitude += CAPS_BOOST
+            elif i and tok[0].isupper() and tok[1:].islower() and low[i - 1] not in _ENDS:
+                v *= NAME_FACTOR  # "Super Bowl", "Gentle Yoga": likely a name
         if magnitude:
             v = max(0.05, v + magnitude) if v > 0 else min(-0.05, v - magnitude)
         if in_scope:
