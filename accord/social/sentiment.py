@@ -58,11 +58,11 @@ SQUASH = 15.0  # score = total / sqrt(total^2 + SQUASH)
 # URLs and @mentions (also Mastodon's @user@instance), removed before scoring.
 _NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![\w])@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TOKEN = re.compile(
-    r"[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
+    r"[^\W\d_][\w']*"  # words, with their apostrophes (first: the commonest)
+    r"|#\w+"  # hashtags
+    r"|[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
     r"|(?<!\w)[)(][\-']?[:;](?!\w)"  # (: ):
     r"|</?3|\^[_.]?\^|-_-|>_<"  # <3 </3 ^_^ -_- >_<
-    r"|#\w+"  # hashtags
-    r"|[^\W\d_][\w']*"  # words, with their apostrophes
     r"|[!?]+|[.,;\u2026]"  # emphasis and clause ends
     r"|[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"  # emoji and symbols
 )
