@@ -80,6 +80,7 @@ from accord.resolve.models import (
     Separation,
     SeparationMember,
 )
+from accord.social.models import Mention, SocialSource
 
 __all__ = [
     "AccessLogEntry",
@@ -134,6 +135,7 @@ __all__ = [
     "MatchCandidate",
     "MatchRun",
     "Membership",
+    "Mention",
     "Merge",
     "Message",
     "Order",
@@ -154,6 +156,7 @@ __all__ = [
     "Separation",
     "SeparationMember",
     "SlaPolicy",
+    "SocialSource",
     "Suppression",
     "Team",
     "TeamMember",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -24,6 +24,11 @@ from accord.kit.threads import PeriodicWorker
 from accord.kit.time import utcnow
 
 log = logging.getLogger(__name__)
+# Sends one queued message: (factory, message id, secret key, publish, base URL) -> state.
+Sender = Callable[
+    [sessionmaker[Session], uuid.UUID, str, Callable[[uuid.UUID, dict[str, Any]], None], str],
+    str,
+]
 # A send takes seconds (the relay's timeouts are shorter): a claim older than this was left
 # by a process that died between taking a message and marking it.
 STALE_CLAIM = timedelta(minutes=10)
@@ -46,12 +51,17 @@ class Outbox(PeriodicWorker):
         publish: Callable[[uuid.UUID, dict[str, Any]], None],
         interval: float = 5.0,
         base_url: str = "http://127.0.0.1:8000",
+        senders: Mapping[str, Sender] | None = None,
     ) -> None:
         super().__init__(interval=interval, run_at_start=True)
         self.factory = factory
         self.secret_key = secret_key
         self.publish = publish
         self.base_url = base_url
+        # Email and texts are sent here; other channels by the sender the edge hands in
+        # (social replies: accord.social.delivery).
+        self.senders: dict[str, Sender] = {"email": deliver_one, "sms": deliver_text}
+        self.senders.update(senders or {})
 
     def step(self) -> None:
         # A full batch means more may be waiting: go on until the queue is drained.
@@ -77,7 +87,10 @@ class Outbox(PeriodicWorker):
                 after = page[-1].id
             ids = ids[:BATCH]
         for message_id, channel in ids:
-            send = deliver_text if channel == "sms" else deliver_one
+            send = self.senders.get(channel)
+            if send is None:
+                log.warning("outbox: no sender for %s (message %s)", channel, message_id)
+                continue
             send(self.factory, message_id, self.secret_key, self.publish, self.base_url)
         return len(ids)
 

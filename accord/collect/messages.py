@@ -20,7 +20,19 @@ TYPES = ("identify", "track", "page", "screen", "group", "alias")
 MAX_MESSAGE_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
 ALIAS_PREVIOUS = "alias_previous"
-SOCIAL_TRAITS = ("twitter", "instagram", "facebook", "tiktok", "linkedin", "youtube", "x")
+SOCIAL_TRAITS = (
+    "twitter",
+    "instagram",
+    "facebook",
+    "tiktok",
+    "linkedin",
+    "youtube",
+    "x",
+    "bluesky",
+    "mastodon",
+    "reddit",
+    "threads",
+)
 CHANNELS = (
     "web",
     "app",

@@ -216,6 +216,7 @@ def reply(
         body.body,
         channel=body.channel,
         status=body.status,
+        private=body.private,
     )
     return MessageRead.model_validate(message)
 

@@ -67,6 +67,8 @@ class Inbound:
     # The conversation the channel already has open with this sender (a chat visitor's);
     # it wins over the person's other conversations while within the reopen window.
     conversation_id: uuid.UUID | None = None
+    # The touchpoint's event name, when not the channel's usual one (a social mention).
+    event_name: str | None = None
 
 
 @dataclass
@@ -273,7 +275,7 @@ def receive(
         ctx.workspace,
         channel=inbound.channel,
         contact=inbound.contact,
-        event_name=EVENT_NAMES[inbound.channel],
+        event_name=inbound.event_name or EVENT_NAMES[inbound.channel],
         properties=props,
         at=at,
         key=key,

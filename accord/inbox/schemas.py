@@ -129,11 +129,16 @@ class ReplyIn(BaseModel):
     agent_id: uuid.UUID | None = Field(None, description="The agent an API token acts for")
 
     body: str = Field(min_length=1, max_length=100_000)
-    channel: Literal["email", "sms", "chat"] | None = Field(
+    channel: Literal["email", "sms", "chat", "social"] | None = Field(
         None,
         description="What Accord delivers a reply on (by default the customer's last "
         "channel that can be answered); a caller is answered by calling back and logging "
         "the call (POST /api/v1/calls)",
+    )
+    private: bool = Field(
+        False,
+        description="A social reply sent as a direct message to the author instead of a "
+        "public reply under the post",
     )
     status: Status | None = None
 

@@ -31,12 +31,12 @@ from accord.profile.queries import live_profile
 from accord.profile.repository import OrderRepository
 from accord.resolve.repository import IdentifierRepository
 
-# What Accord can deliver a written reply on: email and text messages (the outbox, then
-# the workspace's relay or SMS provider) and a live chat (the visitor's socket). A phone is
-# answered by calling back (logged, or scheduled as a callback: accord.inbox.calls);
-# nothing sends on social networks yet.
-REPLY_CHANNELS = ("email", "sms", "chat")
-QUEUED_CHANNELS = ("email", "sms")  # sent by the outbox after commit
+# What Accord can deliver a written reply on: email, text messages and social posts (the
+# outbox, then the workspace's relay, SMS provider or the network the mention came from:
+# accord.social.delivery) and a live chat (the visitor's socket). A phone is answered by
+# calling back (logged, or scheduled as a callback: accord.inbox.calls).
+REPLY_CHANNELS = ("email", "sms", "chat", "social")
+QUEUED_CHANNELS = ("email", "sms", "social")  # sent by the outbox after commit
 MAX_TEXT = 1600  # the longest text message a provider takes
 # Who may take conversations (be assigned, transferred to, join a team): an analyst
 # reads only.
@@ -97,6 +97,11 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
     workspace = session.get(Workspace, conversation.workspace_id)
     assert workspace is not None
     last_email, last_call = latest.get("email"), latest.get("phone")
+    # A social post is answered through its network when the listening source that heard
+    # it can reply (its message says so: ``replyable``).
+    last_social = latest.get("social")
+    if last_social is not None and (last_social.meta or {}).get("replyable"):
+        addresses["social"] = str((last_social.meta or {}).get("handle") or last_social.address)
     # A text can be sent once the workspace has an SMS provider (``channels/sms.py``).
     texting = can_text(workspace)
     last_text = latest.get("sms") if texting else None
@@ -129,7 +134,9 @@ def reach(session: Session, conversation: Conversation, person: Profile | None) 
         addresses["chat"] = "chat"
     elif last_in is None and conversation.channel == "chat":
         addresses["chat"] = "chat"  # a chat an agent started with a visitor
-    asks = [Ask(c, "service", a if c != "chat" else None) for c, a in addresses.items()]
+    asks = [
+        Ask(c, "service", a if c not in ("chat", "social") else None) for c, a in addresses.items()
+    ]
     if phone:
         asks.append(Ask("phone", "service", phone))
     for ask, decision in zip(asks, decide(session, workspace, person, asks), strict=True):
@@ -160,12 +167,14 @@ def reply(
     channel: str | None = None,
     status: str | None = None,
     at: datetime | None = None,
+    private: bool = False,
 ) -> Message:
-    """Answer the customer in writing, on a channel Accord delivers: email and text
-    messages go out through the outbox after commit, a chat to the visitor's socket. A
-    phone is answered by calling back (:mod:`accord.inbox.calls`). Refused, saying why,
-    when the customer must not be contacted (``doNotContact``, a bounced address) or
-    cannot be reached."""
+    """Answer the customer in writing, on a channel Accord delivers: email, text messages
+    and social replies go out through the outbox after commit, a chat to the visitor's
+    socket. A phone is answered by calling back (:mod:`accord.inbox.calls`). A social
+    reply answers the latest post under it, or (``private``) by a direct message. Refused,
+    saying why, when the customer must not be contacted (``doNotContact``, a bounced
+    address) or cannot be reached."""
     body = body.strip()
     if not body:
         raise invalid("A reply needs a body", field="body")
@@ -175,7 +184,7 @@ def reply(
         instead = (
             "call them back (log the call or schedule a callback)"
             if channel == "phone"
-            else "answer by email, text message or chat"
+            else "answer by email, text message, chat or a social reply"
         )
         raise invalid(
             f"Accord cannot deliver a reply by {channel}: {instead}",
@@ -212,6 +221,11 @@ def reply(
             field="body",
             code="too_long",
         )
+    meta: dict[str, Any] | None = None
+    if channel == "social":
+        meta = _social_reply(session, conversation, body, private)
+    elif private:
+        raise invalid("Only a social reply can be private", field="private")
     now = at or utcnow()
     last_email = (
         MessageRepository.from_session(session).last_inbound(conversation.id, "email")
@@ -232,11 +246,30 @@ def reply(
         in_reply_to=last_email.external_id if last_email is not None else None,
         delivery="queued" if channel in QUEUED_CHANNELS else "sent",
         answers=True,
+        meta=meta,
     )
     if status:
         set_status(session, ctx, conversation, status, actor, at=now)
     ctx.changed(session, conversation, "message", message)
     return message
+
+
+def _social_reply(
+    session: Session, conversation: Conversation, body: str, private: bool
+) -> dict[str, Any]:
+    """What the outbox needs to answer the latest post: which mention, how, and within
+    the network's length (the listening package wrote both on the post's message)."""
+    post = MessageRepository.from_session(session).last_inbound(conversation.id, "social")
+    meta = (post.meta or {}) if post is not None else {}
+    limit = int(meta.get("max_reply") or 0)
+    if limit and len(body) > limit:
+        raise invalid(
+            f"A reply on {meta.get('network', 'this network')} holds at most {limit} "
+            f"characters ({len(body)} given)",
+            field="body",
+            code="too_long",
+        )
+    return {"mention": meta.get("mention"), "network": meta.get("network"), "private": private}
 
 
 def _reply_subject(subject: str) -> str:

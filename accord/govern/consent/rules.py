@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Final
 
 # Where a person can be reached. "ads" is an advertising audience (a hashed list sent to an
-# ad network); "all" in a record means every channel.
-CHANNELS: Final = ("email", "sms", "phone", "chat", "push", "post", "ads")
+# ad network); "social" a reply or a direct message on a social network; "all" in a
+# record means every channel.
+CHANNELS: Final = ("email", "sms", "phone", "chat", "social", "push", "post", "ads")
 # Why they would be contacted or their data used.
 PURPOSES: Final = ("service", "marketing", "personalization", "surveys", "advertising")
 ALL: Final = "all"
@@ -122,6 +123,7 @@ CHANNEL_LABELS: Final = {
     "sms": "Text message",
     "phone": "Phone call",
     "chat": "Chat",
+    "social": "Social networks",
     "push": "App notification",
     "post": "Post",
     "ads": "Ad networks",

@@ -1,0 +1,117 @@
+"""Listening jobs, run by the job engine (registered by name in ``accord/jobs.py``):
+every minute the sweep starts a fetch of each source whose time has come; a fetch asks
+the connector for what was posted after the source's saved position, outside any
+transaction, then stores the mentions and the new position together, only if nobody
+moved the position meanwhile (two workers never store one batch twice)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.inbox.context import InboxContext
+from accord.kit.db import transaction
+from accord.kit.time import utcnow
+from accord.social import connections
+from accord.social.models import SocialSource
+from accord.social.repository import SourceRepository
+from accord.social.service import Outcome, SocialContext, hear
+from accord.social.sources.base import Connector, SourceError
+
+log = logging.getLogger(__name__)
+Enqueue = Callable[..., Any]
+BATCH = 200  # posts asked of a connector per fetch
+
+
+@dataclass
+class Listening:
+    """What the listening jobs need of the deployment."""
+
+    connectors: Mapping[str, Connector]
+    secret_key: str
+    base_url: str = "http://127.0.0.1:8000"
+    publish: Callable[[uuid.UUID, dict[str, Any]], None] | None = None
+    kick_outbox: Callable[[], None] | None = None
+    limit: int = BATCH
+    after: list[Callable[[uuid.UUID, Outcome], None]] = field(default_factory=list)
+
+    def context(self, session: Session, workspace_id: uuid.UUID) -> SocialContext:
+        inbox = InboxContext.load(
+            session,
+            workspace_id,
+            secret_key=self.secret_key,
+            base_url=self.base_url,
+            publish=self.publish,
+            kick_outbox=self.kick_outbox,
+        )
+        return SocialContext.of(inbox)
+
+
+def sweep(
+    factory: sessionmaker[Session],
+    *,
+    listening: Listening,
+    enqueue: Enqueue,
+    now: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Every minute: a fetch job for each source that is due; returns them."""
+    now = now or utcnow()
+    with transaction(factory) as session:
+        due = SourceRepository.from_session(session).due(now, list(listening.connectors))
+    for _, source_id in due:
+        enqueue("social.fetch", source_id)
+    return [s for _, s in due]
+
+
+def fetch(
+    factory: sessionmaker[Session],
+    source_id: uuid.UUID,
+    *,
+    listening: Listening,
+    enqueue: Enqueue | None = None,
+    now: datetime | None = None,
+) -> Outcome | None:
+    """Fetch one source once (see the module's docstring). Returns what was stored, or
+    None when the source is gone, off, not due, or its fetch failed (recorded on it)."""
+    with transaction(factory) as session:
+        source = session.get(SocialSource, source_id)
+        if source is None or not source.enabled or source.status == "failing":
+            return None
+        connector = listening.connectors.get(source.kind)
+        if connector is None:
+            return None
+        config = connections.config_of(source, listening.secret_key)
+        cursor = dict(source.cursor or {})
+        workspace_id = source.workspace_id
+        terms = SocialContext.of(
+            InboxContext.load(session, workspace_id, secret_key="", base_url="")
+        ).settings.terms()
+    try:
+        batch = connector.fetch(config, cursor, terms, listening.limit)
+    except SourceError as exc:
+        with transaction(factory) as session:
+            source = SourceRepository.from_session(session).lock(source_id)
+            if source is not None:
+                connections.failed(source, exc, now or utcnow())
+        log.warning("social source %s: %s", source_id, exc.message)
+        return None
+    with transaction(factory) as session:
+        source = SourceRepository.from_session(session).lock(source_id)
+        if source is None or dict(source.cursor or {}) != cursor:
+            return None  # removed, or another worker stored this position's batch
+        at = now or utcnow()
+        outcome = hear(
+            session, listening.context(session, workspace_id), batch.posts, source=source, now=at
+        )
+        connections.fetched(source, batch.cursor, batch.more, at)
+    for hook in listening.after:
+        hook(workspace_id, outcome)
+    if batch.more and enqueue is not None:
+        enqueue("social.fetch", source_id)
+    return outcome

@@ -1,0 +1,270 @@
+"""The listening pipeline on both databases: a batch of posts becomes mentions, each
+understood and triaged; a known customer's handle lands on their profile and
+conversation with their value in the reason; copies, re-heard posts, waits that turn
+into respond, a person's decision over triage, and the response metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accord.collect.models import Event
+from accord.govern.access.principal import Principal
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.inbox.context import InboxContext
+from accord.inbox.models import Conversation, Message
+from accord.inbox.people import accept_now
+from accord.kit.time import utcnow
+from accord.social import metrics
+from accord.social.models import Mention
+from accord.social.repository import MentionRepository
+from accord.social.service import SocialContext, decide_by_hand, hear
+from accord.social.settings import LISTENING, Competitor, ListeningSettings
+from accord.social.sources.base import Post
+
+pytestmark = pytest.mark.usefixtures("backend")
+
+RULES = ListeningSettings(
+    brands=["Acme"],
+    hashtags=["#acmefail"],
+    competitors=[Competitor(name="Globex", terms=["#globex"])],
+    exclusions=["acme anvil meme"],
+)
+
+
+def _ctx(
+    session: Session, ws: ProvisionedWorkspace, rules: ListeningSettings = RULES
+) -> SocialContext:
+    LISTENING.write(session, ws.workspace, rules, actor=Principal.cli(ws.workspace.id))
+    inbox = InboxContext.load(
+        session, ws.workspace.id, secret_key="k" * 40, base_url="http://127.0.0.1"
+    )
+    return SocialContext.of(inbox)
+
+
+def _post(n: str, text: str, handle: str = "sam.bsky.social", **kw: Any) -> Post:
+    values: dict[str, Any] = {
+        "network": "bluesky",
+        "external_id": f"at://did:plc:{handle}/app.bsky.feed.post/{n}",
+        "text": text,
+        "posted_at": utcnow() - timedelta(minutes=5),
+        "author_handle": handle,
+        "followers": 120,
+        "url": f"https://bsky.app/profile/{handle}/post/{n}",
+    }
+    values.update(kw)
+    return Post(**values)
+
+
+def _customer(session: Session, ws: ProvisionedWorkspace, handle: str, spent: int) -> None:
+    at = utcnow() - timedelta(days=30)
+    accept_now(
+        session,
+        ws.workspace,
+        [
+            {
+                "type": "identify",
+                "userId": "rae-1",
+                "messageId": "id-rae",
+                "traits": {"name": "Rae Lin", "email": "rae@example.com", "bluesky": handle},
+                "timestamp": at.isoformat(),
+            },
+            {
+                "type": "track",
+                "userId": "rae-1",
+                "messageId": "order-rae",
+                "event": "Order Completed",
+                "properties": {"order_id": "A-1", "total": spent, "currency": "USD"},
+                "timestamp": at.isoformat(),
+            },
+        ],
+        source="test",
+        at=at,
+    )
+
+
+def test_a_customers_complaint_lands_on_their_profile_and_conversation(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    _customer(session, workspace, "rae.bsky.social", 2400)
+    ctx = _ctx(session, workspace)
+    out = hear(
+        session,
+        ctx,
+        [
+            _post(
+                "1",
+                "@acme charged me twice for my order and nobody answers. Worst service.",
+                "Rae.bsky.social",
+                followers=12_400,
+            )
+        ],
+    )
+    assert (out.heard, out.stored, out.decisions) == (1, 1, {"respond": 1})
+    mention = out.mentions[0]
+    assert mention.sentiment == "negative"
+    assert mention.intent == "complaint"
+    assert mention.profile_id is not None
+    assert mention.customer_value == 2400.0
+    assert mention.reason.endswith(
+        "from a customer with USD 2,400 lifetime value and 12k followers: respond within 1 hour"
+    )
+    assert mention.state == "open" and mention.priority == "high"
+    conversation = session.get(Conversation, mention.conversation_id)
+    assert conversation is not None
+    assert conversation.profile_id == mention.profile_id
+    assert conversation.channel == "social" and conversation.priority == "high"
+    message = session.scalars(
+        select(Message).where(Message.conversation_id == conversation.id)
+    ).one()
+    assert message.body.startswith("@acme charged me twice")
+    assert message.meta["mention"] == str(mention.id)
+    assert message.meta["replyable"] is False  # no source that can answer heard it
+    # The mention is on the customer's timeline.
+    names = set(session.scalars(select(Event.name).where(Event.profile_id == mention.profile_id)))
+    assert "Social Mention" in names
+
+
+def test_an_unknown_authors_gripe_opens_a_conversation_on_a_new_profile(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    out = hear(
+        session, ctx, [_post("1", "My Acme blender stopped working after 2 days, so disappointed")]
+    )
+    mention = out.mentions[0]
+    assert mention.decision == "respond"
+    assert mention.customer_value is None
+    conversation = session.get(Conversation, mention.conversation_id)
+    assert conversation is not None and conversation.profile_id is not None
+    assert mention.profile_id == conversation.profile_id  # the author is a contact now
+
+
+def test_a_post_heard_twice_is_stored_once_and_its_engagement_updated(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    hear(session, ctx, [_post("1", "ugh, acme again", likes=1)])
+    again = hear(session, ctx, [_post("1", "ugh, acme again", likes=4, reposts=1)])
+    assert (again.stored, again.updated) == (0, 1)
+    rows = session.scalars(
+        select(Mention).where(Mention.workspace_id == workspace.workspace.id)
+    ).all()
+    assert len(rows) == 1 and (rows[0].likes, rows[0].reposts) == (4, 1)
+
+
+def test_copies_are_dismissed_the_authors_own_and_one_text_from_many_accounts(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    first = hear(session, ctx, [_post("1", "Acme lost my parcel, again!")]).mentions[0]
+    again = hear(session, ctx, [_post("2", "acme LOST my parcel again")]).mentions[0]
+    assert first.decision == "respond"
+    assert (again.decision, again.rule) == ("dismiss", "duplicate")
+    ring = hear(
+        session,
+        ctx,
+        [_post(str(i), "Get free Acme gift cards today", f"bot{i}.bsky.social") for i in range(3)],
+    )
+    assert [m.rule for m in ring.mentions][-1] == "spam"
+    assert "the same text from 3 accounts" in ring.mentions[-1].reason
+
+
+def test_a_wait_turns_into_respond_when_the_author_posts_again_or_people_pile_in(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    out = hear(
+        session,
+        ctx,
+        [
+            _post("1", "acme, seriously? ugh.", "kim.bsky.social"),
+            _post("9", "acme. ugh. meh.", "lee.bsky.social"),
+        ],
+    )
+    kim, lee = out.mentions
+    assert (kim.decision, kim.state, kim.conversation_id) == ("wait", "waiting", None)
+    again = hear(session, ctx, [_post("2", "still thinking about acme today", "kim.bsky.social")])
+    assert again.escalated == 1
+    assert kim.decision == "respond" and kim.state == "open"
+    assert kim.reason.startswith("the author posted again; ")
+    assert kim.conversation_id is not None
+    grown = hear(session, ctx, [_post("9", "acme. ugh. meh.", "lee.bsky.social", likes=30)])
+    assert grown.escalated == 1
+    assert lee.decision == "respond"
+    assert lee.reason.startswith("30 more people engaged with the post; ")
+
+
+def test_posts_that_are_not_mentions_are_ignored(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    out = hear(
+        session,
+        ctx,
+        [
+            _post("1", "acmeville weather is nice"),
+            _post("2", "that acme anvil meme lol"),
+            _post("3", "Switching to #Globex, better prices"),
+        ],
+    )
+    assert (out.ignored, out.stored) == (2, 1)
+    assert out.mentions[0].about == "Globex"
+    assert out.mentions[0].decision == "dismiss"
+
+
+def test_a_person_decides_over_triage_and_a_respond_opens_the_conversation(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    mention = hear(session, ctx, [_post("1", "Acme is fine I guess")]).mentions[0]
+    assert mention.decision == "dismiss"
+    decide_by_hand(session, ctx, mention, "respond", who="ana@acme.example", why="a reporter")
+    assert (mention.decision, mention.state, mention.rule) == ("respond", "open", "by hand")
+    assert mention.reason == "respond, decided by ana@acme.example: a reporter"
+    assert mention.conversation_id is not None and mention.respond_by is not None
+
+
+def test_the_response_metrics_count_time_to_first_answer_and_the_sla(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    out = hear(
+        session,
+        ctx,
+        [
+            _post("1", "Acme support never answers my emails, terrible", "a.bsky.social"),
+            _post("2", "How do I reset my Acme router?", "b.bsky.social"),
+            _post("3", "Loving my new Acme kettle", "c.bsky.social"),
+        ],
+    )
+    complaint, question, _ = out.mentions
+    repo = MentionRepository.from_session(session)
+    repo.answered([complaint.id], complaint.received_at + timedelta(minutes=30), "r1")
+    repo.answered([question.id], question.received_at + timedelta(minutes=300), "r2")
+    session.expire_all()
+    m = metrics.compute(session, workspace.workspace, days=7)
+    assert m.mentions == 3
+    assert m.decisions["respond"] == 2
+    assert (m.response.to_respond, m.response.answered, m.response.rate) == (2, 2, 1.0)
+    assert m.response.median_minutes == 165.0
+    assert m.response.within_sla == 0.5  # the question's 4 hours were missed
+    assert m.sentiment["positive"] >= 1 and m.sentiment["negative"] >= 1
+    assert m.share_of_voice[0].name == "brand"
+    assert sum(d.mentions for d in m.by_day) == 3
+
+
+def test_a_workspace_never_sees_anothers_mentions(
+    session: Session, workspace: ProvisionedWorkspace, other_workspace: ProvisionedWorkspace
+) -> None:
+    hear(session, _ctx(session, workspace), [_post("1", "Acme is down again, can't log in")])
+    other = _ctx(session, other_workspace)
+    out = hear(session, other, [_post("1", "Acme is down again, can't log in")])
+    assert out.stored == 1  # the same post is a mention of each workspace, apart
+    mine = MentionRepository.from_session(session).listing(other_workspace.workspace.id)
+    assert len(mine) == 1 and mine[0].workspace_id == other_workspace.workspace.id
+    assert metrics.compute(session, other_workspace.workspace).mentions == 1
