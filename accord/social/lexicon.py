@@ -25,7 +25,8 @@ LEXICON_PATH = Path(__file__).resolve().parent / "data" / "lexicon.tsv"
 NEGATORS = frozenset(
     _split("""not no never nor neither nobody nothing none nowhere without cannot hardly barely
     dont doesnt didnt isnt wasnt arent werent cant couldnt wont wouldnt shouldnt aint
-    havent hasnt hadnt mustnt neednt
+    havent hasnt hadnt mustnt neednt don't doesn't didn't isn't wasn't aren't weren't
+    can't couldn't won't wouldn't shouldn't ain't haven't hasn't hadn't mustn't needn't
     nicht kein keine keinen keinem keiner nie niemals
     pas jamais aucun aucune
     nunca nada tampoco ningún ninguna ninguno não nao nem""")
@@ -89,6 +90,10 @@ PHRASE = 2  # a phrase of the lexicon starts with it
 CONTRAST_WORD = 4
 NEGATOR = 8
 BOOSTER = 16  # an intensifier or dampener, or the first word of a two-word one
+BREAK = 32  # punctuation that ends a clause (and with it a negation's reach)
+
+# Punctuation that ends a clause: a negation or an intensifier stops there.
+BREAKS = ("!", "?", ".", ",", ";", "\u2026")
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ def _parse(lines: list[str]) -> Lexicon:
     mark(NEGATORS, NEGATOR)
     mark(BOOSTERS, BOOSTER)
     mark((first for first, _ in BOOSTER_PAIRS), BOOSTER)
+    mark(BREAKS, BREAK)
     vocabulary = frozenset(
         w for w in (*valence, *_COMMON_WORDS, *NEGATORS, *BOOSTERS) if w.isalpha() and len(w) > 1
     ) | {"a", "i"}

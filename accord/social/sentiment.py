@@ -30,6 +30,7 @@ from accord.social.lexicon import (
     BOOSTER,
     BOOSTER_PAIRS,
     BOOSTERS,
+    BREAK,
     CONTRAST_WORD,
     FILLER,
     NEGATOR,
@@ -56,20 +57,20 @@ NAME_FACTOR = 0.4  # weight of a capitalised word inside a sentence (likely a na
 SQUASH = 15.0  # score = total / sqrt(total^2 + SQUASH)
 
 # URLs and @mentions (also Mastodon's @user@instance), removed before scoring.
-_NOISE = re.compile(r"https?://\S+|www\.\S+|(?<![\w])@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
+URL = re.compile(r"(?:https?://|www\.)\S+")
+MENTION = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TOKEN = re.compile(
     r"[^\W\d_][\w']*"  # words, with their apostrophes (first: the commonest)
     r"|#\w+"  # hashtags
     r"|[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
     r"|(?<!\w)[)(][\-']?[:;](?!\w)"  # (: ):
     r"|</?3|\^[_.]?\^|-_-|>_<"  # <3 </3 ^_^ -_- >_<
-    r"|[!?]+|[.,;\u2026]"  # emphasis and clause ends
+    r"|[!?.,;\u2026]"  # emphasis and clause ends
     r"|[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"  # emoji and symbols
 )
 _TRIPLE = re.compile(r"(\w)\1\1")
 _RUN = re.compile(r"(\w)\1{2,}")
 _ENDS = frozenset(".!?\u2026")  # a capital after these starts a sentence
-_BREAKS = frozenset(".,;!?\u2026")  # clause ends: a negation or booster stops there
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ class Sentiment:
     positive: float
     negative: float
     neutral: float
+    # The words, phrases, emoji and emoticons that carried the sentiment, as written
+    # (a negated one with its negator: "isn't working"), each with its valence.
+    cues: tuple[tuple[str, float], ...] = ()
 
 
 NEUTRAL = Sentiment("neutral", 0.0, 0.0, 0.0, 1.0)
@@ -96,10 +100,18 @@ def _unelongate(word: str, known: dict[str, int]) -> str:
     return _RUN.sub(r"\1", word)
 
 
+def without_noise(text: str) -> str:
+    """``text`` without its URLs and @mentions (also Mastodon's @user@instance)."""
+    if "http" in text or "www." in text:
+        text = URL.sub(" ", text)
+    if "@" in text:
+        text = MENTION.sub(" ", text)
+    return text
+
+
 def _words(text: str) -> list[str]:
     """The post's tokens, URLs and @mentions removed, hashtags replaced by their words."""
-    if "@" in text or "http" in text or "www." in text:
-        text = _NOISE.sub(" ", text)
+    text = without_noise(text)
     if "\u2019" in text:
         text = text.replace("\u2019", "'")
     tokens: list[str] = _TOKEN.findall(text)
@@ -121,99 +133,86 @@ def analyse(text: str) -> Sentiment:
     tokens = _words(text)
     if not tokens:
         return NEUTRAL
+    special = lex.special
+    stretched: frozenset[int] = frozenset()  # where an elongated word was shortened
+    if _TRIPLE.search(text) is None:
+        low = [t.lower() for t in tokens]
+    else:
+        low = [t.lower() for t in tokens]
+        stretched = frozenset(i for i, w in enumerate(low) if _TRIPLE.search(w))
+        for i in stretched:
+            low[i] = _unelongate(low[i], special)
+    # Only the tokens the scorer acts on are visited; the others are neutral words.
+    hits = [i for i, w in enumerate(low) if w in special]
+    if not hits:
+        return NEUTRAL
     valence = lex.valence
     negated = lex.negated
-    special = lex.special
     shouting_allowed = not text.isupper()  # a post all in capitals emphasises nothing
-    elongated = _TRIPLE.search(text) is not None
-    low = [t.lower() for t in tokens]
     n = len(tokens)
     values: list[float] = []
+    spans: list[tuple[int, int, float]] = []  # tokens[a:b] carried valence v
     weight = 1.0  # AFTER_CONTRAST once a contrast word is met
-    neutral_words = 0
-    negation_left = 0  # words still in a negation's scope
+    acted = 0  # tokens that were not neutral words
+    negated_at = -1  # the negator in reach, if any
     boost = 0.0
-    boost_left = 0
-    i = 0
-    while i < n:
+    boosted_at = -9  # the last booster word
+    skip_to = 0  # a phrase or a two-word booster took the tokens before this
+    for i in hits:
+        if i < skip_to:
+            continue
         word = low[i]
-        code = special.get(word)
-        emphasis = 0.0
-        if code is None:
-            if not word[0].isalpha():
-                if word[0] in _BREAKS:
-                    negation_left = boost_left = 0
-                i += 1
-                continue
-            if elongated and _TRIPLE.search(word):
-                word = low[i] = _unelongate(word, special)
-                code = special.get(word)
-                emphasis = ELONGATION_BOOST
-            if code is None and "'" in word:
-                if word.endswith("n't"):
-                    negation_left = NEGATION_SCOPE
-                    i += 1
-                    continue
-                if word.endswith("'s"):
-                    word = low[i] = word[:-2]
-                    code = special.get(word)
-            if code is None:
-                neutral_words += 1
-                if negation_left and word not in FILLER:
-                    negation_left -= 1
-                if boost_left:
-                    boost_left -= 1
-                i += 1
-                continue
+        code = special[word]
+        acted += 1
+        if code & BREAK:
+            negated_at = boosted_at = -9
+            continue
+        if negated_at >= 0 and not _in_reach(low, negated_at, i):
+            negated_at = -9
         if code & PHRASE:
             size = _phrase(lex, low, i)
             if size:
                 v, when_negated = lex.phrase_values[tuple(low[i : i + size])]
-                if negation_left:
+                if negated_at >= 0:
                     v = when_negated if when_negated is not None else _negate(v)
-                    negation_left = 0
+                    spans.append((negated_at, i + size, v))
+                    negated_at = -9
+                else:
+                    spans.append((i, i + size, v))
                 values.append(v * weight)
-                i += size
+                acted += size - 1
+                skip_to = i + size
                 continue
         if code & CONTRAST_WORD:
             values = [v * BEFORE_CONTRAST for v in values]
             weight = AFTER_CONTRAST
-            negation_left = boost_left = 0
-            i += 1
+            negated_at = boosted_at = -9
             continue
         if code & NEGATOR:
             if not (word == "never" and i + 1 < n and low[i + 1] in ("so", "this")):
-                negation_left = NEGATION_SCOPE  # "never so happy" is emphasis instead
-            i += 1
+                negated_at = i  # "never so happy" is emphasis instead
             continue
         if code & BOOSTER and i + 1 < n:
             pair = BOOSTER_PAIRS.get((word, low[i + 1]))
             if pair is not None:
-                boost, boost_left = pair, 2
-                i += 2
+                boost, boosted_at, skip_to = pair, i + 1, i + 2
+                acted += 1
                 continue
             delta = BOOSTERS.get(word)
             if delta is not None and low[i + 1][0].isalpha():
                 tok = tokens[i]
                 boost = delta + (0.2 if shouting_allowed and tok.isupper() and len(tok) > 1 else 0)
-                boost_left = 2
-                i += 1
+                boosted_at = i
                 continue
-        in_scope = negation_left > 0
-        turned = in_scope and word in negated
+        turned = negated_at >= 0 and word in negated
         v = negated[word] if turned else valence.get(word, 0.0)
         if not v:
-            neutral_words += 1
-            if in_scope:
-                negation_left -= 1
-            if boost_left:
-                boost_left -= 1
-            i += 1
+            acted -= 1
             continue
-        magnitude = emphasis
-        if boost_left:
+        magnitude = ELONGATION_BOOST if i in stretched else 0.0
+        if i - boosted_at <= 2:
             magnitude += boost
-            boost_left = 0
+            boosted_at = -9
         tok = tokens[i]
         if len(tok) > 1:
             if shouting_allowed and tok.isupper():
@@ -222,13 +221,25 @@ def analyse(text: str) -> Sentiment:
                 v *= NAME_FACTOR  # "Super Bowl", "Gentle Yoga": likely a name
         if magnitude:
             v = max(0.05, v + magnitude) if v > 0 else min(-0.05, v - magnitude)
-        if in_scope:
+        if negated_at >= 0:
             if not turned:
                 v = _negate(v)
-            negation_left = 0
+            spans.append((negated_at, i + 1, v))
+            negated_at = -9
+        else:
+            spans.append((i, i + 1, v))
         values.append(v * weight)
-        i += 1
-    return _summarise(values, neutral_words, min(text.count("!"), 4))
+    cues = tuple([(" ".join(tokens[a:b]), round(v, 3)) for a, b, v in spans])
+    return _summarise(values, n - acted, min(text.count("!"), 4), cues)
+
+
+def _in_reach(low: list[str], negated_at: int, i: int) -> bool:
+    """Whether the negator at ``negated_at`` still reaches the word at ``i``: fewer than
+    NEGATION_SCOPE words between them, short fillers ("of", "my", "the") not counted."""
+    between = i - negated_at - 1
+    if between < NEGATION_SCOPE:
+        return True
+    return sum(1 for w in low[negated_at + 1 : i] if w not in FILLER) < NEGATION_SCOPE
 
 
 def _phrase(lex: Lexicon, low: list[str], i: int) -> int:
@@ -244,7 +255,12 @@ def _negate(value: float) -> float:
     return value * (NEGATE_POSITIVE if value > 0 else NEGATE_NEGATIVE)
 
 
-def _summarise(values: list[float], neutral_words: int, exclaims: int) -> Sentiment:
+def _summarise(
+    values: list[float],
+    neutral_words: int,
+    exclaims: int,
+    cues: tuple[tuple[str, float], ...],
+) -> Sentiment:
     """Squash the valences into a score and proportions, and label it."""
     if not values:
         return NEUTRAL
@@ -268,4 +284,5 @@ def _summarise(values: list[float], neutral_words: int, exclaims: int) -> Sentim
         positive=round(pos / whole, 4),
         negative=round(neg / whole, 4),
         neutral=round(neutral_words / whole, 4),
+        cues=cues,
     )
