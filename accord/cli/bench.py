@@ -467,3 +467,34 @@ def bench_analytics(
         engine.dispose()
     for line in result.lines():
         typer.echo(line)
+
+
+@bench_app.command("sentiment")
+def bench_sentiment(
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="A labelled set of posts: a TweetEval-style folder (<split>_text.txt and "
+            "<split>_labels.txt, labels 0 negative, 1 neutral, 2 positive) or a TSV/CSV file "
+            "of text and label.",
+        ),
+    ] = None,
+    split: Annotated[str, typer.Option(help="The split to score (train, val or test).")] = "test",
+    limit: Annotated[int | None, typer.Option(help="Score only the first N posts.", min=1)] = None,
+) -> None:
+    """Accuracy, macro-F1, per-class F1 and posts a second of Accord's sentiment beside
+    VADER's, on a public labelled set of social posts (no database involved)."""
+    from accord.bench import sentiment
+
+    if data is None:
+        typer.echo(f"error: no data set. {sentiment.DATA_HELP}", err=True)
+        raise typer.Exit(2)
+    try:
+        with progress_bar(transient=True) as progress:
+            task = progress.add_task("Scoring Accord, then VADER", total=2)
+            result = sentiment.run(data, split, limit, progress=lambda n: progress.advance(task, n))
+    except sentiment.DataError as e:
+        typer.echo(f"error: {e}. {sentiment.DATA_HELP}", err=True)
+        raise typer.Exit(2) from e
+    for line in result.lines():
+        typer.echo(line)
