@@ -173,6 +173,16 @@ def analyse(text: str) -> Sentiment:
             size = _phrase(lex, low, i)
             if size:
                 v, when_negated = lex.phrase_values[tuple(low[i : i + size])]
+                magnitude = 0.0
+                if i - boosted_at <= 2:
+                    magnitude += boost
+                    boosted_at = -9
+                if stretched and not stretched.isdisjoint(range(i, i + size)):
+                    magnitude += ELONGATION_BOOST
+                if shouting_allowed and len(tokens[i]) > 1 and tokens[i].isupper():
+                    magnitude += CAPS_BOOST
+                if magnitude and v:
+                    v = max(0.05, v + magnitude) if v > 0 else min(-0.05, v - magnitude)
                 if negated_at >= 0:
                     v = when_negated if when_negated is not None else _negate(v)
                     spans.append((negated_at, i + size, v))
