@@ -212,9 +212,9 @@ def _churn_moves(
     for m in pattern.finditer(text):
         name = m.group(1).rstrip(".!?,'")
         if name.lower() in competitors:
-            found("churn_threat", None, 0.95, m.group(0))
+            found("churn_threat", None, 0.95, m.group(0).rstrip(".!?,'"))
         elif name[0].isupper() and sentiment.label == "negative":
-            found("churn_threat", None, 0.7, m.group(0))
+            found("churn_threat", None, 0.7, m.group(0).rstrip(".!?,'"))
 
 
 def _sentiment_intents(
