@@ -315,6 +315,12 @@ def test_a_private_reply_is_a_message_to_the_author_sent_once(reddit: RedditServ
     assert delivered.external_id == message["data"]["name"]
     assert delivered.url == f"https://www.reddit.com/message/messages/{message['data']['id']}"
 
+    reddit.submit("acme", "accord pricing, again?", author="quiet_harbor_42")
+    newer = heard(reddit, keywords=["accord"])[-1]
+    RedditConnector().reply(reddit.source(), newer, "Sent you our prices.", private=True)
+    assert len(reddit.messages) == 2  # the same text about another post is sent
+    assert reddit.messages[1]["data"]["subject"] == "Re: accord pricing, again?"
+
     other = Post(**{**found.__dict__, "author_handle": "nobody_here"})
     with pytest.raises(SourceError) as caught:
         RedditConnector().reply(reddit.source(), other, "hi", private=True)
@@ -326,13 +332,14 @@ def test_settings_are_checked() -> None:
     from accord.social.sources.base import SourceConfig
 
     good = {"client_id": "a", "client_secret": "b"}
-    for settings, credentials in [
+    cases: list[tuple[dict[str, Any], dict[str, str]]] = [
         ({"subreddits": ["not a sub!"]}, good),
         ({"api": "ftp://example"}, good),
         ({"keywords": [1, 2]}, good),
         ({"keywords": ["x"]}, {"client_id": "a"}),
         ({}, good),
-    ]:
+    ]
+    for settings, credentials in cases:
         with pytest.raises(SourceError) as caught:
             RedditConnector().fetch(SourceConfig("reddit", settings, credentials), {}, [], 5)
         assert caught.value.permanent

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import quote
 
 import httpx
@@ -182,12 +182,9 @@ class _State:
     def load(cls, raw: Any, signature: str) -> _State:
         if not isinstance(raw, dict):
             return cls(signature, None, {})
-        seen_raw = raw.get("seen")
-        seen = {
-            str(k): float(v)
-            for k, v in (seen_raw.items() if isinstance(seen_raw, dict) else ())
-            if isinstance(v, int | float)
-        }
+        kept = raw.get("seen")
+        pairs = kept.items() if isinstance(kept, dict) else []
+        seen = {str(k): float(v) for k, v in pairs if isinstance(v, int | float)}
         floor = raw.get("floor")
         same = raw.get("q") == signature
         return cls(
@@ -361,15 +358,11 @@ class RedditConnector:
                 body = _json(response) if response.status_code == 200 else {}
             except SourceError:
                 break
-            data = body.get("data") if isinstance(body, dict) else None
+            data = body.get("data")
             if not isinstance(data, dict) or data.get("is_suspended"):
-                out[name] = None
-                continue
-            link, comment = data.get("link_karma"), data.get("comment_karma")
-            if isinstance(link, int) and isinstance(comment, int):
-                out[name] = link + comment
-            else:
-                out[name] = None
+                data = {}
+            karma = [k for k in (data.get("link_karma"), data.get("comment_karma")) if _whole(k)]
+            out[name] = sum(karma) if len(karma) == 2 else None
         return out
 
     # --- replying -----------------------------------------------------------------------
@@ -406,6 +399,7 @@ class RedditConnector:
             return _delivered(data)
 
     def _commented(self, session: _Session, thing: str, body: str) -> Delivered | None:
+        """Our account's comment with this text under ``thing``, among its latest."""
         path = f"/user/{quote(session.cfg.username)}/comments"
         params = {"sort": "new", "limit": str(PAGE), "raw_json": "1"}
         response = session.call("GET", path, params=params, ok=(404,))
@@ -421,24 +415,27 @@ class RedditConnector:
         to = post.author_handle.strip().removeprefix("/").removeprefix("u/")
         if to in GONE:
             raise SourceError("the author's Reddit account is gone", permanent=True)
-        sent = self._sent(session, to, body)
-        if sent:
-            return sent
         about = post.title or str(post.raw.get("link_title") or "") or "your post on Reddit"
-        form = {"to": to, "subject": f"Re: {about}"[:100], "text": body, "api_type": "json"}
-        _api_answer(session.call("POST", "/api/compose", data=form))
-        sent = self._sent(session, to, body)
+        subject = f"Re: {about}"[:100]
+        sent = self._sent(session, to, subject, body)
         if sent:
             return sent
-        digest = hashlib.sha256(f"{to.lower()}\0{body}".encode()).hexdigest()[:16]
+        form = {"to": to, "subject": subject, "text": body, "api_type": "json"}
+        _api_answer(session.call("POST", "/api/compose", data=form))
+        sent = self._sent(session, to, subject, body)
+        if sent:
+            return sent
+        digest = hashlib.sha256(f"{to.lower()}\0{subject}\0{body}".encode()).hexdigest()[:16]
         return Delivered(external_id=f"t4:{to}:{digest}", url=f"{WEB}/message/sent")
 
-    def _sent(self, session: _Session, to: str, body: str) -> Delivered | None:
+    def _sent(self, session: _Session, to: str, subject: str, body: str) -> Delivered | None:
+        """The message with this subject and text sent to ``to`` lately, if any."""
         params = {"limit": str(PAGE), "raw_json": "1"}
         children, _ = _listing(session.call("GET", "/message/sent", params=params))
         for _kind, data in children:
-            dest = str(data.get("dest") or "")
-            if dest.lower() == to.lower() and _same(str(data.get("body") or ""), body):
+            same_dest = str(data.get("dest") or "").lower() == to.lower()
+            same_subject = _same(str(data.get("subject") or ""), subject)
+            if same_dest and same_subject and _same(str(data.get("body") or ""), body):
                 url = f"{WEB}/message/messages/{data.get('id')}"
                 return Delivered(external_id=str(data.get("name")), url=url)
         return None
@@ -617,6 +614,10 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _whole(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _int(value: Any) -> int:
