@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from itertools import compress
 from typing import Literal
 
 from accord.social.intent_cues import (
@@ -24,7 +25,8 @@ from accord.social.intent_cues import (
     QUESTION_ANYWHERE,
     QUESTION_AT_START,
 )
-from accord.social.sentiment import URL, Sentiment, analyse, without_noise
+from accord.social.sentiment import URL, Sentiment, analyse
+from accord.social.sentiment import words as post_words
 
 Kind = Literal[
     "complaint", "question", "praise", "purchase_intent", "churn_threat", "urgent", "spam"
@@ -43,20 +45,18 @@ KINDS: tuple[Kind, ...] = (
 MIN_CONFIDENCE = 0.5  # an intent below this is not reported
 SPAM_FLOOD = 6  # one character or emoji this many times in a row is flooding
 
-# Words of a lower-cased post as cue phrases are matched on (and "?", "¿", "$", "€", "£").
-_WORD = re.compile(r"[^\W_][\w']*|[?¿$€£.!]")
 _FLOOD = re.compile(r"(\S)\1{" + str(SPAM_FLOOD - 1) + ",}")
 _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 _SENTENCE_END = frozenset(".!?¿")
-# In a post of plain ASCII, the characters whose runs are flooding (letters must run on
-# for 3 * SPAM_FLOOD, which only a post with one of these or non-ASCII text does here).
-_ASCII_FLOOD = "!?.$*-=_~+#@>"
+# In a post of plain ASCII, only punctuation runs are worth a closer look (the flooding
+# of a letter counts from 3 * SPAM_FLOOD, left to posts with emoji or other scripts).
+_ASCII_FLOOD = re.compile(rf"([!?.$*=_~+#@>-])\1{{{SPAM_FLOOD - 1}}}")
 _ORDER = {kind: n for n, kind in enumerate(KINDS)}
 # The first words of CHURN_MOVES: the move rule runs only on posts that have one.
 _MOVES = frozenset(phrase.split()[0] for phrase in CHURN_MOVES.split("|"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Intent:
     """One thing a post wants, how sure the rules are (0 to 1), the words that showed it
     and, for "urgent", what kind of urgency."""
@@ -67,62 +67,76 @@ class Intent:
     subtype: Subtype | None = None
 
 
-Cue = tuple[tuple[str, ...], str, str | None, float]  # words, kind, subtype, confidence
 Found = Callable[[str, str | None, float, str], None]  # reports kind, subtype, confidence, cue
 Best = dict[tuple[str, str | None], tuple[float, str]]  # (kind, subtype) -> confidence, cue
+Words = tuple[str, ...]
+# Phrases of one length starting with one word: words -> (kind, subtype, confidence)...
+Level = tuple[int, dict[Words, tuple[tuple[str, str | None, float], ...]]]
+Openers = tuple[tuple[int, frozenset[Words]], ...]  # by length, longest first
 
 
 @dataclass(frozen=True)
-class _Tables:
-    cues: dict[str, tuple[Cue, ...]]  # first word -> cues starting with it, longest first
-    openers_anywhere: dict[str, tuple[tuple[str, ...], ...]]
-    openers_at_start: dict[str, tuple[tuple[str, ...], ...]]
-    churn_move: re.Pattern[str]
-    first_words: frozenset[str]  # every word a cue or an opener starts with
+class _Start:
+    """All that a post's word can start: cue phrases (longest first), question openers
+    (anywhere, or at a sentence's start), a move to another brand."""
+
+    cues: tuple[Level, ...] = ()
+    anywhere: Openers = ()
+    at_start: Openers = ()
+    move: bool = False
 
 
-def _phrases(spec: str) -> list[tuple[str, ...]]:
-    return [tuple(_WORD.findall(p.strip().lower())) for p in spec.split("|") if p.strip()]
+def _phrases(spec: str) -> list[Words]:
+    return [post_words(p.strip())[1] for p in spec.split("|") if p.strip()]
 
 
-def _by_first(phrases: list[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
-    grouped: dict[str, list[tuple[str, ...]]] = {}
+def _openers(phrases: list[Words]) -> dict[str, Openers]:
+    grouped: dict[str, dict[int, set[Words]]] = {}
     for words in phrases:
-        grouped.setdefault(words[0], []).append(words)
-    return {w: tuple(sorted(p, key=len, reverse=True)) for w, p in grouped.items()}
+        grouped.setdefault(words[0], {}).setdefault(len(words), set()).add(words)
+    return {
+        w: tuple((n, frozenset(p)) for n, p in sorted(sizes.items(), reverse=True))
+        for w, sizes in grouped.items()
+    }
 
 
 @cache
-def _tables() -> _Tables:
-    """The cue tables, compiled once."""
-    grouped: dict[str, list[Cue]] = {}
+def _tables() -> dict[str, _Start]:
+    """The cue tables by first word, compiled once."""
+    grouped: dict[str, dict[int, dict[Words, list[tuple[str, str | None, float]]]]] = {}
     for (kind, subtype), levels in CUES.items():
         for confidence, spec in levels.items():
             for words in _phrases(spec):
-                grouped.setdefault(words[0], []).append((words, kind, subtype, confidence))
-    cues = {w: tuple(sorted(c, key=lambda c: -len(c[0]))) for w, c in grouped.items()}
-    churn_move = re.compile(
+                by_size = grouped.setdefault(words[0], {}).setdefault(len(words), {})
+                by_size.setdefault(words, []).append((kind, subtype, confidence))
+    cues = {
+        w: tuple(
+            (n, {p: tuple(found) for p, found in phrases.items()})
+            for n, phrases in sorted(sizes.items(), reverse=True)
+        )
+        for w, sizes in grouped.items()
+    }
+    anywhere = _openers(_phrases(QUESTION_ANYWHERE))
+    at_start = _openers(_phrases(QUESTION_AT_START))
+    return {
+        w: _Start(cues.get(w, ()), anywhere.get(w, ()), at_start.get(w, ()), w in _MOVES)
+        for w in {*cues, *anywhere, *at_start, *_MOVES}
+    }
+
+
+@cache
+def _churn_move() -> re.Pattern[str]:
+    """A move to a named brand: "moving to Globex", "switched over to the Globex"."""
+    return re.compile(
         rf"\b(?:{CHURN_MOVES})\s+(?:over\s+)?to\s+(?:the\s+)?([A-Z][\w.&'-]+)", re.IGNORECASE
     )
-    anywhere = _by_first(_phrases(QUESTION_ANYWHERE))
-    at_start = _by_first(_phrases(QUESTION_AT_START))
-    return _Tables(
-        cues=cues,
-        openers_anywhere=anywhere,
-        openers_at_start=at_start,
-        churn_move=churn_move,
-        first_words=frozenset({*cues, *anywhere, *at_start, *_MOVES}),
-    )
 
 
-def _matches(
-    words: list[str], i: int, candidates: tuple[tuple[str, ...], ...]
-) -> tuple[str, ...] | None:
-    """The first (longest) of ``candidates`` that the words at ``i`` spell."""
-    for phrase in candidates:
-        size = len(phrase)
-        if size == 1 or tuple(words[i : i + size]) == phrase:
-            return phrase
+def _opener(words: Words, i: int, openers: Openers) -> str | None:
+    """The longest of ``openers`` that the words at ``i`` spell."""
+    for size, phrases in openers:
+        if words[i : i + size] in phrases:
+            return " ".join(words[i : i + size])
     return None
 
 
@@ -139,10 +153,7 @@ def intents(
     if sentiment is None:
         sentiment = analyse(text)
     links = len(URL.findall(text)) if "http" in text or "www." in text else 0
-    low = without_noise(text).lower()
-    if "\u2019" in low:
-        low = low.replace("\u2019", "'")
-    words = _WORD.findall(low)
+    _, words = post_words(text)
     best: Best = {}
     spam_hits: list[str] = []
 
@@ -152,41 +163,33 @@ def intents(
             best[key] = (confidence, cue)
 
     # Cue phrases, and question openers (anywhere, or at a sentence's start).
-    cues = tables.cues
-    anywhere = tables.openers_anywhere
-    at_start = tables.openers_at_start
     moving = False  # a move verb followed by "to"/"over" ("switching to", "moving over")
-    for i in [i for i, w in enumerate(words) if w in tables.first_words]:
-        word = words[i]
-        entries = cues.get(word)
-        if entries is not None:
-            matched = 0  # the longest phrase here wins (with its same-worded twins)
-            for phrase, kind, subtype, confidence in entries:
-                size = len(phrase)
-                if size < matched:
-                    break
-                if size == 1 or tuple(words[i : i + size]) == phrase:
-                    matched = size
+    for i in compress(range(len(words)), map(tables.__contains__, words)):
+        start = tables[words[i]]
+        for size, phrases in start.cues:  # the longest phrase here wins
+            hit = phrases.get(words[i : i + size])
+            if hit is not None:
+                said = " ".join(words[i : i + size])
+                for kind, subtype, confidence in hit:
                     if kind == "spam":
-                        spam_hits.append(" ".join(phrase))
+                        spam_hits.append(said)
                     if kind != "ignore":
-                        found(kind, subtype, confidence, " ".join(phrase))
-        opener = anywhere.get(word)
-        if opener is not None and (said := _matches(words, i, opener)) is not None:
-            found("question", None, 0.75, " ".join(said))
-        opener = at_start.get(word)
-        if opener is not None and (i == 0 or words[i - 1] in _SENTENCE_END):
-            said = _matches(words, i, opener)
-            if said is not None:
-                found("question", None, 0.6, " ".join(said))
-        if word in _MOVES and i + 1 < len(words) and words[i + 1] in ("to", "over"):
+                        found(kind, subtype, confidence, said)
+                break
+        if start.anywhere and (asked := _opener(words, i, start.anywhere)) is not None:
+            found("question", None, 0.75, asked)
+        if start.at_start and (i == 0 or words[i - 1] in _SENTENCE_END):
+            asked = _opener(words, i, start.at_start)
+            if asked is not None:
+                found("question", None, 0.6, asked)
+        if start.move and i + 1 < len(words) and words[i + 1] in ("to", "over"):
             moving = True
-    if "?" in low or "¿" in low:
+    if "?" in words or "\u00bf" in words:
         confidence = 0.9 if ("question", None) in best else 0.75
         cue = best.get(("question", None), (0.0, "?"))[1]
         best[("question", None)] = (confidence, cue if cue == "?" else f"{cue} ... ?")
     if moving:
-        _churn_moves(text, tables.churn_move, competitors, sentiment, found)
+        _churn_moves(text, _churn_move(), competitors, sentiment, found)
     _sentiment_intents(text, sentiment, best, found)
     _spam_shape(text, words, links, spam_hits, best)
     if best.get(("spam", None), (0.0, ""))[0] >= 0.8:
@@ -260,7 +263,7 @@ def _polar_cue(sentiment: Sentiment, negative: bool) -> str:
     return ", ".join(dict.fromkeys(w for w, _ in words[:3])) or "overall tone"
 
 
-def _spam_shape(text: str, words: list[str], links: int, hits: list[str], best: Best) -> None:
+def _spam_shape(text: str, words: tuple[str, ...], links: int, hits: list[str], best: Best) -> None:
     """Spam from its cues (each further one adds) and from a post's shape: several links
     or hashtags (more with promotional words), a character or emoji flooding the post."""
     confidence = best.get(("spam", None), (0.0, ""))[0]
@@ -280,9 +283,7 @@ def _spam_shape(text: str, words: list[str], links: int, hits: list[str], best: 
         signals.append(", ".join(dict.fromkeys(promotional)))
     ascii_only = text.isascii()
     flood = None
-    if len(text) >= SPAM_FLOOD and (
-        not ascii_only or any(c * SPAM_FLOOD in text for c in _ASCII_FLOOD)
-    ):
+    if len(text) >= SPAM_FLOOD and (not ascii_only or _ASCII_FLOOD.search(text)):
         flood = _FLOOD.search(text)
     if flood is not None:
         run, char = len(flood.group(0)), flood.group(1)

@@ -24,6 +24,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import compress
 from typing import Literal
 
 from accord.social.lexicon import (
@@ -61,11 +63,12 @@ URL = re.compile(r"(?:https?://|www\.)\S+")
 MENTION = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TOKEN = re.compile(
     r"[^\W\d_][\w']*"  # words, with their apostrophes (first: the commonest)
+    r"|\d[\w']*"  # numbers ("500", "9am")
     r"|#\w+"  # hashtags
     r"|[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
     r"|(?<!\w)[)(][\-']?[:;](?!\w)"  # (: ):
     r"|</?3|\^[_.]?\^|-_-|>_<"  # <3 </3 ^_^ -_- >_<
-    r"|[!?.,;\u2026]"  # emphasis and clause ends
+    r"|[!?.,;\u2026$\u20ac\u00a3\u00bf]"  # emphasis, clause ends, currencies, Spanish "?"
     r"|[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"  # emoji and symbols
 )
 _TRIPLE = re.compile(r"(\w)\1\1")
@@ -73,7 +76,7 @@ _RUN = re.compile(r"(\w)\1{2,}")
 _ENDS = frozenset(".!?\u2026")  # a capital after these starts a sentence
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentiment:
     """How a post feels: its label, a score in [-1, 1] (negative to positive) and the
     proportions of its weight that are positive, negative and neutral (summing to 1)."""
@@ -109,8 +112,12 @@ def without_noise(text: str) -> str:
     return text
 
 
-def _words(text: str) -> list[str]:
-    """The post's tokens, URLs and @mentions removed, hashtags replaced by their words."""
+@lru_cache(maxsize=64)
+def words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tokens of a post, as written and in lower case: words, numbers, emoji,
+    emoticons and the punctuation that matters (".,;!?…$€£¿"), URLs and @mentions
+    removed, a hashtag replaced by its words. The last posts' are kept, so that
+    :func:`analyse` and the intent rules read a post once."""
     text = without_noise(text)
     if "\u2019" in text:
         text = text.replace("\u2019", "'")
@@ -124,26 +131,22 @@ def _words(text: str) -> list[str]:
             else:
                 expanded.append(tok)
         tokens = expanded
-    return tokens
+    return tuple(tokens), tuple(map(str.lower, tokens))
 
 
 def analyse(text: str) -> Sentiment:
     """The sentiment of ``text`` (a short post, any length works)."""
     lex = lexicon()
-    tokens = _words(text)
+    tokens, low = words(text)
     if not tokens:
         return NEUTRAL
     special = lex.special
     stretched: frozenset[int] = frozenset()  # where an elongated word was shortened
-    if _TRIPLE.search(text) is None:
-        low = [t.lower() for t in tokens]
-    else:
-        low = [t.lower() for t in tokens]
+    if _TRIPLE.search(text) is not None:
         stretched = frozenset(i for i, w in enumerate(low) if _TRIPLE.search(w))
-        for i in stretched:
-            low[i] = _unelongate(low[i], special)
+        low = tuple(_unelongate(w, special) if i in stretched else w for i, w in enumerate(low))
     # Only the tokens the scorer acts on are visited; the others are neutral words.
-    hits = [i for i, w in enumerate(low) if w in special]
+    hits = list(compress(range(len(low)), map(special.__contains__, low)))
     if not hits:
         return NEUTRAL
     valence = lex.valence
@@ -172,7 +175,7 @@ def analyse(text: str) -> Sentiment:
         if code & PHRASE:
             size = _phrase(lex, low, i)
             if size:
-                v, when_negated = lex.phrase_values[tuple(low[i : i + size])]
+                v, when_negated = lex.phrase_values[low[i : i + size]]
                 magnitude = 0.0
                 if i - boosted_at <= 2:
                     magnitude += boost
@@ -239,11 +242,11 @@ def analyse(text: str) -> Sentiment:
         else:
             spans.append((i, i + 1, v))
         values.append(v * weight)
-    cues = tuple([(" ".join(tokens[a:b]), round(v, 3)) for a, b, v in spans])
+    cues = tuple([(" ".join(tokens[a:b]), v) for a, b, v in spans])
     return _summarise(values, n - acted, min(text.count("!"), 4), cues)
 
 
-def _in_reach(low: list[str], negated_at: int, i: int) -> bool:
+def _in_reach(low: tuple[str, ...], negated_at: int, i: int) -> bool:
     """Whether the negator at ``negated_at`` still reaches the word at ``i``: fewer than
     NEGATION_SCOPE words between them, short fillers ("of", "my", "the") not counted."""
     between = i - negated_at - 1
@@ -252,10 +255,10 @@ def _in_reach(low: list[str], negated_at: int, i: int) -> bool:
     return sum(1 for w in low[negated_at + 1 : i] if w not in FILLER) < NEGATION_SCOPE
 
 
-def _phrase(lex: Lexicon, low: list[str], i: int) -> int:
+def _phrase(lex: Lexicon, low: tuple[str, ...], i: int) -> int:
     """The number of words of the longest lexicon phrase starting at ``low[i]`` (0: none)."""
     for size in lex.phrase_sizes[low[i]]:
-        if tuple(low[i : i + size]) in lex.phrase_values:
+        if low[i : i + size] in lex.phrase_values:
             return size
     return 0
 
@@ -288,11 +291,4 @@ def _summarise(
     label: Label = (
         "positive" if score >= THRESHOLD else "negative" if score <= -THRESHOLD else "neutral"
     )
-    return Sentiment(
-        label=label,
-        score=round(score, 4),
-        positive=round(pos / whole, 4),
-        negative=round(neg / whole, 4),
-        neutral=round(neutral_words / whole, 4),
-        cues=cues,
-    )
+    return Sentiment(label, score, pos / whole, neg / whole, neutral_words / whole, cues)
