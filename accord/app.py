@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -66,6 +67,10 @@ from accord.privacy.consent_api import router as consent_api_router
 from accord.privacy.tasks import RetentionWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
+from accord.social.api import hooks_router as social_hooks_router
+from accord.social.api import router as social_router
+from accord.social.delivery import deliver_reply
+from accord.social.sources import registry as social_sources
 from accord.web.account_pages import router as account_router
 from accord.web.acquisition_pages import router as acquisition_pages_router
 from accord.web.analytics_pages import router as analytics_pages_router
@@ -139,7 +144,13 @@ def background_workers(
 ) -> list[Background]:
     """The workers of an API process in the order they start, each with its setting."""
     secret_key, base_url = settings.resolved_secret_key, settings.base_url
-    outbox = Outbox(factory, secret_key, publish, base_url=base_url)
+    outbox = Outbox(
+        factory,
+        secret_key,
+        publish,
+        base_url=base_url,
+        senders={"social": partial(deliver_reply, repliers=social_sources.repliers())},
+    )
     inbound = InboundHandler(
         factory,
         secret_key=secret_key,
@@ -302,6 +313,8 @@ def create_app(
     app.include_router(scoring_router)
     app.include_router(audiences_router)
     app.include_router(outreach_router)
+    app.include_router(social_router)
+    app.include_router(social_hooks_router)
     app.include_router(outreach_tracking_router)
     app.include_router(journeys_router)
     app.include_router(acquisition_router)

@@ -26,6 +26,8 @@ from accord.kit.jobs import Jobs, crontab
 from accord.outreach import tasks as outreach_tasks
 from accord.outreach.journeys import tasks as journey_tasks
 from accord.outreach.sending import Deployment
+from accord.social import tasks as social_tasks
+from accord.social.sources import registry as social_sources
 
 
 def segment_engine(jobs: Jobs | None = None) -> Engine:
@@ -88,6 +90,22 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.periodic("journeys.sweep", partial(journey_tasks.sweep, enqueue=jobs.enqueue), crontab())
     jobs.periodic(
         "journeys.dates", partial(journey_tasks.on_dates, enqueue=jobs.enqueue), crontab(minute="5")
+    )
+    listening = social_tasks.Listening(
+        connectors=social_sources.connectors(),
+        secret_key=settings.resolved_secret_key,
+        base_url=settings.base_url,
+    )
+    jobs.task(
+        "social.fetch",
+        partial(social_tasks.fetch, listening=listening, enqueue=jobs.enqueue),
+        retries=0,  # a failed fetch is recorded on its source, which backs off
+    )
+    jobs.task("social.open", partial(social_tasks.open_conversations, listening=listening))
+    jobs.periodic(
+        "social.sweep",
+        partial(social_tasks.sweep, listening=listening, enqueue=jobs.enqueue),
+        crontab(),
     )
     inputs = scoring_inputs()
 

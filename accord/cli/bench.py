@@ -498,3 +498,38 @@ def bench_sentiment(
         raise typer.Exit(2) from e
     for line in result.lines():
         typer.echo(line)
+
+
+@bench_app.command("social")
+def bench_social(
+    posts: Annotated[int, typer.Option(help="Posts in the stream heard.", min=100)] = 20_000,
+    customers: Annotated[
+        int, typer.Option(help="Customers with a Bluesky handle in the identity graph.", min=0)
+    ] = 5_000,
+    batch: Annotated[int, typer.Option(help="Posts per fetched batch.", min=1)] = 200,
+    sentiment_data: Annotated[
+        Path | None,
+        typer.Option(help="A labelled set of posts: also print sentiment beside VADER's."),
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database to run on (default: the configured one).")
+    ] = None,
+) -> None:
+    """A stream of posts heard, scored and triaged end to end (mentions per second, the
+    triage queue's delay and read time)."""
+    from accord.bench import social
+
+    _run(
+        "Posts heard, scored and triaged",
+        posts,
+        lambda factory, url, data_dir, progress: social.run(
+            factory,
+            url,
+            posts=posts,
+            customers=customers,
+            batch=batch,
+            progress=progress,
+            sentiment_data=sentiment_data,
+        ),
+        database_url,
+    )

@@ -83,9 +83,7 @@ def recorded(session: Session, workspace_id: uuid.UUID, key: str) -> bool:
     return events.by_message_id(workspace_id, f"inbox-{_key(key)}") is not None
 
 
-def record_touchpoint(
-    session: Session,
-    workspace: Workspace,
+def touchpoint_messages(
     *,
     channel: str,
     contact: Contact,
@@ -93,9 +91,10 @@ def record_touchpoint(
     properties: dict[str, Any],
     at: datetime,
     key: str,
-) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """Record the message as an event of its sender and resolve it now; returns the
-    person and the event. ``key`` makes a redelivered message the same event."""
+) -> list[dict[str, Any]]:
+    """A message's sender and the message as tracking messages (an identify with the
+    sender's name when there is one, then the event). ``key`` makes a redelivered message
+    the same event, whoever records it."""
     context: dict[str, Any] = {"channel": EVENT_CHANNEL.get(channel, channel)}
     if contact.traits:
         context["traits"] = contact.traits
@@ -117,17 +116,40 @@ def record_touchpoint(
                 **sender,
             }
         )
-    track_id = f"inbox-{_key(key)}"
     messages.append(
         {
             "type": "track",
             "event": event_name,
-            "messageId": track_id,
+            "messageId": f"inbox-{_key(key)}",
             "properties": properties,
             "timestamp": at.isoformat(),
             "context": context,
             **sender,
         }
+    )
+    return messages
+
+
+def record_touchpoint(
+    session: Session,
+    workspace: Workspace,
+    *,
+    channel: str,
+    contact: Contact,
+    event_name: str,
+    properties: dict[str, Any],
+    at: datetime,
+    key: str,
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """Record the message as an event of its sender and resolve it now; returns the
+    person and the event. ``key`` makes a redelivered message the same event."""
+    messages = touchpoint_messages(
+        channel=channel,
+        contact=contact,
+        event_name=event_name,
+        properties=properties,
+        at=at,
+        key=key,
     )
     profile_id: uuid.UUID | None = None
     event_id: uuid.UUID | None = None
@@ -135,6 +157,30 @@ def record_touchpoint(
         profile_id = event.profile_id or profile_id
         event_id = event.id
     return profile_id, event_id
+
+
+def record_later(
+    session: Session,
+    workspace: Workspace,
+    messages: list[dict[str, Any]],
+    *,
+    source: str,
+    at: datetime,
+) -> None:
+    """Store touchpoints (``touchpoint_messages``) for the resolver to attribute in the
+    background, as any tracked event is: many at once, without resolving each now."""
+    if not messages:
+        return
+    collect.accept(
+        session,
+        workspace_id=workspace.id,
+        source=source,
+        region=workspace.default_region,
+        messages=messages,
+        received_at=at,
+        field_prefix="",
+        require_sender=False,
+    )
 
 
 def accept_now(

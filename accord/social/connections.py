@@ -39,7 +39,7 @@ def config_of(source: SocialSource, secret_key: str) -> SourceConfig:
     )
     credentials = json.loads(raw) if raw else {}
     return SourceConfig(
-        kind=source.kind, settings=dict(source.settings or {}), credentials=credentials
+        kind=source.kind, settings=dict(source.options or {}), credentials=credentials
     )
 
 
@@ -75,7 +75,7 @@ def create(
         workspace_id=workspace.id,
         kind=body.kind,
         name=body.name,
-        settings=checked_settings(body),
+        options=checked_settings(body),
         credentials_encrypted=_credentials(secret_key, credentials),
         enabled=body.enabled,
         cursor={},
@@ -117,7 +117,7 @@ def update(
         source.name = body.name
         changed.append("name")
     if body.settings is not None:
-        source.settings = checked_settings(
+        source.options = checked_settings(
             SourceIn.model_validate(
                 {"kind": source.kind, "name": source.name, "settings": body.settings}
             )

@@ -122,6 +122,30 @@ class MentionRepository(Repository):
             )
         )
 
+    def to_open(self, workspace_id: uuid.UUID, limit: int) -> list[Mention]:
+        """Mentions to respond to without their conversation yet, the most pressing first."""
+        return list(
+            self.session.scalars(
+                select(Mention)
+                .where(
+                    Mention.workspace_id == workspace_id,
+                    Mention.state == "open",
+                    Mention.conversation_id.is_(None),
+                )
+                .order_by(Mention.respond_by, Mention.id)
+                .limit(limit)
+            )
+        )
+
+    def workspaces_to_open(self) -> list[uuid.UUID]:
+        return list(
+            self.session.scalars(
+                select(Mention.workspace_id)
+                .where(Mention.state == "open", Mention.conversation_id.is_(None))
+                .distinct()
+            )
+        )
+
     def of_conversation(self, conversation_id: uuid.UUID) -> list[Mention]:
         return list(
             self.session.scalars(

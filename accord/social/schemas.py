@@ -26,7 +26,7 @@ KIND_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset(),
     ),
     "rss": (frozenset({"url", "keywords"}), frozenset({"url"})),
-    "webhook": (frozenset({"network"}), frozenset()),
+    "webhook": (frozenset(), frozenset()),
     "import": (frozenset({"network"}), frozenset()),
 }
 URL_FIELDS = frozenset({"service", "appview", "jetstream", "instance", "api", "auth", "url"})
@@ -81,7 +81,7 @@ class SourceIn(BaseModel):
         default_factory=dict,
         description="Per kind: bluesky (mode search|jetstream, service, appview, jetstream), "
         "mastodon (instance, hashtags, keywords), reddit (subreddits, keywords, user_agent), "
-        "rss (url, keywords), webhook and import (network: the tool's network name)",
+        "rss (url, keywords), import (network: the tool's network name for rows without one)",
     )
     credentials: dict[str, str] = Field(
         default_factory=dict,

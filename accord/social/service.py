@@ -9,9 +9,11 @@ For one batch of posts (:func:`hear`), in a few set-based reads whatever its siz
    are when the identity graph knows their handle (with their lifetime value);
 4. triage decides respond, wait or dismiss with the reason (:mod:`accord.social.triage`);
    copies (the author's own, or one text from several accounts) are dismissed;
-5. a mention to respond to becomes a conversation in the inbox, on the author's profile;
-   a mention from a known customer is on their timeline; a new post from an author with
-   a mention waiting turns that wait into respond.
+5. a new post from an author with a mention waiting turns that wait into respond; a
+   known customer's mention is on their timeline; a mention to respond to is in the
+   triage queue at once, and its inbox conversation (on the author's profile) is opened
+   after the commit by :func:`open_pending` (the ``social.open`` job, or a push itself
+   for its first few), so a burst of posts is triaged without waiting for the inbox.
 
 Services flush and never commit: the caller stores the batch and the source's new cursor
 in one transaction, so a restart repeats a batch (a post is stored once) and never
@@ -32,7 +34,7 @@ from accord.collect import identifiers as ids
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.context import InboxContext
 from accord.inbox.intake import Inbound, receive
-from accord.inbox.people import Contact, record_touchpoint
+from accord.inbox.people import Contact, record_later, touchpoint_messages
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.social.intent import intents as intents_of
@@ -51,8 +53,8 @@ NO_PERSON = frozenset({"rss"})
 # The networks a reply goes back through, and the longest reply each takes.
 REPLY_LIMITS = {"bluesky": 300, "mastodon": 500, "reddit": 10000}
 DUPLICATE_DAYS = 7  # the author's same text within this many days is a copy
-COPIES_HOURS = 24  # one text from this many accounts within a day reads as a campaign
-COPIES_ACCOUNTS = 3
+COPIES_ACCOUNTS = 3  # one long or linked text from this many accounts in a week: a campaign
+COPIES_WORDS = 12  # a copied text this long (or with a link) is a campaign
 MENTION_EVENT = "Social Mention"
 PRIORITY = {"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"}
 
@@ -81,7 +83,7 @@ class Outcome:
     ignored: int = 0  # not a mention (no term, another language, an exclusion)
     decisions: dict[str, int] = field(default_factory=dict)
     escalated: int = 0
-    conversations: set[uuid.UUID] = field(default_factory=set)
+    to_open: int = 0  # mentions to respond to whose conversation is still to open
     mentions: list[Mention] = field(default_factory=list)
 
 
@@ -169,7 +171,7 @@ def hear(
     # Who wrote, in one read.
     handles = {p.external_id: identity(p.network, p.author_handle) for p, _, _ in fresh}
     people = AuthorRepository.from_session(session).people(wid, {h for h in handles.values() if h})
-    # Copies: the author's own within a week, or one text from several accounts in a day.
+    # Copies: the author's own within a week, or one text from several accounts.
     prints = {p.external_id: fingerprint(p.text) for p, _, _ in fresh}
     earlier = mentions.copies(wid, set(prints.values()), now - timedelta(days=DUPLICATE_DAYS))
     authors_of: dict[str, set[tuple[str, str]]] = {}
@@ -187,7 +189,7 @@ def hear(
         copies.add(author)
         mention = _mention(ctx, source, post, about, terms, fp, now)
         signals = list(signals_of(mention))
-        if len(copies) >= COPIES_ACCOUNTS and not duplicate:
+        if len(copies) >= COPIES_ACCOUNTS and not duplicate and _campaign_like(post.text, signals):
             cue = f"the same text from {len(copies)} accounts"
             signals.append(Signal("spam", 0.9, cue))
             mention.intents = [*mention.intents, {"kind": "spam", "confidence": 0.9, "cue": cue}]
@@ -219,14 +221,40 @@ def hear(
             out.escalated += 1
             out.mentions.append(earlier_wait)
     session.flush()
-    for mention in out.mentions:
-        if mention.state == "open" and mention.conversation_id is None:
-            out.conversations.add(open_conversation(session, ctx, mention))
-        elif mention.profile_id is not None and mention.conversation_id is None:
-            _on_timeline(session, ctx, mention)
+    out.to_open = sum(1 for m in out.mentions if m.state == "open" and m.conversation_id is None)
+    # A known customer's mention that opens no conversation is on their timeline (the
+    # resolver attributes it in the background, as any tracked event).
+    record_later(
+        session,
+        ctx.workspace,
+        [
+            message
+            for m in out.mentions
+            if m.profile_id is not None and m.state != "open" and m.conversation_id is None
+            for message in _timeline_messages(m)
+        ],
+        source="social",
+        at=now,
+    )
     if source is not None:
         source.heard += out.stored
     return out
+
+
+def open_pending(session: Session, ctx: SocialContext, limit: int = 25) -> list[uuid.UUID]:
+    """Conversations for up to ``limit`` mentions to respond to that have none yet (what
+    :func:`hear` left for after its commit); returns the conversations."""
+    rows = MentionRepository.from_session(session).to_open(ctx.workspace.id, limit)
+    return [open_conversation(session, ctx, m) for m in rows]
+
+
+def _campaign_like(text: str, signals: list[Signal]) -> bool:
+    """Whether one text from several accounts reads as a campaign rather than people
+    saying the same short thing (an outage: "the app is down"): it carries a link or is
+    long, and is not urgent."""
+    if any(s.kind == "urgent" for s in signals):
+        return False
+    return "http://" in text or "https://" in text or len(text.split()) >= COPIES_WORDS
 
 
 def _mention(
@@ -344,7 +372,7 @@ def open_conversation(session: Session, ctx: SocialContext, mention: Mention) ->
             contact=contact,
             body=mention.text if not mention.title else f"{mention.title}\n\n{mention.text}",
             subject=f"{mention.network.capitalize()} mention: {preview}",
-            external_id=f"social:{mention.network}:{mention.external_id}",
+            external_id=touchpoint_key(mention),
             at=mention.posted_at,
             meta=mention_meta(mention),
             properties=_event_properties(mention),
@@ -388,19 +416,21 @@ def _event_properties(mention: Mention) -> dict[str, Any]:
     }
 
 
-def _on_timeline(session: Session, ctx: SocialContext, mention: Mention) -> None:
-    """A known customer's mention, on their timeline (as the touchpoint it is)."""
+def _timeline_messages(mention: Mention) -> list[dict[str, Any]]:
     platform = PLATFORMS.get(mention.network, mention.network)
-    record_touchpoint(
-        session,
-        ctx.workspace,
+    return touchpoint_messages(
         channel="social",
         contact=Contact(social={platform: mention.author_handle.lstrip("@")}),
         event_name=MENTION_EVENT,
         properties={**_event_properties(mention), "text": mention.text[:500]},
         at=mention.posted_at,
-        key=f"social:{mention.network}:{mention.external_id}",
+        key=touchpoint_key(mention),
     )
+
+
+def touchpoint_key(mention: Mention) -> str:
+    """One post is one event on the author's timeline, whoever records it first."""
+    return f"social:{mention.network}:{mention.external_id}"
 
 
 def decide_by_hand(

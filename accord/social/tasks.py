@@ -1,5 +1,7 @@
 """Listening jobs, run by the job engine (registered by name in ``accord/jobs.py``):
-every minute the sweep starts a fetch of each source whose time has come; a fetch asks
+every minute the sweep starts a fetch of each source whose time has come (and the
+opening of conversations a lost job left); after a fetch, ``social.open`` opens the
+inbox conversations of the mentions to respond to. A fetch asks
 the connector for what was posted after the source's saved position, outside any
 transaction, then stores the mentions and the new position together, only if nobody
 moved the position meanwhile (two workers never store one batch twice)."""
@@ -20,8 +22,8 @@ from accord.kit.db import transaction
 from accord.kit.time import utcnow
 from accord.social import connections
 from accord.social.models import SocialSource
-from accord.social.repository import SourceRepository
-from accord.social.service import Outcome, SocialContext, hear
+from accord.social.repository import MentionRepository, SourceRepository
+from accord.social.service import Outcome, SocialContext, hear, open_pending
 from accord.social.sources.base import Connector, SourceError
 
 log = logging.getLogger(__name__)
@@ -64,8 +66,11 @@ def sweep(
     now = now or utcnow()
     with transaction(factory) as session:
         due = SourceRepository.from_session(session).due(now, list(listening.connectors))
+        waiting = MentionRepository.from_session(session).workspaces_to_open()
     for _, source_id in due:
         enqueue("social.fetch", source_id)
+    for workspace_id in waiting:  # conversations a lost job did not open
+        enqueue("social.open", workspace_id)
     return [s for _, s in due]
 
 
@@ -112,6 +117,27 @@ def fetch(
         connections.fetched(source, batch.cursor, batch.more, at)
     for hook in listening.after:
         hook(workspace_id, outcome)
-    if batch.more and enqueue is not None:
-        enqueue("social.fetch", source_id)
+    if enqueue is not None:
+        if outcome.to_open:
+            enqueue("social.open", workspace_id)
+        if batch.more:
+            enqueue("social.fetch", source_id)
     return outcome
+
+
+def open_conversations(
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    *,
+    listening: Listening,
+    batch: int = 25,
+) -> int:
+    """The inbox conversations of the workspace's mentions to respond to that have none
+    yet, the most pressing first, ``batch`` per transaction; returns how many."""
+    opened = 0
+    while True:
+        with transaction(factory) as session:
+            done = open_pending(session, listening.context(session, workspace_id), batch)
+        opened += len(done)
+        if len(done) < batch:
+            return opened

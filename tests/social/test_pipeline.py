@@ -19,10 +19,11 @@ from accord.inbox.context import InboxContext
 from accord.inbox.models import Conversation, Message
 from accord.inbox.people import accept_now
 from accord.kit.time import utcnow
-from accord.social import metrics
+from accord.resolve.service import resolve_pending
+from accord.social import metrics, queries
 from accord.social.models import Mention
 from accord.social.repository import MentionRepository
-from accord.social.service import SocialContext, decide_by_hand, hear
+from accord.social.service import SocialContext, decide_by_hand, hear, open_pending
 from accord.social.settings import LISTENING, Competitor, ListeningSettings
 from accord.social.sources.base import Post
 
@@ -104,8 +105,11 @@ def test_a_customers_complaint_lands_on_their_profile_and_conversation(
             )
         ],
     )
-    assert (out.heard, out.stored, out.decisions) == (1, 1, {"respond": 1})
+    assert (out.heard, out.stored, out.decisions, out.to_open) == (1, 1, {"respond": 1}, 1)
     mention = out.mentions[0]
+    assert mention.conversation_id is None  # in the triage queue; the inbox follows
+    assert [m.id for m in queries.queue(session, workspace.workspace.id)] == [mention.id]
+    assert len(open_pending(session, ctx)) == 1
     assert mention.sentiment == "negative"
     assert mention.intent == "complaint"
     assert mention.profile_id is not None
@@ -124,9 +128,26 @@ def test_a_customers_complaint_lands_on_their_profile_and_conversation(
     assert message.body.startswith("@acme charged me twice")
     assert message.meta["mention"] == str(mention.id)
     assert message.meta["replyable"] is False  # no source that can answer heard it
-    # The mention is on the customer's timeline.
-    names = set(session.scalars(select(Event.name).where(Event.profile_id == mention.profile_id)))
-    assert "Social Mention" in names
+    # The post is on the customer's timeline, once.
+    events = session.scalars(select(Event).where(Event.profile_id == mention.profile_id)).all()
+    assert [e.name for e in events].count("Social Mention") == 1
+
+
+def test_a_customers_mention_with_nothing_to_answer_is_on_their_timeline(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    _customer(session, workspace, "rae.bsky.social", 300)
+    ctx = _ctx(session, workspace)
+    out = hear(session, ctx, [_post("1", "Wearing my Acme jacket on the ferry", "rae.bsky.social")])
+    assert out.mentions[0].decision == "dismiss" and out.to_open == 0
+    resolve_pending(session, workspace.workspace.id)
+    event = session.scalars(
+        select(Event).where(
+            Event.workspace_id == workspace.workspace.id, Event.name == "Social Mention"
+        )
+    ).one()
+    assert event.profile_id == out.mentions[0].profile_id
+    assert event.properties["decision"] == "dismiss"
 
 
 def test_an_unknown_authors_gripe_opens_a_conversation_on_a_new_profile(
@@ -139,6 +160,7 @@ def test_an_unknown_authors_gripe_opens_a_conversation_on_a_new_profile(
     mention = out.mentions[0]
     assert mention.decision == "respond"
     assert mention.customer_value is None
+    open_pending(session, ctx)
     conversation = session.get(Conversation, mention.conversation_id)
     assert conversation is not None and conversation.profile_id is not None
     assert mention.profile_id == conversation.profile_id  # the author is a contact now
@@ -182,8 +204,8 @@ def test_a_wait_turns_into_respond_when_the_author_posts_again_or_people_pile_in
         session,
         ctx,
         [
-            _post("1", "acme, seriously? ugh.", "kim.bsky.social"),
-            _post("9", "acme. ugh. meh.", "lee.bsky.social"),
+            _post("1", "feeling blue, even acme ads cannot cheer me up", "kim.bsky.social"),
+            _post("9", "so tired of seeing acme ads everywhere", "lee.bsky.social"),
         ],
     )
     kim, lee = out.mentions
@@ -192,8 +214,9 @@ def test_a_wait_turns_into_respond_when_the_author_posts_again_or_people_pile_in
     assert again.escalated == 1
     assert kim.decision == "respond" and kim.state == "open"
     assert kim.reason.startswith("the author posted again; ")
+    open_pending(session, ctx)
     assert kim.conversation_id is not None
-    grown = hear(session, ctx, [_post("9", "acme. ugh. meh.", "lee.bsky.social", likes=30)])
+    grown = hear(session, ctx, [_post("9", "so tired of seeing acme ads everywhere", "lee.bsky.social", likes=30)])
     assert grown.escalated == 1
     assert lee.decision == "respond"
     assert lee.reason.startswith("30 more people engaged with the post; ")

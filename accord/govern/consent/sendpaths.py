@@ -22,6 +22,9 @@ SEND_PATHS: Final = {
     "the message's purpose (a withdrawal after it was queued stops it)",
     "accord.channels.sms_inbox.deliver_text": "the outbox's texts (an agent's reply by SMS), "
     "at the moment of sending: asks again (a STOP after it was queued stops it)",
+    "accord.social.delivery.deliver_reply": "the outbox's social replies (an agent's answer "
+    "to a mention, public or by direct message), at the moment of sending: asks again for "
+    "social networks to the author's handle (service)",
     "accord.channels.notices.send_confirmation": "the double opt-in confirmation (service by "
     "email)",
     "accord.chat.triggers.fire": "a proactive chat invitation (marketing by chat unless the "
@@ -40,6 +43,8 @@ TRANSPORTS: Final = {
     "open for a campaign's batch",
     "accord.channels.sms.SmsClient.hand_over": "a text to the customer through the workspace's "
     "SMS provider",
+    "accord.social.delivery.hand_over": "a reply or a direct message on the network a "
+    "mention came from, through its connector",
     "accord.outreach.texts.Texts.hand_over": "a campaign's or journey's text, through "
     "SmsClient with the receipt address of its send",
 }
