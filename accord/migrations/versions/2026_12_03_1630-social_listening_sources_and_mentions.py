@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("settings", sa.JSON(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("credentials_encrypted", sa.Text(), nullable=True),
         sa.Column("enabled", sa.Boolean(), nullable=False),
         sa.Column("cursor", sa.JSON(), nullable=False),
