@@ -234,6 +234,22 @@ def test_karma_is_asked_once_per_author_and_gone_authors_are_tolerated(
     assert post["name"] in {p.external_id for p in batch.posts}
 
 
+def test_karma_is_kept_between_fetches_and_spared_when_the_allowance_is_low(
+    reddit: RedditServer,
+) -> None:
+    connector = RedditConnector()
+    source = reddit.source(keywords=["accord"])
+    reddit.submit("acme", "accord 1", author="alice_r")
+    first = connector.fetch(source, {}, [], 10)
+    reddit.submit("acme", "accord 2", author="alice_r")
+    reddit.submit("acme", "accord 3", author="bob_r")
+    reddit.remaining = 5  # enough to listen, too little to spend on karma
+    second = connector.fetch(source, first.cursor, [], 10)
+    assert [p.followers for p in second.posts] == [150, None]
+    assert len(reddit.asked("/user/alice_r/about")) == 1
+    assert reddit.asked("/user/bob_r/about") == []
+
+
 def heard(server: RedditServer, **settings: Any) -> list[Post]:
     return RedditConnector().fetch(server.source(**settings), {}, [], 50).posts
 

@@ -45,6 +45,9 @@ WINDOW = 600.0  # seconds below the newest item taken that a search looks again
 LISTING_WINDOW = 60.0  # the same for a subreddit's listings, which lag less
 MAX_SEEN = 1000  # fullnames remembered per query
 MAX_QUERY = 512  # the longest search query Reddit takes
+KARMA_TTL = 6 * 3600.0  # seconds an author's karma is kept
+MAX_KARMAS = 10_000  # authors' karma kept at most
+KEEP_REQUESTS = 10  # requests of the allowance karma lookups leave for listening
 SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 FULLNAME = re.compile(r"^t[134]_[0-9a-z]+$")
 GONE = frozenset({"[deleted]", "[removed]", ""})  # authors whose account is gone
@@ -266,6 +269,7 @@ class RedditConnector:
         self._transport = transport
         self._clock = clock
         self._tokens: dict[str, tuple[str, float]] = {}
+        self._karmas: dict[tuple[str, str], tuple[int | None, float]] = {}  # kept a while
         self._lock = threading.Lock()
 
     @contextmanager
@@ -348,13 +352,22 @@ class RedditConnector:
 
     def _karma(self, session: _Session, authors: set[str]) -> dict[str, int | None]:
         """Each author's link plus comment karma; None for suspended or unknown accounts.
-        Stops asking (leaving the rest unknown) when Reddit asks to slow down."""
+        Known karma is kept for KARMA_TTL; asking stops (the rest left unknown) when the
+        request allowance runs low or Reddit asks to slow down."""
         out: dict[str, int | None] = {}
+        now = self._clock()
         for name in sorted(authors - GONE):
+            key = (session.cfg.api, name.lower())
+            with self._lock:
+                held = self._karmas.get(key)
+            if held and held[1] > now:
+                out[name] = held[0]
+                continue
+            if session.remaining is not None and session.remaining < KEEP_REQUESTS:
+                break
             try:
-                response = session.call(
-                    "GET", f"/user/{quote(name)}/about", params={"raw_json": "1"}, ok=(403, 404)
-                )
+                path = f"/user/{quote(name)}/about"
+                response = session.call("GET", path, params={"raw_json": "1"}, ok=(403, 404))
                 body = _json(response) if response.status_code == 200 else {}
             except SourceError:
                 break
@@ -363,6 +376,10 @@ class RedditConnector:
                 data = {}
             karma = [k for k in (data.get("link_karma"), data.get("comment_karma")) if _whole(k)]
             out[name] = sum(karma) if len(karma) == 2 else None
+            with self._lock:
+                if len(self._karmas) >= MAX_KARMAS:
+                    self._karmas.clear()
+                self._karmas[key] = (out[name], now + KARMA_TTL)
         return out
 
     # --- replying -----------------------------------------------------------------------
