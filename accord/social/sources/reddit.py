@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -71,11 +71,6 @@ class RedditSettings:
     def as_user(self) -> bool:
         """Whether the source signs in as an account (the password grant)."""
         return bool(self.username and self.password)
-
-    @property
-    def token_key(self) -> str:
-        parts = (self.auth, self.client_id, self.client_secret, self.username, self.password)
-        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def settings_of(source: SourceConfig) -> RedditSettings:
@@ -157,11 +152,9 @@ def _queries(cfg: RedditSettings, keywords: list[str]) -> list[_Query]:
         params = {"q": q, "sort": "new", "type": "link"}
         if not cfg.subreddits:
             out.append(_Query(f"search/{n}", "/search", params, q, False))
+        within = {**params, "restrict_sr": "1"}
         for sub in cfg.subreddits:
-            path = f"/r/{sub}/search"
-            out.append(
-                _Query(f"search/{sub.lower()}/{n}", path, {**params, "restrict_sr": "1"}, q, False)
-            )
+            out.append(_Query(f"search/{sub.lower()}/{n}", f"/r/{sub}/search", within, q, False))
     for sub in cfg.subreddits:
         if not keywords:
             path = f"/r/{sub}/new"
@@ -188,11 +181,8 @@ class _State:
         kept = raw.get("seen")
         pairs = kept.items() if isinstance(kept, dict) else []
         seen = {str(k): float(v) for k, v in pairs if isinstance(v, int | float)}
-        floor = raw.get("floor")
-        same = raw.get("q") == signature
-        return cls(
-            signature, float(floor) if same and isinstance(floor, int | float) else None, seen
-        )
+        floor = raw.get("floor") if raw.get("q") == signature else None
+        return cls(signature, float(floor) if isinstance(floor, int | float) else None, seen)
 
     def dump(self) -> dict[str, Any]:
         return {"q": self.signature, "floor": self.floor, "seen": self.seen}
@@ -254,7 +244,7 @@ def _walk(
 
 class RedditConnector:
     """Reads mentions from Reddit's listings and answers them (see the module's docs).
-    Holds only access tokens between calls."""
+    Keeps only access tokens and authors' karma between calls."""
 
     kind = "reddit"
 
@@ -281,7 +271,8 @@ class RedditConnector:
             yield _Session(self, cfg, http)
 
     def _token(self, session: _Session, *, renew: bool) -> str:
-        key = session.cfg.token_key
+        cfg = session.cfg
+        key = "\0".join((cfg.auth, cfg.client_id, cfg.client_secret, cfg.username, cfg.password))
         with self._lock:
             held = self._tokens.get(key)
             if held and not renew and held[1] > self._clock() + 30:
@@ -374,8 +365,8 @@ class RedditConnector:
             data = body.get("data")
             if not isinstance(data, dict) or data.get("is_suspended"):
                 data = {}
-            karma = [k for k in (data.get("link_karma"), data.get("comment_karma")) if _whole(k)]
-            out[name] = sum(karma) if len(karma) == 2 else None
+            link, comment = _int(data.get("link_karma")), _int(data.get("comment_karma"))
+            out[name] = None if link is None or comment is None else link + comment
             with self._lock:
                 if len(self._karmas) >= MAX_KARMAS:
                     self._karmas.clear()
@@ -545,9 +536,7 @@ class _Session:
         if status == 401:
             return SourceError("Reddit refused the access token it gave", permanent=True)
         if status == 403:
-            why = (
-                f"Reddit forbids {what}: a private or banned subreddit, or an app without the scope"
-            )
+            why = f"Reddit forbids {what} (a private or banned subreddit, or a missing scope)"
             return SourceError(why, permanent=True)
         if status == 404:
             return SourceError(f"Reddit has nothing at {what}", permanent=True)
@@ -633,12 +622,9 @@ def _float(value: Any) -> float | None:
         return None
 
 
-def _whole(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+def _int(value: Any) -> int | None:
+    """A whole number Reddit gave, or None."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _order(name: str) -> int:
@@ -659,10 +645,9 @@ def _text_of(kind: str, data: dict[str, Any]) -> str:
     return f"{title}\n\n{body}" if body else title
 
 
-def _scalars(data: dict[str, Any]) -> dict[str, Any]:
-    """The payload trimmed to its plain values (no nested objects, no rendered HTML)."""
-    plain = (str, int, float, bool, type(None))
-    return {k: v for k, v in data.items() if isinstance(v, plain) and not k.endswith("_html")}
+def _plain(key: str, value: Any) -> bool:
+    """What of a payload ``raw`` keeps: plain values, not nested objects or HTML."""
+    return isinstance(value, str | int | float | bool | None) and not key.endswith("_html")
 
 
 def _delivered(data: dict[str, Any]) -> Delivered:
@@ -686,11 +671,11 @@ def _post(kind: str, data: dict[str, Any], karma: int | None) -> Post:
         author_id=str(data.get("author_fullname") or "") or None,
         author_url=None if author in GONE else f"{WEB}/user/{author}",
         followers=karma,
-        likes=max(0, _int(data.get("score"))),
-        replies=0 if comment else _int(data.get("num_comments")),
+        likes=max(0, _int(data.get("score")) or 0),
+        replies=0 if comment else _int(data.get("num_comments")) or 0,
         title=None if comment else str(data.get("title") or "") or None,
         reply_to=str(data.get("parent_id") or "") or None if comment else None,
         thread_root=str(data.get("link_id") or "") or None if comment else None,
         reply_ref={"fullname": name},
-        raw={"kind": kind, **_scalars(data)},
+        raw={"kind": kind, **{k: v for k, v in data.items() if _plain(k, v)}},
     )
