@@ -481,9 +481,13 @@ def bench_sentiment(
     ] = None,
     split: Annotated[str, typer.Option(help="The split to score (train, val or test).")] = "test",
     limit: Annotated[int | None, typer.Option(help="Score only the first N posts.", min=1)] = None,
+    rounds: Annotated[
+        int, typer.Option(help="Timed passes over the posts (the best is kept).", min=1)
+    ] = 3,
 ) -> None:
     """Accuracy, macro-F1, per-class F1 and posts a second of Accord's sentiment beside
-    VADER's, on a public labelled set of social posts (no database involved)."""
+    VADER's, on a public labelled set of social posts (no database involved); and the
+    posts a second of Accord's intents."""
     from accord.bench import sentiment
 
     if data is None:
@@ -491,8 +495,10 @@ def bench_sentiment(
         raise typer.Exit(2)
     try:
         with progress_bar(transient=True) as progress:
-            task = progress.add_task("Scoring Accord, then VADER", total=2)
-            result = sentiment.run(data, split, limit, progress=lambda n: progress.advance(task, n))
+            task = progress.add_task("Scoring Accord, then VADER, then intents", total=3)
+            result = sentiment.run(
+                data, split, limit, rounds, progress=lambda n: progress.advance(task, n)
+            )
     except sentiment.DataError as e:
         typer.echo(f"error: {e}. {sentiment.DATA_HELP}", err=True)
         raise typer.Exit(2) from e

@@ -268,11 +268,12 @@ def test_bench_scores_both_systems() -> None:
 
 def test_bench_command_prints_accord_beside_vader(tmp_path: Path) -> None:
     folder = _tweeteval(tmp_path / "sentiment")
-    result = CliRunner().invoke(cli, ["bench", "sentiment", "--data", str(folder)])
+    result = CliRunner().invoke(cli, ["bench", "sentiment", "--data", str(folder), "--rounds", "1"])
     assert result.exit_code == 0, result.output
     for needed in ("Accord", "VADER", "accuracy", "macro-F1", "F1 negative", "posts/s"):
         assert needed in result.output
     assert "4 posts" in result.output
+    assert "Accord intents:" in result.output
 
 
 def test_bench_command_says_what_to_download() -> None:
