@@ -190,7 +190,7 @@ def intents(
         best[("question", None)] = (confidence, cue if cue == "?" else f"{cue} ... ?")
     if moving:
         _churn_moves(text, _churn_move(), competitors, sentiment, found)
-    _sentiment_intents(text, sentiment, best, found)
+    _sentiment_intents(sentiment, best, found)
     _spam_shape(text, words, links, spam_hits, best)
     if best.get(("spam", None), (0.0, ""))[0] >= 0.8:
         best.pop(("praise", None), None)  # a promotion's cheer is no praise
@@ -221,7 +221,6 @@ def _churn_moves(
 
 
 def _sentiment_intents(
-    text: str,
     sentiment: Sentiment,
     best: Best,
     found: Found,

@@ -95,8 +95,8 @@ NEUTRAL = Sentiment("neutral", 0.0, 0.0, 0.0, 1.0)
 
 
 def _unelongate(word: str, known: dict[str, int]) -> str:
-    """ "sooooo" -> "so", "goooood" -> "good": runs of three or more of a letter shortened to
-    two if that makes a known word, else to one."""
+    """An elongated word normalised: runs of three or more of a letter shortened to two if
+    that makes a known word ("goooood" -> "good"), else to one ("sooooo" -> "so")."""
     two = _RUN.sub(r"\1\1", word)
     if two in known:
         return two
