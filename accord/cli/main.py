@@ -284,6 +284,14 @@ def demo(
             reached = ensure_outreach(session, workspace_id)
         if reached:
             typer.echo(reached)
+        from accord.demo.social import ensure_social
+
+        with unit_of_work(s) as session:
+            heard = ensure_social(
+                session, workspace_id, secret_key=s.resolved_secret_key, base_url=s.base_url
+            )
+        if heard:
+            typer.echo(heard)
         from accord.demo.acquisition import ensure_acquisition
 
         acquired = ensure_acquisition(s, workspace_id)

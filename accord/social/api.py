@@ -29,6 +29,7 @@ from accord.kit.time import utcnow
 from accord.social import connections, metrics, queries
 from accord.social.models import SocialSource
 from accord.social.schemas import (
+    AnsweredIn,
     DecisionIn,
     Heard,
     ListeningIn,
@@ -39,7 +40,14 @@ from accord.social.schemas import (
     SourceOut,
     SourcePatch,
 )
-from accord.social.service import Outcome, SocialContext, decide_by_hand, hear, open_pending
+from accord.social.service import (
+    Outcome,
+    SocialContext,
+    decide_by_hand,
+    hear,
+    mark_answered,
+    open_pending,
+)
 from accord.social.settings import LISTENING, ListeningSettings
 from accord.social.sources import imports, webhook
 
@@ -373,6 +381,22 @@ def decide_mention(
         who=principal.label,
         why=body.reason,
     )
+    return MentionOut.model_validate(row)
+
+
+@router.post(
+    "/mentions/{mention_id}/answered",
+    response_model=MentionOut,
+    summary="Record an answer given outside Accord (the network's app, a review site)",
+)
+def answered_elsewhere(
+    session: DbSession,
+    principal: ConversationsWriter,
+    mention_id: uuid.UUID,
+    body: AnsweredIn,
+) -> MentionOut:
+    row = queries.mention(session, principal.workspace_id, mention_id)
+    mark_answered(session, row, at=body.at, who=principal.label)
     return MentionOut.model_validate(row)
 
 

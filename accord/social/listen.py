@@ -36,6 +36,10 @@ def _body(term: str) -> str:
     return " ".join(term.strip().lstrip("#@").split()).lower()
 
 
+def _handle(value: str) -> str:
+    return value.strip().lstrip("@").lower()
+
+
 def fingerprint(text: str) -> str:
     """The same words in the same order, whatever the case, spacing, links and mentions:
     what two copies of one post share."""
@@ -62,6 +66,11 @@ class Listener:
         )
         self.exclusions = _pattern(settings.exclusions)
         self.languages = tuple(settings.languages)
+        # The brand's own accounts: what they post is the brand speaking, not a mention.
+        self.own = {_handle(h) for h in settings.handles}
+
+    def is_own(self, handle: str) -> bool:
+        return _handle(handle) in self.own
 
     def language_ok(self, lang: str | None) -> bool:
         if not self.languages or not lang:

@@ -216,6 +216,12 @@ class DecisionIn(BaseModel):
     reason: str = Field("", max_length=300, description="Why, in the agent's words")
 
 
+class AnsweredIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: datetime | None = Field(None, description="When it was answered (default: now)")
+
+
 class PostIn(BaseModel):
     """One post pushed by a listening tool (the webhook's and the import's fields)."""
 

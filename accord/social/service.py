@@ -150,7 +150,11 @@ def hear(
     kept: list[tuple[Post, str, tuple[str, ...]]] = []
     seen: set[tuple[str, str]] = set()
     for post in posts:
-        heard = listener.hear(f"{post.title or ''}\n{post.text}", post.lang)
+        heard = (
+            None
+            if listener.is_own(post.author_handle)
+            else listener.hear(f"{post.title or ''}\n{post.text}", post.lang)
+        )
         key = (post.network, post.external_id)
         if heard is None or key in seen:
             out.ignored += heard is None
@@ -467,4 +471,20 @@ def decide_by_hand(
         mention.state = "answered"
     if mention.state == "open" and mention.conversation_id is None:
         open_conversation(session, ctx, mention)
+    session.flush()
+
+
+def mark_answered(
+    session: Session, mention: Mention, *, at: datetime | None = None, who: str = ""
+) -> None:
+    """A mention answered outside Accord (on the network's own app, or on the review
+    site for a feed's entry): answered, with the time of the first answer kept."""
+    at = at or utcnow()
+    if mention.first_response_at is None:
+        mention.first_response_at = max(at, mention.received_at)
+    if mention.decision != "respond":
+        mention.decision = "respond"
+        mention.rule = "by hand"
+        mention.reason = f"answered outside Accord{f' by {who}' if who else ''}"
+    mention.state = "answered"
     session.flush()
