@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         "session open and sends its own batches, so they add up (within the workspace's "
         "messages-per-second limit) and take one job thread each while the campaign sends.",
     )
+    social_private_hosts: bool = Field(
+        default=False,
+        description="Lets social sources (feeds, Mastodon instances, Reddit and Bluesky "
+        "services) be on loopback or private network addresses; off, a workspace admin "
+        "cannot make the server fetch an internal address.",
+    )
     rate_limit_scale: float = Field(
         default=1.0,
         ge=0,

@@ -95,6 +95,7 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
         connectors=social_sources.connectors(),
         secret_key=settings.resolved_secret_key,
         base_url=settings.base_url,
+        private_hosts=settings.social_private_hosts,
     )
     jobs.task(
         "social.fetch",

@@ -152,6 +152,8 @@ def settings(tmp_path: Path) -> Settings:
         imap_poll_seconds=0,
         match_worker=False,
         jobs_worker=False,
+        # The social networks of the tests are servers on loopback.
+        social_private_hosts=True,
     )
 
 

@@ -155,7 +155,14 @@ def create_source(
 ) -> SourceOut:
     workspace = get_workspace(session, principal.workspace_id)
     secret_key = request.app.state.settings.resolved_secret_key
-    source = connections.create(session, workspace, body, actor=principal, secret_key=secret_key)
+    source = connections.create(
+        session,
+        workspace,
+        body,
+        actor=principal,
+        secret_key=secret_key,
+        private_hosts=request.app.state.settings.social_private_hosts,
+    )
     secret = connections.webhook_secret(source, secret_key) if source.kind == "webhook" else None
     _fetch_soon(request, session, source)
     return source_out(request, source, secret)
@@ -185,6 +192,7 @@ def patch_source(
         body,
         actor=principal,
         secret_key=request.app.state.settings.resolved_secret_key,
+        private_hosts=request.app.state.settings.social_private_hosts,
     )
     _fetch_soon(request, session, source)
     return source_out(request, source)

@@ -6,10 +6,13 @@ credentials, an unknown feed) stops the source until a person fixes it."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +24,7 @@ from accord.kit.security import decrypt, encrypt, random_token
 from accord.kit.time import utcnow
 from accord.social.models import SocialSource
 from accord.social.repository import SourceRepository
-from accord.social.schemas import SettingError, SourceIn, SourcePatch
+from accord.social.schemas import URL_FIELDS, SettingError, SourceIn, SourcePatch
 from accord.social.sources.base import SourceConfig, SourceError
 
 PURPOSE = "social-source"  # what the credentials' encryption key is derived for
@@ -43,11 +46,41 @@ def config_of(source: SocialSource, secret_key: str) -> SourceConfig:
     )
 
 
-def checked_settings(body: SourceIn) -> dict[str, Any]:
+def checked_settings(body: SourceIn, *, private_hosts: bool = False) -> dict[str, Any]:
+    """The source's options checked for its kind, and (unless the deployment allows it)
+    every address in them public: no loopback, private, link-local or reserved host."""
     try:
-        return body.settings_for_kind()
+        options = body.settings_for_kind()
     except SettingError as exc:
         raise invalid(f"{exc.field}: {exc}", field=exc.field) from exc
+    if not private_hosts:
+        for name in sorted(URL_FIELDS & set(options)):
+            problem = internal(str(options[name]))
+            if problem:
+                raise invalid(f"settings.{name}: {problem}", field=f"settings.{name}")
+    return options
+
+
+def internal(url: str) -> str | None:
+    """Why ``url`` may not be fetched (its host is or resolves to an internal address),
+    or None."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None  # not resolvable now: the fetch will fail and say so
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        ):
+            return f"{host} is an internal address ({address}); sources must be public"
+    return None
 
 
 def _credentials(secret_key: str, values: dict[str, str]) -> str | None:
@@ -62,6 +95,7 @@ def create(
     *,
     actor: Principal,
     secret_key: str,
+    private_hosts: bool = False,
 ) -> SocialSource:
     repo = SourceRepository.from_session(session)
     if repo.by_name(workspace.id, body.name) is not None:
@@ -75,7 +109,7 @@ def create(
         workspace_id=workspace.id,
         kind=body.kind,
         name=body.name,
-        options=checked_settings(body),
+        options=checked_settings(body, private_hosts=private_hosts),
         credentials_encrypted=_credentials(secret_key, credentials),
         enabled=body.enabled,
         cursor={},
@@ -106,6 +140,7 @@ def update(
     *,
     actor: Principal,
     secret_key: str,
+    private_hosts: bool = False,
 ) -> SocialSource:
     changed: list[str] = []
     if body.name is not None and body.name != source.name:
@@ -120,7 +155,8 @@ def update(
         source.options = checked_settings(
             SourceIn.model_validate(
                 {"kind": source.kind, "name": source.name, "settings": body.settings}
-            )
+            ),
+            private_hosts=private_hosts,
         )
         changed.append("settings")
     if body.credentials is not None:

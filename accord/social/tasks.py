@@ -22,6 +22,7 @@ from accord.kit.db import transaction
 from accord.kit.time import utcnow
 from accord.social import connections
 from accord.social.models import SocialSource
+from accord.social.schemas import URL_FIELDS
 from accord.social.repository import MentionRepository, SourceRepository
 from accord.social.service import Outcome, SocialContext, hear, open_pending
 from accord.social.sources.base import Connector, SourceError
@@ -41,6 +42,7 @@ class Listening:
     publish: Callable[[uuid.UUID, dict[str, Any]], None] | None = None
     kick_outbox: Callable[[], None] | None = None
     limit: int = BATCH
+    private_hosts: bool = False  # sources may be on internal addresses (a setting)
     after: list[Callable[[uuid.UUID, Outcome], None]] = field(default_factory=list)
 
     def context(self, session: Session, workspace_id: uuid.UUID) -> SocialContext:
@@ -98,6 +100,11 @@ def fetch(
             InboxContext.load(session, workspace_id, secret_key="", base_url="")
         ).settings.terms()
     try:
+        if not listening.private_hosts:
+            for name in sorted(URL_FIELDS & set(config.settings)):
+                problem = connections.internal(str(config.settings[name]))
+                if problem:  # the name resolves elsewhere now than when it was saved
+                    raise SourceError(problem, permanent=True)
         batch = connector.fetch(config, cursor, terms, listening.limit)
     except SourceError as exc:
         with transaction(factory) as session:

@@ -254,3 +254,18 @@ def test_mentions_are_listed_filtered_paged_and_decided_by_a_person(
         headers={webhook.HEADER: webhook.sign(source["webhook_secret"], int(time.time()), body)},
     )
     assert r.status_code == 401
+
+
+def test_a_source_on_an_internal_address_is_refused_unless_the_deployment_allows_it(
+    app: Any, client: TestClient, workspace: ProvisionedWorkspace
+) -> None:
+    auth = bearer(workspace.api_token)
+    app.state.settings = app.state.settings.model_copy(update={"social_private_hosts": False})
+    for url in ("http://127.0.0.1:8080/feed.xml", "http://10.1.2.3/feed", "http://localhost/x"):
+        r = client.post(
+            "/api/v1/social/sources",
+            headers=auth,
+            json={"kind": "rss", "name": url, "settings": {"url": url}},
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["field"] == "settings.url" and "internal address" in r.json()["detail"]

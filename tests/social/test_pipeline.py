@@ -190,7 +190,14 @@ def test_copies_are_dismissed_the_authors_own_and_one_text_from_many_accounts(
     ring = hear(
         session,
         ctx,
-        [_post(str(i), "Get free Acme gift cards today", f"bot{i}.bsky.social") for i in range(3)],
+        [
+            _post(
+                str(i),
+                "Acme gift cards for everyone today: https://gifts.example/claim",
+                f"bot{i}.bsky.social",
+            )
+            for i in range(3)
+        ],
     )
     assert [m.rule for m in ring.mentions][-1] == "spam"
     assert "the same text from 3 accounts" in ring.mentions[-1].reason
@@ -216,7 +223,11 @@ def test_a_wait_turns_into_respond_when_the_author_posts_again_or_people_pile_in
     assert kim.reason.startswith("the author posted again; ")
     open_pending(session, ctx)
     assert kim.conversation_id is not None
-    grown = hear(session, ctx, [_post("9", "so tired of seeing acme ads everywhere", "lee.bsky.social", likes=30)])
+    grown = hear(
+        session,
+        ctx,
+        [_post("9", "so tired of seeing acme ads everywhere", "lee.bsky.social", likes=30)],
+    )
     assert grown.escalated == 1
     assert lee.decision == "respond"
     assert lee.reason.startswith("30 more people engaged with the post; ")

@@ -44,7 +44,7 @@ class Care:
         self.auth = bearer(ws.api_token)
         self.secret_key = settings.resolved_secret_key
         self.listening = tasks.Listening(
-            connectors=registry.connectors(), secret_key=self.secret_key
+            connectors=registry.connectors(), secret_key=self.secret_key, private_hosts=True
         )
         assert server.brand is not None
         r = client.put(
