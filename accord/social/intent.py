@@ -52,6 +52,7 @@ _SENTENCE_END = frozenset(".!?¿")
 # of a letter counts from 3 * SPAM_FLOOD, left to posts with emoji or other scripts).
 _ASCII_FLOOD = re.compile(rf"([!?.$*=_~+#@>-])\1{{{SPAM_FLOOD - 1}}}")
 _ORDER = {kind: n for n, kind in enumerate(KINDS)}
+_ENDS_AT = _SENTENCE_END.__contains__
 # The first words of CHURN_MOVES: the move rule runs only on posts that have one.
 _MOVES = frozenset(phrase.split()[0] for phrase in CHURN_MOVES.split("|"))
 
@@ -70,58 +71,80 @@ class Intent:
 Found = Callable[[str, str | None, float, str], None]  # reports kind, subtype, confidence, cue
 Best = dict[tuple[str, str | None], tuple[float, str]]  # (kind, subtype) -> confidence, cue
 Words = tuple[str, ...]
-# Phrases of one length starting with one word: words -> (kind, subtype, confidence)...
-Level = tuple[int, dict[Words, tuple[tuple[str, str | None, float], ...]]]
-Openers = tuple[tuple[int, frozenset[Words]], ...]  # by length, longest first
+Hit = tuple[str, str | None, float]  # kind, subtype, confidence
+# Phrases sharing an anchor word at one place: (words before the anchor, length,
+# phrase -> what it shows), longest first.
+Anchored = tuple[tuple[int, int, dict[Words, tuple[Hit, ...]]], ...]
 
-
-@dataclass(frozen=True)
-class _Start:
-    """All that a post's word can start: cue phrases (longest first), question openers
-    (anywhere, or at a sentence's start), a move to another brand."""
-
-    cues: tuple[Level, ...] = ()
-    anywhere: Openers = ()
-    at_start: Openers = ()
-    move: bool = False
+# Common short words that no cue is looked up by: a phrase is found through its first
+# other word ("is down" through "down"), so that most words of a post cost one lookup.
+_STOP = frozenset(
+    {
+        *("a", "an", "the", "in", "on", "at", "to", "of", "for", "is", "are", "was", "were"),
+        *("be", "been", "am", "i", "i'm", "im", "you", "me", "my", "your", "it", "its"),
+        *("this", "that", "so", "do", "does", "did", "can", "will", "would", "should"),
+        *("could", "what", "when", "who", "why", "how", "which", "about", "with", "from"),
+        *("by", "as", "or", "and", "any", "not", "no", "can't", "cant", "cannot", "isn't"),
+        *("won't", "wont", "don't", "doesn't", "de", "la", "el", "le", "o", "je", "ich"),
+    }
+)
 
 
 def _phrases(spec: str) -> list[Words]:
     return [post_words(p.strip())[1] for p in spec.split("|") if p.strip()]
 
 
-def _openers(phrases: list[Words]) -> dict[str, Openers]:
-    grouped: dict[str, dict[int, set[Words]]] = {}
-    for words in phrases:
-        grouped.setdefault(words[0], {}).setdefault(len(words), set()).add(words)
+def _anchor(words: Words) -> int:
+    """Where a phrase is looked up: its first word that is not a common short word."""
+    return next((k for k, w in enumerate(words) if w not in _STOP), 0)
+
+
+def _anchored(entries: list[tuple[Words, Hit]]) -> dict[str, Anchored]:
+    """Phrases grouped by anchor word, then by place and length (longest first)."""
+    grouped: dict[str, dict[tuple[int, int], dict[Words, list[Hit]]]] = {}
+    for words, hit in entries:
+        k = _anchor(words)
+        place = grouped.setdefault(words[k], {}).setdefault((k, len(words)), {})
+        place.setdefault(words, []).append(hit)
     return {
-        w: tuple((n, frozenset(p)) for n, p in sorted(sizes.items(), reverse=True))
-        for w, sizes in grouped.items()
+        w: tuple(
+            (k, n, {p: tuple(hits) for p, hits in phrases.items()})
+            for (k, n), phrases in sorted(places.items(), key=lambda kn: (-kn[0][1], kn[0][0]))
+        )
+        for w, places in grouped.items()
     }
+
+
+@dataclass(frozen=True)
+class _Tables:
+    """The cue phrases and question openers by anchor word; the openers that count only
+    at a sentence's start by first word."""
+
+    cues: dict[str, Anchored]
+    at_start: dict[str, Anchored]
 
 
 @cache
-def _tables() -> dict[str, _Start]:
-    """The cue tables by first word, compiled once."""
-    grouped: dict[str, dict[int, dict[Words, list[tuple[str, str | None, float]]]]] = {}
-    for (kind, subtype), levels in CUES.items():
-        for confidence, spec in levels.items():
-            for words in _phrases(spec):
-                by_size = grouped.setdefault(words[0], {}).setdefault(len(words), {})
-                by_size.setdefault(words, []).append((kind, subtype, confidence))
-    cues = {
-        w: tuple(
-            (n, {p: tuple(found) for p, found in phrases.items()})
-            for n, phrases in sorted(sizes.items(), reverse=True)
-        )
-        for w, sizes in grouped.items()
-    }
-    anywhere = _openers(_phrases(QUESTION_ANYWHERE))
-    at_start = _openers(_phrases(QUESTION_AT_START))
-    return {
-        w: _Start(cues.get(w, ()), anywhere.get(w, ()), at_start.get(w, ()), w in _MOVES)
-        for w in {*cues, *anywhere, *at_start, *_MOVES}
-    }
+def _tables() -> _Tables:
+    """The cue tables, compiled once."""
+    entries = [
+        (words, (kind, subtype, confidence))
+        for (kind, subtype), levels in CUES.items()
+        for confidence, spec in levels.items()
+        for words in _phrases(spec)
+    ]
+    entries += [(words, ("question", None, 0.75)) for words in _phrases(QUESTION_ANYWHERE)]
+    entries += [((verb,), ("ignore", None, 0.0)) for verb in _MOVES]  # anchors only
+    at_start: dict[str, list[tuple[Words, Hit]]] = {}
+    for words in _phrases(QUESTION_AT_START):
+        at_start.setdefault(words[0], []).append((words, ("question", None, 0.6)))
+    return _Tables(
+        cues=_anchored(entries),
+        at_start={
+            w: tuple((0, len(p), {p: (hit,)}) for p, hit in sorted(found, key=lambda e: -len(e[0])))
+            for w, found in at_start.items()
+        },
+    )
 
 
 @cache
@@ -132,11 +155,15 @@ def _churn_move() -> re.Pattern[str]:
     )
 
 
-def _opener(words: Words, i: int, openers: Openers) -> str | None:
-    """The longest of ``openers`` that the words at ``i`` spell."""
-    for size, phrases in openers:
-        if words[i : i + size] in phrases:
-            return " ".join(words[i : i + size])
+def _match(words: Words, i: int, anchored: Anchored) -> tuple[str, tuple[Hit, ...]] | None:
+    """The longest phrase anchored at ``words[i]`` that the post spells, with what it
+    shows (None: none)."""
+    for k, size, phrases in anchored:
+        start = i - k
+        if start >= 0:
+            hits = phrases.get(words[start : start + size])
+            if hits is not None:
+                return " ".join(words[start : start + size]), hits
     return None
 
 
@@ -162,28 +189,28 @@ def intents(
         if key not in best or confidence > best[key][0]:
             best[key] = (confidence, cue)
 
-    # Cue phrases, and question openers (anywhere, or at a sentence's start).
+    # Cue phrases and question openers, found through their anchor words.
     moving = False  # a move verb followed by "to"/"over" ("switching to", "moving over")
-    for i in compress(range(len(words)), map(tables.__contains__, words)):
-        start = tables[words[i]]
-        for size, phrases in start.cues:  # the longest phrase here wins
-            hit = phrases.get(words[i : i + size])
-            if hit is not None:
-                said = " ".join(words[i : i + size])
-                for kind, subtype, confidence in hit:
-                    if kind == "spam":
-                        spam_hits.append(said)
-                    if kind != "ignore":
-                        found(kind, subtype, confidence, said)
-                break
-        if start.anywhere and (asked := _opener(words, i, start.anywhere)) is not None:
-            found("question", None, 0.75, asked)
-        if start.at_start and (i == 0 or words[i - 1] in _SENTENCE_END):
-            asked = _opener(words, i, start.at_start)
-            if asked is not None:
-                found("question", None, 0.6, asked)
-        if start.move and i + 1 < len(words) and words[i + 1] in ("to", "over"):
+    cues = tables.cues
+    for i in compress(range(len(words)), map(cues.__contains__, words)):
+        if words[i] in _MOVES and i + 1 < len(words) and words[i + 1] in ("to", "over", "ship"):
             moving = True
+        matched = _match(words, i, cues[words[i]])
+        if matched is None:
+            continue
+        said, hits = matched
+        for kind, subtype, confidence in hits:
+            if kind == "spam":
+                spam_hits.append(said)
+                found(kind, subtype, confidence, said)
+            elif kind != "ignore":
+                found(kind, subtype, confidence, said)
+    # Openers that ask only at a sentence's start ("Can I ...", "Why ...").
+    at_start = tables.at_start
+    for i in (0, *(i + 1 for i in compress(range(len(words)), map(_ENDS_AT, words)))):
+        openers = at_start.get(words[i]) if i < len(words) else None
+        if openers is not None and (opened := _match(words, i, openers)) is not None:
+            found("question", None, 0.6, opened[0])
     if "?" in words or "\u00bf" in words:
         confidence = 0.9 if ("question", None) in best else 0.75
         cue = best.get(("question", None), (0.0, "?"))[1]
