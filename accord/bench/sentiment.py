@@ -17,6 +17,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from accord.social.sentiment import Sentiment
 
 CLASSES = ("negative", "neutral", "positive")
 # What to download when no data set is given.
@@ -130,6 +134,38 @@ def throughput(work: Callable[[str], object], texts: list[str], rounds: int = 1)
             work(text)
         best = min(best, time.thread_time() - started)
     return len(texts) / best if best > 0 else float("inf")
+
+
+def pipeline_throughput(
+    analyse: Callable[[str], Sentiment],
+    intents: Callable[[str, Sentiment], object],
+    texts: list[str],
+    rounds: int = 1,
+) -> tuple[float, float]:
+    """Posts a second of the intents alone (the post's sentiment given, as the listening
+    pipeline calls them) and of sentiment and intents together: the best of ``rounds``
+    passes in CPU time of this thread, shared between the two by their wall-clock time."""
+    best_intents = best_both = float("inf")
+    clock = time.perf_counter_ns
+    for _ in range(rounds):
+        feeling_ns = intents_ns = 0
+        started = time.thread_time()
+        for text in texts:
+            t0 = clock()
+            feeling = analyse(text)
+            t1 = clock()
+            intents(text, feeling)
+            t2 = clock()
+            feeling_ns += t1 - t0
+            intents_ns += t2 - t1
+        cpu = time.thread_time() - started
+        best_both = min(best_both, cpu)
+        best_intents = min(best_intents, cpu * intents_ns / max(1, feeling_ns + intents_ns))
+    n = len(texts)
+    return (
+        n / best_intents if best_intents > 0 else float("inf"),
+        n / best_both if best_both > 0 else float("inf"),
+    )
 
 
 def score(
@@ -250,10 +286,8 @@ def run(
     for name, make in (("Accord", accord_classifier), ("VADER", vader_classifier)):
         systems.append(score(name, make(), texts, labels, rounds))
         progress(1)
-    feelings = {t: analyse(t) for t in texts}
     intents("warm up")
-    per_intents = throughput(lambda t: intents(t, feelings[t]), texts, rounds)
-    per_both = throughput(lambda t: intents(t, analyse(t)), texts, rounds)
+    per_intents, per_both = pipeline_throughput(analyse, intents, texts, rounds)
     progress(1)
     counts = {c: labels.count(c) for c in CLASSES}
     return Result(
