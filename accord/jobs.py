@@ -103,6 +103,7 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
         retries=0,  # a failed fetch is recorded on its source, which backs off
     )
     jobs.task("social.open", partial(social_tasks.open_conversations, listening=listening))
+    jobs.periodic("social.watch", partial(social_tasks.watch, listening=listening), crontab())
     jobs.periodic(
         "social.sweep",
         partial(social_tasks.sweep, listening=listening, enqueue=jobs.enqueue),

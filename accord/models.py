@@ -80,7 +80,7 @@ from accord.resolve.models import (
     Separation,
     SeparationMember,
 )
-from accord.social.models import Mention, SocialSource
+from accord.social.models import Mention, SocialAlert, SocialSource
 
 __all__ = [
     "AccessLogEntry",
@@ -156,6 +156,7 @@ __all__ = [
     "Separation",
     "SeparationMember",
     "SlaPolicy",
+    "SocialAlert",
     "SocialSource",
     "Suppression",
     "Team",

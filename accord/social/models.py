@@ -123,3 +123,26 @@ class Mention(IdMixin, Base):
     )
     first_response_at: Mapped[datetime | None]
     reply_external_id: Mapped[str | None] = mapped_column(String(400))
+
+
+class SocialAlert(IdMixin, Base):
+    """A brewing crisis the team was told of: a spike of mentions or of negative ones
+    (``kind`` volume or negative), with the figures that raised it, the inbox
+    conversation it was posted to and when it was emailed. One alert per kind while the
+    spike lasts: ``ended_at`` is set once the window is quiet again."""
+
+    __tablename__ = "social_alerts"
+    __table_args__ = (Index(None, "workspace_id", "kind", "started_at"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    message: Mapped[str] = mapped_column(String(500))
+    mentions: Mapped[int] = mapped_column(Integer, default=0)
+    usual: Mapped[float] = mapped_column(Float, default=0.0)
+    negative_share: Mapped[float] = mapped_column(Float, default=0.0)
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL")
+    )
+    emailed: Mapped[int] = mapped_column(Integer, default=0)  # addresses it was sent to

@@ -13,7 +13,7 @@ from accord.inbox.models import Conversation
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
 from accord.resolve.models import Identifier
-from accord.social.models import Mention, SocialSource
+from accord.social.models import Mention, SocialAlert, SocialSource
 
 
 class SourceRepository(Repository):
@@ -119,6 +119,23 @@ class MentionRepository(Repository):
                     Mention.state == "waiting",
                     or_(*clauses),
                 )
+            )
+        )
+
+    def worst_since(self, workspace_id: uuid.UUID, since: datetime, limit: int) -> list[Mention]:
+        """The brand's most negative mentions since ``since``, the widest heard first
+        among equals."""
+        return list(
+            self.session.scalars(
+                select(Mention)
+                .where(
+                    Mention.workspace_id == workspace_id,
+                    Mention.posted_at >= since,
+                    Mention.about == "brand",
+                    Mention.sentiment == "negative",
+                )
+                .order_by(Mention.sentiment_score, Mention.influence.desc(), Mention.id)
+                .limit(limit)
             )
         )
 
@@ -229,6 +246,33 @@ class MentionRepository(Repository):
         self.session.execute(
             update(Mention).where(Mention.id.in_(list(mention_ids))).values(**values)
         )
+
+
+class AlertRepository(Repository):
+    def going(self, workspace_id: uuid.UUID) -> dict[str, SocialAlert]:
+        """The workspace's alerts that have not ended, by kind."""
+        rows = self.session.scalars(
+            select(SocialAlert).where(
+                SocialAlert.workspace_id == workspace_id, SocialAlert.ended_at.is_(None)
+            )
+        )
+        return {r.kind: r for r in rows}
+
+    def recent(self, workspace_id: uuid.UUID, limit: int = 10) -> list[SocialAlert]:
+        return list(
+            self.session.scalars(
+                select(SocialAlert)
+                .where(SocialAlert.workspace_id == workspace_id)
+                .order_by(SocialAlert.started_at.desc())
+                .limit(limit)
+            )
+        )
+
+    def watched_workspaces(self, since: datetime) -> list[uuid.UUID]:
+        """Workspaces with mentions since ``since`` or an alert still going."""
+        heard = select(Mention.workspace_id).where(Mention.posted_at >= since).distinct()
+        going = select(SocialAlert.workspace_id).where(SocialAlert.ended_at.is_(None)).distinct()
+        return sorted(set(self.session.scalars(heard)) | set(self.session.scalars(going)))
 
 
 class AuthorRepository(Repository):

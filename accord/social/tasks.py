@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.inbox.context import InboxContext
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
-from accord.social import connections
+from accord.social import alerts, connections
 from accord.social.models import SocialSource
+from accord.social.repository import AlertRepository, MentionRepository, SourceRepository
 from accord.social.schemas import URL_FIELDS
-from accord.social.repository import MentionRepository, SourceRepository
 from accord.social.service import Outcome, SocialContext, hear, open_pending
 from accord.social.sources.base import Connector, SourceError
 
@@ -148,3 +148,19 @@ def open_conversations(
         opened += len(done)
         if len(done) < batch:
             return opened
+
+
+def watch(
+    factory: sessionmaker[Session], *, listening: Listening, now: datetime | None = None
+) -> int:
+    """Every minute: each listening workspace's alerts raised or ended
+    (:mod:`accord.social.alerts`); returns how many were raised."""
+    now = now or utcnow()
+    with transaction(factory) as session:
+        ids = AlertRepository.from_session(session).watched_workspaces(now - timedelta(days=1))
+    raised = 0
+    for workspace_id in ids:
+        with transaction(factory) as session:
+            inbox = listening.context(session, workspace_id).inbox
+            raised += len(alerts.watch(session, inbox, now=now))
+    return raised

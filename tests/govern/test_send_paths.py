@@ -45,6 +45,8 @@ REFUSAL_TESTS = {
     "test_a_text_queued_before_a_stop_is_refused_when_sent",
     "accord.social.delivery.deliver_reply": "tests/social/test_replies.py::"
     "test_a_reply_queued_before_the_author_opted_out_is_refused_when_sent",
+    "accord.social.alerts._email": "tests/social/test_alerts.py::"
+    "test_an_alert_is_not_emailed_to_a_suppressed_address",
     "accord.channels.notices.send_confirmation": "tests/govern/test_send_paths.py::"
     "test_the_opt_in_confirmation_is_not_sent_to_a_suppressed_address",
     "accord.chat.triggers.fire": "tests/chat/test_consent_sends.py::"

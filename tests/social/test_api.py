@@ -86,7 +86,8 @@ def test_listening_rules_are_validated_and_versioned(
 ) -> None:
     auth = _listen(client, workspace)
     r = client.get("/api/v1/social/listening", headers=auth)
-    assert r.json()["brands"] == ["Acme"] and r.json()["version"] == 1
+    assert r.json()["brands"] == ["Acme"]
+    assert r.json()["version"] == 1
     bad = client.put(
         "/api/v1/social/listening", headers=auth, json={**LISTENING, "languages": ["english!"]}
     )
@@ -105,13 +106,15 @@ def test_a_source_keeps_its_credentials_secret_and_checks_its_settings(
         headers=auth,
         json={"kind": "rss", "name": "Reviews", "settings": {"url": "ftp://reviews.example/feed"}},
     )
-    assert r.status_code == 422 and r.json()["field"] == "settings.url"
+    assert r.status_code == 422
+    assert r.json()["field"] == "settings.url"
     r = client.post(
         "/api/v1/social/sources",
         headers=auth,
         json={"kind": "mastodon", "name": "Fedi", "settings": {"hashtags": ["acme"]}},
     )
-    assert r.status_code == 422 and r.json()["field"] == "settings.instance"
+    assert r.status_code == 422
+    assert r.json()["field"] == "settings.instance"
     r = client.post(
         "/api/v1/social/sources",
         headers=auth,
@@ -127,17 +130,21 @@ def test_a_source_keeps_its_credentials_secret_and_checks_its_settings(
     )
     assert r.status_code == 201, r.text
     made = r.json()
-    assert made["has_credentials"] is True and "abcd" not in r.text
+    assert made["has_credentials"] is True
+    assert "abcd" not in r.text
     listed = client.get("/api/v1/social/sources", headers=auth).text
     assert "abcd-efgh" not in listed
     r = client.post(
         "/api/v1/social/sources", headers=auth, json={"kind": "bluesky", "name": "Bluesky"}
     )
-    assert r.status_code == 409 and r.json()["code"] == "exists"
+    assert r.status_code == 409
+    assert r.json()["code"] == "exists"
     r = client.patch(f"/api/v1/social/sources/{made['id']}", headers=auth, json={"enabled": False})
-    assert r.status_code == 200 and r.json()["enabled"] is False
+    assert r.status_code == 200
+    assert r.json()["enabled"] is False
     audit = client.get("/api/v1/audit", headers=auth).text
-    assert "social.source.create" in audit and "abcd-efgh" not in audit
+    assert "social.source.create" in audit
+    assert "abcd-efgh" not in audit
     assert client.delete(f"/api/v1/social/sources/{made['id']}", headers=auth).status_code == 204
 
 
@@ -155,17 +162,22 @@ def test_a_signed_push_is_heard_and_a_bad_or_stale_one_refused(
     assert r.status_code == 200, r.text
     heard = r.json()
     assert (heard["received"], heard["mentions"], heard["stored"], heard["ignored"]) == (4, 2, 2, 1)
-    assert heard["respond"] == 1 and heard["conversations"] == 1
-    assert heard["errors"][0]["index"] == 3 and heard["errors"][0]["field"] == "posted_at"
+    assert heard["respond"] == 1
+    assert heard["conversations"] == 1
+    assert heard["errors"][0]["index"] == 3
+    assert heard["errors"][0]["field"] == "posted_at"
     again = _push(client, source, {"posts": POSTS[:1]})
-    assert again.json()["stored"] == 0 and again.json()["updated"] == 1  # idempotent
+    assert again.json()["stored"] == 0
+    assert again.json()["updated"] == 1
     wrong = _push(client, source, POSTS[:1], secret="whsec_not-the-secret")
-    assert wrong.status_code == 401 and wrong.json()["code"] == "bad_signature"
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "bad_signature"
     body = json.dumps(POSTS[:1]).encode()
     old = webhook.sign(source["webhook_secret"], int(time.time()) - 3600, body)
     path = source["webhook_url"].split("127.0.0.1:8000", 1)[-1]
     stale = client.post(path, content=body, headers={webhook.HEADER: old})
-    assert stale.status_code == 401 and stale.json()["code"] == "stale_signature"
+    assert stale.status_code == 401
+    assert stale.json()["code"] == "stale_signature"
 
 
 def test_an_import_reports_bad_rows_by_line_and_keeps_the_good(
@@ -205,7 +217,8 @@ def test_mentions_are_listed_filtered_paged_and_decided_by_a_person(
     source = _hook(client, auth)
     assert _push(client, source, POSTS[:3]).status_code == 200
     page = client.get("/api/v1/social/mentions", headers=auth, params={"limit": 1}).json()
-    assert len(page["items"]) == 1 and page["next_cursor"]
+    assert len(page["items"]) == 1
+    assert page["next_cursor"]
     rest = client.get(
         "/api/v1/social/mentions", headers=auth, params={"limit": 1, "cursor": page["next_cursor"]}
     ).json()
@@ -215,7 +228,8 @@ def test_mentions_are_listed_filtered_paged_and_decided_by_a_person(
     ).json()
     complaint = respond["items"][0]
     assert complaint["author_handle"] == "maria_r"
-    assert "respond within" in complaint["reason"] and complaint["conversation_id"]
+    assert "respond within" in complaint["reason"]
+    assert complaint["conversation_id"]
     queue = client.get("/api/v1/social/queue", headers=auth).json()["data"]
     assert [m["id"] for m in queue] == [complaint["id"]]
     praise = client.get(
@@ -227,10 +241,12 @@ def test_mentions_are_listed_filtered_paged_and_decided_by_a_person(
         json={"decision": "respond", "reason": "a long-time fan"},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["state"] == "open" and r.json()["conversation_id"]
+    assert r.json()["state"] == "open"
+    assert r.json()["conversation_id"]
     assert r.json()["reason"].endswith(": a long-time fan")
     metrics = client.get("/api/v1/social/metrics", headers=auth, params={"days": 7}).json()
-    assert metrics["mentions"] == 2 and metrics["decisions"]["respond"] == 2
+    assert metrics["mentions"] == 2
+    assert metrics["decisions"]["respond"] == 2
     # Another workspace sees none of it.
     theirs = bearer(other_workspace.api_token)
     assert client.get("/api/v1/social/mentions", headers=theirs).json()["items"] == []
@@ -268,4 +284,5 @@ def test_a_source_on_an_internal_address_is_refused_unless_the_deployment_allows
             json={"kind": "rss", "name": url, "settings": {"url": url}},
         )
         assert r.status_code == 422, r.text
-        assert r.json()["field"] == "settings.url" and "internal address" in r.json()["detail"]
+        assert r.json()["field"] == "settings.url"
+        assert "internal address" in r.json()["detail"]

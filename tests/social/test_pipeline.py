@@ -117,11 +117,13 @@ def test_a_customers_complaint_lands_on_their_profile_and_conversation(
     assert mention.reason.endswith(
         "from a customer with USD 2,400 lifetime value and 12k followers: respond within 1 hour"
     )
-    assert mention.state == "open" and mention.priority == "high"
+    assert mention.state == "open"
+    assert mention.priority == "high"
     conversation = session.get(Conversation, mention.conversation_id)
     assert conversation is not None
     assert conversation.profile_id == mention.profile_id
-    assert conversation.channel == "social" and conversation.priority == "high"
+    assert conversation.channel == "social"
+    assert conversation.priority == "high"
     message = session.scalars(
         select(Message).where(Message.conversation_id == conversation.id)
     ).one()
@@ -139,7 +141,8 @@ def test_a_customers_mention_with_nothing_to_answer_is_on_their_timeline(
     _customer(session, workspace, "rae.bsky.social", 300)
     ctx = _ctx(session, workspace)
     out = hear(session, ctx, [_post("1", "Wearing my Acme jacket on the ferry", "rae.bsky.social")])
-    assert out.mentions[0].decision == "dismiss" and out.to_open == 0
+    assert out.mentions[0].decision == "dismiss"
+    assert out.to_open == 0
     resolve_pending(session, workspace.workspace.id)
     event = session.scalars(
         select(Event).where(
@@ -162,7 +165,8 @@ def test_an_unknown_authors_gripe_opens_a_conversation_on_a_new_profile(
     assert mention.customer_value is None
     open_pending(session, ctx)
     conversation = session.get(Conversation, mention.conversation_id)
-    assert conversation is not None and conversation.profile_id is not None
+    assert conversation is not None
+    assert conversation.profile_id is not None
     assert mention.profile_id == conversation.profile_id  # the author is a contact now
 
 
@@ -176,7 +180,8 @@ def test_a_post_heard_twice_is_stored_once_and_its_engagement_updated(
     rows = session.scalars(
         select(Mention).where(Mention.workspace_id == workspace.workspace.id)
     ).all()
-    assert len(rows) == 1 and (rows[0].likes, rows[0].reposts) == (4, 1)
+    assert len(rows) == 1
+    assert (rows[0].likes, rows[0].reposts) == (4, 1)
 
 
 def test_copies_are_dismissed_the_authors_own_and_one_text_from_many_accounts(
@@ -219,7 +224,8 @@ def test_a_wait_turns_into_respond_when_the_author_posts_again_or_people_pile_in
     assert (kim.decision, kim.state, kim.conversation_id) == ("wait", "waiting", None)
     again = hear(session, ctx, [_post("2", "still thinking about acme today", "kim.bsky.social")])
     assert again.escalated == 1
-    assert kim.decision == "respond" and kim.state == "open"
+    assert kim.decision == "respond"
+    assert kim.state == "open"
     assert kim.reason.startswith("the author posted again; ")
     open_pending(session, ctx)
     assert kim.conversation_id is not None
@@ -260,7 +266,8 @@ def test_a_person_decides_over_triage_and_a_respond_opens_the_conversation(
     decide_by_hand(session, ctx, mention, "respond", who="ana@acme.example", why="a reporter")
     assert (mention.decision, mention.state, mention.rule) == ("respond", "open", "by hand")
     assert mention.reason == "respond, decided by ana@acme.example: a reporter"
-    assert mention.conversation_id is not None and mention.respond_by is not None
+    assert mention.conversation_id is not None
+    assert mention.respond_by is not None
 
 
 def test_the_response_metrics_count_time_to_first_answer_and_the_sla(
@@ -287,7 +294,8 @@ def test_the_response_metrics_count_time_to_first_answer_and_the_sla(
     assert (m.response.to_respond, m.response.answered, m.response.rate) == (2, 2, 1.0)
     assert m.response.median_minutes == 165.0
     assert m.response.within_sla == 0.5  # the question's 4 hours were missed
-    assert m.sentiment["positive"] >= 1 and m.sentiment["negative"] >= 1
+    assert m.sentiment["positive"] >= 1
+    assert m.sentiment["negative"] >= 1
     assert m.share_of_voice[0].name == "brand"
     assert sum(d.mentions for d in m.by_day) == 3
 
@@ -300,5 +308,6 @@ def test_a_workspace_never_sees_anothers_mentions(
     out = hear(session, other, [_post("1", "Acme is down again, can't log in")])
     assert out.stored == 1  # the same post is a mention of each workspace, apart
     mine = MentionRepository.from_session(session).listing(other_workspace.workspace.id)
-    assert len(mine) == 1 and mine[0].workspace_id == other_workspace.workspace.id
+    assert len(mine) == 1
+    assert mine[0].workspace_id == other_workspace.workspace.id
     assert metrics.compute(session, other_workspace.workspace).mentions == 1

@@ -135,7 +135,8 @@ def test_a_customers_post_is_answered_through_bluesky(care: Care) -> None:
     assert len(mentions) == 1
     mention = mentions[0]
     assert mention["profile_id"] == pid
-    assert mention["followers"] == 12_000 and mention["decision"] == "respond"
+    assert mention["followers"] == 12_000
+    assert mention["decision"] == "respond"
     conversation = care.get(f"/api/v1/conversations/{mention['conversation_id']}")
     assert conversation["profile_id"] == pid
     # Heard again on the next fetch: nothing new.
@@ -151,7 +152,8 @@ def test_a_customers_post_is_answered_through_bluesky(care: Care) -> None:
     assert record["text"].endswith("refunding the double charge now.")
     assert record["reply"]["parent"]["uri"] == post["uri"]
     answered = care.get(f"/api/v1/social/mentions/{mention['id']}")
-    assert answered["state"] == "answered" and answered["first_response_at"]
+    assert answered["state"] == "answered"
+    assert answered["first_response_at"]
     response = care.get("/api/v1/social/metrics", days=7)["response"]
     assert (response["to_respond"], response["answered"], response["rate"]) == (1, 1, 1.0)
 
@@ -171,7 +173,8 @@ def test_a_reply_longer_than_the_network_takes_is_refused(care: Care) -> None:
         headers=care.auth,
         json={"body": "x" * 301, "channel": "social"},
     )
-    assert r.status_code == 422 and r.json()["code"] == "too_long"
+    assert r.status_code == 422
+    assert r.json()["code"] == "too_long"
 
 
 def test_a_reply_queued_before_the_author_opted_out_is_refused_when_sent(care: Care) -> None:
@@ -190,5 +193,6 @@ def test_a_reply_queued_before_the_author_opted_out_is_refused_when_sent(care: C
     assert care.deliver(sent["id"]) == "refused"
     assert care.server.written() == []
     thread = care.get(f"/api/v1/conversations/{mention['conversation_id']}")["messages"]
-    refused = [m for m in thread if m["id"] == sent["id"]][0]
-    assert refused["delivery"] == "refused" and "social" in refused["delivery_error"]
+    refused = next(m for m in thread if m["id"] == sent["id"])
+    assert refused["delivery"] == "refused"
+    assert "social" in refused["delivery_error"]

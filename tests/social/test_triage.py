@@ -160,9 +160,11 @@ def test_the_listener_hears_words_hashtags_and_handles_but_not_exclusions() -> N
     assert ear.hear("Acme ist super", "de") is None  # a language not listened to
     assert ear.hear("Acme ist super", None) is not None  # no language said: heard
     rival = ear.hear("switching to #Globex tomorrow")
-    assert rival is not None and rival.about == "Globex"
+    assert rival is not None
+    assert rival.about == "Globex"
     both = ear.hear("Globex vs Acme: which one?")
-    assert both is not None and both.about == "brand"
+    assert both is not None
+    assert both.about == "brand"
 
 
 def test_copies_share_a_fingerprint_whatever_the_links_and_case() -> None:

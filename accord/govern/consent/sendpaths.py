@@ -25,6 +25,8 @@ SEND_PATHS: Final = {
     "accord.social.delivery.deliver_reply": "the outbox's social replies (an agent's answer "
     "to a mention, public or by direct message), at the moment of sending: asks again for "
     "social networks to the author's handle (service)",
+    "accord.social.alerts._email": "a social alert to the team's addresses (service by email to "
+    "each address: the suppression list applies)",
     "accord.channels.notices.send_confirmation": "the double opt-in confirmation (service by "
     "email)",
     "accord.chat.triggers.fire": "a proactive chat invitation (marketing by chat unless the "
