@@ -188,13 +188,17 @@ def analyse(text: str) -> Sentiment:
                     v = max(0.05, v + magnitude) if v > 0 else min(-0.05, v - magnitude)
                 if negated_at >= 0:
                     v = when_negated if when_negated is not None else _negate(v)
-                    spans.append((negated_at, i + size, v))
+                    if v:
+                        spans.append((negated_at, i + size, v))
                     negated_at = -9
-                else:
+                elif v:
                     spans.append((i, i + size, v))
+                skip_to = i + size
+                if not v:  # a phrase that says nothing ("customer service"): neutral words
+                    acted -= 1
+                    continue
                 values.append(v * weight)
                 acted += size - 1
-                skip_to = i + size
                 continue
         if code & CONTRAST_WORD:
             values = [v * BEFORE_CONTRAST for v in values]
@@ -288,6 +292,8 @@ def _summarise(
         total += math.copysign(exclaims * EXCLAIM_BOOST, total)
     score = total / math.sqrt(total * total + SQUASH)
     whole = pos + neg + neutral_words
+    if not whole:
+        return NEUTRAL
     label: Label = (
         "positive" if score >= THRESHOLD else "negative" if score <= -THRESHOLD else "neutral"
     )

@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from accord.bench import sentiment as bench
 from accord.cli.main import app as cli
+from accord.social.intent import intents
 from accord.social.lexicon import LEXICON_PATH, hashtag_words
 from accord.social.sentiment import analyse
 
@@ -33,6 +36,28 @@ def test_plain_positive_negative_and_a_factual_post_that_stays_neutral() -> None
     assert label("The new version ships on Tuesday with dark mode and a CSV export.") == "neutral"
     assert analyse("") == analyse("   ")
     assert analyse("").label == "neutral"
+    # Phrases of the lexicon that carry no sentiment leave a post neutral.
+    for plain in ("customer service", "may or may not", "I would like a receipt"):
+        assert analyse(plain).label == "neutral"
+        assert analyse(plain).neutral == 1.0
+
+
+_PIECES = [
+    *"abcdeXYZ !?.,;:()<3-_^'#@/$0123456789",
+    *("\u2019", "é", "😡", "🙏", "❤\ufe0f", "not ", "never ", "but ", "very ", "kind of "),
+    *("still waiting", "sooooo", "GREAT", "may or may not", "customer service"),
+    *("http://x.example/a", "#NeverAgain", "@bob", "!!!!!!!"),
+]
+_POSTY = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(st.text(max_size=120), _POSTY))
+def test_any_text_gets_a_bounded_sentiment_and_intents(text: str) -> None:
+    s = analyse(text)
+    assert -1.0 <= s.score <= 1.0
+    assert s.positive + s.negative + s.neutral == pytest.approx(1.0)
+    assert all(0.0 <= i.confidence <= 1.0 for i in intents(text, s))
 
 
 def test_score_and_proportions_are_bounded() -> None:
