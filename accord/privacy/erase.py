@@ -108,6 +108,7 @@ def erase_subject(
     others = set(subject.others)
     out.add({"events": repo.events(events)})
     out.add({"identifiers": repo.identifiers(idents)})
+    out.add({"social_mentions": repo.social_mentions(ws, subject.values(ids.SOCIAL))})
     out.add({"audit_events": repo.audit_events(ws, [str(p) for p in people])})
     out.add(
         repo.referencing(

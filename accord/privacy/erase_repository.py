@@ -23,9 +23,12 @@ from accord.privacy.models import PrivacyRequest
 from accord.privacy.repository import any_of, chunks
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge, Separation, SeparationMember
+from accord.social.models import Mention
 
 # The tables whose rows are a person's, by what names them; erase deletes the rows of
 # each set it is given, and any table with a foreign key to one of them.
+# The network a social identifier's platform posts on, where the names differ.
+NETWORK_OF = {"twitter": "x"}
 PERSON_TABLES = (
     "profiles",
     "identifiers",
@@ -246,6 +249,25 @@ class EraseRepository(Repository):
             result = self.session.execute(stmt, execution_options={"synchronize_session": False})
             changed += max(int(getattr(result, "rowcount", 0) or 0), 0)
         return changed
+
+    def social_mentions(self, workspace_id: uuid.UUID, handles: Collection[str]) -> int:
+        """The posts a person made under their social handles (``platform:handle``
+        identifiers), also those heard before the handle was theirs in the graph."""
+        by_network: dict[str, set[str]] = {}
+        for value in handles:
+            platform, _, handle = value.partition(":")
+            if handle:
+                by_network.setdefault(NETWORK_OF.get(platform, platform), set()).add(handle)
+        removed = 0
+        for network, names in sorted(by_network.items()):
+            removed += self.delete_in(
+                Mention,
+                Mention.author_handle,
+                names,
+                Mention.workspace_id == workspace_id,
+                Mention.network == network,
+            )
+        return removed
 
     def profiles(self, profile_ids: Collection[uuid.UUID]) -> int:
         return self.delete_in(Profile, Profile.id, profile_ids)

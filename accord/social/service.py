@@ -183,11 +183,13 @@ def hear(
         authors_of.setdefault(fp, set()).add((network, handle.lower()))
     waiting = {
         (m.network, m.author_handle.lower()): m
-        for m in mentions.waiting_of(wid, {(p.network, p.author_handle) for p, _, _ in fresh})
+        for m in mentions.waiting_of(
+            wid, {(p.network, p.author_handle.lstrip("@").lower()) for p, _, _ in fresh}
+        )
     }
     for post, about, terms in fresh:
         fp = prints[post.external_id]
-        author = (post.network, post.author_handle.lower())
+        author = (post.network, post.author_handle.lstrip("@").lower())
         copies = authors_of.setdefault(fp, set())
         duplicate = author in copies
         copies.add(author)
@@ -288,7 +290,7 @@ def _mention(
         lang=(post.lang or None) and post.lang[:16],
         posted_at=min(post.posted_at, now),
         received_at=now,
-        author_handle=post.author_handle[:255],
+        author_handle=post.author_handle.lstrip("@").lower()[:255],
         author_name=(post.author_name or None) and post.author_name[:255],
         author_id=(post.author_id or None) and post.author_id[:255],
         author_url=(post.author_url or None) and post.author_url[:1000],

@@ -19,6 +19,8 @@ from accord.inbox.context import InboxContext
 from accord.inbox.models import Conversation, Message
 from accord.inbox.people import accept_now
 from accord.kit.time import utcnow
+from accord.privacy import subject as subjects
+from accord.privacy.erase import erase_subject
 from accord.resolve.service import resolve_pending
 from accord.social import metrics, queries
 from accord.social.models import Mention
@@ -311,3 +313,24 @@ def test_a_workspace_never_sees_anothers_mentions(
     assert len(mine) == 1
     assert mine[0].workspace_id == other_workspace.workspace.id
     assert metrics.compute(session, other_workspace.workspace).mentions == 1
+
+
+def test_erasing_a_person_removes_their_posts_also_those_heard_before_they_were_known(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    early = hear(session, ctx, [_post("0", "Acme kettle is fine", "Rae.bsky.social")]).mentions[0]
+    assert early.profile_id is None
+    _customer(session, workspace, "rae.bsky.social", 120)
+    later = hear(session, ctx, [_post("1", "Acme lost my parcel!!", "rae.bsky.social")])
+    assert later.mentions[0].profile_id is not None
+    open_pending(session, ctx)
+    someone = hear(session, ctx, [_post("2", "Acme lost my parcel too", "kim.bsky.social")])
+    who = subjects.find(session, workspace.workspace.id, ("email", "rae@example.com"))
+    erased = erase_subject(session, who, keep_order_totals=False, data_dir=None)
+    assert erased.counts.get("social_mentions", 0) >= 1
+    left = session.scalars(
+        select(Mention).where(Mention.workspace_id == workspace.workspace.id)
+    ).all()
+    assert [m.author_handle for m in left] == ["kim.bsky.social"]
+    assert someone.mentions[0].id == left[0].id
