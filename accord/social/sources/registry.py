@@ -6,6 +6,7 @@ from __future__ import annotations
 from accord.social.sources.base import Connector, Replier
 from accord.social.sources.bluesky import BlueskyConnector
 from accord.social.sources.feeds import FeedConnector
+from accord.social.sources.mastodon import MastodonConnector
 from accord.social.sources.reddit import RedditConnector
 
 
@@ -13,6 +14,7 @@ def connectors() -> dict[str, Connector]:
     """Kind -> the connector that fetches it (webhook and import sources are pushed)."""
     return {
         "bluesky": BlueskyConnector(),
+        "mastodon": MastodonConnector(),
         "reddit": RedditConnector(),
         "rss": FeedConnector(),
     }
@@ -22,5 +24,6 @@ def repliers() -> dict[str, Replier]:
     """Kind -> the connector that answers on it (a feed cannot be answered)."""
     return {
         "bluesky": BlueskyConnector(),
+        "mastodon": MastodonConnector(),
         "reddit": RedditConnector(),
     }
