@@ -43,14 +43,13 @@ KINDS: tuple[Kind, ...] = (
     "spam",
 )
 MIN_CONFIDENCE = 0.5  # an intent below this is not reported
-SPAM_FLOOD = 6  # one character or emoji this many times in a row is flooding
+SPAM_FLOOD = 6  # one symbol or emoji this many times in a row is flooding
 
-_FLOOD = re.compile(r"(\S)\1{" + str(SPAM_FLOOD - 1) + ",}")
+# One symbol, punctuation mark or emoji repeated SPAM_FLOOD times or more ("!!!!!!!",
+# six fire emoji); a letter's run ("noooooo") is emphasis, not flooding.
+_FLOOD = re.compile(rf"([^\w\s])\1{{{SPAM_FLOOD - 1},}}")
 _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]")
 _SENTENCE_END = frozenset(".!?¿")
-# In a post of plain ASCII, only punctuation runs are worth a closer look (the flooding
-# of a letter counts from 3 * SPAM_FLOOD, left to posts with emoji or other scripts).
-_ASCII_FLOOD = re.compile(rf"([!?.$*=_~+#@>-])\1{{{SPAM_FLOOD - 1}}}")
 _ORDER = {kind: n for n, kind in enumerate(KINDS)}
 _ENDS_AT = _SENTENCE_END.__contains__
 # The first words of CHURN_MOVES: the move rule runs only on posts that have one.
@@ -307,16 +306,12 @@ def _spam_shape(text: str, words: tuple[str, ...], links: int, hits: list[str], 
         signals.append(f"{hashtags} hashtags")
     if promotional:
         signals.append(", ".join(dict.fromkeys(promotional)))
-    ascii_only = text.isascii()
-    flood = None
-    if len(text) >= SPAM_FLOOD and (not ascii_only or _ASCII_FLOOD.search(text)):
-        flood = _FLOOD.search(text)
+    flood = _FLOOD.search(text) if len(text) >= SPAM_FLOOD else None
     if flood is not None:
         run, char = len(flood.group(0)), flood.group(1)
-        if not char.isalnum() or run >= 3 * SPAM_FLOOD:
-            confidence += 0.5 if run >= 2 * SPAM_FLOOD else 0.3
-            signals.append(f"{char} repeated {run} times")
-    elif not ascii_only and len(text) >= 2 * SPAM_FLOOD:
+        confidence += 0.5 if run >= 2 * SPAM_FLOOD else 0.3
+        signals.append(f"{char} repeated {run} times")
+    elif len(text) >= 2 * SPAM_FLOOD and not text.isascii():
         emoji = len(_EMOJI.findall(text))
         if emoji >= 2 * SPAM_FLOOD:
             confidence += 0.3
