@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.bench import sentiment
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.models import Workspace
@@ -116,7 +117,7 @@ class SocialResult:
             f"mentions scored and triaged end to end: {rate:,.0f}/s "
             f"(target at least {TARGET_PER_S:,.0f}/s: {'MET' if met else 'NOT MET'}) "
             f"in {self.seconds:.1f} s",
-            f"decisions: "
+            "decisions: "
             + ", ".join(f"{k} {v:,}" for k, v in sorted(self.decisions.items()))
             + f"; inbox conversations opened: {self.conversations:,}",
             f"from a batch's arrival to its mentions triaged and committed: p50 "
@@ -139,7 +140,7 @@ def _stream(n: int, handles: list[str], rng: random.Random) -> list[Post]:
     posts: list[Post] = []
     products = ["Northwind Trail 2", "Northwind app"]
     for i in range(n):
-        kind, template = TEMPLATES[rng.randrange(len(TEMPLATES))]
+        _kind, template = TEMPLATES[rng.randrange(len(TEMPLATES))]
         text = template.format(
             b=rng.choice(["Northwind", "@northwind", "#northwind"]),
             p=rng.choice(products),
@@ -301,9 +302,9 @@ def run(
             inbox = InboxContext.load(
                 session, workspace_id, secret_key="bench" * 8, base_url="http://127.0.0.1"
             )
-            done = open_pending(session, SocialContext.of(inbox), 25)
-        result.conversations += len(done)
-        if len(done) < 25:
+            opened = open_pending(session, SocialContext.of(inbox), 25)
+        result.conversations += len(opened)
+        if len(opened) < 25:
             break
     result.open_seconds = time.perf_counter() - opened_at
     for _ in range(200):
@@ -312,12 +313,10 @@ def run(
             queries.queue(session, workspace_id, 50)
         result.queue_reads.append(time.perf_counter() - t)
     if sentiment_data is not None:
-        from accord.bench import sentiment
-
-        result.sentiment_lines = sentiment_lines(sentiment, sentiment_data)
+        result.sentiment_lines = sentiment.run(sentiment_data, rounds=1).lines()
+    else:
+        result.sentiment_lines = [
+            "sentiment beside VADER: give --sentiment-data (or run accord bench sentiment). "
+            + sentiment.DATA_HELP
+        ]
     return result
-
-
-def sentiment_lines(module: Any, data: Path) -> list[str]:
-    """The sentiment benchmark's own lines on ``data`` (Accord beside VADER)."""
-    return list(module.report_lines(data))
