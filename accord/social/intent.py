@@ -43,6 +43,7 @@ KINDS: tuple[Kind, ...] = (
     "spam",
 )
 MIN_CONFIDENCE = 0.5  # an intent below this is not reported
+NAME_PENALTY = 0.3  # taken off a one-word cue written as a name inside a sentence
 SPAM_FLOOD = 6  # one symbol or emoji this many times in a row is flooding
 
 # One symbol, punctuation mark or emoji repeated SPAM_FLOOD times or more ("!!!!!!!",
@@ -179,7 +180,7 @@ def intents(
     if sentiment is None:
         sentiment = analyse(text)
     links = len(URL.findall(text)) if "http" in text or "www." in text else 0
-    _, words = post_words(text)
+    tokens, words = post_words(text)
     best: Best = {}
     spam_hits: list[str] = []
 
@@ -198,7 +199,19 @@ def intents(
         if matched is None:
             continue
         said, hits = matched
+        # One capitalised word inside a sentence reads as a name ("David Price", "Eden
+        # Hazard", "Ayr Hospital"): its cue counts for less.
+        tok = tokens[i]
+        named = (
+            " " not in said
+            and i > 0
+            and tok[:1].isupper()
+            and tok[1:].islower()
+            and words[i - 1] not in _SENTENCE_END
+        )
         for kind, subtype, confidence in hits:
+            if named:
+                confidence -= NAME_PENALTY
             if kind == "spam":
                 spam_hits.append(said)
                 found(kind, subtype, confidence, said)
@@ -309,7 +322,10 @@ def _spam_shape(text: str, words: tuple[str, ...], links: int, hits: list[str], 
     flood = _FLOOD.search(text) if len(text) >= SPAM_FLOOD else None
     if flood is not None:
         run, char = len(flood.group(0)), flood.group(1)
-        confidence += 0.5 if run >= 2 * SPAM_FLOOD else 0.3
+        if char.isascii():  # "!!!!!!!!" or "........": emphasis more than spam
+            confidence += 0.2
+        else:  # emoji or symbols flooding the post
+            confidence += 0.5 if run >= 2 * SPAM_FLOOD else 0.3
         signals.append(f"{char} repeated {run} times")
     elif len(text) >= 2 * SPAM_FLOOD and not text.isascii():
         emoji = len(_EMOJI.findall(text))

@@ -56,8 +56,7 @@ CUES: dict[tuple[str, str | None], dict[float, str]] = {
         "|combien coûte|combien coute|code promo|wo kann ich|wo kaufen|ich will kaufen"
         "|möchte kaufen|was kostet|gutscheincode|rabattcode|onde comprar|quero comprar"
         "|quanto custa|tem desconto|cupom de desconto",
-        0.55: "discount|coupon|price|pricing|precio|descuento|prix|réduction|preis|rabatt"
-        "|preço|desconto",
+        0.55: "discount|coupon|coupons|prices|descuento|réduction|rabatt|desconto",
     },
     ("churn_threat", None): {
         0.9: "switching to|switched to|switch to|cancel my subscription|cancelling my"
@@ -76,14 +75,15 @@ CUES: dict[tuple[str, str | None], dict[float, str]] = {
     ("urgent", "safety"): {
         0.95: "caught fire|catch fire|caught on fire|burst into flames|exploded|explode"
         "|allergic reaction|anaphylactic|anaphylaxis|choking|choked|electric shock"
-        "|electrocuted|food poisoning|injured|injury|burned my|burnt my|burned me|burns on"
-        "|sent to hospital|in the hospital|went to the er|bleeding"
+        "|electrocuted|food poisoning|injured my|injured me|got injured|was injured by"
+        "|injury from|injuries from|burned my|burnt my|burned me|burns on|sent to hospital"
+        "|in the hospital|went to the er|cut my|cut me"
         "|incendio|se incendió|reacción alérgica|intoxicación|herido|quemadura"
         "|incendie|a pris feu|réaction allergique|intoxication|blessé|brûlure"
         "|in brand geraten|allergische reaktion|lebensmittelvergiftung|verletzt|verbrannt"
         "|pegou fogo|incêndio|reação alérgica|intoxicação|ferido|queimadura",
         0.65: "smoke|smoking from|sparks|sparking|melted|burning smell|burned|burnt|hospital"
-        "|dangerous|unsafe|hazard|choke|humo|fumée|rauch|fumaça",
+        "|dangerous|unsafe|hazard|choke|injured|injury|bleeding|humo|fumée|rauch|fumaça",
     },
     ("urgent", "legal"): {
         0.9: "lawyer|lawyers|attorney|lawsuit|suing|sue you|sue them|going to sue|gonna sue"
@@ -103,8 +103,8 @@ CUES: dict[tuple[str, str | None], dict[float, str]] = {
         "|is it down|está caído|esta caido|no carga"
         "|en panne|ne charge pas|panne|störung|ausgefallen|geht nicht|lädt nicht"
         "|fora do ar|caiu|não carrega",
-        0.6: "keeps crashing|crashing|crashed|error|502|503|504|is anyone else"
-        "|anyone else having|anyone else getting",
+        0.6: "keeps crashing|crashing|crashed|error message|502|503|504|anyone else having"
+        "|anyone else getting",
     },
     ("spam", None): {
         0.6: "dm me for|dm for|dm me to|message me for|follow back|follow for follow"

@@ -145,7 +145,7 @@ def test_moving_to_a_named_competitor() -> None:
     [
         ("My Acme charger caught fire last night", "safety", "caught fire"),
         ("There is smoke coming out of the X2", "safety", "smoke"),
-        ("My son was injured by the blender blade", "safety", "injured"),
+        ("My son was injured by the blender blade", "safety", "was injured by"),
         ("The heater burned my hand", "safety", "burned my"),
         ("My kid was choking on a piece of the toy", "safety", "choking"),
         ("Had an allergic reaction to the new formula", "safety", "allergic reaction"),
@@ -189,6 +189,12 @@ def test_spam_needs_more_than_one_weak_signal() -> None:
     assert "spam" not in kinds("Read the update: https://acme.example/blog #release")
     flood = one("WIN WIN WIN!!!!!!!!!!!!!! 🎁🎁🎁🎁🎁🎁🎁🎁🎁🎁🎁🎁 giveaway", "spam")
     assert "repeated" in flood.cue
+
+
+def test_a_capitalised_cue_inside_a_sentence_reads_as_a_name() -> None:
+    assert "urgent" not in kinds("Great goal from Eden Hazard tonight")
+    assert "urgent" in kinds("Fire hazard: the charger gets hot")
+    assert one("This heater is a hazard", "urgent").subtype == "safety"
 
 
 def test_a_post_can_want_several_things() -> None:
