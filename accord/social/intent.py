@@ -25,6 +25,7 @@ from accord.social.intent_cues import (
     QUESTION_ANYWHERE,
     QUESTION_AT_START,
 )
+from accord.social.lexicon import NEGATORS
 from accord.social.sentiment import URL, Sentiment, analyse
 from accord.social.sentiment import words as post_words
 
@@ -44,6 +45,7 @@ KINDS: tuple[Kind, ...] = (
 )
 MIN_CONFIDENCE = 0.5  # an intent below this is not reported
 NAME_PENALTY = 0.3  # taken off a one-word cue written as a name inside a sentence
+NEGATED_PENALTY = 0.4  # taken off a cue right after a negator ("not injured")
 SPAM_FLOOD = 6  # one symbol or emoji this many times in a row is flooding
 
 # One symbol, punctuation mark or emoji repeated SPAM_FLOOD times or more ("!!!!!!!",
@@ -55,6 +57,11 @@ _ORDER = {kind: n for n, kind in enumerate(KINDS)}
 _ENDS_AT = _SENTENCE_END.__contains__
 # The first words of CHURN_MOVES: the move rule runs only on posts that have one.
 _MOVES = frozenset(phrase.split()[0] for phrase in CHURN_MOVES.split("|"))
+
+
+def _negates(word: str) -> bool:
+    """Whether ``word`` negates what follows ("not", "no", "never", "isn't")."""
+    return word in NEGATORS or word.endswith("n't")
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,15 +162,15 @@ def _churn_move() -> re.Pattern[str]:
     )
 
 
-def _match(words: Words, i: int, anchored: Anchored) -> tuple[str, tuple[Hit, ...]] | None:
-    """The longest phrase anchored at ``words[i]`` that the post spells, with what it
-    shows (None: none)."""
+def _match(words: Words, i: int, anchored: Anchored) -> tuple[int, str, tuple[Hit, ...]] | None:
+    """The longest phrase anchored at ``words[i]`` that the post spells: where it starts,
+    its words and what it shows (None: none)."""
     for k, size, phrases in anchored:
         start = i - k
         if start >= 0:
             hits = phrases.get(words[start : start + size])
             if hits is not None:
-                return " ".join(words[start : start + size]), hits
+                return start, " ".join(words[start : start + size]), hits
     return None
 
 
@@ -198,9 +205,10 @@ def intents(
         matched = _match(words, i, cues[words[i]])
         if matched is None:
             continue
-        said, hits = matched
+        start, said, hits = matched
         # One capitalised word inside a sentence reads as a name ("David Price", "Eden
-        # Hazard", "Ayr Hospital"): its cue counts for less.
+        # Hazard", "Ayr Hospital"), and a negated cue says the opposite ("not injured",
+        # "no smoke"): either counts for less.
         tok = tokens[i]
         named = (
             " " not in said
@@ -209,9 +217,11 @@ def intents(
             and tok[1:].islower()
             and words[i - 1] not in _SENTENCE_END
         )
+        penalty = (NAME_PENALTY if named else 0.0) + (
+            NEGATED_PENALTY if start and _negates(words[start - 1]) else 0.0
+        )
         for kind, subtype, confidence in hits:
-            if named:
-                confidence -= NAME_PENALTY
+            confidence -= penalty
             if kind == "spam":
                 spam_hits.append(said)
                 found(kind, subtype, confidence, said)
@@ -222,7 +232,7 @@ def intents(
     for i in (0, *(i + 1 for i in compress(range(len(words)), map(_ENDS_AT, words)))):
         openers = at_start.get(words[i]) if i < len(words) else None
         if openers is not None and (opened := _match(words, i, openers)) is not None:
-            found("question", None, 0.6, opened[0])
+            found("question", None, 0.6, opened[1])
     if "?" in words or "\u00bf" in words:
         confidence = 0.9 if ("question", None) in best else 0.75
         cue = best.get(("question", None), (0.0, "?"))[1]

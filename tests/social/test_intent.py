@@ -191,6 +191,12 @@ def test_spam_needs_more_than_one_weak_signal() -> None:
     assert "repeated" in flood.cue
 
 
+def test_a_negated_cue_counts_for_less() -> None:
+    assert "urgent" not in kinds("Luckily nobody was hurt, not injured, just scared")
+    assert "urgent" not in kinds("There was no smoke at all")
+    assert "urgent" in kinds("There was smoke everywhere")
+
+
 def test_a_capitalised_cue_inside_a_sentence_reads_as_a_name() -> None:
     assert "urgent" not in kinds("Great goal from Eden Hazard tonight")
     assert "urgent" in kinds("Fire hazard: the charger gets hot")
