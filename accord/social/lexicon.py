@@ -69,7 +69,7 @@ BOOSTER_PAIRS: dict[tuple[str, str], float] = {
 }
 
 # After these, the rest of the post weighs more and what came before weighs less.
-CONTRAST = frozenset(_split("but however yet although though pero sin mais aber embora mas"))
+CONTRAST = frozenset(_split("but however though pero mais aber embora mas"))
 
 # Short words the hashtag splitter may use besides the lexicon's own words.
 _COMMON_WORDS = _split("""a i am an and are as at be been best big but by can day do does

@@ -164,6 +164,8 @@ def test_contrast_weighs_the_clause_after_but() -> None:
     assert label("the app is nice but support is useless") == "negative"
     assert label("support was slow but the fix is great") == "positive"
     assert label("Good price, however the quality is awful") == "negative"
+    # "yet" is no contrast: the best yet is still the best.
+    assert score("best update yet") == score("best update")
 
 
 def test_hashtags_are_scored_by_their_words() -> None:
