@@ -62,14 +62,14 @@ SQUASH = 15.0  # score = total / sqrt(total^2 + SQUASH)
 URL = re.compile(r"(?:https?://|www\.)\S+")
 MENTION = re.compile(r"@[\w.\-]+(?:@[\w\-]+(?:\.[\w\-]+)+)?")
 _TOKEN = re.compile(
-    r"[^\W\d_][\w']*"  # words, with their apostrophes (first: the commonest)
-    r"|\d[\w']*"  # numbers ("500", "9am")
+    r"[^\W_][\w']*"  # words (with their apostrophes) and numbers: first, the commonest
     r"|#\w+"  # hashtags
-    r"|[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
+    r"|(?=[<>:;=)(^\-])(?:"  # emoticons, only tried where one can start
+    r"[<>]?[:;=][\-o'^]?[)\](\[dDpP/\\|}{@*]+(?!\w)"  # :) :-( :D ;P :/ >:(
     r"|(?<!\w)[)(][\-']?[:;](?!\w)"  # (: ):
-    r"|</?3|\^[_.]?\^|-_-|>_<"  # <3 </3 ^_^ -_- >_<
-    r"|[!?.,;\u2026$\u20ac\u00a3\u00bf]"  # emphasis, clause ends, currencies, Spanish "?"
-    r"|[\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"  # emoji and symbols
+    r"|</?3|\^[_.]?\^|-_-|>_<)"  # <3 </3 ^_^ -_- >_<
+    # Emphasis, clause ends, currencies, Spanish "?", emoji and symbols.
+    r"|[!?.,;\u2026$\u20ac\u00a3\u00bf\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"
 )
 _TRIPLE = re.compile(r"(\w)\1\1")
 _RUN = re.compile(r"(\w)\1{2,}")
