@@ -314,6 +314,40 @@ def test_palette_meets_non_text_contrast_and_series_differ_without_colour() -> N
     assert 'fill="url(#g-p1)"' in bars
 
 
+def test_series_keep_the_palette_place_their_meaning_asks_for() -> None:
+    """Sentiment bars: positive green, neutral grey, negative vermillion, however many
+    series there are, each with its place's pattern in the legend and the bars."""
+    chart = BarChart(
+        key="s",
+        title="Sentiment",
+        labels=["Mon", "Tue"],
+        series=[Series("Positive", [1, 2]), Series("Neutral", [2, 1]), Series("Negative", [0, 3])],
+        stacked=True,
+        slots=(2, 7, 1),
+    )
+    svg = str(chart.svg)
+    parse(svg)
+    for slot in (1, 2, 7):
+        assert f'<pattern id="s-p{slot}"' in svg
+        assert f'fill="url(#s-p{slot})"' in svg
+    assert f'<rect width="6" height="6" fill="{PALETTE[7]}"/>' in svg
+    bars = set(
+        re.findall(r'<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill="([^"]+)"', svg)
+    )
+    assert bars - {"#fff"} == {"url(#s-p2)", "url(#s-p7)", "url(#s-p1)"}  # none in place 0
+    horizontal = str(
+        BarChart(
+            key="h",
+            title="t",
+            labels=["a"],
+            series=[Series("x", [1]), Series("y", [2])],
+            horizontal=True,
+            slots=(1,),
+        ).svg
+    )
+    assert 'fill="url(#h-p1)"' in horizontal  # the first series in place 1, the next in its own
+
+
 def request(query: str = "") -> Request:
     return Request(
         {

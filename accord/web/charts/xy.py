@@ -333,6 +333,12 @@ class BarChart(SeriesChart):
     stacked: bool = False
     over_time: bool = False
     gap: float = 0.28  # the share of a band left between groups
+    # Each series' place in the palette (its colour and pattern), when its meaning has a
+    # colour of its own (sentiment: green, grey, vermillion); by default its position.
+    slots: Sequence[int] = ()
+
+    def _slot(self, j: int) -> int:
+        return self.slots[j] if j < len(self.slots) else j
 
     @property
     def table(self) -> Table:
@@ -406,7 +412,10 @@ class BarChart(SeriesChart):
         return out
 
     def _items(self) -> list[LegendItem]:
-        return [LegendItem(s.name, "bar", i) for i, s in enumerate(self.series)]
+        return [LegendItem(s.name, "bar", self._slot(i)) for i, s in enumerate(self.series)]
+
+    def _patterns(self, ids: str) -> str:
+        return pattern_defs(ids, max(self._slot(j) for j in range(len(self.series))) + 1)
 
     def _labelled(self) -> bool:
         return not self.stacked and len(self.labels) * len(self.series) <= 16
@@ -421,7 +430,7 @@ class BarChart(SeriesChart):
     def _draw_vertical(self, ids: str) -> tuple[list[str], int]:
         low, high = self._range()
         parts, left, top, right, bottom, ticks = self._frame(ids, self._items(), low, high, True)
-        parts.insert(0, pattern_defs(ids, len(self.series)))
+        parts.insert(0, self._patterns(ids))
         lo, hi = ticks[0], ticks[-1]
         n = len(self.labels)
         band = (right - left) / n
@@ -436,7 +445,7 @@ class BarChart(SeriesChart):
             parts.append(
                 f"<g><title>{esc(self._tip(i, j, v))}</title>"
                 f'<rect x="{x:.1f}" y="{y1:.1f}" width="{max(share * band, 1):.1f}" '
-                f'height="{max(y2 - y1, 0.5):.1f}" fill="{fill_of(ids, j)}" '
+                f'height="{max(y2 - y1, 0.5):.1f}" fill="{fill_of(ids, self._slot(j))}" '
                 f'stroke="#fff" stroke-width="{0.8 if self.stacked else 0}"/></g>'
             )
             if self._labelled():
@@ -463,7 +472,7 @@ class BarChart(SeriesChart):
         height = int(top + per * len(self.labels) + 34)
         bottom = height - 28
         right = self.width - 16 - (40 if self._labelled() else 0)
-        parts = [pattern_defs(ids, len(self.series)), *items]
+        parts = [self._patterns(ids), *items]
         lo, hi = ticks[0], ticks[-1]
 
         def x_of(v: float) -> float:
@@ -490,7 +499,7 @@ class BarChart(SeriesChart):
             parts.append(
                 f"<g><title>{esc(self._tip(i, j, v))}</title>"
                 f'<rect x="{x1:.1f}" y="{y:.1f}" width="{max(x2 - x1, 0.5):.1f}" '
-                f'height="{max(share * band, 1):.1f}" fill="{fill_of(ids, j)}" '
+                f'height="{max(share * band, 1):.1f}" fill="{fill_of(ids, self._slot(j))}" '
                 f'stroke="#fff" stroke-width="{0.8 if self.stacked else 0}"/></g>'
             )
             if self._labelled():
