@@ -102,6 +102,7 @@ from accord.web.privacy_pages import router as privacy_pages_router
 from accord.web.segment_builder import router as segment_builder_router
 from accord.web.segment_pages import router as segment_pages_router
 from accord.web.settings_pages import router as settings_router
+from accord.web.social_pages import router as social_pages_router
 from accord.web.templating import STATIC_DIR, create_templates
 
 API_DESCRIPTION = """
@@ -350,6 +351,7 @@ def create_app(
     app.include_router(journey_pages_router)  # /outreach/journeys/new before the editor
     app.include_router(journey_editor_router)
     app.include_router(customer_analytics_router)
+    app.include_router(social_pages_router)
     app.include_router(consent_router)
     app.include_router(helpcenter_pages_router)
     app.include_router(community_pages_router)

@@ -31,6 +31,7 @@ from accord.web.outreach_journeys import person_journeys
 from accord.web.outreach_pages import person_messages
 from accord.web.pages import page
 from accord.web.segment_pages import person_segments
+from accord.web.social_cards import person_mentions
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
@@ -177,6 +178,7 @@ def _customer_page(
         community=person_community(
             session, console, [i.value for i in view.identifiers if i.type == "email"]
         ),
+        social=person_mentions(session, console, profile.id),
     )
 
 

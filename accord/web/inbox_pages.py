@@ -42,6 +42,7 @@ from accord.kit.errors import AccordError, invalid, not_found
 from accord.kit.time import utcnow
 from accord.web.auth import ConsoleUser
 from accord.web.pages import page
+from accord.web.social_cards import conversation_post
 
 router = APIRouter(include_in_schema=False)
 PAGE = 50
@@ -334,6 +335,8 @@ def conversation_page(
             request, "conversation_thread.html", context
         )
         return response
+    # A social conversation: the post's card, and the reply back through its network.
+    context["social_post"] = conversation_post(session, conversation, view.thread)
     context["consent"] = _consent_lines(session, view)
     context["consent_labels"] = CHANNEL_LABELS
     # A customer with a number could be texted once the workspace has an SMS provider.
@@ -385,7 +388,11 @@ def post_reply(
     kind: Annotated[str, Form()] = "reply",
     channel: Annotated[str, Form()] = "",
     then: Annotated[str, Form()] = "",
+    private: Annotated[str, Form()] = "",
 ) -> Response:
+    """A reply (or an internal note); a social reply goes out as a direct message to the
+    post's author when ``private`` is checked, else publicly under the post."""
+
     def action(conversation: Conversation, ctx: InboxContext, actor: Actor) -> None:
         if kind == "note":
             service.note(session, ctx, conversation, actor, body)
@@ -398,6 +405,7 @@ def post_reply(
             body,
             channel=channel or None,
             status=then or None,
+            private=bool(private),
         )
         # The help center's articles the reply links to, for its analytics.
         replies.linked_in_reply(

@@ -26,6 +26,7 @@ router = APIRouter(include_in_schema=False)
 AREAS = [
     ("customers", "Customers", "Every person, resolved across channels"),
     ("inbox", "Inbox", "Conversations on every channel"),
+    ("social", "Social", "Mentions of the brand on the networks, triaged and answered"),
     ("analytics", "Analytics", "Segments, value and service metrics"),
     ("knowledge", "Knowledge", "Help-center articles and internal answers"),
     ("privacy", "Privacy", "Data-subject requests, retention, the access log"),

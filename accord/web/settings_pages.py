@@ -20,6 +20,8 @@ from accord.resolve import failures
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
 from accord.web.sms_settings_pages import router as sms_settings_router
+from accord.web.social_settings_pages import router as social_settings_router
+from accord.web.social_sources_pages import router as social_sources_router
 
 router = APIRouter(prefix="/settings", include_in_schema=False)
 
@@ -242,5 +244,8 @@ def audit_page(request: Request, session: DbSession, console: ConsoleAdmin) -> H
     )
 
 
-# Settings > SMS lives in its own module; its pages are served under this router's prefix.
+# Settings > SMS and Settings > Social live in their own modules; their pages are served
+# under this router's prefix.
 router.include_router(sms_settings_router)
+router.include_router(social_settings_router)
+router.include_router(social_sources_router)

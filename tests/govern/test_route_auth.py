@@ -113,6 +113,7 @@ PROTECTED_PREFIXES = (
     "/settings",
     "/customers",
     "/inbox",
+    "/social",  # Social: listening dashboard, triage queue, mentions
     "/analytics",  # Analytics > Acquisition too (/analytics/acquisition)
     "/segments",
     "/outreach",  # Outreach > Campaigns (/outreach/campaigns)
