@@ -67,10 +67,12 @@ from accord.privacy.consent_api import router as consent_api_router
 from accord.privacy.tasks import RetentionWorker
 from accord.resolve.api import router as resolve_router
 from accord.resolve.worker import Pacing, ResolverWorker, drain
+from accord.social import tasks as social_tasks
 from accord.social.api import hooks_router as social_hooks_router
 from accord.social.api import router as social_router
 from accord.social.delivery import deliver_reply
 from accord.social.sources import registry as social_sources
+from accord.social.streams import Streams
 from accord.web.account_pages import router as account_router
 from accord.web.acquisition_pages import router as acquisition_pages_router
 from accord.web.analytics_pages import router as analytics_pages_router
@@ -179,6 +181,20 @@ def background_workers(
         ),
         Background(MatchWorker(factory, settings), when=settings.match_worker, state="matcher"),
         Background(RetentionWorker(factory, settings.data_dir), when=settings.retention_worker),
+        Background(
+            Streams(
+                factory,
+                social_tasks.Listening(
+                    connectors=social_sources.connectors(),
+                    secret_key=secret_key,
+                    base_url=base_url,
+                    publish=publish,
+                    kick_outbox=outbox.kick,
+                    private_hosts=settings.social_private_hosts,
+                ),
+            ),
+            when=settings.social_streams,
+        ),
     ]
 
 

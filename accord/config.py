@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         "session open and sends its own batches, so they add up (within the workspace's "
         "messages-per-second limit) and take one job thread each while the campaign sends.",
     )
+    social_streams: bool = Field(
+        default=True,
+        description="Keeps a live connection open, in one API process at a time, for each "
+        "social source that streams (Bluesky in Jetstream mode, a Mastodon source with "
+        "streaming on), so its posts are heard within seconds.",
+    )
     social_private_hosts: bool = Field(
         default=False,
         description="Lets social sources (feeds, Mastodon instances, Reddit and Bluesky "

@@ -154,6 +154,7 @@ def settings(tmp_path: Path) -> Settings:
         jobs_worker=False,
         # The social networks of the tests are servers on loopback.
         social_private_hosts=True,
+        social_streams=False,
     )
 
 

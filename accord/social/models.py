@@ -49,6 +49,10 @@ class SocialSource(IdMixin, TimestampMixin, Base):
     next_fetch_at: Mapped[datetime | None]
     last_fetched_at: Mapped[datetime | None]
     heard: Mapped[int] = mapped_column(Integer, default=0)  # mentions stored from it
+    # A source that streams is held by one process at a time: its lease says which and
+    # until when (renewed while it streams; the scheduled fetch waits while it holds).
+    streamed_by: Mapped[str | None] = mapped_column(String(120))
+    stream_lease_until: Mapped[datetime | None]
     updated_at: Mapped[datetime | None]
 
 

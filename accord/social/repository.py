@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -45,9 +45,52 @@ class SourceRepository(Repository):
                 SocialSource.kind.in_(list(kinds)),
                 SocialSource.status != "failing",
                 or_(SocialSource.next_fetch_at.is_(None), SocialSource.next_fetch_at <= now),
+                # A source a live process streams is left to it.
+                or_(
+                    SocialSource.stream_lease_until.is_(None),
+                    SocialSource.stream_lease_until < now,
+                ),
             )
         )
         return [(r[0], r[1]) for r in rows]
+
+    def streaming(self, kinds: Collection[str]) -> list[SocialSource]:
+        """Enabled sources of these kinds that are not failing (the caller keeps those
+        that stream)."""
+        return list(
+            self.session.scalars(
+                select(SocialSource).where(
+                    SocialSource.enabled.is_(True),
+                    SocialSource.kind.in_(list(kinds)),
+                    SocialSource.status != "failing",
+                )
+            )
+        )
+
+    def lease(self, source_id: uuid.UUID, holder: str, now: datetime, span: timedelta) -> bool:
+        """Take or renew the source's streaming lease: only when free, run out, or
+        already ``holder``'s."""
+        result = self.session.execute(
+            update(SocialSource)
+            .where(
+                SocialSource.id == source_id,
+                or_(
+                    SocialSource.streamed_by.is_(None),
+                    SocialSource.streamed_by == holder,
+                    SocialSource.stream_lease_until.is_(None),
+                    SocialSource.stream_lease_until < now,
+                ),
+            )
+            .values(streamed_by=holder, stream_lease_until=now + span)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    def release_streams(self, holder: str) -> None:
+        self.session.execute(
+            update(SocialSource)
+            .where(SocialSource.streamed_by == holder)
+            .values(streamed_by=None, stream_lease_until=None)
+        )
 
     def lock(self, source_id: uuid.UUID) -> SocialSource | None:
         """The source, locked for this transaction (one fetch of a source at a time)."""

@@ -18,7 +18,7 @@ Kind = Literal["bluesky", "mastodon", "reddit", "rss", "webhook", "import"]
 KIND_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "bluesky": (frozenset({"service", "appview", "jetstream", "mode", "handle"}), frozenset()),
     "mastodon": (
-        frozenset({"instance", "hashtags", "keywords", "stream"}),
+        frozenset({"instance", "domain", "streaming", "hashtags", "keywords", "stream"}),
         frozenset({"instance"}),
     ),
     "reddit": (
@@ -29,7 +29,9 @@ KIND_SETTINGS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "webhook": (frozenset(), frozenset()),
     "import": (frozenset({"network"}), frozenset()),
 }
-URL_FIELDS = frozenset({"service", "appview", "jetstream", "instance", "api", "auth", "url"})
+URL_FIELDS = frozenset(
+    {"service", "appview", "jetstream", "instance", "streaming", "api", "auth", "url"}
+)
 CREDENTIAL_FIELDS = frozenset(
     {
         "identifier",
