@@ -71,7 +71,8 @@ _TOKEN = re.compile(
     # Emphasis, clause ends, currencies, Spanish "?", emoji and symbols.
     r"|[!?.,;\u2026$\u20ac\u00a3\u00bf\U0001F000-\U0001FAFF\u2190-\u21FF\u2300-\u27BF\u2B00-\u2BFF]"
 )
-_TRIPLE = re.compile(r"(\w)\1\1")
+_TRIPLE = re.compile(r"(\w)\1\1")  # a letter three times: an elongated word
+_REPEAT = re.compile(r"(.)\1\1", re.DOTALL)  # any character three times: a quicker first look
 _RUN = re.compile(r"(\w)\1{2,}")
 _ENDS = frozenset(".!?\u2026")  # a capital after these starts a sentence
 
@@ -142,7 +143,7 @@ def analyse(text: str) -> Sentiment:
         return NEUTRAL
     special = lex.special
     stretched: frozenset[int] = frozenset()  # where an elongated word was shortened
-    if _TRIPLE.search(text) is not None:
+    if _REPEAT.search(text) is not None and _TRIPLE.search(text) is not None:
         stretched = frozenset(i for i, w in enumerate(low) if _TRIPLE.search(w))
         low = tuple(_unelongate(w, special) if i in stretched else w for i, w in enumerate(low))
     # Only the tokens the scorer acts on are visited; the others are neutral words.
@@ -246,7 +247,7 @@ def analyse(text: str) -> Sentiment:
         else:
             spans.append((i, i + 1, v))
         values.append(v * weight)
-    cues = tuple([(" ".join(tokens[a:b]), v) for a, b, v in spans])
+    cues = tuple([(tokens[a] if b - a == 1 else " ".join(tokens[a:b]), v) for a, b, v in spans])
     return _summarise(values, n - acted, min(text.count("!"), 4), cues)
 
 
