@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from itertools import compress
+from itertools import chain, compress
 from typing import Literal
 
 from accord.social.intent_cues import (
@@ -229,8 +229,9 @@ def intents(
                 found(kind, subtype, confidence, said)
     # Openers that ask only at a sentence's start ("Can I ...", "Why ...").
     at_start = tables.at_start
-    for i in (0, *(i + 1 for i in compress(range(len(words)), map(_ENDS_AT, words)))):
-        openers = at_start.get(words[i]) if i < len(words) else None
+    n = len(words)
+    for i in chain((0,), compress(range(1, n + 1), map(_ENDS_AT, words))):
+        openers = at_start.get(words[i]) if i < n else None
         if openers is not None and (opened := _match(words, i, openers)) is not None:
             found("question", None, 0.6, opened[1])
     if "?" in words or "\u00bf" in words:
