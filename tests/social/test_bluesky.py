@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+import random
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ import pytest
 from accord.social.sources.base import Batch, Post, SourceError
 from accord.social.sources.bluesky import BlueskyConnector
 from accord.social.sources.bluesky_posts import TID_SHAPE
+from accord.social.sources.positions import TIE_PAGES, Found, Window, advance
 from tests.social.servers.bluesky import CHAT, Account, BlueskyServer, bluesky_server
 
 
@@ -491,3 +494,82 @@ def test_a_reply_key_is_a_valid_tid_and_stable() -> None:
     assert TID_SHAPE.match(key)
     assert key == reply_rkey(post, "thanks")
     assert key != reply_rkey(post, "thanks!")
+
+
+# --- the search window, against a newest-first engine ------------------------------------
+
+
+class Engine:
+    """A search that answers newest first, ``since`` inclusive and ``until`` exclusive
+    (both rounded down to ``grain`` key units, as coarse servers do), paged by offset.
+    Items arrive in key order."""
+
+    def __init__(self, grain: int = 1) -> None:
+        self.items: list[Found] = []
+        self.keys: list[int] = []
+        self.grain = grain
+        self.asked = 0
+
+    def add(self, key: int) -> Found:
+        item = Found(key=f"{key:012d}", id=f"i{len(self.items)}", data={})
+        self.items.append(item)
+        self.keys.append(key)
+        return item
+
+    def page(
+        self, since: str | None, upper: str | None, token: str | None, size: int
+    ) -> tuple[list[Found], str | None]:
+        self.asked += 1
+        low = bisect.bisect_left(self.keys, int(since) // self.grain * self.grain) if since else 0
+        high = (
+            bisect.bisect_left(self.keys, int(upper) // self.grain * self.grain)
+            if upper
+            else len(self.keys)
+        )
+        offset = int(token or 0)
+        end = max(high - offset, low)
+        hits = self.items[max(end - size, low) : end][::-1]
+        return hits, (str(offset + size) if end - size > low else None)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_window_walk_misses_nothing_and_repeats_nothing(seed: int) -> None:
+    rng = random.Random(seed)
+    engine = Engine(grain=rng.choice([1, 1, 5]))
+    clock = 1000
+    for _ in range(rng.randint(0, 30)):
+        clock += rng.choice([0, 0, 1, 2])
+        engine.add(clock)
+    window = Window()
+    returned: list[Found] = []
+    first = True
+    for _ in range(150):
+        for _ in range(rng.choice([0, 0, 0, 5, 40, 150])):
+            clock += rng.choice([0, 0, 1, 3])
+            engine.add(clock)
+        pages = rng.randint(1, 3)
+        before = engine.asked
+        found, window, more = advance(
+            Window.load(window.dump()),
+            engine.page,
+            room=rng.randint(1, 60),
+            page_size=rng.choice([7, 20]),
+            pages=pages,
+        )
+        assert engine.asked - before <= pages * TIE_PAGES
+        if first:
+            # Listening starts at the newest results (the rest of their instant is new).
+            below = {i.id for i in engine.items if i.key < (window.mark or "")}
+            start = below - {i.id for i in found}
+            first = False
+        returned.extend(found)
+        if not more and rng.random() < 0.2:
+            break
+    while True:  # no more arrivals: catch up
+        found, window, more = advance(window, engine.page, room=50, page_size=20, pages=2)
+        returned.extend(found)
+        if not more:
+            break
+    ids = [i.id for i in returned]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {i.id for i in engine.items} - start

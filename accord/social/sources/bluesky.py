@@ -37,6 +37,7 @@ from accord.social.sources.base import Batch, Delivered, Post, SourceConfig, Sou
 from accord.social.sources.bluesky_jetstream import Jetstream
 from accord.social.sources.bluesky_posts import (
     POST_COLLECTION,
+    api_time,
     facets,
     from_view,
     obj,
@@ -156,9 +157,9 @@ class BlueskyConnector:
         ) -> tuple[list[Found], str | None]:
             params: dict[str, Any] = {"q": term, "sort": "latest", "limit": size}
             if since:
-                params["since"] = since
+                params["since"] = api_time(since)
             if upper:
-                params["until"] = upper
+                params["until"] = api_time(upper)
             if token:
                 params["cursor"] = token
             data = xrpc.read("app.bsky.feed.searchPosts", params)

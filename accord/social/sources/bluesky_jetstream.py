@@ -56,6 +56,7 @@ class Position:
         self.ids: set[str] = {str(i) for i in ids} if isinstance(ids, list) else set()
 
     def dump(self) -> dict[str, Any]:
+        """The position as stored in the cursor."""
         return {"mode": "jetstream", "time_us": self.time_us, "ids": sorted(self.ids)}
 
     def take(self, event: dict[str, Any]) -> bool:

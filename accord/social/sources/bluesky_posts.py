@@ -43,6 +43,13 @@ def iso_key(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def api_time(key: str) -> str:
+    """A key from :func:`iso_key` as the API writes datetimes (milliseconds, "Z"),
+    rounded down: ``since`` (inclusive) then asks for a little more, never less, and
+    ``until`` leaves out a little more, which the wider window above returns later."""
+    return key[:23] + "Z" if len(key) > 23 else key
+
+
 def sort_key(view: dict[str, Any]) -> str:
     """The instant search sorts a post by ("sortAt"): the earlier of its claimed
     ``createdAt`` and the AppView's ``indexedAt``."""
@@ -65,6 +72,7 @@ def did_of(uri: str) -> str:
 
 
 def profile_url(handle: str | None, did: str) -> str:
+    """Where a person reads an account (by DID when its handle does not resolve)."""
     who = handle if handle and handle != "handle.invalid" else did
     return f"{APP_URL}/profile/{who}"
 

@@ -79,10 +79,12 @@ class Sessions:
         self._blocked: dict[str, float] = {}
 
     def get(self, key: tuple[str, str]) -> Session | None:
+        """The session kept for (PDS, identifier), if any."""
         with self._lock:
             return self._sessions.get(key)
 
     def put(self, key: tuple[str, str], session: Session | None) -> None:
+        """Keep ``session`` for (PDS, identifier), or forget it (None)."""
         with self._lock:
             if session is None:
                 self._sessions.pop(key, None)
@@ -90,6 +92,7 @@ class Sessions:
                 self._sessions[key] = session
 
     def block(self, host: str, until: float) -> None:
+        """Leave ``host`` alone until ``until`` (epoch seconds)."""
         with self._lock:
             self._blocked[host] = max(until, self._blocked.get(host, 0.0))
 
@@ -170,6 +173,7 @@ class Xrpc:
 
     @property
     def reads_host(self) -> str:
+        """The host that answers reads."""
         return urlsplit(self.service if self.signed_in else self.appview).netloc
 
     def reads_spent(self) -> bool:

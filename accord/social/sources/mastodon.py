@@ -63,6 +63,7 @@ Heard = tuple[str | None, dict[str, Any] | None, SourceError | None]
 
 
 def _list(value: Any) -> list[str]:
+    """A setting holding a list (or a string of words)."""
     if isinstance(value, str):
         value = value.replace(",", " ").split()
     return [str(v) for v in value] if isinstance(value, list) else []
@@ -396,6 +397,7 @@ class _StreamState:
         self.keywords = keywords
 
     def dump(self) -> dict[str, Any]:
+        """The cursor as the stream has moved it."""
         return {"tags": dict(self.tags), "search": dict(self.search), "seen": self.seen.dump()}
 
     def take(
@@ -453,6 +455,7 @@ class _Reader(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
+        """Read the stream until it ends or :meth:`stop` is called."""
         error: SourceError | None = None
         try:
             with self.http.stream("GET", self.url, params=self.params) as response:
@@ -481,4 +484,5 @@ class _Reader(threading.Thread):
                 self.into.put((self.tag, None, error))
 
     def stop(self) -> None:
+        """Stop at the next line the server sends (a heartbeat at the latest)."""
         self.stopped.set()

@@ -95,6 +95,7 @@ class Api:
         self.http = httpx.Client(timeout=timeout, headers=headers, follow_redirects=False)
 
     def close(self) -> None:
+        """Close the connections."""
         self.http.close()
 
     def spent(self) -> bool:
@@ -147,6 +148,7 @@ class Gate:
         self.accounts: dict[tuple[str, str], str] = {}  # (instance, token digest) -> acct
 
     def block(self, host: str, until: float) -> None:
+        """Leave ``host`` alone until ``until`` (epoch seconds)."""
         with self._lock:
             self._until[host] = max(until, self._until.get(host, 0.0))
 

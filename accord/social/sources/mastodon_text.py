@@ -16,6 +16,8 @@ _SPACE = re.compile(r"[ \t\r\n\f]+")
 
 
 class _Text(HTMLParser):
+    """Collects an HTML fragment's text, with markers where lines and paragraphs end."""
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []

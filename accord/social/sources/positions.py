@@ -10,7 +10,11 @@ pages down from the window's top until it reaches the mark; when it cannot get t
 within its page budget it narrows the window to below the middle of what it saw and
 returns nothing for now, so the next call starts closer to the mark. Anything newer
 than the mark that a window leaves out is still newer than the mark, so a later
-(wider) window returns it: nothing is skipped.
+(wider) window returns it: nothing is skipped. Two cases page past the budget instead
+(up to ``TIE_PAGES`` times it): more results at one instant than a call's pages hold,
+which no bound can part, and a server that rounds its bounds down so far that a
+narrower window came back empty (the window is then ``strained``). Beyond even that,
+the newest results seen are taken and older ones in that window are not heard.
 
 :class:`Seen` remembers digests of the posts recently returned, so a post heard under
 two queries (two terms, two hashtags) is returned once; :func:`mentions_any` is the
@@ -37,6 +41,7 @@ class Found:
 
 
 BEGINNING = ""  # the mark of a query that had no results yet: every key sorts after it
+TIE_PAGES = 10  # how far past its budget a call pages through posts of one instant
 
 # (since: the mark or None, upper: exclusive bound or None, page token, page size)
 #   -> (results newest first, the next page's token or None at the end)
@@ -50,6 +55,9 @@ class Window:
     mark: str | None = None
     at_mark: list[str] = field(default_factory=list)
     uppers: list[str] = field(default_factory=list)
+    # A narrower window held nothing below its bound (a server rounding bounds down):
+    # the next walk of this one pages further before narrowing again.
+    strained: bool = False
 
     @classmethod
     def load(cls, raw: Any) -> Window:
@@ -63,10 +71,19 @@ class Window:
             mark=mark if isinstance(mark, str) else None,
             at_mark=[str(i) for i in at_mark] if isinstance(at_mark, list) else [],
             uppers=[str(u) for u in uppers] if isinstance(uppers, list) else [],
+            strained=raw.get("strained") is True,
         )
 
     def dump(self) -> dict[str, Any]:
-        return {"mark": self.mark, "at_mark": list(self.at_mark), "uppers": list(self.uppers)}
+        """The window as stored in a cursor."""
+        out: dict[str, Any] = {
+            "mark": self.mark,
+            "at_mark": list(self.at_mark),
+            "uppers": list(self.uppers),
+        }
+        if self.strained:
+            out["strained"] = True
+        return out
 
     def is_new(self, item: Found, upper: str | None) -> bool:
         """Newer than the mark (or at it but not yet returned), and below ``upper``."""
@@ -88,6 +105,7 @@ class Window:
             self.at_mark = [*self.at_mark, *(i for i in same if i not in self.at_mark)]
         else:
             self.mark, self.at_mark = last, same
+        self.strained = False
 
 
 def _oldest_first(items: Iterable[Found]) -> list[Found]:
@@ -118,11 +136,12 @@ def advance(
     """At most ``room`` new results after ``window``'s mark, oldest first, the window
     after them, and whether more is waiting. At most ``pages`` requests are made, fewer
     when ``stop()`` says the budget is spent (it is asked before every page but the
-    first, which is always asked for, so that a spent budget is reported). Results for
+    first, which is always asked for, so that a spent budget is reported), more (up to
+    ``TIE_PAGES`` times as many) only when narrowing the window cannot help. Results for
     which ``skip`` is true are passed over (the mark moves past them) without counting
     against ``room``. The first call (no mark yet) returns the newest page only:
     listening starts now."""
-    window = Window(window.mark, list(window.at_mark), list(window.uppers))
+    window = Window(window.mark, list(window.at_mark), list(window.uppers), window.strained)
     if window.mark is None:
         results, _ = pager(None, None, None, max(1, min(room, page_size)))
         newest = _oldest_first(results)[-max(room, 0) :] if room > 0 else []
@@ -135,9 +154,16 @@ def advance(
     collected: dict[str, Found] = {}
     token: str | None = None
     reached = False
-    for done in range(max(pages, 1)):
-        if done and stop():
-            break
+    budget = max(pages, 1)
+    done = 0
+    while not done or not stop():
+        if done >= budget:
+            # Past the budget only when narrowing cannot help: everything seen shares
+            # one instant, or a narrower window was already found empty.
+            tied = collected and _split_key(_oldest_first(collected.values())) is None
+            if not (tied or window.strained) or done >= TIE_PAGES * budget:
+                break
+        done += 1
         results, token = pager(window.mark, upper, token, page_size)
         older = False
         for item in results:
@@ -150,6 +176,12 @@ def advance(
             break
 
     ordered = _oldest_first(collected.values())
+    if reached and not ordered and upper is not None:
+        # A narrower window with nothing in it, though it was cut below posts seen:
+        # the server rounds its bound down. Back to the wider window, walked further.
+        window.uppers.pop()
+        window.strained = True
+        return [], window, True
     if not reached:
         if not ordered:
             return [], window, False  # nothing learnt (the budget was spent): wait
@@ -158,10 +190,12 @@ def advance(
         # window is then smaller too. (Below the oldest seen would hold nothing known,
         # and a backlog of exactly one budget would be walked again forever.)
         split = _split_key(ordered)
-        if split is not None:
+        if split is not None and not window.strained:
             window.uppers.append(split)
             return [], window, True
-        # Everything seen shares one instant: take it as it is.
+        # Past what even the extra pages hold (more posts at one instant, or bounds
+        # too coarse to narrow by): take what was seen; what is older than it, and
+        # newer than the mark, is not heard.
 
     out: list[Found] = []
     taken = 0
@@ -193,12 +227,14 @@ class Seen:
 
     @staticmethod
     def digest(item_id: str) -> str:
+        """What is kept of an id: 48 bits of its SHA-256."""
         return hashlib.sha256(item_id.encode()).hexdigest()[:12]
 
     def __contains__(self, item_id: object) -> bool:
         return isinstance(item_id, str) and self.digest(item_id) in self._set
 
     def add(self, item_id: str) -> None:
+        """Remember ``item_id`` (the oldest remembered is forgotten past ``size``)."""
         d = self.digest(item_id)
         if d in self._set:
             return
@@ -209,6 +245,7 @@ class Seen:
             self._set.discard(dropped)
 
     def dump(self) -> list[str]:
+        """The digests as stored in a cursor, oldest first."""
         return list(self._order)
 
 
