@@ -295,6 +295,13 @@ def test_settings_must_be_web_addresses(server: BlueskyServer) -> None:
         )
 
 
+def test_a_setting_that_is_not_a_number_is_permanent(server: BlueskyServer) -> None:
+    with pytest.raises(SourceError) as caught:
+        BlueskyConnector().fetch(server.source(pages="many"), {}, ["brand"], 10)
+    assert caught.value.permanent
+    assert "pages" in caught.value.message
+
+
 # --- replies -----------------------------------------------------------------------------
 
 
@@ -382,13 +389,13 @@ def test_a_private_reply_is_a_chat_message(server: BlueskyServer, robin: Account
 # --- Jetstream ---------------------------------------------------------------------------
 
 
-def jet(server: BlueskyServer) -> dict[str, Any]:
-    return {"mode": "jetstream", "idle_seconds": 0.3, "fetch_seconds": 5}
+# Jetstream mode; a second without an event is the live edge.
+JET: dict[str, Any] = {"mode": "jetstream", "idle_seconds": 1.0, "fetch_seconds": 5}
 
 
 def test_jetstream_keeps_new_posts_naming_a_term(server: BlueskyServer, robin: Account) -> None:
     sam = server.account("sam.example.net", "Sam", followers=12)
-    first = BlueskyConnector(timeout=5).fetch(server.source(**jet(server)), {}, ["brand"], 10)
+    first = BlueskyConnector(timeout=5).fetch(server.source(**JET), {}, ["brand"], 10)
     assert first.posts == []
     assert not first.more
     assert isinstance(first.cursor["time_us"], int)
@@ -407,9 +414,7 @@ def test_jetstream_keeps_new_posts_naming_a_term(server: BlueskyServer, robin: A
         }
     )
 
-    batch = BlueskyConnector(timeout=5).fetch(
-        server.source(**jet(server)), first.cursor, ["brand"], 10
-    )
+    batch = BlueskyConnector(timeout=5).fetch(server.source(**JET), first.cursor, ["brand"], 10)
     assert [p.external_id for p in batch.posts] == [wanted["uri"], also["uri"]]
     post = batch.posts[0]
     assert post.author_handle == "robin.example.social"
@@ -427,7 +432,7 @@ def test_jetstream_keeps_new_posts_naming_a_term(server: BlueskyServer, robin: A
 def test_jetstream_resumes_at_its_cursor_without_repeats(
     server: BlueskyServer, robin: Account
 ) -> None:
-    source = server.source(**jet(server))
+    source = server.source(**JET)
     start = BlueskyConnector(timeout=5).fetch(source, {}, ["brand"], 10)
     tied = start.cursor["time_us"] + 1000
     uris = [server.post(robin, f"brand {n}", time_us=tied + n // 2)["uri"] for n in range(6)]
@@ -452,7 +457,7 @@ def test_jetstream_resumes_at_its_cursor_without_repeats(
 def test_jetstream_streams_batches_until_told_to_stop(
     server: BlueskyServer, robin: Account
 ) -> None:
-    source = server.source(**jet(server), flush_seconds=0.2)
+    source = server.source(**JET, flush_seconds=0.2)
     start = BlueskyConnector(timeout=5).fetch(source, {}, ["brand"], 10)
     expected = [server.post(robin, f"brand live {n}")["uri"] for n in range(3)]
     heard_uris: list[str] = []

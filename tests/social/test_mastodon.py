@@ -231,6 +231,15 @@ def test_the_brands_own_statuses_are_not_heard(server: MastodonServer, robin: Ac
     assert [p.external_id for p in batch.posts] == [theirs["uri"]]
 
 
+def test_a_token_that_may_not_read_its_account_still_listens(
+    server: MastodonServer, robin: Account
+) -> None:
+    server.token_scopes = ("read:statuses", "write:statuses")
+    theirs = server.status(robin, "<p>theirs</p>", tags=[TAG])
+    batch = MastodonConnector(timeout=5).fetch(server.source(**tagged()), {}, [], 40)
+    assert [p.external_id for p in batch.posts] == [theirs["uri"]]
+
+
 def test_hashtags_are_read_without_a_token(server: MastodonServer, robin: Account) -> None:
     status = server.status(robin, "<p>public</p>", tags=[TAG])
     batch = MastodonConnector(timeout=5).fetch(server.source(token=None, **tagged()), {}, [], 40)

@@ -46,7 +46,15 @@ from accord.social.sources.bluesky_posts import (
     sort_key,
 )
 from accord.social.sources.bluesky_xrpc import CHAT_PROXY, Sessions, Xrpc, XrpcError
-from accord.social.sources.positions import Found, Pager, Seen, Window, advance, clean_terms
+from accord.social.sources.positions import (
+    Found,
+    Pager,
+    Seen,
+    Window,
+    advance,
+    clean_terms,
+    number_setting,
+)
 
 PAGE_SIZE = 100  # searchPosts' largest page
 DEFAULT_PAGES = 5
@@ -100,7 +108,7 @@ class BlueskyConnector:
     ) -> Batch:
         stored = obj(cursor.get("terms"))
         seen = Seen(cursor.get("seen"))
-        pages = int(source.settings.get("pages") or DEFAULT_PAGES)
+        pages = int(number_setting(source.settings, "pages", DEFAULT_PAGES))
         own = self._own(source)
         # Terms take turns at leading, so a busy term does not starve the others.
         turn = cursor.get("turn")

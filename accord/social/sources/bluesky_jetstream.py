@@ -20,7 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from accord.social.sources.base import Batch, Post, SourceError
 from accord.social.sources.bluesky_posts import POST_COLLECTION, from_commit
-from accord.social.sources.positions import mentions_any
+from accord.social.sources.positions import mentions_any, number_setting
 
 DEFAULT_JETSTREAM = "wss://jetstream2.us-east.bsky.network"
 START_MARGIN_US = 5_000_000  # a first cursor is taken this far before the connection
@@ -99,9 +99,9 @@ class Jetstream:
         own_handle: str | None = None,
     ) -> None:
         self.base = jetstream_url(settings.get("jetstream"))
-        self.budget = float(settings.get("fetch_seconds") or 5.0)
-        self.idle = float(settings.get("idle_seconds") or 1.0)
-        self.flush = float(settings.get("flush_seconds") or 1.0)
+        self.budget = number_setting(settings, "fetch_seconds", 5.0)
+        self.idle = number_setting(settings, "idle_seconds", 1.0)
+        self.flush = number_setting(settings, "flush_seconds", 1.0)
         self.resolve = resolve
         self.own_handle = (own_handle or "").lower().lstrip("@") or None
 

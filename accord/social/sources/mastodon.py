@@ -33,6 +33,7 @@ from accord.social.sources.mastodon_api import (
     USER_AGENT,
     Api,
     Gate,
+    MastodonError,
     error_of,
     http_url,
     id_key,
@@ -52,6 +53,7 @@ from accord.social.sources.positions import (
     advance,
     clean_terms,
     mentions_any,
+    number_setting,
 )
 
 PAGE = 40  # the largest page timelines and search give
@@ -101,14 +103,20 @@ class MastodonConnector:
         return str(source.settings.get("domain") or urlsplit(api.base).hostname or "")
 
     def _own(self, api: Api, domain: str) -> str | None:
-        """The token's account (``acct`` qualified), asked once per token."""
+        """The token's account (``acct`` qualified), asked once per token: its statuses
+        are not heard. A token without the scope to say (403) hears them."""
         if not api.token:
             return None
         key = (api.base, hashlib.sha256(api.token.encode()).hexdigest())
         if key not in self._gate.accounts:
-            data, _ = api.get("/api/v1/accounts/verify_credentials")
+            try:
+                data, _ = api.get("/api/v1/accounts/verify_credentials")
+            except MastodonError as exc:
+                if exc.status != 403:
+                    raise  # a token the instance does not know is a mistake to fix
+                data = {}
             self._gate.accounts[key] = qualified(str(obj(data).get("acct") or ""), domain)
-        return self._gate.accounts[key].lower()
+        return self._gate.accounts[key].lower() or None
 
     # --- fetch ---------------------------------------------------------------------------
 
@@ -133,7 +141,7 @@ class MastodonConnector:
         windows = obj(cursor.get("search"))
         hashtags = self._hashtags(source)
         keywords = self._keywords(source, terms, api)
-        pages = int(source.settings.get("pages") or DEFAULT_PAGES)
+        pages = int(number_setting(source.settings, "pages", DEFAULT_PAGES))
         heard: list[dict[str, Any]] = []
         more = False
 

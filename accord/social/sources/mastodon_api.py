@@ -67,7 +67,22 @@ def reset_time(response: httpx.Response) -> float | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
-def error_of(response: httpx.Response, what: str) -> SourceError:
+class MastodonError(SourceError):
+    """A request the instance refused, with the HTTP ``status`` it answered."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        permanent: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, permanent=permanent, retry_after=retry_after)
+        self.status = status
+
+
+def error_of(response: httpx.Response, what: str) -> MastodonError:
     """A refusal as a SourceError: 429 waits, other 4xx are permanent, 5xx are not."""
     try:
         body = response.json()
@@ -77,8 +92,9 @@ def error_of(response: httpx.Response, what: str) -> SourceError:
     status = response.status_code
     message = f"Mastodon answered {status} to {what}" + (f": {text}" if text else "")
     if status == 429:
-        return SourceError(message, retry_after=retry_after(response))
-    return SourceError(message, permanent=400 <= status < 500 and status not in (408, 409))
+        return MastodonError(message, status=status, retry_after=retry_after(response))
+    permanent = 400 <= status < 500 and status not in (408, 409)
+    return MastodonError(message, status=status, permanent=permanent)
 
 
 class Api:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from accord.social.sources.base import SourceError
+
 
 @dataclass(frozen=True)
 class Found:
@@ -259,6 +261,20 @@ def _term_pattern(term: str) -> re.Pattern[str]:
 def mentions_any(text: str, terms: Iterable[str]) -> bool:
     """Whether ``text`` names one of ``terms`` (case-insensitive, whole words)."""
     return any(t.strip() and _term_pattern(t.strip()).search(text) for t in terms)
+
+
+def number_setting(settings: dict[str, Any], name: str, default: float) -> float:
+    """A positive number from a source's settings (``default`` when not set)."""
+    value = settings.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = 0.0
+    if not number > 0:
+        raise SourceError(f"the setting {name} must be a positive number", permanent=True)
+    return number
 
 
 def clean_terms(terms: Iterable[str]) -> list[str]:

@@ -102,6 +102,7 @@ class MastodonServer:
     streams: list[tuple[str, str | None, asyncio.Queue[str]]] = field(default_factory=list)
     heartbeat: float = 0.1
     public_needs_auth: bool = False
+    token_scopes: tuple[str, ...] = ("read", "write")  # read:accounts is within "read"
     dropped: int = 0  # streams ended by drop_streams (their generators count down)
     clock: datetime = START
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -326,6 +327,8 @@ class MastodonServer:
         if path == "/api/v1/accounts/verify_credentials":
             if caller is None:
                 return self._error("invalid_token")
+            if not {"read", "read:accounts"} & set(self.token_scopes):
+                return self._error("outside_scopes")
             out = fixture("mastodon_credential_account.json")
             out.update(caller.entity())
             return self._json(out)
