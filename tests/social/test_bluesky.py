@@ -15,7 +15,7 @@ from accord.social.sources.base import Batch, Post, SourceError
 from accord.social.sources.bluesky import BlueskyConnector
 from accord.social.sources.bluesky_posts import TID_SHAPE
 from accord.social.sources.positions import TIE_PAGES, Found, Window, advance
-from tests.social.servers.bluesky import CHAT, Account, BlueskyServer, bluesky_server
+from tests.social.servers.bluesky import CHAT, Account, BlueskyServer, bluesky_server, fixture
 
 
 @pytest.fixture
@@ -225,6 +225,17 @@ def test_an_expired_token_is_refreshed_and_the_call_made_again(
     assert len(server.asked("com.atproto.server.refreshSession")) == 1
 
 
+def test_a_refused_refresh_logs_in_again(server: BlueskyServer, robin: Account) -> None:
+    connector = BlueskyConnector(timeout=5)
+    first = connector.fetch(server.source(), {}, ["brand"], 10)
+    server.post(robin, "brand after a long night")
+    server.expire_tokens()
+    server.refresh_tokens.clear()  # the refresh token has expired too
+    batch = connector.fetch(server.source(), first.cursor, ["brand"], 10)
+    assert [p.text for p in batch.posts] == ["brand after a long night"]
+    assert len(server.asked("com.atproto.server.createSession")) == 2
+
+
 def test_bad_credentials_are_permanent(server: BlueskyServer) -> None:
     source = server.source()
     source.credentials["app_password"] = "wrong"
@@ -405,6 +416,10 @@ def test_jetstream_keeps_new_posts_naming_a_term(server: BlueskyServer, robin: A
     server.post(sam, "The brandname is not it")
     also = server.post(sam, "cc @brand.example.com")
     last = server.events[-1]["time_us"]
+    deleted = dict(fixture("bluesky_jetstream_events.json")[1], did=robin.did, time_us=last + 1)
+    deleted["commit"] = dict(deleted["commit"], rkey=wanted["uri"].rsplit("/", 1)[1])
+    server.event(deleted)
+    last += 1
     server.event(
         {
             "did": sam.did,
