@@ -13,6 +13,10 @@ from accord.web.social_cards import DASH, minutes_words, network_label
 
 SHARE = Unit.percent()
 SCORE = Unit(decimals=2)
+COUNT = Unit(name="mentions")  # named in the table's headers, plain on the axis
+# Two charts side by side on a desk, one under the other on a phone: drawn about as wide
+# as a column of the dashboard, so a phone shows every day without scrolling sideways.
+WIDTH = 470
 # Palette places (accord/web/charts/base.py) that carry each sentiment's meaning:
 # positive bluish green, neutral grey, negative vermillion.
 SENTIMENT_SLOTS = (2, 7, 1)
@@ -33,6 +37,7 @@ def volume_chart(m: Metrics) -> BarChart:
     labels = [_day(d.day, m.days) for d in m.by_day]
     return BarChart(
         key="volume",
+        width=WIDTH,
         title="Mentions by day, by sentiment",
         description="Every mention heard each day (UTC), split by its sentiment.",
         labels=labels,
@@ -44,7 +49,7 @@ def volume_chart(m: Metrics) -> BarChart:
         stacked=True,
         over_time=True,
         slots=SENTIMENT_SLOTS,
-        unit="mentions",
+        unit=COUNT,
     )
 
 
@@ -52,6 +57,7 @@ def score_chart(m: Metrics) -> LineChart:
     """The day's average score from -1 (all negative) to 1; no point on a quiet day."""
     return LineChart(
         key="sentiment-score",
+        width=WIDTH,
         title="Average sentiment score by day",
         description="The mean sentiment score of the day's mentions, from -1 (negative) "
         "to +1 (positive); days without mentions are left out.",
@@ -64,6 +70,7 @@ def score_chart(m: Metrics) -> LineChart:
 def share_chart(m: Metrics) -> BarChart:
     return BarChart(
         key="share-of-voice",
+        width=WIDTH,
         title="Share of voice",
         description="Each name's share of the mentions heard: the brand's own and each "
         "competitor's.",
@@ -77,10 +84,12 @@ def share_chart(m: Metrics) -> BarChart:
 def networks_chart(m: Metrics) -> BarChart:
     return BarChart(
         key="networks",
+        width=WIDTH,
         title="Mentions by network",
         description="Where the mentions were heard.",
         labels=[network_label(n) for n in m.networks],
         series=[Series("Mentions", [float(v) for v in m.networks.values()])],
+        unit=COUNT,
         horizontal=True,
     )
 
@@ -118,7 +127,7 @@ def figures(m: Metrics) -> list[Figure]:
             "rate",
             "Response rate",
             percent(r.rate),
-            f"{r.answered:,} of {r.to_respond:,} to respond to answered",
+            f"{r.answered:,} answered of {r.to_respond:,} to respond to",
         ),
         Figure(
             "median",
