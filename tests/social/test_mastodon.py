@@ -459,6 +459,26 @@ def test_the_public_stream_is_filtered_by_keywords(server: MastodonServer, robin
     assert again.posts == []
 
 
+def test_hashtags_and_keywords_stream_together(server: MastodonServer, robin: Account) -> None:
+    connector = MastodonConnector(timeout=5)
+    settings = {"hashtags": [TAG], "keywords": ["export"]}
+    start = connector.fetch(server.source(**settings), {}, [], 40)
+    expected: list[str] = []
+    heard_posts: list[Post] = []
+
+    def stopping() -> bool:
+        if not expected and len(server.streams) == 2:
+            expected.append(server.status(robin, "<p>tagged</p>", tags=[TAG])["uri"])
+            expected.append(server.status(robin, "<p>export without a tag</p>")["uri"])
+            expected.append(server.status(robin, "<p>export, tagged</p>", tags=[TAG])["uri"])
+        return len(heard_posts) >= 3
+
+    for batch in connector.stream(server.source(**settings), start.cursor, [], stopping):
+        heard_posts.extend(batch.posts)
+    assert sorted(p.external_id for p in heard_posts) == sorted(expected)
+    assert {s[0] for s in server.streams} == {"hashtag", "public"}
+
+
 def test_a_dropped_stream_ends_and_the_gap_is_fetched(
     server: MastodonServer, robin: Account
 ) -> None:

@@ -302,28 +302,24 @@ class MastodonConnector:
         stopping: Callable[[], bool],
     ) -> Iterator[Batch]:
         """Statuses as the streaming API sends them (``event: update``), a batch each,
-        with the cursor after it: one connection per hashtag, or the public stream
-        filtered by the keywords when there are no hashtags. Ends at ``stopping()`` or
-        when a connection drops."""
+        with the cursor after it: one connection per hashtag, and the public stream
+        filtered by the keywords when there are keywords (as :meth:`fetch` searches
+        them). Ends at ``stopping()`` or when a connection drops."""
         api = Api(source, self._gate, self.timeout)
         try:
             domain = self._domain(source, api)
             own = self._own(api, domain)
-            hashtags = self._hashtags(source)
-            given = source.settings.get("keywords")
-            keywords = clean_terms(_list(given) if given is not None else terms)
-            if hashtags:
-                wanted: list[tuple[str | None, dict[str, str]]] = [
-                    (tag, {"tag": tag}) for tag in hashtags
-                ]
-                path = "/api/v1/streaming/hashtag"
-            else:
-                wanted, path = [(None, {})], "/api/v1/streaming/public"
+            keywords = self._keywords(source, terms, api)
+            wanted: list[tuple[str | None, str, dict[str, str]]] = [
+                (tag, "/api/v1/streaming/hashtag", {"tag": tag}) for tag in self._hashtags(source)
+            ]
+            if keywords:
+                wanted.append((None, "/api/v1/streaming/public", {}))
             base = http_url(source.settings.get("streaming") or api.base, "streaming address")
             heard: queue.Queue[Heard] = queue.Queue()
             readers = [
                 _Reader(base + path, params, tag, api.token, heard, self.stream_timeout)
-                for tag, params in wanted
+                for tag, path, params in wanted
             ]
             state = _StreamState(cursor, keywords)
             try:
@@ -345,6 +341,8 @@ class MastodonConnector:
         own: str | None,
         stopping: Callable[[], bool],
     ) -> Iterator[Batch]:
+        """Batches from what the readers hand over, until ``stopping()`` or an end (with
+        nothing to listen to, it waits for ``stopping()``)."""
         while not stopping():
             try:
                 tag, status, error = heard.get(timeout=0.25)
