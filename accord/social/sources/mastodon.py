@@ -14,7 +14,16 @@ asked with ``min_id`` answer the statuses just after it, newest first within the
 with a ``Link`` header to the next ones); per keyword a
 :class:`~accord.social.sources.positions.Window` (search answers newest first only).
 Statuses are identified by their ``uri``, the same on every instance; one heard under
-two hashtags or keywords is returned once."""
+two hashtags or keywords is returned once, and the token's own account is not heard. A
+reply's ``reply_to`` is the ``uri`` of the status it answers, asked for by local id
+(``GET /api/v1/statuses?id[]=``, Mastodon 4.3 and later; unknown on older instances);
+Mastodon gives no thread root without a further request per status, so it is left
+unknown.
+
+Streaming reads ``/api/v1/streaming/hashtag`` per hashtag (and ``/public``, filtered by
+the keywords, when there are keywords) as Server-Sent Events in threads, moving the same
+cursor; when a connection drops, the caller fetches from the last cursor to fill the
+gap before streaming again. Replies carry an ``Idempotency-Key``."""
 
 from __future__ import annotations
 
