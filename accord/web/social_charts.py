@@ -127,7 +127,11 @@ def figures(m: Metrics) -> list[Figure]:
             "rate",
             "Response rate",
             percent(r.rate),
-            f"{r.answered:,} answered of {r.to_respond:,} to respond to",
+            (
+                f"{r.answered:,} answered of {r.to_respond:,} to respond to"
+                if r.to_respond
+                else "nothing to respond to"
+            ),
         ),
         Figure(
             "median",

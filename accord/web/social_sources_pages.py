@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -150,7 +151,8 @@ async def add_source(request: Request, session: DbSession, console: ConsoleAdmin
         return render(request, session, console, error=error, source_form=kept)
     _fetch_soon(request, session, source)
     if source.kind != "webhook":
-        return RedirectResponse(f"/settings/social?added={source.name}#sources", status_code=303)
+        added = quote(source.name, safe="")
+        return RedirectResponse(f"/settings/social?added={added}#sources", status_code=303)
     created = {
         "name": source.name,
         "url": webhook_url(request, source),
@@ -193,7 +195,9 @@ def remove_source(session: DbSession, console: ConsoleAdmin, source_id: uuid.UUI
     name = source.name
     workspace = get_workspace(session, console.principal.workspace_id)
     connections.remove(session, workspace, source, actor=console.principal)
-    return RedirectResponse(f"/settings/social?removed={name}#sources", status_code=303)
+    return RedirectResponse(
+        f"/settings/social?removed={quote(name, safe='')}#sources", status_code=303
+    )
 
 
 @router.post("/{source_id}/import")

@@ -2,7 +2,7 @@
 rules (PUT /api/v1/social/listening), a known customer identified through the tracking
 API with their Bluesky handle, a webhook source, and signed posts pushed to it: a
 complaint from an influencer, praise, a question, spam, a competitor's mention, a known
-customer's post, a negative post to watch and older posts of the past days."""
+customer's post, another negative post and older posts of the past days."""
 
 from __future__ import annotations
 

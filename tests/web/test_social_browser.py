@@ -1,7 +1,7 @@
 """Social in a real browser (Debian's Chromium through Playwright): a workspace listening
 for its brand, seeded through the public API (the listening rules, a customer known by
 her Bluesky handle, a webhook source and signed posts: an influencer's complaint, praise,
-a question, spam, a competitor's mention, the customer's post, a negative post to watch
+a question, spam, a competitor's mention, the customer's post, another negative post
 and older ones); then the dashboard's figures, alerts and charts with their tables, the
 queue in order with its reasons and the overdue one marked, decisions taken from the
 stream and the card replaced in place, "load more", Settings > Social (rules saved, a bad
