@@ -193,16 +193,7 @@ def accept_now(
 ) -> list[Event]:
     """Store messages through the collection service and resolve them at once (a message
     already stored is found again), so their people reflect them in this transaction."""
-    collect.accept(
-        session,
-        workspace_id=workspace.id,
-        source=source,
-        region=workspace.default_region,
-        messages=messages,
-        received_at=at,
-        field_prefix="",
-        require_sender=False,
-    )
+    record_later(session, workspace, messages, source=source, at=at)
     session.flush()
     events = EventRepository.from_session(session)
     out = []
