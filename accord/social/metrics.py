@@ -259,7 +259,11 @@ def alert(session: Session, workspace: Workspace, *, now: datetime | None = None
                 kind="volume",
                 message=(
                     f"{recent} mentions in the last {minutes} minutes, "
-                    f"{recent / max(usual, 1.0):.0f} times the usual {usual:.1f}"
+                    + (
+                        f"{recent / usual:.0f} times the usual {usual:.1f}"
+                        if usual >= 0.1
+                        else "where there are usually none"
+                    )
                 ),
                 mentions=recent,
                 usual=round(usual, 2),

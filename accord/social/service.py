@@ -369,7 +369,7 @@ def open_conversation(session: Session, ctx: SocialContext, mention: Mention) ->
             else {}
         ),
     )
-    preview = " ".join((mention.title or mention.text).split())[:60]
+    preview = _shortened(mention.title or mention.text, 60)
     received = receive(
         session,
         ctx.inbox,
@@ -391,6 +391,15 @@ def open_conversation(session: Session, ctx: SocialContext, mention: Mention) ->
     if received.conversation.profile_id is not None and mention.profile_id is None:
         mention.profile_id = received.conversation.profile_id
     return received.conversation.id
+
+
+def _shortened(text: str, limit: int) -> str:
+    """The text on one line, cut at a word before ``limit`` characters with an ellipsis."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0] or line[: limit - 1]
+    return cut.rstrip(",.;:!?-") + "…"
 
 
 def mention_meta(mention: Mention) -> dict[str, Any]:
