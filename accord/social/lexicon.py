@@ -160,7 +160,12 @@ def lexicon() -> Lexicon:
     return _parse(LEXICON_PATH.read_text(encoding="utf-8").splitlines())
 
 
-@lru_cache(maxsize=4096)
+# The longest word the hashtag splitter tries, and the longest hashtag it splits.
+_LONGEST_WORD = 14
+_LONGEST_TAG = 32
+
+
+@lru_cache(maxsize=16384)
 def hashtag_words(tag: str) -> tuple[str, ...]:
     """The words of a hashtag (without its "#"), lower case: split at its capitals
     ("NeverAgain"), else into the fewest known words ("neveragain"), else kept whole."""
@@ -169,25 +174,19 @@ def hashtag_words(tag: str) -> tuple[str, ...]:
         return tuple(p.lower() for p in parts)
     low = tag.lower()
     known = lexicon().vocabulary
-    if low in known or len(low) > 40 or not low.isalpha():
+    if low in known or len(low) > _LONGEST_TAG or not low.isalpha():
         return (low,)
-    # best[i]: the fewest known words covering low[:i], as the list of their ends.
+    # best[end]: the fewest known words spelling low[:end], as their ends; only the
+    # places some split reaches are tried as starts of the next word.
     n = len(low)
-    best: list[list[int] | None] = [None] * (n + 1)
-    best[0] = []
+    best: dict[int, tuple[int, ...]] = {0: ()}
     for end in range(1, n + 1):
-        for start in range(max(0, end - 20), end):
-            before = best[start]
-            if before is None or low[start:end] not in known:
-                continue
-            if best[end] is None or len(before) + 1 < len(best[end] or ()):
-                best[end] = [*before, end]
-    ends = best[n]
+        for start in [s for s in best if end - _LONGEST_WORD <= s < end]:
+            if low[start:end] in known:
+                split = (*best[start], end)
+                if end not in best or len(split) < len(best[end]):
+                    best[end] = split
+    ends = best.get(n)
     if not ends:
         return (low,)
-    words: list[str] = []
-    start = 0
-    for end in ends:
-        words.append(low[start:end])
-        start = end
-    return tuple(words)
+    return tuple(low[a:b] for a, b in zip((0, *ends), ends, strict=False))
