@@ -8,11 +8,13 @@ to leave, urgent posts, spam, copies, chatter about the competitor, posts that a
 mentions), by customers and by strangers with followers from a handful to millions, is
 handed to ``social.service.hear`` in batches, each in its own transaction with its
 source's cursor, exactly as the fetch job stores a batch: matching, sentiment, intents,
-influence, who wrote, copies, triage, inbox conversations for the mentions to respond to
-and timeline events for the customers'. Reported: mentions scored and triaged per
+influence, who wrote, copies, triage and timeline events for the customers'; then the
+inbox conversations of the mentions to respond to are opened as the ``social.open`` job
+opens them. Reported: mentions scored and triaged per
 second (target at least 1,000 on this machine), the time from a batch's arrival to its
 mentions being triaged and committed (p50, p99: the triage queue's delay), how long the
-triage queue takes to read (p99), and the understanding alone (no database) per second.
+triage queue takes to read (p99), the understanding alone (no database) per second and
+the conversations opened per second.
 With ``--sentiment-data``, the sentiment figures beside VADER's on that labelled set."""
 
 from __future__ import annotations
@@ -117,9 +119,10 @@ class SocialResult:
             f"mentions scored and triaged end to end: {rate:,.0f}/s "
             f"(target at least {TARGET_PER_S:,.0f}/s: {'MET' if met else 'NOT MET'}) "
             f"in {self.seconds:.1f} s",
-            "decisions: "
-            + ", ".join(f"{k} {v:,}" for k, v in sorted(self.decisions.items()))
-            + f"; inbox conversations opened: {self.conversations:,}",
+            "decisions: " + ", ".join(f"{k} {v:,}" for k, v in sorted(self.decisions.items())),
+            f"inbox conversations then opened for the mentions to respond to (the social.open "
+            f"job, one after the other): {self.conversations:,} in {self.open_seconds:.1f} s "
+            f"({self.conversations / self.open_seconds if self.open_seconds else 0:,.0f}/s)",
             f"from a batch's arrival to its mentions triaged and committed: p50 "
             f"{pct(lat, 0.5):.0f} ms, p99 {pct(lat, 0.99):.0f} ms",
             f"reading the triage queue (the 50 most pressing): p50 {pct(reads, 0.5):.1f} ms, "

@@ -284,7 +284,8 @@ def _sentiment_intents(
             confidence, cue = best[("complaint", None)]
             best[("complaint", None)] = (min(1.0, confidence + 0.1), cue)
         else:
-            found("complaint", None, 0.45 + 0.5 * abs(score), _polar_cue(sentiment, negative=True))
+            # Negative words without a gripe named: a weak complaint (triage waits on it).
+            found("complaint", None, 0.3 + 0.25 * abs(score), _polar_cue(sentiment, negative=True))
     elif sentiment.label == "positive":
         _weaken(best, ("complaint", None), 0.3)
         if ("praise", None) in best:

@@ -19,7 +19,11 @@ CUES: dict[tuple[str, str | None], dict[float, str]] = {
         "|awful service|horrible service|thanks for nothing|waste of money|ripped off"
         "|rip off|wrong order|lost my order|damaged|defective|broken again|fix this"
         "|sort this out|unacceptable|ridiculous|disappointed|disappointing|fed up|sick of"
-        "|keeps crashing|so frustrating"
+        "|keeps crashing|so frustrating|fell apart|falling apart|broke after|broke on"
+        "|broke down|stopped charging|poor quality|cheaply made|expected better"
+        "|what happened to|wrong size|wrong item|sent the wrong|arrived late|late again"
+        "|delayed again|lost my parcel|lost my package|missing item|missing items|never came"
+        "|arrived broken|arrived damaged|came broken|torn seam|zip broke|zipper broke"
         # es, fr, de, pt
         "|no funciona|sigo esperando|pésimo servicio|pésima atención|estafa|decepcionado"
         "|ne marche pas|ne fonctionne pas|toujours rien|toujours en attente|arnaque|déçu"
@@ -29,6 +33,7 @@ CUES: dict[tuple[str, str | None], dict[float, str]] = {
         0.7: "worst|broken|refund|scam|terrible|awful|useless|garbage|trash|sucks|horrible"
         "|pathetic|joke|disgusting|still no|been waiting|on hold|cancelled my order"
         "|canceled my order|why is it so hard|not happy|not impressed|never again"
+        "|snapped|cracked|leaking|leaked|faulty|torn|ripped|delayed|overdue"
         "|reembolso|remboursement|rückerstattung|reembolso|lixo|basura|nul",
     },
     ("praise", None): {

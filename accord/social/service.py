@@ -222,7 +222,9 @@ def hear(
         out.decisions[verdict.decision] = out.decisions.get(verdict.decision, 0) + 1
         out.mentions.append(mention)
         earlier_wait = waiting.pop(author, None)
-        if earlier_wait is not None and verdict.decision != "dismiss":
+        # The author coming back to the brand (other than by spam or a copy) is what the
+        # wait was for.
+        if earlier_wait is not None and verdict.rule not in ("spam", "duplicate"):
             _escalate(triage, earlier_wait, "the author posted again", now)
             out.escalated += 1
             out.mentions.append(earlier_wait)

@@ -10,8 +10,9 @@ the standard ones, each named so a person can see which decided:
    share of voice).
 5. ``churn threat``: the author says they will leave: respond (high priority for an
    influencer or a valuable customer).
-6. ``complaint``: a gripe about the product or the service: respond; high priority for
-   an influencer or a valuable customer.
+6. ``complaint``: a gripe about the product or the service (a complaint named by its
+   words, not only a negative tone): respond; high priority for an influencer or a
+   valuable customer.
 7. ``question`` and ``purchase intent``: respond.
 8. ``praise``: thank an influencer or a valuable customer; otherwise nothing to answer.
 9. ``negative``: negative without a gripe, a question or a threat: wait, and respond if
@@ -25,6 +26,9 @@ from dataclasses import dataclass, field
 
 from accord.social.settings import ListeningSettings, TriageRule
 
+# A complaint this sure names a gripe (a cue such as "charged twice", "arrived broken");
+# below it the post only sounds negative, and waits.
+GRIPE = 0.6
 PRIORITY_WORDS = {"urgent": "urgent", "high": "high", "normal": "normal", "low": "low"}
 INTENT_WORDS = {
     "complaint": "complaint",
@@ -213,7 +217,8 @@ class Triage:
             return self.respond(
                 facts, "churn threat", "churn_threat", "high" if important else "normal"
             )
-        if _signal(facts, "complaint") is not None:
+        gripe = _signal(facts, "complaint")
+        if gripe is not None and gripe.confidence >= GRIPE:
             return self.respond(facts, "complaint", "complaint", "high" if important else "normal")
         for kind, rule in (("question", "question"), ("purchase_intent", "purchase intent")):
             if _signal(facts, kind) is not None:
