@@ -267,12 +267,12 @@ def ensure_social(
         stored += hear(session, ctx, batch, source=source, now=min(heard_at, utcnow())).stored
     while open_pending(session, ctx, 50):
         pass
-    # Older mentions to respond to were answered on the network's own app, most within
-    # the hour; the last two days' wait in the queue.
+    # Mentions to respond to older than two days were answered on the network's own app,
+    # most within the hour; the last two days' wait in the queue.
     recent = utcnow() - timedelta(days=2)
     answered = 0
     for mention in queries.mentions(session, workspace_id, decision="respond", limit=500):
-        if mention.received_at < recent and rng.random() < 0.85:
+        if mention.received_at < recent:
             delay = timedelta(minutes=rng.choice([12, 25, 40, 55, 75, 130, 260]))
             at = mention.received_at + delay
             mark_answered(session, mention, at=at, who=AGENT)
