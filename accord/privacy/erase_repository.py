@@ -24,11 +24,10 @@ from accord.privacy.repository import any_of, chunks
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge, Separation, SeparationMember
 from accord.social.models import Mention
+from accord.social.service import NETWORK_OF
 
 # The tables whose rows are a person's, by what names them; erase deletes the rows of
 # each set it is given, and any table with a foreign key to one of them.
-# The network a social identifier's platform posts on, where the names differ.
-NETWORK_OF = {"twitter": "x"}
 PERSON_TABLES = (
     "profiles",
     "identifiers",

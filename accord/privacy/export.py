@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.collect import identifiers as ids
 from accord.govern.audit import access
 from accord.govern.workspaces.models import Workspace
 from accord.inbox.intake import attachment_path
@@ -203,6 +204,8 @@ def _person(
     contents.counts["attachments"] = len(files) + contents.missing_files
     yield section("conversations", conversations)
     yield section("chat_visitors", [_visitor(v) for v in visitors])
+    mentions = repo.social_mentions(subject.workspace_id, people, subject.values(ids.SOCIAL))
+    yield section("social_mentions", [_mention(m) for m in mentions])
     log = access.of_person(session, subject.workspace_id, people, limit=None) if people else []
     yield section("access_log", [_access(e) for e in log])
     yield b',"events":['
@@ -395,6 +398,25 @@ def _visitor(v: Any) -> dict[str, Any]:
         "cart_currency": v.cart_currency,
         "conversation_id": v.conversation_id,
         "verified_at": v.verified_at,
+    }
+
+
+def _mention(m: Any) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "network": m.network,
+        "url": m.url,
+        "text": m.text,
+        "title": m.title,
+        "posted_at": m.posted_at,
+        "author_handle": m.author_handle,
+        "author_name": m.author_name,
+        "followers": m.followers,
+        "sentiment": m.sentiment,
+        "intents": [i.get("kind") for i in m.intents or []],
+        "decision": m.decision,
+        "reason": m.reason,
+        "conversation_id": m.conversation_id,
     }
 
 

@@ -24,6 +24,8 @@ from accord.match.models import MatchCandidate
 from accord.privacy.models import OPEN, PrivacyRequest, RetentionRun
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge
+from accord.social.models import Mention
+from accord.social.service import NETWORK_OF
 
 CHUNK = 500
 # An event that may carry a person's identifier: id, identifiers, user id, anonymous id,
@@ -307,6 +309,31 @@ class SubjectRepository(Repository):
             self.in_(Conversation.profile_id, profile_ids),
         )
         return set(self.session.scalars(stmt))
+
+    def social_mentions(
+        self, workspace_id: uuid.UUID, profile_ids: Sequence[uuid.UUID], handles: Sequence[str]
+    ) -> list[Mention]:
+        """The person's posts heard by social listening: linked to them, or made under one
+        of their social handles (``platform:handle``) before the handle was theirs."""
+        found: dict[uuid.UUID, Mention] = {}
+        if profile_ids:
+            stmt = select(Mention).where(
+                Mention.workspace_id == workspace_id, self.in_(Mention.profile_id, profile_ids)
+            )
+            found.update((m.id, m) for m in self.session.scalars(stmt))
+        by_network: dict[str, list[str]] = {}
+        for value in handles:
+            platform, _, handle = value.partition(":")
+            if handle:
+                by_network.setdefault(NETWORK_OF.get(platform, platform), []).append(handle)
+        for network, names in sorted(by_network.items()):
+            stmt = select(Mention).where(
+                Mention.workspace_id == workspace_id,
+                Mention.network == network,
+                self.in_(Mention.author_handle, sorted(names)),
+            )
+            found.update((m.id, m) for m in self.session.scalars(stmt))
+        return sorted(found.values(), key=lambda m: (m.posted_at, m.id))
 
     def visitors(
         self,

@@ -49,6 +49,8 @@ from accord.social.triage import Facts, Signal, Triage, Verdict
 # The identity graph's platform for each network's handles (``social`` identifiers are
 # ``platform:handle``). A feed's author is a site, not a person.
 PLATFORMS = {"bluesky": "bluesky", "mastodon": "mastodon", "reddit": "reddit", "x": "twitter"}
+# A ``social`` identifier's platform and the network its posts are heard on, where they differ.
+NETWORK_OF = {platform: network for network, platform in PLATFORMS.items() if platform != network}
 NO_PERSON = frozenset({"rss"})
 # The networks a reply goes back through, and the longest reply each takes.
 REPLY_LIMITS = {"bluesky": 300, "mastodon": 500, "reddit": 10000}

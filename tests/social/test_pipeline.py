@@ -21,6 +21,7 @@ from accord.inbox.people import accept_now
 from accord.kit.time import utcnow
 from accord.privacy import subject as subjects
 from accord.privacy.erase import erase_subject
+from accord.privacy.repository import SubjectRepository
 from accord.resolve.service import resolve_pending
 from accord.social import metrics, queries
 from accord.social.models import Mention
@@ -334,3 +335,18 @@ def test_erasing_a_person_removes_their_posts_also_those_heard_before_they_were_
     ).all()
     assert [m.author_handle for m in left] == ["kim.bsky.social"]
     assert someone.mentions[0].id == left[0].id
+
+
+def test_a_persons_export_holds_their_posts(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ctx = _ctx(session, workspace)
+    hear(session, ctx, [_post("0", "Acme kettle is fine", "Rae.bsky.social")])
+    _customer(session, workspace, "rae.bsky.social", 120)
+    hear(session, ctx, [_post("1", "Acme lost my parcel!!", "rae.bsky.social")])
+    hear(session, ctx, [_post("2", "Acme lost my parcel too", "kim.bsky.social")])
+    who = subjects.find(session, workspace.workspace.id, ("email", "rae@example.com"))
+    found = SubjectRepository.from_session(session).social_mentions(
+        workspace.workspace.id, who.profile_ids, who.values("social")
+    )
+    assert [m.text for m in found] == ["Acme kettle is fine", "Acme lost my parcel!!"]
