@@ -35,7 +35,7 @@ from accord.kit.deps import DbSession
 from accord.kit.errors import AccordError, invalid, not_found
 from accord.kit.time import utcnow
 from accord.social import metrics, queries
-from accord.social.service import SocialContext, decide_by_hand
+from accord.social.service import SocialContext, decide_by_hand, mark_answered
 from accord.social.settings import LISTENING
 from accord.web.auth import Console, ConsoleUser
 from accord.web.charts import chart_export
@@ -272,7 +272,10 @@ DONE = {
     "wait": "Set to wait: it comes back if the author posts again or the post draws more "
     "people in.",
     "dismiss": "Dismissed: nothing to answer.",
+    "answered": "Marked answered outside Accord (on the network's own app or the site): its "
+    "response time counts.",
 }
+ANSWERED = "answered"  # not a decision: an answer given outside Accord
 
 
 def _decide(
@@ -286,15 +289,20 @@ def _decide(
     row = queries.mention(session, console.principal.workspace_id, mention_id)
     user = console.identity.user
     try:
-        if decision not in DECISIONS:
+        if decision not in DECISIONS and decision != ANSWERED:
             raise invalid("Choose respond, wait or dismiss", field="decision")
         if len(reason) > 300:
             raise invalid("A reason holds at most 300 characters", field="reason")
         with session.begin_nested():
-            ctx = SocialContext.of(inbox_context(request, session, console.principal.workspace_id))
-            decide_by_hand(
-                session, ctx, row, decision, who=user.name or user.email, why=reason.strip()
-            )
+            if decision == ANSWERED:
+                mark_answered(session, row, who=user.name or user.email)
+            else:
+                ctx = SocialContext.of(
+                    inbox_context(request, session, console.principal.workspace_id)
+                )
+                decide_by_hand(
+                    session, ctx, row, decision, who=user.name or user.email, why=reason.strip()
+                )
     except AccordError as error:
         session.refresh(row)
         card = view(row)
@@ -315,8 +323,9 @@ def decide(
     reason: Annotated[str, Form(max_length=1000)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Respond, wait or dismiss, by hand. HTMX gets the mention's card back (replaced in
-    place); a plain form goes back to the page it came from."""
+    """Respond, wait or dismiss, by hand, or record an answer given outside Accord
+    (``answered``). HTMX gets the mention's card back (replaced in place); a plain form
+    goes back to the page it came from."""
     _reader(console)
     console.principal.require(Scope.CONVERSATIONS_WRITE)
     card = _decide(request, session, console, mention_id, decision, reason)

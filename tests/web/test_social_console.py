@@ -121,6 +121,21 @@ def test_a_decision_needs_the_sessions_csrf_token(
     assert row is not None
     assert row.state == "open"
     assert row.conversation_id is not None
+    assert 'data-action="answered"' in ok.text
+    done = client.post(
+        f"/social/mentions/{target}/decision",
+        data={"csrf_token": csrf, "decision": "answered"},
+        headers={**HTML, "hx-request": "true"},
+    )
+    assert done.status_code == 200, done.text
+    assert 'data-state="answered"' in done.text
+    assert "Marked answered outside Accord" in done.text
+    assert 'data-action="answered"' not in done.text
+    session.expire_all()
+    row = session.get(Mention, uuid.UUID(target))
+    assert row is not None
+    assert row.state == "answered"
+    assert row.first_response_at is not None
 
 
 def test_another_workspaces_mention_is_not_found(
