@@ -173,6 +173,9 @@ def hear(
             out.updated += 1
             _refresh(session, ctx, triage, row, post, out)
     if not fresh:
+        # Only posts heard again: a wait their engagement turned into respond is to open.
+        out.to_open = sum(1 for m in out.mentions if m.state == "open")
+        session.flush()
         return out
     # Who wrote, in one read.
     handles = {p.external_id: identity(p.network, p.author_handle) for p, _, _ in fresh}

@@ -239,6 +239,7 @@ def test_a_wait_turns_into_respond_when_the_author_posts_again_or_people_pile_in
     )
     assert grown.escalated == 1
     assert lee.decision == "respond"
+    assert grown.to_open == 1
     assert lee.reason.startswith("30 more people engaged with the post; ")
 
 
