@@ -122,6 +122,7 @@ def test_workers_turned_off_are_not_run(committed: Committed) -> None:
         resolve_worker=False,
         match_worker=False,
         retention_worker=False,
+        social_streams=False,
     )
     app = create_app(settings)
     before = {t.name for t in threading.enumerate()}

@@ -42,6 +42,7 @@ def settings(tmp_path: Path) -> Settings:
         imap_poll_seconds=0,
         match_worker=False,
         jobs_worker=False,
+        social_streams=False,
     )
 
 

@@ -175,7 +175,7 @@ def test_the_queue_puts_the_most_pressing_first_with_its_reason(
     expect(maria).to_have_class("sx-card sx-d-respond sx-overdue")
     expect(maria.locator(".sx-deadline")).to_contain_text("Overdue by")
     expect(maria.locator(".sx-reason")).to_contain_text("from an influencer with 48k followers")
-    expect(maria.locator(".sx-intent.sx-i-complaint q")).to_have_text("nobody answers")
+    expect(maria.locator(".sx-intent.sx-i-complaint q")).to_have_text("arrived broken")
     expect(maria.locator(".sx-sent")).to_contain_text("negative")
     expect(maria.locator(".sx-followers")).to_have_text("48.2k followers")
     expect(maria.locator("a.sx-open-conversation")).to_be_visible()
