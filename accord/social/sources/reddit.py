@@ -27,17 +27,30 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from accord.social.sources.base import Batch, Delivered, Post, SourceConfig, SourceError
+from accord.social.sources.reddit_things import (
+    GONE,
+    WEB,
+    api_answer,
+    count,
+    delivered,
+    json_of,
+    listing,
+    merged,
+    number,
+    order,
+    post_of,
+    same_text,
+    text_of,
+)
 
 API = "https://oauth.reddit.com"
 AUTH = "https://www.reddit.com"
-WEB = "https://www.reddit.com"  # where people read posts (permalinks are relative to it)
 USER_AGENT = "server:org.accord.listening:1.0 (Accord social listening)"
 PAGE = 100  # the most items a listing gives per request
 MAX_PAGES = 10  # Reddit's listings end about 1,000 items deep
@@ -50,7 +63,6 @@ MAX_KARMAS = 10_000  # authors' karma kept at most
 KEEP_REQUESTS = 10  # requests of the allowance karma lookups leave for listening
 SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 FULLNAME = re.compile(r"^t[134]_[0-9a-z]+$")
-GONE = frozenset({"[deleted]", "[removed]", ""})  # authors whose account is gone
 
 
 @dataclass(frozen=True)
@@ -226,7 +238,7 @@ def _walk(
     names: set[str] = set()
     walked: dict[int, list[tuple[str, float]]] = defaultdict(list)
     for item in sorted(items, key=lambda i: (i.created, i.order)):
-        text = _text_of(item.kind, item.data)
+        text = text_of(item.kind, item.data)
         wanted = item.name not in names and (
             not queries[item.query].filtered or (matches is not None and bool(matches(text)))
         )
@@ -292,7 +304,7 @@ class RedditConnector:
         configured subreddits are read whole. ``followers`` is the author's karma (link
         plus comment karma): Reddit has no followers to count."""
         cfg = settings_of(source)
-        keywords = _merged(cfg.keywords, terms)
+        keywords = merged(cfg.keywords, terms)
         queries = _queries(cfg, keywords)
         if not queries:
             raise SourceError("a Reddit source needs keywords or subreddits", permanent=True)
@@ -307,7 +319,7 @@ class RedditConnector:
             karma = self._karma(session, {str(i.data.get("author") or "") for i in taken})
         for n, (query, state) in enumerate(zip(queries, states, strict=True)):
             state.advance(walked[n], query.window)
-        posts = [_post(i.kind, i.data, karma.get(str(i.data.get("author") or ""))) for i in taken]
+        posts = [post_of(i.kind, i.data, karma.get(str(i.data.get("author") or ""))) for i in taken]
         new_cursor = {"queries": {q.key: s.dump() for q, s in zip(queries, states, strict=True)}}
         return Batch(posts=posts, cursor=new_cursor, more=more)
 
@@ -322,10 +334,10 @@ class RedditConnector:
             params = {**query.params, "limit": str(PAGE), "raw_json": "1"}
             if after:
                 params.update(after=after, count=str(len(out)))
-            children, after = _listing(session.call("GET", query.path, params=params))
+            children, after = listing(session.call("GET", query.path, params=params))
             reached = False
             for kind, data in children:
-                created = _float(data.get("created_utc")) or 0.0
+                created = number(data.get("created_utc")) or 0.0
                 name = str(data.get("name") or "")
                 if kind not in ("t1", "t3") or not FULLNAME.match(name):
                     continue
@@ -334,7 +346,7 @@ class RedditConnector:
                     reached = True
                     break
                 if name not in state.seen:
-                    out.append(_Item(created, _order(name), name, kind, data, n))
+                    out.append(_Item(created, order(name), name, kind, data, n))
             if reached or not after or state.floor is None:
                 break
         if state.floor is None:  # older pages are history; a short listing is all new
@@ -359,13 +371,13 @@ class RedditConnector:
             try:
                 path = f"/user/{quote(name)}/about"
                 response = session.call("GET", path, params={"raw_json": "1"}, ok=(403, 404))
-                body = _json(response) if response.status_code == 200 else {}
+                body = json_of(response) if response.status_code == 200 else {}
             except SourceError:
                 break
             data = body.get("data")
             if not isinstance(data, dict) or data.get("is_suspended"):
                 data = {}
-            link, comment = _int(data.get("link_karma")), _int(data.get("comment_karma"))
+            link, comment = count(data.get("link_karma")), count(data.get("comment_karma"))
             out[name] = None if link is None or comment is None else link + comment
             with self._lock:
                 if len(self._karmas) >= MAX_KARMAS:
@@ -399,12 +411,12 @@ class RedditConnector:
             if done:
                 return done
             form = {"thing_id": thing, "text": body, "api_type": "json"}
-            answer = _api_answer(session.call("POST", "/api/comment", data=form))
+            answer = api_answer(session.call("POST", "/api/comment", data=form))
             things = (answer.get("data") or {}).get("things") or []
             data = things[0].get("data") if things and isinstance(things[0], dict) else None
             if not isinstance(data, dict) or not data.get("name"):
                 raise SourceError("Reddit took the comment but did not say its name")
-            return _delivered(data)
+            return delivered(data)
 
     def _commented(self, session: _Session, thing: str, body: str) -> Delivered | None:
         """Our account's comment with this text under ``thing``, among its latest."""
@@ -413,10 +425,10 @@ class RedditConnector:
         response = session.call("GET", path, params=params, ok=(404,))
         if response.status_code != 200:
             return None
-        children, _ = _listing(response)
+        children, _ = listing(response)
         for _kind, data in children:
-            if data.get("parent_id") == thing and _same(str(data.get("body") or ""), body):
-                return _delivered(data)
+            if data.get("parent_id") == thing and same_text(str(data.get("body") or ""), body):
+                return delivered(data)
         return None
 
     def _message(self, session: _Session, post: Post, body: str) -> Delivered:
@@ -429,7 +441,7 @@ class RedditConnector:
         if sent:
             return sent
         form = {"to": to, "subject": subject, "text": body, "api_type": "json"}
-        _api_answer(session.call("POST", "/api/compose", data=form))
+        api_answer(session.call("POST", "/api/compose", data=form))
         sent = self._sent(session, to, subject, body)
         if sent:
             return sent
@@ -439,11 +451,11 @@ class RedditConnector:
     def _sent(self, session: _Session, to: str, subject: str, body: str) -> Delivered | None:
         """The message with this subject and text sent to ``to`` lately, if any."""
         params = {"limit": str(PAGE), "raw_json": "1"}
-        children, _ = _listing(session.call("GET", "/message/sent", params=params))
+        children, _ = listing(session.call("GET", "/message/sent", params=params))
         for _kind, data in children:
             same_dest = str(data.get("dest") or "").lower() == to.lower()
-            same_subject = _same(str(data.get("subject") or ""), subject)
-            if same_dest and same_subject and _same(str(data.get("body") or ""), body):
+            same_subject = same_text(str(data.get("subject") or ""), subject)
+            if same_dest and same_subject and same_text(str(data.get("body") or ""), body):
                 url = f"{WEB}/message/messages/{data.get('id')}"
                 return Delivered(external_id=str(data.get("name")), url=url)
         return None
@@ -481,14 +493,14 @@ class _Session:
             raise SourceError(why, permanent=True)
         if response.status_code >= 300:
             raise self._error(response, "an access token")
-        body = _json(response)
+        body = json_of(response)
         error = body.get("error")
         if error == "invalid_grant":
             why = "Reddit refused the account's username and password"
             raise SourceError(why, permanent=True)
         if error or not body.get("access_token"):
             raise SourceError(f"Reddit gave no access token: {error}", permanent=bool(error))
-        return str(body["access_token"]), _float(body.get("expires_in")) or 3600.0
+        return str(body["access_token"]), number(body.get("expires_in")) or 3600.0
 
     def call(
         self,
@@ -521,8 +533,8 @@ class _Session:
         raise self._error(response, path)
 
     def _note(self, response: httpx.Response) -> None:
-        remaining = _float(response.headers.get("x-ratelimit-remaining"))
-        reset = _float(response.headers.get("x-ratelimit-reset"))
+        remaining = number(response.headers.get("x-ratelimit-remaining"))
+        reset = number(response.headers.get("x-ratelimit-reset"))
         if remaining is not None:
             self.remaining = remaining
         if reset is not None:
@@ -531,7 +543,7 @@ class _Session:
     def _error(self, response: httpx.Response, what: str) -> SourceError:
         status = response.status_code
         if status == 429:
-            wait = _float(response.headers.get("retry-after")) or self.reset or 60.0
+            wait = number(response.headers.get("retry-after")) or self.reset or 60.0
             return SourceError("Reddit asked to slow down (429)", retry_after=wait)
         if status == 401:
             return SourceError("Reddit refused the access token it gave", permanent=True)
@@ -546,136 +558,3 @@ class _Session:
 
 
 # --- what Reddit answers ----------------------------------------------------------------
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise SourceError(f"Reddit answered {response.status_code} without a JSON object")
-    return body
-
-
-def _listing(response: httpx.Response) -> tuple[list[tuple[str, dict[str, Any]]], str | None]:
-    """A Listing's children as (kind, data) and its ``after``."""
-    body = _json(response)
-    data = body.get("data")
-    if body.get("kind") != "Listing" or not isinstance(data, dict):
-        raise SourceError("Reddit answered something other than a listing")
-    children = [
-        (str(c.get("kind")), c["data"])
-        for c in data.get("children") or []
-        if isinstance(c, dict) and isinstance(c.get("data"), dict)
-    ]
-    after = data.get("after")
-    return children, str(after) if after else None
-
-
-def _api_answer(response: httpx.Response) -> dict[str, Any]:
-    """The ``json`` object of an ``api_type=json`` answer; its first error raised (a
-    RATELIMIT one transient, with the wait Reddit asked for)."""
-    body = _json(response).get("json")
-    if not isinstance(body, dict):
-        raise SourceError("Reddit's answer had no json object")
-    errors = [e for e in body.get("errors") or [] if isinstance(e, list) and e]
-    if not errors:
-        return body
-    code = str(errors[0][0])
-    message = str(errors[0][1]) if len(errors[0]) > 1 else ""
-    if code == "RATELIMIT":
-        wait = _ratelimit_wait(body, message)
-        raise SourceError(f"Reddit's rate limit: {message}", retry_after=wait)
-    raise SourceError(f"Reddit refused it: {code}: {message}", permanent=True)
-
-
-_UNITS = {"millisecond": 0.001, "second": 1.0, "minute": 60.0, "hour": 3600.0}
-
-
-def _ratelimit_wait(body: dict[str, Any], message: str) -> float | None:
-    for holder in (body, body.get("data")):
-        if isinstance(holder, dict) and isinstance(holder.get("ratelimit"), int | float):
-            return float(holder["ratelimit"])
-    found = re.search(r"(\d+)\s*(millisecond|second|minute|hour)s?", message, re.IGNORECASE)
-    if found:
-        return int(found.group(1)) * _UNITS[found.group(2).lower()]
-    return None
-
-
-def _merged(first: tuple[str, ...], second: list[str]) -> list[str]:
-    out: list[str] = []
-    for word in [*first, *second]:
-        word = " ".join(str(word).split())
-        if word and word.lower() not in {w.lower() for w in out}:
-            out.append(word)
-    return out
-
-
-def _float(value: Any) -> float | None:
-    """A number Reddit gave (as a number or a header's text), or None."""
-    if isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _int(value: Any) -> int | None:
-    """A whole number Reddit gave, or None."""
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _order(name: str) -> int:
-    try:
-        return int(name.partition("_")[2], 36)
-    except ValueError:
-        return 0
-
-
-def _same(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
-
-
-def _text_of(kind: str, data: dict[str, Any]) -> str:
-    if kind == "t1":
-        return str(data.get("body") or "")
-    title, body = str(data.get("title") or ""), str(data.get("selftext") or "")
-    return f"{title}\n\n{body}" if body else title
-
-
-def _plain(key: str, value: Any) -> bool:
-    """What of a payload ``raw`` keeps: plain values, not nested objects or HTML."""
-    return isinstance(value, str | int | float | bool | None) and not key.endswith("_html")
-
-
-def _delivered(data: dict[str, Any]) -> Delivered:
-    permalink = str(data.get("permalink") or "")
-    return Delivered(external_id=str(data["name"]), url=WEB + permalink if permalink else None)
-
-
-def _post(kind: str, data: dict[str, Any], karma: int | None) -> Post:
-    """A submission (t3) or comment (t1) as a :class:`Post`; ``followers`` is karma."""
-    name = str(data["name"])
-    author = str(data.get("author") or "[deleted]")
-    permalink = str(data.get("permalink") or "")
-    comment = kind == "t1"
-    return Post(
-        network="reddit",
-        external_id=name,
-        text=_text_of(kind, data),
-        posted_at=datetime.fromtimestamp(_float(data.get("created_utc")) or 0.0, UTC),
-        author_handle=author,
-        url=WEB + permalink if permalink.startswith("/") else permalink or None,
-        author_id=str(data.get("author_fullname") or "") or None,
-        author_url=None if author in GONE else f"{WEB}/user/{author}",
-        followers=karma,
-        likes=max(0, _int(data.get("score")) or 0),
-        replies=0 if comment else _int(data.get("num_comments")) or 0,
-        title=None if comment else str(data.get("title") or "") or None,
-        reply_to=str(data.get("parent_id") or "") or None if comment else None,
-        thread_root=str(data.get("link_id") or "") or None if comment else None,
-        reply_ref={"fullname": name},
-        raw={"kind": kind, **{k: v for k, v in data.items() if _plain(k, v)}},
-    )
