@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from accord.social.sources.base import Post, SourceError
-from accord.social.sources.feeds import FeedConnector, feed_tag, html_to_text, parse_feed
+from accord.social.sources.feed_text import html_to_text
+from accord.social.sources.feeds import FeedConnector, feed_tag, parse_feed
 from tests.social.servers.feeds import START, TYPES, FeedServer, feed_server
 
 
