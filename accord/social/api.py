@@ -5,15 +5,14 @@ CSV or JSON Lines file."""
 
 from __future__ import annotations
 
-import base64
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
+from accord.customers.queries import decode_cursor, encode_cursor
 from accord.govern.access.deps import (
     ConversationsReader,
     ConversationsWriter,
@@ -315,16 +314,6 @@ async def webhook_posts(
 # --- mentions -----------------------------------------------------------------------------
 
 
-def _cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    try:
-        at, _, mid = base64.urlsafe_b64decode(value.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(mid)
-    except ValueError as exc:
-        raise invalid("Not a cursor this API gave", field="cursor") from exc
-
-
 @router.get("/mentions", response_model=MentionPage, summary="Mentions, newest first")
 def list_mentions(
     session: DbSession,
@@ -346,17 +335,11 @@ def list_mentions(
         sentiment=sentiment,
         about=about,
         limit=limit + 1,
-        before=_cursor(cursor),
+        before=decode_cursor(cursor) if cursor else None,
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    following = (
-        base64.urlsafe_b64encode(
-            f"{rows[-1].posted_at.isoformat()}|{rows[-1].id}".encode()
-        ).decode()
-        if more
-        else None
-    )
+    following = encode_cursor(rows[-1].posted_at, rows[-1].id) if more else None
     return MentionPage(items=[MentionOut.model_validate(r) for r in rows], next_cursor=following)
 
 

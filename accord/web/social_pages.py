@@ -17,16 +17,15 @@ in place (HTMX) with its new decision. Analysts read everything and change nothi
 
 from __future__ import annotations
 
-import base64
 import re
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from accord.customers.queries import decode_cursor, encode_cursor
 from accord.govern.access.scopes import Scope
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox.deps import inbox_context
@@ -148,21 +147,6 @@ def queue(request: Request, session: DbSession, console: ConsoleUser) -> HTMLRes
     )
 
 
-def _cursor(value: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if not value:
-        return None
-    try:
-        at, _, mid = base64.urlsafe_b64decode(value.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), uuid.UUID(mid)
-    except ValueError as exc:
-        raise invalid("Not a page this console gave", field="cursor") from exc
-
-
-def _next_cursor(last: MentionView) -> str:
-    raw = f"{last.m.posted_at.isoformat()}|{last.m.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
 def _filters(decision: str, sentiment: str, network: str, state: str) -> dict[str, str]:
     """The stream's filters, each kept only when it is one the page offers."""
     return {
@@ -196,10 +180,10 @@ def stream(
         network=chosen["network"] or None,
         state=chosen["state"] or None,
         limit=PAGE + 1,
-        before=_cursor(cursor[:200]),
+        before=decode_cursor(cursor[:200]) if cursor else None,
     )
     cards = views(rows[:PAGE])
-    more = _next_cursor(cards[-1]) if len(rows) > PAGE else None
+    more = encode_cursor(cards[-1].m.posted_at, cards[-1].m.id) if len(rows) > PAGE else None
     query = "&".join(f"{k}={v}" for k, v in chosen.items() if v)
     here = "/social/mentions" + (f"?{query}" if query else "")
     context: dict[str, Any] = {
