@@ -24,7 +24,7 @@ from accord.privacy.repository import any_of, chunks
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge, Separation, SeparationMember
 from accord.social.models import Mention
-from accord.social.service import NETWORK_OF
+from accord.social.service import handles_by_network
 
 # The tables whose rows are a person's, by what names them; erase deletes the rows of
 # each set it is given, and any table with a foreign key to one of them.
@@ -252,13 +252,8 @@ class EraseRepository(Repository):
     def social_mentions(self, workspace_id: uuid.UUID, handles: Collection[str]) -> int:
         """The posts a person made under their social handles (``platform:handle``
         identifiers), also those heard before the handle was theirs in the graph."""
-        by_network: dict[str, set[str]] = {}
-        for value in handles:
-            platform, _, handle = value.partition(":")
-            if handle:
-                by_network.setdefault(NETWORK_OF.get(platform, platform), set()).add(handle)
         removed = 0
-        for network, names in sorted(by_network.items()):
+        for network, names in sorted(handles_by_network(handles).items()):
             removed += self.delete_in(
                 Mention,
                 Mention.author_handle,

@@ -25,7 +25,7 @@ from accord.privacy.models import OPEN, PrivacyRequest, RetentionRun
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge
 from accord.social.models import Mention
-from accord.social.service import NETWORK_OF
+from accord.social.service import handles_by_network
 
 CHUNK = 500
 # An event that may carry a person's identifier: id, identifiers, user id, anonymous id,
@@ -321,12 +321,7 @@ class SubjectRepository(Repository):
                 Mention.workspace_id == workspace_id, self.in_(Mention.profile_id, profile_ids)
             )
             found.update((m.id, m) for m in self.session.scalars(stmt))
-        by_network: dict[str, list[str]] = {}
-        for value in handles:
-            platform, _, handle = value.partition(":")
-            if handle:
-                by_network.setdefault(NETWORK_OF.get(platform, platform), []).append(handle)
-        for network, names in sorted(by_network.items()):
+        for network, names in sorted(handles_by_network(handles).items()):
             stmt = select(Mention).where(
                 Mention.workspace_id == workspace_id,
                 Mention.network == network,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,6 +98,17 @@ def identity(network: str, handle: str) -> str | None:
         return ids.normalize(ids.SOCIAL, f"{platform}:{handle.lstrip('@')}")
     except ids.InvalidIdentifier:
         return None
+
+
+def handles_by_network(values: Iterable[str]) -> dict[str, set[str]]:
+    """``social`` identifier values (``platform:handle``) grouped by the network whose
+    posts carry them: where a person's mentions are found by their handles."""
+    out: dict[str, set[str]] = {}
+    for value in values:
+        platform, _, handle = value.partition(":")
+        if handle:
+            out.setdefault(NETWORK_OF.get(platform, platform), set()).add(handle)
+    return out
 
 
 def influence(followers: int | None, likes: int, reposts: int, replies: int) -> float:
