@@ -30,7 +30,7 @@ from accord.social.models import SocialSource
 from accord.social.repository import SourceRepository
 from accord.social.service import hear, open_pending
 from accord.social.sources.base import Batch, SourceError
-from accord.social.tasks import Listening, fetch
+from accord.social.tasks import Listening, fetch, listening_terms
 
 LEASE = timedelta(seconds=90)
 CATCH_UP = 20  # fetches at most before streaming (a long backlog is the fetch job's)
@@ -116,7 +116,7 @@ class Streams(PeriodicWorker):
                 config = connections.config_of(source, self.listening.secret_key)
                 cursor = dict(source.cursor or {})
                 workspace_id = source.workspace_id
-                terms = self.listening.context(session, workspace_id).settings.terms()
+                terms = listening_terms(session, workspace_id)
             streamer = getattr(connector, "stream", None)
             if streamer is None:
                 return

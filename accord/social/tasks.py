@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.govern.workspaces.models import Workspace
 from accord.inbox.context import InboxContext
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
@@ -25,6 +26,7 @@ from accord.social.models import SocialSource
 from accord.social.repository import AlertRepository, MentionRepository, SourceRepository
 from accord.social.schemas import URL_FIELDS
 from accord.social.service import Outcome, SocialContext, hear, open_pending
+from accord.social.settings import LISTENING
 from accord.social.sources.base import Connector, SourceError
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,12 @@ class Listening:
             kick_outbox=self.kick_outbox,
         )
         return SocialContext.of(inbox)
+
+
+def listening_terms(session: Session, workspace_id: uuid.UUID) -> list[str]:
+    """What the workspace listens for, as a connector is given it."""
+    workspace = session.get(Workspace, workspace_id)
+    return LISTENING.read(workspace).terms() if workspace is not None else []
 
 
 def sweep(
@@ -96,9 +104,7 @@ def fetch(
         config = connections.config_of(source, listening.secret_key)
         cursor = dict(source.cursor or {})
         workspace_id = source.workspace_id
-        terms = SocialContext.of(
-            InboxContext.load(session, workspace_id, secret_key="", base_url="")
-        ).settings.terms()
+        terms = listening_terms(session, workspace_id)
     try:
         if not listening.private_hosts:
             for name in sorted(URL_FIELDS & set(config.settings)):
