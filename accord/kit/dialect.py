@@ -242,6 +242,16 @@ def each_of(
     return select(*inner.c).select_from(each).join(inner, true())
 
 
+def full_join(session: Session) -> bool:
+    """Whether the database runs ``FULL OUTER JOIN``: PostgreSQL always, SQLite from
+    3.39."""
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        return True
+    info = getattr(dialect.dbapi, "sqlite_version_info", (0, 0, 0))
+    return tuple(info) >= (3, 39, 0)
+
+
 def pg_array_literal(values: Iterable[Any]) -> str:
     """PostgreSQL's text form of an array: each element double-quoted, with backslashes
     and double quotes escaped (any value, commas and braces included, reads back as it

@@ -185,6 +185,9 @@ class Compiler:
                 self.test(expr, "gte", low, kind=kind), self.test(expr, "lte", high, kind=kind)
             )
         if op == "in":
+            if kind == "auto" and value and all(isinstance(v, str) for v in value):
+                # Texts: the value is read (and lowered) once, not once per text.
+                return func.lower(expr).in_(sorted({v.lower() for v in value}))
             return or_(*[self.test(expr, "eq", v, kind=kind) for v in value])
         numeric = kind == "number" or (
             kind == "auto" and isinstance(value, int | float) and not isinstance(value, bool)

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, insert, or_, select, update
+from sqlalchemy import Select, String, cast, delete, exists, func, insert, or_, select, update
 
 from accord.analyze.segments.models import (
     ComputedTrait,
@@ -20,7 +20,7 @@ from accord.analyze.segments.models import (
     SegmentSize,
     SegmentTimer,
 )
-from accord.kit.dialect import insert_ignore, one_of
+from accord.kit.dialect import full_join, insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
@@ -81,6 +81,41 @@ class SegmentRepository(Repository):
                 )
             )
         return out
+
+    def membership_diff(
+        self, segment_id: uuid.UUID, members: Select[Any]
+    ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
+        """Who ``members`` (a select of profile ids) holds and the segment does not
+        (entering), and who the segment holds and ``members`` does not (leaving), found
+        in the database: only the differences travel, not the two whole lists. One
+        evaluation of ``members`` where the database has a full join, else two."""
+        found = members.subquery("found")
+        held = (
+            select(SegmentMember.profile_id.label("pid"))
+            .where(SegmentMember.segment_id == segment_id)
+            .subquery("held")
+        )
+        entering: set[uuid.UUID] = set()
+        leaving: set[uuid.UUID] = set()
+        if full_join(self.session):
+            stmt = (
+                select(found.c.id, held.c.pid)
+                .select_from(found.join(held, held.c.pid == found.c.id, full=True))
+                .where(or_(found.c.id.is_(None), held.c.pid.is_(None)))
+            )
+            for new, old in self.session.execute(stmt):
+                if new is not None:
+                    entering.add(new)
+                else:
+                    leaving.add(old)
+            return entering, leaving
+        entering.update(
+            self.session.scalars(
+                select(found.c.id).where(~exists().where(held.c.pid == found.c.id))
+            )
+        )
+        leaving.update(self.session.scalars(select(held.c.pid).where(held.c.pid.not_in(members))))
+        return entering, leaving
 
     def add_members(self, segment: Segment, ids: Collection[uuid.UUID], since: datetime) -> None:
         rows = [

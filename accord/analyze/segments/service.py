@@ -259,9 +259,9 @@ def build(
     lock_workspace(session, segment.workspace_id, "segments")
     node = rules.parse(segment.definition)
     comp = compiler(session, engine, segment.workspace_id, now)
-    matched: set[uuid.UUID] = set(session.scalars(comp.members(node)))
-    entered, exited = _apply(session, engine, segment, None, matched, now, cause, comp, node)
     repo = SegmentRepository.from_session(session)
+    entered, exited = repo.membership_diff(segment.id, comp.members(node))
+    _apply(session, engine, segment, entered, exited, now, cause, comp, node)
     due = next_changes(comp, node)
     repo.replace_timers(segment, None, due)
     _schedule(session, engine, segment.workspace_id, due.values(), now)
@@ -319,7 +319,9 @@ def evaluate(
         node = rules.parse(segment.definition)
         comp = compiler(session, engine, workspace_id, now, scope=live, computed=computed)
         matched: set[uuid.UUID] = set(session.scalars(comp.members(node)))
-        entered, exited = _apply(session, engine, segment, live, matched, now, cause, comp, node)
+        current = repo.member_ids(segment.id, live)
+        entered, exited = matched - current, current - matched
+        _apply(session, engine, segment, entered, exited, now, cause, comp, node)
         due = (
             next_changes(comp, node)
             if any(rules.moves_with_time(x) for x in rules.leaves(node))
@@ -481,19 +483,17 @@ def _apply(
     session: Session,
     engine: Engine,
     segment: Segment,
-    scope: Collection[uuid.UUID] | None,
-    matched: set[uuid.UUID],
+    entered: set[uuid.UUID],
+    exited: set[uuid.UUID],
     now: datetime,
     cause: str,
     comp: Compiler | None,
     node: Any,
-) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
-    repo = SegmentRepository.from_session(session)
-    current = repo.member_ids(segment.id, scope)
-    entered = matched - current
-    exited = current - matched
+) -> None:
+    """Record the people entering and leaving the segment."""
     if not entered and not exited:
-        return entered, exited
+        return
+    repo = SegmentRepository.from_session(session)
     details: dict[uuid.UUID, str] = {}
     if comp is not None and len(entered) + len(exited) <= DETAILED:
         for pid in entered | exited:
@@ -507,7 +507,6 @@ def _apply(
         changed = engine.changed
         workspace_id = segment.workspace_id
         after_commit(session, lambda: changed(workspace_id))
-    return entered, exited
 
 
 def _record(
