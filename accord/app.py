@@ -37,7 +37,9 @@ from accord.config import Settings, get_settings
 from accord.customers.api import router as profile_router
 from accord.demo.site import site_router
 from accord.govern.access.api import router as access_router
-from accord.govern.access.writekeys import forget_revoked
+from accord.govern.access.deps import token_cache
+from accord.govern.access.keycache import forget_revoked
+from accord.govern.access.writekeys import sender_cache
 from accord.govern.audit.api import router as audit_router
 from accord.govern.workspaces.api import router as workspace_router
 from accord.health import router as health_router
@@ -247,7 +249,7 @@ def create_app(
         app.state.broker = broker
         hub = Hub(app.state.session_factory)
         broker.add_listener(hub.on_update)
-        broker.add_listener(forget_revoked(app.state.write_key_cache))
+        broker.add_listener(forget_revoked(app.state.write_key_cache, app.state.token_cache))
         app.state.chat_hub = hub
         jobs, app.state.segment_engine = accord_jobs.build(settings, app.state.session_factory)
         app.state.jobs = jobs
@@ -299,7 +301,8 @@ def create_app(
     app.state.chat_hub = None
     app.state.jobs = None
     app.state.segment_engine = accord_jobs.segment_engine()
-    app.state.write_key_cache = {}
+    app.state.write_key_cache = sender_cache()
+    app.state.token_cache = token_cache()
     app.state.rate_limiter = RateLimiter(settings.redis_url, settings.rate_limit_scale)
     # Called once accepted events are committed (the resolver's wake-up, inline resolution).
     app.state.accept_listeners = []

@@ -241,6 +241,9 @@ async def chat_file(
 class Outcome:
     push: list[dict[str, Any]] = field(default_factory=list)
     join: uuid.UUID | None = None
+    # The visitor's own message, shown on this socket at once (the live update that
+    # carries it to the visitor's other tabs finds it already seen here).
+    echo: dict[str, Any] | None = None
 
 
 def _proactive(fired: list[triggers.Fired]) -> list[dict[str, Any]]:
@@ -348,6 +351,8 @@ def act(
                     "conversation_id": str(message.conversation_id),
                 }
             )
+            if message.direction == "in" and message.channel == "chat":
+                out.echo = visible.message_payload(message, [], visitor, "")
         elif kind == "read":
             service.read_by_visitor(session, ctx, visitor)
         elif kind == "offline":
@@ -454,9 +459,14 @@ async def chat_socket(ws: WebSocket) -> None:
                 continue
             for payload in outcome.push:
                 conn.push(payload)
+            if outcome.echo is not None:
+                hub.echo(conn, outcome.echo)
             if outcome.join is not None:
+                # A new conversation is read whole; in the same one, a message that
+                # came without its echo (a duplicate, an offline message) is read anew.
                 hub.join(conn, outcome.join)
-                hub.deliver_soon(outcome.join)
+                if outcome.echo is None:
+                    hub.deliver_soon(outcome.join)
     except WebSocketDisconnect:
         pass
     finally:

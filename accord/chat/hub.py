@@ -157,6 +157,15 @@ class Hub:
             if self.on_deliver is not None:
                 self.on_deliver(conversation_id, 1)
 
+    def echo(self, conn: Connection, message: dict[str, Any]) -> None:
+        """The visitor's own message, on the socket it was written on, without waiting
+        for the live update or reading it back."""
+        mid = _uuid(message.get("id"))
+        if mid is None or mid in conn.seen:
+            return
+        conn.seen.add(mid)
+        conn.push({"type": "message", "message": message})
+
     def deliver_soon(self, conversation_id: uuid.UUID) -> None:
         """Read and push new messages; several changes in a row cost one more read."""
         if conversation_id in self._pending:

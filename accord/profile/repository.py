@@ -39,8 +39,10 @@ class Counts:
 
 class ProfileRepository(Repository):
     def get(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> Profile | None:
-        stmt = select(Profile).where(Profile.workspace_id == workspace_id, Profile.id == profile_id)
-        return self.session.scalars(stmt).first()
+        """The profile, from the session when it holds it already (as a query would
+        return it: a loaded row is not read again), only within the workspace."""
+        found = self.session.get(Profile, profile_id)
+        return found if found is not None and found.workspace_id == workspace_id else None
 
     def by_ids(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Profile]:
         if not ids:

@@ -169,3 +169,32 @@ def test_a_revoked_write_key_stops_on_every_worker_at_once(
     r = httpx.post(f"{two}/v1/track", json=event)
     assert r.status_code == 401
     assert r.json()["code"] == "unauthorized"
+
+
+def test_a_revoked_api_token_stops_on_every_worker_at_once(
+    chat_db: Committed, two_workers: tuple[str, str]
+) -> None:
+    """API tokens are remembered the same way: a token revoked on one worker is refused
+    by the other at once, not when its few seconds are over."""
+    import time
+
+    one, two = two_workers
+    ws = chat_db.workspace(f"Tokens {uuid.uuid4().hex[:6]}")
+    admin = {"Authorization": f"Bearer {ws.api_token}"}
+    r = httpx.post(f"{one}/api/v1/keys", headers=admin, json={"kind": "token", "name": "ci"})
+    assert r.status_code == 201, r.text
+    token, key_id = r.json()["secret"], r.json()["id"]
+    temp = {"Authorization": f"Bearer {token}"}
+    for _ in range(2):  # the second is answered from what the worker remembers
+        r = httpx.get(f"{two}/api/v1/workspace", headers=temp)
+        assert r.status_code == 200, r.text
+    assert httpx.delete(f"{one}/api/v1/keys/{key_id}", headers=admin).status_code == 204
+    deadline = time.monotonic() + 3
+    while httpx.get(f"{two}/api/v1/workspace", headers=temp).status_code == 200:
+        assert time.monotonic() < deadline, "the second worker still accepts the revoked token"
+        time.sleep(0.05)
+    r = httpx.get(f"{two}/api/v1/workspace", headers=temp)
+    assert r.status_code == 401
+    assert r.json()["code"] == "unauthorized"
+    # The workspace's other tokens still work (read again from the database).
+    assert httpx.get(f"{two}/api/v1/workspace", headers=admin).status_code == 200

@@ -1,32 +1,52 @@
 """Authentication dependencies for the HTTP API.
 
 ``/api/v1`` takes API tokens only (``Authorization: Bearer acc_...``); a write key sent
-there is refused. The console uses its own session cookie (``accord.web.auth``)."""
+there is refused. A token checked moments ago is remembered by the process for a few
+seconds (``keycache``) where revocations are heard, that is while the live broker runs.
+The console uses its own session cookie (``accord.web.auth``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from accord.govern.access import service as access
+from accord.govern.access.keycache import KeyCache
 from accord.govern.access.principal import Principal
 from accord.govern.access.scopes import Scope
 from accord.kit.deps import DbSession
 from accord.kit.errors import unauthorized
+from accord.kit.security import lookup_hash
 
 bearer = HTTPBearer(auto_error=False, description="An API token: `Bearer acc_...`")
 
 
 def api_principal(
+    request: Request,
     session: DbSession,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise unauthorized("Send an API token in the Authorization header: Bearer acc_...")
-    return access.authenticate_token(session, credentials.credentials)
+    token = credentials.credentials
+    cache: KeyCache[Principal] | None = (
+        request.app.state.token_cache if request.app.state.broker is not None else None
+    )
+    digest = lookup_hash(token)
+    remembered = cache.get(digest) if cache is not None else None
+    if remembered is not None:
+        return remembered
+    principal = access.authenticate_token(session, token)
+    if cache is not None:
+        cache.put(digest, principal)
+    return principal
+
+
+def token_cache() -> KeyCache[Principal]:
+    return KeyCache(lambda principal: principal.workspace_id)
 
 
 def require(*scopes: Scope) -> Callable[..., Principal]:

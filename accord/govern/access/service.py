@@ -310,12 +310,12 @@ def revoke_key(
     key.revoked_at = utcnow()
     session.flush()
     audit.record(session, actor, "key.revoked", target=f"{key.kind}:{key.name}")
-    if publish is not None and key.kind == "write":
+    if publish is not None:
         after_commit(session, lambda: publish(workspace_id, {"type": KEYS_REVOKED}))
     return key
 
 
-KEYS_REVOKED = "keys_revoked"  # the live update that makes workers forget cached write keys
+KEYS_REVOKED = "keys_revoked"  # the live update that makes workers forget remembered keys
 
 
 def _touch(key: ApiKey) -> None:
