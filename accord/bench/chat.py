@@ -48,6 +48,8 @@ class ChatResult:
     fanout_ms: list[float] = field(default_factory=list)
     lost: int = 0
     server_rss_mb: float = 0.0
+    # Why visitors that did not connect or open a conversation failed, by kind.
+    failures: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         return [
@@ -64,6 +66,9 @@ class ChatResult:
             f"p99 {percentile(self.to_agent, 99):.1f} ms "
             f"({len(self.to_agent):,} messages to the console's live stream)",
             f"server memory      {self.server_rss_mb:,.0f} MB (all workers)",
+        ] + [
+            f"failed             {count:,} x {why}"
+            for why, count in sorted(self.failures.items(), key=lambda kv: -kv[1])
         ]
 
 
@@ -157,8 +162,17 @@ async def _drive(
             if progress:
                 progress(1)
 
+    def tally(outcomes: list[Any], stage: str) -> None:
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                why = f"{stage}: {type(outcome).__name__} {str(outcome)[:80]}".strip()
+                result.failures[why] = result.failures.get(why, 0) + 1
+
     t0 = time.perf_counter()
-    await asyncio.gather(*(open_visitor(i) for i in range(clients)), return_exceptions=True)
+    tally(
+        await asyncio.gather(*(open_visitor(i) for i in range(clients)), return_exceptions=True),
+        "connecting",
+    )
     result.connect_seconds = time.perf_counter() - t0
     result.connected = len(visitors)
 
@@ -175,7 +189,10 @@ async def _drive(
             v.conversation_id = await asyncio.wait_for(acks[v.index], 60)
             by_conversation[v.conversation_id] = v
 
-    await asyncio.gather(*(first_message(v) for v in visitors), return_exceptions=True)
+    tally(
+        await asyncio.gather(*(first_message(v) for v in visitors), return_exceptions=True),
+        "first message",
+    )
 
     # An agent's console stream hears visitors' messages.
     console = httpx.AsyncClient(base_url=url, timeout=httpx.Timeout(60, read=None))
