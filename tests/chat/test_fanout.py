@@ -158,17 +158,22 @@ def _refused_soon(call: Callable[[], httpx.Response], what: str) -> None:
     assert r.json()["code"] == "unauthorized"
 
 
+def _new_key(chat_db: Committed, base: str, kind: str) -> tuple[dict[str, str], str, str]:
+    """A new workspace's admin headers, and a key of ``kind`` made there: its secret, id."""
+    ws = chat_db.workspace(f"Keys {uuid.uuid4().hex[:6]}")
+    admin = {"Authorization": f"Bearer {ws.api_token}"}
+    r = httpx.post(f"{base}/api/v1/keys", headers=admin, json={"kind": kind, "name": "made"})
+    assert r.status_code == 201, r.text
+    return admin, r.json()["secret"], r.json()["id"]
+
+
 def test_a_revoked_write_key_stops_on_every_worker_at_once(
     chat_db: Committed, two_workers: tuple[str, str]
 ) -> None:
     """Workers remember a write key for a few seconds; revoking it on one worker tells
     the others through Redis, so none of them keeps accepting it until that expires."""
     one, two = two_workers
-    ws = chat_db.workspace(f"Keys {uuid.uuid4().hex[:6]}")
-    auth = {"Authorization": f"Bearer {ws.api_token}"}
-    r = httpx.post(f"{one}/api/v1/keys", headers=auth, json={"kind": "write", "name": "shop"})
-    assert r.status_code == 201, r.text
-    key, key_id = r.json()["secret"], r.json()["id"]
+    auth, key, key_id = _new_key(chat_db, one, "write")
     event = {"writeKey": key, "anonymousId": "a-1", "event": "Viewed"}
     assert httpx.post(f"{two}/v1/track", json=event).status_code == 200  # now remembered
     assert httpx.delete(f"{one}/api/v1/keys/{key_id}", headers=auth).status_code == 204
@@ -181,11 +186,7 @@ def test_a_revoked_api_token_stops_on_every_worker_at_once(
     """API tokens are remembered the same way: a token revoked on one worker is refused
     by the other at once, not when its few seconds are over."""
     one, two = two_workers
-    ws = chat_db.workspace(f"Tokens {uuid.uuid4().hex[:6]}")
-    admin = {"Authorization": f"Bearer {ws.api_token}"}
-    r = httpx.post(f"{one}/api/v1/keys", headers=admin, json={"kind": "token", "name": "ci"})
-    assert r.status_code == 201, r.text
-    token, key_id = r.json()["secret"], r.json()["id"]
+    admin, token, key_id = _new_key(chat_db, one, "token")
     temp = {"Authorization": f"Bearer {token}"}
     for _ in range(2):  # the second is answered from what the worker remembers
         r = httpx.get(f"{two}/api/v1/workspace", headers=temp)
