@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection
 
 from accord.config import Settings
@@ -38,3 +39,19 @@ def get_db(request: Request) -> Iterator[Session]:
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def read_form(request: Request) -> FormData:
+    """The request's form, read on the event loop, so that the handler that takes it can
+    be a plain function: it then runs on a worker thread, and its database work never
+    holds up the other requests and sockets of the process."""
+    return await request.form()
+
+
+async def read_body(request: Request) -> bytes:
+    """The request's body, read on the event loop (as ``read_form``)."""
+    return await request.body()
+
+
+FormBody = Annotated[FormData, Depends(read_form)]
+RawBody = Annotated[bytes, Depends(read_body)]

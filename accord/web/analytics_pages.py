@@ -20,7 +20,7 @@ from accord.inbox import metrics, metrics_costs, queries
 from accord.inbox.metrics_trends import Filters, Point, Trends, trends
 from accord.inbox.rules import CHANNELS, PRIORITIES
 from accord.inbox.service import can_take
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError
 from accord.kit.streams import closing_stream
 from accord.kit.time import utcnow
@@ -311,8 +311,9 @@ def costs_page(
 
 
 @router.post("/analytics/costs")
-async def save_costs(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_costs(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
 
     def text(name: str) -> str:
         return str(form.get(name) or "").strip()

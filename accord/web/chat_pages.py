@@ -23,7 +23,7 @@ from accord.inbox import queries as inbox_queries
 from accord.inbox import service as inbox_service
 from accord.inbox.context import Actor
 from accord.inbox.models import Conversation
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError
 from accord.kit.time import utcnow
 from accord.web.auth import ConsoleAdmin, ConsoleUser
@@ -206,10 +206,9 @@ def chat_settings(
 
 
 @router.post("/settings/chat")
-async def save_chat_settings(
-    request: Request, session: DbSession, console: ConsoleAdmin
+def save_chat_settings(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
 ) -> Response:
-    form = await request.form()
     try:
         with session.begin_nested():
             widget.save_chat_settings(
@@ -230,9 +229,10 @@ async def save_chat_settings(
 
 
 @router.post("/settings/chat/identity")
-async def chat_identity(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
+def chat_identity(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     """Generate (rotate) the identity-verification secret, shown once, or turn it off."""
-    form = await request.form()
     workspace_id, version = console.principal.workspace_id, _version(form)
     secret: str | None = None
     try:
@@ -306,8 +306,9 @@ def trigger_form(form: Any) -> dict[str, Any]:
 
 
 @router.post("/settings/chat/triggers")
-async def save_trigger(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_trigger(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     raw_id = str(form.get("trigger_id") or "")
     try:
         trigger_id = uuid.UUID(raw_id) if raw_id else None

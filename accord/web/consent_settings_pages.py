@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from accord.govern.consent import rules
 from accord.govern.consent import settings as consent_settings
 from accord.govern.consent.schemas import ConsentSettings
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError, invalid
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
@@ -173,8 +173,9 @@ def consent_page(
 
 
 @router.post("/consent")
-async def save_consent(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_consent(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     draft = _draft(form)
     raw_version = _text(form, "version")
     expected = int(raw_version) if raw_version.isdigit() else None

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from accord.govern.workspaces.service import get_workspace
 from accord.govern.workspaces.settings import invalid_settings
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError, invalid
 from accord.match import settings as match_settings
 from accord.match.settings import MATCH, MatchSettings
@@ -121,8 +121,9 @@ def _save(
 
 
 @router.post("/identity/rules")
-async def save_rules(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_rules(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
 
     def write() -> None:
         types: dict[str, TypeSetting] = {}
@@ -157,8 +158,9 @@ async def save_rules(request: Request, session: DbSession, console: ConsoleAdmin
 
 
 @router.post("/identity/sources")
-async def save_sources(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_sources(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
 
     def write() -> None:
         priorities: dict[str, int] = {}
@@ -187,8 +189,9 @@ async def save_sources(request: Request, session: DbSession, console: ConsoleAdm
 
 
 @router.post("/identity/matching")
-async def save_matching(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_matching(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
 
     def write() -> None:
         value = MatchSettings(

@@ -14,7 +14,7 @@ from accord.channels import mailbox
 from accord.govern.access import service as access
 from accord.inbox import queries, service, setup
 from accord.inbox.rules import PRIORITIES
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError, invalid
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
@@ -150,8 +150,9 @@ def save_mailbox(
 
 
 @router.post("/teams")
-async def save_team(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_team(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     team_id = _uuid(form.get("team_id"))
 
     def action() -> None:

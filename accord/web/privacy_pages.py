@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from accord.kit.deps import AppSettings, DbSession
+from accord.kit.deps import AppSettings, DbSession, FormBody
 from accord.kit.errors import AccordError
 from accord.kit.time import utcnow
 from accord.privacy import erase, retention, service
@@ -244,8 +244,9 @@ def retention_page(
 
 
 @router.post("/retention")
-async def save_retention(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_retention(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     raw: dict[str, Any] = {
         "request_due_days": str(form.get("request_due_days") or "").strip() or 30,
         "keep_order_totals": form.get("keep_order_totals") == "on",

@@ -22,7 +22,7 @@ from accord.analyze.segments.models import Segment
 from accord.customers import queries as customer_queries
 from accord.govern.access.scopes import Scope
 from accord.govern.consent import rules as consent_rules
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, RawBody
 from accord.kit.errors import AccordError, invalid
 from accord.web.auth import Console, ConsoleUser
 from accord.web.pages import page
@@ -244,7 +244,9 @@ def update_segment(
 
 
 @router.post("/estimate")
-async def estimate(request: Request, session: DbSession, console: ConsoleUser) -> HTMLResponse:
+def estimate(
+    request: Request, session: DbSession, console: ConsoleUser, raw: RawBody
+) -> HTMLResponse:
     """How many people the definition being built holds now, of how many, and a few of
     them: an HTML fragment for the builder's estimate panel (422 with the reason when
     the definition is not valid yet)."""
@@ -252,7 +254,7 @@ async def estimate(request: Request, session: DbSession, console: ConsoleUser) -
     templates = request.app.state.templates
     try:
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             raise invalid("The request body is not valid JSON", "definition") from None
         definition = body.get("definition") if isinstance(body, dict) else None

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 
 from accord.channels import sms
 from accord.govern.workspaces.service import get_workspace
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError, invalid
 from accord.web.auth import ConsoleAdmin
 from accord.web.pages import page
@@ -156,8 +156,9 @@ def sms_page(
 
 
 @router.post("")
-async def save_sms(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
-    form = await request.form()
+def save_sms(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     draft = Draft.posted(form)
     token = form.get("auth_token")
     token = token.strip() if isinstance(token, str) else ""

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from accord.govern.workspaces.service import get_workspace
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError
 from accord.social import queries
 from accord.social.models import SocialSource
@@ -310,10 +310,11 @@ def social_settings(
 
 
 @router.post("")
-async def save_social(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
+def save_social(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     """Save the listening rules with the version the form read; a refused value is shown
     beside its field, and nothing is saved."""
-    form = await request.form()
     draft = Draft.posted(form)
     raw_version = _text(form, "version")
     expected = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None

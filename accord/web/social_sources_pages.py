@@ -25,7 +25,7 @@ from starlette.datastructures import FormData
 
 from accord.govern.workspaces.service import get_workspace
 from accord.inbox.deps import inbox_context
-from accord.kit.deps import DbSession
+from accord.kit.deps import DbSession, FormBody
 from accord.kit.errors import AccordError, invalid
 from accord.kit.signals import after_commit
 from accord.social import connections
@@ -125,10 +125,11 @@ def _fetch_soon(request: Request, session: Session, source: SocialSource) -> Non
 
 
 @router.post("")
-async def add_source(request: Request, session: DbSession, console: ConsoleAdmin) -> Response:
+def add_source(
+    request: Request, session: DbSession, console: ConsoleAdmin, form: FormBody
+) -> Response:
     """Add a source; a webhook's address and secret are shown once on the page that
     answers, which asks the browser to forget the form's address."""
-    form = await request.form()
     kind = _text(form, "kind")
     name = _text(form, "name")
     settings, credentials, shown = _body(kind, form)
