@@ -35,7 +35,8 @@ chart as a figure with its summary, its data table and download links, which
 from accord.web.charts.base import PALETTE, Chart, Table, Unit, contrast_ratio, nice_ticks
 from accord.web.charts.export import chart_export
 from accord.web.charts.grids import HeatMap, Point, ScatterChart
-from accord.web.charts.xy import BarChart, Histogram, LineChart, PredictedActualChart, Series
+from accord.web.charts.histogram import Histogram
+from accord.web.charts.xy import BarChart, LineChart, PredictedActualChart, Series
 
 __all__ = [
     "PALETTE",
