@@ -148,23 +148,21 @@ class Hub:
         out = {k: v for k, v in message.items() if k not in ("visitor", "files")}
         out["files"] = []
         for conn in list(self.by_conversation.get(conversation_id, ())):
-            if mid in conn.seen:
-                continue
             if message.get("direction") != "out" and message.get("visitor") != str(conn.visitor_id):
                 continue
-            conn.seen.add(mid)
-            conn.push({"type": "message", "message": out})
-            if self.on_deliver is not None:
+            if self.echo(conn, out) and self.on_deliver is not None:
                 self.on_deliver(conversation_id, 1)
 
-    def echo(self, conn: Connection, message: dict[str, Any]) -> None:
-        """The visitor's own message, on the socket it was written on, without waiting
-        for the live update or reading it back."""
+    def echo(self, conn: Connection, message: dict[str, Any]) -> bool:
+        """Push a chat message the socket has not shown yet (the visitor's own, on the
+        socket it was written on, needs no live update and no read back); whether it
+        was pushed."""
         mid = _uuid(message.get("id"))
         if mid is None or mid in conn.seen:
-            return
+            return False
         conn.seen.add(mid)
         conn.push({"type": "message", "message": message})
+        return True
 
     def deliver_soon(self, conversation_id: uuid.UUID) -> None:
         """Read and push new messages; several changes in a row cost one more read."""

@@ -41,9 +41,6 @@ class KeyCache(Generic[T]):
             if self.workspace_of(value) == workspace_id:
                 self._held.pop(key, None)
 
-    def __len__(self) -> int:
-        return len(self._held)
-
 
 def forget_revoked(*caches: KeyCache[Any]) -> Callable[[uuid.UUID, dict[str, Any]], None]:
     """A live-update listener: when a key of a workspace is revoked, this worker forgets
