@@ -65,7 +65,7 @@ class Broker:
                 workspace_id = uuid.UUID(channel[len(CHANNEL_PREFIX) :])
                 self._fanout(workspace_id, json.loads(item["data"]))
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # typed from redis 8.2
             await client.aclose()
 
     def publish(self, workspace_id: uuid.UUID, payload: dict[str, Any]) -> None:
