@@ -122,7 +122,7 @@ def run_population(
         progress(1)
     t = time.perf_counter()
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
-    decisions = decide(result.pairs, thresholds, top)
+    decisions = decide(result.pairs, thresholds, top, home=engine.home_model_of(result.model))
     phases["decide"] = time.perf_counter() - t
     index = {rid: i for i, rid in enumerate(ids)}
     truth = population.person
@@ -130,7 +130,7 @@ def run_population(
     scores = evaluate.score(predicted, truth)
     # Precision by match probability over the pairs the thresholds decide on (not those
     # that person-level disagreement already rules out): what the defaults come from.
-    eligible = [p for p in result.pairs if person_conflict(p) is None and p.gammas.get("dob") != 0]
+    eligible = [p for p in result.pairs if person_conflict(p) is None]
     same = [truth[index[p.left]] == truth[index[p.right]] for p in eligible]
     bands = []
     for lo, hi in itertools.pairwise(BANDS):

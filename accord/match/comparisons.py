@@ -48,18 +48,35 @@ class Spec:
     levels: tuple[tuple[str, float], ...]  # (label, prior m) from most specific to else
     build: Any
 
-    def comparison(self) -> ComparisonCreator:
-        built: ComparisonCreator = self.build()
+    def comparison(self, dialect: str = "duckdb") -> ComparisonCreator:
+        built: ComparisonCreator = self.build(dialect)
         return built
 
 
-def _first_name() -> ComparisonCreator:
+SWAP_SIMILARITY = 0.88
+
+
+def _swapped_with_typo(dialect: str) -> cll.CustomLevel:
+    """First and last names in each other's place, one or both mistyped."""
+    from splink.internals.dialects import SplinkDialect
+
+    jw = SplinkDialect.from_string(dialect).jaro_winkler_function_name
+    return cll.CustomLevel(
+        f"{jw}(first_name_l, last_name_r) >= {SWAP_SIMILARITY} AND "
+        f"{jw}(last_name_l, first_name_r) >= {SWAP_SIMILARITY}",
+        label_for_charts="names swapped, with a typo",
+        base_dialect_str=dialect,
+    )
+
+
+def _first_name(dialect: str) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="first_name",
         comparison_levels=[
             cll.NullLevel("first_name"),
             cll.ExactMatchLevel("first_name").configure(tf_adjustment_column="first_name"),
             cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True),
+            _swapped_with_typo(dialect),
             cll.ExactMatchLevel("first_formal"),
             cll.JaroWinklerLevel("first_name", 0.92),
             cll.JaroWinklerLevel("first_name", 0.85),
@@ -75,7 +92,7 @@ def _first_name() -> ComparisonCreator:
     )
 
 
-def _last_name() -> ComparisonCreator:
+def _last_name(dialect: str) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="last_name",
         comparison_levels=[
@@ -83,6 +100,12 @@ def _last_name() -> ComparisonCreator:
             cll.ExactMatchLevel("last_name").configure(tf_adjustment_column="last_name"),
             # Counted once, by the first name comparison.
             cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True).configure(
+                m_probability=0.01,
+                u_probability=0.01,
+                fix_m_probability=True,
+                fix_u_probability=True,
+            ),
+            _swapped_with_typo(dialect).configure(
                 m_probability=0.01,
                 u_probability=0.01,
                 fix_m_probability=True,
@@ -96,7 +119,7 @@ def _last_name() -> ComparisonCreator:
     )
 
 
-def _dob() -> ComparisonCreator:
+def _dob(dialect: str) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="dob",
         comparison_levels=[
@@ -116,7 +139,7 @@ def _dob() -> ComparisonCreator:
     )
 
 
-def _address() -> ComparisonCreator:
+def _address(dialect: str) -> ComparisonCreator:
     """Street, postcode and city as one comparison: they move together, so a mover's
     new address counts against a match once, not three times."""
     nothing = " AND ".join(f"{c}_{{side}} IS NULL" for c in ("street", "postcode", "city"))
@@ -146,7 +169,7 @@ def _address() -> ComparisonCreator:
     )
 
 
-def _email() -> ComparisonCreator:
+def _email(dialect: str) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="email",
         comparison_levels=[
@@ -158,7 +181,7 @@ def _email() -> ComparisonCreator:
     )
 
 
-def _phone() -> ComparisonCreator:
+def _phone(dialect: str) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="phone",
         comparison_levels=[
@@ -177,6 +200,7 @@ SPECS: tuple[Spec, ...] = (
         (
             ("exact", 0.80),
             ("names swapped", 0.01),
+            ("names swapped, with a typo", 0.005),
             ("nickname", 0.06),
             ("very similar", 0.05),
             ("similar", 0.03),
@@ -192,6 +216,7 @@ SPECS: tuple[Spec, ...] = (
         (
             ("exact", 0.85),
             ("names swapped", 0.01),
+            ("names swapped, with a typo", 0.01),
             ("very similar", 0.06),
             ("similar", 0.03),
             ("sounds alike", 0.02),
@@ -266,9 +291,19 @@ def specs_for(present: set[str]) -> list[Spec]:
     return [s for s in SPECS if any(c in present for c in s.needs)]
 
 
-def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | dict[str, Any]]:
-    """Candidate pairs: records that could be one person despite errors."""
-    rules: list[BlockingRuleCreator | dict[str, Any]] = []
+def prediction_rules(
+    present: set[str], chosen: list[list[str]] | None = None
+) -> list[BlockingRuleCreator | dict[str, Any]]:
+    """Candidate pairs: records that could be one person despite errors. ``chosen`` are
+    the equality rules ``blocking.choose`` kept for the workspace (a model stores them);
+    a model from before that keeps the rules that were fixed then."""
+    from accord.match import blocking
+
+    if chosen is not None:
+        rules: list[BlockingRuleCreator | dict[str, Any]] = [block_on(*c) for c in chosen]
+        rules += [CustomRule(sql, "duckdb") for sql in blocking.swapped_rules(present)]
+        return rules
+    rules = []
     if "email" in present:
         rules.append(block_on("email"))
     if "phone" in present:
@@ -283,28 +318,40 @@ def prediction_rules(present: set[str]) -> list[BlockingRuleCreator | dict[str, 
         rules.append(block_on("first_formal", "last_name", "city"))
     if "street" in present:
         rules.append(block_on("street"))
-    swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
-    near = [str(c) for c in ("zip3", "dob", "city") if c in present][:2] or ["first_formal"]
-    for column in near:
-        rules.append(CustomRule(f"{swapped} AND l.{column} = r.{column}", "duckdb"))
+    rules += [CustomRule(sql, "duckdb") for sql in blocking.swapped_rules(present)]
     if not ({"dob", "postcode", "city", "email", "phone"} & present):
         rules.append(block_on("first_formal", "last_name"))
     return rules
 
 
-def training_rules(present: set[str]) -> list[BlockingRuleCreator]:
+@dataclass(frozen=True)
+class Training:
+    rule: BlockingRuleCreator
+    # The comparisons this block is meant to teach (None: all it leaves free).
+    learns: frozenset[str] | None = None
+
+
+def _not_home(present: set[str]) -> str | None:
+    """SQL: the pair shares no street, phone or email (either may lack one)."""
+    shared = [
+        f"coalesce(l.{c} = r.{c}, FALSE)" for c in ("street", "phone", "email") if c in present
+    ]
+    return f"NOT ({' OR '.join(shared)})" if shared else None
+
+
+def training_rules(present: set[str]) -> list[Training]:
     """EM training blocks, each leaving other comparisons free to be learned. Their
     pairs must hold a real mix of matches and non-matches (checked after training)."""
-    rules: list[BlockingRuleCreator] = []
+    rules: list[Training] = []
     if "dob" in present:
-        rules.append(block_on("dob"))
+        rules.append(Training(block_on("dob")))
     if "zip3" in present:  # on a large population same name alone is mostly strangers
-        rules.append(block_on("first_formal", "last_name", "zip3"))
-    rules.append(block_on("first_formal", "last_name"))
+        rules.append(Training(block_on("first_formal", "last_name", "zip3")))
+    rules.append(Training(block_on("first_formal", "last_name")))
     if "dob" not in present:
         for column in ("email", "phone"):
             if column in present:
-                rules.append(block_on(column))
+                rules.append(Training(block_on(column)))
     return rules
 
 

@@ -1,18 +1,26 @@
 """From scored pairs to decisions: which records are one person (merged automatically),
 which pairs an agent should look at, and which people share a household.
 
-Rules, in order:
-1. Person-level disagreement outweighs household-level agreement. Two records whose first
-   names clearly differ (no nickname, typo, swap or initial explains it) are two people,
-   whatever they share: surname, address, phone and email are household-level. Such a
-   pair that shares an address, phone or email is a household link. When their dates of
-   birth agree exactly (twins, or a badly typed first name) a strong pair goes to review.
-2. A clearly different date of birth (not a typo or a day/month swap) never merges
-   automatically, not even through a third record that matches both (a father and son
-   of one name at one address); a strong pair goes to review.
-3. Pairs at or above the auto-merge probability are merged, strongest first, unless the
-   merge would join records that must stay apart (``apart``: different user ids, an
-   undone merge, a rejected proposal) or that rule 1 separates.
+No single field vetoes a merge: a first name or a date of birth typed wrong, or missing,
+is weighed by the model like any other evidence. What keeps relatives apart is the
+evidence that tells people apart. Rules, in order:
+1. Two records whose first names and dates of birth both clearly differ are two people,
+   whatever else they share; if they share an address, phone or email, a household link.
+   They are never put together, not even through a third record that matches both.
+2. Where the workspace's homes hold families (``household.HomeModel.families``), two
+   records that share a home (an address, a phone or an email) are judged on what
+   separates the people of one home: the first name and the date of birth. The model's
+   weight of those two alone must reach the auto-merge probability from the odds that
+   two records of one home are one person and with how often relatives agree, both
+   measured on the workspace's own pairs that share a home (``household``). A father and son
+   of one name with different dates of birth stay two people; one person whose first
+   name was mistyped but whose date of birth agrees is merged. Where the workspace's
+   homes hold families, one birthday under first names that no typo, nickname, swap or
+   initial explains goes to review (twins, or one person). Short of the needed odds, a
+   pair whose first names differ is a household link; other strong pairs go to review.
+3. Other pairs at or above the auto-merge probability are merged, strongest first,
+   unless the merge would join records that must stay apart (``apart``: different user
+   ids, an undone merge, a rejected proposal) or that rules 1 and 2 separate.
 4. Pairs between the review and auto-merge probabilities, whose records did not end up
    together, are proposed for review (one proposal per pair of groups, the strongest).
 """
@@ -23,8 +31,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from accord.match.comparisons import shares_household
-from accord.match.engine import Scored
+from accord.match.comparisons import PERSON_LEVEL, shares_household
+from accord.match.engine import Scored, weight_of
+from accord.match.household import HomeModel
+
+# Without a model of the workspace's homes: log2 odds that two records of one home are
+# one person (about one in five).
+HOME_PRIOR_BITS = -2.0
 
 
 @dataclass(frozen=True)
@@ -73,11 +86,32 @@ class UnionFind:
 
 def person_conflict(pair: Scored) -> str | None:
     """Why the two records cannot be one person, from the comparison levels."""
-    if pair.gammas.get("first_name") == 0 and pair.gammas.get("last_name", -1) != 0:
-        return "first names differ"
     if pair.gammas.get("first_name") == 0 and pair.gammas.get("dob") == 0:
         return "first names and dates of birth differ"
     return None
+
+
+def person_weight(pair: Scored) -> float:
+    """The model's evidence from the fields that tell people of one home apart."""
+    return sum(pair.weights.get(name, 0.0) or 0.0 for name in PERSON_LEVEL)
+
+
+def same_home_doubt(
+    pair: Scored, top: dict[str, int], thresholds: Thresholds, home: HomeModel | None = None
+) -> str | None:
+    """Why a pair sharing a home is not sure to be one person, or None. ``home`` is the
+    workspace's model of the people of one home (``household.fit``)."""
+    if not shares_household(pair.gammas, top) or (home is not None and not home.families):
+        return None  # where homes hold one person each, the model's probability decides
+    if pair.gammas.get("first_name") == 0 and pair.gammas.get("dob") == top.get("dob"):
+        # One birthday in one home under first names no typo, nickname, swap or initial
+        # explains, where homes hold families: twins as likely as one person; a person
+        # decides.
+        return "shares a home and a birthday under another first name"
+    bits = home.bits(pair.gammas) if home is not None else person_weight(pair) + HOME_PRIOR_BITS
+    if bits >= weight_of(thresholds.auto_merge):
+        return None
+    return "shares a home; first name and date of birth do not make them one person"
 
 
 def decide(
@@ -85,28 +119,34 @@ def decide(
     thresholds: Thresholds,
     top: dict[str, int],
     apart: Callable[[list[str], list[str]], str | None] | None = None,
+    home: HomeModel | None = None,
 ) -> Decisions:
     """``top`` is each comparison's highest gamma (exact agreement); ``apart`` says why
-    two groups of records must stay apart, or None."""
+    two groups of records must stay apart, or None; ``home`` the workspace's model of
+    the people of one home."""
     out = Decisions()
     conflicts: dict[str, set[str]] = defaultdict(set)
     auto: list[Scored] = []
     maybe: list[Scored] = []
     for pair in pairs:
-        reason = person_conflict(pair)
-        if pair.gammas.get("dob") == 0:
+        if person_conflict(pair) is not None:
             conflicts[pair.left].add(pair.right)
             conflicts[pair.right].add(pair.left)
-        if reason is not None:
-            if (
-                pair.gammas.get("dob") == top.get("dob", -2)
-                and pair.probability >= thresholds.review
-            ):
-                maybe.append(pair)  # twins, or a badly typed first name: a person decides
-            elif shares_household(pair.gammas, top):
+            if shares_household(pair.gammas, top):
                 out.households.append(pair)
             continue
-        if pair.probability >= thresholds.auto_merge and pair.gammas.get("dob") != 0:
+        if same_home_doubt(pair, top, thresholds, home) is not None:
+            # Not sure to be one person of their home: not put together through a third
+            # record either (a record without a birthday matching a father and his son).
+            conflicts[pair.left].add(pair.right)
+            conflicts[pair.right].add(pair.left)
+            twins = pair.gammas.get("dob") == top.get("dob", -2)
+            if pair.gammas.get("first_name") == 0 and not twins:
+                out.households.append(pair)
+            elif pair.probability >= thresholds.review:
+                maybe.append(pair)  # twins, or one person: a person decides
+            continue
+        if pair.probability >= thresholds.auto_merge:
             auto.append(pair)
         elif pair.probability >= thresholds.review:
             maybe.append(pair)

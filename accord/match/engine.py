@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
-from accord.match import comparisons
+from accord.match import blocking, comparisons, household
 from accord.match.features import present as present_columns
 
 log = logging.getLogger("accord.match.engine")
@@ -31,7 +31,8 @@ GUARD_LOW, GUARD_HIGH = 0.01, 0.99
 DEFAULT_PRIOR_MATCHES_PER_RECORD = 0.5
 M_FLOOR = 0.001
 DUCKDB_MEMORY = "3GB"
-MAX_TRAINING_RULES = 2
+NEW_LEVEL_U = 0.001
+MAX_TRAINING_RULES = 3
 
 
 @dataclass
@@ -103,6 +104,10 @@ class Result:
     # Why nothing was compared (too few people, or no field filled in twice); None when
     # the model ran.
     skipped: str | None = None
+    # Every candidate pair blocking made (ids and the rule that first made it), when asked
+    # for: what an evaluation measures blocking recall on.
+    candidates: pa.Table | None = None
+    rules: list[str] = field(default_factory=list)  # the blocking rules, by match_key
 
 
 TF_COLUMNS = ("first_name", "last_name", "postcode")
@@ -110,7 +115,11 @@ TF_KEEP = 5000
 
 
 def weight_of(probability: float) -> float:
-    """The match weight (log2 odds) of a match probability."""
+    """The match weight (log2 odds) of a match probability (infinite at 0 and 1)."""
+    if probability >= 1:
+        return math.inf
+    if probability <= 0:
+        return -math.inf
     return math.log2(probability / (1 - probability))
 
 
@@ -172,14 +181,15 @@ def _settings(
     dialect: str = "duckdb",
     term_frequencies: bool = True,
     filled: dict[str, float] | None = None,
+    chosen: list[list[str]] | None = None,
 ) -> dict[str, Any]:
     from splink import SettingsCreator
 
     creator = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[s.comparison() for s in specs],
-        blocking_rules_to_generate_predictions=comparisons.prediction_rules(present),
+        comparisons=[s.comparison(dialect) for s in specs],
+        blocking_rules_to_generate_predictions=comparisons.prediction_rules(present, chosen),
         probability_two_random_records_match=min(
             0.5, DEFAULT_PRIOR_MATCHES_PER_RECORD / max(n - 1, 1)
         ),
@@ -329,6 +339,7 @@ def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
         2,
         dialect,
         term_frequencies=bool(model.get("term_frequencies", True)),
+        chosen=model.get("blocking"),
     )
     fresh["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
     by_name = {c["output_column_name"]: c for c in trained["comparisons"]}
@@ -336,10 +347,19 @@ def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
         old = by_name.get(comp["output_column_name"])
         if old is None:
             continue
-        for level, before in zip(comp["comparison_levels"], old["comparison_levels"], strict=True):
+        levels = comp["comparison_levels"]
+        before = old["comparison_levels"]
+        if len(levels) != len(before):
+            # A model trained before a level was added: carry each level over by its
+            # label; a new level keeps its prior m and a small u until the next run.
+            by_label = {lv.get("label_for_charts"): lv for lv in before}
+            before = [by_label.get(lv.get("label_for_charts"), {}) for lv in levels]
+        for level, was in zip(levels, before, strict=True):
             for key in ("m_probability", "u_probability"):
-                if before.get(key) is not None:
-                    level[key] = before[key]
+                if was.get(key) is not None:
+                    level[key] = was[key]
+            if not level.get("is_null_level") and level.get("u_probability") is None:
+                level["u_probability"] = NEW_LEVEL_U
     return fresh
 
 
@@ -358,8 +378,18 @@ def train(
     present = present_columns(table)
     settings, report, trained = _train(db_api, sdf, table, present, dialect)
     use_tf = table.num_rows >= MIN_RECORDS_FOR_U
+    rules = blocking.choose(table, present)
     return (
-        {"present": sorted(present), "term_frequencies": use_tf, "settings": settings},
+        {
+            "present": sorted(present),
+            "term_frequencies": use_tf,
+            "settings": settings,
+            "blocking": [list(r.columns) for r in rules if r.kept],
+            "blocking_report": [
+                {"columns": list(r.columns), "pairs": r.pairs, "used": r.kept, "why": r.reason}
+                for r in rules
+            ],
+        },
         report,
         trained,
     )
@@ -397,9 +427,12 @@ def _train(
         ]
     if n < MIN_RECORDS_FOR_EM:
         return base, [], False
-    trained: dict[str, list[list[float | None]]] = {}
+    # Per comparison, the m's each accepted rule taught, and whether the rule was one
+    # meant to teach it (``Training.learns``).
+    trained: dict[str, list[tuple[bool, list[float | None]]]] = {}
     report: list[TrainingRule] = []
-    for rule in comparisons.training_rules(present):
+    for training in comparisons.training_rules(present):
+        rule = training.rule
         sql = rule.get_blocking_rule(dialect).blocking_rule_sql
         session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.ERROR)
         try:
@@ -415,23 +448,27 @@ def _train(
         if not GUARD_LOW <= share <= GUARD_HIGH:
             report.append(TrainingRule(sql, share, False, f"matches are {share:.1%} of its pairs"))
             continue
-        wrong = _signs_hold(after, names)
+        wrong = _signs_hold(after, names & (training.learns or names))
         if wrong:
             report.append(TrainingRule(sql, share, False, wrong))
             continue
         report.append(TrainingRule(sql, share, True, "ok"))
+        for comp in after["comparisons"]:
+            name = comp["output_column_name"]
+            if name in names:
+                meant = training.learns is None or name in training.learns
+                trained.setdefault(name, []).append(
+                    (meant, [lv.get("m_probability") for lv in comp["comparison_levels"]])
+                )
         if sum(t.accepted for t in report) >= MAX_TRAINING_RULES:
             break
-        for comp in after["comparisons"]:
-            if comp["output_column_name"] in names:
-                trained.setdefault(comp["output_column_name"], []).append(
-                    [lv.get("m_probability") for lv in comp["comparison_levels"]]
-                )
     final = copy.deepcopy(base)
     for comp in final["comparisons"]:
-        runs = trained.get(comp["output_column_name"])
-        if not runs:
+        taught = trained.get(comp["output_column_name"])
+        if not taught:
             continue
+        # The rules meant to teach it; failing those, any that did.
+        runs = [m for meant, m in taught if meant] or [m for _, m in taught]
         for i, lv in enumerate(comp["comparison_levels"]):
             values = [float(r[i] or 0.0) for r in runs if r[i] is not None]
             if values and not lv.get("is_null_level") and not lv.get("fix_m_probability"):
@@ -440,13 +477,40 @@ def _train(
     return final, report, bool(trained)
 
 
-def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Scored]:
+def predict(
+    linker: Any,
+    model: dict[str, Any],
+    floor_weight: float,
+    keep: list[pa.Table] | None = None,
+    home: list[Any] | None = None,
+) -> list[Scored]:
     """Pairs at or above ``floor_weight``, and household pairs (different first names
-    that share an address, phone or email) whatever their weight."""
+    that share an address, phone or email) whatever their weight. ``keep``, when given,
+    receives every candidate pair's ids and blocking rule; ``home`` the names of the
+    person-level comparisons, then each combination of their gammas among the candidate
+    pairs that share a home, with its count."""
     names = [c["output_column_name"] for c in model["comparisons"]]
     frame = linker.inference.predict(threshold_match_weight=None, warning_mode="never")
+    if keep is not None:
+        every = frame.query_sql("SELECT unique_id_l, unique_id_r, match_key FROM {this}")
+        keep.append(every.as_pyarrow_table())
+        every.drop_table_from_database_and_remove_from_cache()
     top = {name: len(levels) - 1 for name, levels in levels_of(model).items()}
     household = comparisons.household_sql(top)
+    if home is not None and household:
+        person = [n for n in comparisons.PERSON_LEVEL if n in top]
+        if person:
+            cols = ", ".join(f"gamma_{n}" for n in person)
+            sql = f"SELECT {cols}, count(*) AS n FROM {{this}} WHERE {household} GROUP BY {cols}"  # noqa: S608
+            grouped = frame.query_sql(sql)
+            table = grouped.as_pyarrow_table()
+            grouped.drop_table_from_database_and_remove_from_cache()
+            columns = [table.column(f"gamma_{n}").to_pylist() for n in person]
+            home.append(person)
+            home.extend(
+                (tuple(int(c[i]) for c in columns), int(n))
+                for i, n in enumerate(table.column("n").to_pylist())
+            )
     condition = f"match_weight >= {floor_weight}"
     if "first_name" in top and household:
         condition += f" OR (gamma_first_name = 0 AND ({household}))"
@@ -491,13 +555,40 @@ def predict(linker: Any, model: dict[str, Any], floor_weight: float) -> list[Sco
     ]
 
 
+def _by_gamma(settings: dict[str, Any], which: str) -> dict[str, dict[int, float]]:
+    return {
+        name: {lv.gamma: float(getattr(lv, which) or 0.0) for lv in levels}
+        for name, levels in levels_of(settings).items()
+    }
+
+
+def _fit_home(
+    settings: dict[str, Any], names: list[str], counts: list[tuple[tuple[int, ...], int]]
+) -> household.HomeModel:
+    return household.fit(names, counts, _by_gamma(settings, "m"), _by_gamma(settings, "u"))
+
+
+def home_model_of(model: Mapping[str, Any]) -> household.HomeModel | None:
+    """The model of the people of one home a run measured, or, for a model stored before
+    homes were measured, one with the default share and the strangers' u's."""
+    stored = model.get("home")
+    if isinstance(stored, Mapping):
+        return household.HomeModel.from_dict(stored)
+    settings = model.get("settings")
+    if not isinstance(settings, dict) or "comparisons" not in settings:
+        return None
+    names = [n for n in comparisons.PERSON_LEVEL if n in levels_of(settings)]
+    return household.fit(names, [], _by_gamma(settings, "m"), _by_gamma(settings, "u"))
+
+
 def nothing_to_compare(table: pa.Table, model: dict[str, Any] | None) -> str | None:
     """Why a table cannot be matched (Splink would be handed a model with no comparison
     or no blocking rule, and fail on the SQL it writes), or None when it can."""
     if table.num_rows < 2:
         return "fewer than two named people"
     present = set(model["present"]) if model is not None else present_columns(table)
-    if not comparisons.specs_for(present) or not comparisons.prediction_rules(present):
+    chosen = model.get("blocking") if model is not None else None
+    if not comparisons.specs_for(present) or not comparisons.prediction_rules(present, chosen):
         return "no field to compare is filled in for two people or more"
     return None
 
@@ -525,6 +616,7 @@ def run(
     floor_weight: float = 0.0,
     on_phase: Callable[[str], None] | None = None,
     tf: dict[str, dict[str, float]] | None = None,
+    candidates: bool = False,
 ) -> Result:
     """Train (unless ``model`` is given) and predict over ``table``. A table with nothing
     to compare gives no pairs and no model (``Result.skipped`` says why)."""
@@ -567,7 +659,11 @@ def run(
             linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
             if tf:
                 _register_tf(db_api, linker, tf, table, engine, suffix, registered)
-            pairs = predict(linker, settings, floor_weight)
+            kept: list[pa.Table] | None = [] if candidates else None
+            home: list[Any] | None = [] if model is None else None
+            pairs = predict(linker, settings, floor_weight, kept, home)
+            if home:
+                stored["home"] = _fit_home(settings, home[0], home[1:]).as_dict()
             phases["predict"] = time.perf_counter() - t
         finally:
             _drop(db_api, registered, engine)
@@ -580,4 +676,9 @@ def run(
         phases=phases,
         records=table.num_rows,
         tf=tf if tf else term_frequencies(table),
+        candidates=kept[0] if kept else None,
+        rules=[
+            str(r["blocking_rule"]) if isinstance(r, dict) else str(r)
+            for r in settings.get("blocking_rules_to_generate_predictions", [])
+        ],
     )

@@ -19,10 +19,12 @@ COLUMNS = (
     "first_name",
     "last_name",
     "first_formal",
+    "first_initial",
     "first_sound",
     "last_sound",
     "dob",
     "street",
+    "street_name",
     "city",
     "postcode",
     "zip3",
@@ -86,10 +88,13 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["first_name"].append(first)
         cols["last_name"].append(last)
         cols["first_formal"].append(names.formal_name(first))
+        cols["first_initial"].append(first[0] if first else None)
         cols["first_sound"].append(_sound(first) if first else None)
         cols["last_sound"].append(_sound(last) if last else None)
         cols["dob"].append(dob(row.get("dob")))
-        cols["street"].append(street(row.get("street")))
+        cleaned = street(row.get("street"))
+        cols["street"].append(cleaned)
+        cols["street_name"].append(names.street_name(cleaned))
         cols["city"].append(city(row.get("city")))
         cols["postcode"].append(zipcode)
         cols["zip3"].append(zipcode[:3] if zipcode and len(zipcode) >= 3 else None)

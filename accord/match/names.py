@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 
 # Formal name -> the nicknames and short forms commonly used for it. A nickname that
 # belongs to several names (Alex, Sam, Chris) maps to the first listed here.
@@ -142,6 +141,14 @@ def clean_street(value: object) -> str | None:
     return text or None
 
 
+def street_name(street: str | None) -> str | None:
+    """A cleaned street without its house number: '12 oak st' -> 'oak st'."""
+    if not street:
+        return None
+    words = [w for w in street.split() if not any(ch.isdigit() for ch in w)]
+    return " ".join(words) or None
+
+
 def clean_postcode(value: object) -> str | None:
     if value is None:
         return None
@@ -172,12 +179,29 @@ def clean_phone(value: object) -> str | None:
     return digits if len(digits) >= 7 else None
 
 
+_ISO_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|(\d{2})(\d{2}))(?:$|[T ])")
+_DAY_FIRST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+
+
 def clean_date(value: object) -> str | None:
-    """ISO yyyy-mm-dd, or None when the value is not a real date."""
+    """A date of birth as ``yyyy-mm-dd``, from ISO (with or without separators, a time
+    after it ignored) or day/month/year (month first when the day is plainly second).
+    A value with the shape of a date but no such day in the calendar (a typed 31st of
+    February, a month 13) is kept in that form: its digits are still evidence."""
     if value is None:
         return None
-    text = str(value).strip()[:10]
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
+    text = str(value).strip()
+    found = _ISO_DATE.match(text)
+    if found is not None:
+        year, month, day, month8, day8 = found.groups()
+        month, day = (month, day) if month is not None else (month8, day8)
+    else:
+        other = _DAY_FIRST.match(text)
+        if other is None:
+            return None
+        day, month, year = other.groups()
+        if int(month) > 12 >= int(day):  # 12/31/1980: month first
+            day, month = month, day
+    if not 1800 <= int(year) <= 2200 or not 0 < int(month) < 100 or not 0 < int(day) < 100:
         return None
+    return f"{year}-{int(month):02d}-{int(day):02d}"

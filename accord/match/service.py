@@ -326,7 +326,9 @@ def apply(
     ids = {p for pair in result.pairs for p in (pair.left, pair.right)}
     apart = Apart(session, workspace_id, ids)
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
-    decisions: Decisions = decide(result.pairs, thresholds, top, apart)
+    decisions: Decisions = decide(
+        result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
+    )
     summary = Summary(
         records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
     )

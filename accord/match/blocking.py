@@ -1,0 +1,106 @@
+"""Which pairs of records are scored at all. Several blocking rules, each an equality on
+one or a few columns, are unioned: a true pair is lost only when every rule misses it,
+so rules over different fields (names by sound, date of birth, postcode, street, email,
+phone) cover each other's typos and gaps. Rules are chosen from the columns a workspace
+fills in, and a rule whose blocks are too large for the workspace's size (every record
+of a common postcode, say) is left out; the report says how many pairs each rule makes
+and why any was left out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# Equality rules, most telling first. Each is kept when all its columns are filled in.
+CANDIDATES: tuple[tuple[str, ...], ...] = (
+    ("email",),
+    ("phone",),
+    ("first_formal", "last_name"),
+    ("first_sound", "last_sound"),
+    ("last_sound", "dob"),
+    ("first_sound", "dob"),
+    ("dob", "postcode"),
+    ("dob", "city"),
+    ("first_formal", "postcode"),
+    ("first_sound", "postcode"),
+    ("last_sound", "postcode"),
+    ("street",),
+    ("street_name", "postcode"),
+    ("first_sound", "city"),
+    ("last_sound", "city"),
+    ("dob", "zip3"),
+    ("dob",),
+    ("first_formal", "last_sound", "zip3"),
+    ("last_name", "zip3", "first_initial"),
+)
+# Records whose first and last names are swapped, near each other (a custom join).
+SWAPPED_NEAR = ("zip3", "dob", "city")
+PAIRS_PER_RECORD = 5  # a rule may add at most this many pairs a record...
+MIN_BUDGET = 50_000  # ...or this many in all, whichever is more
+
+
+@dataclass(frozen=True)
+class Rule:
+    columns: tuple[str, ...]
+    pairs: int  # pairs its blocks hold (before removing those an earlier rule made)
+    kept: bool
+    reason: str
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(f'l."{c}" = r."{c}"' for c in self.columns)
+
+
+def budget(records: int) -> int:
+    return max(MIN_BUDGET, PAIRS_PER_RECORD * records)
+
+
+def block_pairs(table: pa.Table, columns: tuple[str, ...]) -> int:
+    """How many pairs of records agree on every column (none of them empty)."""
+    sub = table.select(list(columns))
+    mask = None
+    for name in columns:
+        filled = pc.is_valid(sub.column(name))
+        mask = filled if mask is None else pc.and_(mask, filled)
+    if mask is not None:
+        sub = sub.filter(mask)
+    if sub.num_rows < 2:
+        return 0
+    counts = sub.group_by(list(columns)).aggregate([([], "count_all")])
+    n = counts.column("count_all")
+    return int(pc.sum(pc.divide(pc.multiply(n, pc.subtract(n, 1)), 2)).as_py() or 0)
+
+
+def choose(table: pa.Table, present: set[str]) -> list[Rule]:
+    """The candidate rules the workspace's columns allow, each with its pair count and
+    whether it is used."""
+    limit = budget(table.num_rows)
+    out: list[Rule] = []
+    for columns in CANDIDATES:
+        if not all(c in present for c in columns):
+            continue
+        pairs = block_pairs(table, columns)
+        if pairs > limit:
+            out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
+        else:
+            out.append(Rule(columns, pairs, True, "used"))
+    if out and not any(r.kept for r in out):  # too large everywhere: the smallest still
+        small = min(out, key=lambda r: r.pairs)
+        out[out.index(small)] = Rule(small.columns, small.pairs, True, "used: the smallest")
+    return out
+
+
+def swapped_rules(present: set[str]) -> list[str]:
+    """Swapped first and last names (or their sounds, for a typo besides), near each
+    other: SQL for custom rules."""
+    if not {"first_name", "last_name"} <= present:
+        return []
+    swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
+    near = [c for c in SWAPPED_NEAR if c in present][:2] or ["first_formal"]
+    rules = [f"{swapped} AND l.{c} = r.{c}" for c in near]
+    if {"first_sound", "last_sound"} <= present:
+        sounds = "l.first_sound = r.last_sound AND l.last_sound = r.first_sound"
+        rules += [f"{sounds} AND l.{c} = r.{c}" for c in near[:1]]
+    return rules
