@@ -28,6 +28,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "postcode": ("postcode", "postalcode", "zip", "zipcode", "postal"),
     "email": ("email", "emailaddress", "mail"),
     "phone": ("phone", "phonenumber", "telephone", "mobile", "tel"),
+    "id_number": (
+        "idnumber",
+        "customernumber",
+        "membernumber",
+        "nationalid",
+        "socsecid",
+        "ssn",
+        "taxid",
+    ),
 }
 MAPPABLE = tuple(ALIASES)
 

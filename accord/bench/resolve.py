@@ -188,7 +188,10 @@ def _incremental_samples(
                 found |= set(keys.get((f, cols[f][i]), []))
         found.add(i)
         out.append(
-            [{"unique_id": ids[j], **{f: cols[f][j] for f in features.RAW_FIELDS}} for j in found]
+            [
+                {"unique_id": ids[j], **{f: cols[f][j] for f in features.RAW_FIELDS if f in cols}}
+                for j in found
+            ]
         )
     return out
 

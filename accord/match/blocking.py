@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 
 # Equality rules, most telling first. Each is kept when all its columns are filled in.
 CANDIDATES: tuple[tuple[str, ...], ...] = (
+    ("id_number",),
     ("email",),
     ("phone",),
     ("first_formal", "last_name"),

@@ -17,7 +17,7 @@ from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
-PERSON_LEVEL = ("first_name", "dob")
+PERSON_LEVEL = ("first_name", "dob", "id_number")
 HOUSEHOLD_LEVEL = ("last_name", "address", "phone", "email")
 # The levels that say two records share a home: the top three of the address comparison
 # (same street and postcode, same street, similar street in the same postcode) and an
@@ -132,8 +132,8 @@ def _dob(dialect: str) -> ComparisonCreator:
                 label_for_charts="Day and month swapped",
                 base_dialect_str="duckdb",
             ),
-            cll.DamerauLevenshteinLevel("dob", 1),
-            cll.DamerauLevenshteinLevel("dob", 2),
+            cll.LevenshteinLevel("dob", 1),
+            cll.LevenshteinLevel("dob", 2),
             cll.ElseLevel(),
         ],
     )
@@ -187,7 +187,19 @@ def _phone(dialect: str) -> ComparisonCreator:
         comparison_levels=[
             cll.NullLevel("phone"),
             cll.ExactMatchLevel("phone"),
-            cll.DamerauLevenshteinLevel("phone", 1),
+            cll.LevenshteinLevel("phone", 1),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _id_number(dialect: str) -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="id_number",
+        comparison_levels=[
+            cll.NullLevel("id_number"),
+            cll.ExactMatchLevel("id_number"),
+            cll.LevenshteinLevel("id_number", 1),
             cll.ElseLevel(),
         ],
     )
@@ -263,6 +275,12 @@ SPECS: tuple[Spec, ...] = (
         ("phone",),
         (("exact", 0.8), ("one digit off", 0.03), ("different", 0.17)),
         _phone,
+    ),
+    Spec(
+        "id_number",
+        ("id_number",),
+        (("exact", 0.85), ("one character off", 0.05), ("different", 0.10)),
+        _id_number,
     ),
 )
 
@@ -364,6 +382,8 @@ def deterministic_rules(present: set[str]) -> list[str | BlockingRuleCreator]:
         rules.append(block_on("first_name", "email"))
     if "phone" in present:
         rules.append(block_on("first_name", "phone"))
+    if "id_number" in present:
+        rules.append(block_on("first_name", "id_number"))
     if not rules and "postcode" in present:
         rules.append(block_on("first_name", "last_name", "postcode"))
     return rules

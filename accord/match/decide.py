@@ -5,15 +5,16 @@ No single field vetoes a merge: a first name or a date of birth typed wrong, or 
 is weighed by the model like any other evidence. What keeps relatives apart is the
 evidence that tells people apart. Rules, in order:
 1. Two records whose first names and dates of birth both clearly differ are two people,
-   whatever else they share; if they share an address, phone or email, a household link.
-   They are never put together, not even through a third record that matches both.
+   whatever else but an id number they share; if they share an address, phone or
+   email, a household link. They are never put together, not even through a third
+   record that matches both.
 2. Where the workspace's homes hold families (``household.HomeModel.families``), two
    records that share a home (an address, a phone or an email) are judged on what
    separates the people of one home: the first name and the date of birth. The model's
    weight of those two alone must reach the auto-merge probability from the odds that
    two records of one home are one person and with how often relatives agree, both
-   measured on the workspace's own pairs that share a home (``household``). A father and son
-   of one name with different dates of birth stay two people; one person whose first
+   measured on the workspace's own pairs that share a home (``household``). A father
+   and son of one name with different dates of birth stay two people; one person whose first
    name was mistyped but whose date of birth agrees is merged. Where the workspace's
    homes hold families, one birthday under first names that no typo, nickname, swap or
    initial explains goes to review (twins, or one person). Short of the needed odds, a
@@ -86,7 +87,11 @@ class UnionFind:
 
 def person_conflict(pair: Scored) -> str | None:
     """Why the two records cannot be one person, from the comparison levels."""
-    if pair.gammas.get("first_name") == 0 and pair.gammas.get("dob") == 0:
+    if (
+        pair.gammas.get("first_name") == 0
+        and pair.gammas.get("dob") == 0
+        and pair.gammas.get("id_number", -1) <= 0  # unless their id numbers agree
+    ):
         return "first names and dates of birth differ"
     return None
 

@@ -13,7 +13,17 @@ import pyarrow as pa
 
 from accord.match import names
 
-RAW_FIELDS = ("first_name", "last_name", "dob", "street", "city", "postcode", "email", "phone")
+RAW_FIELDS = (
+    "first_name",
+    "last_name",
+    "dob",
+    "street",
+    "city",
+    "postcode",
+    "email",
+    "phone",
+    "id_number",
+)
 COLUMNS = (
     "unique_id",
     "first_name",
@@ -31,6 +41,7 @@ COLUMNS = (
     "email",
     "email_user",
     "phone",
+    "id_number",
 )
 # The profile trait each raw field is read from.
 TRAIT_OF = {
@@ -79,6 +90,7 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
     postcode = _cached(names.clean_postcode)
     dob = _cached(names.clean_date)
     phone = _cached(names.clean_phone)
+    id_number = _cached(names.clean_id)
     for row in rows:
         first = _name(str(row["first_name"])) if row.get("first_name") else None
         last = _name(str(row["last_name"])) if row.get("last_name") else None
@@ -101,17 +113,31 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["email"].append(email)
         cols["email_user"].append(email.split("@", 1)[0] if email else None)
         cols["phone"].append(phone(row.get("phone")))
+        cols["id_number"].append(id_number(row.get("id_number")))
     return pa.table({c: pa.array(v, type=pa.string()) for c, v in cols.items()})
 
 
 def from_traits(
-    profile_id: str, traits: Mapping[str, Any], email: str | None, phone: str | None
+    profile_id: str,
+    traits: Mapping[str, Any],
+    email: str | None,
+    phone: str | None,
+    id_traits: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """A profile's golden record as a raw matching row."""
+    """A profile's golden record as a raw matching row. ``id_traits`` name the traits
+    that hold a number naming the person in another system (the first one filled in is
+    the row's ``id_number``)."""
     row: dict[str, Any] = {"unique_id": profile_id}
     for field, trait in TRAIT_OF.items():
         entry = traits.get(trait)
         row[field] = entry.get("value") if isinstance(entry, Mapping) else None
+    row["id_number"] = None
+    for trait in id_traits:
+        entry = traits.get(trait)
+        value = entry.get("value") if isinstance(entry, Mapping) else None
+        if value not in (None, ""):
+            row["id_number"] = value
+            break
     if not row.get("first_name") and not row.get("last_name"):
         full = traits.get("name")
         value = full.get("value") if isinstance(full, Mapping) else None

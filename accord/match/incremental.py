@@ -42,8 +42,9 @@ def match_new(
         return None
     repo = MatchInputRepository.from_session(session)
     changed = repo.changed_profiles(workspace_id, since, limit)
+    ids = service.id_traits_of(session.get(Workspace, workspace_id))
     fresh = {
-        str(pid): features.from_traits(str(pid), traits, email, phone)
+        str(pid): features.from_traits(str(pid), traits, email, phone, ids)
         for pid, traits, email, phone, _ in changed
     }
     if not fresh:
@@ -59,7 +60,7 @@ def match_new(
     for pid, traits, email, phone in repo.similar_profiles(
         workspace_id, names=names, emails=emails, phones=phones
     ):
-        rows.setdefault(str(pid), features.from_traits(str(pid), traits, email, phone))
+        rows.setdefault(str(pid), features.from_traits(str(pid), traits, email, phone, ids))
     if len(rows) < 2:
         return service.Summary(records=len(fresh), until=until)
     thresholds = service.thresholds_for(settings, session.get(Workspace, workspace_id))

@@ -149,6 +149,15 @@ def street_name(street: str | None) -> str | None:
     return " ".join(words) or None
 
 
+def clean_id(value: object) -> str | None:
+    """A customer, member or national number: its letters and digits, upper case; too
+    short to name anyone is none."""
+    if value is None:
+        return None
+    text = re.sub(r"[^A-Z0-9]", "", fold(str(value)).upper())
+    return text if len(text) >= 4 else None
+
+
 def clean_postcode(value: object) -> str | None:
     if value is None:
         return None

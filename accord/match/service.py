@@ -65,6 +65,10 @@ def thresholds_for(settings: Settings, workspace: Workspace | None) -> Threshold
     )
 
 
+def id_traits_of(workspace: Workspace | None) -> list[str]:
+    return list(MATCH.read(workspace).id_traits) if workspace is not None else []
+
+
 @dataclass
 class Snapshot:
     workspace_id: uuid.UUID
@@ -99,8 +103,9 @@ def snapshot(session: Session, workspace_id: uuid.UUID, settings: Settings) -> S
     """Every named, live person of the workspace as a matching row."""
     ws = _workspace(session, workspace_id)
     repo = MatchInputRepository.from_session(session)
+    ids = id_traits_of(ws)
     rows = {
-        str(pid): features.from_traits(str(pid), traits, email, phone)
+        str(pid): features.from_traits(str(pid), traits, email, phone, ids)
         for pid, traits, email, phone in repo.named_profiles(workspace_id)
     }
     return Snapshot(workspace_id, rows, thresholds_for(settings, ws))

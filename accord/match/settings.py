@@ -1,7 +1,8 @@
-"""A workspace's matching thresholds (group ``match``): the match probability at which
-two people merge on their own, and the one from which a pair goes to review. Unset, the
-server's ``ACCORD_MATCH_AUTO_MERGE`` and ``ACCORD_MATCH_REVIEW`` apply. This module is the
-one place that writes them."""
+"""A workspace's matching settings (group ``match``): the match probability at which two
+people merge on their own, and the one from which a pair goes to review (unset, the
+server's ``ACCORD_MATCH_AUTO_MERGE`` and ``ACCORD_MATCH_REVIEW`` apply), and the traits
+that hold a number naming a person in another system. This module is the one place that
+writes them."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ class MatchSettings(BaseModel):
     )
     review: float | None = Field(
         default=None, gt=0, le=1, description="Propose for review at or above this"
+    )
+    id_traits: list[str] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Traits holding a number that names a person in another system "
+        "(customer, member or national number), compared allowing one typo",
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,10 @@ from accord.match.evaluate import score
 def table_of(population: synth.Population) -> pa.Table:
     ids = population.columns["record_id"]
     return features.prepare(
-        {"unique_id": rid, **{f: population.columns[f][i] for f in features.RAW_FIELDS}}
+        {
+            "unique_id": rid,
+            **{f: population.columns.get(f, [None] * (i + 1))[i] for f in features.RAW_FIELDS},
+        }
         for i, rid in enumerate(ids)
     )
 
