@@ -77,6 +77,12 @@ def fit(
     pairs = sum(c for _, c in counts)
     if pairs < MIN_PAIRS:
         return HomeModel(0.2, m_of, u_strangers)
+    # The person-level fields these pairs fill in (an id number nobody has says nothing).
+    present = [
+        name
+        for i, name in enumerate(names)
+        if any(gammas[i] >= 0 and count for gammas, count in counts)
+    ]
     prior = 0.5
     # Start between the strangers' u and even odds over the levels: relatives may agree
     # on anything, and EM from the strangers' u alone would take every agreement in a
@@ -85,6 +91,8 @@ def fit(
         n: {g: (us + 1 / len(u_strangers[n])) / 2 for g, us in u_strangers[n].items()}
         for n in names
     }
+    if len(present) < 2:
+        u_home = {n: dict(u_strangers[n]) for n in names}
     for _ in range(ROUNDS):
         matched = 0.0
         apart: dict[str, dict[int, float]] = {n: {} for n in names}
@@ -104,6 +112,14 @@ def fit(
                 if gamma >= 0 and gamma in m_of[name]:
                     apart[name][gamma] = apart[name].get(gamma, 0.0) + weight
         new_prior = min(max(matched / pairs, PRIOR_RANGE[0]), PRIOR_RANGE[1])
+        if len(present) < 2:
+            # One field cannot tell both how often relatives agree and how many pairs
+            # are relatives: relatives are taken to agree as strangers do.
+            if abs(new_prior - prior) < 1e-7:
+                prior = new_prior
+                break
+            prior = new_prior
+            continue
         new_u = {}
         for name in names:
             seen = sum(apart[name].values())

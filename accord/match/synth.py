@@ -169,6 +169,15 @@ POPULATIONS: dict[str, Noise] = {
         sources=(("online", 0.4), ("crm", 0.3), ("call", 0.15), ("store", 0.15)),
     ),
 }
+# Populations whose records carry only some fields: a register joined to a mailing list
+# (names and addresses, families at one address), and one joined to a benefits file
+# (names and dates of birth, no address). Their errors and families are the households'.
+POPULATIONS["names-addresses"] = POPULATIONS["households"]
+POPULATIONS["names-dob"] = POPULATIONS["households"]
+KEEP_ONLY: dict[str, set[str]] = {
+    "names-addresses": {"first_name", "last_name", "street", "city", "postcode"},
+    "names-dob": {"first_name", "last_name", "dob"},
+}
 FIELDS = ("first_name", "last_name", "dob", "street", "city", "postcode", "email", "phone")
 SOURCE_FIELDS = {
     "online": set(FIELDS),
@@ -454,6 +463,11 @@ class Generator:
                     if len(person_truth) >= records:
                         break
                     row = self._record(p, rng.choices(sources, source_w)[0], i == 0)
+                    keep = KEEP_ONLY.get(self.kind)
+                    if keep is not None:
+                        row = {
+                            k: (v if k in keep or k not in FIELDS else None) for k, v in row.items()
+                        }
                     columns["record_id"].append(f"r{len(person_truth)}")
                     for name, value in row.items():
                         columns[name].append(value)

@@ -6,6 +6,7 @@ from accord.match import synth
 from accord.match.decide import Thresholds, decide
 from accord.match.engine import Scored
 from accord.match.evaluate import score
+from accord.match.household import HomeModel
 
 TOP = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": 2, "phone": 2}
 SAME = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": -1, "phone": 2}
@@ -103,3 +104,51 @@ def test_generator_is_deterministic_with_known_truth_and_households() -> None:
     shared = sum(1 for streets in by_household.values() if len(streets - {""}) == 1)
     assert shared > len(by_household) / 2
     assert synth.generate(500, "easy").households == 0
+
+
+def homes(prior: float, dob_exact_among_relatives: float) -> HomeModel:
+    m = {"first_name": {7: 0.9, 0: 0.05}, "dob": {4: 0.9, 0: 0.05}}
+    u = {
+        "first_name": {7: 0.02, 0: 0.98},
+        "dob": {4: dob_exact_among_relatives, 0: 1 - dob_exact_among_relatives},
+    }
+    return HomeModel(prior=prior, m=m, u=u)
+
+
+def test_where_homes_hold_one_person_a_typed_wrong_birthday_does_not_split_them() -> None:
+    typo = pair("org", "dup", 0.999, dob=0)  # same first name, home and surname
+    alone = homes(prior=0.95, dob_exact_among_relatives=0.001)
+    assert not alone.families
+    d = decide([typo], Thresholds(0.9, 0.5), TOP, home=alone)
+    assert [(p.left, p.right) for p in d.merges] == [("org", "dup")]
+    # Where homes hold families, the same pair may be a father and his son.
+    families = homes(prior=0.4, dob_exact_among_relatives=0.03)
+    d = decide([typo], Thresholds(0.9, 0.5), TOP, home=families)
+    assert d.merges == []
+    assert [(p.left, p.right) for p in d.reviews] == [("org", "dup")]
+
+
+def test_twins_go_to_review_where_homes_hold_families() -> None:
+    twins = pair("ann", "beth", 0.9999, first_name=0)  # one birthday, one home
+    d = decide([twins], Thresholds(0.9, 0.5), TOP, home=homes(0.4, 0.03))
+    assert d.merges == []
+    assert [(p.left, p.right) for p in d.reviews] == [("ann", "beth")]
+    # In a file without families the model's probability decides: one person whose
+    # first name was replaced.
+    d = decide([twins], Thresholds(0.9, 0.5), TOP, home=homes(0.95, 0.001))
+    assert len(d.merges) == 1
+
+
+def test_an_id_number_that_agrees_outweighs_a_different_name_and_birthday() -> None:
+    both_differ = pair("a", "b", 0.95, first_name=0, dob=0)
+    assert decide([both_differ], Thresholds(0.9, 0.5), TOP).merges == []
+    same_id = Scored(
+        "a",
+        "b",
+        weight=20,
+        probability=0.999,
+        gammas={**SAME, "first_name": 0, "dob": 0, "id_number": 2},
+        weights={"first_name": -4.0, "dob": -6.0, "id_number": 12.0},
+    )
+    d = decide([same_id], Thresholds(0.9, 0.5), TOP, home=homes(0.95, 0.001))
+    assert len(d.merges) == 1

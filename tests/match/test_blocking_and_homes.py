@@ -1,0 +1,116 @@
+"""Blocking rules chosen from the fields a workspace fills in, the model of the people of
+one home, and the clean-up of dates of birth and id numbers."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from accord.match import blocking, features, household, names
+
+
+def table(rows: list[dict[str, object]]) -> pa.Table:
+    return features.prepare({"unique_id": str(i), **r} for i, r in enumerate(rows))
+
+
+def test_block_pairs_counts_the_pairs_that_agree_on_every_column() -> None:
+    rows = [
+        {"first_name": "Ann", "last_name": "Lee", "postcode": "10001"},
+        {"first_name": "Ann", "last_name": "Lee", "postcode": "10001"},
+        {"first_name": "Ann", "last_name": "Lee", "postcode": "10002"},
+        {"first_name": "Bob", "last_name": "Lee", "postcode": "10001"},
+        {"first_name": None, "last_name": "Lee", "postcode": "10001"},
+    ]
+    t = table(rows)
+    assert blocking.block_pairs(t, ("first_formal", "last_name")) == 3  # three Ann Lees
+    assert blocking.block_pairs(t, ("first_formal", "postcode")) == 1
+    # An empty value agrees with nothing.
+    assert blocking.block_pairs(t, ("last_name", "postcode")) == 6
+
+
+def test_rules_follow_the_fields_and_leave_out_blocks_too_large(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        {
+            "first_name": f"p{i % 7}",
+            "last_name": "Same",
+            "postcode": "10001",
+            "dob": f"19{50 + i % 40}-01-0{1 + i % 9}",
+        }
+        for i in range(60)
+    ]
+    t = table(rows)
+    present = features.present(t)
+    monkeypatch.setattr(blocking, "MIN_BUDGET", 100)
+    monkeypatch.setattr(blocking, "PAIRS_PER_RECORD", 2)  # at most 120 pairs a rule
+    rules = {r.columns: r for r in blocking.choose(t, present)}
+    assert ("email",) not in rules  # nobody has one
+    postcode_names = rules[("last_sound", "postcode")]
+    assert postcode_names.pairs == 60 * 59 // 2
+    assert not postcode_names.kept
+    assert "more than 120" in postcode_names.reason
+    assert rules[("first_sound", "dob")].kept
+    # Every rule too large: the smallest is still used rather than none.
+    monkeypatch.setattr(blocking, "budget", lambda records: -1)
+    chosen = blocking.choose(t, present)
+    assert [r.kept for r in chosen].count(True) == 1
+    kept = next(r for r in chosen if r.kept)
+    assert kept.pairs == min(r.pairs for r in chosen)
+
+
+def test_swapped_names_are_blocked_exactly_and_by_sound() -> None:
+    rules = blocking.swapped_rules({"first_name", "last_name", "first_sound", "last_sound", "zip3"})
+    assert any("l.first_name = r.last_name" in r for r in rules)
+    assert any("l.first_sound = r.last_sound" in r for r in rules)
+    assert blocking.swapped_rules({"first_name"}) == []
+
+
+M = {"first_name": {2: 0.9, 1: 0.05, 0: 0.05}, "dob": {2: 0.9, 1: 0.05, 0: 0.05}}
+U = {"first_name": {2: 0.01, 1: 0.02, 0: 0.97}, "dob": {2: 0.001, 1: 0.01, 0: 0.989}}
+
+
+def test_a_file_without_families_has_homes_of_one_person() -> None:
+    # Nearly every pair sharing a home agrees on first name and birthday: one person.
+    counts = [((2, 2), 900), ((2, 1), 40), ((1, 2), 40), ((2, 0), 30), ((0, 0), 10)]
+    home = household.fit(["first_name", "dob"], counts, M, U)
+    assert home.prior > 0.9
+    assert not home.families
+    assert home.bits({"first_name": 2, "dob": 0}) > 0  # a mistyped birthday: still one
+
+
+def test_homes_with_families_keep_relatives_apart() -> None:
+    # Half the pairs of a home are relatives: other first names and birthdays, twins.
+    counts = [((2, 2), 500), ((0, 0), 450), ((0, 2), 40), ((2, 0), 10)]
+    home = household.fit(["first_name", "dob"], counts, M, U)
+    assert 0.3 < home.prior < 0.7
+    assert home.families
+    # Relatives agree on a birthday far more often than strangers do.
+    assert home.u["dob"][2] > 10 * U["dob"][2]
+    assert home.bits({"first_name": 0, "dob": 0}) < -5
+    assert home.bits({"first_name": 2, "dob": 2}) > 5
+    again = household.HomeModel.from_dict(home.as_dict())
+    assert again.bits({"first_name": 2, "dob": 0}) == home.bits({"first_name": 2, "dob": 0})
+
+
+def test_too_few_home_pairs_keep_the_default_share() -> None:
+    home = household.fit(["first_name"], [((2,), 5)], M, U)
+    assert home.prior == 0.2
+    assert home.families
+
+
+def test_dates_of_birth_in_the_usual_forms() -> None:
+    assert names.clean_date("1980-05-17") == "1980-05-17"
+    assert names.clean_date("19800517") == "1980-05-17"
+    assert names.clean_date("1980-05-17T00:00:00Z") == "1980-05-17"
+    assert names.clean_date("17/05/1980") == "1980-05-17"
+    assert names.clean_date("05/17/1980") == "1980-05-17"  # month first, plainly
+    assert names.clean_date("1980/5/7") == "1980-05-07"
+    # Shaped like a date but not in the calendar: kept, its digits are evidence.
+    assert names.clean_date("19800231") == "1980-02-31"
+    for bad in ("", "soon", "1980517", "0000-01-01", "17.05.80"):
+        assert names.clean_date(bad) is None, bad
+
+
+def test_id_numbers_and_streets() -> None:
+    assert names.clean_id(" ab-123 45 ") == "AB12345"
+    assert names.clean_id("12") is None
+    assert names.street_name("12 oak st") == "oak st"
+    assert names.street_name("12b") is None
