@@ -103,7 +103,7 @@ def run(table: pa.Table) -> Plain:
     )
     sdf = db_api.register(data, table_name="plain_records")
     linker = Linker(sdf, settings, log_level=logging.ERROR)
-    sure = [
+    sure: list[Any] = [
         block_on(*cols)
         for cols in (("first_name", "last_name", "dob"), ("first_name", "last_name", "postcode"))
         if all(c in present for c in cols)
@@ -122,10 +122,10 @@ def run(table: pa.Table) -> Plain:
                 logging.getLogger(__name__).info("EM on %s failed: %s", cols, exc)
     phases["train"] = time.perf_counter() - t
     t = time.perf_counter()
-    predictions = linker.inference.predict(threshold_match_probability=None)
+    predictions: Any = linker.inference.predict(threshold_match_probability=None)
     every = predictions.query_sql("SELECT unique_id_l, unique_id_r FROM {this}")
     candidates = every.as_pyarrow_table()
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+    clusters: Any = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=THRESHOLD
     )
     frame = clusters.as_pyarrow_table()
