@@ -16,8 +16,8 @@ evidence that tells people apart. Rules, in order:
    measured on the workspace's own pairs that share a home (``household``). A father
    and son of one name with different dates of birth stay two people; one person whose first
    name was mistyped but whose date of birth agrees is merged. Where the workspace's
-   homes hold families, one birthday under first names that no typo, nickname, swap or
-   initial explains goes to review (twins, or one person). Short of the needed odds, a
+   homes hold families, one birthday and one surname or home under first names that no
+   typo, nickname, swap or initial explains goes to review (twins, or one person). Short of the needed odds, a
    pair whose first names differ is a household link; other strong pairs go to review.
 3. Other pairs at or above the auto-merge probability are merged, strongest first,
    unless the merge would join records that must stay apart (``apart``: different user
@@ -106,13 +106,21 @@ def same_home_doubt(
 ) -> str | None:
     """Why a pair sharing a home is not sure to be one person, or None. ``home`` is the
     workspace's model of the people of one home (``household.fit``)."""
-    if not shares_household(pair.gammas, top) or (home is not None and not home.families):
+    if home is not None and not home.families:
         return None  # where homes hold one person each, the model's probability decides
-    if pair.gammas.get("first_name") == 0 and pair.gammas.get("dob") == top.get("dob"):
-        # One birthday in one home under first names no typo, nickname, swap or initial
-        # explains, where homes hold families: twins as likely as one person; a person
-        # decides.
-        return "shares a home and a birthday under another first name"
+    family = shares_household(pair.gammas, top)
+    if (
+        pair.gammas.get("first_name") == 0
+        and pair.gammas.get("dob") == top.get("dob")
+        and (family or pair.gammas.get("last_name") == top.get("last_name"))
+        and pair.gammas.get("id_number", -1) <= 0
+    ):
+        # One birthday and one surname or home under first names no typo, nickname,
+        # swap or initial explains, where homes hold families: twins as likely as one
+        # person; a person decides.
+        return "shares a birthday and a family under another first name"
+    if not family:
+        return None
     bits = home.bits(pair.gammas) if home is not None else person_weight(pair) + HOME_PRIOR_BITS
     if bits >= weight_of(thresholds.auto_merge):
         return None

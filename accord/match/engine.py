@@ -440,7 +440,8 @@ def _train(
                 rule, max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True
             )
         except Exception as exc:  # an empty block, or EM that cannot run on it
-            report.append(TrainingRule(sql, None, False, f"could not train: {exc}"))
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            report.append(TrainingRule(sql, None, False, f"could not train: {first[:200]}"))
             continue
         share = float(session.core_model_settings.probability_two_random_records_match)
         after = session_linker.misc.save_model_to_json()
