@@ -122,15 +122,16 @@ def list_households(
     return DataList(data=queries.households(session, principal.workspace_id, limit=limit))
 
 
-@router.get("/thresholds", response_model=MatchSettingsBody, summary="Matching thresholds")
+@router.get("/thresholds", response_model=MatchSettingsBody, summary="Matching settings")
 def get_thresholds(session: DbSession, principal: WorkspaceReader) -> dict[str, Any]:
     return MATCH.current_of(session, principal.workspace_id)
 
 
-@router.put("/thresholds", response_model=MatchSettingsBody, summary="Change matching thresholds")
+@router.put("/thresholds", response_model=MatchSettingsBody, summary="Change matching settings")
 def put_thresholds(
     request: Request, session: DbSession, principal: WorkspaceAdmin, body: MatchSettingsBody
 ) -> dict[str, Any]:
-    """Unset values fall back to the server's ACCORD_MATCH_AUTO_MERGE and
-    ACCORD_MATCH_REVIEW; the next run uses them."""
+    """Thresholds and the traits holding id numbers (``id_traits``). Unset thresholds
+    fall back to the server's ACCORD_MATCH_AUTO_MERGE and ACCORD_MATCH_REVIEW; the next
+    run uses them."""
     return match_settings.update_versioned(session, principal, body, request.app.state.settings)

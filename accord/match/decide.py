@@ -17,8 +17,9 @@ evidence that tells people apart. Rules, in order:
    and son of one name with different dates of birth stay two people; one person whose first
    name was mistyped but whose date of birth agrees is merged. Where the workspace's
    homes hold families, one birthday and one surname or home under first names that no
-   typo, nickname, swap or initial explains goes to review (twins, or one person). Short of the needed odds, a
-   pair whose first names differ is a household link; other strong pairs go to review.
+   typo, nickname, swap or initial explains goes to review (twins, or one person).
+   Short of the needed odds, a pair whose first names differ is a household link;
+   other strong pairs go to review.
 3. Other pairs at or above the auto-merge probability are merged, strongest first,
    unless the merge would join records that must stay apart (``apart``: different user
    ids, an undone merge, a rejected proposal) or that rules 1 and 2 separate.

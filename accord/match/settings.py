@@ -6,9 +6,9 @@ writes them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy.orm import Session
 
 from accord.config import Settings
@@ -28,7 +28,7 @@ class MatchSettings(BaseModel):
     review: float | None = Field(
         default=None, gt=0, le=1, description="Propose for review at or above this"
     )
-    id_traits: list[str] = Field(
+    id_traits: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
         default_factory=list,
         max_length=5,
         description="Traits holding a number that names a person in another system "

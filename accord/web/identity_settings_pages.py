@@ -93,6 +93,11 @@ def _number(form: Any, key: str, kind: type[int] | type[float]) -> Any:
         raise invalid(f"{raw!r} is not a number", field=key) from None
 
 
+def _names(raw: object) -> list[str]:
+    """Names typed into one field, separated by commas or lines."""
+    return [n.strip() for n in str(raw or "").replace("\n", ",").split(",") if n.strip()]
+
+
 @router.get("/identity")
 def identity_page(
     request: Request, session: DbSession, console: ConsoleAdmin, saved: str | None = None
@@ -195,7 +200,9 @@ def save_matching(
 
     def write() -> None:
         value = MatchSettings(
-            auto_merge=_number(form, "auto_merge", float), review=_number(form, "review", float)
+            auto_merge=_number(form, "auto_merge", float),
+            review=_number(form, "review", float),
+            id_traits=_names(form.get("id_traits")),
         )
         workspace = get_workspace(session, console.principal.workspace_id)
         match_settings.update(

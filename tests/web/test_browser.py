@@ -381,11 +381,18 @@ def test_identity_settings(served_demo, browser) -> None:  # type: ignore[no-unt
 
     page.fill("input[name=auto_merge]", "0.5")
     page.fill("input[name=review]", "0.7")
-    page.click("text=Save thresholds")
+    page.fill("input[name=id_traits]", "memberNumber, nationalId")
+    page.click("text=Save matching")
     expect(page.locator(".alert.error")).to_contain_text("review cannot be above auto_merge")
     # What the admin typed stays in the form, to correct.
     expect(page.locator("input[name=auto_merge]")).to_have_value("0.5")
     expect(page.locator("input[name=review]")).to_have_value("0.7")
+    expect(page.locator("input[name=id_traits]")).to_have_value("memberNumber, nationalId")
+    page.fill("input[name=review]", "0.4")
+    page.click("text=Save matching")
+    expect(page.locator(".alert.success")).to_be_visible()
+    expect(page.locator("input[name=id_traits]")).to_have_value("memberNumber, nationalId")
+    expect(page.locator("input[name=review]")).to_have_value("0.4")
     page.screenshot(path=str(ARTIFACTS / "settings-identity.png"), full_page=True)
     context.close()
 

@@ -59,9 +59,16 @@ def test_admin_edits_identity_rules_sources_and_thresholds(
     assert "line 1" in bad.text
 
     matching = {"csrf_token": csrf, "version": "0", "auto_merge": "0.9", "review": "0.55"}
+    matching["id_traits"] = " memberNumber,\nnationalId "
     assert client.post("/settings/identity/matching", data=matching).status_code == 200
     match = MATCH.read(_workspace(session, workspace))
     assert (match.auto_merge, match.review) == (0.9, 0.55)
+    assert match.id_traits == ["memberNumber", "nationalId"]
+    assert 'value="memberNumber, nationalId"' in client.get("/settings/identity").text
+    too_long = {**matching, "version": "1", "id_traits": "x" * 101}
+    refused = client.post("/settings/identity/matching", data=too_long)
+    assert refused.status_code == 422
+    assert "id_traits" in refused.text
     wrong = client.post(
         "/settings/identity/matching",
         data={**matching, "version": "1", "auto_merge": "0.5", "review": "0.7"},
