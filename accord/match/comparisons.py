@@ -41,6 +41,22 @@ def household_sql(top: Mapping[str, int]) -> str | None:
     return " OR ".join(parts) if parts else None
 
 
+def family_sql(top: Mapping[str, int], present: set[str]) -> str | None:
+    """The pairs the model of the people of one home is measured on: those that share a
+    home, or, in a workspace that records no home (no house numbers, phones or emails),
+    those that share a surname (and a postcode, or a city, when recorded): relatives as
+    near as its records can tell."""
+    if present & {"house", "phone", "email"}:
+        return household_sql(top)
+    if "last_name" not in present:
+        return None
+    sql = "last_name_l = last_name_r"
+    for column in ("postcode", "city"):
+        if column in present:
+            return f"{sql} AND {column}_l = {column}_r"
+    return sql
+
+
 @dataclass(frozen=True)
 class Spec:
     name: str  # output column name (gamma_<name>, mw_<name>)
@@ -143,6 +159,7 @@ def _address(dialect: str) -> ComparisonCreator:
     """Street, postcode and city as one comparison: they move together, so a mover's
     new address counts against a match once, not three times."""
     nothing = " AND ".join(f"{c}_{{side}} IS NULL" for c in ("street", "postcode", "city"))
+    # (``house`` is ``street`` when it has a number, so a missing street covers it.)
     return cl.CustomComparison(
         output_column_name="address",
         comparison_levels=[
@@ -151,11 +168,17 @@ def _address(dialect: str) -> ComparisonCreator:
                 label_for_charts="missing",
                 base_dialect_str="duckdb",
             ).configure(is_null_level=True),
-            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode")).configure(
+            cll.And(cll.ExactMatchLevel("house"), cll.ExactMatchLevel("postcode")).configure(
                 label_for_charts="same street and postcode"
             ),
-            cll.ExactMatchLevel("street"),
-            cll.And(cll.JaroWinklerLevel("street", 0.9), cll.ExactMatchLevel("postcode")),
+            cll.ExactMatchLevel("house").configure(label_for_charts="same street"),
+            cll.And(cll.JaroWinklerLevel("house", 0.9), cll.ExactMatchLevel("postcode")).configure(
+                label_for_charts="similar street, same postcode"
+            ),
+            # Streets recorded without house numbers: neighbours as much as one home.
+            cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode")).configure(
+                label_for_charts="same street, no house number"
+            ),
             cll.And(
                 cll.Or(cll.NullLevel("street"), cll.NullLevel("postcode")),
                 cll.ExactMatchLevel("postcode"),
@@ -255,7 +278,8 @@ SPECS: tuple[Spec, ...] = (
             ("same street and postcode", 0.55),
             ("same street", 0.04),
             ("similar street, same postcode", 0.04),
-            ("same postcode, no street to compare", 0.25),
+            ("same street, no house number", 0.01),
+            ("same postcode, no street to compare", 0.24),
             ("same postcode, another street", 0.01),
             ("same city and area", 0.02),
             ("same city", 0.02),
@@ -285,6 +309,48 @@ SPECS: tuple[Spec, ...] = (
 )
 
 
+# How often two strangers agree at each level, for a workspace too small to sample: a
+# handful of common first names and surnames, a few postcodes of one city.
+PRIOR_U: dict[str, dict[str, float]] = {
+    "first_name": {
+        "exact": 0.01,
+        "names swapped": 0.0002,
+        "names swapped, with a typo": 0.0002,
+        "nickname": 0.002,
+        "very similar": 0.002,
+        "similar": 0.005,
+        "sounds alike": 0.005,
+        "initial": 0.002,
+    },
+    "last_name": {
+        "exact": 0.005,
+        "very similar": 0.002,
+        "similar": 0.003,
+        "sounds alike": 0.003,
+    },
+    "dob": {
+        "exact": 0.0003,
+        "day and month swapped": 0.00003,
+        "one digit off": 0.003,
+        "two digits off": 0.01,
+    },
+    "address": {
+        "same street and postcode": 0.0005,
+        "same street": 0.0002,
+        "similar street, same postcode": 0.001,
+        "same street, no house number": 0.002,
+        "same postcode, no street to compare": 0.01,
+        "same postcode, another street": 0.01,
+        "same city and area": 0.005,
+        "same city": 0.02,
+        "same area": 0.01,
+    },
+    "email": {"exact": 0.0001, "same user": 0.0005},
+    "phone": {"exact": 0.0001, "one digit off": 0.0005},
+    "id_number": {"exact": 0.0001, "one character off": 0.0005},
+}
+
+
 def prior_m(spec: Spec, filled: Mapping[str, float]) -> list[float]:
     """A comparison's prior m probabilities. For the address they follow how often the
     street is filled in: when few records have one, agreeing on the postcode alone is
@@ -294,14 +360,16 @@ def prior_m(spec: Spec, filled: Mapping[str, float]) -> list[float]:
     if spec.name != "address" or "street" not in filled:
         return m
     both = filled["street"] ** 2  # both records of a pair have a street
+    houses = filled.get("house", 0.0) ** 2  # ...and with house numbers
     postcode = 0.85  # a match shares the postcode, with or without a street
-    scale = postcode * both / (m[0] + m[2]) if m[0] + m[2] else 1.0
+    scale = postcode * houses / (m[0] + m[2]) if m[0] + m[2] else 1.0
     out = list(m)
     out[0], out[2] = m[0] * scale, m[2] * scale
-    out[3] = max(postcode * (1 - both), 0.01)  # same postcode, no street to compare
-    rest = 1 - sum(out[:3]) - out[3]
-    tail = sum(m[4:])
-    out[4:] = [p * rest / tail for p in m[4:]]
+    out[3] = max(postcode * (both - houses), 0.01)  # same street, no house number
+    out[4] = max(postcode * (1 - both), 0.01)  # same postcode, no street to compare
+    rest = 1 - sum(out[:5])
+    tail = sum(m[5:])
+    out[5:] = [p * max(rest, 0.01) / tail for p in m[5:]]
     return out
 
 

@@ -210,10 +210,15 @@ def _settings(
 
 
 def _prior_u(settings: dict[str, Any]) -> None:
-    """u values for a workspace too small to sample: random pairs rarely agree."""
+    """u values for a workspace too small to sample: how often two strangers agree at
+    each level (``comparisons.PRIOR_U``); the last level takes the rest."""
     for comp in settings["comparisons"]:
         levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        agree = [0.01 / (2**i) for i in range(len(levels) - 1)]
+        known = comparisons.PRIOR_U.get(comp["output_column_name"], {})
+        agree = [
+            known.get(lv.get("label_for_charts", ""), 0.01 / (2**i))
+            for i, lv in enumerate(levels[:-1])
+        ]
         for lv, u in zip(levels, [*agree, 1 - sum(agree)], strict=True):
             lv["u_probability"] = u
 
@@ -484,6 +489,7 @@ def predict(
     floor_weight: float,
     keep: list[pa.Table] | None = None,
     home: list[Any] | None = None,
+    present: set[str] | None = None,
 ) -> list[Scored]:
     """Pairs at or above ``floor_weight``, and household pairs (different first names
     that share an address, phone or email) whatever their weight. ``keep``, when given,
@@ -498,11 +504,12 @@ def predict(
         every.drop_table_from_database_and_remove_from_cache()
     top = {name: len(levels) - 1 for name, levels in levels_of(model).items()}
     household = comparisons.household_sql(top)
-    if home is not None and household:
+    family = comparisons.family_sql(top, present) if present is not None else household
+    if home is not None and family:
         person = [n for n in comparisons.PERSON_LEVEL if n in top]
         if person:
             cols = ", ".join(f"gamma_{n}" for n in person)
-            sql = f"SELECT {cols}, count(*) AS n FROM {{this}} WHERE {household} GROUP BY {cols}"  # noqa: S608
+            sql = f"SELECT {cols}, count(*) AS n FROM {{this}} WHERE {family} GROUP BY {cols}"  # noqa: S608
             grouped = frame.query_sql(sql)
             table = grouped.as_pyarrow_table()
             grouped.drop_table_from_database_and_remove_from_cache()
@@ -662,7 +669,9 @@ def run(
                 _register_tf(db_api, linker, tf, table, engine, suffix, registered)
             kept: list[pa.Table] | None = [] if candidates else None
             home: list[Any] | None = [] if model is None else None
-            pairs = predict(linker, settings, floor_weight, kept, home)
+            pairs = predict(
+                linker, settings, floor_weight, kept, home, set(stored.get("present", []))
+            )
             if home:
                 stored["home"] = _fit_home(settings, home[0], home[1:]).as_dict()
             phases["predict"] = time.perf_counter() - t

@@ -34,6 +34,7 @@ COLUMNS = (
     "last_sound",
     "dob",
     "street",
+    "house",
     "street_name",
     "city",
     "postcode",
@@ -54,6 +55,17 @@ TRAIT_OF = {
     "email": "email",
     "phone": "phone",
 }
+
+
+# Traits that hold a house number kept apart from the street (joined to it to compare).
+HOUSE_NUMBER_TRAITS = (
+    "address.number",
+    "address.houseNumber",
+    "address.streetNumber",
+    "houseNumber",
+    "streetNumber",
+    "street_number",
+)
 
 
 @lru_cache(maxsize=200_000)
@@ -106,6 +118,8 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["dob"].append(dob(row.get("dob")))
         cleaned = street(row.get("street"))
         cols["street"].append(cleaned)
+        # A street with its house number names a home; a street alone, a neighbourhood.
+        cols["house"].append(cleaned if cleaned and any(c.isdigit() for c in cleaned) else None)
         cols["street_name"].append(names.street_name(cleaned))
         cols["city"].append(city(row.get("city")))
         cols["postcode"].append(zipcode)
@@ -131,6 +145,16 @@ def from_traits(
     for field, trait in TRAIT_OF.items():
         entry = traits.get(trait)
         row[field] = entry.get("value") if isinstance(entry, Mapping) else None
+    number = next(
+        (
+            entry.get("value")
+            for trait in HOUSE_NUMBER_TRAITS
+            if isinstance(entry := traits.get(trait), Mapping) and entry.get("value")
+        ),
+        None,
+    )
+    if number and row.get("street") and not any(c.isdigit() for c in str(row["street"])):
+        row["street"] = f"{number} {row['street']}"
     row["id_number"] = None
     for trait in id_traits:
         entry = traits.get(trait)
