@@ -116,10 +116,12 @@ def test_bench_resolve_prints_its_figures() -> None:
     result = CliRunner().invoke(cli, ["bench", "resolve", "--records", "1500"])
     assert result.exit_code == 0, result.output
     for label in (
-        "population         easy: 1,500 records",
-        "population         households: 1,500 records",
+        "records            easy: 1,500 records",
+        "records            households: 1,500 records",
+        "blocking recall",
         "pairwise         precision",
-        "cluster F1",
+        "splink plain     pairwise precision",
+        "cluster          precision",
         "seconds          generate",
         "train",
         "predict",

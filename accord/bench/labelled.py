@@ -71,19 +71,24 @@ def _key(name: str) -> str:
 
 
 def map_columns(header: Iterable[str], given: Mapping[str, str] | None = None) -> dict[str, str]:
-    """field -> column: the given ones, then each unmapped field by its usual names."""
+    """field -> column: the given ones, then each unmapped field by its usual names. A
+    field given an empty column is left out (to resolve without it)."""
     columns = [h for h in header]
     by_key = {_key(c): c for c in columns}
     out: dict[str, str] = {}
+    left_out: set[str] = set()
     for field_name, column in (given or {}).items():
         if field_name not in MAPPABLE:
             raise LabelledError(f"unknown field {field_name!r}; fields: {', '.join(MAPPABLE)}")
+        if not column:
+            left_out.add(field_name)
+            continue
         if column not in columns:
             raise LabelledError(f"no column {column!r} in the file")
         out[field_name] = column
     taken = set(out.values())
     for field_name, aliases in ALIASES.items():
-        if field_name in out:
+        if field_name in out or field_name in left_out:
             continue
         for alias in aliases:
             found = by_key.get(alias)
@@ -148,7 +153,7 @@ def _febrl_files(name: str) -> list[str]:
     return [f"dataset{name[-1]}.csv"]
 
 
-def febrl(name: str) -> Labelled:
+def febrl(name: str, given: Mapping[str, str] | None = None) -> Labelled:
     """A FEBRL set: ``rec-N-org`` and ``rec-N-dup-K`` are one person. FEBRL4 is two
     files linked to each other; here both are one workspace's records."""
     if name not in FEBRL_SETS:
@@ -161,7 +166,7 @@ def febrl(name: str) -> Labelled:
             reader = csv.DictReader(handle, skipinitialspace=True)
             header = [h.strip() for h in reader.fieldnames or []]
             reader.fieldnames = header
-            mapping = map_columns(header)
+            mapping = map_columns(header, given)
             for record in reader:
                 rec_id = (record.get("rec_id") or "").strip()
                 match = re.match(r"rec-(\d+)", rec_id)
@@ -175,7 +180,7 @@ def febrl(name: str) -> Labelled:
 def load(source: str, truth: str | None = None, given: Mapping[str, str] | None = None) -> Labelled:
     """A FEBRL set by name, or a CSV file with its truth column."""
     if source in FEBRL_SETS:
-        return febrl(source)
+        return febrl(source, given)
     path = Path(source)
     if not path.is_file():
         raise LabelledError(f"no such file: {source}")

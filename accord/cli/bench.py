@@ -279,7 +279,8 @@ def bench_resolve(
         typer.Option(
             "--map",
             help="FIELD=COLUMN for a column not found by its usual name (first_name, "
-            "last_name, dob, street, street_number, city, postcode, email, phone, id_number).",
+            "last_name, dob, street, street_number, city, postcode, email, phone, id_number); "
+            "FIELD= leaves a field out.",
         ),
     ] = None,
     baseline: Annotated[

@@ -26,6 +26,9 @@ def test_febrl_sets_load_with_their_truth_and_fields() -> None:
     assert one.mapping["first_name"] == "given_name"
     assert one.mapping["id_number"] == "soc_sec_id"
     assert one.rows[0]["street"].split()[0].isdigit()  # the number joins the street
+    without = labelled.load("febrl1", given={"id_number": ""})
+    assert "id_number" not in without.mapping
+    assert all(r["id_number"] is None for r in without.rows)
     four = labelled.load("febrl4")
     assert len(four) == 10_000
     assert four.true_pairs == 5000  # each record of one file has its copy in the other
