@@ -118,7 +118,7 @@ def _lines(r: SetResult) -> list[str]:
     used = [b for b in r.blocking if b["used"]]
     out.append(
         "  blocking rules   "
-        + "; ".join(f"{'+'.join(b['columns'])} {b['pairs']:,}" for b in used)
+        + "; ".join(f"{b.get('name') or '+'.join(b['columns'])} {b['pairs']:,}" for b in used)
         + (f" (left out: {len(r.blocking) - len(used)})" if len(used) < len(r.blocking) else "")
     )
     if r.incremental:

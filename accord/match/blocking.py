@@ -48,10 +48,30 @@ class Rule:
     pairs: int  # pairs its blocks hold (before removing those an earlier rule made)
     kept: bool
     reason: str
+    lacking: str | None = None  # only pairs where one record lacks this field
 
     @property
     def sql(self) -> str:
-        return " AND ".join(f'l."{c}" = r."{c}"' for c in self.columns)
+        same = " AND ".join(f"l.{c} = r.{c}" for c in self.columns)
+        if self.lacking is None:
+            return same
+        return f"{same} AND (l.{self.lacking} IS NULL OR r.{self.lacking} IS NULL)"
+
+    @property
+    def stored(self) -> list[str] | dict[str, object]:
+        """As the model keeps it: the columns, or the columns and the field lacking."""
+        if self.lacking is None:
+            return list(self.columns)
+        return {"columns": list(self.columns), "lacking": self.lacking}
+
+    @property
+    def name(self) -> str:
+        lacking = f" (one without {self.lacking})" if self.lacking else ""
+        return "+".join(self.columns) + lacking
+
+
+# Fields whose absence leaves a pair to a rule on names alone: the other rules need them.
+FALLBACK_LACKING = ("dob", "postcode", "city")
 
 
 def budget(records: int) -> int:
@@ -83,10 +103,21 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
         if not all(c in present for c in columns):
             continue
         pairs = block_pairs(table, columns)
-        if pairs > limit:
-            out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
-        else:
+        if pairs <= limit:
             out.append(Rule(columns, pairs, True, "used"))
+            continue
+        out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
+        # Too large for all pairs, but the pairs where one record lacks a field the
+        # other rules rely on can only be found here (a store record with a name and no
+        # birthday): those alone, when they fit.
+        for lacking in FALLBACK_LACKING:
+            if lacking not in present or lacking in columns:
+                continue
+            both = table.filter(pc.is_valid(table.column(lacking)))
+            some = pairs - block_pairs(both, columns)
+            if some <= limit:
+                out.append(Rule(columns, some, True, "used", lacking))
+                break
     if out and not any(r.kept for r in out):  # too large everywhere: the smallest still
         small = min(out, key=lambda r: r.pairs)
         out[out.index(small)] = Rule(small.columns, small.pairs, True, "used: the smallest")

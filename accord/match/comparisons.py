@@ -378,7 +378,7 @@ def specs_for(present: set[str]) -> list[Spec]:
 
 
 def prediction_rules(
-    present: set[str], chosen: list[list[str]] | None = None
+    present: set[str], chosen: list[Any] | None = None
 ) -> list[BlockingRuleCreator | dict[str, Any]]:
     """Candidate pairs: records that could be one person despite errors. ``chosen`` are
     the equality rules ``blocking.choose`` kept for the workspace (a model stores them);
@@ -386,7 +386,13 @@ def prediction_rules(
     from accord.match import blocking
 
     if chosen is not None:
-        rules: list[BlockingRuleCreator | dict[str, Any]] = [block_on(*c) for c in chosen]
+        rules: list[BlockingRuleCreator | dict[str, Any]] = []
+        for c in chosen:
+            if isinstance(c, dict):  # the columns, where one record lacks a field
+                rule = blocking.Rule(tuple(c["columns"]), 0, True, "", c.get("lacking"))
+                rules.append(CustomRule(rule.sql, "duckdb"))
+            else:
+                rules.append(block_on(*c))
         rules += [CustomRule(sql, "duckdb") for sql in blocking.swapped_rules(present)]
         return rules
     rules = []

@@ -181,7 +181,7 @@ def _settings(
     dialect: str = "duckdb",
     term_frequencies: bool = True,
     filled: dict[str, float] | None = None,
-    chosen: list[list[str]] | None = None,
+    chosen: list[Any] | None = None,
 ) -> dict[str, Any]:
     from splink import SettingsCreator
 
@@ -389,9 +389,16 @@ def train(
             "present": sorted(present),
             "term_frequencies": use_tf,
             "settings": settings,
-            "blocking": [list(r.columns) for r in rules if r.kept],
+            "blocking": [r.stored for r in rules if r.kept],
             "blocking_report": [
-                {"columns": list(r.columns), "pairs": r.pairs, "used": r.kept, "why": r.reason}
+                {
+                    "columns": list(r.columns),
+                    "lacking": r.lacking,
+                    "name": r.name,
+                    "pairs": r.pairs,
+                    "used": r.kept,
+                    "why": r.reason,
+                }
                 for r in rules
             ],
         },
