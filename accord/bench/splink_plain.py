@@ -75,17 +75,7 @@ def run(table: pa.Table) -> Plain:
 
     for name in ("splink", "py4j"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    present = features.present(table) & {
-        "first_name",
-        "last_name",
-        "dob",
-        "street",
-        "city",
-        "postcode",
-        "email",
-        "phone",
-        "id_number",
-    }
+    present = features.present(table) & set(features.RAW_FIELDS)
     keep = ["unique_id", *sorted(present)]
     data = table.select(keep)
     rules = _blocking(data, present)

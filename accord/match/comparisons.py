@@ -204,28 +204,25 @@ def _email(dialect: str) -> ComparisonCreator:
     )
 
 
-def _phone(dialect: str) -> ComparisonCreator:
+def _exact_or_one_off(name: str) -> ComparisonCreator:
+    """A number compared whole: the same, one character off, or another."""
     return cl.CustomComparison(
-        output_column_name="phone",
+        output_column_name=name,
         comparison_levels=[
-            cll.NullLevel("phone"),
-            cll.ExactMatchLevel("phone"),
-            cll.LevenshteinLevel("phone", 1),
+            cll.NullLevel(name),
+            cll.ExactMatchLevel(name),
+            cll.LevenshteinLevel(name, 1),
             cll.ElseLevel(),
         ],
     )
+
+
+def _phone(dialect: str) -> ComparisonCreator:
+    return _exact_or_one_off("phone")
 
 
 def _id_number(dialect: str) -> ComparisonCreator:
-    return cl.CustomComparison(
-        output_column_name="id_number",
-        comparison_levels=[
-            cll.NullLevel("id_number"),
-            cll.ExactMatchLevel("id_number"),
-            cll.LevenshteinLevel("id_number", 1),
-            cll.ElseLevel(),
-        ],
-    )
+    return _exact_or_one_off("id_number")
 
 
 SPECS: tuple[Spec, ...] = (
