@@ -8,21 +8,21 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 
-from accord.match import blocking, comparisons, household
+from accord.match import backends, blocking, comparisons, household
+from accord.match.backends import Engine, backend, spark_session
 from accord.match.features import present as present_columns
 
+__all__ = ["Engine", "backend", "spark_session"]
+
 log = logging.getLogger("accord.match.engine")
-Engine = Literal["duckdb", "spark"]
 MIN_RECORDS_FOR_U = 200  # below this, u comes from the priors too
 MIN_RECORDS_FOR_EM = 1000  # below this, m comes from the priors
 EM_MAX_PAIRS = 2_000_000
@@ -30,7 +30,6 @@ U_MAX_PAIRS = 1_000_000
 GUARD_LOW, GUARD_HIGH = 0.01, 0.99
 DEFAULT_PRIOR_MATCHES_PER_RECORD = 0.5
 M_FLOOR = 0.001
-DUCKDB_MEMORY = "3GB"
 NEW_LEVEL_U = 0.001
 MAX_TRAINING_RULES = 3
 
@@ -141,39 +140,6 @@ def term_frequencies(table: pa.Table, keep: int = TF_KEEP) -> dict[str, dict[str
     return out
 
 
-def _register_tf(
-    db_api: Any,
-    linker: Any,
-    tf: dict[str, dict[str, float]],
-    table: pa.Table,
-    engine: Engine,
-    suffix: str,
-    registered: list[Any],
-) -> None:
-    """Term frequencies of the whole workspace for the few values in ``table``."""
-    for name, freqs in tf.items():
-        if name not in table.column_names:
-            continue
-        rare = freqs.get("", 1e-6)
-        values = sorted({v for v in table.column(name).to_pylist() if v})
-        if not values:
-            continue
-        lookup = pa.table(
-            {
-                name: pa.array(values, type=pa.string()),
-                f"tf_{name}": pa.array([freqs.get(v, rare) for v in values], type=pa.float64()),
-            }
-        )
-        frame = _register(db_api, lookup, engine, f"accord_tf_{name}_{suffix}")
-        registered.append(frame)
-        linker.table_management.register_term_frequency_lookup(frame, name)
-
-
-def _silence_splink() -> None:
-    for name in ("splink", "py4j"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
 def _settings(
     specs: list[comparisons.Spec],
     present: set[str],
@@ -262,75 +228,6 @@ def _signs_hold(model: dict[str, Any], names: set[str]) -> str | None:
         if other is not None and other >= 0:
             return f"disagreement on {name} came out as evidence for"
     return None
-
-
-@contextmanager
-def backend(engine: Engine, spark: Any = None) -> Iterator[Any]:
-    """A Splink database API: DuckDB in memory, or the given (or a local) Spark session."""
-    if engine == "duckdb":
-        import duckdb
-        from splink import DuckDBAPI
-
-        con = duckdb.connect()
-        con.execute("SET preserve_insertion_order = false")
-        # Spill to disk rather than grow past a few GB on large workspaces.
-        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-        con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/accord-duckdb'")
-        try:
-            yield DuckDBAPI(connection=con)
-        finally:
-            con.close()
-        return
-    from splink import SparkAPI
-
-    owned = spark is None
-    session = spark if spark is not None else spark_session()
-    try:
-        yield SparkAPI(spark_session=session)  # type: ignore[no-untyped-call]
-    finally:
-        if owned:
-            session.stop()
-
-
-def spark_session(master: str = "local[2]", memory: str = "4g") -> Any:
-    """A Spark session (local[N] or a cluster URL) with Splink's similarity functions and a
-    checkpoint directory."""
-    from pyspark.sql import SparkSession
-    from splink.backends.spark import similarity_jar_location
-
-    session = (
-        SparkSession.builder.master(master)
-        .appName("accord-resolve")
-        .config("spark.jars", similarity_jar_location())
-        .config("spark.driver.memory", memory)
-        .config("spark.sql.shuffle.partitions", "4" if master.startswith("local") else "200")
-        .config("spark.sql.adaptive.enabled", "true")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    session.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="accord-spark-"))
-    return session
-
-
-def _register(db_api: Any, table: pa.Table, engine: Engine, name: str) -> Any:
-    if engine == "spark":
-        frame = db_api.spark.createDataFrame(table.to_pylist(), schema=_spark_schema(table))
-        return db_api.register(frame, table_name=name)
-    return db_api.register(table, table_name=name)
-
-
-def _spark_schema(table: pa.Table) -> Any:
-    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
-
-    return StructType(
-        [
-            StructField(
-                f.name, DoubleType() if pa.types.is_floating(f.type) else StringType(), True
-            )
-            for f in table.schema
-        ]
-    )
 
 
 def in_dialect(model: dict[str, Any], dialect: str) -> dict[str, Any]:
@@ -608,20 +505,6 @@ def nothing_to_compare(table: pa.Table, model: dict[str, Any] | None) -> str | N
     return None
 
 
-def _drop(db_api: Any, registered: list[Any], engine: Engine) -> None:
-    """The tables this run registered leave a Spark session with it, whether it failed or
-    not: the session may outlive the run, and a table left behind would be in the way of
-    the next. (A DuckDB connection is the run's own, closed with it.)"""
-    if engine != "spark":
-        return
-    for frame in reversed(registered):
-        try:
-            db_api.spark.catalog.dropTempView(frame.physical_name)
-            db_api.remove_splinkdataframe_from_cache(frame)
-        except Exception as exc:  # the session may be gone already
-            log.debug("could not drop %s: %s", frame.physical_name, exc)
-
-
 def run(
     table: pa.Table,
     *,
@@ -649,7 +532,7 @@ def run(
             tf=tf or {},
             skipped=skipped,
         )
-    _silence_splink()
+    backends.silence_splink()
     phases: dict[str, float] = {}
     # Names of this run's own: runs sharing a Spark session never meet.
     suffix = uuid.uuid4().hex[:12]
@@ -659,7 +542,7 @@ def run(
             t = time.perf_counter()
             if on_phase:
                 on_phase("loading records")
-            sdf = _register(db_api, table, engine, f"accord_records_{suffix}")
+            sdf = backends.register(db_api, table, engine, f"accord_records_{suffix}")
             registered.append(sdf)
             phases["load"] = time.perf_counter() - t
             t = time.perf_counter()
@@ -673,7 +556,7 @@ def run(
             settings = in_dialect(stored, engine)
             linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
             if tf:
-                _register_tf(db_api, linker, tf, table, engine, suffix, registered)
+                backends.register_tf(db_api, linker, tf, table, engine, suffix, registered)
             kept: list[pa.Table] | None = [] if candidates else None
             home: list[Any] | None = [] if model is None else None
             pairs = predict(
@@ -683,7 +566,7 @@ def run(
                 stored["home"] = _fit_home(settings, home[0], home[1:]).as_dict()
             phases["predict"] = time.perf_counter() - t
         finally:
-            _drop(db_api, registered, engine)
+            backends.drop(db_api, registered, engine)
     return Result(
         pairs=pairs,
         model=stored,
