@@ -141,8 +141,14 @@ class Apart:
     identifier type (two user ids), and separations (an undone merge, a rejected
     proposal). Groups are of profile ids, as strings."""
 
-    def __init__(self, session: Session, workspace_id: uuid.UUID, profile_ids: Iterable[str]):
-        ctx = WorkspaceContext.load(session, workspace_id)
+    def __init__(
+        self,
+        session: Session,
+        workspace_id: uuid.UUID,
+        profile_ids: Iterable[str],
+        ctx: WorkspaceContext | None = None,
+    ):
+        ctx = ctx or WorkspaceContext.load(session, workspace_id)
         unique = {name for name, rule in ctx.rules.graph.types.items() if rule.unique}
         repo = MatchInputRepository.from_session(session)
         idents = repo.identifiers([uuid.UUID(p) for p in set(profile_ids)])
@@ -242,10 +248,12 @@ def merge_people(
     b: Profile,
     proof: dict[str, Any],
     actor: str,
+    ctx: WorkspaceContext | None = None,
 ) -> Merge | None:
     """Link one identifier of each person and repartition: the identity graph merges
-    them and records the merge with ``proof`` as its evidence."""
-    ctx = WorkspaceContext.load(session, workspace_id)
+    them and records the merge with ``proof`` as its evidence. (``ctx``: the workspace's
+    rules, when the caller has them loaded.)"""
+    ctx = ctx or WorkspaceContext.load(session, workspace_id)
     ia, ib = _anchor(session, ctx, a), _anchor(session, ctx, b)
     if ia is None or ib is None:
         return None
@@ -329,7 +337,8 @@ def apply(
     """Apply a run's decisions in the caller's transaction."""
     lock_workspace(session, workspace_id, "resolve")
     ids = {p for pair in result.pairs for p in (pair.left, pair.right)}
-    apart = Apart(session, workspace_id, ids)
+    ctx = WorkspaceContext.load(session, workspace_id)  # one run, one set of rules
+    apart = Apart(session, workspace_id, ids, ctx)
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
     decisions: Decisions = decide(
         result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
@@ -341,12 +350,14 @@ def apply(
         a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
         if a is None or b is None or a.id == b.id:
             continue
-        fresh = Apart(session, workspace_id, [str(a.id), str(b.id)])
-        if fresh([str(a.id)], [str(b.id)]):
+        # People merged since the run read them are checked as they are now.
+        unchanged = {str(a.id), str(b.id)} == {pair.left, pair.right}
+        check = apart if unchanged else Apart(session, workspace_id, [str(a.id), str(b.id)], ctx)
+        if check([str(a.id)], [str(b.id)]):
             summary.blocked += 1
             continue
         merge = merge_people(
-            session, workspace_id, a, b, evidence(pair, result.levels, rows, run_id), actor
+            session, workspace_id, a, b, evidence(pair, result.levels, rows, run_id), actor, ctx
         )
         if merge is not None:
             summary.merged += 1
@@ -359,7 +370,9 @@ def apply(
             if kind == "duplicate":
                 merged_since = {str(a.id), str(b.id)} != {pair.left, pair.right}
                 check = (
-                    Apart(session, workspace_id, [str(a.id), str(b.id)]) if merged_since else apart
+                    Apart(session, workspace_id, [str(a.id), str(b.id)], ctx)
+                    if merged_since
+                    else apart
                 )
                 if check([str(a.id)], [str(b.id)]):
                     continue
