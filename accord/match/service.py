@@ -350,10 +350,8 @@ def apply(
         a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
         if a is None or b is None or a.id == b.id:
             continue
-        # People merged since the run read them are checked as they are now.
-        unchanged = {str(a.id), str(b.id)} == {pair.left, pair.right}
-        check = apart if unchanged else Apart(session, workspace_id, [str(a.id), str(b.id)], ctx)
-        if check([str(a.id)], [str(b.id)]):
+        fresh = Apart(session, workspace_id, [str(a.id), str(b.id)], ctx)
+        if fresh([str(a.id)], [str(b.id)]):
             summary.blocked += 1
             continue
         merge = merge_people(
