@@ -413,34 +413,19 @@ def prediction_rules(
     return rules
 
 
-@dataclass(frozen=True)
-class Training:
-    rule: BlockingRuleCreator
-    # The comparisons this block is meant to teach (None: all it leaves free).
-    learns: frozenset[str] | None = None
-
-
-def _not_home(present: set[str]) -> str | None:
-    """SQL: the pair shares no street, phone or email (either may lack one)."""
-    shared = [
-        f"coalesce(l.{c} = r.{c}, FALSE)" for c in ("street", "phone", "email") if c in present
-    ]
-    return f"NOT ({' OR '.join(shared)})" if shared else None
-
-
-def training_rules(present: set[str]) -> list[Training]:
+def training_rules(present: set[str]) -> list[BlockingRuleCreator]:
     """EM training blocks, each leaving other comparisons free to be learned. Their
     pairs must hold a real mix of matches and non-matches (checked after training)."""
-    rules: list[Training] = []
+    rules: list[BlockingRuleCreator] = []
     if "dob" in present:
-        rules.append(Training(block_on("dob")))
+        rules.append(block_on("dob"))
     if "zip3" in present:  # on a large population same name alone is mostly strangers
-        rules.append(Training(block_on("first_formal", "last_name", "zip3")))
-    rules.append(Training(block_on("first_formal", "last_name")))
+        rules.append(block_on("first_formal", "last_name", "zip3"))
+    rules.append(block_on("first_formal", "last_name"))
     if "dob" not in present:
         for column in ("email", "phone"):
             if column in present:
-                rules.append(Training(block_on(column)))
+                rules.append(block_on(column))
     return rules
 
 

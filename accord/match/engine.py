@@ -106,7 +106,6 @@ class Result:
     # Every candidate pair blocking made (ids and the rule that first made it), when asked
     # for: what an evaluation measures blocking recall on.
     candidates: pa.Table | None = None
-    rules: list[str] = field(default_factory=list)  # the blocking rules, by match_key
 
 
 TF_COLUMNS = ("first_name", "last_name", "postcode")
@@ -336,12 +335,9 @@ def _train(
         ]
     if n < MIN_RECORDS_FOR_EM:
         return base, [], False
-    # Per comparison, the m's each accepted rule taught, and whether the rule was one
-    # meant to teach it (``Training.learns``).
-    trained: dict[str, list[tuple[bool, list[float | None]]]] = {}
+    trained: dict[str, list[list[float | None]]] = {}
     report: list[TrainingRule] = []
-    for training in comparisons.training_rules(present):
-        rule = training.rule
+    for rule in comparisons.training_rules(present):
         sql = rule.get_blocking_rule(dialect).blocking_rule_sql
         session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.ERROR)
         try:
@@ -358,27 +354,23 @@ def _train(
         if not GUARD_LOW <= share <= GUARD_HIGH:
             report.append(TrainingRule(sql, share, False, f"matches are {share:.1%} of its pairs"))
             continue
-        wrong = _signs_hold(after, names & (training.learns or names))
+        wrong = _signs_hold(after, names)
         if wrong:
             report.append(TrainingRule(sql, share, False, wrong))
             continue
         report.append(TrainingRule(sql, share, True, "ok"))
         for comp in after["comparisons"]:
-            name = comp["output_column_name"]
-            if name in names:
-                meant = training.learns is None or name in training.learns
-                trained.setdefault(name, []).append(
-                    (meant, [lv.get("m_probability") for lv in comp["comparison_levels"]])
+            if comp["output_column_name"] in names:
+                trained.setdefault(comp["output_column_name"], []).append(
+                    [lv.get("m_probability") for lv in comp["comparison_levels"]]
                 )
         if sum(t.accepted for t in report) >= MAX_TRAINING_RULES:
             break
     final = copy.deepcopy(base)
     for comp in final["comparisons"]:
-        taught = trained.get(comp["output_column_name"])
-        if not taught:
+        runs = trained.get(comp["output_column_name"])
+        if not runs:
             continue
-        # The rules meant to teach it; failing those, any that did.
-        runs = [m for meant, m in taught if meant] or [m for _, m in taught]
         for i, lv in enumerate(comp["comparison_levels"]):
             values = [float(r[i] or 0.0) for r in runs if r[i] is not None]
             if values and not lv.get("is_null_level") and not lv.get("fix_m_probability"):
@@ -392,14 +384,13 @@ def predict(
     model: dict[str, Any],
     floor_weight: float,
     keep: list[pa.Table] | None = None,
-    home: list[Any] | None = None,
+    home: household.HomeCounts | None = None,
     present: set[str] | None = None,
 ) -> list[Scored]:
     """Pairs at or above ``floor_weight``, and household pairs (different first names
     that share an address, phone or email) whatever their weight. ``keep``, when given,
-    receives every candidate pair's ids and blocking rule; ``home`` the names of the
-    person-level comparisons, then each combination of their gammas among the candidate
-    pairs that share a home, with its count."""
+    receives every candidate pair's ids and blocking rule; ``home`` the person-level
+    gammas of the candidate pairs that share a home, counted."""
     names = [c["output_column_name"] for c in model["comparisons"]]
     frame = linker.inference.predict(threshold_match_weight=None, warning_mode="never")
     if keep is not None:
@@ -418,8 +409,8 @@ def predict(
             table = grouped.as_pyarrow_table()
             grouped.drop_table_from_database_and_remove_from_cache()
             columns = [table.column(f"gamma_{n}").to_pylist() for n in person]
-            home.append(person)
-            home.extend(
+            home.names = person
+            home.counts = list(
                 (tuple(int(c[i]) for c in columns), int(n))
                 for i, n in enumerate(table.column("n").to_pylist())
             )
@@ -558,12 +549,12 @@ def run(
             if tf:
                 backends.register_tf(db_api, linker, tf, table, engine, suffix, registered)
             kept: list[pa.Table] | None = [] if candidates else None
-            home: list[Any] | None = [] if model is None else None
+            home = household.HomeCounts() if model is None else None
             pairs = predict(
                 linker, settings, floor_weight, kept, home, set(stored.get("present", []))
             )
-            if home:
-                stored["home"] = _fit_home(settings, home[0], home[1:]).as_dict()
+            if home is not None and home.names:
+                stored["home"] = _fit_home(settings, home.names, home.counts).as_dict()
             phases["predict"] = time.perf_counter() - t
         finally:
             backends.drop(db_api, registered, engine)
@@ -577,8 +568,4 @@ def run(
         records=table.num_rows,
         tf=tf if tf else term_frequencies(table),
         candidates=kept[0] if kept else None,
-        rules=[
-            str(r["blocking_rule"]) if isinstance(r, dict) else str(r)
-            for r in settings.get("blocking_rules_to_generate_predictions", [])
-        ],
     )

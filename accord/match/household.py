@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 ROUNDS = 200
@@ -25,6 +25,15 @@ PRIOR_RANGE = (0.01, 0.99)
 MIN_PAIRS = 30
 # Below this share of home pairs being one person, the workspace's homes hold families.
 FAMILIES_BELOW = 0.8
+
+
+@dataclass
+class HomeCounts:
+    """What a run saw of its home pairs: the person-level comparisons, and each
+    combination of their gammas with how many pairs have it."""
+
+    names: list[str] = field(default_factory=list)
+    counts: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
