@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.config import Settings
 from accord.govern.workspaces.models import Workspace
-from accord.match import engine, features, service
+from accord.match import applying, engine, features, service
 from accord.match.repository import MatchInputRepository, MatchRunRepository
 
 MAX_NEW = 200
@@ -35,7 +35,7 @@ def match_new(
     since: datetime | None,
     actor: str = "matcher",
     limit: int = MAX_NEW,
-) -> service.Summary | None:
+) -> applying.Summary | None:
     """Score people changed since ``since``; None when the workspace has no model yet."""
     trained = MatchRunRepository.from_session(session).latest_model(workspace_id)
     if trained is None or trained.model is None:
@@ -48,7 +48,7 @@ def match_new(
         for pid, traits, email, phone, _ in changed
     }
     if not fresh:
-        return service.Summary()
+        return applying.Summary()
     # More changed than one pass takes: the next pass goes on from the last one taken.
     until = changed[-1][4] if len(changed) >= limit else None
     names: set[str] = set()
@@ -62,7 +62,7 @@ def match_new(
     ):
         rows.setdefault(str(pid), features.from_traits(str(pid), traits, email, phone, ids))
     if len(rows) < 2:
-        return service.Summary(records=len(fresh), until=until)
+        return applying.Summary(records=len(fresh), until=until)
     thresholds = service.thresholds_for(settings, session.get(Workspace, workspace_id))
     result = engine.run(
         features.prepare(rows.values()),
@@ -71,7 +71,7 @@ def match_new(
         floor_weight=service.floor_weight(thresholds),
     )
     result.pairs = [p for p in result.pairs if p.left in fresh or p.right in fresh]
-    summary = service.apply(
+    summary = applying.apply(
         session, workspace_id, result, thresholds, rows, run_id=None, actor=actor
     )
     summary.records = len(fresh)

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from accord.kit.dialect import one_of
 from accord.kit.repository import Repository
 from accord.match.models import MatchCandidate, MatchRun
 from accord.profile.models import Profile
@@ -82,6 +83,27 @@ class CandidateRepository(Repository):
         self.session.add(candidate)
         self.session.flush()
         return candidate
+
+    def add_all(self, candidates: list[MatchCandidate]) -> None:
+        self.session.add_all(candidates)
+        self.session.flush()
+
+    def find_many(
+        self, workspace_id: uuid.UUID, keys: Collection[tuple[str, uuid.UUID, uuid.UUID]]
+    ) -> dict[tuple[str, uuid.UUID, uuid.UUID], MatchCandidate]:
+        """The pairs already proposed or linked, by (kind, first person, second person)."""
+        wanted = set(keys)
+        out: dict[tuple[str, uuid.UUID, uuid.UUID], MatchCandidate] = {}
+        for chunk in chunks(sorted({a for _, a, _ in wanted}, key=str)):
+            stmt = select(MatchCandidate).where(
+                MatchCandidate.workspace_id == workspace_id,
+                one_of(self.session, MatchCandidate.profile_a_id, chunk),
+            )
+            for row in self.session.scalars(stmt):
+                key = (row.kind, row.profile_a_id, row.profile_b_id)
+                if key in wanted:
+                    out[key] = row
+        return out
 
     def get(self, workspace_id: uuid.UUID, candidate_id: uuid.UUID) -> MatchCandidate | None:
         stmt = select(MatchCandidate).where(

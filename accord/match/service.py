@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -23,14 +23,14 @@ from sqlalchemy.orm import Session
 
 from accord.config import Settings
 from accord.govern.workspaces.models import Workspace
-from accord.kit.dialect import insert_ignore, lock_workspace
+from accord.kit.dialect import lock_workspace
 from accord.kit.errors import AccordError, conflict, not_found
-from accord.kit.ids import new_id
 from accord.kit.signals import after_commit
 from accord.kit.textcheck import printable
 from accord.kit.time import utcnow
 from accord.match import engine, features
-from accord.match.decide import Decisions, Thresholds, decide
+from accord.match.applying import Apart, Summary, apply, live_profile, merge_people
+from accord.match.decide import Thresholds
 from accord.match.models import MatchCandidate, MatchRun
 from accord.match.repository import (
     CandidateRepository,
@@ -39,21 +39,9 @@ from accord.match.repository import (
 )
 from accord.match.settings import MATCH, MatchSettings
 from accord.profile.models import Profile
-from accord.resolve import service as resolve
-from accord.resolve.context import WorkspaceContext
-from accord.resolve.models import Identifier, IdentityLink, Merge
 from accord.resolve.repository import SeparationRepository
 
 log = logging.getLogger("accord.match")
-RULE = "probabilistic"
-FIELD_SOURCES: dict[str, tuple[str, ...]] = {
-    "first_name": ("first_name",),
-    "last_name": ("last_name",),
-    "dob": ("dob",),
-    "address": ("street", "postcode", "city"),
-    "email": ("email",),
-    "phone": ("phone",),
-}
 
 
 def thresholds_for(settings: Settings, workspace: Workspace | None) -> Thresholds:
@@ -78,18 +66,6 @@ class Snapshot:
 
     def table(self) -> pa.Table:
         return features.prepare(self.rows.values())
-
-
-@dataclass
-class Summary:
-    records: int = 0
-    pairs: int = 0
-    merged: int = 0
-    proposed: int = 0
-    households: int = 0
-    blocked: int = 0
-    merges: list[Merge] = field(default_factory=list)
-    until: datetime | None = None  # an incremental pass that stopped at its limit
 
 
 def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
@@ -133,257 +109,6 @@ def compute(
     )
 
 
-# --- constraints ------------------------------------------------------------------------
-
-
-class Apart:
-    """What keeps people apart whatever the model says: different values of a unique
-    identifier type (two user ids), and separations (an undone merge, a rejected
-    proposal). Groups are of profile ids, as strings."""
-
-    def __init__(
-        self,
-        session: Session,
-        workspace_id: uuid.UUID,
-        profile_ids: Iterable[str],
-        ctx: WorkspaceContext | None = None,
-    ):
-        ctx = ctx or WorkspaceContext.load(session, workspace_id)
-        unique = {name for name, rule in ctx.rules.graph.types.items() if rule.unique}
-        repo = MatchInputRepository.from_session(session)
-        idents = repo.identifiers([uuid.UUID(p) for p in set(profile_ids)])
-        owner: dict[uuid.UUID, str] = {}
-        self.unique: dict[str, set[str]] = {}
-        for ident in idents:
-            if ident.profile_id is None:
-                continue
-            owner[ident.id] = str(ident.profile_id)
-            if ident.type in unique:
-                self.unique.setdefault(str(ident.profile_id), set()).add(
-                    f"{ident.type}:{ident.value}"
-                )
-        self.separations: list[tuple[set[str], set[str]]] = []
-        for side_a, side_b in repo.separation_sides(list(owner)):
-            a = {owner[i] for i in side_a if i in owner}
-            b = {owner[i] for i in side_b if i in owner}
-            if a and b:
-                self.separations.append((a, b))
-
-    def __call__(self, group_a: list[str], group_b: list[str]) -> str | None:
-        ua = set().union(*(self.unique.get(p, set()) for p in group_a))
-        ub = set().union(*(self.unique.get(p, set()) for p in group_b))
-        types_a = {v.split(":", 1)[0] for v in ua}
-        types_b = {v.split(":", 1)[0] for v in ub}
-        for t in types_a & types_b:
-            if {v for v in ua if v.startswith(t + ":")} != {v for v in ub if v.startswith(t + ":")}:
-                return f"different {t.replace('_', ' ')}s"
-        sa, sb = set(group_a), set(group_b)
-        for a, b in self.separations:
-            if (a & sa and b & sb) or (a & sb and b & sa):
-                return "kept apart (a merge was undone or a proposal rejected)"
-        return None
-
-
-# --- evidence ---------------------------------------------------------------------------
-
-
-def evidence(
-    pair: engine.Scored,
-    levels: Mapping[str, list[engine.Level]],
-    rows: Mapping[str, Mapping[str, Any]],
-    run_id: uuid.UUID | None,
-) -> dict[str, Any]:
-    """Per field: the comparison level reached, its match weight and both values."""
-    fields: dict[str, Any] = {}
-    left, right = rows.get(pair.left, {}), rows.get(pair.right, {})
-    for name, gamma in pair.gammas.items():
-        label = "missing"
-        for level in levels.get(name, []):
-            if level.gamma == gamma:
-                label = level.label
-        sources = FIELD_SOURCES.get(name, (name,))
-        fields[name] = {
-            "level": label,
-            "weight": pair.weights.get(name, 0.0),
-            "a": " ".join(str(left[s]) for s in sources if left.get(s)) or None,
-            "b": " ".join(str(right[s]) for s in sources if right.get(s)) or None,
-        }
-    return {
-        "match_probability": round(pair.probability, 6),
-        "match_weight": round(pair.weight, 2),
-        "run_id": str(run_id) if run_id else None,
-        "fields": fields,
-    }
-
-
-# --- applying decisions -----------------------------------------------------------------
-
-
-def _live(session: Session, profile_id: uuid.UUID) -> Profile | None:
-    seen = set()
-    profile = session.get(Profile, profile_id)
-    while profile is not None and profile.merged_into_id is not None:
-        if profile.id in seen:
-            return None
-        seen.add(profile.id)
-        profile = session.get(Profile, profile.merged_into_id)
-    return profile
-
-
-def _anchor(session: Session, ctx: WorkspaceContext, profile: Profile) -> Identifier | None:
-    rows = [
-        i
-        for i in MatchInputRepository.from_session(session).identifiers([profile.id])
-        if not i.blocked
-    ]
-    if not rows:
-        return None
-    return sorted(rows, key=lambda i: (-ctx.rules.priority(i.type), i.type, i.value))[0]
-
-
-def merge_people(
-    session: Session,
-    workspace_id: uuid.UUID,
-    a: Profile,
-    b: Profile,
-    proof: dict[str, Any],
-    actor: str,
-    ctx: WorkspaceContext | None = None,
-) -> Merge | None:
-    """Link one identifier of each person and repartition: the identity graph merges
-    them and records the merge with ``proof`` as its evidence. (``ctx``: the workspace's
-    rules, when the caller has them loaded.)"""
-    ctx = ctx or WorkspaceContext.load(session, workspace_id)
-    ia, ib = _anchor(session, ctx, a), _anchor(session, ctx, b)
-    if ia is None or ib is None:
-        return None
-    low, high = (ia, ib) if ia.id < ib.id else (ib, ia)
-    run = proof.get("run_id") or "review"
-    insert_ignore(
-        session,
-        IdentityLink.__table__,
-        [
-            {
-                "id": new_id(),
-                "workspace_id": workspace_id,
-                "a_id": low.id,
-                "b_id": high.id,
-                "event_id": None,
-                "message_id": f"match:{run}"[:200],
-                "created_at": utcnow(),
-            }
-        ],
-        ["workspace_id", "a_id", "b_id"],
-    )
-    made: list[Merge] = []
-    proof = {**proof, "identifiers": [f"{ia.type}:{ia.value}", f"{ib.type}:{ib.value}"]}
-    resolve.repartition(
-        session, ctx, [ia, ib], actor=actor, rule=RULE, evidence=proof, recorded=made
-    )
-    session.flush()
-    return next((m for m in made if m.rule == RULE), made[0] if made else None)
-
-
-def _ordered(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
-    return (a, b) if str(a) < str(b) else (b, a)
-
-
-def _propose(
-    session: Session,
-    workspace_id: uuid.UUID,
-    kind: str,
-    a: Profile,
-    b: Profile,
-    pair: engine.Scored,
-    proof: dict[str, Any],
-    run_id: uuid.UUID | None,
-) -> bool:
-    repo = CandidateRepository.from_session(session)
-    first, second = _ordered(a.id, b.id)
-    found = repo.find(workspace_id, kind, first, second)
-    if found is not None:
-        if found.status == "pending" or (kind == "household" and found.status == "linked"):
-            found.match_probability = pair.probability
-            found.match_weight = pair.weight
-            found.evidence = proof
-            found.run_id = run_id
-        return False
-    repo.add(
-        MatchCandidate(
-            workspace_id=workspace_id,
-            run_id=run_id,
-            kind=kind,
-            status="pending" if kind == "duplicate" else "linked",
-            profile_a_id=first,
-            profile_b_id=second,
-            match_probability=pair.probability,
-            match_weight=pair.weight,
-            evidence=proof,
-        )
-    )
-    return True
-
-
-def apply(
-    session: Session,
-    workspace_id: uuid.UUID,
-    result: engine.Result,
-    thresholds: Thresholds,
-    rows: Mapping[str, Mapping[str, Any]],
-    *,
-    run_id: uuid.UUID | None,
-    actor: str,
-) -> Summary:
-    """Apply a run's decisions in the caller's transaction."""
-    lock_workspace(session, workspace_id, "resolve")
-    ids = {p for pair in result.pairs for p in (pair.left, pair.right)}
-    ctx = WorkspaceContext.load(session, workspace_id)  # one run, one set of rules
-    apart = Apart(session, workspace_id, ids, ctx)
-    top = {name: len(levels) - 1 for name, levels in result.levels.items()}
-    decisions: Decisions = decide(
-        result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
-    )
-    summary = Summary(
-        records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
-    )
-    for pair in decisions.merges:
-        a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
-        if a is None or b is None or a.id == b.id:
-            continue
-        fresh = Apart(session, workspace_id, [str(a.id), str(b.id)], ctx)
-        if fresh([str(a.id)], [str(b.id)]):
-            summary.blocked += 1
-            continue
-        merge = merge_people(
-            session, workspace_id, a, b, evidence(pair, result.levels, rows, run_id), actor, ctx
-        )
-        if merge is not None:
-            summary.merged += 1
-            summary.merges.append(merge)
-    for kind, pairs in (("duplicate", decisions.reviews), ("household", decisions.households)):
-        for pair in pairs:
-            a, b = _live(session, uuid.UUID(pair.left)), _live(session, uuid.UUID(pair.right))
-            if a is None or b is None or a.id == b.id:
-                continue
-            if kind == "duplicate":
-                merged_since = {str(a.id), str(b.id)} != {pair.left, pair.right}
-                check = (
-                    Apart(session, workspace_id, [str(a.id), str(b.id)], ctx)
-                    if merged_since
-                    else apart
-                )
-                if check([str(a.id)], [str(b.id)]):
-                    continue
-            proof = evidence(pair, result.levels, rows, run_id)
-            if _propose(session, workspace_id, kind, a, b, pair, proof, run_id):
-                if kind == "duplicate":
-                    summary.proposed += 1
-                else:
-                    summary.households += 1
-    session.flush()
-    return summary
-
-
 # --- the review queue -------------------------------------------------------------------
 
 
@@ -401,7 +126,10 @@ def _pending(
             field="candidate_id",
             code="already_decided",
         )
-    a, b = _live(session, candidate.profile_a_id), _live(session, candidate.profile_b_id)
+    a, b = (
+        live_profile(session, candidate.profile_a_id),
+        live_profile(session, candidate.profile_b_id),
+    )
     return candidate, a, b
 
 

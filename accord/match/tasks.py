@@ -22,7 +22,7 @@ from accord.kit.db import transaction
 from accord.kit.errors import AccordError
 from accord.kit.threads import PeriodicWorker
 from accord.kit.time import utcnow
-from accord.match import engine, service
+from accord.match import applying, engine, service
 from accord.match.incremental import match_new
 from accord.match.models import MatchRun
 from accord.match.repository import MatchRunRepository
@@ -73,7 +73,7 @@ def run_workspace(
             on_phase("applying decisions")
         started = time.perf_counter()
         with transaction(factory) as session:
-            summary = service.apply(
+            summary = applying.apply(
                 session,
                 workspace_id,
                 result,

@@ -78,6 +78,21 @@ class ProfileRepository(Repository):
             update(Profile).where(Profile.merged_into_id == old).values(merged_into_id=new)
         )
 
+    def redirect_each(self, new_of: dict[uuid.UUID, uuid.UUID]) -> None:
+        """``redirect_tombstones`` for many: people merged into a key now point at its
+        value."""
+        found: list[dict[str, Any]] = []
+        for chunk in _chunked(list(new_of)):
+            stmt = select(Profile.id, Profile.merged_into_id).where(
+                one_of(self.session, Profile.merged_into_id, chunk)
+            )
+            found.extend(
+                {"id": i, "merged_into_id": new_of[m]}
+                for i, m in self.session.execute(stmt)
+                if m is not None
+            )
+        update_by_id(self.session, Profile.__table__, found)
+
     def write_computed(self, rows: list[dict[str, Any]]) -> None:
         """Several people's computed values (``COMPUTED``, by id) in one statement."""
         update_by_id(self.session, Profile.__table__, rows)
@@ -135,26 +150,57 @@ class ProfileRepository(Repository):
             last = rows[-1].id
 
 
-class ProfileEventRepository(Repository):
-    def contributions(
-        self, profile_id: uuid.UUID
-    ) -> list[tuple[dict[str, Any], str, datetime, str]]:
-        stmt = (
-            select(Event.traits, Event.source, Event.timestamp, Event.message_id)
-            .where(Event.profile_id == profile_id, Event.traits.is_not(None))
-            .order_by(Event.timestamp, Event.message_id)
-        )
-        return [(t or {}, s, ts, m) for t, s, ts, m in self.session.execute(stmt)]
+Contribution = tuple[dict[str, Any], str, datetime, str]
+ChannelStat = tuple[str, int, datetime, datetime]
+# People read together by the batch forms: a few hundred keeps each statement short.
+PEOPLE_CHUNK = 500
 
-    def channel_stats(self, profile_id: uuid.UUID) -> list[tuple[str, int, datetime, datetime]]:
-        stmt = (
-            select(
-                Event.channel, func.count(), func.min(Event.timestamp), func.max(Event.timestamp)
+
+def _chunked(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    return [ids[i : i + PEOPLE_CHUNK] for i in range(0, len(ids), PEOPLE_CHUNK)]
+
+
+class ProfileEventRepository(Repository):
+    def contributions(self, profile_id: uuid.UUID) -> list[Contribution]:
+        return self.contributions_of([profile_id]).get(profile_id, [])
+
+    def contributions_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Contribution]]:
+        """Each person's events that carry traits, oldest first."""
+        out: dict[uuid.UUID, list[Contribution]] = {}
+        for chunk in _chunked(profile_ids):
+            stmt = (
+                select(
+                    Event.profile_id, Event.traits, Event.source, Event.timestamp, Event.message_id
+                )
+                .where(one_of(self.session, Event.profile_id, chunk), Event.traits.is_not(None))
+                .order_by(Event.profile_id, Event.timestamp, Event.message_id)
             )
-            .where(Event.profile_id == profile_id)
-            .group_by(Event.channel)
-        )
-        return [(c, int(n), lo, hi) for c, n, lo, hi in self.session.execute(stmt)]
+            for pid, t, s, ts, m in self.session.execute(stmt):
+                out.setdefault(pid, []).append((t or {}, s, ts, m))
+        return out
+
+    def channel_stats(self, profile_id: uuid.UUID) -> list[ChannelStat]:
+        return self.channel_stats_of([profile_id]).get(profile_id, [])
+
+    def channel_stats_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChannelStat]]:
+        """Per person and channel: events, the first and the last."""
+        out: dict[uuid.UUID, list[ChannelStat]] = {}
+        for chunk in _chunked(profile_ids):
+            stmt = (
+                select(
+                    Event.profile_id,
+                    Event.channel,
+                    func.count(),
+                    func.min(Event.timestamp),
+                    func.max(Event.timestamp),
+                )
+                .where(one_of(self.session, Event.profile_id, chunk))
+                .group_by(Event.profile_id, Event.channel)
+            )
+            for pid, c, n, lo, hi in self.session.execute(stmt):
+                if pid is not None:
+                    out.setdefault(pid, []).append((c, int(n), lo, hi))
+        return out
 
     def timeline(
         self,
@@ -208,13 +254,44 @@ class OrderRepository(Repository):
         )
 
     def totals(self, profile_id: uuid.UUID) -> tuple[int, Decimal, datetime | None]:
-        stmt = select(
-            func.count(),
-            func.coalesce(func.sum(Order.total - Order.refunded), 0),
-            func.max(Order.placed_at),
-        ).where(Order.profile_id == profile_id, Order.status != "cancelled")
-        n, revenue, last = self.session.execute(stmt).one()
-        return int(n), Decimal(str(revenue or 0)), last
+        return self.totals_of([profile_id]).get(profile_id, (0, Decimal(0), None))
+
+    def totals_of(
+        self, profile_ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, tuple[int, Decimal, datetime | None]]:
+        """Per person with orders: how many (not cancelled), their net revenue, the last."""
+        out: dict[uuid.UUID, tuple[int, Decimal, datetime | None]] = {}
+        for chunk in _chunked(profile_ids):
+            stmt = (
+                select(
+                    Order.profile_id,
+                    func.count(),
+                    func.coalesce(func.sum(Order.total - Order.refunded), 0),
+                    func.max(Order.placed_at),
+                )
+                .where(one_of(self.session, Order.profile_id, chunk), Order.status != "cancelled")
+                .group_by(Order.profile_id)
+            )
+            for pid, n, revenue, last in self.session.execute(stmt):
+                if pid is not None:
+                    out[pid] = (int(n), Decimal(str(revenue or 0)), last)
+        return out
+
+    def of_profiles(self, profile_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(order id, person) of every order these people hold."""
+        out: list[tuple[uuid.UUID, uuid.UUID]] = []
+        for chunk in _chunked(profile_ids):
+            stmt = select(Order.id, Order.profile_id).where(
+                one_of(self.session, Order.profile_id, chunk)
+            )
+            out.extend((oid, pid) for oid, pid in self.session.execute(stmt) if pid is not None)
+        return out
+
+    def assign_each(self, owners: dict[uuid.UUID, uuid.UUID]) -> None:
+        """Give each order (key) its person (value)."""
+        update_by_id(
+            self.session, Order.__table__, [{"id": o, "profile_id": p} for o, p in owners.items()]
+        )
 
     def recent(self, profile_id: uuid.UUID, limit: int = 10) -> list[Order]:
         stmt = (

@@ -91,7 +91,10 @@ def _preferred_channel(channels: Mapping[str, int]) -> str | None:
 
 
 def _set_order_stats(session: Session, profile: Profile) -> None:
-    count, revenue, last = OrderRepository.from_session(session).totals(profile.id)
+    _put_order_stats(profile, *OrderRepository.from_session(session).totals(profile.id))
+
+
+def _put_order_stats(profile: Profile, count: int, revenue: Decimal, last: datetime | None) -> None:
     profile.order_count = count
     # Each order fits its column; so many that their sum would not are counted at the most.
     profile.revenue = max(min(revenue, MONEY_MAX), -MONEY_MAX)
@@ -245,24 +248,35 @@ def apply_order(session: Session, profile: Profile, event: EventFacts, ctx: Prof
 
 def recompute(session: Session, profile: Profile, ctx: ProfileContext) -> None:
     """Rebuild the golden record and every computed value from the person's events."""
+    recompute_many(session, [profile], ctx)
+
+
+def recompute_many(session: Session, people: list[Profile], ctx: ProfileContext) -> None:
+    """``recompute`` for several people, reading their events and orders together."""
+    ids = [p.id for p in people]
     events = ProfileEventRepository.from_session(session)
-    profile.traits = golden.compute(
-        (golden.Contribution(t, s, ts, m) for t, s, ts, m in events.contributions(profile.id)),
-        ctx.source_priority,
-    )
-    rows = events.channel_stats(profile.id)
-    channels = {c: n for c, n, _, _ in rows}
-    firsts: list[datetime] = [lo for _, _, lo, _ in rows]
-    lasts: list[datetime] = [hi for _, _, _, hi in rows]
-    profile.first_seen_at = min(firsts) if firsts else None
-    profile.last_seen_at = max(lasts) if lasts else None
-    profile.stats = {
-        "channels": channels,
-        "event_count": sum(channels.values()),
-        "preferred_channel": _preferred_channel(channels),
-    }
-    profile.email = None
-    profile.phone = None
-    _refresh_display(profile, ctx.region)
-    _set_order_stats(session, profile)
-    profile.updated_at = utcnow()
+    contributions = events.contributions_of(ids)
+    channel_rows = events.channel_stats_of(ids)
+    totals = OrderRepository.from_session(session).totals_of(ids)
+    now = utcnow()
+    for profile in people:
+        profile.traits = golden.compute(
+            (golden.Contribution(t, s, ts, m) for t, s, ts, m in contributions.get(profile.id, [])),
+            ctx.source_priority,
+        )
+        rows = channel_rows.get(profile.id, [])
+        channels = {c: n for c, n, _, _ in rows}
+        firsts: list[datetime] = [lo for _, _, lo, _ in rows]
+        lasts: list[datetime] = [hi for _, _, _, hi in rows]
+        profile.first_seen_at = min(firsts) if firsts else None
+        profile.last_seen_at = max(lasts) if lasts else None
+        profile.stats = {
+            "channels": channels,
+            "event_count": sum(channels.values()),
+            "preferred_channel": _preferred_channel(channels),
+        }
+        profile.email = None
+        profile.phone = None
+        _refresh_display(profile, ctx.region)
+        _put_order_stats(profile, *totals.get(profile.id, (0, Decimal(0), None)))
+        profile.updated_at = now

@@ -131,6 +131,17 @@ class IdentifierRepository(Repository):
                 out[ident.id] = ident
         return out
 
+    def of_profiles(self, profile_ids: list[uuid.UUID]) -> list[Identifier]:
+        """Every identifier these people hold."""
+        out: list[Identifier] = []
+        for chunk in chunks(profile_ids):
+            out.extend(
+                self.session.scalars(
+                    select(Identifier).where(one_of(self.session, Identifier.profile_id, chunk))
+                )
+            )
+        return out
+
     def of_profile(self, profile_id: uuid.UUID) -> list[Identifier]:
         stmt = (
             select(Identifier)

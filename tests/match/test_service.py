@@ -16,7 +16,7 @@ from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.time import utcnow
-from accord.match import incremental, service
+from accord.match import applying, incremental, service
 from accord.match.models import MatchCandidate
 from tests.helpers import bearer
 from tests.resolve.test_identity import Api, idents
@@ -72,7 +72,7 @@ def walk_in(api: Api, n: int, first: str, last: str, postcode: str, city: str) -
 def resolve_now(session: Session, workspace_id: uuid.UUID, settings: Settings) -> service.Summary:
     snap = service.snapshot(session, workspace_id, settings)
     result = service.compute(snap)
-    summary = service.apply(
+    summary = applying.apply(
         session, workspace_id, result, snap.thresholds, snap.rows, run_id=None, actor="test"
     )
     session.commit()

@@ -78,6 +78,20 @@ class ConsentRepository(Repository):
         self.session.flush()
         return record
 
+    def holders(self, profile_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these people have any consent record."""
+        out: set[uuid.UUID] = set()
+        ids = list(profile_ids)
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            stmt = (
+                select(ConsentRecord.profile_id)
+                .where(one_of(self.session, ConsentRecord.profile_id, chunk))
+                .distinct()
+            )
+            out.update(p for p in self.session.scalars(stmt) if p is not None)
+        return out
+
     def records_of(self, profile_ids: Sequence[uuid.UUID]) -> list[ConsentRecord]:
         """Every record of these people, oldest first (voided ones included)."""
         if not profile_ids:

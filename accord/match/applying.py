@@ -1,0 +1,384 @@
+"""Applying a matching run's decisions: the merges, the proposals for review and the
+household links, in the caller's transaction (serialized with deterministic resolution
+by the workspace's resolve lock).
+
+An automatic merge links one identifier of each person, exactly as a shared identifier
+would, and is recorded with the per-field match weights as its evidence; ``split``
+undoes it and keeps the two apart from then on. A run's merges are written in sets
+(``resolve.sets``): one pass over the clusters they make, a few statements per table.
+Only a cluster the identity graph's rules could reshape (a contested person, an undone
+merge nearby, a limited identifier type over its limit) goes through the graph one pair
+at a time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from accord.kit.dialect import insert_ignore, lock_workspace
+from accord.kit.ids import new_id
+from accord.kit.time import utcnow
+from accord.match import engine
+from accord.match.decide import Decisions, Thresholds, UnionFind, decide
+from accord.match.models import MatchCandidate
+from accord.match.repository import CandidateRepository, MatchInputRepository
+from accord.profile.models import Profile
+from accord.profile.repository import ProfileRepository
+from accord.resolve import service as resolve
+from accord.resolve import sets
+from accord.resolve.context import WorkspaceContext
+from accord.resolve.models import Identifier, IdentityLink, Merge
+
+RULE = "probabilistic"
+FIELD_SOURCES: dict[str, tuple[str, ...]] = {
+    "first_name": ("first_name",),
+    "last_name": ("last_name",),
+    "dob": ("dob",),
+    "address": ("street", "postcode", "city"),
+    "email": ("email",),
+    "phone": ("phone",),
+}
+
+
+@dataclass
+class Summary:
+    records: int = 0
+    pairs: int = 0
+    merged: int = 0
+    proposed: int = 0
+    households: int = 0
+    blocked: int = 0
+    merges: list[Merge] = field(default_factory=list)
+    until: datetime | None = None  # an incremental pass that stopped at its limit
+
+
+# --- constraints ------------------------------------------------------------------------
+
+
+class Apart:
+    """What keeps people apart whatever the model says: different values of a unique
+    identifier type (two user ids), and separations (an undone merge, a rejected
+    proposal). Groups are of profile ids, as strings."""
+
+    def __init__(
+        self,
+        session: Session,
+        workspace_id: uuid.UUID,
+        profile_ids: Iterable[str],
+        ctx: WorkspaceContext | None = None,
+    ):
+        ctx = ctx or WorkspaceContext.load(session, workspace_id)
+        unique = {name for name, rule in ctx.rules.graph.types.items() if rule.unique}
+        repo = MatchInputRepository.from_session(session)
+        idents = repo.identifiers([uuid.UUID(p) for p in set(profile_ids)])
+        owner: dict[uuid.UUID, str] = {}
+        self.unique: dict[str, set[str]] = {}
+        for ident in idents:
+            if ident.profile_id is None:
+                continue
+            owner[ident.id] = str(ident.profile_id)
+            if ident.type in unique:
+                self.unique.setdefault(str(ident.profile_id), set()).add(
+                    f"{ident.type}:{ident.value}"
+                )
+        self.separations: list[tuple[set[str], set[str]]] = []
+        for side_a, side_b in repo.separation_sides(list(owner)):
+            a = {owner[i] for i in side_a if i in owner}
+            b = {owner[i] for i in side_b if i in owner}
+            if a and b:
+                self.separations.append((a, b))
+
+    def __call__(self, group_a: list[str], group_b: list[str]) -> str | None:
+        ua = set().union(*(self.unique.get(p, set()) for p in group_a))
+        ub = set().union(*(self.unique.get(p, set()) for p in group_b))
+        types_a = {v.split(":", 1)[0] for v in ua}
+        types_b = {v.split(":", 1)[0] for v in ub}
+        for t in types_a & types_b:
+            if {v for v in ua if v.startswith(t + ":")} != {v for v in ub if v.startswith(t + ":")}:
+                return f"different {t.replace('_', ' ')}s"
+        sa, sb = set(group_a), set(group_b)
+        for a, b in self.separations:
+            if (a & sa and b & sb) or (a & sb and b & sa):
+                return "kept apart (a merge was undone or a proposal rejected)"
+        return None
+
+
+# --- evidence ---------------------------------------------------------------------------
+
+
+def evidence(
+    pair: engine.Scored,
+    levels: Mapping[str, list[engine.Level]],
+    rows: Mapping[str, Mapping[str, Any]],
+    run_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """Per field: the comparison level reached, its match weight and both values."""
+    fields: dict[str, Any] = {}
+    left, right = rows.get(pair.left, {}), rows.get(pair.right, {})
+    for name, gamma in pair.gammas.items():
+        label = "missing"
+        for level in levels.get(name, []):
+            if level.gamma == gamma:
+                label = level.label
+        sources = FIELD_SOURCES.get(name, (name,))
+        fields[name] = {
+            "level": label,
+            "weight": pair.weights.get(name, 0.0),
+            "a": " ".join(str(left[s]) for s in sources if left.get(s)) or None,
+            "b": " ".join(str(right[s]) for s in sources if right.get(s)) or None,
+        }
+    return {
+        "match_probability": round(pair.probability, 6),
+        "match_weight": round(pair.weight, 2),
+        "run_id": str(run_id) if run_id else None,
+        "fields": fields,
+    }
+
+
+# --- applying decisions -----------------------------------------------------------------
+
+
+def live_profile(session: Session, profile_id: uuid.UUID) -> Profile | None:
+    seen = set()
+    profile = session.get(Profile, profile_id)
+    while profile is not None and profile.merged_into_id is not None:
+        if profile.id in seen:
+            return None
+        seen.add(profile.id)
+        profile = session.get(Profile, profile.merged_into_id)
+    return profile
+
+
+def _anchor(session: Session, ctx: WorkspaceContext, profile: Profile) -> Identifier | None:
+    rows = [
+        i
+        for i in MatchInputRepository.from_session(session).identifiers([profile.id])
+        if not i.blocked
+    ]
+    if not rows:
+        return None
+    return sorted(rows, key=lambda i: (-ctx.rules.priority(i.type), i.type, i.value))[0]
+
+
+def merge_people(
+    session: Session,
+    workspace_id: uuid.UUID,
+    a: Profile,
+    b: Profile,
+    proof: dict[str, Any],
+    actor: str,
+    ctx: WorkspaceContext | None = None,
+) -> Merge | None:
+    """Link one identifier of each person and repartition: the identity graph merges
+    them and records the merge with ``proof`` as its evidence. (``ctx``: the workspace's
+    rules, when the caller has them loaded.)"""
+    ctx = ctx or WorkspaceContext.load(session, workspace_id)
+    ia, ib = _anchor(session, ctx, a), _anchor(session, ctx, b)
+    if ia is None or ib is None:
+        return None
+    low, high = (ia, ib) if ia.id < ib.id else (ib, ia)
+    run = proof.get("run_id") or "review"
+    insert_ignore(
+        session,
+        IdentityLink.__table__,
+        [
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "a_id": low.id,
+                "b_id": high.id,
+                "event_id": None,
+                "message_id": f"match:{run}"[:200],
+                "created_at": utcnow(),
+            }
+        ],
+        ["workspace_id", "a_id", "b_id"],
+    )
+    made: list[Merge] = []
+    proof = {**proof, "identifiers": [f"{ia.type}:{ia.value}", f"{ib.type}:{ib.value}"]}
+    resolve.repartition(
+        session, ctx, [ia, ib], actor=actor, rule=RULE, evidence=proof, recorded=made
+    )
+    session.flush()
+    return next((m for m in made if m.rule == RULE), made[0] if made else None)
+
+
+def _ordered(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    return (a, b) if str(a) < str(b) else (b, a)
+
+
+def live_many(session: Session, profile_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Profile]:
+    """The live person each of these profiles is now (merge tombstones followed), read
+    together; a profile gone (erased) is left out."""
+    repo = ProfileRepository.from_session(session)
+    at = {p: p for p in set(profile_ids)}
+    out: dict[uuid.UUID, Profile] = {}
+    for _ in range(20):
+        if not at:
+            break
+        rows = repo.by_ids(list(set(at.values())))
+        ahead: dict[uuid.UUID, uuid.UUID] = {}
+        for start, current in at.items():
+            row = rows.get(current)
+            if row is None:
+                continue
+            if row.merged_into_id is None:
+                out[start] = row
+            else:
+                ahead[start] = row.merged_into_id
+        at = ahead
+    return out
+
+
+def _joins(
+    session: Session,
+    ctx: WorkspaceContext,
+    decisions: Decisions,
+    result: engine.Result,
+    rows: Mapping[str, Mapping[str, Any]],
+    run_id: uuid.UUID | None,
+    summary: Summary,
+) -> list[sets.Join]:
+    """The run's merges as joins of the people their records belong to now (the run
+    read them without a lock), each checked again against what keeps people apart."""
+    live = live_many(
+        session, [uuid.UUID(p) for pair in decisions.merges for p in (pair.left, pair.right)]
+    )
+    fresh = Apart(session, ctx.workspace_id, [str(p.id) for p in live.values()], ctx)
+    clusters = UnionFind()
+    out: list[sets.Join] = []
+    for pair in decisions.merges:
+        a, b = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))
+        if a is None or b is None or a.id == b.id:
+            continue
+        ra, rb = clusters.find(str(a.id)), clusters.find(str(b.id))
+        if ra == rb:
+            continue
+        if fresh(clusters.members[ra], clusters.members[rb]):
+            summary.blocked += 1
+            continue
+        clusters.union(ra, rb)
+        out.append(sets.Join(a.id, b.id, evidence(pair, result.levels, rows, run_id)))
+    return out
+
+
+def _propose_all(
+    session: Session,
+    ctx: WorkspaceContext,
+    decisions: Decisions,
+    result: engine.Result,
+    rows: Mapping[str, Mapping[str, Any]],
+    run_id: uuid.UUID | None,
+    summary: Summary,
+) -> None:
+    """Proposals for review and household links, between the people their records
+    belong to now; a pair already proposed takes the run's figures."""
+    wanted = [("duplicate", p) for p in decisions.reviews] + [
+        ("household", p) for p in decisions.households
+    ]
+    live = live_many(session, [uuid.UUID(p) for _, pair in wanted for p in (pair.left, pair.right)])
+    check = Apart(
+        session,
+        ctx.workspace_id,
+        [
+            str(live[uuid.UUID(p)].id)
+            for k, pair in wanted
+            if k == "duplicate"
+            for p in (pair.left, pair.right)
+            if uuid.UUID(p) in live
+        ],
+        ctx,
+    )
+    keyed: list[tuple[tuple[str, uuid.UUID, uuid.UUID], engine.Scored]] = []
+    for kind, pair in wanted:
+        a, b = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))
+        if a is None or b is None or a.id == b.id:
+            continue
+        if kind == "duplicate" and check([str(a.id)], [str(b.id)]):
+            continue
+        keyed.append(((kind, *_ordered(a.id, b.id)), pair))
+    repo = CandidateRepository.from_session(session)
+    found = repo.find_many(ctx.workspace_id, [key for key, _ in keyed])
+    made: dict[tuple[str, uuid.UUID, uuid.UUID], MatchCandidate] = {}
+    for key, pair in keyed:
+        kind, first, second = key
+        proof = evidence(pair, result.levels, rows, run_id)
+        held = found.get(key) or made.get(key)
+        if held is not None:
+            if held.status == "pending" or (kind == "household" and held.status == "linked"):
+                held.match_probability = pair.probability
+                held.match_weight = pair.weight
+                held.evidence = proof
+                held.run_id = run_id
+            continue
+        made[key] = MatchCandidate(
+            workspace_id=ctx.workspace_id,
+            run_id=run_id,
+            kind=kind,
+            status="pending" if kind == "duplicate" else "linked",
+            profile_a_id=first,
+            profile_b_id=second,
+            match_probability=pair.probability,
+            match_weight=pair.weight,
+            evidence=proof,
+        )
+        if kind == "duplicate":
+            summary.proposed += 1
+        else:
+            summary.households += 1
+    repo.add_all(list(made.values()))
+
+
+def apply(
+    session: Session,
+    workspace_id: uuid.UUID,
+    result: engine.Result,
+    thresholds: Thresholds,
+    rows: Mapping[str, Mapping[str, Any]],
+    *,
+    run_id: uuid.UUID | None,
+    actor: str,
+    in_sets: bool = True,
+) -> Summary:
+    """Apply a run's decisions in the caller's transaction. ``in_sets=False`` joins every
+    pair through the identity graph one at a time (what the sets must equal)."""
+    lock_workspace(session, workspace_id, "resolve")
+    ids = {p for pair in result.pairs for p in (pair.left, pair.right)}
+    ctx = WorkspaceContext.load(session, workspace_id)  # one run, one set of rules
+    apart = Apart(session, workspace_id, ids, ctx)
+    top = {name: len(levels) - 1 for name, levels in result.levels.items()}
+    decisions: Decisions = decide(
+        result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
+    )
+    summary = Summary(
+        records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
+    )
+    joins = _joins(session, ctx, decisions, result, rows, run_id, summary)
+    left = joins
+    if in_sets:
+        done = sets.join(
+            session,
+            ctx,
+            joins,
+            rule=RULE,
+            link_message_id=f"match:{run_id or 'review'}",
+            actor=actor,
+        )
+        summary.merges.extend(done.merges)
+        left = done.left
+    for j in left:
+        a, b = live_profile(session, j.a), live_profile(session, j.b)
+        if a is None or b is None or a.id == b.id:
+            continue
+        merge = merge_people(session, workspace_id, a, b, j.evidence, actor, ctx)
+        if merge is not None:
+            summary.merges.append(merge)
+    summary.merged = len(summary.merges)
+    _propose_all(session, ctx, decisions, result, rows, run_id, summary)
+    session.flush()
+    return summary

@@ -1,0 +1,299 @@
+"""Joining many pairs of people at once: what a matching run decided, written in sets.
+
+``repartition`` recomputes one connected part of the identity graph per change, which
+is exact for anything but costs a few milliseconds and some thirty statements each.
+A run that joins thousands of pairs writes them here instead: the joins are replayed in
+memory, in their order, exactly as one repartition after another would have made them
+(the same survivor, the same link between the two best identifiers, one merge per
+absorbed person with the identifiers of each side at that moment, so ``split`` undoes
+each as before), and the result is written in a few statements per table: links,
+identifiers, events, orders, tombstones, merges, golden records.
+
+A cluster whose joining the graph's rules could reshape (a person already contested, a
+separation touching one of its identifiers, two values of a unique type, more values of
+a limited type than allowed) is left to the caller, who joins it one pair at a time
+through ``repartition``."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from accord.collect import identifiers as ids
+from accord.collect.models import Event
+from accord.govern.consent import repository as consent_repo
+from accord.govern.consent import service as consent
+from accord.kit import changes
+from accord.kit.dialect import insert_ignore, update_by_id
+from accord.kit.ids import new_id
+from accord.kit.time import utcnow
+from accord.profile import service as profiles
+from accord.profile.models import Profile
+from accord.profile.repository import OrderRepository, ProfileRepository
+from accord.resolve.context import WorkspaceContext
+from accord.resolve.models import Identifier, IdentityLink, Merge
+from accord.resolve.repository import IdentifierRepository, SeparationRepository
+
+
+@dataclass(frozen=True)
+class Join:
+    """Two live people to become one, and why (kept as the merge's evidence)."""
+
+    a: uuid.UUID
+    b: uuid.UUID
+    evidence: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    merges: list[Merge] = field(default_factory=list)
+    left: list[Join] = field(default_factory=list)  # for the one-by-one path
+
+
+@dataclass
+class _Side:
+    """A person as the replay builds it: the profile that holds it, its identifiers."""
+
+    profile: Profile
+    nodes: list[Identifier]
+
+
+class _Clusters:
+    def __init__(self) -> None:
+        self.parent: dict[uuid.UUID, uuid.UUID] = {}
+
+    def find(self, x: uuid.UUID) -> uuid.UUID:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: uuid.UUID, b: uuid.UUID) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _best(ctx: WorkspaceContext, nodes: Sequence[Identifier]) -> Identifier:
+    """The identifier a match links: the highest-priority one (as ``repartition``'s
+    caller picks it)."""
+    return min(nodes, key=lambda i: (-ctx.rules.priority(i.type), i.type, i.value))
+
+
+def _survivor(x: _Side, y: _Side) -> tuple[_Side, _Side]:
+    """Which side keeps its profile: the one holding more identifiers, else the older
+    (the order in which ``repartition`` chooses)."""
+
+    def rank(s: _Side) -> tuple[int, Any, str]:
+        return (-len(s.nodes), s.profile.created_at, str(s.profile.id))
+
+    return (x, y) if rank(x) <= rank(y) else (y, x)
+
+
+def _reshapes(ctx: WorkspaceContext, sides: Sequence[_Side], touched: set[uuid.UUID]) -> bool:
+    """Whether the graph's rules could split or trim this cluster once joined."""
+    if any(s.profile.contested for s in sides):
+        return True
+    counts: dict[str, set[str]] = defaultdict(set)
+    for side in sides:
+        for node in side.nodes:
+            if node.id in touched:
+                return True
+            counts[node.type].add(node.value)
+    for type_name, values in counts.items():
+        rule = ctx.rules.graph.rule(type_name)
+        if rule.unique and len(values) > 1:
+            return True
+        if rule.limit is not None and len(values) > rule.limit:
+            return True
+    return False
+
+
+def join(
+    session: Session,
+    ctx: WorkspaceContext,
+    joins: Sequence[Join],
+    *,
+    rule: str,
+    link_message_id: str,
+    actor: str,
+) -> Outcome:
+    """Join the pairs of live people in ``joins``, in order, in the caller's transaction.
+    A join whose people are already one (through earlier joins) is skipped; the joins of
+    a cluster the graph could reshape come back in ``Outcome.left``."""
+    out = Outcome()
+    wanted = {p for j in joins for p in (j.a, j.b)}
+    people = ProfileRepository.from_session(session).by_ids(list(wanted))
+    usable: list[Join] = []
+    for j in joins:
+        if j.a == j.b:
+            continue
+        both = [people.get(j.a), people.get(j.b)]
+        if all(
+            p is not None and p.merged_into_id is None and p.workspace_id == ctx.workspace_id
+            for p in both
+        ):
+            usable.append(j)
+        else:
+            out.left.append(j)
+    if not usable:
+        return out
+    nodes: dict[uuid.UUID, list[Identifier]] = defaultdict(list)
+    for ident in IdentifierRepository.from_session(session).of_profiles(list(people)):
+        if not ident.blocked and ident.profile_id is not None:
+            nodes[ident.profile_id].append(ident)
+    touched = {
+        i
+        for side_a, side_b in SeparationRepository.from_session(session).touching(
+            [i.id for held in nodes.values() for i in held]
+        )
+        for i in side_a | side_b
+    }
+    clusters = _Clusters()
+    for j in usable:
+        clusters.union(j.a, j.b)
+    members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for j in usable:
+        members[clusters.find(j.a)].update((j.a, j.b))
+    reshaped = {
+        root
+        for root, group in members.items()
+        if any(not nodes.get(p) for p in group)
+        or _reshapes(ctx, [_Side(people[p], nodes[p]) for p in group], touched)
+    }
+    plain: list[Join] = []
+    for j in usable:
+        (out.left if clusters.find(j.a) in reshaped else plain).append(j)
+    if plain:
+        out.merges = _write(session, ctx, plain, people, nodes, rule, link_message_id, actor)
+    return out
+
+
+def _write(
+    session: Session,
+    ctx: WorkspaceContext,
+    joins: Sequence[Join],
+    people: Mapping[uuid.UUID, Profile],
+    nodes: Mapping[uuid.UUID, list[Identifier]],
+    rule: str,
+    link_message_id: str,
+    actor: str,
+) -> list[Merge]:
+    # The replay: each join as one repartition would make it.
+    side_of: dict[uuid.UUID, _Side] = {p: _Side(people[p], list(nodes[p])) for p in people}
+    holder: dict[uuid.UUID, uuid.UUID] = {p: p for p in people}  # absorbed -> who holds it
+
+    def live(p: uuid.UUID) -> uuid.UUID:
+        while holder[p] != p:
+            holder[p] = holder[holder[p]]
+            p = holder[p]
+        return p
+
+    now = utcnow()
+    links: list[dict[str, Any]] = []
+    merges: list[Merge] = []
+    order: list[tuple[uuid.UUID, uuid.UUID]] = []  # (survivor, absorbed), as made
+    for j in joins:
+        a, b = side_of[live(j.a)], side_of[live(j.b)]
+        if a is b:
+            continue
+        ia, ib = _best(ctx, a.nodes), _best(ctx, b.nodes)
+        low, high = (ia, ib) if ia.id < ib.id else (ib, ia)
+        links.append(
+            {
+                "id": new_id(),
+                "workspace_id": ctx.workspace_id,
+                "a_id": low.id,
+                "b_id": high.id,
+                "event_id": None,
+                "message_id": link_message_id[:200],
+                "created_at": now,
+            }
+        )
+        keep, gone = _survivor(a, b)
+        merges.append(
+            Merge(
+                id=new_id(),
+                workspace_id=ctx.workspace_id,
+                survivor_id=keep.profile.id,
+                absorbed_id=gone.profile.id,
+                rule=rule,
+                evidence={
+                    "identifiers": [f"{ia.type}:{ia.value}", f"{ib.type}:{ib.value}"],
+                    "link_message_id": link_message_id[:200],
+                    "event_message_id": None,
+                    **j.evidence,
+                    "by": actor,
+                },
+                survivor_identifiers=sorted(str(n.id) for n in keep.nodes),
+                absorbed_identifiers=sorted(str(n.id) for n in gone.nodes),
+            )
+        )
+        order.append((keep.profile.id, gone.profile.id))
+        keep.nodes.extend(gone.nodes)
+        holder[gone.profile.id] = keep.profile.id
+    insert_ignore(session, IdentityLink.__table__, links, ["workspace_id", "a_id", "b_id"])
+    absorbed = [g for _, g in order]
+    root_of = {g: live(g) for g in absorbed}
+    roots = sorted(set(root_of.values()), key=str)
+    # Identifiers, the events they are the primary identifier of, the orders, and the
+    # tombstones of people merged earlier into someone absorbed now.
+    moved = {i.id: root_of[g] for g in absorbed for i in nodes[g]}
+    IdentifierRepository.from_session(session).assign_each(moved)
+    for g in absorbed:
+        for ident in nodes[g]:
+            set_committed_value(ident, "profile_id", root_of[g])
+    update_by_id(
+        session,
+        Event.__table__,
+        [{"primary_identifier_id": i, "profile_id": p} for i, p in moved.items()],
+        key="primary_identifier_id",
+    )
+    orders = OrderRepository.from_session(session)
+    orders.assign_each({o: root_of[p] for o, p in orders.of_profiles(absorbed)})
+    profile_repo = ProfileRepository.from_session(session)
+    profile_repo.redirect_each(root_of)
+    update_by_id(
+        session,
+        Profile.__table__,
+        [{"id": g, "merged_into_id": r} for g, r in root_of.items()],
+    )
+    for g, r in root_of.items():
+        set_committed_value(people[g], "merged_into_id", r)
+    session.add_all(merges)
+    session.flush()
+    # Consent follows each merge in turn (the stricter state stands where two disagree).
+    holding = set(consent_repo.ConsentRepository.from_session(session).holders(list(people)))
+    for (keep_id, gone_id), merge in zip(order, merges, strict=True):
+        if gone_id in holding:
+            consent.on_merge(session, ctx.workspace_id, keep_id, gone_id, merge.id)
+            holding.add(keep_id)
+    kept = [people[r] for r in roots]
+    for person in kept:
+        person.contested = False
+    profiles.recompute_many(session, kept, ctx.profile)
+    everyone: dict[uuid.UUID, list[Identifier]] = defaultdict(list)
+    for p, held in nodes.items():
+        everyone[root_of.get(p, p)].extend(held)
+    for person in kept:
+        _fill_contact(person, everyone[person.id])
+    changes.note(session, ctx.workspace_id, [*roots, *absorbed], {changes.EVERYTHING})
+    session.flush()
+    return merges
+
+
+def _fill_contact(profile: Profile, held: Sequence[Identifier]) -> None:
+    """Email and phone for search fall back to the person's identifiers (by type and
+    value, as the one-by-one path reads them)."""
+    for ident in sorted(held, key=lambda i: (i.type, i.value)):
+        if ident.type == ids.EMAIL and not profile.email:
+            profile.email = ident.value
+        elif ident.type == ids.PHONE and not profile.phone:
+            profile.phone = ident.value
