@@ -13,6 +13,7 @@ at a time."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,14 +26,14 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.match import engine
 from accord.match.decide import Decisions, Thresholds, UnionFind, decide
-from accord.match.models import MatchCandidate
 from accord.match.repository import CandidateRepository, MatchInputRepository
 from accord.profile.models import Profile
-from accord.profile.repository import ProfileRepository
+from accord.profile.repository import Head, ProfileRepository
 from accord.resolve import service as resolve
 from accord.resolve import sets
 from accord.resolve.context import WorkspaceContext
 from accord.resolve.models import Identifier, IdentityLink, Merge
+from accord.resolve.repository import IdentifierRepository
 
 RULE = "probabilistic"
 FIELD_SOURCES: dict[str, tuple[str, ...]] = {
@@ -53,7 +54,7 @@ class Summary:
     proposed: int = 0
     households: int = 0
     blocked: int = 0
-    merges: list[Merge] = field(default_factory=list)
+    merges: list[uuid.UUID] = field(default_factory=list)
     until: datetime | None = None  # an incremental pass that stopped at its limit
 
 
@@ -75,7 +76,9 @@ class Apart:
         ctx = ctx or WorkspaceContext.load(session, workspace_id)
         unique = {name for name, rule in ctx.rules.graph.types.items() if rule.unique}
         repo = MatchInputRepository.from_session(session)
-        idents = repo.identifiers([uuid.UUID(p) for p in set(profile_ids)])
+        idents = IdentifierRepository.from_session(session).held_by(
+            [uuid.UUID(p) for p in set(profile_ids)]
+        )
         owner: dict[uuid.UUID, str] = {}
         self.unique: dict[str, set[str]] = {}
         for ident in idents:
@@ -212,33 +215,33 @@ def _ordered(a: uuid.UUID, b: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
     return (a, b) if str(a) < str(b) else (b, a)
 
 
-def live_many(session: Session, profile_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Profile]:
+def live_many(session: Session, profile_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Head]:
     """The live person each of these profiles is now (merge tombstones followed), read
     together; a profile gone (erased) is left out."""
     repo = ProfileRepository.from_session(session)
     at = {p: p for p in set(profile_ids)}
-    out: dict[uuid.UUID, Profile] = {}
+    out: dict[uuid.UUID, Head] = {}
     for _ in range(20):
         if not at:
             break
-        rows = repo.by_ids(list(set(at.values())))
+        heads = repo.heads_of(list(set(at.values())))
         ahead: dict[uuid.UUID, uuid.UUID] = {}
         for start, current in at.items():
-            row = rows.get(current)
-            if row is None:
+            head = heads.get(current)
+            if head is None:
                 continue
-            if row.merged_into_id is None:
-                out[start] = row
+            if head.merged_into_id is None:
+                out[start] = head
             else:
-                ahead[start] = row.merged_into_id
+                ahead[start] = head.merged_into_id
         at = ahead
     return out
 
 
 def _joins(
-    session: Session,
-    ctx: WorkspaceContext,
     decisions: Decisions,
+    live: Mapping[uuid.UUID, Head],
+    apart: Apart,
     result: engine.Result,
     rows: Mapping[str, Mapping[str, Any]],
     run_id: uuid.UUID | None,
@@ -246,24 +249,21 @@ def _joins(
 ) -> list[sets.Join]:
     """The run's merges as joins of the people their records belong to now (the run
     read them without a lock), each checked again against what keeps people apart."""
-    live = live_many(
-        session, [uuid.UUID(p) for pair in decisions.merges for p in (pair.left, pair.right)]
-    )
-    fresh = Apart(session, ctx.workspace_id, [str(p.id) for p in live.values()], ctx)
     clusters = UnionFind()
     out: list[sets.Join] = []
     for pair in decisions.merges:
-        a, b = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))
-        if a is None or b is None or a.id == b.id:
+        ha, hb = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))
+        if ha is None or hb is None or ha.id == hb.id:
             continue
-        ra, rb = clusters.find(str(a.id)), clusters.find(str(b.id))
+        a, b = ha.id, hb.id
+        ra, rb = clusters.find(str(a)), clusters.find(str(b))
         if ra == rb:
             continue
-        if fresh(clusters.members[ra], clusters.members[rb]):
+        if apart(clusters.members[ra], clusters.members[rb]):
             summary.blocked += 1
             continue
         clusters.union(ra, rb)
-        out.append(sets.Join(a.id, b.id, evidence(pair, result.levels, rows, run_id)))
+        out.append(sets.Join(a, b, evidence(pair, result.levels, rows, run_id)))
     return out
 
 
@@ -271,44 +271,39 @@ def _propose_all(
     session: Session,
     ctx: WorkspaceContext,
     decisions: Decisions,
+    live: Mapping[uuid.UUID, uuid.UUID],
+    apart: Apart,
     result: engine.Result,
     rows: Mapping[str, Mapping[str, Any]],
     run_id: uuid.UUID | None,
     summary: Summary,
 ) -> None:
     """Proposals for review and household links, between the people their records
-    belong to now; a pair already proposed takes the run's figures."""
+    belong to now (``live``, after the run's merges); a pair already proposed takes the
+    run's figures. ``apart`` was read before the merges, so a person is checked as all
+    the profiles now joined in them."""
     wanted = [("duplicate", p) for p in decisions.reviews] + [
         ("household", p) for p in decisions.households
     ]
-    live = live_many(session, [uuid.UUID(p) for _, pair in wanted for p in (pair.left, pair.right)])
-    check = Apart(
-        session,
-        ctx.workspace_id,
-        [
-            str(live[uuid.UUID(p)].id)
-            for k, pair in wanted
-            if k == "duplicate"
-            for p in (pair.left, pair.right)
-            if uuid.UUID(p) in live
-        ],
-        ctx,
-    )
+    joined: dict[uuid.UUID, list[str]] = defaultdict(list)
+    for was, now in live.items():
+        joined[now].append(str(was))
     keyed: list[tuple[tuple[str, uuid.UUID, uuid.UUID], engine.Scored]] = []
     for kind, pair in wanted:
         a, b = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))
-        if a is None or b is None or a.id == b.id:
+        if a is None or b is None or a == b:
             continue
-        if kind == "duplicate" and check([str(a.id)], [str(b.id)]):
+        if kind == "duplicate" and apart(joined[a], joined[b]):
             continue
-        keyed.append(((kind, *_ordered(a.id, b.id)), pair))
+        keyed.append(((kind, *_ordered(a, b)), pair))
     repo = CandidateRepository.from_session(session)
     found = repo.find_many(ctx.workspace_id, [key for key, _ in keyed])
-    made: dict[tuple[str, uuid.UUID, uuid.UUID], MatchCandidate] = {}
+    created = utcnow()
+    made: dict[tuple[str, uuid.UUID, uuid.UUID], dict[str, Any]] = {}
     for key, pair in keyed:
         kind, first, second = key
         proof = evidence(pair, result.levels, rows, run_id)
-        held = found.get(key) or made.get(key)
+        held = found.get(key)
         if held is not None:
             if held.status == "pending" or (kind == "household" and held.status == "linked"):
                 held.match_probability = pair.probability
@@ -316,22 +311,28 @@ def _propose_all(
                 held.evidence = proof
                 held.run_id = run_id
             continue
-        made[key] = MatchCandidate(
-            workspace_id=ctx.workspace_id,
-            run_id=run_id,
-            kind=kind,
-            status="pending" if kind == "duplicate" else "linked",
-            profile_a_id=first,
-            profile_b_id=second,
-            match_probability=pair.probability,
-            match_weight=pair.weight,
-            evidence=proof,
-        )
-        if kind == "duplicate":
-            summary.proposed += 1
-        else:
-            summary.households += 1
-    repo.add_all(list(made.values()))
+        if key not in made:
+            if kind == "duplicate":
+                summary.proposed += 1
+            else:
+                summary.households += 1
+        made[key] = {
+            "id": new_id(),
+            "workspace_id": ctx.workspace_id,
+            "run_id": run_id,
+            "kind": kind,
+            "status": "pending" if kind == "duplicate" else "linked",
+            "profile_a_id": first,
+            "profile_b_id": second,
+            "match_probability": pair.probability,
+            "match_weight": pair.weight,
+            "evidence": proof,
+            "created_at": created,
+            "decided_at": None,
+            "decided_by": None,
+            "merge_id": None,
+        }
+    repo.add_rows(list(made.values()))
 
 
 def apply(
@@ -348,9 +349,10 @@ def apply(
     """Apply a run's decisions in the caller's transaction. ``in_sets=False`` joins every
     pair through the identity graph one at a time (what the sets must equal)."""
     lock_workspace(session, workspace_id, "resolve")
-    ids = {p for pair in result.pairs for p in (pair.left, pair.right)}
+    ids = {uuid.UUID(p) for pair in result.pairs for p in (pair.left, pair.right)}
     ctx = WorkspaceContext.load(session, workspace_id)  # one run, one set of rules
-    apart = Apart(session, workspace_id, ids, ctx)
+    live = live_many(session, ids)  # the run read without the lock: who each is now
+    apart = Apart(session, workspace_id, {str(p) for p in ids | {h.id for h in live.values()}}, ctx)
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
     decisions: Decisions = decide(
         result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
@@ -358,7 +360,8 @@ def apply(
     summary = Summary(
         records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
     )
-    joins = _joins(session, ctx, decisions, result, rows, run_id, summary)
+    joins = _joins(decisions, live, apart, result, rows, run_id, summary)
+    now = {start: head.id for start, head in live.items()}  # who each is once merged
     left = joins
     if in_sets:
         done = sets.join(
@@ -368,8 +371,10 @@ def apply(
             rule=RULE,
             link_message_id=f"match:{run_id or 'review'}",
             actor=actor,
+            heads={h.id: h for h in live.values()},
         )
         summary.merges.extend(done.merges)
+        now = {start: done.joined.get(p, p) for start, p in now.items()}
         left = done.left
     for j in left:
         a, b = live_profile(session, j.a), live_profile(session, j.b)
@@ -377,8 +382,12 @@ def apply(
             continue
         merge = merge_people(session, workspace_id, a, b, j.evidence, actor, ctx)
         if merge is not None:
-            summary.merges.append(merge)
+            summary.merges.append(merge.id)
+    if left:
+        touched = {p for j in left for p in (j.a, j.b)}
+        redo = live_many(session, [s for s, p in now.items() if p in touched])
+        now.update((s, h.id) for s, h in redo.items())
     summary.merged = len(summary.merges)
-    _propose_all(session, ctx, decisions, result, rows, run_id, summary)
+    _propose_all(session, ctx, decisions, now, apart, result, rows, run_id, summary)
     session.flush()
     return summary

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from accord.kit.dialect import one_of
+from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.repository import Repository
 from accord.match.models import MatchCandidate, MatchRun
 from accord.profile.models import Profile
@@ -84,9 +84,14 @@ class CandidateRepository(Repository):
         self.session.flush()
         return candidate
 
-    def add_all(self, candidates: list[MatchCandidate]) -> None:
-        self.session.add_all(candidates)
-        self.session.flush()
+    def add_rows(self, rows: list[dict[str, Any]]) -> None:
+        """New pairs as plain rows (every column named), written together."""
+        insert_ignore(
+            self.session,
+            MatchCandidate.__table__,
+            rows,
+            ["workspace_id", "kind", "profile_a_id", "profile_b_id"],
+        )
 
     def find_many(
         self, workspace_id: uuid.UUID, keys: Collection[tuple[str, uuid.UUID, uuid.UUID]]

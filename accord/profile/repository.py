@@ -37,6 +37,23 @@ class Counts:
     last_seen_at: datetime | None
 
 
+# People read together by the batch forms: a few hundred keeps each statement short.
+PEOPLE_CHUNK = 500
+
+
+def _chunked(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
+    return [ids[i : i + PEOPLE_CHUNK] for i in range(0, len(ids), PEOPLE_CHUNK)]
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    merged_into_id: uuid.UUID | None
+    contested: bool
+    created_at: datetime
+
+
 class ProfileRepository(Repository):
     def get(self, workspace_id: uuid.UUID, profile_id: uuid.UUID) -> Profile | None:
         """The profile, from the session when it holds it already (as a query would
@@ -49,6 +66,21 @@ class ProfileRepository(Repository):
             return {}
         stmt = select(Profile).where(one_of(self.session, Profile.id, ids))
         return {p.id: p for p in self.session.scalars(stmt)}
+
+    def heads_of(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Head]:
+        """Whom each of these people was merged into, whether contested, when created:
+        plain rows, without the golden record."""
+        out: dict[uuid.UUID, Head] = {}
+        for chunk in _chunked(ids):
+            stmt = select(
+                Profile.id,
+                Profile.workspace_id,
+                Profile.merged_into_id,
+                Profile.contested,
+                Profile.created_at,
+            ).where(one_of(self.session, Profile.id, chunk))
+            out.update((row[0], Head(*row)) for row in self.session.execute(stmt))
+        return out
 
     def counts_of(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, Counts]:
         """The event counts and first and last seen of these people (the live ones), as
@@ -152,12 +184,6 @@ class ProfileRepository(Repository):
 
 Contribution = tuple[dict[str, Any], str, datetime, str]
 ChannelStat = tuple[str, int, datetime, datetime]
-# People read together by the batch forms: a few hundred keeps each statement short.
-PEOPLE_CHUNK = 500
-
-
-def _chunked(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
-    return [ids[i : i + PEOPLE_CHUNK] for i in range(0, len(ids), PEOPLE_CHUNK)]
 
 
 class ProfileEventRepository(Repository):

@@ -131,15 +131,13 @@ class IdentifierRepository(Repository):
                 out[ident.id] = ident
         return out
 
-    def of_profiles(self, profile_ids: list[uuid.UUID]) -> list[Identifier]:
-        """Every identifier these people hold."""
-        out: list[Identifier] = []
+    def held_by(self, profile_ids: list[uuid.UUID]) -> list[KnownIdentifier]:
+        """Every identifier these people hold, as plain rows (blocked ones hold nobody)."""
+        columns = [getattr(Identifier, f) for f in KnownIdentifier.__slots__]
+        out: list[KnownIdentifier] = []
         for chunk in chunks(profile_ids):
-            out.extend(
-                self.session.scalars(
-                    select(Identifier).where(one_of(self.session, Identifier.profile_id, chunk))
-                )
-            )
+            stmt = select(*columns).where(one_of(self.session, Identifier.profile_id, chunk))
+            out.extend(KnownIdentifier(*row) for row in self.session.execute(stmt))
         return out
 
     def of_profile(self, profile_id: uuid.UUID) -> list[Identifier]:

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from accord.collect import identifiers as ids
 from accord.collect.models import Event
@@ -35,9 +36,9 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile import service as profiles
 from accord.profile.models import Profile
-from accord.profile.repository import OrderRepository, ProfileRepository
+from accord.profile.repository import Head, OrderRepository, ProfileRepository
 from accord.resolve.context import WorkspaceContext
-from accord.resolve.models import Identifier, IdentityLink, Merge
+from accord.resolve.models import Identifier, IdentityLink, KnownIdentifier, Merge
 from accord.resolve.repository import IdentifierRepository, SeparationRepository
 
 
@@ -52,7 +53,8 @@ class Join:
 
 @dataclass
 class Outcome:
-    merges: list[Merge] = field(default_factory=list)
+    merges: list[uuid.UUID] = field(default_factory=list)  # the merges recorded
+    joined: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)  # absorbed -> live
     left: list[Join] = field(default_factory=list)  # for the one-by-one path
 
 
@@ -60,8 +62,8 @@ class Outcome:
 class _Side:
     """A person as the replay builds it: the profile that holds it, its identifiers."""
 
-    profile: Profile
-    nodes: list[Identifier]
+    profile: Head
+    nodes: list[KnownIdentifier]
 
 
 class _Clusters:
@@ -81,7 +83,7 @@ class _Clusters:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _best(ctx: WorkspaceContext, nodes: Sequence[Identifier]) -> Identifier:
+def _best(ctx: WorkspaceContext, nodes: Sequence[KnownIdentifier]) -> KnownIdentifier:
     """The identifier a match links: the highest-priority one (as ``repartition``'s
     caller picks it)."""
     return min(nodes, key=lambda i: (-ctx.rules.priority(i.type), i.type, i.value))
@@ -124,13 +126,17 @@ def join(
     rule: str,
     link_message_id: str,
     actor: str,
+    heads: Mapping[uuid.UUID, Head] | None = None,
 ) -> Outcome:
     """Join the pairs of live people in ``joins``, in order, in the caller's transaction.
     A join whose people are already one (through earlier joins) is skipped; the joins of
-    a cluster the graph could reshape come back in ``Outcome.left``."""
+    a cluster the graph could reshape come back in ``Outcome.left``. ``heads``: the
+    people as the caller read them in this transaction, when it has."""
     out = Outcome()
     wanted = {p for j in joins for p in (j.a, j.b)}
-    people = ProfileRepository.from_session(session).by_ids(list(wanted))
+    if heads is None or not wanted <= heads.keys():
+        heads = ProfileRepository.from_session(session).heads_of(list(wanted))
+    people = {p: heads[p] for p in wanted if p in heads}
     usable: list[Join] = []
     for j in joins:
         if j.a == j.b:
@@ -145,8 +151,8 @@ def join(
             out.left.append(j)
     if not usable:
         return out
-    nodes: dict[uuid.UUID, list[Identifier]] = defaultdict(list)
-    for ident in IdentifierRepository.from_session(session).of_profiles(list(people)):
+    nodes: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
+    for ident in IdentifierRepository.from_session(session).held_by(list(people)):
         if not ident.blocked and ident.profile_id is not None:
             nodes[ident.profile_id].append(ident)
     touched = {
@@ -172,7 +178,9 @@ def join(
     for j in usable:
         (out.left if clusters.find(j.a) in reshaped else plain).append(j)
     if plain:
-        out.merges = _write(session, ctx, plain, people, nodes, rule, link_message_id, actor)
+        out.merges, out.joined = _write(
+            session, ctx, plain, people, nodes, rule, link_message_id, actor
+        )
     return out
 
 
@@ -180,12 +188,12 @@ def _write(
     session: Session,
     ctx: WorkspaceContext,
     joins: Sequence[Join],
-    people: Mapping[uuid.UUID, Profile],
-    nodes: Mapping[uuid.UUID, list[Identifier]],
+    people: Mapping[uuid.UUID, Head],
+    nodes: Mapping[uuid.UUID, list[KnownIdentifier]],
     rule: str,
     link_message_id: str,
     actor: str,
-) -> list[Merge]:
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, uuid.UUID]]:
     # The replay: each join as one repartition would make it.
     side_of: dict[uuid.UUID, _Side] = {p: _Side(people[p], list(nodes[p])) for p in people}
     holder: dict[uuid.UUID, uuid.UUID] = {p: p for p in people}  # absorbed -> who holds it
@@ -198,7 +206,7 @@ def _write(
 
     now = utcnow()
     links: list[dict[str, Any]] = []
-    merges: list[Merge] = []
+    merges: list[dict[str, Any]] = []
     order: list[tuple[uuid.UUID, uuid.UUID]] = []  # (survivor, absorbed), as made
     for j in joins:
         a, b = side_of[live(j.a)], side_of[live(j.b)]
@@ -219,7 +227,7 @@ def _write(
         )
         keep, gone = _survivor(a, b)
         merges.append(
-            Merge(
+            dict(
                 id=new_id(),
                 workspace_id=ctx.workspace_id,
                 survivor_id=keep.profile.id,
@@ -234,6 +242,9 @@ def _write(
                 },
                 survivor_identifiers=sorted(str(n.id) for n in keep.nodes),
                 absorbed_identifiers=sorted(str(n.id) for n in gone.nodes),
+                created_at=now,
+                undone_at=None,
+                undone_by=None,
             )
         )
         order.append((keep.profile.id, gone.profile.id))
@@ -247,9 +258,8 @@ def _write(
     # tombstones of people merged earlier into someone absorbed now.
     moved = {i.id: root_of[g] for g in absorbed for i in nodes[g]}
     IdentifierRepository.from_session(session).assign_each(moved)
-    for g in absorbed:
-        for ident in nodes[g]:
-            set_committed_value(ident, "profile_id", root_of[g])
+    for i, p in moved.items():
+        _refresh_loaded(session, Identifier, i, "profile_id", p)
     update_by_id(
         session,
         Event.__table__,
@@ -266,30 +276,39 @@ def _write(
         [{"id": g, "merged_into_id": r} for g, r in root_of.items()],
     )
     for g, r in root_of.items():
-        set_committed_value(people[g], "merged_into_id", r)
-    session.add_all(merges)
-    session.flush()
+        _refresh_loaded(session, Profile, g, "merged_into_id", r)
+    insert_ignore(session, Merge.__table__, merges, ["id"])
     # Consent follows each merge in turn (the stricter state stands where two disagree).
     holding = set(consent_repo.ConsentRepository.from_session(session).holders(list(people)))
     for (keep_id, gone_id), merge in zip(order, merges, strict=True):
         if gone_id in holding:
-            consent.on_merge(session, ctx.workspace_id, keep_id, gone_id, merge.id)
+            consent.on_merge(session, ctx.workspace_id, keep_id, gone_id, merge["id"])
             holding.add(keep_id)
-    kept = [people[r] for r in roots]
+    loaded = profile_repo.by_ids(roots)
+    kept = [loaded[r] for r in roots]
     for person in kept:
         person.contested = False
     profiles.recompute_many(session, kept, ctx.profile)
-    everyone: dict[uuid.UUID, list[Identifier]] = defaultdict(list)
+    everyone: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
     for p, held in nodes.items():
         everyone[root_of.get(p, p)].extend(held)
     for person in kept:
         _fill_contact(person, everyone[person.id])
     changes.note(session, ctx.workspace_id, [*roots, *absorbed], {changes.EVERYTHING})
     session.flush()
-    return merges
+    return [m["id"] for m in merges], root_of
 
 
-def _fill_contact(profile: Profile, held: Sequence[Identifier]) -> None:
+def _refresh_loaded(
+    session: Session, cls: type[Any], key: uuid.UUID, name: str, value: uuid.UUID
+) -> None:
+    """A row the session already holds takes the value just written to the database."""
+    held = session.identity_map.get(identity_key(cls, key))
+    if held is not None:
+        set_committed_value(held, name, value)
+
+
+def _fill_contact(profile: Profile, held: Sequence[KnownIdentifier]) -> None:
     """Email and phone for search fall back to the person's identifiers (by type and
     value, as the one-by-one path reads them)."""
     for ident in sorted(held, key=lambda i: (i.type, i.value)):
