@@ -69,7 +69,7 @@ def walk_in(api: Api, n: int, first: str, last: str, postcode: str, city: str) -
     )
 
 
-def resolve_now(session: Session, workspace_id: uuid.UUID, settings: Settings) -> service.Summary:
+def resolve_now(session: Session, workspace_id: uuid.UUID, settings: Settings) -> applying.Summary:
     snap = service.snapshot(session, workspace_id, settings)
     result = service.compute(snap)
     summary = applying.apply(
