@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,12 +99,16 @@ def _put_order_stats(profile: Profile, count: int, revenue: Decimal, last: datet
     profile.order_count = count
     # Each order fits its column; so many that their sum would not are counted at the most.
     profile.revenue = max(min(revenue, MONEY_MAX), -MONEY_MAX)
-    stats = dict(profile.stats)
-    stats["last_order_at"] = last.isoformat() if last else None
-    stats["average_order_value"] = (
-        str((revenue / count).quantize(Decimal("0.01"))) if count else None
-    )
-    profile.stats = stats
+    profile.stats = {**profile.stats, **_order_stats(count, revenue, last)}
+
+
+def _order_stats(count: int, revenue: Decimal, last: datetime | None) -> dict[str, Any]:
+    return {
+        "last_order_at": last.isoformat() if last else None,
+        "average_order_value": (
+            str((revenue / count).quantize(Decimal("0.01"))) if count else None
+        ),
+    }
 
 
 def order_event_kind(event: EventFacts) -> str | None:
@@ -253,30 +258,46 @@ def recompute(session: Session, profile: Profile, ctx: ProfileContext) -> None:
 
 def recompute_many(session: Session, people: list[Profile], ctx: ProfileContext) -> None:
     """``recompute`` for several people, reading their events and orders together."""
-    ids = [p.id for p in people]
+    rows = recomputed(session, [p.id for p in people], ctx)
+    for profile in people:
+        for key, value in rows[profile.id].items():
+            setattr(profile, key, value)
+
+
+def recomputed(
+    session: Session, ids: list[uuid.UUID], ctx: ProfileContext
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """What ``recompute`` would set on each of these people (every ``COMPUTED`` column
+    but the id), read together, as plain values to write in one statement."""
     events = ProfileEventRepository.from_session(session)
     contributions = events.contributions_of(ids)
     channel_rows = events.channel_stats_of(ids)
     totals = OrderRepository.from_session(session).totals_of(ids)
     now = utcnow()
-    for profile in people:
-        profile.traits = golden.compute(
-            (golden.Contribution(t, s, ts, m) for t, s, ts, m in contributions.get(profile.id, [])),
+    out: dict[uuid.UUID, dict[str, Any]] = {}
+    for pid in ids:
+        traits = golden.compute(
+            (golden.Contribution(t, s, ts, m) for t, s, ts, m in contributions.get(pid, [])),
             ctx.source_priority,
         )
-        rows = channel_rows.get(profile.id, [])
+        rows = channel_rows.get(pid, [])
         channels = {c: n for c, n, _, _ in rows}
-        firsts: list[datetime] = [lo for _, _, lo, _ in rows]
-        lasts: list[datetime] = [hi for _, _, _, hi in rows]
-        profile.first_seen_at = min(firsts) if firsts else None
-        profile.last_seen_at = max(lasts) if lasts else None
-        profile.stats = {
-            "channels": channels,
-            "event_count": sum(channels.values()),
-            "preferred_channel": _preferred_channel(channels),
+        count, revenue, last = totals.get(pid, (0, Decimal(0), None))
+        out[pid] = {
+            "traits": traits,
+            "stats": {
+                "channels": channels,
+                "event_count": sum(channels.values()),
+                "preferred_channel": _preferred_channel(channels),
+                **_order_stats(count, revenue, last),
+            },
+            **_display(traits, None, None, ctx.region),
+            "first_seen_at": min((lo for _, _, lo, _ in rows), default=None),
+            "last_seen_at": max((hi for _, _, _, hi in rows), default=None),
+            "order_count": count,
+            # Each order fits its column; so many that their sum would not are counted
+            # at the most.
+            "revenue": max(min(revenue, MONEY_MAX), -MONEY_MAX),
+            "updated_at": now,
         }
-        profile.email = None
-        profile.phone = None
-        _refresh_display(profile, ctx.region)
-        _put_order_stats(profile, *totals.get(profile.id, (0, Decimal(0), None)))
-        profile.updated_at = now
+    return out

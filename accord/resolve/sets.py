@@ -284,16 +284,17 @@ def _write(
         if gone_id in holding:
             consent.on_merge(session, ctx.workspace_id, keep_id, gone_id, merge["id"])
             holding.add(keep_id)
-    loaded = profile_repo.by_ids(roots)
-    kept = [loaded[r] for r in roots]
-    for person in kept:
-        person.contested = False
-    profiles.recompute_many(session, kept, ctx.profile)
     everyone: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
     for p, held in nodes.items():
         everyone[root_of.get(p, p)].extend(held)
-    for person in kept:
-        _fill_contact(person, everyone[person.id])
+    rows = profiles.recomputed(session, roots, ctx.profile)
+    for root, row in rows.items():
+        _fill_contact(row, everyone[root])
+    profile_repo.write_computed([{"id": r, "contested": False, **row} for r, row in rows.items()])
+    for root in roots:
+        loaded = session.identity_map.get(identity_key(Profile, root))
+        if loaded is not None:
+            session.expire(loaded)
     changes.note(session, ctx.workspace_id, [*roots, *absorbed], {changes.EVERYTHING})
     session.flush()
     return [m["id"] for m in merges], root_of
@@ -308,11 +309,11 @@ def _refresh_loaded(
         set_committed_value(held, name, value)
 
 
-def _fill_contact(profile: Profile, held: Sequence[KnownIdentifier]) -> None:
+def _fill_contact(row: dict[str, Any], held: Sequence[KnownIdentifier]) -> None:
     """Email and phone for search fall back to the person's identifiers (by type and
     value, as the one-by-one path reads them)."""
     for ident in sorted(held, key=lambda i: (i.type, i.value)):
-        if ident.type == ids.EMAIL and not profile.email:
-            profile.email = ident.value
-        elif ident.type == ids.PHONE and not profile.phone:
-            profile.phone = ident.value
+        if ident.type == ids.EMAIL and not row["email"]:
+            row["email"] = ident.value
+        elif ident.type == ids.PHONE and not row["phone"]:
+            row["phone"] = ident.value
