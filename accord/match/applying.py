@@ -33,7 +33,6 @@ from accord.resolve import service as resolve
 from accord.resolve import sets
 from accord.resolve.context import WorkspaceContext
 from accord.resolve.models import Identifier, IdentityLink, Merge
-from accord.resolve.repository import IdentifierRepository
 
 RULE = "probabilistic"
 FIELD_SOURCES: dict[str, tuple[str, ...]] = {
@@ -72,25 +71,24 @@ class Apart:
         workspace_id: uuid.UUID,
         profile_ids: Iterable[str],
         ctx: WorkspaceContext | None = None,
+        read: sets.People | None = None,
     ):
+        """``read``: the people as the caller read them in this transaction, when it has
+        (it must hold every one of ``profile_ids``)."""
         ctx = ctx or WorkspaceContext.load(session, workspace_id)
         unique = {name for name, rule in ctx.rules.graph.types.items() if rule.unique}
-        repo = MatchInputRepository.from_session(session)
-        idents = IdentifierRepository.from_session(session).held_by(
-            [uuid.UUID(p) for p in set(profile_ids)]
-        )
+        wanted = {uuid.UUID(p) for p in profile_ids}
+        if read is None or not read.covers(wanted):
+            read = sets.People.load(session, wanted)
         owner: dict[uuid.UUID, str] = {}
         self.unique: dict[str, set[str]] = {}
-        for ident in idents:
-            if ident.profile_id is None:
-                continue
-            owner[ident.id] = str(ident.profile_id)
-            if ident.type in unique:
-                self.unique.setdefault(str(ident.profile_id), set()).add(
-                    f"{ident.type}:{ident.value}"
-                )
+        for pid in wanted:
+            for ident in read.nodes.get(pid, []):
+                owner[ident.id] = str(pid)
+                if ident.type in unique:
+                    self.unique.setdefault(str(pid), set()).add(f"{ident.type}:{ident.value}")
         self.separations: list[tuple[set[str], set[str]]] = []
-        for side_a, side_b in repo.separation_sides(list(owner)):
+        for side_a, side_b in read.separations:
             a = {owner[i] for i in side_a if i in owner}
             b = {owner[i] for i in side_b if i in owner}
             if a and b:
@@ -352,7 +350,10 @@ def apply(
     ids = {uuid.UUID(p) for pair in result.pairs for p in (pair.left, pair.right)}
     ctx = WorkspaceContext.load(session, workspace_id)  # one run, one set of rules
     live = live_many(session, ids)  # the run read without the lock: who each is now
-    apart = Apart(session, workspace_id, {str(p) for p in ids | {h.id for h in live.values()}}, ctx)
+    read = sets.People.load(
+        session, ids | {h.id for h in live.values()}, heads={h.id: h for h in live.values()}
+    )
+    apart = Apart(session, workspace_id, {str(p) for p in read.heads}, ctx, read)
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
     decisions: Decisions = decide(
         result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
@@ -371,7 +372,7 @@ def apply(
             rule=RULE,
             link_message_id=f"match:{run_id or 'review'}",
             actor=actor,
-            heads={h.id: h for h in live.values()},
+            read=read,
         )
         summary.merges.extend(done.merges)
         now = {start: done.joined.get(p, p) for start, p in now.items()}

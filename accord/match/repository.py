@@ -11,7 +11,7 @@ from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.repository import Repository
 from accord.match.models import MatchCandidate, MatchRun
 from accord.profile.models import Profile
-from accord.resolve.models import Identifier, SeparationMember
+from accord.resolve.models import Identifier
 from accord.resolve.repository import chunks
 
 
@@ -257,22 +257,3 @@ class MatchInputRepository(Repository):
             )
             out.extend(self.session.scalars(stmt))
         return out
-
-    def separation_sides(
-        self, identifier_ids: Collection[uuid.UUID]
-    ) -> list[tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]]:
-        """Separations touching these identifiers, as their two sides."""
-        sep_ids: set[uuid.UUID] = set()
-        for chunk in chunks(list(identifier_ids)):
-            stmt = select(SeparationMember.separation_id).where(
-                SeparationMember.identifier_id.in_(chunk)
-            )
-            sep_ids.update(self.session.scalars(stmt))
-        sides: dict[uuid.UUID, dict[str, set[uuid.UUID]]] = {}
-        for chunk in chunks(sorted(sep_ids)):
-            members = select(SeparationMember).where(SeparationMember.separation_id.in_(chunk))
-            for m in self.session.scalars(members):
-                sides.setdefault(m.separation_id, {"a": set(), "b": set()})[m.side].add(
-                    m.identifier_id
-                )
-        return [(frozenset(s["a"]), frozenset(s["b"])) for s in sides.values()]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +118,41 @@ def _reshapes(ctx: WorkspaceContext, sides: Sequence[_Side], touched: set[uuid.U
     return False
 
 
+@dataclass
+class People:
+    """Some people as one transaction read them: who each is (merged or live), the
+    identifiers each holds, and the separations touching those identifiers."""
+
+    heads: dict[uuid.UUID, Head]
+    nodes: dict[uuid.UUID, list[KnownIdentifier]]
+    separations: list[tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]]
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        ids: Iterable[uuid.UUID],
+        heads: Mapping[uuid.UUID, Head] | None = None,
+    ) -> People:
+        """``heads``: those of them the caller has read already in this transaction."""
+        wanted = set(ids)
+        known = {p: h for p, h in (heads or {}).items() if p in wanted}
+        missing = [p for p in wanted if p not in known]
+        if missing:
+            known.update(ProfileRepository.from_session(session).heads_of(missing))
+        nodes: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
+        for ident in IdentifierRepository.from_session(session).held_by(list(known)):
+            if not ident.blocked and ident.profile_id is not None:
+                nodes[ident.profile_id].append(ident)
+        separations = SeparationRepository.from_session(session).touching(
+            [i.id for held in nodes.values() for i in held]
+        )
+        return cls(known, dict(nodes), separations)
+
+    def covers(self, ids: Iterable[uuid.UUID]) -> bool:
+        return all(p in self.heads for p in ids)
+
+
 def join(
     session: Session,
     ctx: WorkspaceContext,
@@ -126,17 +161,17 @@ def join(
     rule: str,
     link_message_id: str,
     actor: str,
-    heads: Mapping[uuid.UUID, Head] | None = None,
+    read: People | None = None,
 ) -> Outcome:
     """Join the pairs of live people in ``joins``, in order, in the caller's transaction.
     A join whose people are already one (through earlier joins) is skipped; the joins of
-    a cluster the graph could reshape come back in ``Outcome.left``. ``heads``: the
+    a cluster the graph could reshape come back in ``Outcome.left``. ``read``: the
     people as the caller read them in this transaction, when it has."""
     out = Outcome()
     wanted = {p for j in joins for p in (j.a, j.b)}
-    if heads is None or not wanted <= heads.keys():
-        heads = ProfileRepository.from_session(session).heads_of(list(wanted))
-    people = {p: heads[p] for p in wanted if p in heads}
+    if read is None or not read.covers(wanted):
+        read = People.load(session, wanted)
+    people = {p: read.heads[p] for p in wanted if p in read.heads}
     usable: list[Join] = []
     for j in joins:
         if j.a == j.b:
@@ -151,17 +186,8 @@ def join(
             out.left.append(j)
     if not usable:
         return out
-    nodes: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
-    for ident in IdentifierRepository.from_session(session).held_by(list(people)):
-        if not ident.blocked and ident.profile_id is not None:
-            nodes[ident.profile_id].append(ident)
-    touched = {
-        i
-        for side_a, side_b in SeparationRepository.from_session(session).touching(
-            [i.id for held in nodes.values() for i in held]
-        )
-        for i in side_a | side_b
-    }
+    nodes = {p: read.nodes.get(p, []) for p in people}
+    touched = {i for side_a, side_b in read.separations for i in side_a | side_b}
     clusters = _Clusters()
     for j in usable:
         clusters.union(j.a, j.b)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -16,14 +14,6 @@ from accord.kit.db import create_db_engine, create_session_factory
 from accord.resolve.models import Identifier, Merge
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_db(fresh_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("ACCORD_DATABASE_URL", fresh_db_url)
-    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
-    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
-    return fresh_db_url
 
 
 def test_accord_resolve_merges_store_walk_ins_into_their_online_profiles(cli_db: str) -> None:
