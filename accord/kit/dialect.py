@@ -42,11 +42,20 @@ from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 from accord.kit import jsonio
 from accord.kit.db import UTCDateTime
 
+# Rows one statement carries at most: a run that writes a million rows sends them in
+# parts, so no statement's text or parameters grow with the whole.
+ROWS_PER_STATEMENT = 5000
+
 
 def insert_ignore(
     session: Session, table: Any, rows: Sequence[dict[str, Any]], conflict: Sequence[str]
 ) -> int:
     """INSERT ... ON CONFLICT (conflict) DO NOTHING; returns how many rows were inserted."""
+    if len(rows) > ROWS_PER_STATEMENT:
+        return sum(
+            insert_ignore(session, table, rows[i : i + ROWS_PER_STATEMENT], conflict)
+            for i in range(0, len(rows), ROWS_PER_STATEMENT)
+        )
     if not rows:
         return 0
     dialect = session.get_bind().dialect
@@ -78,8 +87,13 @@ def update_by_id(
     session: Session, table: Any, rows: Sequence[dict[str, Any]], *, key: str = "id"
 ) -> None:
     """Set each row's columns where the ``key`` column (the primary key) matches: one
-    statement for all the rows on PostgreSQL (UPDATE ... FROM the rows), one prepared
-    statement run over them on SQLite. Every row names the same columns."""
+    statement for the rows (up to ``ROWS_PER_STATEMENT`` each) on PostgreSQL (UPDATE ...
+    FROM the rows), one prepared statement run over them on SQLite. Every row names the
+    same columns."""
+    if len(rows) > ROWS_PER_STATEMENT:
+        for i in range(0, len(rows), ROWS_PER_STATEMENT):
+            update_by_id(session, table, rows[i : i + ROWS_PER_STATEMENT], key=key)
+        return
     if not rows:
         return
     dialect = session.get_bind().dialect

@@ -17,11 +17,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from accord.kit.dialect import insert_ignore, lock_workspace
+from accord.kit.dialect import ROWS_PER_STATEMENT, insert_ignore, lock_workspace
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.match import engine
@@ -261,7 +262,7 @@ def _joins(
             summary.blocked += 1
             continue
         clusters.union(ra, rb)
-        out.append(sets.Join(a, b, evidence(pair, result.levels, rows, run_id)))
+        out.append(sets.Join(a, b, partial(evidence, pair, result.levels, rows, run_id)))
     return out
 
 
@@ -297,16 +298,15 @@ def _propose_all(
     repo = CandidateRepository.from_session(session)
     found = repo.find_many(ctx.workspace_id, [key for key, _ in keyed])
     created = utcnow()
-    made: dict[tuple[str, uuid.UUID, uuid.UUID], dict[str, Any]] = {}
+    made: dict[tuple[str, uuid.UUID, uuid.UUID], engine.Scored] = {}  # the last wins
     for key, pair in keyed:
-        kind, first, second = key
-        proof = evidence(pair, result.levels, rows, run_id)
+        kind = key[0]
         held = found.get(key)
         if held is not None:
             if held.status == "pending" or (kind == "household" and held.status == "linked"):
                 held.match_probability = pair.probability
                 held.match_weight = pair.weight
-                held.evidence = proof
+                held.evidence = evidence(pair, result.levels, rows, run_id)
                 held.run_id = run_id
             continue
         if key not in made:
@@ -314,23 +314,30 @@ def _propose_all(
                 summary.proposed += 1
             else:
                 summary.households += 1
-        made[key] = {
-            "id": new_id(),
-            "workspace_id": ctx.workspace_id,
-            "run_id": run_id,
-            "kind": kind,
-            "status": "pending" if kind == "duplicate" else "linked",
-            "profile_a_id": first,
-            "profile_b_id": second,
-            "match_probability": pair.probability,
-            "match_weight": pair.weight,
-            "evidence": proof,
-            "created_at": created,
-            "decided_at": None,
-            "decided_by": None,
-            "merge_id": None,
-        }
-    repo.add_rows(list(made.values()))
+        made[key] = pair
+    new = list(made.items())
+    for start in range(0, len(new), ROWS_PER_STATEMENT):  # evidence built part by part
+        repo.add_rows(
+            [
+                {
+                    "id": new_id(),
+                    "workspace_id": ctx.workspace_id,
+                    "run_id": run_id,
+                    "kind": kind,
+                    "status": "pending" if kind == "duplicate" else "linked",
+                    "profile_a_id": first,
+                    "profile_b_id": second,
+                    "match_probability": pair.probability,
+                    "match_weight": pair.weight,
+                    "evidence": evidence(pair, result.levels, rows, run_id),
+                    "created_at": created,
+                    "decided_at": None,
+                    "decided_by": None,
+                    "merge_id": None,
+                }
+                for (kind, first, second), pair in new[start : start + ROWS_PER_STATEMENT]
+            ]
+        )
 
 
 def apply(
@@ -381,7 +388,7 @@ def apply(
         a, b = live_profile(session, j.a), live_profile(session, j.b)
         if a is None or b is None or a.id == b.id:
             continue
-        merge = merge_people(session, workspace_id, a, b, j.evidence, actor, ctx)
+        merge = merge_people(session, workspace_id, a, b, j.evidence(), actor, ctx)
         if merge is not None:
             summary.merges.append(merge.id)
     if left:

@@ -179,26 +179,21 @@ class MatchInputRepository(Repository):
     def named_profiles(
         self, workspace_id: uuid.UUID, *, batch: int = 5000
     ) -> Iterator[tuple[uuid.UUID, dict[str, Any], str | None, str | None]]:
-        last: uuid.UUID | None = None
-        while True:
-            stmt = (
-                select(Profile.id, Profile.traits, Profile.email, Profile.phone)
-                .where(
-                    Profile.workspace_id == workspace_id,
-                    Profile.merged_into_id.is_(None),
-                    Profile.search_name.is_not(None),
-                )
-                .order_by(Profile.id)
-                .limit(batch)
+        """Every named, live person of the workspace, in one pass streamed ``batch`` rows
+        at a time (pages by id would each sort the workspace's people again wherever the
+        planner has no statistics to prefer the primary key)."""
+        stmt = (
+            select(Profile.id, Profile.traits, Profile.email, Profile.phone)
+            .where(
+                Profile.workspace_id == workspace_id,
+                Profile.merged_into_id.is_(None),
+                Profile.search_name.is_not(None),
             )
-            if last is not None:
-                stmt = stmt.where(Profile.id > last)
-            rows = list(self.session.execute(stmt))
-            if not rows:
-                return
-            for pid, traits, email, phone in rows:
-                yield pid, traits or {}, email, phone
-            last = rows[-1][0]
+            .order_by(Profile.id)  # one order whatever the plan: the run is repeatable
+        )
+        result = self.session.execute(stmt.execution_options(yield_per=batch))
+        for pid, traits, email, phone in result:
+            yield pid, traits or {}, email, phone
 
     def changed_profiles(
         self, workspace_id: uuid.UUID, since: datetime | None, limit: int

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,7 +32,7 @@ from accord.collect.models import Event
 from accord.govern.consent import repository as consent_repo
 from accord.govern.consent import service as consent
 from accord.kit import changes
-from accord.kit.dialect import insert_ignore, update_by_id
+from accord.kit.dialect import ROWS_PER_STATEMENT, insert_ignore, update_by_id
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile import service as profiles
@@ -44,11 +45,12 @@ from accord.resolve.repository import IdentifierRepository, SeparationRepository
 
 @dataclass(frozen=True)
 class Join:
-    """Two live people to become one, and why (kept as the merge's evidence)."""
+    """Two live people to become one, and why (kept as the merge's evidence; built when
+    the merge is written, so a run's evidence is never all held at once)."""
 
     a: uuid.UUID
     b: uuid.UUID
-    evidence: dict[str, Any]
+    evidence: Callable[[], dict[str, Any]]
 
 
 @dataclass
@@ -232,8 +234,7 @@ def _write(
 
     now = utcnow()
     links: list[dict[str, Any]] = []
-    merges: list[dict[str, Any]] = []
-    order: list[tuple[uuid.UUID, uuid.UUID]] = []  # (survivor, absorbed), as made
+    made: list[_Made] = []
     for j in joins:
         a, b = side_of[live(j.a)], side_of[live(j.b)]
         if a is b:
@@ -252,32 +253,21 @@ def _write(
             }
         )
         keep, gone = _survivor(a, b)
-        merges.append(
-            dict(
-                id=new_id(),
-                workspace_id=ctx.workspace_id,
-                survivor_id=keep.profile.id,
-                absorbed_id=gone.profile.id,
-                rule=rule,
-                evidence={
-                    "identifiers": [f"{ia.type}:{ia.value}", f"{ib.type}:{ib.value}"],
-                    "link_message_id": link_message_id[:200],
-                    "event_message_id": None,
-                    **j.evidence,
-                    "by": actor,
-                },
-                survivor_identifiers=sorted(str(n.id) for n in keep.nodes),
-                absorbed_identifiers=sorted(str(n.id) for n in gone.nodes),
-                created_at=now,
-                undone_at=None,
-                undone_by=None,
+        made.append(
+            _Made(
+                new_id(),
+                keep.profile.id,
+                gone.profile.id,
+                [f"{ia.type}:{ia.value}", f"{ib.type}:{ib.value}"],
+                sorted(str(n.id) for n in keep.nodes),
+                sorted(str(n.id) for n in gone.nodes),
+                j,
             )
         )
-        order.append((keep.profile.id, gone.profile.id))
         keep.nodes.extend(gone.nodes)
         holder[gone.profile.id] = keep.profile.id
     insert_ignore(session, IdentityLink.__table__, links, ["workspace_id", "a_id", "b_id"])
-    absorbed = [g for _, g in order]
+    absorbed = [m.absorbed for m in made]
     root_of = {g: live(g) for g in absorbed}
     roots = sorted(set(root_of.values()), key=str)
     # Identifiers, the events they are the primary identifier of, the orders, and the
@@ -303,27 +293,76 @@ def _write(
     )
     for g, r in root_of.items():
         _refresh_loaded(session, Profile, g, "merged_into_id", r)
-    insert_ignore(session, Merge.__table__, merges, ["id"])
+    for start in range(0, len(made), ROWS_PER_STATEMENT):
+        insert_ignore(
+            session,
+            Merge.__table__,
+            [
+                m.row(ctx.workspace_id, rule, link_message_id[:200], actor, now)
+                for m in made[start : start + ROWS_PER_STATEMENT]
+            ],
+            ["id"],
+        )
     # Consent follows each merge in turn (the stricter state stands where two disagree).
     holding = set(consent_repo.ConsentRepository.from_session(session).holders(list(people)))
-    for (keep_id, gone_id), merge in zip(order, merges, strict=True):
-        if gone_id in holding:
-            consent.on_merge(session, ctx.workspace_id, keep_id, gone_id, merge["id"])
-            holding.add(keep_id)
+    for m in made:
+        if m.absorbed in holding:
+            consent.on_merge(session, ctx.workspace_id, m.survivor, m.absorbed, m.id)
+            holding.add(m.survivor)
     everyone: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
     for p, held in nodes.items():
         everyone[root_of.get(p, p)].extend(held)
-    rows = profiles.recomputed(session, roots, ctx.profile)
-    for root, row in rows.items():
-        _fill_contact(row, everyone[root])
-    profile_repo.write_computed([{"id": r, "contested": False, **row} for r, row in rows.items()])
+    for start in range(0, len(roots), ROWS_PER_STATEMENT):
+        part = roots[start : start + ROWS_PER_STATEMENT]
+        rows = profiles.recomputed(session, part, ctx.profile)
+        for root, row in rows.items():
+            _fill_contact(row, everyone[root])
+        profile_repo.write_computed(
+            [{"id": r, "contested": False, **row} for r, row in rows.items()]
+        )
     for root in roots:
         loaded = session.identity_map.get(identity_key(Profile, root))
         if loaded is not None:
             session.expire(loaded)
     changes.note(session, ctx.workspace_id, [*roots, *absorbed], {changes.EVERYTHING})
     session.flush()
-    return [m["id"] for m in merges], root_of
+    return [m.id for m in made], root_of
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """A merge as the replay made it, written later."""
+
+    id: uuid.UUID
+    survivor: uuid.UUID
+    absorbed: uuid.UUID
+    linked: list[str]  # the two identifiers the match linked, as type:value
+    survivor_identifiers: list[str]
+    absorbed_identifiers: list[str]
+    join: Join
+
+    def row(
+        self, workspace_id: uuid.UUID, rule: str, link: str, actor: str, at: datetime
+    ) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workspace_id": workspace_id,
+            "survivor_id": self.survivor,
+            "absorbed_id": self.absorbed,
+            "rule": rule,
+            "evidence": {
+                "identifiers": self.linked,
+                "link_message_id": link,
+                "event_message_id": None,
+                **self.join.evidence(),
+                "by": actor,
+            },
+            "survivor_identifiers": self.survivor_identifiers,
+            "absorbed_identifiers": self.absorbed_identifiers,
+            "created_at": at,
+            "undone_at": None,
+            "undone_by": None,
+        }
 
 
 def _refresh_loaded(
