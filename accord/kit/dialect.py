@@ -89,7 +89,8 @@ def update_by_id(
     """Set each row's columns where the ``key`` column (the primary key) matches: one
     statement for the rows (up to ``ROWS_PER_STATEMENT`` each) on PostgreSQL (UPDATE ...
     FROM the rows), one prepared statement run over them on SQLite. Every row names the
-    same columns."""
+    same columns. A ``key`` other than ``id`` must lead an index (it may be partial, on
+    the rows where the key is not null)."""
     if len(rows) > ROWS_PER_STATEMENT:
         for i in range(0, len(rows), ROWS_PER_STATEMENT):
             update_by_id(session, table, rows[i : i + ROWS_PER_STATEMENT], key=key)
@@ -112,7 +113,17 @@ def update_by_id(
                 f"UPDATE {plan.table} SET {sets} FROM {plan.source} "  # noqa: S608
                 f"WHERE {plan.table}.{quote(key)} = r.{quote(key)}"
             )
-            session.connection().exec_driver_sql(sql, {"rows": payload})
+            if key == "id":
+                session.connection().exec_driver_sql(sql, {"rows": payload})
+                return
+            # Another key leads an index (partial where it is not null). Without the
+            # table's statistics the planner takes it for a column of few values and
+            # would read the whole table for each part: the rows are few, so they are
+            # looked up through the index.
+            with planner(session, enable_hashjoin="off", enable_mergejoin="off"):
+                session.connection().exec_driver_sql(
+                    f"{sql} AND {plan.table}.{quote(key)} IS NOT NULL", {"rows": payload}
+                )
             return
     stmt = (
         update(table)
