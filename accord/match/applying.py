@@ -369,7 +369,10 @@ def apply(
         records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
     )
     joins = _joins(decisions, live, apart, result, rows, run_id, summary)
-    now = {start: head.id for start, head in live.items()}  # who each is once merged
+    # Who each profile the run read (and each live person behind one) is once merged.
+    now = {start: head.id for start, head in live.items()}
+    for head in live.values():
+        now.setdefault(head.id, head.id)
     left = joins
     if in_sets:
         done = sets.join(

@@ -306,3 +306,41 @@ def test_merges_in_sets_equal_merges_one_at_a_time_and_split_undoes_them(
         actor="test",
     )
     assert summary.merged == 0  # the undone merge is remembered
+
+
+def test_people_changed_after_the_run_read_them_are_joined_as_they_are_now(
+    client: TestClient, workspace: ProvisionedWorkspace, session: Session, settings: Settings
+) -> None:
+    api = Api(client, workspace)
+    _seed(api, client, workspace)
+    ws = workspace.workspace.id
+    snap = service.snapshot(session, ws, settings)
+    result = service.compute(snap)
+    # While the model ran: two of Eva's records were joined by a shared email, and two of
+    # Farid's records were given different user ids.
+    for n in (0, 1):
+        api.send(
+            "identify",
+            anonymousId=f"p4-r{n}",
+            traits={"email": "eva.schmidt@example.com"},
+            timestamp="2026-05-06T10:00:00Z",
+        )
+        api.send(
+            "identify",
+            anonymousId=f"p5-r{n}",
+            userId=f"farid-{n}",
+            timestamp="2026-05-06T10:00:00Z",
+        )
+    assert api.profile(anonymous_id="p4-r0")["id"] == api.profile(anonymous_id="p4-r1")["id"]
+    summary = applying.apply(
+        session, ws, result, snap.thresholds, snap.rows, run_id=None, actor="test"
+    )
+    session.commit()
+    eva = api.profile(anonymous_id="p4-r2")
+    assert {f"anonymous_id:p4-r{n}" for n in range(3)} <= idents(eva)
+    farid = [api.profile(anonymous_id=f"p5-r{n}")["id"] for n in range(3)]
+    assert farid[0] != farid[1]  # two user ids are never one person
+    assert summary.blocked >= 1
+    # Eva's first join was made already; Farid's third record joins one of the two.
+    assert summary.merged == 12 - 1 - 1
+    assert len(set(farid)) == 2
