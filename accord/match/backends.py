@@ -63,6 +63,8 @@ def spark_session(master: str = "local[2]", memory: str = "4g") -> Any:
         .config("spark.sql.shuffle.partitions", "4" if master.startswith("local") else "200")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.ui.enabled", "false")
+        # The command shows its own progress; Spark's stage bars would write over it.
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
