@@ -73,7 +73,10 @@ def resolve_command(
     typer.echo(f"  household links      {run.households:,}")
     kept = report.get("blocked") or 0
     if kept:
-        typer.echo(f"  kept apart           {kept:,} (different user ids, undone or rejected)")
+        typer.echo(
+            f"  kept apart           {kept:,} (a record of one side is someone else, "
+            "different user ids, or undone or rejected before)"
+        )
     phases = report.get("phases") or {}
     if phases:
         typer.echo("  seconds              " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))
