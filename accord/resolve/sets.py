@@ -6,8 +6,8 @@ A run that joins thousands of pairs writes them here instead: the joins are repl
 memory, in their order, exactly as one repartition after another would have made them
 (the same survivor, the same link between the two best identifiers, one merge per
 absorbed person with the identifiers of each side at that moment, so ``split`` undoes
-each as before), and the result is written in a few statements per table: links,
-identifiers, events, orders, tombstones, merges, golden records.
+each as before), and the result is written set by set, a statement per table and 5,000
+rows: links, identifiers, events, orders, tombstones, merges, golden records.
 
 A cluster whose joining the graph's rules could reshape (a person already contested, a
 separation touching one of its identifiers, two values of a unique type, more values of
