@@ -36,7 +36,8 @@ def run_with_progress(s: Settings, workspace_id: uuid.UUID, name: str, engine: E
             task = progress.add_task(f"Resolving {name}", total=len(PHASES))
 
             def on_phase(phase: str) -> None:
-                done = PHASES.index(phase) if phase in PHASES else 0
+                head = phase.split(":", 1)[0]  # "applying decisions: merges 5,000 of ..."
+                done = PHASES.index(head) if head in PHASES else 0
                 progress.update(task, completed=done, description=f"Resolving {name}: {phase}")
 
             run = run_workspace(

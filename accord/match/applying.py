@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -350,12 +350,20 @@ def apply(
     run_id: uuid.UUID | None,
     actor: str,
     in_sets: bool = True,
+    on_step: Callable[[str], None] | None = None,
 ) -> Summary:
     """Apply a run's decisions in the caller's transaction. ``in_sets=False`` joins every
-    pair through the identity graph one at a time (what the sets must equal)."""
+    pair through the identity graph one at a time (what the sets must equal);
+    ``on_step`` hears how far it is, as "applying decisions: ..."."""
+
+    def say(step: str) -> None:
+        if on_step is not None:
+            on_step(f"applying decisions: {step}")
+
     lock_workspace(session, workspace_id, "resolve")
     ids = {uuid.UUID(p) for pair in result.pairs for p in (pair.left, pair.right)}
     ctx = WorkspaceContext.load(session, workspace_id)  # one run, one set of rules
+    say(f"reading {len(ids):,} people again")
     live = live_many(session, ids)  # the run read without the lock: who each is now
     read = sets.People.load(
         session, ids | {h.id for h in live.values()}, heads={h.id: h for h in live.values()}
@@ -368,6 +376,7 @@ def apply(
     summary = Summary(
         records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)
     )
+    say(f"deciding {len(result.pairs):,} pairs")
     joins = _joins(decisions, live, apart, result, rows, run_id, summary)
     # Who each profile the run read (and each live person behind one) is once merged.
     now = {start: head.id for start, head in live.items()}
@@ -383,6 +392,7 @@ def apply(
             link_message_id=f"match:{run_id or 'review'}",
             actor=actor,
             read=read,
+            on_step=say,
         )
         summary.merges.extend(done.merges)
         now = {start: done.joined.get(p, p) for start, p in now.items()}
@@ -399,6 +409,7 @@ def apply(
         redo = live_many(session, [s for s, p in now.items() if p in touched])
         now.update((s, h.id) for s, h in redo.items())
     summary.merged = len(summary.merges)
+    say("proposals and household links")
     _propose_all(session, ctx, decisions, now, apart, result, rows, run_id, summary)
     session.flush()
     return summary

@@ -81,6 +81,7 @@ def run_workspace(
                 snap.rows,
                 run_id=run_id,
                 actor=actor,
+                on_step=on_phase,
             )
             result.phases = {"read": read, **result.phases}
             result.phases["apply"] = time.perf_counter() - started

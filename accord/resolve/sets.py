@@ -164,11 +164,13 @@ def join(
     link_message_id: str,
     actor: str,
     read: People | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> Outcome:
     """Join the pairs of live people in ``joins``, in order, in the caller's transaction.
     A join whose people are already one (through earlier joins) is skipped; the joins of
     a cluster the graph could reshape come back in ``Outcome.left``. ``read``: the
-    people as the caller read them in this transaction, when it has."""
+    people as the caller read them in this transaction, when it has; ``on_step`` hears
+    how far the writing is."""
     out = Outcome()
     wanted = {p for j in joins for p in (j.a, j.b)}
     if read is None or not read.covers(wanted):
@@ -207,7 +209,7 @@ def join(
         (out.left if clusters.find(j.a) in reshaped else plain).append(j)
     if plain:
         out.merges, out.joined = _write(
-            session, ctx, plain, people, nodes, rule, link_message_id, actor
+            session, ctx, plain, people, nodes, rule, link_message_id, actor, on_step
         )
     return out
 
@@ -221,7 +223,9 @@ def _write(
     rule: str,
     link_message_id: str,
     actor: str,
+    on_step: Callable[[str], None] | None,
 ) -> tuple[list[uuid.UUID], dict[uuid.UUID, uuid.UUID]]:
+    say = on_step or (lambda _: None)
     # The replay: each join as one repartition would make it.
     side_of: dict[uuid.UUID, _Side] = {p: _Side(people[p], list(nodes[p])) for p in people}
     holder: dict[uuid.UUID, uuid.UUID] = {p: p for p in people}  # absorbed -> who holds it
@@ -266,6 +270,7 @@ def _write(
         )
         keep.nodes.extend(gone.nodes)
         holder[gone.profile.id] = keep.profile.id
+    say(f"linking {len(made):,} pairs of people")
     insert_ignore(session, IdentityLink.__table__, links, ["workspace_id", "a_id", "b_id"])
     absorbed = [m.absorbed for m in made]
     root_of = {g: live(g) for g in absorbed}
@@ -294,6 +299,7 @@ def _write(
     for g, r in root_of.items():
         _refresh_loaded(session, Profile, g, "merged_into_id", r)
     for start in range(0, len(made), ROWS_PER_STATEMENT):
+        say(f"recording merges {start:,} of {len(made):,}")
         insert_ignore(
             session,
             Merge.__table__,
@@ -313,6 +319,7 @@ def _write(
     for p, held in nodes.items():
         everyone[root_of.get(p, p)].extend(held)
     for start in range(0, len(roots), ROWS_PER_STATEMENT):
+        say(f"golden records {start:,} of {len(roots):,}")
         part = roots[start : start + ROWS_PER_STATEMENT]
         rows = profiles.recomputed(session, part, ctx.profile)
         for root, row in rows.items():

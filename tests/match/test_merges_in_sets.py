@@ -332,10 +332,22 @@ def test_people_changed_after_the_run_read_them_are_joined_as_they_are_now(
             timestamp="2026-05-06T10:00:00Z",
         )
     assert api.profile(anonymous_id="p4-r0")["id"] == api.profile(anonymous_id="p4-r1")["id"]
+    steps: list[str] = []
     summary = applying.apply(
-        session, ws, result, snap.thresholds, snap.rows, run_id=None, actor="test"
+        session,
+        ws,
+        result,
+        snap.thresholds,
+        snap.rows,
+        run_id=None,
+        actor="test",
+        on_step=steps.append,
     )
     session.commit()
+    # How far it is, for a long run's progress.
+    assert all(step.startswith("applying decisions: ") for step in steps)
+    assert "applying decisions: recording merges 0 of 8" in steps, steps
+    assert any(step.startswith("applying decisions: golden records 0 of ") for step in steps)
     eva = api.profile(anonymous_id="p4-r2")
     assert {f"anonymous_id:p4-r{n}" for n in range(3)} <= idents(eva)
     farid = [api.profile(anonymous_id=f"p5-r{n}")["id"] for n in range(3)]
