@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Iterator, Sequence
+from typing import Self, TypeVar
 
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+# Values one IN list (or array) carries at most: a few hundred keep each statement short.
+CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[list[T]]:
+    """``items`` in consecutive parts of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
 
 
 class Repository:

@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from accord.kit.dialect import insert_ignore, one_of
-from accord.kit.repository import Repository
+from accord.kit.repository import Repository, chunks
 from accord.match.models import MatchCandidate, MatchRun
 from accord.profile.models import Profile
 from accord.resolve.models import Identifier
-from accord.resolve.repository import chunks
 
 
 class MatchRunRepository(Repository):

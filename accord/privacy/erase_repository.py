@@ -17,10 +17,10 @@ from accord.govern.audit.models import AccessLogEntry, AuditEvent
 from accord.govern.consent.models import ConsentRecord, ConsentState
 from accord.inbox.models import Attachment, Conversation, ConversationEvent, Message
 from accord.kit.db import Base
-from accord.kit.repository import Repository
+from accord.kit.repository import Repository, chunks
 from accord.match.models import MatchCandidate, MatchRun
 from accord.privacy.models import PrivacyRequest
-from accord.privacy.repository import any_of, chunks
+from accord.privacy.repository import any_of
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier, IdentityLink, Merge, Separation, SeparationMember
 from accord.social.models import Mention

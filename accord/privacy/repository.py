@@ -19,7 +19,7 @@ from accord.collect.models import Event
 from accord.govern.consent.models import ConsentRecord, ConsentState
 from accord.inbox.models import Attachment, Conversation, ConversationEvent, Message
 from accord.kit.dialect import one_of
-from accord.kit.repository import Repository
+from accord.kit.repository import Repository, chunks
 from accord.match.models import MatchCandidate
 from accord.privacy.models import OPEN, PrivacyRequest, RetentionRun
 from accord.profile.models import Order, Profile
@@ -27,16 +27,10 @@ from accord.resolve.models import Identifier, IdentityLink, Merge
 from accord.social.models import Mention
 from accord.social.service import handles_by_network
 
-CHUNK = 500
 # An event that may carry a person's identifier: id, identifiers, user id, anonymous id,
 # the person it is attributed to.
 Candidate = tuple[uuid.UUID, list[list[str]], str | None, str | None, uuid.UUID | None]
 MAX_HOPS = 32
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield list(items[i : i + size])
 
 
 def any_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:

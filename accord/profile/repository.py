@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
-from accord.kit.repository import Repository
+from accord.kit.repository import Repository, chunks
 from accord.profile.models import Order, Profile
 
 # The columns that resolution derives from a person's events.
@@ -36,14 +36,6 @@ class Counts:
     stats: dict[str, Any]
     first_seen_at: datetime | None
     last_seen_at: datetime | None
-
-
-# People read together by the batch forms: a few hundred keeps each statement short.
-PEOPLE_CHUNK = 500
-
-
-def _chunked(ids: list[uuid.UUID]) -> list[list[uuid.UUID]]:
-    return [ids[i : i + PEOPLE_CHUNK] for i in range(0, len(ids), PEOPLE_CHUNK)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +64,7 @@ class ProfileRepository(Repository):
         """Whom each of these people was merged into, whether contested, when created:
         plain rows, without the golden record."""
         out: dict[uuid.UUID, Head] = {}
-        for chunk in _chunked(ids):
+        for chunk in chunks(ids):
             stmt = select(
                 Profile.id,
                 Profile.workspace_id,
@@ -115,7 +107,7 @@ class ProfileRepository(Repository):
         """``redirect_tombstones`` for many: people merged into a key now point at its
         value."""
         found: list[dict[str, Any]] = []
-        for chunk in _chunked(list(new_of)):
+        for chunk in chunks(list(new_of)):
             stmt = select(Profile.id, Profile.merged_into_id).where(
                 one_of(self.session, Profile.merged_into_id, chunk)
             )
@@ -189,7 +181,7 @@ class ProfileEventRepository(Repository):
     def contributions_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Contribution]]:
         """Each person's events that carry traits, oldest first."""
         out: dict[uuid.UUID, list[Contribution]] = {}
-        for chunk in _chunked(profile_ids):
+        for chunk in chunks(profile_ids):
             stmt = (
                 select(
                     Event.profile_id, Event.traits, Event.source, Event.timestamp, Event.message_id
@@ -207,7 +199,7 @@ class ProfileEventRepository(Repository):
     def channel_stats_of(self, profile_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ChannelStat]]:
         """Per person and channel: events, the first and the last."""
         out: dict[uuid.UUID, list[ChannelStat]] = {}
-        for chunk in _chunked(profile_ids):
+        for chunk in chunks(profile_ids):
             stmt = (
                 select(
                     Event.profile_id,
@@ -283,7 +275,7 @@ class OrderRepository(Repository):
     ) -> dict[uuid.UUID, tuple[int, Decimal, datetime | None]]:
         """Per person with orders: how many (not cancelled), their net revenue, the last."""
         out: dict[uuid.UUID, tuple[int, Decimal, datetime | None]] = {}
-        for chunk in _chunked(profile_ids):
+        for chunk in chunks(profile_ids):
             stmt = (
                 select(
                     Order.profile_id,
@@ -302,7 +294,7 @@ class OrderRepository(Repository):
     def of_profiles(self, profile_ids: list[uuid.UUID]) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """(order id, person) of every order these people hold."""
         out: list[tuple[uuid.UUID, uuid.UUID]] = []
-        for chunk in _chunked(profile_ids):
+        for chunk in chunks(profile_ids):
             stmt = select(Order.id, Order.profile_id).where(
                 one_of(self.session, Order.profile_id, chunk)
             )

@@ -11,7 +11,7 @@ from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all, upd
 from accord.collect.models import Event
 from accord.kit.dialect import each_of, insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
-from accord.kit.repository import Repository
+from accord.kit.repository import Repository, chunks
 from accord.profile.repository import OrderRepository, ProfileRepository
 from accord.resolve.models import (
     Identifier,
@@ -21,13 +21,6 @@ from accord.resolve.models import (
     Separation,
     SeparationMember,
 )
-
-CHUNK = 500
-
-
-def chunks(items: list[uuid.UUID], size: int = CHUNK) -> Iterable[list[uuid.UUID]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 class IdentifierRepository(Repository):

@@ -25,7 +25,7 @@ from accord.govern.consent.models import ConsentRecord, ConsentState, Suppressio
 from accord.kit.db import UTCDateTime
 from accord.kit.dialect import insert_ignore, one_of
 from accord.kit.ids import new_id
-from accord.kit.repository import Repository
+from accord.kit.repository import Repository, chunks
 from accord.kit.time import utcnow
 
 
@@ -81,9 +81,7 @@ class ConsentRepository(Repository):
     def holders(self, profile_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
         """Which of these people have any consent record."""
         out: set[uuid.UUID] = set()
-        ids = list(profile_ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
+        for chunk in chunks(profile_ids):
             stmt = (
                 select(ConsentRecord.profile_id)
                 .where(one_of(self.session, ConsentRecord.profile_id, chunk))
