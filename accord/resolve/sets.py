@@ -38,6 +38,7 @@ from accord.kit.time import utcnow
 from accord.profile import service as profiles
 from accord.profile.models import Profile
 from accord.profile.repository import Head, OrderRepository, ProfileRepository
+from accord.resolve import graph
 from accord.resolve.context import WorkspaceContext
 from accord.resolve.models import Identifier, IdentityLink, KnownIdentifier, Merge
 from accord.resolve.repository import IdentifierRepository, SeparationRepository
@@ -66,23 +67,6 @@ class _Side:
 
     profile: Head
     nodes: list[KnownIdentifier]
-
-
-class _Clusters:
-    def __init__(self) -> None:
-        self.parent: dict[uuid.UUID, uuid.UUID] = {}
-
-    def find(self, x: uuid.UUID) -> uuid.UUID:
-        self.parent.setdefault(x, x)
-        while self.parent[x] != x:
-            self.parent[x] = self.parent[self.parent[x]]
-            x = self.parent[x]
-        return x
-
-    def union(self, a: uuid.UUID, b: uuid.UUID) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _best(ctx: WorkspaceContext, nodes: Sequence[KnownIdentifier]) -> KnownIdentifier:
@@ -192,21 +176,17 @@ def join(
         return out
     nodes = {p: read.nodes.get(p, []) for p in people}
     touched = {i for side_a, side_b in read.separations for i in side_a | side_b}
-    clusters = _Clusters()
-    for j in usable:
-        clusters.union(j.a, j.b)
-    members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for j in usable:
-        members[clusters.find(j.a)].update((j.a, j.b))
-    reshaped = {
-        root
-        for root, group in members.items()
-        if any(not nodes.get(p) for p in group)
-        or _reshapes(ctx, [_Side(people[p], nodes[p]) for p in group], touched)
-    }
+    reshaped: set[uuid.UUID] = set()  # the people of clusters left to the graph
+    for group in graph.connected_components(
+        sorted({p for j in usable for p in (j.a, j.b)}, key=str), [(j.a, j.b) for j in usable]
+    ):
+        if any(not nodes.get(p) for p in group) or _reshapes(
+            ctx, [_Side(people[p], nodes[p]) for p in group], touched
+        ):
+            reshaped |= group
     plain: list[Join] = []
     for j in usable:
-        (out.left if clusters.find(j.a) in reshaped else plain).append(j)
+        (out.left if j.a in reshaped else plain).append(j)
     if plain:
         out.merges, out.joined = _write(
             session, ctx, plain, people, nodes, rule, link_message_id, actor, on_step
