@@ -97,9 +97,14 @@ def _set_order_stats(session: Session, profile: Profile) -> None:
 
 def _put_order_stats(profile: Profile, count: int, revenue: Decimal, last: datetime | None) -> None:
     profile.order_count = count
-    # Each order fits its column; so many that their sum would not are counted at the most.
-    profile.revenue = max(min(revenue, MONEY_MAX), -MONEY_MAX)
+    profile.revenue = _capped(revenue)
     profile.stats = {**profile.stats, **_order_stats(count, revenue, last)}
+
+
+def _capped(revenue: Decimal) -> Decimal:
+    """Each order fits its column; so many that their sum would not are counted at the
+    most."""
+    return max(min(revenue, MONEY_MAX), -MONEY_MAX)
 
 
 def _order_stats(count: int, revenue: Decimal, last: datetime | None) -> dict[str, Any]:
@@ -295,9 +300,7 @@ def recomputed(
             "first_seen_at": min((lo for _, _, lo, _ in rows), default=None),
             "last_seen_at": max((hi for _, _, _, hi in rows), default=None),
             "order_count": count,
-            # Each order fits its column; so many that their sum would not are counted
-            # at the most.
-            "revenue": max(min(revenue, MONEY_MAX), -MONEY_MAX),
+            "revenue": _capped(revenue),
             "updated_at": now,
         }
     return out
