@@ -9,7 +9,7 @@ import typer
 from rich.progress import TaskID
 
 from accord.cli import bench_resolve
-from accord.cli.bench_run import run_bench
+from accord.cli.bench_run import MigratedDatabaseOpt, run_bench
 from accord.cli.context import progress_bar, settings
 from accord.kit.db import create_db_engine, create_session_factory
 
@@ -115,10 +115,7 @@ def bench_privacy(
     profiles: Annotated[int, typer.Option(help="Profiles to load.", min=10)] = 1_000_000,
     events: Annotated[int, typer.Option(help="Events to load.", min=100)] = 10_000_000,
     samples: Annotated[int, typer.Option(help="Consent checks to time.", min=10)] = 2000,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="A migrated database to load (default: the configured one)."),
-    ] = None,
+    database_url: MigratedDatabaseOpt = None,
 ) -> None:
     """p50/p99 of the consent check, and the time to export and to erase one person, on a
     large workspace."""
@@ -266,10 +263,7 @@ def bench_helpcenter(
     cold: Annotated[
         bool, typer.Option("--cold", help="Time it before the tables have statistics.")
     ] = False,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="A migrated database to load (default: the configured one)."),
-    ] = None,
+    database_url: MigratedDatabaseOpt = None,
 ) -> None:
     """p50/p99 of the help center's search page, instant results and article page, with
     many articles published and many past searches kept."""
@@ -316,10 +310,7 @@ def bench_segments(
             " estimates and the real-time run on the segments an earlier run built)."
         ),
     ] = True,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="A migrated database to load (default: the configured one)."),
-    ] = None,
+    database_url: MigratedDatabaseOpt = None,
 ) -> None:
     """The full build of 20 typical segments, the builder's size estimate p99, and the
     latency from an event accepted to the membership it changes, on a large workspace."""

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from accord.cli.bench_run import run_bench
+from accord.cli.bench_run import MigratedDatabaseOpt, run_bench
 from accord.cli.context import progress_bar, settings
 
 
@@ -103,10 +103,7 @@ def bench_resolve_db(
     ] = "households",
     engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
     seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 5,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="A migrated database to load (default: the configured one)."),
-    ] = None,
+    database_url: MigratedDatabaseOpt = None,
 ) -> None:
     """Probabilistic resolution end to end through the database: a generated population
     imported as contacts, then one matching run (read, train, score, write the merges);

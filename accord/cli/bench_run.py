@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Annotated, Protocol
 
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.cli.context import progress_bar, settings
 from accord.kit.db import create_db_engine, create_session_factory
+
+# A benchmark that loads its data into a database of the user's choosing.
+MigratedDatabaseOpt = Annotated[
+    str | None,
+    typer.Option(help="A migrated database to load (default: the configured one)."),
+]
 
 
 class Result(Protocol):
