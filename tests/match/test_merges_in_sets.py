@@ -53,6 +53,12 @@ def _traits(who: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
+def _more_emails(api: Api, ids: dict[str, Any], *emails: str) -> None:
+    """Emails a record gave before its name and address."""
+    for email in emails:
+        api.send("identify", timestamp="2026-05-01T09:00:00Z", traits={"email": email}, **ids)
+
+
 def _seed(api: Api, client: TestClient, ws: ProvisionedWorkspace) -> None:
     """Three records of each person that share no identifier, with what a merge must
     carry along: an order, consent, an earlier merge (a tombstone), many emails."""
@@ -65,21 +71,10 @@ def _seed(api: Api, client: TestClient, ws: ProvisionedWorkspace) -> None:
                 traits |= {"email": "ben.okafor@example.com", "phone": "+1 303 555 0199"}
             if n == 0 and r == 2:  # more identifiers than the person merged before
                 traits |= {"email": "ana.l@example.com", "phone": "+1 503 555 0101"}
-                for extra in ("ana.work@example.com", "ana.home@example.com"):
-                    api.send(
-                        "identify",
-                        timestamp="2026-05-01T09:00:00Z",
-                        traits={"email": extra},
-                        **ids,
-                    )
+                _more_emails(api, ids, "ana.work@example.com", "ana.home@example.com")
             if n == 3:  # six emails in all, over the limit of five: reshaped
                 traits |= {"email": f"dmitri{r}@example.com"}
-                api.send(
-                    "identify",
-                    timestamp="2026-05-01T09:00:00Z",
-                    traits={"email": f"dmitri.alt{r}@example.com"},
-                    **ids,
-                )
+                _more_emails(api, ids, f"dmitri.alt{r}@example.com")
             api.send("identify", traits=traits, timestamp=f"2026-05-0{r + 1}T10:00:00Z", **ids)
     # An earlier merge: a visitor who later gives the email of Ana's first record, so
     # that record's person already absorbed someone.
