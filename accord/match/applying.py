@@ -162,9 +162,7 @@ def _anchor(session: Session, ctx: WorkspaceContext, profile: Profile) -> Identi
         for i in MatchInputRepository.from_session(session).identifiers([profile.id])
         if not i.blocked
     ]
-    if not rows:
-        return None
-    return sorted(rows, key=lambda i: (-ctx.rules.priority(i.type), i.type, i.value))[0]
+    return sets.strongest(ctx, rows) if rows else None
 
 
 def merge_people(

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -69,9 +69,19 @@ class _Side:
     nodes: list[KnownIdentifier]
 
 
-def _best(ctx: WorkspaceContext, nodes: Sequence[KnownIdentifier]) -> KnownIdentifier:
-    """The identifier a match links: the highest-priority one (as ``repartition``'s
-    caller picks it)."""
+class _Typed(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+Ident = TypeVar("Ident", bound=_Typed)
+
+
+def strongest(ctx: WorkspaceContext, nodes: Iterable[Ident]) -> Ident:
+    """The identifier a match links of a person: the one of highest priority, then by
+    type and value (one pair at a time and in sets alike)."""
     return min(nodes, key=lambda i: (-ctx.rules.priority(i.type), i.type, i.value))
 
 
@@ -223,7 +233,7 @@ def _write(
         a, b = side_of[live(j.a)], side_of[live(j.b)]
         if a is b:
             continue
-        ia, ib = _best(ctx, a.nodes), _best(ctx, b.nodes)
+        ia, ib = strongest(ctx, a.nodes), strongest(ctx, b.nodes)
         low, high = (ia, ib) if ia.id < ib.id else (ib, ia)
         links.append(
             {
