@@ -5,10 +5,10 @@ by the workspace's resolve lock).
 An automatic merge links one identifier of each person, exactly as a shared identifier
 would, and is recorded with the per-field match weights as its evidence; ``split``
 undoes it and keeps the two apart from then on. A run's merges are written in sets
-(``resolve.sets``): one pass over the clusters they make, a few statements per table.
-Only a cluster the identity graph's rules could reshape (a contested person, an undone
-merge nearby, a limited identifier type over its limit) goes through the graph one pair
-at a time."""
+(``resolve.sets``): one pass over the clusters they make, a statement per table and
+5,000 rows. Only a cluster the identity graph's rules could reshape (a contested person,
+an undone merge nearby, a limited identifier type over its limit) goes through the graph
+one pair at a time."""
 
 from __future__ import annotations
 
