@@ -305,15 +305,12 @@ def _write(
         if m.absorbed in holding:
             consent.on_merge(session, ctx.workspace_id, m.survivor, m.absorbed, m.id)
             holding.add(m.survivor)
-    everyone: dict[uuid.UUID, list[KnownIdentifier]] = defaultdict(list)
-    for p, held in nodes.items():
-        everyone[root_of.get(p, p)].extend(held)
     for start in range(0, len(roots), ROWS_PER_STATEMENT):
         say(f"golden records {start:,} of {len(roots):,}")
         part = roots[start : start + ROWS_PER_STATEMENT]
         rows = profiles.recomputed(session, part, ctx.profile)
         for root, row in rows.items():
-            _fill_contact(row, everyone[root])
+            _fill_contact(row, side_of[root].nodes)  # the root's side holds them all now
         profile_repo.write_computed(
             [{"id": r, "contested": False, **row} for r, row in rows.items()]
         )
