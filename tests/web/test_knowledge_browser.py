@@ -351,6 +351,9 @@ def test_an_image_is_uploaded_inserted_previewed_and_shown_to_readers(
     expect(preview_img).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "knowledge-editor-image.png"), full_page=True)
     page.locator("button[name=then][value=published]").click()
+    expect(page.locator("#knowledge-notice")).to_have_text(
+        "Published: readers see this version now."
+    )
     page.goto(f"{s.base}/help/{s.ws.workspace.slug}/articles/guy-lines")
     shown = page.locator("article.help-article img")
     expect(shown).to_be_visible()
