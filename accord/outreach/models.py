@@ -104,7 +104,9 @@ class Send(IdMixin, Base):
     )
     version: Mapped[int | None] = mapped_column(Integer)  # the journey's version
     step: Mapped[str | None] = mapped_column(String(40))  # and its step
-    profile_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"))
+    # No key to the person: people are removed only with their workspace, whose key
+    # removes the send; checking it would lock (and write into) every person messaged.
+    profile_id: Mapped[uuid.UUID]
     channel: Mapped[str] = mapped_column(String(8))
     purpose: Mapped[str] = mapped_column(String(16))
     promotional: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach.journeys.models import JourneyEntry, JourneyStepLog
 from tests.helpers import add_user, bearer, console_login
@@ -233,7 +232,6 @@ def test_people_entered_by_hand_show_in_the_report_and_on_the_360(
     for e in entries:
         session.add(
             JourneyStepLog(
-                id=new_id(),
                 workspace_id=workspace.workspace.id,
                 journey_id=e.journey_id,
                 entry_id=e.id,

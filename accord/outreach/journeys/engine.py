@@ -152,6 +152,7 @@ class Due:
     waiting_for: str | None
     context: dict[str, Any]
     entered_at: datetime
+    live: bool = True  # the person is not merged away
 
 
 Entry = JourneyEntry | Due
@@ -173,10 +174,9 @@ class Batch:
     def log(self, entry: Entry, step: Step, outcome: str, detail: str | None = None) -> None:
         self.logs.append(
             {
-                "id": self.ids(),
+                "entry_id": entry.id,
                 "workspace_id": entry.workspace_id,
                 "journey_id": entry.journey_id,
-                "entry_id": entry.id,
                 "step": step.id,
                 "at": self.now,
                 "outcome": outcome,
@@ -411,15 +411,14 @@ def _together(
             rest.append(entry)
         else:
             groups.setdefault((entry.journey_id, entry.version, entry.step), []).append(entry)
-    alive = together.live(session, [e.id for group in groups.values() for e in group])
     sending: set[uuid.UUID] = set()
     for (journey_id, version, step_id), group in groups.items():
         path = together.path_of(definition_of(session, journey_id, version), step_id)
-        ids = [e.id for e in group if e.id in alive]
+        ids = [e.id for e in group if e.live]
         if path is None or not ids:
             rest.extend(group)
             continue
-        rest.extend(e for e in group if e.id not in alive)
+        rest.extend(e for e in group if not e.live)
         if together.take(session, ids, path, now):
             sending.add(journey_id)
     return sending, rest

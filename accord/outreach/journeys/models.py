@@ -84,22 +84,23 @@ class JourneyEntry(IdMixin, Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class JourneyStepLog(IdMixin, Base):
+class JourneyStepLog(Base):
     """A step a person went through, and how it went (the journey's funnel and the
-    person's history in it). Unique per entry and step: a step runs once per person."""
+    person's history in it). Keyed by entry and step: a step runs once per person.
+
+    The workspace and the journey are copied from the entry without keys of their own:
+    the entry's key removes the log with it (and the entry goes with its journey and
+    workspace), and a batch of steps checks one key a row instead of three."""
 
     __tablename__ = "journey_step_log"
-    __table_args__ = (
-        UniqueConstraint("entry_id", "step"),
-        Index(None, "journey_id", "step"),
-    )
+    __table_args__ = (Index(None, "journey_id", "step"),)
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    journey_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("journeys.id", ondelete="CASCADE"))
     entry_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("journey_entries.id", ondelete="CASCADE")
+        ForeignKey("journey_entries.id", ondelete="CASCADE"), primary_key=True
     )
-    step: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[uuid.UUID]
+    journey_id: Mapped[uuid.UUID]
     at: Mapped[datetime]
     outcome: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(String(500))

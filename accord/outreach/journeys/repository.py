@@ -23,6 +23,7 @@ from accord.outreach.journeys.models import (
     JourneyVersion,
 )
 from accord.outreach.models import Send
+from accord.profile.models import Profile
 
 UNFINISHED = ("waiting",)
 ALIKE = 20  # entries given the same values updated in one statement from this many
@@ -88,7 +89,8 @@ class JourneyRepository(Repository):
 
     def claim_due(self, workspace_id: uuid.UUID, now: datetime, limit: int) -> list[Any]:
         """Up to ``limit`` waiting people whose time has come (of active journeys), as
-        plain rows, locked for this transaction (PostgreSQL skips those another worker
+        plain rows ending with whether the person is live (not merged away), locked for
+        this transaction (PostgreSQL skips those another worker
         holds)."""
         stmt = (
             select(
@@ -101,8 +103,10 @@ class JourneyRepository(Repository):
                 JourneyEntry.waiting_for,
                 JourneyEntry.context,
                 JourneyEntry.entered_at,
+                Profile.merged_into_id.is_(None),
             )
             .join(Journey, Journey.id == JourneyEntry.journey_id)
+            .join(Profile, Profile.id == JourneyEntry.profile_id)
             .where(
                 JourneyEntry.status == "waiting",
                 JourneyEntry.wake_at <= now,

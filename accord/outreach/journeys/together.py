@@ -53,17 +53,6 @@ def path_of(definition: Definition, step_id: str | None) -> Path | None:
     return Path(steps, None, None) if at is None else None
 
 
-def live(session: Session, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these entries are of people not merged away."""
-    return set(
-        session.scalars(
-            select(JourneyEntry.id)
-            .join(Profile, Profile.id == JourneyEntry.profile_id)
-            .where(one_of(session, JourneyEntry.id, list(ids)), Profile.merged_into_id.is_(None))
-        )
-    )
-
-
 def take(session: Session, ids: Sequence[uuid.UUID], path: Path, now: datetime) -> bool:
     """The path for these entries (all live people at one step of one version); returns
     whether it queued a message."""
@@ -169,7 +158,6 @@ def _log(session: Session, among: object, step: Step, now: datetime) -> None:
         outcome, detail = literal("waiting"), literal(f"until {until.isoformat()}")
     rows = (
         select(
-            func.gen_random_uuid(),
             e.workspace_id,
             e.journey_id,
             e.id,
@@ -177,15 +165,14 @@ def _log(session: Session, among: object, step: Step, now: datetime) -> None:
             literal(now),
             outcome,
             detail,
-        )
-        .join(p, p.id == e.profile_id)
-        .where(among)  # type: ignore[arg-type]
+        ).where(among)  # type: ignore[arg-type]
     )
+    if step.kind in MESSAGES:  # the address is the log's detail
+        rows = rows.join(p, p.id == e.profile_id)
     log = JourneyStepLog
     session.execute(
         insert(cast_table(JourneyStepLog)).from_select(
             [
-                log.id,
                 log.workspace_id,
                 log.journey_id,
                 log.entry_id,
