@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -76,6 +77,7 @@ class Send(IdMixin, Base):
     # update, no index entry written), on pages left half empty for it.
     __table_args__ = (
         UniqueConstraint("source_key", "profile_id"),
+        CheckConstraint("campaign_id IS NOT NULL OR journey_id IS NOT NULL", name="source"),
         Index(
             None,
             "campaign_id",
@@ -94,7 +96,10 @@ class Send(IdMixin, Base):
         {"postgresql_with": {"fillfactor": 50}},
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # One key checked a message: its campaign's or journey's, which goes with the
+    # workspace. People are removed only with their workspace, and checking the person's
+    # key locked (and so wrote into) every person messaged.
+    workspace_id: Mapped[uuid.UUID]
     source_key: Mapped[str] = mapped_column(String(120))
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("outreach_campaigns.id", ondelete="CASCADE")
@@ -104,8 +109,6 @@ class Send(IdMixin, Base):
     )
     version: Mapped[int | None] = mapped_column(Integer)  # the journey's version
     step: Mapped[str | None] = mapped_column(String(40))  # and its step
-    # No key to the person: people are removed only with their workspace, whose key
-    # removes the send; checking it would lock (and write into) every person messaged.
     profile_id: Mapped[uuid.UUID]
     channel: Mapped[str] = mapped_column(String(8))
     purpose: Mapped[str] = mapped_column(String(16))

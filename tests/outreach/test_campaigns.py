@@ -15,7 +15,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from accord.app import create_app
 from accord.kit.db import transaction
@@ -213,15 +215,17 @@ def test_sends_are_unique_per_campaign_and_person(committed: Committed) -> None:
 
     ws = committed.workspace("Northwind Outdoor")
     with transaction(committed.factory) as session:
+        from accord.outreach.models import Campaign
         from accord.profile.models import Profile
 
         person = Profile(id=uuid.uuid4(), workspace_id=ws.workspace.id, traits={}, stats={})
-        session.add(person)
+        campaign = Campaign(id=uuid.uuid4(), workspace_id=ws.workspace.id, name="Spring")
+        session.add_all([person, campaign])
         session.flush()
         row = {
             "workspace_id": ws.workspace.id,
-            "source_key": "campaign:x",
-            "campaign_id": None,
+            "source_key": f"campaign:{campaign.id}",
+            "campaign_id": campaign.id,
             "profile_id": person.id,
             "channel": "email",
             "purpose": "marketing",
@@ -238,3 +242,6 @@ def test_sends_are_unique_per_campaign_and_person(committed: Committed) -> None:
         assert repo.add_many([{**row, "id": uuid.uuid4()}]) == 1
         assert repo.add_many([{**row, "id": uuid.uuid4()}]) == 0
         assert len(list(session.scalars(select(Send)))) == 1
+        # A message comes from a campaign or a journey; one from neither is refused.
+        with pytest.raises(IntegrityError), session.begin_nested():
+            repo.add_many([{**row, "id": uuid.uuid4(), "source_key": "x", "campaign_id": None}])

@@ -3,10 +3,11 @@
 A step log row is keyed by its entry and step (the unique pair it already had) instead
 of an id of its own, and keeps no keys to its workspace and journey: the entry's key
 removes it with the entry, which goes with its journey and workspace. A queued message
-keeps no key to its person: people are removed only with their workspace, whose key
-removes the message, and checking the person's key locked, and so wrote into, every
-person messaged. Each person a batch of journey steps moves on then costs two index
-entries, three key checks and a row lock fewer. On SQLite the step log's table is copied (a primary key cannot change in place).
+keeps only the key to its campaign or journey (a new check makes sure one is set; either
+goes with the workspace): people are removed only with their workspace, and checking
+the person's key locked, and so wrote into, every person messaged. Each person a batch
+of journey steps moves on then costs two index entries, four key checks and a row lock
+fewer. On SQLite the tables are copied (a primary key cannot change in place).
 
 Revision ID: 0030
 Revises: 0029
@@ -35,10 +36,20 @@ def upgrade() -> None:
         batch.create_primary_key("pk_journey_step_log", ["entry_id", "step"])
     with op.batch_alter_table("outreach_sends") as batch:
         batch.drop_constraint("fk_outreach_sends_profile_id_profiles", type_="foreignkey")
+        batch.drop_constraint("fk_outreach_sends_workspace_id_workspaces", type_="foreignkey")
+        batch.create_check_constraint("source", "campaign_id IS NOT NULL OR journey_id IS NOT NULL")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outreach_sends") as batch:
+        batch.drop_constraint(op.f("ck_outreach_sends_source"), type_="check")
+        batch.create_foreign_key(
+            "fk_outreach_sends_workspace_id_workspaces",
+            "workspaces",
+            ["workspace_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
         batch.create_foreign_key(
             "fk_outreach_sends_profile_id_profiles",
             "profiles",
