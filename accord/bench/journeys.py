@@ -34,6 +34,7 @@ from accord.kit.db import transaction
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach.journeys import service
+from accord.outreach.journeys import tasks as journey_tasks
 from accord.outreach.journeys.models import JourneyEntry
 from accord.outreach.journeys.repository import JourneyRepository
 from accord.outreach.models import Send
@@ -135,7 +136,7 @@ def run(
     jobs, _ = build(settings, factory)
     jobs.start()
     try:
-        jobs.enqueue("journeys.advance", workspace_id, at=fire_at)
+        journey_tasks.wiring(jobs.enqueue).wake(workspace_id, fire_at)
         time.sleep(max(lead / 2, fire_at.timestamp() - time.time() - idle - lead / 2))
         db = postgres_pids()
         before_db, before = cpu_of(db), time.process_time()

@@ -446,10 +446,12 @@ def advance(
             workspace = session.get(Workspace, workspace_id)
             if workspace is None:
                 return moved
-            rows = JourneyRepository.from_session(session).claim_due(workspace_id, now, batch)
+            repo = JourneyRepository.from_session(session)
+            active = [j.id for j in repo.active(workspace_id)]
+            rows = repo.claim_due(workspace_id, active, now, batch)
             entries = [Due(*row) for row in rows]
             if not entries:
-                next_wake = JourneyRepository.from_session(session).next_wake(workspace_id)
+                next_wake = repo.next_wake(workspace_id)
                 break
             alike, one_by_one = _together(session, entries, now)
             done = Stepper(session, workspace, now).run(one_by_one)

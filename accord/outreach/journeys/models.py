@@ -63,6 +63,7 @@ class JourneyEntry(IdMixin, Base):
         Index(None, "profile_id"),
         Index(
             "ix_journey_entries_due",
+            "workspace_id",
             "wake_at",
             postgresql_where=text("status = 'waiting'"),
             sqlite_where=text("status = 'waiting'"),

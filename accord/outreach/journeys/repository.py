@@ -8,12 +8,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from accord.analyze.segments.models import SegmentChange, SegmentMember
 from accord.collect.models import Event
-from accord.kit.dialect import copy_rows, insert_ignore, one_of, update_by_id
+from accord.kit.dialect import copy_rows, insert_ignore, one_of, planner, update_by_id
 from accord.kit.repository import Repository
 from accord.outreach.journeys.models import (
     Journey,
@@ -36,6 +36,13 @@ def append(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
         return 0
     names = [c.name for c in table.columns]
     return copy_rows(session, table, ([row.get(n) for n in names] for row in rows))
+
+
+# How due steps are claimed: along the due index in its order, never gathered and sorted.
+CLAIM_PLANNER = {"enable_bitmapscan": "off", "enable_sort": "off"}
+# The due index's condition written as it is in the index, not as a parameter: a
+# prepared statement's generic plan could not use a partial index on a parameter.
+WAITING = JourneyEntry.status == literal_column("'waiting'")
 
 
 class JourneyRepository(Repository):
@@ -87,11 +94,24 @@ class JourneyRepository(Repository):
     def add_entries(self, rows: Sequence[dict[str, Any]]) -> int:
         return insert_ignore(self.session, JourneyEntry.__table__, rows, ["id"])
 
-    def claim_due(self, workspace_id: uuid.UUID, now: datetime, limit: int) -> list[Any]:
-        """Up to ``limit`` waiting people whose time has come (of active journeys), as
-        plain rows ending with whether the person is live (not merged away), locked for
-        this transaction (PostgreSQL skips those another worker
-        holds)."""
+    def claim_due(
+        self,
+        workspace_id: uuid.UUID,
+        journey_ids: Sequence[uuid.UUID],
+        now: datetime,
+        limit: int,
+    ) -> list[Any]:
+        """Up to ``limit`` waiting people of these journeys (the workspace's active ones)
+        whose time has come, the earliest first, as plain rows ending with whether the
+        person is live (not merged away), locked for this transaction (PostgreSQL skips
+        those another worker holds).
+
+        The entries are read alone, along the due index (workspace, wake-up time), so
+        that the scan stops at ``limit`` whatever the statistics say (``CLAIM_PLANNER``:
+        on a table never analyzed the planner expects a few due rows, and would gather
+        and sort every due person of the workspace for each batch)."""
+        if not journey_ids:
+            return []
         stmt = (
             select(
                 JourneyEntry.id,
@@ -103,27 +123,36 @@ class JourneyRepository(Repository):
                 JourneyEntry.waiting_for,
                 JourneyEntry.context,
                 JourneyEntry.entered_at,
-                Profile.merged_into_id.is_(None),
             )
-            .join(Journey, Journey.id == JourneyEntry.journey_id)
-            .join(Profile, Profile.id == JourneyEntry.profile_id)
             .where(
-                JourneyEntry.status == "waiting",
-                JourneyEntry.wake_at <= now,
                 JourneyEntry.workspace_id == workspace_id,
-                Journey.status == "active",
+                WAITING,
+                JourneyEntry.wake_at <= now,
+                one_of(self.session, JourneyEntry.journey_id, list(journey_ids)),
             )
             .order_by(JourneyEntry.wake_at)
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(of=JourneyEntry, skip_locked=True)
-        return list(self.session.execute(stmt))
+            stmt = stmt.with_for_update(skip_locked=True)
+        with planner(self.session, **CLAIM_PLANNER):
+            rows = list(self.session.execute(stmt))
+        gone = set(
+            self.session.scalars(
+                select(Profile.id).where(
+                    one_of(self.session, Profile.id, list({r.profile_id for r in rows})),
+                    Profile.merged_into_id.is_not(None),
+                )
+            )
+            if rows
+            else ()
+        )
+        return [(*row, row.profile_id not in gone) for row in rows]
 
     def next_wake(self, workspace_id: uuid.UUID) -> datetime | None:
         return self.session.scalar(
             select(func.min(JourneyEntry.wake_at)).where(
-                JourneyEntry.status == "waiting", JourneyEntry.workspace_id == workspace_id
+                WAITING, JourneyEntry.workspace_id == workspace_id
             )
         )
 
@@ -131,7 +160,7 @@ class JourneyRepository(Repository):
         return list(
             self.session.scalars(
                 select(JourneyEntry.workspace_id)
-                .where(JourneyEntry.status == "waiting", JourneyEntry.wake_at <= now)
+                .where(WAITING, JourneyEntry.wake_at <= now)
                 .group_by(JourneyEntry.workspace_id)
             )
         )

@@ -10,9 +10,10 @@ that hears them."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -34,9 +35,17 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[..., Any]
 
 
+# The job engine's scheduler looks for due jobs once a second: a wake-up is scheduled
+# that much early and waits out the rest, so steps are taken when their time comes
+# rather than up to a second later.
+EARLY = timedelta(seconds=1)
+
+
 def wiring(enqueue: Enqueue) -> engine.Wiring:
     return engine.Wiring(
-        wake=lambda workspace_id, at: enqueue("journeys.advance", workspace_id, at=at),
+        wake=lambda workspace_id, at: enqueue(
+            "journeys.advance", workspace_id, False, at, at=at - EARLY
+        ),
         deliver=lambda journey_id: enqueue("journeys.deliver", journey_id),
         notify=lambda delivery_id: enqueue("audiences.deliver", delivery_id),
     )
@@ -49,11 +58,17 @@ def advance(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
     helper: bool = False,
+    not_before: datetime | None = None,
     *,
     enqueue: Enqueue,
 ) -> int:
-    """Take the due steps of a workspace; a wake-up with more due than a batch asks one
-    more worker to help (batches are locked apart)."""
+    """Take the due steps of a workspace (from ``not_before``, waited for when the
+    wake-up came early); a wake-up with more due than a batch asks one more worker to
+    help (batches are locked apart)."""
+    if not_before is not None:
+        early = (not_before - utcnow()).total_seconds()
+        if early > 0:
+            time.sleep(min(early, EARLY.total_seconds()))
 
     def help_out() -> None:
         for _ in range(HELPERS):
