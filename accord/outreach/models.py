@@ -97,8 +97,8 @@ class Send(IdMixin, Base):
     )
 
     # One key checked a message: its campaign's or journey's, which goes with the
-    # workspace. People are removed only with their workspace, and checking the person's
-    # key locked (and so wrote into) every person messaged.
+    # workspace. The person is named without a key (checking it locked, and so wrote
+    # into, every person messaged); erasing the person finds the column by its ``info``.
     workspace_id: Mapped[uuid.UUID]
     source_key: Mapped[str] = mapped_column(String(120))
     campaign_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -109,7 +109,7 @@ class Send(IdMixin, Base):
     )
     version: Mapped[int | None] = mapped_column(Integer)  # the journey's version
     step: Mapped[str | None] = mapped_column(String(40))  # and its step
-    profile_id: Mapped[uuid.UUID]
+    profile_id: Mapped[uuid.UUID] = mapped_column(info={"names": "profiles"})
     channel: Mapped[str] = mapped_column(String(8))
     purpose: Mapped[str] = mapped_column(String(16))
     promotional: Mapped[bool] = mapped_column(Boolean, default=True)

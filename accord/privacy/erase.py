@@ -5,7 +5,8 @@ workspace keeps order totals as legally required records, the orders anonymized)
 conversations with messages, attachments (rows and files) and logs, their chat visitors
 and what triggers showed them, consent records and states, the access log, the audit
 events about them, their names in the matching model's term frequencies, and the rows of
-any other table whose foreign key names one of these. Their identifiers then go on the
+any other table whose foreign key names one of these (or whose column declares that it
+names one, where a key was dropped for its cost). Their identifiers then go on the
 suppression list (as salted hashes), so a later tracking call or import carrying one
 creates nobody.
 

@@ -72,13 +72,19 @@ ORDER_PROPERTIES = ("order_id", "total", "revenue", "currency")
 
 
 def references() -> list[tuple[Table, str, str]]:
-    """(table, column, person table) of every foreign key to a person table."""
+    """(table, column, person table) of every foreign key to a person table, and of
+    every column that names one without a key (``info={"names": "<table>"}``: a key
+    checked on every row of a hot write, dropped for its cost)."""
     out = []
     for table in Base.metadata.sorted_tables:
         for fk in table.foreign_keys:
             target = fk.column.table.name
             if target in PERSON_TABLES:
                 out.append((table, fk.parent.name, target))
+        for column in table.columns:
+            named = column.info.get("names")
+            if named in PERSON_TABLES:
+                out.append((table, column.name, named))
     return out
 
 

@@ -23,6 +23,7 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
 from accord.models import Base
+from accord.outreach.models import Campaign, Send
 from accord.privacy.erase import forget_in_redis
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier
@@ -71,12 +72,35 @@ def erase(api: TestClient, ws: ProvisionedWorkspace, type_name: str, value: str)
     return dict(done.json())
 
 
+def _message(db: Committed, ws: ProvisionedWorkspace, p: Person) -> None:
+    """A campaign's message to the person, its address theirs."""
+    assert p.profile_id is not None
+    with transaction(db.factory) as session:
+        campaign = Campaign(id=uuid.uuid4(), workspace_id=ws.workspace.id, name="Spring")
+        session.add(campaign)
+        session.flush()
+        session.add(
+            Send(
+                id=uuid.uuid4(),
+                workspace_id=ws.workspace.id,
+                source_key=f"campaign:{campaign.id}",
+                campaign_id=campaign.id,
+                profile_id=p.profile_id,
+                channel="email",
+                purpose="marketing",
+                address=p.email,
+                queued_at=utcnow(),
+            )
+        )
+
+
 def test_an_erased_person_is_nowhere(
     privacy_db: Committed, api: TestClient, ws: ProvisionedWorkspace, data_dir: Path
 ) -> None:
     p: Person = build(privacy_db.factory, api, ws)
+    _message(privacy_db, ws, p)
     with privacy_db.factory() as session:
-        # What there is to erase: three profiles, the file, the order.
+        # What there is to erase: three profiles, the file, the order, the message.
         assert found_in_tables(session, [p.last]), "the person was not built"
         people = session.scalar(select(func.count()).where(Profile.workspace_id == ws.workspace.id))
         assert people == 4  # theirs (three, two merged in) and the household's other
@@ -101,6 +125,7 @@ def test_an_erased_person_is_nowhere(
     assert tables["audit_events"] == 1
     assert tables["merges"] == 2
     assert tables["match_runs"] == 1
+    assert tables["outreach_sends"] == 1  # named without a key, found by its column
     assert receipt["files_removed"] == 1
     assert receipt["identifiers_suppressed"] >= 7
     assert receipt["erased_by"].startswith("token:")

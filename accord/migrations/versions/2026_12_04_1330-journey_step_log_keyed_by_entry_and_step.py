@@ -4,10 +4,11 @@ A step log row is keyed by its entry and step (the unique pair it already had) i
 of an id of its own, and keeps no keys to its workspace and journey: the entry's key
 removes it with the entry, which goes with its journey and workspace. A queued message
 keeps only the key to its campaign or journey (a new check makes sure one is set; either
-goes with the workspace): people are removed only with their workspace, and checking
-the person's key locked, and so wrote into, every person messaged. Each person a batch
-of journey steps moves on then costs two index entries, four key checks and a row lock
-fewer. On SQLite the tables are copied (a primary key cannot change in place).
+goes with the workspace) and names its person without a key: checking it locked, and so
+wrote into, every person messaged (erasing a person still removes their messages, found
+by the column's declared reference). Each person a batch of journey steps moves on then
+costs two index entries, four key checks and a row lock fewer. On SQLite the tables are
+copied (a primary key cannot change in place).
 
 Revision ID: 0030
 Revises: 0029
