@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
@@ -24,7 +24,7 @@ from accord.match.models import MatchCandidate
 from accord.profile.models import Order, Profile
 from accord.resolve import sets
 from accord.resolve.models import Identifier, IdentityLink, Merge
-from tests.helpers import bearer
+from tests.helpers import bearer, count_queries
 from tests.resolve.test_identity import Api, idents
 
 PEOPLE = [
@@ -211,14 +211,7 @@ def test_merges_in_sets_equal_merges_one_at_a_time_and_split_undoes_them(
     result = service.compute(snap)
 
     def run(in_sets: bool) -> tuple[applying.Summary, dict[str, Any], int]:
-        statements: list[str] = []
-        bind = session.connection()
-
-        def count(*args: Any) -> None:
-            statements.append(args[2])
-
-        event.listen(bind, "before_cursor_execute", count)
-        try:
+        with count_queries(session.connection()) as statements:
             summary = applying.apply(
                 session,
                 ws,
@@ -229,8 +222,6 @@ def test_merges_in_sets_equal_merges_one_at_a_time_and_split_undoes_them(
                 actor="test",
                 in_sets=in_sets,
             )
-        finally:
-            event.remove(bind, "before_cursor_execute", count)
         return summary, _state(session, ws), len(statements)
 
     outcomes: list[sets.Outcome] = []
