@@ -438,11 +438,23 @@ def run(
         sink_cpu, db_cpu = cpu_of([sink.proc.pid]), cpu_of(db_pids)
         cpu = time.process_time()
         started = time.perf_counter()
+        finished = threading.Event()
+
+        def watch() -> None:
+            for t in threads:
+                t.join()
+            finished.set()
+
         for t in threads:
             t.start()
+        threading.Thread(target=watch, daemon=True).start()
         done = 0
-        while any(t.is_alive() for t in threads):
-            time.sleep(2.0)  # as often as the console's progress view asks
+        ended: float | None = None
+        while ended is None:
+            # As often as the console's progress view asks; the end is taken the moment
+            # the last sender stops, not at the next look.
+            if finished.wait(2.0):
+                ended = time.perf_counter()
             with transaction(factory) as session:
                 now_done = int(
                     session.scalar(
@@ -455,7 +467,7 @@ def run(
                 )
             progress(now_done - done)
             done = now_done
-        result.seconds = time.perf_counter() - started
+        result.seconds = ended - started
         result.cpu_us = (time.process_time() - cpu) / max(recipients, 1) * 1e6
         sink_used = cpu_since(sink_cpu, cpu_of([sink.proc.pid]))
         db_used = cpu_since(db_cpu, cpu_of(postgres_pids()))

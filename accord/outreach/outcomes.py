@@ -1,10 +1,11 @@
 """What became of each message handed to the relay or the SMS provider: the outcome
 read from its answer (sent, tried again later with back-off, bounced, refused, failed) and
-its record, committed the moment it is known (see ``sending``'s docstring for why)."""
+its record, committed a small window at a time (see ``sending``'s docstring for why)."""
 
 from __future__ import annotations
 
 import smtplib
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -128,24 +129,46 @@ _NOT_SENT = (
 )
 
 
+# Sent messages recorded together: one statement for the whole window, its values as
+# arrays (one plan whatever the window's size, prepared once by the server).
 _SENT_PG = (
-    "UPDATE outreach_sends SET status = 'sent', sent_at = %s, message_id = %s, "
-    "attempts = %s, claim_id = NULL, code = NULL, reason = NULL WHERE id = %s"
+    "UPDATE outreach_sends AS s SET status = 'sent', sent_at = v.sent_at, "
+    "message_id = v.message_id, attempts = v.attempts, claim_id = NULL, code = NULL, "
+    "reason = NULL FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::int[]) "
+    "AS v(id, sent_at, message_id, attempts) WHERE s.id = v.id"
 )
+_NOT_SENT_PG = (
+    "UPDATE outreach_sends SET status = %s, code = %s, reason = %s, attempts = %s, "
+    "next_attempt_at = %s, claim_id = NULL WHERE id = %s"
+)
+
+# At most this many messages are handed over before their outcomes are committed: the
+# most of one claim a crash can leave in doubt (``sending.recover_claim``).
+IN_DOUBT = 32
+# ... and none of them waits longer than this for its record (a slow throttle, a slow
+# relay), so the progress view and a crash's doubt stay current.
+RECORD_WITHIN = 0.5
 
 
 class Recorder:
-    """Records each send's outcome the moment it is known, each in a transaction of its
-    own (see the module's docstring).
+    """Records the outcomes of the messages handed over, a window at a time: after
+    ``IN_DOUBT`` messages, after ``RECORD_WITHIN`` seconds, at the end of each batch
+    (``flush``), and at once for an outcome with consequences (a bounce marks the
+    address, a STOP withdraws consent). Each window is one transaction, committed
+    before the next message is handed over once the window is full; so a crash leaves
+    at most ``IN_DOUBT`` messages of a claim handed over without their record, the first
+    ones in the claim's order still marked ``sending`` (see ``sending``'s docstring).
 
-    On PostgreSQL: a connection of its own in autocommit, and the one statement of a
-    sent message straight to the driver (prepared once by the server); it runs for
-    every message, and SQLAlchemy's own work per execution would cost more than the
-    statement. On SQLite (one writer at a time) each outcome is a short transaction of
-    the session factory, whose connections wait their turn for the lock."""
+    On PostgreSQL: a connection of its own, and the statements straight to the driver
+    (prepared once by the server). On SQLite (one writer at a time) each window is a
+    short transaction of the session factory, whose connections wait their turn for the
+    lock."""
 
-    def __init__(self, factory: sessionmaker[Session]) -> None:
+    def __init__(self, factory: sessionmaker[Session], window: int = IN_DOUBT) -> None:
         self.factory = factory
+        self.window = window
+        self.pending: list[tuple[Handed, dict[str, Any]]] = []
+        self.since = 0.0
         bind = factory.kw["bind"]
         self.conn: Connection | None = None
         self.raw: Any = None
@@ -154,53 +177,103 @@ class Recorder:
             self.raw = self.conn.connection.driver_connection
 
     def mark(self, sent: Handed, values: dict[str, Any]) -> None:
-        if self.raw is not None and values["status"] == "sent" and not sent.text:
-            self.raw.execute(
-                _SENT_PG,
-                (values["sent_at"], sent.message_id, values["attempts"], sent.send_id),
-                prepare=True,
-            )
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append((sent, values))
+        if (
+            len(self.pending) >= self.window
+            or _consequent(sent, values)
+            or time.monotonic() - self.since >= RECORD_WITHIN
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit the outcomes not yet recorded, then what follows from them."""
+        pending, self.pending = self.pending, []
+        if not pending:
             return
-        if self.conn is not None:
-            self._mark(self.conn, sent, values)
+        sent = [(h, v) for h, v in pending if v["status"] == "sent"]
+        other = [(h, v) for h, v in pending if v["status"] != "sent"]
+        if self.raw is not None:
+            with self.raw.transaction():
+                if sent:
+                    self.raw.execute(
+                        _SENT_PG,
+                        (
+                            [h.send_id for h, _ in sent],
+                            [v["sent_at"] for _, v in sent],
+                            [h.message_id for h, _ in sent],
+                            [v["attempts"] for _, v in sent],
+                        ),
+                        prepare=True,
+                    )
+                if other:
+                    self.raw.cursor().executemany(
+                        _NOT_SENT_PG,
+                        [
+                            (
+                                v["status"],
+                                v.get("code"),
+                                v.get("reason"),
+                                v["attempts"],
+                                v.get("next_attempt_at"),
+                                h.send_id,
+                            )
+                            for h, v in other
+                        ],
+                    )
         else:
             with transaction(self.factory) as session:
-                self._mark(session.connection(), sent, values)
-        if values["status"] == "bounced" and not sent.text:
-            with transaction(self.factory) as session:
-                _bounce_trait(session, sent.workspace, sent.to, sent.send_id)
-        if values.get("code") == "sms_stop" and sent.profile_id is not None:
-            with transaction(self.factory) as session:
-                _stopped(session, sent)
-
-    @staticmethod
-    def _mark(conn: Connection, sent: Handed, values: dict[str, Any]) -> None:
-        if values["status"] == "sent":
-            conn.execute(
-                _SENT,
-                {
-                    "send_id": sent.send_id,
-                    "sent_at": values["sent_at"],
-                    "message_id": sent.message_id,
-                    "attempts": values["attempts"],
-                },
-            )
-            return
-        conn.execute(
-            _NOT_SENT,
-            {
-                "send_id": sent.send_id,
-                "status": values["status"],
-                "code": values.get("code"),
-                "reason": values.get("reason"),
-                "attempts": values["attempts"],
-                "next_attempt_at": values.get("next_attempt_at"),
-            },
-        )
+                conn = session.connection()
+                if sent:
+                    conn.execute(
+                        _SENT,
+                        [
+                            {
+                                "send_id": h.send_id,
+                                "sent_at": v["sent_at"],
+                                "message_id": h.message_id,
+                                "attempts": v["attempts"],
+                            }
+                            for h, v in sent
+                        ],
+                    )
+                if other:
+                    conn.execute(
+                        _NOT_SENT,
+                        [
+                            {
+                                "send_id": h.send_id,
+                                "status": v["status"],
+                                "code": v.get("code"),
+                                "reason": v.get("reason"),
+                                "attempts": v["attempts"],
+                                "next_attempt_at": v.get("next_attempt_at"),
+                            }
+                            for h, v in other
+                        ],
+                    )
+        for handed, values in other:
+            if values["status"] == "bounced" and not handed.text:
+                with transaction(self.factory) as session:
+                    _bounce_trait(session, handed.workspace, handed.to, handed.send_id)
+            if values.get("code") == "sms_stop" and handed.profile_id is not None:
+                with transaction(self.factory) as session:
+                    _stopped(session, handed)
 
     def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
+        try:
+            self.flush()
+        finally:
+            if self.conn is not None:
+                self.conn.close()
+
+
+def _consequent(sent: Handed, values: dict[str, Any]) -> bool:
+    """An outcome that changes more than its send's row (recorded at once)."""
+    return (values["status"] == "bounced" and not sent.text) or (
+        values.get("code") == "sms_stop" and sent.profile_id is not None
+    )
 
 
 def _failed(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,18 @@ from accord.kit.dialect import hour_of_day, insert_ignore, one_of, plus_seconds,
 from accord.kit.repository import Repository
 from accord.outreach.models import Campaign, Send
 from accord.profile.models import Order, Profile
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A send taken by a claim, as its batch reads it."""
+
+    id: uuid.UUID
+    profile_id: uuid.UUID
+    channel: str
+    address: str | None
+    attempts: int
+
 
 # A send in one of these is finished: nothing more will happen to it.
 DONE = ("sent", "refused", "holdout", "bounced", "complained", "failed", "unknown")
@@ -83,13 +96,13 @@ class SendRepository(Repository):
         limit: int,
         now: datetime,
         after: uuid.UUID | None = None,
-    ) -> list[Send]:
+    ) -> list[Claimed]:
         """Up to ``limit`` due sends (of a campaign, or a journey's step: ``scope``) in
-        the order of their people, from
-        the person after ``after`` on, marked as taken by this claim (two workers never
-        take the same send: PostgreSQL skips rows another claim holds; SQLite has one
-        writer at a time). A worker passes the last person it claimed, so each walks the
-        campaign once."""
+        the order of their people, from the person after ``after`` on, marked as taken by
+        this claim in one statement (two workers never take the same send: PostgreSQL
+        skips rows another claim holds; SQLite has one writer at a time). A worker passes
+        the last person it claimed, so each walks the campaign once. Returned as plain
+        rows: a batch reads them and writes them back by id, never through the ORM."""
         pick = (
             select(Send.id)
             .where(
@@ -104,20 +117,14 @@ class SendRepository(Repository):
             pick = pick.where(Send.profile_id > after)
         if self.session.get_bind().dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
-        ids = list(self.session.scalars(pick))
-        if not ids:
-            return []
-        self.session.execute(
+        rows = self.session.execute(
             update(Send)
-            .where(one_of(self.session, Send.id, ids))
+            .where(Send.id.in_(pick.scalar_subquery()))
             .values(status="sending", claim_id=claim_id, claimed_at=now)
+            .returning(Send.id, Send.profile_id, Send.channel, Send.address, Send.attempts)
             .execution_options(synchronize_session=False)
         )
-        return list(
-            self.session.scalars(
-                select(Send).where(Send.claim_id == claim_id).order_by(Send.profile_id)
-            )
-        )
+        return sorted((Claimed(*row) for row in rows), key=lambda c: c.profile_id)
 
     def settle(self, outcomes: Iterable[dict[str, Any]]) -> None:
         """Each send's outcome (``id`` and the columns that change): the outcomes that

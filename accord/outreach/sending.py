@@ -1,15 +1,18 @@
 """The send queue at work: claim a batch of due sends, decide each (consent, frequency,
-holds, quiet hours), render and hand them to the transport one by one, and record each
-outcome the moment it is known.
+holds, quiet hours), render and hand them to the transport one by one, and record the
+outcomes a small window at a time.
 
 **Never twice.** A batch is claimed (status ``sending``, a claim id) in the same
 transaction that records the sends decided against; then its messages go to the relay in
-the order of their people, and each is marked ``sent`` in a transaction of its own as soon
-as the relay accepted it. If the process dies, its claim is found stale later
-(:func:`recover`): of its sends still marked ``sending``, only the first in their order can
-have been handed over without being marked, so that one is recorded ``unknown`` and the
-rest are queued again. A crash therefore sends nobody a message twice, and leaves at most
-one message per claim of which nobody can say whether it arrived."""
+the order of their people, and their outcomes are committed together every
+``outcomes.IN_DOUBT`` messages (sooner when the relay is slow, and at the end of the
+batch), before the next message is handed over. If the process dies, its claim is found
+stale later (:func:`recover`): of its sends still marked ``sending``, only the first
+``IN_DOUBT`` in their order can have been handed over without being marked, so those are
+recorded ``unknown`` and the rest are queued again. A crash therefore sends nobody a
+message twice, and leaves at most ``IN_DOUBT`` messages per claim of which nobody can
+say whether they arrived. (Committing each message alone would leave one, at the cost
+of a transaction a message: the database's largest share of a campaign.)"""
 
 from __future__ import annotations
 
@@ -36,8 +39,8 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import settings as outreach_settings
 from accord.outreach.models import Campaign, Send
-from accord.outreach.outcomes import Handed, Recorder, outcome_of
-from accord.outreach.repository import SendRepository
+from accord.outreach.outcomes import IN_DOUBT, Handed, Recorder, outcome_of
+from accord.outreach.repository import Claimed, SendRepository
 from accord.outreach.rules import Rules
 from accord.outreach.templates import (
     Compiled,
@@ -58,8 +61,8 @@ log = logging.getLogger(__name__)
 BATCH = 200
 LEASE = timedelta(minutes=5)
 UNKNOWN_REASON = (
-    "the sending process stopped while handing this message to the relay; it is not sent "
-    "again, so that nobody receives it twice"
+    "the sending process stopped while this message was being handed to the relay or "
+    "before its outcome was recorded; it is not sent again, so that nobody receives it twice"
 )
 
 
@@ -253,15 +256,15 @@ class Batch:
     will not go out now."""
 
     job: Job
-    sends: Sequence[Send]
+    sends: Sequence[Claimed]
     profiles: dict[uuid.UUID, Person]
     scores: dict[uuid.UUID, CustomerScore]
     outcomes: list[dict[str, Any]] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
-    asking: list[Send] = field(default_factory=list)
+    asking: list[Claimed] = field(default_factory=list)
 
     @classmethod
-    def load(cls, session: Session, job: Job, sends: Sequence[Send]) -> Batch:
+    def load(cls, session: Session, job: Job, sends: Sequence[Claimed]) -> Batch:
         ids = [s.profile_id for s in sends]
         profiles = {
             p.id: p
@@ -289,7 +292,7 @@ class Batch:
                 batch.asking.append(send)
         return batch
 
-    def refuse(self, send: Send, code: str, reason: str) -> None:
+    def refuse(self, send: Claimed, code: str, reason: str) -> None:
         self.outcomes.append(
             {
                 "id": send.id,
@@ -313,7 +316,7 @@ class Batch:
         """The messages to hand over, in the claim's order, once consent decided and the rules
         (caps, holds, quiet hours) judged; the others get their outcome."""
         job = self.job
-        allowed: list[tuple[Send, Decision]] = []
+        allowed: list[tuple[Claimed, Decision]] = []
         for send, decision in zip(self.asking, decisions, strict=True):
             if decision.allowed:
                 allowed.append((send, decision))
@@ -356,7 +359,7 @@ class Batch:
                     out.append(prepared)
         return out
 
-    def prepare(self, send: Send, permit: Permit, now: datetime) -> Prepared:
+    def prepare(self, send: Claimed, permit: Permit, now: datetime) -> Prepared:
         job = self.job
         profile = self.profiles[send.profile_id]
         context = _context(job, profile, self.scores.get(send.profile_id))
@@ -466,6 +469,7 @@ def send_batch(
         handed = Handed(job.workspace, p.send_id, p.to, message_id, p.profile_id, job.texts)
         recorder.mark(handed, values)
         tally.add("retried" if values["status"] == "queued" else str(values["status"]))
+    recorder.flush()
     return tally, last
 
 
@@ -526,22 +530,23 @@ def run_job(
 
 
 def recover_claim(repo: SendRepository, claim_id: uuid.UUID) -> list[Send]:
-    """A stale claim: its first send still marked ``sending`` (in the order of its
-    people) may have been handed over and is recorded ``unknown``; the rest are queued
-    again. Returns its sends."""
+    """A stale claim: its first ``IN_DOUBT`` sends still marked ``sending`` (in the
+    order of their people) may have been handed over and are recorded ``unknown``; the
+    rest are queued again. Returns its sends."""
     sends = repo.of_claim(claim_id)
     if not sends:
         return []
     outcomes: list[dict[str, Any]] = [
         {
-            "id": sends[0].id,
+            "id": s.id,
             "status": "unknown",
             "code": "interrupted",
             "reason": UNKNOWN_REASON,
             "claim_id": None,
         }
+        for s in sends[:IN_DOUBT]
     ]
-    outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in sends[1:]]
+    outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in sends[IN_DOUBT:]]
     repo.settle(outcomes)
     return sends
 
