@@ -60,9 +60,17 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         le=32,
-        description="Delivery jobs started for each campaign launched: each keeps one SMTP "
-        "session open and sends its own batches, so they add up (within the workspace's "
+        description="Delivery jobs started for each campaign launched: each sends its own "
+        "batches over its own SMTP sessions, so they add up (within the workspace's "
         "messages-per-second limit) and take one job thread each while the campaign sends.",
+    )
+    outreach_sessions: int = Field(
+        default=4,
+        ge=1,
+        le=8,
+        description="SMTP sessions each delivery job keeps open to the relay, driven by its "
+        "one thread: while the relay answers one, the next message is rendered. Up to 8 (a "
+        "crash leaves at most 24 messages plus this many of a batch in doubt).",
     )
     social_streams: bool = Field(
         default=True,

@@ -76,7 +76,11 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     jobs.periodic("audiences.sweep", partial(audience_tasks.sweep, sender=sender), crontab())
     jobs.periodic("audiences.prune", audience_tasks.prune, crontab(minute="7"))
     jobs.periodic("helpcenter.publish_due", helpcenter_tasks.publish_due, crontab())
-    deployment = Deployment(secret_key=settings.resolved_secret_key, base_url=settings.base_url)
+    deployment = Deployment(
+        secret_key=settings.resolved_secret_key,
+        base_url=settings.base_url,
+        sessions=settings.outreach_sessions,
+    )
     jobs.task(
         "outreach.deliver",
         partial(outreach_tasks.deliver, deployment=deployment),

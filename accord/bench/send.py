@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.analyze.segments import service as segment_service
 from accord.bench.common import free_port
 from accord.channels import mailbox
-from accord.channels.email import RelaySession
+from accord.channels.relay_pool import RelayPool
 from accord.govern.access.principal import Principal
 from accord.govern.consent import service as consent
 from accord.govern.consent import suppression
@@ -69,6 +69,7 @@ TEXT = "Hello {{ person.first_name }}, our spring sale starts today: https://sho
 class SendResult:
     recipients: int
     senders: int
+    sessions: int
     seconds_plan: float = 0.0
     limit_messages: int = 0
     limit_seconds: float = 0.0
@@ -99,7 +100,8 @@ class SendResult:
         share = self.rate / self.limit_rate if self.limit_rate else 0.0
         met = share >= TARGET_SHARE and self.rate >= TARGET_RATE
         return [
-            f"recipients: {self.recipients:,}; senders (SMTP sessions): {self.senders}",
+            f"recipients: {self.recipients:,}; delivery jobs: {self.senders}, each with "
+            f"{self.sessions} SMTP sessions",
             f"planning the sends: {self.seconds_plan:.1f} s",
             f"limit (the campaign's messages pre-rendered, SMTP only): {self.limit_messages:,} in "
             f"{self.limit_seconds:.1f} s = {self.limit_rate:,.0f} messages/s",
@@ -347,15 +349,22 @@ def prerender(
     return out
 
 
+def _accepted(tag: Any, error: BaseException | None) -> None:
+    if error is not None:
+        raise error
+
+
 def limit(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
     secret_key: str,
     messages: list[tuple[str, bytes]],
     senders: int,
+    sessions: int,
 ) -> tuple[float, float]:
-    """Seconds the sink takes for these pre-rendered messages over ``senders`` SMTP
-    sessions, nothing else done, and the CPU seconds this process spent meanwhile."""
+    """Seconds the sink takes for these pre-rendered messages through the transport a
+    campaign uses (``senders`` threads, each with ``sessions`` SMTP sessions), nothing
+    else done, and the CPU seconds this process spent meanwhile."""
     with transaction(factory) as session:
         ws = session.get(Workspace, workspace_id)
         assert ws is not None
@@ -368,7 +377,7 @@ def limit(
     shares = [messages[i::senders] for i in range(senders)]
 
     def run(share: list[tuple[str, bytes]]) -> None:
-        relay = RelaySession(box)
+        relay = RelayPool(box, _accepted, sessions=sessions)
         try:
             for to, data in share:
                 relay.hand_over(permits[to], to, data)
@@ -392,16 +401,19 @@ def run(
     *,
     recipients: int,
     senders: int,
+    sessions: int,
     limit_messages: int,
     secret_key: str,
     progress: Callable[[int], None],
 ) -> SendResult:
-    result = SendResult(recipients=recipients, senders=senders)
+    result = SendResult(recipients=recipients, senders=senders, sessions=sessions)
     sink = Sink(data_dir)
     try:
         workspace_id, segment_id = seed(factory, recipients, sink.port, secret_key)
         actor = Principal.cli(workspace_id)
-        deployment = sending.Deployment(secret_key=secret_key, base_url="https://bench.example")
+        deployment = sending.Deployment(
+            secret_key=secret_key, base_url="https://bench.example", sessions=sessions
+        )
         with transaction(factory) as session:
             campaign = service.create(
                 session,
@@ -417,7 +429,9 @@ def run(
             campaign_id = campaign.id
         ready = prerender(factory, workspace_id, campaign_id, deployment, limit_messages)
         result.limit_messages = limit_messages
-        result.limit_seconds, cpu_used = limit(factory, workspace_id, secret_key, ready, senders)
+        result.limit_seconds, cpu_used = limit(
+            factory, workspace_id, secret_key, ready, senders, sessions
+        )
         result.limit_cpu_us = cpu_used / limit_messages * 1e6
         del ready
         before = sink.counts()

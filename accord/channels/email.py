@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import smtplib
-import ssl
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.channels import mailbox, mime
+from accord.channels.relay_pool import connect
 from accord.customers import queries as customer_queries
 from accord.customers.preferences import unsubscribe_url
 from accord.govern.consent import service as consent
@@ -152,17 +152,7 @@ def transport(box: mailbox.Mailbox, email: Any, to: str, permit: Permit) -> None
     relay = box.relay
     if relay is None:
         raise RuntimeError("no outbound relay is configured for this workspace")
-    if relay.security == "tls":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            relay.host, relay.port, timeout=30, context=ssl.create_default_context()
-        )
-    else:
-        client = smtplib.SMTP(relay.host, relay.port, timeout=30)
-    with client:
-        if relay.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-        if relay.username and relay.password:
-            client.login(relay.username, relay.password)
+    with connect(relay, 30.0) as client:
         client.send_message(email, from_addr=box.address, to_addrs=[to])
 
 
@@ -182,19 +172,7 @@ class RelaySession:
     def _connect(self) -> smtplib.SMTP:
         relay = self.box.relay
         assert relay is not None
-        if relay.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                relay.host, relay.port, timeout=self.timeout, context=ssl.create_default_context()
-            )
-        else:
-            client = smtplib.SMTP(relay.host, relay.port, timeout=self.timeout)
-        client.ehlo()
-        if relay.security == "starttls":
-            client.starttls(context=ssl.create_default_context())
-            client.ehlo()
-        if relay.username and relay.password:
-            client.login(relay.username, relay.password)
-        return client
+        return connect(relay, self.timeout)
 
     def hand_over(self, permit: Permit, to: str, data: bytes, *, sender: str | None = None) -> None:
         """Hand one message to the relay. A refusal of the recipient raises

@@ -168,8 +168,11 @@ def bench_send(
         100_000
     ),
     senders: Annotated[
-        int, typer.Option(help="Delivery workers, each with its SMTP session.", min=1)
-    ] = 2,
+        int, typer.Option(help="Delivery jobs, each a thread with its SMTP sessions.", min=1)
+    ] = 1,
+    sessions: Annotated[
+        int, typer.Option(help="SMTP sessions of each delivery job.", min=1, max=8)
+    ] = 4,
     limit_messages: Annotated[
         int, typer.Option(help="Pre-rendered messages sent to measure the limit.", min=10)
     ] = 20_000,
@@ -191,6 +194,7 @@ def bench_send(
             data_dir,
             recipients=recipients,
             senders=senders,
+            sessions=sessions,
             limit_messages=limit_messages,
             secret_key=secret,
             progress=progress,

@@ -48,7 +48,11 @@ PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRA
 
 def deployment(request: Request) -> Deployment:
     settings = request.app.state.settings
-    return Deployment(secret_key=settings.resolved_secret_key, base_url=settings.base_url)
+    return Deployment(
+        secret_key=settings.resolved_secret_key,
+        base_url=settings.base_url,
+        sessions=settings.outreach_sessions,
+    )
 
 
 def campaign_read(session: Session, campaign: Campaign) -> CampaignRead:

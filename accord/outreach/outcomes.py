@@ -142,9 +142,13 @@ _NOT_SENT_PG = (
     "next_attempt_at = %s, claim_id = NULL WHERE id = %s"
 )
 
-# At most this many messages are handed over before their outcomes are committed: the
-# most of one claim a crash can leave in doubt (``sending.recover_claim``).
-IN_DOUBT = 32
+# Outcomes are committed together once this many are known; with the messages still in
+# flight on a delivery's SMTP sessions (at most ``MAX_SESSIONS``), at most ``IN_DOUBT``
+# messages of a claim are handed over without their record: what a crash can leave in
+# doubt (``sending.recover_claim``).
+WINDOW = 24
+MAX_SESSIONS = 8
+IN_DOUBT = WINDOW + MAX_SESSIONS
 # ... and none of them waits longer than this for its record (a slow throttle, a slow
 # relay), so the progress view and a crash's doubt stay current.
 RECORD_WITHIN = 0.5
@@ -152,7 +156,7 @@ RECORD_WITHIN = 0.5
 
 class Recorder:
     """Records the outcomes of the messages handed over, a window at a time: after
-    ``IN_DOUBT`` messages, after ``RECORD_WITHIN`` seconds, at the end of each batch
+    ``WINDOW`` messages, after ``RECORD_WITHIN`` seconds, at the end of each batch
     (``flush``), and at once for an outcome with consequences (a bounce marks the
     address, a STOP withdraws consent). Each window is one transaction, committed
     before the next message is handed over once the window is full; so a crash leaves
@@ -164,7 +168,7 @@ class Recorder:
     short transaction of the session factory, whose connections wait their turn for the
     lock."""
 
-    def __init__(self, factory: sessionmaker[Session], window: int = IN_DOUBT) -> None:
+    def __init__(self, factory: sessionmaker[Session], window: int = WINDOW) -> None:
         self.factory = factory
         self.window = window
         self.pending: list[tuple[Handed, dict[str, Any]]] = []

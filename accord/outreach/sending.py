@@ -1,18 +1,21 @@
 """The send queue at work: claim a batch of due sends, decide each (consent, frequency,
-holds, quiet hours), render and hand them to the transport one by one, and record the
-outcomes a small window at a time.
+holds, quiet hours), render each email as it goes out and hand it to the relay over a few
+SMTP sessions at once (``channels.relay_pool``; texts one by one to the SMS provider),
+and record the outcomes a small window at a time.
 
 **Never twice.** A batch is claimed (status ``sending``, a claim id) in the same
 transaction that records the sends decided against; then its messages go to the relay in
 the order of their people, and their outcomes are committed together every
-``outcomes.IN_DOUBT`` messages (sooner when the relay is slow, and at the end of the
-batch), before the next message is handed over. If the process dies, its claim is found
-stale later (:func:`recover`): of its sends still marked ``sending``, only the first
-``IN_DOUBT`` in their order can have been handed over without being marked, so those are
-recorded ``unknown`` and the rest are queued again. A crash therefore sends nobody a
-message twice, and leaves at most ``IN_DOUBT`` messages per claim of which nobody can
-say whether they arrived. (Committing each message alone would leave one, at the cost
-of a transaction a message: the database's largest share of a campaign.)"""
+``outcomes.WINDOW`` answers (sooner when the relay is slow, and at the end of the batch).
+At any moment, the messages handed over without their record are those whose outcome
+waits for the window and those still in flight on the sessions: at most ``IN_DOUBT``,
+all before every message not yet handed over. If the process dies, its claim is found
+stale later (:func:`recover`): of its sends still marked ``sending``, the first
+``IN_DOUBT`` in their order may have been handed over, so those are recorded ``unknown``
+and the rest are queued again. A crash therefore sends nobody a message twice, and
+leaves at most ``IN_DOUBT`` messages per claim of which nobody can say whether they
+arrived. (Committing each message alone, on one session, would leave one, at the cost of
+a transaction a message: the database's largest share of a campaign.)"""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.scoring.models import CustomerScore
 from accord.channels import mailbox, sms
-from accord.channels.email import RelaySession
+from accord.channels.relay_pool import RelayPool
 from accord.customers.preferences import preference_url, unsubscribe_url
 from accord.govern.consent.policy import Ask, Decision, Permit, decide_many
 from accord.govern.workspaces.models import Workspace
@@ -39,7 +42,7 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import settings as outreach_settings
 from accord.outreach.models import Campaign, Send
-from accord.outreach.outcomes import IN_DOUBT, Handed, Recorder, outcome_of
+from accord.outreach.outcomes import IN_DOUBT, MAX_SESSIONS, Handed, Recorder, outcome_of
 from accord.outreach.repository import Claimed, SendRepository
 from accord.outreach.rules import Rules
 from accord.outreach.templates import (
@@ -75,7 +78,8 @@ class Deployment:
 
     secret_key: str
     base_url: str
-    relay: Callable[[mailbox.Mailbox], RelaySession] = RelaySession
+    relay: Callable[..., RelayPool] = RelayPool
+    sessions: int = 4  # SMTP sessions of one delivery job (``RelayPool``)
     texter: Callable[[sms.Provider], sms.SmsClient] = sms.SmsClient
 
 
@@ -89,6 +93,16 @@ class Prepared:
     message_id: str
     data: bytes | str
     permit: Permit
+
+
+@dataclass(slots=True)
+class Approved:
+    """A send consent and the rules let go, with its permit (and a text, already
+    rendered)."""
+
+    send: Any
+    permit: Permit
+    prepared: Prepared | None = None
 
 
 @dataclass
@@ -312,9 +326,11 @@ class Batch:
 
     def ready(
         self, session: Session, decisions: Sequence[Decision], now: datetime
-    ) -> list[Prepared]:
+    ) -> list[Approved]:
         """The messages to hand over, in the claim's order, once consent decided and the rules
-        (caps, holds, quiet hours) judged; the others get their outcome."""
+        (caps, holds, quiet hours) judged; the others get their outcome. A text is
+        rendered here (one too long for a provider is refused); an email when it goes
+        out."""
         job = self.job
         allowed: list[tuple[Claimed, Decision]] = []
         for send, decision in zip(self.asking, decisions, strict=True):
@@ -329,7 +345,7 @@ class Batch:
             promotional=job.promotional,
             hold_until=job.hold_until,
         )
-        out: list[Prepared] = []
+        out: list[Approved] = []
         for send, decision in allowed:
             verdict = verdicts[send.profile_id]
             if verdict.action == "refused":
@@ -346,6 +362,8 @@ class Batch:
                     }
                 )
                 self.tally.add(verdict.action)
+            elif not job.texts:  # rendered as it goes out (``send_batch``)
+                out.append(Approved(send, decision.permit()))
             else:
                 prepared = self.prepare(send, decision.permit(), now)
                 if isinstance(prepared.data, str) and len(prepared.data) > sms.MAX_BODY:
@@ -356,7 +374,7 @@ class Batch:
                         f"person; a provider takes at most {sms.MAX_BODY:,}",
                     )
                 else:
-                    out.append(prepared)
+                    out.append(Approved(send, prepared.permit, prepared))
         return out
 
     def prepare(self, send: Claimed, permit: Permit, now: datetime) -> Prepared:
@@ -428,7 +446,7 @@ def transport_of(
 def send_batch(
     factory: sessionmaker[Session],
     job: Job,
-    relay: RelaySession | Texts,
+    relay: RelayPool | Texts,
     recorder: Recorder,
     gate: Throttle,
     now: datetime,
@@ -451,24 +469,34 @@ def send_batch(
         repo.settle(batch.outcomes)
     tally = batch.tally
     tally.batches = 1
-    for p in ready:
-        gate.wait()
-        error: BaseException | None = None
-        message_id = p.message_id
-        try:
-            if isinstance(relay, Texts):
-                assert isinstance(p.data, str)
-                message_id = relay.hand_over(p.permit, p.to, p.data, p.send_id)
-            else:
-                assert isinstance(p.data, bytes)
-                relay.hand_over(p.permit, p.to, p.data)
-        except (smtplib.SMTPException, OSError, sms.SmsError) as exc:
-            error = exc
+
+    def finished(p: Prepared, error: BaseException | None) -> None:
         values = outcome_of(error, attempts[p.send_id], utcnow())
         values["attempts"] = attempts[p.send_id] + 1
-        handed = Handed(job.workspace, p.send_id, p.to, message_id, p.profile_id, job.texts)
+        handed = Handed(job.workspace, p.send_id, p.to, p.message_id, p.profile_id, job.texts)
         recorder.mark(handed, values)
         tally.add("retried" if values["status"] == "queued" else str(values["status"]))
+
+    if isinstance(relay, Texts):
+        for a in ready:
+            p = a.prepared
+            assert p is not None
+            assert isinstance(p.data, str)
+            gate.wait()
+            error: BaseException | None = None
+            try:
+                p.message_id = relay.hand_over(p.permit, p.to, p.data, p.send_id)
+            except (smtplib.SMTPException, OSError, sms.SmsError) as exc:
+                error = exc
+            finished(p, error)
+    else:
+        relay.done = finished
+        for a in ready:
+            p = batch.prepare(a.send, a.permit, now)
+            assert isinstance(p.data, bytes)
+            gate.wait()
+            relay.hand_over(p.permit, p.to, p.data, p)
+        relay.drain()
     recorder.flush()
     return tally, last
 
@@ -506,13 +534,14 @@ def run_job(
     if job.texts:
         rate = job.settings.sms_per_second
         assert job.provider is not None
-        relay: RelaySession | Texts = Texts(
+        relay: RelayPool | Texts = Texts(
             job.provider, deployment.texter, deployment.base_url, job.workspace.id
         )
     else:
         assert job.box is not None
         rate = job.settings.email_per_second
-        relay = deployment.relay(job.box)
+        sessions = min(deployment.sessions, MAX_SESSIONS)
+        relay = deployment.relay(job.box, _unset, sessions=sessions)
     gate = throttle or throttle_of(job.workspace.id, job.campaign.channel, rate)
     recorder = Recorder(factory)
     after: uuid.UUID | None = None
@@ -527,6 +556,10 @@ def run_job(
         relay.close()
         recorder.close()
     return total
+
+
+def _unset(tag: Any, error: BaseException | None) -> None:
+    raise AssertionError("a batch sets where its outcomes go")
 
 
 def recover_claim(repo: SendRepository, claim_id: uuid.UUID) -> list[Send]:

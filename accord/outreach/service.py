@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.segments.repository import SegmentRepository
 from accord.channels import mailbox, sms
+from accord.channels.email import RelaySession
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.govern.consent.policy import Permit, may_contact
@@ -483,7 +484,7 @@ def test_send(
         message_id=message_id,
         at=utcnow(),
     )
-    relay = deployment.relay(job.box)
+    relay = RelaySession(job.box)  # one message: one session, answered before returning
     try:
         relay.hand_over(permit, address, email_bytes(envelope, text, html))
     except (smtplib.SMTPException, OSError) as exc:

@@ -1,0 +1,184 @@
+"""Several SMTP sessions driven by one thread (``channels.relay_pool``), against a real
+SMTP server on loopback that refuses, drops and stalls as a relay may: each message ends
+once, with the error smtplib would have raised, and a session goes on after a refusal."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from accord.channels.mailbox import Mailbox, Server
+from accord.channels.relay_pool import RelayPool
+from accord.govern.consent.policy import Decision, Permit
+from tests.helpers import free_port
+
+WS = uuid.uuid4()
+
+
+def permit(to: str) -> Permit:
+    return Decision(True, WS, "email", "marketing", "allowed", "allowed", address=to).permit()
+
+
+@dataclass
+class Relay:
+    """Accepts mail, but: refuses ``bounce*`` (550) and ``later*`` (451) at RCPT,
+    rejects a body holding ``X-Reject`` (554), closes the connection at RCPT of
+    ``drop*``, and takes its time over ``slow*``."""
+
+    bodies: dict[str, bytes] = field(default_factory=dict)
+    connections: set[int] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        with self.lock:
+            self.connections.add(id(session))
+        if address.startswith("bounce"):
+            return "550 5.1.1 No such user"
+        if address.startswith("later"):
+            return "451 4.3.0 Try again later"
+        if address.startswith("drop"):
+            server.transport.close()
+            return "421 closing"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        to = envelope.rcpt_tos[0]
+        if to.startswith("slow"):
+            await asyncio.sleep(1.5)
+        if b"X-Reject" in envelope.original_content:
+            return "554 5.7.1 Message refused"
+        with self.lock:
+            self.bodies[to] = envelope.original_content
+        return "250 OK"
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[Relay, Mailbox]]:
+    handler = Relay()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, Mailbox(
+            address="news@shop.example", name="Shop", relay=Server("127.0.0.1", port)
+        )
+    finally:
+        controller.stop()
+
+
+def message(to: str, body: str = "Hello") -> bytes:
+    return f"From: news@shop.example\r\nTo: {to}\r\nSubject: Hi\r\n\r\n{body}\r\n".encode()
+
+
+def test_many_messages_over_a_few_sessions_each_arrive_once(
+    relay: tuple[Relay, Mailbox],
+) -> None:
+    handler, box = relay
+    outcomes: list[tuple[Any, BaseException | None]] = []
+    pool = RelayPool(box, lambda tag, error: outcomes.append((tag, error)), sessions=3)
+    addresses = [f"p{i:03d}@example.com" for i in range(60)]
+    for to in addresses:
+        body = message(to, f"For {to}\r\n.a line that starts with a dot")
+        pool.hand_over(permit(to), to, body, to)
+    pool.close()
+    assert sorted(tag for tag, _ in outcomes) == addresses  # each answered once
+    assert all(error is None for _, error in outcomes)
+    assert set(handler.bodies) == set(addresses)
+    # Dot-stuffed on the way, as it was written on arrival.
+    assert b"\r\n.a line that starts with a dot" in handler.bodies["p007@example.com"]
+    assert len(handler.connections) <= 3
+
+
+def test_refusals_end_their_message_and_the_session_goes_on(
+    relay: tuple[Relay, Mailbox],
+) -> None:
+    handler, box = relay
+    outcomes: dict[str, BaseException | None] = {}
+    pool = RelayPool(box, lambda tag, error: outcomes.__setitem__(tag, error), sessions=1)
+    cases = {
+        "bounce@example.com": message("bounce@example.com"),
+        "ok1@example.com": message("ok1@example.com"),
+        "later@example.com": message("later@example.com"),
+        "reject@example.com": message("reject@example.com", "X-Reject: yes"),
+        "ok2@example.com": message("ok2@example.com"),
+    }
+    for to, data in cases.items():
+        pool.hand_over(permit(to), to, data, to)
+    pool.close()
+    bounced = outcomes["bounce@example.com"]
+    assert isinstance(bounced, smtplib.SMTPRecipientsRefused)
+    assert bounced.recipients["bounce@example.com"][0] == 550
+    later = outcomes["later@example.com"]
+    assert isinstance(later, smtplib.SMTPRecipientsRefused)
+    assert later.recipients["later@example.com"][0] == 451
+    rejected = outcomes["reject@example.com"]
+    assert isinstance(rejected, smtplib.SMTPDataError)
+    assert rejected.smtp_code == 554
+    assert outcomes["ok1@example.com"] is None
+    assert outcomes["ok2@example.com"] is None
+    assert set(handler.bodies) == {"ok1@example.com", "ok2@example.com"}
+    assert len(handler.connections) == 1  # one session throughout, reset after each refusal
+
+
+def test_a_dropped_session_fails_its_message_and_the_next_opens_another(
+    relay: tuple[Relay, Mailbox],
+) -> None:
+    handler, box = relay
+    outcomes: dict[str, BaseException | None] = {}
+    pool = RelayPool(box, lambda tag, error: outcomes.__setitem__(tag, error), sessions=1)
+    for to in ("a@example.com", "drop@example.com", "b@example.com"):
+        pool.hand_over(permit(to), to, message(to), to)
+    pool.close()
+    assert outcomes["a@example.com"] is None
+    assert isinstance(outcomes["drop@example.com"], smtplib.SMTPServerDisconnected)
+    assert outcomes["b@example.com"] is None
+    assert set(handler.bodies) == {"a@example.com", "b@example.com"}
+    assert len(handler.connections) == 2
+
+
+def test_a_relay_that_does_not_answer_in_time_fails_that_message_only(
+    relay: tuple[Relay, Mailbox],
+) -> None:
+    handler, box = relay
+    outcomes: dict[str, BaseException | None] = {}
+    pool = RelayPool(
+        box, lambda tag, error: outcomes.__setitem__(tag, error), sessions=2, timeout=0.5
+    )
+    for to in ("slow@example.com", "c@example.com", "d@example.com"):
+        pool.hand_over(permit(to), to, message(to), to)
+    pool.close()
+    assert isinstance(outcomes["slow@example.com"], TimeoutError)
+    assert outcomes["c@example.com"] is None
+    assert outcomes["d@example.com"] is None
+
+
+def test_no_message_goes_without_a_permit_for_its_address(relay: tuple[Relay, Mailbox]) -> None:
+    handler, box = relay
+    pool = RelayPool(box, lambda tag, error: None)
+    with pytest.raises(PermissionError):
+        pool.hand_over(permit("someone@example.com"), "other@example.com", message("x"))
+    with pytest.raises(PermissionError):
+        pool.hand_over(object(), "x@example.com", message("x"))  # type: ignore[arg-type]
+    pool.close()
+    assert handler.bodies == {}
+
+
+def test_an_unreachable_relay_fails_each_message_with_the_reason() -> None:
+    box = Mailbox(address="news@shop.example", name="Shop", relay=Server("127.0.0.1", free_port()))
+    outcomes: list[BaseException | None] = []
+    pool = RelayPool(box, lambda tag, error: outcomes.append(error), timeout=2.0)
+    pool.hand_over(permit("a@example.com"), "a@example.com", message("a@example.com"))
+    pool.close()
+    assert len(outcomes) == 1
+    assert isinstance(outcomes[0], OSError)
