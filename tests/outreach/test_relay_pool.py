@@ -161,6 +161,7 @@ def test_a_relay_that_does_not_answer_in_time_fails_that_message_only(
     assert isinstance(outcomes["slow@example.com"], TimeoutError)
     assert outcomes["c@example.com"] is None
     assert outcomes["d@example.com"] is None
+    assert {"c@example.com", "d@example.com"} <= set(handler.bodies)
 
 
 def test_no_message_goes_without_a_permit_for_its_address(relay: tuple[Relay, Mailbox]) -> None:
