@@ -70,8 +70,9 @@ def relay() -> Iterator[tuple[Relay, Mailbox]]:
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield handler, Mailbox(
-            address="news@shop.example", name="Shop", relay=Server("127.0.0.1", port)
+        yield (
+            handler,
+            Mailbox(address="news@shop.example", name="Shop", relay=Server("127.0.0.1", port)),
         )
     finally:
         controller.stop()
