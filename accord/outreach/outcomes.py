@@ -159,9 +159,9 @@ class Recorder:
     ``WINDOW`` messages, after ``RECORD_WITHIN`` seconds, at the end of each batch
     (``flush``), and at once for an outcome with consequences (a bounce marks the
     address, a STOP withdraws consent). Each window is one transaction, committed
-    before the next message is handed over once the window is full; so a crash leaves
-    at most ``IN_DOUBT`` messages of a claim handed over without their record, the first
-    ones in the claim's order still marked ``sending`` (see ``sending``'s docstring).
+    before the next message is handed over; so a crash leaves at most ``IN_DOUBT``
+    messages of a claim handed over without their record, the first ones in the claim's
+    order still marked ``sending`` (see ``sending``'s docstring).
 
     On PostgreSQL: a connection of its own, and the statements straight to the driver
     (prepared once by the server). On SQLite (one writer at a time) each window is a
@@ -194,8 +194,10 @@ class Recorder:
     def flush(self) -> None:
         """Commit the outcomes not yet recorded, then what follows from them."""
         pending, self.pending = self.pending, []
-        if not pending:
-            return
+        if pending:
+            self._commit(pending)
+
+    def _commit(self, pending: list[tuple[Handed, dict[str, Any]]]) -> None:
         sent = [(h, v) for h, v in pending if v["status"] == "sent"]
         other = [(h, v) for h, v in pending if v["status"] != "sent"]
         if self.raw is not None:

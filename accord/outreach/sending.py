@@ -7,9 +7,9 @@ and record the outcomes a small window at a time.
 transaction that records the sends decided against; then its messages go to the relay in
 the order of their people, and their outcomes are committed together every
 ``outcomes.WINDOW`` answers (sooner when the relay is slow, and at the end of the batch).
-At any moment, the messages handed over without their record are those whose outcome
-waits for the window and those still in flight on the sessions: at most ``IN_DOUBT``,
-all before every message not yet handed over. If the process dies, its claim is found
+At any moment, the messages handed over without their record are those of the window
+filling and those still in flight on the sessions: at most ``IN_DOUBT``, all before every
+message not yet handed over. If the process dies, its claim is found
 stale later (:func:`recover`): of its sends still marked ``sending``, the first
 ``IN_DOUBT`` in their order may have been handed over, so those are recorded ``unknown``
 and the rest are queued again. A crash therefore sends nobody a message twice, and
@@ -398,7 +398,7 @@ class Batch:
             unsubscribe=unsubscribe,
             headers={"X-Accord-Send": str(send.id)},
         )
-        data = email_bytes(envelope, text, html)
+        data = email_bytes(envelope, text, html, send.id)
         return Prepared(send.id, profile.id, send.address or "", message_id, data, permit)
 
 

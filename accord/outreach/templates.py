@@ -83,16 +83,32 @@ class Compiled:
         self.html = _compile(_HTML, content.html, "html") if content.html else None
 
     def render(self, context: dict[str, Any]) -> Rendered:
+        # The three templates read one context holding the environment's globals
+        # (``range``...), merged once: ``Template.render`` merges them for each template.
+        merged = {**_GLOBALS, **context}
         try:
             return Rendered(
-                subject=" ".join(self.subject.render(context).split()),
-                html=self.html.render(context) if self.html is not None else "",
-                text=self.text.render(context),
+                subject=" ".join(_render(self.subject, merged).split()),
+                html=_render(self.html, merged) if self.html is not None else "",
+                text=_render(self.text, merged),
             )
         except TemplateError as exc:  # a sandbox refusal, a filter that failed
             raise AccordError(
                 f"The template could not be rendered: {exc}", code="bad_template", status=422
             ) from None
+
+
+_GLOBALS = dict(_TEXT.globals)  # the same in both environments: the defaults
+
+
+def _render(template: Any, merged: dict[str, Any]) -> str:
+    """``Template.render`` with its context's variables already merged with the globals
+    (``shared``: taken as they are, not copied again)."""
+    context = template.new_context(merged, shared=True)
+    try:
+        return str(template.environment.concat(template.root_render_func(context)))
+    except Exception:
+        return str(template.environment.handle_exception())
 
 
 def value_of(raw: Any) -> Any:
@@ -209,10 +225,11 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-def email_bytes(envelope: Envelope, text: str, html: str) -> bytes:
+def email_bytes(envelope: Envelope, text: str, html: str, unique: uuid.UUID | None = None) -> bytes:
     """A multipart/alternative email (text and HTML, quoted-printable UTF-8), with the
-    one-click unsubscribe headers of RFC 8058 when there is a link."""
-    boundary = f"=_accord_{uuid.uuid4().hex}"
+    one-click unsubscribe headers of RFC 8058 when there is a link. Its parts' boundary
+    is made of ``unique`` (a send's id), or of a random id."""
+    boundary = f"=_accord_{(unique or uuid.uuid4()).hex}"
     lines = [
         f"From: {from_header(envelope.sender_name, envelope.sender)}",
         f"To: {envelope.to}",
