@@ -134,11 +134,24 @@ def test_bench_resolve_prints_its_figures() -> None:
 @pytest.mark.usefixtures("sqlite_env")
 def test_bench_send_accounts_for_every_recipient() -> None:
     result = CliRunner().invoke(
-        cli, ["bench", "send", "--recipients", "400", "--limit-messages", "50", "--senders", "2"]
+        cli,
+        [
+            "bench",
+            "send",
+            "--recipients",
+            "400",
+            "--limit-messages",
+            "50",
+            "--senders",
+            "2",
+            "--sessions",
+            "3",
+        ],
     )
     assert result.exit_code == 0, result.output
-    assert "recipients: 400; senders (SMTP sessions): 2" in result.output
+    assert "recipients: 400; delivery jobs: 2, each with 3 SMTP sessions" in result.output
     assert "limit (the campaign's messages pre-rendered, SMTP only): 50 in" in result.output
+    assert "s after: " in result.output
     assert "end to end (claim, consent, caps, holds, render, SMTP, outcome): 400 recipients" in (
         result.output
     )

@@ -73,6 +73,7 @@ class SendResult:
     seconds_plan: float = 0.0
     limit_messages: int = 0
     limit_seconds: float = 0.0
+    limit_again_seconds: float = 0.0  # the same, measured again after the campaign
     seconds: float = 0.0
     counts: dict[str, int] = field(default_factory=dict)
     sink: dict[str, int] = field(default_factory=dict)
@@ -86,7 +87,10 @@ class SendResult:
 
     @property
     def limit_rate(self) -> float:
-        return self.limit_messages / self.limit_seconds if self.limit_seconds else 0.0
+        """The faster of the two measures: this machine's speed drifts, and the share
+        is taken of the higher limit."""
+        fastest = min(x for x in (self.limit_seconds, self.limit_again_seconds) if x > 0)
+        return self.limit_messages / fastest if fastest else 0.0
 
     @property
     def handled(self) -> int:
@@ -104,7 +108,8 @@ class SendResult:
             f"{self.sessions} SMTP sessions",
             f"planning the sends: {self.seconds_plan:.1f} s",
             f"limit (the campaign's messages pre-rendered, SMTP only): {self.limit_messages:,} in "
-            f"{self.limit_seconds:.1f} s = {self.limit_rate:,.0f} messages/s",
+            f"{self.limit_seconds:.1f} s before the campaign, {self.limit_again_seconds:.1f} s "
+            f"after: {self.limit_rate:,.0f} messages/s at the faster",
             f"end to end (claim, consent, caps, holds, render, SMTP, outcome): "
             f"{self.handled:,} recipients in {self.seconds:.1f} s = {self.rate:,.0f} messages/s "
             f"({share:.0%} of the limit; target >= {TARGET_SHARE:.0%} and >= "
@@ -509,6 +514,12 @@ def run(
             "campaign_messages": after["messages"] - before["messages"],
             "duplicates": after["duplicates"] - before["duplicates"],
         }
+        result.rss_mb, result.peak_mb = _memory()  # the campaign's, before the limit again
+        again = prerender(factory, workspace_id, campaign_id, deployment, limit_messages)
+        result.limit_again_seconds, _ = limit(
+            factory, workspace_id, secret_key, again, senders, sessions
+        )
+        del again
         sent = result.counts.get("sent", 0)
         final = {"sent", "refused", "bounced"}
         result.accounted = (
@@ -518,7 +529,6 @@ def run(
             and result.sink["campaign_messages"] == sent
             and result.sink["duplicates"] == 0
         )
-        result.rss_mb, result.peak_mb = _memory()
     finally:
         sink.stop()
     return result
