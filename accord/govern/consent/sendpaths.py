@@ -42,7 +42,9 @@ SEND_PATHS: Final = {
 TRANSPORTS: Final = {
     "accord.channels.email.transport": "SMTP to the customer through the workspace's relay",
     "accord.channels.email.RelaySession.hand_over": "SMTP to the customer over a session kept "
-    "open for a campaign's batch",
+    "open (a campaign's test email)",
+    "accord.channels.relay_pool.RelayPool.hand_over": "SMTP to the customer over one of a "
+    "delivery job's kept sessions (a campaign's or a journey's emails)",
     "accord.channels.sms.SmsClient.hand_over": "a text to the customer through the workspace's "
     "SMS provider",
     "accord.social.delivery.hand_over": "a reply or a direct message on the network a "
