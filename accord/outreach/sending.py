@@ -100,7 +100,7 @@ class Approved:
     """A send consent and the rules let go, with its permit (and a text, already
     rendered)."""
 
-    send: Any
+    send: Claimed
     permit: Permit
     prepared: Prepared | None = None
 
