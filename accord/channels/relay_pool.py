@@ -35,17 +35,22 @@ Done = Callable[[Any, BaseException | None], None]
 IDLE, MAIL, RCPT, DATA, BODY, RSET = range(6)
 
 
-def connect(relay: mailbox.Server, timeout: float) -> smtplib.SMTP:
-    """An SMTP session to a relay, greeted, secured and logged in as it is set up."""
+def connect(
+    relay: mailbox.Server, timeout: float, context: ssl.SSLContext | None = None
+) -> smtplib.SMTP:
+    """An SMTP session to a relay, greeted, secured and logged in as it is set up
+    (``context``: the TLS settings, by default the system's certificate authorities)."""
+    if relay.security in ("tls", "starttls"):
+        context = context or ssl.create_default_context()
     if relay.security == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
-            relay.host, relay.port, timeout=timeout, context=ssl.create_default_context()
+            relay.host, relay.port, timeout=timeout, context=context
         )
     else:
         client = smtplib.SMTP(relay.host, relay.port, timeout=timeout)
     client.ehlo()
     if relay.security == "starttls":
-        client.starttls(context=ssl.create_default_context())
+        client.starttls(context=context)
         client.ehlo()
     if relay.username and relay.password:
         client.login(relay.username, relay.password)
@@ -73,7 +78,12 @@ class RelayPool:
     ``done(tag, error)`` is called with ``error`` None if it was accepted."""
 
     def __init__(
-        self, box: mailbox.Mailbox, done: Done, sessions: int = 4, timeout: float = 30.0
+        self,
+        box: mailbox.Mailbox,
+        done: Done,
+        sessions: int = 4,
+        timeout: float = 30.0,
+        context: ssl.SSLContext | None = None,
     ) -> None:
         if box.relay is None:
             raise RuntimeError("no outbound relay is configured for this workspace")
@@ -81,6 +91,7 @@ class RelayPool:
         self.done = done
         self.size = max(1, sessions)
         self.timeout = timeout
+        self.context = context
         self.selector = selectors.DefaultSelector()
         self.sessions: list[_Session] = []
         self.idle: list[_Session] = []
@@ -122,7 +133,7 @@ class RelayPool:
         relay = self.box.relay
         assert relay is not None
         try:
-            client = connect(relay, self.timeout)
+            client = connect(relay, self.timeout, self.context)
         except (smtplib.SMTPException, OSError) as exc:
             self._error = exc
             return None

@@ -5,15 +5,23 @@ once, with the error smtplib would have raised, and a session goes on after a re
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import smtplib
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from accord.channels.mailbox import Mailbox, Server
 from accord.channels.relay_pool import RelayPool
@@ -184,3 +192,80 @@ def test_an_unreachable_relay_fails_each_message_with_the_reason() -> None:
     pool.close()
     assert len(outcomes) == 1
     assert isinstance(outcomes[0], OSError)
+
+
+def _certificate(tmp: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = tmp / "relay.pem", tmp / "relay.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_sessions_secured_by_tls_carry_many_messages(tmp_path: Path, security: str) -> None:
+    cert_file, key_file = _certificate(tmp_path)
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert_file, key_file)
+    trusting = ssl.create_default_context(cafile=str(cert_file))
+    handler = Relay()
+    port = free_port()
+    if security == "tls":
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_side)
+    else:
+        controller = Controller(
+            handler,
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=server_side,
+            require_starttls=True,
+        )
+    controller.start()
+    try:
+        box = Mailbox(
+            address="news@shop.example",
+            name="Shop",
+            relay=Server("127.0.0.1", port, security=security),
+        )
+        outcomes: dict[str, BaseException | None] = {}
+        pool = RelayPool(
+            box,
+            lambda tag, error: outcomes.__setitem__(tag, error),
+            sessions=2,
+            context=trusting,
+        )
+        addresses = [f"t{i:02d}@example.com" for i in range(20)] + ["bounce@example.com"]
+        for to in addresses:
+            pool.hand_over(permit(to), to, message(to, ("x" * 76 + "\r\n") * 300), to)
+        pool.close()
+    finally:
+        controller.stop()
+    assert set(outcomes) == set(addresses)
+    assert isinstance(outcomes.pop("bounce@example.com"), smtplib.SMTPRecipientsRefused)
+    assert all(error is None for error in outcomes.values()), outcomes
+    assert set(handler.bodies) == set(outcomes)
+    assert len(handler.connections) <= 2
