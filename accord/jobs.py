@@ -24,8 +24,8 @@ from accord.inbox.segment_facts import FACTS
 from accord.kit import changes
 from accord.kit.jobs import Jobs, crontab
 from accord.outreach import tasks as outreach_tasks
+from accord.outreach.job import Deployment
 from accord.outreach.journeys import tasks as journey_tasks
-from accord.outreach.sending import Deployment
 from accord.social import tasks as social_tasks
 from accord.social.sources import registry as social_sources
 

@@ -46,6 +46,7 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import sending, service
 from accord.outreach import settings as outreach_settings
+from accord.outreach.job import Deployment
 from accord.outreach.models import Send
 from accord.outreach.schemas import CampaignIn
 from accord.outreach.templates import Envelope, email_bytes
@@ -316,7 +317,7 @@ def prerender(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
     campaign_id: uuid.UUID,
-    deployment: sending.Deployment,
+    deployment: Deployment,
     messages: int,
 ) -> list[tuple[str, bytes]]:
     """The campaign's own messages, rendered for its first people as a send would be
@@ -416,7 +417,7 @@ def run(
     try:
         workspace_id, segment_id = seed(factory, recipients, sink.port, secret_key)
         actor = Principal.cli(workspace_id)
-        deployment = sending.Deployment(
+        deployment = Deployment(
             secret_key=secret_key, base_url="https://bench.example", sessions=sessions
         )
         with transaction(factory) as session:

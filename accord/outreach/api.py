@@ -24,6 +24,7 @@ from accord.kit.signals import after_commit
 from accord.kit.time import utcnow
 from accord.outreach import queries, receipts, report, service, tasks, tracking
 from accord.outreach import settings as outreach_settings
+from accord.outreach.job import Deployment
 from accord.outreach.models import Campaign
 from accord.outreach.schemas import (
     CampaignIn,
@@ -38,7 +39,6 @@ from accord.outreach.schemas import (
     SendRead,
     TestSendIn,
 )
-from accord.outreach.sending import Deployment
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/outreach", tags=["outreach"])

@@ -26,10 +26,10 @@ from accord.kit.errors import AccordError, conflict, invalid, not_found
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import settings as outreach_settings
+from accord.outreach.job import Deployment, Job, render_email
 from accord.outreach.models import Campaign
 from accord.outreach.repository import CampaignRepository, SendRepository
 from accord.outreach.schemas import CampaignIn, CampaignUpdate
-from accord.outreach.sending import Deployment, Job, render_email
 from accord.outreach.templates import Compiled, Content, Envelope, email_bytes, person_context
 from accord.outreach.texts import render_text
 from accord.profile.queries import live_profile

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.kit.db import read_only, transaction
 from accord.kit.time import utcnow
 from accord.outreach import sending, service
+from accord.outreach.job import Deployment
 from accord.outreach.models import Campaign
 from accord.outreach.repository import CampaignRepository, SendRepository
 
@@ -28,7 +29,7 @@ def deliver(
     factory: sessionmaker[Session],
     campaign_id: uuid.UUID,
     *,
-    deployment: sending.Deployment,
+    deployment: Deployment,
 ) -> sending.Tally:
     """Send what is due of one campaign; mark it sent when nothing is left waiting."""
     try:

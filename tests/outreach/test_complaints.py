@@ -20,7 +20,8 @@ from accord.channels.email import receive_email
 from accord.channels.inbound import InboundHandler, smtp_controller
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.inbox.context import InboxContext
-from accord.outreach import sending, tasks
+from accord.outreach import tasks
+from accord.outreach.job import Deployment
 from accord.outreach.receipts import email_report
 from tests.helpers import Committed, bearer, free_port, live_server
 from tests.outreach import helpers
@@ -119,7 +120,7 @@ def test_reports_arriving_later_mark_the_campaigns_sends(
         helpers.send_people(base, ws.write_key, people)
         campaign = helpers.campaign(api, helpers.segment(api))
         assert api.post(f"/api/v1/outreach/campaigns/{campaign['id']}/launch").status_code == 200
-        deployment = sending.Deployment(secret_key="k" * 40, base_url=base)
+        deployment = Deployment(secret_key="k" * 40, base_url=base)
         tally = tasks.deliver(committed.factory, uuid.UUID(campaign["id"]), deployment=deployment)
         assert tally.sent == 3
         ids = {str(m["To"]): str(m["Message-ID"]) for m in smtp_sink.wait_for(3)}

@@ -29,13 +29,14 @@ from accord.inbox.models import Conversation
 from accord.kit.db import read_only, transaction
 from accord.kit.time import utcnow
 from accord.outreach import sending, tasks
+from accord.outreach.job import Deployment
 from accord.outreach.models import Send
 from accord.resolve.worker import drain
 from tests.helpers import Committed, bearer, free_port, live_server
 from tests.outreach import helpers
 from tests.smtp_sink import Sink, listening
 
-DEPLOYMENT = sending.Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
+DEPLOYMENT = Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
 
 
 class SlowSink(Sink):
@@ -219,8 +220,9 @@ CRASHING_SENDER = """
 import sys, uuid
 from accord.kit.db import create_db_engine, create_session_factory
 from accord.outreach import sending
+from accord.outreach.job import Deployment
 factory = create_session_factory(create_db_engine(sys.argv[1]))
-deployment = sending.Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
+deployment = Deployment(secret_key="k" * 40, base_url="http://127.0.0.1:9")
 sending.deliver(factory, uuid.UUID(sys.argv[2]), deployment, batch=int(sys.argv[3]))
 """
 

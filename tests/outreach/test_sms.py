@@ -18,6 +18,7 @@ from accord.app import create_app
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import read_only
 from accord.outreach import sending, tasks
+from accord.outreach.job import Deployment
 from accord.outreach.models import Send
 from tests.helpers import Committed, bearer, free_port, live_server
 from tests.outreach import helpers
@@ -114,7 +115,7 @@ def test_a_text_campaign_asks_consent_opts_out_and_reads_receipts(committed: Com
         }
         r = t.api.post(f"/api/v1/outreach/campaigns/{campaign['id']}/launch")
         assert r.status_code == 200, r.text
-        deployment = sending.Deployment(secret_key="k" * 40, base_url=t.base)
+        deployment = Deployment(secret_key="k" * 40, base_url=t.base)
         tally = tasks.deliver(committed.factory, uuid.UUID(campaign["id"]), deployment=deployment)
         assert (tally.sent, tally.refused) == (3, 2)
         texts = {x.to: x for x in t.provider.texts}
@@ -195,7 +196,7 @@ def test_a_text_test_send_and_a_campaign_without_a_provider(committed: Committed
         assert r.status_code == 201, r.text
         long_id = r.json()["id"]
         assert t.api.post(f"/api/v1/outreach/campaigns/{long_id}/launch").status_code == 200
-        deployment = sending.Deployment(secret_key="k" * 40, base_url=t.base)
+        deployment = Deployment(secret_key="k" * 40, base_url=t.base)
         tally = tasks.deliver(committed.factory, uuid.UUID(long_id), deployment=deployment)
         assert (tally.sent, tally.refused) == (0, len(PEOPLE))
         sends = t.api.get(f"/api/v1/outreach/campaigns/{long_id}/sends").json()["data"]
@@ -270,7 +271,7 @@ def test_texts_wait_out_quiet_hours_in_each_persons_time_zone(committed: Committ
         assert r.status_code == 201, r.text
         campaign_id = uuid.UUID(r.json()["id"])
         assert t.api.post(f"/api/v1/outreach/campaigns/{campaign_id}/launch").status_code == 200
-        deployment = sending.Deployment(secret_key="k" * 40, base_url=t.base)
+        deployment = Deployment(secret_key="k" * 40, base_url=t.base)
         late = datetime(2026, 12, 3, 22, 30, tzinfo=UTC)
         tally = sending.deliver(committed.factory, campaign_id, deployment, clock=lambda: late)
         assert (tally.sent, tally.later) == (3, 2)

@@ -13,6 +13,7 @@ from accord.govern.workspaces.models import Workspace
 from accord.kit.db import read_only
 from accord.outreach import sending
 from accord.outreach import settings as outreach_settings
+from accord.outreach.job import Deployment, Job, StepSource, transport_of
 from accord.outreach.journeys.definition import MESSAGES
 from accord.outreach.journeys.engine import definition_of
 from accord.outreach.journeys.models import Journey
@@ -21,9 +22,7 @@ from accord.outreach.models import Send
 from accord.outreach.templates import Compiled, Content
 
 
-def jobs(
-    session: Session, journey_id: uuid.UUID, deployment: sending.Deployment
-) -> list[sending.Job]:
+def jobs(session: Session, journey_id: uuid.UUID, deployment: Deployment) -> list[Job]:
     journey = session.get(Journey, journey_id)
     if journey is None or journey.status not in ("active", "paused"):
         return []
@@ -36,11 +35,11 @@ def jobs(
     ):
         step = definition_of(session, journey_id, version).step(step_id)
         channel = MESSAGES[step.kind]
-        box, provider = sending.transport_of(workspace, channel, deployment)
+        box, provider = transport_of(workspace, channel, deployment)
         content = Content(channel, step.subject or "", step.html or "", step.text or "")
         out.append(
-            sending.Job(
-                sending.StepSource(journey_id, channel, step.purpose),
+            Job(
+                StepSource(journey_id, channel, step.purpose),
                 workspace,
                 Compiled(content),
                 settings,
@@ -55,7 +54,7 @@ def jobs(
 
 
 def deliver(
-    factory: sessionmaker[Session], journey_id: uuid.UUID, deployment: sending.Deployment
+    factory: sessionmaker[Session], journey_id: uuid.UUID, deployment: Deployment
 ) -> sending.Tally:
     with read_only(factory) as session:
         todo = jobs(session, journey_id, deployment)

@@ -26,6 +26,7 @@ from accord.kit.dialect import one_of
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import sending
+from accord.outreach.job import Deployment
 from accord.outreach.journeys import dates, delivery, engine
 from accord.outreach.journeys.repository import JourneyRepository
 from accord.outreach.models import Send
@@ -121,7 +122,7 @@ def on_dates(
 
 
 def deliver(
-    factory: sessionmaker[Session], journey_id: uuid.UUID, *, deployment: sending.Deployment
+    factory: sessionmaker[Session], journey_id: uuid.UUID, *, deployment: Deployment
 ) -> sending.Tally:
     try:
         return delivery.deliver(factory, journey_id, deployment)
