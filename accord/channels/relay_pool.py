@@ -96,7 +96,6 @@ class RelayPool:
         self.sessions: list[_Session] = []
         self.idle: list[_Session] = []
         self.busy = 0
-        self._error: BaseException | None = None
         self._from = f"MAIL FROM:<{box.address}>\r\n".encode()
 
     # --- handing over ---------------------------------------------------------------------
@@ -109,9 +108,11 @@ class RelayPool:
         self._pump(0.0)
         while not self.idle and len(self.sessions) >= self.size:
             self._pump(self.timeout)
-        session = self.idle.pop() if self.idle else self._open()
-        if session is None:  # the relay could not be reached: this message fails now
-            return self._finish_unconnected(tag)
+        try:
+            session = self.idle.pop() if self.idle else self._open()
+        except (smtplib.SMTPException, OSError) as exc:  # the relay could not be reached
+            self.done(tag, exc)
+            return
         session.to, session.data, session.tag = to, data, tag
         self.busy += 1
         self._send(session, self._from, MAIL)
@@ -129,23 +130,16 @@ class RelayPool:
 
     # --- sessions ---------------------------------------------------------------------------
 
-    def _open(self) -> _Session | None:
+    def _open(self) -> _Session:
         relay = self.box.relay
         assert relay is not None
-        try:
-            client = connect(relay, self.timeout, self.context)
-        except (smtplib.SMTPException, OSError) as exc:
-            self._error = exc
-            return None
+        client = connect(relay, self.timeout, self.context)
         assert client.sock is not None
         client.sock.settimeout(0.0)  # read when readable, without a wait of its own
         session = _Session(client, client.sock)
         self.sessions.append(session)
         self.selector.register(session.sock, selectors.EVENT_READ, session)
         return session
-
-    def _finish_unconnected(self, tag: Any) -> None:
-        self.done(tag, self._error)
 
     def _drop(self, session: _Session, *, quit: bool = False) -> None:
         if session in self.sessions:

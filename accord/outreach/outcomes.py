@@ -138,8 +138,9 @@ _SENT_PG = (
     "AS v(id, sent_at, message_id, attempts) WHERE s.id = v.id"
 )
 _NOT_SENT_PG = (
-    "UPDATE outreach_sends SET status = %s, code = %s, reason = %s, attempts = %s, "
-    "next_attempt_at = %s, claim_id = NULL WHERE id = %s"
+    "UPDATE outreach_sends SET status = %(status)s, code = %(code)s, reason = %(reason)s, "
+    "attempts = %(attempts)s, next_attempt_at = %(next_attempt_at)s, claim_id = NULL "
+    "WHERE id = %(send_id)s"
 )
 
 # Outcomes are committed together once this many are known; with the messages still in
@@ -200,6 +201,17 @@ class Recorder:
     def _commit(self, pending: list[tuple[Handed, dict[str, Any]]]) -> None:
         sent = [(h, v) for h, v in pending if v["status"] == "sent"]
         other = [(h, v) for h, v in pending if v["status"] != "sent"]
+        not_sent = [
+            {
+                "send_id": h.send_id,
+                "status": v["status"],
+                "code": v.get("code"),
+                "reason": v.get("reason"),
+                "attempts": v["attempts"],
+                "next_attempt_at": v.get("next_attempt_at"),
+            }
+            for h, v in other
+        ]
         if self.raw is not None:
             with self.raw.transaction():
                 if sent:
@@ -213,21 +225,8 @@ class Recorder:
                         ),
                         prepare=True,
                     )
-                if other:
-                    self.raw.cursor().executemany(
-                        _NOT_SENT_PG,
-                        [
-                            (
-                                v["status"],
-                                v.get("code"),
-                                v.get("reason"),
-                                v["attempts"],
-                                v.get("next_attempt_at"),
-                                h.send_id,
-                            )
-                            for h, v in other
-                        ],
-                    )
+                if not_sent:
+                    self.raw.cursor().executemany(_NOT_SENT_PG, not_sent)
         else:
             with transaction(self.factory) as session:
                 conn = session.connection()
@@ -244,21 +243,8 @@ class Recorder:
                             for h, v in sent
                         ],
                     )
-                if other:
-                    conn.execute(
-                        _NOT_SENT,
-                        [
-                            {
-                                "send_id": h.send_id,
-                                "status": v["status"],
-                                "code": v.get("code"),
-                                "reason": v.get("reason"),
-                                "attempts": v["attempts"],
-                                "next_attempt_at": v.get("next_attempt_at"),
-                            }
-                            for h, v in other
-                        ],
-                    )
+                if not_sent:
+                    conn.execute(_NOT_SENT, not_sent)
         for handed, values in other:
             if values["status"] == "bounced" and not handed.text:
                 with transaction(self.factory) as session:
