@@ -220,10 +220,7 @@ class RelayPool:
                 self._refused(session, smtplib.SMTPRecipientsRefused({session.to: (code, reply)}))
         elif state == DATA:
             if code == 354:
-                body = smtplib._quote_periods(session.data)  # type: ignore[attr-defined]
-                if body[-2:] != b"\r\n":
-                    body += b"\r\n"
-                self._send(session, body + b".\r\n", BODY)
+                self._send(session, _stuffed(session.data), BODY)
             else:
                 self._refused(session, smtplib.SMTPDataError(code, reply))
         elif state == BODY:
@@ -265,6 +262,17 @@ class RelayPool:
 
 
 _RESET = object()
+
+
+def _stuffed(data: bytes) -> bytes:
+    """A message's body as DATA sends it: a line that starts with a dot gets a second one,
+    and the body ends with a line that is a dot alone. (The search for a dot at a line's
+    start is one pass in C; most messages have none and are not copied line by line.)"""
+    if data[:1] == b"." or b"\n." in data:
+        data = smtplib._quote_periods(data)  # type: ignore[attr-defined]
+    if data[-2:] != b"\r\n":
+        return data + b"\r\n.\r\n"
+    return data + b".\r\n"
 
 
 def _write(sock: Any, data: bytes, timeout: float) -> None:

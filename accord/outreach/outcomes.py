@@ -7,6 +7,7 @@ from __future__ import annotations
 import smtplib
 import time
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -143,13 +144,15 @@ _NOT_SENT_PG = (
     "WHERE id = %(send_id)s"
 )
 
-# Outcomes are committed together once this many are known; with the messages still in
-# flight on a delivery's SMTP sessions (at most ``MAX_SESSIONS``), at most ``IN_DOUBT``
-# messages of a claim are handed over without their record: what a crash can leave in
-# doubt (``sending.recover_claim``).
+# Outcomes are committed together once this many are known, by a writer thread of their
+# own while the next messages go out: one window being committed, the next filling (the
+# sending thread waits for the commit before it hands over the window after), and the
+# messages still in flight on a delivery's SMTP sessions (at most ``MAX_SESSIONS``). So at
+# most ``IN_DOUBT`` messages of a delivery are handed over without their record: what a
+# crash can leave in doubt (``sending.recover_claim``).
 WINDOW = 24
 MAX_SESSIONS = 8
-IN_DOUBT = WINDOW + MAX_SESSIONS
+IN_DOUBT = 2 * WINDOW + MAX_SESSIONS
 # ... and none of them waits longer than this for its record (a slow throttle, a slow
 # relay), so the progress view and a crash's doubt stay current.
 RECORD_WITHIN = 0.5
@@ -157,12 +160,14 @@ RECORD_WITHIN = 0.5
 
 class Recorder:
     """Records the outcomes of the messages handed over, a window at a time: after
-    ``WINDOW`` messages, after ``RECORD_WITHIN`` seconds, at the end of each batch
-    (``flush``), and at once for an outcome with consequences (a bounce marks the
-    address, a STOP withdraws consent). Each window is one transaction, committed
-    before the next message is handed over; so a crash leaves at most ``IN_DOUBT``
-    messages of a claim handed over without their record, the first ones in the claim's
-    order still marked ``sending`` (see ``sending``'s docstring).
+    ``WINDOW`` messages, after ``RECORD_WITHIN`` seconds, and at once for an outcome
+    with consequences (a bounce marks the address, a STOP withdraws consent). Each window
+    is one transaction, committed by a writer thread while the sending thread goes on
+    (the relay's answers are read while the database writes); the window after waits for
+    it, so a crash leaves at most ``IN_DOUBT`` messages handed over without their record,
+    the first ones in their claims' order still marked ``sending`` (see ``sending``'s
+    docstring). A failed commit is raised in the sending thread at its next window or at
+    ``close``.
 
     On PostgreSQL: a connection of its own, and the statements straight to the driver
     (prepared once by the server). On SQLite (one writer at a time) each window is a
@@ -174,6 +179,8 @@ class Recorder:
         self.window = window
         self.pending: list[tuple[Handed, dict[str, Any]]] = []
         self.since = 0.0
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outcomes")
+        self.writing: Future[None] | None = None
         bind = factory.kw["bind"]
         self.conn: Connection | None = None
         self.raw: Any = None
@@ -193,10 +200,18 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
-        """Commit the outcomes not yet recorded, then what follows from them."""
+        """Hand the outcomes not yet recorded to the writer, once it has committed the
+        window before (whose failure is raised here)."""
+        self.wait()
         pending, self.pending = self.pending, []
         if pending:
-            self._commit(pending)
+            self.writing = self.writer.submit(self._commit, pending)
+
+    def wait(self) -> None:
+        """Until the window being written is committed."""
+        writing, self.writing = self.writing, None
+        if writing is not None:
+            writing.result()
 
     def _commit(self, pending: list[tuple[Handed, dict[str, Any]]]) -> None:
         sent = [(h, v) for h, v in pending if v["status"] == "sent"]
@@ -254,9 +269,12 @@ class Recorder:
                     _stopped(session, handed)
 
     def close(self) -> None:
+        """Record what is left and wait for it."""
         try:
             self.flush()
+            self.wait()
         finally:
+            self.writer.shutdown(wait=True)
             if self.conn is not None:
                 self.conn.close()
 

@@ -6,16 +6,19 @@ and record the outcomes a small window at a time.
 **Never twice.** A batch is claimed (status ``sending``, a claim id) in the same
 transaction that records the sends decided against; then its messages go to the relay in
 the order of their people, and their outcomes are committed together every
-``outcomes.WINDOW`` answers (sooner when the relay is slow, and at the end of the batch).
-At any moment, the messages handed over without their record are those of the window
-filling and those still in flight on the sessions: at most ``IN_DOUBT``, all before every
-message not yet handed over. If the process dies, its claim is found
-stale later (:func:`recover`): of its sends still marked ``sending``, the first
-``IN_DOUBT`` in their order may have been handed over, so those are recorded ``unknown``
-and the rest are queued again. A crash therefore sends nobody a message twice, and
-leaves at most ``IN_DOUBT`` messages per claim of which nobody can say whether they
-arrived. (Committing each message alone, on one session, would leave one, at the cost of
-a transaction a message: the database's largest share of a campaign.)"""
+``outcomes.WINDOW`` answers (sooner when the relay is slow) by a writer thread while the
+next messages go out; the sending thread waits for one window's commit before it hands
+over the next. The last messages of a batch are still in flight while the next batch is
+claimed. At any moment, the messages handed over without their record are those of the
+window being committed, of the window filling and those still in flight on the sessions:
+at most ``IN_DOUBT``, and within each claim all before every message not yet handed over.
+If the process dies, its claims are found stale later (:func:`recover`): of a claim's sends
+still marked ``sending``, the first ``IN_DOUBT`` in their order may have been handed over,
+so those are recorded ``unknown`` and the rest are queued again. A crash therefore sends
+nobody a message twice, and leaves at most ``IN_DOUBT`` messages of which nobody can say
+whether they arrived (in at most two claims, each of which may lose up to ``IN_DOUBT`` to
+``unknown``). (Committing each message alone, on one session, would leave one, at the
+cost of a transaction a message: the database's largest share of a campaign.)"""
 
 from __future__ import annotations
 
@@ -80,6 +83,7 @@ class Prepared:
     message_id: str
     data: bytes | str
     permit: Permit
+    attempts: int = 0
 
 
 @dataclass(slots=True)
@@ -261,7 +265,9 @@ class Batch:
         context = job_context(job, profile, self.scores.get(send.profile_id))
         if job.texts:
             text = render_text(job.compiled, job.campaign.purpose, context)
-            return Prepared(send.id, profile.id, send.address or "", "", text, permit)
+            return Prepared(
+                send.id, profile.id, send.address or "", "", text, permit, send.attempts
+            )
         assert job.box is not None
         unsubscribe = unsubscribe_link(job, profile.id)
         rendered, text, html = render_email(job, send.id, profile.id, context, unsubscribe)
@@ -277,14 +283,34 @@ class Batch:
             headers={"X-Accord-Send": str(send.id)},
         )
         data = email_bytes(envelope, text, html, send.id)
-        return Prepared(send.id, profile.id, send.address or "", message_id, data, permit)
+        return Prepared(
+            send.id, profile.id, send.address or "", message_id, data, permit, send.attempts
+        )
+
+
+class Finished:
+    """Where a delivery's answers go: each message's outcome, to the recorder and the
+    job's tally (the relay calls it as each answer comes, whichever batch it was of)."""
+
+    def __init__(self, job: Job, recorder: Recorder, tally: Tally) -> None:
+        self.job = job
+        self.recorder = recorder
+        self.tally = tally
+
+    def __call__(self, p: Prepared, error: BaseException | None) -> None:
+        values = outcome_of(error, p.attempts, utcnow())
+        values["attempts"] = p.attempts + 1
+        job = self.job
+        handed = Handed(job.workspace, p.send_id, p.to, p.message_id, p.profile_id, job.texts)
+        self.recorder.mark(handed, values)
+        self.tally.add("retried" if values["status"] == "queued" else str(values["status"]))
 
 
 def send_batch(
     factory: sessionmaker[Session],
     job: Job,
     relay: RelayPool | Texts,
-    recorder: Recorder,
+    finished: Finished,
     gate: Throttle,
     now: datetime,
     size: int = BATCH,
@@ -292,28 +318,22 @@ def send_batch(
 ) -> tuple[Tally, uuid.UUID] | None:
     """Claim, decide and send one batch of a campaign; None when nothing is due. Consent
     is asked for the whole batch (``decide_many``) moments before its messages go out,
-    and each transport call carries the permit of its decision."""
+    and each transport call carries the permit of its decision. The batch's emails are
+    left in flight on the relay's sessions while the next batch is claimed; their
+    outcomes come to ``finished``. Returns what was decided without sending (refused,
+    held, later) and the batch's last person."""
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
         sends = repo.claim(job.scope, new_id(), size, now, after)
         if not sends:
             return None
         last = sends[-1].profile_id
-        attempts = {s.id: s.attempts for s in sends}
         batch = Batch.load(session, job, sends)
         decisions = decide_many(session, job.workspace, batch.asks(), at=now)
         ready = batch.ready(session, decisions, now)
         repo.settle(batch.outcomes)
     tally = batch.tally
     tally.batches = 1
-
-    def finished(p: Prepared, error: BaseException | None) -> None:
-        values = outcome_of(error, attempts[p.send_id], utcnow())
-        values["attempts"] = attempts[p.send_id] + 1
-        handed = Handed(job.workspace, p.send_id, p.to, p.message_id, p.profile_id, job.texts)
-        recorder.mark(handed, values)
-        tally.add("retried" if values["status"] == "queued" else str(values["status"]))
-
     if isinstance(relay, Texts):
         for a in ready:
             p = a.prepared
@@ -327,14 +347,12 @@ def send_batch(
                 error = exc
             finished(p, error)
     else:
-        relay.done = finished
         for a in ready:
             p = batch.prepare(a.send, a.permit, now)
             assert isinstance(p.data, bytes)
             gate.wait()
             relay.hand_over(p.permit, p.to, p.data, p)
-        relay.drain()
-    recorder.flush()
+    finished.recorder.flush()
     return tally, last
 
 
@@ -368,35 +386,34 @@ def run_job(
     """Send every due send of a job's scope, a batch at a time, until none is due."""
     total = Tally()
     deployment = job.deployment
-    if job.texts:
-        rate = job.settings.sms_per_second
-        assert job.provider is not None
-        relay: RelayPool | Texts = Texts(
-            job.provider, deployment.texter, deployment.base_url, job.workspace.id
-        )
-    else:
-        assert job.box is not None
-        rate = job.settings.email_per_second
-        sessions = min(deployment.sessions, MAX_SESSIONS)
-        relay = deployment.relay(job.box, _unset, sessions=sessions)
-    gate = throttle or throttle_of(job.workspace.id, job.campaign.channel, rate)
     recorder = Recorder(factory)
-    after: uuid.UUID | None = None
+    finished = Finished(job, recorder, total)
+    relay: RelayPool | Texts | None = None
     try:
+        if job.texts:
+            rate = job.settings.sms_per_second
+            assert job.provider is not None
+            relay = Texts(job.provider, deployment.texter, deployment.base_url, job.workspace.id)
+        else:
+            assert job.box is not None
+            rate = job.settings.email_per_second
+            sessions = min(deployment.sessions, MAX_SESSIONS)
+            relay = deployment.relay(job.box, finished, sessions=sessions)
+        gate = throttle or throttle_of(job.workspace.id, job.campaign.channel, rate)
+        after: uuid.UUID | None = None
         while (
-            done := send_batch(factory, job, relay, recorder, gate, clock(), batch, after)
+            done := send_batch(factory, job, relay, finished, gate, clock(), batch, after)
         ) is not None:
             tally, after = done
             for name, value in vars(tally).items():
                 setattr(total, name, getattr(total, name) + value)
     finally:
-        relay.close()
-        recorder.close()
+        try:
+            if relay is not None:
+                relay.close()
+        finally:
+            recorder.close()
     return total
-
-
-def _unset(tag: Any, error: BaseException | None) -> None:
-    raise AssertionError("a batch sets where its outcomes go")
 
 
 def recover_claim(repo: SendRepository, claim_id: uuid.UUID) -> list[Send]:
