@@ -494,12 +494,19 @@ def planner(session: Session, **settings: str) -> Iterator[None]:
         yield
         return
     connection = session.connection()
-    read = text("SELECT current_setting(:n)")
-    before = {name: str(connection.execute(read, {"n": name}).scalar()) for name in settings}
-    for name, value in settings.items():
-        connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+    names = list(settings)
+    # One round trip each way: the settings as they were are read (a materialized CTE,
+    # evaluated first) in the statement that changes them.
+    olds = ", ".join(f"current_setting(:n{i}) AS v{i}" for i in range(len(names)))
+    sets = ", ".join(f"set_config(:n{i}, :s{i}, true)" for i in range(len(names)))
+    keys = {f"n{i}": name for i, name in enumerate(names)}
+    row = connection.execute(
+        text(f"WITH old AS MATERIALIZED (SELECT {olds}) SELECT old.*, {sets} FROM old"),  # noqa: S608 - numbered parameters only
+        {**keys, **{f"s{i}": settings[name] for i, name in enumerate(names)}},
+    ).one()
     try:
         yield
     finally:
-        for name, value in before.items():
-            connection.execute(text("SELECT set_config(:n, :v, true)"), {"n": name, "v": value})
+        connection.execute(
+            text(f"SELECT {sets}"), {**keys, **{f"s{i}": str(row[i]) for i in range(len(names))}}
+        )

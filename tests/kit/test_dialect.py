@@ -219,3 +219,8 @@ def test_planner_settings_last_only_inside(session: Session) -> None:
     with planner(session, enable_indexscan="off"):
         assert session.execute(show).scalar() == "off"
     assert session.execute(show).scalar() == "on"
+    both = text("SELECT current_setting('enable_sort'), current_setting('work_mem')")
+    before = tuple(session.execute(both).one())
+    with planner(session, enable_sort="off", work_mem="7MB"):
+        assert tuple(session.execute(both).one()) == ("off", "7MB")
+    assert tuple(session.execute(both).one()) == before
