@@ -5,12 +5,18 @@ otherwise every ``interval`` seconds; it can also take a first step as soon as i
 A step that raises does not end the thread: the failure is logged and, after a back-off
 (``backoff`` seconds, doubled with each failure in a row up to ``max_backoff``), the step
 is tried again, since the work is still there to be done. A long step looks at
-``stopping`` to end early; ``stop()`` wakes the thread and waits for it to end."""
+``stopping`` to end early; ``stop()`` wakes the thread and waits for it to end.
+
+``prompt_switching`` is for a thread that serves sockets while another of its process
+computes."""
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class PeriodicWorker:
@@ -106,3 +112,30 @@ class PeriodicWorker:
                 due = True
             else:
                 self.failures = 0
+
+
+_switching = threading.Lock()
+_prompt_users = 0
+_usual_interval = 0.0
+
+
+@contextmanager
+def prompt_switching(interval: float = 0.0005) -> Iterator[None]:
+    """While inside, the interpreter hands itself from thread to thread every
+    ``interval`` seconds instead of every 5 ms, for a thread that must answer its sockets
+    promptly while another thread of the process computes (a campaign's sender serving
+    its SMTP sessions while the next batch is decided). Process-wide: the first one in
+    sets it, the last one out puts back what was there."""
+    global _prompt_users, _usual_interval
+    with _switching:
+        if _prompt_users == 0:
+            _usual_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, _usual_interval))
+        _prompt_users += 1
+    try:
+        yield
+    finally:
+        with _switching:
+            _prompt_users -= 1
+            if _prompt_users == 0:
+                sys.setswitchinterval(_usual_interval)

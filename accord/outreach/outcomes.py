@@ -149,7 +149,7 @@ _NOT_SENT_PG = (
 # sending thread waits for the commit before it hands over the window after), and the
 # messages still in flight on a delivery's SMTP sessions (at most ``MAX_SESSIONS``). So at
 # most ``IN_DOUBT`` messages of a delivery are handed over without their record: what a
-# crash can leave in doubt (``sending.recover_claim``).
+# crash can leave in doubt (``sending.recover_run``).
 WINDOW = 24
 MAX_SESSIONS = 8
 IN_DOUBT = 2 * WINDOW + MAX_SESSIONS

@@ -4,21 +4,22 @@ SMTP sessions at once (``channels.relay_pool``; texts one by one to the SMS prov
 and record the outcomes a small window at a time.
 
 **Never twice.** A batch is claimed (status ``sending``, a claim id) in the same
-transaction that records the sends decided against; then its messages go to the relay in
-the order of their people, and their outcomes are committed together every
-``outcomes.WINDOW`` answers (sooner when the relay is slow) by a writer thread while the
-next messages go out; the sending thread waits for one window's commit before it hands
-over the next. The last messages of a batch are still in flight while the next batch is
-claimed. At any moment, the messages handed over without their record are those of the
-window being committed, of the window filling and those still in flight on the sessions:
-at most ``IN_DOUBT``, and within each claim all before every message not yet handed over.
-If the process dies, its claims are found stale later (:func:`recover`): of a claim's sends
-still marked ``sending``, the first ``IN_DOUBT`` in their order may have been handed over,
-so those are recorded ``unknown`` and the rest are queued again. A crash therefore sends
-nobody a message twice, and leaves at most ``IN_DOUBT`` messages of which nobody can say
-whether they arrived (in at most two claims, each of which may lose up to ``IN_DOUBT`` to
-``unknown``). (Committing each message alone, on one session, would leave one, at the
-cost of a transaction a message: the database's largest share of a campaign.)"""
+transaction that records the sends decided against, while the batch before goes out
+(``ahead``); then its messages go to the relay in the order of their people, and their
+outcomes are committed together every ``outcomes.WINDOW`` answers (sooner when the relay
+is slow) by a writer thread while the next messages go out; the sending thread waits for
+one window's commit before it hands over the next. A batch's last messages are still in
+flight when the next one starts. At any moment, the messages handed over without their
+record are those of the window being committed, of the window filling and those still in
+flight on the sessions: at most ``IN_DOUBT``, and, in the order the delivery made its
+claims and then of their people, all before every message not yet handed over. If the
+process dies, its claims are found stale later (:func:`recover`) and put back in that
+order (``ahead.runs``): of the sends still marked ``sending``, the first ``IN_DOUBT`` may
+have been handed over, so those are recorded ``unknown`` and the rest are queued again.
+A crash therefore sends nobody a message twice, and leaves at most ``IN_DOUBT`` messages
+of which nobody can say whether they arrived. (Committing each message alone, on one
+session, would leave one, at the cost of a transaction a message: the database's
+largest share of a campaign.)"""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.scoring.models import CustomerScore
@@ -39,8 +41,9 @@ from accord.channels.relay_pool import RelayPool
 from accord.govern.consent.policy import Ask, Decision, Permit, decide_many
 from accord.kit.db import read_only, transaction
 from accord.kit.dialect import one_of
-from accord.kit.ids import new_id
+from accord.kit.threads import prompt_switching
 from accord.kit.time import utcnow
+from accord.outreach.ahead import Ahead, runs
 from accord.outreach.job import (
     Deployment,
     Job,
@@ -88,11 +91,11 @@ class Prepared:
 
 @dataclass(slots=True)
 class Approved:
-    """A send consent and the rules let go, with its permit (and a text, already
+    """A send consent and the rules let go, with the decision (and a text, already
     rendered)."""
 
     send: Claimed
-    permit: Permit
+    decision: Decision
     prepared: Prepared | None = None
 
 
@@ -245,7 +248,7 @@ class Batch:
                 )
                 self.tally.add(verdict.action)
             elif not job.texts:  # rendered as it goes out (``send_batch``)
-                out.append(Approved(send, decision.permit()))
+                out.append(Approved(send, decision))
             else:
                 prepared = self.prepare(send, decision.permit(), now)
                 if isinstance(prepared.data, str) and len(prepared.data) > sms.MAX_BODY:
@@ -256,7 +259,7 @@ class Batch:
                         f"person; a provider takes at most {sms.MAX_BODY:,}",
                     )
                 else:
-                    out.append(Approved(send, prepared.permit, prepared))
+                    out.append(Approved(send, decision, prepared))
         return out
 
     def prepare(self, send: Claimed, permit: Permit, now: datetime) -> Prepared:
@@ -306,54 +309,67 @@ class Finished:
         self.tally.add("retried" if values["status"] == "queued" else str(values["status"]))
 
 
-def send_batch(
+@dataclass
+class Decided:
+    """A batch claimed and decided: what goes out, and its last person."""
+
+    batch: Batch
+    ready: list[Approved]
+    last: uuid.UUID
+    now: datetime
+
+
+def decide_batch(
     factory: sessionmaker[Session],
     job: Job,
-    relay: RelayPool | Texts,
-    finished: Finished,
-    gate: Throttle,
     now: datetime,
+    claim_id: uuid.UUID,
     size: int = BATCH,
     after: uuid.UUID | None = None,
-) -> tuple[Tally, uuid.UUID] | None:
-    """Claim, decide and send one batch of a campaign; None when nothing is due. Consent
-    is asked for the whole batch (``decide_many``) moments before its messages go out,
-    and each transport call carries the permit of its decision. The batch's emails are
-    left in flight on the relay's sessions while the next batch is claimed; their
-    outcomes come to ``finished``. Returns what was decided without sending (refused,
-    held, later) and the batch's last person."""
+) -> Decided | None:
+    """Claim and decide one batch (consent for the whole batch with ``decide_many``, then
+    the rules), recording what will not go out; None when nothing is due."""
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
-        sends = repo.claim(job.scope, new_id(), size, now, after)
+        sends = repo.claim(job.scope, claim_id, size, now, after)
         if not sends:
             return None
-        last = sends[-1].profile_id
         batch = Batch.load(session, job, sends)
         decisions = decide_many(session, job.workspace, batch.asks(), at=now)
         ready = batch.ready(session, decisions, now)
         repo.settle(batch.outcomes)
-    tally = batch.tally
-    tally.batches = 1
-    if isinstance(relay, Texts):
-        for a in ready:
+    batch.tally.batches = 1
+    return Decided(batch, ready, sends[-1].profile_id, now)
+
+
+def send_batch(
+    decided: Decided, relay: RelayPool | Texts, finished: Finished, gate: Throttle
+) -> Tally:
+    """Hand over a decided batch, each message with the permit of its decision (asked
+    for the batch moments before, while the batch before went out). The emails are left
+    in flight on the relay's sessions when the batch ends; their outcomes come to
+    ``finished``. Returns what was decided without sending (refused, held, later)."""
+    batch = decided.batch
+    for a in decided.ready:
+        permit = a.decision.permit()
+        if isinstance(relay, Texts):
             p = a.prepared
             assert p is not None
             assert isinstance(p.data, str)
             gate.wait()
             error: BaseException | None = None
             try:
-                p.message_id = relay.hand_over(p.permit, p.to, p.data, p.send_id)
+                p.message_id = relay.hand_over(permit, p.to, p.data, p.send_id)
             except (smtplib.SMTPException, OSError, sms.SmsError) as exc:
                 error = exc
             finished(p, error)
-    else:
-        for a in ready:
-            p = batch.prepare(a.send, a.permit, now)
+        else:
+            p = batch.prepare(a.send, permit, decided.now)
             assert isinstance(p.data, bytes)
             gate.wait()
             relay.hand_over(p.permit, p.to, p.data, p)
     finished.recorder.flush()
-    return tally, last
+    return batch.tally
 
 
 def deliver(
@@ -400,13 +416,20 @@ def run_job(
             sessions = min(deployment.sessions, MAX_SESSIONS)
             relay = deployment.relay(job.box, finished, sessions=sessions)
         gate = throttle or throttle_of(job.workspace.id, job.campaign.channel, rate)
-        after: uuid.UUID | None = None
-        while (
-            done := send_batch(factory, job, relay, finished, gate, clock(), batch, after)
-        ) is not None:
-            tally, after = done
-            for name, value in vars(tally).items():
-                setattr(total, name, getattr(total, name) + value)
+        size = batch_size(batch, rate)
+
+        def decide(now: datetime, claim_id: uuid.UUID, after: uuid.UUID | None) -> Decided | None:
+            return decide_batch(factory, job, now, claim_id, size, after)
+
+        ahead = Ahead(decide, partial(put_back, factory), clock)
+        try:
+            with prompt_switching():
+                for decided in ahead:
+                    tally = send_batch(decided, relay, finished, gate)
+                    for name, value in vars(tally).items():
+                        setattr(total, name, getattr(total, name) + value)
+        finally:
+            ahead.close()
     finally:
         try:
             if relay is not None:
@@ -416,11 +439,28 @@ def run_job(
     return total
 
 
-def recover_claim(repo: SendRepository, claim_id: uuid.UUID) -> list[Send]:
-    """A stale claim: its first ``IN_DOUBT`` sends still marked ``sending`` (in the
-    order of their people) may have been handed over and are recorded ``unknown``; the
-    rest are queued again. Returns its sends."""
-    sends = repo.of_claim(claim_id)
+def batch_size(most: int, rate: float) -> int:
+    """A batch small enough to go out within an eighth of the lease at the throttle's
+    rate: a delivery holds two claims at a time (the one going out, the one decided
+    ahead), and a few deliveries may share a workspace's rate, so no live claim ever
+    looks stale to the sweep (``recover``)."""
+    return max(1, min(most, int(rate * LEASE.total_seconds() / 8)))
+
+
+def put_back(factory: sessionmaker[Session], decided: Decided) -> None:
+    """A batch decided and never handed over: its sends queued again, claim released."""
+    with transaction(factory) as session:
+        SendRepository.from_session(session).settle(
+            [{"id": a.send.id, "status": "queued", "claim_id": None} for a in decided.ready]
+        )
+
+
+def recover_run(repo: SendRepository, claims: Sequence[uuid.UUID]) -> list[Send]:
+    """The stale claims of one delivery, in the order it made them (``ahead.runs``): of
+    their sends still marked ``sending``, in that order and then their people's, the
+    first ``IN_DOUBT`` may have been handed over and are recorded ``unknown``; the rest
+    are queued again. Returns those sends."""
+    sends = [s for claim_id in claims for s in repo.of_claim(claim_id)]
     if not sends:
         return []
     outcomes: list[dict[str, Any]] = [
@@ -438,19 +478,27 @@ def recover_claim(repo: SendRepository, claim_id: uuid.UUID) -> list[Send]:
     return sends
 
 
+def recover_stale(
+    repo: SendRepository, scope: Sequence[ColumnElement[bool]], before: datetime
+) -> bool:
+    """Recover the claims of a campaign or journey (``scope``) older than ``before``,
+    delivery by delivery; whether there were any."""
+    claims = repo.stale_claims(scope, before)
+    for run in runs(claims):
+        recover_run(repo, run)
+    return bool(claims)
+
+
 def recover(factory: sessionmaker[Session], now: datetime | None = None) -> list[uuid.UUID]:
     """Campaigns' claims whose worker stopped (older than the lease), recovered
-    (``recover_claim``; what a cancelled campaign had queued is refused). Returns the
+    (``recover_stale``; what a cancelled campaign had queued is refused). Returns the
     campaigns concerned."""
     before = (now or utcnow()) - LEASE
     touched: list[uuid.UUID] = []
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
         for campaign_id in repo.unfinished():
-            claims = repo.stale_claims([Send.campaign_id == campaign_id], before)
-            for claim_id in claims:
-                recover_claim(repo, claim_id)
-            if claims:
+            if recover_stale(repo, [Send.campaign_id == campaign_id], before):
                 touched.append(campaign_id)
                 campaign = session.get(Campaign, campaign_id)
                 if campaign is not None and campaign.status == "cancelled":

@@ -34,7 +34,8 @@ SEND_PATHS: Final = {
     "accord.chat.service.start_chat": "an agent opening a chat with a visitor (service by chat)",
     "accord.chat.transcript.send": "a chat transcript the visitor asked for (service by email)",
     "accord.outreach.sending.send_batch": "a campaign's batch: consent asked for every message "
-    "of the batch (decide_many) moments before each is handed to the relay with its permit",
+    "of the batch (decide_many, in decide_batch, while the batch before goes out); each "
+    "message handed to the relay with the permit of its decision",
     "accord.outreach.service.test_send": "a campaign's test email to a colleague (service by "
     "email to that address)",
 }

@@ -142,8 +142,7 @@ def sweep(factory: sessionmaker[Session], *, enqueue: Enqueue, now: datetime | N
         journeys = repo.journeys_sending()
         triggered = repo.with_active()
         for journey_id in journeys:  # a sender that stopped: as for campaigns
-            for claim_id in sends.stale_claims([Send.journey_id == journey_id], before):
-                sending.recover_claim(sends, claim_id)
+            sending.recover_stale(sends, [Send.journey_id == journey_id], before)
     for workspace_id in heard:
         enqueue("journeys.hear", workspace_id)
     for workspace_id in triggered:
