@@ -143,6 +143,11 @@ class SendRepository(Repository):
             ).all()
         return sorted((Claimed(*row) for row in rows), key=lambda c: c.profile_id)
 
+    def campaign_sending(self, campaign_id: uuid.UUID) -> bool:
+        """Whether a campaign is still to be sent (not paused, cancelled or finished)."""
+        status = self.session.scalar(select(Campaign.status).where(Campaign.id == campaign_id))
+        return status == "sending"
+
     def settle(self, outcomes: Iterable[dict[str, Any]]) -> None:
         """Each send's outcome (``id`` and the columns that change): the outcomes that
         set the same columns in one statement (``kit.dialect.update_by_id``)."""

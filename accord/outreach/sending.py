@@ -328,9 +328,13 @@ def decide_batch(
     after: uuid.UUID | None = None,
 ) -> Decided | None:
     """Claim and decide one batch (consent for the whole batch with ``decide_many``, then
-    the rules), recording what will not go out; None when nothing is due."""
+    the rules), recording what will not go out; None when nothing is due, or when the
+    campaign was paused or cancelled meanwhile (the batch decided before that still goes
+    out)."""
     with transaction(factory) as session:
         repo = SendRepository.from_session(session)
+        if isinstance(job.campaign, Campaign) and not repo.campaign_sending(job.campaign.id):
+            return None
         sends = repo.claim(job.scope, claim_id, size, now, after)
         if not sends:
             return None

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -271,6 +272,50 @@ def test_a_sender_killed_midway_sends_nobody_a_second_message(
         assert tally.sent == len(sent) - (before - len(set(received) & unknown))
         for address in unknown:
             assert statuses[address][1] == sending.UNKNOWN_REASON
+    finally:
+        server.__exit__(None, None, None)
+
+
+def test_a_campaign_paused_while_it_goes_out_stops_and_resumes_where_it_stopped(
+    committed: Committed, slow_sink: SlowSink
+) -> None:
+    n = 60
+    people = [(f"q{i:03d}", f"Q{i:03d}", f"q{i:03d}@example.com") for i in range(n)]
+    _, api, segment_id, server = _setup(committed, slow_sink, people)
+    try:
+        r = api.put("/api/v1/outreach/settings", json={"caps": [], "quiet_hours": None})
+        assert r.status_code == 200, r.text
+        campaign = helpers.campaign(api, segment_id)
+        _launch(api, campaign["id"])
+        slow_sink.delay = 0.1
+        done: list[sending.Tally] = []
+        cid = uuid.UUID(campaign["id"])
+        worker = threading.Thread(
+            target=lambda: done.append(
+                sending.deliver(committed.factory, cid, DEPLOYMENT, batch=10)
+            )
+        )
+        worker.start()
+        slow_sink.wait_for(3, timeout=30)  # in its first batch of 10
+        r = api.post(f"/api/v1/outreach/campaigns/{cid}/pause")
+        assert r.status_code == 200, r.text
+        worker.join(timeout=60)
+        assert not worker.is_alive()
+        time.sleep(0.3)  # what the sink was still taking in
+        paused = len(slow_sink.messages)
+        # The batch going out and at most the one decided before the pause, not the rest.
+        assert paused <= 30
+        assert done[0].sent == paused
+        statuses = _statuses(committed, campaign["id"])
+        assert Counter(s for s, _ in statuses.values()) == {"sent": paused, "queued": n - paused}
+        r = api.post(f"/api/v1/outreach/campaigns/{cid}/resume")
+        assert r.status_code == 200, r.text
+        slow_sink.delay = 0.0
+        tally = tasks.deliver(committed.factory, cid, deployment=DEPLOYMENT)
+        assert tally.sent == n - paused
+        received = Counter(str(m["To"]) for m in slow_sink.messages)
+        assert len(received) == n
+        assert max(received.values()) == 1
     finally:
         server.__exit__(None, None, None)
 
