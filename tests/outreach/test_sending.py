@@ -228,6 +228,19 @@ sending.deliver(factory, uuid.UUID(sys.argv[2]), deployment, batch=int(sys.argv[
 """
 
 
+def _launched_to_many(
+    committed: Committed, sink: SlowSink, prefix: str, n: int
+) -> tuple[httpx.Client, dict[str, Any], Any]:
+    """A campaign launched to ``n`` people, with no caps and no quiet hours."""
+    people = [(f"{prefix}{i:03d}", f"P{i:03d}", f"{prefix}{i:03d}@example.com") for i in range(n)]
+    _, api, segment_id, server = _setup(committed, sink, people)
+    r = api.put("/api/v1/outreach/settings", json={"caps": [], "quiet_hours": None})
+    assert r.status_code == 200, r.text
+    campaign = helpers.campaign(api, segment_id)
+    _launch(api, campaign["id"])
+    return api, campaign, server
+
+
 def test_a_sender_killed_midway_sends_nobody_a_second_message(
     committed: Committed, slow_sink: SlowSink
 ) -> None:
@@ -236,13 +249,8 @@ def test_a_sender_killed_midway_sends_nobody_a_second_message(
     # handed over; recovering the delivery as one run marks at most IN_DOUBT unknown in
     # all, where each stale claim on its own would lose up to IN_DOUBT.
     n = 200
-    people = [(f"p{i:03d}", f"P{i:03d}", f"p{i:03d}@example.com") for i in range(n)]
-    _, api, segment_id, server = _setup(committed, slow_sink, people)
+    _, campaign, server = _launched_to_many(committed, slow_sink, "p", n)
     try:
-        r = api.put("/api/v1/outreach/settings", json={"caps": [], "quiet_hours": None})
-        assert r.status_code == 200, r.text
-        campaign = helpers.campaign(api, segment_id)
-        _launch(api, campaign["id"])
         slow_sink.delay = 0.02
         env = {**os.environ, "PYTHONPATH": os.getcwd()}
         proc = subprocess.Popen(
@@ -280,13 +288,8 @@ def test_a_campaign_paused_while_it_goes_out_stops_and_resumes_where_it_stopped(
     committed: Committed, slow_sink: SlowSink
 ) -> None:
     n = 60
-    people = [(f"q{i:03d}", f"Q{i:03d}", f"q{i:03d}@example.com") for i in range(n)]
-    _, api, segment_id, server = _setup(committed, slow_sink, people)
+    api, campaign, server = _launched_to_many(committed, slow_sink, "q", n)
     try:
-        r = api.put("/api/v1/outreach/settings", json={"caps": [], "quiet_hours": None})
-        assert r.status_code == 200, r.text
-        campaign = helpers.campaign(api, segment_id)
-        _launch(api, campaign["id"])
         slow_sink.delay = 0.1
         done: list[sending.Tally] = []
         cid = uuid.UUID(campaign["id"])
