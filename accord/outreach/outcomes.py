@@ -201,11 +201,13 @@ class Recorder:
 
     def flush(self) -> None:
         """Hand the outcomes not yet recorded to the writer, once it has committed the
-        window before (whose failure is raised here)."""
+        window before (whose failure is raised here). With nothing pending, nothing is
+        waited for."""
+        if not self.pending:
+            return
         self.wait()
         pending, self.pending = self.pending, []
-        if pending:
-            self.writing = self.writer.submit(self._commit, pending)
+        self.writing = self.writer.submit(self._commit, pending)
 
     def wait(self) -> None:
         """Until the window being written is committed."""
