@@ -459,14 +459,12 @@ def put_back(factory: sessionmaker[Session], decided: Decided) -> None:
         )
 
 
-def recover_run(repo: SendRepository, claims: Sequence[uuid.UUID]) -> list[Send]:
+def recover_run(repo: SendRepository, claims: Sequence[uuid.UUID]) -> None:
     """The stale claims of one delivery, in the order it made them (``ahead.runs``): of
     their sends still marked ``sending``, in that order and then their people's, the
     first ``IN_DOUBT`` may have been handed over and are recorded ``unknown``; the rest
-    are queued again. Returns those sends."""
+    are queued again."""
     sends = [s for claim_id in claims for s in repo.of_claim(claim_id)]
-    if not sends:
-        return []
     outcomes: list[dict[str, Any]] = [
         {
             "id": s.id,
@@ -479,7 +477,6 @@ def recover_run(repo: SendRepository, claims: Sequence[uuid.UUID]) -> list[Send]
     ]
     outcomes += [{"id": s.id, "status": "queued", "claim_id": None} for s in sends[IN_DOUBT:]]
     repo.settle(outcomes)
-    return sends
 
 
 def recover_stale(
