@@ -108,7 +108,8 @@ def test_due_steps_are_claimed_along_the_due_index_in_every_plan(
         assert "wake_at" in scan["Index Cond"]
     rows = repo.claim_due(workspace.workspace.id, [journey.id], now, 2000)
     assert len(rows) == 2000
-    assert {r[1] for r in rows} == {workspace.workspace.id}  # none of the other workspace
+    assert {r[1] for r in rows} == {journey.id}  # none of the other workspace's journey
+    assert all(r[4] for r in rows)  # plain: waiting for no event
     assert sum(1 for r in rows if not r[-1]) <= 3  # the merged people are marked
     everyone = repo.claim_due(workspace.workspace.id, [journey.id], now, PEOPLE)
     assert sum(1 for r in everyone if not r[-1]) == 3

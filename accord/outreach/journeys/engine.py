@@ -141,7 +141,7 @@ class Ids:
 
 @dataclass(slots=True)
 class Due:
-    """A due person's entry, read as a plain row (``JourneyRepository.claim_due``)."""
+    """A claimed entry read whole, as a plain row (``JourneyRepository.due_rows``)."""
 
     id: uuid.UUID
     workspace_id: uuid.UUID
@@ -396,21 +396,33 @@ def write(session: Session, workspace: Workspace, batch: Batch) -> None:
         )
 
 
+@dataclass(slots=True)
+class Claimed:
+    """A claimed entry as the claim reads it (``JourneyRepository.claim_due``)."""
+
+    id: uuid.UUID
+    journey_id: uuid.UUID
+    version: int
+    step: str | None
+    plain: bool  # waits for no event, and none arrived
+    live: bool
+
+
 def _together(
-    session: Session, entries: list[Due], now: datetime
-) -> tuple[set[uuid.UUID], list[Due]]:
+    session: Session, claimed: list[Claimed], now: datetime
+) -> tuple[set[uuid.UUID], list[Claimed]]:
     """On PostgreSQL, take in the database the steps of the groups whose people all take
     the same ones (``together.py``); returns the journeys that queued emails, and the
     entries left to take one by one."""
-    if session.get_bind().dialect.name != "postgresql" or not entries:
-        return set(), entries
-    groups: dict[tuple[uuid.UUID, int, str | None], list[Due]] = {}
-    rest: list[Due] = []
-    for entry in entries:
-        if entry.waiting_for or entry.context.get("event_arrived"):
-            rest.append(entry)
-        else:
+    if session.get_bind().dialect.name != "postgresql" or not claimed:
+        return set(), claimed
+    groups: dict[tuple[uuid.UUID, int, str | None], list[Claimed]] = {}
+    rest: list[Claimed] = []
+    for entry in claimed:
+        if entry.plain:
             groups.setdefault((entry.journey_id, entry.version, entry.step), []).append(entry)
+        else:
+            rest.append(entry)
     sending: set[uuid.UUID] = set()
     for (journey_id, version, step_id), group in groups.items():
         path = together.path_of(definition_of(session, journey_id, version), step_id)
@@ -448,18 +460,18 @@ def advance(
                 return moved
             repo = JourneyRepository.from_session(session)
             active = [j.id for j in repo.active(workspace_id)]
-            rows = repo.claim_due(workspace_id, active, now, batch)
-            entries = [Due(*row) for row in rows]
-            if not entries:
+            claimed = [Claimed(*row) for row in repo.claim_due(workspace_id, active, now, batch)]
+            if not claimed:
                 next_wake = repo.next_wake(workspace_id)
                 break
-            alike, one_by_one = _together(session, entries, now)
+            alike, rest = _together(session, claimed, now)
+            one_by_one = [Due(*row) for row in repo.due_rows([e.id for e in rest])]
             done = Stepper(session, workspace, now).run(one_by_one)
             write(session, workspace, done)
             done.journeys_sending |= alike
-        if moved == 0 and len(entries) == batch and on_full is not None:
+        if moved == 0 and len(claimed) == batch and on_full is not None:
             on_full()
-        moved += len(entries)
+        moved += len(claimed)
         sending |= done.journeys_sending
         deliveries += done.deliveries
     for journey_id in sending:

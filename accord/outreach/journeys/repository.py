@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, select, update
+from sqlalchemy import and_, delete, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from accord.analyze.segments.models import SegmentChange, SegmentMember
@@ -43,6 +43,12 @@ CLAIM_PLANNER = {"enable_bitmapscan": "off", "enable_sort": "off"}
 # The due index's condition written as it is in the index, not as a parameter: a
 # prepared statement's generic plan could not use a partial index on a parameter.
 WAITING = JourneyEntry.status == literal_column("'waiting'")
+# Whether an entry's person was merged into another, read by the profile's primary key.
+_MERGED = (
+    select(Profile.id)
+    .where(Profile.id == JourneyEntry.profile_id, Profile.merged_into_id.is_not(None))
+    .exists()
+)
 
 
 class JourneyRepository(Repository):
@@ -102,9 +108,11 @@ class JourneyRepository(Repository):
         limit: int,
     ) -> list[Any]:
         """Up to ``limit`` waiting people of these journeys (the workspace's active ones)
-        whose time has come, the earliest first, as plain rows ending with whether the
-        person is live (not merged away), locked for this transaction (PostgreSQL skips
-        those another worker holds).
+        whose time has come, the earliest first, locked for this transaction (PostgreSQL
+        skips those another worker holds). Each as a short row: its id, journey, version
+        and step, whether it is plain (it waits for no event and none has arrived: the
+        steps ahead depend only on where it is) and whether the person is live (not
+        merged away). What else steps read of an entry: ``due_rows``.
 
         The entries are read alone, along the due index (workspace, wake-up time), so
         that the scan stops at ``limit`` whatever the statistics say (``CLAIM_PLANNER``:
@@ -112,42 +120,51 @@ class JourneyRepository(Repository):
         and sort every due person of the workspace for each batch)."""
         if not journey_ids:
             return []
+        e = JourneyEntry
         stmt = (
             select(
-                JourneyEntry.id,
-                JourneyEntry.workspace_id,
-                JourneyEntry.journey_id,
-                JourneyEntry.version,
-                JourneyEntry.profile_id,
-                JourneyEntry.step,
-                JourneyEntry.waiting_for,
-                JourneyEntry.context,
-                JourneyEntry.entered_at,
+                e.id,
+                e.journey_id,
+                e.version,
+                e.step,
+                and_(e.waiting_for.is_(None), e.context["event_arrived"].as_string().is_(None)),
+                ~_MERGED,
             )
             .where(
-                JourneyEntry.workspace_id == workspace_id,
+                e.workspace_id == workspace_id,
                 WAITING,
-                JourneyEntry.wake_at <= now,
-                one_of(self.session, JourneyEntry.journey_id, list(journey_ids)),
+                e.wake_at <= now,
+                one_of(self.session, e.journey_id, list(journey_ids)),
             )
-            .order_by(JourneyEntry.wake_at)
+            .order_by(e.wake_at)
             .limit(limit)
         )
         if self.session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         with planner(self.session, **CLAIM_PLANNER):
-            rows = list(self.session.execute(stmt))
-        gone = set(
-            self.session.scalars(
-                select(Profile.id).where(
-                    one_of(self.session, Profile.id, list({r.profile_id for r in rows})),
-                    Profile.merged_into_id.is_not(None),
-                )
+            return list(self.session.execute(stmt))
+
+    def due_rows(self, ids: Sequence[uuid.UUID]) -> list[Any]:
+        """Claimed entries read whole, as plain rows in the order of ``engine.Due``."""
+        if not ids:
+            return []
+        e = JourneyEntry
+        return list(
+            self.session.execute(
+                select(
+                    e.id,
+                    e.workspace_id,
+                    e.journey_id,
+                    e.version,
+                    e.profile_id,
+                    e.step,
+                    e.waiting_for,
+                    e.context,
+                    e.entered_at,
+                    ~_MERGED,
+                ).where(one_of(self.session, e.id, list(ids)))
             )
-            if rows
-            else ()
         )
-        return [(*row, row.profile_id not in gone) for row in rows]
 
     def next_wake(self, workspace_id: uuid.UUID) -> datetime | None:
         return self.session.scalar(

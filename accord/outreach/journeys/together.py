@@ -1,10 +1,11 @@
 """Steps taken together, in the database: when everyone of a group (one step of one
 version) takes the same steps (plain waits and messages, up to the next wait or the end),
-the batch's queued messages, its step log and its new waits are three kinds of
-``INSERT ... SELECT`` / ``UPDATE`` statements over their ids, whatever their number,
-instead of rows built one person at a time. PostgreSQL only (ids made by the database);
-a step that depends on the person (a branch, a wait to an hour of their day, a trait
-change, a wait for an event) goes the way of ``engine.Stepper``."""
+the batch's queued messages, its step log and its new waits are written by one
+statement over their ids (``INSERT ... SELECT`` in ``WITH``, then the ``UPDATE``),
+whatever their number, instead of rows built one person at a time. PostgreSQL only
+(ids made by the database); a step that depends on the person (a branch, a wait to an
+hour of their day, a trait change, a wait for an event) goes the way of
+``engine.Stepper``."""
 
 from __future__ import annotations
 
@@ -54,21 +55,27 @@ def path_of(definition: Definition, step_id: str | None) -> Path | None:
 
 
 def take(session: Session, ids: Sequence[uuid.UUID], path: Path, now: datetime) -> bool:
-    """The path for these entries (all live people at one step of one version); returns
-    whether it queued a message."""
-    entries = cast_table(JourneyEntry)
-    among = one_of(session, JourneyEntry.id, list(ids))
-    queued = False
-    for step in path.steps:
+    """The path for these entries (all live people at one step of one version), in one
+    statement: the entries are read once (``due``), each person's address by their
+    primary key (a hash join would scan every profile of the workspace for each batch),
+    the messages and the step log written from that reading, and the entries moved on.
+    Returns whether it queued a message."""
+    e = JourneyEntry
+    among = one_of(session, e.id, list(ids))
+    channels = sorted({MESSAGES[s.kind] for s in path.steps if s.kind in MESSAGES})
+    columns: list[Any] = [e.id, e.workspace_id, e.journey_id, e.version, e.profile_id]
+    columns += [_address_of(channel).label(channel) for channel in channels]
+    due = select(*columns).where(among).cte("due")
+    writes = []
+    for n, step in enumerate(path.steps):
         if step.kind in MESSAGES:
-            _queue(session, among, step, now)
-            queued = True
-        _log(session, among, step, now)
+            writes.append(_queue(due, step, now).cte(f"queued_{n}"))
+        writes.append(_log(due, step, now).cte(f"logged_{n}"))
     waiting = path.waits_until is not None
     last = path.steps[-1] if path.steps else None
     exited = last is not None and last.kind == "exit"
-    session.execute(
-        update(entries)
+    moved = (
+        update(cast_table(e))
         .where(among)
         .values(
             status="waiting" if waiting else "done",
@@ -78,8 +85,10 @@ def take(session: Session, ids: Sequence[uuid.UUID], path: Path, now: datetime) 
             finished_at=None if waiting else now,
             reason=(last.name or "an exit step") if exited and last is not None else None,
         )
+        .add_cte(due, *writes)
     )
-    return queued
+    session.execute(moved)
+    return bool(channels)
 
 
 def cast_table(model: type) -> Table:
@@ -88,99 +97,75 @@ def cast_table(model: type) -> Table:
     return table
 
 
-def _address(step: Step) -> Any:
-    return Profile.email if MESSAGES[step.kind] == "email" else Profile.phone
+def _address_of(channel: str) -> Any:
+    """The person's address on a channel, read by their primary key for each entry."""
+    column = Profile.email if channel == "email" else Profile.phone
+    return select(column).where(Profile.id == JourneyEntry.profile_id).scalar_subquery()
 
 
-def _queue(session: Session, among: object, step: Step, now: datetime) -> None:
-    e, p = JourneyEntry, Profile
-    key = literal("journey:") + cast(e.id, String) + literal(f":{step.id}")
-    rows = (
-        select(
-            func.gen_random_uuid(),
-            e.workspace_id,
-            key,
-            e.journey_id,
-            e.version,
-            literal(step.id),
-            e.profile_id,
-            literal(MESSAGES[step.kind]),
-            literal(step.purpose),
-            literal(step.purpose != "service"),
-            _address(step),
-            literal("queued"),
-            literal(0),
-            literal(now),
-            literal(0),
-            literal(0),
-            literal({}, type_=Send.__table__.c.meta.type),
-        )
-        .join(p, p.id == e.profile_id)
-        .where(among)  # type: ignore[arg-type]
+def _queue(due: Any, step: Step, now: datetime) -> Any:
+    c = due.c
+    key = literal("journey:") + cast(c.id, String) + literal(f":{step.id}")
+    rows = select(
+        func.gen_random_uuid(),
+        c.workspace_id,
+        key,
+        c.journey_id,
+        c.version,
+        literal(step.id),
+        c.profile_id,
+        literal(MESSAGES[step.kind]),
+        literal(step.purpose),
+        literal(step.purpose != "service"),
+        c[MESSAGES[step.kind]],
+        literal("queued"),
+        literal(0),
+        literal(now),
+        literal(0),
+        literal(0),
+        literal({}, type_=Send.__table__.c.meta.type),
     )
     s = Send
-    session.execute(
-        insert(cast_table(Send)).from_select(
-            [
-                s.id,
-                s.workspace_id,
-                s.source_key,
-                s.journey_id,
-                s.version,
-                s.step,
-                s.profile_id,
-                s.channel,
-                s.purpose,
-                s.promotional,
-                s.address,
-                s.status,
-                s.attempts,
-                s.queued_at,
-                s.opens,
-                s.clicks,
-                s.meta,
-            ],
-            rows,
-        )
+    return insert(cast_table(Send)).from_select(
+        [
+            s.id,
+            s.workspace_id,
+            s.source_key,
+            s.journey_id,
+            s.version,
+            s.step,
+            s.profile_id,
+            s.channel,
+            s.purpose,
+            s.promotional,
+            s.address,
+            s.status,
+            s.attempts,
+            s.queued_at,
+            s.opens,
+            s.clicks,
+            s.meta,
+        ],
+        rows,
     )
 
 
-def _log(session: Session, among: object, step: Step, now: datetime) -> None:
-    e, p = JourneyEntry, Profile
+def _log(due: Any, step: Step, now: datetime) -> Any:
+    c = due.c
     outcome: Any
     detail: Any
-    if step.kind in MESSAGES:
-        outcome, detail = literal("queued"), _address(step)
+    if step.kind in MESSAGES:  # the address is the log's detail
+        outcome, detail = literal("queued"), c[MESSAGES[step.kind]]
     elif step.kind == "exit":
         outcome, detail = literal("exited"), literal(None, type_=String)
     else:
         until = now + timedelta(seconds=step.seconds or 0)
         outcome, detail = literal("waiting"), literal(f"until {until.isoformat()}")
-    rows = (
-        select(
-            e.workspace_id,
-            e.journey_id,
-            e.id,
-            literal(step.id),
-            literal(now),
-            outcome,
-            detail,
-        ).where(among)  # type: ignore[arg-type]
+    rows = select(
+        c.workspace_id, c.journey_id, c.id, literal(step.id), literal(now), outcome, detail
     )
-    if step.kind in MESSAGES:  # the address is the log's detail
-        rows = rows.join(p, p.id == e.profile_id)
     log = JourneyStepLog
-    session.execute(
-        insert(cast_table(JourneyStepLog)).from_select(
-            [
-                log.workspace_id,
-                log.journey_id,
-                log.entry_id,
-                log.step,
-                log.at,
-                log.outcome,
-                log.detail,
-            ],
-            rows,
-        )
+    return insert(cast_table(JourneyStepLog)).from_select(
+        [log.workspace_id, log.journey_id, log.entry_id, log.step, log.at, log.outcome, log.detail],
+        rows,
     )
