@@ -39,11 +39,33 @@ def permit(to: str) -> Permit:
 class Relay:
     """Accepts mail, but: refuses ``bounce*`` (550) and ``later*`` (451) at RCPT,
     rejects a body holding ``X-Reject`` (554), closes the connection at RCPT of
-    ``drop*``, and takes its time over ``slow*``."""
+    ``drop*``, and takes its time over ``slow*``. With ``pipelining`` it offers
+    PIPELINING, and notes each ``MAIL`` that came with its ``RCPT`` and ``DATA``."""
 
     bodies: dict[str, bytes] = field(default_factory=dict)
     connections: set[int] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pipelining: bool = False
+    sent_ahead: int = 0
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        # What the client sent after MAIL and the relay has not read yet.
+        waiting = bytes(server._reader._buffer)
+        if b"RCPT TO:" in waiting and b"DATA\r\n" in waiting:
+            with self.lock:
+                self.sent_ahead += 1
+        envelope.mail_from = address
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -71,9 +93,9 @@ class Relay:
         return "250 OK"
 
 
-@pytest.fixture
-def relay() -> Iterator[tuple[Relay, Mailbox]]:
-    handler = Relay()
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def relay(request: pytest.FixtureRequest) -> Iterator[tuple[Relay, Mailbox]]:
+    handler = Relay(pipelining=request.param == "pipelining")
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
@@ -107,6 +129,8 @@ def test_many_messages_over_a_few_sessions_each_arrive_once(
     # Dot-stuffed on the way, as it was written on arrival.
     assert b"\r\n.a line that starts with a dot" in handler.bodies["p007@example.com"]
     assert len(handler.connections) <= 3
+    # Offered PIPELINING, every message's MAIL, RCPT and DATA went together.
+    assert handler.sent_ahead == (len(addresses) if handler.pipelining else 0)
 
 
 def test_refusals_end_their_message_and_the_session_goes_on(
