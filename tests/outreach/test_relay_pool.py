@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import smtplib
+import socketserver
 import ssl
 import threading
 import uuid
@@ -293,3 +294,70 @@ def test_sessions_secured_by_tls_carry_many_messages(tmp_path: Path, security: s
     assert all(error is None for error in outcomes.values()), outcomes
     assert set(handler.bodies) == set(outcomes)
     assert len(handler.connections) <= 2
+
+
+class _Lenient(socketserver.StreamRequestHandler):
+    """A relay that offers PIPELINING but answers ``DATA`` with 354 even when it has
+    refused every recipient (as RFC 2920 says it should not): it records the bodies it
+    is given, per connection."""
+
+    server: _LenientServer
+
+    def handle(self) -> None:
+        bodies: list[bytes] = []
+        self.server.connections.append(bodies)
+        self.wfile.write(b"220 lenient\r\n")
+        while line := self.rfile.readline():
+            command = line[:4].upper()
+            if command == b"EHLO":
+                self.wfile.write(b"250-lenient\r\n250-PIPELINING\r\n250 HELP\r\n")
+            elif command == b"RCPT":
+                self.wfile.write(b"550 no\r\n" if b"bounce" in line else b"250 OK\r\n")
+            elif command == b"DATA":
+                self.wfile.write(b"354 go ahead\r\n")
+                body = b""
+                while (part := self.rfile.readline()) not in (b".\r\n", b""):
+                    body += part
+                if part == b"":  # the client went away: no message
+                    return
+                bodies.append(body)
+                self.wfile.write(b"250 OK\r\n")
+            elif command == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:  # MAIL, RSET
+                self.wfile.write(b"250 OK\r\n")
+
+
+class _LenientServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    connections: list[list[bytes]]
+
+
+def test_a_refused_message_is_never_sent_to_a_relay_that_asks_for_its_body_anyway() -> None:
+    server = _LenientServer(("127.0.0.1", 0), _Lenient)
+    server.connections = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        box = Mailbox(
+            address="news@shop.example",
+            name="Shop",
+            relay=Server("127.0.0.1", server.server_address[1]),
+        )
+        outcomes: dict[str, BaseException | None] = {}
+        pool = RelayPool(box, lambda tag, error: outcomes.__setitem__(tag, error), sessions=1)
+        for to in ("bounce@example.com", "ok@example.com"):
+            pool.hand_over(permit(to), to, message(to), to)
+        pool.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    refused = outcomes["bounce@example.com"]
+    assert isinstance(refused, smtplib.SMTPRecipientsRefused)
+    assert refused.recipients["bounce@example.com"][0] == 550
+    assert outcomes["ok@example.com"] is None
+    # The refused message's session ended without a body; the next went on another.
+    first, second = server.connections
+    assert first == []
+    (body,) = second
+    assert b"To: ok@example.com" in body
