@@ -20,6 +20,10 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("phone",),
     ("first_formal", "last_name"),
     ("first_sound", "last_sound"),
+    # One name in common blocks little; with a part of the birthday, a date of birth
+    # typed wrong in the other part still meets its record.
+    ("first_formal", "last_name", "birth_year"),
+    ("first_formal", "last_name", "birth_md"),
     ("last_sound", "dob"),
     ("first_sound", "dob"),
     ("dob", "postcode"),
@@ -126,12 +130,17 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
 
 def swapped_rules(present: set[str]) -> list[str]:
     """Swapped first and last names (or their sounds, for a typo besides), near each
-    other: SQL for custom rules."""
+    other, or exactly swapped where one record of the pair lacks each field that says
+    where (no other rule can reach them): SQL for custom rules."""
     if not {"first_name", "last_name"} <= present:
         return []
     swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
-    near = [c for c in SWAPPED_NEAR if c in present][:2] or ["first_formal"]
+    fields = [c for c in SWAPPED_NEAR if c in present][:2]
+    near = fields or ["first_formal"]
     rules = [f"{swapped} AND l.{c} = r.{c}" for c in near]
+    if fields:
+        lacking = " AND ".join(f"(l.{c} IS NULL OR r.{c} IS NULL)" for c in fields)
+        rules.append(f"{swapped} AND {lacking}")
     if {"first_sound", "last_sound"} <= present:
         sounds = "l.first_sound = r.last_sound AND l.last_sound = r.first_sound"
         rules += [f"{sounds} AND l.{c} = r.{c}" for c in near[:1]]

@@ -1,6 +1,7 @@
 """Records made comparable: raw person fields (from a profile's golden record or a
 generated population) cleaned, with the derived columns the comparisons and blocking
-rules use (formal first name, phonetic codes, ZIP area, email user, phone tail)."""
+rules use (formal first name, phonetic codes, the year and the day of a birth, ZIP area,
+email user, phone tail)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ COLUMNS = (
     "first_sound",
     "last_sound",
     "dob",
+    "birth_year",
+    "birth_md",
     "street",
     "house",
     "street_name",
@@ -115,7 +118,11 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["first_initial"].append(first[0] if first else None)
         cols["first_sound"].append(_sound(first) if first else None)
         cols["last_sound"].append(_sound(last) if last else None)
-        cols["dob"].append(dob(row.get("dob")))
+        born = dob(row.get("dob"))
+        cols["dob"].append(born)
+        # A date typed wrong is mostly wrong in one part: the others still block it.
+        cols["birth_year"].append(born[:4] if born else None)
+        cols["birth_md"].append(born[5:] if born else None)
         cleaned = street(row.get("street"))
         cols["street"].append(cleaned)
         # A street with its house number names a home; a street alone, a neighbourhood.

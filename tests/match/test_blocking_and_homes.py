@@ -3,7 +3,9 @@ one home, and the clean-up of dates of birth and id numbers."""
 
 from __future__ import annotations
 
+import duckdb
 import pyarrow as pa
+import pytest
 
 from accord.match import blocking, features, household, names
 
@@ -139,3 +141,52 @@ def test_a_rule_too_large_keeps_the_pairs_where_one_record_lacks_a_birthday(monk
     assert rules[1].pairs == 40 * 39 // 2 - 20 * 19 // 2  # all but the pairs both with one
     assert "IS NULL" in rules[1].sql
     assert rules[1].stored == {"columns": ["first_formal", "last_name"], "lacking": "dob"}
+
+
+def _pairs(t: pa.Table, sql: str) -> set[tuple[str, str]]:
+    con = duckdb.connect()
+    con.register("t", t)
+    rows = con.execute(
+        f"SELECT l.unique_id, r.unique_id FROM t l JOIN t r ON {sql} AND l.unique_id < r.unique_id"  # noqa: S608 - the rules' own SQL
+    ).fetchall()
+    return {(a, b) for a, b in rows}
+
+
+def test_a_birthday_typed_wrong_in_one_part_still_blocks_when_names_alone_are_too_common(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Many Ann Lees with birthdays: names alone make too many pairs. Records 0, 1 and 4
+    # are one Ann Lee whose birthday was typed wrong (the day in 1, the year in 4);
+    # records 2 and 3 are one person whose names were swapped in a record without a
+    # birthday.
+    rows: list[dict[str, object]] = [
+        {"first_name": "Ann", "last_name": "Lee", "dob": "1971-04-12"},
+        {"first_name": "Ann", "last_name": "Lee", "dob": "1971-04-21"},
+        {"first_name": "Grace", "last_name": "Hopper", "dob": "1906-12-09"},
+        {"first_name": "Hopper", "last_name": "Grace"},
+        {"first_name": "Ann", "last_name": "Lee", "dob": "1917-04-12"},
+    ]
+    rows += [
+        {"first_name": "Ann", "last_name": "Lee", "dob": f"19{40 + i % 50}-0{1 + i % 9}-1{i % 10}"}
+        for i in range(60)
+    ]
+    t = table(rows)
+    assert t.column("birth_year").to_pylist()[:2] == ["1971", "1971"]
+    assert t.column("birth_md").to_pylist()[:2] == ["04-12", "04-21"]
+    present = features.present(t)
+    monkeypatch.setattr(blocking, "MIN_BUDGET", 100)
+    monkeypatch.setattr(blocking, "PAIRS_PER_RECORD", 2)
+    chosen = blocking.choose(t, present)
+    rules = {r.columns: r for r in chosen if r.lacking is None}
+    assert not rules[("first_formal", "last_name")].kept  # too many Ann Lees
+    assert rules[("first_formal", "last_name", "birth_year")].kept
+    assert rules[("first_formal", "last_name", "birth_md")].kept
+    found: set[tuple[str, str]] = set()
+    for rule in chosen:
+        if rule.kept:
+            found |= _pairs(t, rule.sql)
+    for sql in blocking.swapped_rules(present):
+        found |= _pairs(t, sql)
+    assert ("0", "1") in found  # the same year
+    assert ("0", "4") in found  # the same day and month
+    assert ("2", "3") in found  # swapped, one without a birthday
