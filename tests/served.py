@@ -32,13 +32,16 @@ class Served:
 
 def signed_in(browser: Any, base: str, email: str, next_path: str) -> Any:
     """A new page of a new browser context, signed in as ``email`` (with the tests'
-    password) and sent on to ``next_path``."""
+    password) and sent on to ``next_path``, returned once that page has loaded (its
+    scripts have run, so what a test does next reaches their listeners: htmx's
+    triggers are attached on load, and a change made before would be lost)."""
     context = browser.new_context(viewport={"width": 1440, "height": 960})
     page = context.new_page()
     page.goto(f"{base}/login?next={next_path}")
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    with page.expect_navigation(wait_until="load"):
+        page.click("button[type=submit]")
     return page
 
 
