@@ -30,18 +30,24 @@ class Served:
         return httpx.Client(base_url=self.base, headers=bearer(self.ws.api_token), timeout=30)
 
 
-def signed_in(browser: Any, base: str, email: str, next_path: str) -> Any:
-    """A new page of a new browser context, signed in as ``email`` (with the tests'
-    password) and sent on to ``next_path``, returned once that page has loaded (its
-    scripts have run, so what a test does next reaches their listeners: htmx's
-    triggers are attached on load, and a change made before would be lost)."""
-    context = browser.new_context(viewport={"width": 1440, "height": 960})
-    page = context.new_page()
+def log_in(page: Any, base: str, email: str, next_path: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form and land on ``next_path``, returning once that
+    page has loaded (its scripts have run, so what a test does next reaches their
+    listeners: htmx's triggers are attached on load, and a change made before would be
+    lost)."""
     page.goto(f"{base}/login?next={next_path}")
     page.fill("#email", email)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     with page.expect_navigation(wait_until="load"):
         page.click("button[type=submit]")
+
+
+def signed_in(browser: Any, base: str, email: str, next_path: str) -> Any:
+    """A new page of a new browser context, signed in as ``email`` (with the tests'
+    password) and on ``next_path``, loaded."""
+    context = browser.new_context(viewport={"width": 1440, "height": 960})
+    page = context.new_page()
+    log_in(page, base, email, next_path)
     return page
 
 

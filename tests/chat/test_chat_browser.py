@@ -30,8 +30,9 @@ from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import create_db_engine, create_session_factory
 from accord.web.templating import create_templates
 from tests.conftest import new_database
-from tests.helpers import PASSWORD, add_user, live_server, provision
+from tests.helpers import add_user, live_server, provision
 from tests.inbox.conftest import Sink
+from tests.served import log_in
 from tests.web.test_browser import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -114,10 +115,7 @@ def wait_for_cart(s: Served, value: float) -> None:
 
 
 def sign_in(page: Any, base: str, next_path: str) -> None:
-    page.goto(f"{base}/login?next={next_path}")
-    page.fill("#email", AGENT)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, base, AGENT, next_path)
 
 
 def test_proactive_chat_agent_reply_and_return_visit(served: Served, browser: Any) -> None:

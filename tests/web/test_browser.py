@@ -18,6 +18,7 @@ from accord.demo.load import load_retail
 from accord.kit import migrate
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from tests.helpers import live_server
+from tests.served import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -62,10 +63,7 @@ def served_demo(
 
 def sign_in(page, base: str, info: demo_service.DemoInfo, next_path: str) -> None:  # type: ignore[no-untyped-def]
     """Sign in as the demo admin through the login form, landing on ``next_path``."""
-    page.goto(f"{base}/login?next={next_path}")
-    page.fill("#email", info.admin_email)
-    page.fill("#password", info.admin_password)
-    page.click("button[type=submit]")
+    log_in(page, base, info.admin_email, next_path, info.admin_password)
 
 
 @pytest.fixture(scope="module")

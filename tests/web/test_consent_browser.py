@@ -22,8 +22,7 @@ from accord.govern.consent import service as consent
 from accord.govern.consent import settings as consent_settings
 from accord.govern.consent.models import ConsentRecord
 from accord.kit.db import create_db_engine, create_session_factory
-from tests.helpers import PASSWORD
-from tests.served import Served, served_workspace
+from tests.served import Served, log_in, served_workspace
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
@@ -76,10 +75,7 @@ def _prefs(s: Served, pid: uuid.UUID) -> str:
 
 
 def _sign_in(page: Any, s: Served, email: str, next_path: str) -> None:
-    page.goto(f"{s.base}/login?next={next_path}")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    log_in(page, s.base, email, next_path)
 
 
 def test_the_preference_center_without_javascript(
