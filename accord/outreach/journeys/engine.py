@@ -152,7 +152,6 @@ class Due:
     waiting_for: str | None
     context: dict[str, Any]
     entered_at: datetime
-    live: bool  # the person is not merged away
 
 
 Entry = JourneyEntry | Due

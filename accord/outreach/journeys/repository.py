@@ -161,7 +161,6 @@ class JourneyRepository(Repository):
                     e.waiting_for,
                     e.context,
                     e.entered_at,
-                    ~_MERGED,
                 ).where(one_of(self.session, e.id, list(ids)))
             )
         )
