@@ -355,20 +355,19 @@ def send_batch(
     ``finished``. Returns what was decided without sending (refused, held, later)."""
     batch = decided.batch
     for a in decided.ready:
-        permit = a.decision.permit()
         if isinstance(relay, Texts):
-            p = a.prepared
+            p = a.prepared  # a text is rendered, with its permit, as it is decided
             assert p is not None
             assert isinstance(p.data, str)
             gate.wait()
             error: BaseException | None = None
             try:
-                p.message_id = relay.hand_over(permit, p.to, p.data, p.send_id)
+                p.message_id = relay.hand_over(p.permit, p.to, p.data, p.send_id)
             except (smtplib.SMTPException, OSError, sms.SmsError) as exc:
                 error = exc
             finished(p, error)
         else:
-            p = batch.prepare(a.send, permit, decided.now)
+            p = batch.prepare(a.send, a.decision.permit(), decided.now)
             assert isinstance(p.data, bytes)
             gate.wait()
             relay.hand_over(p.permit, p.to, p.data, p)
