@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord import __version__
 from accord import jobs as accord_jobs
-from accord.analyze.acquisition import touches as acquisition_touches
 from accord.analyze.acquisition.api import links_router
 from accord.analyze.acquisition.api import router as acquisition_router
 from accord.analyze.audiences.api import router as audiences_router
@@ -61,7 +60,6 @@ from accord.match.api import router as match_router
 from accord.match.tasks import MatchWorker
 from accord.outreach.api import router as outreach_router
 from accord.outreach.api import tracking_router as outreach_tracking_router
-from accord.outreach.journeys import tasks as journey_tasks
 from accord.outreach.journeys.api import router as journeys_router
 from accord.outreach.receipts import email_report
 from accord.privacy.api import router as privacy_router
@@ -253,14 +251,7 @@ def create_app(
         app.state.chat_hub = hub
         jobs, app.state.segment_engine = accord_jobs.build(settings, app.state.session_factory)
         app.state.jobs = jobs
-        on_change = accord_jobs.evaluate_on_change(jobs)
-        changes.listen(app.state.session_factory, on_change)
-        # Each person's first and last touch, kept up to date in the change's transaction.
-        on_touch = acquisition_touches.listener()
-        changes.listen(app.state.session_factory, on_touch)
-        # Events some journey listens for, kept with the change and heard by a job.
-        on_signal = journey_tasks.listener(jobs.enqueue)
-        changes.listen(app.state.session_factory, on_signal)
+        heard = accord_jobs.listen_to_changes(jobs, app.state.session_factory)
         if settings.jobs_worker:
             jobs.start()
         try:
@@ -269,9 +260,8 @@ def create_app(
             ):
                 yield
         finally:
-            changes.unlisten(app.state.session_factory, on_change)
-            changes.unlisten(app.state.session_factory, on_touch)
-            changes.unlisten(app.state.session_factory, on_signal)
+            for listener in heard:
+                changes.unlisten(app.state.session_factory, listener)
             jobs.close()
             app.state.jobs = None
             await hub.stop()

@@ -11,6 +11,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.analyze.acquisition import touches as acquisition_touches
 from accord.analyze.audiences import tasks as audience_tasks
 from accord.analyze.scoring import service as scoring_service
 from accord.analyze.scoring import tasks as scoring_tasks
@@ -178,3 +179,20 @@ def evaluate_on_change(jobs: Jobs, in_use: TopicsInUse | None = None) -> changes
             jobs.enqueue("segments.drain", change.workspace_id)
 
     return changes.Listener(committed=committed, record=record)
+
+
+def listen_to_changes(jobs: Jobs, factory: sessionmaker[Session]) -> list[changes.Listener]:
+    """Everything that hears what a transaction of ``factory`` changed about people, set
+    alike in every process that changes them (the API workers and the resolver process):
+    the segments' evaluation, each person's acquisition touches, and the events active
+    journeys wait for. Returns the listeners, for ``changes.unlisten``."""
+    listeners = [
+        evaluate_on_change(jobs),
+        # Each person's first and last touch, kept up to date in the change's transaction.
+        acquisition_touches.listener(),
+        # Events some journey listens for, kept with the change and heard by a job.
+        journey_tasks.listener(jobs.enqueue),
+    ]
+    for listener in listeners:
+        changes.listen(factory, listener)
+    return listeners

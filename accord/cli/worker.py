@@ -27,8 +27,6 @@ def resolve_worker(
     """Resolve accepted events onto profiles as they arrive (what `accord serve` runs
     beside its API workers); stops on SIGTERM or Ctrl-C after the batch under way."""
     from accord import jobs as accord_jobs
-    from accord.analyze.acquisition import touches as acquisition_touches
-    from accord.kit import changes
     from accord.kit.db import create_db_engine, create_session_factory
     from accord.kit.process import lower_priority, parent_alive, stop_on_signals
     from accord.kit.runtime import tune_gc
@@ -42,12 +40,11 @@ def resolve_worker(
     stop_on_signals(stop)
     engine = create_db_engine(s.resolved_database_url, pool_size=2)
     factory = create_session_factory(engine)
-    # What resolution changes starts the segments' evaluation on the job engine (this
-    # process only enqueues; the consumers run the jobs).
+    # What resolution changes is heard as in the API workers: segments' evaluation and
+    # journeys' events go to the job engine (this process only enqueues), acquisition
+    # touches are kept in resolution's own transactions.
     jobs, _ = accord_jobs.build(s, factory)
-    changes.listen(factory, accord_jobs.evaluate_on_change(jobs))
-    # Each person's first and last touch, kept up to date in resolution's transactions.
-    changes.listen(factory, acquisition_touches.listener())
+    accord_jobs.listen_to_changes(jobs, factory)
     try:
         process.run(
             factory,
@@ -76,7 +73,6 @@ def jobs_worker(
     machine of its own runs where the API processes only enqueue; stops on SIGTERM or
     Ctrl-C after the jobs under way."""
     from accord import jobs as accord_jobs
-    from accord.kit import changes
     from accord.kit.db import create_db_engine, create_session_factory
     from accord.kit.process import parent_alive, stop_on_signals
     from accord.kit.runtime import tune_gc
@@ -90,7 +86,8 @@ def jobs_worker(
     engine = create_db_engine(s.resolved_database_url, pool_size=(threads or s.jobs_threads) + 2)
     factory = create_session_factory(engine)
     jobs, _ = accord_jobs.build(s, factory)
-    changes.listen(factory, accord_jobs.evaluate_on_change(jobs))
+    # Jobs change people too (imports, merges, journeys' events): heard as everywhere.
+    accord_jobs.listen_to_changes(jobs, factory)
     jobs.start(threads)
     try:
         while alive() and not stop.wait(0.5):

@@ -12,11 +12,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.analyze.acquisition.models import AcquisitionTouch
 from accord.collect.models import Event
+from accord.govern.access.principal import Principal
 from accord.govern.workspaces import service as workspaces
 from accord.kit import migrate
-from accord.kit.db import transaction
+from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.process import Supervisor, parent_alive
+from accord.outreach.journeys import service as journeys
+from accord.outreach.journeys.models import JourneySignal
 from accord.resolve import process, worker
 from accord.resolve.worker import drain
 from tests.resolve.test_batches import accept
@@ -123,3 +127,69 @@ def test_a_failing_pass_is_retried(
         alive=lambda: len(calls) < 2 and time.monotonic() < deadline,
     )
     assert len(calls) >= 2
+
+
+def test_the_resolver_process_is_heard_as_the_api_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `accord worker resolve` resolves reaches what listens for changes, as in the
+    API workers: an event an active journey waits for becomes its signal, and the
+    person's acquisition touch is kept."""
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("ACCORD_DATABASE_URL", url)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    engine = create_db_engine(url)
+    factory = create_session_factory(engine)
+    try:
+        with transaction(factory) as session:
+            ws = workspaces.create_workspace(session, "served").workspace
+            actor = Principal.cli(ws.id)
+            definition = {
+                "trigger": {"kind": "event", "event": "Checkout Started"},
+                "steps": [{"id": "wait", "kind": "wait", "seconds": 3600}],
+            }
+            journey = journeys.create(session, actor, name="Cart", definition=definition)
+            journeys.publish(session, actor, journey.id)
+            accept(
+                session,
+                ws.id,
+                [
+                    {"type": "page", "userId": "u1", "messageId": "m1", "name": "Home"},
+                    {
+                        "type": "track",
+                        "userId": "u1",
+                        "messageId": "m2",
+                        "event": "Checkout Started",
+                    },
+                ],
+            )
+        supervisor = Supervisor(["worker", "resolve"], name="resolver")
+        supervisor.start()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with factory() as session:
+                    statuses = set(
+                        session.scalars(select(Event.status).where(Event.workspace_id == ws.id))
+                    )
+                if statuses == {"resolved"}:
+                    break
+                time.sleep(0.2)
+        finally:
+            supervisor.stop()
+        assert statuses == {"resolved"}
+        with factory() as session:
+            signals = session.scalars(
+                select(JourneySignal.name).where(JourneySignal.workspace_id == ws.id)
+            ).all()
+            touches = session.scalars(
+                select(AcquisitionTouch.first_event_id).where(
+                    AcquisitionTouch.workspace_id == ws.id
+                )
+            ).all()
+        assert signals == ["Checkout Started"]
+        assert len(touches) == 1
+        assert touches[0] is not None
+    finally:
+        engine.dispose()
