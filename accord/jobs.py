@@ -11,6 +11,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.analyze.acquisition import tasks as acquisition_tasks
 from accord.analyze.acquisition import touches as acquisition_touches
 from accord.analyze.audiences import tasks as audience_tasks
 from accord.analyze.scoring import service as scoring_service
@@ -62,6 +63,8 @@ def build(settings: Settings, factory: sessionmaker[Session]) -> tuple[Jobs, Eng
     engine = segment_engine(jobs)
     jobs.task("segments.drain", partial(segment_tasks.drain, engine=engine))
     jobs.periodic("segments.drain_all", partial(segment_tasks.drain_all, engine=engine), crontab())
+    jobs.task("acquisition.follow", acquisition_tasks.follow)
+    jobs.periodic("acquisition.follow_all", acquisition_tasks.follow_all, crontab())
     jobs.task("segments.build", partial(segment_tasks.build, engine=engine))
     jobs.task("segments.sweep", partial(segment_tasks.sweep, engine=engine))
     jobs.periodic("segments.sweep_due", partial(segment_tasks.sweep_due, engine=engine), crontab())
@@ -181,15 +184,23 @@ def evaluate_on_change(jobs: Jobs, in_use: TopicsInUse | None = None) -> changes
     return changes.Listener(committed=committed, record=record)
 
 
-def listen_to_changes(jobs: Jobs, factory: sessionmaker[Session]) -> list[changes.Listener]:
+def listen_to_changes(
+    jobs: Jobs, factory: sessionmaker[Session], *, touches_later: bool = False
+) -> list[changes.Listener]:
     """Everything that hears what a transaction of ``factory`` changed about people, set
-    alike in every process that changes them (the API workers and the resolver process):
-    the segments' evaluation, each person's acquisition touches, and the events active
-    journeys wait for. Returns the listeners, for ``changes.unlisten``."""
+    alike in every process that changes them (the API workers, the resolver process and
+    the job consumers): the segments' evaluation, each person's acquisition touches, and
+    the events active journeys wait for. ``touches_later`` (the resolver process) keeps
+    the touches' work in the change and leaves it to a job (``acquisition.follow``), so
+    a stream's batches reach their people without waiting for it. Returns the
+    listeners, for ``changes.unlisten``."""
+
+    def follow(workspace_id: uuid.UUID) -> None:
+        jobs.enqueue("acquisition.follow", workspace_id)
+
     listeners = [
         evaluate_on_change(jobs),
-        # Each person's first and last touch, kept up to date in the change's transaction.
-        acquisition_touches.listener(),
+        acquisition_touches.listener(follow if touches_later else None),
         # Events some journey listens for, kept with the change and heard by a job.
         journey_tasks.listener(jobs.enqueue),
     ]

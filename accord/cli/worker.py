@@ -41,10 +41,10 @@ def resolve_worker(
     engine = create_db_engine(s.resolved_database_url, pool_size=2)
     factory = create_session_factory(engine)
     # What resolution changes is heard as in the API workers: segments' evaluation and
-    # journeys' events go to the job engine (this process only enqueues), acquisition
-    # touches are kept in resolution's own transactions.
+    # journeys' events go to the job engine (this process only enqueues), and so do the
+    # acquisition touches, kept with each batch and advanced by a job after it.
     jobs, _ = accord_jobs.build(s, factory)
-    accord_jobs.listen_to_changes(jobs, factory)
+    accord_jobs.listen_to_changes(jobs, factory, touches_later=True)
     try:
         process.run(
             factory,

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.analyze.acquisition.models import AcquisitionTouch
+from accord.analyze.acquisition import tasks as acquisition_tasks
+from accord.analyze.acquisition.models import AcquisitionTouch, TouchBacklog
 from accord.collect.models import Event
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces import service as workspaces
@@ -134,7 +135,7 @@ def test_the_resolver_process_is_heard_as_the_api_is(
 ) -> None:
     """What `accord worker resolve` resolves reaches what listens for changes, as in the
     API workers: an event an active journey waits for becomes its signal, and the
-    person's acquisition touch is kept."""
+    person's acquisition touch follows through the backlog its job advances."""
     url = f"sqlite:///{tmp_path / 'served.db'}"
     migrate.upgrade(url)
     monkeypatch.setenv("ACCORD_DATABASE_URL", url)
@@ -183,6 +184,12 @@ def test_the_resolver_process_is_heard_as_the_api_is(
             signals = session.scalars(
                 select(JourneySignal.name).where(JourneySignal.workspace_id == ws.id)
             ).all()
+            waiting = session.scalars(
+                select(TouchBacklog.id).where(TouchBacklog.workspace_id == ws.id)
+            ).all()
+        assert len(waiting) >= 1  # kept by the batch; the job engine's consumer follows it
+        acquisition_tasks.follow_all(factory)
+        with factory() as session:
             touches = session.scalars(
                 select(AcquisitionTouch.first_event_id).where(
                     AcquisitionTouch.workspace_id == ws.id

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     ForeignKey,
     Index,
@@ -138,3 +139,19 @@ class AcquisitionTouch(Base):
     last_attributed: Mapped[bool | None]
     latest_attributed: Mapped[bool | None]
     computed_at: Mapped[datetime]
+
+
+class TouchBacklog(IdMixin, Base):
+    """What a committed resolution changed about people, waiting for their touches to
+    follow (``acquisition/tasks.py``): written in the change's own transaction, so none
+    is lost, and taken (and deleted) by the next job of the workspace, which advances
+    every waiting row at once. ``events`` holds each person's new events (person id:
+    event ids), ``people`` those to compute in full (a merge, a split, an import)."""
+
+    __tablename__ = "acquisition_backlog"
+    __table_args__ = (Index(None, "workspace_id", "id"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    events: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    people: Mapped[list[str]] = mapped_column(JSON)
+    noted_at: Mapped[datetime]

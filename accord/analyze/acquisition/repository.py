@@ -9,6 +9,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import (
@@ -30,8 +31,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from accord.analyze.acquisition.channels import CHANNEL_TOUCHES, LINK_CLICKED, Raw
-from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link
+from accord.analyze.acquisition.channels import (
+    CHANNEL_TOUCHES,
+    LINK_CLICKED,
+    Raw,
+    Touch,
+    classify,
+)
+from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link, TouchBacklog
 from accord.collect.models import Event
 from accord.kit.db import UTCDateTime
 from accord.kit.dialect import (
@@ -92,6 +99,12 @@ class Candidate:
     attributed: bool
     link: bool
     raw: Raw | None = None
+
+    @cached_property
+    def grouped(self) -> Touch | None:
+        """The touch grouped (``channels.classify``), worked out once whichever of a
+        person's touches it becomes; None when nothing was read to group it by."""
+        return classify(self.raw) if self.raw is not None else None
 
 
 @dataclass(frozen=True)
@@ -166,6 +179,48 @@ class TouchRepository(Repository):
 
     def _sql(self, event: Any) -> TouchSql:
         return TouchSql(self.session.get_bind().dialect.name, event)
+
+    # --- the backlog ----------------------------------------------------------------------
+
+    def keep(
+        self,
+        workspace_id: uuid.UUID,
+        events: dict[uuid.UUID, set[uuid.UUID]],
+        people: Collection[uuid.UUID],
+        now: datetime,
+    ) -> None:
+        """One waiting row: these people's new events, and the people to compute whole."""
+        self.session.add(
+            TouchBacklog(
+                workspace_id=workspace_id,
+                events={str(p): [str(e) for e in ids] for p, ids in events.items()},
+                people=[str(p) for p in people],
+                noted_at=now,
+            )
+        )
+
+    def take(self, workspace_id: uuid.UUID, limit: int) -> list[TouchBacklog]:
+        """The workspace's oldest waiting rows, deleted as they are taken (the caller
+        holds the workspace's acquisition lock)."""
+        rows = list(
+            self.session.scalars(
+                select(TouchBacklog)
+                .where(TouchBacklog.workspace_id == workspace_id)
+                .order_by(TouchBacklog.id)
+                .limit(limit)
+            )
+        )
+        if rows:
+            self.session.execute(
+                delete(TouchBacklog).where(
+                    one_of(self.session, TouchBacklog.id, [r.id for r in rows])
+                ),
+                execution_options={"synchronize_session": False},
+            )
+        return rows
+
+    def waiting_workspaces(self) -> list[uuid.UUID]:
+        return list(self.session.scalars(select(TouchBacklog.workspace_id).distinct()))
 
     def pick(self, workspace_id: uuid.UUID, profile_ids: Collection[uuid.UUID]) -> list[Picked]:
         """For each live person of ``profile_ids``: the event of their first touch, of

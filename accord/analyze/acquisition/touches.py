@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.analyze.acquisition.channels import Touch, classify
+from accord.analyze.acquisition.channels import Touch
 from accord.analyze.acquisition.models import AcquisitionTouch
 from accord.analyze.acquisition.repository import Candidate, Picked, Stored, TouchRepository
 from accord.kit import changes
@@ -55,7 +55,7 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
 
 def _columns(prefix: str, chosen: Candidate | None) -> dict[str, Any]:
     """A prefix's columns for the event chosen (all None for none)."""
-    touch = classify(chosen.raw) if chosen is not None and chosen.raw is not None else None
+    touch = chosen.grouped if chosen is not None else None
     out: dict[str, Any] = {f"{prefix}_{name}": None for name in FIELDS}
     if touch is not None:
         out.update({f"{prefix}_{name}": getattr(touch, name) for name in FIELDS})
@@ -176,8 +176,9 @@ def advance(
         people = [p for p in chunk if p in stored]
         weighed = repo.candidates({i for p in people for i in news[p]})
         orders = repo.first_orders(people)
-        moved: dict[str, list[dict[str, Any]]] = {prefix: [] for prefix in PREFIXES}
-        flags: list[dict[str, Any]] = []
+        # One write a person, whichever of their touches moved: rows are grouped by the
+        # columns they set (the last and the latest usually move together).
+        moved: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for p in people:
             s = stored[p]
             mine = [weighed[i] for i in news[p] if i in weighed and weighed[i].profile_id == p]
@@ -185,18 +186,21 @@ def advance(
             if got is None:
                 full.add(p)
                 continue
+            row: dict[str, Any] = {}
             before = (s.first_id, s.last_id, s.latest_id)
             for prefix, chosen, was in zip(
                 PREFIXES, (got.first, got.last, got.latest), before, strict=True
             ):
                 if (chosen.id if chosen is not None else None) != was:
                     assert chosen is not None  # a touch once chosen is never unchosen
-                    moved[prefix].append(
-                        {"profile_id": p, **_columns(prefix, chosen), "computed_at": now}
-                    )
+                    row.update(_columns(prefix, chosen))
             if got.link_only != s.link_only:
-                flags.append({"profile_id": p, "link_only": got.link_only, "computed_at": now})
-        for rows in (*moved.values(), flags):
+                row["link_only"] = got.link_only
+            if row:
+                moved.setdefault(tuple(row), []).append(
+                    {"profile_id": p, **row, "computed_at": now}
+                )
+        for rows in moved.values():
             repo.update(rows)
     return full
 
@@ -285,25 +289,69 @@ def relevant(topics: Iterable[str]) -> bool:
     return any(t in TOPICS or t.startswith("event:") for t in topics)
 
 
-def listener() -> changes.Listener:
-    """Keeps the rows of the people a transaction changed up to date, inside it, just
-    before it commits. A failure is logged and undone alone (a savepoint): resolution
-    never fails for it, and the next change or a rebuild puts the rows right."""
+BACKLOG_ROWS = 20  # waiting changes advanced together in one transaction
+
+
+def _split(change: changes.Changes) -> tuple[dict[uuid.UUID, set[uuid.UUID]], set[uuid.UUID]]:
+    """A change's people with only new events (person: event ids), and the rest."""
+    news: dict[uuid.UUID, set[uuid.UUID]] = {}
+    rest: set[uuid.UUID] = set()
+    for p in change.profiles:
+        new = change.new_events(p)
+        if new is None:
+            rest.add(p)
+        else:
+            news[p] = new
+    return news, rest
+
+
+def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS) -> int:
+    """Advance, at once, the touches of the changes waiting for the workspace (up to
+    ``limit`` of them, oldest first; under load many changes become one pass and each
+    person one write); returns how many were taken. The caller commits."""
+    repo = TouchRepository.from_session(session)
+    repo.lock(workspace_id)
+    rows = repo.take(workspace_id, limit)
+    if not rows:
+        return 0
+    news: dict[uuid.UUID, set[uuid.UUID]] = {}
+    rest: set[uuid.UUID] = set()
+    for row in rows:
+        rest.update(uuid.UUID(whole) for whole in row.people)
+        for person, ids in row.events.items():
+            news.setdefault(uuid.UUID(person), set()).update(uuid.UUID(e) for e in ids)
+    for whole in rest:
+        news.pop(whole, None)  # computed whole anyway
+    rest |= advance(session, workspace_id, news)
+    refresh(session, workspace_id, rest)
+    return len(rows)
+
+
+def listener(later: Callable[[uuid.UUID], None] | None = None) -> changes.Listener:
+    """Keeps the rows of the people a transaction changed up to date.
+
+    Without ``later``: inside the transaction, just before it commits. A failure is
+    logged and undone alone (a savepoint): the change never fails for it, and the next
+    change or a rebuild puts the rows right.
+
+    With ``later`` (the resolver, whose batches come one after another): the change is
+    only kept in its transaction, one backlog row, and once it has committed
+    ``later(workspace_id)`` starts what follows it (``follow``, in a job): a batch of
+    events reaches its people without waiting for their touches, and under load many
+    batches are advanced together."""
+    kept: set[uuid.UUID] = set()
 
     def record(session: Session, change: changes.Changes) -> None:
         if not change.profiles or not relevant(change.topics):
             return
+        news, rest = _split(change)
+        if later is not None:
+            TouchRepository.from_session(session).keep(change.workspace_id, news, rest, utcnow())
+            kept.add(change.workspace_id)
+            return
         # Written objects first, outside the savepoint, which only the refresh's own
         # statements use (a savepoint of the session would run these listeners again).
         session.flush()
-        news: dict[uuid.UUID, set[uuid.UUID]] = {}
-        rest: set[uuid.UUID] = set()
-        for p in change.profiles:
-            new = change.new_events(p)
-            if new is None:
-                rest.add(p)
-            else:
-                news[p] = new
         try:
             with session.connection().begin_nested():
                 rest |= advance(session, change.workspace_id, news)
@@ -313,4 +361,9 @@ def listener() -> changes.Listener:
                 "acquisition: the touches of %d people were not refreshed", len(change.profiles)
             )
 
-    return changes.Listener(record=record)
+    def committed(change: changes.Changes) -> None:
+        if later is not None and change.workspace_id in kept:
+            kept.discard(change.workspace_id)
+            later(change.workspace_id)
+
+    return changes.Listener(committed=committed, record=record)

@@ -1,0 +1,144 @@
+"""Touches that follow resolution (the resolver process): each committed batch keeps its
+change in the backlog and starts a job; the job advances every waiting change at once.
+Whatever the batches (new people, out-of-order events, an order, a merge, a split) and
+however many wait for one job, the rows end as a full computation leaves them."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.analyze.acquisition import tasks, touches
+from accord.analyze.acquisition.models import AcquisitionTouch, TouchBacklog
+from accord.kit import changes
+from accord.kit.db import create_session_factory, transaction
+from accord.profile.models import Profile
+from tests.analyze.helpers import People, at
+from tests.analyze.test_acquisition_touches import _kinds
+from tests.helpers import Committed
+
+
+def _rows(session: Session, workspace_id: uuid.UUID) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = session.scalars(
+        select(AcquisitionTouch).where(AcquisitionTouch.workspace_id == workspace_id)
+    )
+    return {
+        r.profile_id: {
+            c.key: getattr(r, c.key)
+            for c in AcquisitionTouch.__table__.columns
+            if c.key != "computed_at"
+        }
+        for r in rows
+    }
+
+
+def _waiting(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
+    with factory() as session:
+        stmt = select(func.count()).where(TouchBacklog.workspace_id == workspace_id)
+        return int(session.scalar(stmt) or 0)
+
+
+def test_touches_kept_with_each_batch_follow_as_a_full_computation(committed: Committed) -> None:
+    bind = committed.factory.kw["bind"]
+    factory = create_session_factory(bind)
+    started: list[uuid.UUID] = []
+    listener = touches.listener(started.append)
+    changes.listen(factory, listener)
+    ws = committed.workspace(f"follow {uuid.uuid4()}").workspace.id
+    rng = random.Random(7)
+    try:
+        with factory() as session:
+            people = People(session, ws)
+            for batch in range(12):
+                sent = []
+                for _ in range(rng.randint(2, 6)):
+                    user = f"u{rng.randrange(4)}"
+                    when = at(days=rng.choice([60, 45, 30, 10, 5, 1]))
+                    sent.append(_kinds(rng.randrange(7), when, user))
+                    sent.append(
+                        {
+                            "type": "page",
+                            "anonymousId": f"a{rng.randrange(3)}",
+                            "timestamp": when,
+                            "context": {"page": {"url": "https://shop.example/"}},
+                        }
+                    )
+                if batch == 5:  # an order moves the last touch's cut-off
+                    sent.append(
+                        {
+                            "type": "track",
+                            "userId": "u1",
+                            "event": "Order Completed",
+                            "timestamp": at(days=20),
+                            "properties": {"order_id": "O-1", "total": 10},
+                        }
+                    )
+                if batch == 8:  # an anonymous visitor signs in: two people become one
+                    sent.append({"type": "identify", "anonymousId": "a0", "userId": "u2"})
+                people.send(*sent)
+                session.commit()
+                assert started[-1] == ws  # a job is started once the batch has committed
+                if batch % 3 == 2:  # now and then a job runs; between, changes wait
+                    assert _waiting(factory, ws) > 0
+                    tasks.follow(factory, ws)
+                    assert _waiting(factory, ws) == 0
+        tasks.follow_all(factory)
+        with factory() as session:
+            assert _waiting(factory, ws) == 0
+            followed = _rows(session, ws)
+            live = set(
+                session.scalars(
+                    select(Profile.id).where(
+                        Profile.workspace_id == ws, Profile.merged_into_id.is_(None)
+                    )
+                )
+            )
+        assert set(followed) == live  # the absorbed person's row went with the merge
+        with transaction(committed.factory) as session:
+            touches.refresh(session, ws, live)
+        with factory() as session:
+            assert _rows(session, ws) == followed
+    finally:
+        changes.unlisten(factory, listener)
+
+
+def test_a_failed_follow_leaves_the_changes_waiting(committed: Committed) -> None:
+    bind = committed.factory.kw["bind"]
+    factory = create_session_factory(bind)
+    listener = touches.listener(lambda workspace_id: None)
+    changes.listen(factory, listener)
+    ws = committed.workspace(f"retry {uuid.uuid4()}").workspace.id
+    try:
+        with factory() as session:
+            People(session, ws).send(
+                {
+                    "type": "page",
+                    "anonymousId": "v",
+                    "context": {"page": {"url": "https://x.example/"}},
+                }
+            )
+            session.commit()
+        original = touches.advance
+
+        def broken(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("lost the database")
+
+        touches.advance = broken  # type: ignore[assignment]
+        try:
+            tasks.follow(factory, ws)
+        except RuntimeError:
+            pass
+        finally:
+            touches.advance = original  # type: ignore[assignment]
+        with factory() as session:
+            assert _waiting(factory, ws) == 1  # rolled back with the job: kept for the next
+        tasks.follow_all(factory)
+        with factory() as session:
+            assert _waiting(factory, ws) == 0
+            assert len(_rows(session, ws)) == 1
+    finally:
+        changes.unlisten(factory, listener)
