@@ -53,17 +53,23 @@ def test_bench_ingest_holds_a_steady_load_and_reports_whether_resolution_keeps_u
         "freshness",
         "probe events in the stream",
         "lag at the end",
+        "touches followed",
         "server memory",
     ):
         assert label in result.output
-    # Every event sent was resolved by the end: none is left pending.
+    # Every event sent was resolved by the end: none is left pending, and the touches of
+    # every batch have followed.
     engine = create_engine(f"sqlite:///{tmp_path / 'bench.db'}")
     with engine.connect() as conn:
         counts = dict(
             conn.execute(text("SELECT status, count(*) FROM events GROUP BY status")).all()
         )
+        waiting = conn.execute(text("SELECT count(*) FROM acquisition_backlog")).scalar()
+        touched = conn.execute(text("SELECT count(*) FROM acquisition_touches")).scalar()
     engine.dispose()
     assert counts == {"resolved": 600}, counts
+    assert waiting == 0
+    assert touched
     args = ["ingest", "--rate", "200", "--accept-only"]
     refused = CliRunner().invoke(cli, ["bench", *args])
     assert refused.exit_code == 2

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.analyze.acquisition.models import TouchBacklog
 from accord.bench.common import CpuMeter, PeakMemory, percentile, server
 from accord.bench.ingest import Connections, any_pending, messages
 from accord.collect.models import Event
@@ -40,6 +41,8 @@ class SteadyResult:
     resolved_during: int
     backlog_at_end: int
     lag_s: float
+    touches_waiting: int
+    touches_lag_s: float
     fresh_p50_ms: float
     fresh_p99_ms: float
     probes: int
@@ -60,6 +63,9 @@ class SteadyResult:
             f"from an event's 200 to its profile ({self.probes} probe events in the stream)",
             f"lag at the end     {self.lag_s:.1f} s to resolve the {self.backlog_at_end:,} "
             "events still pending when the load stopped",
+            f"touches followed   {self.touches_waiting:,} resolved batches waiting for their "
+            f"acquisition touches when the load stopped, all advanced {self.touches_lag_s:.1f} s "
+            "after",
             f"server memory      {self.server_rss_mb:,.0f} MB peak (all workers and the resolver)",
             f"cpu per event      server {self.cpu_us.get('server', 0):.0f} us, "
             f"PostgreSQL {self.cpu_us.get('postgres', 0):.0f} us, "
@@ -121,6 +127,12 @@ class Probes:
                     acked = self.acked.pop(message_id, None)
                     if acked is not None:
                         self.fresh_ms.append((now - acked) * 1000)
+
+
+def _touches_waiting(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
+    with factory() as session:
+        stmt = select(func.count()).where(TouchBacklog.workspace_id == workspace_id)
+        return int(session.scalar(stmt) or 0)
 
 
 def _pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
@@ -200,9 +212,15 @@ def run(
                 time.sleep(max(0.0, start + len(bodies) * interval - time.perf_counter()))
                 ended = time.perf_counter()
                 backlog = _pending(factory, workspace_id)
+                touches_waiting = _touches_waiting(factory, workspace_id)
                 while any_pending(factory, workspace_id):
                     time.sleep(0.05)
                 caught_up = time.perf_counter()
+                # The touches follow resolution in jobs: the CPU counts them too.
+                deadline = time.monotonic() + 300
+                while _touches_waiting(factory, workspace_id) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                touches_followed = time.perf_counter()
                 meter.stop()
         connections.close()
         peak = memory.peak
@@ -220,6 +238,8 @@ def run(
         resolved_during=sent - backlog,
         backlog_at_end=backlog,
         lag_s=caught_up - ended,
+        touches_waiting=touches_waiting,
+        touches_lag_s=touches_followed - ended,
         fresh_p50_ms=percentile(probes.fresh_ms, 50),
         fresh_p99_ms=percentile(probes.fresh_ms, 99),
         probes=len(probes.fresh_ms),

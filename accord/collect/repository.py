@@ -123,6 +123,20 @@ class EventRepository(Repository):
             out.append(found)
         return out
 
+    def pending_before(self, workspace_id: uuid.UUID, before: uuid.UUID) -> bool:
+        """Whether an event of the workspace accepted before ``before`` (an id made at
+        that moment) is still pending: one step along the pending index."""
+        stmt = (
+            select(Event.id)
+            .where(
+                Event.workspace_id == workspace_id,
+                Event.status == "pending",
+                Event.id < before,
+            )
+            .limit(1)
+        )
+        return self.session.scalar(stmt) is not None
+
     def made_since(self, since: uuid.UUID, cap: int) -> int:
         """How many events, of every workspace, have an id from ``since`` on (ids are
         time-ordered, so: accepted since then), counted up to ``cap`` along the primary

@@ -55,7 +55,9 @@ class Pacing:
     threshold. Resolving costs more than accepting, so during a burst it would slow
     accepting down without keeping up; resting, it still resolves a fifth of the time or
     more. A small batch (normal load) never rests, so events still reach profiles at
-    once."""
+    once. Nor does it rest once the workspace's oldest pending event is ``behind``
+    seconds old: a burst that lasts is a steady load, and resolution must keep up with
+    it rather than wait for it to end."""
 
     yield_above: int
     rest: float = 4.0
@@ -64,6 +66,15 @@ class Pacing:
     # A fifth of a second: the count reads one index entry per event arrived in it, so a
     # whole second read up to 5,000 at every look during a steady stream.
     window: float = 0.2
+    behind: float = 5.0
+
+    def fallen_behind(self, factory: sessionmaker[Session], workspace_id: uuid.UUID) -> bool:
+        """Whether an event of the workspace accepted ``behind`` seconds ago or more is
+        still pending (the first entry of the pending index tells)."""
+        with factory() as session:
+            return EventRepository.from_session(session).pending_before(
+                workspace_id, id_at(time.time() - self.behind)
+            )
 
     def bursting(self, factory: sessionmaker[Session]) -> bool:
         """Whether events are being accepted faster than ``yield_above`` a second."""
@@ -77,10 +88,17 @@ class Pacing:
         return arrived > threshold
 
     def rest_after(
-        self, factory: sessionmaker[Session], took: float, stop: threading.Event
+        self,
+        factory: sessionmaker[Session],
+        took: float,
+        stop: threading.Event,
+        workspace_id: uuid.UUID | None = None,
     ) -> float:
-        """Rest after a full batch that took ``took`` seconds, while a burst lasts and
-        ``stop`` is not set; returns the seconds rested."""
+        """Rest after a full batch (of ``workspace_id``) that took ``took`` seconds,
+        while a burst lasts, ``stop`` is not set and the workspace has not fallen
+        behind; returns the seconds rested."""
+        if workspace_id is not None and self.fallen_behind(factory, workspace_id):
+            return 0.0
         budget = min(took * self.rest, self.max_rest)
         rested = 0.0
         while rested < budget and not stop.is_set() and self.bursting(factory):
@@ -126,7 +144,9 @@ def drain(
                 continue
             progressed += done
             if pacing is not None and done == batch:
-                rested = pacing.rest_after(factory, time.perf_counter() - started, stop)
+                rested = pacing.rest_after(
+                    factory, time.perf_counter() - started, stop, workspace_id
+                )
                 if rested:
                     log.debug("a burst is being accepted: rested %.2f s", rested)
         total += progressed

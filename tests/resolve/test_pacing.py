@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -87,9 +88,13 @@ def test_a_paced_drain_rests_after_full_batches_and_resolves_everything(
     original = Pacing.rest_after
 
     def recorded(
-        self: Pacing, factory: sessionmaker[Session], took: float, stop: threading.Event
+        self: Pacing,
+        factory: sessionmaker[Session],
+        took: float,
+        stop: threading.Event,
+        workspace_id: uuid.UUID | None = None,
     ) -> float:
-        rested = original(self, factory, took, stop)
+        rested = original(self, factory, took, stop, workspace_id)
         rests.append(rested)
         return rested
 
@@ -105,3 +110,24 @@ def test_a_paced_drain_rests_after_full_batches_and_resolves_everything(
             .where(Event.workspace_id == ws.id, Event.status == "pending")
         )
     assert left == 0
+
+
+def test_a_burst_that_lasts_is_resolved_without_rest(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Arrivals above the threshold for longer than ``behind``: a steady load. The
+    resolver rests only while the workspace's oldest pending event is younger."""
+    with transaction(session_factory) as session:
+        ws = workspaces.create_workspace(session, "lasting").workspace
+        accept(session, ws.id, _pages("lasting", 70))
+    going = threading.Event()
+    young = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.02, behind=3600)
+    assert young.rest_after(session_factory, 0.01, going, ws.id) == pytest.approx(0.02)
+    time.sleep(0.05)
+    lasting = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.02, behind=0.01)
+    assert lasting.bursting(session_factory)
+    assert lasting.fallen_behind(session_factory, ws.id)
+    assert lasting.rest_after(session_factory, 0.01, going, ws.id) == 0
+    with transaction(session_factory) as session:
+        other = workspaces.create_workspace(session, "nothing pending").workspace
+    assert not lasting.fallen_behind(session_factory, other.id)
