@@ -4,9 +4,11 @@ them (changes noted by resolution, consent and the inbox evaluate segments)."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +27,7 @@ from accord.inbox.scoring_facts import ServiceHistory, service_costs
 from accord.inbox.segment_facts import FACTS
 from accord.kit import changes
 from accord.kit.jobs import Jobs, crontab
+from accord.kit.time import utcnow
 from accord.outreach import tasks as outreach_tasks
 from accord.outreach.job import Deployment
 from accord.outreach.journeys import tasks as journey_tasks
@@ -195,15 +198,44 @@ def listen_to_changes(
     a stream's batches reach their people without waiting for it. Returns the
     listeners, for ``changes.unlisten``."""
 
-    def follow(workspace_id: uuid.UUID) -> None:
-        jobs.enqueue("acquisition.follow", workspace_id)
-
     listeners = [
         evaluate_on_change(jobs),
-        acquisition_touches.listener(follow if touches_later else None),
+        acquisition_touches.listener(Soon(jobs, "acquisition.follow") if touches_later else None),
         # Events some journey listens for, kept with the change and heard by a job.
         journey_tasks.listener(jobs.enqueue),
     ]
     for listener in listeners:
         changes.listen(factory, listener)
     return listeners
+
+
+class Soon:
+    """Starts the job ``name`` of a workspace ``after`` seconds from now, unless the one
+    started last for it is not yet due: that one takes this change too, since it begins
+    once due, after this change committed. A stream's batches that commit within
+    ``after`` seconds are so followed by one job, each person advanced once."""
+
+    def __init__(
+        self,
+        jobs: Jobs,
+        name: str,
+        after: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.jobs = jobs
+        self.name = name
+        self.after = after
+        self.clock = clock
+        self.wall = wall
+        self._due: dict[uuid.UUID, float] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, workspace_id: uuid.UUID) -> None:
+        with self._lock:
+            now = self.clock()
+            due = self._due.get(workspace_id)
+            if due is not None and now < due:
+                return
+            self._due[workspace_id] = now + self.after
+        self.jobs.enqueue(self.name, workspace_id, at=self.wall() + timedelta(seconds=self.after))

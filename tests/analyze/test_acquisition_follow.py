@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord import jobs as accord_jobs
 from accord.analyze.acquisition import tasks, touches
 from accord.analyze.acquisition.models import AcquisitionTouch, TouchBacklog
 from accord.kit import changes
@@ -142,3 +144,35 @@ def test_a_failed_follow_leaves_the_changes_waiting(committed: Committed) -> Non
             assert len(_rows(session, ws)) == 1
     finally:
         changes.unlisten(factory, listener)
+
+
+def test_changes_committed_before_a_job_is_due_share_it() -> None:
+    class Enqueued:
+        def __init__(self) -> None:
+            self.calls: list[tuple[str, uuid.UUID, datetime]] = []
+
+        def enqueue(self, name: str, workspace_id: uuid.UUID, *, at: datetime) -> None:
+            self.calls.append((name, workspace_id, at))
+
+    now = [100.0]
+    wall = datetime(2026, 12, 1, tzinfo=UTC)
+    jobs = Enqueued()
+    soon = accord_jobs.Soon(
+        jobs,  # type: ignore[arg-type]
+        "acquisition.follow",
+        after=0.5,
+        clock=lambda: now[0],
+        wall=lambda: wall + timedelta(seconds=now[0] - 100),
+    )
+    one, two = uuid.uuid4(), uuid.uuid4()
+    soon(one)
+    now[0] = 100.3
+    soon(one)  # the job started at 100.0 is due at 100.5: it takes this change too
+    soon(two)  # another workspace has a job of its own
+    now[0] = 100.5
+    soon(one)  # the first job is due: it may be running, so a new one follows
+    assert jobs.calls == [
+        ("acquisition.follow", one, wall + timedelta(seconds=0.5)),
+        ("acquisition.follow", two, wall + timedelta(seconds=0.8)),
+        ("acquisition.follow", one, wall + timedelta(seconds=1.0)),
+    ]
