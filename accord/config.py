@@ -161,8 +161,8 @@ class Settings(BaseSettings):
         description="Events accepted a second above which a burst is under way: the resolver "
         "then rests between full batches (four times as long as a batch took, at most 5 s) so "
         "that accepting keeps the CPU and the database, and catches up once arrivals fall "
-        "below it; it no longer rests once a pending event is 5 s old (a steady load, which "
-        "resolution must keep up with). 0: the resolver never rests.",
+        "below it; it no longer rests once its batches have all been full for 5 s (a steady "
+        "load, which resolution must keep up with). 0: the resolver never rests.",
     )
     gc_threshold: int = Field(
         default=50_000,

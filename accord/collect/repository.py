@@ -123,26 +123,15 @@ class EventRepository(Repository):
             out.append(found)
         return out
 
-    def pending_before(self, workspace_id: uuid.UUID, before: uuid.UUID) -> bool:
-        """Whether an event of the workspace accepted before ``before`` (an id made at
-        that moment) is still pending: one step along the pending index."""
-        stmt = (
-            select(Event.id)
-            .where(
-                Event.workspace_id == workspace_id,
-                Event.status == "pending",
-                Event.id < before,
-            )
-            .limit(1)
-        )
-        return self.session.scalar(stmt) is not None
-
     def made_since(self, since: uuid.UUID, cap: int) -> int:
         """How many events, of every workspace, have an id from ``since`` on (ids are
-        time-ordered, so: accepted since then), counted up to ``cap`` along the primary
-        key."""
-        newest = select(Event.id).where(Event.id >= since).limit(cap).subquery()
-        return int(self.session.scalar(select(func.count()).select_from(newest)) or 0)
+        time-ordered, so: accepted since then), up to ``cap``: the newest ``cap`` entries
+        of the primary key, read backwards, those from ``since`` on counted. (Asked for
+        ids from ``since`` on, a table never analyzed is scanned from its first page for
+        its newest rows, which are at its end.)"""
+        newest = select(Event.id.label("id")).order_by(Event.id.desc()).limit(cap).subquery()
+        stmt = select(func.count()).select_from(newest).where(newest.c.id >= since)
+        return int(self.session.scalar(stmt) or 0)
 
     def by_message_id(self, workspace_id: uuid.UUID, message_id: str) -> Event | None:
         stmt = select(Event).where(

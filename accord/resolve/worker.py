@@ -55,9 +55,9 @@ class Pacing:
     threshold. Resolving costs more than accepting, so during a burst it would slow
     accepting down without keeping up; resting, it still resolves a fifth of the time or
     more. A small batch (normal load) never rests, so events still reach profiles at
-    once. Nor does it rest once the workspace's oldest pending event is ``behind``
-    seconds old: a burst that lasts is a steady load, and resolution must keep up with
-    it rather than wait for it to end."""
+    once. Nor does it rest once its batches of a workspace have all been full for
+    ``behind`` seconds: a burst that lasts is a steady load, and resolution must keep up
+    with it rather than wait for it to end."""
 
     yield_above: int
     rest: float = 4.0
@@ -67,14 +67,6 @@ class Pacing:
     # whole second read up to 5,000 at every look during a steady stream.
     window: float = 0.2
     behind: float = 5.0
-
-    def fallen_behind(self, factory: sessionmaker[Session], workspace_id: uuid.UUID) -> bool:
-        """Whether an event of the workspace accepted ``behind`` seconds ago or more is
-        still pending (the first entry of the pending index tells)."""
-        with factory() as session:
-            return EventRepository.from_session(session).pending_before(
-                workspace_id, id_at(time.time() - self.behind)
-            )
 
     def bursting(self, factory: sessionmaker[Session]) -> bool:
         """Whether events are being accepted faster than ``yield_above`` a second."""
@@ -92,12 +84,12 @@ class Pacing:
         factory: sessionmaker[Session],
         took: float,
         stop: threading.Event,
-        workspace_id: uuid.UUID | None = None,
+        behind_for: float = 0.0,
     ) -> float:
-        """Rest after a full batch (of ``workspace_id``) that took ``took`` seconds,
-        while a burst lasts, ``stop`` is not set and the workspace has not fallen
-        behind; returns the seconds rested."""
-        if workspace_id is not None and self.fallen_behind(factory, workspace_id):
+        """Rest after a full batch that took ``took`` seconds, while a burst lasts and
+        ``stop`` is not set, unless full batches have followed one another for
+        ``behind_for`` seconds, ``behind`` or more; returns the seconds rested."""
+        if behind_for >= self.behind:
             return 0.0
         budget = min(took * self.rest, self.max_rest)
         rested = 0.0
@@ -126,6 +118,8 @@ def drain(
     total = 0
     # Workspaces whose batch failed on the connection in this pass: left for the next.
     broken: dict[uuid.UUID, Exception] = {}
+    # When each workspace's batches began to come full, one after another (behind).
+    full_since: dict[uuid.UUID, float] = {}
     while True:
         with factory() as session:
             workspaces = [w for w in service.pending_workspaces(session) if w not in broken]
@@ -143,10 +137,12 @@ def drain(
                 broken[workspace_id] = error
                 continue
             progressed += done
-            if pacing is not None and done == batch:
-                rested = pacing.rest_after(
-                    factory, time.perf_counter() - started, stop, workspace_id
-                )
+            if done < batch:
+                full_since.pop(workspace_id, None)
+            elif pacing is not None:
+                since = full_since.setdefault(workspace_id, started)
+                now = time.perf_counter()
+                rested = pacing.rest_after(factory, now - started, stop, now - since)
                 if rested:
                     log.debug("a burst is being accepted: rested %.2f s", rested)
         total += progressed

@@ -6,6 +6,7 @@ type (the planner then takes the type's rows for few)."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from typing import Any
 
@@ -13,15 +14,17 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from accord.collect.repository import EventRepository
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.dialect import insert_ignore
-from accord.kit.ids import new_id
+from accord.kit.ids import id_at, new_id
 from accord.kit.time import utcnow
 from accord.resolve.models import Identifier, IdentityLink
 from accord.resolve.repository import IdentifierRepository, LinkRepository
 from tests.helpers import plans_of, scans_of
 
 ROWS = 20_000
+EVENTS = 200_000
 
 
 def _identifiers(session: Session, workspace: ProvisionedWorkspace) -> None:
@@ -152,3 +155,47 @@ def _analyzed(session: Session) -> Any:
             "WHERE relname = 'identifiers'"
         )
     ).scalar()
+
+
+def test_the_resolvers_pacing_counts_the_newest_events_along_the_key(
+    backend: str, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """The count of events accepted in the last moments reads the newest entries of the
+    primary key, never the table from its first page (where a table never analyzed was
+    scanned for its newest rows, which are at its end)."""
+    if backend != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    ws = workspace.workspace.id
+    # A table of a busy workspace (small ones are read whole, as they should be); ids in
+    # the order of time, as the API makes them.
+    session.execute(
+        text(
+            "INSERT INTO events (id, workspace_id, message_id, type, channel, source,"
+            " identifiers, timestamp, received_at, status)"
+            " SELECT (lpad(to_hex(i), 12, '0') || '7000' || '8000' || lpad(to_hex(i), 12, '0'))"
+            "::uuid, :ws, 'm-' || i, 'page', 'web', 'test', '[]', now(), now(),"
+            " CASE WHEN i % 3 = 0 THEN 'resolved' ELSE 'pending' END"
+            " FROM generate_series(1, :n) AS i"
+        ),
+        {"ws": ws, "n": EVENTS},
+    )
+    analyzed = session.execute(
+        text(
+            "SELECT coalesce(last_analyze, last_autoanalyze), relpages, reltuples "
+            "FROM pg_stat_user_tables s JOIN pg_class c ON s.relid = c.oid "
+            "WHERE c.relname = 'events'"
+        )
+    ).one()
+    events = EventRepository.from_session(session)
+    moment = id_at(time.time() - 1)
+    # The newest entries of the primary key, read backwards (no condition to match).
+    for plan in plans_of(session, lambda: events.made_since(moment, cap=1001), _from_events):
+        [scan] = [s for s in scans_of(plan) if s.get("Relation Name") == "events"]
+        assert scan["Node Type"] in ("Index Scan", "Index Only Scan"), (analyzed, scan)
+        assert (scan["Index Name"], scan["Scan Direction"]) == ("pk_events", "Backward")
+    assert events.made_since(id_at(0), cap=1001) == 1001
+    assert events.made_since(id_at(time.time() + 1), cap=1001) == 0
+
+
+def _from_events(statement: str) -> bool:
+    return "FROM events" in statement

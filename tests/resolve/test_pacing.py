@@ -113,21 +113,34 @@ def test_a_paced_drain_rests_after_full_batches_and_resolves_everything(
 
 
 def test_a_burst_that_lasts_is_resolved_without_rest(
-    session_factory: sessionmaker[Session],
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Arrivals above the threshold for longer than ``behind``: a steady load. The
-    resolver rests only while the workspace's oldest pending event is younger."""
+    """Arrivals above the threshold while full batches follow one another for longer than
+    ``behind``: a steady load, resolved without rests."""
     with transaction(session_factory) as session:
         ws = workspaces.create_workspace(session, "lasting").workspace
         accept(session, ws.id, _pages("lasting", 70))
     going = threading.Event()
-    young = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.02, behind=3600)
-    assert young.rest_after(session_factory, 0.01, going, ws.id) == pytest.approx(0.02)
-    time.sleep(0.05)
-    lasting = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.02, behind=0.01)
-    assert lasting.bursting(session_factory)
-    assert lasting.fallen_behind(session_factory, ws.id)
-    assert lasting.rest_after(session_factory, 0.01, going, ws.id) == 0
-    with transaction(session_factory) as session:
-        other = workspaces.create_workspace(session, "nothing pending").workspace
-    assert not lasting.fallen_behind(session_factory, other.id)
+    pacing = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.02, behind=5)
+    assert pacing.rest_after(session_factory, 0.01, going, 4.9) == pytest.approx(0.02)
+    assert pacing.rest_after(session_factory, 0.01, going, 5.0) == 0
+    # In a drain: the full batches' rests stop once they have come for ``behind`` s.
+    behind: list[float] = []
+    original = Pacing.rest_after
+
+    def recorded(
+        self: Pacing,
+        factory: sessionmaker[Session],
+        took: float,
+        stop: threading.Event,
+        behind_for: float = 0.0,
+    ) -> float:
+        behind.append(behind_for)
+        return original(self, factory, took, stop, behind_for)
+
+    monkeypatch.setattr(Pacing, "rest_after", recorded)
+    short = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.03, behind=0.05)
+    assert drain(session_factory, batch=10, pacing=short) == 70
+    assert len(behind) == 7  # every batch full
+    assert behind == sorted(behind)  # one run of full batches, measured from its first
+    assert behind[-1] >= 0.05  # the last ones came after ``behind``: no rest for them
