@@ -181,6 +181,20 @@ class CpuMeter:
         }
 
 
+def quiet(pid: int, idle: float = 0.1, within: float = 30.0) -> None:
+    """Wait until a server has started all its processes and gone quiet: its process
+    tree used less than ``idle`` of a core over half a second (at most ``within``
+    seconds). The first API worker answers before the others, the resolver and the job
+    consumer have finished starting; a load begun then would share the cores with them."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        pids = tree_pids(pid)
+        before = sum(cpu_seconds(p) for p in pids)
+        time.sleep(0.5)
+        if sum(cpu_seconds(p) for p in tree_pids(pid)) - before < idle * 0.5:
+            return
+
+
 @contextmanager
 def server(
     database_url: str, data_dir: Path, workers: int, extra_env: dict[str, str] | None = None
@@ -222,6 +236,7 @@ def server(
         if proc.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the benchmark server did not start")
         time.sleep(0.2)
+    quiet(proc.pid)
     try:
         yield url, proc.pid
     finally:
