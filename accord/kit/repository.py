@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -25,3 +27,22 @@ class Repository:
     @classmethod
     def from_session(cls, session: Session) -> Self:
         return cls(session)
+
+    def take_oldest(self, model: Any, workspace_id: uuid.UUID, limit: int) -> list[Any]:
+        """The oldest ``limit`` rows of a workspace in a table of waiting work (``model``
+        has ``workspace_id`` and a time-ordered ``id``), deleted as they are taken; the
+        caller holds the workspace's lock for that work, so no one else takes them."""
+        rows = list(
+            self.session.scalars(
+                select(model)
+                .where(model.workspace_id == workspace_id)
+                .order_by(model.id)
+                .limit(limit)
+            )
+        )
+        if rows:
+            self.session.execute(
+                delete(model).where(model.id.in_([r.id for r in rows])),
+                execution_options={"synchronize_session": False},
+            )
+        return rows

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
 from sqlalchemy import func, select
@@ -17,6 +16,26 @@ from accord.kit.db import transaction
 from accord.kit.ids import id_at, new_id
 from accord.resolve.worker import Pacing, drain
 from tests.resolve.test_batches import accept
+
+
+def _recorded(monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, float]]:
+    """Each rest a drain asks of its pacing: (seconds rested, seconds behind)."""
+    calls: list[tuple[float, float]] = []
+    original = Pacing.rest_after
+
+    def recorded(
+        self: Pacing,
+        factory: sessionmaker[Session],
+        took: float,
+        stop: threading.Event,
+        behind_for: float = 0.0,
+    ) -> float:
+        rested = original(self, factory, took, stop, behind_for)
+        calls.append((rested, behind_for))
+        return rested
+
+    monkeypatch.setattr(Pacing, "rest_after", recorded)
+    return calls
 
 
 def _pages(prefix: str, count: int) -> list[dict[str, object]]:
@@ -82,27 +101,12 @@ def test_a_paced_drain_rests_after_full_batches_and_resolves_everything(
         ws = workspaces.create_workspace(session, "paced").workspace
         accept(session, ws.id, _pages("paced", 5))
         accept(session, ws.id, _pages("paced-more", 60))
-    rests: list[float] = []
     pacing = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.005)
-
-    original = Pacing.rest_after
-
-    def recorded(
-        self: Pacing,
-        factory: sessionmaker[Session],
-        took: float,
-        stop: threading.Event,
-        workspace_id: uuid.UUID | None = None,
-    ) -> float:
-        rested = original(self, factory, took, stop, workspace_id)
-        rests.append(rested)
-        return rested
-
-    monkeypatch.setattr(Pacing, "rest_after", recorded)
+    calls = _recorded(monkeypatch)
     assert drain(session_factory, batch=40, pacing=pacing) == 65
     # Batches of 40 and 25: a rest after the full one, none after the last.
-    assert len(rests) == 1
-    assert all(r > 0 for r in rests)
+    assert len(calls) == 1
+    assert all(rested > 0 for rested, _ in calls)
     with session_factory() as session:
         left = session.scalar(
             select(func.count())
@@ -125,22 +129,11 @@ def test_a_burst_that_lasts_is_resolved_without_rest(
     assert pacing.rest_after(session_factory, 0.01, going, 4.9) == pytest.approx(0.02)
     assert pacing.rest_after(session_factory, 0.01, going, 5.0) == 0
     # In a drain: the full batches' rests stop once they have come for ``behind`` s.
-    behind: list[float] = []
-    original = Pacing.rest_after
-
-    def recorded(
-        self: Pacing,
-        factory: sessionmaker[Session],
-        took: float,
-        stop: threading.Event,
-        behind_for: float = 0.0,
-    ) -> float:
-        behind.append(behind_for)
-        return original(self, factory, took, stop, behind_for)
-
-    monkeypatch.setattr(Pacing, "rest_after", recorded)
+    calls = _recorded(monkeypatch)
     short = Pacing(yield_above=1, window=60, look=0.001, max_rest=0.03, behind=0.05)
     assert drain(session_factory, batch=10, pacing=short) == 70
+    behind = [behind_for for _, behind_for in calls]
     assert len(behind) == 7  # every batch full
     assert behind == sorted(behind)  # one run of full batches, measured from its first
     assert behind[-1] >= 0.05  # the last ones came after ``behind``: no rest for them
+    assert calls[-1][0] == 0

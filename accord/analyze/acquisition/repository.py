@@ -202,22 +202,7 @@ class TouchRepository(Repository):
     def take(self, workspace_id: uuid.UUID, limit: int) -> list[TouchBacklog]:
         """The workspace's oldest waiting rows, deleted as they are taken (the caller
         holds the workspace's acquisition lock)."""
-        rows = list(
-            self.session.scalars(
-                select(TouchBacklog)
-                .where(TouchBacklog.workspace_id == workspace_id)
-                .order_by(TouchBacklog.id)
-                .limit(limit)
-            )
-        )
-        if rows:
-            self.session.execute(
-                delete(TouchBacklog).where(
-                    one_of(self.session, TouchBacklog.id, [r.id for r in rows])
-                ),
-                execution_options={"synchronize_session": False},
-            )
-        return rows
+        return self.take_oldest(TouchBacklog, workspace_id, limit)
 
     def waiting_workspaces(self) -> list[uuid.UUID]:
         return list(self.session.scalars(select(TouchBacklog.workspace_id).distinct()))

@@ -383,19 +383,7 @@ class SegmentRepository(Repository):
     def take_dirty(self, workspace_id: uuid.UUID, limit: int) -> list[SegmentDirty]:
         """The oldest waiting rows of the workspace, deleted as they are taken (the caller
         holds the workspace's segments lock)."""
-        rows = list(
-            self.session.scalars(
-                select(SegmentDirty)
-                .where(SegmentDirty.workspace_id == workspace_id)
-                .order_by(SegmentDirty.id)
-                .limit(limit)
-            )
-        )
-        if rows:
-            self.session.execute(
-                delete(SegmentDirty).where(SegmentDirty.id.in_([r.id for r in rows]))
-            )
-        return rows
+        return self.take_oldest(SegmentDirty, workspace_id, limit)
 
     def dirty_workspaces(self) -> list[uuid.UUID]:
         return list(self.session.scalars(select(SegmentDirty.workspace_id).distinct()))
