@@ -63,8 +63,8 @@ class Pacing:
     rest: float = 4.0
     max_rest: float = 5.0
     look: float = 0.25
-    # A fifth of a second: the count reads one index entry per event arrived in it, so a
-    # whole second read up to 5,000 at every look during a steady stream.
+    # A fifth of a second: the count reads the newest ``yield_above * window`` entries of
+    # the primary key, so a whole second read 5,000 at every look.
     window: float = 0.2
     behind: float = 5.0
 
