@@ -197,7 +197,6 @@ def listen_to_changes(
     the touches' work in the change and leaves it to a job (``acquisition.follow``), so
     a stream's batches reach their people without waiting for it. Returns the
     listeners, for ``changes.unlisten``."""
-
     listeners = [
         evaluate_on_change(jobs),
         acquisition_touches.listener(Soon(jobs, "acquisition.follow") if touches_later else None),

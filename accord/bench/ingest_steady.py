@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.acquisition.models import TouchBacklog
@@ -129,18 +129,17 @@ class Probes:
                         self.fresh_ms.append((now - acked) * 1000)
 
 
-def _touches_waiting(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
+def _count(factory: sessionmaker[Session], *where: ColumnElement[bool]) -> int:
     with factory() as session:
-        stmt = select(func.count()).where(TouchBacklog.workspace_id == workspace_id)
-        return int(session.scalar(stmt) or 0)
+        return int(session.scalar(select(func.count()).where(*where)) or 0)
+
+
+def _touches_waiting(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
+    return _count(factory, TouchBacklog.workspace_id == workspace_id)
 
 
 def _pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
-    with factory() as session:
-        stmt = select(func.count()).where(
-            Event.workspace_id == workspace_id, Event.status == "pending"
-        )
-        return int(session.scalar(stmt) or 0)
+    return _count(factory, Event.workspace_id == workspace_id, Event.status == "pending")
 
 
 def run(

@@ -305,6 +305,17 @@ def _split(change: changes.Changes) -> tuple[dict[uuid.UUID, set[uuid.UUID]], se
     return news, rest
 
 
+def _bring_up_to_date(
+    session: Session,
+    workspace_id: uuid.UUID,
+    news: dict[uuid.UUID, set[uuid.UUID]],
+    rest: set[uuid.UUID],
+) -> None:
+    """Advance the people with only new events; compute the rest, and those that could
+    not be advanced, in full."""
+    refresh(session, workspace_id, rest | advance(session, workspace_id, news))
+
+
 def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS) -> int:
     """Advance, at once, the touches of the changes waiting for the workspace (up to
     ``limit`` of them, oldest first; under load many changes become one pass and each
@@ -322,8 +333,7 @@ def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS)
             news.setdefault(uuid.UUID(person), set()).update(uuid.UUID(e) for e in ids)
     for whole in rest:
         news.pop(whole, None)  # computed whole anyway
-    rest |= advance(session, workspace_id, news)
-    refresh(session, workspace_id, rest)
+    _bring_up_to_date(session, workspace_id, news, rest)
     return len(rows)
 
 
@@ -354,8 +364,7 @@ def listener(later: Callable[[uuid.UUID], None] | None = None) -> changes.Listen
         session.flush()
         try:
             with session.connection().begin_nested():
-                rest |= advance(session, change.workspace_id, news)
-                refresh(session, change.workspace_id, rest)
+                _bring_up_to_date(session, change.workspace_id, news, rest)
         except Exception:
             log.exception(
                 "acquisition: the touches of %d people were not refreshed", len(change.profiles)
