@@ -87,16 +87,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def held_port() -> socket.socket:
+    """A loopback socket bound to a free port and kept, so that no other socket can take
+    the port between choosing it and serving on it (see ``live_server``)."""
+    held = socket.socket()
+    held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    held.bind(("127.0.0.1", 0))
+    return held
+
+
+def port_of(held: socket.socket) -> int:
+    return int(held.getsockname()[1])
+
+
 @contextmanager
-def live_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on loopback (``port``, or a free one); yields its base
-    URL."""
-    port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
+def live_server(app: FastAPI, held: socket.socket | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on loopback, on the socket ``held_port`` gave (or a new
+    one); yields its base URL."""
+    held = held or held_port()
+    port = port_of(held)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [held]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
+        assert thread.is_alive(), "server stopped while starting"
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.05)
     try:
@@ -104,6 +119,7 @@ def live_server(app: FastAPI, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+        held.close()
 
 
 @dataclass

@@ -21,7 +21,7 @@ from accord.channels.sms_inbox import deliver_text
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.inbox.models import Message
 from accord.kit.db import read_only
-from tests.helpers import Committed, bearer, free_port, live_server
+from tests.helpers import Committed, bearer, held_port, live_server, port_of
 from tests.sms_provider import NUMBER, Provider, sms_provider, twilio_signature
 from tests.smtp_sink import wait_until
 
@@ -64,7 +64,8 @@ def texting(committed: Committed) -> Iterator[Setup]:
 @contextmanager
 def _served(committed: Committed, provider: Provider, *, outbox: bool) -> Iterator[Setup]:
     ws = committed.workspace("Northwind Outdoor")
-    port = free_port()
+    held = held_port()
+    port = port_of(held)
     settings = committed.settings(
         resolve_worker=False,
         resolve_inline=True,
@@ -73,7 +74,7 @@ def _served(committed: Committed, provider: Provider, *, outbox: bool) -> Iterat
         jobs_worker=False,
         base_url=f"http://127.0.0.1:{port}",
     )
-    with live_server(create_app(settings), port=port) as base:
+    with live_server(create_app(settings), held) as base:
         api = httpx.Client(base_url=base, headers=bearer(ws.api_token), timeout=30)
         r = api.put("/api/v1/sms", json=provider.settings())
         assert r.status_code == 200, r.text

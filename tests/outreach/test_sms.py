@@ -20,7 +20,7 @@ from accord.kit.db import read_only
 from accord.outreach import sending, tasks
 from accord.outreach.job import Deployment
 from accord.outreach.models import Send
-from tests.helpers import Committed, bearer, free_port, live_server
+from tests.helpers import Committed, bearer, held_port, live_server, port_of
 from tests.outreach import helpers
 from tests.sms_provider import NUMBER, Provider, sms_provider
 from tests.smtp_sink import wait_until
@@ -54,7 +54,8 @@ def _texting(
     """A workspace texting through the provider. Quiet hours are off unless asked for:
     they would hold promotions by the hour of the day the test happens to run at."""
     ws = committed.workspace("Northwind Outdoor")
-    port = free_port()
+    held = held_port()
+    port = port_of(held)
     settings = committed.settings(
         resolve_worker=False,
         resolve_inline=True,
@@ -63,7 +64,7 @@ def _texting(
         outbox_worker=False,
         base_url=f"http://127.0.0.1:{port}",
     )
-    with sms_provider() as provider, live_server(create_app(settings), port=port) as base:
+    with sms_provider() as provider, live_server(create_app(settings), held) as base:
         api = httpx.Client(base_url=base, headers=bearer(ws.api_token), timeout=30)
         r = api.put("/api/v1/sms", json=provider.settings())
         assert r.status_code == 200, r.text

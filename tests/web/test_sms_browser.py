@@ -23,7 +23,7 @@ from accord.config import Settings
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from accord.kit.db import create_db_engine, create_session_factory
 from tests.conftest import new_database
-from tests.helpers import add_user, bearer, free_port, live_server, provision
+from tests.helpers import add_user, bearer, held_port, live_server, port_of, provision
 from tests.served import signed_in
 from tests.sms_provider import ACCOUNT, NUMBER, TOKEN, Provider, Text, sms_provider
 from tests.smtp_sink import wait_until
@@ -53,7 +53,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Texting]:
     """Two workspaces on a server whose public address is its own (the provider's
     callbacks are signed over it), with the outbox and the job consumer running."""
     tmp = tmp_path_factory.mktemp("sms")
-    port = free_port()
+    held = held_port()
+    port = port_of(held)
     with sms_provider() as provider, new_database("sqlite", tmp) as url:
         engine = create_db_engine(url)
         with create_session_factory(engine)() as session:
@@ -73,7 +74,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Texting]:
             imap_poll_seconds=0,
             base_url=f"http://127.0.0.1:{port}",
         )
-        with live_server(create_app(config), port=port) as base:
+        with live_server(create_app(config), held) as base:
             setup = Texting(base, ws, blank, provider)
             r = setup.api.put("/api/v1/sms", json=provider.settings())
             assert r.status_code == 200, r.text

@@ -33,7 +33,7 @@ from accord.kit.time import utcnow
 from accord.web.templating import create_templates
 from tests.conftest import new_database
 from tests.helpcenter.corpus import ARTICLES
-from tests.helpers import add_user, free_port, live_server, provision
+from tests.helpers import add_user, held_port, live_server, port_of, provision
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
@@ -66,7 +66,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             ws = provision(session, "Trail Shop")
             add_user(session, ws, AGENT, role="admin")  # an agent is there: the chat is open
             session.commit()
-        port = free_port()
+        held = held_port()
+        port = port_of(held)
         settings = Settings(
             data_dir=tmp / "data",
             database_url=url,
@@ -77,7 +78,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             outbox_worker=False,
             imap_poll_seconds=0,
         )
-        with live_server(create_app(settings), port) as accord:
+        with live_server(create_app(settings), held) as accord:
             s = Served(accord, "", ws, factory)
             r = api(s, "PUT", "/api/v1/help/settings", json={"synonyms": SYNONYMS})
             assert r.status_code == 200, r.text
