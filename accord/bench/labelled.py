@@ -28,15 +28,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "postcode": ("postcode", "postalcode", "zip", "zipcode", "postal"),
     "email": ("email", "emailaddress", "mail"),
     "phone": ("phone", "phonenumber", "telephone", "mobile", "tel"),
-    "id_number": (
-        "idnumber",
-        "customernumber",
-        "membernumber",
-        "nationalid",
-        "socsecid",
-        "ssn",
-        "taxid",
-    ),
+    # In a labelled file, a customer or member number is taken for the id number too.
+    "id_number": ("idnumber", "customernumber", "membernumber", *sorted(features.PERSONAL_ID_KEYS)),
 }
 MAPPABLE = tuple(ALIASES)
 
@@ -67,7 +60,7 @@ class LabelledError(ValueError):
 
 
 def _key(name: str) -> str:
-    return re.sub(r"[\s._\-]+", "", name.strip().lower())
+    return features.trait_key(name)
 
 
 def map_columns(header: Iterable[str], given: Mapping[str, str] | None = None) -> dict[str, str]:

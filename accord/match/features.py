@@ -5,6 +5,7 @@ email user, phone tail)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -58,6 +59,42 @@ TRAIT_OF = {
     "email": "email",
     "phone": "phone",
 }
+
+
+# Traits named as a number that names one person in a national register usually is (keys
+# compared in lower case without separators): with no ``id_traits`` set, these are the
+# id number. Customer and member numbers are not among them, since a family may share
+# one: a workspace names those in ``settings.match.id_traits``.
+PERSONAL_ID_KEYS = frozenset(
+    {
+        "idnumber",
+        "personalid",
+        "personalnumber",
+        "nationalid",
+        "nationalidnumber",
+        "nationalnumber",
+        "nationalinsurancenumber",
+        "nin",
+        "ssn",
+        "socsecid",
+        "socialsecuritynumber",
+        "sin",
+        "socialinsurancenumber",
+        "taxid",
+        "tin",
+        "passportnumber",
+    }
+)
+
+
+def trait_key(name: str) -> str:
+    """A trait or column name compared as people write it: lower case, no separators."""
+    return re.sub(r"[\s._\-]+", "", name.strip().lower())
+
+
+def personal_id_traits(traits: Iterable[str]) -> list[str]:
+    """The traits among ``traits`` named as a personal id number, in name order."""
+    return sorted(t for t in traits if trait_key(t) in PERSONAL_ID_KEYS)
 
 
 # Traits that hold a house number kept apart from the street (joined to it to compare).
@@ -147,7 +184,8 @@ def from_traits(
 ) -> dict[str, Any]:
     """A profile's golden record as a raw matching row. ``id_traits`` name the traits
     that hold a number naming the person in another system (the first one filled in is
-    the row's ``id_number``)."""
+    the row's ``id_number``); with none named, the traits named as a personal id number
+    (``PERSONAL_ID_KEYS``)."""
     row: dict[str, Any] = {"unique_id": profile_id}
     for field, trait in TRAIT_OF.items():
         entry = traits.get(trait)
@@ -163,7 +201,7 @@ def from_traits(
     if number and row.get("street") and not any(c.isdigit() for c in str(row["street"])):
         row["street"] = f"{number} {row['street']}"
     row["id_number"] = None
-    for trait in id_traits:
+    for trait in list(id_traits) or personal_id_traits(traits):
         entry = traits.get(trait)
         value = entry.get("value") if isinstance(entry, Mapping) else None
         if value not in (None, ""):

@@ -32,7 +32,9 @@ class MatchSettings(BaseModel):
         default_factory=list,
         max_length=5,
         description="Traits holding a number that names a person in another system "
-        "(customer, member or national number), compared allowing one typo",
+        "(customer, member or national number), compared allowing one typo; none set: "
+        "the traits named as a personal id number usually is (ssn, soc_sec_id, national_id, "
+        "tax_id, passport_number...)",
     )
 
     @model_validator(mode="after")

@@ -118,6 +118,22 @@ def test_id_numbers_and_streets() -> None:
     assert names.street_name("12b") is None
 
 
+def test_a_trait_named_as_a_personal_id_number_is_the_id_number_unless_others_are_named() -> None:
+    def traits(**values: str) -> dict[str, object]:
+        return {"firstName": {"value": "Ann"}, **{k: {"value": v} for k, v in values.items()}}
+
+    def id_of(found: dict[str, object], named: tuple[str, ...] = ()) -> object:
+        return features.from_traits("p", found, None, None, named)["id_number"]
+
+    assert id_of(traits(soc_sec_id="1804974")) == "1804974"
+    assert id_of(traits(**{"National ID": "AB 12 34 56"})) == "AB 12 34 56"
+    assert id_of(traits(SSN="078-05-1120", customer_number="C-1")) == "078-05-1120"
+    # A customer or member number may be a family's: only when the workspace names it.
+    assert id_of(traits(customer_number="C-1")) is None
+    assert id_of(traits(customer_number="C-1", ssn="1"), ("customer_number",)) == "C-1"
+    assert id_of(traits(ssn="078-05-1120"), ("memberNumber",)) is None
+
+
 def test_a_rule_too_large_keeps_the_pairs_where_one_record_lacks_a_birthday(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # Everyone is an Ann Lee; half have a birthday. Names alone make too many pairs, but
     # the pairs with one record without a birthday can only be found on the name.
