@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from accord.config import Settings, get_settings
 from accord.kit.db import create_db_engine, create_session_factory, transaction
@@ -21,18 +21,44 @@ def settings() -> Settings:
 
 
 @contextmanager
-def unit_of_work(s: Settings) -> Iterator[Session]:
-    """One committed transaction; an AccordError becomes a clear message and exit code 2."""
+def heard_factory(s: Settings) -> Iterator[sessionmaker[Session]]:
+    """A session factory whose transactions are heard as the server's processes' are:
+    what a command changes about people (an import, a matching run, an erase, mail
+    received) reaches the segments' evaluation, the acquisition touches and the journeys
+    waiting for events. The command only notes it and enqueues; the job engine's
+    consumer (`accord serve`, `accord worker jobs`) does the work, now or when it next
+    runs."""
+    from accord import jobs as accord_jobs
+
     engine = create_db_engine(s.resolved_database_url)
+    factory = create_session_factory(engine)
+    jobs, _ = accord_jobs.build(s, factory)
+    accord_jobs.listen_to_changes(jobs, factory, touches_later=True)
     try:
-        with transaction(create_session_factory(engine)) as session:
+        yield factory
+    finally:
+        jobs.close()
+        engine.dispose()
+
+
+@contextmanager
+def unit_of_work(s: Settings, factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
+    """One committed transaction (of ``factory``, or of an engine of its own); an
+    AccordError becomes a clear message and exit code 2."""
+    engine = None
+    if factory is None:
+        engine = create_db_engine(s.resolved_database_url)
+        factory = create_session_factory(engine)
+    try:
+        with transaction(factory) as session:
             yield session
     except AccordError as error:
         field = f" ({error.field})" if error.field else ""
         typer.secho(f"error: {error.message}{field} [{error.code}]", fg="red", err=True)
         raise typer.Exit(2) from None
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()
 
 
 def progress_bar(*, transient: bool = False) -> Progress:

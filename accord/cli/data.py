@@ -12,13 +12,13 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from accord.cli.context import progress_bar, settings, unit_of_work
+from accord.cli.context import heard_factory, progress_bar, settings, unit_of_work
 from accord.collect import imports
 from accord.customers import export as profile_export
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
-from accord.kit.db import create_db_engine, create_session_factory, transaction
+from accord.kit.db import transaction
 from accord.kit.errors import AccordError
 from accord.resolve import service as resolve
 from accord.resolve import settings as identity
@@ -76,34 +76,29 @@ def import_command(
         ws = find_workspace(session, workspace)
         workspace_id = ws.id
     total = sum(1 for _ in imports.read_rows(file, fmt))
-    engine = create_db_engine(s.resolved_database_url)
-    factory = create_session_factory(engine)
-    try:
-        with progress_bar() as progress:
-            read = progress.add_task(f"Importing {file.name}", total=total)
-            with unit_of_work(s) as session:
-                report = imports.run_import(
-                    session,
-                    workspace_id=workspace_id,
-                    kind=kind,
-                    rows=imports.read_rows(file, fmt),
-                    mapping=mapping,
-                    source=f"import:{kind}:{file.name}",
-                    channel=channel,
-                    progress=lambda n: progress.advance(read, n),
-                    on_batch=session.commit,
-                    held=partial(resolve.held_identifiers, session),
-                    declare=partial(identity.declare_types, session, Principal.cli(workspace_id)),
-                )
-            resolving = progress.add_task("Resolving onto profiles", total=report.loaded)
-            while True:
-                with transaction(factory) as session:
-                    done = resolve.resolve_pending(session, workspace_id, limit=500)
-                if not done:
-                    break
-                progress.advance(resolving, done)
-    finally:
-        engine.dispose()
+    with heard_factory(s) as factory, progress_bar() as progress:
+        read = progress.add_task(f"Importing {file.name}", total=total)
+        with unit_of_work(s, factory) as session:
+            report = imports.run_import(
+                session,
+                workspace_id=workspace_id,
+                kind=kind,
+                rows=imports.read_rows(file, fmt),
+                mapping=mapping,
+                source=f"import:{kind}:{file.name}",
+                channel=channel,
+                progress=lambda n: progress.advance(read, n),
+                on_batch=session.commit,
+                held=partial(resolve.held_identifiers, session),
+                declare=partial(identity.declare_types, session, Principal.cli(workspace_id)),
+            )
+        resolving = progress.add_task("Resolving onto profiles", total=report.loaded)
+        while True:
+            with transaction(factory) as session:
+                done = resolve.resolve_pending(session, workspace_id, limit=500)
+            if not done:
+                break
+            progress.advance(resolving, done)
     typer.echo(
         f"{report.rows} rows: {report.loaded} loaded, {report.duplicates} already imported, "
         f"{len(report.errors)} rejected"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.cli.acquisition import acquisition_app
 from accord.cli.bench import bench_app
-from accord.cli.context import progress_bar, settings, unit_of_work
+from accord.cli.context import heard_factory, progress_bar, settings, unit_of_work
 from accord.cli.data import export_app, import_command
 from accord.cli.match import resolve_command
 from accord.cli.privacy import privacy_app
@@ -97,29 +97,27 @@ def smtp(
     import time
 
     from accord.channels.inbound import InboundHandler, smtp_controller
-    from accord.kit.db import create_db_engine, create_session_factory
     from accord.outreach.receipts import email_report
 
     s = settings()
-    engine = create_db_engine(s.resolved_database_url)
-    handler = InboundHandler(
-        create_session_factory(engine),
-        secret_key=s.resolved_secret_key,
-        base_url=s.base_url,
-        data_dir=s.ensure_data_dir(),
-        reported=email_report,
-    )
-    controller = smtp_controller(handler, host, port)
-    controller.start()
-    typer.echo(f"Accord SMTP listener on {host}:{port} (Ctrl+C stops)")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        controller.stop()
-        engine.dispose()
+    with heard_factory(s) as factory:
+        handler = InboundHandler(
+            factory,
+            secret_key=s.resolved_secret_key,
+            base_url=s.base_url,
+            data_dir=s.ensure_data_dir(),
+            reported=email_report,
+        )
+        controller = smtp_controller(handler, host, port)
+        controller.start()
+        typer.echo(f"Accord SMTP listener on {host}:{port} (Ctrl+C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            controller.stop()
 
 
 @db_app.command("upgrade")

@@ -7,10 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from accord.cli.context import progress_bar, settings, unit_of_work
+from accord.cli.context import heard_factory, progress_bar, settings, unit_of_work
 from accord.cli.data import WorkspaceOpt, find_workspace
 from accord.config import Settings
-from accord.kit.db import create_db_engine, create_session_factory
 
 if TYPE_CHECKING:
     from accord.match.models import MatchRun
@@ -29,23 +28,18 @@ def run_with_progress(s: Settings, workspace_id: uuid.UUID, name: str, engine: E
     """One full matching run of a workspace, with a progress bar per phase."""
     from accord.match.tasks import run_workspace
 
-    db = create_db_engine(s.resolved_database_url)
-    try:
-        factory = create_session_factory(db)
-        with progress_bar() as progress:
-            task = progress.add_task(f"Resolving {name}", total=len(PHASES))
+    with heard_factory(s) as factory, progress_bar() as progress:
+        task = progress.add_task(f"Resolving {name}", total=len(PHASES))
 
-            def on_phase(phase: str) -> None:
-                head = phase.split(":", 1)[0]  # "applying decisions: merges 5,000 of ..."
-                done = PHASES.index(head) if head in PHASES else 0
-                progress.update(task, completed=done, description=f"Resolving {name}: {phase}")
+        def on_phase(phase: str) -> None:
+            head = phase.split(":", 1)[0]  # "applying decisions: merges 5,000 of ..."
+            done = PHASES.index(head) if head in PHASES else 0
+            progress.update(task, completed=done, description=f"Resolving {name}: {phase}")
 
-            run = run_workspace(
-                factory, workspace_id, s, engine_name=engine, trigger="cli", on_phase=on_phase
-            )
-            progress.update(task, completed=len(PHASES), description=f"Resolved {name}")
-    finally:
-        db.dispose()
+        run = run_workspace(
+            factory, workspace_id, s, engine_name=engine, trigger="cli", on_phase=on_phase
+        )
+        progress.update(task, completed=len(PHASES), description=f"Resolved {name}")
     return run
 
 

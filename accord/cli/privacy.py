@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from accord.cli.context import settings, unit_of_work
+from accord.cli.context import heard_factory, settings, unit_of_work
 from accord.cli.data import WorkspaceOpt, find_workspace
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
@@ -153,7 +153,7 @@ def erase_command(
     rid = _request_id(request_id)
     if not yes:
         typer.confirm("Erase this person everywhere? This cannot be undone", abort=True)
-    with unit_of_work(s) as session:
+    with heard_factory(s) as factory, unit_of_work(s, factory) as session:
         ws = find_workspace(session, workspace)
         done = erase.erase_request(
             session, Principal.cli(ws.id), rid, data_dir=s.data_dir, redis_url=s.redis_url
@@ -190,10 +190,8 @@ def retention_command(
             targets = [(find_workspace(session, workspace).id, workspace)]
         else:
             targets = [(w.id, w.slug) for w in session.query(Workspace).order_by(Workspace.name)]
-    engine = create_db_engine(s.resolved_database_url)
-    factory = create_session_factory(engine)
     reports: dict[str, RetentionReport] = {}
-    try:
+    with heard_factory(s) as factory:
         for workspace_id, name in targets:
             reports[name] = run_workspace(
                 factory,
@@ -203,8 +201,6 @@ def retention_command(
                 trigger="cli",
                 actor=Principal.cli(workspace_id),
             )
-    finally:
-        engine.dispose()
     if as_json:
         typer.echo(json.dumps({k: v.model_dump(mode="json") for k, v in reports.items()}, indent=2))
         return
