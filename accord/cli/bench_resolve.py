@@ -167,4 +167,5 @@ def bench_resolve_db(
             progress=progress,
         ),
         database_url,
+        heard=True,  # as `accord import` and `accord resolve` are
     )

@@ -21,15 +21,17 @@ def settings() -> Settings:
 
 
 @contextmanager
-def heard_factory(s: Settings) -> Iterator[sessionmaker[Session]]:
+def heard_factory(s: Settings, url: str | None = None) -> Iterator[sessionmaker[Session]]:
     """A session factory whose transactions are heard as the server's processes' are:
     what a command changes about people (an import, a matching run, an erase, mail
     received) reaches the segments' evaluation, the acquisition touches and the journeys
     waiting for events. The command only notes it and enqueues; the job engine's
     consumer (`accord serve`, `accord worker jobs`) does the work, now or when it next
-    runs."""
+    runs. ``url``: another database than the configured one."""
     from accord import jobs as accord_jobs
 
+    if url is not None and url != s.resolved_database_url:
+        s = s.model_copy(update={"database_url": url})  # its job queue too
     engine = create_db_engine(s.resolved_database_url)
     factory = create_session_factory(engine)
     jobs, _ = accord_jobs.build(s, factory)
