@@ -70,6 +70,7 @@ class Spec:
 
 
 SWAP_SIMILARITY = 0.88
+FORMAL_SIMILARITY = 0.9
 
 
 def _swapped_with_typo(dialect: str) -> cll.CustomLevel:
@@ -81,6 +82,19 @@ def _swapped_with_typo(dialect: str) -> cll.CustomLevel:
         f"{jw}(first_name_l, last_name_r) >= {SWAP_SIMILARITY} AND "
         f"{jw}(last_name_l, first_name_r) >= {SWAP_SIMILARITY}",
         label_for_charts="names swapped, with a typo",
+        base_dialect_str=dialect,
+    )
+
+
+def _formal_mistyped(dialect: str) -> cll.CustomLevel:
+    """A nickname on one side and a typo on either (``Barb`` and ``Brabara``): the
+    formal names, not the names, alike."""
+    from splink.internals.dialects import SplinkDialect
+
+    jw = SplinkDialect.from_string(dialect).jaro_winkler_function_name
+    return cll.CustomLevel(
+        f"{jw}(first_formal_l, first_formal_r) >= {FORMAL_SIMILARITY}",
+        label_for_charts="nickname, mistyped",
         base_dialect_str=dialect,
     )
 
@@ -97,6 +111,7 @@ def _first_name(dialect: str) -> ComparisonCreator:
             cll.JaroWinklerLevel("first_name", 0.92),
             cll.JaroWinklerLevel("first_name", 0.85),
             cll.ExactMatchLevel("first_sound"),
+            _formal_mistyped(dialect),
             cll.CustomLevel(
                 "(length(first_name_l) = 1 OR length(first_name_r) = 1) AND "
                 "substr(first_name_l, 1, 1) = substr(first_name_r, 1, 1)",
@@ -237,8 +252,9 @@ SPECS: tuple[Spec, ...] = (
             ("very similar", 0.05),
             ("similar", 0.03),
             ("sounds alike", 0.02),
+            ("nickname, mistyped", 0.005),
             ("initial", 0.01),
-            ("different", 0.02),
+            ("different", 0.015),
         ),
         _first_name,
     ),
@@ -317,6 +333,7 @@ PRIOR_U: dict[str, dict[str, float]] = {
         "very similar": 0.002,
         "similar": 0.005,
         "sounds alike": 0.005,
+        "nickname, mistyped": 0.002,
         "initial": 0.002,
     },
     "last_name": {

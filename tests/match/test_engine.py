@@ -127,3 +127,23 @@ def test_the_same_model_runs_on_a_local_spark_session(
     assert len(key) > 50
     assert key.keys() == spark_key.keys()
     assert all(abs(key[k] - spark_key[k]) < 0.01 for k in key)
+
+
+def test_a_nickname_mistyped_is_its_own_level_and_evidence_for(
+    households: tuple[synth.Population, engine.Result],
+) -> None:
+    """``Barb`` and ``Brabara``: neither the names nor the nickname agree, but the formal
+    names are alike; that weighs for one person, where ``Susan`` weighs against."""
+    _, result = households
+    rows = [
+        {"first_name": first, "last_name": "Cook", "dob": "2001-04-18", "postcode": "55401"}
+        for first in ("Barb", "Brabara", "Susan")
+    ]
+    table = features.prepare({"unique_id": f"r{i}", **r} for i, r in enumerate(rows))
+    scored = engine.run(table, model=result.model, tf=result.tf, floor_weight=-100.0)
+    by_pair = {frozenset((p.left, p.right)): p for p in scored.pairs}
+    alike, other = by_pair[frozenset(("r0", "r1"))], by_pair[frozenset(("r0", "r2"))]
+    levels = {lv.gamma: lv for lv in result.levels["first_name"]}
+    assert levels[alike.gammas["first_name"]].label == "nickname, mistyped"
+    assert alike.weights["first_name"] > 0 > other.weights["first_name"]
+    assert other.gammas["first_name"] == 0
