@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     and_,
     case,
     delete,
@@ -32,13 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from accord.analyze.acquisition.channels import (
-    CHANNEL_TOUCHES,
     LINK_CLICKED,
     Raw,
     Touch,
     classify,
 )
 from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link, TouchBacklog
+from accord.analyze.acquisition.weigh import TouchSql, weigh
 from accord.collect.models import Event
 from accord.kit.db import UTCDateTime
 from accord.kit.dialect import (
@@ -50,10 +49,6 @@ from accord.kit.dialect import (
 )
 from accord.kit.repository import Repository
 from accord.profile.models import Order, Profile
-
-CLICK_IDS_IN_URL = ("gclid=", "msclkid=", "gbraid=", "wbraid=")
-UTM_IN_URL = ("utm_source=", "utm_medium=", "utm_campaign=")
-PAGE_TYPES = ("page", "screen")
 
 
 @dataclass(frozen=True)
@@ -118,59 +113,6 @@ class Aggregate:
     acquired: int
     customers: int
     revenue: Decimal
-
-
-class TouchSql:
-    """The expressions that read a touch out of an event's context, for one dialect."""
-
-    def __init__(self, dialect: str, event: Any) -> None:
-        self.pg = dialect == "postgresql"
-        self.e = event
-
-    def text(self, *path: str) -> ColumnElement[Any]:
-        return self.e.context[path].as_string()  # type: ignore[no-any-return]
-
-    def _position(self, needle: str, haystack: ColumnElement[Any]) -> ColumnElement[Any]:
-        if self.pg:
-            return func.strpos(haystack, needle)
-        return func.instr(haystack, needle)
-
-    def host(self, url: ColumnElement[Any]) -> ColumnElement[Any]:
-        """A URL's host, lower-cased, without ``www.`` (a port stays)."""
-        low = func.lower(url, type_=String)
-        rest = func.substr(low, self._position("://", low) + 3, type_=String)
-        plain = func.replace(func.replace(rest, "?", "/", type_=String), "#", "/", type_=String)
-        ended = plain.concat("/")
-        host = func.substr(ended, 1, self._position("/", ended) - 1, type_=String)
-        return case((host.like("www.%"), func.substr(host, 5, type_=String)), else_=host)
-
-    def parts(self) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-        """(attributed: tagged with a campaign, from another site or on a channel of its
-        own; a touch at all)."""
-        e = self.e
-        ref = self.text("page", "referrer")
-        url = self.text("page", "url")
-        search = self.text("page", "search")
-        tagged_url = func.lower(
-            func.coalesce(url, "", type_=String).concat(func.coalesce(search, "", type_=String)),
-            type_=String,
-        )
-        tagged = or_(
-            *(
-                func.coalesce(self.text("campaign", key), "", type_=String) != ""
-                for key in ("source", "medium", "name")
-            ),
-            *(tagged_url.like(f"%{p}%") for p in (*UTM_IN_URL, *CLICK_IDS_IN_URL)),
-        )
-        has_ref = func.coalesce(ref, "", type_=String) != ""
-        external = and_(has_ref, or_(url.is_(None), self.host(ref) != self.host(url)))
-        attributed = or_(tagged, external, e.channel.in_(list(CHANNEL_TOUCHES)))
-        touch = or_(
-            attributed,
-            e.name == LINK_CLICKED,
-            and_(e.type.in_(PAGE_TYPES), not_(has_ref)),
-        )
-        return attributed, touch
 
 
 class TouchRepository(Repository):
@@ -288,43 +230,30 @@ class TouchRepository(Repository):
 
     def candidates(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Candidate]:
         """These events (by id, those with a person) weighed as touches by the rules
-        ``pick`` applies, with what grouping them reads."""
+        ``pick`` applies (``weigh``: each context read once), with what grouping them
+        reads."""
         if not ids:
             return {}
-        e = aliased(Event, name="e")
-        sql = self._sql(e)
-        attributed, touch = sql.parts()
-        keys = ("source", "medium", "name", "term", "content")
-        stmt = select(
-            e.id,
-            e.profile_id,
-            e.timestamp,
-            touch,
-            attributed,
-            e.type,
-            e.name,
-            e.channel,
-            *(sql.text("campaign", k) for k in keys),
-            sql.text("page", "referrer"),
-            sql.text("page", "url"),
-            sql.text("page", "search"),
-        ).where(one_of(self.session, e.id, ids), e.profile_id.is_not(None))
+        e = Event
+        stmt = select(e.id, e.profile_id, e.timestamp, e.type, e.name, e.channel, e.context).where(
+            one_of(self.session, e.id, ids), e.profile_id.is_not(None)
+        )
         out: dict[uuid.UUID, Candidate] = {}
         for row in self.session.execute(stmt):
-            given = {k: v for k, v in zip(keys, row[8:13], strict=True) if v is not None}
-            campaign = {("campaign" if k == "name" else k): v for k, v in given.items()}
+            w = weigh(row[3], row[4], row[5], row[6])
+            campaign = {("campaign" if k == "name" else k): v for k, v in w.campaign.items()}
             raw = Raw(
-                type=row[5],
-                name=row[6],
-                channel=row[7],
+                type=row[3],
+                name=row[4],
+                channel=row[5],
                 timestamp=row[2],
                 campaign=campaign,
-                referrer=row[13],
-                url=row[14],
-                search=row[15],
+                referrer=w.referrer,
+                url=w.url,
+                search=w.search,
             )
-            link = row[6] == LINK_CLICKED
-            out[row[0]] = Candidate(row[0], row[1], row[2], bool(row[3]), bool(row[4]), link, raw)
+            link = row[4] == LINK_CLICKED
+            out[row[0]] = Candidate(row[0], row[1], row[2], w.touch, w.attributed, link, raw)
         return out
 
     def first_orders(self, profile_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
