@@ -265,6 +265,12 @@ class Settings(BaseSettings):
             return self.mail_from
         return f"no-reply@{urlsplit(self.base_url).hostname or 'localhost'}"
 
+    def on_database(self, url: str) -> Settings:
+        """These settings with another database (and what follows it, the job queue)."""
+        copy = self.model_copy(update={"database_url": url})
+        copy.__dict__.pop("resolved_database_url", None)  # computed again from ``url``
+        return copy
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -31,7 +31,7 @@ def heard_factory(s: Settings, url: str | None = None) -> Iterator[sessionmaker[
     from accord import jobs as accord_jobs
 
     if url is not None and url != s.resolved_database_url:
-        s = s.model_copy(update={"database_url": url})  # its job queue too
+        s = s.on_database(url)  # its job queue too
     engine = create_db_engine(s.resolved_database_url)
     factory = create_session_factory(engine)
     jobs, _ = accord_jobs.build(s, factory)

@@ -5,10 +5,13 @@ generator's truth."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from accord.cli.main import app as cli
+from accord.kit import migrate
 
 runner = CliRunner()
 
@@ -51,3 +54,19 @@ def test_a_labelled_file_that_cannot_be_read_is_refused_before_anything_runs(
     result = runner.invoke(cli, ["bench", "resolve-db", "--file", "nowhere.csv"])
     assert result.exit_code == 2
     assert "error" in result.output
+
+
+def test_the_database_bench_loads_the_database_it_is_given(
+    fresh_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --database-url, the workspace, its people and the jobs their changes start
+    all go to that database, not to the configured one (here never migrated)."""
+    migrate.upgrade(fresh_db_url)
+    monkeypatch.delenv("ACCORD_DATABASE_URL", raising=False)
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path / "data"))
+    result = runner.invoke(
+        cli, ["bench", "resolve-db", "--records", "300", "--database-url", fresh_db_url]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"on {fresh_db_url.split(':', 1)[0].split('+', 1)[0]}" in result.output
+    assert not (tmp_path / "data" / "accord.db").exists()
