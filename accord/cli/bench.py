@@ -217,7 +217,7 @@ def bench_journeys(
 
     s = settings()
     if database_url:
-        s = s.model_copy(update={"database_url": database_url})
+        s = s.on_database(database_url)
     run_bench(
         "People waiting, then their steps",
         people,
