@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from accord.kit.dialect import ROWS_PER_STATEMENT, insert_ignore, lock_workspace
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
-from accord.match import engine
+from accord.match import scored
 from accord.match.decide import Decisions, Thresholds, UnionFind, decide
 from accord.match.repository import CandidateRepository, MatchInputRepository
 from accord.profile.models import Profile
@@ -114,8 +114,8 @@ class Apart:
 
 
 def evidence(
-    pair: engine.Scored,
-    levels: Mapping[str, list[engine.Level]],
+    pair: scored.Scored,
+    levels: Mapping[str, list[scored.Level]],
     rows: Mapping[str, Mapping[str, Any]],
     run_id: uuid.UUID | None,
 ) -> dict[str, Any]:
@@ -239,7 +239,7 @@ def _joins(
     decisions: Decisions,
     live: Mapping[uuid.UUID, Head],
     apart: Apart,
-    result: engine.Result,
+    result: scored.Result,
     rows: Mapping[str, Mapping[str, Any]],
     run_id: uuid.UUID | None,
     summary: Summary,
@@ -270,7 +270,7 @@ def _propose_all(
     decisions: Decisions,
     live: Mapping[uuid.UUID, uuid.UUID],
     apart: Apart,
-    result: engine.Result,
+    result: scored.Result,
     rows: Mapping[str, Mapping[str, Any]],
     run_id: uuid.UUID | None,
     summary: Summary,
@@ -285,7 +285,7 @@ def _propose_all(
     joined: dict[uuid.UUID, list[str]] = defaultdict(list)
     for was, now in live.items():
         joined[now].append(str(was))
-    keyed: list[tuple[tuple[str, uuid.UUID, uuid.UUID], engine.Scored]] = []
+    keyed: list[tuple[tuple[str, uuid.UUID, uuid.UUID], scored.Scored]] = []
     for kind, pair in wanted:
         a, b = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))
         if a is None or b is None or a == b:
@@ -296,7 +296,7 @@ def _propose_all(
     repo = CandidateRepository.from_session(session)
     found = repo.find_many(ctx.workspace_id, [key for key, _ in keyed])
     created = utcnow()
-    made: dict[tuple[str, uuid.UUID, uuid.UUID], engine.Scored] = {}  # the last wins
+    made: dict[tuple[str, uuid.UUID, uuid.UUID], scored.Scored] = {}  # the last wins
     for key, pair in keyed:
         kind = key[0]
         held = found.get(key)
@@ -341,7 +341,7 @@ def _propose_all(
 def apply(
     session: Session,
     workspace_id: uuid.UUID,
-    result: engine.Result,
+    result: scored.Result,
     thresholds: Thresholds,
     rows: Mapping[str, Mapping[str, Any]],
     *,
@@ -369,7 +369,7 @@ def apply(
     apart = Apart(session, workspace_id, {str(p) for p in read.heads}, ctx, read)
     top = {name: len(levels) - 1 for name, levels in result.levels.items()}
     decisions: Decisions = decide(
-        result.pairs, thresholds, top, apart, home=engine.home_model_of(result.model)
+        result.pairs, thresholds, top, apart, home=scored.home_model_of(result.model)
     )
     summary = Summary(
         records=result.records, pairs=len(result.pairs), blocked=len(decisions.blocked)

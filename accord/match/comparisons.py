@@ -17,19 +17,14 @@ from splink.blocking_rule_library import CustomRule
 from splink.internals.blocking_rule_creator import BlockingRuleCreator
 from splink.internals.comparison_creator import ComparisonCreator
 
-PERSON_LEVEL = ("first_name", "dob", "id_number")
-HOUSEHOLD_LEVEL = ("last_name", "address", "phone", "email")
-# The levels that say two records share a home: the top three of the address comparison
-# (same street and postcode, same street, similar street in the same postcode) and an
-# exact phone or email.
-HOUSEHOLD_DEPTH = {"address": 3, "phone": 1, "email": 1}
+from accord.match.scored import (
+    HOUSEHOLD_DEPTH,
+    HOUSEHOLD_LEVEL,
+    PERSON_LEVEL,
+    shares_household,
+)
 
-
-def shares_household(gammas: Mapping[str, int], top: Mapping[str, int]) -> bool:
-    return any(
-        name in top and gammas.get(name, -1) > top[name] - depth
-        for name, depth in HOUSEHOLD_DEPTH.items()
-    )
+__all__ = ["HOUSEHOLD_LEVEL", "PERSON_LEVEL", "shares_household"]
 
 
 def household_sql(top: Mapping[str, int]) -> str | None:

@@ -33,9 +33,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from accord.match.comparisons import PERSON_LEVEL, shares_household
-from accord.match.engine import Scored, weight_of
 from accord.match.household import HomeModel
+from accord.match.scored import PERSON_LEVEL, Scored, shares_household, weight_of
 
 # Without a model of the workspace's homes: log2 odds that two records of one home are
 # one person (about one in five).

@@ -7,20 +7,42 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 
 from accord.match import backends, blocking, comparisons, household
-from accord.match.backends import Engine, backend, spark_session
+from accord.match.backends import backend, spark_session
 from accord.match.features import present as present_columns
+from accord.match.scored import (
+    Engine,
+    Fields,
+    Level,
+    Result,
+    Scored,
+    TrainingRule,
+    by_gamma,
+    home_model_of,
+    levels_of,
+    weight_of,
+)
 
-__all__ = ["Engine", "backend", "spark_session"]
+__all__ = [
+    "Engine",
+    "Fields",
+    "Level",
+    "Result",
+    "Scored",
+    "TrainingRule",
+    "backend",
+    "home_model_of",
+    "levels_of",
+    "spark_session",
+    "weight_of",
+]
 
 log = logging.getLogger("accord.match.engine")
 MIN_RECORDS_FOR_U = 200  # below this, u comes from the priors too
@@ -34,91 +56,8 @@ NEW_LEVEL_U = 0.001
 MAX_TRAINING_RULES = 3
 
 
-@dataclass
-class Level:
-    label: str
-    gamma: int
-    m: float | None
-    u: float | None
-
-    @property
-    def weight(self) -> float | None:
-        if not self.m or not self.u:
-            return None
-        return math.log2(self.m / self.u)
-
-
-@dataclass
-class TrainingRule:
-    rule: str
-    pairs_lambda: float | None
-    accepted: bool
-    reason: str
-
-
-class Fields(Mapping[str, Any]):
-    """One value per comparison, stored as a tuple with the names shared by every pair
-    of a run: millions of scored pairs stay small."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, index: dict[str, int], values: tuple[Any, ...]) -> None:
-        self._index = index
-        self._values = values
-
-    def __getitem__(self, key: str) -> Any:
-        return self._values[self._index[key]]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        i = self._index.get(key)
-        return default if i is None else self._values[i]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-
-@dataclass(slots=True)
-class Scored:
-    left: str
-    right: str
-    weight: float
-    probability: float
-    gammas: Mapping[str, int]
-    weights: Mapping[str, float]
-
-
-@dataclass
-class Result:
-    pairs: list[Scored]
-    model: dict[str, Any]
-    levels: dict[str, list[Level]]
-    training: list[TrainingRule]
-    trained: bool
-    phases: dict[str, float] = field(default_factory=dict)
-    records: int = 0
-    tf: dict[str, dict[str, float]] = field(default_factory=dict)
-    # Why nothing was compared (too few people, or no field filled in twice); None when
-    # the model ran.
-    skipped: str | None = None
-    # Every candidate pair blocking made (ids and the rule that first made it), when asked
-    # for: what an evaluation measures blocking recall on.
-    candidates: pa.Table | None = None
-
-
 TF_COLUMNS = ("first_name", "last_name", "postcode")
 TF_KEEP = 5000
-
-
-def weight_of(probability: float) -> float:
-    """The match weight (log2 odds) of a match probability (infinite at 0 and 1)."""
-    if probability >= 1:
-        return math.inf
-    if probability <= 0:
-        return -math.inf
-    return math.log2(probability / (1 - probability))
 
 
 def term_frequencies(table: pa.Table, keep: int = TF_KEEP) -> dict[str, dict[str, float]]:
@@ -186,24 +125,6 @@ def _prior_u(settings: dict[str, Any]) -> None:
         ]
         for lv, u in zip(levels, [*agree, 1 - sum(agree)], strict=True):
             lv["u_probability"] = u
-
-
-def levels_of(model: dict[str, Any]) -> dict[str, list[Level]]:
-    """Each comparison's non-null levels with their gamma value, m and u."""
-    out: dict[str, list[Level]] = {}
-    for comp in model["comparisons"]:
-        levels = [lv for lv in comp["comparison_levels"] if not lv.get("is_null_level")]
-        n = len(levels)
-        out[comp["output_column_name"]] = [
-            Level(
-                label=lv.get("label_for_charts", ""),
-                gamma=n - 1 - i,
-                m=lv.get("m_probability"),
-                u=lv.get("u_probability"),
-            )
-            for i, lv in enumerate(levels)
-        ]
-    return out
 
 
 def _trained_names(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
@@ -458,30 +379,10 @@ def predict(
     ]
 
 
-def _by_gamma(settings: dict[str, Any], which: str) -> dict[str, dict[int, float]]:
-    return {
-        name: {lv.gamma: float(getattr(lv, which) or 0.0) for lv in levels}
-        for name, levels in levels_of(settings).items()
-    }
-
-
 def _fit_home(
     settings: dict[str, Any], names: list[str], counts: list[tuple[tuple[int, ...], int]]
 ) -> household.HomeModel:
-    return household.fit(names, counts, _by_gamma(settings, "m"), _by_gamma(settings, "u"))
-
-
-def home_model_of(model: Mapping[str, Any]) -> household.HomeModel | None:
-    """The model of the people of one home a run measured, or, for a model stored before
-    homes were measured, one with the default share and the strangers' u's."""
-    stored = model.get("home")
-    if isinstance(stored, Mapping):
-        return household.HomeModel.from_dict(stored)
-    settings = model.get("settings")
-    if not isinstance(settings, dict) or "comparisons" not in settings:
-        return None
-    names = [n for n in comparisons.PERSON_LEVEL if n in levels_of(settings)]
-    return household.fit(names, [], _by_gamma(settings, "m"), _by_gamma(settings, "u"))
+    return household.fit(names, counts, by_gamma(settings, "m"), by_gamma(settings, "u"))
 
 
 def nothing_to_compare(table: pa.Table, model: dict[str, Any] | None) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.config import Settings
 from accord.govern.workspaces.models import Workspace
-from accord.match import applying, engine, features, service
+from accord.match import applying, service
 from accord.match.repository import MatchInputRepository, MatchRunRepository
 
 MAX_NEW = 200
@@ -37,6 +37,8 @@ def match_new(
     limit: int = MAX_NEW,
 ) -> applying.Summary | None:
     """Score people changed since ``since``; None when the workspace has no model yet."""
+    from accord.match import engine, features  # loaded by matching alone
+
     trained = MatchRunRepository.from_session(session).latest_model(workspace_id)
     if trained is None or trained.model is None:
         return None

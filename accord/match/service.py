@@ -16,9 +16,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from accord.config import Settings
@@ -28,7 +27,7 @@ from accord.kit.errors import AccordError, conflict, not_found
 from accord.kit.signals import after_commit
 from accord.kit.textcheck import printable
 from accord.kit.time import utcnow
-from accord.match import engine, features
+from accord.match import scored
 from accord.match.applying import Apart, Summary, apply, live_profile, merge_people
 from accord.match.decide import Thresholds
 from accord.match.models import MatchCandidate, MatchRun
@@ -40,6 +39,9 @@ from accord.match.repository import (
 from accord.match.settings import MATCH, MatchSettings
 from accord.profile.models import Profile
 from accord.resolve.repository import SeparationRepository
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger("accord.match")
 
@@ -65,6 +67,8 @@ class Snapshot:
     model: dict[str, Any] | None = None
 
     def table(self) -> pa.Table:
+        from accord.match import features  # Arrow, loaded by a run alone
+
         return features.prepare(self.rows.values())
 
 
@@ -77,6 +81,8 @@ def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
 
 def snapshot(session: Session, workspace_id: uuid.UUID, settings: Settings) -> Snapshot:
     """Every named, live person of the workspace as a matching row."""
+    from accord.match import features
+
     ws = _workspace(session, workspace_id)
     repo = MatchInputRepository.from_session(session)
     ids = id_traits_of(ws)
@@ -89,16 +95,18 @@ def snapshot(session: Session, workspace_id: uuid.UUID, settings: Settings) -> S
 
 def floor_weight(thresholds: Thresholds) -> float:
     p = min(max(thresholds.review, 1e-6), 1 - 1e-9)
-    return engine.weight_of(p)
+    return scored.weight_of(p)
 
 
 def compute(
     snap: Snapshot,
     *,
-    engine_name: engine.Engine = "duckdb",
+    engine_name: scored.Engine = "duckdb",
     spark: Any = None,
     on_phase: Callable[[str], None] | None = None,
-) -> engine.Result:
+) -> scored.Result:
+    from accord.match import engine  # Splink, DuckDB and Arrow, loaded by a run alone
+
     return engine.run(
         snap.table(),
         engine=engine_name,
@@ -230,7 +238,7 @@ def start_run(
 
 
 def finish_run(
-    run: MatchRun, result: engine.Result | None, summary: Summary | None, error: str | None = None
+    run: MatchRun, result: scored.Result | None, summary: Summary | None, error: str | None = None
 ) -> None:
     run.finished_at = utcnow()
     if error is not None or result is None or summary is None:
@@ -279,7 +287,7 @@ def run_now(
     workspace_id: uuid.UUID,
     settings: Settings,
     *,
-    engine_name: engine.Engine,
+    engine_name: scored.Engine,
     actor: str,
 ) -> MatchRun:
     """A whole run inside the caller's transaction (small workspaces, tests)."""

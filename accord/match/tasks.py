@@ -22,7 +22,7 @@ from accord.kit.db import transaction
 from accord.kit.errors import AccordError
 from accord.kit.threads import PeriodicWorker
 from accord.kit.time import utcnow
-from accord.match import applying, engine, service
+from accord.match import applying, scored, service
 from accord.match.incremental import match_new
 from accord.match.models import MatchRun
 from accord.match.repository import MatchRunRepository
@@ -35,7 +35,7 @@ def run_workspace(
     workspace_id: uuid.UUID,
     settings: Settings,
     *,
-    engine_name: engine.Engine = "duckdb",
+    engine_name: scored.Engine = "duckdb",
     trigger: str = "cli",
     actor: str = "matcher",
     run_id: uuid.UUID | None = None,
@@ -63,7 +63,9 @@ def run_workspace(
         read = time.perf_counter() - started
         owned = None
         if engine_name == "spark" and spark is None:
-            owned = spark = engine.spark_session(settings.spark_master)
+            from accord.match.backends import spark_session
+
+            owned = spark = spark_session(settings.spark_master)
         try:
             result = service.compute(snap, engine_name=engine_name, spark=spark, on_phase=on_phase)
         finally:
