@@ -20,6 +20,7 @@ from accord.govern.access.principal import Principal
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.outreach.journeys import service as journeys
 from accord.outreach.journeys.models import JourneySignal
+from tests.collect.test_imports import STORE_VISIT
 
 runner = CliRunner()
 
@@ -44,17 +45,7 @@ def test_an_imported_event_reaches_segments_touches_and_the_journey_waiting_for_
             journey = journeys.create(session, actor, name="Visit", definition=definition)
             journeys.publish(session, actor, journey.id)
         events = tmp_path / "events.jsonl"
-        events.write_text(
-            json.dumps(
-                {
-                    "email": "ada@example.com",
-                    "event": "Store Visit",
-                    "store": "Portland",
-                    "timestamp": "2026-05-01T09:00:00Z",
-                }
-            )
-            + "\n"
-        )
+        events.write_text(json.dumps(STORE_VISIT) + "\n")
         result = runner.invoke(
             cli, ["import", "events", str(events), "-w", workspace_id, "--channel", "store"]
         )

@@ -22,6 +22,13 @@ from accord.resolve import service as resolve
 from accord.resolve import settings as identity
 from tests.helpers import bearer
 
+# One store visit of Ada's, as a line of an events file.
+STORE_VISIT = {
+    "email": "ada@example.com",
+    "event": "Store Visit",
+    "store": "Portland",
+    "timestamp": "2026-05-01T09:00:00Z",
+}
 CONTACTS = """email,First Name,Last Name,phone,zip,loyalty,pos_id,tier
 ada@example.com,Ada,Lovelace,(415) 555-0101,94110,LC-1,P-1,gold
 ,Grace,Hopper,,10001,,,silver
@@ -217,17 +224,7 @@ def test_cli_import_and_export(
     assert "line 3: identifier" in result.output
     assert json.loads(report_path.read_text())["errors"][1]["line"] == 4
     events = tmp_path / "events.jsonl"
-    events.write_text(
-        json.dumps(
-            {
-                "email": "ada@example.com",
-                "event": "Store Visit",
-                "store": "Portland",
-                "timestamp": "2026-05-01T09:00:00Z",
-            }
-        )
-        + "\n{broken\n"
-    )
+    events.write_text(json.dumps(STORE_VISIT) + "\n{broken\n")
     result = runner.invoke(
         cli, ["import", "events", str(events), "-w", ws["workspace_id"], "--channel", "store"]
     )
