@@ -360,6 +360,9 @@ PRIOR_U: dict[str, dict[str, float]] = {
 }
 
 
+PRIOR_M_FLOOR = 0.001
+
+
 def prior_m(spec: Spec, filled: Mapping[str, float]) -> list[float]:
     """A comparison's prior m probabilities. For the address they follow how often the
     street is filled in: when few records have one, agreeing on the postcode alone is
@@ -373,7 +376,9 @@ def prior_m(spec: Spec, filled: Mapping[str, float]) -> list[float]:
     postcode = 0.85  # a match shares the postcode, with or without a street
     scale = postcode * houses / (m[0] + m[2]) if m[0] + m[2] else 1.0
     out = list(m)
-    out[0], out[2] = m[0] * scale, m[2] * scale
+    # With no house numbers at all, agreeing on one stays possible, only rare: a level's
+    # m is never zero (Splink refuses it, and no evidence can move it from there).
+    out[0], out[2] = max(m[0] * scale, PRIOR_M_FLOOR), max(m[2] * scale, PRIOR_M_FLOOR)
     out[3] = max(postcode * (both - houses), 0.01)  # same street, no house number
     out[4] = max(postcode * (1 - both), 0.01)  # same postcode, no street to compare
     rest = 1 - sum(out[:5])

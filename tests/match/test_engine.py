@@ -106,6 +106,20 @@ def test_a_small_workspace_falls_back_to_prior_parameters() -> None:
     assert scores.precision > 0.9
 
 
+def test_a_workspace_with_towns_and_postcodes_but_no_street_trains() -> None:
+    # No record has a street, so no house number either: the address's prior m for
+    # "same house" scaled to nothing, and Splink refused the model.
+    population = synth.generate(3000, "households", seed=3)
+    population.columns["street"] = [None] * len(population)
+    result = engine.run(table_of(population), floor_weight=0.0)
+    d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
+    scores = score(
+        [d.clusters.get(r, r) for r in population.columns["record_id"]], population.person
+    )
+    assert scores.precision > 0.9, scores
+    assert scores.recall > 0.5, scores
+
+
 def test_the_same_model_runs_on_a_local_spark_session(
     households: tuple[synth.Population, engine.Result],
 ) -> None:
