@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from accord.match import backends, blocking, comparisons, household
 from accord.match.backends import backend, spark_session
+from accord.match.features import month_first_of
 from accord.match.features import present as present_columns
 from accord.match.scored import (
     Engine,
@@ -204,6 +205,7 @@ def train(
     return (
         {
             "present": sorted(present),
+            "month_first": month_first_of(table),
             "term_frequencies": use_tf,
             "settings": settings,
             "blocking": [r.stored for r in rules if r.kept],

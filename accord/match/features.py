@@ -48,6 +48,7 @@ COLUMNS = (
     "phone",
     "id_number",
 )
+MONTH_FIRST_KEY = b"accord.month_first"
 # The profile trait each raw field is read from.
 TRAIT_OF = {
     "first_name": "firstName",
@@ -134,9 +135,29 @@ def _cached(fn: Callable[[object], str | None]) -> Callable[[object], str | None
     return run
 
 
-def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """Rows with ``unique_id`` and RAW_FIELDS -> the comparison table."""
+def month_first_of(table: pa.Table) -> bool | None:
+    """How ``prepare`` read the table's dates of birth written with the year last."""
+    meta = table.schema.metadata or {}
+    value = meta.get(MONTH_FIRST_KEY)
+    return None if value is None else value == b"1"
+
+
+def prepare(
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    month_first: bool | None = None,
+    region: str | None = None,
+) -> pa.Table:
+    """Rows with ``unique_id`` and RAW_FIELDS -> the comparison table.
+
+    Dates of birth written with the year last are read month first or day first as
+    ``month_first`` says; when it is None, as the dates themselves show (how many have
+    a first part over 12 against a second part over 12), and where none shows it, as
+    the workspace's ``region`` writes dates. ``month_first_of`` tells what was chosen."""
     cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    order = _cached(names.date_order)
+    shown = {"dmy": 0, "mdy": 0}
+    either: list[int] = []  # rows whose date reads both ways
     street = _cached(names.clean_street)
     city = _cached(names.clean_city)
     postcode = _cached(names.clean_postcode)
@@ -157,9 +178,12 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["last_sound"].append(_sound(last) if last else None)
         born = dob(row.get("dob"))
         cols["dob"].append(born)
-        # A date typed wrong is mostly wrong in one part: the others still block it.
-        cols["birth_year"].append(born[:4] if born else None)
-        cols["birth_md"].append(born[5:] if born else None)
+        if born is not None:
+            how = order(row.get("dob"))
+            if how == "?":
+                either.append(len(cols["dob"]) - 1)
+            elif how is not None:
+                shown[how] += 1
         cleaned = street(row.get("street"))
         cols["street"].append(cleaned)
         # A street with its house number names a home; a street alone, a neighbourhood.
@@ -172,7 +196,21 @@ def prepare(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
         cols["email_user"].append(email.split("@", 1)[0] if email else None)
         cols["phone"].append(phone(row.get("phone")))
         cols["id_number"].append(id_number(row.get("id_number")))
-    return pa.table({c: pa.array(v, type=pa.string()) for c, v in cols.items()})
+    if month_first is None:
+        month_first = (
+            shown["mdy"] > shown["dmy"]
+            if shown["mdy"] != shown["dmy"]
+            else (region or "").upper() in names.MONTH_FIRST_REGIONS
+        )
+    if month_first:
+        for i in either:  # read day first above: the month leads instead
+            born = cols["dob"][i]
+            cols["dob"][i] = f"{born[:4]}-{born[8:10]}-{born[5:7]}"
+    # A date typed wrong is mostly wrong in one part: the others still block it.
+    cols["birth_year"] = [b[:4] if b else None for b in cols["dob"]]
+    cols["birth_md"] = [b[5:] if b else None for b in cols["dob"]]
+    table = pa.table({c: pa.array(v, type=pa.string()) for c, v in cols.items()})
+    return table.replace_schema_metadata({MONTH_FIRST_KEY: b"1" if month_first else b"0"})
 
 
 def from_traits(

@@ -44,7 +44,8 @@ def match_new(
         return None
     repo = MatchInputRepository.from_session(session)
     changed = repo.changed_profiles(workspace_id, since, limit)
-    ids = service.id_traits_of(session.get(Workspace, workspace_id))
+    workspace = session.get(Workspace, workspace_id)
+    ids = service.id_traits_of(workspace)
     fresh = {
         str(pid): features.from_traits(str(pid), traits, email, phone, ids)
         for pid, traits, email, phone, _ in changed
@@ -65,9 +66,13 @@ def match_new(
         rows.setdefault(str(pid), features.from_traits(str(pid), traits, email, phone, ids))
     if len(rows) < 2:
         return applying.Summary(records=len(fresh), until=until)
-    thresholds = service.thresholds_for(settings, session.get(Workspace, workspace_id))
+    thresholds = service.thresholds_for(settings, workspace)
     result = engine.run(
-        features.prepare(rows.values()),
+        features.prepare(
+            rows.values(),
+            month_first=trained.model.get("month_first"),
+            region=workspace.default_region if workspace is not None else None,
+        ),
         model=trained.model,
         tf=(trained.report or {}).get("tf") or None,
         floor_weight=service.floor_weight(thresholds),

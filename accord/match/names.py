@@ -189,28 +189,71 @@ def clean_phone(value: object) -> str | None:
 
 
 _ISO_DATE = re.compile(r"^(\d{4})(?:[-/.](\d{1,2})[-/.](\d{1,2})|(\d{2})(\d{2}))(?:$|[T ])")
-_DAY_FIRST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$")
+_YEAR_LAST = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$|^(\d{2})(\d{2})(\d{4})$")
+_YEARS = range(1800, 2201)
+
+# Countries whose dates are written month first (12/31/1980); elsewhere the day leads.
+MONTH_FIRST_REGIONS = frozenset({"US", "PR", "GU", "VI", "AS", "MP", "UM", "PH", "FM", "MH", "PW"})
 
 
-def clean_date(value: object) -> str | None:
-    """A date of birth as ``yyyy-mm-dd``, from ISO (with or without separators, a time
-    after it ignored) or day/month/year (month first when the day is plainly second).
-    A value with the shape of a date but no such day in the calendar (a typed 31st of
-    February, a month 13) is kept in that form: its digits are still evidence."""
+def _year_last(text: str) -> tuple[str, str, str] | None:
+    """(first part, second part, year) of a date written with its year last, with
+    separators or as eight digits (``31121980``)."""
+    found = _YEAR_LAST.match(text)
+    if found is None:
+        return None
+    a, b, year, a8, b8, year8 = found.groups()
+    return (a, b, year) if year is not None else (a8, b8, year8)
+
+
+def date_order(value: object) -> str | None:
+    """How a date written with its year last shows the order of its parts: ``"dmy"``
+    when the first part is over 12, ``"mdy"`` when the second is, ``"?"`` when either
+    could be the month; None for any other form."""
     if value is None:
         return None
     text = str(value).strip()
+    parts = None if _iso_parts(text) is not None else _year_last(text)
+    if parts is None:
+        return None
+    first, second = int(parts[0]), int(parts[1])
+    if first > 12 >= second:
+        return "dmy"
+    if second > 12 >= first:
+        return "mdy"
+    return "?" if first <= 12 and second <= 12 else None
+
+
+def _iso_parts(text: str) -> tuple[str, str, str] | None:
     found = _ISO_DATE.match(text)
-    if found is not None:
-        year, month, day, month8, day8 = found.groups()
-        month, day = (month, day) if month is not None else (month8, day8)
+    if found is None:
+        return None
+    year, month, day, month8, day8 = found.groups()
+    if int(year) not in _YEARS:  # eight digits that are not year first: 31121980
+        return None
+    return (year, month, day) if month is not None else (year, month8, day8)
+
+
+def clean_date(value: object, *, month_first: bool = False) -> str | None:
+    """A date of birth as ``yyyy-mm-dd``, from ISO (with or without separators, a time
+    after it ignored) or with the year last (``17/05/1980``, ``17051980``): read day
+    first, or month first when ``month_first`` or when the day is plainly second
+    (``12/31/1980``). A value with the shape of a date but no such day in the calendar
+    (a typed 31st of February, a month 13) is kept in that form: its digits are still
+    evidence."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    iso = _iso_parts(text)
+    if iso is not None:
+        year, month, day = iso
     else:
-        other = _DAY_FIRST.match(text)
+        other = _year_last(text)
         if other is None:
             return None
-        day, month, year = other.groups()
-        if int(month) > 12 >= int(day):  # 12/31/1980: month first
+        day, month, year = other
+        if (month_first and int(day) <= 12) or int(month) > 12 >= int(day):
             day, month = month, day
-    if not 1800 <= int(year) <= 2200 or not 0 < int(month) < 100 or not 0 < int(day) < 100:
+    if int(year) not in _YEARS or not 0 < int(month) < 100 or not 0 < int(day) < 100:
         return None
     return f"{year}-{int(month):02d}-{int(day):02d}"

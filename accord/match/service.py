@@ -65,11 +65,13 @@ class Snapshot:
     rows: dict[str, dict[str, Any]]
     thresholds: Thresholds
     model: dict[str, Any] | None = None
+    region: str | None = None  # how the workspace's country writes dates
 
     def table(self) -> pa.Table:
         from accord.match import features  # Arrow, loaded by a run alone
 
-        return features.prepare(self.rows.values())
+        month_first = (self.model or {}).get("month_first")
+        return features.prepare(self.rows.values(), month_first=month_first, region=self.region)
 
 
 def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
@@ -90,7 +92,7 @@ def snapshot(session: Session, workspace_id: uuid.UUID, settings: Settings) -> S
         str(pid): features.from_traits(str(pid), traits, email, phone, ids)
         for pid, traits, email, phone in repo.named_profiles(workspace_id)
     }
-    return Snapshot(workspace_id, rows, thresholds_for(settings, ws))
+    return Snapshot(workspace_id, rows, thresholds_for(settings, ws), region=ws.default_region)
 
 
 def floor_weight(thresholds: Thresholds) -> float:

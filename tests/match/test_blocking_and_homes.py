@@ -3,6 +3,8 @@ one home, and the clean-up of dates of birth and id numbers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
 import pyarrow as pa
 import pytest
@@ -109,6 +111,39 @@ def test_dates_of_birth_in_the_usual_forms() -> None:
     assert names.clean_date("19800231") == "1980-02-31"
     for bad in ("", "soon", "1980517", "0000-01-01", "17.05.80"):
         assert names.clean_date(bad) is None, bad
+    # Eight digits with the year last, and either order where both parts could lead.
+    assert names.clean_date("17051980") == "1980-05-17"
+    assert names.clean_date("05061994") == "1994-06-05"
+    assert names.clean_date("05061994", month_first=True) == "1994-05-06"
+    assert names.clean_date("05/06/1994", month_first=True) == "1994-05-06"
+    assert names.clean_date("17/05/1980", month_first=True) == "1980-05-17"  # plainly
+    assert [names.date_order(v) for v in ("17/05/1980", "05/17/1980", "05/06/1994")] == [
+        "dmy",
+        "mdy",
+        "?",
+    ]
+    assert names.date_order("1994-05-06") is None
+
+
+def _births(values: list[str], **how: Any) -> list[str | None]:
+    rows = [{"unique_id": str(i), "dob": v} for i, v in enumerate(values)]
+    return features.prepare(rows, **how).column("dob").to_pylist()
+
+
+def test_the_order_of_a_date_s_parts_is_read_from_the_dates_then_the_region() -> None:
+    # A register that writes 10/31/1984 also means 5 June by 06/05/1994; another source
+    # writing ISO dates does not say either way.
+    us = ["10/31/1984", "12/25/1950", "06/05/1994", "1994-06-05"]
+    assert _births(us) == ["1984-10-31", "1950-12-25", "1994-06-05", "1994-06-05"]
+    uk = ["31/10/1984", "25/12/1950", "06/05/1994"]
+    assert _births(uk, region="US") == ["1984-10-31", "1950-12-25", "1994-05-06"]
+    # Nothing shows it: the workspace's country does; a model's choice stands.
+    assert _births(["06/05/1994"], region="US") == ["1994-06-05"]
+    assert _births(["06/05/1994"], region="GB") == ["1994-05-06"]
+    assert _births(["06/05/1994"], month_first=True, region="GB") == ["1994-06-05"]
+    table = features.prepare([{"unique_id": "1", "dob": "06/05/1994"}], region="US")
+    assert features.month_first_of(table) is True
+    assert table.column("birth_md").to_pylist() == ["06-05"]
 
 
 def test_id_numbers_and_streets() -> None:
