@@ -91,15 +91,67 @@ ALIASES = {
     "signupdate": "createdAt",
     "age": "age",
     "avatar": "avatar",
+    "streetname": "address.street",
+    "streetnumber": "address.number",
+    "housenumber": "address.number",
+    "streetno": "address.number",
+    "houseno": "address.number",
+    "unitnumber": "address.unit",
+    "apartment": "address.unit",
 }
 _SQUASH = re.compile(r"[\s_\-.]+")
+
+# An address's parts under the name of the address they belong to: a mailing list's
+# ``mailing_address_zipcode`` is the person's postal code.
+_ADDRESS_OWNERS = (
+    "mailingaddress",
+    "postaladdress",
+    "homeaddress",
+    "residentialaddress",
+    "residenceaddress",
+    "primaryaddress",
+    "address",
+    "mailing",
+    "residence",
+    "home",
+)
+_ADDRESS_PARTS = {
+    "street": "address.street",
+    "streetname": "address.street",
+    "streetaddress": "address.street",
+    "line1": "address.street",
+    "1": "address.street",
+    "number": "address.number",
+    "streetnumber": "address.number",
+    "housenumber": "address.number",
+    "unit": "address.unit",
+    "unitnumber": "address.unit",
+    "city": "address.city",
+    "town": "address.city",
+    "zip": "address.postalCode",
+    "zipcode": "address.postalCode",
+    "postcode": "address.postalCode",
+    "postalcode": "address.postalCode",
+    "state": "address.state",
+    "province": "address.state",
+    "region": "address.state",
+    "country": "address.country",
+}
+
+
+def _address_part(squashed: str) -> str | None:
+    for owner in _ADDRESS_OWNERS:
+        if squashed.startswith(owner) and squashed != owner:
+            return _ADDRESS_PARTS.get(squashed[len(owner) :])
+    return None
 
 
 def canonical_trait(name: str) -> str:
     """The reserved name for ``name`` if it is one in another spelling, else ``name``."""
     if name in RESERVED:
         return name
-    return ALIASES.get(_SQUASH.sub("", name).lower(), name)
+    squashed = _SQUASH.sub("", name).lower()
+    return ALIASES.get(squashed) or _address_part(squashed) or name
 
 
 def normalize_traits(traits: dict[str, Any] | None) -> dict[str, Any]:

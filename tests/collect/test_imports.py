@@ -117,6 +117,30 @@ def test_contacts_report_bad_rows_and_keep_good_ones(
     assert profiles(session) == 2
 
 
+MAILING_LIST = """email,first_name,last_name,mailing_address_street_number,mailing_address_street_name,mailing_address_unit_number,mailing_address_city,mailing_address_zipcode
+erin@example.com,Erin,Alonso,1501,interlake ave n,apt 2,Anytown,98103
+"""
+
+
+def test_an_address_in_parts_under_its_own_name_lands_in_the_address_traits(
+    client: TestClient, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    from accord.match import features
+
+    report = load(session, workspace, "contacts", MAILING_LIST)
+    assert report.loaded == 1
+    traits = lookup(client, workspace, email="erin@example.com")["traits"]
+    assert traits["address.street"] == "interlake ave n"
+    assert traits["address.number"] == "1501"
+    assert traits["address.unit"] == "apt 2"
+    assert traits["address.city"] == "Anytown"
+    assert traits["address.postalCode"] == "98103"
+    # Matching compares the street with its house number.
+    row = features.from_traits("p", {k: {"value": v} for k, v in traits.items()}, None, None)
+    assert row["street"] == "1501 interlake ave n"
+    assert row["postcode"] == "98103"
+
+
 def test_orders_with_line_items_and_refunds(
     client: TestClient, session: Session, workspace: ProvisionedWorkspace
 ) -> None:
