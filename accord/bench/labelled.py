@@ -19,6 +19,8 @@ FEBRL_SETS = ("febrl1", "febrl2", "febrl3", "febrl4")
 # Usual column names of each field, compared without case, spaces, dots or underscores.
 ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": ("firstname", "givenname", "forename", "first", "given", "fname"),
+    "middle_name": ("middlename", "middleinitial", "middle"),
+    "gender": ("gender", "sex"),
     "last_name": ("lastname", "surname", "familyname", "last", "family", "lname"),
     "dob": ("dob", "dateofbirth", "birthdate", "birthday", "born"),
     "street": ("street", "address", "address1", "addressline1", "streetaddress", "addr"),

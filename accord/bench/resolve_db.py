@@ -37,6 +37,8 @@ ID_TYPE = "record_id"
 MAPPING = [
     f"record_id=identifier:{ID_TYPE}",
     "first_name=trait:firstName",
+    "middle_name=trait:middleName",
+    "gender=trait:gender",
     "last_name=trait:lastName",
     "birthday=trait:birthday",
     "street=trait:address.street",
@@ -48,7 +50,7 @@ MAPPING = [
 ]
 # The record's fields, each a trait of the contact (``dob`` as ``birthday``): a labelled
 # file's all, a generated population's names, dates of birth and addresses.
-FIELDS = (*synth.FIELDS, "id_number")
+FIELDS = (*synth.FIELDS, "id_number", "middle_name", "gender")
 GENERATED = ("first_name", "last_name", "dob", "street", "city", "postcode")
 
 

@@ -145,6 +145,35 @@ def _last_name(dialect: str) -> ComparisonCreator:
     )
 
 
+def _middle_name(dialect: str) -> ComparisonCreator:
+    """A middle name written out or as its initial: the same name, the same initial (one
+    side an initial, or both), or another."""
+    return cl.CustomComparison(
+        output_column_name="middle_name",
+        comparison_levels=[
+            cll.NullLevel("middle_name"),
+            cll.CustomLevel(
+                "middle_name_l = middle_name_r AND length(middle_name_l) > 1",
+                label_for_charts="same name",
+                base_dialect_str="duckdb",
+            ),
+            cll.ExactMatchLevel("middle_initial").configure(label_for_charts="same initial"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _gender(dialect: str) -> ComparisonCreator:
+    return cl.CustomComparison(
+        output_column_name="gender",
+        comparison_levels=[
+            cll.NullLevel("gender"),
+            cll.ExactMatchLevel("gender"),
+            cll.ElseLevel(),
+        ],
+    )
+
+
 def _dob(dialect: str) -> ComparisonCreator:
     return cl.CustomComparison(
         output_column_name="dob",
@@ -254,6 +283,12 @@ SPECS: tuple[Spec, ...] = (
         _first_name,
     ),
     Spec(
+        "middle_name",
+        ("middle_name",),
+        (("same name", 0.55), ("same initial", 0.4), ("different", 0.05)),
+        _middle_name,
+    ),
+    Spec(
         "last_name",
         ("last_name",),
         (
@@ -297,6 +332,12 @@ SPECS: tuple[Spec, ...] = (
         _address,
     ),
     Spec(
+        "gender",
+        ("gender",),
+        (("same", 0.97), ("different", 0.03)),
+        _gender,
+    ),
+    Spec(
         "email",
         ("email",),
         (("exact", 0.8), ("same user", 0.05), ("different", 0.15)),
@@ -331,6 +372,8 @@ PRIOR_U: dict[str, dict[str, float]] = {
         "nickname, mistyped": 0.002,
         "initial": 0.002,
     },
+    "middle_name": {"same name": 0.005, "same initial": 0.07},
+    "gender": {"same": 0.5},
     "last_name": {
         "exact": 0.005,
         "very similar": 0.002,

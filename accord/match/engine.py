@@ -138,8 +138,14 @@ def _trained_names(before: dict[str, Any], after: dict[str, Any]) -> set[str]:
     return out
 
 
+# Fields one person keeps: a model whose matches mostly disagree on one of them has
+# taken something else for a person (a home, a family), whatever its weights' signs.
+KEPT_BY_A_PERSON = ("first_name", "middle_name", "last_name", "dob", "gender", "id_number")
+
+
 def _signs_hold(model: dict[str, Any], names: set[str]) -> str | None:
-    """A model that learned persons: agreeing is evidence for, disagreeing against."""
+    """A model that learned persons: agreeing is evidence for, disagreeing against, and
+    one person's records agree on what a person keeps more often than not."""
     for name, levels in levels_of(model).items():
         if name not in names:
             continue
@@ -148,6 +154,10 @@ def _signs_hold(model: dict[str, Any], names: set[str]) -> str | None:
             return f"agreement on {name} came out as evidence against"
         if other is not None and other >= 0:
             return f"disagreement on {name} came out as evidence for"
+        # Alike at any level (a typo, a nickname, an initial) against different.
+        agree, differ = sum(lv.m or 0.0 for lv in levels[:-1]), levels[-1].m
+        if name in KEPT_BY_A_PERSON and differ is not None and agree <= differ:
+            return f"matches came out disagreeing on {name} more often than agreeing"
     return None
 
 

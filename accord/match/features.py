@@ -17,6 +17,7 @@ from accord.match import names
 
 RAW_FIELDS = (
     "first_name",
+    "middle_name",
     "last_name",
     "dob",
     "street",
@@ -25,6 +26,7 @@ RAW_FIELDS = (
     "email",
     "phone",
     "id_number",
+    "gender",
 )
 COLUMNS = (
     "unique_id",
@@ -33,6 +35,8 @@ COLUMNS = (
     "first_formal",
     "first_initial",
     "first_sound",
+    "middle_name",
+    "middle_initial",
     "last_sound",
     "dob",
     "birth_year",
@@ -47,11 +51,13 @@ COLUMNS = (
     "email_user",
     "phone",
     "id_number",
+    "gender",
 )
 MONTH_FIRST_KEY = b"accord.month_first"
 # The profile trait each raw field is read from.
 TRAIT_OF = {
     "first_name": "firstName",
+    "middle_name": "middleName",
     "last_name": "lastName",
     "dob": "birthday",
     "street": "address.street",
@@ -59,6 +65,7 @@ TRAIT_OF = {
     "postcode": "address.postalCode",
     "email": "email",
     "phone": "phone",
+    "gender": "gender",
 }
 
 
@@ -166,6 +173,7 @@ def prepare(
     id_number = _cached(names.clean_id)
     for row in rows:
         first = _name(str(row["first_name"])) if row.get("first_name") else None
+        middle = _name(str(row["middle_name"])) if row.get("middle_name") else None
         last = _name(str(row["last_name"])) if row.get("last_name") else None
         email = names.clean_email(row.get("email"))
         zipcode = postcode(row.get("postcode"))
@@ -175,6 +183,8 @@ def prepare(
         cols["first_formal"].append(names.formal_name(first))
         cols["first_initial"].append(first[0] if first else None)
         cols["first_sound"].append(_sound(first) if first else None)
+        cols["middle_name"].append(middle)
+        cols["middle_initial"].append(middle[0] if middle else None)
         cols["last_sound"].append(_sound(last) if last else None)
         born = dob(row.get("dob"))
         cols["dob"].append(born)
@@ -196,6 +206,7 @@ def prepare(
         cols["email_user"].append(email.split("@", 1)[0] if email else None)
         cols["phone"].append(phone(row.get("phone")))
         cols["id_number"].append(id_number(row.get("id_number")))
+        cols["gender"].append(names.clean_gender(row.get("gender")))
     if month_first is None:
         month_first = (
             shown["mdy"] > shown["dmy"]

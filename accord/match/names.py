@@ -125,6 +125,30 @@ def clean_name(value: object) -> str | None:
     return text or None
 
 
+_GENDERS = {
+    "m": "m",
+    "male": "m",
+    "man": "m",
+    "boy": "m",
+    "f": "f",
+    "female": "f",
+    "woman": "f",
+    "girl": "f",
+}
+_NO_GENDER = {"", "u", "unknown", "not known", "prefer not to say", "none", "na", "n a"}
+
+
+def clean_gender(value: object) -> str | None:
+    """A gender as ``m`` or ``f`` where it is one of their usual spellings, another one as
+    written (lower case); nothing where it says it is not known."""
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", _NOT_LETTERS.sub(" ", fold(str(value)))).strip()
+    if text in _NO_GENDER:
+        return None
+    return _GENDERS.get(text, text)
+
+
 def formal_name(first: str | None) -> str | None:
     """The formal form of a first name: 'bill' -> 'william'; others unchanged."""
     if not first:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Engine = Literal["duckdb", "spark"]
 
-PERSON_LEVEL = ("first_name", "dob", "id_number")
+PERSON_LEVEL = ("first_name", "middle_name", "dob", "gender", "id_number")
 HOUSEHOLD_LEVEL = ("last_name", "address", "phone", "email")
 # The levels that say two records share a home: the top three of the address comparison
 # (same street and postcode, same street, similar street in the same postcode) and an

@@ -117,9 +117,11 @@ def test_contacts_report_bad_rows_and_keep_good_ones(
     assert profiles(session) == 2
 
 
-MAILING_LIST = """email,first_name,last_name,mailing_address_street_number,mailing_address_street_name,mailing_address_unit_number,mailing_address_city,mailing_address_zipcode
-erin@example.com,Erin,Alonso,1501,interlake ave n,apt 2,Anytown,98103
-"""
+MAILING_LIST = (
+    "email,first_name,last_name,mailing_address_street_number,mailing_address_street_name,"
+    "mailing_address_unit_number,mailing_address_city,mailing_address_zipcode\n"
+    "erin@example.com,Erin,Alonso,1501,interlake ave n,apt 2,Anytown,98103\n"
+)
 
 
 def test_an_address_in_parts_under_its_own_name_lands_in_the_address_traits(

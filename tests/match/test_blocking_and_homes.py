@@ -125,6 +125,16 @@ def test_dates_of_birth_in_the_usual_forms() -> None:
     assert names.date_order("1994-05-06") is None
 
 
+def test_genders_in_their_usual_spellings() -> None:
+    assert [names.clean_gender(v) for v in ("Male", " f ", "WOMAN", "Non-binary", "unknown")] == [
+        "m",
+        "f",
+        "f",
+        "non binary",
+        None,
+    ]
+
+
 def _births(values: list[str], **how: Any) -> list[str | None]:
     rows = [{"unique_id": str(i), "dob": v} for i, v in enumerate(values)]
     return features.prepare(rows, **how).column("dob").to_pylist()

@@ -120,6 +120,57 @@ def test_a_workspace_with_towns_and_postcodes_but_no_street_trains() -> None:
     assert scores.recall > 0.5, scores
 
 
+def test_middle_names_and_genders_are_learned_as_what_tells_people_apart() -> None:
+    import random
+
+    population = synth.generate(4000, "households", seed=13)
+    rng = random.Random(13)
+    middle = {p: rng.choice("ABCDEFGHJKLMNPRSTW") for p in set(population.person)}
+    gender = {p: rng.choice(("Male", "F")) for p in set(population.person)}
+    # Written out on some records, an initial on others, missing on a few.
+    population.columns["middle_name"] = [
+        None if rng.random() < 0.1 else middle[p] + ("ayne" if rng.random() < 0.5 else "")
+        for p in population.person
+    ]
+    population.columns["gender"] = [gender[p] for p in population.person]
+    result = engine.run(table_of(population), floor_weight=engine.weight_of(0.5))
+    for name in ("middle_name", "gender"):
+        levels = result.levels[name]
+        assert (levels[0].weight or 0) > 0, (name, levels)
+        assert (levels[-1].weight or 0) < 0, (name, levels)
+    ids = population.columns["record_id"]
+    d = decide(result.pairs, Thresholds(0.9, 0.5), top_of(result))
+    scores = score([d.clusters.get(r, r) for r in ids], population.person)
+    assert scores.precision > 0.97, scores
+    assert scores.recall > 0.85, scores
+
+
+def test_a_training_block_whose_matches_disagree_on_a_birthday_is_refused() -> None:
+    def level(label: str, m: float, u: float) -> dict[str, object]:
+        return {"label_for_charts": label, "m_probability": m, "u_probability": u}
+
+    model = {
+        "comparisons": [
+            {
+                "output_column_name": "dob",
+                "comparison_levels": [
+                    level("exact", 0.05, 0.0001),
+                    level("one digit off", 0.01, 0.001),
+                    level("different", 0.94, 0.9989),
+                ],
+            }
+        ]
+    }
+    # Agreeing is evidence for and differing against, yet a home was taken for a person.
+    assert "disagreeing on dob" in (engine._signs_hold(model, {"dob"}) or "")
+    model["comparisons"][0]["comparison_levels"] = [
+        level("exact", 0.9, 0.0001),
+        level("one digit off", 0.05, 0.001),
+        level("different", 0.05, 0.9989),
+    ]
+    assert engine._signs_hold(model, {"dob"}) is None
+
+
 def test_the_same_model_runs_on_a_local_spark_session(
     households: tuple[synth.Population, engine.Result],
 ) -> None:
