@@ -100,7 +100,8 @@ def _rows(
     """The records as the lines of a contacts file (its header is line 1)."""
     for line, row in enumerate(population.rows(), start=2):
         out = {name: row.get(name) for name in fields}
-        out["birthday"] = out.pop("dob")
+        if "dob" in out:
+            out["birthday"] = out.pop("dob")
         yield line, {"record_id": str(row["record_id"]), **out}
 
 
@@ -119,14 +120,54 @@ def from_labelled(data: labelled.Labelled) -> synth.Population:
     )
 
 
+def from_file(path: str, truth: str) -> tuple[synth.Population, tuple[str, ...]]:
+    """A user's labelled CSV file as it is, to be imported as a user imports it: every
+    column but ``truth`` named as the contacts import names it (``first_name`` the
+    trait ``firstName``, ``mailing_address_zipcode`` the postal code...), and the
+    columns read."""
+    import csv
+    from pathlib import Path
+
+    source = Path(path)
+    if not source.is_file():
+        raise labelled.LabelledError(f"no such file: {path}")
+    with source.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle, skipinitialspace=True)
+        header = [h.strip() for h in reader.fieldnames or []]
+        reader.fieldnames = header
+        if truth not in header:
+            raise labelled.LabelledError(
+                f"no column {truth!r} in the file; columns: {', '.join(header)}"
+            )
+        fields = tuple(h for h in header if h != truth and h != "record_id")
+        columns: dict[str, list[Any]] = {"record_id": [], **{f: [] for f in fields}}
+        labels: list[str] = []
+        for line, record in enumerate(reader, start=2):
+            columns["record_id"].append(f"r{line}")
+            for f in fields:
+                columns[f].append((record.get(f) or "").strip() or None)
+            labels.append((record.get(truth) or "").strip() or f"alone-{line}")
+    ids: dict[str, int] = {}
+    population = synth.Population(
+        columns=columns,
+        person=[ids.setdefault(t, len(ids)) for t in labels],
+        household=[None] * len(labels),
+        kind=source.name,
+        people=len(ids),
+    )
+    return population, fields
+
+
 def _import(
     factory: sessionmaker[Session],
     workspace_id: uuid.UUID,
     population: synth.Population,
     fields: tuple[str, ...],
     progress: Callable[[int], None],
+    as_is: bool = False,
 ) -> None:
-    mapping = imports.Mapping.parse(MAPPING, None)
+    # A file as it is: its columns mapped as the contacts import maps them.
+    mapping = imports.Mapping.parse(MAPPING[:1] if as_is else MAPPING, None)
     with factory() as session:
         imports.run_import(
             session,
@@ -175,6 +216,7 @@ def run(
     fields: tuple[str, ...] = GENERATED,
     engine_name: Engine,
     progress: Callable[[int], None],
+    as_is: bool = False,
 ) -> ResolveDbResult:
     name = f"bench-resolve-{people.kind}-{uuid.uuid4().hex[:6]}"
     with transaction(factory) as session:
@@ -188,7 +230,7 @@ def run(
     )
     with PeakMemory(os.getpid()) as peak:
         started = time.perf_counter()
-        _import(factory, workspace_id, people, fields, progress)
+        _import(factory, workspace_id, people, fields, progress, as_is)
         result.seconds["import"] = time.perf_counter() - started
         started = time.perf_counter()
         run_ = run_workspace(

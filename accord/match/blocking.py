@@ -44,6 +44,14 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
 SWAPPED_NEAR = ("zip3", "dob", "city")
 PAIRS_PER_RECORD = 5  # a rule may add at most this many pairs a record...
 MIN_BUDGET = 50_000  # ...or this many in all, whichever is more
+# Rules on one column whose blocks may be kept to those of up to some size when all of
+# them are too many pairs: a street shared by a few records is a home; one shared by
+# hundreds, a building (a dormitory, a care home, a prison), which the other rules cover.
+SIZED = ("street", "email", "phone", "dob", "id_number")
+
+
+def size_column(column: str) -> str:
+    return f"{column}_block"
 
 
 @dataclass(frozen=True)
@@ -53,25 +61,67 @@ class Rule:
     kept: bool
     reason: str
     lacking: str | None = None  # only pairs where one record lacks this field
+    cap: int | None = None  # only blocks of up to this many records (a SIZED column)
 
     @property
     def sql(self) -> str:
         same = " AND ".join(f"l.{c} = r.{c}" for c in self.columns)
+        if self.cap is not None:
+            same += f" AND l.{size_column(self.columns[0])} <= {int(self.cap)}"
         if self.lacking is None:
             return same
         return f"{same} AND (l.{self.lacking} IS NULL OR r.{self.lacking} IS NULL)"
 
     @property
     def stored(self) -> list[str] | dict[str, object]:
-        """As the model keeps it: the columns, or the columns and the field lacking."""
-        if self.lacking is None:
+        """As the model keeps it: the columns, or the columns with the field lacking or
+        the largest block."""
+        if self.lacking is None and self.cap is None:
             return list(self.columns)
-        return {"columns": list(self.columns), "lacking": self.lacking}
+        out: dict[str, object] = {"columns": list(self.columns)}
+        if self.lacking is not None:
+            out["lacking"] = self.lacking
+        if self.cap is not None:
+            out["cap"] = self.cap
+        return out
 
     @property
     def name(self) -> str:
         lacking = f" (one without {self.lacking})" if self.lacking else ""
-        return "+".join(self.columns) + lacking
+        capped = f" (blocks of up to {self.cap})" if self.cap is not None else ""
+        return "+".join(self.columns) + lacking + capped
+
+
+def with_block_sizes(table: pa.Table) -> pa.Table:
+    """The table with, for each SIZED column, how many records share each record's
+    value (empty where the value is)."""
+    for column in SIZED:
+        if column not in table.column_names or size_column(column) in table.column_names:
+            continue
+        values = table.column(column)
+        counts = values.drop_null().value_counts()
+        distinct = counts.field("values")
+        sizes = pc.take(counts.field("counts"), pc.index_in(values, value_set=distinct))
+        table = table.append_column(size_column(column), pc.cast(sizes, pa.float64()))
+    return table
+
+
+def _largest_block_within(table: pa.Table, column: str, limit: int) -> tuple[int, int] | None:
+    """The largest block size whose blocks, with all smaller ones, make at most ``limit``
+    pairs, and those pairs; None when even pairs of records alone make more."""
+    counts = table.column(column).drop_null().value_counts().field("counts").to_pylist()
+    by_size: dict[int, int] = {}
+    for n in counts:
+        if n > 1:
+            by_size[n] = by_size.get(n, 0) + 1
+    best: tuple[int, int] | None = None
+    pairs = 0
+    for size in sorted(by_size):
+        pairs += by_size[size] * size * (size - 1) // 2
+        if pairs > limit:
+            break
+        best = (size, pairs)
+    return best
 
 
 # Fields whose absence leaves a pair to a rule on names alone: the other rules need them.
@@ -111,6 +161,12 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
             out.append(Rule(columns, pairs, True, "used"))
             continue
         out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
+        if len(columns) == 1 and columns[0] in SIZED:
+            within = _largest_block_within(table, columns[0], limit)
+            if within is not None:
+                cap, some = within
+                out.append(Rule(columns, some, True, "used", cap=cap))
+                continue
         # Too large for all pairs, but the pairs where one record lacks a field the
         # other rules rely on can only be found here (a store record with a name and no
         # birthday): those alone, when they fit.

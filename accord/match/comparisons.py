@@ -103,6 +103,13 @@ def _first_name(dialect: str) -> ComparisonCreator:
             cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True),
             _swapped_with_typo(dialect),
             cll.ExactMatchLevel("first_formal"),
+            # Each name's first word looked up among the other's formal names.
+            cll.CustomLevel(
+                "instr(first_formals_r, concat('|', first_name_l, '|')) > 0 OR "
+                "instr(first_formals_l, concat('|', first_name_r, '|')) > 0",
+                label_for_charts="a nickname of the other",
+                base_dialect_str="duckdb",
+            ),
             cll.JaroWinklerLevel("first_name", 0.92),
             cll.JaroWinklerLevel("first_name", 0.85),
             cll.ExactMatchLevel("first_sound"),
@@ -273,6 +280,7 @@ SPECS: tuple[Spec, ...] = (
             ("names swapped", 0.01),
             ("names swapped, with a typo", 0.005),
             ("nickname", 0.06),
+            ("a nickname of the other", 0.01),
             ("very similar", 0.05),
             ("similar", 0.03),
             ("sounds alike", 0.02),
@@ -366,6 +374,7 @@ PRIOR_U: dict[str, dict[str, float]] = {
         "names swapped": 0.0002,
         "names swapped, with a typo": 0.0002,
         "nickname": 0.002,
+        "a nickname of the other": 0.001,
         "very similar": 0.002,
         "similar": 0.005,
         "sounds alike": 0.005,
@@ -445,8 +454,10 @@ def prediction_rules(
     if chosen is not None:
         rules: list[BlockingRuleCreator | dict[str, Any]] = []
         for c in chosen:
-            if isinstance(c, dict):  # the columns, where one record lacks a field
-                rule = blocking.Rule(tuple(c["columns"]), 0, True, "", c.get("lacking"))
+            if isinstance(c, dict):  # where one record lacks a field, or small blocks
+                rule = blocking.Rule(
+                    tuple(c["columns"]), 0, True, "", c.get("lacking"), c.get("cap")
+                )
                 rules.append(CustomRule(rule.sql, "duckdb"))
             else:
                 rules.append(block_on(*c))

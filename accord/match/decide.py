@@ -114,10 +114,12 @@ def same_home_doubt(
         and pair.gammas.get("dob") == top.get("dob")
         and (family or pair.gammas.get("last_name") == top.get("last_name"))
         and pair.gammas.get("id_number", -1) <= 0
+        and pair.gammas.get("middle_name", -1) <= 0
     ):
         # One birthday and one surname or home under first names no typo, nickname,
         # swap or initial explains, where homes hold families: twins as likely as one
-        # person; a person decides.
+        # person; a person decides. (Twins seldom share a middle name as well, nor an id
+        # number: where they do, the model's probability decides.)
         return "shares a birthday and a family under another first name"
     if not family:
         return None

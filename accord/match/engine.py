@@ -223,6 +223,7 @@ def train(
                 {
                     "columns": list(r.columns),
                     "lacking": r.lacking,
+                    "cap": r.cap,
                     "name": r.name,
                     "pairs": r.pairs,
                     "used": r.kept,
@@ -437,6 +438,7 @@ def run(
             skipped=skipped,
         )
     backends.silence_splink()
+    table = blocking.with_block_sizes(table)
     phases: dict[str, float] = {}
     # Names of this run's own: runs sharing a Spark session never meet.
     suffix = uuid.uuid4().hex[:12]

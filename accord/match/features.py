@@ -33,6 +33,7 @@ COLUMNS = (
     "first_name",
     "last_name",
     "first_formal",
+    "first_formals",
     "first_initial",
     "first_sound",
     "middle_name",
@@ -118,7 +119,7 @@ HOUSE_NUMBER_TRAITS = (
 
 @lru_cache(maxsize=200_000)
 def _name(value: str) -> str | None:
-    return names.clean_name(value)
+    return names.person_name(value)
 
 
 @lru_cache(maxsize=200_000)
@@ -181,6 +182,7 @@ def prepare(
         cols["first_name"].append(first)
         cols["last_name"].append(last)
         cols["first_formal"].append(names.formal_name(first))
+        cols["first_formals"].append(names.formal_key(first))
         cols["first_initial"].append(first[0] if first else None)
         cols["first_sound"].append(_sound(first) if first else None)
         cols["middle_name"].append(middle)

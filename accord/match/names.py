@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
+from typing import Any
 
 # Formal name -> the nicknames and short forms commonly used for it. A nickname that
 # belongs to several names (Alex, Sam, Chris) maps to the first listed here.
@@ -149,12 +151,120 @@ def clean_gender(value: object) -> str | None:
     return _GENDERS.get(text, text)
 
 
+# What forms and clerks write where a name is not known, or instead of it (a title, a
+# relationship, "baby boy"), cleaned: not a name, so no evidence either way.
+PLACEHOLDER_NAMES = frozenset(
+    {
+        "unknown",
+        "not known",
+        "dont know",
+        "do not know",
+        "no name",
+        "noname",
+        "none",
+        "null",
+        "nil",
+        "na",
+        "n a",
+        "nn",
+        "anonymous",
+        "anon",
+        "blank",
+        "test",
+        "xxx",
+        "xx",
+        "x",
+        "guest",
+        "customer",
+        "client",
+        "resident",
+        "current resident",
+        "occupant",
+        "household",
+        "head of household",
+        "of house",
+        "lady of house",
+        "lady of the house",
+        "lady of the",
+        "man of the house",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "sir",
+        "madam",
+        "baby",
+        "baby boy",
+        "baby girl",
+        "infant",
+        "newborn",
+        "child",
+        "male child",
+        "female child",
+        "kid",
+        "boy",
+        "girl",
+        "male",
+        "female",
+        "daughter",
+        "wife",
+        "husband",
+        "brother",
+        "mother",
+        "father",
+        "granddaughter",
+        "grandson",
+        "grandchild",
+        "stepson",
+        "stepdaughter",
+        "spouse",
+        "refused",
+    }
+)
+
+
+def person_name(value: object) -> str | None:
+    """A name cleaned for comparison; nothing where it is a placeholder."""
+    cleaned = clean_name(value)
+    return None if cleaned is None or cleaned in PLACEHOLDER_NAMES else cleaned
+
+
+@lru_cache(maxsize=1)
+def _name_list() -> Any:
+    """The ``nicknames`` package's curated list of English names and their nicknames
+    (some 1,400 nicknames, many of several names: Al is Albert, Alan or Alexander)."""
+    from nicknames import NickNamer
+
+    return NickNamer()
+
+
+@lru_cache(maxsize=100_000)
+def formal_names(head: str) -> frozenset[str]:
+    """Every formal name ``head`` is a nickname of, by the list above and the package's."""
+    found = set(_name_list().canonicals_of(head))
+    if head in NICKNAME_TO_FORMAL:
+        found.add(NICKNAME_TO_FORMAL[head])
+    return frozenset(found)
+
+
 def formal_name(first: str | None) -> str | None:
-    """The formal form of a first name: 'bill' -> 'william'; others unchanged."""
+    """The formal form of a first name by the list above: 'bill' -> 'william'; others
+    unchanged. (The package's list relates names both ways, Daniel to Danny as Danny to
+    Daniel: it says two names may be one, not which is the formal one.)"""
     if not first:
         return None
     head = first.split(" ")[0]
     return NICKNAME_TO_FORMAL.get(head, head)
+
+
+def formal_key(first: str | None) -> str | None:
+    """The formal names a first name is a nickname of, as ``|name|name|`` (sorted): a
+    comparison finds the other record's name in it."""
+    if not first:
+        return None
+    found = formal_names(first.split(" ")[0])
+    return "|" + "|".join(sorted(found)) + "|" if found else None
 
 
 def clean_street(value: object) -> str | None:

@@ -48,6 +48,34 @@ def test_a_labelled_file_goes_through_the_database_its_id_numbers_as_a_trait(
     assert 0.9 < without < with_ids
 
 
+def test_a_user_s_file_is_imported_as_it_is_its_columns_named_as_the_import_names_them(
+    cli_db: str, tmp_path: Path
+) -> None:
+    """A register with US dates and a mailing list's address columns, as a user has
+    them: no mapping is given, and the import's names for the columns are the ones the
+    matching reads."""
+    import csv
+
+    from accord.match import synth
+
+    population = synth.generate(1200, "households", seed=21)
+    path = tmp_path / "register.csv"
+    with path.open("w", newline="") as handle:
+        out = csv.writer(handle)
+        header = "person,First Name,Surname,Date of birth,mailing_address_street_name,"
+        out.writerow((header + "mailing_address_city,mailing_address_zipcode").split(","))
+        for row, person in zip(population.rows(), population.person, strict=True):
+            dob = row["dob"]
+            us = f"{dob[5:7]}/{dob[8:10]}/{dob[:4]}" if dob and len(dob) == 10 else dob
+            names = [person, row["first_name"], row["last_name"], us]
+            out.writerow([*names, row["street"], row["city"], row["postcode"]])
+    result = runner.invoke(cli, ["bench", "resolve-db", "--file", str(path), "--truth", "person"])
+    assert result.exit_code == 0, result.output
+    assert "1,200 records (register.csv)" in result.output
+    f1 = float(re.search(r"F1 ([\d.]+) \(", result.output).group(1))  # type: ignore[union-attr]
+    assert f1 > 0.85, result.output
+
+
 def test_a_labelled_file_that_cannot_be_read_is_refused_before_anything_runs(
     cli_db: str,
 ) -> None:

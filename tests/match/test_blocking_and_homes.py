@@ -135,6 +135,26 @@ def test_genders_in_their_usual_spellings() -> None:
     ]
 
 
+def test_placeholders_are_no_names_and_nicknames_come_from_a_wider_list() -> None:
+    assert [names.person_name(v) for v in ("Unknown", "Baby Boy", "Lady Of House", "Ada")] == [
+        None,
+        None,
+        None,
+        "ada",
+    ]
+    table = features.prepare(
+        [
+            {"unique_id": "1", "first_name": "Davey", "last_name": "Unknown"},
+            {"unique_id": "2", "first_name": "Kris", "last_name": "Goff"},
+        ]
+    )
+    assert table.column("last_name").to_pylist() == [None, "goff"]
+    # The formal names a nickname may stand for, all of them.
+    assert table.column("first_formals").to_pylist()[0] == "|david|"
+    kris = table.column("first_formals").to_pylist()[1]
+    assert {"christina", "kristopher", "kristine"} <= set(kris.strip("|").split("|"))
+
+
 def _births(values: list[str], **how: Any) -> list[str | None]:
     rows = [{"unique_id": str(i), "dob": v} for i, v in enumerate(values)]
     return features.prepare(rows, **how).column("dob").to_pylist()

@@ -145,6 +145,22 @@ def test_middle_names_and_genders_are_learned_as_what_tells_people_apart() -> No
     assert scores.recall > 0.85, scores
 
 
+def test_a_nickname_of_several_names_is_a_level_of_its_own() -> None:
+    population = synth.generate(60, "easy", seed=4)
+    rows = [
+        {"unique_id": r["record_id"], **{f: r.get(f) for f in features.RAW_FIELDS}}
+        for r in population.rows()
+    ]
+    rows += [
+        {"unique_id": "h1", "first_name": "Harold", "last_name": "Cabrera", "dob": "1964-03-16"},
+        {"unique_id": "h2", "first_name": "Harry", "last_name": "Cabrera", "dob": "1964-03-16"},
+    ]
+    result = engine.run(features.prepare(rows), floor_weight=-50.0)
+    pair = next(p for p in result.pairs if {p.left, p.right} == {"h1", "h2"})
+    by_gamma = {lv.gamma: lv.label for lv in result.levels["first_name"]}
+    assert by_gamma[pair.gammas["first_name"]] == "a nickname of the other"
+
+
 def test_a_training_block_whose_matches_disagree_on_a_birthday_is_refused() -> None:
     def level(label: str, m: float, u: float) -> dict[str, object]:
         return {"label_for_charts": label, "m_probability": m, "u_probability": u}
