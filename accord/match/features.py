@@ -6,6 +6,7 @@ email user, phone tail)."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -55,6 +56,8 @@ COLUMNS = (
     "gender",
 )
 MONTH_FIRST_KEY = b"accord.month_first"
+# Records one home's address holds at most: a family of six with several records each.
+HOME_MAX = 50
 # The profile trait each raw field is read from.
 TRAIT_OF = {
     "first_name": "firstName",
@@ -209,6 +212,12 @@ def prepare(
         cols["phone"].append(phone(row.get("phone")))
         cols["id_number"].append(id_number(row.get("id_number")))
         cols["gender"].append(names.clean_gender(row.get("gender")))
+    # An address more records share than a home holds is a building (a dormitory, a care
+    # home, barracks): its people are neighbours, not a household.
+    counts = Counter(h for h in cols["house"] if h is not None)
+    crowded = {h for h, n in counts.items() if n > HOME_MAX}
+    if crowded:
+        cols["house"] = [None if h in crowded else h for h in cols["house"]]
     if month_first is None:
         month_first = (
             shown["mdy"] > shown["dmy"]

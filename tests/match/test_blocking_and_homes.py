@@ -155,6 +155,31 @@ def test_placeholders_are_no_names_and_nicknames_come_from_a_wider_list() -> Non
     assert {"christina", "kristopher", "kristine"} <= set(kris.strip("|").split("|"))
 
 
+def test_an_address_more_records_share_than_a_home_holds_is_no_home() -> None:
+    dorm = [
+        {"unique_id": f"d{i}", "street": "1231 Riverside Dr", "postcode": "98101"}
+        for i in range(features.HOME_MAX + 1)
+    ]
+    home = [{"unique_id": f"h{i}", "street": "12 Elm St", "postcode": "98101"} for i in range(3)]
+    table = features.prepare(dorm + home)
+    houses = table.column("house").to_pylist()
+    assert set(houses[: len(dorm)]) == {None}  # neighbours, not a household
+    assert set(houses[len(dorm) :]) == {"12 elm st"}
+    assert set(table.column("street").to_pylist()[: len(dorm)]) == {"1231 riverside dr"}
+
+
+def test_a_street_block_too_large_is_kept_to_its_homes() -> None:
+    streets = ["1 big st"] * 400 + [f"{i // 3} small st" for i in range(300)]
+    table = blocking.with_block_sizes(pa.table({"street": streets, "email": [None] * len(streets)}))
+    assert table.column("street_block").to_pylist()[0] == 400.0
+    rules = {r.name: r for r in blocking.choose(table, {"street"})}
+    assert not rules["street"].kept
+    capped = rules["street (blocks of up to 3)"]
+    assert capped.kept and capped.pairs == 300
+    assert "l.street_block <= 3" in capped.sql
+    assert capped.stored == {"columns": ["street"], "cap": 3}
+
+
 def _births(values: list[str], **how: Any) -> list[str | None]:
     rows = [{"unique_id": str(i), "dob": v} for i, v in enumerate(values)]
     return features.prepare(rows, **how).column("dob").to_pylist()
