@@ -8,6 +8,7 @@ and why any was left out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -20,6 +21,9 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("phone",),
     ("first_formal", "last_name"),
     ("first_sound", "last_sound"),
+    # A typo in one name: the other name whole and the first letter of the typed one.
+    ("last_name", "first_initial"),
+    ("first_formal", "last_initial"),
     # One name in common blocks little; with a part of the birthday, a date of birth
     # typed wrong in the other part still meets its record.
     ("first_formal", "last_name", "birth_year"),
@@ -44,14 +48,16 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
 SWAPPED_NEAR = ("zip3", "dob", "city")
 PAIRS_PER_RECORD = 5  # a rule may add at most this many pairs a record...
 MIN_BUDGET = 50_000  # ...or this many in all, whichever is more
-# Rules on one column whose blocks may be kept to those of up to some size when all of
-# them are too many pairs: a street shared by a few records is a home; one shared by
-# hundreds, a building (a dormitory, a care home, a prison), which the other rules cover.
-SIZED = ("street", "email", "phone", "dob", "id_number")
+# A rule too large is kept for its blocks up to the size that fits a fifth of the budget
+# (it adds to the others' pairs), when that size is at least this (blocks of two or
+# three say little the other rules do not).
+CAPPED_SHARE = 5
+MIN_CAP = 4
 
 
-def size_column(column: str) -> str:
-    return f"{column}_block"
+def size_column(columns: tuple[str, ...] | list[str]) -> str:
+    """The column holding how many records share a record's values of ``columns``."""
+    return "__".join(columns) + "__block"
 
 
 @dataclass(frozen=True)
@@ -61,13 +67,16 @@ class Rule:
     kept: bool
     reason: str
     lacking: str | None = None  # only pairs where one record lacks this field
-    cap: int | None = None  # only blocks of up to this many records (a SIZED column)
+    # Only blocks of up to this many records: a rule whose blocks make too many pairs
+    # keeps its small ones (a street shared by a few records is a home, one shared by
+    # hundreds a building; a rare name with an initial, not a common one).
+    cap: int | None = None
 
     @property
     def sql(self) -> str:
         same = " AND ".join(f"l.{c} = r.{c}" for c in self.columns)
         if self.cap is not None:
-            same += f" AND l.{size_column(self.columns[0])} <= {int(self.cap)}"
+            same += f" AND l.{size_column(self.columns)} <= {int(self.cap)}"
         if self.lacking is None:
             return same
         return f"{same} AND (l.{self.lacking} IS NULL OR r.{self.lacking} IS NULL)"
@@ -92,24 +101,38 @@ class Rule:
         return "+".join(self.columns) + lacking + capped
 
 
-def with_block_sizes(table: pa.Table) -> pa.Table:
-    """The table with, for each SIZED column, how many records share each record's
-    value (empty where the value is)."""
-    for column in SIZED:
-        if column not in table.column_names or size_column(column) in table.column_names:
+def with_block_sizes(table: pa.Table, groups: Iterable[Sequence[str]]) -> pa.Table:
+    """The table with, for each group of columns, how many records share each record's
+    values of them (empty where one is)."""
+    for group in groups:
+        columns = list(group)
+        name = size_column(columns)
+        if name in table.column_names:
             continue
-        values = table.column(column)
-        counts = values.drop_null().value_counts()
-        distinct = counts.field("values")
-        sizes = pc.take(counts.field("counts"), pc.index_in(values, value_set=distinct))
-        table = table.append_column(size_column(column), pc.cast(sizes, pa.float64()))
+        keys = table.select(columns)
+        filled = None
+        for c in columns:
+            valid = pc.is_valid(keys.column(c))
+            filled = valid if filled is None else pc.and_(filled, valid)
+        row = pa.array(range(table.num_rows), type=pa.int64())
+        keyed = keys.append_column("__row", row).filter(filled)
+        counts = keyed.group_by(columns).aggregate([([], "count_all")])
+        joined = keyed.join(counts, keys=columns, use_threads=False)
+        sizes: list[float | None] = [None] * table.num_rows
+        for i, n in zip(
+            joined.column("__row").to_pylist(), joined.column("count_all").to_pylist(), strict=True
+        ):
+            sizes[i] = float(n)
+        table = table.append_column(name, pa.array(sizes, type=pa.float64()))
     return table
 
 
-def _largest_block_within(table: pa.Table, column: str, limit: int) -> tuple[int, int] | None:
+def _largest_block_within(
+    table: pa.Table, columns: tuple[str, ...], limit: int
+) -> tuple[int, int] | None:
     """The largest block size whose blocks, with all smaller ones, make at most ``limit``
     pairs, and those pairs; None when even pairs of records alone make more."""
-    counts = table.column(column).drop_null().value_counts().field("counts").to_pylist()
+    counts = _block_counts(table, columns)
     by_size: dict[int, int] = {}
     for n in counts:
         if n > 1:
@@ -132,8 +155,8 @@ def budget(records: int) -> int:
     return max(MIN_BUDGET, PAIRS_PER_RECORD * records)
 
 
-def block_pairs(table: pa.Table, columns: tuple[str, ...]) -> int:
-    """How many pairs of records agree on every column (none of them empty)."""
+def _block_counts(table: pa.Table, columns: tuple[str, ...]) -> list[int]:
+    """The size of each block: records agreeing on every column (none of them empty)."""
     sub = table.select(list(columns))
     mask = None
     for name in columns:
@@ -142,10 +165,14 @@ def block_pairs(table: pa.Table, columns: tuple[str, ...]) -> int:
     if mask is not None:
         sub = sub.filter(mask)
     if sub.num_rows < 2:
-        return 0
+        return []
     counts = sub.group_by(list(columns)).aggregate([([], "count_all")])
-    n = counts.column("count_all")
-    return int(pc.sum(pc.divide(pc.multiply(n, pc.subtract(n, 1)), 2)).as_py() or 0)
+    return [int(n) for n in counts.column("count_all").to_pylist()]
+
+
+def block_pairs(table: pa.Table, columns: tuple[str, ...]) -> int:
+    """How many pairs of records agree on every column (none of them empty)."""
+    return sum(n * (n - 1) // 2 for n in _block_counts(table, columns))
 
 
 def choose(table: pa.Table, present: set[str]) -> list[Rule]:
@@ -161,12 +188,10 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
             out.append(Rule(columns, pairs, True, "used"))
             continue
         out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
-        if len(columns) == 1 and columns[0] in SIZED:
-            within = _largest_block_within(table, columns[0], limit)
-            if within is not None:
-                cap, some = within
-                out.append(Rule(columns, some, True, "used", cap=cap))
-                continue
+        within = _largest_block_within(table, columns, limit // CAPPED_SHARE)
+        if within is not None and within[0] >= MIN_CAP:
+            cap, some = within
+            out.append(Rule(columns, some, True, "used", cap=cap))
         # Too large for all pairs, but the pairs where one record lacks a field the
         # other rules rely on can only be found here (a store record with a name and no
         # birthday): those alone, when they fit.

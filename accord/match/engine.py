@@ -203,15 +203,18 @@ def train(
     *,
     model: dict[str, Any] | None = None,
     dialect: str = "duckdb",
+    rules: list[blocking.Rule] | None = None,
 ) -> tuple[dict[str, Any], list[TrainingRule], bool]:
     """The workspace's model (``{"present": columns, "settings": Splink settings}``):
-    given, or trained here (guarded, with safe fallbacks)."""
+    given, or trained here (guarded, with safe fallbacks). ``rules`` are the blocking
+    rules ``blocking.choose`` made for the table, when it was called already."""
     if model is not None:
         return model, [], True
     present = present_columns(table)
     settings, report, trained = _train(db_api, sdf, table, present, dialect)
     use_tf = table.num_rows >= MIN_RECORDS_FOR_U
-    rules = blocking.choose(table, present)
+    if rules is None:
+        rules = blocking.choose(table, present)
     return (
         {
             "present": sorted(present),
@@ -438,7 +441,20 @@ def run(
             skipped=skipped,
         )
     backends.silence_splink()
-    table = blocking.with_block_sizes(table)
+    # Rules kept to their small blocks read each record's block size from a column.
+    choosing = time.perf_counter()
+    rules = blocking.choose(table, present_columns(table)) if model is None else None
+    capped = (
+        [r.columns for r in rules if r.kept and r.cap is not None]
+        if rules is not None
+        else [
+            c["columns"]
+            for c in (model or {}).get("blocking", [])
+            if isinstance(c, dict) and c.get("cap")
+        ]
+    )
+    table = blocking.with_block_sizes(table, capped)
+    chosen_in = time.perf_counter() - choosing  # counted with training
     phases: dict[str, float] = {}
     # Names of this run's own: runs sharing a Spark session never meet.
     suffix = uuid.uuid4().hex[:12]
@@ -454,8 +470,10 @@ def run(
             t = time.perf_counter()
             if on_phase:
                 on_phase("training the model")
-            stored, report, trained = train(db_api, sdf, table, model=model, dialect=engine)
-            phases["train"] = time.perf_counter() - t
+            stored, report, trained = train(
+                db_api, sdf, table, model=model, dialect=engine, rules=rules
+            )
+            phases["train"] = time.perf_counter() - t + chosen_in
             t = time.perf_counter()
             if on_phase:
                 on_phase("scoring candidate pairs")

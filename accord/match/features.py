@@ -40,6 +40,7 @@ COLUMNS = (
     "middle_name",
     "middle_initial",
     "last_sound",
+    "last_initial",
     "dob",
     "birth_year",
     "birth_md",
@@ -191,6 +192,7 @@ def prepare(
         cols["middle_name"].append(middle)
         cols["middle_initial"].append(middle[0] if middle else None)
         cols["last_sound"].append(_sound(last) if last else None)
+        cols["last_initial"].append(last[0] if last else None)
         born = dob(row.get("dob"))
         cols["dob"].append(born)
         if born is not None:

@@ -45,7 +45,7 @@ def test_rules_follow_the_fields_and_leave_out_blocks_too_large(monkeypatch) -> 
     present = features.present(t)
     monkeypatch.setattr(blocking, "MIN_BUDGET", 100)
     monkeypatch.setattr(blocking, "PAIRS_PER_RECORD", 2)  # at most 120 pairs a rule
-    rules = {r.columns: r for r in blocking.choose(t, present) if r.lacking is None}
+    rules = {r.columns: r for r in blocking.choose(t, present) if r.lacking is r.cap is None}
     assert ("email",) not in rules  # nobody has one
     postcode_names = rules[("last_sound", "postcode")]
     assert postcode_names.pairs == 60 * 59 // 2
@@ -168,16 +168,20 @@ def test_an_address_more_records_share_than_a_home_holds_is_no_home() -> None:
     assert set(table.column("street").to_pylist()[: len(dorm)]) == {"1231 riverside dr"}
 
 
-def test_a_street_block_too_large_is_kept_to_its_homes() -> None:
-    streets = ["1 big st"] * 400 + [f"{i // 3} small st" for i in range(300)]
-    table = blocking.with_block_sizes(pa.table({"street": streets, "email": [None] * len(streets)}))
-    assert table.column("street_block").to_pylist()[0] == 400.0
+def test_a_rule_too_large_is_kept_to_its_small_blocks() -> None:
+    streets = ["1 big st"] * 400 + [f"{i // 5} small st" for i in range(300)]
+    table = pa.table({"street": streets, "email": pa.array([None] * len(streets), pa.string())})
     rules = {r.name: r for r in blocking.choose(table, {"street"})}
     assert not rules["street"].kept
-    capped = rules["street (blocks of up to 3)"]
-    assert capped.kept and capped.pairs == 300
-    assert "l.street_block <= 3" in capped.sql
-    assert capped.stored == {"columns": ["street"], "cap": 3}
+    capped = rules["street (blocks of up to 5)"]
+    assert capped.kept
+    assert capped.pairs == 600
+    assert "l.street__block <= 5" in capped.sql
+    assert capped.stored == {"columns": ["street"], "cap": 5}
+    sized = blocking.with_block_sizes(table, [("street",), ("street", "email")])
+    assert sized.column("street__block").to_pylist()[0] == 400.0
+    assert sized.column("street__block").to_pylist()[-1] == 5.0
+    assert set(sized.column("street__email__block").to_pylist()) == {None}  # no email
 
 
 def _births(values: list[str], **how: Any) -> list[str | None]:
@@ -296,3 +300,23 @@ def test_a_birthday_typed_wrong_in_one_part_still_blocks_when_names_alone_are_to
     assert ("0", "1") in found  # the same year
     assert ("0", "4") in found  # the same day and month
     assert ("2", "3") in found  # swapped, one without a birthday
+
+
+def test_a_typo_in_one_name_still_blocks_on_the_other_name_and_an_initial() -> None:
+    # Jennifer Smith has a birthday; her record typed Smit has none, and her record
+    # typed Jenifer none either: no rule on both names whole, nor on a birthday, meets
+    # them.
+    rows: list[dict[str, object]] = [
+        {"first_name": "Jennifer", "last_name": "Smith", "dob": "1980-02-03"},
+        {"first_name": "Jennifer", "last_name": "Smit"},
+        {"first_name": "Jenifer", "last_name": "Smith"},
+        {"first_name": "Mark", "last_name": "Jones", "dob": "1970-05-06"},
+    ]
+    t = table(rows)
+    kept = [r for r in blocking.choose(t, features.present(t)) if r.kept]
+    found = set().union(*(_pairs(t, r.sql) for r in kept))
+    assert {("0", "1"), ("0", "2")} <= found
+    assert [r.name for r in kept if r.columns[-1].endswith("initial")][:2] == [
+        "last_name+first_initial",
+        "first_formal+last_initial",
+    ]
