@@ -48,9 +48,9 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
 SWAPPED_NEAR = ("zip3", "dob", "city")
 PAIRS_PER_RECORD = 5  # a rule may add at most this many pairs a record...
 MIN_BUDGET = 50_000  # ...or this many in all, whichever is more
-# A rule too large is kept for its blocks up to the size that fits a fifth of the budget
-# (it adds to the others' pairs), when that size is at least this (blocks of two or
-# three say little the other rules do not).
+# A rule on one field too large is kept for its blocks up to the size that fits a fifth
+# of the budget (it adds to the others' pairs), when that size is at least this (blocks
+# of two or three say little the other rules do not).
 CAPPED_SHARE = 5
 MIN_CAP = 4
 
@@ -188,7 +188,13 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
             out.append(Rule(columns, pairs, True, "used"))
             continue
         out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
-        within = _largest_block_within(table, columns, limit // CAPPED_SHARE)
+        # Only a rule on one field: small blocks of a name rule are still namesakes, and
+        # on a large population they bring namesakes the model takes for one person.
+        within = (
+            _largest_block_within(table, columns, limit // CAPPED_SHARE)
+            if len(columns) == 1
+            else None
+        )
         if within is not None and within[0] >= MIN_CAP:
             cap, some = within
             out.append(Rule(columns, some, True, "used", cap=cap))

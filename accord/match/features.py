@@ -216,10 +216,17 @@ def prepare(
         cols["gender"].append(names.clean_gender(row.get("gender")))
     # An address more records share than a home holds is a building (a dormitory, a care
     # home, barracks): its people are neighbours, not a household.
-    counts = Counter(h for h in cols["house"] if h is not None)
+    # (A house is one in its postcode, or its town: 12 Main St is in many.)
+    homes = [
+        (h, p or c) if h is not None else None
+        for h, p, c in zip(cols["house"], cols["postcode"], cols["city"], strict=True)
+    ]
+    counts = Counter(h for h in homes if h is not None)
     crowded = {h for h, n in counts.items() if n > HOME_MAX}
     if crowded:
-        cols["house"] = [None if h in crowded else h for h in cols["house"]]
+        cols["house"] = [
+            None if k in crowded else h for h, k in zip(cols["house"], homes, strict=True)
+        ]
     if month_first is None:
         month_first = (
             shown["mdy"] > shown["dmy"]

@@ -166,6 +166,12 @@ def test_an_address_more_records_share_than_a_home_holds_is_no_home() -> None:
     assert set(houses[: len(dorm)]) == {None}  # neighbours, not a household
     assert set(houses[len(dorm) :]) == {"12 elm st"}
     assert set(table.column("street").to_pylist()[: len(dorm)]) == {"1231 riverside dr"}
+    # One house number and street in many towns is many homes.
+    towns = [
+        {"unique_id": f"t{i}", "street": "12 Main St", "postcode": f"{10000 + i}"}
+        for i in range(features.HOME_MAX + 1)
+    ]
+    assert set(features.prepare(towns).column("house").to_pylist()) == {"12 main st"}
 
 
 def test_a_rule_too_large_is_kept_to_its_small_blocks() -> None:
