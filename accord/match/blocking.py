@@ -53,6 +53,7 @@ MIN_BUDGET = 50_000  # ...or this many in all, whichever is more
 # of two or three say little the other rules do not).
 CAPPED_SHARE = 5
 MIN_CAP = 4
+MAX_NAME_CAP = 8  # ...and at most this on more than one field
 
 
 def size_column(columns: tuple[str, ...] | list[str]) -> str:
@@ -128,7 +129,7 @@ def with_block_sizes(table: pa.Table, groups: Iterable[Sequence[str]]) -> pa.Tab
 
 
 def _largest_block_within(
-    table: pa.Table, columns: tuple[str, ...], limit: int
+    table: pa.Table, columns: tuple[str, ...], limit: int, most: int | None = None
 ) -> tuple[int, int] | None:
     """The largest block size whose blocks, with all smaller ones, make at most ``limit``
     pairs, and those pairs; None when even pairs of records alone make more."""
@@ -141,7 +142,7 @@ def _largest_block_within(
     pairs = 0
     for size in sorted(by_size):
         pairs += by_size[size] * size * (size - 1) // 2
-        if pairs > limit:
+        if pairs > limit or (most is not None and size > most):
             break
         best = (size, pairs)
     return best
@@ -188,13 +189,11 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
             out.append(Rule(columns, pairs, True, "used"))
             continue
         out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
-        # Only a rule on one field: small blocks of a name rule are still namesakes, and
-        # on a large population they bring namesakes the model takes for one person.
-        within = (
-            _largest_block_within(table, columns, limit // CAPPED_SHARE)
-            if len(columns) == 1
-            else None
-        )
+        within = _largest_block_within(table, columns, limit // CAPPED_SHARE)
+        if within is not None and len(columns) > 1 and within[0] > MAX_NAME_CAP:
+            # Small blocks of a rule on names are still namesakes: on a large population,
+            # blocks of a hundred bring namesakes the model takes for one person.
+            within = _largest_block_within(table, columns, limit // CAPPED_SHARE, MAX_NAME_CAP)
         if within is not None and within[0] >= MIN_CAP:
             cap, some = within
             out.append(Rule(columns, some, True, "used", cap=cap))

@@ -326,3 +326,29 @@ def test_a_typo_in_one_name_still_blocks_on_the_other_name_and_an_initial() -> N
         "last_name+first_initial",
         "first_formal+last_initial",
     ]
+
+
+def test_a_name_rule_too_large_keeps_only_its_smallest_blocks(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    rows: list[dict[str, object]] = [
+        {"first_name": name, "last_name": "Lee"}
+        for name in ("Ann", "Ben", "Cal", "Dee", "Eli", "Fay", "Gus", "Hal", "Ida", "Jo")
+        for _ in range(5)
+    ]
+    rows += [{"first_name": "Kim", "last_name": "Lee"} for _ in range(10)]
+    rows += [{"first_name": "Lu", "last_name": "Lee"} for _ in range(60)]
+    t = table(rows)
+    monkeypatch.setattr(blocking, "budget", lambda records: 1000)  # a fifth: 200 pairs
+    rules = [
+        r
+        for r in blocking.choose(t, features.present(t))
+        if r.columns == ("first_formal", "last_name")
+    ]
+    assert [(r.kept, r.cap) for r in rules] == [(False, None), (True, 5)]
+    # The blocks of ten would fit a fifth of the budget too, but are namesakes more often.
+    monkeypatch.setattr(blocking, "MAX_NAME_CAP", 10)
+    rules = [
+        r
+        for r in blocking.choose(t, features.present(t))
+        if r.columns == ("first_formal", "last_name")
+    ]
+    assert [(r.kept, r.cap) for r in rules] == [(False, None), (True, 10)]
