@@ -48,12 +48,13 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
 SWAPPED_NEAR = ("zip3", "dob", "city")
 PAIRS_PER_RECORD = 5  # a rule may add at most this many pairs a record...
 MIN_BUDGET = 50_000  # ...or this many in all, whichever is more
-# A rule on one field too large is kept for its blocks up to the size that fits a fifth
-# of the budget (it adds to the others' pairs), when that size is at least this (blocks
-# of two or three say little the other rules do not).
+# A rule too large is kept for its blocks up to the size that fits a fifth of the budget
+# (it adds to the others' pairs), when that size is at least MIN_CAP (blocks of two or
+# three say little the other rules do not); a rule on more than one field (names), for
+# its blocks of up to MAX_NAME_CAP records at most (larger ones are namesakes).
 CAPPED_SHARE = 5
 MIN_CAP = 4
-MAX_NAME_CAP = 8  # ...and at most this on more than one field
+MAX_NAME_CAP = 8
 
 
 def size_column(columns: tuple[str, ...] | list[str]) -> str:
