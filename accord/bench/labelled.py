@@ -113,23 +113,32 @@ def row_of(unique_id: str, record: Mapping[str, Any], mapping: Mapping[str, str]
     return row
 
 
-def read_csv(path: Path, truth: str, given: Mapping[str, str] | None = None) -> Labelled:
-    """A user's labelled file: one record a row, ``truth`` names its true person (rows
-    with the same value are one person; an empty value is a person of its own)."""
+def read_records(
+    path: Path, truth: str
+) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[str]]:
+    """A user's labelled file: its header, each record with its line, and each record's
+    true person (``truth``'s value: rows with the same value are one person; an empty
+    value is a person of its own)."""
+    if not truth:
+        raise LabelledError("a file needs --truth COLUMN: the column naming each true person")
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle, skipinitialspace=True)
         header = [h.strip() for h in reader.fieldnames or []]
         reader.fieldnames = header
         if truth not in header:
             raise LabelledError(f"no column {truth!r} in the file; columns: {', '.join(header)}")
-        mapping = map_columns([h for h in header if h != truth], given)
-        if not {"first_name", "last_name"} & set(mapping):
-            raise LabelledError("no column of names found; name them with --map first_name=COL")
-        rows, labels = [], []
-        for i, record in enumerate(reader, start=2):
-            unique_id = f"r{i}"
-            rows.append(row_of(unique_id, record, mapping))
-            labels.append(_text(record.get(truth)) or f"alone-{i}")
+        records = list(enumerate(reader, start=2))
+    labels = [_text(record.get(truth)) or f"alone-{line}" for line, record in records]
+    return header, records, labels
+
+
+def read_csv(path: Path, truth: str, given: Mapping[str, str] | None = None) -> Labelled:
+    """A user's labelled file, its columns mapped to the fields compared on."""
+    header, records, labels = read_records(path, truth)
+    mapping = map_columns([h for h in header if h != truth], given)
+    if not {"first_name", "last_name"} & set(mapping):
+        raise LabelledError("no column of names found; name them with --map first_name=COL")
+    rows = [row_of(f"r{line}", record, mapping) for line, record in records]
     return Labelled(path.name, rows, labels, mapping)
 
 
@@ -176,9 +185,11 @@ def load(source: str, truth: str | None = None, given: Mapping[str, str] | None 
     """A FEBRL set by name, or a CSV file with its truth column."""
     if source in FEBRL_SETS:
         return febrl(source, given)
+    return read_csv(existing(source), truth or "", given)
+
+
+def existing(source: str) -> Path:
     path = Path(source)
     if not path.is_file():
         raise LabelledError(f"no such file: {source}")
-    if not truth:
-        raise LabelledError("a file needs --truth COLUMN: the column naming each true person")
-    return read_csv(path, truth, given)
+    return path

@@ -105,19 +105,24 @@ def _rows(
         yield line, {"record_id": str(row["record_id"]), **out}
 
 
+def _population(columns: dict[str, list[Any]], truth: list[str], kind: str) -> synth.Population:
+    """Records as columns, ``truth`` naming each one's person."""
+    ids: dict[str, int] = {}
+    return synth.Population(
+        columns=columns,
+        person=[ids.setdefault(t, len(ids)) for t in truth],
+        household=[None] * len(truth),
+        kind=kind,
+        people=len(set(truth)),
+    )
+
+
 def from_labelled(data: labelled.Labelled) -> synth.Population:
     """A labelled file's records as a population (its truth the people)."""
-    ids: dict[str, int] = {}
     columns: dict[str, list[Any]] = {"record_id": [str(r["unique_id"]) for r in data.rows]}
     for name in FIELDS:
         columns[name] = [r.get(name) for r in data.rows]
-    return synth.Population(
-        columns=columns,
-        person=[ids.setdefault(t, len(ids)) for t in data.truth],
-        household=[None] * len(data.rows),
-        kind=data.name,
-        people=len(set(data.truth)),
-    )
+    return _population(columns, data.truth, data.name)
 
 
 def from_file(path: str, truth: str) -> tuple[synth.Population, tuple[str, ...]]:
@@ -125,37 +130,13 @@ def from_file(path: str, truth: str) -> tuple[synth.Population, tuple[str, ...]]
     column but ``truth`` named as the contacts import names it (``first_name`` the
     trait ``firstName``, ``mailing_address_zipcode`` the postal code...), and the
     columns read."""
-    import csv
-    from pathlib import Path
-
-    source = Path(path)
-    if not source.is_file():
-        raise labelled.LabelledError(f"no such file: {path}")
-    with source.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle, skipinitialspace=True)
-        header = [h.strip() for h in reader.fieldnames or []]
-        reader.fieldnames = header
-        if truth not in header:
-            raise labelled.LabelledError(
-                f"no column {truth!r} in the file; columns: {', '.join(header)}"
-            )
-        fields = tuple(h for h in header if h != truth and h != "record_id")
-        columns: dict[str, list[Any]] = {"record_id": [], **{f: [] for f in fields}}
-        labels: list[str] = []
-        for line, record in enumerate(reader, start=2):
-            columns["record_id"].append(f"r{line}")
-            for f in fields:
-                columns[f].append((record.get(f) or "").strip() or None)
-            labels.append((record.get(truth) or "").strip() or f"alone-{line}")
-    ids: dict[str, int] = {}
-    population = synth.Population(
-        columns=columns,
-        person=[ids.setdefault(t, len(ids)) for t in labels],
-        household=[None] * len(labels),
-        kind=source.name,
-        people=len(ids),
-    )
-    return population, fields
+    source = labelled.existing(path)
+    header, records, labels = labelled.read_records(source, truth)
+    fields = tuple(h for h in header if h != truth and h != "record_id")
+    columns: dict[str, list[Any]] = {"record_id": [f"r{line}" for line, _ in records]}
+    for f in fields:
+        columns[f] = [(record.get(f) or "").strip() or None for _, record in records]
+    return _population(columns, labels, source.name), fields
 
 
 def _import(

@@ -8,8 +8,9 @@ and why any was left out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -96,6 +97,15 @@ class Rule:
             out["cap"] = self.cap
         return out
 
+    @classmethod
+    def from_stored(cls, stored: Sequence[str] | Mapping[str, Any]) -> Rule:
+        """A kept rule as ``stored`` gave it to a model."""
+        if isinstance(stored, Mapping):
+            return cls(
+                tuple(stored["columns"]), 0, True, "", stored.get("lacking"), stored.get("cap")
+            )
+        return cls(tuple(stored), 0, True, "")
+
     @property
     def name(self) -> str:
         lacking = f" (one without {self.lacking})" if self.lacking else ""
@@ -111,13 +121,8 @@ def with_block_sizes(table: pa.Table, groups: Iterable[Sequence[str]]) -> pa.Tab
         name = size_column(columns)
         if name in table.column_names:
             continue
-        keys = table.select(columns)
-        filled = None
-        for c in columns:
-            valid = pc.is_valid(keys.column(c))
-            filled = valid if filled is None else pc.and_(filled, valid)
         row = pa.array(range(table.num_rows), type=pa.int64())
-        keyed = keys.append_column("__row", row).filter(filled)
+        keyed = _filled(table.select(columns).append_column("__row", row), columns)
         counts = keyed.group_by(columns).aggregate([([], "count_all")])
         joined = keyed.join(counts, keys=columns, use_threads=False)
         sizes: list[float | None] = [None] * table.num_rows
@@ -130,11 +135,11 @@ def with_block_sizes(table: pa.Table, groups: Iterable[Sequence[str]]) -> pa.Tab
 
 
 def _largest_block_within(
-    table: pa.Table, columns: tuple[str, ...], limit: int, most: int | None = None
+    counts: Sequence[int], limit: int, most: int | None = None
 ) -> tuple[int, int] | None:
-    """The largest block size whose blocks, with all smaller ones, make at most ``limit``
-    pairs, and those pairs; None when even pairs of records alone make more."""
-    counts = _block_counts(table, columns)
+    """Of blocks of ``counts`` records, the largest size (``most`` at most) whose blocks,
+    with all smaller ones, make at most ``limit`` pairs, and those pairs; None when even
+    the smallest blocks make more."""
     by_size: dict[int, int] = {}
     for n in counts:
         if n > 1:
@@ -157,24 +162,31 @@ def budget(records: int) -> int:
     return max(MIN_BUDGET, PAIRS_PER_RECORD * records)
 
 
-def _block_counts(table: pa.Table, columns: tuple[str, ...]) -> list[int]:
-    """The size of each block: records agreeing on every column (none of them empty)."""
-    sub = table.select(list(columns))
+def _filled(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """The rows of ``table`` where none of ``columns`` is empty."""
     mask = None
     for name in columns:
-        filled = pc.is_valid(sub.column(name))
-        mask = filled if mask is None else pc.and_(mask, filled)
-    if mask is not None:
-        sub = sub.filter(mask)
+        valid = pc.is_valid(table.column(name))
+        mask = valid if mask is None else pc.and_(mask, valid)
+    return table if mask is None else table.filter(mask)
+
+
+def _block_counts(table: pa.Table, columns: tuple[str, ...]) -> list[int]:
+    """The size of each block: records agreeing on every column (none of them empty)."""
+    sub = _filled(table.select(list(columns)), columns)
     if sub.num_rows < 2:
         return []
     counts = sub.group_by(list(columns)).aggregate([([], "count_all")])
     return [int(n) for n in counts.column("count_all").to_pylist()]
 
 
+def _pairs_of(counts: Sequence[int]) -> int:
+    return sum(n * (n - 1) // 2 for n in counts)
+
+
 def block_pairs(table: pa.Table, columns: tuple[str, ...]) -> int:
     """How many pairs of records agree on every column (none of them empty)."""
-    return sum(n * (n - 1) // 2 for n in _block_counts(table, columns))
+    return _pairs_of(_block_counts(table, columns))
 
 
 def choose(table: pa.Table, present: set[str]) -> list[Rule]:
@@ -185,16 +197,16 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
     for columns in CANDIDATES:
         if not all(c in present for c in columns):
             continue
-        pairs = block_pairs(table, columns)
+        counts = _block_counts(table, columns)
+        pairs = _pairs_of(counts)
         if pairs <= limit:
             out.append(Rule(columns, pairs, True, "used"))
             continue
         out.append(Rule(columns, pairs, False, f"more than {limit:,} pairs"))
-        within = _largest_block_within(table, columns, limit // CAPPED_SHARE)
-        if within is not None and len(columns) > 1 and within[0] > MAX_NAME_CAP:
-            # Small blocks of a rule on names are still namesakes: on a large population,
-            # blocks of a hundred bring namesakes the model takes for one person.
-            within = _largest_block_within(table, columns, limit // CAPPED_SHARE, MAX_NAME_CAP)
+        # Small blocks of a rule on names are still namesakes: on a large population,
+        # blocks of a hundred bring namesakes the model takes for one person.
+        most = MAX_NAME_CAP if len(columns) > 1 else None
+        within = _largest_block_within(counts, limit // CAPPED_SHARE, most)
         if within is not None and within[0] >= MIN_CAP:
             cap, some = within
             out.append(Rule(columns, some, True, "used", cap=cap))

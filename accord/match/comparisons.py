@@ -455,10 +455,7 @@ def prediction_rules(
         rules: list[BlockingRuleCreator | dict[str, Any]] = []
         for c in chosen:
             if isinstance(c, dict):  # where one record lacks a field, or small blocks
-                rule = blocking.Rule(
-                    tuple(c["columns"]), 0, True, "", c.get("lacking"), c.get("cap")
-                )
-                rules.append(CustomRule(rule.sql, "duckdb"))
+                rules.append(CustomRule(blocking.Rule.from_stored(c).sql, "duckdb"))
             else:
                 rules.append(block_on(*c))
         rules += [CustomRule(sql, "duckdb") for sql in blocking.swapped_rules(present)]

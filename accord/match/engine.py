@@ -444,16 +444,12 @@ def run(
     # Rules kept to their small blocks read each record's block size from a column.
     choosing = time.perf_counter()
     rules = blocking.choose(table, present_columns(table)) if model is None else None
-    capped = (
-        [r.columns for r in rules if r.kept and r.cap is not None]
+    used = (
+        [r for r in rules if r.kept]
         if rules is not None
-        else [
-            c["columns"]
-            for c in (model or {}).get("blocking", [])
-            if isinstance(c, dict) and c.get("cap")
-        ]
+        else [blocking.Rule.from_stored(c) for c in (model or {}).get("blocking", [])]
     )
-    table = blocking.with_block_sizes(table, capped)
+    table = blocking.with_block_sizes(table, [r.columns for r in used if r.cap is not None])
     chosen_in = time.perf_counter() - choosing  # counted with training
     phases: dict[str, float] = {}
     # Names of this run's own: runs sharing a Spark session never meet.
