@@ -108,6 +108,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": 10},
             json_deserializer=jsonio.loads,  # orjson, exact as the standard library
+            json_serializer=jsonio.dumps,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -118,6 +119,7 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         pool_size=pool_size,
         max_overflow=pool_size,
         json_deserializer=jsonio.loads,
+        json_serializer=jsonio.dumps,
     )
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle(engine.dialect))

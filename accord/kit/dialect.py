@@ -39,7 +39,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
-from accord.kit import jsonio
+from accord.kit import jsonio, sqlite_rows
 from accord.kit.db import UTCDateTime
 
 # Rows one statement carries at most: a run that writes a million rows sends them in
@@ -74,6 +74,10 @@ def insert_ignore(
             )
             counted = session.connection().exec_driver_sql(sql, {"rows": payload}).scalar()
             return int(counted or 0)
+    if dialect.name == "sqlite":
+        inserted = sqlite_rows.insert_ignore(session, table, rows, conflict)
+        if inserted is not None:
+            return inserted
     module: Any = postgresql if dialect.name == "postgresql" else sqlite
     stmt = (
         module.insert(table).on_conflict_do_nothing(index_elements=conflict).returning(table.c.id)
@@ -125,6 +129,8 @@ def update_by_id(
                     f"{sql} AND {plan.table}.{quote(key)} IS NOT NULL", {"rows": payload}
                 )
             return
+    elif dialect.name == "sqlite" and sqlite_rows.update_by_key(session, table, rows, key):
+        return
     stmt = (
         update(table)
         .where(table.c[key] == bindparam(f"v_{key}"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
@@ -149,6 +149,42 @@ def test_update_by_id_sets_each_rows_columns(
     for untouched in (rows[1], rows[3]):
         assert stored[untouched["id"]].status == "pending"
         assert stored[untouched["id"]].timestamp == untouched["timestamp"]
+
+
+def test_rows_written_through_the_driver_are_stored_as_the_orm_stores_them(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """On SQLite the rows go through the driver, each value converted by its column's
+    type: the stored text is the ORM's, and a column left out that the ORM fills in
+    Python (a default) still gets its value."""
+    conflict = ["workspace_id", "message_id"]
+    session.add(Event(**row(workspace, "orm")))
+    session.flush()
+    insert_ignore(session, Event.__table__, [row(workspace, "rows")], conflict)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    short = row(workspace, "short")
+    if sqlite:  # PostgreSQL's path takes every column from the rows
+        del short["status"], short["identifiers"]  # both have a default in Python
+    assert insert_ignore(session, Event.__table__, [short], conflict) == 1
+    update_by_id(
+        session,
+        Event.__table__,
+        [{"id": short["id"], "sent_at": datetime(2026, 5, 1, 11, 0, 0, 5, tzinfo=UTC)}],
+    )
+    columns = "timestamp, received_at, workspace_id, properties, context, traits, status"
+    stored = {
+        m: rest
+        for m, *rest in session.execute(
+            text(f"SELECT message_id, {columns} FROM events WHERE workspace_id = :w"),  # noqa: S608
+            {"w": workspace.workspace.id.hex if sqlite else workspace.workspace.id},
+        )
+    }
+    assert stored["rows"] == stored["orm"]
+    assert stored["short"][-1] == "pending"
+    session.expire_all()
+    written = session.scalars(select(Event).where(Event.message_id == "short")).one()
+    assert written.identifiers == ([] if sqlite else short["identifiers"])
+    assert written.sent_at == datetime(2026, 5, 1, 11, 0, 0, 5, tzinfo=UTC)
 
 
 def test_one_of_matches_any_value_exactly(
