@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, String, create_engine, event
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    make_transient_to_detached,
+    mapped_column,
+    sessionmaker,
+)
 from sqlalchemy.types import TypeDecorator
 
 from accord.kit import jsonio, signals
@@ -202,3 +209,25 @@ def checkpoint_wal(engine: Engine) -> None:
 
 def short_str(length: int = 255) -> String:
     return String(length)
+
+
+_Mapped = TypeVar("_Mapped", bound=Base)
+
+
+def as_loaded(cls: type[_Mapped], values: dict[str, Any]) -> _Mapped:
+    """An instance of a mapped class holding ``values`` (every column), built as the ORM
+    builds the rows it loads: the values go straight into the instance, none recorded as
+    a change. The mapped constructor records each value as a change through its
+    attribute's events, which costs more than writing the row. Held in a session with
+    ``hold`` once its row is written."""
+    obj: _Mapped = cls.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    return obj
+
+
+def hold(session: Session, objects: Iterable[Base]) -> None:
+    """Objects whose rows were just written outside the unit of work, held in the
+    session as if loaded (changes made to them from now on are flushed as updates)."""
+    for obj in objects:
+        make_transient_to_detached(obj)
+        session.add(obj)

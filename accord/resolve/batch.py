@@ -14,13 +14,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accord.collect import identifiers as ids
 from accord.collect.messages import ALIAS_PREVIOUS
 from accord.collect.models import Event, EventFacts, PendingEvent
 from accord.collect.repository import EventRepository
+from accord.kit.db import as_loaded, hold
 from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
@@ -108,10 +109,17 @@ class BatchCache:
                 }
                 for t, v in missing
             ]
-            insert_ignore(session, Identifier.__table__, rows, ["workspace_id", "type", "value"])
+            inserted = insert_ignore(
+                session, Identifier.__table__, rows, ["workspace_id", "type", "value"]
+            )
             cache.born = {p: cache.position[first[p].id] for p in missing}
-            for i in range(0, len(missing), 400):
-                cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
+            if inserted == len(rows):  # all written by this batch: held as written
+                made = [as_loaded(Identifier, row) for row in rows]
+                hold(session, made)
+                cache.idents.update(((i.type, i.value), i) for i in made)
+            else:  # another writer made some of them first: read them all back
+                for i in range(0, len(missing), 400):
+                    cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
         held = list({i.profile_id for i in cache.idents.values() if i.profile_id})
         cache.profiles = ProfileRepository.from_session(session).by_ids(held)
         # The identifier counts of the people that new identifiers may join (type limits).
@@ -240,23 +248,26 @@ class BatchCache:
 
     def new_profile(self, workspace_id: uuid.UUID) -> Profile:
         """A new person, inserted with the batch's others by ``insert_new_profiles``."""
-        profile = Profile(
-            id=new_id(),
-            workspace_id=workspace_id,
-            merged_into_id=None,
-            contested=False,
-            traits={},
-            stats={},
-            display_name=None,
-            search_name=None,
-            email=None,
-            phone=None,
-            first_seen_at=None,
-            last_seen_at=None,
-            order_count=0,
-            revenue=Decimal("0"),
-            updated_at=None,
-            created_at=utcnow(),
+        profile = as_loaded(
+            Profile,
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "merged_into_id": None,
+                "contested": False,
+                "traits": {},
+                "stats": {},
+                "display_name": None,
+                "search_name": None,
+                "email": None,
+                "phone": None,
+                "first_seen_at": None,
+                "last_seen_at": None,
+                "order_count": 0,
+                "revenue": Decimal("0"),
+                "updated_at": None,
+                "created_at": utcnow(),
+            },
         )
         self.new_profiles[profile.id] = profile
         self.unsaved.append(profile)
@@ -269,9 +280,8 @@ class BatchCache:
         if not self.unsaved:
             return
         ProfileRepository.from_session(session).insert_many(self.unsaved)
+        hold(session, self.unsaved)
         for p in self.unsaved:
-            make_transient_to_detached(p)
-            session.add(p)
             self.profiles[p.id] = p
         self.unsaved = []
 
