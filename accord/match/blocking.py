@@ -234,11 +234,11 @@ def swapped_rules(present: set[str]) -> list[str]:
     if not {"first_name", "last_name"} <= present:
         return []
     swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
-    fields = [c for c in SWAPPED_NEAR if c in present][:2]
+    fields = [c for c in SWAPPED_NEAR if c in present]
     near = fields or ["first_formal"]
     rules = [f"{swapped} AND l.{c} = r.{c}" for c in near]
     if fields:
-        lacking = " AND ".join(f"(l.{c} IS NULL OR r.{c} IS NULL)" for c in fields)
+        lacking = " AND ".join(f"(l.{c} IS NULL OR r.{c} IS NULL)" for c in fields[:2])
         rules.append(f"{swapped} AND {lacking}")
     if {"first_sound", "last_sound"} <= present:
         sounds = "l.first_sound = r.last_sound AND l.last_sound = r.first_sound"

@@ -147,6 +147,14 @@ def _last_name(dialect: str) -> ComparisonCreator:
             cll.JaroWinklerLevel("last_name", 0.92),
             cll.JaroWinklerLevel("last_name", 0.85),
             cll.ExactMatchLevel("last_sound"),
+            # One name written in the other's field, the other name another (``Jordan
+            # Lavis`` and ``Lavis Henry``): a form filled in the wrong order, or a
+            # middle name given as the first.
+            cll.CustomLevel(
+                "last_name_l = first_name_r OR first_name_l = last_name_r",
+                label_for_charts="the other's first name",
+                base_dialect_str="duckdb",
+            ),
             cll.ElseLevel(),
         ],
     )
@@ -221,6 +229,8 @@ def _address(dialect: str) -> ComparisonCreator:
             cll.And(cll.JaroWinklerLevel("house", 0.9), cll.ExactMatchLevel("postcode")).configure(
                 label_for_charts="similar street, same postcode"
             ),
+            # A typo in the postcode as well as in the street.
+            cll.JaroWinklerLevel("house", 0.9).configure(label_for_charts="similar street"),
             # Streets recorded without house numbers: neighbours as much as one home.
             cll.And(cll.ExactMatchLevel("street"), cll.ExactMatchLevel("postcode")).configure(
                 label_for_charts="same street, no house number"
@@ -306,6 +316,7 @@ SPECS: tuple[Spec, ...] = (
             ("very similar", 0.06),
             ("similar", 0.03),
             ("sounds alike", 0.02),
+            ("the other's first name", 0.005),
             ("different", 0.03),
         ),
         _last_name,
@@ -329,6 +340,7 @@ SPECS: tuple[Spec, ...] = (
             ("same street and postcode", 0.55),
             ("same street", 0.04),
             ("similar street, same postcode", 0.04),
+            ("similar street", 0.01),
             ("same street, no house number", 0.01),
             ("same postcode, no street to compare", 0.24),
             ("same postcode, another street", 0.01),
@@ -388,6 +400,7 @@ PRIOR_U: dict[str, dict[str, float]] = {
         "very similar": 0.002,
         "similar": 0.003,
         "sounds alike": 0.003,
+        "the other's first name": 0.0005,
     },
     "dob": {
         "exact": 0.0003,
@@ -399,6 +412,7 @@ PRIOR_U: dict[str, dict[str, float]] = {
         "same street and postcode": 0.0005,
         "same street": 0.0002,
         "similar street, same postcode": 0.001,
+        "similar street": 0.0003,
         "same street, no house number": 0.002,
         "same postcode, no street to compare": 0.01,
         "same postcode, another street": 0.01,

@@ -20,10 +20,10 @@ Engine = Literal["duckdb", "spark"]
 
 PERSON_LEVEL = ("first_name", "middle_name", "dob", "gender", "id_number")
 HOUSEHOLD_LEVEL = ("last_name", "address", "phone", "email")
-# The levels that say two records share a home: the top three of the address comparison
-# (same street and postcode, same street, similar street in the same postcode) and an
-# exact phone or email.
-HOUSEHOLD_DEPTH = {"address": 3, "phone": 1, "email": 1}
+# The levels that say two records share a home: the top four of the address comparison
+# (same street and postcode, same street, similar street in the same postcode or in
+# another) and an exact phone or email.
+HOUSEHOLD_DEPTH = {"address": 4, "phone": 1, "email": 1}
 
 
 def shares_household(gammas: Mapping[str, int], top: Mapping[str, int]) -> bool:

@@ -10,7 +10,7 @@ import shutil
 import pyarrow as pa
 import pytest
 
-from accord.match import engine, features, synth
+from accord.match import blocking, engine, features, synth
 from accord.match.decide import Thresholds, decide
 from accord.match.evaluate import score
 
@@ -159,6 +159,40 @@ def test_a_nickname_of_several_names_is_a_level_of_its_own() -> None:
     pair = next(p for p in result.pairs if {p.left, p.right} == {"h1", "h2"})
     by_gamma = {lv.gamma: lv.label for lv in result.levels["first_name"]}
     assert by_gamma[pair.gammas["first_name"]] == "a nickname of the other"
+
+
+def test_one_name_in_the_other_s_field_and_a_street_mistyped_with_its_postcode_are_levels() -> None:
+    population = synth.generate(60, "easy", seed=4)
+    rows = [
+        {"unique_id": r["record_id"], **{f: r.get(f) for f in features.RAW_FIELDS}}
+        for r in population.rows()
+    ]
+    same = {"dob": "1964-03-16", "city": "Kyogle"}
+    rows += [
+        # The surname in the first name's field, the surname's field another name.
+        {"unique_id": "n1", "first_name": "Jordan", "last_name": "Lavis", **same},
+        {"unique_id": "n2", "first_name": "Lavis", "last_name": "Henry", **same},
+        # The street and the postcode both mistyped.
+        {"unique_id": "s1", "first_name": "Noah", "last_name": "Rosato",
+         "street": "25 la perouse street", "postcode": "7140", **same},
+        {"unique_id": "s2", "first_name": "Noah", "last_name": "Rosato",
+         "street": "25 la perousw street", "postcode": "7410", **same},
+    ]  # fmt: skip
+    result = engine.run(features.prepare(rows), floor_weight=-50.0)
+
+    def label(field: str, a: str, b: str) -> str:
+        pair = next(p for p in result.pairs if {p.left, p.right} == {a, b})
+        return {lv.gamma: lv.label for lv in result.levels[field]}[pair.gammas[field]]
+
+    assert label("last_name", "n1", "n2") == "the other's first name"
+    assert label("address", "s1", "s2") == "similar street"
+
+
+def test_names_swapped_are_blocked_near_each_other_by_any_of_postcode_birthday_or_town() -> None:
+    rules = blocking.swapped_rules({"first_name", "last_name", "zip3", "dob", "city"})
+    swapped = "l.first_name = r.last_name AND l.last_name = r.first_name"
+    for near in ("zip3", "dob", "city"):
+        assert f"{swapped} AND l.{near} = r.{near}" in rules
 
 
 def test_a_training_block_whose_matches_disagree_on_a_birthday_is_refused() -> None:
