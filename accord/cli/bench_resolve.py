@@ -3,15 +3,24 @@ records with known truth, without and through the database."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from accord.cli.bench_run import MigratedDatabaseOpt, run_bench
-from accord.cli.context import progress_bar, settings
+from accord.cli.context import heard_factory, progress_bar, settings
 
 if TYPE_CHECKING:
+    import uuid
+
     from accord.bench.labelled import Labelled
+    from accord.bench.resolve_db import Ran
+    from accord.config import Settings
+    from accord.match.scored import Engine
 
 TruthOpt = Annotated[
     str | None, typer.Option(help="The file's column naming each record's true person.")
@@ -178,7 +187,26 @@ def bench_resolve_db(
             engine_name="spark" if engine == "spark" else "duckdb",
             progress=progress,
             as_is=as_is,
+            matching=partial(_matching_apart, url, s, "spark" if engine == "spark" else "duckdb"),
         ),
         database_url,
         heard=True,  # as `accord import` and `accord resolve` are
     )
+
+
+def _matching_apart(url: str, s: Settings, engine_name: Engine, workspace_id: uuid.UUID) -> Ran:
+    """The matching run in a process of its own, as `accord resolve` runs after `accord
+    import`: its peak memory is the run's, not the import's or the generated records'."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(_matching_in_child, url, s, engine_name, workspace_id).result()
+
+
+def _matching_in_child(url: str, s: Settings, engine_name: Engine, workspace_id: uuid.UUID) -> Ran:
+    from accord.bench import resolve_db
+    from accord.bench.common import PeakMemory
+
+    with heard_factory(s, url) as factory, PeakMemory(os.getpid()) as peak:
+        ran = resolve_db.matching_run(factory, workspace_id, s, engine_name)
+    ran.peak_mb = peak.peak
+    return ran

@@ -28,6 +28,11 @@ def test_the_database_bench_imports_resolves_and_scores_a_population(cli_db: str
     f1 = float(re.search(r"F1 ([\d.]+) \(", out).group(1))  # type: ignore[union-attr]
     assert f1 > 0.85, out
     assert "apply" in out
+    # The matching run ran in a process of its own, as `accord resolve` does after
+    # `accord import`: its peak is its own.
+    run_peak = re.search(r"peak memory of the matching run \(its process\)\s+([\d,]+) MB", out)
+    assert run_peak is not None, out
+    assert int(run_peak.group(1).replace(",", "")) > 50
 
 
 def test_a_labelled_file_goes_through_the_database_its_id_numbers_as_a_trait(
