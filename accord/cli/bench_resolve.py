@@ -205,6 +205,7 @@ def _matching_apart(url: str, s: Settings, engine_name: Engine, workspace_id: uu
 def _matching_in_child(url: str, s: Settings, engine_name: Engine, workspace_id: uuid.UUID) -> Ran:
     from accord.bench import resolve_db
     from accord.bench.common import PeakMemory
+    from accord.match import engine  # noqa: F401  (loaded before the run, as in one process)
 
     with heard_factory(s, url) as factory, PeakMemory(os.getpid()) as peak:
         ran = resolve_db.matching_run(factory, workspace_id, s, engine_name)

@@ -12,6 +12,7 @@ apart from then on, so the next run does not merge them again."""
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,14 +110,19 @@ def compute(
 ) -> scored.Result:
     from accord.match import engine  # Splink, DuckDB and Arrow, loaded by a run alone
 
-    return engine.run(
-        snap.table(),
+    started = time.perf_counter()
+    table = snap.table()
+    prepared = time.perf_counter() - started
+    result = engine.run(
+        table,
         engine=engine_name,
         spark=spark,
         model=snap.model,
         floor_weight=floor_weight(snap.thresholds),
         on_phase=on_phase,
     )
+    result.phases = {"prepare": prepared, **result.phases}
+    return result
 
 
 # --- the review queue -------------------------------------------------------------------

@@ -241,6 +241,7 @@ def test_runs_are_started_by_api_with_their_scope_and_stay_in_their_workspace(
     assert run["merged"] == 1
     assert run["records"] == 5
     assert run["report"]["phases"]["predict"] >= 0
+    assert run["report"]["phases"]["prepare"] >= 0
     queued = client.post(url, json={}, headers=bearer(workspace.api_token))
     assert queued.status_code == 202
     assert queued.json()["status"] == "queued"
