@@ -18,24 +18,21 @@ from accord.profile.repository import ProfileRepository
 
 
 def _values(workspace: ProvisionedWorkspace) -> dict[str, object]:
-    return {
-        "id": new_id(),
-        "workspace_id": workspace.workspace.id,
-        "merged_into_id": None,
-        "contested": False,
-        "traits": {"firstName": "Ada"},
-        "stats": {},
-        "display_name": "Ada",
-        "search_name": "ada",
-        "email": None,
-        "phone": None,
-        "first_seen_at": None,
-        "last_seen_at": None,
-        "order_count": 0,
-        "revenue": Decimal("0"),
-        "updated_at": None,
-        "created_at": utcnow(),
-    }
+    """Every column of a person: the unset ones empty."""
+    values: dict[str, object] = {c.key: None for c in Profile.__table__.columns}
+    values.update(
+        id=new_id(),
+        workspace_id=workspace.workspace.id,
+        contested=False,
+        traits={"firstName": "Ada"},
+        stats={},
+        display_name="Ada",
+        search_name="ada",
+        order_count=0,
+        revenue=Decimal("0"),
+        created_at=utcnow(),
+    )
+    return values
 
 
 def test_an_object_built_as_loaded_is_held_as_written_and_updated_by_its_change(
