@@ -254,9 +254,13 @@ def _train(
     if n < MIN_RECORDS_FOR_U:
         _prior_u(settings)
         return settings, [], False
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    # Splink's settings validation only logs warnings, which ERROR drops: it is skipped.
+    linker = Linker(sdf, settings, log_level=logging.ERROR, validate_settings=False)
+    # In one pass: the sampled pairs in chunks, stopping once every level is seen 100
+    # times, read most of them anyway for the rarest levels (names swapped), with a
+    # statement per chunk and comparison.
     linker.training.estimate_u_using_random_sampling(
-        max_pairs=min(U_MAX_PAIRS, n * (n - 1) / 2), seed=7
+        max_pairs=min(U_MAX_PAIRS, n * (n - 1) / 2), seed=7, num_chunks=1
     )
     rules = comparisons.deterministic_rules(present)
     if rules:
@@ -276,7 +280,9 @@ def _train(
     report: list[TrainingRule] = []
     for rule in comparisons.training_rules(present):
         sql = rule.get_blocking_rule(dialect).blocking_rule_sql
-        session_linker = Linker(sdf, copy.deepcopy(base), log_level=logging.ERROR)
+        session_linker = Linker(
+            sdf, copy.deepcopy(base), log_level=logging.ERROR, validate_settings=False
+        )
         try:
             session = session_linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True
@@ -474,7 +480,9 @@ def run(
             if on_phase:
                 on_phase("scoring candidate pairs")
             settings = in_dialect(stored, engine)
-            linker = Linker(sdf, copy.deepcopy(settings), log_level=logging.ERROR)
+            linker = Linker(
+                sdf, copy.deepcopy(settings), log_level=logging.ERROR, validate_settings=False
+            )
             if tf:
                 backends.register_tf(db_api, linker, tf, table, engine, suffix, registered)
             kept: list[pa.Table] | None = [] if candidates else None
