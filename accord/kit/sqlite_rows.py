@@ -90,9 +90,9 @@ def _plan(
             )
     else:
         left_out = [c for c in table.columns if c.name not in given and c.onupdate is not None]
-        if not left_out:
-            (key,) = keys
-            sets = tuple(n for n in names if n != key)
+        (key,) = keys
+        sets = tuple(n for n in names if n != key)
+        if not left_out and sets:
             order = (*sets, key)
             plan = SqliteRows(
                 sql=(
