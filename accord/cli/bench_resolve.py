@@ -175,6 +175,7 @@ def bench_resolve_db(
     else:
         source = synth.generate(records, population, seed=seed)
     s = settings()
+    engine_name: Engine = "spark" if engine == "spark" else "duckdb"
     run_bench(
         "Importing contacts",
         len(source),
@@ -184,10 +185,10 @@ def bench_resolve_db(
             s,
             source,
             fields=fields,
-            engine_name="spark" if engine == "spark" else "duckdb",
+            engine_name=engine_name,
             progress=progress,
             as_is=as_is,
-            matching=partial(_matching_apart, url, s, "spark" if engine == "spark" else "duckdb"),
+            matching=partial(_matching_apart, url, s, engine_name),
         ),
         database_url,
         heard=True,  # as `accord import` and `accord resolve` are

@@ -20,15 +20,18 @@ from accord.kit.db import UTCDateTime
 Convert = Callable[[Any], Any] | None
 
 
+_UTC_COLUMN = UTCDateTime()
+
+
 def _utc_text(value: datetime | None) -> str | None:
     """UTCDateTime as SQLite stores it ("YYYY-MM-DD HH:MM:SS.ffffff", UTC, no zone), as
-    its bind processor writes it."""
+    its bind processor writes it (a time in another zone converted, a naive one
+    refused, by the type itself)."""
     if value is None:
         return None
     if value.tzinfo is not UTC:
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
+        value = _UTC_COLUMN.process_bind_param(value, None)
+        assert value is not None
     return value.isoformat(" ", "microseconds")[:26]
 
 
@@ -42,9 +45,7 @@ class SqliteRows:
 
     def params(self, rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         pairs = tuple(zip(self.names, self.convert, strict=True))
-        return [
-            tuple(v if f is None else f(v) for n, f in pairs for v in (row[n],)) for row in rows
-        ]
+        return [tuple(row[n] if f is None else f(row[n]) for n, f in pairs) for row in rows]
 
     def run(self, session: Session, rows: Sequence[dict[str, Any]]) -> int:
         """Run over the rows; how many rows they changed."""
@@ -74,34 +75,31 @@ def _plan(
     given = set(names)
     quote = dialect.identifier_preparer.quote
     target = dialect.identifier_preparer.format_table(table)
-    plan: SqliteRows | None = None
+    sql: str | None = None
     if kind == "insert":
         left_out = [c for c in table.columns if c.name not in given and c.default is not None]
+        order = names
         if not left_out:
-            order = names
-            plan = SqliteRows(
-                sql=(
-                    f"INSERT INTO {target} ({', '.join(map(quote, order))}) "  # noqa: S608
-                    f"VALUES ({', '.join('?' for _ in order)}) "
-                    f"ON CONFLICT ({', '.join(map(quote, keys))}) DO NOTHING"
-                ),
-                names=order,
-                convert=tuple(_converter(table, n, dialect) for n in order),
+            sql = (
+                f"INSERT INTO {target} ({', '.join(map(quote, order))}) "  # noqa: S608
+                f"VALUES ({', '.join('?' for _ in order)}) "
+                f"ON CONFLICT ({', '.join(map(quote, keys))}) DO NOTHING"
             )
     else:
         left_out = [c for c in table.columns if c.name not in given and c.onupdate is not None]
         (key,) = keys
         sets = tuple(n for n in names if n != key)
+        order = (*sets, key)
         if not left_out and sets:
-            order = (*sets, key)
-            plan = SqliteRows(
-                sql=(
-                    f"UPDATE {target} SET "  # noqa: S608
-                    f"{', '.join(f'{quote(n)} = ?' for n in sets)} WHERE {quote(key)} = ?"
-                ),
-                names=order,
-                convert=tuple(_converter(table, n, dialect) for n in order),
+            sql = (
+                f"UPDATE {target} SET "  # noqa: S608
+                f"{', '.join(f'{quote(n)} = ?' for n in sets)} WHERE {quote(key)} = ?"
             )
+    plan = (
+        None
+        if sql is None
+        else SqliteRows(sql, order, tuple(_converter(table, n, dialect) for n in order))
+    )
     _plans[found_key] = plan
     return plan
 
