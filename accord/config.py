@@ -168,7 +168,8 @@ class Settings(BaseSettings):
         default=50_000,
         ge=0,
         description="Container allocations between two young-generation passes of Python's "
-        "cycle collector in the API workers and the resolver (Python's default is 700, which "
+        "cycle collector in the API workers, the resolver and the import and resolve commands "
+        "(Python's default is 700, which "
         "walks every request's parsed messages several times); what a process made at "
         "start-up is frozen. 0 leaves the collector as Python sets it.",
     )

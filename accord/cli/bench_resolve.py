@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from accord.cli.bench_run import MigratedDatabaseOpt, run_bench
-from accord.cli.context import heard_factory, progress_bar, settings
+from accord.cli.context import bulk_settings, heard_factory, progress_bar, settings
 
 if TYPE_CHECKING:
     import uuid
@@ -174,7 +174,7 @@ def bench_resolve_db(
         source = resolve_db.from_labelled(_load(file, truth, mapping))
     else:
         source = synth.generate(records, population, seed=seed)
-    s = settings()
+    s = bulk_settings()  # as `accord import` and `accord resolve` tune it
     engine_name: Engine = "spark" if engine == "spark" else "duckdb"
     run_bench(
         "Importing contacts",
@@ -206,7 +206,10 @@ def _matching_apart(url: str, s: Settings, engine_name: Engine, workspace_id: uu
 def _matching_in_child(url: str, s: Settings, engine_name: Engine, workspace_id: uuid.UUID) -> Ran:
     from accord.bench import resolve_db
     from accord.bench.common import PeakMemory
+    from accord.kit.runtime import tune_gc
     from accord.match import engine  # noqa: F401  (loaded before the run, as in one process)
+
+    tune_gc(s.gc_threshold)
 
     with heard_factory(s, url) as factory, PeakMemory(os.getpid()) as peak:
         ran = resolve_db.matching_run(factory, workspace_id, s, engine_name)

@@ -12,11 +12,22 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.config import Settings, get_settings
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.errors import AccordError
+from accord.kit.runtime import tune_gc
 
 
 def settings() -> Settings:
     s = get_settings()
     s.ensure_data_dir()
+    return s
+
+
+def bulk_settings() -> Settings:
+    """Settings for a command that works through many records in one process (an import,
+    a matching run): the cycle collector tuned as the server's processes tune it. A run
+    holds tens of thousands of mapped objects, which Python's default walks again every
+    700 allocations."""
+    s = settings()
+    tune_gc(s.gc_threshold)
     return s
 
 

@@ -12,7 +12,13 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from accord.cli.context import heard_factory, progress_bar, settings, unit_of_work
+from accord.cli.context import (
+    bulk_settings,
+    heard_factory,
+    progress_bar,
+    settings,
+    unit_of_work,
+)
 from accord.collect import imports
 from accord.customers import export as profile_export
 from accord.govern.access.principal import Principal
@@ -66,7 +72,7 @@ def import_command(
     if kind not in imports.KINDS:
         typer.secho(f"error: kind is one of {', '.join(imports.KINDS)}", fg="red", err=True)
         raise typer.Exit(2)
-    s = settings()
+    s = bulk_settings()
     try:
         mapping = imports.Mapping.parse(map_ or [], mapping_file)
     except AccordError as error:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from accord.cli.context import heard_factory, progress_bar, settings, unit_of_work
+from accord.cli.context import bulk_settings, heard_factory, progress_bar, unit_of_work
 from accord.cli.data import WorkspaceOpt, find_workspace
 from accord.config import Settings
 
@@ -54,7 +54,7 @@ def resolve_command(
     if engine not in ("duckdb", "spark"):
         typer.secho("error: --engine is duckdb or spark (engine) [invalid]", fg="red", err=True)
         raise typer.Exit(2)
-    s = settings()
+    s = bulk_settings()
     with unit_of_work(s) as session:
         ws = find_workspace(session, workspace)
         workspace_id, name = ws.id, ws.name

@@ -26,7 +26,7 @@ class Profile(IdMixin, TimestampMixin, Base):
         Index(None, "workspace_id", "search_name"),
         Index(None, "workspace_id", "last_seen_at"),
         # Only tombstones: the people merged into each person (what an erase or an export
-        # walks), and what deleting a person checks of this table's own foreign key.
+        # walks).
         Index(
             None,
             "merged_into_id",
@@ -36,9 +36,10 @@ class Profile(IdMixin, TimestampMixin, Base):
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("profiles.id", ondelete="SET NULL")
-    )
+    # A profile named without a foreign key: a key from the table to itself made SQLite
+    # rewrite every index of a profile to mark it merged, and PostgreSQL check the
+    # survivor for each. Profiles go only with everyone merged into them (an erase).
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(info={"names": "profiles"})
     contested: Mapped[bool] = mapped_column(Boolean, default=False)
     traits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -40,3 +41,15 @@ def test_long_running_processes_tune_it_by_default(monkeypatch: pytest.MonkeyPat
     assert Settings().gc_threshold == 50_000
     monkeypatch.setenv("ACCORD_GC_THRESHOLD", "0")
     assert Settings().gc_threshold == 0
+
+
+def test_the_import_and_resolve_commands_tune_it_as_the_server_does(
+    collector: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from accord.cli import context
+
+    monkeypatch.setenv("ACCORD_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("ACCORD_GC_THRESHOLD", "40000")
+    before = gc.get_threshold()
+    assert context.bulk_settings().gc_threshold == 40_000
+    assert gc.get_threshold() == (40_000, before[1], before[2])
