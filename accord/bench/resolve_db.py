@@ -14,6 +14,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -34,6 +35,10 @@ from accord.match.tasks import run_workspace
 from accord.resolve import service as resolve
 from accord.resolve import settings as identity
 from accord.resolve.models import Identifier
+
+# Resolution beside the import, as `accord import` runs it: a context of the workspace
+# whose value the import tells when it accepted its last row (``finish()``).
+Beside = Callable[[uuid.UUID], AbstractContextManager[Any]]
 
 ID_TYPE = "record_id"
 MAPPING = [
@@ -158,10 +163,11 @@ def _import(
     fields: tuple[str, ...],
     progress: Callable[[int], None],
     as_is: bool = False,
+    beside: Beside | None = None,
 ) -> None:
     # A file as it is: its columns mapped as the contacts import maps them.
     mapping = imports.Mapping.parse(MAPPING[:1] if as_is else MAPPING, None)
-    with factory() as session:
+    with beside(workspace_id) if beside else nullcontext() as resolver, factory() as session:
         imports.run_import(
             session,
             workspace_id=workspace_id,
@@ -176,6 +182,8 @@ def _import(
             declare=partial(identity.declare_types, session, Principal.cli(workspace_id)),
         )
         session.commit()
+        if resolver is not None:
+            resolver.finish()
     while True:
         with transaction(factory) as session:
             if not resolve.resolve_pending(session, workspace_id, limit=500):
@@ -245,6 +253,7 @@ def run(
     progress: Callable[[int], None],
     as_is: bool = False,
     matching: Callable[[uuid.UUID], Ran] | None = None,
+    beside: Beside | None = None,
 ) -> ResolveDbResult:
     """``matching`` runs the matching run over a workspace (in a process of its own, say,
     whose peak memory it reports); by default, in this process."""
@@ -260,7 +269,7 @@ def run(
     )
     with PeakMemory(os.getpid()) as peak:
         started = time.perf_counter()
-        _import(factory, workspace_id, people, fields, progress, as_is)
+        _import(factory, workspace_id, people, fields, progress, as_is, beside)
         result.seconds["import"] = time.perf_counter() - started
         if matching is None:
             ran = matching_run(factory, workspace_id, settings, engine_name)

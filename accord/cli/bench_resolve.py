@@ -13,6 +13,7 @@ import typer
 
 from accord.cli.bench_run import MigratedDatabaseOpt, run_bench
 from accord.cli.context import bulk_settings, heard_factory, progress_bar, settings
+from accord.cli.resolving import alongside
 
 if TYPE_CHECKING:
     import uuid
@@ -189,6 +190,7 @@ def bench_resolve_db(
             progress=progress,
             as_is=as_is,
             matching=partial(_matching_apart, url, s, engine_name),
+            beside=partial(alongside, url, s),
         ),
         database_url,
         heard=True,  # as `accord import` and `accord resolve` are

@@ -19,12 +19,12 @@ from accord.cli.context import (
     settings,
     unit_of_work,
 )
+from accord.cli.resolving import alongside, resolve_all
 from accord.collect import imports
 from accord.customers import export as profile_export
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.models import Workspace
 from accord.govern.workspaces.repository import WorkspaceRepository
-from accord.kit.db import transaction
 from accord.kit.errors import AccordError
 from accord.resolve import service as resolve
 from accord.resolve import settings as identity
@@ -82,8 +82,20 @@ def import_command(
         ws = find_workspace(session, workspace)
         workspace_id = ws.id
     total = sum(1 for _ in imports.read_rows(file, fmt))
-    with heard_factory(s) as factory, progress_bar() as progress:
+    with (
+        heard_factory(s) as factory,
+        progress_bar() as progress,
+        alongside(s.resolved_database_url, s, workspace_id) as resolver,
+    ):
         read = progress.add_task(f"Importing {file.name}", total=total)
+        # Resolved beside the import, by a process of its own; the total grows as rows
+        # are accepted.
+        resolving = progress.add_task("Resolving onto profiles", total=None)
+
+        def accepted(n: int) -> None:
+            progress.advance(read, n)
+            progress.update(resolving, completed=resolver.resolved)
+
         with unit_of_work(s, factory) as session:
             report = imports.run_import(
                 session,
@@ -93,17 +105,14 @@ def import_command(
                 mapping=mapping,
                 source=f"import:{kind}:{file.name}",
                 channel=channel,
-                progress=lambda n: progress.advance(read, n),
+                progress=accepted,
                 on_batch=session.commit,
                 held=partial(resolve.held_identifiers, session),
                 declare=partial(identity.declare_types, session, Principal.cli(workspace_id)),
             )
-        resolving = progress.add_task("Resolving onto profiles", total=report.loaded)
-        while True:
-            with transaction(factory) as session:
-                done = resolve.resolve_pending(session, workspace_id, limit=500)
-            if not done:
-                break
+        progress.update(resolving, total=report.loaded)
+        resolver.finish(lambda n: progress.update(resolving, completed=n))
+        for done in resolve_all(factory, workspace_id):  # what the process left, if any
             progress.advance(resolving, done)
     typer.echo(
         f"{report.rows} rows: {report.loaded} loaded, {report.duplicates} already imported, "

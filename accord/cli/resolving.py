@@ -1,0 +1,92 @@
+"""Resolution beside an import: while ``accord import`` accepts a file's rows, a process
+of its own resolves what has been accepted onto profiles, as the server's resolver does
+beside its API workers. The two use both cores; once the import has accepted its last
+row, the process resolves what is left and ends. Whatever it leaves (it failed, say) the
+import resolves itself afterwards, so nothing accepted stays pending."""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from accord.config import Settings
+from accord.kit.db import transaction
+from accord.resolve import service as resolve
+
+BATCH = 500
+IDLE_WAIT = 0.05  # seconds between looks while the import has nothing new accepted
+
+
+def resolve_all(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> Iterator[int]:
+    """Resolve the workspace's pending events a batch at a time; yields each batch's size."""
+    while True:
+        with transaction(factory) as session:
+            done = resolve.resolve_pending(session, workspace_id, limit=BATCH)
+        if not done:
+            return
+        yield done
+
+
+def _resolver(url: str, s: Settings, workspace_id: uuid.UUID, accepted: Any, resolved: Any) -> None:
+    """The child: resolve batches as they are accepted until the import says it accepted
+    its last row and none is left."""
+    from accord.cli.context import heard_factory
+    from accord.kit.runtime import tune_gc
+
+    tune_gc(s.gc_threshold)
+    with heard_factory(s, url) as factory:
+        while True:
+            last_look = accepted.is_set()  # read before looking: a later batch is seen
+            for done in resolve_all(factory, workspace_id):
+                with resolved.get_lock():
+                    resolved.value += done
+            if last_look:
+                return
+            accepted.wait(IDLE_WAIT)
+
+
+@dataclass
+class Alongside:
+    """The resolver beside an import: ``finish`` once the import accepted its last row."""
+
+    _accepted: Any
+    _resolved: Any
+    _process: Any
+
+    @property
+    def resolved(self) -> int:
+        return int(self._resolved.value)
+
+    def finish(self, on_progress: Callable[[int], None] | None = None) -> None:
+        """Let the child resolve what is left and end (``on_progress`` hears how many it
+        resolved in all, as it goes); the caller resolves anything it left."""
+        self._accepted.set()
+        while self._process.is_alive():
+            self._process.join(0.1)
+            if on_progress:
+                on_progress(self.resolved)
+
+
+@contextmanager
+def alongside(url: str, s: Settings, workspace_id: uuid.UUID) -> Iterator[Alongside]:
+    """A resolver process for ``workspace_id`` while the block accepts rows; the block
+    calls ``finish`` when done (leaving early, by an error, stops the process)."""
+    spawn = multiprocessing.get_context("spawn")
+    accepted = spawn.Event()
+    resolved = spawn.Value("q", 0)
+    process = spawn.Process(
+        target=_resolver, args=(url, s, workspace_id, accepted, resolved), daemon=True
+    )
+    process.start()
+    try:
+        yield Alongside(accepted, resolved, process)
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
