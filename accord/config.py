@@ -156,9 +156,11 @@ class Settings(BaseSettings):
         "it has nothing to do (one index probe a look).",
     )
     resolve_yield_above: int = Field(
-        default=5000,
+        default=10_000,
         ge=0,
-        description="Events accepted a second above which a burst is under way: the resolver "
+        description="Events accepted a second above which a burst is under way (above the "
+        "steady rate resolution is built to keep up with; a threshold a steady load crosses "
+        "now and then makes it rest at random and fall behind): the resolver "
         "then rests between full batches (four times as long as a batch took, at most 5 s) so "
         "that accepting keeps the CPU and the database, and catches up once arrivals fall "
         "below it; it no longer rests once its batches have all been full for 5 s (a steady "
