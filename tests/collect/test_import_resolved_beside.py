@@ -43,6 +43,18 @@ def _contacts(start: int, count: int) -> list[dict[str, object]]:
     ]
 
 
+def _accept(factory: object, workspace_id: uuid.UUID, messages: list[dict[str, object]]) -> None:
+    with transaction(factory) as session:  # type: ignore[arg-type]
+        collect.accept(
+            session,
+            workspace_id=workspace_id,
+            source="import:contacts:test",
+            region="US",
+            messages=messages,
+            received_at=utcnow(),
+        )
+
+
 def _counts(factory: object, workspace_id: uuid.UUID) -> tuple[int, int]:
     with factory() as session:  # type: ignore[operator]
         pending = session.scalar(
@@ -66,15 +78,7 @@ def test_the_process_beside_resolves_each_batch_as_it_is_accepted(
     try:
         with alongside(fresh_db_url, s, workspace_id) as resolver:
             for start in range(0, 1500, 300):
-                with transaction(factory) as session:
-                    collect.accept(
-                        session,
-                        workspace_id=workspace_id,
-                        source="import:contacts:test",
-                        region="US",
-                        messages=_contacts(start, 300),
-                        received_at=utcnow(),
-                    )
+                _accept(factory, workspace_id, _contacts(start, 300))
             heard: list[int] = []
             resolver.finish(heard.append)
             assert resolver.resolved == 1500  # all of it by the process beside
@@ -96,15 +100,7 @@ def test_what_the_process_beside_leaves_the_import_resolves(
         with alongside(fresh_db_url, Settings(), workspace_id) as resolver:
             resolver._process.terminate()  # it dies before anything is accepted
             resolver._process.join()
-            with transaction(factory) as session:
-                collect.accept(
-                    session,
-                    workspace_id=workspace_id,
-                    source="import:contacts:test",
-                    region="US",
-                    messages=_contacts(0, 700),
-                    received_at=utcnow(),
-                )
+            _accept(factory, workspace_id, _contacts(0, 700))
             resolver.finish()
             assert resolver.resolved == 0
         assert _counts(factory, workspace_id) == (700, 0)
