@@ -53,15 +53,30 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+# Each prefix's column names for the fields of a touch, then for its event and whether
+# it is attributed (the first touch records no such flag).
+_COLUMNS = {
+    prefix: (
+        tuple((f"{prefix}_{name}", name) for name in FIELDS),
+        f"{prefix}_event_id",
+        f"{prefix}_attributed" if prefix != "first" else None,
+    )
+    for prefix in PREFIXES
+}
+
+
 def _columns(prefix: str, chosen: Candidate | None) -> dict[str, Any]:
     """A prefix's columns for the event chosen (all None for none)."""
+    fields, event_column, attributed_column = _COLUMNS[prefix]
     touch = chosen.grouped if chosen is not None else None
-    out: dict[str, Any] = {f"{prefix}_{name}": None for name in FIELDS}
-    if touch is not None:
-        out.update({f"{prefix}_{name}": getattr(touch, name) for name in FIELDS})
-    out[f"{prefix}_event_id"] = chosen.id if chosen is not None else None
-    if prefix != "first":
-        out[f"{prefix}_attributed"] = chosen.attributed if chosen is not None else None
+    out: dict[str, Any]
+    if touch is None:
+        out = dict.fromkeys(column for column, _ in fields)
+    else:
+        out = {column: getattr(touch, name) for column, name in fields}
+    out[event_column] = chosen.id if chosen is not None else None
+    if attributed_column is not None:
+        out[attributed_column] = chosen.attributed if chosen is not None else None
     return out
 
 

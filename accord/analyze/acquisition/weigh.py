@@ -90,14 +90,16 @@ class Weighed:
     search: str | None
 
 
-def _text(context: Any, *path: str) -> str | None:
-    """A value of the context as ``TouchSql.text`` reads it: a string as it is, another
-    value as its JSON text, None where the path leads nowhere."""
-    value = context
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
+def _object(value: Any) -> Mapping[str, Any] | None:
+    """``value`` if it is a JSON object (a parsed context's are plain dicts), else None."""
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return None
+
+
+def _leaf(value: Any) -> str | None:
+    """A value as ``TouchSql.text`` reads it: a string as it is, another value as its
+    JSON text, None where there is none."""
     if value is None or isinstance(value, str):
         return value
     return dumps(value)
@@ -114,11 +116,21 @@ def host(url: str) -> str:
 
 
 def weigh(type_: str, name: str | None, channel: str | None, context: Any) -> Weighed:
-    """``TouchSql.parts`` for one event, with what grouping its touch reads."""
-    ref = _text(context, "page", "referrer")
-    url = _text(context, "page", "url")
-    search = _text(context, "page", "search")
-    campaign = {k: v for k in CAMPAIGN_KEYS if (v := _text(context, "campaign", k)) is not None}
+    """``TouchSql.parts`` for one event, with what grouping its touch reads (each path of
+    the context read as ``TouchSql.text`` reads it, each object looked up once)."""
+    root = _object(context)
+    page = _object(root.get("page")) if root is not None else None
+    ref = url = search = None
+    if page is not None:
+        ref, url, search = (
+            _leaf(page.get("referrer")),
+            _leaf(page.get("url")),
+            _leaf(page.get("search")),
+        )
+    tags = _object(root.get("campaign")) if root is not None else None
+    campaign = (
+        {k: v for k in CAMPAIGN_KEYS if (v := _leaf(tags.get(k))) is not None} if tags else {}
+    )
     tagged_url = ((url or "") + (search or "")).lower()
     tagged = any(campaign.get(k) for k in ("source", "medium", "name")) or any(
         p in tagged_url for p in (*UTM_IN_URL, *CLICK_IDS_IN_URL)
