@@ -37,8 +37,9 @@ from accord.resolve import settings as identity
 from accord.resolve.models import Identifier
 
 # Resolution beside the import, as `accord import` runs it: a context of the workspace
-# whose value the import tells when it accepted its last row (``finish()``).
-Beside = Callable[[uuid.UUID], AbstractContextManager[Any]]
+# and the rows to import, whose value the import tells when it accepted its last row
+# (``finish()``).
+Beside = Callable[[uuid.UUID, int], AbstractContextManager[Any]]
 
 ID_TYPE = "record_id"
 MAPPING = [
@@ -167,7 +168,8 @@ def _import(
 ) -> None:
     # A file as it is: its columns mapped as the contacts import maps them.
     mapping = imports.Mapping.parse(MAPPING[:1] if as_is else MAPPING, None)
-    with beside(workspace_id) if beside else nullcontext() as resolver, factory() as session:
+    beside_it = beside(workspace_id, len(population)) if beside else nullcontext()
+    with beside_it as resolver, factory() as session:
         imports.run_import(
             session,
             workspace_id=workspace_id,

@@ -85,11 +85,11 @@ def import_command(
     with (
         heard_factory(s) as factory,
         progress_bar() as progress,
-        alongside(s.resolved_database_url, s, workspace_id) as resolver,
+        alongside(s.resolved_database_url, s, workspace_id, total) as resolver,
     ):
         read = progress.add_task(f"Importing {file.name}", total=total)
-        # Resolved beside the import, by a process of its own; the total grows as rows
-        # are accepted.
+        # Resolved beside the import by a process of its own (a large file), else after
+        # it; the total is known once every row is accepted.
         resolving = progress.add_task("Resolving onto profiles", total=None)
 
         def accepted(n: int) -> None:

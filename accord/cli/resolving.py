@@ -21,6 +21,10 @@ from accord.resolve import service as resolve
 
 BATCH = 500
 IDLE_WAIT = 0.05  # seconds between looks while the import has nothing new accepted
+# Rows from which a file is resolved beside its import. Starting the process costs about
+# a second and a half (its imports, its engine), which a file of fewer rows would wait
+# for at its end: those are resolved after their import, in the command's own process.
+BESIDE_FROM = 10_000
 
 
 def resolve_all(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> Iterator[int]:
@@ -53,19 +57,22 @@ def _resolver(url: str, s: Settings, workspace_id: uuid.UUID, accepted: Any, res
 
 @dataclass
 class Alongside:
-    """The resolver beside an import: ``finish`` once the import accepted its last row."""
+    """The resolver beside an import: ``finish`` once the import accepted its last row.
+    Without a process (a small file), nothing is resolved beside it."""
 
-    _accepted: Any
-    _resolved: Any
-    _process: Any
+    _accepted: Any = None
+    _resolved: Any = None
+    _process: Any = None
 
     @property
     def resolved(self) -> int:
-        return int(self._resolved.value)
+        return int(self._resolved.value) if self._resolved is not None else 0
 
     def finish(self, on_progress: Callable[[int], None] | None = None) -> None:
         """Let the child resolve what is left and end (``on_progress`` hears how many it
         resolved in all, as it goes); the caller resolves anything it left."""
+        if self._process is None:
+            return
         self._accepted.set()
         while self._process.is_alive():
             self._process.join(0.1)
@@ -74,9 +81,13 @@ class Alongside:
 
 
 @contextmanager
-def alongside(url: str, s: Settings, workspace_id: uuid.UUID) -> Iterator[Alongside]:
-    """A resolver process for ``workspace_id`` while the block accepts rows; the block
-    calls ``finish`` when done (leaving early, by an error, stops the process)."""
+def alongside(url: str, s: Settings, workspace_id: uuid.UUID, rows: int) -> Iterator[Alongside]:
+    """A resolver process for ``workspace_id`` while the block accepts ``rows`` rows (none
+    below ``BESIDE_FROM``); the block calls ``finish`` when done (leaving early, by an
+    error, stops the process)."""
+    if rows < BESIDE_FROM:
+        yield Alongside()
+        return
     spawn = multiprocessing.get_context("spawn")
     accepted = spawn.Event()
     resolved = spawn.Value("q", 0)

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from accord.cli import resolving
 from accord.cli.main import app as cli
-from accord.cli.resolving import alongside, resolve_all
+from accord.cli.resolving import BESIDE_FROM, alongside, resolve_all
 from accord.collect import service as collect
 from accord.collect.models import Event
 from accord.config import Settings
@@ -76,7 +77,7 @@ def test_the_process_beside_resolves_each_batch_as_it_is_accepted(
     engine = create_db_engine(fresh_db_url)
     factory = create_session_factory(engine)
     try:
-        with alongside(fresh_db_url, s, workspace_id) as resolver:
+        with alongside(fresh_db_url, s, workspace_id, BESIDE_FROM) as resolver:
             for start in range(0, 1500, 300):
                 _accept(factory, workspace_id, _contacts(start, 300))
             heard: list[int] = []
@@ -97,7 +98,7 @@ def test_what_the_process_beside_leaves_the_import_resolves(
     engine = create_db_engine(fresh_db_url)
     factory = create_session_factory(engine)
     try:
-        with alongside(fresh_db_url, Settings(), workspace_id) as resolver:
+        with alongside(fresh_db_url, Settings(), workspace_id, BESIDE_FROM) as resolver:
             resolver._process.terminate()  # it dies before anything is accepted
             resolver._process.join()
             _accept(factory, workspace_id, _contacts(0, 700))
@@ -110,9 +111,21 @@ def test_what_the_process_beside_leaves_the_import_resolves(
         engine.dispose()
 
 
-def test_an_imported_file_is_resolved_whole(
+def test_a_small_file_has_no_process_beside_it(
     fresh_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    workspace_id = _workspace(fresh_db_url, tmp_path, monkeypatch)
+    with alongside(fresh_db_url, Settings(), workspace_id, BESIDE_FROM - 1) as resolver:
+        assert resolver._process is None
+        resolver.finish()
+        assert resolver.resolved == 0
+
+
+@pytest.mark.parametrize("beside_from", [1, BESIDE_FROM], ids=["beside", "after"])
+def test_an_imported_file_is_resolved_whole(
+    fresh_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, beside_from: int
+) -> None:
+    monkeypatch.setattr(resolving, "BESIDE_FROM", beside_from)
     workspace_id = _workspace(fresh_db_url, tmp_path, monkeypatch)
     rows = ["email,first_name,last_name"]
     rows += [f"p{i}@example.com,Ana{i},Lee" for i in range(1200)]
