@@ -35,6 +35,7 @@ from accord.match.tasks import run_workspace
 from accord.resolve import service as resolve
 from accord.resolve import settings as identity
 from accord.resolve.models import Identifier
+from accord.resolve.worker import resolve_workspace
 
 # Resolution beside the import, as `accord import` runs it: a context of the workspace
 # and the rows to import, whose value the import tells when it accepted its last row
@@ -186,10 +187,7 @@ def _import(
         session.commit()
         if resolver is not None:
             resolver.finish()
-    while True:
-        with transaction(factory) as session:
-            if not resolve.resolve_pending(session, workspace_id, limit=500):
-                break
+    resolve_workspace(factory, workspace_id)  # what was left, if any
 
 
 def _scores(

@@ -19,7 +19,7 @@ from accord.cli.context import (
     settings,
     unit_of_work,
 )
-from accord.cli.resolving import alongside, resolve_all
+from accord.cli.resolving import alongside
 from accord.collect import imports
 from accord.customers import export as profile_export
 from accord.govern.access.principal import Principal
@@ -28,6 +28,7 @@ from accord.govern.workspaces.repository import WorkspaceRepository
 from accord.kit.errors import AccordError
 from accord.resolve import service as resolve
 from accord.resolve import settings as identity
+from accord.resolve.worker import resolve_workspace
 
 export_app = typer.Typer(help="Export data from a workspace.", no_args_is_help=True)
 
@@ -112,8 +113,8 @@ def import_command(
             )
         progress.update(resolving, total=report.loaded)
         resolver.finish(lambda n: progress.update(resolving, completed=n))
-        for done in resolve_all(factory, workspace_id):  # what the process left, if any
-            progress.advance(resolving, done)
+        # What the process left, if any (all of it, for a small file).
+        resolve_workspace(factory, workspace_id, on_batch=lambda n: progress.advance(resolving, n))
     typer.echo(
         f"{report.rows} rows: {report.loaded} loaded, {report.duplicates} already imported, "
         f"{len(report.errors)} rejected"

@@ -13,28 +13,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from accord.config import Settings
-from accord.kit.db import transaction
-from accord.resolve import service as resolve
+from accord.resolve.worker import resolve_workspace
 
-BATCH = 500
 IDLE_WAIT = 0.05  # seconds between looks while the import has nothing new accepted
 # Rows from which a file is resolved beside its import. Starting the process costs about
 # a second and a half (its imports, its engine), which a file of fewer rows would wait
 # for at its end: those are resolved after their import, in the command's own process.
 BESIDE_FROM = 10_000
-
-
-def resolve_all(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> Iterator[int]:
-    """Resolve the workspace's pending events a batch at a time; yields each batch's size."""
-    while True:
-        with transaction(factory) as session:
-            done = resolve.resolve_pending(session, workspace_id, limit=BATCH)
-        if not done:
-            return
-        yield done
 
 
 def _resolver(url: str, s: Settings, workspace_id: uuid.UUID, accepted: Any, resolved: Any) -> None:
@@ -43,13 +29,15 @@ def _resolver(url: str, s: Settings, workspace_id: uuid.UUID, accepted: Any, res
     from accord.cli.context import heard_factory
     from accord.kit.runtime import tune_gc
 
+    def count(done: int) -> None:
+        with resolved.get_lock():
+            resolved.value += done
+
     tune_gc(s.gc_threshold)
     with heard_factory(s, url) as factory:
         while True:
             last_look = accepted.is_set()  # read before looking: a later batch is seen
-            for done in resolve_all(factory, workspace_id):
-                with resolved.get_lock():
-                    resolved.value += done
+            resolve_workspace(factory, workspace_id, on_batch=count)
             if last_look:
                 return
             accepted.wait(IDLE_WAIT)

@@ -30,7 +30,7 @@ from accord.config import Settings
 from accord.govern.access.principal import Principal
 from accord.kit.db import create_db_engine, create_session_factory, transaction
 from accord.kit.time import utcnow
-from accord.resolve import service as resolve
+from accord.resolve.worker import resolve_workspace
 
 SHOP = "https://demo-outfitters.example"
 
@@ -211,10 +211,7 @@ def ensure_acquisition(settings: Settings, workspace_id: uuid.UUID) -> str | Non
                 when = utcnow() - timedelta(days=2 + (n * 7) % 300, minutes=n * 13)
                 _scan(session, settings, found, f"scan-{n:03d}", when)
                 scans += 1
-        while True:
-            with transaction(factory) as session:
-                if resolve.resolve_pending(session, workspace_id, limit=500) == 0:
-                    break
+        resolve_workspace(factory, workspace_id)
         rebuilt = touches.rebuild(factory, workspace_id)
     finally:
         engine.dispose()

@@ -17,7 +17,7 @@ from accord.demo.service import demo_write_key
 from accord.govern.access import service as access
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
-from accord.resolve import service as resolve
+from accord.resolve.worker import resolve_workspace
 
 SOURCE = "write_key:Demo site"
 
@@ -57,10 +57,5 @@ def load_retail(
                 raise RuntimeError(f"demo data rejected: {result.errors[0]}")
 
     count = retail.load(send, customers, progress=on_sent)
-    while True:
-        with transaction(factory) as session:
-            done = resolve.resolve_pending(session, workspace_id, limit=500)
-        if done == 0:
-            return count
-        if on_resolved:
-            on_resolved(done)
+    resolve_workspace(factory, workspace_id, on_batch=on_resolved)
+    return count

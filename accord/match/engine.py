@@ -240,11 +240,17 @@ def train(
     )
 
 
+def _linker(sdf: Any, settings: dict[str, Any]) -> Any:
+    """A Splink linker over ``sdf`` as every run makes it: Splink's messages below ERROR
+    dropped, and so its settings validation skipped (it only logs warnings)."""
+    from splink import Linker
+
+    return Linker(sdf, settings, log_level=logging.ERROR, validate_settings=False)
+
+
 def _train(
     db_api: Any, sdf: Any, table: pa.Table, present: set[str], dialect: str
 ) -> tuple[dict[str, Any], list[TrainingRule], bool]:
-    from splink import Linker
-
     specs = comparisons.specs_for(present)
     n = table.num_rows
     filled = {c: 1 - table.column(c).null_count / max(n, 1) for c in table.column_names}
@@ -254,8 +260,7 @@ def _train(
     if n < MIN_RECORDS_FOR_U:
         _prior_u(settings)
         return settings, [], False
-    # Splink's settings validation only logs warnings, which ERROR drops: it is skipped.
-    linker = Linker(sdf, settings, log_level=logging.ERROR, validate_settings=False)
+    linker = _linker(sdf, settings)
     # In one pass: the sampled pairs in chunks, stopping once every level is seen 100
     # times, read most of them anyway for the rarest levels (names swapped), with a
     # statement per chunk and comparison.
@@ -280,9 +285,7 @@ def _train(
     report: list[TrainingRule] = []
     for rule in comparisons.training_rules(present):
         sql = rule.get_blocking_rule(dialect).blocking_rule_sql
-        session_linker = Linker(
-            sdf, copy.deepcopy(base), log_level=logging.ERROR, validate_settings=False
-        )
+        session_linker = _linker(sdf, copy.deepcopy(base))
         try:
             session = session_linker.training.estimate_parameters_using_expectation_maximisation(
                 rule, max_pairs=EM_MAX_PAIRS, estimate_without_term_frequencies=True
@@ -432,8 +435,6 @@ def run(
 ) -> Result:
     """Train (unless ``model`` is given) and predict over ``table``. A table with nothing
     to compare gives no pairs and no model (``Result.skipped`` says why)."""
-    from splink import Linker
-
     skipped = nothing_to_compare(table, model)
     if skipped is not None:
         return Result(
@@ -480,9 +481,7 @@ def run(
             if on_phase:
                 on_phase("scoring candidate pairs")
             settings = in_dialect(stored, engine)
-            linker = Linker(
-                sdf, copy.deepcopy(settings), log_level=logging.ERROR, validate_settings=False
-            )
+            linker = _linker(sdf, copy.deepcopy(settings))
             if tf:
                 backends.register_tf(db_api, linker, tf, table, engine, suffix, registered)
             kept: list[pa.Table] | None = [] if candidates else None

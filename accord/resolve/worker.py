@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
@@ -98,6 +99,27 @@ class Pacing:
             stop.wait(pause)
             rested += pause
         return rested
+
+
+def resolve_workspace(
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    *,
+    limit: int = 500,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Resolve one workspace's pending events, a committed batch of ``limit`` at a time,
+    until none is left (an import's, a demo's); ``on_batch`` hears each batch's size.
+    Returns how many were resolved."""
+    total = 0
+    while True:
+        with transaction(factory) as session:
+            done = service.resolve_pending(session, workspace_id, limit=limit)
+        if not done:
+            return total
+        total += done
+        if on_batch is not None:
+            on_batch(done)
 
 
 def drain(
