@@ -168,6 +168,33 @@ def scans_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def leading_columns(session: Session, scan: dict[str, Any]) -> list[str]:
+    """The columns an index scan (a node of EXPLAIN's JSON) seeks by: its index's
+    columns from the first, as far as its condition constrains each. A condition on a
+    later column only, after one it leaves free, is checked against every entry the
+    earlier ones select (a filter in all but name)."""
+    from sqlalchemy import text
+
+    columns = session.execute(
+        text(
+            "SELECT a.attname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)"
+            " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum"
+            " WHERE c.relname = :name ORDER BY k.n"
+        ),
+        {"name": scan["Index Name"]},
+    ).scalars()
+    constrained = set(
+        re.findall(r'\(\(?"?(\w+)"?\)?(?:::[\w ]+?)? (?:=|<|>|<=|>=) ', scan.get("Index Cond", ""))
+    )
+    out = []
+    for column in columns:
+        if column not in constrained:
+            break
+        out.append(column)
+    return out
+
+
 def plans_of(session: Session, call: Callable[[], Any], wanted: Callable[[str], bool]) -> list[Any]:
     """The PostgreSQL plans of each statement ``call`` runs that ``wanted`` picks, as the
     database would run it now (its tables as they are: analyzed or not): for each, the

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,9 @@ def test_bench_ingest_prints_its_figures() -> None:
         "server memory",
     ):
         assert label in result.output
+    # Where the resolver's database time went: the events' own update is among it.
+    assert "in the database" in result.output
+    assert re.search(r"us  UPDATE events \(\d+ runs\)", result.output), result.output
 
 
 @pytest.mark.usefixtures("sqlite_env")

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ import httpx
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import CpuMeter, PeakMemory, percentile, server
+from accord.bench.common import CpuMeter, PeakMemory, engine_of, percentile, server
+from accord.bench.statements import timed_statements
 from accord.collect import service as collect
 from accord.collect.messages import parse_message
 from accord.collect.models import Event
@@ -32,7 +33,12 @@ from accord.collect.repository import EventRepository
 from accord.collect.service import to_row
 from accord.govern.workspaces import service as workspaces
 from accord.kit.db import transaction
+from accord.kit.runtime import tune_gc
 from accord.resolve.worker import drain
+
+# Events resolved alone (at most; fewer when the run sends fewer): enough for the tables
+# to grow as a busy workspace's do, where a statement's cost may grow with them.
+ALONE_EVENTS = 200_000
 
 
 @dataclass
@@ -53,6 +59,9 @@ class IngestResult:
     resolve_lag_s: float | None = None
     resolver_alone_per_s: float | None = None
     resolver_cpu_us: float | None = None
+    # The resolver alone's time in the database per event, by statement (the costliest).
+    resolver_statements: list[tuple[str, float, int]] = field(default_factory=list)
+    resolver_db_us: float | None = None
     fresh_p50_ms: float | None = None
     fresh_max_ms: float | None = None
 
@@ -76,6 +85,11 @@ class IngestResult:
                 f"resolver alone     {self.resolver_alone_per_s or 0:,.0f} events/s, "
                 f"{self.resolver_cpu_us or 0:.0f} us of CPU per event "
                 "(one thread, nothing else running)",
+                f"  in the database  {self.resolver_db_us or 0:.0f} us per event, of which:",
+                *(
+                    f"    {us:5.1f} us  {name} ({runs} runs)"
+                    for name, us, runs in self.resolver_statements
+                ),
                 f"freshness          p50 {self.fresh_p50_ms or 0:.0f} ms, "
                 f"max {self.fresh_max_ms or 0:.0f} ms "
                 "from a single event's 200 to its profile (normal load)",
@@ -209,12 +223,25 @@ def raw_insert_rate(
     return len(rows) / elapsed
 
 
+@dataclass
+class Alone:
+    """Resolution by itself: events/s, CPU and database microseconds per event, and the
+    costliest statements (label, microseconds per event, runs)."""
+
+    per_s: float
+    cpu_us: float
+    db_us: float
+    statements: list[tuple[str, float, int]]
+
+
 def resolver_alone(
-    factory: sessionmaker[Session], msgs: list[dict[str, Any]]
-) -> tuple[float, float]:
-    """Events/s and CPU microseconds per event of resolution by itself: the events are
-    accepted straight into a workspace of their own (no HTTP), then resolved by one
-    thread, as the resolver worker does, with no server running."""
+    factory: sessionmaker[Session], msgs: list[dict[str, Any]], gc_threshold: int
+) -> Alone:
+    """Resolution by itself: the events are accepted straight into a workspace of their
+    own (no HTTP), then resolved by one thread, as the resolver worker does, with no
+    server running; each statement's time is noted. The cycle collector is tuned as in
+    the resolver's process (``tune_gc``), which also sets aside what this process holds
+    (the run's messages and bodies) from its walks."""
     with transaction(factory) as session:
         ws = workspaces.create_workspace(session, f"bench-resolve-{uuid.uuid4().hex[:6]}").workspace
         workspace_id = ws.id
@@ -229,10 +256,18 @@ def resolver_alone(
                 messages=msgs[i : i + 100],
                 received_at=now,
             )
-    start, cpu = time.perf_counter(), time.thread_time()
-    done = drain(factory)
-    elapsed, used = time.perf_counter() - start, time.thread_time() - cpu
-    return done / elapsed, used / max(done, 1) * 1e6
+    tune_gc(gc_threshold)
+    with timed_statements(engine_of(factory)) as times:
+        start, cpu = time.perf_counter(), time.thread_time()
+        done = drain(factory)
+        elapsed, used = time.perf_counter() - start, time.thread_time() - cpu
+    per = 1e6 / max(done, 1)
+    return Alone(
+        per_s=done / elapsed,
+        cpu_us=used * per,
+        db_us=times.seconds * per,
+        statements=[(name, t.seconds * per, t.runs) for name, t in times.top(6)],
+    )
 
 
 def freshness(
@@ -295,6 +330,7 @@ def run(
     batch_size: int,
     workers: int,
     accept_only: bool = False,
+    gc_threshold: int = 0,
     progress: Any = None,
 ) -> IngestResult:
     with transaction(factory) as session:
@@ -360,13 +396,15 @@ def run(
     )
     if accept_only:
         return accepted
-    alone, alone_cpu_us = resolver_alone(factory, messages(min(events, 20000), seed=13))
+    alone = resolver_alone(factory, messages(min(events, ALONE_EVENTS), seed=13), gc_threshold)
     return replace(
         accepted,
         resolved_per_s=events / (resolved_at - start),
         resolve_lag_s=resolved_at - accepted_at,
-        resolver_alone_per_s=alone,
-        resolver_cpu_us=alone_cpu_us,
+        resolver_alone_per_s=alone.per_s,
+        resolver_cpu_us=alone.cpu_us,
+        resolver_db_us=alone.db_us,
+        resolver_statements=alone.statements,
         fresh_p50_ms=percentile(fresh, 50),
         fresh_max_ms=max(fresh),
     )

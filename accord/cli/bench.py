@@ -81,6 +81,7 @@ def bench_ingest(
             batch_size=batch_size,
             workers=workers,
             accept_only=accept_only,
+            gc_threshold=settings().gc_threshold,
             progress=progress,
         ),
     )

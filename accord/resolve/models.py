@@ -57,7 +57,11 @@ class IdentityLink(IdMixin, TimestampMixin, Base):
     __tablename__ = "identity_links"
     __table_args__ = (
         UniqueConstraint("workspace_id", "a_id", "b_id"),
-        Index(None, "workspace_id", "b_id"),
+        # The other end too, so the links of an identifier by its second end are read
+        # from this index alone: with ``b_id`` only, the unique key (read alone for the
+        # first end) looked cheaper to the planner on small tables, and was walked
+        # through every link of the workspace for each identifier.
+        Index(None, "workspace_id", "b_id", "a_id"),
         # Deleting an identifier (an erase) deletes its links by each end: each end
         # leads an index of its own, or the look-up reads every link of the table.
         Index("ix_identity_links_a_id", "a_id"),

@@ -18,7 +18,7 @@ from accord.kit.ids import new_ids
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from tests.analyze.helpers import segment
-from tests.helpers import plans_of, scans_of
+from tests.helpers import leading_columns, plans_of, scans_of
 
 PEOPLE = 20_000
 
@@ -85,6 +85,10 @@ def test_members_and_timers_of_a_few_people_use_the_whole_key_in_every_plan(
                     child.get("Index Cond", "") for child in scan.get("Plans", [])
                 ]
                 assert "profile_id" in " ".join(conditions), (number, shown)
+                # Sought by the person, not by a prefix before it left free.
+                for node in [scan, *scan.get("Plans", [])]:
+                    if "Index Name" in node:
+                        assert "profile_id" in leading_columns(session, node), (number, shown)
                 if number == 5:  # by person alone: an index that starts with the person
                     names = [scan.get("Index Name")] + [
                         child.get("Index Name") for child in scan.get("Plans", [])
