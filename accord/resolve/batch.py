@@ -1,8 +1,9 @@
 """What one resolver batch keeps in memory so the common case costs no queries per event:
-every identifier the batch's events carry (looked up, and the new ones inserted, in one
-go), the links already known between them, identifier counts per person, how many user
-ids each browser or device is linked to, and the outcome of each resolved event, written
-for all of them at once."""
+every identifier the batch's events carry (looked up in one go; the new ones made in
+memory and inserted once their person is known, so each is written once), the links
+already known between them, identifier counts per person, how many user ids each browser
+or device is linked to, and the outcome of each resolved event, written for all of them
+at once."""
 
 from __future__ import annotations
 
@@ -35,6 +36,11 @@ if TYPE_CHECKING:
     from accord.resolve.context import WorkspaceContext
 
 
+class IdentifierTaken(RuntimeError):
+    """Another writer inserted an identifier a batch made: the batch is undone, and its
+    events are resolved again (one at a time) against the stored one."""
+
+
 @dataclass
 class BatchCache:
     idents: dict[tuple[str, str], Identifier] = field(default_factory=dict)
@@ -60,6 +66,9 @@ class BatchCache:
     unsaved: list[Profile] = field(default_factory=list)
     # Identifiers given to a person by the fast path (id -> person), written at once.
     assigned: dict[uuid.UUID, uuid.UUID] = field(default_factory=dict)
+    # Identifiers the batch's events bring, not yet inserted: written by
+    # ``insert_new_identifiers`` with the person they were given by then.
+    unsaved_idents: list[Identifier] = field(default_factory=list)
     # What the batch's events add to each person, applied when the batch writes.
     folds: dict[uuid.UUID, Fold] = field(default_factory=dict)
     profile_ctx: ProfileContext | None = None
@@ -109,17 +118,11 @@ class BatchCache:
                 }
                 for t, v in missing
             ]
-            inserted = insert_ignore(
-                session, Identifier.__table__, rows, ["workspace_id", "type", "value"]
-            )
+            # Resolution is serialized per workspace and only it creates identifiers, so
+            # these stay new until the batch writes them (``insert_new_identifiers``).
             cache.born = {p: cache.position[first[p].id] for p in missing}
-            if inserted == len(rows):  # all written by this batch: held as written
-                made = [as_loaded(Identifier, row) for row in rows]
-                hold(session, made)
-                cache.idents.update(((i.type, i.value), i) for i in made)
-            else:  # another writer made some of them first: read them all back
-                for i in range(0, len(missing), 400):
-                    cache.idents.update(repo.find(ctx.workspace_id, missing[i : i + 400]))
+            cache.unsaved_idents = [as_loaded(Identifier, row) for row in rows]
+            cache.idents.update(((i.type, i.value), i) for i in cache.unsaved_idents)
         held = list({i.profile_id for i in cache.idents.values() if i.profile_id})
         cache.profiles = ProfileRepository.from_session(session).by_ids(held)
         # The identifier counts of the people that new identifiers may join (type limits).
@@ -197,6 +200,7 @@ class BatchCache:
 
     def flush_links(self, session: Session) -> None:
         if self.pending_links:
+            self.insert_new_identifiers(session)  # what the links point at
             insert_ignore(
                 session,
                 IdentityLink.__table__,
@@ -287,9 +291,32 @@ class BatchCache:
 
     def assign(self, ident: Identifier, profile_id: uuid.UUID) -> None:
         """Give an identifier to a person; the row is written with the batch's others by
-        ``flush_assigned`` (the object is left as if already written)."""
+        ``flush_assigned``, or inserted with its person if the batch made it (the object
+        is left as if already written)."""
         set_committed_value(ident, "profile_id", profile_id)
         self.assigned[ident.id] = profile_id
+
+    def insert_new_identifiers(self, session: Session) -> None:
+        """Insert the identifiers the batch made, each with the person it was given by
+        now (the new people first, whom they point at), in one statement; they are then
+        held in the session as loaded. Anything that reads identifiers or writes rows
+        pointing at them calls this first."""
+        if not self.unsaved_idents:
+            return
+        self.insert_new_profiles(session)
+        made, self.unsaved_idents = self.unsaved_idents, []
+        columns = [c.key for c in Identifier.__table__.columns]
+        rows = [{c: ident.__dict__[c] for c in columns} for ident in made]
+        inserted = insert_ignore(
+            session, Identifier.__table__, rows, ["workspace_id", "type", "value"]
+        )
+        if inserted != len(rows):
+            raise IdentifierTaken(
+                f"{len(rows) - inserted} of a batch's new identifiers were written meanwhile"
+            )
+        hold(session, made)
+        for ident in made:
+            self.assigned.pop(ident.id, None)  # written with its person
 
     def flush_assigned(self, session: Session) -> None:
         """After ``session.flush()``, which inserts the new people they point at."""
@@ -353,11 +380,13 @@ class BatchCache:
 
     def write(self, session: Session) -> None:
         """Everything the batch holds back, in an order the foreign keys accept: people's
-        values (their new events folded in first), links, then the session's flush (new
-        people, identifiers), identifiers given to people, then events."""
+        values (their new events folded in first), new people, new identifiers with their
+        people, links, then the session's flush, identifiers given to people, then
+        events."""
         with session.no_autoflush:
             self.apply_folds(session)
             self.insert_new_profiles(session)
+            self.insert_new_identifiers(session)
             self.flush_profiles(session)
             self.flush_links(session)
             session.flush()
