@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, String, create_engine, event
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -126,34 +125,12 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        connect_args={"options": _options(url)},
         json_deserializer=jsonio.loads,
         json_serializer=jsonio.dumps,
     )
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     return engine
-
-
-# Every statement is planned with its own values and the tables as they are now. The
-# driver prepares a statement run five times, and PostgreSQL then plans it once for any
-# values (a generic plan) and keeps that plan for the connection's life, until ANALYZE or
-# a change of the table. Made while a workspace's tables are small, where every index
-# looks as cheap as another, such a plan may seek an index by the workspace alone and
-# keep doing so as the tables grow: on a fresh database, resolving 200,000 events, the
-# links among a batch's identifiers cost 36 us an event that way (0.8 us planned each
-# time), and before them the count of the user ids linked to each identifier 12 us.
-# Planning each time costs about 5 us an event of the resolver's (its statements carry
-# thousands of values) and 0.2 to 0.3 ms a look-up.
-PLAN_EACH_TIME = "-c plan_cache_mode=force_custom_plan"
-
-
-def _options(url: str) -> str:
-    """The connection's server options: ours after any the URL gives (``?options=``)."""
-    given = make_url(url).query.get("options")
-    if isinstance(given, tuple):
-        given = " ".join(given)
-    return f"{given} {PLAN_EACH_TIME}" if given else PLAN_EACH_TIME
 
 
 # A pooled connection that sat unused this long is checked with a round trip before it is

@@ -297,13 +297,33 @@ def pg_array_literal(values: Iterable[Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-def lock_workspace(session: Session, workspace_id: uuid.UUID, purpose: str) -> None:
+def lock_workspace(
+    session: Session, workspace_id: uuid.UUID, purpose: str, *, plan_each_time: bool = False
+) -> None:
     """Serialize one kind of work per workspace across processes. PostgreSQL takes a
-    transaction-level advisory lock; SQLite transactions already begin IMMEDIATE."""
+    transaction-level advisory lock; SQLite transactions already begin IMMEDIATE.
+
+    ``plan_each_time``: for the rest of the transaction, PostgreSQL plans each statement
+    for its values and the tables as they are (``plan_cache_mode``, in the same round
+    trip). The driver prepares a statement run five times, and PostgreSQL then plans it
+    once for any values and keeps that plan for the connection's life, until ANALYZE or
+    a change of the table. For batch work over many values (the resolver's, the
+    touches'), such a plan is made while a workspace's tables are small, where any index
+    looks as cheap as another, and may seek an index by the workspace alone however the
+    tables grow."""
     if session.get_bind().dialect.name == "postgresql":
         mixed = (workspace_id.int >> 64) ^ (workspace_id.int & 0xFFFFFFFFFFFFFFFF)
         key = (mixed ^ zlib.crc32(purpose.encode())) & 0x7FFFFFFFFFFFFFFF
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        if plan_each_time:
+            session.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(:k),"
+                    " set_config('plan_cache_mode', 'force_custom_plan', true)"
+                ),
+                {"k": key},
+            )
+        else:
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def plus_seconds(session: Session, column: Any, seconds: float) -> ColumnElement[Any]:

@@ -483,8 +483,9 @@ def resolve_pending(
 ) -> int:
     """Resolve up to ``limit`` pending events of one workspace, oldest first (only those
     of ``ids`` when given: the resolver isolating an event that fails). The caller
-    commits. Serialized per workspace, so resolution never races with itself."""
-    lock_workspace(session, workspace_id, "resolve")
+    commits. Serialized per workspace, so resolution never races with itself; its
+    statements are planned for their values (``lock_workspace``)."""
+    lock_workspace(session, workspace_id, "resolve", plan_each_time=True)
     events = EventRepository.from_session(session).pending(workspace_id, limit, ids)
     if not events:
         return 0

@@ -1,34 +1,43 @@
-"""Every PostgreSQL connection plans each statement for its own values and the tables as
-they are: a generic plan, made once a statement has been prepared and kept for the
-connection's life, would be made while a workspace's tables are small and never again
-(without ANALYZE), however they grow."""
+"""Batch work over many values (resolution, the acquisition touches) is planned for its
+values on PostgreSQL, for its transaction only: a generic plan, made once a statement
+has been prepared and kept for the connection's life, would be made while a workspace's
+tables are small and never again (without ANALYZE), however they grow. Other work keeps
+PostgreSQL's default (a request's statements reuse their plans)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from accord.kit.db import create_db_engine
-from tests.conftest import new_database
-
-
-def _setting(url: str, name: str) -> str:
-    engine = create_db_engine(url, pool_size=1)
-    try:
-        with engine.connect() as conn:
-            return str(conn.execute(text(f"SHOW {name}")).scalar_one())
-    finally:
-        engine.dispose()
+from accord.analyze.acquisition import touches
+from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.resolve import service as resolve
 
 
-def test_each_statement_is_planned_for_its_values(tmp_path: Path) -> None:
-    with new_database("postgresql", tmp_path, migrated=False) as url:
-        assert _setting(url, "plan_cache_mode") == "force_custom_plan"
+def _mode(session: Session) -> str:
+    return str(session.execute(text("SHOW plan_cache_mode")).scalar_one())
 
 
-def test_options_given_in_the_url_are_kept_beside_it(tmp_path: Path) -> None:
-    with new_database("postgresql", tmp_path, migrated=False) as url:
-        given = f"{url}?options=-c%20statement_timeout%3D4321"
-        assert _setting(given, "statement_timeout") == "4321ms"
-        assert _setting(given, "plan_cache_mode") == "force_custom_plan"
+@pytest.mark.parametrize(
+    "work",
+    [
+        lambda s, ws: resolve.resolve_pending(s, ws),
+        lambda s, ws: touches.follow(s, ws),
+    ],
+    ids=["resolution", "touches"],
+)
+def test_batch_work_is_planned_for_its_values_within_its_transaction(
+    backend: str, session: Session, workspace: ProvisionedWorkspace, work: Any
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    ws = workspace.workspace.id
+    assert _mode(session) == "auto"
+    with session.begin_nested():
+        work(session, ws)
+        assert _mode(session) == "force_custom_plan"
+    session.rollback()
+    assert _mode(session) == "auto"  # the next transaction plans as it would

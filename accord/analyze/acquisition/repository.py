@@ -117,7 +117,9 @@ class Aggregate:
 
 class TouchRepository(Repository):
     def lock(self, workspace_id: uuid.UUID) -> None:
-        lock_workspace(self.session, workspace_id, "acquisition")
+        """The workspace's touches are written by one transaction at a time; its
+        statements over many people are planned for their values."""
+        lock_workspace(self.session, workspace_id, "acquisition", plan_each_time=True)
 
     def _sql(self, event: Any) -> TouchSql:
         return TouchSql(self.session.get_bind().dialect.name, event)
