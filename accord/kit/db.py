@@ -225,6 +225,13 @@ def as_loaded(cls: type[_Mapped], values: dict[str, Any]) -> _Mapped:
     return obj
 
 
+def rows_of(objects: Iterable[Base]) -> list[dict[str, Any]]:
+    """Every column of each object as a row (what ``as_loaded`` takes), its values as
+    they are now: for writing many new objects in one statement outside the unit of
+    work, then held with ``hold``."""
+    return [{c.key: getattr(obj, c.key) for c in type(obj).__table__.columns} for obj in objects]
+
+
 def hold(session: Session, objects: Iterable[Base]) -> None:
     """Objects whose rows were just written outside the unit of work, held in the
     session as if loaded (changes made to them from now on are flushed as updates)."""

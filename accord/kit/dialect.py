@@ -314,16 +314,9 @@ def lock_workspace(
     if session.get_bind().dialect.name == "postgresql":
         mixed = (workspace_id.int >> 64) ^ (workspace_id.int & 0xFFFFFFFFFFFFFFFF)
         key = (mixed ^ zlib.crc32(purpose.encode())) & 0x7FFFFFFFFFFFFFFF
-        if plan_each_time:
-            session.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(:k),"
-                    " set_config('plan_cache_mode', 'force_custom_plan', true)"
-                ),
-                {"k": key},
-            )
-        else:
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+        planned = ", set_config('plan_cache_mode', 'force_custom_plan', true)"
+        sql = f"SELECT pg_advisory_xact_lock(:k){planned if plan_each_time else ''}"
+        session.execute(text(sql), {"k": key})
 
 
 def plus_seconds(session: Session, column: Any, seconds: float) -> ColumnElement[Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
+from accord.kit.db import rows_of
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository, chunks
 from accord.profile.models import Order, Profile
@@ -93,9 +94,7 @@ class ProfileRepository(Repository):
     def insert_many(self, profiles: list[Profile]) -> None:
         """New people in one statement, bypassing the unit of work (the resolver's batch
         then holds them in the session as if loaded)."""
-        columns = [c.key for c in Profile.__table__.columns]
-        rows = [{c: getattr(p, c) for c in columns} for p in profiles]
-        insert_ignore(self.session, Profile.__table__, rows, ["id"])
+        insert_ignore(self.session, Profile.__table__, rows_of(profiles), ["id"])
 
     def redirect_tombstones(self, old: uuid.UUID, new: uuid.UUID) -> None:
         """People merged into ``old`` now point at ``new`` (``old`` was merged too)."""

@@ -305,14 +305,10 @@ class BatchCache:
             return
         self.insert_new_profiles(session)
         made, self.unsaved_idents = self.unsaved_idents, []
-        columns = [c.key for c in Identifier.__table__.columns]
-        rows = [{c: ident.__dict__[c] for c in columns} for ident in made]
-        inserted = insert_ignore(
-            session, Identifier.__table__, rows, ["workspace_id", "type", "value"]
-        )
-        if inserted != len(rows):
+        inserted = IdentifierRepository.from_session(session).insert_many(made)
+        if inserted != len(made):
             raise IdentifierTaken(
-                f"{len(rows) - inserted} of a batch's new identifiers were written meanwhile"
+                f"{len(made) - inserted} of a batch's new identifiers were written meanwhile"
             )
         hold(session, made)
         for ident in made:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all, update
 
 from accord.collect.models import Event
+from accord.kit.db import rows_of
 from accord.kit.dialect import each_of, insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository, chunks
@@ -116,6 +117,17 @@ class IdentifierRepository(Repository):
             for t, v in pairs
         ]
         insert_ignore(self.session, Identifier.__table__, rows, ["workspace_id", "type", "value"])
+
+    def insert_many(self, identifiers: list[Identifier]) -> int:
+        """New identifiers in one statement, bypassing the unit of work (the resolver's
+        batch then holds them in the session as if loaded); returns how many were
+        written (one another writer stored first is not)."""
+        return insert_ignore(
+            self.session,
+            Identifier.__table__,
+            rows_of(identifiers),
+            ["workspace_id", "type", "value"],
+        )
 
     def by_ids(self, ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Identifier]:
         out: dict[uuid.UUID, Identifier] = {}
