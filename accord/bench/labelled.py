@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accord.collect.traits import canonical_trait
 from accord.match import features
 
 FEBRL_SETS = ("febrl1", "febrl2", "febrl3", "febrl4")
@@ -44,7 +45,7 @@ class Labelled:
     name: str
     rows: list[dict[str, Any]]
     truth: list[str]
-    mapping: dict[str, str]  # field -> the source column it came from
+    mapping: dict[str, str]  # field -> the source columns it came from
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -65,12 +66,24 @@ def _key(name: str) -> str:
     return features.trait_key(name)
 
 
-def map_columns(header: Iterable[str], given: Mapping[str, str] | None = None) -> dict[str, str]:
-    """field -> column: the given ones, then each unmapped field by its usual names. A
+# The profile trait a column lands in (``accord import contacts``), for each field: a
+# column no usual name matched is mapped by the trait it would be imported as
+# (``street_name``, ``mailing_address_zipcode``, ``home_address_city``...).
+TRAIT_FIELDS = {trait: name for name, trait in features.TRAIT_OF.items()}
+TRAIT_FIELDS["address.number"] = "street_number"
+
+
+def map_columns(
+    header: Iterable[str], given: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """field -> its columns, the first filled in of which a record's value is read from:
+    a given column, else the one with a usual name, then every other column imported as
+    the same trait (a file joining a register to a mailing list holds the address in
+    ``street_name`` on some rows and in ``mailing_address_street_name`` on others). A
     field given an empty column is left out (to resolve without it)."""
     columns = [h for h in header]
     by_key = {_key(c): c for c in columns}
-    out: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
     left_out: set[str] = set()
     for field_name, column in (given or {}).items():
         if field_name not in MAPPABLE:
@@ -80,18 +93,32 @@ def map_columns(header: Iterable[str], given: Mapping[str, str] | None = None) -
             continue
         if column not in columns:
             raise LabelledError(f"no column {column!r} in the file")
-        out[field_name] = column
-    taken = set(out.values())
+        out[field_name] = [column]
+    given_fields = set(out)
+    taken = {c for found in out.values() for c in found}
     for field_name, aliases in ALIASES.items():
         if field_name in out or field_name in left_out:
             continue
         for alias in aliases:
             found = by_key.get(alias)
             if found is not None and found not in taken:
-                out[field_name] = found
+                out[field_name] = [found]
                 taken.add(found)
                 break
-    return out
+    for column in columns:
+        if column in taken:
+            continue
+        imported_as = TRAIT_FIELDS.get(canonical_trait(column))
+        if imported_as is None or imported_as in left_out or imported_as in given_fields:
+            continue
+        out.setdefault(imported_as, []).append(column)
+        taken.add(column)
+    return {name: tuple(found) for name, found in out.items()}
+
+
+def shown(mapping: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
+    """Each field with the columns it is read from, as the bench prints them."""
+    return {name: ", ".join(found) for name, found in mapping.items()}
 
 
 def _text(value: Any) -> str | None:
@@ -101,14 +128,32 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def row_of(unique_id: str, record: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
-    """One raw matching row from a source record: a street number joins its street."""
+def _first(record: Mapping[str, Any], columns: Sequence[str]) -> tuple[int, str | None]:
+    """The first filled-in value of ``columns`` in ``record``, with its column's place."""
+    for i, column in enumerate(columns):
+        value = _text(record.get(column))
+        if value is not None:
+            return i, value
+    return -1, None
+
+
+def row_of(
+    unique_id: str, record: Mapping[str, Any], mapping: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any]:
+    """One raw matching row from a source record: a street number joins its street (the
+    number of the same address, where a record holds several)."""
     row: dict[str, Any] = {"unique_id": unique_id}
+    street_at = -1
     for field_name in features.RAW_FIELDS:
-        column = mapping.get(field_name)
-        row[field_name] = _text(record.get(column)) if column else None
-    number = _text(record.get(mapping["street_number"])) if "street_number" in mapping else None
-    if number and row.get("street"):
+        at, row[field_name] = _first(record, mapping.get(field_name, ()))
+        if field_name == "street":
+            street_at = at
+    numbers = mapping.get("street_number", ())
+    number = None
+    if row.get("street") and numbers:
+        paired = len(numbers) == len(mapping.get("street", ())) and street_at >= 0
+        number = _text(record.get(numbers[street_at])) if paired else _first(record, numbers)[1]
+    if number:
         row["street"] = f"{number} {row['street']}"
     return row
 
@@ -139,7 +184,7 @@ def read_csv(path: Path, truth: str, given: Mapping[str, str] | None = None) -> 
     if not {"first_name", "last_name"} & set(mapping):
         raise LabelledError("no column of names found; name them with --map first_name=COL")
     rows = [row_of(f"r{line}", record, mapping) for line, record in records]
-    return Labelled(path.name, rows, labels, mapping)
+    return Labelled(path.name, rows, labels, shown(mapping))
 
 
 def _febrl_dir() -> Path:
@@ -164,7 +209,7 @@ def febrl(name: str, given: Mapping[str, str] | None = None) -> Labelled:
         raise LabelledError(f"unknown set {name!r}; sets: {', '.join(FEBRL_SETS)}")
     rows: list[dict[str, Any]] = []
     labels: list[str] = []
-    mapping: dict[str, str] = {}
+    mapping: dict[str, tuple[str, ...]] = {}
     for part, filename in enumerate(_febrl_files(name)):
         with (_febrl_dir() / filename).open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle, skipinitialspace=True)
@@ -178,7 +223,7 @@ def febrl(name: str, given: Mapping[str, str] | None = None) -> Labelled:
                     raise LabelledError(f"{filename}: a record id without a number: {rec_id!r}")
                 rows.append(row_of(f"{part}:{rec_id}", record, mapping))
                 labels.append(match.group(1))
-    return Labelled(name, rows, labels, mapping)
+    return Labelled(name, rows, labels, shown(mapping))
 
 
 def load(source: str, truth: str | None = None, given: Mapping[str, str] | None = None) -> Labelled:

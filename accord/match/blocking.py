@@ -37,6 +37,10 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("first_sound", "postcode"),
     ("last_sound", "postcode"),
     ("street",),
+    # A building's people, one family at a time: a name missing or mistyped in one
+    # record still meets the other records of its home.
+    ("last_name", "street"),
+    ("first_formal", "street"),
     ("street_name", "postcode"),
     ("first_sound", "city"),
     ("last_sound", "city"),

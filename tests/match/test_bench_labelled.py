@@ -96,3 +96,24 @@ def test_a_labelled_file_of_ones_own(tmp_path: Path) -> None:
         refused = CliRunner().invoke(cli, bad)
         assert refused.exit_code == 2, (bad, refused.output)
         assert says in refused.output, (says, refused.output)
+
+
+def test_an_address_read_from_the_columns_it_is_imported_from(tmp_path: Path) -> None:
+    # A register joined to a mailing list: the address in street_name and zipcode on
+    # the register's rows, in mailing_address_* on the list's.
+    path = tmp_path / "joined.csv"
+    path.write_text(
+        "person,first_name,last_name,street_number,street_name,zipcode,"
+        "mailing_address_street_number,mailing_address_street_name,mailing_address_zipcode\n"
+        "1,Diana,Kofron,5112,145th St,02139,,,\n"
+        "1,Diana,Kofron,,,,5112,145th St,02139\n"
+    )
+    data = labelled.load(str(path), "person")
+    assert data.mapping["street"] == "street_name, mailing_address_street_name"
+    assert data.mapping["postcode"] == "zipcode, mailing_address_zipcode"
+    assert [r["street"] for r in data.rows] == ["5112 145th St", "5112 145th St"]
+    assert [r["postcode"] for r in data.rows] == ["02139", "02139"]
+    # A given column is the only one read.
+    given = labelled.load(str(path), "person", {"street": "street_name"})
+    assert given.mapping["street"] == "street_name"
+    assert given.rows[1]["street"] is None

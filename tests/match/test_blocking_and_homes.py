@@ -149,6 +149,11 @@ def test_placeholders_are_no_names_and_nicknames_come_from_a_wider_list() -> Non
         ]
     )
     assert table.column("last_name").to_pylist() == [None, "goff"]
+    # What census forms hold in place of a name; names that are also people's are kept.
+    stand_ins = ("Gentleman", "Adult Male", "Respondent", "Last Name", "Hija", "Goh")
+    assert [names.person_name(v) for v in stand_ins] == [None] * len(stand_ins)
+    real = ("House", "Person", "Minor", "Son", "Nina", "Friend", "Younger")
+    assert [names.person_name(v) for v in real] == [v.lower() for v in real]
     # The formal names a nickname may stand for, all of them.
     assert table.column("first_formals").to_pylist()[0] == "|david|"
     kris = table.column("first_formals").to_pylist()[1]
@@ -352,3 +357,28 @@ def test_a_name_rule_too_large_keeps_only_its_smallest_blocks(monkeypatch) -> No
         if r.columns == ("first_formal", "last_name")
     ]
     assert [(r.kept, r.cap) for r in rules] == [(False, None), (True, 10)]
+
+
+def test_a_building_s_records_meet_their_family_s_with_a_name_missing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # A building of many homes (its street too common to block on alone) where one
+    # record of a person lacks the first name and another the surname: only the people
+    # of one address with one surname, or one first name, meet them.
+    rows: list[dict[str, object]] = []
+    for i in range(40):
+        x, y = "bcdfghjkmn"[i % 10], "aeiou"[i // 10]
+        rows.append(
+            {"first_name": f"A{x}{y}na", "last_name": f"K{y}{x}ley", "street": "4000 Skycrest Pkwy"}
+        )
+    rows += [
+        {"first_name": "Harold", "last_name": "Barr", "street": "4000 Skycrest Pkwy"},
+        {"last_name": "Barr", "street": "4000 Skycrest Pkwy"},
+        {"first_name": "Harold", "street": "4000 Skycrest Pkwy"},
+    ]
+    monkeypatch.setattr(blocking, "budget", lambda records: 200)
+    t = table(rows)
+    chosen = blocking.choose(t, features.present(t))
+    assert not any(r.kept and r.columns == ("street",) and r.cap is None for r in chosen)
+    kept = [r for r in chosen if r.kept]
+    found = set().union(*(_pairs(t, r.sql) for r in kept))
+    assert {("40", "41"), ("40", "42")} <= found
+    assert {"last_name+street", "first_formal+street"} <= {r.name for r in kept}
