@@ -140,8 +140,8 @@ def _first(record: Mapping[str, Any], columns: Sequence[str]) -> tuple[int, str 
 def row_of(
     unique_id: str, record: Mapping[str, Any], mapping: Mapping[str, tuple[str, ...]]
 ) -> dict[str, Any]:
-    """One raw matching row from a source record: a street number joins its street (the
-    number of the same address, where a record holds several)."""
+    """One raw matching row from a source record: a street number joins its street (with
+    as many number columns as street columns, the number in the street's place)."""
     row: dict[str, Any] = {"unique_id": unique_id}
     street_at = -1
     for field_name in features.RAW_FIELDS:
