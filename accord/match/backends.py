@@ -80,16 +80,26 @@ def register(db_api: Any, table: pa.Table, engine: Engine, name: str) -> Any:
 
 
 def _spark_schema(table: pa.Table) -> Any:
-    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
-
-    return StructType(
-        [
-            StructField(
-                f.name, DoubleType() if pa.types.is_floating(f.type) else StringType(), True
-            )
-            for f in table.schema
-        ]
+    from pyspark.sql.types import (
+        ArrayType,
+        DataType,
+        DoubleType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
     )
+
+    def spark_type(kind: pa.DataType) -> DataType:
+        if pa.types.is_floating(kind):
+            return DoubleType()
+        if pa.types.is_integer(kind):
+            return LongType()
+        if pa.types.is_list(kind):  # the name-pair ids a blocking rule explodes
+            return ArrayType(spark_type(kind.value_type), True)
+        return StringType()
+
+    return StructType([StructField(f.name, spark_type(f.type), True) for f in table.schema])
 
 
 def drop(db_api: Any, registered: list[Any], engine: Engine) -> None:

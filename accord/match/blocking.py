@@ -15,6 +15,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from accord.match import typos
+
 # Equality rules, most telling first. Each is kept when all its columns are filled in.
 CANDIDATES: tuple[tuple[str, ...], ...] = (
     ("id_number",),
@@ -78,9 +80,19 @@ class Rule:
     # keeps its small ones (a street shared by a few records is a home, one shared by
     # hundreds a building; a rare name with an initial, not a common one).
     cap: int | None = None
+    # Names one letter apart (``typos``): ``columns`` are the names read, ``cap`` bounds
+    # the rarer name of a pair.
+    near: bool = False
+
+    @property
+    def explode(self) -> list[str]:
+        """The array columns the rule's join reads one element at a time."""
+        return [typos.COLUMN] if self.near else []
 
     @property
     def sql(self) -> str:
+        if self.near:
+            return f"l.{typos.COLUMN} = -r.{typos.COLUMN}"
         same = " AND ".join(f"l.{c} = r.{c}" for c in self.columns)
         if self.cap is not None:
             same += f" AND l.{size_column(self.columns)} <= {int(self.cap)}"
@@ -92,9 +104,11 @@ class Rule:
     def stored(self) -> list[str] | dict[str, object]:
         """As the model keeps it: the columns, or the columns with the field lacking or
         the largest block."""
-        if self.lacking is None and self.cap is None:
+        if self.lacking is None and self.cap is None and not self.near:
             return list(self.columns)
         out: dict[str, object] = {"columns": list(self.columns)}
+        if self.near:
+            out["near"] = True
         if self.lacking is not None:
             out["lacking"] = self.lacking
         if self.cap is not None:
@@ -106,12 +120,21 @@ class Rule:
         """A kept rule as ``stored`` gave it to a model."""
         if isinstance(stored, Mapping):
             return cls(
-                tuple(stored["columns"]), 0, True, "", stored.get("lacking"), stored.get("cap")
+                tuple(stored["columns"]),
+                0,
+                True,
+                "",
+                stored.get("lacking"),
+                stored.get("cap"),
+                bool(stored.get("near")),
             )
         return cls(tuple(stored), 0, True, "")
 
     @property
     def name(self) -> str:
+        if self.near:
+            rarer = f" (the rarer name held by up to {self.cap})" if self.cap is not None else ""
+            return f"names one letter apart{rarer}"
         lacking = f" (one without {self.lacking})" if self.lacking else ""
         capped = f" (blocks of up to {self.cap})" if self.cap is not None else ""
         return "+".join(self.columns) + lacking + capped
@@ -228,7 +251,33 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
     if out and not any(r.kept for r in out):  # too large everywhere: the smallest still
         small = min(out, key=lambda r: r.pairs)
         out[out.index(small)] = Rule(small.columns, small.pairs, True, "used: the smallest")
+    return out + near_rules(table, present, limit)
+
+
+def near_rules(table: pa.Table, present: set[str], limit: int) -> list[Rule]:
+    """Names one letter apart (``typos``), with all their pairs when they fit, else with
+    the pairs whose rarer name few records hold (a typo is usually held once)."""
+    kinds = typos.kinds_in(present)
+    if not kinds:
+        return []
+    columns = tuple(dict.fromkeys(c for kind in kinds for c in kind if c is not None))
+    found = typos.all_name_pairs(table)
+    pairs = typos.pairs_within(found, None)
+    if pairs <= limit:
+        return [Rule(columns, pairs, True, "used", near=True)]
+    out = [Rule(columns, pairs, False, f"more than {limit:,} pairs", near=True)]
+    within = typos.largest_cap_within(found, limit)
+    if within is not None:
+        out.append(Rule(columns, within[1], True, "used", cap=within[0], near=True))
     return out
+
+
+def with_near_pairs(table: pa.Table, rules: Iterable[Rule]) -> pa.Table:
+    """The table with the name-pair ids the rule on names one letter apart joins on."""
+    for rule in rules:
+        if rule.near:
+            table = typos.with_pair_ids(table, rule.cap)
+    return table
 
 
 def swapped_rules(present: set[str]) -> list[str]:

@@ -467,13 +467,18 @@ def prediction_rules(
 
     if chosen is not None:
         rules: list[BlockingRuleCreator | dict[str, Any]] = []
+        near: list[BlockingRuleCreator | dict[str, Any]] = []
         for c in chosen:
-            if isinstance(c, dict):  # where one record lacks a field, or small blocks
-                rules.append(CustomRule(blocking.Rule.from_stored(c).sql, "duckdb"))
+            if isinstance(c, dict):  # one record lacking a field, small blocks, typos
+                rule = blocking.Rule.from_stored(c)
+                if rule.near:  # last: later rules do not exclude its pairs
+                    near.append(CustomRule(rule.sql, "duckdb", arrays_to_explode=rule.explode))
+                else:
+                    rules.append(CustomRule(rule.sql, "duckdb"))
             else:
                 rules.append(block_on(*c))
         rules += [CustomRule(sql, "duckdb") for sql in blocking.swapped_rules(present)]
-        return rules
+        return rules + near
     rules = []
     if "email" in present:
         rules.append(block_on("email"))

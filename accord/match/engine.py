@@ -227,6 +227,7 @@ def train(
                     "columns": list(r.columns),
                     "lacking": r.lacking,
                     "cap": r.cap,
+                    "near": r.near,
                     "name": r.name,
                     "pairs": r.pairs,
                     "used": r.kept,
@@ -456,7 +457,8 @@ def run(
         if rules is not None
         else [blocking.Rule.from_stored(c) for c in (model or {}).get("blocking", [])]
     )
-    table = blocking.with_block_sizes(table, [r.columns for r in used if r.cap is not None])
+    sized = [r.columns for r in used if r.cap is not None and not r.near]
+    table = blocking.with_near_pairs(blocking.with_block_sizes(table, sized), used)
     chosen_in = time.perf_counter() - choosing  # counted with training
     phases: dict[str, float] = {}
     # Names of this run's own: runs sharing a Spark session never meet.

@@ -1,0 +1,185 @@
+"""Records whose names are one typing error apart: the same first name and a surname one
+letter off ("Holmes", "Holmek"; "Millr", "Miller"; "Sanchez", "Snachez"), or the same
+surname and a first name one letter off. No equality on a name finds such a pair, and
+when the record with the typo also lacks what the other rules block on (a birthday, an
+address), no rule finds it at all.
+
+Two names one edit apart (a letter dropped, added, changed, or two neighbours swapped)
+always share a key among each name and its single-letter deletions; names sharing a key
+are then checked to be one edit apart (a shared key also joins some names two edits
+apart: "abxc" and "aybc" by "abc"). The names are paired here, once per distinct name,
+and each record is given the signed ids of the pairs it is in (plus on one side, minus
+on the other), so that the blocking join ``l.x = -r.x`` over the exploded ids yields
+exactly the records of paired names and never the many pairs of records sharing one
+name. The other side of a pair may be common: a typo held once makes one pair with each
+record of the name it was typed from. Too many pairs in all, and the rule keeps those
+whose rarer name few records hold."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+# (same column, the name one letter off, a column that differs): the kinds of name pairs,
+# all joined by one rule. The sounds catch a typo in both names; their pairs are those
+# the first two kinds do not make (the formal first names, or the surnames, differ).
+KINDS: tuple[tuple[str, str, str | None], ...] = (
+    ("first_formal", "last_name", None),
+    ("last_name", "first_name", None),
+    ("first_sound", "last_name", "first_formal"),
+    ("last_sound", "first_name", "last_name"),
+)
+COLUMN = "names_near"  # a record's signed name-pair ids
+# Names shorter than this are only their own key: dropping a letter of "Li" or "Wu"
+# leaves an initial, which would pair every short name beginning with it.
+MIN_LENGTH = 3
+
+
+def keys(name: str) -> set[str]:
+    """The name and, for a name long enough, each of its single-letter deletions."""
+    if len(name) < MIN_LENGTH:
+        return {name}
+    return {name} | {name[:i] + name[i + 1 :] for i in range(len(name))}
+
+
+def one_edit(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one letter dropped, added, changed, or two neighbours
+    swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    if len(a) < len(b):  # one letter added
+        return any(a == b[:i] + b[i + 1 :] for i in range(len(b)))
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    if len(diff) == 1:
+        return True
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and a[diff[0]] == b[diff[1]]
+        and (a[diff[1]] == b[diff[0]])
+    )
+
+
+Name = tuple[str, str, str]  # a record's (same, near, apart) values; apart "" if none
+
+
+@dataclass(frozen=True)
+class NamePair:
+    """Two names with one same value, one edit apart, and their records' counts."""
+
+    left: Name
+    right: Name
+    left_count: int
+    right_count: int
+
+    @property
+    def pairs(self) -> int:
+        return self.left_count * self.right_count
+
+    @property
+    def rarer(self) -> int:
+        """How many records hold the rarer of the two names (a typo's is usually one)."""
+        return min(self.left_count, self.right_count)
+
+
+def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) -> list[NamePair]:
+    """Each pair of (same, near, apart) values with the same ``same``, ``near`` one edit
+    apart and ``apart`` different, with how many records hold each."""
+    columns = [same, near] + ([apart] if apart else [])
+    if any(c not in table.column_names for c in columns):
+        return []
+    sub = table.select(columns)
+    mask = None
+    for c in columns:
+        valid = pc.is_valid(sub.column(c))
+        mask = valid if mask is None else pc.and_(mask, valid)
+    sub = sub.filter(mask)
+    if sub.num_rows < 2:
+        return []
+    counts = sub.group_by(columns).aggregate([([], "count_all")])
+    values = zip(
+        counts.column(same).to_pylist(),
+        counts.column(near).to_pylist(),
+        counts.column(apart).to_pylist() if apart else [""] * counts.num_rows,
+        counts.column("count_all").to_pylist(),
+        strict=True,
+    )
+    count: dict[Name, int] = {}
+    buckets: dict[tuple[str, str], list[Name]] = defaultdict(list)
+    for s, n, o, c in values:
+        count[(s, n, o)] = int(c)
+        for key in keys(n):
+            buckets[(s, key)].append((s, n, o))
+    found: set[tuple[Name, Name]] = set()
+    for held in buckets.values():
+        for i, a in enumerate(held):
+            for b in held[i + 1 :]:
+                if (not apart or a[2] != b[2]) and one_edit(a[1], b[1]):
+                    found.add((a, b) if a < b else (b, a))
+    return [NamePair(a, b, count[a], count[b]) for a, b in sorted(found)]
+
+
+def pairs_within(found: Iterable[NamePair], cap: int | None) -> int:
+    """Record pairs the name pairs make, of those whose rarer name has at most ``cap``."""
+    return sum(p.pairs for p in found if cap is None or p.rarer <= cap)
+
+
+def largest_cap_within(found: Sequence[NamePair], limit: int) -> tuple[int, int] | None:
+    """The largest count of the rarer name whose pairs, with all rarer ones, make at most
+    ``limit`` record pairs, and those pairs; None when even names held once make more."""
+    by_rarer: dict[int, int] = defaultdict(int)
+    for p in found:
+        by_rarer[p.rarer] += p.pairs
+    best: tuple[int, int] | None = None
+    total = 0
+    for rarer in sorted(by_rarer):
+        total += by_rarer[rarer]
+        if total > limit:
+            break
+        best = (rarer, total)
+    return best
+
+
+def kinds_in(present: Iterable[str]) -> list[tuple[str, str, str | None]]:
+    have = set(present)
+    return [k for k in KINDS if all(c in have for c in k if c is not None)]
+
+
+def all_name_pairs(table: pa.Table) -> list[NamePair]:
+    """The name pairs of every kind the table's columns allow (a pair of records the
+    kinds both make, rare, is counted once for each)."""
+    return [p for kind in kinds_in(table.column_names) for p in name_pairs(table, *kind)]
+
+
+def with_pair_ids(table: pa.Table, cap: int | None) -> pa.Table:
+    """The table with ``COLUMN``: each record's signed ids of the name pairs it is in
+    (empty where none), pairs whose rarer name has more than ``cap`` records left out."""
+    if COLUMN in table.column_names:
+        return table
+    column: list[list[int] | None] = [None] * table.num_rows
+    number = 0
+    for same, near, apart in kinds_in(table.column_names):
+        ids: dict[Name, list[int]] = defaultdict(list)
+        for p in name_pairs(table, same, near, apart):
+            if cap is not None and p.rarer > cap:
+                continue
+            number += 1
+            ids[p.left].append(number)
+            ids[p.right].append(-number)
+        if not ids:
+            continue
+        sames = table.column(same).to_pylist()
+        nears = table.column(near).to_pylist()
+        aparts = table.column(apart).to_pylist() if apart else [""] * table.num_rows
+        for i, key in enumerate(zip(sames, nears, aparts, strict=True)):
+            got = ids.get(key)
+            if got:
+                held = column[i]
+                column[i] = got if held is None else [*held, *got]
+    return table.append_column(COLUMN, pa.array(column, type=pa.list_(pa.int64())))

@@ -1,0 +1,134 @@
+"""Records whose names are one typing error apart meet, through one blocking rule that
+pairs the names first and then joins only the records of paired names."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pyarrow as pa
+import pytest
+
+from accord.match import blocking, comparisons, engine, features, typos
+from tests.match.test_blocking_and_homes import rule_pairs
+
+
+def table(rows: list[dict[str, object]]) -> pa.Table:
+    return features.prepare({"unique_id": str(i), **r} for i, r in enumerate(rows))
+
+
+def test_names_one_edit_apart_and_their_keys() -> None:
+    assert typos.one_edit("holmes", "holmek")  # a letter changed
+    assert typos.one_edit("miller", "millr")  # dropped
+    assert typos.one_edit("sanchez", "sanchezz")  # added
+    assert typos.one_edit("sanchez", "snachez")  # two neighbours swapped
+    assert not typos.one_edit("holmes", "holmes")
+    assert not typos.one_edit("abxc", "aybc")  # two changes, though they share "abc"
+    assert not typos.one_edit("hall", "hollis")
+    assert typos.keys("smith") >= {"smith", "mith", "sith", "smth", "smih", "smit"}
+    assert typos.keys("li") == {"li"}  # no initials as keys
+    # Two changes share a key, but the pair is checked.
+    assert typos.keys("abxc") & typos.keys("aybc") == {"abc"}
+
+
+def _karens(holmeses: int) -> list[dict[str, object]]:
+    """Many Karen Holmes with birthdays, one typed Holmek without one (record 0 is the
+    same person), many Karen Harts without, and people of other names."""
+    rows: list[dict[str, object]] = [
+        {"first_name": "Karen", "last_name": "Holmes", "dob": "1961-03-04"},
+        {"first_name": "Karen", "last_name": "Holmek"},
+    ]
+    rows += [
+        {
+            "first_name": "Karen",
+            "last_name": "Holmes",
+            "dob": f"19{50 + i % 40}-0{1 + i % 9}-2{i % 8}",
+        }
+        for i in range(holmeses)
+    ]
+    rows += [{"first_name": "Karen", "last_name": "Hart"} for _ in range(30)]
+    rows += [
+        {"first_name": first, "last_name": last, "dob": f"19{60 + i}-11-1{i}"}
+        for i, (first, last) in enumerate(
+            [("Mark", "Jones"), ("Ann", "Lee"), ("Ben", "Cole"), ("Ida", "Wells")]
+        )
+    ]
+    return rows
+
+
+def test_a_surname_typed_wrong_without_a_birthday_meets_its_namesakes_only_through_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    t = table(_karens(40))
+    monkeypatch.setattr(blocking, "budget", lambda records: 300)  # Karen H... too common
+    chosen = blocking.choose(t, features.present(t))
+    near = [r for r in chosen if r.near]
+    assert [(r.kept, r.cap, r.pairs) for r in near] == [(True, None, 41)]
+    assert near[0].name == "names one letter apart"
+    others = set().union(*(rule_pairs(t, r) for r in chosen if r.kept and not r.near))
+    assert ("0", "1") not in others  # no other rule reaches the typo
+    found = rule_pairs(t, near[0])
+    assert ("0", "1") in found
+    assert len(found) == 41  # the Holmek record with each Karen Holmes, nothing else
+    assert all("1" in pair for pair in found)
+
+
+def test_too_many_pairs_keep_those_whose_rarer_name_few_records_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Mary Hall and Mary Hill are two common names one letter apart: 10 x 10 pairs. The
+    # typo Holmek is held once: 1 x 41 pairs.
+    rows = _karens(40)
+    rows += [{"first_name": "Mary", "last_name": "Hall"} for _ in range(10)]
+    rows += [{"first_name": "Mary", "last_name": "Hill"} for _ in range(10)]
+    t = table(rows)
+    monkeypatch.setattr(blocking, "budget", lambda records: 100)
+    near = [r for r in blocking.choose(t, features.present(t)) if r.near]
+    assert [(r.kept, r.cap) for r in near] == [(False, None), (True, 1)]
+    assert near[0].pairs == 41 + 100
+    assert near[1].pairs == 41
+    assert near[1].name == "names one letter apart (the rarer name held by up to 1)"
+    found = rule_pairs(t, near[1])
+    assert ("0", "1") in found
+    assert not any(int(a) >= 76 for a, _ in found)  # no Mary
+
+
+def test_the_rule_is_stored_with_a_model_and_runs_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    t = table(_karens(40))
+    monkeypatch.setattr(blocking, "budget", lambda records: 300)
+    chosen = blocking.choose(t, features.present(t))
+    kept = [r.stored for r in chosen if r.kept]
+    (stored,) = [s for s in kept if isinstance(s, dict) and s.get("near")]
+    back = blocking.Rule.from_stored(stored)
+    assert back.near
+    assert back.cap is None
+    assert back.explode == [typos.COLUMN]
+    rules = comparisons.prediction_rules(features.present(t), kept)
+    # Splink leaves a later rule's pairs to it, not an exploding rule's: so it is last.
+    assert [r.arrays_to_explode for r in rules[:-1]] == [None] * (len(rules) - 1)  # type: ignore[union-attr]
+    assert rules[-1].arrays_to_explode == [typos.COLUMN]  # type: ignore[union-attr]
+
+
+def test_a_run_scores_each_pair_once_and_finds_the_typo(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _karens(40)
+    rows += [
+        {"first_name": "Karem", "last_name": "Holmes"},  # a first name typed wrong
+        {"first_name": "Karem", "last_name": "Holmek"},  # both: by the names' sounds
+    ]
+    t = table(rows)
+    monkeypatch.setattr(blocking, "budget", lambda records: 300)
+    result = engine.run(t, floor_weight=-100.0, candidates=True)
+    assert any(r.get("near") and r["used"] for r in result.model["blocking_report"]), result.model[
+        "blocking_report"
+    ]
+    assert result.candidates is not None
+    left = result.candidates.column("unique_id_l").to_pylist()
+    right = result.candidates.column("unique_id_r").to_pylist()
+    pairs = Counter(tuple(sorted(p)) for p in zip(left, right, strict=True))
+    assert pairs[("0", "1")] == 1
+    assert max(pairs.values()) == 1  # no pair scored twice
+    scored = Counter(tuple(sorted((p.left, p.right))) for p in result.pairs)
+    assert max(scored.values()) == 1
+    # The same model, run again on the records, builds the pair ids anew.
+    again = engine.run(t, model=result.model, floor_weight=-100.0, candidates=True)
+    assert again.candidates is not None
+    assert again.candidates.num_rows == len(left)
