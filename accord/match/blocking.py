@@ -9,7 +9,7 @@ and why any was left out."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -81,8 +81,10 @@ class Rule:
     # hundreds a building; a rare name with an initial, not a common one).
     cap: int | None = None
     # Names one letter apart (``typos``): ``columns`` are the names read, ``cap`` bounds
-    # the rarer name of a pair.
+    # the record pairs one pair of names makes.
     near: bool = False
+    # The pairs of names the rule on typos found while it was counted, kept for the run.
+    names: tuple[typos.NamePair, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def explode(self) -> list[str]:
@@ -133,8 +135,9 @@ class Rule:
     @property
     def name(self) -> str:
         if self.near:
-            rarer = f" (the rarer name held by up to {self.cap})" if self.cap is not None else ""
-            return f"names one letter apart{rarer}"
+            if self.cap is None:
+                return "names one letter apart"
+            return f"names one letter apart (names making up to {self.cap} pairs)"
         lacking = f" (one without {self.lacking})" if self.lacking else ""
         capped = f" (blocks of up to {self.cap})" if self.cap is not None else ""
         return "+".join(self.columns) + lacking + capped
@@ -255,20 +258,23 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
 
 
 def near_rules(table: pa.Table, present: set[str], limit: int) -> list[Rule]:
-    """Names one letter apart (``typos``), with all their pairs when they fit, else with
-    the pairs whose rarer name few records hold (a typo is usually held once)."""
+    """Names one letter apart (``typos``), with all their pairs when they fit, else the
+    name pairs that make the fewest record pairs (a typo held once beside a name few
+    records hold), as many as fit a fifth of the budget."""
     kinds = typos.kinds_in(present)
     if not kinds:
         return []
     columns = tuple(dict.fromkeys(c for kind in kinds for c in kind if c is not None))
-    found = typos.all_name_pairs(table)
+    found = tuple(typos.all_name_pairs(table))
     pairs = typos.pairs_within(found, None)
     if pairs <= limit:
-        return [Rule(columns, pairs, True, "used", near=True)]
+        return [Rule(columns, pairs, True, "used", near=True, names=found)]
     out = [Rule(columns, pairs, False, f"more than {limit:,} pairs", near=True)]
-    within = typos.largest_cap_within(found, limit)
+    # Like a rule kept to its small blocks, it adds to the others' pairs: a fifth.
+    within = typos.largest_cap_within(found, limit // CAPPED_SHARE)
     if within is not None:
-        out.append(Rule(columns, within[1], True, "used", cap=within[0], near=True))
+        cap, some = within
+        out.append(Rule(columns, some, True, "used", cap=cap, near=True, names=found))
     return out
 
 
@@ -276,7 +282,7 @@ def with_near_pairs(table: pa.Table, rules: Iterable[Rule]) -> pa.Table:
     """The table with the name-pair ids the rule on names one letter apart joins on."""
     for rule in rules:
         if rule.near:
-            table = typos.with_pair_ids(table, rule.cap)
+            table = typos.with_pair_ids(table, rule.cap, rule.names)
     return table
 
 

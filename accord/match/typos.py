@@ -12,8 +12,8 @@ and each record is given the signed ids of the pairs it is in (plus on one side,
 on the other), so that the blocking join ``l.x = -r.x`` over the exploded ids yields
 exactly the records of paired names and never the many pairs of records sharing one
 name. The other side of a pair may be common: a typo held once makes one pair with each
-record of the name it was typed from. Too many pairs in all, and the rule keeps those
-whose rarer name few records hold."""
+record of the name it was typed from. Too many pairs in all, and the rule keeps the name
+pairs that make the fewest record pairs (a typo held once beside a name few hold)."""
 
 from __future__ import annotations
 
@@ -77,15 +77,11 @@ class NamePair:
     right: Name
     left_count: int
     right_count: int
+    kind: tuple[str, str, str | None] = ("", "", None)
 
     @property
     def pairs(self) -> int:
         return self.left_count * self.right_count
-
-    @property
-    def rarer(self) -> int:
-        """How many records hold the rarer of the two names (a typo's is usually one)."""
-        return min(self.left_count, self.right_count)
 
 
 def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) -> list[NamePair]:
@@ -122,27 +118,30 @@ def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) 
             for b in held[i + 1 :]:
                 if (not apart or a[2] != b[2]) and one_edit(a[1], b[1]):
                     found.add((a, b) if a < b else (b, a))
-    return [NamePair(a, b, count[a], count[b]) for a, b in sorted(found)]
+    kind = (same, near, apart)
+    return [NamePair(a, b, count[a], count[b], kind) for a, b in sorted(found)]
 
 
 def pairs_within(found: Iterable[NamePair], cap: int | None) -> int:
-    """Record pairs the name pairs make, of those whose rarer name has at most ``cap``."""
-    return sum(p.pairs for p in found if cap is None or p.rarer <= cap)
+    """Record pairs the name pairs make, of name pairs making at most ``cap`` each."""
+    return sum(p.pairs for p in found if cap is None or p.pairs <= cap)
 
 
 def largest_cap_within(found: Sequence[NamePair], limit: int) -> tuple[int, int] | None:
-    """The largest count of the rarer name whose pairs, with all rarer ones, make at most
-    ``limit`` record pairs, and those pairs; None when even names held once make more."""
-    by_rarer: dict[int, int] = defaultdict(int)
+    """The largest number of record pairs a name pair may make so that those pairs, with
+    all smaller ones, are at most ``limit``, and their total; None when even name pairs
+    of one record pair each make more. The smallest first: a typo held once beside a name
+    a few records hold, before two names many hold (Mary Hall and Mary Hill)."""
+    by_size: dict[int, int] = defaultdict(int)
     for p in found:
-        by_rarer[p.rarer] += p.pairs
+        by_size[p.pairs] += p.pairs
     best: tuple[int, int] | None = None
     total = 0
-    for rarer in sorted(by_rarer):
-        total += by_rarer[rarer]
+    for size in sorted(by_size):
+        total += by_size[size]
         if total > limit:
             break
-        best = (rarer, total)
+        best = (size, total)
     return best
 
 
@@ -157,17 +156,24 @@ def all_name_pairs(table: pa.Table) -> list[NamePair]:
     return [p for kind in kinds_in(table.column_names) for p in name_pairs(table, *kind)]
 
 
-def with_pair_ids(table: pa.Table, cap: int | None) -> pa.Table:
+def with_pair_ids(
+    table: pa.Table, cap: int | None, found: Sequence[NamePair] | None = None
+) -> pa.Table:
     """The table with ``COLUMN``: each record's signed ids of the name pairs it is in
-    (empty where none), pairs whose rarer name has more than ``cap`` records left out."""
+    (empty where none), name pairs making more than ``cap`` record pairs left out.
+    ``found`` are the table's name pairs when they were found already."""
     if COLUMN in table.column_names:
         return table
     column: list[list[int] | None] = [None] * table.num_rows
     number = 0
-    for same, near, apart in kinds_in(table.column_names):
+    for kind in kinds_in(table.column_names):
+        same, near, apart = kind
         ids: dict[Name, list[int]] = defaultdict(list)
-        for p in name_pairs(table, same, near, apart):
-            if cap is not None and p.rarer > cap:
+        of_kind = (
+            name_pairs(table, *kind) if found is None else [p for p in found if p.kind == kind]
+        )
+        for p in of_kind:
+            if cap is not None and p.pairs > cap:
                 continue
             number += 1
             ids[p.left].append(number)
