@@ -106,20 +106,31 @@ def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) 
         counts.column("count_all").to_pylist(),
         strict=True,
     )
-    count: dict[Name, int] = {}
-    buckets: dict[tuple[str, str], list[Name]] = defaultdict(list)
+    # near value -> same value -> (apart value, records): the distinct names are few, so
+    # they are paired first, then their records' same values met.
+    held: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(dict)
     for s, n, o, c in values:
-        count[(s, n, o)] = int(c)
+        held[n].setdefault(s, []).append((o, int(c)))
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for n in held:
         for key in keys(n):
-            buckets[(s, key)].append((s, n, o))
-    found: set[tuple[Name, Name]] = set()
-    for held in buckets.values():
-        for i, a in enumerate(held):
-            for b in held[i + 1 :]:
-                if (not apart or a[2] != b[2]) and one_edit(a[1], b[1]):
-                    found.add((a, b) if a < b else (b, a))
+            by_key[key].append(n)
+    close: set[tuple[str, str]] = set()
+    for names in by_key.values():
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                if one_edit(a, b):
+                    close.add((a, b) if a < b else (b, a))
+    out: list[NamePair] = []
     kind = (same, near, apart)
-    return [NamePair(a, b, count[a], count[b], kind) for a, b in sorted(found)]
+    for a, b in sorted(close):
+        of_a, of_b = held[a], held[b]
+        for s in of_a.keys() & of_b.keys():
+            for oa, ca in of_a[s]:
+                for ob, cb in of_b[s]:
+                    if not apart or oa != ob:
+                        out.append(NamePair((s, a, oa), (s, b, ob), ca, cb, kind))
+    return out
 
 
 def pairs_within(found: Iterable[NamePair], cap: int | None) -> int:
