@@ -23,6 +23,7 @@ import pyarrow as pa
 from accord.bench import labelled, splink_plain
 from accord.match import engine, evaluate, features, synth
 from accord.match.decide import Thresholds, decide, person_conflict
+from accord.match.scored import blocking_summary
 
 BANDS = (0.5, 0.8, 0.9, 0.95, 0.99, 0.999, 1.01)
 
@@ -115,12 +116,7 @@ def _lines(r: SetResult) -> list[str]:
             f"[{lo:g},{min(hi, 1):g}) {p:.3f} of {n:,}" for lo, hi, n, p in r.band_precision
         ),
     ]
-    used = [b for b in r.blocking if b["used"]]
-    out.append(
-        "  blocking rules   "
-        + "; ".join(f"{b.get('name') or '+'.join(b['columns'])} {b['pairs']:,}" for b in used)
-        + (f" (left out: {len(r.blocking) - len(used)})" if len(used) < len(r.blocking) else "")
-    )
+    out.append("  blocking rules   " + blocking_summary(r.blocking))
     if r.incremental:
         ms = sorted(r.incremental)
         out.append(

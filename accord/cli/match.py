@@ -72,6 +72,11 @@ def resolve_command(
             f"  kept apart           {kept:,} (a record of one side is someone else, "
             "different user ids, or undone or rejected before)"
         )
+    rules = (run.model or {}).get("blocking_report") or []
+    if rules:
+        from accord.match.scored import blocking_summary
+
+        typer.echo(f"  blocking rules       {blocking_summary(rules)}")
     phases = report.get("phases") or {}
     if phases:
         typer.echo("  seconds              " + ", ".join(f"{k} {v:.1f}" for k, v in phases.items()))

@@ -152,3 +152,13 @@ def home_model_of(model: Mapping[str, Any]) -> household.HomeModel | None:
         return None
     names = [n for n in PERSON_LEVEL if n in levels_of(settings)]
     return household.fit(names, [], by_gamma(settings, "m"), by_gamma(settings, "u"))
+
+
+def blocking_summary(report: list[dict[str, Any]]) -> str:
+    """A run's blocking rules as a line: each used rule with the pairs it makes, and how
+    many were left out (too large for the workspace, or kept in part)."""
+    used = [b for b in report if b.get("used")]
+    line = "; ".join(f"{b.get('name') or '+'.join(b['columns'])} {b['pairs']:,}" for b in used)
+    if len(used) < len(report):
+        line += f" (left out: {len(report) - len(used)})"
+    return line

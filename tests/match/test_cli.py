@@ -26,6 +26,8 @@ def test_accord_resolve_merges_store_walk_ins_into_their_online_profiles(cli_db:
     result = runner.invoke(cli, ["resolve", "--workspace", "demo-outfitters"])
     assert result.exit_code == 0, result.output
     assert "done" in result.output
+    # The blocking rules, each with the pairs it made (the demo's names and postcodes).
+    assert re.search(r"blocking rules\s+.*first_formal\+last_name[^;]* \d", result.output)
     again = int(re.search(r"merged\s+([\d,]+)", result.output).group(1).replace(",", ""))  # type: ignore[union-attr]
     assert again <= merged // 10
 
