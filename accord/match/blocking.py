@@ -80,7 +80,7 @@ class Rule:
     # keeps its small ones (a street shared by a few records is a home, one shared by
     # hundreds a building; a rare name with an initial, not a common one).
     cap: int | None = None
-    # Names one letter apart (``typos``): ``columns`` are the names read, ``cap`` bounds
+    # Names a typo apart or swapped (``typos``): ``columns`` are the names read, ``cap`` bounds
     # the record pairs one pair of names makes.
     near: bool = False
     # The pairs of names the rule on typos found while it was counted, kept for the run.
@@ -136,8 +136,8 @@ class Rule:
     def name(self) -> str:
         if self.near:
             if self.cap is None:
-                return "names one letter apart"
-            return f"names one letter apart (names making up to {self.cap} pairs)"
+                return "names a typo apart or swapped"
+            return f"names a typo apart or swapped (names making up to {self.cap} pairs)"
         lacking = f" (one without {self.lacking})" if self.lacking else ""
         capped = f" (blocks of up to {self.cap})" if self.cap is not None else ""
         return "+".join(self.columns) + lacking + capped
@@ -258,7 +258,7 @@ def choose(table: pa.Table, present: set[str]) -> list[Rule]:
 
 
 def near_rules(table: pa.Table, present: set[str], limit: int) -> list[Rule]:
-    """Names one letter apart (``typos``), with all their pairs when they fit, else the
+    """Names a typo apart or swapped (``typos``), with all their pairs when they fit, else the
     name pairs that make the fewest record pairs (a typo held once beside a name few
     records hold), as many as fit a fifth of the budget."""
     kinds = typos.kinds_in(present)
@@ -279,7 +279,7 @@ def near_rules(table: pa.Table, present: set[str], limit: int) -> list[Rule]:
 
 
 def with_near_pairs(table: pa.Table, rules: Iterable[Rule]) -> pa.Table:
-    """The table with the name-pair ids the rule on names one letter apart joins on."""
+    """The table with the name-pair ids the rule on names a typo apart or swapped joins on."""
     for rule in rules:
         if rule.near:
             table = typos.with_pair_ids(table, rule.cap, rule.names)

@@ -1,6 +1,7 @@
 """Records whose names are one typing error apart: the same first name and a surname one
 letter off ("Holmes", "Holmek"; "Millr", "Miller"; "Sanchez", "Snachez"), or the same
-surname and a first name one letter off. No equality on a name finds such a pair, and
+surname and a first name one letter off; and names swapped, the moved one as written or
+one letter off ("Sam Webb", "Webb Sma"). No equality on a name finds such a pair, and
 when the record with the typo also lacks what the other rules block on (a birthday, an
 address), no rule finds it at all.
 
@@ -33,6 +34,9 @@ KINDS: tuple[tuple[str, str, str | None], ...] = (
     ("first_sound", "last_name", "first_formal"),
     ("last_sound", "first_name", "last_name"),
 )
+# Names swapped, the one moved as written or one edit off ("Sam Webb" and "Webb Sma"):
+# both sides' records keyed by (first name, last name).
+SWAPPED: tuple[str, str, str | None] = ("first_name", "last_name", None)
 COLUMN = "names_near"  # a record's signed name-pair ids
 # Names shorter than this are only their own key: dropping a letter of "Li" or "Wu"
 # leaves an initial, which would pair every short name beginning with it.
@@ -156,15 +160,56 @@ def largest_cap_within(found: Sequence[NamePair], limit: int) -> tuple[int, int]
     return best
 
 
+def swapped_pairs(table: pa.Table) -> list[NamePair]:
+    """Each pair of (first, last) names where one's first name is the other's last name
+    and its last name the other's first name as written or one edit off."""
+    columns = ["first_name", "last_name"]
+    if any(c not in table.column_names for c in columns):
+        return []
+    sub = table.select(columns)
+    sub = sub.filter(pc.and_(pc.is_valid(sub.column(0)), pc.is_valid(sub.column(1))))
+    if sub.num_rows < 2:
+        return []
+    counts = sub.group_by(columns).aggregate([([], "count_all")])
+    combos = {
+        (f, la): int(c)
+        for f, la, c in zip(
+            counts.column("first_name").to_pylist(),
+            counts.column("last_name").to_pylist(),
+            counts.column("count_all").to_pylist(),
+            strict=True,
+        )
+    }
+    by_last: dict[str, list[str]] = defaultdict(list)
+    for f, la in combos:
+        by_last[la].append(f)
+    found: set[tuple[tuple[str, str], tuple[str, str]]] = set()
+    for a in combos:
+        first, last = a
+        for other_first in by_last.get(first, ()):
+            b = (other_first, first)
+            if b != a and (other_first == last or one_edit(other_first, last)):
+                found.add((a, b) if a < b else (b, a))
+    return [
+        NamePair((a[0], a[1], ""), (b[0], b[1], ""), combos[a], combos[b], SWAPPED)
+        for a, b in sorted(found)
+    ]
+
+
 def kinds_in(present: Iterable[str]) -> list[tuple[str, str, str | None]]:
     have = set(present)
-    return [k for k in KINDS if all(c in have for c in k if c is not None)]
+    kinds = [k for k in (*KINDS, SWAPPED) if all(c in have for c in k if c is not None)]
+    return list(dict.fromkeys(kinds))
+
+
+def pairs_of_kind(table: pa.Table, kind: tuple[str, str, str | None]) -> list[NamePair]:
+    return swapped_pairs(table) if kind == SWAPPED else name_pairs(table, *kind)
 
 
 def all_name_pairs(table: pa.Table) -> list[NamePair]:
-    """The name pairs of every kind the table's columns allow (a pair of records the
+    """The name pairs of every kind the table's columns allow (a pair of records two
     kinds both make, rare, is counted once for each)."""
-    return [p for kind in kinds_in(table.column_names) for p in name_pairs(table, *kind)]
+    return [p for kind in kinds_in(table.column_names) for p in pairs_of_kind(table, kind)]
 
 
 def with_pair_ids(
@@ -181,7 +226,7 @@ def with_pair_ids(
         same, near, apart = kind
         ids: dict[Name, list[int]] = defaultdict(list)
         of_kind = (
-            name_pairs(table, *kind) if found is None else [p for p in found if p.kind == kind]
+            pairs_of_kind(table, kind) if found is None else [p for p in found if p.kind == kind]
         )
         for p in of_kind:
             if cap is not None and p.pairs > cap:

@@ -63,7 +63,7 @@ def test_a_surname_typed_wrong_without_a_birthday_meets_its_namesakes_only_throu
     chosen = blocking.choose(t, features.present(t))
     near = [r for r in chosen if r.near]
     assert [(r.kept, r.cap, r.pairs) for r in near] == [(True, None, 41)]
-    assert near[0].name == "names one letter apart"
+    assert near[0].name == "names a typo apart or swapped"
     others = set().union(*(rule_pairs(t, r) for r in chosen if r.kept and not r.near))
     assert ("0", "1") not in others  # no other rule reaches the typo
     found = rule_pairs(t, near[0])
@@ -87,7 +87,7 @@ def test_too_many_pairs_keep_the_names_that_make_the_fewest(
     assert [(r.kept, r.cap) for r in near] == [(False, None), (True, 41)]
     assert near[0].pairs == 41 + 400
     assert near[1].pairs == 41
-    assert near[1].name == "names one letter apart (names making up to 41 pairs)"
+    assert near[1].name == "names a typo apart or swapped (names making up to 41 pairs)"
     found = rule_pairs(t, near[1])
     assert ("0", "1") in found
     assert not any(int(a) >= 76 for a, _ in found)  # no Mary
@@ -133,3 +133,26 @@ def test_a_run_scores_each_pair_once_and_finds_the_typo(monkeypatch: pytest.Monk
     again = engine.run(t, model=result.model, floor_weight=-100.0, candidates=True)
     assert again.candidates is not None
     assert again.candidates.num_rows == len(left)
+
+
+def test_names_swapped_as_written_or_with_a_typo_are_paired() -> None:
+    t = table(
+        [
+            {"first_name": "Sam", "last_name": "Webb"},
+            {"first_name": "Webb", "last_name": "Sma"},  # swapped, a typo in the moved name
+            {"first_name": "Webb", "last_name": "Sam"},  # swapped as written
+            {"first_name": "Sam", "last_name": "Webb"},
+            {"first_name": "Tom", "last_name": "Webb"},  # another person
+            {"first_name": "Lee", "last_name": "Lee"},  # its own swap: no pair with itself
+        ]
+    )
+    found = typos.swapped_pairs(t)
+    names = {(p.left[:2], p.right[:2]) for p in found}
+    assert names == {(("sam", "webb"), ("webb", "sam")), (("sam", "webb"), ("webb", "sma"))}
+    assert {p.pairs for p in found} == {2}  # two Sam Webbs, each with the swapped record
+    ids = typos.with_pair_ids(t, None).column(typos.COLUMN).to_pylist()
+    assert ids[4] is None
+    assert ids[5] is None
+    rule = blocking.Rule(("first_name", "last_name"), 0, True, "", near=True)
+    # Swapped pairs, and Webb Sma with Webb Sam (one first name, surnames a typo apart).
+    assert rule_pairs(t, rule) == {("0", "1"), ("0", "2"), ("1", "3"), ("2", "3"), ("1", "2")}
