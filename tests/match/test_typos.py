@@ -114,6 +114,9 @@ def test_a_run_scores_each_pair_once_and_finds_the_typo(monkeypatch: pytest.Monk
     rows += [
         {"first_name": "Karem", "last_name": "Holmes"},  # a first name typed wrong
         {"first_name": "Karem", "last_name": "Holmek"},  # both: by the names' sounds
+        # Paired by two kinds: one first name with surnames a typo apart, and swapped.
+        {"first_name": "Lee", "last_name": "Lee"},
+        {"first_name": "Lee", "last_name": "Lea"},
     ]
     t = table(rows)
     monkeypatch.setattr(blocking, "budget", lambda records: 300)
@@ -126,6 +129,14 @@ def test_a_run_scores_each_pair_once_and_finds_the_typo(monkeypatch: pytest.Monk
     right = result.candidates.column("unique_id_r").to_pylist()
     pairs = Counter(tuple(sorted(p)) for p in zip(left, right, strict=True))
     assert pairs[("0", "1")] == 1
+    lees = (str(len(rows) - 2), str(len(rows) - 1))
+    both = [
+        p
+        for p in typos.all_name_pairs(t)
+        if {p.left[:2], p.right[:2]} == {("lee", "lee"), ("lee", "lea")}
+    ]
+    assert len(both) == 2  # two kinds
+    assert pairs[lees] == 1
     assert max(pairs.values()) == 1  # no pair scored twice
     scored = Counter(tuple(sorted((p.left, p.right))) for p in result.pairs)
     assert max(scored.values()) == 1
