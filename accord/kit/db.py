@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, String, create_engine, event
@@ -225,11 +226,18 @@ def as_loaded(cls: type[_Mapped], values: dict[str, Any]) -> _Mapped:
     return obj
 
 
+@cache
+def _column_keys(cls: type[Base]) -> tuple[str, ...]:
+    return tuple(c.key for c in cls.__table__.columns)
+
+
 def rows_of(objects: Iterable[Base]) -> list[dict[str, Any]]:
-    """Every column of each object as a row (what ``as_loaded`` takes), its values as
-    they are now: for writing many new objects in one statement outside the unit of
-    work, then held with ``hold``."""
-    return [{c.key: getattr(obj, c.key) for c in type(obj).__table__.columns} for obj in objects]
+    """Every column of each new object as a row (what ``as_loaded`` takes), its values as
+    they are now (None where never set): for writing many new objects in one statement
+    outside the unit of work, then held with ``hold``. Read from the instance's own
+    state, not through the attributes' instrumentation, which costs five times as much
+    on the resolver's path."""
+    return [{k: vars(obj).get(k) for k in _column_keys(type(obj))} for obj in objects]
 
 
 def hold(session: Session, objects: Iterable[Base]) -> None:
