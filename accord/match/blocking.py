@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from accord.match import typos
+from accord.match import features, typos
 
 # Equality rules, most telling first. Each is kept when all its columns are filled in.
 CANDIDATES: tuple[tuple[str, ...], ...] = (
@@ -87,6 +87,11 @@ class Rule:
     names: tuple[typos.NamePair, ...] | None = field(default=None, compare=False, repr=False)
 
     @property
+    def sized(self) -> tuple[str, ...] | None:
+        """The columns whose block size (``size_column``) the rule's SQL reads, if any."""
+        return self.columns if self.cap is not None and not self.near else None
+
+    @property
     def explode(self) -> list[str]:
         """The array columns the rule's join reads one element at a time."""
         return [typos.COLUMN] if self.near else []
@@ -152,7 +157,7 @@ def with_block_sizes(table: pa.Table, groups: Iterable[Sequence[str]]) -> pa.Tab
         if name in table.column_names:
             continue
         row = pa.array(range(table.num_rows), type=pa.int64())
-        keyed = _filled(table.select(columns).append_column("__row", row), columns)
+        keyed = features.filled(table.select(columns).append_column("__row", row), columns)
         counts = keyed.group_by(columns).aggregate([([], "count_all")])
         joined = keyed.join(counts, keys=columns, use_threads=False)
         sizes: list[float | None] = [None] * table.num_rows
@@ -192,22 +197,9 @@ def budget(records: int) -> int:
     return max(MIN_BUDGET, PAIRS_PER_RECORD * records)
 
 
-def _filled(table: pa.Table, columns: Sequence[str]) -> pa.Table:
-    """The rows of ``table`` where none of ``columns`` is empty."""
-    mask = None
-    for name in columns:
-        valid = pc.is_valid(table.column(name))
-        mask = valid if mask is None else pc.and_(mask, valid)
-    return table if mask is None else table.filter(mask)
-
-
 def _block_counts(table: pa.Table, columns: tuple[str, ...]) -> list[int]:
     """The size of each block: records agreeing on every column (none of them empty)."""
-    sub = _filled(table.select(list(columns)), columns)
-    if sub.num_rows < 2:
-        return []
-    counts = sub.group_by(list(columns)).aggregate([([], "count_all")])
-    return [int(n) for n in counts.column("count_all").to_pylist()]
+    return [int(n) for n in features.counts_of(table, columns).column("count_all").to_pylist()]
 
 
 def _pairs_of(counts: Sequence[int]) -> int:

@@ -457,7 +457,7 @@ def run(
         if rules is not None
         else [blocking.Rule.from_stored(c) for c in (model or {}).get("blocking", [])]
     )
-    sized = [r.columns for r in used if r.cap is not None and not r.near]
+    sized = [r.sized for r in used if r.sized is not None]
     table = blocking.with_near_pairs(blocking.with_block_sizes(table, sized), used)
     chosen_in = time.perf_counter() - choosing  # counted with training
     phases: dict[str, float] = {}

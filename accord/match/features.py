@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
 import jellyfish
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from accord.match import names
 
@@ -297,3 +298,19 @@ def present(table: pa.Table, minimum: float = 0.01) -> set[str]:
         if filled >= 2 and filled / n >= minimum:
             out.add(name)
     return out
+
+
+def filled(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """The rows of ``table`` where none of ``columns`` is empty."""
+    mask = None
+    for name in columns:
+        valid = pc.is_valid(table.column(name))
+        mask = valid if mask is None else pc.and_(mask, valid)
+    return table if mask is None else table.filter(mask)
+
+
+def counts_of(table: pa.Table, columns: Sequence[str]) -> pa.Table:
+    """Each combination of ``columns``' values (none empty) with how many records hold
+    it (``count_all``)."""
+    names = list(columns)
+    return filled(table.select(names), names).group_by(names).aggregate([([], "count_all")])

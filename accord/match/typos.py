@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from accord.match import features
 
 # (same column, the name one letter off, a column that differs): the kinds of name pairs,
 # all joined by one rule. The sounds catch a typo in both names; their pairs are those
@@ -66,7 +67,7 @@ def one_edit(a: str, b: str) -> bool:
         len(diff) == 2
         and diff[1] == diff[0] + 1
         and a[diff[0]] == b[diff[1]]
-        and (a[diff[1]] == b[diff[0]])
+        and a[diff[1]] == b[diff[0]]
     )
 
 
@@ -94,15 +95,7 @@ def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) 
     columns = [same, near] + ([apart] if apart else [])
     if any(c not in table.column_names for c in columns):
         return []
-    sub = table.select(columns)
-    mask = None
-    for c in columns:
-        valid = pc.is_valid(sub.column(c))
-        mask = valid if mask is None else pc.and_(mask, valid)
-    sub = sub.filter(mask)
-    if sub.num_rows < 2:
-        return []
-    counts = sub.group_by(columns).aggregate([([], "count_all")])
+    counts = features.counts_of(table, columns)
     values = zip(
         counts.column(same).to_pylist(),
         counts.column(near).to_pylist(),
@@ -166,11 +159,7 @@ def swapped_pairs(table: pa.Table) -> list[NamePair]:
     columns = ["first_name", "last_name"]
     if any(c not in table.column_names for c in columns):
         return []
-    sub = table.select(columns)
-    sub = sub.filter(pc.and_(pc.is_valid(sub.column(0)), pc.is_valid(sub.column(1))))
-    if sub.num_rows < 2:
-        return []
-    counts = sub.group_by(columns).aggregate([([], "count_all")])
+    counts = features.counts_of(table, columns)
     combos = {
         (f, la): int(c)
         for f, la, c in zip(
