@@ -154,15 +154,33 @@ def postgres_pids() -> list[int]:
     return out
 
 
+def role_of(pid: int) -> str:
+    """What a server process does, by its command line: the resolver, the job consumer,
+    or the API (the parent and its web workers)."""
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return "api"
+    if b"worker" in words:
+        after = words[words.index(b"worker") + 1 :]
+        if after[:1] == [b"resolve"]:
+            return "resolver"
+        if after[:1] == [b"jobs"]:
+            return "jobs"
+    return "api"
+
+
 class CpuMeter:
     """CPU used by the benchmark itself, the server's processes and PostgreSQL's between
-    ``start`` and ``stop``: where a machine's cores went."""
+    ``start`` and ``stop``: where a machine's cores went. ``roles`` splits the server's
+    share between its API workers, its resolver and its job consumer."""
 
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
         self.before: dict[int, float] = {}
         self.own = 0.0
         self.used: dict[str, float] = {}
+        self.roles: dict[str, float] = {}
 
     def _sample(self) -> tuple[dict[int, float], list[int], list[int]]:
         server, database = tree_pids(self.server_pid), postgres_pids()
@@ -179,6 +197,10 @@ class CpuMeter:
             "postgres": sum(after[p] - self.before.get(p, 0.0) for p in database),
             "client": time.process_time() - self.own,
         }
+        self.roles = {}
+        for p in server:
+            role = role_of(p)
+            self.roles[role] = self.roles.get(role, 0.0) + after[p] - self.before.get(p, 0.0)
 
 
 def quiet(pid: int, idle: float = 0.1, within: float = 30.0) -> None:

@@ -48,6 +48,7 @@ class SteadyResult:
     probes: int
     server_rss_mb: float
     cpu_us: dict[str, float]
+    roles_us: dict[str, float]
 
     def lines(self) -> list[str]:
         return [
@@ -70,6 +71,9 @@ class SteadyResult:
             f"cpu per event      server {self.cpu_us.get('server', 0):.0f} us, "
             f"PostgreSQL {self.cpu_us.get('postgres', 0):.0f} us, "
             f"this client {self.cpu_us.get('client', 0):.0f} us",
+            f"server's share     API {self.roles_us.get('api', 0):.0f} us, "
+            f"resolver {self.roles_us.get('resolver', 0):.0f} us, "
+            f"jobs (the touches) {self.roles_us.get('jobs', 0):.0f} us per event",
         ]
 
 
@@ -244,4 +248,5 @@ def run(
         probes=len(probes.fresh_ms),
         server_rss_mb=peak,
         cpu_us={k: v / max(sent, 1) * 1e6 for k, v in meter.used.items()},
+        roles_us={k: v / max(sent, 1) * 1e6 for k, v in meter.roles.items()},
     )

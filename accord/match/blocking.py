@@ -27,6 +27,10 @@ CANDIDATES: tuple[tuple[str, ...], ...] = (
     # A typo in one name: the other name whole and the first letter of the typed one.
     ("last_name", "first_initial"),
     ("first_formal", "last_initial"),
+    # One name missing or a placeholder ("Lady Of House Pierce", a benefits file without
+    # the surname): the other name with the middle initial.
+    ("last_name", "middle_initial"),
+    ("first_formal", "middle_initial"),
     # One name in common blocks little; with a part of the birthday, a date of birth
     # typed wrong in the other part still meets its record.
     ("first_formal", "last_name", "birth_year"),

@@ -307,6 +307,16 @@ def formal_names(head: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@lru_cache(maxsize=100_000)
+def known_first_name(first: str) -> bool:
+    """Whether a first name is in either list, as a formal name or a nickname (an
+    unknown one is likelier a typo)."""
+    if first in FORMAL_NICKNAMES or first in NICKNAME_TO_FORMAL:
+        return True
+    found = _name_list()
+    return bool(found.nicknames_of(first) or found.canonicals_of(first))
+
+
 def formal_name(first: str | None) -> str | None:
     """The formal form of a first name by the list above: 'bill' -> 'william'; others
     unchanged. (The package's list relates names both ways, Daniel to Danny as Danny to

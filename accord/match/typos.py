@@ -1,7 +1,8 @@
 """Records whose names are one typing error apart: the same first name and a surname one
 letter off ("Holmes", "Holmek"; "Millr", "Miller"; "Sanchez", "Snachez"), or the same
 surname and a first name one letter off; and names swapped, the moved one as written or
-one letter off ("Sam Webb", "Webb Sma"). No equality on a name finds such a pair, and
+one letter off ("Sam Webb", "Webb Sma"); and a nickname mistyped beside the formal name
+("Mik" and "Michael", with the same surname). No equality on a name finds such a pair, and
 when the record with the typo also lacks what the other rules block on (a birthday, an
 address), no rule finds it at all.
 
@@ -21,10 +22,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyarrow as pa
 
-from accord.match import features
+from accord.match import features, names
 
 # (same column, the name one letter off, a column that differs): the kinds of name pairs,
 # all joined by one rule. The sounds catch a typo in both names; their pairs are those
@@ -38,6 +40,10 @@ KINDS: tuple[tuple[str, str, str | None], ...] = (
 # Names swapped, the one moved as written or one edit off ("Sam Webb" and "Webb Sma"):
 # both sides' records keyed by (first name, last name).
 SWAPPED: tuple[str, str, str | None] = ("first_name", "last_name", None)
+# A first name one edit from a name the other's formal name is known by ("Mik" and
+# "Michael": "Mik" is "Mike" mistyped, "Mikey" or "Michael" itself): the same surname,
+# both records keyed by (surname, first name, formal first name).
+NICKNAME_TYPO: tuple[str, str, str | None] = ("last_name", "first_name", "first_formal")
 COLUMN = "names_near"  # a record's signed name-pair ids
 # Names shorter than this are only their own key: dropping a letter of "Li" or "Wu"
 # leaves an initial, which would pair every short name beginning with it.
@@ -113,9 +119,9 @@ def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) 
         for key in keys(n):
             by_key[key].append(n)
     close: set[tuple[str, str]] = set()
-    for names in by_key.values():
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
+    for sharing in by_key.values():
+        for i, a in enumerate(sharing):
+            for b in sharing[i + 1 :]:
                 if one_edit(a, b):
                     close.add((a, b) if a < b else (b, a))
     out: list[NamePair] = []
@@ -185,14 +191,88 @@ def swapped_pairs(table: pa.Table) -> list[NamePair]:
     ]
 
 
+@lru_cache(maxsize=1)
+def _known_by_key() -> dict[str, tuple[str, ...]]:
+    """Every first name the nickname lists know (formal names and their nicknames), by
+    each of its keys."""
+    known = set(names.FORMAL_NICKNAMES) | set(names.NICKNAME_TO_FORMAL)
+    by_key: dict[str, list[str]] = defaultdict(list)
+    for name in known:
+        for key in keys(name):
+            by_key[key].append(name)
+    return {k: tuple(v) for k, v in by_key.items()}
+
+
+@lru_cache(maxsize=100_000)
+def formals_near(first: str) -> frozenset[str]:
+    """The formal names of the known names one edit from ``first`` (itself unknown):
+    'mik' -> michael (from mike and mick)."""
+    near: set[str] = set()
+    for key in keys(first):
+        for known in _known_by_key().get(key, ()):
+            if one_edit(first, known):
+                near.add(names.formal_name(known) or known)
+    return frozenset(near)
+
+
+def nickname_typo_pairs(table: pa.Table) -> list[NamePair]:
+    """Each pair of (surname, first name, formal first name) values with the same
+    surname, where one first name is unknown to both nickname lists and one edit from a
+    name known for the other's formal name; not pairs other rules or kinds make already
+    (the formal names equal, or the first names one edit apart)."""
+    columns = [c for c in NICKNAME_TYPO if c is not None]
+    if any(c not in table.column_names for c in columns):
+        return []
+    counts = features.counts_of(table, columns)
+    # surname -> formal first name -> [(first name, records)]
+    by_formal: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(dict)
+    rows = list(
+        zip(
+            counts.column("last_name").to_pylist(),
+            counts.column("first_name").to_pylist(),
+            counts.column("first_formal").to_pylist(),
+            counts.column("count_all").to_pylist(),
+            strict=True,
+        )
+    )
+    for last, first, formal, count in rows:
+        by_formal[last].setdefault(formal, []).append((first, int(count)))
+    found: list[NamePair] = []
+    for last, first, formal, count in rows:
+        if len(first) < MIN_LENGTH or names.known_first_name(first):
+            continue
+        of_last = by_formal[last]
+        for target in formals_near(first):
+            if target == formal:
+                continue
+            for other, other_count in of_last.get(target, ()):
+                if other == first or one_edit(first, other):
+                    continue
+                found.append(
+                    NamePair(
+                        (last, first, formal),
+                        (last, other, target),
+                        int(count),
+                        other_count,
+                        NICKNAME_TYPO,
+                    )
+                )
+    return found
+
+
 def kinds_in(present: Iterable[str]) -> list[tuple[str, str, str | None]]:
     have = set(present)
-    kinds = [k for k in (*KINDS, SWAPPED) if all(c in have for c in k if c is not None)]
+    every = (*KINDS, SWAPPED, NICKNAME_TYPO)
+    kinds = [k for k in every if all(c in have for c in k if c is not None)]
     return list(dict.fromkeys(kinds))
 
 
 def pairs_of_kind(table: pa.Table, kind: tuple[str, str, str | None]) -> list[NamePair]:
-    return swapped_pairs(table) if kind == SWAPPED else name_pairs(table, *kind)
+    if kind == SWAPPED:
+        return swapped_pairs(table)
+    if kind == NICKNAME_TYPO:
+        return nickname_typo_pairs(table)
+    return name_pairs(table, *kind)
 
 
 def all_name_pairs(table: pa.Table) -> list[NamePair]:

@@ -398,3 +398,49 @@ def test_a_building_s_records_meet_their_family_s_with_a_name_missing(monkeypatc
     found = set().union(*(rule_pairs(t, r) for r in kept))
     assert {("40", "41"), ("40", "42")} <= found
     assert {"last_name+street", "first_formal+street"} <= {r.name for r in kept}
+
+
+def test_a_name_missing_or_a_placeholder_meets_its_person_by_the_other_and_middle_initial() -> None:
+    # A census form's "Lady Of House" for a first name, and a benefits record without its
+    # surname: neither shares both names or a birthday with its other record.
+    t = features.prepare(
+        [
+            {
+                "unique_id": "0",
+                "first_name": "Lady Of House",
+                "middle_name": "Loretta",
+                "last_name": "Pierce",
+            },
+            {
+                "unique_id": "1",
+                "first_name": "Beulah",
+                "middle_name": "L",
+                "last_name": "Pierce",
+                "dob": "1949-06-04",
+                "street": "400 Glenwood Road",
+            },
+            {
+                "unique_id": "2",
+                "first_name": "Elisabet",
+                "middle_name": "Heidi",
+                "dob": "1995-12-29",
+            },
+            {
+                "unique_id": "3",
+                "first_name": "Elisabet",
+                "middle_name": "H",
+                "last_name": "Hong",
+                "dob": "1995-10-29",
+            },
+            {"unique_id": "4", "first_name": "Tom", "middle_name": "Ray", "last_name": "Pierce"},
+        ]
+    )
+    rules = blocking.choose(t, set(t.column_names))
+    kept = [r for r in rules if r.kept and not r.near]
+    assert {("last_name", "middle_initial"), ("first_formal", "middle_initial")} <= {
+        r.columns for r in kept
+    }
+    found = set().union(*(rule_pairs(t, r) for r in kept))
+    assert {("0", "1"), ("2", "3")} <= found
+    assert ("0", "4") not in found
+    assert ("1", "4") not in found

@@ -167,3 +167,29 @@ def test_names_swapped_as_written_or_with_a_typo_are_paired() -> None:
     rule = blocking.Rule(("first_name", "last_name"), 0, True, "", near=True)
     # Swapped pairs, and Webb Sma with Webb Sam (one first name, surnames a typo apart).
     assert rule_pairs(t, rule) == {("0", "1"), ("0", "2"), ("1", "3"), ("2", "3"), ("1", "2")}
+
+
+def test_a_nickname_typed_wrong_meets_the_formal_name_and_its_other_nicknames() -> None:
+    t = table(
+        [
+            {"first_name": "Mik", "last_name": "Holmes"},  # "Mike" mistyped
+            {"first_name": "Michael", "last_name": "Holmes", "dob": "1970-02-03"},
+            {"first_name": "Michael", "last_name": "Holmes", "dob": "1981-05-06"},
+            {"first_name": "Mikey", "last_name": "Holmes"},
+            {"first_name": "Mike", "last_name": "Holmes"},  # one edit: the other kinds' pair
+            {"first_name": "Michael", "last_name": "Hart"},  # another surname
+            {"first_name": "Jean", "last_name": "Holmes"},  # a name of its own, not a typo
+            {"first_name": "Jennifer", "last_name": "Holmes"},
+        ]
+    )
+    found = typos.nickname_typo_pairs(t)
+    assert {(p.left[1], p.right[1], p.pairs) for p in found} == {
+        ("mik", "michael", 2),
+        ("mik", "mikey", 1),
+    }
+    assert typos.formals_near("mik") == {"michael"}
+    assert typos.formals_near("jmes") >= {"james"}  # "jim" and "james" one edit away
+    rule = blocking.Rule(("first_name", "last_name"), 0, True, "", near=True)
+    got = rule_pairs(t, rule)
+    assert {("0", "1"), ("0", "2"), ("0", "3"), ("0", "4")} <= got
+    assert not {p for p in got if "6" in p or "5" in p}
