@@ -192,15 +192,15 @@ class CpuMeter:
 
     def stop(self) -> None:
         after, server, database = self._sample()
-        self.used = {
-            "server": sum(after[p] - self.before.get(p, 0.0) for p in server),
-            "postgres": sum(after[p] - self.before.get(p, 0.0) for p in database),
-            "client": time.process_time() - self.own,
-        }
         self.roles = {}
         for p in server:
             role = role_of(p)
             self.roles[role] = self.roles.get(role, 0.0) + after[p] - self.before.get(p, 0.0)
+        self.used = {
+            "server": sum(self.roles.values()),
+            "postgres": sum(after[p] - self.before.get(p, 0.0) for p in database),
+            "client": time.process_time() - self.own,
+        }
 
 
 def quiet(pid: int, idle: float = 0.1, within: float = 30.0) -> None:

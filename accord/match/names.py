@@ -84,6 +84,8 @@ NICKNAME_TO_FORMAL: dict[str, str] = {}
 for _formal, _nicks in FORMAL_NICKNAMES.items():
     for _nick in _nicks:
         NICKNAME_TO_FORMAL.setdefault(_nick, _formal)
+# Every first name the list above holds, formal or nickname.
+LISTED_FIRST_NAMES = frozenset(FORMAL_NICKNAMES) | frozenset(NICKNAME_TO_FORMAL)
 
 STREET_WORDS = {
     "street": "st",
@@ -311,7 +313,7 @@ def formal_names(head: str) -> frozenset[str]:
 def known_first_name(first: str) -> bool:
     """Whether a first name is in either list, as a formal name or a nickname (an
     unknown one is likelier a typo)."""
-    if first in FORMAL_NICKNAMES or first in NICKNAME_TO_FORMAL:
+    if first in LISTED_FIRST_NAMES:
         return True
     found = _name_list()
     return bool(found.nicknames_of(first) or found.canonicals_of(first))

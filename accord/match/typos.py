@@ -77,6 +77,15 @@ def one_edit(a: str, b: str) -> bool:
     )
 
 
+def by_keys(given: Iterable[str]) -> dict[str, list[str]]:
+    """Each key (``keys``) with the names holding it, in the order given."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for name in given:
+        for key in keys(name):
+            out[key].append(name)
+    return out
+
+
 Name = tuple[str, str, str]  # a record's (same, near, apart) values; apart "" if none
 
 
@@ -114,12 +123,8 @@ def name_pairs(table: pa.Table, same: str, near: str, apart: str | None = None) 
     held: dict[str, dict[str, list[tuple[str, int]]]] = defaultdict(dict)
     for s, n, o, c in values:
         held[n].setdefault(s, []).append((o, int(c)))
-    by_key: dict[str, list[str]] = defaultdict(list)
-    for n in held:
-        for key in keys(n):
-            by_key[key].append(n)
     close: set[tuple[str, str]] = set()
-    for sharing in by_key.values():
+    for sharing in by_keys(held).values():
         for i, a in enumerate(sharing):
             for b in sharing[i + 1 :]:
                 if one_edit(a, b):
@@ -192,15 +197,10 @@ def swapped_pairs(table: pa.Table) -> list[NamePair]:
 
 
 @lru_cache(maxsize=1)
-def _known_by_key() -> dict[str, tuple[str, ...]]:
-    """Every first name the nickname lists know (formal names and their nicknames), by
-    each of its keys."""
-    known = set(names.FORMAL_NICKNAMES) | set(names.NICKNAME_TO_FORMAL)
-    by_key: dict[str, list[str]] = defaultdict(list)
-    for name in known:
-        for key in keys(name):
-            by_key[key].append(name)
-    return {k: tuple(v) for k, v in by_key.items()}
+def _known_by_key() -> dict[str, list[str]]:
+    """Every first name Accord's nickname list knows (formal names and their nicknames),
+    by each of its keys."""
+    return by_keys(sorted(names.LISTED_FIRST_NAMES))
 
 
 @lru_cache(maxsize=100_000)
