@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     jobs_threads: int = Field(
         default=4, ge=1, le=64, description="Worker threads of a job consumer."
     )
+    jobs_nice: int = Field(
+        default=15,
+        ge=0,
+        le=19,
+        description="How much the job consumer's process yields the CPU (Unix nice value, 0 "
+        "to 19): by default more than the resolver (`ACCORD_RESOLVER_NICE`), so that what "
+        "follows resolution (the acquisition touches, segments, journeys) waits for it, "
+        "and a profile reflects an event as soon as the API and the resolver can make it "
+        "so. An idle machine runs every job at once whatever the value.",
+    )
     outreach_senders: int = Field(
         default=2,
         ge=1,

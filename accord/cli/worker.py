@@ -63,6 +63,10 @@ def jobs_worker(
     threads: Annotated[
         int | None, typer.Option(help="Worker threads; default ACCORD_JOBS_THREADS.", min=1)
     ] = None,
+    nice: Annotated[
+        int | None,
+        typer.Option(help="CPU priority to yield (0-19); default ACCORD_JOBS_NICE.", min=0),
+    ] = None,
     exit_with: Annotated[
         int | None,
         typer.Option(hidden=True, help="End when this process (the one that started us) does."),
@@ -74,11 +78,12 @@ def jobs_worker(
     Ctrl-C after the jobs under way."""
     from accord import jobs as accord_jobs
     from accord.kit.db import create_db_engine, create_session_factory
-    from accord.kit.process import parent_alive, stop_on_signals
+    from accord.kit.process import lower_priority, parent_alive, stop_on_signals
     from accord.kit.runtime import tune_gc
 
     s = settings()
     logging.basicConfig(level=s.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    lower_priority(s.jobs_nice if nice is None else nice)
     tune_gc(s.gc_threshold)
     stop = threading.Event()
     stop_on_signals(stop)

@@ -81,11 +81,14 @@ def test_a_stop_ends_a_drain_between_batches(session_factory: sessionmaker[Sessi
 
 
 @pytest.mark.parametrize(
-    ("command", "name"), [(["worker", "resolve"], "resolver"), (["worker", "jobs"], "jobs")]
+    ("command", "name", "nice"),
+    [(["worker", "resolve"], "resolver", 10), (["worker", "jobs"], "jobs", 15)],
 )
 def test_the_server_keeps_its_worker_processes_running(
-    command: list[str], name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    command: list[str], name: str, nice: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Each is started again when it dies, and ends with the server. Each yields the CPU
+    by its own nice value: the jobs that follow resolution more than the resolver."""
     url = f"sqlite:///{tmp_path / 'served.db'}"
     migrate.upgrade(url)
     monkeypatch.setenv("ACCORD_DATABASE_URL", url)
@@ -95,6 +98,11 @@ def test_the_server_keeps_its_worker_processes_running(
     try:
         first = supervisor.pid
         assert first is not None
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        deadline = time.monotonic() + 30
+        while os.getpriority(os.PRIO_PROCESS, first) == mine and time.monotonic() < deadline:
+            time.sleep(0.05)  # lowered once its settings are read
+        assert os.getpriority(os.PRIO_PROCESS, first) == min(mine + nice, 19)
         os.kill(first, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while supervisor.pid in (None, first) and time.monotonic() < deadline:
