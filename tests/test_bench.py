@@ -61,6 +61,10 @@ def test_bench_ingest_holds_a_steady_load_and_reports_whether_resolution_keeps_u
         "server memory",
     ):
         assert label in result.output
+    # Where the tail of freshness lies: the slowest probes, each with when it was sent.
+    slowest = re.search(r"slowest probes +(.*)", result.output)
+    assert slowest is not None, result.output
+    assert 1 <= len(re.findall(r"[\d,]+ ms sent at \d+\.\d s", slowest.group(1))) <= 5
     # Every event sent was resolved by the end: none is left pending, and the touches of
     # every batch have followed.
     engine = create_engine(f"sqlite:///{tmp_path / 'bench.db'}")

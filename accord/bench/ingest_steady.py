@@ -46,6 +46,7 @@ class SteadyResult:
     fresh_p50_ms: float
     fresh_p99_ms: float
     probes: int
+    slowest: list[tuple[float, float]]
     server_rss_mb: float
     cpu_us: dict[str, float]
     roles_us: dict[str, float]
@@ -62,6 +63,8 @@ class SteadyResult:
             "onto profiles while the load lasted",
             f"freshness          p50 {self.fresh_p50_ms:,.0f} ms, p99 {self.fresh_p99_ms:,.0f} ms "
             f"from an event's 200 to its profile ({self.probes} probe events in the stream)",
+            "slowest probes     "
+            + ", ".join(f"{ms:,.0f} ms sent at {at:.1f} s" for ms, at in self.slowest),
             f"lag at the end     {self.lag_s:.1f} s to resolve the {self.backlog_at_end:,} "
             "events still pending when the load stopped",
             f"touches followed   {self.touches_waiting:,} resolved batches waiting for their "
@@ -86,6 +89,7 @@ class Probes:
         self.workspace_id = workspace_id
         self.acked: dict[str, float] = {}
         self.fresh_ms: list[float] = []
+        self.sent_at: list[float] = []  # when each of ``fresh_ms`` was acknowledged
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -131,6 +135,13 @@ class Probes:
                     acked = self.acked.pop(message_id, None)
                     if acked is not None:
                         self.fresh_ms.append((now - acked) * 1000)
+                        self.sent_at.append(acked)
+
+    def slowest(self, start: float, n: int = 5) -> list[tuple[float, float]]:
+        """The ``n`` slowest probes: how long each took (ms) and when it was sent (seconds
+        into the load), slowest first."""
+        timed = sorted(zip(self.fresh_ms, self.sent_at, strict=True), reverse=True)[:n]
+        return [(ms, at - start) for ms, at in timed]
 
 
 def _count(factory: sessionmaker[Session], *where: ColumnElement[bool]) -> int:
@@ -246,6 +257,7 @@ def run(
         fresh_p50_ms=percentile(probes.fresh_ms, 50),
         fresh_p99_ms=percentile(probes.fresh_ms, 99),
         probes=len(probes.fresh_ms),
+        slowest=probes.slowest(start),
         server_rss_mb=peak,
         cpu_us={k: v / max(sent, 1) * 1e6 for k, v in meter.used.items()},
         roles_us={k: v / max(sent, 1) * 1e6 for k, v in meter.roles.items()},

@@ -277,16 +277,17 @@ class BatchCache:
         self.unsaved.append(profile)
         return profile
 
-    def insert_new_profiles(self, session: Session) -> None:
+    def insert_new_profiles(self, session: Session, *, held: bool = True) -> None:
         """Insert the batch's new people in one statement, then hold them in the session
         as if loaded (an insert each through the unit of work costs more than the rest
-        of their events' resolution)."""
+        of their events' resolution); ``held=False``: not held (``write``)."""
         if not self.unsaved:
             return
         ProfileRepository.from_session(session).insert_many(self.unsaved)
-        hold(session, self.unsaved)
-        for p in self.unsaved:
-            self.profiles[p.id] = p
+        if held:
+            hold(session, self.unsaved)
+            for p in self.unsaved:
+                self.profiles[p.id] = p
         self.unsaved = []
 
     def assign(self, ident: Identifier, profile_id: uuid.UUID) -> None:
@@ -296,21 +297,23 @@ class BatchCache:
         set_committed_value(ident, "profile_id", profile_id)
         self.assigned[ident.id] = profile_id
 
-    def insert_new_identifiers(self, session: Session) -> None:
+    def insert_new_identifiers(self, session: Session, *, held: bool = True) -> None:
         """Insert the identifiers the batch made, each with the person it was given by
         now (the new people first, whom they point at), in one statement; they are then
-        held in the session as loaded. Anything that reads identifiers or writes rows
-        pointing at them calls this first."""
+        held in the session as loaded (``held=False``: the batch's last write, as for
+        people). Anything that reads identifiers or writes rows pointing at them calls
+        this first."""
         if not self.unsaved_idents:
             return
-        self.insert_new_profiles(session)
+        self.insert_new_profiles(session, held=held)
         made, self.unsaved_idents = self.unsaved_idents, []
         inserted = IdentifierRepository.from_session(session).insert_many(made)
         if inserted != len(made):
             raise IdentifierTaken(
                 f"{len(made) - inserted} of a batch's new identifiers were written meanwhile"
             )
-        hold(session, made)
+        if held:
+            hold(session, made)
         for ident in made:
             self.assigned.pop(ident.id, None)  # written with its person
 
@@ -374,15 +377,18 @@ class BatchCache:
                 if c in written:
                     set_committed_value(p, c, getattr(p, c))
 
-    def write(self, session: Session) -> None:
+    def write(self, session: Session, *, last: bool = False) -> None:
         """Everything the batch holds back, in an order the foreign keys accept: people's
         values (their new events folded in first), new people, new identifiers with their
         people, links, then the session's flush, identifiers given to people, then
-        events."""
+        events. Written before a repartition, the new rows are held in the session as
+        loaded, for the graph's reads to find the very objects the batch goes on using;
+        the batch's ``last`` write leaves them out (nothing reads or changes them after,
+        and holding costs as much as a fifth of resolving a new person's event)."""
         with session.no_autoflush:
             self.apply_folds(session)
-            self.insert_new_profiles(session)
-            self.insert_new_identifiers(session)
+            self.insert_new_profiles(session, held=not last)
+            self.insert_new_identifiers(session, held=not last)
             self.flush_profiles(session)
             self.flush_links(session)
             session.flush()

@@ -501,7 +501,7 @@ def resolve_pending(
     with session.no_autoflush:
         for event in rest:
             resolve_event(session, ctx, event, cache)
-    cache.write(session)
+    cache.write(session, last=True)
     record_consent(session, workspace_id, events)
     _note(session, workspace_id, events)
     return len(events)
