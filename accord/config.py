@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         "and a profile reflects an event as soon as the API and the resolver can make it "
         "so. An idle machine runs every job at once whatever the value.",
     )
+    touches_follow_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="How long after the resolver's batch of events its people's acquisition "
+        "touches are advanced (by a job). The batches committed meanwhile are advanced "
+        "together, each person once: a longer wait costs less CPU under a steady stream, "
+        "and the touches trail resolution by that much.",
+    )
     outreach_senders: int = Field(
         default=2,
         ge=1,

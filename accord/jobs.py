@@ -188,18 +188,21 @@ def evaluate_on_change(jobs: Jobs, in_use: TopicsInUse | None = None) -> changes
 
 
 def listen_to_changes(
-    jobs: Jobs, factory: sessionmaker[Session], *, touches_later: bool = False
+    jobs: Jobs, factory: sessionmaker[Session], *, touches_later: float | None = None
 ) -> list[changes.Listener]:
     """Everything that hears what a transaction of ``factory`` changed about people, set
     alike in every process that changes them (the API workers, the resolver process and
     the job consumers): the segments' evaluation, each person's acquisition touches, and
-    the events active journeys wait for. ``touches_later`` (the resolver process) keeps
-    the touches' work in the change and leaves it to a job (``acquisition.follow``), so
-    a stream's batches reach their people without waiting for it. Returns the
-    listeners, for ``changes.unlisten``."""
+    the events active journeys wait for. ``touches_later`` (the resolver process, the
+    commands; ``ACCORD_TOUCHES_FOLLOW_SECONDS``) keeps the touches' work in the change
+    and leaves it to a job (``acquisition.follow``) that many seconds later, so a
+    stream's batches reach their people without waiting for it, and the batches
+    committed meanwhile are advanced together. Returns the listeners, for
+    ``changes.unlisten``."""
+    later = Soon(jobs, "acquisition.follow", after=touches_later) if touches_later else None
     listeners = [
         evaluate_on_change(jobs),
-        acquisition_touches.listener(Soon(jobs, "acquisition.follow") if touches_later else None),
+        acquisition_touches.listener(later),
         # Events some journey listens for, kept with the change and heard by a job.
         journey_tasks.listener(jobs.enqueue),
     ]

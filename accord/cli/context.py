@@ -46,7 +46,7 @@ def heard_factory(s: Settings, url: str | None = None) -> Iterator[sessionmaker[
     engine = create_db_engine(s.resolved_database_url)
     factory = create_session_factory(engine)
     jobs, _ = accord_jobs.build(s, factory)
-    accord_jobs.listen_to_changes(jobs, factory, touches_later=True)
+    accord_jobs.listen_to_changes(jobs, factory, touches_later=s.touches_follow_seconds)
     try:
         yield factory
     finally:

@@ -44,7 +44,7 @@ def resolve_worker(
     # journeys' events go to the job engine (this process only enqueues), and so do the
     # acquisition touches, kept with each batch and advanced by a job after it.
     jobs, _ = accord_jobs.build(s, factory)
-    accord_jobs.listen_to_changes(jobs, factory, touches_later=True)
+    accord_jobs.listen_to_changes(jobs, factory, touches_later=s.touches_follow_seconds)
     try:
         process.run(
             factory,
