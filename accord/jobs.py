@@ -215,13 +215,14 @@ class Soon:
     """Starts the job ``name`` of a workspace ``after`` seconds from now, unless the one
     started last for it is not yet due: that one takes this change too, since it begins
     once due, after this change committed. A stream's batches that commit within
-    ``after`` seconds are so followed by one job, each person advanced once."""
+    ``after`` seconds are so followed by one job, each person advanced once. (``after``:
+    ``ACCORD_TOUCHES_FOLLOW_SECONDS``, as ``listen_to_changes`` passes it.)"""
 
     def __init__(
         self,
         jobs: Jobs,
         name: str,
-        after: float = 0.5,
+        after: float,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = utcnow,
     ) -> None:
