@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.kit.db import UTCDateTime
-from accord.kit.dialect import insert_ignore, one_of
+from accord.kit.dialect import each_of, insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository, chunks
 from accord.kit.time import utcnow
@@ -252,7 +252,15 @@ class SuppressionRepository(Repository):
         )
 
     def present(self, workspace_id: uuid.UUID, digests: Sequence[str]) -> set[str]:
-        stmt = select(Suppression.digest).where(
-            Suppression.workspace_id == workspace_id, Suppression.digest.in_(digests)
+        """Which of these digests are on the workspace's list. Every accepted batch of
+        tracking calls asks this: one statement text whatever the number of digests
+        (``each_of``), each found through the whole unique index."""
+        stmt = each_of(
+            self.session,
+            Suppression.digest,
+            digests,
+            lambda digest_is: select(Suppression.digest).where(
+                Suppression.workspace_id == workspace_id, digest_is
+            ),
         )
         return set(self.session.scalars(stmt))
