@@ -146,6 +146,33 @@ def test_bench_resolve_prints_its_figures() -> None:
 
 
 @pytest.mark.usefixtures("sqlite_env")
+def test_bench_resolve_names_what_the_records_cannot_tell_apart() -> None:
+    """Names and addresses only, with families at one address: some relatives of one
+    name have records that are the same, which the bench counts and turns into the
+    precision a matcher merging identical records reaches at most."""
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("bench", "resolve", "--records", "2000"),
+            *("--population", "names-addresses", "--no-baseline"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    found = re.search(
+        r"indistinct +([\d,]+) pairs? of identical records are two people \(([\d,]+) pairs? "
+        r"of people\): merging identical records makes ([\d,]+) wrong pairs? once each "
+        r"person is whole, precision at most (0\.\d+|1\.0000); never merging them, recall at "
+        r"most (0\.\d+)",
+        result.output,
+    )
+    assert found, result.output
+    false_identical, people, wrong = (int(found.group(i).replace(",", "")) for i in (1, 2, 3))
+    assert 0 < people <= false_identical <= wrong
+    assert 0 < float(found.group(4)) < 1
+    assert 0 < float(found.group(5)) < 1
+
+
+@pytest.mark.usefixtures("sqlite_env")
 def test_bench_send_accounts_for_every_recipient() -> None:
     result = CliRunner().invoke(
         cli,

@@ -3,9 +3,10 @@
 through the same engine and decisions as ``accord resolve`` and scored against the
 truth. It prints blocking recall (the true pairs that reach scoring, of all true pairs),
 pairwise and cluster precision, recall and F1, the precision of each band of match
-probability, the blocking rules with the pairs each makes, seconds per phase and the
-peak memory of the process (DuckDB runs inside it), and beside them Splink run out of
-the box on the same records (``splink_plain``)."""
+probability, the blocking rules with the pairs each makes, what the records alone cannot
+tell apart (identical records of two people, and the precision that leaves at most),
+seconds per phase and the peak memory of the process (DuckDB runs inside it), and beside
+them Splink run out of the box on the same records (``splink_plain``)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ class SetResult:
     training: list[engine.TrainingRule] = field(default_factory=list)
     baseline: Baseline | None = None
     mapping: dict[str, str] = field(default_factory=dict)
+    indistinct: evaluate.Indistinct | None = None
 
     @property
     def resolve_seconds(self) -> float:
@@ -117,6 +119,16 @@ def _lines(r: SetResult) -> list[str]:
         ),
     ]
     out.append("  blocking rules   " + blocking_summary(r.blocking))
+    if r.indistinct is not None and r.indistinct.false_identical:
+        d = r.indistinct
+        out.append(
+            f"  indistinct       {_count(d.false_identical, 'pair')} of identical records "
+            f"are two people ({_count(d.people_pairs, 'pair')} of people): merging identical "
+            f"records makes "
+            f"{d.wrong_pairs:,} wrong pairs once each person is whole, precision at most "
+            f"{d.precision_ceiling:.4f}; never merging them, recall at most "
+            f"{d.recall_without:.4f}"
+        )
     if r.incremental:
         ms = sorted(r.incremental)
         out.append(
@@ -129,6 +141,10 @@ def _lines(r: SetResult) -> list[str]:
         used_or_not = "used" if t.accepted else "not used"
         out.append(f"  training         {t.rule}: matches {share_of} of pairs, {used_or_not}")
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _peak_mb() -> float:
@@ -230,6 +246,9 @@ def evaluate_records(
         incremental=timings,
         training=result.training,
         baseline=plain,
+        indistinct=evaluate.indistinct(
+            rows, truth, sorted({k for row in rows for k in row} - {"unique_id"})
+        ),
     )
 
 

@@ -4,6 +4,7 @@ when it holds exactly the records of one true person)."""
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -55,4 +56,86 @@ def score(predicted: Sequence[Hashable], truth: Sequence[Hashable]) -> Scores:
         predicted_pairs=pred_pairs,
         true_pairs=true_pairs,
         correct_pairs=correct,
+    )
+
+
+@dataclass(frozen=True)
+class Indistinct:
+    """What the records alone cannot tell apart: pairs of identical records (the same
+    value, or none, in every field compared) that are two people.
+
+    A matcher sees nothing to separate such a pair from a pair of one person's identical
+    records, so it merges both or neither. Merging them, and keeping each person's
+    records together, joins the two people whole: ``wrong_pairs`` wrong pairs, so
+    pairwise precision is at most ``precision_ceiling`` even with every true pair found.
+    Never merging identical records gives up ``true_identical`` true pairs instead."""
+
+    false_identical: int  # pairs of identical records that are two people
+    true_identical: int  # pairs of identical records that are one person
+    people_pairs: int  # pairs of people who share an identical record
+    wrong_pairs: int  # wrong pairs once those people's records are each one cluster
+    true_pairs: int
+
+    @property
+    def precision_ceiling(self) -> float:
+        found = self.true_pairs + self.wrong_pairs
+        return self.true_pairs / found if found else 1.0
+
+    @property
+    def recall_without(self) -> float:
+        """Recall at most, were identical records never merged."""
+        return 1 - self.true_identical / self.true_pairs if self.true_pairs else 1.0
+
+
+def _key(value: object) -> object:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def indistinct(
+    rows: Sequence[dict[str, object]], truth: Sequence[Hashable], fields: Sequence[str]
+) -> Indistinct:
+    """``rows[i]`` (its ``fields``) is record ``i``, of true person ``truth[i]``. Values
+    compare after trimming and case-folding only: records a matcher would also take as
+    alike (``St`` and ``Street``) count as different, so the figures are a floor."""
+    if len(rows) != len(truth):
+        raise ValueError("rows and truth must be the same records")
+    groups: dict[tuple[object, ...], list[Hashable]] = {}
+    for row, person in zip(rows, truth, strict=True):
+        groups.setdefault(tuple(_key(row.get(f)) for f in fields), []).append(person)
+    sizes = Counter(truth)
+    parent: dict[Hashable, Hashable] = {}
+
+    def root(x: Hashable) -> Hashable:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    true_identical = false_identical = 0
+    joined: set[frozenset[Hashable]] = set()
+    for people in groups.values():
+        if len(people) < 2:
+            continue
+        counts = Counter(people)
+        same = sum(_pairs(n) for n in counts.values())
+        true_identical += same
+        false_identical += _pairs(len(people)) - same
+        distinct = list(counts)
+        joined.update(frozenset(pair) for pair in itertools.combinations(distinct, 2))
+        for other in distinct[1:]:
+            a, b = root(distinct[0]), root(other)
+            if a != b:
+                parent[a] = b
+    members: dict[Hashable, list[Hashable]] = {}
+    for person in parent.keys() | set(parent.values()):
+        members.setdefault(root(person), []).append(person)
+    wrong = 0
+    for group in members.values():
+        records = sum(sizes[p] for p in group)
+        wrong += _pairs(records) - sum(_pairs(sizes[p]) for p in group)
+    return Indistinct(
+        false_identical=false_identical,
+        true_identical=true_identical,
+        people_pairs=len(joined),
+        wrong_pairs=wrong,
+        true_pairs=sum(_pairs(n) for n in sizes.values()),
     )

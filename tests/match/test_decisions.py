@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from accord.match import synth
 from accord.match.decide import Thresholds, decide
 from accord.match.engine import Scored
-from accord.match.evaluate import score
+from accord.match.evaluate import indistinct, score
 from accord.match.household import HomeModel
 
 TOP = {"first_name": 7, "last_name": 5, "dob": 4, "address": 7, "email": 2, "phone": 2}
@@ -86,6 +88,34 @@ def test_pairwise_and_cluster_scores() -> None:
     assert s.recall == 0.5
     assert s.cluster_precision == 0.0  # no predicted cluster is exactly a person
     assert round(score(["a", "a", "a", "c", "d", "d"], truth).cluster_f1, 3) == 0.333
+
+
+def test_identical_records_of_two_people_bound_the_precision_any_matcher_reaches() -> None:
+    """A father and son of one name at one address: one record of each is the same as
+    the other's, so a matcher that merges identical records joins them whole."""
+    home = {"first_name": "James", "last_name": "Reed", "street": "4 Oak St"}
+    rows = [
+        home,  # the father
+        {**home, "street": "4 Oak Street"},  # the father, written otherwise
+        {**home, "first_name": " JAMES "},  # the son: the same once trimmed and folded
+        {**home, "last_name": None},  # the son, surname missing
+        {**home, "last_name": None},  # someone else entirely, with the same record
+        {"first_name": "Ann", "last_name": "Reed", "street": "4 Oak St"},
+        {"first_name": "Ann", "last_name": "Reed", "street": "4 Oak St"},
+    ]
+    truth = ["father", "father", "son", "son", "other", "ann", "ann"]
+    fields = ("first_name", "last_name", "street")
+    d = indistinct(rows, truth, fields)
+    # identical groups: {0, 2} father and son; {3, 4} son and other; {5, 6} ann alone
+    assert (d.false_identical, d.true_identical) == (2, 1)
+    assert d.people_pairs == 2
+    # father, son and other joined whole: 5 records, 10 pairs, 2 of them true
+    assert d.wrong_pairs == 8
+    assert d.true_pairs == 3
+    assert d.precision_ceiling == 3 / 11
+    assert d.recall_without == pytest.approx(2 / 3)
+    alone = indistinct(rows[5:], truth[5:], fields)
+    assert (alone.false_identical, alone.wrong_pairs, alone.precision_ceiling) == (0, 0, 1.0)
 
 
 def test_generator_is_deterministic_with_known_truth_and_households() -> None:
