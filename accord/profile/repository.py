@@ -135,6 +135,14 @@ class ProfileRepository(Repository):
         offset: int,
         country_code: int | None = None,
     ) -> list[Profile]:
+        """Live people (matching ``query``: a name, an email or a phone's digits), the
+        latest seen first, then those never seen; ``limit`` of them from ``offset``.
+
+        The people seen are read along ``(workspace_id, last_seen_at)`` backwards, so a
+        page costs the rows it shows whatever the workspace's size; the never seen (no
+        event yet) follow, read only by a page that reaches past the seen ones. (One
+        ``ORDER BY last_seen_at DESC NULLS LAST`` sorted every live person of the
+        workspace for each page: the index's order puts NULLs at the other end.)"""
         stmt = self._live(workspace_id)
         if query:
             q = query.strip().lower()
@@ -150,8 +158,21 @@ class ProfileRepository(Repository):
                 if country_code:
                     matches.append(Profile.phone.startswith(f"+{country_code}{digits}"))
             stmt = stmt.where(or_(*matches))
-        stmt = stmt.order_by(Profile.last_seen_at.desc().nulls_last(), Profile.id)
-        return list(self.session.scalars(stmt.limit(limit).offset(offset)))
+        seen = stmt.where(Profile.last_seen_at.is_not(None)).order_by(
+            Profile.last_seen_at.desc(), Profile.id
+        )
+        found = list(self.session.scalars(seen.limit(limit).offset(offset)))
+        if len(found) == limit:
+            return found
+        # Past the people seen. A page that ends them starts the never seen; a page
+        # beyond them skips as many never seen as its offset goes past the seen ones.
+        skip = 0
+        if not found:
+            counted = seen.order_by(None).with_only_columns(Profile.id).subquery()
+            skip = offset - int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
+        never = stmt.where(Profile.last_seen_at.is_(None)).order_by(Profile.id)
+        rest = self.session.scalars(never.limit(limit - len(found)).offset(max(skip, 0)))
+        return found + list(rest)
 
     def count(self, workspace_id: uuid.UUID) -> int:
         stmt = (
