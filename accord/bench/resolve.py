@@ -123,11 +123,10 @@ def _lines(r: SetResult) -> list[str]:
         d = r.indistinct
         out.append(
             f"  indistinct       {_count(d.false_identical, 'pair')} of identical records "
-            f"are two people ({_count(d.people_pairs, 'pair')} of people): merging identical "
-            f"records makes "
+            f"are two people ({_count(d.people_pairs, 'pair')} of people; "
+            f"{d.true_shared:,} of one person among the same records): merging them makes "
             f"{d.wrong_pairs:,} wrong pairs once each person is whole, precision at most "
-            f"{d.precision_ceiling:.4f}; never merging them, recall at most "
-            f"{d.recall_without:.4f}"
+            f"{d.precision_ceiling:.4f}"
         )
     if r.incremental:
         ms = sorted(r.incremental)

@@ -68,10 +68,12 @@ class Indistinct:
     records, so it merges both or neither. Merging them, and keeping each person's
     records together, joins the two people whole: ``wrong_pairs`` wrong pairs, so
     pairwise precision is at most ``precision_ceiling`` even with every true pair found.
-    Never merging identical records gives up ``true_identical`` true pairs instead."""
+    Such records are as alike as a person's own identical records (``true_shared`` pairs
+    of one person are among them too): a matcher that keeps them apart keeps apart
+    every record alike in what it shows."""
 
     false_identical: int  # pairs of identical records that are two people
-    true_identical: int  # pairs of identical records that are one person
+    true_shared: int  # pairs of one person among identical records two people share
     people_pairs: int  # pairs of people who share an identical record
     wrong_pairs: int  # wrong pairs once those people's records are each one cluster
     true_pairs: int
@@ -80,11 +82,6 @@ class Indistinct:
     def precision_ceiling(self) -> float:
         found = self.true_pairs + self.wrong_pairs
         return self.true_pairs / found if found else 1.0
-
-    @property
-    def recall_without(self) -> float:
-        """Recall at most, were identical records never merged."""
-        return 1 - self.true_identical / self.true_pairs if self.true_pairs else 1.0
 
 
 def _key(value: object) -> object:
@@ -110,14 +107,16 @@ def indistinct(
             x = parent[x]
         return x
 
-    true_identical = false_identical = 0
+    true_shared = false_identical = 0
     joined: set[frozenset[Hashable]] = set()
     for people in groups.values():
         if len(people) < 2:
             continue
         counts = Counter(people)
+        if len(counts) < 2:
+            continue
         same = sum(_pairs(n) for n in counts.values())
-        true_identical += same
+        true_shared += same
         false_identical += _pairs(len(people)) - same
         distinct = list(counts)
         joined.update(frozenset(pair) for pair in itertools.combinations(distinct, 2))
@@ -134,7 +133,7 @@ def indistinct(
         wrong += _pairs(records) - sum(_pairs(sizes[p]) for p in group)
     return Indistinct(
         false_identical=false_identical,
-        true_identical=true_identical,
+        true_shared=true_shared,
         people_pairs=len(joined),
         wrong_pairs=wrong,
         true_pairs=sum(_pairs(n) for n in sizes.values()),
