@@ -165,9 +165,10 @@ class ProfileRepository(Repository):
         if len(found) == limit:
             return found
         # Past the people seen. A page that ends them starts the never seen; a page
-        # beyond them skips as many never seen as its offset goes past the seen ones.
+        # beyond them skips as many never seen as its offset goes past the seen ones
+        # (the first page has nothing to skip: no count).
         skip = 0
-        if not found:
+        if not found and offset > 0:
             counted = seen.order_by(None).with_only_columns(Profile.id).subquery()
             skip = offset - int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
         never = stmt.where(Profile.last_seen_at.is_(None)).order_by(Profile.id)

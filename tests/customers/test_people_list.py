@@ -65,6 +65,16 @@ def test_pages_follow_the_latest_seen_then_the_never_seen(
     assert repo.search(ws, None, limit=5, offset=9) == []
 
 
+def test_a_workspace_of_people_never_seen_is_listed_by_id(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    ids = sorted(_people(session, workspace, [None, None, None]))
+    repo = ProfileRepository.from_session(session)
+    ws = workspace.workspace.id
+    assert [p.id for p in repo.search(ws, None, limit=2, offset=0)] == ids[:2]
+    assert [p.id for p in repo.search(ws, None, limit=2, offset=2)] == ids[2:]
+
+
 def test_a_page_of_a_large_workspace_is_read_along_the_index(
     backend: str, session: Session, workspace: ProvisionedWorkspace
 ) -> None:
