@@ -1,7 +1,7 @@
 """The Customer 360's merge history in a real browser (Debian's Chromium through
 Playwright): undoing a merge asks first (a dismissed question changes nothing), the
 other profile is linked, and the identifiers the split moved back offer no undo of their
-own. Screenshots land in test-artifacts/."""
+own; the people list shows the latest seen first. Screenshots land in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -101,4 +101,36 @@ def test_undoing_a_merge_asks_first_and_links_the_other_profile(
     expect(page.locator("#customer-name")).to_have_text("D. Ortiz (walk-in)")
     expect(page.locator("#merges").get_by_role("button", name="Undo merge")).to_have_count(0)
     expect(page.locator(f'#merges a[href="/customers/{main}"]').first).to_be_visible()
+    context.close()
+
+
+def test_the_people_list_shows_the_latest_seen_first(
+    served: Served,
+    browser: Any,  # noqa: F811
+) -> None:
+    """Three people last seen on three days, sent out of order: the list shows them
+    newest first, and a search keeps that order."""
+    from playwright.sync_api import expect
+
+    s = served
+    ARTIFACTS.mkdir(exist_ok=True)
+    for user, name, day in (
+        ("u-list-2", "Brook Listerton", "2026-03-02"),
+        ("u-list-3", "Cary Listerton", "2026-03-03"),
+        ("u-list-1", "Avery Listerton", "2026-03-01"),
+    ):
+        _send(s, "identify", userId=user, traits={"name": name}, timestamp=f"{day}T10:00:00Z")
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.goto(f"{s.base}/login?next=/customers?q=listerton")
+    page.fill("#email", AGENT)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    rows = page.locator("#customers tbody tr")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0)).to_contain_text("Cary Listerton")
+    expect(rows.nth(0)).to_contain_text("2026-03-03 10:00")
+    expect(rows.nth(1)).to_contain_text("Brook Listerton")
+    expect(rows.nth(2)).to_contain_text("Avery Listerton")
+    page.screenshot(path=str(ARTIFACTS / "customers-latest-seen-first.png"), full_page=True)
     context.close()
