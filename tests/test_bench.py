@@ -149,7 +149,8 @@ def test_bench_resolve_prints_its_figures() -> None:
 def test_bench_resolve_names_what_the_records_cannot_tell_apart() -> None:
     """Names and addresses only, with families at one address: some relatives of one
     name have records that are the same, which the bench counts and turns into the
-    precision a matcher merging identical records reaches at most."""
+    precision a matcher reaches at most when it merges them and resolves each person
+    whole."""
     result = CliRunner().invoke(
         cli,
         [

@@ -88,7 +88,7 @@ def test_pairwise_and_cluster_scores() -> None:
     assert round(score(["a", "a", "a", "c", "d", "d"], truth).cluster_f1, 3) == 0.333
 
 
-def test_identical_records_of_two_people_bound_the_precision_any_matcher_reaches() -> None:
+def test_identical_records_of_two_people_cost_precision_once_each_person_is_whole() -> None:
     """A father and son of one name at one address: one record of each is the same as
     the other's, so a matcher that merges identical records joins them whole."""
     home = {"first_name": "James", "last_name": "Reed", "street": "4 Oak St"}
@@ -115,7 +115,6 @@ def test_identical_records_of_two_people_bound_the_precision_any_matcher_reaches
     assert (shared.false_identical, shared.true_shared) == (3, 1)
     # father (3 records), son (2) and other (1) joined: 15 pairs, 3 + 1 of them true
     assert shared.wrong_pairs == 11
-
     alone = indistinct(rows[5:], truth[5:], fields)
     assert (alone.false_identical, alone.wrong_pairs, alone.precision_ceiling) == (0, 0, 1.0)
 
