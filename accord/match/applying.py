@@ -246,7 +246,7 @@ def _joins(
 ) -> list[sets.Join]:
     """The run's merges as joins of the people their records belong to now (the run
     read them without a lock), each checked again against what keeps people apart."""
-    clusters = UnionFind()
+    clusters: UnionFind[str] = UnionFind()
     out: list[sets.Join] = []
     for pair in decisions.merges:
         ha, hb = live.get(uuid.UUID(pair.left)), live.get(uuid.UUID(pair.right))

@@ -30,8 +30,9 @@ evidence that tells people apart. Rules, in order:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from accord.match.household import HomeModel
 from accord.match.scored import PERSON_LEVEL, Scored, shares_household, weight_of
@@ -56,12 +57,17 @@ class Decisions:
     clusters: dict[str, str] = field(default_factory=dict)  # record -> its cluster root
 
 
-class UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-        self.members: dict[str, list[str]] = {}
+K = TypeVar("K", bound=Hashable)
 
-    def find(self, x: str) -> str:
+
+class UnionFind(Generic[K]):
+    """Groups of keys joined two at a time; ``members`` holds each group by its root."""
+
+    def __init__(self) -> None:
+        self.parent: dict[K, K] = {}
+        self.members: dict[K, list[K]] = {}
+
+    def find(self, x: K) -> K:
         parent = self.parent
         if x not in parent:
             parent[x] = x
@@ -74,7 +80,7 @@ class UnionFind:
             parent[x], x = root, parent[x]
         return root
 
-    def union(self, a: str, b: str) -> str:
+    def union(self, a: K, b: K) -> K:
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return ra
@@ -165,7 +171,7 @@ def decide(
             auto.append(pair)
         elif pair.probability >= thresholds.review:
             maybe.append(pair)
-    uf = UnionFind()
+    uf: UnionFind[str] = UnionFind()
     auto.sort(key=lambda p: (-p.weight, p.left, p.right))
     for pair in auto:
         ra, rb = uf.find(pair.left), uf.find(pair.right)

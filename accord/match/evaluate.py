@@ -9,6 +9,8 @@ from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from accord.match.decide import UnionFind
+
 
 @dataclass(frozen=True)
 class Scores:
@@ -102,18 +104,13 @@ def indistinct(
     for row, person in zip(rows, truth, strict=True):
         groups.setdefault(hash(tuple(_key(row.get(f)) for f in fields)), []).append(person)
     sizes = Counter(truth)
-    parent: dict[Hashable, Hashable] = {}
-
-    def root(x: Hashable) -> Hashable:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
-
+    # The people sharing an identical record, joined: each group ends as one cluster.
+    clusters: UnionFind[Hashable] = UnionFind()
     true_shared = false_identical = 0
     joined: set[frozenset[Hashable]] = set()
     for people in groups.values():
         if len(people) < 2:
-            continue
+            continue  # most records: no Counter for them
         counts = Counter(people)
         if len(counts) < 2:
             continue
@@ -123,14 +120,9 @@ def indistinct(
         distinct = list(counts)
         joined.update(frozenset(pair) for pair in itertools.combinations(distinct, 2))
         for other in distinct[1:]:
-            a, b = root(distinct[0]), root(other)
-            if a != b:
-                parent[a] = b
-    members: dict[Hashable, list[Hashable]] = {}
-    for person in parent.keys() | set(parent.values()):
-        members.setdefault(root(person), []).append(person)
+            clusters.union(distinct[0], other)
     wrong = 0
-    for group in members.values():
+    for group in clusters.members.values():
         records = sum(sizes[p] for p in group)
         wrong += _pairs(records) - sum(_pairs(sizes[p]) for p in group)
     return Indistinct(

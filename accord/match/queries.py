@@ -70,7 +70,7 @@ def households(session: Session, workspace_id: uuid.UUID, *, limit: int = 200) -
     )
     profiles = _profiles(session, links)
     live = {pid: p for pid, p in profiles.items() if p.merged_into_id is None}
-    uf = UnionFind()
+    uf: UnionFind[str] = UnionFind()
     kept = [link for link in links if link.profile_a_id in live and link.profile_b_id in live]
     for link in kept:
         uf.union(str(link.profile_a_id), str(link.profile_b_id))
