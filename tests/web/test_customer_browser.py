@@ -12,8 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import PASSWORD
-from tests.served import Served, served_workspace
+from tests.served import Served, served_workspace, signed_in
 from tests.web.test_browser import ARTIFACTS, browser  # noqa: F401 (Chromium)
 
 pytestmark = pytest.mark.browser
@@ -62,12 +61,7 @@ def test_undoing_a_merge_asks_first_and_links_the_other_profile(
     walk_in = _profile(s, phone="+15035550177")
     _send(s, "identify", anonymousId="pos-3", traits={"email": "dana@example.com"})
     main = _profile(s, email="dana@example.com")
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.goto(f"{s.base}/login?next=/customers/{main}")
-    page.fill("#email", AGENT)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in(browser, s.base, AGENT, f"/customers/{main}")
     merges = page.locator("#merges")
     expect(merges).to_contain_text("Merged in")
     expect(merges).to_contain_text("D. Ortiz (walk-in)")
@@ -101,7 +95,7 @@ def test_undoing_a_merge_asks_first_and_links_the_other_profile(
     expect(page.locator("#customer-name")).to_have_text("D. Ortiz (walk-in)")
     expect(page.locator("#merges").get_by_role("button", name="Undo merge")).to_have_count(0)
     expect(page.locator(f'#merges a[href="/customers/{main}"]').first).to_be_visible()
-    context.close()
+    page.context.close()
 
 
 def test_the_people_list_shows_the_latest_seen_first(
@@ -120,12 +114,7 @@ def test_the_people_list_shows_the_latest_seen_first(
         ("u-list-1", "Avery Listerton", "2026-03-01"),
     ):
         _send(s, "identify", userId=user, traits={"name": name}, timestamp=f"{day}T10:00:00Z")
-    context = browser.new_context(viewport={"width": 1360, "height": 900})
-    page = context.new_page()
-    page.goto(f"{s.base}/login?next=/customers?q=listerton")
-    page.fill("#email", AGENT)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in(browser, s.base, AGENT, "/customers?q=listerton")
     rows = page.locator("#customers tbody tr")
     expect(rows).to_have_count(3)
     expect(rows.nth(0)).to_contain_text("Cary Listerton")
@@ -133,4 +122,4 @@ def test_the_people_list_shows_the_latest_seen_first(
     expect(rows.nth(1)).to_contain_text("Brook Listerton")
     expect(rows.nth(2)).to_contain_text("Avery Listerton")
     page.screenshot(path=str(ARTIFACTS / "customers-latest-seen-first.png"), full_page=True)
-    context.close()
+    page.context.close()
