@@ -228,7 +228,8 @@ def as_loaded(cls: type[_Mapped], values: dict[str, Any]) -> _Mapped:
 
 @cache
 def _column_keys(cls: type[Base]) -> tuple[str, ...]:
-    return tuple(c.key for c in cls.__table__.columns)
+    """The columns an insert names (not those the database computes)."""
+    return tuple(c.key for c in cls.__table__.columns if c.computed is None)
 
 
 def rows_of(objects: Iterable[Base]) -> list[dict[str, Any]]:

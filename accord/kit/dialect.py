@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +36,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from accord.kit import jsonio, sqlite_rows
@@ -317,6 +320,34 @@ def lock_workspace(
         planned = ", set_config('plan_cache_mode', 'force_custom_plan', true)"
         sql = f"SELECT pg_advisory_xact_lock(:k){planned if plan_each_time else ''}"
         session.execute(text(sql), {"k": key})
+
+
+class minute_of(FunctionElement[Any]):
+    """The minute a stored moment falls in (UTC), as a value that only changes when the
+    minute does: what a generated column keeps so that an index of it is not written
+    each time the moment moves within its minute (``profiles.seen_minute``)."""
+
+    inherit_cache = True
+    name = "minute_of"
+
+
+@compiles(minute_of, "postgresql")
+def _minute_of_pg(element: minute_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # ``AT TIME ZONE`` makes the expression immutable, as a generated column's must be.
+    return f"date_trunc('minute', ({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC')"
+
+
+@compiles(minute_of, "sqlite")
+def _minute_of_sqlite(element: minute_of, compiler: SQLCompiler, **kw: Any) -> str:
+    # Moments are stored as 'YYYY-MM-DD HH:MM:SS.ffffff': the minute is the first 16.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 16)"
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """A moment as a ``minute_of`` column is compared with: naive, in UTC. On SQLite the
+    minute is the first part of the moment's text and sorts before every moment within
+    it, so a range of minutes is bounded a minute wide and the moments checked too."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
 
 
 def plus_seconds(session: Session, column: Any, seconds: float) -> ColumnElement[Any]:

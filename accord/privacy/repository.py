@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select
@@ -18,7 +18,7 @@ from accord.chat.models import ChatVisitor
 from accord.collect.models import Event
 from accord.govern.consent.models import ConsentRecord, ConsentState
 from accord.inbox.models import Attachment, Conversation, ConversationEvent, Message
-from accord.kit.dialect import one_of
+from accord.kit.dialect import naive_utc, one_of
 from accord.kit.repository import Repository, chunks
 from accord.match.models import MatchCandidate
 from accord.privacy.models import OPEN, PrivacyRequest, RetentionRun
@@ -468,21 +468,27 @@ class RetentionRepository(Repository):
         after: tuple[datetime, uuid.UUID] | None,
         limit: int,
     ) -> list[tuple[uuid.UUID, datetime]]:
-        """Live people last seen before ``cutoff``, after the cursor, oldest first."""
+        """Live people last seen before ``cutoff``, after the cursor, oldest first: read
+        along the index of the minute they were last seen (``seen_minute``, bounded a
+        minute wide of the moments so that both backends' forms of it compare), then
+        to the moment."""
         stmt = select(Profile.id, Profile.last_seen_at).where(
             Profile.workspace_id == workspace_id,
+            Profile.seen_minute <= naive_utc(cutoff),
             Profile.last_seen_at < cutoff,
             Profile.merged_into_id.is_(None),
         )
         if after is not None:
             seen, last_id = after
             stmt = stmt.where(
+                Profile.seen_minute >= naive_utc(seen - timedelta(minutes=1)),
                 or_(
                     Profile.last_seen_at > seen,
                     (Profile.last_seen_at == seen) & (Profile.id > last_id),
-                )
+                ),
             )
-        stmt = stmt.order_by(Profile.last_seen_at, Profile.id).limit(limit)
+        order = (Profile.seen_minute, Profile.last_seen_at, Profile.id)
+        stmt = stmt.order_by(*order).limit(limit)
         return [(p, seen) for p, seen in self.session.execute(stmt) if seen is not None]
 
     def named_among(

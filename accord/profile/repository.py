@@ -138,11 +138,13 @@ class ProfileRepository(Repository):
         """Live people (matching ``query``: a name, an email or a phone's digits), the
         latest seen first, then those never seen; ``limit`` of them from ``offset``.
 
-        The people seen are read along ``(workspace_id, last_seen_at)`` backwards, so a
-        page costs the rows it shows whatever the workspace's size; the never seen (no
-        event yet) follow, read only by a page that reaches past the seen ones. (One
-        ``ORDER BY last_seen_at DESC NULLS LAST`` sorted every live person of the
-        workspace for each page: the index's order puts NULLs at the other end.)"""
+        The people seen are read along ``(workspace_id, seen_minute)`` backwards, the
+        minute they were last seen, and sorted within each minute (on PostgreSQL an
+        incremental sort: a page sorts the people of the minutes it reaches), so a page
+        costs the rows it shows whatever the workspace's size; the never seen (no event
+        yet) follow, read only by a page that reaches past the seen ones. (One ``ORDER BY
+        last_seen_at DESC NULLS LAST`` sorted every live person of the workspace for each
+        page: the index's order puts NULLs at the other end.)"""
         stmt = self._live(workspace_id)
         if query:
             q = query.strip().lower()
@@ -158,8 +160,8 @@ class ProfileRepository(Repository):
                 if country_code:
                     matches.append(Profile.phone.startswith(f"+{country_code}{digits}"))
             stmt = stmt.where(or_(*matches))
-        seen = stmt.where(Profile.last_seen_at.is_not(None)).order_by(
-            Profile.last_seen_at.desc(), Profile.id
+        seen = stmt.where(Profile.seen_minute.is_not(None)).order_by(
+            Profile.seen_minute.desc(), Profile.last_seen_at.desc(), Profile.id
         )
         found = list(self.session.scalars(seen.limit(limit).offset(offset)))
         if len(found) == limit:
@@ -171,7 +173,7 @@ class ProfileRepository(Repository):
         if not found and offset > 0:
             counted = seen.order_by(None).with_only_columns(Profile.id).subquery()
             skip = offset - int(self.session.scalar(select(func.count()).select_from(counted)) or 0)
-        never = stmt.where(Profile.last_seen_at.is_(None)).order_by(Profile.id)
+        never = stmt.where(Profile.seen_minute.is_(None)).order_by(Profile.id)
         rest = self.session.scalars(never.limit(limit - len(found)).offset(max(skip, 0)))
         return found + list(rest)
 

@@ -1,6 +1,6 @@
 """The people list: the latest seen first, then those never seen, page by page; and on
-PostgreSQL a page is read along the index of when people were last seen, not by sorting
-every person of the workspace."""
+PostgreSQL a page is read along the index of the minute people were last seen, sorting
+only within those minutes, not every person of the workspace."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
@@ -65,6 +65,26 @@ def test_pages_follow_the_latest_seen_then_the_never_seen(
     assert repo.search(ws, None, limit=5, offset=9) == []
 
 
+def test_people_seen_within_one_minute_are_listed_to_the_microsecond(
+    session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """The index holds the minute; the order within it is the moment's, then the id."""
+    minute = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
+    offsets = [50, 10, 30, 59.999999, -0.000001, 10, 0, 60]  # seconds past the minute
+    ids = _people(session, workspace, [1] * len(offsets))
+    at = {i: minute + timedelta(seconds=o) for i, o in zip(ids, offsets, strict=True)}
+    for person, moment in at.items():
+        session.execute(update(Profile).where(Profile.id == person).values(last_seen_at=moment))
+    expected = sorted(ids, key=lambda i: (-at[i].timestamp(), i))
+    repo = ProfileRepository.from_session(session)
+    ws = workspace.workspace.id
+    for limit in (1, 3, 8):
+        pages = []
+        for offset in range(0, len(ids), limit):
+            pages.extend(p.id for p in repo.search(ws, None, limit=limit, offset=offset))
+        assert pages == expected, limit
+
+
 def test_a_workspace_of_people_never_seen_is_listed_by_id(
     session: Session, workspace: ProvisionedWorkspace
 ) -> None:
@@ -73,6 +93,10 @@ def test_a_workspace_of_people_never_seen_is_listed_by_id(
     ws = workspace.workspace.id
     assert [p.id for p in repo.search(ws, None, limit=2, offset=0)] == ids[:2]
     assert [p.id for p in repo.search(ws, None, limit=2, offset=2)] == ids[2:]
+
+
+def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
 
 
 def test_a_page_of_a_large_workspace_is_read_along_the_index(
@@ -102,8 +126,11 @@ def test_a_page_of_a_large_workspace_is_read_along_the_index(
     for plan in plans:
         scans = [s for s in scans_of(plan) if s.get("Relation Name") == "profiles"]
         assert [s["Node Type"] for s in scans] == ["Index Scan"], scans
-        assert scans[0]["Index Name"] == "ix_profiles_workspace_id_last_seen_at"
+        assert scans[0]["Index Name"] == "ix_profiles_workspace_id_seen_minute"
         assert scans[0]["Scan Direction"] == "Backward"
+        # The index gives the minutes in order: only each minute's people are sorted.
+        sorts = [n["Node Type"] for n in _nodes(plan) if "Sort" in n["Node Type"]]
+        assert sorts == ["Incremental Sort"], sorts
     page = repo.search(ws, None, limit=50, offset=100)
     assert len(page) == 50
     assert [p.last_seen_at for p in page] == sorted((p.last_seen_at for p in page), reverse=True)

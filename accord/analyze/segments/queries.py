@@ -75,7 +75,7 @@ def estimate(
                 session.scalars(
                     select(Profile)
                     .where(comp.live(), comp.condition(node))
-                    .order_by(Profile.last_seen_at.desc())
+                    .order_by(Profile.seen_minute.desc(), Profile.last_seen_at.desc())
                     .limit(sample)
                 )
             )
@@ -207,7 +207,7 @@ def fields(session: Session, workspace_id: uuid.UUID) -> dict[str, Any]:
     rows = session.scalars(
         select(Profile.traits)
         .where(Profile.workspace_id == workspace_id, Profile.merged_into_id.is_(None))
-        .order_by(Profile.last_seen_at.desc())
+        .order_by(Profile.seen_minute.desc(), Profile.last_seen_at.desc())
         .limit(FIELD_SAMPLE)
     )
     for t in rows:

@@ -435,7 +435,7 @@ class SegmentRepository(Repository):
         stmt = (
             select(Profile)
             .where(one_of(self.session, Profile.id, profile_ids))
-            .order_by(Profile.last_seen_at.desc())
+            .order_by(Profile.seen_minute.desc(), Profile.last_seen_at.desc())
             .limit(limit)
         )
         return list(self.session.scalars(stmt))
