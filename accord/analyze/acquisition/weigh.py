@@ -20,6 +20,7 @@ CLICK_IDS_IN_URL = ("gclid=", "msclkid=", "gbraid=", "wbraid=")
 UTM_IN_URL = ("utm_source=", "utm_medium=", "utm_campaign=")
 PAGE_TYPES = ("page", "screen")
 CAMPAIGN_KEYS = ("source", "medium", "name", "term", "content")
+TAGS_IN_URL = (*UTM_IN_URL, *CLICK_IDS_IN_URL)  # each ends with "="
 
 
 class TouchSql:
@@ -92,9 +93,11 @@ class Weighed:
 
 def _object(value: Any) -> Mapping[str, Any] | None:
     """``value`` if it is a JSON object (a parsed context's are plain dicts), else None."""
-    if type(value) is dict or isinstance(value, Mapping):
+    if type(value) is dict:
         return value
-    return None
+    if value is None:  # most often: no context, no page (before the costlier check)
+        return None
+    return value if isinstance(value, Mapping) else None
 
 
 def _leaf(value: Any) -> str | None:
@@ -132,8 +135,10 @@ def weigh(type_: str, name: str | None, channel: str | None, context: Any) -> We
         {k: v for k in CAMPAIGN_KEYS if (v := _leaf(tags.get(k))) is not None} if tags else {}
     )
     tagged_url = ((url or "") + (search or "")).lower()
-    tagged = any(campaign.get(k) for k in ("source", "medium", "name")) or any(
-        p in tagged_url for p in (*UTM_IN_URL, *CLICK_IDS_IN_URL)
+    tagged = (
+        bool(campaign)
+        and any(campaign.get(k) for k in ("source", "medium", "name"))
+        or ("=" in tagged_url and any(p in tagged_url for p in TAGS_IN_URL))
     )
     has_ref = bool(ref)
     external = has_ref and (url is None or host(ref or "") != host(url))
