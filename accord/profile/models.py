@@ -37,11 +37,12 @@ class Profile(IdMixin, TimestampMixin, Base):
         Index(None, "workspace_id", "email"),
         Index(None, "workspace_id", "phone"),
         Index(None, "workspace_id", "search_name"),
-        # When people were last seen, to the minute: the people list reads it backwards.
-        # Not ``last_seen_at`` itself, which every event moves: an index of it made
-        # each update of a person's counts write every index of the table again (no
-        # heap-only update on PostgreSQL); the minute moves at most once a minute.
-        Index(None, "workspace_id", "seen_minute"),
+        # When people were last seen, to the minute, then who: the people list reads it
+        # backwards, sorting nothing. Not ``last_seen_at`` itself, which every event
+        # moves: an index of it made each update of a person's counts write every index
+        # of the table again (no heap-only update on PostgreSQL); the minute moves at
+        # most once a minute.
+        Index(None, "workspace_id", "seen_minute", "id"),
         # Only tombstones: the people merged into each person (what an erase or an export
         # walks).
         Index(

@@ -136,15 +136,16 @@ class ProfileRepository(Repository):
         country_code: int | None = None,
     ) -> list[Profile]:
         """Live people (matching ``query``: a name, an email or a phone's digits), the
-        latest seen first, then those never seen; ``limit`` of them from ``offset``.
+        latest seen first to the minute (the newest person first within a minute: the
+        console shows last seen to the minute), then those never seen; ``limit`` of them
+        from ``offset``.
 
-        The people seen are read along ``(workspace_id, seen_minute)`` backwards, the
-        minute they were last seen, and sorted within each minute (on PostgreSQL an
-        incremental sort: a page sorts the people of the minutes it reaches), so a page
-        costs the rows it shows whatever the workspace's size; the never seen (no event
-        yet) follow, read only by a page that reaches past the seen ones. (One ``ORDER BY
-        last_seen_at DESC NULLS LAST`` sorted every live person of the workspace for each
-        page: the index's order puts NULLs at the other end.)"""
+        The people seen are read along ``(workspace_id, seen_minute, id)`` backwards,
+        sorting nothing, so a page costs the rows it shows whatever the workspace's size
+        and however many people were seen in one minute (an import); the never seen (no
+        event yet) follow, read only by a page that reaches past the seen ones. (One
+        ``ORDER BY last_seen_at DESC NULLS LAST`` sorted every live person of the
+        workspace for each page: the index's order puts NULLs at the other end.)"""
         stmt = self._live(workspace_id)
         if query:
             q = query.strip().lower()
@@ -161,7 +162,7 @@ class ProfileRepository(Repository):
                     matches.append(Profile.phone.startswith(f"+{country_code}{digits}"))
             stmt = stmt.where(or_(*matches))
         seen = stmt.where(Profile.seen_minute.is_not(None)).order_by(
-            Profile.seen_minute.desc(), Profile.last_seen_at.desc(), Profile.id
+            Profile.seen_minute.desc(), Profile.id.desc()
         )
         found = list(self.session.scalars(seen.limit(limit).offset(offset)))
         if len(found) == limit:

@@ -5,7 +5,7 @@ only within those minutes, not every person of the workspace."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,9 +20,11 @@ from accord.profile.repository import ProfileRepository
 from tests.helpers import plans_of, scans_of
 
 
-def _people(session: Session, workspace: ProvisionedWorkspace, seen: list[Any]) -> list[uuid.UUID]:
+def _people(
+    session: Session, workspace: ProvisionedWorkspace, seen: list[Any]
+) -> dict[uuid.UUID, datetime | None]:
     """One live person per entry, last seen that many minutes ago (None: never), and one
-    merged person seen just now (never listed)."""
+    merged person seen just now (never listed); each live one's last seen."""
     now = utcnow()
     rows = []
     for minutes in [*seen, 0]:
@@ -42,47 +44,65 @@ def _people(session: Session, workspace: ProvisionedWorkspace, seen: list[Any]) 
         )
     rows[-1]["merged_into_id"] = rows[0]["id"]
     session.execute(insert(Profile), rows)
-    return [r["id"] for r in rows[:-1]]
+    return {r["id"]: r["last_seen_at"] for r in rows[:-1]}
+
+
+def _listed_order(seen: dict[uuid.UUID, datetime | None]) -> list[uuid.UUID]:
+    """The order the list promises: the latest seen minute first, the newest person (the
+    greatest id) first within a minute; then the never seen by id."""
+
+    def key(person: uuid.UUID) -> tuple[datetime, uuid.UUID]:
+        at = seen[person]
+        assert at is not None
+        return (at.replace(second=0, microsecond=0), person)
+
+    listed = sorted((p for p, at in seen.items() if at is not None), key=key, reverse=True)
+    return listed + sorted(p for p, at in seen.items() if at is None)
+
+
+def _walk(session: Session, workspace: ProvisionedWorkspace, size: int, limit: int) -> list[Any]:
+    repo = ProfileRepository.from_session(session)
+    out: list[Any] = []
+    for offset in range(0, size + limit, limit):
+        out.extend(
+            p.id for p in repo.search(workspace.workspace.id, None, limit=limit, offset=offset)
+        )
+    return out
 
 
 def test_pages_follow_the_latest_seen_then_the_never_seen(
     session: Session, workspace: ProvisionedWorkspace
 ) -> None:
-    seen = [5, None, 1, 30, None, 1, 2, None, 60]
-    ids = _people(session, workspace, seen)
-    minutes = dict(zip(ids, seen, strict=True))
-    expected = sorted((i for i in ids if minutes[i] is not None), key=lambda i: (minutes[i], i))
-    expected += sorted(i for i in ids if minutes[i] is None)
+    seen = _people(session, workspace, [5, None, 1, 30, None, 1, 2, None, 60])
+    expected = _listed_order(seen)
+    for limit in (1, 2, 3, 4, 6, 9, 20):
+        assert _walk(session, workspace, len(seen), limit) == expected, limit
+    # A page that starts among the never seen, and one past everyone.
     repo = ProfileRepository.from_session(session)
     ws = workspace.workspace.id
-    for limit in (1, 2, 3, 4, 6, 9, 20):
-        pages = []
-        for offset in range(0, len(ids) + limit, limit):
-            pages.extend(p.id for p in repo.search(ws, None, limit=limit, offset=offset))
-        assert pages == expected, limit
-    # A page that starts among the never seen, and one past everyone.
     assert [p.id for p in repo.search(ws, None, limit=2, offset=7)] == expected[7:9]
     assert repo.search(ws, None, limit=5, offset=9) == []
 
 
-def test_people_seen_within_one_minute_are_listed_to_the_microsecond(
+def test_people_seen_within_one_minute_are_listed_newest_person_first(
     session: Session, workspace: ProvisionedWorkspace
 ) -> None:
-    """The index holds the minute; the order within it is the moment's, then the id."""
+    """The list is to the minute, as the console shows it: within a minute the newest
+    person comes first, whatever the seconds; an earlier minute comes after."""
     minute = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
     offsets = [50, 10, 30, 59.999999, -0.000001, 10, 0, 60]  # seconds past the minute
-    ids = _people(session, workspace, [1] * len(offsets))
-    at = {i: minute + timedelta(seconds=o) for i, o in zip(ids, offsets, strict=True)}
-    for person, moment in at.items():
-        session.execute(update(Profile).where(Profile.id == person).values(last_seen_at=moment))
-    expected = sorted(ids, key=lambda i: (-at[i].timestamp(), i))
-    repo = ProfileRepository.from_session(session)
-    ws = workspace.workspace.id
+    seen = _people(session, workspace, [1] * len(offsets))
+    for person, offset in zip(seen, offsets, strict=True):
+        seen[person] = minute + timedelta(seconds=offset)
+        session.execute(
+            update(Profile).where(Profile.id == person).values(last_seen_at=seen[person])
+        )
+    expected = _listed_order(seen)
+    # One of the next minute first, one of the minute before last; six between.
+    assert seen[expected[0]] == minute + timedelta(seconds=60)
+    assert seen[expected[-1]] == minute - timedelta(microseconds=1)
     for limit in (1, 3, 8):
-        pages = []
-        for offset in range(0, len(ids), limit):
-            pages.extend(p.id for p in repo.search(ws, None, limit=limit, offset=offset))
-        assert pages == expected, limit
+        assert _walk(session, workspace, len(seen), limit) == expected, limit
 
 
 def test_a_workspace_of_people_never_seen_is_listed_by_id(
@@ -105,32 +125,37 @@ def test_a_page_of_a_large_workspace_is_read_along_the_index(
     if backend != "postgresql":
         pytest.skip("plans are PostgreSQL's")
     ws = workspace.workspace.id
+    # 20,000 people seen a second apart, and 20,000 more all seen in one minute (an
+    # import): neither is sorted.
     session.execute(
         text(
             "INSERT INTO profiles (id, workspace_id, contested, traits, stats, last_seen_at,"
             " order_count, revenue, created_at)"
             " SELECT gen_random_uuid(), :ws, false, '{}', '{}',"
-            " now() - make_interval(secs => i), 0, 0, now()"
-            " FROM generate_series(1, 20000) AS i"
+            " CASE WHEN i % 2 = 0 THEN now() - make_interval(secs => i)"
+            " ELSE date_trunc('minute', now()) + make_interval(secs => i / 1000.0) END,"
+            " 0, 0, now()"
+            " FROM generate_series(1, 40000) AS i"
         ),
         {"ws": ws},
     )
     session.execute(text("ANALYZE profiles"))
     repo = ProfileRepository.from_session(session)
-    plans = plans_of(
-        session,
-        lambda: repo.search(ws, None, limit=50, offset=100),
-        lambda statement: "FROM profiles" in statement,
-    )
-    assert plans
-    for plan in plans:
-        scans = [s for s in scans_of(plan) if s.get("Relation Name") == "profiles"]
-        assert [s["Node Type"] for s in scans] == ["Index Scan"], scans
-        assert scans[0]["Index Name"] == "ix_profiles_workspace_id_seen_minute"
-        assert scans[0]["Scan Direction"] == "Backward"
-        # The index gives the minutes in order: only each minute's people are sorted.
-        sorts = [n["Node Type"] for n in _nodes(plan) if "Sort" in n["Node Type"]]
-        assert sorts == ["Incremental Sort"], sorts
-    page = repo.search(ws, None, limit=50, offset=100)
-    assert len(page) == 50
-    assert [p.last_seen_at for p in page] == sorted((p.last_seen_at for p in page), reverse=True)
+    for offset in (0, 100, 30_000):
+        plans = plans_of(
+            session,
+            lambda offset=offset: repo.search(ws, None, limit=50, offset=offset),  # type: ignore[misc]
+            lambda statement: "FROM profiles" in statement,
+        )
+        assert plans
+        for plan in plans:
+            scans = [s for s in scans_of(plan) if s.get("Relation Name") == "profiles"]
+            assert [s["Node Type"] for s in scans] == ["Index Scan"], scans
+            assert scans[0]["Index Name"] == "ix_profiles_workspace_id_seen_minute_id"
+            assert scans[0]["Scan Direction"] == "Backward"
+            sorts = [n["Node Type"] for n in _nodes(plan) if "Sort" in n["Node Type"]]
+            assert sorts == [], sorts
+        page = repo.search(ws, None, limit=50, offset=offset)
+        assert len(page) == 50
+        keys = [(p.last_seen_at.replace(second=0, microsecond=0), p.id) for p in page]  # type: ignore[union-attr]
+        assert keys == sorted(keys, reverse=True)

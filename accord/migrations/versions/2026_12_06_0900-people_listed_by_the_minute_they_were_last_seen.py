@@ -4,7 +4,8 @@ Every event a person sends moves their ``last_seen_at``, and an index of it made
 update of a person's counts a new row version written to every index of ``profiles``
 (PostgreSQL updates a row in place, heap-only, only when no indexed column changes). The
 people list now reads a generated column, the minute of ``last_seen_at``, which moves at
-most once a minute, and sorts within the minute. On PostgreSQL the table also leaves a
+most once a minute, with the id: the latest seen minute first, the newest person first
+within it, read along the index without sorting. On PostgreSQL the table also leaves a
 little room on each page, so that the new version of a row fits beside the old one.
 
 Revision ID: 0035
@@ -25,7 +26,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 OLD = "ix_profiles_workspace_id_last_seen_at"
-NEW = "ix_profiles_workspace_id_seen_minute"
+NEW = "ix_profiles_workspace_id_seen_minute_id"
 FILLFACTOR = 85
 
 
@@ -48,7 +49,7 @@ def upgrade() -> None:
         # SQLite adds a stored generated column only by building the table again.
         with op.batch_alter_table("profiles", recreate="always") as batch:
             batch.add_column(_column())
-    op.create_index(NEW, "profiles", ["workspace_id", "seen_minute"], unique=False)
+    op.create_index(NEW, "profiles", ["workspace_id", "seen_minute", "id"], unique=False)
 
 
 def downgrade() -> None:
