@@ -135,10 +135,8 @@ def weigh(type_: str, name: str | None, channel: str | None, context: Any) -> We
         {k: v for k in CAMPAIGN_KEYS if (v := _leaf(tags.get(k))) is not None} if tags else {}
     )
     tagged_url = ((url or "") + (search or "")).lower()
-    tagged = (
-        bool(campaign)
-        and any(campaign.get(k) for k in ("source", "medium", "name"))
-        or ("=" in tagged_url and any(p in tagged_url for p in TAGS_IN_URL))
+    tagged = (bool(campaign) and any(campaign.get(k) for k in ("source", "medium", "name"))) or (
+        "=" in tagged_url and any(p in tagged_url for p in TAGS_IN_URL)
     )
     has_ref = bool(ref)
     external = has_ref and (url is None or host(ref or "") != host(url))
