@@ -41,7 +41,7 @@ from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.models import Workspace
 from accord.jobs import segment_engine
 from accord.kit.db import transaction
-from accord.kit.dialect import copy_rows
+from accord.kit.dialect import copy_rows, written
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import sending, service
@@ -282,7 +282,7 @@ def seed(
                         "revenue": 0,
                         "updated_at": now,
                     }[c.name]
-                    for c in table.columns
+                    for c in written(table)
                 )
                 for pid, email, first, traits, orders in people
             ),

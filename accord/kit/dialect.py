@@ -392,17 +392,24 @@ def month_index(session: Session, column: Any) -> ColumnElement[Any]:
     return year * 12 + cast(func.strftime("%m", column), Integer) - 1
 
 
+def written(table: Table) -> list[Any]:
+    """The columns a row written to ``table`` gives, in the table's order: all but those
+    the database computes (``profiles.seen_minute``)."""
+    return [c for c in table.columns if c.computed is None]
+
+
 def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> int:
-    """Append many rows (tuples in the table's column order) as fast as the backend
-    takes them: COPY on PostgreSQL, one prepared INSERT run over them on SQLite. JSON
-    columns take lists and dicts."""
-    names = [c.name for c in table.columns]
+    """Append many rows (tuples of ``written(table)``, in that order) as fast as the
+    backend takes them: COPY on PostgreSQL, one prepared INSERT run over them on SQLite.
+    JSON columns take lists and dicts."""
+    columns = written(table)
+    names = [c.name for c in columns]
     count = 0
     if session.get_bind().dialect.name == "postgresql":
         raw: Any = session.connection().connection.driver_connection
         quote = session.get_bind().dialect.identifier_preparer.quote
         sql = f"COPY {quote(table.name)} ({', '.join(map(quote, names))}) FROM STDIN"
-        kinds = [_copy_kind(c.type) for c in table.columns]
+        kinds = [_copy_kind(c.type) for c in columns]
         json_at = [i for i, kind in enumerate(kinds) if kind == "json"]
         with raw.cursor() as cur, cur.copy(sql) as copy:
             if all(kinds):  # each value dumped by its column's type, not by its own

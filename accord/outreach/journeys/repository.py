@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from accord.analyze.segments.models import SegmentChange, SegmentMember
 from accord.collect.models import Event
-from accord.kit.dialect import copy_rows, insert_ignore, one_of, planner, update_by_id
+from accord.kit.dialect import copy_rows, insert_ignore, one_of, planner, update_by_id, written
 from accord.kit.repository import Repository
 from accord.outreach.journeys.models import (
     Journey,
@@ -34,7 +34,7 @@ def append(session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
     database takes them (``kit.dialect.copy_rows``)."""
     if not rows:
         return 0
-    names = [c.name for c in table.columns]
+    names = [c.name for c in written(table)]
     return copy_rows(session, table, ([row.get(n) for n in names] for row in rows))
 
 
