@@ -61,6 +61,14 @@ def test_bench_ingest_holds_a_steady_load_and_reports_whether_resolution_keeps_u
         "server memory",
     ):
         assert label in result.output
+    # The machine's speed before and after, to compare runs made at different times.
+    speed = re.search(
+        r"ten million additions in Python took (\d+\.\d+) s before the load, "
+        r"(\d+\.\d+) s after",
+        result.output,
+    )
+    assert speed is not None, result.output
+    assert all(float(s) > 0 for s in speed.groups())
     # Where the tail of freshness lies: the slowest probes, each with when it was sent.
     slowest = re.search(r"slowest probes +(.*)", result.output)
     assert slowest is not None, result.output

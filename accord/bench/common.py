@@ -58,6 +58,17 @@ def settle(factory: sessionmaker[Session], tables: tuple[str, ...] = ()) -> None
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("CHECKPOINT"))
 
 
+def core_speed(additions: int = 10_000_000) -> float:
+    """Seconds Python takes here for ``additions`` additions in a loop, on one core: a
+    yardstick of the machine's speed at the moment. A shared machine's drifts (by half,
+    under a long load), so runs are compared at like speeds."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(additions):
+        total += i
+    return time.perf_counter() - started
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.acquisition.models import TouchBacklog
-from accord.bench.common import CpuMeter, PeakMemory, percentile, server
+from accord.bench.common import CpuMeter, PeakMemory, core_speed, percentile, server
 from accord.bench.ingest import Connections, any_pending, messages
 from accord.collect.models import Event
 from accord.govern.workspaces import service as workspaces
@@ -50,6 +50,8 @@ class SteadyResult:
     server_rss_mb: float
     cpu_us: dict[str, float]
     roles_us: dict[str, float]
+    # ``core_speed`` before the load and once it has all been resolved and followed.
+    speed_s: tuple[float, float] = (0.0, 0.0)
 
     def lines(self) -> list[str]:
         return [
@@ -77,6 +79,8 @@ class SteadyResult:
             f"server's share     API {self.roles_us.get('api', 0):.0f} us, "
             f"resolver {self.roles_us.get('resolver', 0):.0f} us, "
             f"jobs (the touches) {self.roles_us.get('jobs', 0):.0f} us per event",
+            f"machine speed      ten million additions in Python took {self.speed_s[0]:.2f} s "
+            f"before the load, {self.speed_s[1]:.2f} s after (compare runs at like speeds)",
         ]
 
 
@@ -195,6 +199,7 @@ def run(
         bodies.append((json.dumps({"batch": batch}).encode(), len(batch), probe))
     latencies: list[float] = []
     lock = threading.Lock()
+    speed_before = core_speed()
     with server(database_url, data_dir, workers) as (url, pid):
         connections = Connections(url, provisioned.write_key)
         with Probes(factory, workspace_id) as probes:
@@ -236,6 +241,7 @@ def run(
                     time.sleep(0.05)
                 touches_followed = time.perf_counter()
                 meter.stop()
+                speed_after = core_speed()
         connections.close()
         peak = memory.peak
     sent = sum(count for _, count, _ in bodies)
@@ -261,4 +267,5 @@ def run(
         server_rss_mb=peak,
         cpu_us={k: v / max(sent, 1) * 1e6 for k, v in meter.used.items()},
         roles_us={k: v / max(sent, 1) * 1e6 for k, v in meter.roles.items()},
+        speed_s=(speed_before, speed_after),
     )
