@@ -40,8 +40,8 @@ from accord.govern.consent.repository import SuppressionRepository
 from accord.govern.workspaces import service as workspaces
 from accord.govern.workspaces.models import Workspace
 from accord.jobs import segment_engine
-from accord.kit.db import transaction
-from accord.kit.dialect import copy_rows, written
+from accord.kit.db import transaction, written
+from accord.kit.dialect import copy_rows
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.outreach import sending, service

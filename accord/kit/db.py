@@ -226,10 +226,16 @@ def as_loaded(cls: type[_Mapped], values: dict[str, Any]) -> _Mapped:
     return obj
 
 
+def written(table: Any) -> list[Any]:
+    """The columns a row written to ``table`` gives, in the table's order: all but those
+    the database computes (``profiles.seen_minute``)."""
+    return [c for c in table.columns if c.computed is None]
+
+
 @cache
 def _column_keys(cls: type[Base]) -> tuple[str, ...]:
-    """The columns an insert names (not those the database computes)."""
-    return tuple(c.key for c in cls.__table__.columns if c.computed is None)
+    """The columns an insert names (``written``), by their keys."""
+    return tuple(c.key for c in written(cls.__table__))
 
 
 def rows_of(objects: Iterable[Base]) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from accord.kit import jsonio, sqlite_rows
-from accord.kit.db import UTCDateTime
+from accord.kit.db import UTCDateTime, written
 
 # Rows one statement carries at most: a run that writes a million rows sends them in
 # parts, so no statement's text or parameters grow with the whole.
@@ -390,12 +390,6 @@ def month_index(session: Session, column: Any) -> ColumnElement[Any]:
         return cast(func.extract("year", moment) * 12 + func.extract("month", moment) - 1, Integer)
     year = cast(func.strftime("%Y", column), Integer)
     return year * 12 + cast(func.strftime("%m", column), Integer) - 1
-
-
-def written(table: Table) -> list[Any]:
-    """The columns a row written to ``table`` gives, in the table's order: all but those
-    the database computes (``profiles.seen_minute``)."""
-    return [c for c in table.columns if c.computed is None]
 
 
 def copy_rows(session: Session, table: Table, rows: Iterable[Sequence[Any]]) -> int:
