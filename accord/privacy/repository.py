@@ -487,8 +487,7 @@ class RetentionRepository(Repository):
                     (Profile.last_seen_at == seen) & (Profile.id > last_id),
                 ),
             )
-        order = (Profile.seen_minute, Profile.last_seen_at, Profile.id)
-        stmt = stmt.order_by(*order).limit(limit)
+        stmt = stmt.order_by(Profile.seen_minute, Profile.last_seen_at, Profile.id).limit(limit)
         return [(p, seen) for p, seen in self.session.execute(stmt) if seen is not None]
 
     def named_among(

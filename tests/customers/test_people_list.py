@@ -1,6 +1,6 @@
 """The people list: the latest seen first, then those never seen, page by page; and on
-PostgreSQL a page is read along the index of the minute people were last seen, sorting
-only within those minutes, not every person of the workspace."""
+PostgreSQL a page is read along the index of the minute people were last seen and their
+id, sorting nothing, not by sorting every person of the workspace."""
 
 from __future__ import annotations
 
