@@ -34,13 +34,16 @@ class Changes:
     ``events`` holds, for the people whose change was noted with its events (resolution
     notes each batch's new events), the ids of those events; ``whole`` the people noted
     at least once without them (a merge, an import, an edit): for those only a full look
-    at the person tells what changed."""
+    at the person tells what changed. ``born`` holds the people the transaction made
+    whose noted events are all they have (resolution's new people): for those, as long
+    as nothing else was noted about them, the events noted are their whole history."""
 
     workspace_id: uuid.UUID
     profiles: set[uuid.UUID] = field(default_factory=set)
     topics: set[str] = field(default_factory=set)
     events: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
     whole: set[uuid.UUID] = field(default_factory=set)
+    born: set[uuid.UUID] = field(default_factory=set)
 
     def new_events(self, profile_id: uuid.UUID) -> set[uuid.UUID] | None:
         """The new events that are all that changed about this person, or None when
@@ -48,6 +51,11 @@ class Changes:
         if profile_id in self.whole:
             return None
         return self.events.get(profile_id)
+
+    def made_here(self, profile_id: uuid.UUID) -> bool:
+        """Whether the person was made by this change and its noted events are all they
+        have (``new_events`` is then their whole history)."""
+        return profile_id in self.born and profile_id not in self.whole
 
 
 @dataclass(frozen=True)
@@ -84,9 +92,11 @@ def note(
     topics: Collection[str],
     *,
     events: Iterable[tuple[uuid.UUID | None, uuid.UUID]] | None = None,
+    born: Iterable[uuid.UUID] = (),
 ) -> None:
     """Note that these people changed in ``topics``; ``events`` (person, event id) when
-    the change is exactly these new events of theirs."""
+    the change is exactly these new events of theirs, and ``born`` the people among them
+    the transaction made, whose noted events are all they have."""
     listeners: list[Any] = session.info.get(LISTENERS) or []
     if not listeners:
         return
@@ -114,6 +124,7 @@ def note(
             bucket.events.setdefault(profile_id, set()).add(event_id)
             described.add(profile_id)
     bucket.whole.update(ids - described)
+    bucket.born.update(p for p in born if p in described)
 
 
 def _record(session: Session) -> None:

@@ -503,12 +503,19 @@ def resolve_pending(
             resolve_event(session, ctx, event, cache)
     cache.write(session, last=True)
     record_consent(session, workspace_id, events)
-    _note(session, workspace_id, events)
+    _note(session, workspace_id, events, born=cache.new_profiles.keys())
     return len(events)
 
 
-def _note(session: Session, workspace_id: uuid.UUID, events: list[PendingEvent]) -> None:
-    """Tell who listens which people the batch touched, and with which events."""
+def _note(
+    session: Session,
+    workspace_id: uuid.UUID,
+    events: list[PendingEvent],
+    born: Iterable[uuid.UUID] = (),
+) -> None:
+    """Tell who listens which people the batch touched, with which events, and which of
+    them it made (a person the batch made has no events but the batch's: one merged
+    or moved meanwhile is noted whole by the repartition that did it)."""
     topics = {"activity"}
     for e in events:
         topics.add(f"event:{e.name if e.type == 'track' else e.type}")
@@ -524,6 +531,7 @@ def _note(session: Session, workspace_id: uuid.UUID, events: list[PendingEvent])
         (e.profile_id for e in events),
         topics,
         events=[(e.profile_id, e.id) for e in events],
+        born=born,
     )
 
 

@@ -108,6 +108,68 @@ def test_touches_kept_with_each_batch_follow_as_a_full_computation(committed: Co
         changes.unlisten(factory, listener)
 
 
+def test_people_a_batch_made_follow_from_its_events_alone(committed: Committed) -> None:
+    """A person resolution has just made has no events but the batch's: their row is
+    weighed from those alone, not read from all their events in SQL; only someone known
+    by a click alone, or with an order, is computed in full. Whatever the kinds of their
+    events, the rows are those of a full computation."""
+    from accord.analyze.acquisition.repository import TouchRepository
+
+    bind = committed.factory.kw["bind"]
+    factory = create_session_factory(bind)
+    listener = touches.listener(lambda workspace_id: None)
+    changes.listen(factory, listener)
+    ws = committed.workspace(f"born {uuid.uuid4()}").workspace.id
+    rng = random.Random(11)
+    sent: list[dict[str, Any]] = []
+    for n in range(24):
+        user = f"new-{n}"
+        kinds = [rng.randrange(7) for _ in range(rng.randint(1, 4))]
+        if n == 0:
+            kinds = [5, 5]  # clicks alone: only all their events tell
+        if n == 1:
+            kinds = [4]  # no touch at all
+        sent.extend(_kinds(k, at(days=rng.choice([30, 20, 10, 10, 2])), user) for k in kinds)
+    sent.append(
+        {
+            "type": "track",
+            "userId": "new-2",
+            "event": "Order Completed",
+            "timestamp": at(days=5),
+            "properties": {"order_id": "O-born", "total": 10},
+        }
+    )
+    picked: list[uuid.UUID] = []
+    original = TouchRepository.pick
+
+    def pick(self: TouchRepository, workspace_id: uuid.UUID, ids: Any) -> Any:
+        picked.extend(ids)
+        return original(self, workspace_id, ids)
+
+    try:
+        with factory() as session:
+            people = People(session, ws)
+            people.send(*sent)
+            session.commit()
+            made = {f"new-{n}": people.id(f"new-{n}") for n in range(24)}
+        TouchRepository.pick = pick  # type: ignore[method-assign]
+        try:
+            tasks.follow(factory, ws)
+        finally:
+            TouchRepository.pick = original  # type: ignore[method-assign]
+        assert set(picked) == {made["new-0"], made["new-2"]}
+        with factory() as session:
+            followed = _rows(session, ws)
+        assert set(followed) == set(made.values())
+        assert followed[made["new-1"]]["first_event_id"] is None
+        with transaction(committed.factory) as session:
+            touches.refresh(session, ws, list(made.values()))
+        with factory() as session:
+            assert _rows(session, ws) == followed
+    finally:
+        changes.unlisten(factory, listener)
+
+
 def test_a_failed_follow_leaves_the_changes_waiting(committed: Committed) -> None:
     bind = committed.factory.kw["bind"]
     factory = create_session_factory(bind)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -146,7 +147,8 @@ class TouchBacklog(IdMixin, Base):
     follow (``acquisition/tasks.py``): written in the change's own transaction, so none
     is lost, and taken (and deleted) by the next job of the workspace, which advances
     every waiting row at once. ``events`` holds each person's new events (person id:
-    event ids), ``people`` those to compute in full (a merge, a split, an import)."""
+    event ids), ``people`` those to compute in full (a merge, a split, an import), and
+    ``born`` the people the change made, whose events in ``events`` are all they have."""
 
     __tablename__ = "acquisition_backlog"
     __table_args__ = (Index(None, "workspace_id", "id"),)
@@ -154,4 +156,5 @@ class TouchBacklog(IdMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
     events: Mapped[dict[str, list[str]]] = mapped_column(JSON)
     people: Mapped[list[str]] = mapped_column(JSON)
+    born: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     noted_at: Mapped[datetime]

@@ -131,14 +131,17 @@ class TouchRepository(Repository):
         workspace_id: uuid.UUID,
         events: dict[uuid.UUID, set[uuid.UUID]],
         people: Collection[uuid.UUID],
+        born: Collection[uuid.UUID],
         now: datetime,
     ) -> None:
-        """One waiting row: these people's new events, and the people to compute whole."""
+        """One waiting row: these people's new events, the people to compute whole, and
+        those the change made."""
         self.session.add(
             TouchBacklog(
                 workspace_id=workspace_id,
                 events={str(p): [str(e) for e in ids] for p, ids in events.items()},
                 people=[str(p) for p in people],
+                born=[str(p) for p in born],
                 noted_at=now,
             )
         )

@@ -12,7 +12,9 @@ and writes only the rows that move. Resolution's changes call them (``listener``
 on the session factory by the edge): a batch's new events advance; orders, a merge (the
 absorbed person's row goes, the survivor's is computed again from all their events), a
 split (both sides again), or a row that cannot be advanced (none yet, or written before
-rows kept their events) are computed in full. ``rebuild`` computes a whole
+rows kept their events) are computed in full. A person resolution has just made has no
+row yet but no events either beyond those it noted: they are weighed against nothing,
+as a stored row is weighed against its three. ``rebuild`` computes a whole
 workspace a chunk of people per transaction. An erase deletes a person's row with them
 (its foreign key to ``profiles``)."""
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -172,12 +174,32 @@ def _advanced(
     return Advanced(first, last, latest, link_only)
 
 
+# A person with no row yet: nothing chosen, no order.
+NOTHING = Stored(None, None, None, None, None, None, None, None, None, False)
+
+
+def _as_picked(profile_id: uuid.UUID, got: Advanced) -> Picked:
+    """A row's events chosen by weighing, as ``pick`` gives them (no order yet)."""
+
+    def event(chosen: Candidate | None) -> uuid.UUID | None:
+        return chosen.id if chosen is not None else None
+
+    first, last, latest = (event(c) for c in (got.first, got.last, got.latest))
+    return Picked(profile_id, first, last, latest, None, got.link_only)
+
+
 def advance(
-    session: Session, workspace_id: uuid.UUID, news: dict[uuid.UUID, set[uuid.UUID]]
+    session: Session,
+    workspace_id: uuid.UUID,
+    news: dict[uuid.UUID, set[uuid.UUID]],
+    born: Collection[uuid.UUID] = frozenset(),
 ) -> set[uuid.UUID]:
     """Weigh these people's new events (person: event ids) against the touches their rows
     chose, writing the columns that move; returns the people whose rows could not be
-    advanced (``refresh`` computes those). Serialized per workspace; the caller commits."""
+    advanced (``refresh`` computes those). A person of ``born`` (made by the change that
+    noted their events, which are then all they have) with no row yet is weighed against
+    nothing, and their row written whole. Serialized per workspace; the caller
+    commits."""
     if not news:
         return set()
     repo = TouchRepository.from_session(session)
@@ -187,19 +209,23 @@ def advance(
     full: set[uuid.UUID] = set()
     for chunk in chunked(sorted(news, key=str), CHUNK):
         stored = repo.stored(chunk)
-        full.update(p for p in chunk if p not in stored)
-        people = [p for p in chunk if p in stored]
+        full.update(p for p in chunk if p not in stored and p not in born)
+        people = [p for p in chunk if p in stored or p in born]
         weighed = repo.candidates({i for p in people for i in news[p]})
         orders = repo.first_orders(people)
         # One write a person, whichever of their touches moved: rows are grouped by the
         # columns they set (the last and the latest usually move together).
         moved: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        made: list[dict[str, Any]] = []
         for p in people:
-            s = stored[p]
+            s = stored.get(p, NOTHING)
             mine = [weighed[i] for i in news[p] if i in weighed and weighed[i].profile_id == p]
             got = _advanced(s, mine, orders.get(p))
             if got is None:
                 full.add(p)
+                continue
+            if p not in stored:
+                made.append(_row(workspace_id, _as_picked(p, got), weighed, now))
                 continue
             row: dict[str, Any] = {}
             before = (s.first_id, s.last_id, s.latest_id)
@@ -217,6 +243,7 @@ def advance(
                 )
         for rows in moved.values():
             repo.update(rows)
+        repo.replace([r["profile_id"] for r in made], made)
     return full
 
 
@@ -307,8 +334,11 @@ def relevant(topics: Iterable[str]) -> bool:
 BACKLOG_ROWS = 20  # waiting changes advanced together in one transaction
 
 
-def _split(change: changes.Changes) -> tuple[dict[uuid.UUID, set[uuid.UUID]], set[uuid.UUID]]:
-    """A change's people with only new events (person: event ids), and the rest."""
+def _split(
+    change: changes.Changes,
+) -> tuple[dict[uuid.UUID, set[uuid.UUID]], set[uuid.UUID], set[uuid.UUID]]:
+    """A change's people with only new events (person: event ids), the rest, and those
+    of the first whom it made (their new events are all they have)."""
     news: dict[uuid.UUID, set[uuid.UUID]] = {}
     rest: set[uuid.UUID] = set()
     for p in change.profiles:
@@ -317,7 +347,7 @@ def _split(change: changes.Changes) -> tuple[dict[uuid.UUID, set[uuid.UUID]], se
             rest.add(p)
         else:
             news[p] = new
-    return news, rest
+    return news, rest, {p for p in news if change.made_here(p)}
 
 
 def _bring_up_to_date(
@@ -325,10 +355,11 @@ def _bring_up_to_date(
     workspace_id: uuid.UUID,
     news: dict[uuid.UUID, set[uuid.UUID]],
     rest: set[uuid.UUID],
+    born: set[uuid.UUID],
 ) -> None:
     """Advance the people with only new events; compute the rest, and those that could
     not be advanced, in full."""
-    refresh(session, workspace_id, rest | advance(session, workspace_id, news))
+    refresh(session, workspace_id, rest | advance(session, workspace_id, news, born))
 
 
 def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS) -> int:
@@ -342,13 +373,17 @@ def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS)
         return 0
     news: dict[uuid.UUID, set[uuid.UUID]] = {}
     rest: set[uuid.UUID] = set()
+    born: set[uuid.UUID] = set()
     for row in rows:
         rest.update(uuid.UUID(whole) for whole in row.people)
+        born.update(uuid.UUID(made) for made in row.born)
         for person, ids in row.events.items():
             news.setdefault(uuid.UUID(person), set()).update(uuid.UUID(e) for e in ids)
     for whole in rest:
         news.pop(whole, None)  # computed whole anyway
-    _bring_up_to_date(session, workspace_id, news, rest)
+    # The rows are taken oldest first, so a person made by one of them has no events but
+    # those of the rows taken with it (or a row of their own, written by an earlier job).
+    _bring_up_to_date(session, workspace_id, news, rest, born)
     return len(rows)
 
 
@@ -369,9 +404,11 @@ def listener(later: Callable[[uuid.UUID], None] | None = None) -> changes.Listen
     def record(session: Session, change: changes.Changes) -> None:
         if not change.profiles or not relevant(change.topics):
             return
-        news, rest = _split(change)
+        news, rest, born = _split(change)
         if later is not None:
-            TouchRepository.from_session(session).keep(change.workspace_id, news, rest, utcnow())
+            TouchRepository.from_session(session).keep(
+                change.workspace_id, news, rest, born, utcnow()
+            )
             kept.add(change.workspace_id)
             return
         # Written objects first, outside the savepoint, which only the refresh's own
@@ -379,7 +416,7 @@ def listener(later: Callable[[uuid.UUID], None] | None = None) -> changes.Listen
         session.flush()
         try:
             with session.connection().begin_nested():
-                _bring_up_to_date(session, change.workspace_id, news, rest)
+                _bring_up_to_date(session, change.workspace_id, news, rest, born)
         except Exception:
             log.exception(
                 "acquisition: the touches of %d people were not refreshed", len(change.profiles)
