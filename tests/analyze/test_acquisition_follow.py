@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord import jobs as accord_jobs
 from accord.analyze.acquisition import tasks, touches
 from accord.analyze.acquisition.models import AcquisitionTouch, TouchBacklog
+from accord.analyze.acquisition.repository import TouchRepository
 from accord.kit import changes
 from accord.kit.db import create_session_factory, transaction
 from accord.profile.models import Profile
@@ -113,8 +114,6 @@ def test_people_a_batch_made_follow_from_its_events_alone(committed: Committed) 
     weighed from those alone, not read from all their events in SQL; only someone known
     by a click alone, or with an order, is computed in full. Whatever the kinds of their
     events, the rows are those of a full computation."""
-    from accord.analyze.acquisition.repository import TouchRepository
-
     bind = committed.factory.kw["bind"]
     factory = create_session_factory(bind)
     listener = touches.listener(lambda workspace_id: None)
