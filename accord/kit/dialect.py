@@ -322,6 +322,28 @@ def lock_workspace(
         session.execute(text(sql), {"k": key})
 
 
+@contextmanager
+def in_index_order(session: Session) -> Iterator[None]:
+    """Statements run inside take their order from an index wherever one gives it,
+    statistics or not. Without statistics (a table never analyzed: a fresh import before
+    autovacuum) PostgreSQL may guess that a workspace holds a few hundred rows and choose
+    to read them all and sort them, where the index gives the order for the first rows
+    alone: a page of 50 out of a million people then reads and sorts the million. Here
+    PostgreSQL plans with sorting disabled, so a plan that sorts is taken only when none
+    reads an index in order (the setting is restored after, and is the transaction's
+    only); SQLite needs nothing."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    # The setting as it was, and off, in one round trip (``left(..., 0)`` adds nothing).
+    off = "left(set_config('enable_sort', 'off', true), 0)"
+    was = session.scalar(text(f"SELECT current_setting('enable_sort') || {off}"))
+    try:
+        yield
+    finally:
+        session.execute(text("SELECT set_config('enable_sort', :was, true)"), {"was": was})
+
+
 class minute_of(FunctionElement[Any]):
     """The minute a stored moment falls in (UTC), as a value that only changes when the
     minute does: what a generated column keeps so that an index of it is not written

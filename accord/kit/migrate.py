@@ -14,8 +14,13 @@ FILE_TEMPLATE = "%%(year)d_%%(month).2d_%%(day).2d_%%(hour).2d%%(minute).2d-%%(s
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
     """What Alembic compares with the models: not SQLite's FTS5 search table and its
-    shadow tables (``help_fts*``), which are made by a migration, not by a model."""
-    return not (type_ == "table" and name is not None and name.startswith("help_fts"))
+    shadow tables (``help_fts*``), nor PostgreSQL's trigram indexes of people's names,
+    emails and phones (``*_trgm``), which are made by a migration, not by a model."""
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith("help_fts"):
+        return False
+    return not (type_ == "index" and name.endswith("_trgm"))
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:

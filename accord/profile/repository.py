@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
 from accord.kit.db import rows_of
-from accord.kit.dialect import insert_ignore, one_of, update_by_id
+from accord.kit.dialect import in_index_order, insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository, chunks
 from accord.profile.models import Order, Profile
 
@@ -164,6 +164,12 @@ class ProfileRepository(Repository):
         seen = stmt.where(Profile.seen_minute.is_not(None)).order_by(
             Profile.seen_minute.desc(), Profile.id.desc()
         )
+        if query:  # a filter: the planner weighs walking the index against the matches
+            return self._page(stmt, seen, limit, offset)
+        with in_index_order(self.session):
+            return self._page(stmt, seen, limit, offset)
+
+    def _page(self, stmt: Select[Any], seen: Select[Any], limit: int, offset: int) -> list[Profile]:
         found = list(self.session.scalars(seen.limit(limit).offset(offset)))
         if len(found) == limit:
             return found

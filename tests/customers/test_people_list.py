@@ -1,18 +1,22 @@
 """The people list: the latest seen first, then those never seen, page by page; and on
 PostgreSQL a page is read along the index of the minute people were last seen and their
-id, sorting nothing, not by sorting every person of the workspace."""
+id, sorting nothing, not by sorting every person of the workspace, with or without
+statistics; a search that few people match is read from the trigram indexes of names,
+emails and phones, one that many match along the list's index."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, text, update
+from sqlalchemy import event, insert, text, update
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
+from accord.kit.dialect import in_index_order
 from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
@@ -115,6 +119,22 @@ def test_a_workspace_of_people_never_seen_is_listed_by_id(
     assert [p.id for p in repo.search(ws, None, limit=2, offset=2)] == ids[2:]
 
 
+def _statements(session: Session, call: Any) -> list[str]:
+    """The statements ``call`` sends, in order."""
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
 def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
 
@@ -139,23 +159,95 @@ def test_a_page_of_a_large_workspace_is_read_along_the_index(
         ),
         {"ws": ws},
     )
+    repo = ProfileRepository.from_session(session)
+    # Never analyzed (a fresh import), then with statistics as autovacuum leaves them.
+    for analyzed in (False, True):
+        if analyzed:
+            session.execute(text("ANALYZE profiles"))
+        for offset in (0, 100, 30_000):
+            sent = _statements(session, lambda: repo.search(ws, None, limit=50, offset=offset))  # noqa: B023
+            # The page is read with sorting disabled, and the setting restored after: the
+            # plans are read the same way.
+            assert "set_config('enable_sort', 'off', true)" in sent[0]
+            assert "set_config('enable_sort'," in sent[-1]
+            assert all("FROM profiles" in statement for statement in sent[1:-1]), sent
+            with in_index_order(session):
+                plans = plans_of(
+                    session,
+                    lambda offset=offset: repo.search(ws, None, limit=50, offset=offset),  # type: ignore[misc]
+                    lambda statement: "FROM profiles" in statement,
+                )
+            assert plans
+            for plan in plans:
+                scans = [s for s in scans_of(plan) if s.get("Relation Name") == "profiles"]
+                assert [s["Node Type"] for s in scans] == ["Index Scan"], (analyzed, scans)
+                assert scans[0]["Index Name"] == "ix_profiles_workspace_id_seen_minute_id"
+                assert scans[0]["Scan Direction"] == "Backward"
+                sorts = [n["Node Type"] for n in _nodes(plan) if "Sort" in n["Node Type"]]
+                assert sorts == [], (analyzed, sorts)
+            page = repo.search(ws, None, limit=50, offset=offset)
+            assert len(page) == 50
+            keys = [(p.last_seen_at.replace(second=0, microsecond=0), p.id) for p in page]  # type: ignore[union-attr]
+            assert keys == sorted(keys, reverse=True)
+    # Sorting is disabled for the list's statements alone: the transaction's setting
+    # is as it was after.
+    assert session.scalar(text("SHOW enable_sort")) == "on"
+
+
+def test_a_search_few_people_match_finds_them_by_their_trigrams(
+    backend: str, session: Session, workspace: ProvisionedWorkspace
+) -> None:
+    """A search that matches few of many people reads them from the trigram indexes of
+    names, emails and phones, not by walking every person along the list's order; one
+    that matches many still walks the list's index. Either way the people found are
+    those the rules match, in the list's order."""
+    if backend != "postgresql":
+        pytest.skip("plans are PostgreSQL's")
+    ws = workspace.workspace.id
+    firsts = ["maria", "james", "ana", "kenji", "fatima"]  # each a fifth of the people
+    session.execute(
+        text(
+            "INSERT INTO profiles (id, workspace_id, contested, traits, stats, display_name,"
+            " search_name, email, phone, last_seen_at, order_count, revenue, created_at)"
+            " SELECT gen_random_uuid(), :ws, false, '{}', '{}', n, n,"
+            " replace(n, ' ', '.') || '@example.com', '+1555' || lpad(i::text, 7, '0'),"
+            " now() - make_interval(secs => (i * 7919) % 40000), 0, 0, now()"
+            " FROM (SELECT i, (CAST(:firsts AS text[]))[1 + i % 5]"
+            " || ' q' || substr(md5(i::text), 1, 8) AS n"
+            " FROM generate_series(1, 40000) AS i) AS s"
+        ),
+        {"ws": ws, "firsts": firsts},
+    )
     session.execute(text("ANALYZE profiles"))
     repo = ProfileRepository.from_session(session)
-    for offset in (0, 100, 30_000):
+    # Person 12345: "maria q827ccb0e", maria.q827ccb0e@example.com, +15550012345.
+    name = "maria q" + hashlib.md5(b"12345").hexdigest()[:8]  # noqa: S324 (test data)
+    # At 40,000 people reading the table through is cheaper still (at a million, the
+    # planner takes the trigram indexes of its own accord: docs/performance.md); with it
+    # ruled out, the plan shows that every condition of the search is one they serve.
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    for q in ("q827ccb", "maria.q827ccb", "1 555 001 2345"):  # a second word; email; phone
         plans = plans_of(
             session,
-            lambda offset=offset: repo.search(ws, None, limit=50, offset=offset),  # type: ignore[misc]
+            lambda q=q: repo.search(ws, q, limit=50, offset=0),  # type: ignore[misc]
             lambda statement: "FROM profiles" in statement,
         )
-        assert plans
-        for plan in plans:
-            scans = [s for s in scans_of(plan) if s.get("Relation Name") == "profiles"]
-            assert [s["Node Type"] for s in scans] == ["Index Scan"], scans
-            assert scans[0]["Index Name"] == "ix_profiles_workspace_id_seen_minute_id"
-            assert scans[0]["Scan Direction"] == "Backward"
-            sorts = [n["Node Type"] for n in _nodes(plan) if "Sort" in n["Node Type"]]
-            assert sorts == [], sorts
-        page = repo.search(ws, None, limit=50, offset=offset)
-        assert len(page) == 50
-        keys = [(p.last_seen_at.replace(second=0, microsecond=0), p.id) for p in page]  # type: ignore[union-attr]
-        assert keys == sorted(keys, reverse=True)
+        scans = scans_of(plans[0])
+        used = {s.get("Index Name") for s in scans}
+        # Found by an index of what is searched (a trigram one; a phone's prefix may also
+        # be sought in its plain index), not by walking everyone in the list's order.
+        assert "ix_profiles_workspace_id_seen_minute_id" not in used, (q, used)
+        assert any(str(index).endswith("_trgm") for index in used) or q[0].isdigit(), (q, used)
+        assert {s["Node Type"] for s in scans} <= {"Bitmap Heap Scan", "Bitmap Index Scan"}
+        assert [p.search_name for p in repo.search(ws, q, limit=50, offset=0)] == [name], q
+    # Many match: the list's own index, sorting nothing.
+    plans = plans_of(
+        session,
+        lambda: repo.search(ws, "maria", limit=50, offset=0),
+        lambda statement: "FROM profiles" in statement,
+    )
+    scans = [s for s in scans_of(plans[0]) if s.get("Relation Name") == "profiles"]
+    assert [s.get("Index Name") for s in scans] == ["ix_profiles_workspace_id_seen_minute_id"]
+    page = repo.search(ws, "maria", limit=50, offset=0)
+    assert len(page) == 50
+    assert all(p.search_name.startswith("maria ") for p in page)  # type: ignore[union-attr]
