@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
@@ -21,7 +21,7 @@ from accord.kit.ids import new_id
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
-from tests.helpers import plans_of, scans_of
+from tests.helpers import count_queries, plans_of, scans_of
 
 
 def _people(
@@ -119,22 +119,6 @@ def test_a_workspace_of_people_never_seen_is_listed_by_id(
     assert [p.id for p in repo.search(ws, None, limit=2, offset=2)] == ids[2:]
 
 
-def _statements(session: Session, call: Any) -> list[str]:
-    """The statements ``call`` sends, in order."""
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return sent
-
-
 def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
 
@@ -165,7 +149,8 @@ def test_a_page_of_a_large_workspace_is_read_along_the_index(
         if analyzed:
             session.execute(text("ANALYZE profiles"))
         for offset in (0, 100, 30_000):
-            sent = _statements(session, lambda: repo.search(ws, None, limit=50, offset=offset))  # noqa: B023
+            with count_queries(session.get_bind()) as sent:
+                repo.search(ws, None, limit=50, offset=offset)
             # The page is read with sorting disabled, and the setting restored after: the
             # plans are read the same way.
             assert "set_config('enable_sort', 'off', true)" in sent[0]
