@@ -145,7 +145,11 @@ class ProfileRepository(Repository):
         and however many people were seen in one minute (an import); the never seen (no
         event yet) follow, read only by a page that reaches past the seen ones. (One
         ``ORDER BY last_seen_at DESC NULLS LAST`` sorted every live person of the
-        workspace for each page: the index's order puts NULLs at the other end.)"""
+        workspace for each page: the index's order puts NULLs at the other end.) The list
+        is read this way whatever the statistics (``in_index_order``). A search is left to the
+        planner: on PostgreSQL, trigram indexes of the name, email and phone find what
+        few people match (migration 0037), and one that many match walks the list's
+        index."""
         stmt = self._live(workspace_id)
         if query:
             q = query.strip().lower()

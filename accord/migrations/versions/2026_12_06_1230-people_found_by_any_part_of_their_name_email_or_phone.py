@@ -6,6 +6,8 @@ few people match walks every person of the workspace: about a second for a milli
 PostgreSQL, trigram indexes (``pg_trgm``, shipped with PostgreSQL and trusted, so a
 database's owner may create it) of the three columns find the few first; the planner
 still walks the list's index for a search that many people match. SQLite needs nothing.
+The indexes are built under the table's lock: about 10 s for a million people, during
+which writes to ``profiles`` wait.
 
 Revision ID: 0037
 Revises: 0036
