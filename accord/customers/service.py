@@ -17,7 +17,7 @@ from accord.kit.errors import invalid
 from accord.profile.models import Profile
 from accord.profile.queries import live_profile
 from accord.profile.repository import ProfileRepository
-from accord.resolve import service as resolve
+from accord.resolve import splits
 from accord.resolve.models import Merge
 from accord.resolve.repository import MergeRepository
 
@@ -91,7 +91,7 @@ def undo_merge(
     chosen = merge_id or (mine[0].id if mine else None)
     if chosen is None or chosen not in {m.id for m in mine}:
         raise invalid("This profile has no such merge to undo", field="merge_id", code="no_merge")
-    merge = resolve.split(session, workspace_id, chosen, actor=actor.label)
+    merge = splits.split(session, workspace_id, chosen, actor=actor.label)
     audit.record(
         session,
         actor,

@@ -17,7 +17,7 @@ from accord.analyze.segments.models import SegmentChange, SegmentTimer
 from accord.analyze.segments.repository import SegmentRepository
 from accord.kit import changes
 from accord.kit.db import create_db_engine, create_session_factory, transaction
-from accord.resolve import service as resolve
+from accord.resolve import splits
 from accord.resolve.models import Merge
 from tests.analyze.helpers import ENGINE, NOW, People, at, segment
 from tests.helpers import Committed
@@ -202,7 +202,7 @@ def test_a_merge_moves_membership_and_a_split_gives_it_back(
             assert "merged into another person" in left.cause
         # Split: the absorbed side takes its events back, and its membership with them.
         heard.clear()
-        resolve.split(session, ws, merge.id, "tester")
+        splits.split(session, ws, merge.id, "tester")
         session.commit()
         involved = set().union(*(h.profiles for h in heard))
         service.evaluate(session, ENGINE, ws, involved, {changes.EVERYTHING}, now=NOW)
