@@ -168,6 +168,11 @@ def scans_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def nodes_of(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every node of a PostgreSQL plan (EXPLAIN's JSON), outermost first."""
+    return [plan, *(n for child in plan.get("Plans", []) for n in nodes_of(child))]
+
+
 def leading_columns(session: Session, scan: dict[str, Any]) -> list[str]:
     """The columns an index scan (a node of EXPLAIN's JSON) seeks by: its index's
     columns from the first, as far as its condition constrains each. A condition on a

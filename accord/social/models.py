@@ -69,7 +69,8 @@ class Mention(IdMixin, Base):
     __tablename__ = "social_mentions"
     __table_args__ = (
         UniqueConstraint("workspace_id", "network", "external_id"),
-        Index(None, "workspace_id", "posted_at"),
+        # The listing's order, the newest first, whatever the table's statistics.
+        Index(None, "workspace_id", "posted_at", "id"),
         Index(None, "workspace_id", "network", "author_handle"),
         Index(None, "workspace_id", "fingerprint"),
         Index(None, "workspace_id", "state", "respond_by"),

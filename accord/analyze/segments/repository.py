@@ -20,7 +20,7 @@ from accord.analyze.segments.models import (
     SegmentSize,
     SegmentTimer,
 )
-from accord.kit.dialect import full_join, insert_ignore, one_of
+from accord.kit.dialect import full_join, in_index_order, insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
@@ -158,16 +158,23 @@ class SegmentRepository(Repository):
     def members_page(
         self, segment_id: uuid.UUID, limit: int, after: uuid.UUID | None = None
     ) -> list[tuple[SegmentMember, Profile]]:
-        stmt = (
-            select(SegmentMember, Profile)
-            .join(Profile, Profile.id == SegmentMember.profile_id)
-            .where(SegmentMember.segment_id == segment_id)
-            .order_by(SegmentMember.profile_id)
-            .limit(limit)
-        )
+        # The page's members first, then their people by key. Joined in one statement,
+        # PostgreSQL may merge or hash the members with every person of the workspace
+        # (its generic plan cannot know how few rows the limit leaves).
+        page = select(SegmentMember).where(SegmentMember.segment_id == segment_id)
         if after is not None:
-            stmt = stmt.where(SegmentMember.profile_id > after)
-        return [(m, p) for m, p in self.session.execute(stmt)]
+            page = page.where(SegmentMember.profile_id > after)
+        with in_index_order(self.session):  # along the key, never every member sorted
+            members = list(
+                self.session.scalars(page.order_by(SegmentMember.profile_id).limit(limit))
+            )
+        if not members:
+            return []
+        stmt = select(Profile).where(
+            one_of(self.session, Profile.id, [m.profile_id for m in members])
+        )
+        people = {p.id: p for p in self.session.scalars(stmt)}
+        return [(m, people[m.profile_id]) for m in members if m.profile_id in people]
 
     def segments_of(
         self, workspace_id: uuid.UUID, profile_id: uuid.UUID

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from accord.govern.audit.models import AccessLogEntry, AuditEvent
+from accord.kit.dialect import in_index_order
 from accord.kit.repository import Repository
 
 
@@ -15,13 +16,17 @@ class AuditRepository(Repository):
         self.session.add(event)
 
     def recent(self, workspace_id: uuid.UUID, *, limit: int = 100) -> list[AuditEvent]:
+        """The newest events, read along the index of their order (time, then id): never
+        all of the workspace's events sorted, with or without statistics
+        (``in_index_order``)."""
         stmt = (
             select(AuditEvent)
             .where(AuditEvent.workspace_id == workspace_id)
             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
             .limit(limit)
         )
-        return list(self.session.scalars(stmt))
+        with in_index_order(self.session):
+            return list(self.session.scalars(stmt))
 
 
 class AccessLogRepository(Repository):
