@@ -104,10 +104,10 @@ def test_a_page_of_members_reads_only_its_own_people(
     backend: str, session: Session, workspace: ProvisionedWorkspace
 ) -> None:
     """A page of a large segment's members after a cursor reads the page's members along
-    the segment's key, then each one's person by key. Joined in one statement, with
-    statistics PostgreSQL merged the members with every person in id order up to the
-    page (72 ms deep into a segment of 200,000 against 3 ms), and its generic plan, which
-    cannot know how few rows the limit leaves, hashed every person of the workspace."""
+    the segment's key, then each one's person by key. Joined in one statement, one run
+    with statistics merged the members with every person in id order up to the page (72
+    ms deep into a segment of 200,000), and the generic plan, which cannot know how few
+    rows the limit leaves, hashed every person of the workspace."""
     if backend != "postgresql":
         pytest.skip("plans are PostgreSQL's")
     ws = workspace.workspace.id
