@@ -344,6 +344,15 @@ def in_index_order(session: Session) -> Iterator[None]:
         session.execute(text("SELECT set_config('enable_sort', :was, true)"), {"was": was})
 
 
+def never_analyzed(session: Session, table: str) -> bool:
+    """Whether PostgreSQL holds no statistics of ``table`` yet (never analyzed nor
+    vacuumed: a fresh import before autovacuum); always False on SQLite."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    sql = "SELECT reltuples < 0 FROM pg_class WHERE oid = to_regclass(:t)"
+    return bool(session.scalar(text(sql), {"t": table}))
+
+
 class minute_of(FunctionElement[Any]):
     """The minute a stored moment falls in (UTC), as a value that only changes when the
     minute does: what a generated column keeps so that an index of it is not written

@@ -12,7 +12,14 @@ from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
 from accord.kit.db import rows_of
-from accord.kit.dialect import in_index_order, insert_ignore, one_of, update_by_id
+from accord.kit.dialect import (
+    in_index_order,
+    insert_ignore,
+    never_analyzed,
+    one_of,
+    planner,
+    update_by_id,
+)
 from accord.kit.repository import Repository, chunks
 from accord.profile.models import Order, Profile
 
@@ -46,6 +53,13 @@ class Head:
     merged_into_id: uuid.UUID | None
     contested: bool
     created_at: datetime
+
+
+# A search on a table without statistics: up to this many people found through the
+# trigram indexes are sorted among themselves; more, and the list's index is walked.
+FEW = 1000
+# Shorter searches hold no trigram to look up: they walk the list's index.
+TRIGRAM = 3
 
 
 class ProfileRepository(Repository):
@@ -149,7 +163,9 @@ class ProfileRepository(Repository):
         is read this way whatever the statistics (``in_index_order``). A search is left to the
         planner: on PostgreSQL, trigram indexes of the name, email and phone find what
         few people match (migration 0037), and one that many match walks the list's
-        index."""
+        index. Without statistics (``_few``) the planner guesses a workspace holds few
+        people and reads them all: the trigram indexes are then asked first, and the
+        list's index walked only when they find many."""
         stmt = self._live(workspace_id)
         if query:
             q = query.strip().lower()
@@ -165,13 +181,41 @@ class ProfileRepository(Repository):
                 if country_code:
                     matches.append(Profile.phone.startswith(f"+{country_code}{digits}"))
             stmt = stmt.where(or_(*matches))
-        seen = stmt.where(Profile.seen_minute.is_not(None)).order_by(
+            if len(q) >= TRIGRAM and never_analyzed(self.session, "profiles"):
+                few = self._few(workspace_id, matches)
+                if few is not None:  # all of them: the page is sorted among them alone
+                    stmt = stmt.where(one_of(self.session, Profile.id, few))
+                    return self._page(stmt, self._seen(stmt), limit, offset)
+                query = None  # many: walked along the list's index, as the whole list
+        if query:  # a filter: the planner weighs walking the index against the matches
+            return self._page(stmt, self._seen(stmt), limit, offset)
+        with in_index_order(self.session):
+            return self._page(stmt, self._seen(stmt), limit, offset)
+
+    @staticmethod
+    def _seen(stmt: Select[Any]) -> Select[Any]:
+        return stmt.where(Profile.seen_minute.is_not(None)).order_by(
             Profile.seen_minute.desc(), Profile.id.desc()
         )
-        if query:  # a filter: the planner weighs walking the index against the matches
-            return self._page(stmt, seen, limit, offset)
-        with in_index_order(self.session):
-            return self._page(stmt, seen, limit, offset)
+
+    def _few(self, workspace_id: uuid.UUID, matches: list[Any]) -> list[uuid.UUID] | None:
+        """The ids of the live people of the workspace a search matches, read from the
+        trigram indexes alone (the table read through, or an index walked, are ruled
+        out), when there are at most ``FEW``; None when there are more. The matches of
+        every workspace are read, then kept to this one: the workspace's own index would
+        read all its people."""
+        found = select(Profile.id, Profile.workspace_id, Profile.merged_into_id).where(
+            or_(*matches)
+        )
+        m = found.offset(0).subquery()  # kept apart: no condition of the outer query joins it
+        stmt = (
+            select(m.c.id)
+            .where(m.c.workspace_id == workspace_id, m.c.merged_into_id.is_(None))
+            .limit(FEW + 1)
+        )
+        with planner(self.session, enable_seqscan="off", enable_indexscan="off"):
+            ids = list(self.session.scalars(stmt))
+        return ids if len(ids) <= FEW else None
 
     def _page(self, stmt: Select[Any], seen: Select[Any], limit: int, offset: int) -> list[Profile]:
         found = list(self.session.scalars(seen.limit(limit).offset(offset)))
