@@ -24,6 +24,7 @@ from accord.kit.dialect import full_join, in_index_order, insert_ignore, one_of
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
+from accord.profile.repository import ProfileRepository
 
 CHUNK = 5000
 
@@ -168,12 +169,9 @@ class SegmentRepository(Repository):
             members = list(
                 self.session.scalars(page.order_by(SegmentMember.profile_id).limit(limit))
             )
-        if not members:
-            return []
-        stmt = select(Profile).where(
-            one_of(self.session, Profile.id, [m.profile_id for m in members])
+        people = ProfileRepository.from_session(self.session).by_ids(
+            [m.profile_id for m in members]
         )
-        people = {p.id: p for p in self.session.scalars(stmt)}
         return [(m, people[m.profile_id]) for m in members if m.profile_id in people]
 
     def segments_of(
