@@ -167,6 +167,9 @@ class ProfileRepository(Repository):
         people and reads them all: the trigram indexes are then asked first, and the
         list's index walked only when they find many."""
         stmt = self._live(workspace_id)
+        # Read along the list's index whatever the statistics; a search's matches are
+        # weighed by the planner against walking it.
+        along_index = not query
         if query:
             q = query.strip().lower()
             matches = [
@@ -186,8 +189,8 @@ class ProfileRepository(Repository):
                 if few is not None:  # all of them: the page is sorted among them alone
                     stmt = stmt.where(one_of(self.session, Profile.id, few))
                     return self._page(stmt, self._seen(stmt), limit, offset)
-                query = None  # many: walked along the list's index, as the whole list
-        if query:  # a filter: the planner weighs walking the index against the matches
+                along_index = True  # many: walked as the whole list is
+        if not along_index:
             return self._page(stmt, self._seen(stmt), limit, offset)
         with in_index_order(self.session):
             return self._page(stmt, self._seen(stmt), limit, offset)
