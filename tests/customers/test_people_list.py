@@ -22,7 +22,7 @@ from accord.kit.time import utcnow
 from accord.profile import repository as profile_repository
 from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository
-from tests.helpers import count_queries, plans_of, scans_of
+from tests.helpers import count_queries, nodes_of, plans_of, scans_of
 
 
 def _people(
@@ -120,10 +120,6 @@ def test_a_workspace_of_people_never_seen_is_listed_by_id(
     assert [p.id for p in repo.search(ws, None, limit=2, offset=2)] == ids[2:]
 
 
-def _nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    return [plan, *(n for child in plan.get("Plans", []) for n in _nodes(child))]
-
-
 def test_a_page_of_a_large_workspace_is_read_along_the_index(
     backend: str, session: Session, workspace: ProvisionedWorkspace
 ) -> None:
@@ -169,7 +165,7 @@ def test_a_page_of_a_large_workspace_is_read_along_the_index(
                 assert [s["Node Type"] for s in scans] == ["Index Scan"], (analyzed, scans)
                 assert scans[0]["Index Name"] == "ix_profiles_workspace_id_seen_minute_id"
                 assert scans[0]["Scan Direction"] == "Backward"
-                sorts = [n["Node Type"] for n in _nodes(plan) if "Sort" in n["Node Type"]]
+                sorts = [n["Node Type"] for n in nodes_of(plan) if "Sort" in n["Node Type"]]
                 assert sorts == [], (analyzed, sorts)
             page = repo.search(ws, None, limit=50, offset=offset)
             assert len(page) == 50
