@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin
@@ -70,7 +70,11 @@ class Event(IdMixin, Base):
         ),
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # Not a foreign key: an event is written only for the workspace its caller was
+    # authenticated to, and workspaces are never deleted. Checking it locked the
+    # workspace's row in share mode for every event accepted, one row that all of a
+    # workspace's concurrent requests share.
+    workspace_id: Mapped[uuid.UUID]
     message_id: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16))  # identify, track, page, screen, group, alias
     name: Mapped[str | None] = mapped_column(String(200))
