@@ -143,19 +143,44 @@ class Committed:
 @contextmanager
 def count_queries(engine: Any) -> Iterator[list[str]]:
     """The SQL statements run on ``engine`` inside the block (savepoints not counted)."""
+    seen: list[str] = []
+    with _listening(engine, lambda statement, _: seen.append(statement)):
+        yield seen
+
+
+@contextmanager
+def sent_with_values(engine: Any) -> Iterator[list[tuple[str, Any]]]:
+    """The SQL statements run on ``engine`` inside the block, each with the values it was
+    sent with (savepoints not counted)."""
+    seen: list[tuple[str, Any]] = []
+    with _listening(engine, lambda statement, values: seen.append((statement, values))):
+        yield seen
+
+
+@contextmanager
+def _listening(engine: Any, keep: Callable[[str, Any], None]) -> Iterator[None]:
     from sqlalchemy import event
 
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
-            seen.append(statement)
+            keep(statement, parameters)
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        yield seen
+        yield
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def never_then_analyzed(session: Any, *tables: str) -> Iterator[bool]:
+    """For a plan test on PostgreSQL: False with ``tables`` as a fresh import leaves them
+    (never analyzed; the test's transaction rolls back what other tests analyzed), then
+    True once ANALYZE has given them statistics, as autovacuum would."""
+    from sqlalchemy import text
+
+    yield False
+    session.execute(text(f"ANALYZE {', '.join(tables)}"))
+    yield True
 
 
 def scans_of(plan: dict[str, Any]) -> list[dict[str, Any]]:

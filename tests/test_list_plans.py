@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from accord.govern.audit.repository import AuditRepository
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import in_index_order
+from accord.kit.planning import in_index_order
 from accord.social.repository import MentionRepository
-from tests.helpers import nodes_of, plans_of, scans_of
+from tests.helpers import never_then_analyzed, nodes_of, plans_of, scans_of
 
 ROWS = 30_000
 
@@ -85,9 +85,7 @@ def test_mentions_are_listed_along_their_index(
     _mentions(session, ws)
     repo = MentionRepository.from_session(session)
     filters: list[dict[str, str]] = [{}, {"about": "brand"}, {"decision": "respond"}]
-    for analyzed in (False, True):
-        if analyzed:
-            session.execute(text("ANALYZE social_mentions"))
+    for analyzed in never_then_analyzed(session, "social_mentions"):
         for given in filters:
             _read_along(
                 session,
@@ -125,9 +123,7 @@ def test_the_audit_log_is_listed_along_its_index(
     ws = workspace.workspace.id
     _audit(session, ws)
     repo = AuditRepository.from_session(session)
-    for analyzed in (False, True):
-        if analyzed:
-            session.execute(text("ANALYZE audit_events"))
+    for analyzed in never_then_analyzed(session, "audit_events"):
         _read_along(
             session,
             lambda: repo.recent(ws, limit=100),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +43,7 @@ from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from accord.kit import jsonio, sqlite_rows
 from accord.kit.db import UTCDateTime, written
+from accord.kit.planning import planner
 
 # Rows one statement carries at most: a run that writes a million rows sends them in
 # parts, so no statement's text or parameters grow with the whole.
@@ -322,37 +322,6 @@ def lock_workspace(
         session.execute(text(sql), {"k": key})
 
 
-@contextmanager
-def in_index_order(session: Session) -> Iterator[None]:
-    """Statements run inside take their order from an index wherever one gives it,
-    statistics or not. Without statistics (a table never analyzed: a fresh import before
-    autovacuum) PostgreSQL may guess that a workspace holds a few hundred rows and choose
-    to read them all and sort them, where the index gives the order for the first rows
-    alone: a page of 50 out of a million people then reads and sorts the million. Here
-    PostgreSQL plans with sorting disabled, so a plan that sorts is taken only when none
-    reads an index in order (the setting is restored after, and is the transaction's
-    only); SQLite needs nothing."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    # The setting as it was, and off, in one round trip (``left(..., 0)`` adds nothing).
-    off = "left(set_config('enable_sort', 'off', true), 0)"
-    was = session.scalar(text(f"SELECT current_setting('enable_sort') || {off}"))
-    try:
-        yield
-    finally:
-        session.execute(text("SELECT set_config('enable_sort', :was, true)"), {"was": was})
-
-
-def never_analyzed(session: Session, table: str) -> bool:
-    """Whether PostgreSQL holds no statistics of ``table`` yet (never analyzed nor
-    vacuumed: a fresh import before autovacuum); always False on SQLite."""
-    if session.get_bind().dialect.name != "postgresql":
-        return False
-    sql = "SELECT reltuples < 0 FROM pg_class WHERE oid = to_regclass(:t)"
-    return bool(session.scalar(text(sql), {"t": table}))
-
-
 class minute_of(FunctionElement[Any]):
     """The minute a stored moment falls in (UTC), as a value that only changes when the
     minute does: what a generated column keeps so that an index of it is not written
@@ -564,31 +533,3 @@ def _parse_csv(
     ids.extend(uuid.UUID(v) for v in table.column(0).to_pylist())
     blocks.append(block)
     tell(table.num_rows)
-
-
-@contextmanager
-def planner(session: Session, **settings: str) -> Iterator[None]:
-    """PostgreSQL planner settings for the statements run inside (``set_config`` local to
-    the transaction, put back after); nothing elsewhere. For batch reads of whole tables,
-    e.g. ``planner(s, enable_indexscan="off")``: an index walk in another order than the
-    heap's would read a large table page by page at random."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    connection = session.connection()
-    names = list(settings)
-    # One round trip each way: the settings as they were are read (a materialized CTE,
-    # evaluated first) in the statement that changes them.
-    olds = ", ".join(f"current_setting(:n{i}) AS v{i}" for i in range(len(names)))
-    sets = ", ".join(f"set_config(:n{i}, :s{i}, true)" for i in range(len(names)))
-    keys = {f"n{i}": name for i, name in enumerate(names)}
-    row = connection.execute(
-        text(f"WITH old AS MATERIALIZED (SELECT {olds}) SELECT old.*, {sets} FROM old"),  # noqa: S608 - numbered parameters only
-        {**keys, **{f"s{i}": settings[name] for i, name in enumerate(names)}},
-    ).one()
-    try:
-        yield
-    finally:
-        connection.execute(
-            text(f"SELECT {sets}"), {**keys, **{f"s{i}": str(row[i]) for i in range(len(names))}}
-        )

@@ -20,10 +20,10 @@ from accord.kit.dialect import (
     hour_of_day,
     insert_ignore,
     one_of,
-    planner,
     plus_seconds,
     update_by_id,
 )
+from accord.kit.planning import planner
 from accord.kit.repository import Repository
 from accord.outreach.models import Campaign, Send
 from accord.profile.models import Order, Profile

@@ -12,14 +12,8 @@ from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
 from accord.kit.db import rows_of
-from accord.kit.dialect import (
-    in_index_order,
-    insert_ignore,
-    never_analyzed,
-    one_of,
-    planner,
-    update_by_id,
-)
+from accord.kit.dialect import insert_ignore, one_of, update_by_id
+from accord.kit.planning import in_index_order, never_analyzed, planner
 from accord.kit.repository import Repository, chunks
 from accord.profile.models import Order, Profile
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 
 from accord.inbox.models import Conversation
-from accord.kit.dialect import in_index_order
+from accord.kit.planning import in_index_order
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
 from accord.resolve.models import Identifier

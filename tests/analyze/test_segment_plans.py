@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from accord.analyze.segments.models import SegmentMember, SegmentTimer
 from accord.analyze.segments.repository import SegmentRepository
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import in_index_order, insert_ignore
+from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_ids
+from accord.kit.planning import in_index_order
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 from tests.analyze.helpers import segment
-from tests.helpers import leading_columns, nodes_of, plans_of, scans_of
+from tests.helpers import leading_columns, never_then_analyzed, nodes_of, plans_of, scans_of
 
 PEOPLE = 20_000
 
@@ -133,9 +134,7 @@ def test_a_page_of_members_reads_only_its_own_people(
         session.scalars(text("SELECT id FROM profiles WHERE workspace_id = :ws"), {"ws": ws})
     )
     middle = ids[PEOPLE // 2]
-    for analyzed in (False, True):
-        if analyzed:
-            session.execute(text("ANALYZE profiles, segment_members"))
+    for analyzed in never_then_analyzed(session, "profiles", "segment_members"):
         for after in (None, middle):
             # The page is read with sorting disabled (``in_index_order``), its plans too.
             with in_index_order(session):

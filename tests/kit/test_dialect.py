@@ -12,15 +12,9 @@ from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import (
-    epoch_days,
-    insert_ignore,
-    one_of,
-    planner,
-    read_numbers,
-    update_by_id,
-)
+from accord.kit.dialect import epoch_days, insert_ignore, one_of, read_numbers, update_by_id
 from accord.kit.ids import new_id
+from accord.kit.planning import planner
 
 
 def row(workspace: ProvisionedWorkspace, message_id: str, **over: Any) -> dict[str, Any]:

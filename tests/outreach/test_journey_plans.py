@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from accord.govern.access.principal import Principal
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import insert_ignore, planner
+from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_ids
+from accord.kit.planning import planner
 from accord.kit.time import utcnow
 from accord.outreach.journeys import service
 from accord.outreach.journeys.models import JourneyEntry

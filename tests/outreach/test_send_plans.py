@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.govern.workspaces.service import ProvisionedWorkspace
-from accord.kit.dialect import insert_ignore, planner
+from accord.kit.dialect import insert_ignore
 from accord.kit.ids import new_id, new_ids
+from accord.kit.planning import planner
 from accord.kit.time import utcnow
 from accord.outreach.models import Campaign, Send
 from accord.outreach.repository import CLAIM_PLANNER, SendRepository

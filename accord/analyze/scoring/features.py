@@ -31,7 +31,8 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from accord.collect.models import Event
-from accord.kit.dialect import epoch_days, planner, read_numbers
+from accord.kit.dialect import epoch_days, read_numbers
+from accord.kit.planning import planner
 from accord.profile.models import Order, Profile
 
 CHUNK = 50_000

@@ -27,7 +27,8 @@ from accord.analyze.scoring.models import ScoringRun
 from accord.analyze.scoring.repository import ScoringRepository
 from accord.govern.consent import rules as consent_rules
 from accord.govern.consent.models import ConsentState
-from accord.kit.dialect import lock_workspace, planner
+from accord.kit.dialect import lock_workspace
+from accord.kit.planning import planner
 from accord.kit.time import utcnow
 from accord.profile.models import Profile
 

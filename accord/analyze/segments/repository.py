@@ -20,8 +20,9 @@ from accord.analyze.segments.models import (
     SegmentSize,
     SegmentTimer,
 )
-from accord.kit.dialect import full_join, in_index_order, insert_ignore, one_of
+from accord.kit.dialect import full_join, insert_ignore, one_of
 from accord.kit.ids import new_id
+from accord.kit.planning import in_index_order
 from accord.kit.repository import Repository
 from accord.profile.models import Profile
 from accord.profile.repository import ProfileRepository

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from accord.govern.audit.models import AccessLogEntry, AuditEvent
-from accord.kit.dialect import in_index_order
+from accord.kit.planning import in_index_order
 from accord.kit.repository import Repository
 
 

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from accord.analyze.segments.models import SegmentChange, SegmentMember
 from accord.collect.models import Event
 from accord.kit.db import written
-from accord.kit.dialect import copy_rows, insert_ignore, one_of, planner, update_by_id
+from accord.kit.dialect import copy_rows, insert_ignore, one_of, update_by_id
+from accord.kit.planning import planner
 from accord.kit.repository import Repository
 from accord.outreach.journeys.models import (
     Journey,
