@@ -62,12 +62,8 @@ class Event(IdMixin, Base):
             postgresql_where=text("profile_id IS NOT NULL"),
             sqlite_where=text("profile_id IS NOT NULL"),
         ),
-        Index(
-            None,
-            "primary_identifier_id",
-            postgresql_where=text("primary_identifier_id IS NOT NULL"),
-            sqlite_where=text("primary_identifier_id IS NOT NULL"),
-        ),
+        # Not indexed by primary identifier: an event belongs to whoever holds it, so the
+        # events of an identifier are found among its holder's (moves, rehoming, erasure).
     )
 
     # Not a foreign key: an event is written only for the workspace its caller was

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, case, func, select, type_coerce, update
+from sqlalchemy import JSON, bindparam, case, func, select, type_coerce, update
 
 from accord.collect.models import Event, PendingEvent
 from accord.kit.dialect import insert_ignore, update_by_id
@@ -46,6 +46,20 @@ class EventRepository(Repository):
         if ids is not None:
             stmt = stmt.where(Event.id.in_(ids))
         return [PendingEvent(*row) for row in self.session.execute(stmt)]
+
+    def move_people(self, moved: dict[uuid.UUID, uuid.UUID]) -> None:
+        """Every event of each person of ``moved`` now belongs to the person it maps to (an
+        absorbed person's to the survivor), found through the index of events by person."""
+        if not moved:
+            return
+        stmt = (
+            update(Event)
+            .where(Event.profile_id.is_not(None), Event.profile_id == bindparam("from_person"))
+            .values(profile_id=bindparam("to_person"))
+        )
+        self.session.connection().execute(
+            stmt, [{"from_person": old, "to_person": new} for old, new in moved.items()]
+        )
 
     def pending_ids(self, workspace_id: uuid.UUID, limit: int) -> list[uuid.UUID]:
         """The ids of the workspace's oldest pending events."""

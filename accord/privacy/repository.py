@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from accord.chat.models import ChatVisitor
@@ -198,12 +198,25 @@ class SubjectRepository(Repository):
         """The events whose primary identifier is one of these, with their person."""
         out: dict[uuid.UUID, uuid.UUID | None] = {}
         for chunk in chunks(identifier_ids):
-            stmt = select(Event.id, Event.profile_id).where(
-                Event.primary_identifier_id.is_not(None),
-                self.in_(Event.primary_identifier_id, chunk),
-            )
+            stmt = select(Event.id, Event.profile_id).where(self._of_primaries(chunk))
             out.update((e, p) for e, p in self.session.execute(stmt))
         return out
+
+    def _of_primaries(self, identifier_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+        """Events whose primary identifier is one of these. An event belongs to whoever
+        holds its primary identifier: they are found among the holders' events, through
+        the index of events by person (events are not indexed by primary identifier)."""
+        held = select(Identifier.profile_id).where(
+            self.in_(Identifier.id, identifier_ids), Identifier.profile_id.is_not(None)
+        )
+        holders = sorted(set(self.session.scalars(held)), key=str)
+        if not holders:
+            return false()
+        return and_(
+            Event.profile_id.is_not(None),
+            self.in_(Event.profile_id, holders),
+            self.in_(Event.primary_identifier_id, identifier_ids),
+        )
 
     def links_touching(
         self, workspace_id: uuid.UUID, identifier_ids: Sequence[uuid.UUID]
@@ -251,10 +264,7 @@ class SubjectRepository(Repository):
         patterns = [like_pattern(v) for v in values]
         out: dict[uuid.UUID, Candidate] = {}
         for chunk in chunks(by_primary):
-            stmt = select(*columns).where(
-                Event.primary_identifier_id.is_not(None),
-                self.in_(Event.primary_identifier_id, chunk),
-            )
+            stmt = select(*columns).where(self._of_primaries(chunk))
             for row in self.session.execute(self._carrying(stmt, patterns)):
                 out[row[0]] = (row[0], row[1] or [], row[2], row[3], row[4])
         for chunk in chunks(by_id):

@@ -332,11 +332,19 @@ class OrderRepository(Repository):
         )
 
     def move_of_identifiers(
-        self, identifier_ids: list[uuid.UUID], profile_id: uuid.UUID | None
+        self,
+        identifier_ids: list[uuid.UUID],
+        profile_id: uuid.UUID | None,
+        held_by: list[uuid.UUID],
     ) -> None:
         """The orders of the events whose primary identifier is one of these now belong to
-        ``profile_id``."""
-        event_ids = select(Event.id).where(Event.primary_identifier_id.in_(identifier_ids))
+        ``profile_id``. ``held_by``: the people who held the identifiers until now, whose
+        events they are (found through the index of events by person)."""
+        event_ids = select(Event.id).where(
+            Event.profile_id.is_not(None),
+            Event.profile_id.in_(held_by),
+            Event.primary_identifier_id.in_(identifier_ids),
+        )
         self.session.execute(
             update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id),
             execution_options={"synchronize_session": False},

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all, update
+from sqlalchemy import CompoundSelect, Select, and_, func, or_, select, union_all, update
 
 from accord.collect.models import Event
 from accord.kit.db import rows_of
@@ -324,22 +324,45 @@ class MergeRepository(Repository):
 class MoveRepository(Repository):
     """Moves what hangs off identifiers (events, orders) to the identifiers' person."""
 
-    def move_events(self, identifier_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
+    def move_events(
+        self,
+        identifier_ids: list[uuid.UUID],
+        profile_id: uuid.UUID | None,
+        held_by: Collection[uuid.UUID | None],
+    ) -> None:
+        """The events whose primary identifier is one of these, and their orders, now
+        belong to ``profile_id``. ``held_by``: who held the identifiers until now."""
+        owners = _owners(held_by)
+        if not owners:
+            return  # an identifier of nobody is the primary identifier of no event
         for chunk in chunks(identifier_ids):
-            OrderRepository.from_session(self.session).move_of_identifiers(chunk, profile_id)
+            OrderRepository.from_session(self.session).move_of_identifiers(
+                chunk, profile_id, owners
+            )
             self.session.execute(
-                update(Event)
-                .where(Event.primary_identifier_id.in_(chunk))
-                .values(profile_id=profile_id),
+                update(Event).where(self._of(chunk, owners)).values(profile_id=profile_id),
                 execution_options={"synchronize_session": "fetch"},
             )
 
-    def events_of(self, identifier_ids: list[uuid.UUID]) -> list[Event]:
+    def events_of(
+        self, identifier_ids: list[uuid.UUID], held_by: Collection[uuid.UUID | None]
+    ) -> list[Event]:
+        """The events whose primary identifier is one of these, which ``held_by`` held."""
+        owners = _owners(held_by)
         out: list[Event] = []
-        for chunk in chunks(identifier_ids):
-            stmt = select(Event).where(Event.primary_identifier_id.in_(chunk))
-            out.extend(self.session.scalars(stmt))
+        for chunk in chunks(identifier_ids) if owners else ():
+            out.extend(self.session.scalars(select(Event).where(self._of(chunk, owners))))
         return out
+
+    def _of(self, identifier_ids: list[uuid.UUID], owners: list[uuid.UUID]) -> Any:
+        # An event belongs to whoever holds its primary identifier: its events are found
+        # among their holders' through the index of events by person (events are not
+        # indexed by primary identifier, an index every resolved event would write).
+        return and_(
+            Event.profile_id.is_not(None),
+            one_of(self.session, Event.profile_id, owners),
+            one_of(self.session, Event.primary_identifier_id, identifier_ids),
+        )
 
     def move_orders(self, event_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
         orders = OrderRepository.from_session(self.session)
@@ -348,3 +371,7 @@ class MoveRepository(Repository):
 
     def redirect_tombstones(self, old: uuid.UUID, new: uuid.UUID) -> None:
         ProfileRepository.from_session(self.session).redirect_tombstones(old, new)
+
+
+def _owners(held_by: Collection[uuid.UUID | None]) -> list[uuid.UUID]:
+    return sorted({p for p in held_by if p is not None}, key=str)

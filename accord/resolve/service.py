@@ -292,7 +292,7 @@ def repartition(
             target_of[n] = profile_id
         if moved:
             idents.assign(moved, profile_id)
-            moves.move_events(moved, profile_id)
+            moves.move_events(moved, profile_id, {before.get(n) for n in moved})
             for n in moved:
                 comp.nodes[n].profile_id = profile_id
             changed.add(profile_id)
@@ -305,7 +305,8 @@ def repartition(
         changed.update(p for k in newly_free if (p := before.get(k)) is not None)
         for k in newly_free:
             comp.nodes[k].profile_id = None
-        changed.update(_rehome_events(session, ctx, newly_free))
+        held_by = {before.get(k) for k in newly_free}
+        changed.update(_rehome_events(session, ctx, newly_free, held_by))
     merges = _record_merges(
         session, ctx, comp, groups, before, target_of, profile_rows, trigger, actor, rule, evidence
     )
@@ -330,12 +331,16 @@ def repartition(
 
 
 def _rehome_events(
-    session: Session, ctx: WorkspaceContext, blocked: list[uuid.UUID]
+    session: Session,
+    ctx: WorkspaceContext,
+    blocked: list[uuid.UUID],
+    held_by: set[uuid.UUID | None],
 ) -> set[uuid.UUID]:
-    """Events whose primary identifier was just blocked get their next one."""
+    """Events whose primary identifier was just blocked (held by ``held_by`` until now) get
+    their next one."""
     idents = IdentifierRepository.from_session(session)
     receiving: set[uuid.UUID] = set()
-    for event in MoveRepository.from_session(session).events_of(blocked):
+    for event in MoveRepository.from_session(session).events_of(blocked, held_by):
         rows = list(idents.find(ctx.workspace_id, _pairs(session, ctx, event)).values())
         primary = primary_of(rows, ctx.rules)
         event.primary_identifier_id = primary.id if primary else None

@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from accord.collect import identifiers as ids
-from accord.collect.models import Event
+from accord.collect.repository import EventRepository
 from accord.govern.consent import repository as consent_repo
 from accord.govern.consent import service as consent
 from accord.kit import changes
@@ -271,12 +271,8 @@ def _write(
     IdentifierRepository.from_session(session).assign_each(moved)
     for i, p in moved.items():
         _refresh_loaded(session, Identifier, i, "profile_id", p)
-    update_by_id(
-        session,
-        Event.__table__,
-        [{"primary_identifier_id": i, "profile_id": p} for i, p in moved.items()],
-        key="primary_identifier_id",
-    )
+    # An absorbed person's events are those of their identifiers, which all move.
+    EventRepository.from_session(session).move_people(root_of)
     orders = OrderRepository.from_session(session)
     orders.assign_each({o: root_of[p] for o, p in orders.of_profiles(absorbed)})
     profile_repo = ProfileRepository.from_session(session)
