@@ -62,6 +62,7 @@ def raw(**given: Any) -> Raw:
         ({"referrer": "https://gearblog.example/best-tents"}, "referral", "gearblog.example", None),
         ({"referrer": f"{SHOP}/tents"}, "direct", "(direct)", "(none)"),  # own site
         ({}, "direct", "(direct)", "(none)"),
+        ({"url": None}, "direct", "(direct)", "(none)"),  # nothing read at all
         ({"channel": "store", "type": "track", "url": None}, "offline", "store", "offline"),
         ({"channel": "email", "type": "track", "url": None}, "email", "email", None),
     ],

@@ -330,6 +330,8 @@ def campaign_group(source: str | None, medium: str | None, clicked: bool = False
 
 def classify(raw: Raw) -> Touch:
     """The touch an event is, grouped by the rules of the module's documentation."""
+    if not (raw.campaign or raw.url or raw.search or raw.referrer):
+        return _unsourced(raw)  # most touches: nothing to read a campaign or site from
     utm, clicked = _campaign_of(raw)
     page_host = host_of(raw.url)
     ref_host = host_of(raw.referrer)
@@ -373,6 +375,11 @@ def classify(raw: Raw) -> Touch:
             raw.channel,
             raw.timestamp,
         )
+    return _unsourced(raw)
+
+
+def _unsourced(raw: Raw) -> Touch:
+    """A touch with no campaign and no other site: its channel's own, or direct."""
     if raw.channel in CHANNEL_TOUCHES:
         group = CHANNEL_TOUCHES[raw.channel]
         medium = "offline" if group == "offline" else group
