@@ -38,6 +38,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
@@ -267,13 +268,43 @@ def each_of(
     values = list(values)
     if len(values) < 2 or session.get_bind().dialect.name != "postgresql":
         return build(one_of(session, column, values))
-    array = cast(
-        bindparam(None, pg_array_literal(values), type_=NullType()),
-        postgresql.ARRAY(column.type),
-    )
-    each = func.unnest(array).table_valued("value").render_derived("each_value")
+    return _each_pg(column, bindparam(None, pg_array_literal(values), type_=NullType()), build)
+
+
+def _each_pg(
+    column: Any,
+    array: BindParameter[Any],
+    build: Callable[[ColumnElement[bool]], Select[*tuple[Any, ...]]],
+) -> Select[*tuple[Any, ...]]:
+    typed = cast(array, postgresql.ARRAY(column.type))
+    each = func.unnest(typed).table_valued("value").render_derived("each_value")
     inner = build(column == each.c.value).offset(literal_column("0")).lateral("each_row")
     return select(*inner.c).select_from(each).join(inner, true())
+
+
+_each_texts: dict[str, str] = {}
+
+
+def each_of_text(
+    session: Session,
+    key: str,
+    column: Any,
+    build: Callable[[ColumnElement[bool]], Select[*tuple[Any, ...]]],
+) -> str | None:
+    """On PostgreSQL, the text of ``each_of``'s statement for any number of values, built
+    and compiled once per process (``key`` names it), to run with the driver
+    (``exec_driver_sql``): the values are bound as ``values`` (``pg_array_literal``), the
+    rest by the names of the bind parameters ``build`` writes. For a statement run on
+    every request, whose building and compiling cost more than running it. None on
+    SQLite, where ``each_of`` is a plain ``IN``."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return None
+    found = _each_texts.get(key)
+    if found is None:
+        stmt = _each_pg(column, bindparam("values", type_=NullType()), build)
+        found = _each_texts[key] = str(stmt.compile(dialect=dialect))
+    return found
 
 
 def full_join(session: Session) -> bool:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 
 from accord.govern.consent.models import ConsentRecord, ConsentState, Suppression
 from accord.kit.db import UTCDateTime
-from accord.kit.dialect import each_of, insert_ignore, one_of
+from accord.kit.dialect import each_of, each_of_text, insert_ignore, one_of, pg_array_literal
 from accord.kit.ids import new_id
 from accord.kit.repository import Repository, chunks
 from accord.kit.time import utcnow
@@ -254,7 +254,24 @@ class SuppressionRepository(Repository):
     def present(self, workspace_id: uuid.UUID, digests: Sequence[str]) -> set[str]:
         """Which of these digests are on the workspace's list. Every accepted batch of
         tracking calls asks this: one statement text whatever the number of digests
-        (``each_of``), each found through the whole unique index."""
+        (``each_of``), each found through the whole unique index. On PostgreSQL the
+        statement is built and compiled once (``each_of_text``): for a hundred calls'
+        digests, building it cost more than the look-ups."""
+        if not digests:
+            return set()
+        sql = each_of_text(
+            self.session,
+            "suppressions.present",
+            Suppression.digest,
+            lambda digest_is: select(Suppression.digest).where(
+                Suppression.workspace_id == bindparam("workspace_id", type_=Uuid), digest_is
+            ),
+        )
+        if sql is not None:
+            rows = self.session.connection().exec_driver_sql(
+                sql, {"values": pg_array_literal(digests), "workspace_id": workspace_id}
+            )
+            return {row[0] for row in rows}
         stmt = each_of(
             self.session,
             Suppression.digest,
