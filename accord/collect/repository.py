@@ -1,12 +1,24 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import JSON, bindparam, case, func, select, type_coerce, update
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    select,
+    type_coerce,
+    update,
+)
 
 from accord.collect.models import Event, PendingEvent
-from accord.kit.dialect import insert_ignore, update_by_id
+from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository
 
 
@@ -46,6 +58,22 @@ class EventRepository(Repository):
         if ids is not None:
             stmt = stmt.where(Event.id.in_(ids))
         return [PendingEvent(*row) for row in self.session.execute(stmt)]
+
+    def of_primaries(
+        self, identifier_ids: Collection[uuid.UUID], holders: Collection[uuid.UUID]
+    ) -> ColumnElement[bool]:
+        """Events whose primary identifier is one of ``identifier_ids``, among the events
+        of ``holders``: the people who hold those identifiers (or held them until the
+        change at hand). An event belongs to whoever holds its primary identifier, so
+        they are found through the index of events by person; events are not indexed by
+        primary identifier, an index every resolved event would write."""
+        if not identifier_ids or not holders:
+            return false()
+        return and_(
+            Event.profile_id.is_not(None),
+            one_of(self.session, Event.profile_id, holders),
+            one_of(self.session, Event.primary_identifier_id, identifier_ids),
+        )
 
     def move_people(self, moved: dict[uuid.UUID, uuid.UUID]) -> None:
         """Every event of each person of ``moved`` now belongs to the person it maps to (an

@@ -11,11 +11,12 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from accord.chat.models import ChatVisitor
 from accord.collect.models import Event
+from accord.collect.repository import EventRepository
 from accord.govern.consent.models import ConsentRecord, ConsentState
 from accord.inbox.models import Attachment, Conversation, ConversationEvent, Message
 from accord.kit.dialect import naive_utc, one_of
@@ -203,20 +204,11 @@ class SubjectRepository(Repository):
         return out
 
     def _of_primaries(self, identifier_ids: Sequence[uuid.UUID]) -> ColumnElement[bool]:
-        """Events whose primary identifier is one of these. An event belongs to whoever
-        holds its primary identifier: they are found among the holders' events, through
-        the index of events by person (events are not indexed by primary identifier)."""
-        held = select(Identifier.profile_id).where(
-            self.in_(Identifier.id, identifier_ids), Identifier.profile_id.is_not(None)
-        )
-        holders = sorted(set(self.session.scalars(held)), key=str)
-        if not holders:
-            return false()
-        return and_(
-            Event.profile_id.is_not(None),
-            self.in_(Event.profile_id, holders),
-            self.in_(Event.primary_identifier_id, identifier_ids),
-        )
+        """Events whose primary identifier is one of these, among the events of the
+        people who hold them (``EventRepository.of_primaries``)."""
+        held = select(Identifier.profile_id).where(self.in_(Identifier.id, identifier_ids))
+        holders = sorted({p for p in self.session.scalars(held) if p is not None}, key=str)
+        return EventRepository.from_session(self.session).of_primaries(identifier_ids, holders)
 
     def links_touching(
         self, workspace_id: uuid.UUID, identifier_ids: Sequence[uuid.UUID]

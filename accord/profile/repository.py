@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select, update
 
 from accord.collect.models import Event
+from accord.collect.repository import EventRepository
 from accord.kit.db import rows_of
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.planning import in_index_order, never_analyzed, planner
@@ -341,9 +342,7 @@ class OrderRepository(Repository):
         ``profile_id``. ``held_by``: the people who held the identifiers until now, whose
         events they are (found through the index of events by person)."""
         event_ids = select(Event.id).where(
-            Event.profile_id.is_not(None),
-            Event.profile_id.in_(held_by),
-            Event.primary_identifier_id.in_(identifier_ids),
+            EventRepository.from_session(self.session).of_primaries(identifier_ids, held_by)
         )
         self.session.execute(
             update(Order).where(Order.event_id.in_(event_ids)).values(profile_id=profile_id),

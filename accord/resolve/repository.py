@@ -6,9 +6,10 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, and_, func, or_, select, union_all, update
+from sqlalchemy import CompoundSelect, Select, func, or_, select, union_all, update
 
 from accord.collect.models import Event
+from accord.collect.repository import EventRepository
 from accord.kit.db import rows_of
 from accord.kit.dialect import each_of, insert_ignore, one_of, update_by_id
 from accord.kit.ids import new_id
@@ -340,7 +341,9 @@ class MoveRepository(Repository):
                 chunk, profile_id, owners
             )
             self.session.execute(
-                update(Event).where(self._of(chunk, owners)).values(profile_id=profile_id),
+                update(Event)
+                .where(self._events.of_primaries(chunk, owners))
+                .values(profile_id=profile_id),
                 execution_options={"synchronize_session": "fetch"},
             )
 
@@ -351,18 +354,13 @@ class MoveRepository(Repository):
         owners = _owners(held_by)
         out: list[Event] = []
         for chunk in chunks(identifier_ids) if owners else ():
-            out.extend(self.session.scalars(select(Event).where(self._of(chunk, owners))))
+            stmt = select(Event).where(self._events.of_primaries(chunk, owners))
+            out.extend(self.session.scalars(stmt))
         return out
 
-    def _of(self, identifier_ids: list[uuid.UUID], owners: list[uuid.UUID]) -> Any:
-        # An event belongs to whoever holds its primary identifier: its events are found
-        # among their holders' through the index of events by person (events are not
-        # indexed by primary identifier, an index every resolved event would write).
-        return and_(
-            Event.profile_id.is_not(None),
-            one_of(self.session, Event.profile_id, owners),
-            one_of(self.session, Event.primary_identifier_id, identifier_ids),
-        )
+    @property
+    def _events(self) -> EventRepository:
+        return EventRepository.from_session(self.session)
 
     def move_orders(self, event_ids: list[uuid.UUID], profile_id: uuid.UUID | None) -> None:
         orders = OrderRepository.from_session(self.session)
