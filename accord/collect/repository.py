@@ -12,6 +12,7 @@ from sqlalchemy import (
     case,
     false,
     func,
+    literal_column,
     select,
     type_coerce,
     update,
@@ -20,6 +21,10 @@ from sqlalchemy import (
 from accord.collect.models import Event, PendingEvent
 from accord.kit.dialect import insert_ignore, one_of, update_by_id
 from accord.kit.repository import Repository
+
+# Written into the statement, not bound: every plan, the generic one PostgreSQL makes for
+# a prepared statement too, then matches the condition of the index of pending events.
+PENDING = Event.status == literal_column("'pending'")
 
 
 class EventRepository(Repository):
@@ -32,10 +37,14 @@ class EventRepository(Repository):
         update_by_id(self.session, Event.__table__, rows)
 
     def pending(
-        self, workspace_id: uuid.UUID, limit: int, ids: list[uuid.UUID] | None = None
+        self,
+        workspace_id: uuid.UUID,
+        limit: int,
+        ids: list[uuid.UUID] | None = None,
+        after: uuid.UUID | None = None,
     ) -> list[PendingEvent]:
         """The workspace's oldest pending events, as plain rows (only those of ``ids``
-        when given)."""
+        when given, only those from the id ``after`` on when given)."""
         stmt = (
             select(
                 Event.id,
@@ -51,12 +60,14 @@ class EventRepository(Repository):
                 Event.timestamp,
                 Event.consent,
             )
-            .where(Event.workspace_id == workspace_id, Event.status == "pending")
+            .where(Event.workspace_id == workspace_id, PENDING)
             .order_by(Event.id)
             .limit(limit)
         )
         if ids is not None:
             stmt = stmt.where(Event.id.in_(ids))
+        if after is not None:
+            stmt = stmt.where(Event.id >= after)
         return [PendingEvent(*row) for row in self.session.execute(stmt)]
 
     def of_primaries(
@@ -93,7 +104,7 @@ class EventRepository(Repository):
         """The ids of the workspace's oldest pending events."""
         stmt = (
             select(Event.id)
-            .where(Event.workspace_id == workspace_id, Event.status == "pending")
+            .where(Event.workspace_id == workspace_id, PENDING)
             .order_by(Event.id)
             .limit(limit)
         )
@@ -106,7 +117,7 @@ class EventRepository(Repository):
             .where(
                 Event.workspace_id == workspace_id,
                 Event.id == event_id,
-                Event.status == "pending",
+                PENDING,
             )
             .values(status="failed", error=error),
             execution_options={"synchronize_session": False},
@@ -151,18 +162,32 @@ class EventRepository(Repository):
         resolver asks on every pass, when the backlog is longest)."""
         out: list[uuid.UUID] = []
         while len(out) < limit:
-            stmt = (
-                select(Event.workspace_id)
-                .where(Event.status == "pending")
-                .order_by(Event.workspace_id)
-                .limit(1)
-            )
+            stmt = select(Event.workspace_id).where(PENDING).order_by(Event.workspace_id).limit(1)
             if out:
                 stmt = stmt.where(Event.workspace_id > out[-1])
             found = self.session.scalar(stmt)
             if found is None:
                 break
             out.append(found)
+        return out
+
+    def pending_above(self, floors: dict[uuid.UUID, uuid.UUID]) -> list[uuid.UUID]:
+        """The workspaces of ``floors`` with a pending event from their floor's id on:
+        one probe of the pending index each, from the floor."""
+        out: list[uuid.UUID] = []
+        for workspace_id, floor in sorted(floors.items()):
+            stmt = (
+                select(Event.id)
+                .where(
+                    Event.workspace_id == workspace_id,
+                    PENDING,
+                    Event.id >= floor,
+                )
+                .order_by(Event.id)
+                .limit(1)
+            )
+            if self.session.scalar(stmt) is not None:
+                out.append(workspace_id)
         return out
 
     def made_since(self, since: uuid.UUID, cap: int) -> int:

@@ -52,6 +52,11 @@ def id_at(seconds: float) -> uuid.UUID:
     return uuid.UUID(int=_layout(int(seconds * 1000), 0, 0))
 
 
+def time_of(value: uuid.UUID) -> float:
+    """When an id was made (Unix time, to the millisecond): ``id_at``'s inverse."""
+    return (value.int >> 80) / 1000
+
+
 def _next(millis: int) -> int:
     """The next id's value; the caller holds the lock."""
     global _last, _random, _taken

@@ -33,6 +33,7 @@ from accord.resolve import graph
 from accord.resolve.batch import BatchCache
 from accord.resolve.consent import record_consent
 from accord.resolve.context import WorkspaceContext
+from accord.resolve.floors import Floors
 from accord.resolve.known import settle_known
 from accord.resolve.models import Identifier, Merge
 from accord.resolve.repository import (
@@ -473,8 +474,20 @@ def _all_unheld_or_one(rows: list[Identifier]) -> bool:
     return len(held) <= 1
 
 
-def pending_workspaces(session: Session, limit: int = 50) -> list[uuid.UUID]:
-    return EventRepository.from_session(session).pending_workspaces(limit)
+def pending_workspaces(
+    session: Session, limit: int = 50, floors: Floors | None = None, idle: bool = False
+) -> list[uuid.UUID]:
+    """Workspaces with events to resolve. With ``floors``, those found above their
+    floors, unless a look from the start is due (``Floors.full_due``; ``idle``: the last
+    look above the floors found none)."""
+    events = EventRepository.from_session(session)
+    if floors is None:
+        return events.pending_workspaces(limit)
+    if floors.full_due(idle):
+        found = events.pending_workspaces(limit)
+        floors.looked_in_full(found)
+        return found
+    return events.pending_above(floors.known())[:limit]
 
 
 def resolve_pending(
@@ -483,15 +496,20 @@ def resolve_pending(
     *,
     limit: int = 500,
     ids: list[uuid.UUID] | None = None,
+    floors: Floors | None = None,
 ) -> int:
     """Resolve up to ``limit`` pending events of one workspace, oldest first (only those
-    of ``ids`` when given: the resolver isolating an event that fails). The caller
+    of ``ids`` when given: the resolver isolating an event that fails; only those above
+    the workspace's floor with ``floors``, which learn the batch's oldest). The caller
     commits. Serialized per workspace, so resolution never races with itself; its
     statements are planned for their values (``lock_workspace``)."""
     lock_workspace(session, workspace_id, "resolve", plan_each_time=True)
-    events = EventRepository.from_session(session).pending(workspace_id, limit, ids)
+    after = floors.after(workspace_id) if floors is not None else None
+    events = EventRepository.from_session(session).pending(workspace_id, limit, ids, after)
     if not events:
         return 0
+    if floors is not None:
+        floors.read(workspace_id, events[0].id)
     ctx = WorkspaceContext.load(session, workspace_id)
     rest = settle_known(session, ctx, events)
     if not rest:

@@ -32,6 +32,7 @@ from accord.kit.db import transaction
 from accord.kit.ids import id_at
 from accord.kit.threads import PeriodicWorker
 from accord.resolve import failures, service
+from accord.resolve.floors import Floors
 
 log = logging.getLogger("accord.resolve.worker")
 
@@ -128,10 +129,13 @@ def drain(
     batch: int | None = None,
     stop: threading.Event | None = None,
     pacing: Pacing | None = None,
+    floors: Floors | None = None,
 ) -> int:
     """Resolve everything pending now, one committed batch at a time, until nothing is
     left or ``stop`` is set (checked between batches); returns the count. With
-    ``pacing``, rests between full batches while a burst is being accepted."""
+    ``pacing``, rests between full batches while a burst is being accepted; with
+    ``floors`` (kept by a resolver from one call to the next), looks for pending events
+    from each workspace's floor (``resolve/floors.py``)."""
     if batch is None:
         bind = factory.kw.get("bind")
         batch = BATCH.get(bind.dialect.name if bind is not None else "", 100)
@@ -144,7 +148,11 @@ def drain(
     full_since: dict[uuid.UUID, float] = {}
     while True:
         with factory() as session:
-            workspaces = [w for w in service.pending_workspaces(session) if w not in broken]
+            found = service.pending_workspaces(session, floors=floors)
+            if not found and floors is not None and floors.full_due(idle=True):
+                # Nothing above the floors: from the start (``Floors.idle_every``).
+                found = service.pending_workspaces(session, floors=floors, idle=True)
+        workspaces = [w for w in found if w not in broken]
         if not workspaces:
             break
         progressed = 0
@@ -153,7 +161,7 @@ def drain(
                 return total + progressed
             started = time.perf_counter()
             try:
-                done = _resolve_batch(factory, workspace_id, batch, stop)
+                done = _resolve_batch(factory, workspace_id, batch, stop, floors)
             except CONNECTION_ERRORS as error:
                 log.warning("resolving workspace %s failed: %s", workspace_id, error)
                 broken[workspace_id] = error
@@ -176,13 +184,17 @@ def drain(
 
 
 def _resolve_batch(
-    factory: sessionmaker[Session], workspace_id: uuid.UUID, batch: int, stop: threading.Event
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    batch: int,
+    stop: threading.Event,
+    floors: Floors | None = None,
 ) -> int:
     """Resolve a batch of the workspace's pending events in one transaction; if it fails
     on its data, resolve them one at a time instead."""
     try:
         with transaction(factory) as session:
-            return service.resolve_pending(session, workspace_id, limit=batch)
+            return service.resolve_pending(session, workspace_id, limit=batch, floors=floors)
     except CONNECTION_ERRORS:
         raise
     except Exception as error:
@@ -237,6 +249,7 @@ class ResolverWorker(PeriodicWorker):
         super().__init__(interval=interval)
         self.factory = factory
         self.pacing = pacing
+        self.floors = Floors()
 
     def step(self) -> None:
-        drain(self.factory, stop=self.stopping, pacing=self.pacing)
+        drain(self.factory, stop=self.stopping, pacing=self.pacing, floors=self.floors)
