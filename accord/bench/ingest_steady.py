@@ -11,6 +11,7 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,13 @@ class SteadyResult:
 
 class Probes:
     """Probe events sent within the stream, and when each was resolved: a thread looks
-    up the unresolved ones by message id every 20 ms."""
+    up the oldest ``WATCHED`` unresolved ones by message id every 20 ms. Events are
+    resolved in the order of their ids, made as they are accepted, so a probe is never
+    resolved before the ones sent seconds earlier; a look at every waiting probe (240
+    while resolution trails a minute behind) was work for the machine under
+    measurement, 50 times a second."""
+
+    WATCHED = 16
 
     def __init__(self, factory: sessionmaker[Session], workspace_id: uuid.UUID) -> None:
         self.factory = factory
@@ -123,7 +130,7 @@ class Probes:
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
             with self._lock:
-                waiting = list(self.acked)
+                waiting = list(islice(self.acked, self.WATCHED))  # the oldest sent
             if not waiting:
                 continue
             with self.factory() as session:
