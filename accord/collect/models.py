@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Index, SmallInteger, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin
@@ -89,6 +89,10 @@ class Event(IdMixin, Base):
     timestamp: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     received_at: Mapped[datetime]
+    # How the event counts in the acquisition, weighed when it was accepted: the bits of
+    # ``collect/touch.py`` (a touch, an attributed one, a tracked link's click); NULL for
+    # events stored before events were weighed.
+    touch: Mapped[int | None] = mapped_column(SmallInteger)
     # pending, resolved, unattributed, or failed: resolution failed on the event alone
     # (``error`` says why) and its workspace went on without it; an admin may retry it;
     # or quarantined: it carried a suppressed identifier and the workspace keeps such
@@ -154,4 +158,5 @@ class PendingEvent:
     properties: dict[str, Any] | None
     timestamp: datetime
     consent: dict[str, Any] | None = None
+    touch: int | None = None
     profile_id: uuid.UUID | None = None

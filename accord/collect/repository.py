@@ -59,6 +59,7 @@ class EventRepository(Repository):
                 type_coerce(case((Event.type == "track", Event.properties)), JSON),
                 Event.timestamp,
                 Event.consent,
+                Event.touch,
             )
             .where(Event.workspace_id == workspace_id, PENDING)
             .order_by(Event.id)

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from accord.collect import touch
 from accord.collect.messages import Incoming, Invalid, parse_message
 from accord.collect.repository import EventRepository
 from accord.govern.consent import rules, suppression
@@ -119,6 +120,7 @@ def to_row(
         "properties": m.properties,
         "context": m.context,
         "consent": m.consent,
+        "touch": touch.bits(m.type, m.name, m.channel, m.context),
         "timestamp": m.timestamp,
         "sent_at": m.sent_at,
         "received_at": m.received_at,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,10 @@ class Changes:
     at least once without them (a merge, an import, an edit): for those only a full look
     at the person tells what changed. ``born`` holds the people the transaction made
     whose noted events are all they have (resolution's new people): for those, as long
-    as nothing else was noted about them, the events noted are their whole history."""
+    as nothing else was noted about them, the events noted are their whole history.
+    ``marks`` holds what the writer read of some noted events, as bits a listener that
+    knows them may use instead of reading the events back (``events.touch``, read by the
+    acquisition touches); an event without a mark is unknown."""
 
     workspace_id: uuid.UUID
     profiles: set[uuid.UUID] = field(default_factory=set)
@@ -44,6 +47,7 @@ class Changes:
     events: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
     whole: set[uuid.UUID] = field(default_factory=set)
     born: set[uuid.UUID] = field(default_factory=set)
+    marks: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def new_events(self, profile_id: uuid.UUID) -> set[uuid.UUID] | None:
         """The new events that are all that changed about this person, or None when
@@ -93,10 +97,12 @@ def note(
     *,
     events: Iterable[tuple[uuid.UUID | None, uuid.UUID]] | None = None,
     born: Iterable[uuid.UUID] = (),
+    marks: Mapping[uuid.UUID, int | None] | None = None,
 ) -> None:
     """Note that these people changed in ``topics``; ``events`` (person, event id) when
-    the change is exactly these new events of theirs, and ``born`` the people among them
-    the transaction made, whose noted events are all they have."""
+    the change is exactly these new events of theirs, ``born`` the people among them
+    the transaction made, whose noted events are all they have, and ``marks`` what the
+    writer read of those events (``Changes.marks``)."""
     listeners: list[Any] = session.info.get(LISTENERS) or []
     if not listeners:
         return
@@ -125,6 +131,8 @@ def note(
             described.add(profile_id)
     bucket.whole.update(ids - described)
     bucket.born.update(p for p in born if p in described)
+    if marks:
+        bucket.marks.update((e, mark) for e, mark in marks.items() if mark is not None)
 
 
 def _record(session: Session) -> None:

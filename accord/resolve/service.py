@@ -553,6 +553,7 @@ def _note(
         topics,
         events=[(e.profile_id, e.id) for e in events],
         born=born,
+        marks={e.id: e.touch for e in events},
     )
 
 

@@ -17,6 +17,8 @@ from accord import jobs as accord_jobs
 from accord.analyze.acquisition import tasks, touches
 from accord.analyze.acquisition.models import AcquisitionTouch, TouchBacklog
 from accord.analyze.acquisition.repository import TouchRepository
+from accord.collect import touch as touch_bits
+from accord.collect.models import Event
 from accord.kit import changes
 from accord.kit.db import create_session_factory, transaction
 from accord.profile.models import Profile
@@ -237,3 +239,75 @@ def test_changes_committed_before_a_job_is_due_share_it() -> None:
         ("acquisition.follow", two, wall + timedelta(seconds=0.8)),
         ("acquisition.follow", one, wall + timedelta(seconds=1.0)),
     ]
+
+
+def test_events_weighed_as_no_touch_are_read_back_once_a_person(committed: Committed) -> None:
+    """Events are weighed as they are accepted (``events.touch``). Of a person's new
+    events that are no touch, the job reads back one: it tells what all of them would
+    (not every new event was a click on a tracked link). Whatever the mix of events, the
+    rows are those of a full computation."""
+    bind = committed.factory.kw["bind"]
+    factory = create_session_factory(bind)
+    listener = touches.listener(lambda workspace_id: None)
+    changes.listen(factory, listener)
+    ws = committed.workspace(f"weighed {uuid.uuid4()}").workspace.id
+    rng = random.Random(5)
+
+    def batch() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+        for n in range(12):
+            kinds = [rng.randrange(7) for _ in range(rng.randint(3, 8))]
+            if n == 0:
+                kinds = [5, 5, 4, 1]  # clicks, and events that are no touch
+            if n == 1:
+                kinds = [4, 1, 4]  # no touch at all
+            if n == 2:
+                kinds = [5, 5]  # clicks alone
+            when = at(days=rng.choice([30, 20, 10, 2]))
+            sent.extend(_kinds(k, when, f"mix-{n}") for k in kinds)
+        return sent
+
+    read: list[uuid.UUID] = []
+    original = TouchRepository.candidates
+
+    def candidates(self: TouchRepository, ids: Any) -> Any:
+        read.extend(ids)
+        return original(self, ids)
+
+    try:
+        with factory() as session:
+            people = People(session, ws)
+            people.send(*batch())  # people made by the batch
+            session.commit()
+            tasks.follow(factory, ws)
+            first = people.n
+            people.send(*batch())  # their rows advanced
+            session.commit()
+        TouchRepository.candidates = candidates  # type: ignore[method-assign]
+        try:
+            tasks.follow(factory, ws)
+        finally:
+            TouchRepository.candidates = original  # type: ignore[method-assign]
+        with factory() as session:
+            followed = _rows(session, ws)
+            weighed = session.execute(
+                select(Event.id, Event.profile_id, Event.touch, Event.message_id).where(
+                    Event.workspace_id == ws
+                )
+            ).all()
+        second = {e.id: e for e in weighed if int(e.message_id.split("-")[1]) > first}
+        touched = {i for i, e in second.items() if e.touch & touch_bits.TOUCH}
+        others = set(second) - touched
+        assert touched
+        assert others
+        assert touched <= set(read)  # every touch is weighed
+        read_others = [i for i in read if i in others]
+        per_person = {second[i].profile_id for i in read_others}
+        assert len(read_others) == len(per_person)  # one a person
+        assert len(read_others) < len(others)
+        with transaction(committed.factory) as session:
+            touches.refresh(session, ws, list(followed))
+        with factory() as session:
+            assert _rows(session, ws) == followed
+    finally:
+        changes.unlisten(factory, listener)

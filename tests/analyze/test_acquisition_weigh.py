@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from accord.analyze.acquisition.weigh import TouchSql, host, weigh
 from accord.collect.models import Event
+from accord.collect.touch import ATTRIBUTED, LINK, TOUCH, bits
 from accord.govern.workspaces.service import ProvisionedWorkspace
 from tests.analyze.helpers import People, at
 
@@ -60,19 +61,26 @@ def test_sql_and_python_weigh_every_event_alike(
     e = aliased(Event, name="e")
     attributed, touch = TouchSql(session.get_bind().dialect.name, e).parts()
     rows = session.execute(
-        select(e.type, e.name, e.channel, e.context, attributed, touch).where(
+        select(e.type, e.name, e.channel, e.context, attributed, touch, e.touch).where(
             e.workspace_id == workspace.workspace.id
         )
     ).all()
     assert len(rows) == len(messages) + 1
     seen = set()
-    for type_, name, channel, context, in_sql, touch_in_sql in rows:
+    for type_, name, channel, context, in_sql, touch_in_sql, stored in rows:
         weighed = weigh(type_, name, channel, context)
         assert (weighed.attributed, weighed.touch) == (bool(in_sql), bool(touch_in_sql)), (
             type_,
             name,
             context,
         )
+        # Weighed once more when accepted, and stored as the event's bits.
+        assert stored == bits(type_, name, channel, context)
+        assert (bool(stored & ATTRIBUTED), bool(stored & TOUCH)) == (
+            bool(in_sql),
+            bool(touch_in_sql),
+        )
+        assert bool(stored & LINK) == (name == "Link Clicked")
         seen.add((weighed.attributed, weighed.touch))
     assert seen == {(True, True), (False, True), (False, False)}
 

@@ -51,6 +51,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+# The channels that are touches by themselves, and their groups: part of the rule that
+# weighs an event when it is collected.
+from accord.collect.touch import CHANNEL_TOUCHES
+
 GROUPS: dict[str, str] = {
     "paid_search": "Paid search",
     "organic_search": "Organic search",
@@ -66,14 +70,6 @@ GROUPS: dict[str, str] = {
 }
 NONE_GROUP = "unknown"  # a person with no touch at all (imported, or known only by id)
 
-# The channels of events that are touches by themselves, and their group.
-CHANNEL_TOUCHES = {
-    "store": "offline",
-    "call_center": "offline",
-    "email": "email",
-    "social": "social",
-}
-LINK_CLICKED = "Link Clicked"
 
 OFFLINE_MEDIUMS = frozenset(
     {

@@ -30,15 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from accord.analyze.acquisition.channels import (
-    LINK_CLICKED,
-    Raw,
-    Touch,
-    classify,
-)
+from accord.analyze.acquisition.channels import Raw, Touch, classify
 from accord.analyze.acquisition.models import AcquisitionTouch, Campaign, Link, TouchBacklog
 from accord.analyze.acquisition.weigh import TouchSql, weigh
 from accord.collect.models import Event
+from accord.collect.touch import LINK_CLICKED
 from accord.kit.db import UTCDateTime
 from accord.kit.dialect import (
     insert_ignore,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
-from accord.analyze.acquisition.channels import LINK_CLICKED, campaign_group, clean
+from accord.analyze.acquisition.channels import campaign_group, clean
 from accord.analyze.acquisition.models import Campaign, Link
 from accord.analyze.acquisition.repository import CampaignRepository, LinkRepository
 from accord.analyze.acquisition.schemas import (
@@ -27,6 +27,7 @@ from accord.analyze.acquisition.schemas import (
     LinkUpdate,
 )
 from accord.collect import service as collect
+from accord.collect.touch import LINK_CLICKED
 from accord.govern.access.principal import Principal
 from accord.govern.audit import service as audit
 from accord.govern.workspaces.models import Workspace

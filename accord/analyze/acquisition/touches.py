@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.analyze.acquisition.channels import Touch
 from accord.analyze.acquisition.models import AcquisitionTouch
 from accord.analyze.acquisition.repository import Candidate, Picked, Stored, TouchRepository
+from accord.collect import touch as touch_bits
 from accord.kit import changes
 from accord.kit.db import transaction
 from accord.kit.time import utcnow
@@ -334,11 +335,31 @@ def relevant(topics: Iterable[str]) -> bool:
 BACKLOG_ROWS = 20  # waiting changes advanced together in one transaction
 
 
+def weighable(events: set[uuid.UUID], marks: dict[uuid.UUID, int]) -> set[uuid.UUID]:
+    """Of a person's new events, those ``advance`` must read back to give the answer all
+    of them give: every touch, and every event not weighed when it was accepted (no
+    mark); of the events weighed as no touch, one. Such an event moves none of the three
+    touches: it only tells that not all of the new events were clicks on a tracked link
+    (a click is always a touch), and one tells that as well as all."""
+    kept: set[uuid.UUID] = set()
+    other: uuid.UUID | None = None
+    for event_id in events:
+        mark = marks.get(event_id)
+        if mark is None or mark & touch_bits.TOUCH:
+            kept.add(event_id)
+        elif other is None or event_id < other:
+            other = event_id
+    if other is not None:
+        kept.add(other)
+    return kept
+
+
 def _split(
     change: changes.Changes,
 ) -> tuple[dict[uuid.UUID, set[uuid.UUID]], set[uuid.UUID], set[uuid.UUID]]:
-    """A change's people with only new events (person: event ids), the rest, and those
-    of the first whom it made (their new events are all they have)."""
+    """A change's people with only new events (person: the event ids ``advance`` reads,
+    ``weighable``), the rest, and those of the first whom it made (their new events are
+    all they have)."""
     news: dict[uuid.UUID, set[uuid.UUID]] = {}
     rest: set[uuid.UUID] = set()
     for p in change.profiles:
@@ -346,7 +367,7 @@ def _split(
         if new is None:
             rest.add(p)
         else:
-            news[p] = new
+            news[p] = weighable(new, change.marks) if change.marks else new
     return news, rest, {p for p in news if change.made_here(p)}
 
 
