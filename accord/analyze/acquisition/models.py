@@ -146,9 +146,11 @@ class TouchBacklog(IdMixin, Base):
     """What a committed resolution changed about people, waiting for their touches to
     follow (``acquisition/tasks.py``): written in the change's own transaction, so none
     is lost, and taken (and deleted) by the next job of the workspace, which advances
-    every waiting row at once. ``events`` holds each person's new events (person id:
-    event ids), ``people`` those to compute in full (a merge, a split, an import), and
-    ``born`` the people the change made, whose events in ``events`` are all they have."""
+    every waiting row at once. ``events`` holds each person's new events to read back
+    (person id: event ids; those weighed as a touch when accepted, or not weighed),
+    ``others`` the people with new events weighed as no touch besides, ``people`` those
+    to compute in full (a merge, a split, an import), and ``born`` the people the change
+    made, whose new events are all they have."""
 
     __tablename__ = "acquisition_backlog"
     __table_args__ = (Index(None, "workspace_id", "id"),)
@@ -157,4 +159,5 @@ class TouchBacklog(IdMixin, Base):
     events: Mapped[dict[str, list[str]]] = mapped_column(JSON)
     people: Mapped[list[str]] = mapped_column(JSON)
     born: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
+    others: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     noted_at: Mapped[datetime]

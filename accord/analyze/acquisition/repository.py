@@ -129,15 +129,18 @@ class TouchRepository(Repository):
         people: Collection[uuid.UUID],
         born: Collection[uuid.UUID],
         now: datetime,
+        others: Collection[uuid.UUID] = (),
     ) -> None:
-        """One waiting row: these people's new events, the people to compute whole, and
-        those the change made."""
+        """One waiting row: these people's new events to read back, the people to
+        compute whole, those the change made, and those with new events weighed as no
+        touch besides."""
         self.session.add(
             TouchBacklog(
                 workspace_id=workspace_id,
                 events={str(p): [str(e) for e in ids] for p, ids in events.items()},
                 people=[str(p) for p in people],
                 born=[str(p) for p in born],
+                others=[str(p) for p in others],
                 noted_at=now,
             )
         )

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -147,16 +147,21 @@ def _kept(stored: Stored, profile_id: uuid.UUID) -> tuple[Candidate | None, list
 
 
 def _advanced(
-    stored: Stored, news: list[Candidate], first_order: datetime | None
+    stored: Stored,
+    profile_id: uuid.UUID,
+    news: list[Candidate],
+    first_order: datetime | None,
+    others: bool = False,
 ) -> Advanced | None:
-    """A person's touches chosen among their stored three and their new events, or None
-    when that cannot decide it (their first order moved, a row written before rows kept
-    their events, or one only their whole history tells is known by clicks alone)."""
-    if not news or first_order != stored.first_order_at:
+    """A person's touches chosen among their stored three and their new events (``news``
+    and, with ``others``, new events weighed as no touch when they were accepted), or
+    None when that cannot decide it (their first order moved, a row written before rows
+    kept their events, or one only their whole history tells is known by clicks alone)."""
+    if (not news and not others) or first_order != stored.first_order_at:
         return None
     if stored.first_at is not None and (stored.first_id is None or stored.latest_id is None):
         return None  # written before rows kept their events
-    kept_first, kept_later = _kept(stored, news[0].profile_id)
+    kept_first, kept_later = _kept(stored, profile_id)
     fresh = [c for c in news if c.touch]
     earliest = [*fresh, *([kept_first] if kept_first is not None else [])]
     first = min(earliest, key=_key) if earliest else None
@@ -165,7 +170,7 @@ def _advanced(
     last = latest
     if first_order is not None:
         last = _latest([c for c in later if c.timestamp <= first_order])
-    clicks_only = all(c.link for c in news)
+    clicks_only = not others and all(c.link for c in news)
     if stored.first_id is not None:
         link_only = stored.link_only and clicks_only
     elif clicks_only:
@@ -194,13 +199,15 @@ def advance(
     workspace_id: uuid.UUID,
     news: dict[uuid.UUID, set[uuid.UUID]],
     born: Collection[uuid.UUID] = frozenset(),
+    others: Collection[uuid.UUID] = frozenset(),
 ) -> set[uuid.UUID]:
-    """Weigh these people's new events (person: event ids) against the touches their rows
-    chose, writing the columns that move; returns the people whose rows could not be
-    advanced (``refresh`` computes those). A person of ``born`` (made by the change that
-    noted their events, which are then all they have) with no row yet is weighed against
-    nothing, and their row written whole. Serialized per workspace; the caller
-    commits."""
+    """Weigh these people's new events (person: event ids, to read back) against the
+    touches their rows chose, writing the columns that move; returns the people whose
+    rows could not be advanced (``refresh`` computes those). A person of ``others`` had
+    new events besides, weighed as no touch when they were accepted and not read back
+    (``weighable``). A person of ``born`` (made by the change that noted their events,
+    which are then all they have) with no row yet is weighed against nothing, and their
+    row written whole. Serialized per workspace; the caller commits."""
     if not news:
         return set()
     repo = TouchRepository.from_session(session)
@@ -221,7 +228,9 @@ def advance(
         for p in people:
             s = stored.get(p, NOTHING)
             mine = [weighed[i] for i in news[p] if i in weighed and weighed[i].profile_id == p]
-            got = _advanced(s, mine, orders.get(p))
+            # All the events to read back gone (moved to someone else): in full.
+            gone = bool(news[p]) and not mine
+            got = None if gone else _advanced(s, p, mine, orders.get(p), p in others)
             if got is None:
                 full.add(p)
                 continue
@@ -335,52 +344,56 @@ def relevant(topics: Iterable[str]) -> bool:
 BACKLOG_ROWS = 20  # waiting changes advanced together in one transaction
 
 
-def weighable(events: set[uuid.UUID], marks: dict[uuid.UUID, int]) -> set[uuid.UUID]:
+def weighable(events: set[uuid.UUID], marks: dict[uuid.UUID, int]) -> tuple[set[uuid.UUID], bool]:
     """Of a person's new events, those ``advance`` must read back to give the answer all
     of them give: every touch, and every event not weighed when it was accepted (no
-    mark); of the events weighed as no touch, one. Such an event moves none of the three
+    mark); and whether any was weighed as no touch. Such an event moves none of the three
     touches: it only tells that not all of the new events were clicks on a tracked link
-    (a click is always a touch), and one tells that as well as all."""
+    (a click is always a touch)."""
     kept: set[uuid.UUID] = set()
-    other: uuid.UUID | None = None
+    other = False
     for event_id in events:
         mark = marks.get(event_id)
         if mark is None or mark & touch_bits.TOUCH:
             kept.add(event_id)
-        elif other is None or event_id < other:
-            other = event_id
-    if other is not None:
-        kept.add(other)
-    return kept
+        else:
+            other = True
+    return kept, other
 
 
-def _split(
-    change: changes.Changes,
-) -> tuple[dict[uuid.UUID, set[uuid.UUID]], set[uuid.UUID], set[uuid.UUID]]:
-    """A change's people with only new events (person: the event ids ``advance`` reads,
-    ``weighable``), the rest, and those of the first whom it made (their new events are
+@dataclass
+class Split:
+    """A change's people with only new events (person: the events ``advance`` reads back,
+    ``weighable``; those with new events weighed as no touch besides, in ``others``), the
+    rest (computed in full), and those of the first whom it made (their new events are
     all they have)."""
-    news: dict[uuid.UUID, set[uuid.UUID]] = {}
-    rest: set[uuid.UUID] = set()
+
+    news: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    rest: set[uuid.UUID] = field(default_factory=set)
+    born: set[uuid.UUID] = field(default_factory=set)
+    others: set[uuid.UUID] = field(default_factory=set)
+
+
+def _split(change: changes.Changes) -> Split:
+    out = Split()
     for p in change.profiles:
         new = change.new_events(p)
         if new is None:
-            rest.add(p)
-        else:
-            news[p] = weighable(new, change.marks) if change.marks else new
-    return news, rest, {p for p in news if change.made_here(p)}
+            out.rest.add(p)
+            continue
+        out.news[p], other = weighable(new, change.marks)
+        if other:
+            out.others.add(p)
+        if change.made_here(p):
+            out.born.add(p)
+    return out
 
 
-def _bring_up_to_date(
-    session: Session,
-    workspace_id: uuid.UUID,
-    news: dict[uuid.UUID, set[uuid.UUID]],
-    rest: set[uuid.UUID],
-    born: set[uuid.UUID],
-) -> None:
+def _bring_up_to_date(session: Session, workspace_id: uuid.UUID, split: Split) -> None:
     """Advance the people with only new events; compute the rest, and those that could
     not be advanced, in full."""
-    refresh(session, workspace_id, rest | advance(session, workspace_id, news, born))
+    advanced = advance(session, workspace_id, split.news, split.born, split.others)
+    refresh(session, workspace_id, split.rest | advanced)
 
 
 def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS) -> int:
@@ -392,19 +405,19 @@ def follow(session: Session, workspace_id: uuid.UUID, limit: int = BACKLOG_ROWS)
     rows = repo.take(workspace_id, limit)
     if not rows:
         return 0
-    news: dict[uuid.UUID, set[uuid.UUID]] = {}
-    rest: set[uuid.UUID] = set()
-    born: set[uuid.UUID] = set()
+    split = Split()
     for row in rows:
-        rest.update(uuid.UUID(whole) for whole in row.people)
-        born.update(uuid.UUID(made) for made in row.born)
+        split.rest.update(uuid.UUID(whole) for whole in row.people)
+        split.born.update(uuid.UUID(made) for made in row.born)
+        split.others.update(uuid.UUID(other) for other in row.others or ())
         for person, ids in row.events.items():
-            news.setdefault(uuid.UUID(person), set()).update(uuid.UUID(e) for e in ids)
-    for whole in rest:
-        news.pop(whole, None)  # computed whole anyway
+            split.news.setdefault(uuid.UUID(person), set()).update(uuid.UUID(e) for e in ids)
+    for whole in split.rest:
+        split.news.pop(whole, None)  # computed whole anyway
+    split.others -= split.rest
     # The rows are taken oldest first, so a person made by one of them has no events but
     # those of the rows taken with it (or a row of their own, written by an earlier job).
-    _bring_up_to_date(session, workspace_id, news, rest, born)
+    _bring_up_to_date(session, workspace_id, split)
     return len(rows)
 
 
@@ -425,10 +438,10 @@ def listener(later: Callable[[uuid.UUID], None] | None = None) -> changes.Listen
     def record(session: Session, change: changes.Changes) -> None:
         if not change.profiles or not relevant(change.topics):
             return
-        news, rest, born = _split(change)
+        split = _split(change)
         if later is not None:
             TouchRepository.from_session(session).keep(
-                change.workspace_id, news, rest, born, utcnow()
+                change.workspace_id, split.news, split.rest, split.born, utcnow(), split.others
             )
             kept.add(change.workspace_id)
             return
@@ -437,7 +450,7 @@ def listener(later: Callable[[uuid.UUID], None] | None = None) -> changes.Listen
         session.flush()
         try:
             with session.connection().begin_nested():
-                _bring_up_to_date(session, change.workspace_id, news, rest, born)
+                _bring_up_to_date(session, change.workspace_id, split)
         except Exception:
             log.exception(
                 "acquisition: the touches of %d people were not refreshed", len(change.profiles)
