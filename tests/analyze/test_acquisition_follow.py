@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -45,6 +47,19 @@ def _waiting(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
     with factory() as session:
         stmt = select(func.count()).where(TouchBacklog.workspace_id == workspace_id)
         return int(session.scalar(stmt) or 0)
+
+
+@contextmanager
+def _kept(committed: Committed, name: str) -> Iterator[tuple[sessionmaker[Session], uuid.UUID]]:
+    """Sessions whose changes are kept in the backlog, as the resolver process keeps them
+    (no job is started: a test runs ``tasks.follow``), and a new workspace."""
+    factory = create_session_factory(committed.factory.kw["bind"])
+    listener = touches.listener(lambda workspace_id: None)
+    changes.listen(factory, listener)
+    try:
+        yield factory, committed.workspace(f"{name} {uuid.uuid4()}").workspace.id
+    finally:
+        changes.unlisten(factory, listener)
 
 
 def test_touches_kept_with_each_batch_follow_as_a_full_computation(committed: Committed) -> None:
@@ -116,11 +131,6 @@ def test_people_a_batch_made_follow_from_its_events_alone(committed: Committed) 
     weighed from those alone, not read from all their events in SQL; only someone known
     by a click alone, or with an order, is computed in full. Whatever the kinds of their
     events, the rows are those of a full computation."""
-    bind = committed.factory.kw["bind"]
-    factory = create_session_factory(bind)
-    listener = touches.listener(lambda workspace_id: None)
-    changes.listen(factory, listener)
-    ws = committed.workspace(f"born {uuid.uuid4()}").workspace.id
     rng = random.Random(11)
     sent: list[dict[str, Any]] = []
     for n in range(24):
@@ -147,7 +157,7 @@ def test_people_a_batch_made_follow_from_its_events_alone(committed: Committed) 
         picked.extend(ids)
         return original(self, workspace_id, ids)
 
-    try:
+    with _kept(committed, "born") as (factory, ws):
         with factory() as session:
             people = People(session, ws)
             people.send(*sent)
@@ -167,8 +177,6 @@ def test_people_a_batch_made_follow_from_its_events_alone(committed: Committed) 
             touches.refresh(session, ws, list(made.values()))
         with factory() as session:
             assert _rows(session, ws) == followed
-    finally:
-        changes.unlisten(factory, listener)
 
 
 def test_a_failed_follow_leaves_the_changes_waiting(committed: Committed) -> None:
@@ -247,11 +255,6 @@ def test_events_weighed_as_no_touch_are_not_read_back(committed: Committed) -> N
     (not every new event was a click on a tracked link, which matters to someone known
     by clicks alone). Whatever the mix of events, the rows are those of a full
     computation."""
-    bind = committed.factory.kw["bind"]
-    factory = create_session_factory(bind)
-    listener = touches.listener(lambda workspace_id: None)
-    changes.listen(factory, listener)
-    ws = committed.workspace(f"weighed {uuid.uuid4()}").workspace.id
     rng = random.Random(5)
 
     def batch() -> list[dict[str, Any]]:
@@ -275,7 +278,7 @@ def test_events_weighed_as_no_touch_are_not_read_back(committed: Committed) -> N
         read.extend(ids)
         return original(self, ids)
 
-    try:
+    with _kept(committed, "weighed") as (factory, ws):
         with factory() as session:
             people = People(session, ws)
             people.send(*batch())  # people made by the batch
@@ -307,5 +310,3 @@ def test_events_weighed_as_no_touch_are_not_read_back(committed: Committed) -> N
             touches.refresh(session, ws, list(followed))
         with factory() as session:
             assert _rows(session, ws) == followed
-    finally:
-        changes.unlisten(factory, listener)
