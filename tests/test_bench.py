@@ -108,6 +108,20 @@ def test_bench_ingest_can_measure_accepting_alone(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("sqlite_env")
+@pytest.mark.parametrize("mix", ["site", "bench"])
+def test_bench_touches_prints_its_figures(mix: str) -> None:
+    result = CliRunner().invoke(cli, ["bench", "touches", "--events", "400", "--mix", mix])
+    assert result.exit_code == 0, result.output
+    assert f"400 ({mix} mix)" in result.output
+    assert "cpu per event      the job" in result.output
+    named = re.search(r"read back\s+([\d,]+) events", result.output)
+    assert named is not None, result.output
+    # Events that are no touch are never named: on a site, most of them.
+    read_back = int(named.group(1).replace(",", ""))
+    assert 0 < read_back < (100 if mix == "site" else 400)
+
+
+@pytest.mark.usefixtures("sqlite_env")
 def test_bench_lookup_prints_its_figures() -> None:
     result = CliRunner().invoke(
         cli, ["bench", "lookup", "--profiles", "200", "--events", "1000", "--samples", "20"]

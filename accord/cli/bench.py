@@ -87,6 +87,28 @@ def bench_ingest(
     )
 
 
+@bench_app.command("touches")
+def bench_touches(
+    events: Annotated[int, typer.Option(help="Events to accept and resolve.", min=100)] = 40_000,
+    mix: Annotated[
+        str, typer.Option(help="site (pages mostly from the site's own pages) or bench.")
+    ] = "site",
+) -> None:
+    """The acquisition touches that follow resolution, alone: CPU per event of the job
+    and of the database, and how many events it reads back."""
+    from accord.bench import touches
+
+    if mix not in touches.MIXES:
+        raise typer.BadParameter(f"--mix is one of {', '.join(touches.MIXES)}")
+    run_bench(
+        "Accepting and resolving",
+        events,
+        lambda factory, url, data_dir, progress: touches.run(
+            factory, url, data_dir, events=events, mix=mix, progress=progress
+        ),
+    )
+
+
 @bench_app.command("lookup")
 def bench_lookup(
     profiles: Annotated[int, typer.Option(help="Profiles to load.", min=100)] = 100_000,
