@@ -18,7 +18,12 @@ the floors:
 
 So under a steady load the looks step over ``MARGIN`` seconds of resolved events at
 most; an event the floors miss waits ``IDLE_EVERY`` seconds at most while the resolver
-has nothing else to do, ``FULL_EVERY`` seconds while it is busy."""
+has nothing else to do, ``FULL_EVERY`` seconds while it is busy.
+
+Each pass looks above every floor, one probe a workspace, so a floor is forgotten once
+its workspace has had no batch for ``FORGET_AFTER`` seconds: a resolver serving many
+workspaces probes those active lately, and a quiet one is found again by a look from
+the start."""
 
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from accord.kit.ids import id_at, time_of
 MARGIN = 2.0  # seconds before the oldest event a batch read
 FULL_EVERY = 10.0  # seconds between looks from the start, under load
 IDLE_EVERY = 1.0  # the same while nothing is found above the floors
+FORGET_AFTER = 60.0  # seconds without a batch before a workspace's floor is forgotten
 
 
 @dataclass
@@ -43,8 +49,10 @@ class Floors:
     margin: float = MARGIN
     full_every: float = FULL_EVERY
     idle_every: float = IDLE_EVERY
+    forget_after: float = FORGET_AFTER
     of: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
     full_at: float | None = None
+    read_at: dict[uuid.UUID, float] = field(default_factory=dict)
 
     def full_due(self, idle: bool = False) -> bool:
         """Whether the next look must start from the start of every workspace;
@@ -70,7 +78,13 @@ class Floors:
         floor = id_at(time_of(oldest) - self.margin)
         current = self.of.get(workspace_id)
         self.of[workspace_id] = floor if current is None else max(current, floor)
+        self.read_at[workspace_id] = self.clock()
 
     def known(self) -> dict[uuid.UUID, uuid.UUID]:
-        """The workspaces with a floor, and their floors."""
+        """The workspaces with a floor, and their floors (those without a batch for
+        ``forget_after`` seconds forgotten)."""
+        stale = self.clock() - self.forget_after
+        for workspace_id in [w for w, at in self.read_at.items() if at < stale]:
+            del self.read_at[workspace_id]
+            self.of.pop(workspace_id, None)
         return {w: f for w, f in self.of.items() if f is not None}

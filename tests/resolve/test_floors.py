@@ -71,6 +71,13 @@ def test_a_floor_lies_a_margin_below_the_oldest_event_read_and_only_rises() -> N
     assert floors.after(ws) is None
     assert floors.after(other) is not None
     assert not floors.full_due()
+    # A workspace without a batch for a minute is forgotten: not probed on every pass.
+    clock.now += 59.0
+    floors.read(ws, newer)
+    assert set(floors.known()) == {ws, other}
+    clock.now += 2.0
+    assert set(floors.known()) == {ws}
+    assert floors.after(other) is None
 
 
 def _pending(factory: sessionmaker[Session], workspace_id: uuid.UUID) -> int:
