@@ -13,6 +13,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -234,6 +235,30 @@ class Alone:
     statements: list[tuple[str, float, int]]
 
 
+def accept_all(
+    factory: sessionmaker[Session],
+    workspace_id: uuid.UUID,
+    msgs: list[dict[str, Any]],
+    each: Callable[[int, int], None] | None = None,
+) -> None:
+    """The messages accepted straight into the workspace (no HTTP), 100 a transaction;
+    ``each(accepted so far, accepted now)`` after each transaction."""
+    now = datetime.now(UTC)
+    for i in range(0, len(msgs), 100):
+        chunk = msgs[i : i + 100]
+        with transaction(factory) as session:
+            collect.accept(
+                session,
+                workspace_id=workspace_id,
+                source="bench",
+                region="US",
+                messages=chunk,
+                received_at=now,
+            )
+        if each is not None:
+            each(i + len(chunk), len(chunk))
+
+
 def resolver_alone(
     factory: sessionmaker[Session], msgs: list[dict[str, Any]], gc_threshold: int
 ) -> Alone:
@@ -245,17 +270,7 @@ def resolver_alone(
     with transaction(factory) as session:
         ws = workspaces.create_workspace(session, f"bench-resolve-{uuid.uuid4().hex[:6]}").workspace
         workspace_id = ws.id
-    now = datetime.now(UTC)
-    for i in range(0, len(msgs), 100):
-        with transaction(factory) as session:
-            collect.accept(
-                session,
-                workspace_id=workspace_id,
-                source="bench",
-                region="US",
-                messages=msgs[i : i + 100],
-                received_at=now,
-            )
+    accept_all(factory, workspace_id, msgs)
     tune_gc(gc_threshold)
     with timed_statements(engine_of(factory)) as times:
         start, cpu = time.perf_counter(), time.thread_time()

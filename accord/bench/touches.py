@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.analyze.acquisition import tasks, touches
 from accord.analyze.acquisition.models import TouchBacklog
 from accord.bench.common import cpu_seconds, postgres_pids
-from accord.bench.ingest import messages
-from accord.collect import service as collect
+from accord.bench.ingest import accept_all, messages
 from accord.govern.workspaces import service as workspaces
 from accord.kit import changes
 from accord.kit.db import transaction
@@ -125,22 +124,15 @@ def run(
     workspace_id = ws.workspace.id
     listener = touches.listener(lambda _workspace_id: None)  # kept; followed below
     changes.listen(factory, listener)
+
+    def accepted(done: int, now: int) -> None:
+        if done % 2000 == 0:  # resolved in batches of 2,000, as they come
+            drain(factory, batch=2000)
+        if progress:
+            progress(now)
+
     try:
-        now = datetime.now(UTC)
-        for i in range(0, len(msgs), 100):
-            with transaction(factory) as session:
-                collect.accept(
-                    session,
-                    workspace_id=workspace_id,
-                    source="bench",
-                    region="US",
-                    messages=msgs[i : i + 100],
-                    received_at=now,
-                )
-            if (i + 100) % 2000 == 0:
-                drain(factory, batch=2000)
-            if progress:
-                progress(min(100, len(msgs) - i))
+        accept_all(factory, workspace_id, msgs, accepted)
         drain(factory, batch=2000)
     finally:
         changes.unlisten(factory, listener)
