@@ -334,15 +334,7 @@ def oldest_pending(
     steps over them all; once the load has stopped no event older than one still
     pending can arrive, so a caller that waits passes the last one found as ``floor``."""
     with factory() as session:
-        stmt = (
-            select(Event.id)
-            .where(Event.workspace_id == workspace_id, Event.status == "pending")
-            .order_by(Event.id)
-            .limit(1)
-        )
-        if floor is not None:
-            stmt = stmt.where(Event.id >= floor)
-        return session.scalar(stmt)
+        return EventRepository.from_session(session).oldest_pending(workspace_id, floor)
 
 
 def wait_resolved(

@@ -172,24 +172,29 @@ class EventRepository(Repository):
             out.append(found)
         return out
 
+    def oldest_pending(
+        self, workspace_id: uuid.UUID, after: uuid.UUID | None = None
+    ) -> uuid.UUID | None:
+        """The id of the workspace's oldest pending event (from the id ``after`` on when
+        given), or None: one probe of the pending index, from ``after``."""
+        stmt = (
+            select(Event.id)
+            .where(Event.workspace_id == workspace_id, PENDING)
+            .order_by(Event.id)
+            .limit(1)
+        )
+        if after is not None:
+            stmt = stmt.where(Event.id >= after)
+        return self.session.scalar(stmt)
+
     def pending_above(self, floors: dict[uuid.UUID, uuid.UUID]) -> list[uuid.UUID]:
         """The workspaces of ``floors`` with a pending event from their floor's id on:
         one probe of the pending index each, from the floor."""
-        out: list[uuid.UUID] = []
-        for workspace_id, floor in sorted(floors.items()):
-            stmt = (
-                select(Event.id)
-                .where(
-                    Event.workspace_id == workspace_id,
-                    PENDING,
-                    Event.id >= floor,
-                )
-                .order_by(Event.id)
-                .limit(1)
-            )
-            if self.session.scalar(stmt) is not None:
-                out.append(workspace_id)
-        return out
+        return [
+            workspace_id
+            for workspace_id, floor in sorted(floors.items())
+            if self.oldest_pending(workspace_id, floor) is not None
+        ]
 
     def made_since(self, since: uuid.UUID, cap: int) -> int:
         """How many events, of every workspace, have an id from ``since`` on (ids are
