@@ -475,19 +475,21 @@ def _all_unheld_or_one(rows: list[Identifier]) -> bool:
 
 
 def pending_workspaces(
-    session: Session, limit: int = 50, floors: Floors | None = None, idle: bool = False
+    session: Session, limit: int = 50, floors: Floors | None = None
 ) -> list[uuid.UUID]:
     """Workspaces with events to resolve. With ``floors``, those found above their
-    floors, unless a look from the start is due (``Floors.full_due``; ``idle``: the last
-    look above the floors found none)."""
+    floors, or from the start when that look is due (``Floors.full_due``: after a while
+    under load, sooner when nothing is found above the floors)."""
     events = EventRepository.from_session(session)
     if floors is None:
         return events.pending_workspaces(limit)
-    if floors.full_due(idle):
-        found = events.pending_workspaces(limit)
-        floors.looked_in_full(found)
-        return found
-    return events.pending_above(floors.known())[:limit]
+    if not floors.full_due():
+        found = events.pending_above(floors.known())[:limit]
+        if found or not floors.full_due(idle=True):
+            return found
+    found = events.pending_workspaces(limit)
+    floors.looked_in_full(found)
+    return found
 
 
 def resolve_pending(

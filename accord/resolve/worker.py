@@ -149,9 +149,6 @@ def drain(
     while True:
         with factory() as session:
             found = service.pending_workspaces(session, floors=floors)
-            if not found and floors is not None and floors.full_due(idle=True):
-                # Nothing above the floors: from the start (``Floors.idle_every``).
-                found = service.pending_workspaces(session, floors=floors, idle=True)
         workspaces = [w for w in found if w not in broken]
         if not workspaces:
             break
