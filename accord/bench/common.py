@@ -165,6 +165,25 @@ def postgres_pids() -> list[int]:
     return out
 
 
+def cpu_of(pids: list[int]) -> dict[int, float]:
+    """User and system CPU seconds of each of these processes so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings (a process started since counts whole)."""
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
 def role_of(pid: int) -> str:
     """What a server process does, by its command line: the resolver, the job consumer,
     or the API (the parent and its web workers)."""

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import settle
-from accord.bench.send import _memory, cpu_of, cpu_since, postgres_pids, seed
+from accord.bench.common import cpu_of, cpu_since, postgres_pids, settle
+from accord.bench.send import _memory, seed
 from accord.config import Settings
 from accord.govern.access.principal import Principal
 from accord.jobs import build

@@ -13,7 +13,6 @@ bounced, and the sink must have received each sent message exactly once."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.segments import service as segment_service
-from accord.bench.common import free_port
+from accord.bench.common import cpu_of, cpu_since, free_port, postgres_pids
 from accord.channels import mailbox
 from accord.channels.relay_pool import RelayPool
 from accord.govern.access.principal import Principal
@@ -124,39 +123,6 @@ class SendResult:
             f"every recipient accounted for: {'yes' if self.accounted else 'NO'}",
             f"memory: {self.rss_mb:.0f} MB resident after sending, peak {self.peak_mb:.0f} MB",
         ]
-
-
-def cpu_of(pids: list[int]) -> dict[int, float]:
-    """User and system CPU seconds of each of these processes so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    out: dict[int, float] = {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU seconds spent between two readings (a process started since counts whole)."""
-    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
-
-
-def postgres_pids() -> list[int]:
-    """The database server's processes on this machine (its CPU counts too)."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/comm") as f:
-                    if f.read().strip() == "postgres":
-                        out.append(int(entry))
-            except OSError:
-                continue
-    return out
 
 
 def _memory() -> tuple[float, float]:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accord.analyze.acquisition import tasks, touches
 from accord.analyze.acquisition.models import TouchBacklog
-from accord.bench.common import cpu_seconds, postgres_pids
+from accord.bench.common import cpu_of, cpu_since, postgres_pids
 from accord.bench.ingest import accept_all, messages
 from accord.govern.workspaces import service as workspaces
 from accord.kit import changes
@@ -105,10 +105,6 @@ class TouchesResult:
         ]
 
 
-def _postgres_cpu() -> float:
-    return sum(cpu_seconds(pid) for pid in postgres_pids())
-
-
 def run(
     factory: sessionmaker[Session],
     database_url: str,
@@ -146,10 +142,12 @@ def run(
         )
     read_back = sum(len(ids) for row in rows for ids in row.values())
     postgres = database_url.startswith("postgresql")
-    cpu, db, start = time.process_time(), _postgres_cpu() if postgres else 0.0, time.perf_counter()
+    db = cpu_of(postgres_pids()) if postgres else {}
+    cpu, start = time.process_time(), time.perf_counter()
     tasks.follow(factory, workspace_id)
     elapsed = time.perf_counter() - start
-    job, db_used = time.process_time() - cpu, (_postgres_cpu() - db) if postgres else None
+    job = time.process_time() - cpu
+    db_used = cpu_since(db, cpu_of(postgres_pids())) if postgres else None
     return TouchesResult(
         backend=database_url.split(":", 1)[0].split("+")[0],
         mix=mix,
