@@ -3,15 +3,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from accord.kit.db import Base, IdMixin, TimestampMixin
-
-if TYPE_CHECKING:
-    from accord.profile.models import Profile
 
 
 class Identifier(IdMixin, TimestampMixin, Base):
@@ -24,17 +21,18 @@ class Identifier(IdMixin, TimestampMixin, Base):
         Index(None, "profile_id"),
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    # Neither the workspace nor the person is a foreign key: identifiers are written only
+    # by resolution, for the workspace it serves and the people it holds in the same
+    # transaction, and go only with their person (an erase, which deletes both). Each
+    # check locked the row it named for every identifier made or given to someone: the
+    # workspace's, which all of a workspace's writers share, and the person's.
+    # ``tests/resolve`` checks after merges and splits that each names a stored row.
+    workspace_id: Mapped[uuid.UUID]
     type: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(255))
-    profile_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("profiles.id", ondelete="SET NULL")
-    )
+    profile_id: Mapped[uuid.UUID | None] = mapped_column(info={"names": "profiles"})
     blocked: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(120))
-    # Never loaded through (lazy="raise"); it tells the unit of work that a new person
-    # is inserted before the identifiers that point at it.
-    profile: Mapped[Profile | None] = relationship(lazy="raise", viewonly=False)
     first_event_id: Mapped[uuid.UUID | None]
     last_seen_at: Mapped[datetime]
 
@@ -68,9 +66,11 @@ class IdentityLink(IdMixin, TimestampMixin, Base):
         Index("ix_identity_links_b_id", "b_id"),
     )
 
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    a_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identifiers.id", ondelete="CASCADE"))
-    b_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("identifiers.id", ondelete="CASCADE"))
+    # Not foreign keys, as for identifiers: links are written only by resolution, between
+    # identifiers it holds, and an erase deletes an identifier's links with it.
+    workspace_id: Mapped[uuid.UUID]
+    a_id: Mapped[uuid.UUID] = mapped_column(info={"names": "identifiers"})
+    b_id: Mapped[uuid.UUID] = mapped_column(info={"names": "identifiers"})
     event_id: Mapped[uuid.UUID | None]
     message_id: Mapped[str | None] = mapped_column(String(200))
 

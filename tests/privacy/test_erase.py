@@ -25,6 +25,7 @@ from accord.kit.time import utcnow
 from accord.models import Base
 from accord.outreach.models import Campaign, Send
 from accord.privacy.erase import forget_in_redis
+from accord.privacy.erase_repository import references
 from accord.profile.models import Order, Profile
 from accord.resolve.models import Identifier
 from tests.helpers import Committed, bearer
@@ -57,6 +58,28 @@ def found_in_files(data_dir: Path, needles: list[str]) -> list[str]:
             content = path.read_bytes()
             hits.extend(f"{path.name}: {f.decode()}" for f in forms if f in content)
     return hits
+
+
+def erased_rows(session: Session, p: Person) -> dict[str, set[Any]]:
+    """The ids of the person's profiles (theirs and those merged into it) and of the
+    identifiers they hold, by table."""
+    people = {p.profile_id} | set(
+        session.scalars(select(Profile.id).where(Profile.merged_into_id == p.profile_id))
+    )
+    held = set(session.scalars(select(Identifier.id).where(Identifier.profile_id.in_(people))))
+    return {"profiles": people, "identifiers": held}
+
+
+def named_by(session: Session, rows: dict[str, set[Any]]) -> dict[str, int]:
+    """``table.column``: how many rows name one of ``rows``, for every column that names
+    a person's rows (``references``), keyed or not."""
+    out: dict[str, int] = {}
+    for table, column, target in references():
+        ids = rows.get(target)
+        if ids and table.name != target:
+            count = select(func.count()).select_from(table).where(table.c[column].in_(ids))
+            out[f"{table.name}.{column}"] = int(session.scalar(count) or 0)
+    return out
 
 
 def erase(api: TestClient, ws: ProvisionedWorkspace, type_name: str, value: str) -> dict[str, Any]:
@@ -105,6 +128,10 @@ def test_an_erased_person_is_nowhere(
         people = session.scalar(select(func.count()).where(Profile.workspace_id == ws.workspace.id))
         assert people == 4  # theirs (three, two merged in) and the household's other
     assert found_in_files(data_dir, [p.texts[-1]]), "their attachment is not on disk"
+    with privacy_db.factory() as session:
+        theirs = erased_rows(session, p)
+        assert named_by(session, theirs)["acquisition_touches.profile_id"] >= 1
+        assert named_by(session, theirs)["identity_links.a_id"] >= 1
 
     done = erase(api, ws, "phone", p.phone_typed)  # by any identifier, as typed
 
@@ -134,6 +161,9 @@ def test_an_erased_person_is_nowhere(
 
     with privacy_db.factory() as session:
         assert found_in_tables(session, p.needles) == []
+        # Nothing names them any more, by a foreign key or by a column that names a
+        # person's rows without one.
+        assert {k: n for k, n in named_by(session, theirs).items() if n} == {}
         salt = suppression.salt_of(session, ws.workspace.id)
         stored = set(
             session.scalars(

@@ -41,6 +41,28 @@ def test_every_table_naming_a_person_is_erased_by_an_index() -> None:
         assert (column,) in leading(table), f"{table.name}.{column} needs an index leading with it"
 
 
+def test_every_column_named_for_a_person_is_walked_by_the_erase() -> None:
+    """A column called after a person table's rows (``profile_id``, ``identifier_id``,
+    ``a_id``/``b_id`` of links) is walked, whether a foreign key or marked as naming
+    them without one (``info``): dropping a key for its cost must not drop the erase."""
+    walked = {(t.name, c) for t, c, _ in references()}
+    named = {
+        (table.name, column.name)
+        for table in Base.metadata.sorted_tables
+        for column in table.columns
+        if column.name.endswith(("profile_id", "identifier_id"))
+        or (table.name == "identity_links" and column.name in ("a_id", "b_id"))
+    }
+    # Erased by their own rows' path: events with their person (by ``profile_id``, the
+    # primary identifier being one the person holds), and a consent record by the
+    # person it belongs to, whom the person it was recorded for merged into.
+    assert named - walked == {
+        ("events", "profile_id"),
+        ("events", "primary_identifier_id"),
+        ("consent_records", "origin_profile_id"),
+    }
+
+
 def full_scans(node: dict[str, Any], tables: tuple[str, ...], first: dict[str, str]) -> Any:
     """Plan nodes that read a whole table or a whole index: a sequential scan, or an
     index scan whose condition leaves the index's first column free (PostgreSQL 15 then

@@ -24,7 +24,7 @@ from accord.profile import service as profiles
 from accord.profile.models import Profile
 from accord.resolve import service as resolve
 from accord.resolve.context import WorkspaceContext
-from accord.resolve.models import Identifier
+from accord.resolve.models import Identifier, IdentityLink
 from tests.resolve.strategies import add_sender
 
 USERS = ["u1", "u2", "u3", "u4"]
@@ -128,10 +128,10 @@ def snapshot(session: Session, workspace_id: uuid.UUID) -> dict[frozenset[str], 
 
 
 def broken_references(session: Session, workspace_id: uuid.UUID) -> list[str]:
-    """Events whose person or primary identifier is not what resolution promises (the
-    columns are not foreign keys; resolution keeps them right): an attributed event
-    names a live person of its workspace, and its primary identifier is one that person
-    holds."""
+    """Rows naming what resolution promises they name (the columns are not foreign keys;
+    resolution keeps them right): an attributed event names a live person of its
+    workspace, and its primary identifier is one that person holds; an identifier's
+    person is one of its workspace; a link joins two identifiers of its workspace."""
     people = {
         p: merged
         for p, merged in session.execute(
@@ -145,7 +145,18 @@ def broken_references(session: Session, workspace_id: uuid.UUID) -> list[str]:
             )
         ).all()
     )
-    out = []
+    out = [
+        f"identifier {ident}: names a person that is not stored"
+        for ident, holder_id in holder.items()
+        if holder_id is not None and holder_id not in people
+    ]
+    for a_id, b_id in session.execute(
+        select(IdentityLink.a_id, IdentityLink.b_id).where(
+            IdentityLink.workspace_id == workspace_id
+        )
+    ):
+        if a_id not in holder or b_id not in holder:
+            out.append(f"link {a_id}-{b_id}: names an identifier that is not stored")
     for message_id, status, profile_id, primary_id in session.execute(
         select(Event.message_id, Event.status, Event.profile_id, Event.primary_identifier_id).where(
             Event.workspace_id == workspace_id

@@ -84,7 +84,12 @@ class AcquisitionTouch(Base):
     none) and the latest touch, each with its channel group, UTM values, referring
     domain, the event's channel and time. Kept up to date as resolution changes people;
     a merged person's row goes (the survivor's is computed again) and an erase deletes it
-    with the person."""
+    with the person.
+
+    Neither the person nor the workspace is a foreign key: a row is written only by
+    the touches of people resolution holds, in their workspace, and goes with its person
+    (the erase finds it by the column, ``info``). Each check locked the person's row and
+    the workspace's for every row made."""
 
     __tablename__ = "acquisition_touches"
     __table_args__ = (
@@ -94,10 +99,8 @@ class AcquisitionTouch(Base):
         Index(None, "workspace_id", "first_at"),
     )
 
-    profile_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("profiles.id", ondelete="CASCADE"), primary_key=True
-    )
-    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    profile_id: Mapped[uuid.UUID] = mapped_column(primary_key=True, info={"names": "profiles"})
+    workspace_id: Mapped[uuid.UUID]
     first_at: Mapped[datetime | None]
     first_group: Mapped[str | None] = mapped_column(String(32))
     first_source: Mapped[str | None] = mapped_column(String(120))
