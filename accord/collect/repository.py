@@ -69,7 +69,7 @@ class EventRepository(Repository):
             stmt = stmt.where(Event.id.in_(ids))
         if after is not None:
             stmt = stmt.where(Event.id >= after)
-        return [PendingEvent(*row) for row in self.session.execute(stmt)]
+        return [PendingEvent(*row) for row in self.plain_rows(stmt)]
 
     def of_primaries(
         self, identifier_ids: Collection[uuid.UUID], holders: Collection[uuid.UUID]

@@ -93,7 +93,7 @@ class ProfileRepository(Repository):
         stmt = select(Profile.id, Profile.stats, Profile.first_seen_at, Profile.last_seen_at).where(
             one_of(self.session, Profile.id, ids), Profile.merged_into_id.is_(None)
         )
-        return {row[0]: Counts(*row[1:]) for row in self.session.execute(stmt)}
+        return {row[0]: Counts(*row[1:]) for row in self.plain_rows(stmt)}
 
     def add(self, profile: Profile) -> Profile:
         self.session.add(profile)

@@ -43,7 +43,7 @@ class IdentifierRepository(Repository):
         if not pairs:
             return {}
         columns = [getattr(Identifier, f) for f in KnownIdentifier.__slots__]
-        rows = self.session.execute(self._by_pairs(workspace_id, pairs, *columns))
+        rows = self.plain_rows(self._by_pairs(workspace_id, pairs, *columns))
         return {(r.type, r.value): r for r in (KnownIdentifier(*row) for row in rows)}
 
     def _by_pairs(
