@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import CursorResult, Executable, delete, select
+from sqlalchemy import Executable, Row, delete, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -28,14 +28,14 @@ class Repository:
     def from_session(cls, session: Session) -> Self:
         return cls(session)
 
-    def plain_rows(self, stmt: Executable) -> CursorResult[*tuple[Any, ...]]:
+    def plain_rows(self, stmt: Executable) -> Sequence[Row[*tuple[Any, ...]]]:
         """A select of columns (no mapped objects) run on the session's connection: its
         rows come as they are, without the ORM's handling of each, which cost a reader of
-        thousands of rows a batch as much as decoding their JSON. Flushed first, as the
-        session's own execute would (unless autoflush is off)."""
+        thousands of rows a batch as much as decoding their JSON; fetched all at once.
+        Flushed first, as the session's own execute would (unless autoflush is off)."""
         if self.session.autoflush:
             self.session.flush()
-        return self.session.connection().execute(stmt)
+        return self.session.connection().execute(stmt).all()
 
     def take_oldest(self, model: Any, workspace_id: uuid.UUID, limit: int) -> list[Any]:
         """The oldest ``limit`` rows of a workspace in a table of waiting work (``model``

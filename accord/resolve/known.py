@@ -36,13 +36,12 @@ if TYPE_CHECKING:
 
 def _countable(event: PendingEvent) -> bool:
     """Whether the event may be one that only counts: decided before any look-up."""
-    return (
-        bool(event.identifiers)
-        and not event.traits
-        and event.type != "alias"
-        and order_event_kind(event) is None
-        and all(pair[0] != ALIAS_PREVIOUS for pair in event.identifiers)
-    )
+    if not event.identifiers or event.traits or event.type == "alias":
+        return False
+    for pair in event.identifiers:
+        if pair[0] == ALIAS_PREVIOUS:
+            return False
+    return order_event_kind(event) is None
 
 
 def _pairs(event: PendingEvent) -> list[tuple[str, str]]:
