@@ -16,7 +16,6 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, Dialect, Engine, MetaData, String, create_engine, event
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
@@ -129,23 +128,10 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
         max_overflow=pool_size,
         json_deserializer=jsonio.loads,
         json_serializer=jsonio.dumps,
-        # Times come back in UTC whatever the server's default zone, and as
-        # ``datetime.UTC`` itself: psycopg gives that object for a session zone named
-        # exactly "UTC" (for "Etc/UTC", a common default, a zoneinfo object), which
-        # ``UTCDateTime`` then returns as it is instead of converting every value read.
-        connect_args={"options": _with_utc(url)},
     )
     event.listen(engine, "checkin", _note_checkin)
     event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     return engine
-
-
-def _with_utc(url: str) -> str:
-    """The connection's ``options`` with the session's zone set to UTC (after any the URL
-    gives)."""
-    given = make_url(url).query.get("options")
-    given = given if isinstance(given, str) else " ".join(given or ())
-    return f"{given} -c TimeZone=UTC".strip()
 
 
 # A pooled connection that sat unused this long is checked with a round trip before it is

@@ -5,7 +5,6 @@ trip."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -62,23 +61,3 @@ def test_a_connection_in_steady_use_is_not_pinged(
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
     _backend_pid(pg_engine)
     assert len(pings) == 7  # a checkout of an idle connection pings it first
-
-
-def test_times_come_back_in_utc_as_the_utc_object_whatever_the_servers_zone(
-    tmp_path: Path,
-) -> None:
-    """The session's zone is UTC even where the server's default is another name or
-    zone (here "Etc/UTC"); times are then read as ``datetime.UTC`` itself, which
-    ``UTCDateTime`` returns unconverted. Options the URL gives are kept."""
-    with new_database("postgresql", tmp_path, migrated=False) as url:
-        options = "?options=-c%20application_name%3Daccord-test"
-        engine = create_db_engine(url + options, pool_size=1)
-        try:
-            with engine.connect() as conn:
-                zone = conn.execute(text("SHOW TimeZone")).scalar_one()
-                name = conn.execute(text("SHOW application_name")).scalar_one()
-                moment = conn.execute(text("SELECT now()")).scalar_one()
-        finally:
-            engine.dispose()
-    assert (zone, name) == ("UTC", "accord-test")
-    assert moment.tzinfo is UTC
