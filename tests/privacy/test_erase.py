@@ -130,8 +130,9 @@ def test_an_erased_person_is_nowhere(
     assert found_in_files(data_dir, [p.texts[-1]]), "their attachment is not on disk"
     with privacy_db.factory() as session:
         theirs = erased_rows(session, p)
-        assert named_by(session, theirs)["acquisition_touches.profile_id"] >= 1
-        assert named_by(session, theirs)["identity_links.a_id"] >= 1
+        named = named_by(session, theirs)
+        assert named["acquisition_touches.profile_id"] >= 1
+        assert named["identity_links.a_id"] >= 1
 
     done = erase(api, ws, "phone", p.phone_typed)  # by any identifier, as typed
 
