@@ -231,3 +231,14 @@ def test_bench_journeys_prints_its_figures() -> None:
     assert "while they wait (1 s): CPU" in result.output
     assert "their timers end together: steps taken p50" in result.output
     assert "emails queued: 300;" in result.output
+
+
+@pytest.mark.usefixtures("sqlite_env")
+@pytest.mark.parametrize("kind", ["new", "known"])
+def test_bench_visitors_prints_its_figures(kind: str) -> None:
+    result = CliRunner().invoke(cli, ["bench", "visitors", "--events", "200", "--kind", kind])
+    assert result.exit_code == 0, result.output
+    # Every timed event was resolved, whether it made a person or found one.
+    assert f"events             200 page views of {kind} visitors" in result.output
+    assert "cpu per event      the resolver" in result.output
+    assert re.search(r"resolver alone\s+[\d,]+ events/s", result.output), result.output

@@ -109,6 +109,28 @@ def bench_touches(
     )
 
 
+@bench_app.command("visitors")
+def bench_visitors(
+    events: Annotated[int, typer.Option(help="Visitors, a page view each.", min=100)] = 20_000,
+    kind: Annotated[
+        str, typer.Option(help="new (each event makes a person) or known (seen before).")
+    ] = "new",
+) -> None:
+    """The resolver alone on visitors known by a browser: CPU, wall time, the database's
+    CPU and write-ahead log, and the costliest statements, each an event."""
+    from accord.bench import visitors
+
+    if kind not in visitors.KINDS:
+        raise typer.BadParameter(f"--kind is one of {', '.join(visitors.KINDS)}")
+    run_bench(
+        "Accepting",
+        events,
+        lambda factory, url, data_dir, progress: visitors.run(
+            factory, url, data_dir, events=events, kind=kind, progress=progress
+        ),
+    )
+
+
 @bench_app.command("lookup")
 def bench_lookup(
     profiles: Annotated[int, typer.Option(help="Profiles to load.", min=100)] = 100_000,
