@@ -3,7 +3,8 @@ browser alone (one page view each), either all new (each event makes a person) o
 known (a first page view each was resolved before, untimed). What a new visitor costs
 against a known one: the resolver's CPU and wall time, the database's CPU (a local
 PostgreSQL's processes, read from /proc), the write-ahead log written (PostgreSQL), and
-the costliest statements, each an event."""
+the costliest statements, each an event. The cycle collector is tuned as in the
+resolver's process (``tune_gc``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from accord.bench.ingest import accept_all
 from accord.bench.statements import timed_statements
 from accord.govern.workspaces import service as workspaces
 from accord.kit.db import transaction
+from accord.kit.runtime import tune_gc
 from accord.resolve.worker import drain
 
 KINDS = ("new", "known")
@@ -89,6 +91,7 @@ def run(
     *,
     events: int,
     kind: str,
+    gc_threshold: int,
     progress: Any = None,
 ) -> VisitorsResult:
     with transaction(factory) as session:
@@ -106,6 +109,7 @@ def run(
     # The same browsers as the first views (their ids depend on the run and the place).
     msgs = page_views(events, run_id, "timed")
     accept_all(factory, workspace_id, msgs, accepted)
+    tune_gc(gc_threshold)  # as in the resolver's process
     postgres = database_url.startswith("postgresql")
     db = cpu_of(postgres_pids()) if postgres else {}
     wal = _wal_position(factory) if postgres else None

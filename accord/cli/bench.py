@@ -126,7 +126,13 @@ def bench_visitors(
         "Accepting",
         events,
         lambda factory, url, data_dir, progress: visitors.run(
-            factory, url, data_dir, events=events, kind=kind, progress=progress
+            factory,
+            url,
+            data_dir,
+            events=events,
+            kind=kind,
+            gc_threshold=settings().gc_threshold,
+            progress=progress,
         ),
     )
 
