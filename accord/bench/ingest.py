@@ -271,13 +271,20 @@ def resolver_alone(
         ws = workspaces.create_workspace(session, f"bench-resolve-{uuid.uuid4().hex[:6]}").workspace
         workspace_id = ws.id
     accept_all(factory, workspace_id, msgs)
+    return drained_alone(factory, gc_threshold)[1]
+
+
+def drained_alone(factory: sessionmaker[Session], gc_threshold: int) -> tuple[int, Alone]:
+    """Everything pending resolved by this thread alone, as the resolver worker does, the
+    cycle collector tuned as in its process (``tune_gc``) and each statement's time
+    noted; returns how many events were resolved, and the figures."""
     tune_gc(gc_threshold)
     with timed_statements(engine_of(factory)) as times:
         start, cpu = time.perf_counter(), time.thread_time()
         done = drain(factory)
         elapsed, used = time.perf_counter() - start, time.thread_time() - cpu
     per = 1e6 / max(done, 1)
-    return Alone(
+    return done, Alone(
         per_s=done / elapsed,
         cpu_us=used * per,
         db_us=times.seconds * per,

@@ -8,7 +8,6 @@ resolver's process (``tune_gc``)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +16,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from accord.bench.common import cpu_of, cpu_since, engine_of, postgres_pids
-from accord.bench.ingest import accept_all
-from accord.bench.statements import timed_statements
+from accord.bench.common import cpu_of, cpu_since, postgres_pids
+from accord.bench.ingest import accept_all, drained_alone
 from accord.govern.workspaces import service as workspaces
 from accord.kit.db import transaction
-from accord.kit.runtime import tune_gc
 from accord.resolve.worker import drain
 
 KINDS = ("new", "known")
@@ -109,14 +106,10 @@ def run(
     # The same browsers as the first views (their ids depend on the run and the place).
     msgs = page_views(events, run_id, "timed")
     accept_all(factory, workspace_id, msgs, accepted)
-    tune_gc(gc_threshold)  # as in the resolver's process
     postgres = database_url.startswith("postgresql")
     db = cpu_of(postgres_pids()) if postgres else {}
     wal = _wal_position(factory) if postgres else None
-    with timed_statements(engine_of(factory)) as times:
-        cpu, start = time.thread_time(), time.perf_counter()
-        done = drain(factory)
-        elapsed, used = time.perf_counter() - start, time.thread_time() - cpu
+    done, alone = drained_alone(factory, gc_threshold)
     db_used = cpu_since(db, cpu_of(postgres_pids())) if postgres else None
     wal_written = _wal_since(factory, wal) if wal is not None else None
     per = 1e6 / max(done, 1)
@@ -124,9 +117,9 @@ def run(
         backend=database_url.split(":", 1)[0].split("+")[0],
         kind=kind,
         events=done,
-        wall_us=elapsed * per,
-        cpu_us=used * per,
+        wall_us=1e6 / alone.per_s if done else 0.0,
+        cpu_us=alone.cpu_us,
         db_us=db_used * per if db_used is not None else None,
         wal_bytes=wal_written / max(done, 1) if wal_written is not None else None,
-        statements=[(name, t.seconds * per, t.runs) for name, t in times.top(6)],
+        statements=alone.statements,
     )
